@@ -1,0 +1,343 @@
+// Lazy readers for .npz archives and bare .npy files. Opening reads only the zip end records, the central
+// directory and each member's local header + .npy header; array data is read on demand, by positional
+// reads (stored) or streaming inflate (deflated).
+import * as fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { readRowRange, readWholeArray, type NpyStream, type ReadOptions } from './arrays';
+import { NPY_PREAMBLE_BYTES, npyHeaderLength, parseNpyHeader, shapeRepr } from './header';
+import { DeflatedSource, inflateHead, readAt, StoredSource, type NpyByteSource } from './source';
+import { NpyFormatError, type NdArray, type NpyHeader, type NpzMember } from './types';
+import {
+  applyZip64Record, EOCD_BYTES, findEndOfCentralDirectory, LOCAL_HEADER_BYTES, localHeaderLength,
+  MAX_CENTRAL_DIRECTORY_BYTES, MAX_COMMENT, METHOD_DEFLATED, METHOD_STORED, parseCentralDirectory,
+  CENTRAL_HEADER_BYTES, ZIP64_EOCD_BYTES, ZIP64_LOCATOR_BYTES, type CentralEntry,
+} from './zip';
+
+export type { ReadOptions } from './arrays';
+export { DEFAULT_MAX_BYTES } from './arrays';
+
+/** Bytes read speculatively after a local header: covers the zip64 extra and a typical .npy header. */
+const PROBE_BYTES = 4096;
+
+/** Deflate cannot expand data by more than ~1032:1; anything claiming more is corrupt. */
+const MAX_DEFLATE_RATIO = 1032;
+
+export interface MetadataString {
+  raw: string;
+  json: unknown;
+}
+
+/** An open .npz archive. Keep it open while reading; `close()` (or `withNpz`) releases the file. */
+export class NpzArchive {
+  private closed = false;
+
+  /** @internal Use openNpz. */
+  constructor(
+    readonly path: string,
+    readonly fileSize: number,
+    private readonly fh: FileHandle,
+    readonly members: ReadonlyMap<string, NpzMember>,
+    private readonly sources: ReadonlyMap<string, NpyByteSource>,
+    /** Zip entries that are not `.npy` arrays (directories, other files); listed, never read. */
+    readonly otherEntries: readonly string[],
+  ) {}
+
+  has(name: string): boolean {
+    return this.members.has(name);
+  }
+
+  member(name: string): NpzMember {
+    const m = this.members.get(name);
+    if (!m) {
+      const names = [...this.members.keys()];
+      throw new NpyFormatError(this.path, name, `no such member (the archive holds: ${names.length ? names.join(', ') : 'nothing'})`);
+    }
+    return m;
+  }
+
+  /** The whole array in C order (Fortran-ordered members are transposed). */
+  readArray(name: string, opts?: ReadOptions): Promise<NdArray> {
+    return this.guarded(name, (s) => readWholeArray(s, opts));
+  }
+
+  /** Rows [start, end) along axis 0, shape [end - start, ...rest]. */
+  readRows(name: string, start: number, end: number, opts?: ReadOptions): Promise<NdArray> {
+    return this.guarded(name, (s) => readRowRange(s, start, end, opts));
+  }
+
+  /**
+   * The `_metadata` member: a 0-d `<U` string or a pickled 0-d object string. `json` is the parsed JSON, or
+   * undefined when the string is not valid JSON. Undefined when the archive has no `_metadata`.
+   */
+  async readMetadata(opts?: ReadOptions): Promise<MetadataString | undefined> {
+    if (!this.has('_metadata')) return undefined;
+    const arr = await this.readArray('_metadata', opts);
+    if (!Array.isArray(arr.data) || arr.data.length !== 1) {
+      throw new NpyFormatError(this.path, '_metadata',
+        `expected one string (0-d <U or pickled str), found ${arr.dtype.descr} of shape ${shapeRepr(arr.shape)}`);
+    }
+    const raw = arr.data[0];
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      json = undefined;
+    }
+    return { raw, json };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  private async guarded(name: string, fn: (s: NpyStream) => Promise<NdArray>): Promise<NdArray> {
+    if (this.closed) throw new Error(`${this.path}: archive is closed`);
+    const m = this.member(name);
+    const stream: NpyStream = { file: this.path, member: name, header: m.header, source: this.sources.get(name)!, streamLength: m.uncompressedSize };
+    return asFormatError(this.path, name, () => fn(stream));
+  }
+}
+
+/** An open bare .npy file. */
+export class NpyFile {
+  private closed = false;
+
+  /** @internal Use openNpy. */
+  constructor(
+    readonly path: string,
+    readonly fileSize: number,
+    readonly header: NpyHeader,
+    private readonly fh: FileHandle,
+  ) {}
+
+  /** Absolute offset of the first data byte. */
+  get dataOffset(): number {
+    return this.header.headerBytes;
+  }
+
+  readArray(opts?: ReadOptions): Promise<NdArray> {
+    return this.guarded((s) => readWholeArray(s, opts));
+  }
+
+  readRows(start: number, end: number, opts?: ReadOptions): Promise<NdArray> {
+    return this.guarded((s) => readRowRange(s, start, end, opts));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  private guarded(fn: (s: NpyStream) => Promise<NdArray>): Promise<NdArray> {
+    if (this.closed) return Promise.reject(new Error(`${this.path}: file is closed`));
+    const stream: NpyStream = { file: this.path, header: this.header, source: new StoredSource(this.fh, 0, this.path), streamLength: this.fileSize };
+    return asFormatError(this.path, undefined, () => fn(stream));
+  }
+}
+
+/** Node system errors (ENOENT, EACCES, EISDIR, …) pass through; anything else from parsing becomes typed. */
+function isSystemError(err: unknown): boolean {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+async function asFormatError<T>(file: string, member: string | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof NpyFormatError || isSystemError(err)) throw err;
+    if (err instanceof RangeError && /allocation failed|Array buffer allocation/i.test(err.message)) throw err; // out of memory is not a format problem
+    throw new NpyFormatError(file, member, `unreadable data: ${(err as Error).message ?? String(err)}`);
+  }
+}
+
+async function openRegularFile(path: string): Promise<{ fh: FileHandle; size: number }> {
+  const fh = await fs.promises.open(path, 'r');
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new NpyFormatError(path, undefined, 'not a regular file');
+    return { fh, size: st.size };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/**
+ * Reads and parses a .npy header from a stream of `streamLength` bytes, starting from `initial` (what a
+ * first speculative read returned) and fetching more through `get(n)` (the first n stream bytes) if needed.
+ */
+async function readNpyHead(
+  initial: Buffer, streamLength: number, get: (n: number) => Promise<Buffer>, file: string, member?: string,
+): Promise<NpyHeader> {
+  let head = initial.subarray(0, Math.min(initial.length, streamLength));
+  let total = npyHeaderLength(head, file, member);
+  if (total === undefined && head.length < Math.min(streamLength, NPY_PREAMBLE_BYTES)) {
+    head = await get(Math.min(streamLength, NPY_PREAMBLE_BYTES));
+    total = npyHeaderLength(head, file, member);
+  }
+  if (total === undefined) {
+    throw new NpyFormatError(file, member, `truncated .npy header (the stream is only ${streamLength} bytes)`);
+  }
+  if (total > streamLength) {
+    throw new NpyFormatError(file, member, `.npy header claims ${total} bytes but the stream is only ${streamLength} bytes`);
+  }
+  if (head.length < total) head = await get(total);
+  return parseNpyHeader(head, file, member);
+}
+
+function checkDataFits(header: NpyHeader, streamLength: number, file: string, member?: string): void {
+  const needed = header.headerBytes + header.dataBytes;
+  if (needed > streamLength) {
+    throw new NpyFormatError(file, member,
+      `shape ${shapeRepr(header.shape)} × ${header.dtype.itemSize}-byte ${header.dtype.descr} needs ${header.dataBytes} data bytes, ` +
+      `but only ${Math.max(0, streamLength - header.headerBytes)} follow the header`);
+  }
+}
+
+/** Opens a .npz archive, reading only headers. The caller must `close()` it (or use `withNpz`). */
+export async function openNpz(path: string): Promise<NpzArchive> {
+  const { fh, size } = await openRegularFile(path);
+  try {
+    return await asFormatError(path, undefined, () => readDirectory(path, fh, size));
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+async function readDirectory(path: string, fh: FileHandle, size: number): Promise<NpzArchive> {
+  if (size < EOCD_BYTES) throw new NpyFormatError(path, undefined, `not a zip archive (the file is only ${size} bytes)`);
+  const tailLength = Math.min(size, EOCD_BYTES + MAX_COMMENT + ZIP64_LOCATOR_BYTES);
+  const tail = await readAt(fh, size - tailLength, tailLength, size, path);
+  const found = findEndOfCentralDirectory(tail, size - tailLength, path);
+  let eocd = found;
+  let directoryLimit = found.eocdOffset; // the central directory ends before the end records
+  if (found.zip64RecordOffset !== undefined) {
+    const at = found.zip64RecordOffset;
+    if (at + ZIP64_EOCD_BYTES > found.locatorOffset!) {
+      throw new NpyFormatError(path, undefined, `zip64 end record offset ${at} does not precede its locator`);
+    }
+    eocd = applyZip64Record(found, await readAt(fh, at, ZIP64_EOCD_BYTES, size, path), at, path);
+    directoryLimit = at;
+  }
+  const { cdOffset, cdSize, entries: count } = eocd;
+  if (cdOffset + cdSize > directoryLimit) {
+    throw new NpyFormatError(path, undefined, `central directory (offset ${cdOffset}, ${cdSize} bytes) runs past the end records at ${directoryLimit}`);
+  }
+  if (cdSize > MAX_CENTRAL_DIRECTORY_BYTES) {
+    throw new NpyFormatError(path, undefined, `central directory of ${cdSize} bytes is larger than the ${MAX_CENTRAL_DIRECTORY_BYTES}-byte limit`);
+  }
+  if (count * CENTRAL_HEADER_BYTES > cdSize) {
+    throw new NpyFormatError(path, undefined, `${count} entries cannot fit in a ${cdSize}-byte central directory`);
+  }
+  const entries = parseCentralDirectory(await readAt(fh, cdOffset, cdSize, size, path), count, path);
+
+  const members = new Map<string, NpzMember>();
+  const sources = new Map<string, NpyByteSource>();
+  const others: string[] = [];
+  for (const entry of entries) {
+    if (!entry.name.endsWith('.npy')) {
+      others.push(entry.name);
+      continue;
+    }
+    const name = entry.name.slice(0, -'.npy'.length);
+    if (members.has(name)) throw new NpyFormatError(path, name, 'the archive holds this member twice');
+    const { member, source } = await readMember(path, fh, entry, name, cdOffset);
+    members.set(name, member);
+    sources.set(name, source);
+  }
+  return new NpzArchive(path, size, fh, members, sources, others);
+}
+
+async function readMember(
+  path: string, fh: FileHandle, entry: CentralEntry, name: string, cdOffset: number,
+): Promise<{ member: NpzMember; source: NpyByteSource }> {
+  const fail = (problem: string): never => {
+    throw new NpyFormatError(path, name, problem);
+  };
+  if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATED) {
+    fail(`unsupported compression method ${entry.method} (only stored (0) and deflated (8) are supported)`);
+  }
+  const lho = entry.localHeaderOffset;
+  if (lho + LOCAL_HEADER_BYTES > cdOffset) fail(`local header offset ${lho} lies past the start of the central directory (${cdOffset})`);
+
+  const probe = await readAt(fh, lho, LOCAL_HEADER_BYTES + entry.nameBytes.length + PROBE_BYTES, cdOffset, path, name);
+  const localLength = localHeaderLength(probe, entry, path, name)!;
+  const dataStart = lho + localLength;
+  if (dataStart + entry.compressedSize > cdOffset) {
+    fail(`member data (offset ${dataStart}, ${entry.compressedSize} bytes) runs past the start of the central directory (${cdOffset}); the file may be truncated`);
+  }
+  const usize = entry.uncompressedSize;
+  const initial = probe.subarray(Math.min(localLength, probe.length));
+
+  let header: NpyHeader;
+  let source: NpyByteSource;
+  if (entry.method === METHOD_STORED) {
+    if (entry.compressedSize !== usize) fail(`stored member has compressed size ${entry.compressedSize} but uncompressed size ${usize}`);
+    source = new StoredSource(fh, dataStart, path, name);
+    header = await readNpyHead(initial, usize, (n) => readAt(fh, dataStart, n, dataStart + usize, path, name), path, name);
+  } else {
+    if (usize > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
+      fail(`declared uncompressed size ${usize} is impossible for ${entry.compressedSize} deflated bytes`);
+    }
+    const deflated = new DeflatedSource(fh, dataStart, entry.compressedSize, usize, entry.crc32, path, name);
+    source = deflated;
+    const head = await inflateHead(fh, dataStart, entry.compressedSize, 512, path, name);
+    header = await readNpyHead(head, usize, async (n) => {
+      const ab = new ArrayBuffer(n);
+      await deflated.fill(ab, 0);
+      return Buffer.from(ab);
+    }, path, name);
+  }
+  checkDataFits(header, usize, path, name);
+  const member: NpzMember = {
+    name,
+    entryName: entry.name,
+    compression: entry.method === METHOD_STORED ? 'stored' : 'deflated',
+    compressedSize: entry.compressedSize,
+    uncompressedSize: usize,
+    localHeaderOffset: lho,
+    dataOffset: entry.method === METHOD_STORED ? dataStart + header.headerBytes : -1,
+    header,
+  };
+  return { member, source };
+}
+
+/** Opens an archive, runs `fn`, and always closes it. */
+export async function withNpz<T>(path: string, fn: (archive: NpzArchive) => Promise<T>): Promise<T> {
+  const archive = await openNpz(path);
+  try {
+    return await fn(archive);
+  } finally {
+    await archive.close();
+  }
+}
+
+/** Opens a bare .npy file, reading only its header. */
+export async function openNpy(path: string): Promise<NpyFile> {
+  const { fh, size } = await openRegularFile(path);
+  try {
+    return await asFormatError(path, undefined, async () => {
+      const initial = await readAt(fh, 0, PROBE_BYTES, size, path);
+      const header = await readNpyHead(initial, size, (n) => readAt(fh, 0, n, size, path), path);
+      checkDataFits(header, size, path);
+      return new NpyFile(path, size, header, fh);
+    });
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/** Opens a bare .npy file, runs `fn`, and always closes it. */
+export async function withNpy<T>(path: string, fn: (file: NpyFile) => Promise<T>): Promise<T> {
+  const file = await openNpy(path);
+  try {
+    return await fn(file);
+  } finally {
+    await file.close();
+  }
+}

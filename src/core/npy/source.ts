@@ -1,0 +1,142 @@
+// Byte sources for the uncompressed .npy stream of a member: positional reads for stored data, and
+// streaming raw-inflate that keeps only the requested range for deflated data.
+import type { FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { CHUNK_BYTES } from './dtype';
+import { NpyFormatError } from './types';
+
+/** Reads `length` bytes at absolute `position` into `target` (any size; ≤ CHUNK_BYTES per call). */
+export async function readFully(
+  fh: FileHandle, target: ArrayBufferLike, targetOffset: number, length: number, position: number,
+  file: string, member?: string,
+): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const n = Math.min(CHUNK_BYTES, length - done);
+    const view = new Uint8Array(target, targetOffset + done, n);
+    const { bytesRead } = await fh.read(view, 0, n, position + done);
+    if (bytesRead === 0) {
+      throw new NpyFormatError(file, member, `file ends early: needed ${length} bytes at offset ${position}, got ${done}`);
+    }
+    done += bytesRead;
+  }
+}
+
+/** Reads `length` bytes at `position` into a new Buffer, clipped to `fileSize`. */
+export async function readAt(fh: FileHandle, position: number, length: number, fileSize: number, file: string, member?: string): Promise<Buffer> {
+  const n = Math.max(0, Math.min(length, fileSize - position));
+  const buf = Buffer.alloc(n);
+  await readFully(fh, buf.buffer, buf.byteOffset, n, position, file, member);
+  return buf;
+}
+
+/** The uncompressed bytes of one .npy stream (a bare file, or a zip member). */
+export interface NpyByteSource {
+  /** Fills `target` (all of it) with stream bytes starting at `streamPos`. */
+  fill(target: ArrayBuffer, streamPos: number): Promise<void>;
+}
+
+export class StoredSource implements NpyByteSource {
+  constructor(
+    private readonly fh: FileHandle,
+    /** Absolute offset of the .npy stream's first byte. */
+    private readonly base: number,
+    private readonly file: string,
+    private readonly member?: string,
+  ) {}
+
+  fill(target: ArrayBuffer, streamPos: number): Promise<void> {
+    return readFully(this.fh, target, 0, target.byteLength, this.base + streamPos, this.file, this.member);
+  }
+}
+
+/** Compressed bytes read per step while inflating. */
+const READ_STEP = 4 << 20;
+
+export class DeflatedSource implements NpyByteSource {
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly compressedStart: number,
+    private readonly compressedSize: number,
+    private readonly uncompressedSize: number,
+    private readonly crc32: number,
+    private readonly file: string,
+    private readonly member: string,
+  ) {}
+
+  /**
+   * Inflates from the start of the member (deflate has no random access), discarding bytes before
+   * `streamPos` and stopping once `target` is full. When the range reaches the end of the member, the
+   * whole stream has been seen, so its length and CRC-32 are checked too.
+   */
+  async fill(target: ArrayBuffer, streamPos: number): Promise<void> {
+    const want = target.byteLength;
+    const end = streamPos + want;
+    const checkWhole = end === this.uncompressedSize;
+    const { fh, compressedStart, compressedSize, file, member } = this;
+
+    async function* compressed(): AsyncGenerator<Buffer> {
+      for (let off = 0; off < compressedSize; off += READ_STEP) {
+        const n = Math.min(READ_STEP, compressedSize - off);
+        const buf = Buffer.allocUnsafe(n);
+        await readFully(fh, buf.buffer, buf.byteOffset, n, compressedStart + off, file, member);
+        yield buf;
+      }
+    }
+
+    const source = Readable.from(compressed(), { objectMode: false });
+    const inflater = zlib.createInflateRaw({ chunkSize: 1 << 20 });
+    source.on('error', (err) => inflater.destroy(err));
+    source.pipe(inflater);
+
+    let seen = 0; // uncompressed bytes produced so far
+    let crc = 0;
+    try {
+      for await (const chunk of inflater as AsyncIterable<Buffer>) {
+        if (checkWhole) crc = zlib.crc32(chunk, crc);
+        const from = Math.max(streamPos, seen);
+        const to = Math.min(end, seen + chunk.length);
+        if (to > from) new Uint8Array(target, from - streamPos, to - from).set(chunk.subarray(from - seen, to - seen));
+        seen += chunk.length;
+        if (seen >= end && !checkWhole) break;
+        if (seen > this.uncompressedSize) break;
+      }
+    } catch (err) {
+      if (err instanceof NpyFormatError) throw err;
+      throw new NpyFormatError(file, member, `corrupt deflate data: ${(err as Error).message}`);
+    } finally {
+      source.destroy();
+      inflater.destroy();
+    }
+    if (seen < end) {
+      throw new NpyFormatError(file, member, `deflate stream ends after ${seen} bytes; needed bytes up to ${end}`);
+    }
+    if (checkWhole) {
+      if (seen !== this.uncompressedSize) {
+        throw new NpyFormatError(file, member, `inflates to more than the ${this.uncompressedSize} bytes the zip directory declares`);
+      }
+      if (crc >>> 0 !== this.crc32 >>> 0) {
+        throw new NpyFormatError(file, member, `CRC-32 mismatch (data 0x${(crc >>> 0).toString(16)}, directory 0x${(this.crc32 >>> 0).toString(16)})`);
+      }
+    }
+  }
+}
+
+/**
+ * Inflates the first compressed bytes of a deflated member (at most `maxInput`), enough for a typical .npy
+ * header; output is bounded by deflate's ~1032:1 ratio. Longer headers are read with DeflatedSource.
+ */
+export async function inflateHead(
+  fh: FileHandle, compressedStart: number, compressedSize: number, maxInput: number, file: string, member: string,
+): Promise<Buffer> {
+  const take = Math.min(compressedSize, maxInput);
+  const input = Buffer.alloc(take);
+  await readFully(fh, input.buffer, input.byteOffset, take, compressedStart, file, member);
+  try {
+    // SYNC_FLUSH returns what a partial stream decodes to instead of failing on the missing end.
+    return zlib.inflateRawSync(input, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch (err) {
+    throw new NpyFormatError(file, member, `corrupt deflate data: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,93 @@
+// The one explicit configuration object of a run (the CONFIG-001 lesson: no hidden globals).
+// Every value a run depends on is here, resolved before the run starts, and recorded in its manifest.
+
+export type ExecutionProvider = 'auto' | 'cuda' | 'webgpu' | 'cpu';
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['auto', 'cuda', 'webgpu', 'cpu'];
+
+/** Training hyperparameters; defaults follow the TF reference (domain.md §10.2). */
+export interface TrainingSettings {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Floor of reduce-on-plateau. */
+  minLearningRate: number;
+  plateauFactor: number;
+  plateauPatience: number;
+  earlyStoppingPatience: number;
+  validationFraction: number;
+  /** Groups per epoch; undefined = one group per pattern (gs1) or as many groups as patterns (gs2). */
+  nGroups: number | undefined;
+  /** K nearest neighbours for gs2 grouping. */
+  neighborCount: number;
+  nFiltersScale: number;
+  intensityScaleTrainable: boolean;
+  probeTrainable: boolean;
+  seed: number;
+  executionProvider: ExecutionProvider;
+}
+
+export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
+  epochs: 50,
+  batchSize: 16,
+  learningRate: 1e-3,
+  minLearningRate: 1e-4,
+  plateauFactor: 0.5,
+  plateauPatience: 2,
+  earlyStoppingPatience: 3,
+  validationFraction: 0.05,
+  nGroups: undefined,
+  neighborCount: 7,
+  nFiltersScale: 2,
+  intensityScaleTrainable: true,
+  probeTrainable: false,
+  seed: 42,
+  executionProvider: 'auto',
+});
+
+/** Where the study lives. Each root is optional: a study with only Phase C lists its baseline jobs. */
+export interface StudyRoots {
+  phaseCRoot?: string;
+  phaseDRoot?: string;
+  artifactRoot: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Merges user overrides into the defaults and checks every value; throws ConfigError with a clear sentence. */
+export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {}): TrainingSettings {
+  const s: TrainingSettings = { ...DEFAULT_TRAINING };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) continue;
+    if (!(k in DEFAULT_TRAINING)) throw new ConfigError(`Unknown training setting "${k}".`);
+    (s as unknown as Record<string, unknown>)[k] = v;
+  }
+  const positiveInt = (name: keyof TrainingSettings, v: unknown): void => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer (got ${String(v)}).`);
+  };
+  positiveInt('epochs', s.epochs);
+  positiveInt('batchSize', s.batchSize);
+  positiveInt('neighborCount', s.neighborCount);
+  positiveInt('nFiltersScale', s.nFiltersScale);
+  if (s.nGroups !== undefined) positiveInt('nGroups', s.nGroups);
+  if (!(s.learningRate > 0 && s.learningRate < 1)) throw new ConfigError(`learningRate must be in (0, 1) (got ${s.learningRate}).`);
+  if (!(s.minLearningRate > 0 && s.minLearningRate <= s.learningRate)) throw new ConfigError(`minLearningRate must be in (0, learningRate] (got ${s.minLearningRate}).`);
+  if (!(s.plateauFactor > 0 && s.plateauFactor < 1)) throw new ConfigError(`plateauFactor must be in (0, 1) (got ${s.plateauFactor}).`);
+  if (!(Number.isInteger(s.plateauPatience) && s.plateauPatience >= 0)) throw new ConfigError('plateauPatience must be a non-negative integer.');
+  if (!(Number.isInteger(s.earlyStoppingPatience) && s.earlyStoppingPatience >= 0)) throw new ConfigError('earlyStoppingPatience must be a non-negative integer.');
+  if (!(s.validationFraction >= 0 && s.validationFraction < 0.5)) throw new ConfigError(`validationFraction must be in [0, 0.5) (got ${s.validationFraction}).`);
+  if (!Number.isInteger(s.seed)) throw new ConfigError(`seed must be an integer (got ${s.seed}).`);
+  if (!EXECUTION_PROVIDERS.includes(s.executionProvider)) {
+    throw new ConfigError(`executionProvider must be one of ${EXECUTION_PROVIDERS.join(', ')} (got ${String(s.executionProvider)}).`);
+  }
+  return s;
+}
+
+/** Physics intensity scale s = sqrt(nphotons)/(N/2) (domain.md §8.2 rule 3). */
+export function intensityScaleFor(dose: number, n: number): number {
+  return Math.sqrt(dose) / (n / 2);
+}

@@ -1,0 +1,260 @@
+// Inspection and validation of one study dataset (.npz) against the PtychoPINN NPZ contract
+// (domain.md §8: DATA-001, FORMAT-001, NORMALIZATION-001, POISSON-NORM-001, OVERSAMPLING-001).
+// Header checks read only the zip directory and .npy headers; `deep` checks sample a fixed number of
+// frames, so their cost does not grow with the file size either.
+import * as fs from 'node:fs';
+import { openNpz, NpyFormatError, type NpzArchive, type NpzMember, type NdArray } from '../npy';
+import type { Finding } from './findings';
+
+/** Patterns per group for gridsize 2 (C = gridsize²). */
+export const GROUP_SIZE_GS2 = 4;
+/** Frames read by the deep checks (evenly spaced). */
+export const SAMPLED_FRAMES = 8;
+/** Normalized amplitudes stay well below this (domain.md §8.1: "max < ~10"). */
+export const AMPLITUDE_MAX_WARN = 10;
+
+export interface DatasetInfo {
+  path: string;
+  sizeBytes: number;
+  mtimeMs: number;
+  /** Member holding the diffraction stack: `diffraction` (canonical) or `diff3d`. */
+  diffractionKey?: 'diffraction' | 'diff3d';
+  /** Number of diffraction patterns (scan positions). */
+  patternCount?: number;
+  /** Pattern side N (pixels). */
+  n?: number;
+  /** Axis order of the stack: `nhw` canonical, `hwn` legacy (FORMAT-001, transposed on load). */
+  layout?: 'nhw' | 'hwn';
+  objectShape?: number[];
+  keys: string[];
+  /** Parsed `_metadata` JSON, when present and valid. */
+  metadata?: unknown;
+  findings: Finding[];
+}
+
+export interface DatasetCheckOptions {
+  /** Gridsize the dataset will be trained with (2 adds the grouping checks). */
+  gridsize?: number;
+  /** K nearest neighbours used to group gs2 patterns. */
+  neighborCount?: number;
+  /** Sample frames for value checks (finite, normalized amplitude). */
+  deep?: boolean;
+}
+
+const REQUIRED_KEYS = ['objectGuess', 'probeGuess', 'xcoords', 'ycoords'] as const;
+const FLOAT = new Set(['f2', 'f4', 'f8']);
+const COMPLEX = new Set(['c8', 'c16']);
+const NUMERIC = new Set(['i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8', 'f2', 'f4', 'f8']);
+
+/** Opens `file`, runs the checks and closes it. Never throws for bad data: problems become findings. */
+export async function inspectDataset(file: string, options: DatasetCheckOptions = {}): Promise<DatasetInfo> {
+  const info: DatasetInfo = { path: file, sizeBytes: 0, mtimeMs: 0, keys: [], findings: [] };
+  const add = (rule: string, severity: Finding['severity'], message: string, key?: string): void => {
+    info.findings.push({ file, key, rule, severity, message });
+  };
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(file);
+  } catch (err) {
+    add('DATA-001', 'error', `The file cannot be read: ${(err as Error).message}.`);
+    return info;
+  }
+  info.sizeBytes = stat.size;
+  info.mtimeMs = stat.mtimeMs;
+  let archive: NpzArchive;
+  try {
+    archive = await openNpz(file);
+  } catch (err) {
+    add('NPZ-FORMAT', 'error', `Not a readable NumPy .npz archive: ${problemOf(err)}. Regenerate or replace the file.`);
+    return info;
+  }
+  try {
+    info.keys = [...archive.members.keys()];
+    checkHeaders(archive, info, options, add);
+    await readMetadata(archive, info, add);
+    if (options.deep && info.diffractionKey) await checkValues(archive, info, add);
+  } catch (err) {
+    add('NPZ-FORMAT', 'error', `Reading the archive failed: ${problemOf(err)}.`);
+  } finally {
+    await archive.close();
+  }
+  return info;
+}
+
+type AddFinding = (rule: string, severity: Finding['severity'], message: string, key?: string) => void;
+
+function problemOf(err: unknown): string {
+  if (err instanceof NpyFormatError) return err.problem + (err.member ? ` (member ${err.member})` : '');
+  return err instanceof Error ? err.message : String(err);
+}
+
+function checkHeaders(archive: NpzArchive, info: DatasetInfo, options: DatasetCheckOptions, add: AddFinding): void {
+  const member = (k: string): NpzMember | undefined => (archive.has(k) ? archive.member(k) : undefined);
+  const diffKey = archive.has('diffraction') ? 'diffraction' : archive.has('diff3d') ? 'diff3d' : undefined;
+  const missing = [...(diffKey ? [] : ['diffraction (or diff3d)']), ...REQUIRED_KEYS.filter((k) => !archive.has(k))];
+  if (missing.length > 0) {
+    add('DATA-001', 'error', `Missing required NPZ keys: ${missing.join(', ')}. A study dataset needs diffraction, objectGuess, probeGuess, xcoords and ycoords.`);
+  }
+  const xc = member('xcoords');
+  const yc = member('ycoords');
+  for (const [key, m] of [['xcoords', xc], ['ycoords', yc]] as const) {
+    if (!m) continue;
+    if (m.header.shape.length !== 1 || !NUMERIC.has(m.header.dtype.name)) {
+      add('DATA-001', 'error', `${key} must be a 1-D numeric array of scan positions (found ${m.header.dtype.descr} with shape (${m.header.shape.join(', ')})).`, key);
+    }
+  }
+  const nPositions = xc && xc.header.shape.length === 1 ? xc.header.shape[0] : undefined;
+  if (xc && yc && xc.header.shape[0] !== yc.header.shape[0]) {
+    add('DATA-001', 'error', `xcoords has ${xc.header.shape[0]} positions but ycoords has ${yc.header.shape[0]}; they must match.`, 'ycoords');
+  }
+
+  if (diffKey) {
+    info.diffractionKey = diffKey;
+    const d = archive.member(diffKey);
+    const { shape, dtype } = d.header;
+    if (!FLOAT.has(dtype.name)) {
+      const hint = dtype.name.startsWith('u') || dtype.name.startsWith('i')
+        ? ' Integer data looks like raw photon counts; convert to normalized amplitude sqrt(counts)/scale (NORMALIZATION-001).'
+        : '';
+      add('DATA-001', 'error', `${diffKey} must be float amplitude (found ${dtype.descr}).${hint}`, diffKey);
+    }
+    if (d.compression === 'deflated') {
+      add('NPZ-COMPRESSED', 'info', `${diffKey} is deflated (np.savez_compressed): frames cannot be read at random positions, so training streams the member; np.savez makes random access possible.`, diffKey);
+    }
+    if (shape.length !== 3) {
+      add('DATA-001', 'error', `${diffKey} must be a 3-D stack (n, N, N) of patterns (found shape (${shape.join(', ')})).`, diffKey);
+    } else {
+      let layout: 'nhw' | 'hwn' = 'nhw';
+      if (nPositions !== undefined && shape[0] !== nPositions && shape[2] === nPositions) {
+        layout = 'hwn';
+        add('FORMAT-001', 'warning', `${diffKey} is stored in the legacy (H, W, n) order; it is transposed to (n, H, W) when loaded. Re-save it as (n, N, N) to avoid the copy.`, diffKey);
+      } else if (nPositions !== undefined && shape[0] !== nPositions) {
+        add('DATA-001', 'error', `xcoords length ${nPositions} != ${diffKey} first axis ${shape[0]}: every pattern needs one scan position.`, diffKey);
+      }
+      info.layout = layout;
+      const [count, h, w] = layout === 'nhw' ? shape : [shape[2], shape[0], shape[1]];
+      info.patternCount = count;
+      info.n = h;
+      if (h !== w) add('DATA-SHAPE', 'error', `Diffraction patterns must be square (found ${h}×${w}).`, diffKey);
+      if (count === 0) add('DATA-001', 'error', `${diffKey} holds no patterns.`, diffKey);
+      const probe = member('probeGuess');
+      if (probe && probe.header.shape.length === 2 && (probe.header.shape[0] !== h || probe.header.shape[1] !== w)) {
+        add('DATA-SHAPE', 'error', `probeGuess is ${probe.header.shape.join('×')} but the patterns are ${h}×${w}; the probe must match the pattern size N.`, 'probeGuess');
+      }
+      if (h === w && h !== 64 && h !== 128) {
+        add('DATA-SHAPE', 'warning', `Pattern size N=${h}: the PtychoPINN network is built for N=64 or N=128; training other sizes is not supported.`, diffKey);
+      }
+      checkGrouping(count, options, add, diffKey);
+    }
+  }
+  for (const key of ['objectGuess', 'probeGuess'] as const) {
+    const m = member(key);
+    if (!m) continue;
+    if (!COMPLEX.has(m.header.dtype.name)) add('DATA-001', 'error', `${key} must be complex (found ${m.header.dtype.descr}).`, key);
+    if (m.header.shape.length !== 2) add('DATA-001', 'error', `${key} must be a 2-D array (found shape (${m.header.shape.join(', ')})).`, key);
+  }
+  const obj = member('objectGuess');
+  if (obj) info.objectShape = [...obj.header.shape];
+  if (obj && info.n !== undefined && obj.header.shape.length === 2 && Math.min(...obj.header.shape) < info.n) {
+    add('DATA-SHAPE', 'error', `objectGuess (${obj.header.shape.join('×')}) is smaller than one pattern (${info.n}×${info.n}).`, 'objectGuess');
+  }
+  if (nPositions !== undefined) {
+    for (const key of ['xcoords_start', 'ycoords_start', 'scan_index']) {
+      const m = member(key);
+      if (m && m.header.shape[0] !== nPositions) {
+        add('DATA-001', 'warning', `${key} has ${m.header.shape[0]} entries but there are ${nPositions} scan positions.`, key);
+      }
+    }
+  }
+}
+
+/** OVERSAMPLING-001: a gs2 group takes C=4 of the K nearest neighbours of a seed position. */
+function checkGrouping(count: number, options: DatasetCheckOptions, add: AddFinding, key: string): void {
+  if ((options.gridsize ?? 1) < 2) return;
+  const k = options.neighborCount ?? 7;
+  if (k < GROUP_SIZE_GS2) {
+    add('OVERSAMPLING-001', 'error', `neighbor_count=${k} < C=${GROUP_SIZE_GS2}: gridsize 2 groups need at least ${GROUP_SIZE_GS2} neighbours to choose from.`, key);
+  }
+  if (count < GROUP_SIZE_GS2) {
+    add('OVERSAMPLING-001', 'error', `Only ${count} scan positions: gridsize 2 needs at least C=${GROUP_SIZE_GS2} positions to form one group.`, key);
+  } else if (count < k + 1) {
+    add('OVERSAMPLING-001', 'warning', `Only ${count} scan positions for K=${k} nearest neighbours; groups will draw from fewer neighbours than configured.`, key);
+  }
+}
+
+async function readMetadata(archive: NpzArchive, info: DatasetInfo, add: AddFinding): Promise<void> {
+  if (!archive.has('_metadata')) return;
+  try {
+    const meta = await archive.readMetadata();
+    if (meta && meta.json !== undefined) info.metadata = meta.json;
+    else if (meta) add('METADATA', 'warning', '_metadata is present but is not valid JSON; it is ignored.', '_metadata');
+  } catch (err) {
+    add('METADATA', 'warning', `_metadata cannot be decoded (${problemOf(err)}); it is ignored.`, '_metadata');
+  }
+}
+
+async function checkValues(archive: NpzArchive, info: DatasetInfo, add: AddFinding): Promise<void> {
+  const key = info.diffractionKey!;
+  const m = archive.member(key);
+  const rows = m.header.shape[0] ?? 0;
+  if (rows === 0 || !FLOAT.has(m.header.dtype.name) || m.header.shape.length !== 3) return;
+  const picks = sampleRows(rows, SAMPLED_FRAMES);
+  let max = 0;
+  let nonFinite = 0;
+  let total = 0;
+  let integerValued = 0;
+  let squaredIntegerValued = 0;
+  let nonZero = 0;
+  let negative = 0;
+  for (const r of picks) {
+    const frame = (await archive.readRows(key, r, r + 1)).data as Float32Array | Float64Array;
+    for (let i = 0; i < frame.length; i++) {
+      const v = frame[i];
+      total++;
+      if (!Number.isFinite(v)) { nonFinite++; continue; }
+      if (v < 0) negative++;
+      if (v === 0) continue;
+      nonZero++;
+      if (v > max) max = v;
+      if (Math.abs(v - Math.round(v)) < 1e-6) integerValued++;
+      const sq = v * v;
+      if (Math.abs(sq - Math.round(sq)) < 1e-3 * Math.max(1, sq)) squaredIntegerValued++;
+    }
+  }
+  const where = `(${picks.length} sampled frames)`;
+  if (nonFinite > 0) add('DATA-FINITE', 'error', `${key} holds ${nonFinite} NaN/Inf values in ${total} sampled pixels ${where}; training would diverge.`, key);
+  if (negative > 0) add('NORMALIZATION-001', 'error', `${key} holds negative values; diffraction amplitudes are >= 0 (is this a phase or a difference image?).`, key);
+  if (nonZero === 0) {
+    add('DATA-001', 'warning', `The sampled ${key} frames are all zero ${where}.`, key);
+  } else if (integerValued === nonZero && max > 1) {
+    add('NORMALIZATION-001', 'error', `${key} holds integer values up to ${max} ${where}: this looks like photon counts or intensity, not normalized amplitude. Store sqrt(counts)/scale (POISSON-NORM-001).`, key);
+  } else if (squaredIntegerValued === nonZero && max > 3) {
+    add('POISSON-NORM-001', 'error', `${key} squares to integer counts (max amplitude ${max.toFixed(2)}) ${where}: the amplitude is photon-scaled. Divide by the dataset scale so it is normalized amplitude (NORMALIZATION-001).`, key);
+  } else if (max > AMPLITUDE_MAX_WARN) {
+    add('NORMALIZATION-001', 'warning', `${key} reaches ${max.toFixed(1)} ${where}; normalized amplitudes stay below ~${AMPLITUDE_MAX_WARN}. Check the data is not photon-scaled.`, key);
+  }
+  await checkCoordsFinite(archive, add);
+}
+
+async function checkCoordsFinite(archive: NpzArchive, add: AddFinding): Promise<void> {
+  for (const key of ['xcoords', 'ycoords']) {
+    if (!archive.has(key)) continue;
+    const m = archive.member(key);
+    // Coordinates are n scalars: small even for large studies.
+    if (m.header.dataBytes > 64 * 1024 * 1024 || !NUMERIC.has(m.header.dtype.name)) continue;
+    const arr: NdArray = await archive.readArray(key);
+    const data = arr.data;
+    if (data instanceof BigInt64Array || data instanceof BigUint64Array || Array.isArray(data)) continue;
+    let bad = 0;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad++;
+    if (bad > 0) add('DATA-FINITE', 'error', `${key} holds ${bad} NaN/Inf scan positions.`, key);
+  }
+}
+
+/** `count` indices spread evenly over [0, rows). */
+export function sampleRows(rows: number, count: number): number[] {
+  if (rows <= count) return Array.from({ length: rows }, (_, i) => i);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) out.push(Math.floor(((i + 0.5) * rows) / count));
+  return out;
+}

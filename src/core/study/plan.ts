@@ -1,0 +1,220 @@
+// Run planning and dry runs. A plan resolves everything a run depends on into one RunConfig (no hidden
+// globals); a dry run writes that plan into the job's own artifact folder and touches nothing else.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { appendLines, writeJsonAtomic } from '../atomic';
+import { planProviders, type ProviderPlan } from '../runtime/providers';
+import { intensityScaleFor, resolveTrainingSettings, type TrainingSettings } from './config';
+import { GROUP_SIZE_GS2 } from './dataset';
+import { hasErrors, formatFinding, type Finding } from './findings';
+import type { StudyJob } from './jobs';
+import { ARTIFACT, formatDose } from './layout';
+import type { DatasetProvenance, JobManifest } from './manifest';
+import { readRunRecord } from './manifest';
+
+/** Everything one training run depends on. Recorded verbatim in its manifest and run-config.json. */
+export interface RunConfig {
+  jobId: string;
+  dose: number;
+  view: string;
+  gridsize: number;
+  /** Patterns per group: gridsize². */
+  groupSize: number;
+  trainPath: string;
+  testPath?: string;
+  /** Member holding the patterns (`diffraction` or `diff3d`) and its axis order. */
+  diffractionKey: string;
+  diffractionLayout: 'nhw' | 'hwn';
+  /** Pattern size N. */
+  n: number;
+  trainPatterns: number;
+  testPatterns?: number;
+  /** Groups per epoch, resolved from the settings and the data. */
+  nGroups: number;
+  /** Physics intensity scale s = sqrt(dose)/(N/2), initial value of the trainable log-scale. */
+  intensityScale: number;
+  training: TrainingSettings;
+  artifactDir: string;
+}
+
+export interface RunPlan {
+  job: { id: string; dose: number; view: string; gridsize: number; state: string };
+  config: RunConfig;
+  providers: ProviderPlan;
+  workerCommand: string[];
+  findings: Finding[];
+  /** False when validation errors would stop the run. */
+  runnable: boolean;
+  blockers: string[];
+}
+
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanError';
+  }
+}
+
+export interface PlanOptions {
+  settings?: Partial<TrainingSettings>;
+  /** Absolute path of the bundled worker entry (dist/worker.js). */
+  workerScript: string;
+  /** Node executable that runs the worker. */
+  nodePath?: string;
+  /** onnxruntime-node binary folder (for the provider plan); found automatically when omitted. */
+  ortBinDir?: string;
+}
+
+/** Resolves the run of `job`. Throws PlanError when the job has no data to plan with. */
+export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
+  if (job.state === 'missing' || !job.train.exists) {
+    throw new PlanError(`Cannot plan ${job.id}: ${job.reason ?? 'its training data is missing'}`);
+  }
+  const info = job.train.info;
+  if (!info || info.n === undefined || info.patternCount === undefined || !info.diffractionKey) {
+    throw new PlanError(`Cannot plan ${job.id}: ${job.reason ?? `the training file ${job.train.path} could not be read`}`);
+  }
+  const training = resolveTrainingSettings(options.settings);
+  const groupSize = job.gridsize * job.gridsize;
+  const nGroups = training.nGroups ?? info.patternCount;
+  const config: RunConfig = {
+    jobId: job.id,
+    dose: job.dose,
+    view: job.view,
+    gridsize: job.gridsize,
+    groupSize,
+    trainPath: job.train.path,
+    testPath: job.test.exists ? job.test.path : undefined,
+    diffractionKey: info.diffractionKey,
+    diffractionLayout: info.layout ?? 'nhw',
+    n: info.n,
+    trainPatterns: info.patternCount,
+    testPatterns: job.test.info?.patternCount,
+    nGroups,
+    intensityScale: intensityScaleFor(job.dose, info.n),
+    training,
+    artifactDir: job.artifactDir,
+  };
+  const blockers = job.findings.filter((f) => f.severity === 'error').map(formatFinding);
+  if (job.gridsize > 1 && training.neighborCount < GROUP_SIZE_GS2) {
+    blockers.push(`OVERSAMPLING-001: neighborCount ${training.neighborCount} < C=${GROUP_SIZE_GS2}.`);
+  }
+  const providers = planProviders(training.executionProvider, options.ortBinDir);
+  const workerCommand = [options.nodePath ?? process.execPath, options.workerScript, '--job-dir', job.artifactDir];
+  return {
+    job: { id: job.id, dose: job.dose, view: job.view, gridsize: job.gridsize, state: job.state },
+    config,
+    providers,
+    workerCommand,
+    findings: job.findings,
+    runnable: blockers.length === 0 && !hasErrors(job.findings),
+    blockers,
+  };
+}
+
+export interface DryRunResult {
+  plan: RunPlan;
+  manifestPath: string;
+  runConfigPath: string;
+  logPath: string;
+  /** Where an earlier real run's manifest was kept, if the dry run replaced one. */
+  previousManifest?: string;
+}
+
+/**
+ * Writes the plan of `job` into its artifact folder: appends to train.log, writes run-config.json and
+ * manifest.json (status "dry-run"). Never trains; never touches another job's folder; never replaces the
+ * manifest of a live run; keeps an earlier real run's manifest under a dated name.
+ */
+export async function writeDryRun(job: StudyJob, options: PlanOptions, now: Date = new Date()): Promise<DryRunResult> {
+  const plan = planRun(job, options);
+  const dir = job.artifactDir;
+  const manifestPath = path.join(dir, ARTIFACT.manifest);
+  const runConfigPath = path.join(dir, ARTIFACT.runConfig);
+  const previous = await readRunRecord(dir, now);
+  if (previous?.status === 'running') {
+    throw new PlanError(`${job.id} is running (pid ${previous.manifest.runtime?.pid}); cancel it before a dry run replaces its manifest.`);
+  }
+  await fs.promises.mkdir(dir, { recursive: true });
+  let previousManifest: string | undefined;
+  if (previous && previous.status !== 'dry-run') {
+    previousManifest = path.join(dir, `manifest.${stamp(previous.manifest.finishedAt ?? previous.manifest.updatedAt, now)}.json`);
+    await fs.promises.copyFile(manifestPath, previousManifest);
+  }
+  const iso = now.toISOString();
+  const manifest: JobManifest = {
+    schemaVersion: 1,
+    kind: 'ptycho-study-job',
+    job: { id: job.id, dose: job.dose, view: job.view, gridsize: job.gridsize },
+    status: 'dry-run',
+    createdAt: iso,
+    updatedAt: iso,
+    data: {
+      train: provenance(job.train.path, job.train.info),
+      test: job.test.exists ? provenance(job.test.path, job.test.info) : undefined,
+      layout: job.layout ?? 'unknown',
+    },
+    config: plan.config,
+    runtime: {
+      hostname: os.hostname(),
+      platform: `${process.platform}-${process.arch}`,
+      nodeVersion: process.version,
+      executionProviderRequested: plan.providers.requested,
+      executionProviderCandidates: plan.providers.candidates,
+    },
+    worker: { command: plan.workerCommand },
+    findings: plan.findings,
+    previousManifest: previousManifest ? path.basename(previousManifest) : undefined,
+  };
+  await appendLines(job.logPath, dryRunLogLines(plan, iso));
+  await writeJsonAtomic(runConfigPath, plan.config);
+  await writeJsonAtomic(manifestPath, manifest);
+  return { plan, manifestPath, runConfigPath, logPath: job.logPath, previousManifest };
+}
+
+function stamp(iso: string | undefined, now: Date): string {
+  const t = iso && Number.isFinite(Date.parse(iso)) ? new Date(iso) : now;
+  return t.toISOString().replace(/[:.]/g, '-');
+}
+
+function provenance(file: string, info: StudyJob['train']['info']): DatasetProvenance {
+  return {
+    path: file,
+    sizeBytes: info?.sizeBytes ?? 0,
+    mtimeMs: info?.mtimeMs ?? 0,
+    patternCount: info?.patternCount,
+    n: info?.n,
+    diffractionKey: info?.diffractionKey,
+    layout: info?.layout,
+  };
+}
+
+/** The human-readable plan, as printed by the CLI and appended to train.log. */
+export function describePlan(plan: RunPlan): string[] {
+  const c = plan.config;
+  const t = c.training;
+  const lines = [
+    `job            ${c.jobId}  (dose ${formatDose(c.dose)} photons/pattern, view ${c.view}, gridsize ${c.gridsize})`,
+    `train data     ${c.trainPath}  (${c.trainPatterns} patterns, N=${c.n}, ${c.diffractionKey}${c.diffractionLayout === 'hwn' ? ', legacy (H,W,n) order' : ''})`,
+    `test data      ${c.testPath ? `${c.testPath}  (${c.testPatterns ?? '?'} patterns)` : '(none)'}`,
+    `groups         ${c.nGroups} groups of ${c.groupSize}${c.gridsize > 1 ? `, K=${t.neighborCount} nearest neighbours` : ''}`,
+    `training       ${t.epochs} epochs, batch ${t.batchSize}, Adam lr ${t.learningRate} (plateau ×${t.plateauFactor} after ${t.plateauPatience}, floor ${t.minLearningRate}), early stop after ${t.earlyStoppingPatience}, validation ${t.validationFraction * 100}%, seed ${t.seed}`,
+    `intensity      s = sqrt(${c.dose})/(N/2) = ${c.intensityScale.toPrecision(6)}${t.intensityScaleTrainable ? ' (trainable)' : ''}`,
+    `provider       requested ${plan.providers.requested}; would try ${plan.providers.candidates.join(' → ')}`,
+    ...plan.providers.notes.map((n) => `               ${n}`),
+    `worker         ${plan.workerCommand.map(quoteArg).join(' ')}`,
+    `artifacts      ${c.artifactDir}`,
+  ];
+  for (const f of plan.findings) lines.push(`finding        ${formatFinding(f)}`);
+  lines.push(plan.runnable ? 'verdict        runnable' : `verdict        NOT runnable: ${plan.blockers.join(' ')}`);
+  return lines;
+}
+
+function dryRunLogLines(plan: RunPlan, iso: string): string[] {
+  return [`[${iso}] DRY RUN ${plan.config.jobId} (no training)`, ...describePlan(plan).map((l) => `[${iso}]   ${l}`)];
+}
+
+function quoteArg(a: string): string {
+  return /^[A-Za-z0-9_./:=-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,84 @@
+// Activation: wires the core study model to the Jobs tree, the Problems panel, file watching and the
+// commands. Nothing heavy happens here: no onnxruntime, no array data; discovery starts when the tree asks.
+import * as vscode from 'vscode';
+import {
+  dryRunCommand, generateDemoCommand, revealArtifactsCommand, openDatasetCommand, UserError, type CommandContext,
+} from './commands';
+import { StudyDiagnostics } from './diagnostics';
+import { JobsTreeProvider } from './jobsTree';
+import { StudyModel } from './studyModel';
+import { SECTION } from './settings';
+
+/** What `activate` returns: used by the extension-host tests and available to other extensions. */
+export interface WorkbenchApi {
+  model: StudyModel;
+  tree: JobsTreeProvider;
+  diagnostics: vscode.DiagnosticCollection;
+  refresh(): Promise<void>;
+  whenIdle(): Promise<void>;
+}
+
+export function activate(context: vscode.ExtensionContext): WorkbenchApi {
+  const started = Date.now();
+  const log = vscode.window.createOutputChannel('PtychoPINN Study', { log: true });
+  const model = new StudyModel(log);
+  const tree = new JobsTreeProvider(model);
+  const diagnostics = new StudyDiagnostics(model);
+  const view = vscode.window.createTreeView('ptychoStudy.jobs', { treeDataProvider: tree, showCollapseAll: true });
+  context.subscriptions.push(log, model, tree, diagnostics, view);
+
+  const setStudyState = (): void => void vscode.commands.executeCommand('setContext', 'ptychoStudy.studyState', model.state);
+  setStudyState();
+  context.subscriptions.push(model.onDidChange(() => {
+    setStudyState();
+    const running = model.allJobs().filter((j) => j.state === 'running').length;
+    view.badge = running > 0 ? { value: running, tooltip: `${running} job(s) running` } : undefined;
+  }));
+
+  const ctx: CommandContext = { model, log, extensionPath: context.extensionPath };
+  const register = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise<R>): void => {
+    context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: A) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        const message = (err as Error).message;
+        if (err instanceof UserError) log.warn(`${id}: ${message}`);
+        else log.error(`${id} failed: ${(err as Error).stack ?? message}`);
+        void vscode.window.showErrorMessage(message);
+        return undefined;
+      }
+    }));
+  };
+  register('ptychoStudy.refresh', async () => {
+    await model.refresh();
+    return model.allJobs().length;
+  });
+  register('ptychoStudy.dryRun', (arg?: Parameters<typeof dryRunCommand>[1]) => dryRunCommand(ctx, arg));
+  register('ptychoStudy.generateDemoStudy', (args?: Parameters<typeof generateDemoCommand>[1]) => generateDemoCommand(ctx, args));
+  register('ptychoStudy.revealArtifacts', (arg?: Parameters<typeof revealArtifactsCommand>[1]) => revealArtifactsCommand(ctx, arg));
+  register('ptychoStudy.openDataset', (arg?: Parameters<typeof openDatasetCommand>[1]) => openDatasetCommand(ctx, arg));
+  register('ptychoStudy.showOutput', async () => log.show(true));
+
+  // The tree follows the file system: datasets, manifests, and dose folders appearing or going away.
+  for (const glob of ['**/*.npz', '**/manifest.json', '**/dose_*']) {
+    const watcher = vscode.workspace.createFileSystemWatcher(glob);
+    const changed = (): void => model.requestRefresh();
+    watcher.onDidCreate(changed);
+    watcher.onDidChange(changed);
+    watcher.onDidDelete(changed);
+    context.subscriptions.push(watcher);
+  }
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeWorkspaceFolders(() => model.requestRefresh(0)),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => model.requestRefresh(0)),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(SECTION)) model.requestRefresh(0);
+    }),
+  );
+  log.info(`Activated in ${Date.now() - started} ms (VS Code ${vscode.version}, Node ${process.version}).`);
+  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle() };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

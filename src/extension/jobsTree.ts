@@ -1,0 +1,170 @@
+// The Jobs tree: (workspace folder →) dose → job, with state icons, descriptions and rich tooltips.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { formatDose, type JobState, type StudyJob, type Finding } from '../core/study';
+import type { FolderStudy, StudyModel } from './studyModel';
+
+export type JobsNode =
+  | { kind: 'folder'; study: FolderStudy }
+  | { kind: 'dose'; study: FolderStudy; dose: number }
+  | { kind: 'job'; study: FolderStudy; job: StudyJob }
+  | { kind: 'message'; study: FolderStudy; text: string; detail?: string };
+
+const STATE_ICON: Record<JobState, [string, string | undefined]> = {
+  ready: ['circle-large-outline', undefined],
+  'dry-run': ['checklist', 'charts.blue'],
+  running: ['sync~spin', 'charts.yellow'],
+  succeeded: ['pass-filled', 'testing.iconPassed'],
+  failed: ['error', 'testing.iconFailed'],
+  cancelled: ['circle-slash', 'disabledForeground'],
+  invalid: ['warning', 'problemsWarningIcon.foreground'],
+  missing: ['question', 'disabledForeground'],
+};
+
+export const STATE_LABEL: Record<JobState, string> = {
+  ready: 'ready', 'dry-run': 'dry run', running: 'running', succeeded: 'succeeded', failed: 'failed',
+  cancelled: 'cancelled', invalid: 'invalid data', missing: 'missing data',
+};
+
+export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<JobsNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly sub: vscode.Disposable;
+
+  constructor(private readonly model: StudyModel) {
+    this.sub = model.onDidChange(() => this.changed.fire(undefined));
+  }
+
+  getChildren(node?: JobsNode): JobsNode[] {
+    if (!node) {
+      if (this.model.refreshCount === 0) void this.model.refresh();
+      const studies = this.model.folders.filter((s) => s.jobs.length > 0 || s.error);
+      if (studies.length === 1 && !studies[0].error) return this.doseNodes(studies[0]);
+      return studies.map((study) => ({ kind: 'folder', study }));
+    }
+    switch (node.kind) {
+      case 'folder':
+        return node.study.error ? [{ kind: 'message', study: node.study, text: node.study.error }] : this.doseNodes(node.study);
+      case 'dose':
+        return node.study.jobs.filter((j) => j.dose === node.dose).map((job) => ({ kind: 'job', study: node.study, job }));
+      default:
+        return [];
+    }
+  }
+
+  private doseNodes(study: FolderStudy): JobsNode[] {
+    const doses = [...new Set(study.jobs.map((j) => j.dose))].sort((a, b) => a - b);
+    const nodes: JobsNode[] = doses.map((dose) => ({ kind: 'dose', study, dose }));
+    for (const note of study.layout?.notes ?? []) nodes.push({ kind: 'message', study, text: note });
+    return nodes;
+  }
+
+  getParent(node: JobsNode): JobsNode | undefined {
+    const multi = this.model.folders.filter((s) => s.jobs.length > 0 || s.error).length > 1;
+    if (node.kind === 'job') return { kind: 'dose', study: node.study, dose: node.job.dose };
+    if ((node.kind === 'dose' || node.kind === 'message') && multi) return { kind: 'folder', study: node.study };
+    return undefined;
+  }
+
+  getTreeItem(node: JobsNode): vscode.TreeItem {
+    switch (node.kind) {
+      case 'folder': {
+        const item = new vscode.TreeItem(node.study.folder.name, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `folder:${node.study.folder.uri.toString()}`;
+        item.iconPath = new vscode.ThemeIcon('root-folder');
+        item.description = node.study.error ? 'error' : `${node.study.jobs.length} jobs`;
+        item.contextValue = 'folder';
+        return item;
+      }
+      case 'dose': {
+        const jobs = node.study.jobs.filter((j) => j.dose === node.dose);
+        const item = new vscode.TreeItem(`dose ${formatDose(node.dose)}`, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `dose:${node.study.folder.uri.toString()}:${node.dose}`;
+        item.iconPath = new vscode.ThemeIcon('pulse');
+        item.description = `${node.dose.toLocaleString('en-US')} photons/pattern · ${summarizeStates(jobs)}`;
+        item.contextValue = 'dose';
+        return item;
+      }
+      case 'job':
+        return jobItem(node.study, node.job);
+      case 'message': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon('info');
+        item.tooltip = node.detail ?? node.text;
+        item.contextValue = 'message';
+        return item;
+      }
+    }
+  }
+
+  dispose(): void {
+    this.sub.dispose();
+    this.changed.dispose();
+  }
+}
+
+function summarizeStates(jobs: StudyJob[]): string {
+  const counts = new Map<string, number>();
+  for (const j of jobs) counts.set(STATE_LABEL[j.state], (counts.get(STATE_LABEL[j.state]) ?? 0) + 1);
+  return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+}
+
+export function jobItem(study: FolderStudy, job: StudyJob): vscode.TreeItem {
+  const item = new vscode.TreeItem(`${job.view} (gs${job.gridsize})`, vscode.TreeItemCollapsibleState.None);
+  item.id = `job:${study.folder.uri.toString()}:${job.id}`;
+  const [icon, color] = STATE_ICON[job.state];
+  item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+  item.contextValue = `job.${job.state}`;
+  item.description = describeJob(job);
+  item.tooltip = jobTooltip(job);
+  item.accessibilityInformation = { label: `${job.id}, ${STATE_LABEL[job.state]}${job.reason ? `: ${job.reason}` : ''}` };
+  return item;
+}
+
+function describeJob(job: StudyJob): string {
+  const state = STATE_LABEL[job.state];
+  if (job.state === 'missing' || job.state === 'invalid') return `${state} — ${shorten(job.reason ?? '', 70)}`;
+  const t = job.train.info?.patternCount;
+  const e = job.test.info?.patternCount;
+  const n = job.train.info?.n;
+  const counts = t !== undefined ? ` · ${t}${e !== undefined ? `/${e}` : ''} patterns` : '';
+  return `${state}${counts}${n ? ` · N=${n}` : ''}`;
+}
+
+function shorten(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+function jobTooltip(job: StudyJob): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.supportThemeIcons = true;
+  md.appendMarkdown(`**${job.id}** — ${STATE_LABEL[job.state]}\n\n`);
+  if (job.reason) md.appendMarkdown(`${escape(job.reason)}\n\n`);
+  md.appendMarkdown(`| | |\n|---|---|\n`);
+  md.appendMarkdown(`| dose | ${job.dose.toLocaleString('en-US')} photons/pattern |\n| gridsize | ${job.gridsize} |\n`);
+  for (const ds of [job.train, job.test]) {
+    const info = ds.info;
+    const what = !ds.exists ? 'not found' : info?.patternCount !== undefined ? `${info.patternCount} patterns, N=${info.n}, ${mib(info.sizeBytes)}` : 'unreadable';
+    md.appendMarkdown(`| ${ds.split} | \`${escape(path.basename(ds.path))}\` — ${what} |\n`);
+  }
+  md.appendMarkdown(`| artifacts | \`${escape(job.artifactDir)}\` |\n`);
+  const findings = job.findings.filter((f) => f.severity !== 'info');
+  if (findings.length > 0) {
+    md.appendMarkdown(`\n**Validation**\n\n`);
+    for (const f of findings.slice(0, 8)) md.appendMarkdown(`- ${findingIcon(f)} \`${f.rule}\` ${escape(path.basename(f.file))}: ${escape(f.message)}\n`);
+    if (findings.length > 8) md.appendMarkdown(`- … ${findings.length - 8} more in the Problems panel\n`);
+  }
+  return md;
+}
+
+function findingIcon(f: Finding): string {
+  return f.severity === 'error' ? '$(error)' : f.severity === 'warning' ? '$(warning)' : '$(info)';
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+function escape(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+!|<>]/g, (c) => `\\${c}`);
+}

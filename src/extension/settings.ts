@@ -1,0 +1,41 @@
+// Reads the `ptychoStudy.*` settings of one workspace folder into the core's explicit option objects.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DiscoverOptions, TrainingSettings, ExecutionProvider } from '../core/study';
+
+export const SECTION = 'ptychoStudy';
+
+function resolveIn(folder: vscode.WorkspaceFolder, value: string | undefined): string | undefined {
+  const v = value?.trim();
+  if (!v) return undefined;
+  return path.isAbsolute(v) ? v : path.join(folder.uri.fsPath, v);
+}
+
+export function discoverOptionsFor(folder: vscode.WorkspaceFolder): DiscoverOptions {
+  const cfg = vscode.workspace.getConfiguration(SECTION, folder.uri);
+  const phaseCRoot = resolveIn(folder, cfg.get<string>('phaseCRoot'));
+  const phaseDRoot = resolveIn(folder, cfg.get<string>('phaseDRoot'));
+  return {
+    phaseCRoot,
+    phaseDRoot,
+    artifactRoot: resolveIn(folder, cfg.get<string>('artifactRoot')),
+    // Search the folder only when no root is set (a set root means "exactly this").
+    workspace: phaseCRoot || phaseDRoot ? undefined : folder.uri.fsPath,
+  };
+}
+
+export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined): Partial<TrainingSettings> {
+  const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
+  return {
+    executionProvider: cfg.get<ExecutionProvider>('executionProvider'),
+    epochs: cfg.get<number>('training.epochs'),
+    batchSize: cfg.get<number>('training.batchSize'),
+    learningRate: cfg.get<number>('training.learningRate'),
+    neighborCount: cfg.get<number>('training.neighborCount'),
+    seed: cfg.get<number>('training.seed'),
+  };
+}
+
+export function demoImagesFor(folder: vscode.WorkspaceFolder): number {
+  return vscode.workspace.getConfiguration(SECTION, folder.uri).get<number>('demo.nImages') ?? 400;
+}

@@ -1,0 +1,42 @@
+// The layering rules of DEVELOPERS.md, checked on the sources: core never imports vscode; only the
+// worker may load onnxruntime (never the extension host).
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from './helpers/paths';
+
+function sources(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...sources(p));
+    else if (/\.(ts|tsx|js|mjs|cjs)$/.test(e.name)) out.push(p);
+  }
+  return out;
+}
+
+const importsOf = (text: string, mod: string): boolean =>
+  new RegExp(`(from\\s+['"]${mod}['"]|require\\(\\s*['"]${mod}['"]\\s*\\)|import\\(\\s*['"]${mod}['"]\\s*\\))`).test(text);
+
+describe('architecture', () => {
+  it('src/core never imports vscode', () => {
+    const files = sources(path.join(repoRoot, 'src', 'core'));
+    assert.ok(files.length > 10, 'core sources found');
+    const offenders = files.filter((f) => importsOf(fs.readFileSync(f, 'utf8'), 'vscode'));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('src/worker never imports vscode', () => {
+    const offenders = sources(path.join(repoRoot, 'src', 'worker')).filter((f) => importsOf(fs.readFileSync(f, 'utf8'), 'vscode'));
+    assert.deepEqual(offenders, []);
+  });
+
+  it('onnxruntime-node is imported only by the engine and worker, never by the extension or CLI adapters', () => {
+    const adapters = [...sources(path.join(repoRoot, 'src', 'extension')), ...sources(path.join(repoRoot, 'src', 'cli'))];
+    const offenders = adapters.filter((f) => importsOf(fs.readFileSync(f, 'utf8'), 'onnxruntime-node'));
+    assert.deepEqual(offenders, []);
+    const core = sources(path.join(repoRoot, 'src', 'core', 'study'));
+    assert.deepEqual(core.filter((f) => importsOf(fs.readFileSync(f, 'utf8'), 'onnxruntime-node')), []);
+  });
+});

@@ -1,0 +1,124 @@
+// The `ptycho-study` CLI as users run it: the bundled dist/cli.js in a real child process.
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { makeStudy } from './helpers/study';
+import { repoRoot, tempDir } from './helpers/paths';
+
+const CLI = path.join(repoRoot, 'dist', 'cli.js');
+
+function cli(args: string[], cwd = repoRoot): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+describe('ptycho-study CLI', () => {
+  let dir: string;
+  let cleanup: () => void;
+  before(function () {
+    if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run node esbuild.mjs first`);
+  });
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('--help on every command', () => {
+    const top = cli(['--help']);
+    assert.equal(top.code, 0);
+    for (const c of ['inspect', 'validate', 'list', 'dry-run', 'simulate']) {
+      assert.match(top.out, new RegExp(`\\b${c}\\b`));
+      const r = cli([c, '--help']);
+      assert.equal(r.code, 0, c);
+      assert.match(r.out, new RegExp(`^ptycho-study ${c}`), c);
+    }
+  });
+
+  it('bad input: non-zero exit and a one-line reason', () => {
+    const cases: [string[], RegExp][] = [
+      [['frobnicate'], /unknown command "frobnicate"/],
+      [['list', '--bogus'], /Unknown option '--bogus'/],
+      [['list', '--dose', 'abc', '--workspace', dir], /--dose must be a number/],
+      [['inspect'], /a file argument is required/],
+      [['inspect', path.join(dir, 'nope.npz')], /nope\.npz/],
+      [['list', '--workspace', dir], /No study found in/],
+      [['simulate'], /--out DIR is required/],
+      [['simulate', '--out', dir, '--doses', '1e3,-5'], /--doses must be a comma-separated list of positive numbers/],
+      [['dry-run', '--workspace', dir, '--execution-provider', 'tpu'], /--execution-provider must be one of/],
+    ];
+    for (const [args, re] of cases) {
+      const r = cli(args);
+      assert.notEqual(r.code, 0, args.join(' '));
+      assert.match(r.err, re, args.join(' '));
+      assert.equal(r.err.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.err}`);
+    }
+  });
+
+  it('list --json shows every job with state, datasets, counts and N; filters apply', async () => {
+    await makeStudy(dir, { doses: [1000, 10000], skip: ['10000/sparse'] });
+    const r = cli(['list', '--workspace', dir, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const doc = JSON.parse(r.out);
+    assert.equal(doc.jobs.length, 6);
+    const sparse = doc.jobs.find((j: { id: string }) => j.id === 'dose_10000/sparse/gs2');
+    assert.equal(sparse.state, 'missing');
+    assert.match(sparse.reason, /not found/);
+    const dense = doc.jobs.find((j: { id: string }) => j.id === 'dose_1000/dense/gs2');
+    for (const k of ['id', 'dose', 'view', 'gridsize', 'state', 'reason', 'train', 'test', 'artifactDir']) assert.ok(k in dense, k);
+    assert.equal(dense.train.patternCount, 12);
+    assert.equal(dense.n, 64);
+    assert.equal(dense.artifactDir, path.join(dir, 'phase_e', 'dose_1000', 'dense', 'gs2'));
+    const filtered = JSON.parse(cli(['list', '--phase-c-root', path.join(dir, 'phase_c'), '--phase-d-root', path.join(dir, 'phase_d'), '--gridsize', '2', '--dose', '1e3', '--json']).out);
+    assert.deepEqual(filtered.jobs.map((j: { id: string }) => j.id), ['dose_1000/dense/gs2', 'dose_1000/sparse/gs2']);
+    const text = cli(['list', '--workspace', dir]);
+    assert.match(text.out, /dose_1000\/baseline\/gs1\s+1e3\s+baseline\s+1\s+ready\s+12\s+12\s+64/);
+    assert.match(text.out, /6 jobs: 5 ready, 1 missing/);
+  });
+
+  it('dry-run --dose 1000 --view baseline writes the plan for that job only', async () => {
+    await makeStudy(dir, { doses: [1000, 10000] });
+    const r = cli(['dry-run', '--workspace', dir, '--dose', '1000', '--view', 'baseline', '--epochs', '5']);
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.match(r.out, /DRY RUN dose_1000\/baseline\/gs1/);
+    assert.match(r.out, /1 planned, 0 skipped, 0 not runnable/);
+    const jobDir = path.join(dir, 'phase_e', 'dose_1000', 'baseline', 'gs1');
+    const manifest = JSON.parse(fs.readFileSync(path.join(jobDir, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.status, 'dry-run');
+    assert.equal(manifest.config.training.epochs, 5);
+    assert.ok(manifest.worker.command[1].endsWith(path.join('dist', 'worker.js')));
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'phase_e')), ['dose_1000']);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'phase_e', 'dose_1000')), ['baseline']);
+    const listed = JSON.parse(cli(['list', '--workspace', dir, '--json']).out);
+    assert.equal(listed.jobs.find((j: { id: string }) => j.id === 'dose_1000/baseline/gs1').state, 'dry-run');
+  });
+
+  it('dry-run skips missing views and exits 1 when nothing matches', async () => {
+    await makeStudy(dir, { doses: [1000], skip: ['1000/sparse'] });
+    const r = cli(['dry-run', '--workspace', dir, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const doc = JSON.parse(r.out);
+    assert.deepEqual(doc.jobs.map((j: { id: string; status: string }) => `${j.id}:${j.status}`), [
+      'dose_1000/baseline/gs1:dry-run', 'dose_1000/dense/gs2:dry-run', 'dose_1000/sparse/gs2:skipped',
+    ]);
+    const none = cli(['dry-run', '--workspace', dir, '--dose', '5']);
+    assert.equal(none.code, 1);
+    assert.match(none.err, /No job matches dose 5/);
+  });
+
+  it('inspect and validate a dataset', async () => {
+    await makeStudy(dir, { doses: [1000], views: [] });
+    const file = path.join(dir, 'phase_c', 'dose_1000', 'patched_train.npz');
+    const ins = cli(['inspect', file, '--json']);
+    assert.equal(ins.code, 0, ins.err);
+    const doc = JSON.parse(ins.out);
+    const diff = doc.members.find((m: { name: string }) => m.name === 'diffraction');
+    assert.deepEqual(diff, { name: 'diffraction', dtype: '<f4', shape: [12, 64, 64], fortranOrder: false, compressed: false, sizeBytes: 12 * 64 * 64 * 4 });
+    assert.match(cli(['inspect', file]).out, /objectGuess\s+<c8\s+\(256, 256\)\s+C\s+stored/);
+    const v = cli(['validate', file, '--gridsize', '2', '--json']);
+    assert.equal(v.code, 0, v.out);
+    assert.equal(JSON.parse(v.out).ok, true);
+    fs.writeFileSync(file, 'broken');
+    const bad = cli(['validate', file]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /INVALID/);
+  });
+});

@@ -1,0 +1,45 @@
+// Packages the extension with vsce and installs the .vsix into the pinned code-server: the package
+// must install in a real VS Code and must not carry sources, tests or fixtures.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { repoRoot, NODE24, CODE_SERVER } from './codeServer.mjs';
+
+const ART = process.env.ARTIFACTS_DIR ?? path.join(repoRoot, '.artifacts');
+const results = [];
+const check = (name, fn) => {
+  try { fn(); results.push({ name, ok: true }); console.log(`  ✓ ${name}`); } catch (err) { results.push({ name, ok: false, err: String(err) }); console.log(`  ✗ ${name}: ${err.message}`); }
+};
+const vsix = path.join(ART, 'ptychopinn-study-workbench.vsix');
+const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+check('vsce packages the extension', () => {
+  fs.rmSync(vsix, { force: true });
+  execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'vsce'), ['package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: repoRoot, stdio: 'pipe' });
+  if (!fs.existsSync(vsix)) throw new Error('no .vsix written');
+});
+check('the package holds bundles and media only', () => {
+  const listing = execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'vsce'), ['ls', '--no-dependencies'], { cwd: repoRoot, encoding: 'utf8' }).split('\n').filter(Boolean);
+  const bad = listing.filter((f) => /^(src|test|tools|scripts|out)\//.test(f) || f.endsWith('.ts') || f.endsWith('.npz'));
+  if (bad.length) throw new Error(`unexpected files: ${bad.join(', ')}`);
+  if (!listing.includes('dist/extension.js')) throw new Error('dist/extension.js missing');
+  const size = fs.statSync(vsix).size;
+  console.log(`    ${listing.length} files, ${(size / 1024).toFixed(0)} KiB`);
+});
+check('the .vsix installs in code-server (VS Code 1.139.1)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptycho-vsix-'));
+  try {
+    const env = { ...process.env, PATH: `${path.join(NODE24, 'bin')}:${process.env.PATH}`, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir, XDG_CACHE_HOME: dir };
+    const args = [CODE_SERVER, '--extensions-dir', path.join(dir, 'exts'), '--user-data-dir', path.join(dir, 'data')];
+    execFileSync(path.join(NODE24, 'bin', 'node'), [...args, '--install-extension', vsix], { env, stdio: 'pipe' });
+    const list = execFileSync(path.join(NODE24, 'bin', 'node'), [...args, '--list-extensions', '--show-versions'], { env, encoding: 'utf8' });
+    const want = `${pkg.publisher}.${pkg.name}@${pkg.version}`;
+    if (!list.includes(want)) throw new Error(`installed extensions: ${list.trim()} (want ${want})`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+const passed = results.filter((r) => r.ok).length;
+fs.writeFileSync(path.join(ART, 'vsix.json'), JSON.stringify({ passed, failed: results.length - passed, results }, null, 2));
+console.log(`${passed} passed, ${results.length - passed} failed`);
+process.exit(passed === results.length ? 0 : 1);

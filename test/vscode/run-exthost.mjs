@@ -1,0 +1,48 @@
+// Runs the mocha suite inside the real VS Code extension host (code-server), on an empty workspace
+// folder that the suite fills with a generated demo study. Prints "N passed, N failed" and exits non-zero
+// on failures. Results: $ARTIFACTS_DIR/exthost.json.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { repoRoot, startCodeServer, launchBrowser } from './codeServer.mjs';
+
+const ART = process.env.ARTIFACTS_DIR ?? path.join(repoRoot, '.artifacts');
+fs.mkdirSync(ART, { recursive: true });
+const results = path.join(ART, 'exthost.json');
+fs.rmSync(results, { force: true });
+const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptycho-cs-'));
+const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'ptycho-ws-'));
+const TIMEOUT_MS = Number(process.env.EXTHOST_TIMEOUT_MS ?? 300_000);
+
+const server = await startCodeServer({ runDir, env: { PTYCHO_TEST_RESULTS: results, PTYCHO_TEST_WORKSPACE: workspace } });
+const browser = await launchBrowser();
+let exitCode;
+try {
+  const exited = new Promise((resolve) => browser.page.exposeFunction('codeAutomationExit', (code) => resolve(code)));
+  await browser.page.exposeFunction('codeAutomationLog', (type, args) => {
+    if (process.env.EXTHOST_VERBOSE) console.log('[exthost]', type, ...(args ?? []));
+  });
+  await browser.page.goto(server.url({ folder: workspace, testsPath: path.join(repoRoot, 'out', 'test', 'vscode', 'suite', 'index.js') }));
+  exitCode = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), TIMEOUT_MS))]);
+  await browser.page.screenshot({ path: path.join(ART, 'exthost-final.png') }).catch(() => undefined);
+} finally {
+  await browser.close();
+  server.stop();
+}
+let doc;
+try {
+  doc = JSON.parse(fs.readFileSync(results, 'utf8'));
+} catch {
+  console.error(`extension-host tests wrote no results (exit: ${exitCode}); code-server log: ${path.join(runDir, 'server.log')}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+for (const r of doc.results) {
+  console.log(`  ${r.state === 'passed' ? '✓' : r.state === 'skipped' ? '-' : '✗'} ${r.title}${r.ms !== undefined ? ` (${r.ms} ms)` : ''}`);
+  if (r.err) console.log(r.err.split('\n').map((l) => `      ${l}`).join('\n'));
+}
+console.log(`VS Code ${doc.vscodeVersion}, extension host Node ${doc.nodeVersion}`);
+fs.rmSync(workspace, { recursive: true, force: true });
+fs.rmSync(runDir, { recursive: true, force: true });
+console.log(`${doc.passed} passed, ${doc.failed} failed`);
+process.exit(doc.failed > 0 || exitCode === 'timeout' ? 1 : 0);
