@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { makeStudy } from './helpers/study';
 import { repoRoot, tempDir } from './helpers/paths';
 
@@ -120,5 +120,62 @@ describe('ptycho-study CLI', () => {
     const bad = cli(['validate', file]);
     assert.equal(bad.code, 1);
     assert.match(bad.out, /INVALID/);
+  });
+});
+
+describe('ptycho-study simulate (end to end)', function () {
+  this.timeout(180_000);
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('a simulated study lists 9 ready jobs and dry-runs correctly', () => {
+    const sim = cli(['simulate', '--out', path.join(dir, 'study'), '--n-images', '120', '--json']);
+    assert.equal(sim.code, 0, sim.err);
+    const report = JSON.parse(sim.out);
+    assert.ok(report.files.length >= 18, `files: ${report.files.length}`);
+    const listed = cli(['list', '--workspace', dir, '--deep', '--json']);
+    assert.equal(listed.code, 0, listed.err);
+    const doc = JSON.parse(listed.out);
+    assert.deepEqual(doc.jobs.map((j: { id: string; state: string }) => `${j.id}:${j.state}`), [
+      'dose_1000/baseline/gs1:ready', 'dose_1000/dense/gs2:ready', 'dose_1000/sparse/gs2:ready',
+      'dose_10000/baseline/gs1:ready', 'dose_10000/dense/gs2:ready', 'dose_10000/sparse/gs2:ready',
+      'dose_100000/baseline/gs1:ready', 'dose_100000/dense/gs2:ready', 'dose_100000/sparse/gs2:ready',
+    ]);
+    for (const j of doc.jobs) {
+      assert.equal(j.n, 64);
+      assert.ok(j.train.patternCount > 0 && j.test.patternCount > 0);
+      const errorsOrWarnings = j.findings.filter((f: { severity: string }) => f.severity !== 'info');
+      assert.deepEqual(errorsOrWarnings, [], `${j.id} has findings`);
+    }
+    const base = doc.jobs[0];
+    const dense = doc.jobs[1];
+    const sparse = doc.jobs[2];
+    assert.equal(base.train.patternCount + base.test.patternCount, 120);
+    assert.ok(sparse.train.patternCount < dense.train.patternCount, 'sparse has fewer positions than dense');
+    const dry = cli(['dry-run', '--workspace', dir, '--dose', '1e4', '--json']);
+    assert.equal(dry.code, 0, dry.err + dry.out);
+    const planned = JSON.parse(dry.out).jobs;
+    assert.deepEqual(planned.map((j: { id: string; status: string; runnable: boolean }) => `${j.id}:${j.status}:${j.runnable}`), [
+      'dose_10000/baseline/gs1:dry-run:true', 'dose_10000/dense/gs2:dry-run:true', 'dose_10000/sparse/gs2:dry-run:true',
+    ]);
+    assert.ok(Math.abs(planned[0].plan.config.intensityScale - Math.sqrt(1e4) / 32) < 1e-9);
+  });
+
+  it('Ctrl-C cancels a simulation: exit 130 and no half-written files', async () => {
+    const out = path.join(dir, 'big');
+    const child = spawn(process.execPath, [CLI, 'simulate', '--out', out, '--n-images', '60000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/\[\s*\d+%\]/.test(stderr)) resolve();
+    }));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /cancelled/);
+    const files = fs.existsSync(out) ? (fs.readdirSync(out, { recursive: true }) as string[]) : [];
+    assert.deepEqual(files.filter((f) => String(f).includes('.tmp-')), [], 'no temporary files left');
   });
 });

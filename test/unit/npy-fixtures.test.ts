@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { parse as npyjsParse } from 'npyjs';
-import { openNpy, openNpz, withNpz, withNpy, type NdArray } from '../../src/core/npy';
+import { openNpy, openNpz, withNpz, withNpy, type NdArray, type NumericData } from '../../src/core/npy';
 import { assertArrayMatches, encodeValues, expectFormatError, loadExpected, npyFixtures, type ExpectedArray } from './helpers/npy';
 
 const expected = loadExpected();
@@ -185,6 +185,33 @@ describe('npy fixtures written by numpy', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('readRowsInto matches readRows for every numeric member, reusing one buffer', async () => {
+    for (const name of ['dtypes.npz', 'dtypes_compressed.npz', 'fortran.npz', 'fortran_compressed.npz']) {
+      const file = path.join(npyFixtures, name);
+      await withNpz(file, async (a) => {
+        for (const [key, m] of a.members) {
+          if (m.header.shape.length === 0 || m.header.dtype.name === 'U' || m.header.dtype.name === 'O') continue;
+          const n = m.header.shape[0];
+          const first = await a.readRows(key, 0, n);
+          const Ctor = first.data.constructor as new (len: number) => NumericData;
+          const out = new Ctor(first.data.length + 5);
+          for (const [s, e] of rowRanges(n)) {
+            const want = await a.readRows(key, s, e);
+            const got = await a.readRowsInto(key, s, e, out);
+            assert.deepEqual(got.shape, want.shape, `${name}:${key}[${s}:${e}]`);
+            assert.equal((got.data as NumericData).buffer, out.buffer, 'a view of the caller buffer');
+            assert.deepStrictEqual(encodeValues(got.data), encodeValues(want.data), `${name}:${key}[${s}:${e}]`);
+          }
+        }
+        const key = a.has('f4_le') ? 'f4_le' : 'f4_2d';
+        await assert.rejects(a.readRowsInto(key, 0, 1, new Float64Array(100)), TypeError);
+        await assert.rejects(a.readRowsInto(key, 0, 2, new Float32Array(1)), RangeError);
+        if (a.has('str_le')) await assert.rejects(a.readRowsInto('str_le', 0, 1, new Float32Array(100)), /numeric/);
+        await expectFormatError(a.readRowsInto(key, 0, 99, new Float32Array(1000)), file, key, /out of range/);
+      });
     }
   });
 

@@ -12,6 +12,7 @@ function header(dict: string, v = 1): Buffer {
   const out = Buffer.alloc(total, 0x20);
   out.write('\x93NUMPY', 0, 'latin1');
   out[6] = v;
+  out[7] = 0;
   if (v === 1) out.writeUInt16LE(total - prefix, 8);
   else out.writeUInt32LE(total - prefix, 8);
   out.write(dict, prefix, v === 3 ? 'utf8' : 'latin1');
@@ -179,7 +180,7 @@ describe('npy header parsing', () => {
 
   it('refuses unknown dtypes with a typed error', () => {
     for (const d of ['<f16', '<M8', '|S3', '<m8']) {
-      parseError(header(`{'descr': '${d}', 'fortran_order': False, 'shape': (3,), }`), /unsupported dtype/);
+      parseError(header(`{'descr': '${d}', 'fortran_order': False, 'shape': (3,), }`), new RegExp(`unsupported dtype descr "\\${d}`));
     }
   });
 

@@ -52,16 +52,44 @@ async function readEverythingNpy(file: string): Promise<number> {
   }
 }
 
-/** Offsets worth corrupting: every byte of small files, else the first/last 2 KiB and a stride between. */
-function offsetsOf(size: number): number[] {
-  if (size <= 4096) return Array.from({ length: size }, (_, i) => i);
+/**
+ * Offsets worth corrupting: every byte of small files; for larger ones, the first and last `edge` bytes
+ * (first headers, central directory, end records) and a stride through the middle.
+ */
+function offsetsOf(size: number, edge = 2048, stride = 97): number[] {
+  if (size <= 2 * edge) return Array.from({ length: size }, (_, i) => i);
   const out = new Set<number>();
-  for (let i = 0; i < 2048; i++) {
+  for (let i = 0; i < edge; i++) {
     out.add(i);
     out.add(size - 1 - i);
   }
-  for (let i = 2048; i < size - 2048; i += 97) out.add(i);
+  for (let i = edge; i < size - edge; i += stride) out.add(i);
   return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * Every byte of the zip and .npy headers and of the central directory and end records; a stride through
+ * array data (flipping data bytes only changes values) and through deflated streams.
+ */
+async function structuralOffsets(file: string, buf: Buffer): Promise<number[]> {
+  const out = new Set<number>();
+  const addRange = (from: number, to: number, step = 1): void => {
+    for (let i = from; i < to; i += step) out.add(i);
+  };
+  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  addRange(buf.readUInt32LE(eocd + 16), buf.length); // central directory + end record
+  await withNpz(file, async (a) => {
+    for (const m of a.members.values()) {
+      const lho = m.localHeaderOffset;
+      const dataStart = lho + 30 + buf.readUInt16LE(lho + 26) + buf.readUInt16LE(lho + 28);
+      addRange(lho, dataStart);
+      if (m.compression === 'stored') {
+        addRange(dataStart, m.dataOffset);
+        addRange(m.dataOffset, m.dataOffset + m.header.dataBytes, 29);
+      } else addRange(dataStart, dataStart + m.compressedSize, 5);
+    }
+  });
+  return [...out].sort((x, y) => x - y);
 }
 
 describe('malformed .npz and .npy input', function () {
@@ -88,7 +116,7 @@ describe('malformed .npz and .npy input', function () {
     it(`${name}: truncation at every offset fails cleanly`, async () => {
       const full = fs.readFileSync(path.join(npyFixtures, name));
       const p = path.join(dir, name);
-      for (const n of offsetsOf(full.length)) {
+      for (const n of offsetsOf(full.length, 512, 7)) {
         fs.writeFileSync(p, full.subarray(0, n));
         const err = await expectFormatError(openNpz(p), p);
         assert.ok(err.problem.length > 0);
@@ -107,12 +135,17 @@ describe('malformed .npz and .npy input', function () {
     });
   }
 
-  for (const name of ['study_unicode_meta.npz', 'study_pickled_meta.npz', 'dtypes_compressed.npz', 'fortran.npz']) {
-    it(`${name}: flipping any byte gives data or a typed error`, async () => {
+  // [file, keep every k-th offset]: the 39-member archives are sampled to keep the suite quick.
+  const flips: Array<[string, number]> = [
+    ['study_unicode_meta.npz', 1], ['study_pickled_meta.npz', 1], ['fortran.npz', 1], ['fortran_compressed.npz', 1],
+    ['dtypes.npz', 11], ['dtypes_compressed.npz', 23],
+  ];
+  for (const [name, every] of flips) {
+    it(`${name}: flipping ${every === 1 ? 'any' : 'sampled'} structural bytes gives data or a typed error`, async () => {
       const full = fs.readFileSync(path.join(npyFixtures, name));
       const p = path.join(dir, name);
       let failures = 0;
-      const offsets = offsetsOf(full.length);
+      const offsets = (await structuralOffsets(path.join(npyFixtures, name), full)).filter((_, i) => i % every === 0);
       for (const off of offsets) {
         const b = Buffer.from(full);
         b[off] ^= 0xff;
@@ -191,6 +224,9 @@ describe('malformed .npz and .npy input', function () {
       return out;
     });
     await withNpz(p, async (a) => assert.equal((await a.readRows('diffraction', 0, 2)).shape[0], 2));
+    // Junk appended after the end record (comment length not updated) is tolerated like Python's zipfile.
+    const junk = mutate('study_unicode_meta.npz', (b) => Buffer.concat([b, Buffer.from('trailing junk')]), 'junk.npz');
+    await withNpz(junk, async (a) => assert.equal(a.members.size, 6));
   });
 
   it('a bad local header names the member', async () => {
@@ -232,8 +268,8 @@ describe('malformed .npz and .npy input', function () {
     const cases: Array<[string, RegExp]> = [
       ["{'descr': '<f4', 'fortran_order': False, 'shape': (9, 8, 8), }", /needs 2304 data bytes, but only 1792/],
       ["{'descr': '<f8', 'fortran_order': False, 'shape': (7, 8, 8), }", /needs/],
-      ["{'descr': '<f16', 'fortran_order': False, 'shape': (7, 8, 8), }", /unsupported dtype "<f16"/],
-      ["{'descr': '<M8', 'fortran_order': False, 'shape': (7, 8, 8), }", /unsupported dtype "<M8"/],
+      ["{'descr': '<f16', 'fortran_order': False, 'shape': (7, 8, 8), }", /unsupported dtype descr "<f16"/],
+      ["{'descr': '<M8', 'fortran_order': False, 'shape': (7, 8, 8), }", /unsupported dtype descr "<M8"/],
       [`{'descr': '<f4', 'fortran_order': False, 'shape': (${2 ** 40}, ${2 ** 40}), }`, /more than 2\^53/],
       [`{'descr': '<f4', 'fortran_order': False, 'shape': (${2 ** 31}, ${2 ** 19}), }`, /needs/],
       ["{'descr': '<f4', 'fortran_order': False, 'shape': (-7, 8, 8), }", /negative/],
@@ -261,7 +297,7 @@ describe('malformed .npz and .npy input', function () {
       try {
         await withNpz(p, (a) => a.readArray('diffraction'));
       } catch (err) {
-        assertFormatError(err, p, 'diffraction', /deflate|CRC|inflates|header/);
+        assertFormatError(err, p, 'diffraction');
         detected++;
       }
     }
@@ -273,7 +309,8 @@ describe('malformed .npz and .npy input', function () {
     });
     await withNpz(p, async (a) => {
       await expectFormatError(a.readArray('diffraction'), p, 'diffraction', /CRC-32 mismatch/);
-      assert.equal((await a.readRows('diffraction', 0, 2)).shape[0], 2, 'partial reads cannot check the CRC');
+      // Small members are inflated whole, so even partial reads are checked.
+      await expectFormatError(a.readRows('diffraction', 0, 2), p, 'diffraction', /CRC-32 mismatch/);
     });
   });
 

@@ -112,28 +112,56 @@ function roundHalfEven(x: number): number {
   return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** JS storage class for a dtype, as documented on `NdArray`. */
-function storageName(name: DtypeName): string {
+type TypedArrayClass = { readonly name: string; new (length: number): NumericData };
+
+/** JS storage class for a dtype, as documented on `NdArray` (undefined: string[]). */
+function storageClass(name: DtypeName): TypedArrayClass | undefined {
   switch (name) {
-    case 'b1': case 'u1': return 'Uint8Array';
-    case 'i1': return 'Int8Array';
-    case 'i2': return 'Int16Array';
-    case 'u2': return 'Uint16Array';
-    case 'i4': return 'Int32Array';
-    case 'u4': return 'Uint32Array';
-    case 'i8': return 'BigInt64Array';
-    case 'u8': return 'BigUint64Array';
-    case 'f2': case 'f4': case 'c8': return 'Float32Array';
-    case 'f8': case 'c16': return 'Float64Array';
-    default: return 'Array';
+    case 'b1': case 'u1': return Uint8Array;
+    case 'i1': return Int8Array;
+    case 'i2': return Int16Array;
+    case 'u2': return Uint16Array;
+    case 'i4': return Int32Array;
+    case 'u4': return Uint32Array;
+    case 'i8': return BigInt64Array;
+    case 'u8': return BigUint64Array;
+    case 'f2': case 'f4': case 'c8': return Float32Array;
+    case 'f8': case 'c16': return Float64Array;
+    default: return undefined;
+  }
+}
+
+/** Whether `data` is stored the way `NdArray` documents for `dtype` (subclasses such as Buffer count). */
+export function isStorageFor(dtype: Dtype, data: unknown): boolean {
+  const cls = storageClass(dtype.name);
+  return cls ? data instanceof cls : Array.isArray(data);
+}
+
+/** Name of the typed array class `NdArray.data` uses for `dtype` ('Array' for strings). */
+export function storageClassName(dtype: Dtype): string {
+  return storageClass(dtype.name)?.name ?? 'Array';
+}
+
+/**
+ * Makes `count` elements read straight into a typed array's memory native: byte swap, bool 0/1. Not for
+ * f2 (needs widening), U or O.
+ */
+export function nativeInPlace(dtype: Dtype, target: { buffer: ArrayBufferLike; byteOffset: number }, count: number): void {
+  const bytes = count * dtype.itemSize;
+  if (needsSwap(dtype)) swapInPlace(target.buffer, target.byteOffset, bytes, swapUnit(dtype));
+  if (dtype.name === 'b1') {
+    const u8 = new Uint8Array(target.buffer, target.byteOffset, bytes);
+    for (let i = 0; i < u8.length; i++) if (u8[i] > 1) u8[i] = 1;
   }
 }
 
 /** Throws (plain Error) when `data` does not fit `dtype` × `elementCount`. */
 export function checkData(dtype: Dtype, elementCount: number, data: NdArray['data']): void {
-  const want = storageName(dtype.name);
-  const got = Array.isArray(data) ? 'Array' : (data as NumericData).constructor.name;
-  if (want !== got) throw new Error(`dtype ${dtype.descr} needs ${want === 'Array' ? 'string[]' : want} data, got ${got === 'Array' ? 'an array' : got}`);
+  const want = storageClassName(dtype);
+  if (!isStorageFor(dtype, data)) {
+    const got = Array.isArray(data) ? 'an array' : (data as { constructor?: { name?: string } })?.constructor?.name ?? typeof data;
+    throw new Error(`dtype ${dtype.descr} needs ${want === 'Array' ? 'string[]' : want} data, got ${got}`);
+  }
   if (want === 'Array' && !(data as unknown[]).every((s) => typeof s === 'string')) {
     throw new Error(`dtype ${dtype.descr} needs string[] data`);
   }
@@ -209,7 +237,7 @@ export function codePointLength(s: string): number {
 export function encodeElements(dtype: Dtype, data: NdArray['data'], unicodeChars: number): Uint8Array[] {
   switch (dtype.name) {
     case 'U': return [encodeUtf32(data as string[], unicodeChars)];
-    case 'O': throw new Error('writing object (|O) arrays is not supported; store strings as <U (see scalarString)');
+    case 'O': throw new Error('object arrays are written as <U strings (encodeNpy converts them first)');
     case 'b1': {
       const u8 = data as Uint8Array;
       if (u8.every((v) => v <= 1)) return viewChunks(u8);

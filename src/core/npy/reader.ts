@@ -3,18 +3,15 @@
 // reads (stored) or streaming inflate (deflated).
 import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { readRowRange, readWholeArray, type NpyStream, type ReadOptions } from './arrays';
+import { checkRowsTarget, readRowRange, readRowRangeInto, readWholeArray, type NpyStream, type ReadOptions } from './arrays';
 import { NPY_PREAMBLE_BYTES, npyHeaderLength, parseNpyHeader, shapeRepr } from './header';
-import { DeflatedSource, inflateHead, readAt, StoredSource, type NpyByteSource } from './source';
-import { NpyFormatError, type NdArray, type NpyHeader, type NpzMember } from './types';
+import { DeflatedSource, inflateHead, readAt, StoredSource, wholeBuffer, type NpyByteSource } from './source';
+import { NpyFormatError, type NdArray, type NpyHeader, type NpzMember, type NumericData } from './types';
 import {
   applyZip64Record, EOCD_BYTES, findEndOfCentralDirectory, LOCAL_HEADER_BYTES, localHeaderLength,
   MAX_CENTRAL_DIRECTORY_BYTES, MAX_COMMENT, METHOD_DEFLATED, METHOD_STORED, parseCentralDirectory,
   CENTRAL_HEADER_BYTES, ZIP64_EOCD_BYTES, ZIP64_LOCATOR_BYTES, type CentralEntry,
 } from './zip';
-
-export type { ReadOptions } from './arrays';
-export { DEFAULT_MAX_BYTES } from './arrays';
 
 /** Bytes read speculatively after a local header: covers the zip64 extra and a typical .npy header. */
 const PROBE_BYTES = 4096;
@@ -63,6 +60,15 @@ export class NpzArchive {
   /** Rows [start, end) along axis 0, shape [end - start, ...rest]. */
   readRows(name: string, start: number, end: number, opts?: ReadOptions): Promise<NdArray> {
     return this.guarded(name, (s) => readRowRange(s, start, end, opts));
+  }
+
+  /**
+   * Like readRows, but into a caller-owned typed array (the class `NdArray.data` uses for the dtype),
+   * so a training loop can reuse one buffer. The result's data is a view of `out`.
+   */
+  async readRowsInto(name: string, start: number, end: number, out: NumericData, opts?: ReadOptions): Promise<NdArray> {
+    checkRowsTarget(this.member(name).header, start, end, out);
+    return this.guarded(name, (s) => readRowRangeInto(s, start, end, out, opts));
   }
 
   /**
@@ -123,6 +129,12 @@ export class NpyFile {
 
   readRows(start: number, end: number, opts?: ReadOptions): Promise<NdArray> {
     return this.guarded((s) => readRowRange(s, start, end, opts));
+  }
+
+  /** Like readRows, into a caller-owned typed array (see NpzArchive.readRowsInto). */
+  async readRowsInto(start: number, end: number, out: NumericData, opts?: ReadOptions): Promise<NdArray> {
+    checkRowsTarget(this.header, start, end, out);
+    return this.guarded((s) => readRowRangeInto(s, start, end, out, opts));
   }
 
   async close(): Promise<void> {
@@ -288,7 +300,7 @@ async function readMember(
     const head = await inflateHead(fh, dataStart, entry.compressedSize, 512, path, name);
     header = await readNpyHead(head, usize, async (n) => {
       const ab = new ArrayBuffer(n);
-      await deflated.fill(ab, 0);
+      await deflated.fill(wholeBuffer(ab), 0);
       return Buffer.from(ab);
     }, path, name);
   }

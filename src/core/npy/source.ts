@@ -2,9 +2,12 @@
 // streaming raw-inflate that keeps only the requested range for deflated data.
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { CHUNK_BYTES } from './dtype';
 import { NpyFormatError } from './types';
+
+const inflateRawAsync = promisify(zlib.inflateRaw) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
 
 /** Reads `length` bytes at absolute `position` into `target` (any size; ≤ CHUNK_BYTES per call). */
 export async function readFully(
@@ -31,10 +34,21 @@ export async function readAt(fh: FileHandle, position: number, length: number, f
   return buf;
 }
 
+/** A byte region of memory (any typed array qualifies; may exceed what one Uint8Array can view). */
+export interface ByteRange {
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+}
+
+export function wholeBuffer(buffer: ArrayBuffer): ByteRange {
+  return { buffer, byteOffset: 0, byteLength: buffer.byteLength };
+}
+
 /** The uncompressed bytes of one .npy stream (a bare file, or a zip member). */
 export interface NpyByteSource {
   /** Fills `target` (all of it) with stream bytes starting at `streamPos`. */
-  fill(target: ArrayBuffer, streamPos: number): Promise<void>;
+  fill(target: ByteRange, streamPos: number): Promise<void>;
 }
 
 export class StoredSource implements NpyByteSource {
@@ -46,10 +60,13 @@ export class StoredSource implements NpyByteSource {
     private readonly member?: string,
   ) {}
 
-  fill(target: ArrayBuffer, streamPos: number): Promise<void> {
-    return readFully(this.fh, target, 0, target.byteLength, this.base + streamPos, this.file, this.member);
+  fill(target: ByteRange, streamPos: number): Promise<void> {
+    return readFully(this.fh, target.buffer, target.byteOffset, target.byteLength, this.base + streamPos, this.file, this.member);
   }
 }
+
+/** Members up to this size are inflated in one (thread-pool) call: cheaper than a stream, always CRC-checked. */
+const SMALL_MEMBER_BYTES = 4 << 20;
 
 /** Compressed bytes read per step while inflating. */
 const READ_STEP = 4 << 20;
@@ -70,7 +87,8 @@ export class DeflatedSource implements NpyByteSource {
    * `streamPos` and stopping once `target` is full. When the range reaches the end of the member, the
    * whole stream has been seen, so its length and CRC-32 are checked too.
    */
-  async fill(target: ArrayBuffer, streamPos: number): Promise<void> {
+  async fill(target: ByteRange, streamPos: number): Promise<void> {
+    if (this.uncompressedSize <= SMALL_MEMBER_BYTES) return this.fillSmall(target, streamPos);
     const want = target.byteLength;
     const end = streamPos + want;
     const checkWhole = end === this.uncompressedSize;
@@ -97,7 +115,7 @@ export class DeflatedSource implements NpyByteSource {
         if (checkWhole) crc = zlib.crc32(chunk, crc);
         const from = Math.max(streamPos, seen);
         const to = Math.min(end, seen + chunk.length);
-        if (to > from) new Uint8Array(target, from - streamPos, to - from).set(chunk.subarray(from - seen, to - seen));
+        if (to > from) new Uint8Array(target.buffer, target.byteOffset + from - streamPos, to - from).set(chunk.subarray(from - seen, to - seen));
         seen += chunk.length;
         if (seen >= end && !checkWhole) break;
         if (seen > this.uncompressedSize) break;
@@ -120,6 +138,29 @@ export class DeflatedSource implements NpyByteSource {
         throw new NpyFormatError(file, member, `CRC-32 mismatch (data 0x${(crc >>> 0).toString(16)}, directory 0x${(this.crc32 >>> 0).toString(16)})`);
       }
     }
+  }
+
+  private async fillSmall(target: ByteRange, streamPos: number): Promise<void> {
+    const { compressedSize: csize, uncompressedSize: usize, file, member } = this;
+    const input = Buffer.allocUnsafe(csize);
+    await readFully(this.fh, input.buffer, input.byteOffset, csize, this.compressedStart, file, member);
+    let out: Buffer;
+    try {
+      out = await inflateRawAsync(input, { maxOutputLength: Math.max(1, usize) });
+    } catch (err) {
+      const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
+      throw new NpyFormatError(file, member, tooBig
+        ? `inflates to more than the ${usize} bytes the zip directory declares`
+        : `corrupt deflate data: ${(err as Error).message}`);
+    }
+    if (out.length !== usize) {
+      throw new NpyFormatError(file, member, `deflate stream ends after ${out.length} bytes; the zip directory declares ${usize}`);
+    }
+    const crc = zlib.crc32(out) >>> 0;
+    if (crc !== this.crc32 >>> 0) {
+      throw new NpyFormatError(file, member, `CRC-32 mismatch (data 0x${crc.toString(16)}, directory 0x${(this.crc32 >>> 0).toString(16)})`);
+    }
+    new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(out.subarray(streamPos, streamPos + target.byteLength));
   }
 }
 

@@ -45,9 +45,21 @@ function checkArray(arr: NdArray): number {
   return count;
 }
 
-/** Header + data chunks of a .npy stream (chunks view `arr`'s memory where no conversion is needed). */
-export function encodeNpy(arr: NdArray): Buffer[] {
+/**
+ * The array as it will be written: object arrays (which in memory only ever hold decoded strings, e.g. a
+ * pickled `_metadata`) become `<U<k>` so archives round-trip without writing pickles.
+ */
+function writable(arr: NdArray): NdArray {
   checkArray(arr);
+  return arr.dtype.name === 'O' ? { ...arr, dtype: parseDescr('<U1') } : arr;
+}
+
+/**
+ * Header + data chunks of a .npy stream (chunks view the array's memory where no conversion is needed).
+ * Output is little-endian C order; `<U` widens to the longest string; `|O` string arrays become `<U`.
+ */
+export function encodeNpy(input: NdArray): Buffer[] {
+  const arr = writable(input);
   let chars = 0;
   if (arr.dtype.name === 'U') {
     // Never truncate: widen `<U<k>` if a string is longer than k code points.
@@ -103,6 +115,8 @@ export class NpzWriter {
   private readonly entries: EntryRecord[] = [];
   private readonly names = new Set<string>();
   private state: 'open' | 'finished' | 'aborted' = 'open';
+  /** Members are appended one after the other; overlapping calls would interleave their bytes. */
+  private busy = false;
 
   private constructor(
     readonly path: string,
@@ -119,7 +133,14 @@ export class NpzWriter {
 
   /** Adds an in-memory array as member `name` (key as numpy.load sees it, without `.npy`). */
   async add(name: string, arr: NdArray): Promise<void> {
-    const [header, ...chunks] = encodeNpy(arr);
+    let parts: Buffer[];
+    try {
+      parts = encodeNpy(arr);
+    } catch (err) {
+      await this.abort();
+      throw new Error(`${this.path}: array ${JSON.stringify(name)}: ${(err as Error).message}`);
+    }
+    const [header, ...chunks] = parts;
     const dataBytes = chunks.reduce((a, c) => a + c.byteLength, 0);
     await this.addStream(name, header, dataBytes, chunks);
   }
@@ -140,8 +161,10 @@ export class NpzWriter {
     if (this.state !== 'open') throw new Error(`${this.path}: the writer is ${this.state}`);
     if (typeof name !== 'string' || name === '' || name.includes('\0')) throw new Error(`bad member name ${JSON.stringify(name)}`);
     if (this.names.has(name)) throw new Error(`${this.path}: member ${JSON.stringify(name)} added twice`);
+    if (this.busy) throw new Error(`${this.path}: await each add before starting the next`);
     const nameBytes = Buffer.from(`${name}.npy`, 'utf8');
     if (nameBytes.length > 0xffff) throw new Error(`member name ${JSON.stringify(name.slice(0, 40))}… is too long`);
+    this.busy = true;
     try {
       this.names.add(name);
       const compress = this.opts.compress === true;
@@ -177,6 +200,8 @@ export class NpzWriter {
     } catch (err) {
       await this.abort();
       throw err;
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -223,6 +248,7 @@ export class NpzWriter {
   /** Writes the central directory, fsyncs and renames the archive into place. */
   async finish(): Promise<void> {
     if (this.state !== 'open') throw new Error(`${this.path}: the writer is ${this.state}`);
+    if (this.busy) throw new Error(`${this.path}: await the last add before finish()`);
     try {
       const cdOffset = this.offset;
       const cd = Buffer.concat(this.entries.map(encodeCentralHeader));
@@ -254,14 +280,19 @@ export async function writeNpz(path: string, arrays: Record<string, NdArray>, op
   // Validate everything before creating any file.
   for (const [name, arr] of Object.entries(arrays)) {
     try {
-      checkArray(arr);
+      writable(arr);
     } catch (err) {
       throw new Error(`${path}: array ${JSON.stringify(name)}: ${(err as Error).message}`);
     }
   }
   const writer = await NpzWriter.create(path, opts);
-  for (const [name, arr] of Object.entries(arrays)) await writer.add(name, arr);
-  await writer.finish();
+  try {
+    for (const [name, arr] of Object.entries(arrays)) await writer.add(name, arr);
+    await writer.finish();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
 }
 
 /** Writes one array as a bare .npy file, atomically. */

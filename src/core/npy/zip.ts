@@ -62,35 +62,41 @@ function u64(buf: Buffer, at: number, what: string, file: string, member?: strin
  * that record and applies it with `applyZip64Record`.
  */
 export function findEndOfCentralDirectory(tail: Buffer, tailOffset: number, file: string): EndOfCentralDirectory & { locatorOffset?: number } {
-  for (let i = tail.length - EOCD_BYTES; i >= 0; i--) {
+  // Prefer the last record whose comment ends exactly at the end of the file; else accept one followed by
+  // trailing junk, like Python's zipfile; never one whose comment would run past the end.
+  let exact: number | undefined;
+  let loose: number | undefined;
+  for (let i = tail.length - EOCD_BYTES; i >= 0 && exact === undefined; i--) {
     if (tail.readUInt32LE(i) !== SIG_EOCD) continue;
-    const commentLength = tail.readUInt16LE(i + 20);
-    if (i + EOCD_BYTES + commentLength > tail.length) continue; // a stray signature inside data or a comment
-    const disk = tail.readUInt16LE(i + 4);
-    const cdDisk = tail.readUInt16LE(i + 6);
-    const entriesOnDisk = tail.readUInt16LE(i + 8);
-    const entries = tail.readUInt16LE(i + 10);
-    const cdSize = tail.readUInt32LE(i + 12);
-    const cdOffset = tail.readUInt32LE(i + 16);
-    const needsZip64 = entries === U16_MAX || cdSize === U32_MAX || cdOffset === U32_MAX;
-    if (!needsZip64 && (disk !== 0 || cdDisk !== 0 || entriesOnDisk !== entries)) {
-      throw new NpyFormatError(file, undefined, 'multi-disk (split) zip archives are not supported');
-    }
-    const eocdOffset = tailOffset + i;
-    const result: EndOfCentralDirectory & { locatorOffset?: number } = { eocdOffset, entries, cdOffset, cdSize };
-    const loc = i - ZIP64_LOCATOR_BYTES;
-    if (loc >= 0 && tail.readUInt32LE(loc) === SIG_ZIP64_LOCATOR) {
-      if (tail.readUInt32LE(loc + 4) !== 0 || tail.readUInt32LE(loc + 16) > 1) {
-        throw new NpyFormatError(file, undefined, 'multi-disk (split) zip64 archives are not supported');
-      }
-      result.locatorOffset = tailOffset + loc;
-      result.zip64RecordOffset = u64(tail, loc + 8, 'zip64 end record offset', file);
-    } else if (needsZip64) {
-      throw new NpyFormatError(file, undefined, 'end of central directory needs zip64 values but the zip64 locator is missing');
-    }
-    return result;
+    const end = i + EOCD_BYTES + tail.readUInt16LE(i + 20);
+    if (end === tail.length) exact = i;
+    else if (end < tail.length) loose ??= i;
   }
-  throw new NpyFormatError(file, undefined, 'not a zip archive (no end of central directory record)');
+  const i = exact ?? loose;
+  if (i === undefined) throw new NpyFormatError(file, undefined, 'not a zip archive (no end of central directory record)');
+  const disk = tail.readUInt16LE(i + 4);
+  const cdDisk = tail.readUInt16LE(i + 6);
+  const entriesOnDisk = tail.readUInt16LE(i + 8);
+  const entries = tail.readUInt16LE(i + 10);
+  const cdSize = tail.readUInt32LE(i + 12);
+  const cdOffset = tail.readUInt32LE(i + 16);
+  const needsZip64 = entries === U16_MAX || cdSize === U32_MAX || cdOffset === U32_MAX;
+  if (!needsZip64 && (disk !== 0 || cdDisk !== 0 || entriesOnDisk !== entries)) {
+    throw new NpyFormatError(file, undefined, 'multi-disk (split) zip archives are not supported');
+  }
+  const eocdOffset = tailOffset + i;
+  const result: EndOfCentralDirectory & { locatorOffset?: number } = { eocdOffset, entries, cdOffset, cdSize };
+  const loc = i - ZIP64_LOCATOR_BYTES;
+  if (loc >= 0 && tail.readUInt32LE(loc) === SIG_ZIP64_LOCATOR) {
+    if (tail.readUInt32LE(loc + 4) !== 0 || tail.readUInt32LE(loc + 16) > 1) {
+      throw new NpyFormatError(file, undefined, 'multi-disk (split) zip64 archives are not supported');
+    }
+    result.locatorOffset = tailOffset + loc;
+    result.zip64RecordOffset = u64(tail, loc + 8, 'zip64 end record offset', file);
+  } else if (needsZip64) {
+    throw new NpyFormatError(file, undefined, 'end of central directory needs zip64 values but the zip64 locator is missing');
+  }
+  return result;
 }
 
 /** Applies the zip64 EOCD record (56+ bytes read at `recordOffset`). */
