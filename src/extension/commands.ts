@@ -51,17 +51,25 @@ export async function resolveJob(ctx: CommandContext, arg: JobArg, title: string
   return pick?.job;
 }
 
-/** An error meant for the user: shown as-is, without a stack. */
+/** A button on an error message: runs a command. */
+export interface ErrorAction {
+  title: string;
+  command: string;
+}
+
+/** An error meant for the user: shown as-is, without a stack, with optional buttons. */
 export class UserError extends Error {
-  constructor(message: string) {
+  constructor(message: string, readonly actions: ErrorAction[] = []) {
     super(message);
     this.name = 'UserError';
   }
 }
 
+export const MANAGE_TRUST: ErrorAction = { title: 'Manage Workspace Trust', command: 'workbench.trust.manage' };
+
 function requireTrust(action: string): void {
   if (!vscode.workspace.isTrusted) {
-    throw new UserError(`${action} writes files, so it needs a trusted workspace. Use "Manage Workspace Trust" to trust this folder; browsing the study works without it.`);
+    throw new UserError(`${action} writes files, so it needs a trusted workspace (this one is in Restricted Mode). Trust this folder to enable it; browsing and validating the study work without it.`, [MANAGE_TRUST]);
   }
 }
 

@@ -27,6 +27,12 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   const view = vscode.window.createTreeView('ptychoStudy.jobs', { treeDataProvider: tree, showCollapseAll: true });
   context.subscriptions.push(log, model, tree, diagnostics, view);
 
+  // Restricted Mode: the tree still browses and validates; say at the top why writing actions refuse.
+  const showTrust = (): void => {
+    view.message = vscode.workspace.isTrusted ? undefined
+      : 'Restricted Mode: browsing and validation work; dry runs, demo generation and training need a trusted workspace.';
+  };
+  showTrust();
   const setStudyState = (): void => void vscode.commands.executeCommand('setContext', 'ptychoStudy.studyState', model.state);
   setStudyState();
   context.subscriptions.push(model.onDidChange(() => {
@@ -44,7 +50,11 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
         const message = (err as Error).message;
         if (err instanceof UserError) log.warn(`${id}: ${message}`);
         else log.error(`${id} failed: ${(err as Error).stack ?? message}`);
-        void vscode.window.showErrorMessage(message);
+        const actions = err instanceof UserError ? err.actions : [];
+        void vscode.window.showErrorMessage(message, ...actions.map((a) => a.title)).then((chosen) => {
+          const action = actions.find((a) => a.title === chosen);
+          if (action) void vscode.commands.executeCommand(action.command);
+        });
         return undefined;
       }
     }));
@@ -59,19 +69,24 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.openDataset', (arg?: Parameters<typeof openDatasetCommand>[1]) => openDatasetCommand(ctx, arg));
   register('ptychoStudy.showOutput', async () => log.show(true));
 
-  // The tree follows the file system: datasets, manifests, and dose folders appearing or going away.
-  for (const glob of ['**/*.npz', '**/manifest.json', '**/dose_*']) {
-    const watcher = vscode.workspace.createFileSystemWatcher(glob);
-    const changed = (): void => model.requestRefresh();
-    watcher.onDidCreate(changed);
-    watcher.onDidChange(changed);
-    watcher.onDidDelete(changed);
-    context.subscriptions.push(watcher);
-  }
+  // The tree follows the file system: datasets, manifests, dose folders, and whole folders moved in or out
+  // of a study root (a directory rename reports only the directory, not the files inside it).
+  const watcher = vscode.workspace.createFileSystemWatcher('**/*');
+  const changed = (uri: vscode.Uri): void => {
+    if (model.isStudyPath(uri.fsPath)) model.requestRefresh();
+  };
+  watcher.onDidCreate(changed);
+  watcher.onDidChange(changed);
+  watcher.onDidDelete(changed);
+  context.subscriptions.push(watcher);
   context.subscriptions.push(
     vscode.workspace.onDidChangeWorkspaceFolders(() => model.requestRefresh(0)),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => model.requestRefresh(0)),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      showTrust();
+      model.requestRefresh(0);
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`${SECTION}.pollIntervalSeconds`)) model.restartPolling();
       if (e.affectsConfiguration(SECTION)) model.requestRefresh(0);
     }),
   );

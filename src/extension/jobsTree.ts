@@ -82,6 +82,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         item.id = `dose:${node.study.folder.uri.toString()}:${node.dose}`;
         item.iconPath = new vscode.ThemeIcon('pulse');
         item.description = `${node.dose.toLocaleString('en-US')} photons/pattern · ${summarizeStates(jobs)}`;
+        item.tooltip = doseTooltip(node.study, node.dose, jobs);
         item.contextValue = 'dose';
         return item;
       }
@@ -135,6 +136,16 @@ function shorten(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
 }
 
+function doseTooltip(study: FolderStudy, dose: number, jobs: StudyJob[]): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**dose ${formatDose(dose)}** — ${dose.toLocaleString('en-US')} photons per pattern\n\n`);
+  const entry = study.layout?.doses.find((d) => d.dose === dose);
+  if (entry?.phaseC) md.appendMarkdown(`Phase C: ${code(entry.phaseC.dir)}\n\n`);
+  md.appendMarkdown(`| job | state |\n|---|---|\n`);
+  for (const j of jobs) md.appendMarkdown(`| ${escape(j.view)} (gs${j.gridsize}) | ${STATE_LABEL[j.state]} |\n`);
+  return md;
+}
+
 function jobTooltip(job: StudyJob): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
   md.supportThemeIcons = true;
@@ -145,9 +156,9 @@ function jobTooltip(job: StudyJob): vscode.MarkdownString {
   for (const ds of [job.train, job.test]) {
     const info = ds.info;
     const what = !ds.exists ? 'not found' : info?.patternCount !== undefined ? `${info.patternCount} patterns, N=${info.n}, ${mib(info.sizeBytes)}` : 'unreadable';
-    md.appendMarkdown(`| ${ds.split} | \`${escape(path.basename(ds.path))}\` — ${what} |\n`);
+    md.appendMarkdown(`| ${ds.split} | ${code(path.basename(ds.path))} — ${what} |\n`);
   }
-  md.appendMarkdown(`| artifacts | \`${escape(job.artifactDir)}\` |\n`);
+  md.appendMarkdown(`| artifacts | ${code(job.artifactDir)} |\n`);
   const findings = job.findings.filter((f) => f.severity !== 'info');
   if (findings.length > 0) {
     md.appendMarkdown(`\n**Validation**\n\n`);
@@ -163,6 +174,12 @@ function findingIcon(f: Finding): string {
 
 function mib(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+/** A Markdown code span (no escaping inside; pipes escaped for table cells). */
+function code(s: string): string {
+  const fence = s.includes('`') ? '``' : '`';
+  return `${fence}${s.replace(/\|/g, '\\|')}${fence}`;
 }
 
 function escape(s: string): string {

@@ -39,3 +39,8 @@ export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined):
 export function demoImagesFor(folder: vscode.WorkspaceFolder): number {
   return vscode.workspace.getConfiguration(SECTION, folder.uri).get<number>('demo.nImages') ?? 400;
 }
+
+export function pollIntervalMs(): number {
+  const seconds = vscode.workspace.getConfiguration(SECTION).get<number>('pollIntervalSeconds') ?? 5;
+  return Math.max(0, seconds) * 1000;
+}

@@ -1,9 +1,10 @@
 // The study as the extension sees it: per workspace folder, the discovered layout and its jobs.
 // Refreshes are coalesced (one at a time, at most one queued) and debounced for file-change storms.
 // A header-only pass fills the tree at once; a second pass samples frames for the Problems panel.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { discoverStudy, listJobs, type StudyJob, type StudyLayout } from '../core/study';
-import { discoverOptionsFor, trainingSettingsFor } from './settings';
+import { discoverStudy, listJobs, studyFingerprint, type StudyJob, type StudyLayout } from '../core/study';
+import { discoverOptionsFor, pollIntervalMs, trainingSettingsFor } from './settings';
 
 export interface FolderStudy {
   folder: vscode.WorkspaceFolder;
@@ -26,10 +27,43 @@ export class StudyModel implements vscode.Disposable {
   private debounce: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
   private generation = 0;
+  /** Fingerprint per folder at the start of the last refresh (see core/study/fingerprint.ts). */
+  private fingerprints = new Map<string, string>();
+  private poll: NodeJS.Timeout | undefined;
+  private polling = false;
   state: StudyState = 'loading';
   refreshCount = 0;
 
-  constructor(private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly log: vscode.LogOutputChannel) {
+    this.restartPolling();
+  }
+
+  /** (Re)starts the change poll with the current `ptychoStudy.pollIntervalSeconds`. */
+  restartPolling(): void {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = undefined;
+    const ms = pollIntervalMs();
+    if (ms > 0) this.poll = setInterval(() => void this.pollOnce(), ms);
+  }
+
+  /** Refreshes when a folder's fingerprint differs from the one taken at the last refresh. */
+  private async pollOnce(): Promise<void> {
+    if (this.polling || this.running || this.debounce) return;
+    this.polling = true;
+    try {
+      for (const folder of vscode.workspace.workspaceFolders ?? []) {
+        const now = await studyFingerprint(discoverOptionsFor(folder));
+        const last = this.fingerprints.get(folder.uri.toString());
+        if (last !== undefined && now !== last) {
+          this.log.info(`${folder.name}: files changed without a file-system event; refreshing.`);
+          this.requestRefresh(0);
+          return;
+        }
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
 
   get folders(): readonly FolderStudy[] {
     return this.studies;
@@ -46,6 +80,18 @@ export class StudyModel implements vscode.Disposable {
 
   folderOf(job: StudyJob): vscode.WorkspaceFolder | undefined {
     return this.studies.find((s) => s.jobs.includes(job))?.folder;
+  }
+
+  /**
+   * Whether a changed path can change the jobs: a dataset, a manifest, a dose folder, or anything inside a
+   * Phase C/D root. Logs and checkpoints under the artifact root are not (they change every training step).
+   */
+  isStudyPath(fsPath: string): boolean {
+    const base = path.basename(fsPath);
+    if (base.endsWith('.npz') || base === 'manifest.json' || base.startsWith('dose_')) return true;
+    if (base.endsWith('.log') || base.endsWith('.tmp') || base.includes('.tmp-')) return false;
+    const inside = (root?: string): boolean => !!root && (fsPath === root || fsPath.startsWith(root + path.sep));
+    return this.studies.some((s) => inside(s.layout?.phaseCRoot) || inside(s.layout?.phaseDRoot));
   }
 
   /** Schedules a refresh after file changes settle. */
@@ -85,6 +131,8 @@ export class StudyModel implements vscode.Disposable {
     const gen = ++this.generation;
     const started = Date.now();
     const folders = vscode.workspace.workspaceFolders ?? [];
+    // Fingerprints first: a change during discovery then shows up at the next poll.
+    for (const folder of folders) this.fingerprints.set(folder.uri.toString(), await studyFingerprint(discoverOptionsFor(folder)));
     const next: FolderStudy[] = [];
     for (const folder of folders) next.push(await this.discoverFolder(folder, false));
     if (gen !== this.generation) return;
@@ -121,6 +169,7 @@ export class StudyModel implements vscode.Disposable {
 
   dispose(): void {
     if (this.debounce) clearTimeout(this.debounce);
+    if (this.poll) clearInterval(this.poll);
     this.changed.dispose();
   }
 }

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { discoverStudy, findStudyRoots, listJobs, jobMatrix, parseJobId, jobId, parseDoseFolder, defaultArtifactRoot } from '../../src/core/study';
+import { studyFingerprint, discoverStudy, findStudyRoots, listJobs, jobMatrix, parseJobId, jobId, parseDoseFolder, defaultArtifactRoot } from '../../src/core/study';
 import { makeStudy, writeDataset } from './helpers/study';
 import { tempDir } from './helpers/paths';
 
@@ -158,5 +158,29 @@ describe('study discovery', () => {
     const read = rchar() - before;
     assert.equal(jobs[0].train.info?.patternCount, 1500);
     assert.ok(read < 1_000_000, `listing read ${read} bytes`);
+  });
+
+  it('the study fingerprint changes when a dataset, a view folder or a manifest changes, and only then', async () => {
+    await makeStudy(dir, { doses: [1000] });
+    const opts = { workspace: dir };
+    const first = await studyFingerprint(opts);
+    assert.equal(await studyFingerprint(opts), first, 'stable when nothing changes');
+    // A log line under the artifact root does not change it (logs grow every training step).
+    const jobDir = path.join(dir, 'phase_e', 'dose_1000', 'dense', 'gs2');
+    fs.mkdirSync(jobDir, { recursive: true });
+    fs.writeFileSync(path.join(jobDir, 'train.log'), 'step 1\n');
+    assert.equal(await studyFingerprint(opts), first);
+    fs.writeFileSync(path.join(jobDir, 'manifest.json'), '{}');
+    const withManifest = await studyFingerprint(opts);
+    assert.notEqual(withManifest, first);
+    const sparse = path.join(dir, 'phase_d', 'dose_1000', 'sparse');
+    fs.renameSync(sparse, path.join(dir, 'sparse-away'));
+    const withoutSparse = await studyFingerprint(opts);
+    assert.notEqual(withoutSparse, withManifest);
+    fs.renameSync(path.join(dir, 'sparse-away'), sparse);
+    assert.equal(await studyFingerprint(opts), withManifest);
+    fs.appendFileSync(path.join(dir, 'phase_c', 'dose_1000', 'patched_train.npz'), 'x');
+    assert.notEqual(await studyFingerprint(opts), withManifest);
+    assert.match(await studyFingerprint({ phaseCRoot: path.join(dir, 'nowhere') }), /^error:/);
   });
 });

@@ -34,17 +34,21 @@ async function freePort() {
 }
 
 /** Starts code-server in its own process group; returns { port, url(), stop() }. */
-export async function startCodeServer({ runDir, env = {} }) {
+export async function startCodeServer({ runDir, env = {}, restricted = false }) {
   if (!fs.existsSync(CODE_SERVER)) throw new Error(`code-server is not installed: run scripts/setup-vscode-host.sh (${CODE_SERVER} missing)`);
   const port = await freePort();
   for (const d of ['data/User', 'exts', 'xdg', 'tmpd']) fs.mkdirSync(path.join(runDir, d), { recursive: true });
   fs.writeFileSync(path.join(runDir, 'config.yaml'), `bind-addr: 127.0.0.1:${port}\nauth: none\ncert: false\n`);
-  fs.writeFileSync(path.join(runDir, 'data', 'User', 'settings.json'), JSON.stringify(SETTINGS, null, 2));
+  // restricted: workspace trust on, folders open untrusted without a prompt (Restricted Mode).
+  const settings = restricted
+    ? { ...SETTINGS, 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' }
+    : SETTINGS;
+  fs.writeFileSync(path.join(runDir, 'data', 'User', 'settings.json'), JSON.stringify(settings, null, 2));
   const log = fs.openSync(path.join(runDir, 'server.log'), 'w');
   const child = spawn(path.join(NODE24, 'bin', 'node'), [
     CODE_SERVER, '--config', path.join(runDir, 'config.yaml'),
     '--user-data-dir', path.join(runDir, 'data'), '--extensions-dir', path.join(runDir, 'exts'),
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--disable-telemetry', '--disable-update-check', ...(restricted ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override',
     '--reconnection-grace-time', '5', '--vscode-option', 'enable-smoke-test-driver',
   ], {
     detached: true,

@@ -16,8 +16,8 @@ fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
 fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'ptychoStudy.demo.nImages': 96 }));
 
 const results = [];
-const server = await startCodeServer({ runDir });
-const { page, close } = await launchBrowser();
+let server = await startCodeServer({ runDir });
+let { page, close } = await launchBrowser();
 page.setDefaultTimeout(30_000);
 
 async function step(name, fn) {
@@ -35,6 +35,34 @@ async function step(name, fn) {
 const shot = (name) => page.screenshot({ path: path.join(SHOTS, name) });
 const sidebar = () => page.locator('.part.sidebar');
 const row = (text) => sidebar().locator('.monaco-list-row', { hasText: text });
+
+// The default sidebar truncates job descriptions; drag its sash so screenshots show them whole.
+async function widenSidebar(width = 600) {
+  const box = await sidebar().boundingBox();
+  if (!box || box.width >= width) return;
+  const x = box.x + box.width + 1;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + (width - box.width) / 2, y, { steps: 5 });
+  await page.mouse.move(box.x + width, y, { steps: 5 });
+  await page.mouse.up();
+}
+
+// Hovers a row until its tooltip shows: a refresh re-renders rows and can drop a pending hover.
+async function hoverTooltip(rowLocator, text) {
+  const tip = page.locator('.monaco-hover, .workbench-hover', { hasText: text }).first();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    await page.mouse.move(900, 850);
+    await page.waitForTimeout(300);
+    await rowLocator.hover();
+    try {
+      await tip.waitFor({ timeout: 4_000 });
+      return;
+    } catch { /* the row was re-rendered: hover again */ }
+  }
+  await tip.waitFor({ timeout: 1_000 });
+}
 
 async function runCommand(title) {
   await page.keyboard.press('F1');
@@ -55,6 +83,7 @@ try {
     const icon = page.locator('.part.activitybar [aria-label*="PtychoPINN Study"]').first();
     await icon.waitFor({ timeout: 60_000 });
     await icon.click();
+    await widenSidebar();
     await sidebar().locator('.welcome-view-content', { hasText: 'No PtychoPINN study found' }).waitFor();
     await sidebar().getByRole('button', { name: 'Generate demo study' }).waitFor();
     await shot('01-welcome-view.png');
@@ -73,10 +102,10 @@ try {
     const demo = path.join(workspace, 'demo-study');
     fs.rmSync(path.join(demo, 'phase_d', 'dose_1000', 'sparse'), { recursive: true });
     fs.writeFileSync(path.join(demo, 'phase_d', 'dose_100000', 'dense', 'dense_train.npz'), 'not a zip');
-    await row('missing data').first().waitFor({ timeout: 30_000 });
-    await row('invalid data').first().waitFor({ timeout: 30_000 });
-    await row('invalid data').first().hover();
-    await page.locator('.monaco-hover, .workbench-hover', { hasText: 'Not a readable NumPy' }).first().waitFor();
+    // 'invalid data —' matches the job row only (the dose row says "1 invalid data").
+    await row('missing data —').first().waitFor({ timeout: 30_000 });
+    await row('invalid data —').first().waitFor({ timeout: 30_000 });
+    await hoverTooltip(row('invalid data —').first(), 'Not a readable NumPy');
     await shot('03-tree-states-and-tooltip.png');
     await page.mouse.move(700, 800);
   });
@@ -108,8 +137,45 @@ try {
 } finally {
   await close();
   server.stop();
+}
+
+// Second session: the same study in Restricted Mode (an untrusted workspace).
+fs.rmSync(path.join(workspace, 'demo-study', 'phase_e'), { recursive: true, force: true });
+const restrictedRunDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptycho-cs-ui-restricted-'));
+server = await startCodeServer({ runDir: restrictedRunDir, restricted: true });
+({ page, close } = await launchBrowser());
+page.setDefaultTimeout(30_000);
+try {
+  await step('Restricted Mode: the tree browses the study and says why writing actions are off', async () => {
+    await page.goto(server.url({ folder: workspace }));
+    const icon = page.locator('.part.activitybar [aria-label*="PtychoPINN Study"]').first();
+    await icon.waitFor({ timeout: 60_000 });
+    await icon.click();
+    await widenSidebar();
+    await row('dose 1e3').waitFor({ timeout: 60_000 });
+    await row('baseline (gs1)').first().waitFor();
+    await sidebar().getByText('Restricted Mode: browsing and validation work').waitFor();
+  });
+
+  await step('Restricted Mode: Dry Run is refused with an explanation and writes nothing', async () => {
+    await runCommand('PtychoPINN Study: Dry Run');
+    // No job quick pick: the refusal comes first. (Toasts do not show in headless Chromium; the
+    // notification center lists the message with its button.)
+    await page.locator('[id="status.notifications"]').click();
+    const note = page.locator('.notifications-center .monaco-list-row', { hasText: 'needs a trusted workspace' }).first();
+    await note.waitFor();
+    await note.getByRole('button', { name: 'Manage Workspace Trust' }).waitFor();
+    await shot('07-restricted-mode.png');
+    if (fs.existsSync(path.join(workspace, 'demo-study', 'phase_e'))) throw new Error('a dry run wrote files in Restricted Mode');
+  });
+} finally {
+  await close();
+  server.stop();
   fs.rmSync(workspace, { recursive: true, force: true });
-  fs.rmSync(runDir, { recursive: true, force: true });
+  for (const dir of [runDir, restrictedRunDir]) {
+    if (!process.env.PTYCHO_KEEP_RUN) fs.rmSync(dir, { recursive: true, force: true });
+    else console.log(`kept ${dir}`);
+  }
 }
 const passed = results.filter((r) => r.ok).length;
 const failed = results.length - passed;

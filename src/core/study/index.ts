@@ -7,3 +7,4 @@ export * from './discovery';
 export * from './jobs';
 export * from './manifest';
 export * from './plan';
+export * from './fingerprint';

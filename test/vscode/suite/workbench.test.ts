@@ -3,6 +3,7 @@
 // checks that the tree, the states and the Problems panel follow. Tests run in order.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
@@ -161,5 +162,35 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
   it('ptychoStudy.refresh returns the job count', async () => {
     const n = await vscode.commands.executeCommand<number>('ptychoStudy.refresh');
     assert.equal(n, 9);
+  });
+
+  it('a study outside the workspace (set by path) is followed by polling, with no file-system events', async () => {
+    // The workspace watcher sees nothing outside the workspace (like an NFS/Lustre mount): the poll of
+    // sizes and mtimes must catch the change.
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'ptycho-outside-'));
+    fs.cpSync(path.join(study, 'phase_c'), path.join(outside, 'phase_c'), { recursive: true });
+    fs.cpSync(path.join(study, 'phase_d'), path.join(outside, 'phase_d'), { recursive: true });
+    const cfg = vscode.workspace.getConfiguration('ptychoStudy');
+    try {
+      await cfg.update('pollIntervalSeconds', 1, vscode.ConfigurationTarget.Workspace);
+      await cfg.update('phaseCRoot', path.join(outside, 'phase_c'), vscode.ConfigurationTarget.Workspace);
+      await cfg.update('phaseDRoot', path.join(outside, 'phase_d'), vscode.ConfigurationTarget.Workspace);
+      await until('jobs from the outside study', async () => {
+        await api.whenIdle();
+        const j = job('dose_1000/baseline/gs1');
+        return j?.train.path.startsWith(outside) && j.state === 'ready';
+      });
+      fs.rmSync(path.join(outside, 'phase_d', 'dose_100000', 'sparse'), { recursive: true });
+      const missing = await until('the outside sparse view to be missing', () => (job('dose_100000/sparse/gs2')?.state === 'missing' ? job('dose_100000/sparse/gs2') : undefined));
+      assert.match(missing.reason!, /view "sparse" not found for dose 100000/);
+      assert.equal(job('dose_1000/sparse/gs2')?.state, 'ready');
+    } finally {
+      for (const key of ['phaseCRoot', 'phaseDRoot', 'pollIntervalSeconds']) await cfg.update(key, undefined, vscode.ConfigurationTarget.Workspace);
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+    await until('the workspace study again', async () => {
+      await api.whenIdle();
+      return job('dose_1000/baseline/gs1')?.train.path.startsWith(study);
+    });
   });
 });
