@@ -32,13 +32,28 @@ function listTests(dir) {
   return out;
 }
 
+/** Panels with a webview page: folders of src/webview holding a main.ts. */
+function webviewPanels() {
+  const dir = 'src/webview';
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'main.ts'))).map((e) => e.name);
+}
+
 const builds = [
   { ...common, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  // The training worker: a separate process (child_process.fork) that loads onnxruntime-node.
+  { ...common, entryPoints: { worker: 'src/worker/worker.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'bench-io': 'scripts/bench-io.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { 'bench-train': 'scripts/bench-train.ts' }, outdir: 'dist' },
   { ...common, entryPoints: listTests('test/unit'), outdir: 'out/test/unit', outbase: 'test/unit' },
   // Extension-host suite: loaded by the real VS Code (code-server) through extensionTestsPath.
   { ...common, entryPoints: ['test/vscode/suite/index.ts', ...listTests('test/vscode/suite')], outdir: 'out/test/vscode/suite', outbase: 'test/vscode/suite' },
+  // Webview bundles (browser, iife): src/webview/<panel>/main.ts → dist/webview/<panel>.js.
+  ...webviewPanels().map((panel) => ({
+    bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: !production, minify: production,
+    logLevel: 'warning', entryPoints: { [panel]: `src/webview/${panel}/main.ts` }, outdir: 'dist/webview',
+  })),
 ].filter((b) => Object.values(b.entryPoints).length > 0 && Object.values(b.entryPoints).every((p) => existsSync(p)));
 
 if (!watch) rmSync('out/test', { recursive: true, force: true });

@@ -7,6 +7,7 @@ import {
 } from '../core/study';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
+import { cmdTrain } from './train';
 
 export interface CliIO {
   out: (line: string) => void;
@@ -83,6 +84,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' },
+      'n-filters-scale': { type: 'string' },
     },
     positionals: 0,
     help: [
@@ -90,11 +92,36 @@ const COMMANDS: Record<string, Command> = {
       '(status "dry-run") and <job>/run-config.json. Jobs whose data is missing are skipped with the reason.',
       'Exit code 1 when no job matches or a planned job is not runnable.',
       ...ROOT_HELP, ...FILTER_HELP,
-      '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S',
+      '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
       `  --execution-provider P one of ${EXECUTION_PROVIDERS.join(', ')} (default auto)`,
       '  --json                 machine-readable output',
     ],
     run: cmdDryRun,
+  },
+  train: {
+    summary: 'train the matching jobs (one after another) in worker processes with onnxruntime',
+    usage: 'ptycho-study train [roots] [--dose X] [--view V] [--gridsize G] [--epochs E] [--batch-size B] [--lr L] [--ep auto|cuda|webgpu|cpu] [--resume] [--json]',
+    flags: {
+      ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, resume: { type: 'boolean' },
+      epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
+      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
+      'n-filters-scale': { type: 'string' },
+    },
+    positionals: 0,
+    help: [
+      'Each job trains in its own worker process (dist/worker.js): progress goes to the terminal, <job>/train.log and',
+      '<job>/events.jsonl; the results (manifest.json, checkpoint.npz, model.onnx, reconstruction.npz, metrics.json,',
+      'amplitude.png, phase.png) go to the job folder, and training_manifest.json / skip_summary.json to the artifact root.',
+      'Ctrl-C cancels: the worker finishes its step, writes checkpoint.npz and stops; --resume continues from it.',
+      'Exit code 0 when every run succeeded, 1 when one failed or was not runnable, 130 when cancelled.',
+      ...ROOT_HELP, ...FILTER_HELP,
+      '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
+      `  --ep P                 execution provider: ${EXECUTION_PROVIDERS.join(', ')} (default auto: CUDA when installed, else CPU;`,
+      '                         a provider that cannot start falls back to CPU and the manifest says why)',
+      '  --resume               continue each job from its checkpoint.npz',
+      '  --json                 one JSON event per line, then a summary',
+    ],
+    run: (p, io) => cmdTrain(p, io, { loadStudy, filterOf, settingsOf }),
   },
   simulate: {
     summary: 'generate a small, real Phase C + Phase D study (simulated diffraction with Poisson noise)',
@@ -296,9 +323,9 @@ async function cmdList(p: Parsed, io: CliIO): Promise<number> {
 // ---------------------------------------------------------------- dry-run
 
 function settingsOf(p: Parsed): Partial<TrainingSettings> {
-  const ep = str(p, 'execution-provider');
+  const ep = str(p, 'ep') ?? str(p, 'execution-provider');
   if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) {
-    throw new UsageError(`--execution-provider must be one of ${EXECUTION_PROVIDERS.join(', ')} (got "${ep}").`);
+    throw new UsageError(`--ep / --execution-provider must be one of ${EXECUTION_PROVIDERS.join(', ')} (got "${ep}").`);
   }
   return {
     epochs: num(p, 'epochs', { integer: true, min: 1 }),
@@ -307,6 +334,7 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
     nGroups: num(p, 'n-groups', { integer: true, min: 1 }),
     neighborCount: num(p, 'neighbor-count', { integer: true, min: 1 }),
     seed: num(p, 'seed', { integer: true }),
+    nFiltersScale: num(p, 'n-filters-scale', { integer: true, min: 1 }),
     executionProvider: ep as ExecutionProvider | undefined,
   };
 }
@@ -327,7 +355,7 @@ async function cmdDryRun(p: Parsed, io: CliIO): Promise<number> {
       continue;
     }
     try {
-      const r = await writeDryRun(job, { settings, workerScript: path.join(io.distDir, 'worker.js') });
+      const r = await writeDryRun(job, { settings, workerScript: path.join(io.distDir, 'worker.js'), study: { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot } });
       if (!r.plan.runnable) blocked++;
       results.push({ id: job.id, status: 'dry-run', runnable: r.plan.runnable, blockers: r.plan.blockers, manifest: r.manifestPath, runConfig: r.runConfigPath, log: r.logPath, previousManifest: r.previousManifest ?? null, plan: r.plan });
       if (!json) {

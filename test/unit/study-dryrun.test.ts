@@ -79,8 +79,8 @@ describe('run planning and dry runs', () => {
     assert.equal(manifest.status, 'dry-run');
     assert.equal(manifest.job.id, job.id);
     assert.equal(manifest.config.trainPath, job.train.path);
-    assert.equal(manifest.data.train.patternCount, 12);
-    assert.ok(manifest.data.train.sizeBytes > 0);
+    assert.equal(manifest.data.train.nPatterns, 12);
+    assert.ok(manifest.data.train.bytes > 0);
     assert.equal(manifest.runtime.executionProviderRequested, 'auto');
     assert.deepEqual(manifest.worker.command.slice(1), [WORKER, '--job-dir', job.artifactDir]);
     assert.deepEqual(JSON.parse(fs.readFileSync(r.runConfigPath, 'utf8')), manifest.config);

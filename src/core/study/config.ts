@@ -22,6 +22,8 @@ export interface TrainingSettings {
   nFiltersScale: number;
   intensityScaleTrainable: boolean;
   probeTrainable: boolean;
+  /** Central M×M crop of each predicted patch used when stitching the full object (study default 20). */
+  stitchCropSize: number;
   seed: number;
   executionProvider: ExecutionProvider;
 }
@@ -40,6 +42,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   nFiltersScale: 2,
   intensityScaleTrainable: true,
   probeTrainable: false,
+  stitchCropSize: 20,
   seed: 42,
   executionProvider: 'auto',
 });
@@ -73,6 +76,8 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   positiveInt('batchSize', s.batchSize);
   positiveInt('neighborCount', s.neighborCount);
   positiveInt('nFiltersScale', s.nFiltersScale);
+  positiveInt('stitchCropSize', s.stitchCropSize);
+  if (s.probeTrainable) throw new ConfigError('probeTrainable is not supported: the probe is taken from the dataset (probeGuess) and kept fixed.');
   if (s.nGroups !== undefined) positiveInt('nGroups', s.nGroups);
   if (!(s.learningRate > 0 && s.learningRate < 1)) throw new ConfigError(`learningRate must be in (0, 1) (got ${s.learningRate}).`);
   if (!(s.minLearningRate > 0 && s.minLearningRate <= s.learningRate)) throw new ConfigError(`minLearningRate must be in (0, learningRate] (got ${s.minLearningRate}).`);

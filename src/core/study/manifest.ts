@@ -10,12 +10,15 @@ import type { RunConfig } from './plan';
 export type RunStatus = 'dry-run' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['dry-run', 'running', 'succeeded', 'failed', 'cancelled'];
 
+/** Where a run's data came from. Key names are a contract (manifest.json `data.train` / `data.test`). */
 export interface DatasetProvenance {
   path: string;
-  sizeBytes: number;
+  bytes: number;
   mtimeMs: number;
-  patternCount?: number;
-  n?: number;
+  /** SHA-256 of the file (written by training runs; dry runs stay header-only and omit it). */
+  sha256?: string;
+  nPatterns?: number;
+  N?: number;
   diffractionKey?: string;
   layout?: string;
 }
@@ -23,15 +26,43 @@ export interface DatasetProvenance {
 export interface RuntimeInfo {
   hostname: string;
   platform: string;
-  nodeVersion: string;
+  /** Node.js version running the worker (or the planner, for dry runs). */
+  node: string;
+  /** onnxruntime-node version (training runs). */
+  onnxruntime?: string;
   pid?: number;
   /** The provider the config asked for (`auto`, `cuda`, `webgpu`, `cpu`). */
   executionProviderRequested: string;
   /** Providers that will be tried, in order. */
   executionProviderCandidates: string[];
   executionProviderUsed?: string;
+  /** Why the requested provider was not used (absent when it was). */
   fallbackReason?: string;
   heartbeatAt?: string;
+  /** Intra-op threads of the onnxruntime sessions. */
+  threads?: number;
+  /** Peak resident memory of the worker, MiB. */
+  peakRssMB?: number;
+}
+
+export interface RunTiming {
+  startedAt: string;
+  finishedAt?: string;
+  /** Wall-clock seconds of this process's run (resumed runs add the earlier time in trainingSeconds). */
+  seconds?: number;
+  trainingSeconds?: number;
+}
+
+/** Results of a training run (manifest.json `result`). */
+export interface RunResult {
+  epochs: number;
+  steps: number;
+  finalLoss: number | null;
+  bestValLoss: number | null;
+  stopReason: string;
+  /** Metrics of the stitched test reconstruction (metrics.json holds the full set and the FRC curves). */
+  metrics?: Record<string, unknown>;
+  [key: string]: unknown;
 }
 
 export interface JobManifest {
@@ -50,7 +81,14 @@ export interface JobManifest {
   runtime: RuntimeInfo;
   worker: { command: string[] };
   findings: Finding[];
-  results?: Record<string, unknown>;
+  timing?: RunTiming;
+  /** Training progress while running (epoch/step), so a reload shows where a run is. */
+  progress?: { epoch: number; epochs: number; step: number; stepsPerEpoch: number; loss?: number; imagesPerSec?: number; etaSeconds?: number };
+  result?: RunResult;
+  /** Artifact file names (relative to the job folder) → size in bytes. */
+  artifacts?: Record<string, { bytes: number; sha256?: string }>;
+  /** The training plan that was run (model size, batch, groups, canvas). */
+  training?: Record<string, unknown>;
   /** When a dry run replaced the manifest of an earlier real run, where that manifest was kept. */
   previousManifest?: string;
 }

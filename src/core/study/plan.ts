@@ -36,6 +36,8 @@ export interface RunConfig {
   intensityScale: number;
   training: TrainingSettings;
   artifactDir: string;
+  /** The study's roots, so a run can rebuild the study-level training_manifest.json when it ends. */
+  study?: { phaseCRoot?: string; phaseDRoot?: string; artifactRoot: string };
 }
 
 export interface RunPlan {
@@ -64,6 +66,8 @@ export interface PlanOptions {
   nodePath?: string;
   /** onnxruntime-node binary folder (for the provider plan); found automatically when omitted. */
   ortBinDir?: string;
+  /** The study's roots (recorded in the config; see RunConfig.study). */
+  study?: RunConfig['study'];
 }
 
 /** Resolves the run of `job`. Throws PlanError when the job has no data to plan with. */
@@ -95,8 +99,10 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
     intensityScale: intensityScaleFor(job.dose, info.n),
     training,
     artifactDir: job.artifactDir,
+    study: options.study,
   };
   const blockers = job.findings.filter((f) => f.severity === 'error').map(formatFinding);
+  if (training.stitchCropSize > info.n) blockers.push(`stitchCropSize ${training.stitchCropSize} is larger than the patterns (N=${info.n}).`);
   if (job.gridsize > 1 && training.neighborCount < GROUP_SIZE_GS2) {
     blockers.push(`OVERSAMPLING-001: neighborCount ${training.neighborCount} < C=${GROUP_SIZE_GS2}.`);
   }
@@ -159,7 +165,7 @@ export async function writeDryRun(job: StudyJob, options: PlanOptions, now: Date
     runtime: {
       hostname: os.hostname(),
       platform: `${process.platform}-${process.arch}`,
-      nodeVersion: process.version,
+      node: process.version,
       executionProviderRequested: plan.providers.requested,
       executionProviderCandidates: plan.providers.candidates,
     },
@@ -178,13 +184,13 @@ function stamp(iso: string | undefined, now: Date): string {
   return t.toISOString().replace(/[:.]/g, '-');
 }
 
-function provenance(file: string, info: StudyJob['train']['info']): DatasetProvenance {
+export function provenance(file: string, info: StudyJob['train']['info']): DatasetProvenance {
   return {
     path: file,
-    sizeBytes: info?.sizeBytes ?? 0,
+    bytes: info?.sizeBytes ?? 0,
     mtimeMs: info?.mtimeMs ?? 0,
-    patternCount: info?.patternCount,
-    n: info?.n,
+    nPatterns: info?.patternCount,
+    N: info?.n,
     diffractionKey: info?.diffractionKey,
     layout: info?.layout,
   };

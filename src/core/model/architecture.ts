@@ -1,0 +1,131 @@
+// The PtychoPINN "cnn" generator (domain.md §10.1): an encoder of Conv3×3+ReLU ×2 + MaxPool 2×2 per level
+// down to 8×8, and two decoders (amplitude, phase) of Conv3×3+ReLU ×2 + nearest ×2 upsampling per level up to
+// N/2, each ending in a 3×3 head (sigmoid / π·tanh) whose N/2×N/2 output is zero-padded to N×N (pad_object).
+// This module is pure bookkeeping: the parameter list with shapes and initialisers.
+import { Rng } from '../simulate/rng';
+
+export interface ArchitectureSpec {
+  /** Pattern size N (a power of two ≥ 16). */
+  n: number;
+  gridsize: number;
+  /** `n_filters_scale` (TF default 2). */
+  filterScale: number;
+  /** Explicit filter ladders (small networks for gradient checks); default from N and filterScale. */
+  filters?: { encoder: number[]; decoder: number[] };
+}
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: 'glorot' | 'zeros' | 'logScale';
+  /** Conv fan-in/fan-out for Glorot. */
+  fanIn?: number;
+  fanOut?: number;
+}
+
+export interface ConvLayer {
+  weight: string;
+  bias: string;
+  inChannels: number;
+  outChannels: number;
+}
+
+export interface Architecture {
+  spec: ArchitectureSpec;
+  channels: number;
+  encoder: ConvLayer[][];
+  decoders: { amplitude: ConvLayer[][]; phase: ConvLayer[][] };
+  heads: { amplitude: ConvLayer; phase: ConvLayer };
+  params: ParamSpec[];
+  /** Conv multiply-adds of one forward pass per group (for FLOP counts). */
+  convMacsPerGroup: number;
+}
+
+export const LOG_SCALE = 'log_scale';
+
+function levels(n: number): number {
+  if (!Number.isInteger(Math.log2(n)) || n < 16) throw new Error(`N must be a power of two ≥ 16 (got ${n})`);
+  return Math.log2(n / 8);
+}
+
+/** Encoder filters per level: [32n, 64n, 128n] for N=64, [16n, …, 128n] for N=128 (base 2048n/N). */
+export function encoderFilters(n: number, filterScale: number): number[] {
+  const base = (2048 / n) * filterScale;
+  return Array.from({ length: levels(n) }, (_, i) => Math.max(1, Math.round(base * 2 ** i)));
+}
+
+/** Decoder filters per level, ending at 32n: [64n, 32n] for N=64, [128n, 64n, 32n] for N=128. */
+export function decoderFilters(n: number, filterScale: number): number[] {
+  const count = levels(n) - 1;
+  return Array.from({ length: count }, (_, i) => 32 * filterScale * 2 ** (count - 1 - i));
+}
+
+export function buildArchitecture(spec: ArchitectureSpec): Architecture {
+  const { n, gridsize, filterScale } = spec;
+  if (gridsize !== 1 && gridsize !== 2) throw new Error(`gridsize must be 1 or 2 (got ${gridsize})`);
+  if (!Number.isInteger(filterScale) || filterScale < 1) throw new Error(`filterScale must be a positive integer (got ${filterScale})`);
+  const channels = gridsize * gridsize;
+  const params: ParamSpec[] = [];
+  let macs = 0;
+  let size = n;
+  const conv = (name: string, ci: number, co: number, spatial: number): ConvLayer => {
+    params.push({ name: `${name}.weight`, shape: [co, ci, 3, 3], init: 'glorot', fanIn: ci * 9, fanOut: co * 9 });
+    params.push({ name: `${name}.bias`, shape: [co], init: 'zeros' });
+    macs += spatial * spatial * co * ci * 9;
+    return { weight: `${name}.weight`, bias: `${name}.bias`, inChannels: ci, outChannels: co };
+  };
+  const encFilters = spec.filters?.encoder ?? encoderFilters(n, filterScale);
+  const decFilters = spec.filters?.decoder ?? decoderFilters(n, filterScale);
+  if (encFilters.length !== levels(n) || decFilters.length !== levels(n) - 1) {
+    throw new Error(`N=${n} needs ${levels(n)} encoder and ${levels(n) - 1} decoder levels (got ${encFilters.length} and ${decFilters.length})`);
+  }
+  const encoder: ConvLayer[][] = [];
+  let ci = channels;
+  encFilters.forEach((f, l) => {
+    encoder.push([conv(`enc${l}.conv0`, ci, f, size), conv(`enc${l}.conv1`, f, f, size)]);
+    ci = f;
+    size /= 2;
+  });
+  const bottleneck = ci;
+  const decoder = (kind: string): ConvLayer[][] => {
+    let c = bottleneck;
+    let s = size;
+    return decFilters.map((f, l) => {
+      const layers = [conv(`dec_${kind}${l}.conv0`, c, f, s), conv(`dec_${kind}${l}.conv1`, f, f, s)];
+      c = f;
+      s *= 2;
+      return layers;
+    });
+  };
+  const amplitude = decoder('amp');
+  const phase = decoder('phase');
+  const last = decFilters.at(-1) ?? bottleneck;
+  const heads = { amplitude: conv('head_amp', last, channels, n / 2), phase: conv('head_phase', last, channels, n / 2) };
+  params.push({ name: LOG_SCALE, shape: [1], init: 'logScale' });
+  return { spec, channels, encoder, decoders: { amplitude, phase }, heads, params, convMacsPerGroup: macs };
+}
+
+export function parameterCount(arch: Architecture): number {
+  return arch.params.reduce((s, p) => s + p.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/**
+ * Initial parameter values: Glorot-uniform kernels and zero biases (Keras defaults), log_scale = log(s),
+ * from the seeded stream (seed, 'init'), so a run's initialisation is reproducible from its config.
+ */
+export function initialParameters(arch: Architecture, seed: number, intensityScale: number): Map<string, Float32Array> {
+  const rng = new Rng(seed, 'init', arch.spec.n, arch.spec.gridsize, arch.spec.filterScale);
+  const out = new Map<string, Float32Array>();
+  for (const p of arch.params) {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size);
+    if (p.init === 'glorot') {
+      const limit = Math.sqrt(6 / (p.fanIn! + p.fanOut!));
+      for (let i = 0; i < size; i++) data[i] = (2 * rng.uniform() - 1) * limit;
+    } else if (p.init === 'logScale') {
+      data[0] = Math.log(intensityScale);
+    }
+    out.set(p.name, data);
+  }
+  return out;
+}

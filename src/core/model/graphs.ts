@@ -1,0 +1,278 @@
+// The PtychoPINN model as ONNX graphs: the network, the gridsize-2 patch merge, the probe, the far field and
+// the Poisson loss (domain.md §9–§10), assembled into the train-step graph (forward, backward, Adam), the
+// evaluation graph (per-group loss) and the standalone inference graph (weights baked in → model.onnx).
+import { adamUpdate, gradients, Graph, op, type Value } from '../onnx';
+import { LOG_SCALE, type Architecture, type ConvLayer } from './architecture';
+import { centralMask, shiftedDftMatrices, tentGrid } from './physics';
+
+export interface ModelGraphSpec {
+  arch: Architecture;
+  /** Groups per batch (a session has a fixed batch). */
+  batch: number;
+  /** Canvas side P for the gridsize-2 merge (ignored for gridsize 1). */
+  canvas: number;
+  /** Dose-derived physics scale s = sqrt(nphotons)/(N/2): inputs are s·X, targets (s·X)². */
+  intensityScale: number;
+  /** Normalised probe, N×N. */
+  probe: { re: Float32Array; im: Float32Array };
+  /** Whether log_scale is trained. */
+  trainLogScale: boolean;
+  /** ε in the Poisson NLL λ − k·log(λ + ε). */
+  poissonEpsilon?: number;
+  /** Graph float type: float64 for gradient checks of ops that have double kernels. */
+  floatType?: 'float32' | 'float64';
+}
+
+/** Names of graph inputs and outputs (a contract with the training loop and users of model.onnx). */
+export const IO = {
+  diffraction: 'diffraction',
+  offsets: 'offsets',
+  lr: 'lr_t',
+  loss: 'loss',
+  sampleLoss: 'sample_loss',
+  amplitude: 'amplitude',
+  phase: 'phase',
+} as const;
+
+export const POISSON_EPSILON = 1e-8;
+
+export interface ForwardOutputs {
+  /** Predicted object patches after the merge (gs2) or as predicted (gs1), [B, C, N, N]. */
+  objRe: Value;
+  objIm: Value;
+  /** Network outputs (zero-padded heads), [B, C, N, N]. */
+  amplitude: Value;
+  phase: Value;
+  /** gs2: the merged canvas, [B, 1, P, P]. */
+  canvasRe?: Value;
+  canvasIm?: Value;
+  /** Poisson NLL per pixel, [B, C, N, N]. */
+  nll: Value;
+}
+
+/** `v` under a given output name (an Identity: only for small outputs, it copies). */
+function named(v: Value, name: string): Value {
+  return v.graph.untaped(() => v.graph.node('Identity', [v], [{ shape: v.shape, dtype: v.dtype }], { outputNames: [name] })[0]);
+}
+
+function convRelu(x: Value, layer: ConvLayer, params: Map<string, Value>): Value {
+  return op.relu(op.conv2d(x, params.get(layer.weight)!, params.get(layer.bias)!));
+}
+
+/** The CNN: normalised diffraction [B, C, N, N] → amplitude in (0, 1) and phase in (−π, π) on the central N/2. */
+export function network(x: Value, arch: Architecture, params: Map<string, Value>): { amplitude: Value; phase: Value } {
+  let h = x;
+  for (const [a, b] of arch.encoder) h = op.maxPool2(convRelu(convRelu(h, a, params), b, params));
+  const decode = (levels: ConvLayer[][], head: ConvLayer): Value => {
+    let d = h;
+    for (const [a, b] of levels) d = op.upsample2(convRelu(convRelu(d, a, params), b, params));
+    return op.conv2d(d, params.get(head.weight)!, params.get(head.bias)!);
+  };
+  const q = arch.spec.n / 4;
+  const padObject = (v: Value): Value => op.pad(v, [0, 0, q, q], [0, 0, q, q]);
+  const amplitude = padObject(op.sigmoid(decode(arch.decoders.amplitude, arch.heads.amplitude)));
+  const phase = padObject(op.scale(op.tanh(decode(arch.decoders.phase, arch.heads.phase)), Math.PI));
+  return { amplitude, phase };
+}
+
+/** Bilinear translation matrices S[b, c] (P×N) for offsets [B, C, 2] (dx, dy): canvas = S_y · patch · S_xᵀ. */
+function translationMatrices(g: Graph, offsets: Value, p: number, n: number): { sx: Value; sy: Value } {
+  return g.untaped(() => {
+    const grid = g.memo(`tent${p}x${n}`, () => g.initializer(`tent_grid_${p}x${n}`, g.floatType === 'float64' ? Float64Array.from(tentGrid(p, n)) : tentGrid(p, n), [p, n], { uniqueFrom: true }));
+    const one = g.constant(1);
+    const along = (axis: number): Value => {
+      const d = op.unsqueeze(op.slice(offsets, [axis], [axis + 1], [2]), [3]);
+      return op.relu(op.sub(one, op.abs(op.sub(grid, d))));
+    };
+    return { sx: along(0), sy: along(1) };
+  });
+}
+
+function constantMatrix(g: Graph, name: string, data: Float32Array, shape: number[]): Value {
+  return g.memo(name, () => g.initializer(name, g.floatType === 'float64' ? Float64Array.from(data) : data, shape, { uniqueFrom: true }));
+}
+
+/**
+ * Merges a group's C patches on a shared P×P canvas (each translated by its offset), normalised by the
+ * translated central-mask count; the numerator is already masked (the network predicts only the central N/2,
+ * zero outside), so there is no border blow-up (TORCH-REASSEMBLY-NORM-001). Returns the canvas and the
+ * patches re-extracted from it.
+ */
+export function mergePatches(re: Value, im: Value, offsets: Value, p: number): { canvasRe: Value; canvasIm: Value; re: Value; im: Value } {
+  const g = re.graph;
+  const n = re.shape[3];
+  const { sx, sy } = translationMatrices(g, offsets, p, n);
+  const sxT = g.untaped(() => op.transposeLast2(sx));
+  const syT = g.untaped(() => op.transposeLast2(sy));
+  const place = (v: Value): Value => op.reduceSum(op.matmul(op.matmul(sy, v), sxT), [1], true);
+  const inverseCount = g.untaped(() => {
+    const mask = constantMatrix(g, `central_mask_${n}`, centralMask(n), [n, n]);
+    return op.div(g.constant(1), op.addConst(place(mask), 1e-3));
+  });
+  const canvasRe = op.mul(place(re), inverseCount);
+  const canvasIm = op.mul(place(im), inverseCount);
+  const extract = (canvas: Value): Value => op.matmul(op.matmul(syT, canvas), sx);
+  return { canvasRe, canvasIm, re: extract(canvasRe), im: extract(canvasIm) };
+}
+
+/** |fftshift(FFT2(P·O))|²/N² for object patches [B, C, N, N]. */
+export function farFieldIntensity(re: Value, im: Value, probe: { re: Float32Array; im: Float32Array }): Value {
+  const g = re.graph;
+  const n = re.shape[3];
+  const pr = constantMatrix(g, 'probe_re', probe.re, [n, n]);
+  const pi = constantMatrix(g, 'probe_im', probe.im, [n, n]);
+  const dft = shiftedDftMatrices(n);
+  const fr = constantMatrix(g, `dft${n}_re`, dft.re, [n, n]);
+  const fi = constantMatrix(g, `dft${n}_im`, dft.im, [n, n]);
+  const frT = constantMatrix(g, `dft${n}_re_t`, dft.reT, [n, n]);
+  const fiT = constantMatrix(g, `dft${n}_im_t`, dft.imT, [n, n]);
+  const psiRe = op.sub(op.mul(pr, re), op.mul(pi, im));
+  const psiIm = op.add(op.mul(pr, im), op.mul(pi, re));
+  const tRe = op.sub(op.matmul(fr, psiRe), op.matmul(fi, psiIm));
+  const tIm = op.add(op.matmul(fr, psiIm), op.matmul(fi, psiRe));
+  const yRe = op.sub(op.matmul(tRe, frT), op.matmul(tIm, fiT));
+  const yIm = op.add(op.matmul(tRe, fiT), op.matmul(tIm, frT));
+  return op.scale(op.add(op.square(yRe), op.square(yIm)), 1 / (n * n));
+}
+
+/**
+ * The whole autoencoder: input scaling by s/exp(log_scale), network, A·e^{iφ} (MATH_POLAR_001), merge (gs2),
+ * far field, λ = exp(log_scale)²·I, and the Poisson NLL λ − k·log(λ + ε) against k = (s·X)².
+ */
+export function forward(spec: ModelGraphSpec, params: Map<string, Value>, x: Value, offsets?: Value): ForwardOutputs {
+  const g = x.graph;
+  const s = spec.intensityScale;
+  const logScale = params.get(LOG_SCALE)!;
+  const inputScale = op.mul(g.constant(s), op.exp(op.neg(logScale)));
+  const { amplitude, phase } = network(op.mul(x, inputScale), spec.arch, params);
+  let re = op.mul(amplitude, op.cos(phase));
+  let im = op.mul(amplitude, op.sin(phase));
+  let canvasRe: Value | undefined;
+  let canvasIm: Value | undefined;
+  if (spec.arch.spec.gridsize > 1) {
+    if (!offsets) throw new Error('gridsize 2 needs the group offsets');
+    const merged = mergePatches(re, im, offsets, spec.canvas);
+    ({ canvasRe, canvasIm } = merged);
+    re = merged.re;
+    im = merged.im;
+  }
+  const intensity = farFieldIntensity(re, im, spec.probe);
+  const lambda = op.mul(intensity, op.exp(op.scale(logScale, 2)));
+  const counts = g.untaped(() => op.scale(op.square(x), s * s));
+  const nll = op.sub(lambda, op.mul(counts, op.log(op.addConst(lambda, spec.poissonEpsilon ?? POISSON_EPSILON))));
+  return { objRe: re, objIm: im, amplitude, phase, canvasRe, canvasIm, nll };
+}
+
+function dataInputs(g: Graph, spec: ModelGraphSpec): { x: Value; offsets?: Value } {
+  const { n } = spec.arch.spec;
+  const c = spec.arch.channels;
+  const x = g.input(IO.diffraction, [spec.batch, c, n, n]);
+  const offsets = spec.arch.spec.gridsize > 1 ? g.input(IO.offsets, [spec.batch, c, 2]) : undefined;
+  return { x, offsets };
+}
+
+/** Which parameters the optimiser updates. */
+export function trainableNames(spec: ModelGraphSpec): string[] {
+  return spec.arch.params.map((p) => p.name).filter((name) => name !== LOG_SCALE || spec.trainLogScale);
+}
+
+export interface TrainStepGraph {
+  model: Uint8Array;
+  /** Parameters fed and updated, in order; Adam moments are inputs `m_<name>`, `v_<name>`. */
+  trainable: string[];
+  /** Parameters fed but not updated (log_scale when it is fixed). */
+  frozen: string[];
+  nodeCount: number;
+}
+
+/** Inputs: parameters, Adam moments, a batch, lr_t. Outputs: loss, new parameters, new moments. */
+export function buildTrainStepGraph(spec: ModelGraphSpec): TrainStepGraph {
+  const g = new Graph('ptychopinn_train_step', spec.floatType);
+  const trainable = trainableNames(spec);
+  const params = new Map<string, Value>();
+  for (const p of spec.arch.params) params.set(p.name, g.input(p.name, p.shape, { requiresGrad: trainable.includes(p.name) }));
+  const moments = trainable.map((name) => ({ m: g.input(`m_${name}`, params.get(name)!.shape), v: g.input(`v_${name}`, params.get(name)!.shape) }));
+  const { x, offsets } = dataInputs(g, spec);
+  const lr = g.input(IO.lr, []);
+  const fwd = forward(spec, params, x, offsets);
+  const loss = op.reduceMean(fwd.nll);
+  const grads = gradients(loss, trainable.map((name) => params.get(name)!));
+  g.output(named(loss, IO.loss));
+  trainable.forEach((name, i) => {
+    const next = adamUpdate(g, params.get(name)!, grads[i], moments[i].m, moments[i].v, lr);
+    g.output(next.param);
+    g.output(next.m);
+    g.output(next.v);
+  });
+  return { model: g.toModel(), trainable, frozen: spec.arch.params.map((p) => p.name).filter((n) => !trainable.includes(n)), nodeCount: g.nodes.length };
+}
+
+/** Inputs: parameters and a batch. Output: the mean Poisson NLL of each group, [B]. */
+export function buildEvalGraph(spec: ModelGraphSpec): { model: Uint8Array } {
+  const g = new Graph('ptychopinn_eval', spec.floatType);
+  const params = new Map<string, Value>();
+  for (const p of spec.arch.params) params.set(p.name, g.input(p.name, p.shape));
+  const { x, offsets } = dataInputs(g, spec);
+  const fwd = forward(spec, params, x, offsets);
+  g.output(named(op.reduceMean(fwd.nll, [1, 2, 3]), IO.sampleLoss));
+  return { model: g.toModel() };
+}
+
+/** Gradients of the mean loss (for tests and gradient checks): outputs `loss` and `grad_<name>`. */
+export function buildGradientGraph(spec: ModelGraphSpec): { model: Uint8Array; names: string[] } {
+  const g = new Graph('ptychopinn_gradients', spec.floatType);
+  const names = trainableNames(spec);
+  const params = new Map<string, Value>();
+  for (const p of spec.arch.params) params.set(p.name, g.input(p.name, p.shape, { requiresGrad: names.includes(p.name) }));
+  const { x, offsets } = dataInputs(g, spec);
+  const fwd = forward(spec, params, x, offsets);
+  const loss = op.reduceMean(fwd.nll);
+  const grads = gradients(loss, names.map((n) => params.get(n)!));
+  g.output(named(loss, IO.loss));
+  grads.forEach((gr, i) => g.output(named(gr, `grad_${names[i]}`)));
+  return { model: g.toModel(), names };
+}
+
+/**
+ * The standalone inference model (model.onnx): weights as initializers; inputs `diffraction` [B, C, N, N]
+ * (loader-normalised amplitudes) and, for gridsize 2, `offsets` [B, C, 2] (each pattern's (dx, dy) from the
+ * group centroid, in pixels); outputs `amplitude` and `phase` [B, 1, N, N] of the object around the group
+ * centre (gs2: the merged canvas cropped to N×N; gs1: the predicted patch).
+ */
+export function buildInferenceGraph(
+  spec: ModelGraphSpec, values: ReadonlyMap<string, Float32Array>, metadata: Record<string, string> = {}, options: { symbolicBatch?: boolean } = {},
+): { model: Uint8Array } {
+  const g = new Graph('ptychopinn_inference', spec.floatType);
+  const params = new Map<string, Value>();
+  for (const p of spec.arch.params) {
+    const data = values.get(p.name);
+    if (!data) throw new Error(`inference graph: no value for parameter ${p.name}`);
+    params.set(p.name, g.initializer(p.name, data, p.shape));
+  }
+  const { x, offsets } = dataInputs(g, spec);
+  const { n } = spec.arch.spec;
+  g.untaped(() => {
+    const s = spec.intensityScale;
+    const inputScale = op.mul(g.constant(s), op.exp(op.neg(params.get(LOG_SCALE)!)));
+    const net = network(op.mul(x, inputScale), spec.arch, params);
+    if (spec.arch.spec.gridsize === 1) {
+      g.output(named(net.amplitude, IO.amplitude));
+      g.output(named(net.phase, IO.phase));
+      return;
+    }
+    const re = op.mul(net.amplitude, op.cos(net.phase));
+    const im = op.mul(net.amplitude, op.sin(net.phase));
+    const merged = mergePatches(re, im, offsets!, spec.canvas);
+    // Crop the canvas to N×N around the group centre (the zero-offset translation's transpose).
+    const zero = g.constant(new Array(2).fill(0), [1, 1, 2], 'zero_offset');
+    const { sx, sy } = translationMatrices(g, zero, spec.canvas, n);
+    const crop = (v: Value): Value => op.matmul(op.matmul(op.transposeLast2(sy), v), sx);
+    const cropRe = crop(merged.canvasRe);
+    const cropIm = crop(merged.canvasIm);
+    g.output(named(op.sqrt(op.add(op.square(cropRe), op.square(cropIm))), IO.amplitude));
+    g.output(named(op.atan2(cropIm, cropRe), IO.phase));
+  });
+  // No node depends on the batch size, so model.onnx accepts any batch.
+  if (options.symbolicBatch) for (const v of [...g.inputs, ...g.outputs]) v.dims[0] = 'batch';
+  return { model: g.toModel(metadata) };
+}

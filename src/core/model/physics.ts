@@ -1,0 +1,96 @@
+// Host-side constants of the physics: the DFT matrices with fftshift folded in, the probe normalisation,
+// the central object mask and the bilinear "tent" grid used to translate patches (domain.md §9).
+
+/** Probe normalisation constant of PtychoPINN's ModelConfig (`probe_scale`, §9.2 step 8). */
+export const PROBE_SCALE = 4.0;
+
+/**
+ * Rows-shifted DFT matrix Fs = S·F (F[k,n] = e^{−2πi kn/N}, S the fftshift permutation), so that
+ * fftshift(FFT2(ψ)) = Fs ψ Fsᵀ with two real matrix products per side. Returns Fs and Fsᵀ, real and imaginary.
+ */
+export function shiftedDftMatrices(n: number): { re: Float32Array; im: Float32Array; reT: Float32Array; imT: Float32Array } {
+  const re = new Float32Array(n * n);
+  const im = new Float32Array(n * n);
+  for (let row = 0; row < n; row++) {
+    const k = (row + n / 2) % n; // fftshift: output row `row` holds frequency k
+    for (let col = 0; col < n; col++) {
+      const angle = (-2 * Math.PI * ((k * col) % n)) / n;
+      re[row * n + col] = Math.cos(angle);
+      im[row * n + col] = Math.sin(angle);
+    }
+  }
+  const transpose = (a: Float32Array): Float32Array => {
+    const t = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) t[j * n + i] = a[i * n + j];
+    return t;
+  };
+  return { re, im, reT: transpose(re), imT: transpose(im) };
+}
+
+/** Disc mask r < N//4 with PtychoPINN's half-pixel centre (probe.py). */
+export function probeMaskDisc(n: number): Float32Array {
+  const m = new Float32Array(n * n);
+  const r = Math.floor(n / 4);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      if (Math.hypot(i - n / 2 + 0.5, j - n / 2 + 0.5) < r) m[i * n + j] = 1;
+    }
+  }
+  return m;
+}
+
+/**
+ * The model's probe: P / (probe_scale · mean_{N×N} |mask·P|). This puts the object the network must predict
+ * at amplitude ~O(1), inside the sigmoid's range, whatever the dataset's probe scale.
+ * `probe` is interleaved (re, im), N×N.
+ */
+export function normalizeProbe(probe: Float32Array | Float64Array, n: number): { re: Float32Array; im: Float32Array; factor: number } {
+  const mask = probeMaskDisc(n);
+  let sum = 0;
+  for (let i = 0; i < n * n; i++) sum += mask[i] * Math.hypot(probe[2 * i], probe[2 * i + 1]);
+  const mean = sum / (n * n);
+  if (!(mean > 0) || !Number.isFinite(mean)) throw new Error('the probe has no amplitude inside its central disc (r < N/4): cannot normalise it');
+  const factor = 1 / (PROBE_SCALE * mean);
+  const re = new Float32Array(n * n);
+  const im = new Float32Array(n * n);
+  for (let i = 0; i < n * n; i++) {
+    re[i] = probe[2 * i] * factor;
+    im[i] = probe[2 * i + 1] * factor;
+  }
+  return { re, im, factor };
+}
+
+/** Ones on the central N/2×N/2 square: where the network predicts the object (pad_object). */
+export function centralMask(n: number): Float32Array {
+  const m = new Float32Array(n * n);
+  for (let i = n / 4; i < (3 * n) / 4; i++) for (let j = n / 4; j < (3 * n) / 4; j++) m[i * n + j] = 1;
+  return m;
+}
+
+/**
+ * Canvas side P for merging a group's patches: it must hold every patch's N/2 central support after its
+ * translation by up to `maxOffset` pixels, with a pixel of margin for the bilinear weights; P − N is even so
+ * the canvas centre falls on a pixel.
+ */
+export function canvasSize(n: number, maxOffset: number): number {
+  let p = n / 2 + 2 * Math.ceil(Math.max(0, maxOffset)) + 2;
+  if ((p - n) % 2 !== 0) p++;
+  return p;
+}
+
+/**
+ * G[p, n] = p − n − (P − N)/2: canvas pixel p receives patch pixel n with bilinear weight relu(1 − |G − d|)
+ * when the patch is translated by d (patch pixel N/2 sits at canvas pixel P/2 + d).
+ */
+export function tentGrid(p: number, n: number): Float32Array {
+  const g = new Float32Array(p * n);
+  const c = (p - n) / 2;
+  for (let i = 0; i < p; i++) for (let j = 0; j < n; j++) g[i * n + j] = i - j - c;
+  return g;
+}
+
+/** Loader normalisation (§8.2 rule 2): factor making the mean per-pattern energy Σ X² equal (N/2)². */
+export function loaderNormalization(meanEnergy: number, n: number): number {
+  if (!(meanEnergy > 0) || !Number.isFinite(meanEnergy)) throw new Error(`the diffraction patterns have no energy (mean Σ X² = ${meanEnergy})`);
+  return Math.sqrt((n / 2) ** 2 / meanEnergy);
+}

@@ -1,0 +1,200 @@
+// The training run's typed event stream: what the worker sends its parent over IPC and appends to
+// `<job>/events.jsonl` (one JSON object per line), with a human-readable line for `train.log` beside it.
+// The extension's job panel, the CLI and tests all read these; the names are a contract.
+import * as fs from 'node:fs';
+
+interface EventBase {
+  /** ISO time the event was emitted. */
+  time: string;
+  jobId: string;
+}
+
+export interface StartedEvent extends EventBase {
+  type: 'started';
+  pid: number;
+  executionProviderRequested: string;
+  executionProviderUsed: string;
+  fallbackReason?: string;
+  epochs: number;
+  stepsPerEpoch: number;
+  batchSize: number;
+  parameters: number;
+  trainGroups: number;
+  validationGroups: number;
+  testGroups: number;
+  /** Set when the run continues from a checkpoint. */
+  resumedFrom?: { epoch: number; step: number };
+}
+
+export interface ProgressEvent extends EventBase {
+  type: 'progress';
+  epoch: number;
+  epochs: number;
+  step: number;
+  stepInEpoch: number;
+  stepsPerEpoch: number;
+  loss: number;
+  imagesPerSec: number;
+  etaSeconds: number;
+}
+
+export interface EpochEvent extends EventBase {
+  type: 'epoch';
+  epoch: number;
+  epochs: number;
+  trainLoss: number;
+  valLoss: number | null;
+  lr: number;
+  lrReduced: boolean;
+  seconds: number;
+}
+
+export interface CheckpointEvent extends EventBase {
+  type: 'checkpoint';
+  /** Epochs completed. */
+  epoch: number;
+  /** Steps done in the epoch after those (0 at an epoch end). */
+  stepInEpoch: number;
+  /** Optimiser steps done in total. */
+  step: number;
+  path: string;
+}
+
+export interface LogEvent extends EventBase {
+  type: 'log';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+export interface FinishedEvent extends EventBase {
+  type: 'finished';
+  status: 'succeeded';
+  epochs: number;
+  finalLoss: number | null;
+  bestValLoss: number | null;
+  stopReason: string;
+  seconds: number;
+  metrics?: { amplitude?: Record<string, number | null>; phase?: Record<string, number | null> };
+}
+
+export interface FailedEvent extends EventBase {
+  type: 'failed';
+  message: string;
+  stack?: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  stderrTail?: string[];
+}
+
+export interface CancelledEvent extends EventBase {
+  type: 'cancelled';
+  /** Epochs completed. */
+  epoch: number;
+  stepInEpoch: number;
+  step: number;
+  checkpoint?: string;
+}
+
+export type RunEvent = StartedEvent | ProgressEvent | EpochEvent | CheckpointEvent | LogEvent | FinishedEvent | FailedEvent | CancelledEvent;
+export type RunEventType = RunEvent['type'];
+export const RUN_EVENT_TYPES: readonly RunEventType[] = ['started', 'progress', 'epoch', 'checkpoint', 'log', 'finished', 'failed', 'cancelled'];
+
+/** Distributes Omit over a union (so a caller can leave out the common fields). */
+export type EventBody<E> = E extends RunEvent ? Omit<E, 'time' | 'jobId'> : never;
+
+/** Messages the parent sends the worker. */
+export type WorkerCommand = { type: 'cancel' };
+
+function fmt(v: number | null | undefined, digits = 5): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits);
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function position(epochs: number, steps: number): string {
+  const e = `${epochs} epoch${epochs === 1 ? '' : 's'}`;
+  return steps > 0 ? `${e} + ${steps} step${steps === 1 ? '' : 's'}` : e;
+}
+
+/** The train.log line for an event. */
+export function describeEvent(e: RunEvent): string {
+  switch (e.type) {
+    case 'started':
+      return `STARTED ${e.jobId} (pid ${e.pid}) on ${e.executionProviderUsed}${e.executionProviderUsed !== e.executionProviderRequested ? ` (requested ${e.executionProviderRequested})` : ''}: `
+        + `${e.epochs} epochs × ${e.stepsPerEpoch} steps of ${e.batchSize} groups, ${e.parameters.toLocaleString('en-US')} parameters, `
+        + `${e.trainGroups} train / ${e.validationGroups} validation / ${e.testGroups} test groups`
+        + (e.resumedFrom ? `; resumed after ${position(e.resumedFrom.epoch, e.resumedFrom.step)}` : '');
+    case 'progress':
+      return `epoch ${e.epoch}/${e.epochs} step ${e.stepInEpoch}/${e.stepsPerEpoch}  loss ${fmt(e.loss)}  ${e.imagesPerSec.toFixed(1)} img/s  ETA ${duration(e.etaSeconds)}`;
+    case 'epoch':
+      return `EPOCH ${e.epoch}/${e.epochs}  train loss ${fmt(e.trainLoss)}  val loss ${fmt(e.valLoss)}  lr ${e.lr}${e.lrReduced ? ' (reduced on plateau)' : ''}  ${duration(e.seconds)}`;
+    case 'checkpoint':
+      return `checkpoint written after ${position(e.epoch, e.stepInEpoch)} (step ${e.step}): ${e.path}`;
+    case 'log':
+      return `${e.level === 'info' ? '' : `${e.level.toUpperCase()}: `}${e.message}`;
+    case 'finished':
+      return `FINISHED ${e.jobId}: ${e.stopReason}; final loss ${fmt(e.finalLoss)}, best val loss ${fmt(e.bestValLoss)}, ${duration(e.seconds)}`;
+    case 'failed':
+      return `FAILED ${e.jobId}: ${e.message}${e.signal ? ` (signal ${e.signal})` : e.exitCode !== undefined && e.exitCode !== null ? ` (exit code ${e.exitCode})` : ''}`;
+    case 'cancelled':
+      return `CANCELLED ${e.jobId} after ${position(e.epoch, e.stepInEpoch)} (step ${e.step})${e.checkpoint ? `; checkpoint ${e.checkpoint} (resume continues from it)` : ''}`;
+  }
+}
+
+/** Parses events.jsonl text; malformed lines (a torn last line after a crash) are skipped, not fatal. */
+export function parseEvents(text: string): RunEvent[] {
+  const out: RunEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line) as RunEvent;
+      if (e && typeof e === 'object' && RUN_EVENT_TYPES.includes(e.type)) out.push(e);
+    } catch {
+      // A torn line from a crash mid-write: skip it.
+    }
+  }
+  return out;
+}
+
+/**
+ * Appends events to events.jsonl and train.log. Each event is one `write` of whole lines on an O_APPEND
+ * descriptor (synchronous, so a crash right after an event still finds it on disk).
+ */
+export class EventLog {
+  private readonly eventsFd: number;
+  private readonly logFd: number;
+
+  constructor(eventsPath: string, logPath: string, readonly jobId: string, private readonly sink?: (e: RunEvent) => void) {
+    this.eventsFd = fs.openSync(eventsPath, 'a');
+    this.logFd = fs.openSync(logPath, 'a');
+  }
+
+  emit(body: EventBody<RunEvent>): RunEvent {
+    const e = { time: new Date().toISOString(), jobId: this.jobId, ...body } as RunEvent;
+    fs.writeSync(this.eventsFd, JSON.stringify(e) + '\n');
+    fs.writeSync(this.logFd, `[${e.time}] ${describeEvent(e).replace(/\n/g, ' ')}\n`);
+    this.sink?.(e);
+    return e;
+  }
+
+  /** A plain train.log line (no event). */
+  line(text: string): void {
+    fs.writeSync(this.logFd, `[${new Date().toISOString()}] ${text.replace(/\n/g, ' ')}\n`);
+  }
+
+  close(): void {
+    for (const fd of [this.eventsFd, this.logFd]) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+  }
+}

@@ -1,0 +1,121 @@
+// Training state and its checkpoint file (`checkpoint.npz`, readable with numpy.load): parameters, Adam
+// moments, the step/epoch position (also inside an epoch, for a cancel between steps), the schedule's
+// counters and the loss history. Randomness is derived from (seed, purpose, epoch), never carried as hidden
+// generator state, so restoring these numbers restores the run exactly.
+import { createHash } from 'node:crypto';
+import { ndarray, openNpz, scalarString, writeNpz, type NdArray } from '../npy';
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number | null;
+  lr: number;
+  seconds: number;
+}
+
+export interface TrainingState {
+  params: Map<string, Float32Array>;
+  m: Map<string, Float32Array>;
+  v: Map<string, Float32Array>;
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimiser steps done in the current (incomplete) epoch. */
+  stepInEpoch: number;
+  /** Optimiser steps done in total (Adam's t). */
+  step: number;
+  lr: number;
+  /** Best monitored loss so far (validation loss, or training loss without a validation split). */
+  best: number;
+  plateauWait: number;
+  stopWait: number;
+  /** Running sum and count of the current epoch's step losses. */
+  epochLossSum: number;
+  epochLossCount: number;
+  history: EpochRecord[];
+  /** Training time spent before this process (resumed runs). */
+  elapsedSeconds: number;
+  finished: boolean;
+  stopReason?: string;
+  /** Fingerprint of everything a resume must agree on. */
+  configKey: string;
+}
+
+export const CHECKPOINT_FORMAT = 'ptycho-study-checkpoint/1';
+
+/** A stable fingerprint of the values a checkpoint depends on. */
+export function configKeyOf(parts: Record<string, unknown>): string {
+  return createHash('sha256').update(stableJson(parts)).digest('hex').slice(0, 16);
+}
+
+/** JSON with object keys sorted at every level (so key order never changes a fingerprint). */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+function scalars(state: TrainingState): Record<string, unknown> {
+  const { params: _p, m: _m, v: _v, ...rest } = state;
+  return { format: CHECKPOINT_FORMAT, ...rest, best: Number.isFinite(state.best) ? state.best : null };
+}
+
+/** Writes the checkpoint atomically (a reader or a crash sees the old file or the new one, never half). */
+export async function saveCheckpoint(file: string, state: TrainingState, shapes: ReadonlyMap<string, readonly number[]>): Promise<void> {
+  const arrays: Record<string, NdArray> = {};
+  for (const [name, data] of state.params) arrays[`param.${name}`] = ndarray('<f4', [...shapes.get(name)!], data);
+  for (const [name, data] of state.m) arrays[`adam_m.${name}`] = ndarray('<f4', [...shapes.get(name)!], data);
+  for (const [name, data] of state.v) arrays[`adam_v.${name}`] = ndarray('<f4', [...shapes.get(name)!], data);
+  const h = state.history;
+  arrays.history_epoch = ndarray('<i4', [h.length], Int32Array.from(h.map((r) => r.epoch)));
+  arrays.history_train_loss = ndarray('<f8', [h.length], Float64Array.from(h.map((r) => r.trainLoss)));
+  arrays.history_val_loss = ndarray('<f8', [h.length], Float64Array.from(h.map((r) => r.valLoss ?? NaN)));
+  arrays.history_lr = ndarray('<f8', [h.length], Float64Array.from(h.map((r) => r.lr)));
+  arrays._state = scalarString(JSON.stringify(scalars(state)));
+  await writeNpz(file, arrays);
+}
+
+export class CheckpointError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckpointError';
+  }
+}
+
+/** Reads a checkpoint; checks that it belongs to this run's configuration and has every parameter. */
+export async function loadCheckpoint(file: string, expect: { configKey: string; shapes: ReadonlyMap<string, readonly number[]>; trainable: readonly string[] }): Promise<TrainingState> {
+  const archive = await openNpz(file);
+  try {
+    const raw = (await archive.readArray('_state')).data as string[];
+    const s = JSON.parse(raw[0]) as Record<string, unknown>;
+    if (s.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${file} is not a ${CHECKPOINT_FORMAT} checkpoint (format ${String(s.format)}).`);
+    if (s.configKey !== expect.configKey) {
+      throw new CheckpointError(`${file} was written for a different configuration (data, model or hyperparameters changed since); start a new run instead of resuming.`);
+    }
+    const read = async (prefix: string, names: Iterable<string>): Promise<Map<string, Float32Array>> => {
+      const out = new Map<string, Float32Array>();
+      for (const name of names) {
+        const key = `${prefix}.${name}`;
+        if (!archive.has(key)) throw new CheckpointError(`${file} lacks ${key}.`);
+        const arr = await archive.readArray(key);
+        const want = expect.shapes.get(name)!;
+        if (arr.shape.length !== want.length || arr.shape.some((d, i) => d !== want[i])) {
+          throw new CheckpointError(`${file}: ${key} has shape [${arr.shape}] but the model needs [${want}].`);
+        }
+        out.set(name, Float32Array.from(arr.data as Float32Array));
+      }
+      return out;
+    };
+    const params = await read('param', expect.shapes.keys());
+    const m = await read('adam_m', expect.trainable);
+    const v = await read('adam_v', expect.trainable);
+    return {
+      ...(s as unknown as TrainingState),
+      best: s.best === null ? Infinity : Number(s.best),
+      params, m, v,
+    };
+  } finally {
+    await archive.close();
+  }
+}

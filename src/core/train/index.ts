@@ -1,0 +1,8 @@
+// Training, inference and stitching on top of the model graphs (pure Node; onnxruntime is passed in).
+export * from './data';
+export * from './groups';
+export * from './checkpoint';
+export * from './runtime';
+export * from './stitch';
+export * from './reconstruct';
+export * from './trainer';

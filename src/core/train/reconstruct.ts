@@ -1,0 +1,75 @@
+// Inference and stitching: the inference graph (weights baked in, highest optimisation) runs over every
+// group of a split in batches, and the central crops are stitched into the full object at the group centres,
+// with the ground truth cropped to the same region pixel for pixel when the dataset has one.
+import type { Tensor } from 'onnxruntime-node';
+import { IO } from '../model';
+import type { TrainingDataset } from './data';
+import type { PatternGroups } from './groups';
+import { createSession, type OrtModule } from './runtime';
+import { cropObject, Stitcher, stitchRegion, type StitchRegion } from './stitch';
+
+export interface Reconstruction {
+  region: StitchRegion;
+  width: number;
+  height: number;
+  /** Interleaved complex64, height × width. */
+  object: Float32Array;
+  /** Summed stitching weights per pixel (0 = not covered by any crop). */
+  weight: Float32Array;
+  groundTruth?: Float32Array;
+  groups: number;
+  seconds: number;
+  groupsPerSec: number;
+}
+
+export interface ReconstructOptions {
+  ort: OrtModule;
+  provider: string;
+  /** The serialised inference graph (for a batch of `batch` groups). */
+  model: Uint8Array;
+  batch: number;
+  cropSize: number;
+  intraOpThreads?: number;
+}
+
+export async function reconstruct(data: TrainingDataset, groups: PatternGroups, options: ReconstructOptions): Promise<Reconstruction> {
+  const started = performance.now();
+  const { session } = await createSession(options.ort, options.model, { providers: [options.provider], optimization: 'all', intraOpThreads: options.intraOpThreads });
+  try {
+    const n = data.n;
+    const c = groups.size;
+    const b = options.batch;
+    const region = stitchRegion(groups.centers, options.cropSize);
+    const stitcher = new Stitcher(region, n, options.cropSize);
+    const x = new Float32Array(b * c * n * n);
+    const offsets = new Float32Array(b * c * 2);
+    const patterns = new Int32Array(b * c);
+    for (let start = 0; start < groups.count; start += b) {
+      const valid = Math.min(b, groups.count - start);
+      for (let k = 0; k < b; k++) {
+        const g = start + (k < valid ? k : 0);
+        patterns.set(groups.indices.subarray(g * c, (g + 1) * c), k * c);
+        offsets.set(groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), k * c * 2);
+      }
+      await data.patterns.read(patterns, x);
+      const feeds: Record<string, Tensor> = { [IO.diffraction]: new options.ort.Tensor('float32', x, [b, c, n, n]) };
+      if (c > 1) feeds[IO.offsets] = new options.ort.Tensor('float32', offsets, [b, c, 2]);
+      const out = await session.run(feeds);
+      const amp = out[IO.amplitude].data as Float32Array;
+      const phase = out[IO.phase].data as Float32Array;
+      for (let k = 0; k < valid; k++) {
+        const g = start + k;
+        stitcher.add(amp, phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n);
+      }
+    }
+    const { object, weight } = stitcher.result();
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      region, width: region.width, height: region.height, object, weight,
+      groundTruth: data.object ? cropObject(data.object, region) : undefined,
+      groups: groups.count, seconds, groupsPerSec: groups.count / seconds,
+    };
+  } finally {
+    await session.release();
+  }
+}

@@ -1,0 +1,357 @@
+// The training loop: gridsize-2 grouping, a seeded validation split and per-epoch shuffles, the generated
+// train-step graph (forward + backward + Adam in one onnxruntime run), validation loss, reduce-on-plateau and
+// early stopping, progress callbacks (for the worker's event stream and cancellation between steps), and
+// checkpoints at every epoch end and on cancel that restore the run exactly.
+import type { Tensor } from 'onnxruntime-node';
+import type { RunConfig } from '../study/plan';
+import { adamStepSize } from '../onnx';
+import {
+  buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, normalizeProbe,
+  parameterCount, IO, LOG_SCALE, type Architecture, type ModelGraphSpec,
+} from '../model';
+import { configKeyOf, loadCheckpoint, saveCheckpoint, type EpochRecord, type TrainingState } from './checkpoint';
+import type { TrainingDataset } from './data';
+import { buildGroups, permutation, selectGroups, splitValidation, type PatternGroups } from './groups';
+import { createSession, type OrtModule, type OrtSession } from './runtime';
+
+export interface StepProgress {
+  epoch: number;
+  epochs: number;
+  stepInEpoch: number;
+  stepsPerEpoch: number;
+  step: number;
+  loss: number;
+  /** Network inputs (groups) per second over recent steps. */
+  imagesPerSec: number;
+  etaSeconds: number;
+}
+
+export interface EpochSummary extends EpochRecord {
+  lrReduced: boolean;
+  earlyStop: boolean;
+}
+
+export interface TrainerCallbacks {
+  onProgress?(p: StepProgress): void;
+  onEpoch?(e: EpochSummary): void;
+  onCheckpoint?(c: { epoch: number; stepInEpoch: number; step: number; path: string; seconds: number }): void;
+  /** Polled between steps: true asks the loop to stop after the current step (a cancel). */
+  shouldStop?(): boolean;
+  log?(line: string): void;
+}
+
+export interface TrainerOptions {
+  ort: OrtModule;
+  /** Execution providers to try in order (cpu last). */
+  providers: readonly string[];
+  intraOpThreads?: number;
+  /** Where checkpoints go (every epoch and on cancel); none when omitted. */
+  checkpointPath?: string;
+  /** Resume from this checkpoint (must match the configuration). */
+  resumeFrom?: string;
+  callbacks?: TrainerCallbacks;
+}
+
+export type TrainStatus = 'finished' | 'cancelled';
+
+export interface TrainOutcome {
+  status: TrainStatus;
+  state: TrainingState;
+  /** Why training ended: all epochs, early stopping, or a cancel. */
+  reason: string;
+}
+
+export class TrainingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingError';
+  }
+}
+
+/** Everything decided before the first step, recorded in the manifest. */
+export interface TrainingPlan {
+  arch: Architecture;
+  spec: ModelGraphSpec;
+  parameterCount: number;
+  batch: number;
+  stepsPerEpoch: number;
+  trainGroups: PatternGroups;
+  validationGroups: PatternGroups;
+  testGroups?: PatternGroups;
+  provider: string;
+  fallbacks: { provider: string; reason: string }[];
+  sessionMs: number;
+  graphNodes: number;
+  probeNormalization: number;
+}
+
+export class Trainer {
+  private trainSession?: OrtSession;
+  private evalSession?: OrtSession;
+  private trainable: string[] = [];
+  private shapes = new Map<string, readonly number[]>();
+  plan?: TrainingPlan;
+
+  constructor(
+    readonly config: RunConfig,
+    readonly train: TrainingDataset,
+    readonly test: TrainingDataset | undefined,
+    readonly options: TrainerOptions,
+  ) {}
+
+  private log(line: string): void {
+    this.options.callbacks?.log?.(line);
+  }
+
+  /** Groups the data, builds the graphs and opens the sessions on the first provider that works. */
+  async prepare(): Promise<TrainingPlan> {
+    const c = this.config;
+    const t = c.training;
+    if (this.train.n !== c.n) throw new TrainingError(`${this.train.path} holds ${this.train.n}×${this.train.n} patterns; the plan says N=${c.n}.`);
+    const all = buildGroups(this.train.xs, this.train.ys, { gridsize: c.gridsize, nGroups: c.nGroups, neighborCount: t.neighborCount, seed: t.seed, stream: 'train' });
+    const split = splitValidation(all.count, t.validationFraction, t.seed);
+    const trainGroups = selectGroups(all, split.train);
+    const validationGroups = selectGroups(all, split.validation);
+    const testGroups = this.test
+      ? buildGroups(this.test.xs, this.test.ys, { gridsize: c.gridsize, neighborCount: t.neighborCount, seed: t.seed, stream: 'test' })
+      : undefined;
+    if (trainGroups.count < 1) throw new TrainingError(`${c.jobId}: no training groups (the dataset holds ${this.train.count} patterns).`);
+    const batch = Math.min(t.batchSize, trainGroups.count);
+    if (batch < t.batchSize) this.log(`Only ${trainGroups.count} training groups: the batch size is reduced from ${t.batchSize} to ${batch}.`);
+    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale });
+    const probe = normalizeProbe(this.train.probe.data, c.n);
+    const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0);
+    const spec: ModelGraphSpec = {
+      arch, batch, canvas: canvasSize(c.n, maxOffset), intensityScale: c.intensityScale,
+      probe: { re: probe.re, im: probe.im }, trainLogScale: t.intensityScaleTrainable,
+    };
+    const started = Date.now();
+    const step = buildTrainStepGraph(spec);
+    this.trainable = step.trainable;
+    for (const p of arch.params) this.shapes.set(p.name, p.shape);
+    const choice = await createSession(this.options.ort, step.model, { providers: this.options.providers, optimization: 'extended', intraOpThreads: this.options.intraOpThreads });
+    this.trainSession = choice.session;
+    const evalChoice = await createSession(this.options.ort, buildEvalGraph(spec).model, { providers: [choice.provider], optimization: 'extended', intraOpThreads: this.options.intraOpThreads });
+    this.evalSession = evalChoice.session;
+    this.plan = {
+      arch, spec, parameterCount: parameterCount(arch), batch, stepsPerEpoch: Math.floor(trainGroups.count / batch),
+      trainGroups, validationGroups, testGroups, provider: choice.provider, fallbacks: choice.fallbacks,
+      sessionMs: Date.now() - started, graphNodes: step.nodeCount, probeNormalization: probe.factor,
+    };
+    return this.plan;
+  }
+
+  /** The fingerprint a checkpoint must match to be resumed by this run. */
+  configKey(): string {
+    const c = this.config;
+    const { epochs: _e, executionProvider: _p, earlyStoppingPatience: _s, ...training } = c.training;
+    return configKeyOf({
+      n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training, trainPath: c.trainPath,
+      trainPatterns: this.train.count, dose: c.dose, canvas: this.plan?.spec.canvas, batch: this.plan?.batch,
+    });
+  }
+
+  initialState(): TrainingState {
+    const plan = this.requirePlan();
+    const params = initialParameters(plan.arch, this.config.training.seed, this.config.intensityScale);
+    const zeros = (): Map<string, Float32Array> => new Map(this.trainable.map((n) => [n, new Float32Array(params.get(n)!.length)]));
+    return {
+      params, m: zeros(), v: zeros(), epoch: 0, stepInEpoch: 0, step: 0, lr: this.config.training.learningRate,
+      best: Infinity, plateauWait: 0, stopWait: 0, epochLossSum: 0, epochLossCount: 0, history: [], elapsedSeconds: 0,
+      finished: false, configKey: this.configKey(),
+    };
+  }
+
+  async loadState(file: string): Promise<TrainingState> {
+    return loadCheckpoint(file, { configKey: this.configKey(), shapes: this.shapes, trainable: this.trainable });
+  }
+
+  async saveState(state: TrainingState, file: string): Promise<void> {
+    await saveCheckpoint(file, state, this.shapes);
+  }
+
+  private requirePlan(): TrainingPlan {
+    if (!this.plan) throw new Error('Trainer.prepare() must run first');
+    return this.plan;
+  }
+
+  /** Fills x/offsets buffers for the groups `which` (indices into `groups`) from `data`. */
+  private async fillBatch(data: TrainingDataset, groups: PatternGroups, which: ArrayLike<number>, x: Float32Array, offsets: Float32Array): Promise<void> {
+    const size = groups.size;
+    const patterns = new Int32Array(which.length * size);
+    for (let k = 0; k < which.length; k++) {
+      const g = which[k];
+      patterns.set(groups.indices.subarray(g * size, (g + 1) * size), k * size);
+      offsets.set(groups.offsets.subarray(g * size * 2, (g + 1) * size * 2), k * size * 2);
+    }
+    await data.patterns.read(patterns, x);
+  }
+
+  private tensor(data: Float32Array, shape: readonly number[]): Tensor {
+    return new this.options.ort.Tensor('float32', data, [...shape]);
+  }
+
+  private paramFeeds(state: TrainingState): Record<string, Tensor> {
+    const feeds: Record<string, Tensor> = {};
+    for (const [name, data] of state.params) feeds[name] = this.tensor(data, this.shapes.get(name)!);
+    return feeds;
+  }
+
+  /** Mean per-group loss over `groups` of `data` (batched; a short last batch is padded and ignored). */
+  async evaluate(state: TrainingState, data: TrainingDataset, groups: PatternGroups): Promise<number | null> {
+    if (groups.count === 0) return null;
+    const plan = this.requirePlan();
+    const { batch } = plan;
+    const c = plan.arch.channels;
+    const n = this.config.n;
+    const x = new Float32Array(batch * c * n * n);
+    const offsets = new Float32Array(batch * c * 2);
+    const feeds = this.paramFeeds(state);
+    let sum = 0;
+    for (let start = 0; start < groups.count; start += batch) {
+      const valid = Math.min(batch, groups.count - start);
+      const which = Int32Array.from({ length: batch }, (_, k) => start + (k < valid ? k : 0));
+      await this.fillBatch(data, groups, which, x, offsets);
+      feeds[IO.diffraction] = this.tensor(x, [batch, c, n, n]);
+      if (c > 1) feeds[IO.offsets] = this.tensor(offsets, [batch, c, 2]);
+      const out = await this.evalSession!.run(feeds);
+      const per = out[IO.sampleLoss].data as Float32Array;
+      for (let k = 0; k < valid; k++) sum += per[k];
+    }
+    return sum / groups.count;
+  }
+
+  /**
+   * Trains from `state` (fresh or restored) to the end of the configured epochs, early stopping or a cancel.
+   * The state is updated in place and checkpointed at every epoch end and on cancel.
+   */
+  async run(state: TrainingState): Promise<TrainOutcome> {
+    const plan = this.requirePlan();
+    const t = this.config.training;
+    const cb = this.options.callbacks ?? {};
+    const { batch, stepsPerEpoch, trainGroups, validationGroups } = plan;
+    const c = plan.arch.channels;
+    const n = this.config.n;
+    const x = new Float32Array(batch * c * n * n);
+    const offsets = new Float32Array(batch * c * 2);
+    const wallStart = Date.now();
+    const elapsed = (): number => state.elapsedSeconds + (Date.now() - wallStart) / 1000;
+    const recent: number[] = [];
+    const checkpoint = async (): Promise<void> => {
+      if (!this.options.checkpointPath) return;
+      const t0 = Date.now();
+      state.elapsedSeconds = elapsed();
+      await this.saveState(state, this.options.checkpointPath);
+      cb.onCheckpoint?.({ epoch: state.epoch, stepInEpoch: state.stepInEpoch, step: state.step, path: this.options.checkpointPath, seconds: (Date.now() - t0) / 1000 });
+    };
+    if (state.finished) return { status: 'finished', state, reason: state.stopReason ?? 'training had already finished' };
+
+    while (state.epoch < t.epochs) {
+      const order = permutation(trainGroups.count, t.seed, 'epoch', state.epoch);
+      const epochStart = Date.now();
+      while (state.stepInEpoch < stepsPerEpoch) {
+        // onnxruntime's run blocks the event loop and its promise chains straight into the next step: yield once
+        // so a cancel message or signal that arrived during the step is seen now, not a step later.
+        await new Promise((r) => setImmediate(r));
+        if (cb.shouldStop?.()) {
+          await checkpoint();
+          return { status: 'cancelled', state, reason: `cancelled in epoch ${state.epoch + 1} after step ${state.stepInEpoch} of ${stepsPerEpoch}` };
+        }
+        const stepStart = performance.now();
+        const which = order.subarray(state.stepInEpoch * batch, (state.stepInEpoch + 1) * batch);
+        await this.fillBatch(this.train, trainGroups, which, x, offsets);
+        const feeds = this.paramFeeds(state);
+        for (const name of this.trainable) {
+          feeds[`m_${name}`] = this.tensor(state.m.get(name)!, this.shapes.get(name)!);
+          feeds[`v_${name}`] = this.tensor(state.v.get(name)!, this.shapes.get(name)!);
+        }
+        feeds[IO.diffraction] = this.tensor(x, [batch, c, n, n]);
+        if (c > 1) feeds[IO.offsets] = this.tensor(offsets, [batch, c, 2]);
+        feeds[IO.lr] = this.tensor(Float32Array.from([adamStepSize(state.lr, state.step + 1)]), []);
+        const out = await this.trainSession!.run(feeds);
+        const loss = (out[IO.loss].data as Float32Array)[0];
+        if (!Number.isFinite(loss)) {
+          throw new TrainingError(`Training diverged at epoch ${state.epoch + 1}, step ${state.stepInEpoch + 1}: the loss is ${loss}. Lower the learning rate (now ${state.lr}) or check the data's normalisation.`);
+        }
+        for (const name of this.trainable) {
+          state.params.set(name, out[`new_${name}`].data as Float32Array);
+          state.m.set(name, out[`new_m_${name}`].data as Float32Array);
+          state.v.set(name, out[`new_v_${name}`].data as Float32Array);
+        }
+        state.step++;
+        state.stepInEpoch++;
+        state.epochLossSum += loss;
+        state.epochLossCount++;
+        const seconds = (performance.now() - stepStart) / 1000;
+        recent.push(seconds);
+        if (recent.length > 20) recent.shift();
+        const mean = recent.reduce((a, b) => a + b, 0) / recent.length;
+        const remaining = (t.epochs - state.epoch - 1) * stepsPerEpoch + (stepsPerEpoch - state.stepInEpoch);
+        cb.onProgress?.({
+          epoch: state.epoch + 1, epochs: t.epochs, stepInEpoch: state.stepInEpoch, stepsPerEpoch, step: state.step, loss,
+          imagesPerSec: batch / mean, etaSeconds: remaining * mean,
+        });
+      }
+      // Epoch end: validation, schedule, history, checkpoint.
+      const trainLoss = state.epochLossSum / Math.max(1, state.epochLossCount);
+      const valLoss = await this.evaluate(state, this.train, validationGroups);
+      const monitored = valLoss ?? trainLoss;
+      let lrReduced = false;
+      let earlyStop = false;
+      const improved = monitored < state.best - 1e-4 * Math.abs(state.best === Infinity ? monitored : state.best);
+      if (improved) {
+        state.best = monitored;
+        state.plateauWait = 0;
+        state.stopWait = 0;
+      } else {
+        state.plateauWait++;
+        state.stopWait++;
+        if (state.plateauWait >= t.plateauPatience && state.lr > t.minLearningRate) {
+          state.lr = Math.max(t.minLearningRate, state.lr * t.plateauFactor);
+          state.plateauWait = 0;
+          lrReduced = true;
+        }
+        if (t.earlyStoppingPatience > 0 && state.stopWait >= t.earlyStoppingPatience) earlyStop = true;
+      }
+      const record: EpochRecord = { epoch: state.epoch + 1, trainLoss, valLoss, lr: state.lr, seconds: (Date.now() - epochStart) / 1000 };
+      state.history.push(record);
+      state.epoch++;
+      state.stepInEpoch = 0;
+      state.epochLossSum = 0;
+      state.epochLossCount = 0;
+      if (earlyStop) {
+        state.finished = true;
+        state.stopReason = `early stopping: the ${valLoss === null ? 'training' : 'validation'} loss did not improve for ${t.earlyStoppingPatience} epochs`;
+      } else if (state.epoch >= t.epochs) {
+        state.finished = true;
+        state.stopReason = `completed ${t.epochs} epochs`;
+      }
+      cb.onEpoch?.({ ...record, lrReduced, earlyStop });
+      await checkpoint();
+      if (state.finished) break;
+    }
+    state.finished = true;
+    state.elapsedSeconds = elapsed();
+    return { status: 'finished', state, reason: state.stopReason ?? `completed ${t.epochs} epochs` };
+  }
+
+  /** The standalone inference model with `params` baked in (model.onnx); it accepts any batch size. */
+  inferenceModel(params: ReadonlyMap<string, Float32Array>, metadata: Record<string, string> = {}): Uint8Array {
+    const plan = this.requirePlan();
+    return buildInferenceGraph(plan.spec, params, metadata, { symbolicBatch: true }).model;
+  }
+
+  /** The parameters a fresh run starts from (the "untrained" reference of the metrics). */
+  untrainedParameters(): Map<string, Float32Array> {
+    return initialParameters(this.requirePlan().arch, this.config.training.seed, this.config.intensityScale);
+  }
+
+  async release(): Promise<void> {
+    await this.trainSession?.release();
+    await this.evalSession?.release();
+    this.trainSession = undefined;
+    this.evalSession = undefined;
+  }
+}
+
+export { LOG_SCALE };

@@ -1,0 +1,244 @@
+// One training run from its plan to its artifacts, with the manifest kept true throughout: `running` with
+// this pid and a heartbeat while it works, then `succeeded`, `cancelled` or `failed` with the reason.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { writeFileAtomic, writeJsonAtomic } from '../core/atomic';
+import { scoreReconstruction, sha256File, writeImages, writeMetrics, writeReconstruction } from '../core/run/artifacts';
+import { EventLog, type EventBody, type RunEvent } from '../core/run/events';
+import { writeStudyManifest } from '../core/run/studyManifest';
+import { planProviders } from '../core/runtime/providers';
+import { ARTIFACT } from '../core/study/layout';
+import type { DatasetProvenance, JobManifest, RunStatus } from '../core/study/manifest';
+import type { RunConfig } from '../core/study/plan';
+import { openTrainingDataset, reconstruct, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../core/train';
+
+export interface WorkerIo {
+  send(e: RunEvent): void;
+  cancelled(): boolean;
+  stderr(line: string): void;
+}
+
+const HEARTBEAT_MS = 15_000;
+const PROGRESS_EVERY_MS = 500;
+const INFERENCE_BATCH = 32;
+
+function loadOrt(): OrtModule {
+  // Loaded here, in the worker process only (never in the extension host).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('onnxruntime-node') as OrtModule;
+}
+
+function ortVersion(): string | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require('onnxruntime-node/package.json') as { version: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+async function provenanceOf(file: string, data: TrainingDataset | undefined): Promise<DatasetProvenance> {
+  const st = await fs.promises.stat(file);
+  return { path: file, bytes: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(file), nPatterns: data?.count, N: data?.n };
+}
+
+export async function runJob(jobDir: string, opts: { resume: boolean; threads?: number }, io: WorkerIo): Promise<number> {
+  const config = JSON.parse(await fs.promises.readFile(path.join(jobDir, ARTIFACT.runConfig), 'utf8')) as RunConfig;
+  const events = new EventLog(path.join(jobDir, ARTIFACT.events), path.join(jobDir, ARTIFACT.trainLog), config.jobId, io.send);
+  const emit = (body: EventBody<RunEvent>): RunEvent => events.emit(body);
+  const startedAt = new Date();
+  const providers = planProviders(config.training.executionProvider);
+  const manifestPath = path.join(jobDir, ARTIFACT.manifest);
+  const manifest: JobManifest = {
+    schemaVersion: 1,
+    kind: 'ptycho-study-job',
+    job: { id: config.jobId, dose: config.dose, view: config.view, gridsize: config.gridsize },
+    status: 'running',
+    createdAt: startedAt.toISOString(),
+    updatedAt: startedAt.toISOString(),
+    startedAt: startedAt.toISOString(),
+    data: { train: { path: config.trainPath, bytes: 0, mtimeMs: 0 }, test: config.testPath ? { path: config.testPath, bytes: 0, mtimeMs: 0 } : undefined, layout: 'unknown' },
+    config,
+    runtime: {
+      hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, onnxruntime: ortVersion(), pid: process.pid,
+      executionProviderRequested: config.training.executionProvider, executionProviderCandidates: providers.candidates,
+      heartbeatAt: startedAt.toISOString(), threads: opts.threads,
+    },
+    worker: { command: [process.execPath, ...process.argv.slice(1)] },
+    findings: [],
+    timing: { startedAt: startedAt.toISOString() },
+  };
+  // Keep an earlier finished run's manifest if this run replaces it.
+  try {
+    const previous = JSON.parse(await fs.promises.readFile(manifestPath, 'utf8')) as JobManifest;
+    manifest.createdAt = previous.createdAt ?? manifest.createdAt;
+    manifest.findings = previous.findings ?? [];
+    if (previous.data?.layout) manifest.data.layout = previous.data.layout;
+  } catch {
+    // no earlier manifest
+  }
+  let persistChain: Promise<void> = Promise.resolve();
+  const persist = (): Promise<void> => {
+    manifest.updatedAt = new Date().toISOString();
+    if (manifest.status === 'running') manifest.runtime.heartbeatAt = manifest.updatedAt;
+    const snapshot = JSON.parse(JSON.stringify(manifest)) as JobManifest;
+    persistChain = persistChain.then(() => writeJsonAtomic(manifestPath, snapshot)).catch((err) => io.stderr(`manifest write failed: ${(err as Error).message}`));
+    return persistChain;
+  };
+  await persist();
+  const heartbeat = setInterval(() => void persist(), HEARTBEAT_MS);
+  heartbeat.unref();
+
+  const finish = async (status: RunStatus, reason?: string): Promise<void> => {
+    clearInterval(heartbeat);
+    const end = new Date();
+    manifest.status = status;
+    manifest.reason = reason;
+    manifest.finishedAt = end.toISOString();
+    manifest.timing = { ...manifest.timing!, finishedAt: end.toISOString(), seconds: (end.getTime() - startedAt.getTime()) / 1000 };
+    manifest.runtime.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
+    await persist();
+    if (config.study) {
+      try {
+        await writeStudyManifest(config.study);
+      } catch (err) {
+        events.line(`WARN: could not update the study's training_manifest.json: ${(err as Error).message}`);
+      }
+    }
+  };
+
+  let train: TrainingDataset | undefined;
+  let test: TrainingDataset | undefined;
+  let trainer: Trainer | undefined;
+  try {
+    const ort = loadOrt();
+    quietOrt(ort);
+    train = await openTrainingDataset(config.trainPath, { diffractionKey: config.diffractionKey });
+    test = config.testPath ? await openTrainingDataset(config.testPath, { diffractionKey: config.diffractionKey }) : undefined;
+    manifest.data.train = await provenanceOf(config.trainPath, train);
+    if (config.testPath) manifest.data.test = await provenanceOf(config.testPath, test);
+    let lastProgress = 0;
+    trainer = new Trainer(config, train, test, {
+      ort,
+      providers: providers.candidates,
+      intraOpThreads: opts.threads,
+      checkpointPath: path.join(jobDir, ARTIFACT.checkpoint),
+      callbacks: {
+        shouldStop: io.cancelled,
+        log: (message) => emit({ type: 'log', level: 'info', message }),
+        onProgress: (p) => {
+          manifest.progress = { epoch: p.epoch, epochs: p.epochs, step: p.stepInEpoch, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, imagesPerSec: p.imagesPerSec, etaSeconds: p.etaSeconds };
+          const now = Date.now();
+          if (now - lastProgress < PROGRESS_EVERY_MS && p.stepInEpoch < p.stepsPerEpoch) return;
+          lastProgress = now;
+          emit({ type: 'progress', ...p });
+        },
+        onEpoch: (e) => {
+          emit({ type: 'epoch', epoch: e.epoch, epochs: config.training.epochs, trainLoss: e.trainLoss, valLoss: e.valLoss, lr: e.lr, lrReduced: e.lrReduced, seconds: e.seconds });
+          void persist();
+        },
+        onCheckpoint: (c) => emit({ type: 'checkpoint', epoch: c.epoch, stepInEpoch: c.stepInEpoch, step: c.step, path: ARTIFACT.checkpoint }),
+      },
+    });
+    const plan = await trainer.prepare();
+    const fallback = plan.fallbacks.map((f) => f.reason).join(' ');
+    manifest.runtime.executionProviderUsed = plan.provider;
+    if (fallback) manifest.runtime.fallbackReason = fallback;
+    manifest.training = {
+      parameters: plan.parameterCount, batchSize: plan.batch, stepsPerEpoch: plan.stepsPerEpoch, trainGroups: plan.trainGroups.count,
+      validationGroups: plan.validationGroups.count, testGroups: plan.testGroups?.count ?? 0, canvas: plan.spec.canvas,
+      graphNodes: plan.graphNodes, sessionMs: plan.sessionMs, normalization: { train: train.normalization, test: test?.normalization ?? null },
+      probeNormalization: plan.probeNormalization, patternsStreamed: train.patterns.streamed,
+    };
+    let state = trainer.initialState();
+    let resumedFrom: { epoch: number; step: number } | undefined;
+    const checkpointFile = path.join(jobDir, ARTIFACT.checkpoint);
+    if (opts.resume) {
+      if (fs.existsSync(checkpointFile)) {
+        state = await trainer.loadState(checkpointFile);
+        resumedFrom = { epoch: state.epoch, step: state.stepInEpoch };
+      } else {
+        emit({ type: 'log', level: 'warn', message: 'Resume asked for, but there is no checkpoint.npz: starting from scratch.' });
+      }
+    }
+    emit({
+      type: 'started', pid: process.pid, executionProviderRequested: config.training.executionProvider, executionProviderUsed: plan.provider,
+      fallbackReason: fallback || undefined, epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch, batchSize: plan.batch,
+      parameters: plan.parameterCount, trainGroups: plan.trainGroups.count, validationGroups: plan.validationGroups.count,
+      testGroups: plan.testGroups?.count ?? 0, resumedFrom,
+    });
+    if (fallback) emit({ type: 'log', level: 'warn', message: fallback });
+    await persist();
+
+    const outcome = await trainer.run(state);
+    const last = state.history.at(-1);
+    manifest.result = {
+      epochs: state.epoch, steps: state.step, finalLoss: last?.trainLoss ?? null,
+      bestValLoss: state.history.some((h) => h.valLoss !== null) ? Math.min(...state.history.filter((h) => h.valLoss !== null).map((h) => h.valLoss!)) : null,
+      stopReason: outcome.reason, history: state.history,
+    };
+    manifest.timing!.trainingSeconds = state.elapsedSeconds;
+    if (outcome.status === 'cancelled' || io.cancelled()) {
+      emit({ type: 'cancelled', epoch: state.epoch, stepInEpoch: state.stepInEpoch, step: state.step, checkpoint: ARTIFACT.checkpoint });
+      await finish('cancelled', `Cancelled in epoch ${state.epoch + 1} after step ${state.stepInEpoch}; resume continues from checkpoint.npz.`);
+      return 0;
+    }
+
+    // Results: the inference model, the stitched test reconstruction (trained and untrained), metrics, images.
+    emit({ type: 'log', level: 'info', message: 'Training done; writing model.onnx and reconstructing the test split.' });
+    const metadata = {
+      job: config.jobId, N: String(config.n), gridsize: String(config.gridsize), canvas: String(plan.spec.canvas),
+      input: 'diffraction [batch, C, N, N]: loader-normalised amplitudes X·sqrt((N/2)²/mean Σ X²)' + (config.gridsize > 1 ? '; offsets [batch, C, 2]: (dx, dy) of each pattern from its group centroid, pixels' : ''),
+      output: 'amplitude, phase [batch, 1, N, N]: the object around the group centre',
+      trainNormalization: String(train.normalization),
+    };
+    const model = trainer.inferenceModel(state.params, metadata);
+    await writeFileAtomic(path.join(jobDir, ARTIFACT.model), model);
+    const split = test ? 'test' : 'train';
+    const data = test ?? train;
+    const groups = test ? plan.testGroups! : plan.trainGroups;
+    const recon = await reconstruct(data, groups, { ort, provider: plan.provider, model, batch: INFERENCE_BATCH, cropSize: config.training.stitchCropSize, intraOpThreads: opts.threads });
+    const untrained = await reconstruct(data, groups, { ort, provider: plan.provider, model: trainer.inferenceModel(trainer.untrainedParameters()), batch: INFERENCE_BATCH, cropSize: config.training.stitchCropSize, intraOpThreads: opts.threads });
+    await writeReconstruction(jobDir, recon, { jobId: config.jobId, split, cropSize: config.training.stitchCropSize, datasetPath: data.path });
+    await writeImages(jobDir, recon);
+    const scored = scoreReconstruction(recon);
+    const baseline = scoreReconstruction(untrained);
+    const testLoss = test ? await trainer.evaluate(state, test, plan.testGroups!) : null;
+    await writeMetrics(jobDir, {
+      jobId: config.jobId, split, region: recon.region, stitchCropSize: config.training.stitchCropSize,
+      coverage: scored?.coverage ?? null, globalPhaseOffset: scored?.phaseOffset ?? null, testLoss,
+      ...(scored ? scored.metrics : { note: 'the dataset has no objectGuess: no ground truth to compare with' }),
+      untrained: baseline ? { amplitude: baseline.metrics.amplitude, phase: baseline.metrics.phase } : null,
+      inference: { groups: recon.groups, seconds: recon.seconds, groupsPerSec: recon.groupsPerSec },
+    });
+    const summary = (m: Record<string, unknown> | undefined): Record<string, number | null> | undefined => m
+      ? Object.fromEntries(['mae', 'mse', 'psnr', 'ssim', 'msSsim', 'frc50'].map((k) => [k, (m[k] as number | null) ?? null]))
+      : undefined;
+    manifest.result.metrics = scored ? { amplitude: summary(scored.metrics.amplitude as unknown as Record<string, unknown>), phase: summary(scored.metrics.phase as unknown as Record<string, unknown>), testLoss } : { testLoss };
+    manifest.artifacts = {};
+    for (const name of [ARTIFACT.model, ARTIFACT.checkpoint, ARTIFACT.reconstruction, ARTIFACT.metrics, ARTIFACT.amplitudePng, ARTIFACT.phasePng]) {
+      const file = path.join(jobDir, name);
+      if (!fs.existsSync(file)) continue;
+      manifest.artifacts[name] = { bytes: fs.statSync(file).size, ...(name === ARTIFACT.model ? { sha256: await sha256File(file) } : {}) };
+    }
+    emit({
+      type: 'finished', status: 'succeeded', epochs: state.epoch, finalLoss: manifest.result.finalLoss, bestValLoss: manifest.result.bestValLoss,
+      stopReason: outcome.reason, seconds: (Date.now() - startedAt.getTime()) / 1000,
+      metrics: scored ? { amplitude: summary(scored.metrics.amplitude as unknown as Record<string, unknown>), phase: summary(scored.metrics.phase as unknown as Record<string, unknown>) } : undefined,
+    });
+    await finish('succeeded');
+    return 0;
+  } catch (err) {
+    const e = err as Error;
+    emit({ type: 'failed', message: e.message, stack: e.stack });
+    io.stderr(e.stack ?? String(e));
+    await finish('failed', e.message);
+    return 1;
+  } finally {
+    await trainer?.release().catch(() => undefined);
+    await train?.close().catch(() => undefined);
+    await test?.close().catch(() => undefined);
+    events.close();
+  }
+}

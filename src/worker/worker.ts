@@ -1,0 +1,78 @@
+// The training worker: a separate Node process (forked by the extension or the CLI, never run inside the
+// extension host) that trains one job from the resolved plan in `<job>/run-config.json`, streams typed events
+// over IPC and into events.jsonl/train.log, keeps manifest.json true at every moment, and writes the artifacts.
+//   node dist/worker.js --job-dir <dir> [--resume] [--threads N]
+// Exit code 0: succeeded or cancelled (see the manifest); 1: failed; 2: bad invocation.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runJob, type WorkerIo } from './runJob';
+
+function parseArgs(argv: string[]): { jobDir: string; resume: boolean; threads?: number } {
+  let jobDir: string | undefined;
+  let resume = false;
+  let threads: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--job-dir') jobDir = argv[++i];
+    else if (a === '--resume') resume = true;
+    else if (a === '--threads') threads = Number(argv[++i]);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write('usage: node worker.js --job-dir <artifact folder with run-config.json> [--resume] [--threads N]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!jobDir) throw new Error('--job-dir is required');
+  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new Error('--threads must be a positive integer');
+  return { jobDir: path.resolve(jobDir), resume, threads };
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(process.argv.slice(2));
+    if (!fs.existsSync(path.join(args.jobDir, 'run-config.json'))) throw new Error(`${args.jobDir} has no run-config.json (write the run plan first: ptycho-study train or dry-run)`);
+  } catch (err) {
+    process.stderr.write(`worker: ${(err as Error).message}\n`);
+    return 2;
+  }
+  let cancelRequested = false;
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    cancelRequested = true;
+    if (signals > 1) {
+      process.stderr.write(`worker: ${sig} again; stopping now (the last epoch checkpoint is kept)\n`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('message', (m: unknown) => {
+    if (m && typeof m === 'object' && (m as { type?: string }).type === 'cancel') cancelRequested = true;
+  });
+  // A parent that disappears (editor closed, CLI killed) is a cancel: finish the step, checkpoint, stop.
+  process.on('disconnect', () => {
+    cancelRequested = true;
+  });
+  const io: WorkerIo = {
+    send: (e) => {
+      if (process.connected) process.send?.(e, undefined, {}, () => undefined);
+    },
+    cancelled: () => cancelRequested,
+    stderr: (line) => process.stderr.write(line + '\n'),
+  };
+  return runJob(args.jobDir, { resume: args.resume, threads: args.threads }, io);
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // Let IPC flush, then leave even if a handle lingers.
+    setTimeout(() => process.exit(code), 200).unref();
+    if (process.connected) process.disconnect();
+  },
+  (err) => {
+    process.stderr.write(`worker: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

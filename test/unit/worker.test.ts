@@ -1,0 +1,242 @@
+// Training runs as real child processes (dist/worker.js) with real onnxruntime on a simulated study: every
+// artifact is written and valid, a requested-but-missing CUDA provider falls back to CPU and says why, cancel
+// checkpoints and resume reaches the uninterrupted result, SIGKILL is recorded as failed with the signal,
+// queued jobs run one after another, and a bad dataset fails only its own job.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { parse as npyjsParse } from 'npyjs';
+import { openNpz } from '../../src/core/npy';
+import { parseEvents, type RunEvent } from '../../src/core/run/events';
+import { startRun } from '../../src/core/run/launcher';
+import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
+import { discoverStudy, listJobs, planRun, readRunRecord, type JobManifest, type RunConfig } from '../../src/core/study';
+import { repoRoot, tempDir } from './helpers/paths';
+
+const WORKER = path.join(repoRoot, 'dist', 'worker.js');
+const CLI = path.join(repoRoot, 'dist', 'cli.js');
+const FAST = { epochs: 2, batchSize: 8, nFiltersScale: 1, seed: 5 };
+
+async function configFor(root: string, id: string, settings: Record<string, unknown> = FAST): Promise<RunConfig> {
+  const layout = await discoverStudy({ workspace: root });
+  const job = (await listJobs(layout)).find((j) => j.id === id);
+  if (!job) throw new Error(`no job ${id}`);
+  return planRun(job, { settings, workerScript: WORKER, study: { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot } }).config;
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+function eventsOf(dir: string): RunEvent[] {
+  return parseEvents(fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8'));
+}
+
+async function paramsOf(file: string): Promise<Map<string, Float32Array>> {
+  const a = await openNpz(file);
+  const out = new Map<string, Float32Array>();
+  for (const name of a.members.keys()) if (name.startsWith('param.')) out.set(name, (await a.readArray(name)).data as Float32Array);
+  await a.close();
+  return out;
+}
+
+describe('training runs in worker processes', function () {
+  this.timeout(600_000);
+  const tmp = tempDir('ptycho-worker-');
+  before(async () => {
+    assert.ok(fs.existsSync(WORKER), 'dist/worker.js is built (node esbuild.mjs)');
+    const cfg = defaultSimulationConfig(tmp.dir);
+    cfg.nImages = 120;
+    cfg.doses = [1e4];
+    cfg.timestamp = '2026-01-01T00:00:00Z';
+    await simulateStudy(cfg);
+  });
+  after(() => tmp.cleanup());
+
+  let reference: { dir: string; config: RunConfig } | undefined;
+
+  it('a run writes every artifact; CUDA requested without its provider trains on CPU and the manifest says why', async () => {
+    const config = await configFor(tmp.dir, 'dose_10000/dense/gs2', { ...FAST, executionProvider: 'cuda' });
+    const run = await startRun(config, { workerScript: WORKER });
+    const seen: string[] = [];
+    run.onEvent((e) => seen.push(e.type));
+    const exit = await run.done;
+    assert.equal(exit.status, 'succeeded', exit.reason);
+    assert.equal(exit.code, 0);
+    const dir = config.artifactDir;
+    reference = { dir, config };
+    for (const f of ['train.log', 'events.jsonl', 'manifest.json', 'checkpoint.npz', 'model.onnx', 'reconstruction.npz', 'metrics.json', 'amplitude.png', 'phase.png']) {
+      assert.ok(fs.statSync(path.join(dir, f)).size > 0, `${f} written`);
+    }
+    for (const t of ['started', 'progress', 'epoch', 'checkpoint', 'finished']) assert.ok(seen.includes(t), `IPC event ${t}`);
+    assert.deepEqual([...new Set(eventsOf(dir).map((e) => e.type))].filter((t) => t !== 'log').sort(), ['checkpoint', 'epoch', 'finished', 'progress', 'started']);
+
+    const m = readJson<JobManifest>(path.join(dir, 'manifest.json'));
+    assert.equal(m.schemaVersion, 1);
+    assert.equal(m.status, 'succeeded');
+    assert.deepEqual(m.job, { id: 'dose_10000/dense/gs2', dose: 10000, view: 'dense', gridsize: 2 });
+    assert.equal(m.config.training.epochs, 2);
+    assert.equal(m.config.training.nFiltersScale, 1);
+    assert.match(m.data.train.sha256!, /^[0-9a-f]{64}$/);
+    assert.ok(m.data.train.bytes > 0 && m.data.train.nPatterns! > 0 && m.data.train.N === 64);
+    assert.equal(m.runtime.executionProviderRequested, 'cuda');
+    assert.equal(m.runtime.executionProviderUsed, 'cpu');
+    assert.match(m.runtime.fallbackReason!, /CUDA execution provider not installed.*ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    assert.equal(m.runtime.onnxruntime, '1.30.0');
+    assert.ok(m.timing!.startedAt && m.timing!.finishedAt && m.timing!.seconds! > 0);
+    assert.equal(m.result!.epochs, 2);
+    assert.ok(Number.isFinite(m.result!.finalLoss!));
+    assert.ok(m.result!.metrics && (m.result!.metrics as { phase: { ssim: number } }).phase.ssim > -1);
+    assert.match(m.artifacts!['model.onnx'].sha256!, /^[0-9a-f]{64}$/);
+    assert.match(fs.readFileSync(path.join(dir, 'train.log'), 'utf8'), /STARTED dose_10000\/dense\/gs2[\s\S]*WARN: CUDA execution provider not installed[\s\S]*FINISHED/);
+
+    // reconstruction.npz: the contract keys and dtypes, aligned with the ground truth.
+    const rec = await openNpz(path.join(dir, 'reconstruction.npz'));
+    assert.equal(rec.member('object').header.dtype.descr, '<c8');
+    assert.equal(rec.member('amplitude').header.dtype.descr, '<f4');
+    assert.equal(rec.member('phase').header.dtype.descr, '<f4');
+    assert.equal(rec.member('ground_truth').header.dtype.descr, '<c8');
+    assert.deepEqual(rec.member('object').header.shape, rec.member('ground_truth').header.shape);
+    const origin = (await rec.readArray('origin')).data as Int32Array;
+    const gt = (await rec.readArray('ground_truth')).data as Float32Array;
+    const [h, w] = rec.member('object').header.shape;
+    await rec.close();
+    // The ground truth region is objectGuess[y0 : y0 + h, x0 : x0 + w].
+    const ds = await openNpz(config.testPath!);
+    const obj = await ds.readArray('objectGuess');
+    await ds.close();
+    const ow = obj.shape[1];
+    const od = obj.data as Float32Array;
+    for (const [y, x] of [[0, 0], [h - 1, w - 1], [Math.floor(h / 2), Math.floor(w / 3)]]) {
+      const k = 2 * ((origin[1] + y) * ow + origin[0] + x);
+      assert.equal(gt[2 * (y * w + x)], od[k]);
+      assert.equal(gt[2 * (y * w + x) + 1], od[k + 1]);
+    }
+    const metrics = readJson<Record<string, { ssim: number; frcCurve: number[] } | unknown>>(path.join(dir, 'metrics.json'));
+    for (const k of ['amplitude', 'phase', 'untrained', 'region', 'coverage']) assert.ok(k in metrics, `metrics.json has ${k}`);
+    assert.ok(Array.isArray((metrics.phase as { frcCurve: number[] }).frcCurve));
+
+    // model.onnx is a standalone model: any batch, diffraction + offsets → amplitude, phase.
+    ort.env.logLevel = 'fatal';
+    const sess = await ort.InferenceSession.create(fs.readFileSync(path.join(dir, 'model.onnx')));
+    for (const b of [1, 3]) {
+      const out = await sess.run({
+        diffraction: new ort.Tensor('float32', new Float32Array(b * 4 * 64 * 64).fill(0.3), [b, 4, 64, 64]),
+        offsets: new ort.Tensor('float32', new Float32Array(b * 4 * 2), [b, 4, 2]),
+      });
+      assert.deepEqual(out.amplitude.dims, [b, 1, 64, 64]);
+      assert.deepEqual(out.phase.dims, [b, 1, 64, 64]);
+    }
+    await sess.release();
+
+    // Study level: training_manifest.json and skip_summary.json with the seed study's keys.
+    const tm = readJson<Record<string, unknown>>(path.join(tmp.dir, 'phase_e', 'training_manifest.json'));
+    for (const k of ['timestamp', 'phase_c_root', 'phase_d_root', 'artifact_root', 'jobs', 'skipped_views', 'skipped_count', 'skip_summary_path']) assert.ok(k in tm, k);
+    const entry = (tm.jobs as { id: string; result?: { status: string; bundle_path: string; bundle_sha256: string } }[]).find((j) => j.id === 'dose_10000/dense/gs2')!;
+    assert.equal(entry.result!.status, 'success');
+    assert.equal(entry.result!.bundle_path, 'model.onnx');
+    assert.equal(entry.result!.bundle_sha256, m.artifacts!['model.onnx'].sha256);
+    const skip = readJson<Record<string, unknown>>(path.join(tmp.dir, 'phase_e', 'skip_summary.json'));
+    assert.deepEqual(Object.keys(skip).sort(), ['skipped_count', 'skipped_views', 'timestamp']);
+  });
+
+  it('checkpoint.npz members parse with npyjs too (an independent reader)', async () => {
+    const dir = reference!.dir;
+    const a = await openNpz(path.join(dir, 'checkpoint.npz'));
+    const name = [...a.members.keys()].find((k) => k.startsWith('param.'))!;
+    const ours = (await a.readArray(name)).data as Float32Array;
+    const m = a.member(name);
+    await a.close();
+    const bytes = fs.readFileSync(path.join(dir, 'checkpoint.npz'));
+    const npy = bytes.subarray(m.dataOffset - m.header.headerBytes, m.dataOffset + m.header.dataBytes);
+    const theirs = npyjsParse(npy.buffer.slice(npy.byteOffset, npy.byteOffset + npy.byteLength) as ArrayBuffer);
+    assert.deepEqual(theirs.shape, m.header.shape);
+    assert.deepEqual(Array.from(theirs.data as Float32Array), Array.from(ours));
+  });
+
+  it('cancel writes a checkpoint and reports cancelled; resume reaches the uninterrupted run\'s result', async () => {
+    const ref = reference!;
+    const config: RunConfig = { ...ref.config, artifactDir: path.join(tmp.dir, 'resume-copy'), training: { ...ref.config.training, executionProvider: 'cpu' } };
+    const run = await startRun(config, { workerScript: WORKER });
+    let progress = 0;
+    run.onEvent((e) => {
+      if (e.type === 'progress' && ++progress === 3) run.cancel();
+    });
+    const exit = await run.done;
+    assert.equal(exit.status, 'cancelled', exit.reason);
+    assert.equal(exit.code, 0);
+    const m = readJson<JobManifest>(path.join(config.artifactDir, 'manifest.json'));
+    assert.equal(m.status, 'cancelled');
+    assert.ok(fs.existsSync(path.join(config.artifactDir, 'checkpoint.npz')));
+    const ev = eventsOf(config.artifactDir);
+    assert.equal(ev.at(-1)!.type, 'cancelled');
+    assert.ok(!fs.existsSync(path.join(config.artifactDir, 'model.onnx')), 'no results from a cancelled run');
+
+    const resumed = await startRun(config, { workerScript: WORKER, resume: true });
+    const exit2 = await resumed.done;
+    assert.equal(exit2.status, 'succeeded', exit2.reason);
+    const started = eventsOf(config.artifactDir).filter((e) => e.type === 'started');
+    assert.equal(started.length, 2);
+    assert.ok((started[1] as { resumedFrom?: unknown }).resumedFrom, 'the second start says it resumed');
+    const a = await paramsOf(path.join(ref.dir, 'checkpoint.npz'));
+    const b = await paramsOf(path.join(config.artifactDir, 'checkpoint.npz'));
+    let worst = 0;
+    for (const [k, v] of a) {
+      const w = b.get(k)!;
+      for (let i = 0; i < v.length; i++) worst = Math.max(worst, Math.abs(v[i] - w[i]));
+    }
+    assert.ok(worst < 1e-5, `resumed parameters differ from the uninterrupted run by ${worst}`);
+  });
+
+  it('a worker killed with SIGKILL is recorded as failed with its signal; its log and checkpoint are kept', async () => {
+    const config = await configFor(tmp.dir, 'dose_10000/baseline/gs1', { ...FAST, epochs: 50 });
+    const run = await startRun(config, { workerScript: WORKER });
+    let sawCheckpoint = false;
+    run.onEvent((e) => {
+      if (e.type === 'checkpoint' && !sawCheckpoint) {
+        sawCheckpoint = true;
+        process.kill(run.pid!, 'SIGKILL');
+      }
+    });
+    const exit = await run.done;
+    assert.equal(exit.status, 'failed');
+    assert.equal(exit.signal, 'SIGKILL');
+    const m = readJson<JobManifest>(path.join(config.artifactDir, 'manifest.json'));
+    assert.equal(m.status, 'failed');
+    assert.match(m.reason!, /killed by SIGKILL/);
+    const log = fs.readFileSync(path.join(config.artifactDir, 'train.log'), 'utf8');
+    assert.match(log, /STARTED[\s\S]*EPOCH 1\/50[\s\S]*FAILED .*SIGKILL/);
+    assert.ok(fs.existsSync(path.join(config.artifactDir, 'checkpoint.npz')));
+    const last = eventsOf(config.artifactDir).at(-1)!;
+    assert.equal(last.type, 'failed');
+    assert.equal((last as { signal?: string }).signal, 'SIGKILL');
+    const record = await readRunRecord(config.artifactDir);
+    assert.equal(record!.status, 'failed');
+  });
+
+  it('the CLI runs queued jobs one after another; a broken dataset fails only its own job', async () => {
+    // Break the sparse view's training file: only its job may fail.
+    const sparse = path.join(tmp.dir, 'phase_d', 'dose_10000', 'sparse', 'sparse_train.npz');
+    fs.truncateSync(sparse, Math.floor(fs.statSync(sparse).size / 2));
+    const before = Date.now();
+    const r = spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--json'], { encoding: 'utf8', timeout: 540_000 });
+    assert.equal(r.status, 1, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; jobId?: string; time?: string; reason?: string });
+    const summary = lines.at(-1) as unknown as { succeeded: number; failed: number };
+    assert.equal(summary.succeeded, 2);
+    assert.equal(summary.failed, 1);
+    const refused = lines.find((l) => l.type === 'refused');
+    assert.equal(refused?.jobId, 'dose_10000/sparse/gs2');
+    assert.match(refused!.reason!, /sparse_train\.npz/);
+    // baseline (listed first) finished before dense started: one job at a time.
+    const at = (job: string, type: string): number => Date.parse(lines.filter((l) => l.jobId === job && l.type === type && Date.parse(l.time!) >= before).at(-1)!.time!);
+    assert.ok(at('dose_10000/baseline/gs1', 'finished') <= at('dose_10000/dense/gs2', 'started'));
+    for (const id of ['baseline/gs1', 'dense/gs2']) {
+      const m = readJson<JobManifest>(path.join(tmp.dir, 'phase_e', 'dose_10000', ...id.split('/'), 'manifest.json'));
+      assert.equal(m.status, 'succeeded', id);
+    }
+    assert.ok(!fs.existsSync(path.join(tmp.dir, 'phase_e', 'dose_10000', 'sparse', 'gs2', 'manifest.json')), 'nothing was written for the refused job');
+  });
+});
