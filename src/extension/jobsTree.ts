@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatDose, type JobState, type StudyJob, type Finding } from '../core/study';
 import type { FolderStudy, StudyModel } from './studyModel';
+import { formatEta, type LiveRun, type RunManager } from './runs';
 
 export type JobsNode =
   | { kind: 'folder'; study: FolderStudy }
@@ -31,8 +32,11 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
   readonly onDidChangeTreeData = this.changed.event;
   private readonly sub: vscode.Disposable;
 
-  constructor(private readonly model: StudyModel) {
+  private readonly runSub?: vscode.Disposable;
+
+  constructor(private readonly model: StudyModel, private readonly runs?: RunManager) {
     this.sub = model.onDidChange(() => this.changed.fire(undefined));
+    this.runSub = runs?.onDidChange(() => this.changed.fire(undefined));
   }
 
   getChildren(node?: JobsNode): JobsNode[] {
@@ -87,7 +91,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         return item;
       }
       case 'job':
-        return jobItem(node.study, node.job);
+        return jobItem(node.study, node.job, this.runs?.get(node.study.folder, node.job));
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon('info');
@@ -100,6 +104,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
 
   dispose(): void {
     this.sub.dispose();
+    this.runSub?.dispose();
     this.changed.dispose();
   }
 }
@@ -110,20 +115,35 @@ function summarizeStates(jobs: StudyJob[]): string {
   return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
 }
 
-export function jobItem(study: FolderStudy, job: StudyJob): vscode.TreeItem {
+export function jobItem(study: FolderStudy, job: StudyJob, live?: LiveRun): vscode.TreeItem {
   const item = new vscode.TreeItem(`${job.view} (gs${job.gridsize})`, vscode.TreeItemCollapsibleState.None);
   item.id = `job:${study.folder.uri.toString()}:${job.id}`;
-  const [icon, color] = STATE_ICON[job.state];
+  const [icon, color] = live && live.state !== 'queued' ? STATE_ICON.running : live ? ['watch', 'charts.yellow'] : STATE_ICON[job.state];
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-  item.contextValue = `job.${job.state}`;
-  item.description = describeJob(job);
+  // A run of this window decides the context value: queued and running jobs offer Cancel.
+  item.contextValue = live ? (live.state === 'queued' ? 'job.queued' : 'job.running') : `job.${job.state}`;
+  item.description = live ? describeLive(live) : describeJob(job);
   item.tooltip = jobTooltip(job);
-  item.accessibilityInformation = { label: `${job.id}, ${STATE_LABEL[job.state]}${job.reason ? `: ${job.reason}` : ''}` };
+  item.command = { command: 'ptychoStudy.openLog', title: 'Open Job', arguments: [job.id] };
+  item.accessibilityInformation = { label: `${job.id}, ${live ? live.state : STATE_LABEL[job.state]}${job.reason ? `: ${job.reason}` : ''}` };
   return item;
+}
+
+function describeLive(live: LiveRun): string {
+  if (live.state === 'queued') return 'queued';
+  const p = live.progress;
+  if (!p) return live.state === 'cancelling' ? 'cancelling…' : 'starting…';
+  return `${live.state === 'cancelling' ? 'cancelling' : 'running'} · epoch ${p.epoch}/${p.epochs} · step ${p.stepInEpoch}/${p.stepsPerEpoch} · loss ${p.loss.toPrecision(4)} · ${p.imagesPerSec.toFixed(1)} img/s · ETA ${formatEta(p.etaSeconds)}`;
 }
 
 function describeJob(job: StudyJob): string {
   const state = STATE_LABEL[job.state];
+  // A run in another process (the CLI, another window): its manifest records the progress at each epoch.
+  const progress = job.state === 'running' ? job.run?.manifest.progress : undefined;
+  if (progress) return `running · epoch ${progress.epoch}/${progress.epochs} · step ${progress.step}/${progress.stepsPerEpoch}`;
+  const result = job.state === 'succeeded' ? job.run?.manifest.result : undefined;
+  const phase = (result?.metrics as { phase?: { ssim?: number | null } } | undefined)?.phase;
+  if (result && phase?.ssim !== undefined && phase.ssim !== null) return `succeeded · ${result.epochs} epochs · phase SSIM ${phase.ssim.toFixed(3)}`;
   if (job.state === 'missing' || job.state === 'invalid') return `${state} — ${shorten(job.reason ?? '', 70)}`;
   const t = job.train.info?.patternCount;
   const e = job.test.info?.patternCount;

@@ -33,6 +33,9 @@ export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined):
     learningRate: cfg.get<number>('training.learningRate'),
     neighborCount: cfg.get<number>('training.neighborCount'),
     seed: cfg.get<number>('training.seed'),
+    nFiltersScale: cfg.get<number>('training.nFiltersScale'),
+    earlyStoppingPatience: cfg.get<number>('training.earlyStoppingPatience'),
+    stitchCropSize: cfg.get<number>('training.stitchCropSize'),
   };
 }
 

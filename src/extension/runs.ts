@@ -1,0 +1,242 @@
+// Training runs from VS Code: a queue (one job at a time by default) of worker processes started through the
+// core launcher (never onnxruntime in the extension host), live progress for the tree and the status bar, a
+// cancellable notification per run, and an actionable message when a run ends.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { startRun, type RunHandle, type RunExit } from '../core/run/launcher';
+import type { ProgressEvent, RunEvent } from '../core/run/events';
+import { planRun, PlanError, type StudyJob } from '../core/study';
+import { trainingSettingsFor, SECTION } from './settings';
+import type { StudyModel } from './studyModel';
+
+export interface LiveRun {
+  job: StudyJob;
+  folder: vscode.WorkspaceFolder;
+  key: string;
+  handle?: RunHandle;
+  state: 'queued' | 'starting' | 'running' | 'cancelling';
+  progress?: ProgressEvent;
+  resume: boolean;
+  /** Resolves when the run ends (or is removed from the queue). */
+  finished: Promise<RunExit | undefined>;
+  settle: (e: RunExit | undefined) => void;
+  startedAt?: number;
+}
+
+export class RunManager implements vscode.Disposable {
+  private readonly runs = new Map<string, LiveRun>();
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly status: vscode.StatusBarItem;
+  private fireTimer?: NodeJS.Timeout;
+
+  constructor(private readonly model: StudyModel, private readonly log: vscode.LogOutputChannel, private readonly extensionPath: string) {
+    this.status = vscode.window.createStatusBarItem('ptychoStudy.runs', vscode.StatusBarAlignment.Left, 50);
+    this.status.name = 'PtychoPINN training';
+    this.status.command = 'ptychoStudy.showRuns';
+  }
+
+  static keyOf(folder: vscode.WorkspaceFolder | undefined, job: StudyJob): string {
+    return `${folder?.uri.toString() ?? ''}::${job.id}`;
+  }
+
+  /** The live run of a job (queued, starting, running or cancelling), if any. */
+  get(folder: vscode.WorkspaceFolder | undefined, job: StudyJob): LiveRun | undefined {
+    return this.runs.get(RunManager.keyOf(folder, job));
+  }
+
+  all(): LiveRun[] {
+    return [...this.runs.values()];
+  }
+
+  private maxConcurrent(): number {
+    return Math.max(1, vscode.workspace.getConfiguration(SECTION).get<number>('training.maxConcurrentJobs') ?? 1);
+  }
+
+  /** Queues jobs; returns their live runs (a job already queued or running is returned as it is). */
+  enqueue(entries: { job: StudyJob; folder: vscode.WorkspaceFolder }[], resume = false): LiveRun[] {
+    const out: LiveRun[] = [];
+    for (const { job, folder } of entries) {
+      const key = RunManager.keyOf(folder, job);
+      const existing = this.runs.get(key);
+      if (existing) {
+        out.push(existing);
+        continue;
+      }
+      let settle!: (e: RunExit | undefined) => void;
+      const finished = new Promise<RunExit | undefined>((r) => (settle = r));
+      const run: LiveRun = { job, folder, key, state: 'queued', resume, finished, settle };
+      this.runs.set(key, run);
+      out.push(run);
+      this.log.info(`Queued ${job.id}${resume ? ' (resume)' : ''}.`);
+    }
+    this.pump();
+    this.fire(true);
+    return out;
+  }
+
+  /** Cancels a queued run (removed) or a running one (the worker checkpoints and stops). */
+  cancel(run: LiveRun): void {
+    if (run.state === 'queued') {
+      this.runs.delete(run.key);
+      run.settle(undefined);
+      this.log.info(`Removed ${run.job.id} from the queue.`);
+    } else if (run.handle && run.state !== 'cancelling') {
+      run.state = 'cancelling';
+      run.handle.cancel();
+      this.log.info(`Cancelling ${run.job.id}: the worker finishes its step and writes a checkpoint.`);
+    }
+    this.fire(true);
+    this.pump();
+  }
+
+  private pump(): void {
+    const active = this.all().filter((r) => r.state !== 'queued').length;
+    const free = this.maxConcurrent() - active;
+    const queued = this.all().filter((r) => r.state === 'queued').slice(0, Math.max(0, free));
+    for (const run of queued) void this.start(run);
+  }
+
+  private async start(run: LiveRun): Promise<void> {
+    run.state = 'starting';
+    run.startedAt = Date.now();
+    this.fire(true);
+    try {
+      const layout = this.model.folders.find((s) => s.folder === run.folder)?.layout;
+      const plan = planRun(run.job, {
+        settings: trainingSettingsFor(run.folder),
+        workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),
+        study: layout ? { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot } : undefined,
+      });
+      if (!plan.runnable) throw new PlanError(`${run.job.id} is not runnable: ${plan.blockers.join(' ')}`);
+      // In desktop VS Code process.execPath is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node for the worker.
+      run.handle = await startRun(plan.config, {
+        workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),
+        nodePath: process.execPath,
+        resume: run.resume,
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      });
+      this.log.info(`Started ${run.job.id} (worker pid ${run.handle.pid}) → ${plan.config.artifactDir}`);
+      run.state = run.state === 'starting' ? 'running' : run.state;
+      run.handle.onEvent((e) => this.onEvent(run, e));
+      this.notify(run);
+      const exit = await run.handle.done;
+      this.finish(run, exit);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.log.error(`${run.job.id}: ${message}`);
+      void vscode.window.showErrorMessage(`Training ${run.job.id} did not start: ${message}`);
+      this.finish(run, { jobId: run.job.id, status: 'failed', code: null, signal: null, reason: message });
+    }
+  }
+
+  private onEvent(run: LiveRun, e: RunEvent): void {
+    if (e.type === 'progress') {
+      run.progress = e;
+      this.fire(false);
+      return;
+    }
+    if (e.type === 'started' && e.fallbackReason) {
+      void vscode.window.showWarningMessage(`${run.job.id}: ${e.fallbackReason}`);
+    }
+    if (e.type === 'log' && e.level !== 'info') this.log.warn(`${run.job.id}: ${e.message}`);
+    else if (e.type !== 'checkpoint') this.log.info(`${run.job.id}: ${e.type}${e.type === 'epoch' ? ` ${e.epoch}/${e.epochs} train ${e.trainLoss.toPrecision(5)} val ${e.valLoss?.toPrecision(5) ?? '—'}` : ''}`);
+    this.fire(true);
+  }
+
+  /** A cancellable notification that follows the run. */
+  private notify(run: LiveRun): void {
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Training ${run.job.id}`, cancellable: true },
+      (progress, token) => new Promise<void>((resolve) => {
+        token.onCancellationRequested(() => this.cancel(run));
+        let last = 0;
+        const off = run.handle!.onEvent((e) => {
+          if (e.type === 'progress') {
+            const done = ((e.epoch - 1) * e.stepsPerEpoch + e.stepInEpoch) / (e.epochs * e.stepsPerEpoch);
+            const pct = Math.floor(done * 100);
+            progress.report({ increment: pct - last, message: `epoch ${e.epoch}/${e.epochs} · loss ${e.loss.toPrecision(4)} · ${e.imagesPerSec.toFixed(1)} img/s · ETA ${formatEta(e.etaSeconds)}` });
+            last = pct;
+          } else if (e.type === 'log') {
+            progress.report({ message: e.message });
+          }
+        });
+        void run.finished.then(() => {
+          off();
+          resolve();
+        });
+      }),
+    );
+  }
+
+  private finish(run: LiveRun, exit: RunExit): void {
+    this.runs.delete(run.key);
+    run.settle(exit);
+    this.log.info(`${run.job.id} ${exit.status}${exit.reason ? `: ${exit.reason}` : ''}`);
+    const openLog = 'Open Log';
+    if (exit.status === 'succeeded') {
+      const show = 'Show Reconstruction';
+      void vscode.window.showInformationMessage(`Trained ${run.job.id}.`, show, openLog).then((c) => {
+        if (c === show) void vscode.commands.executeCommand('ptychoStudy.showReconstruction', run.job.id);
+        if (c === openLog) void vscode.commands.executeCommand('ptychoStudy.openLog', run.job.id);
+      });
+    } else if (exit.status === 'cancelled') {
+      const resume = 'Resume';
+      void vscode.window.showInformationMessage(`Cancelled ${run.job.id}; its checkpoint is kept.`, resume).then((c) => {
+        if (c === resume) void vscode.commands.executeCommand('ptychoStudy.resume', run.job.id);
+      });
+    } else {
+      void vscode.window.showErrorMessage(`Training ${run.job.id} failed: ${exit.reason ?? 'see the log'}`, openLog).then((c) => {
+        if (c === openLog) void vscode.commands.executeCommand('ptychoStudy.openLog', run.job.id);
+      });
+    }
+    this.model.requestRefresh(0);
+    this.fire(true);
+    this.pump();
+  }
+
+  /** Coalesces change notifications (progress arrives twice a second per run). */
+  private fire(now: boolean): void {
+    this.updateStatus();
+    if (now) {
+      if (this.fireTimer) clearTimeout(this.fireTimer);
+      this.fireTimer = undefined;
+      this.changed.fire();
+      return;
+    }
+    this.fireTimer ??= setTimeout(() => {
+      this.fireTimer = undefined;
+      this.changed.fire();
+    }, 500);
+  }
+
+  private updateStatus(): void {
+    const runs = this.all();
+    const active = runs.filter((r) => r.state !== 'queued');
+    const queued = runs.length - active.length;
+    if (runs.length === 0) {
+      this.status.hide();
+      return;
+    }
+    const first = active[0];
+    const p = first?.progress;
+    this.status.text = `$(sync~spin) ${active.length ? `Training ${first.job.id}${p ? ` ${p.epoch}/${p.epochs}` : ''}` : 'Training queued'}${active.length > 1 ? ` +${active.length - 1}` : ''}${queued ? ` · ${queued} queued` : ''}`;
+    this.status.tooltip = runs.map((r) => `${r.job.id}: ${r.state}${r.progress ? ` (epoch ${r.progress.epoch}/${r.progress.epochs}, loss ${r.progress.loss.toPrecision(4)})` : ''}`).join('\n');
+    this.status.show();
+  }
+
+  dispose(): void {
+    // The workers see the IPC channel close and stop after their step with a checkpoint; ask explicitly too.
+    for (const run of this.runs.values()) run.handle?.cancel();
+    this.status.dispose();
+    this.changed.dispose();
+  }
+}
+
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}

@@ -1,0 +1,68 @@
+// Train, Train All, Cancel, Resume: thin handlers over the RunManager. Each takes a job id or a tree item, or
+// asks with a quick pick, and returns what it started so tests and other extensions can await it.
+import * as vscode from 'vscode';
+import type { StudyJob } from '../core/study';
+import { resolveJob, UserError, MANAGE_TRUST, type CommandContext, type JobArg } from './commands';
+import type { LiveRun, RunManager } from './runs';
+
+export interface TrainContext extends CommandContext {
+  runs: RunManager;
+}
+
+function requireTrust(action: string): void {
+  if (!vscode.workspace.isTrusted) {
+    throw new UserError(`${action} starts a training process and writes files, so it needs a trusted workspace (this one is in Restricted Mode).`, [MANAGE_TRUST]);
+  }
+}
+
+const trainable = (j: StudyJob): boolean => j.state !== 'missing' && j.state !== 'invalid' && j.state !== 'running';
+
+export async function trainCommand(ctx: TrainContext, arg: JobArg, resume = false): Promise<LiveRun | undefined> {
+  requireTrust(resume ? 'Resuming training' : 'Training');
+  const job = await resolveJob(ctx, arg, resume ? 'Resume training from the last checkpoint' : 'Train a job', trainable);
+  if (!job) return undefined;
+  const folder = ctx.model.folderOf(job);
+  if (!folder) throw new UserError(`${job.id} belongs to no workspace folder.`);
+  if (job.state === 'missing' || job.state === 'invalid') throw new UserError(`${job.id} cannot be trained: ${job.reason}`);
+  if (job.state === 'running' && !ctx.runs.get(folder, job)) {
+    throw new UserError(`${job.id} is already running in another process (pid ${job.run?.manifest.runtime?.pid ?? '?'}).`);
+  }
+  const [run] = ctx.runs.enqueue([{ job, folder }], resume);
+  return run;
+}
+
+export async function trainAllCommand(ctx: TrainContext): Promise<LiveRun[]> {
+  requireTrust('Training');
+  await ctx.model.whenIdle();
+  if (ctx.model.refreshCount === 0) await ctx.model.refresh();
+  const entries = ctx.model.folders.flatMap((s) => s.jobs.filter((j) => trainable(j) && !ctx.runs.get(s.folder, j)).map((job) => ({ job, folder: s.folder })));
+  if (entries.length === 0) throw new UserError('No job to train: every job is missing data, invalid, or already running.');
+  const skipped = ctx.model.allJobs().filter((j) => !trainable(j));
+  const go = `Train ${entries.length} job${entries.length === 1 ? '' : 's'}`;
+  const answer = await vscode.window.showInformationMessage(
+    `Queue ${entries.length} job(s), one after another?${skipped.length ? ` ${skipped.length} job(s) are skipped (missing or invalid data, or running).` : ''}`,
+    { modal: true }, go,
+  );
+  if (answer !== go) return [];
+  return ctx.runs.enqueue(entries);
+}
+
+export async function cancelCommand(ctx: TrainContext, arg: JobArg): Promise<boolean> {
+  const live = ctx.runs.all();
+  if (live.length === 0) throw new UserError('No training job is running or queued in this window.');
+  let run: LiveRun | undefined;
+  if (arg === undefined) {
+    if (live.length === 1) run = live[0];
+    else {
+      const pick = await vscode.window.showQuickPick(live.map((r) => ({ label: r.job.id, description: r.state, run: r })), { title: 'Cancel a training job' });
+      run = pick?.run;
+    }
+  } else {
+    const job = await resolveJob(ctx, arg, 'Cancel a training job');
+    if (job) run = ctx.runs.get(ctx.model.folderOf(job), job);
+    if (job && !run) throw new UserError(`${job.id} is not running or queued in this window.`);
+  }
+  if (!run) return false;
+  ctx.runs.cancel(run);
+  return true;
+}
