@@ -104,6 +104,8 @@ export interface NpzWriteOptions {
   compress?: boolean;
   /** zlib level 1–9 when compressing (default 6, zlib's and Python's default). */
   level?: number;
+  /** Modification time stamped on the members (default now); fix it for byte-identical output. */
+  mtime?: Date;
 }
 
 /**
@@ -175,7 +177,7 @@ export class NpzWriter {
       const rec: EntryRecord = {
         nameBytes, method: compress ? METHOD_DEFLATED : METHOD_STORED, crc32: 0,
         compressedSize: compress ? 0 : usize, uncompressedSize: usize, localHeaderOffset: this.offset,
-        ...dosDateTime(new Date()), localZip64,
+        ...dosDateTime(this.opts.mtime ?? new Date()), localZip64,
       };
       const local = encodeLocalHeader(rec);
       await this.append(local);

@@ -77,7 +77,7 @@ export function scoreReconstruction(r: Reconstruction): ScoredReconstruction | u
 }
 
 /** reconstruction.npz: object (complex64), amplitude, phase (float32), weight, ground_truth, origin, _metadata. */
-export async function writeReconstruction(dir: string, r: Reconstruction, meta: ReconstructionMeta): Promise<string> {
+export async function writeReconstruction(dir: string, r: Reconstruction, meta: ReconstructionMeta, opts: { mtime?: Date } = {}): Promise<string> {
   const file = path.join(dir, ARTIFACT.reconstruction);
   const { amplitude, phase } = amplitudePhase(r.object);
   const shape = [r.height, r.width];
@@ -94,7 +94,7 @@ export async function writeReconstruction(dir: string, r: Reconstruction, meta: 
     origin: { x0: r.region.x0, y0: r.region.y0, note: 'object pixel (y0 + row, x0 + col) of the dataset objectGuess' },
     groups: r.groups,
   }));
-  await writeNpz(file, arrays);
+  await writeNpz(file, arrays, { mtime: opts.mtime });
   return file;
 }
 

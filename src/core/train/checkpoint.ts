@@ -62,7 +62,7 @@ function scalars(state: TrainingState): Record<string, unknown> {
 }
 
 /** Writes the checkpoint atomically (a reader or a crash sees the old file or the new one, never half). */
-export async function saveCheckpoint(file: string, state: TrainingState, shapes: ReadonlyMap<string, readonly number[]>): Promise<void> {
+export async function saveCheckpoint(file: string, state: TrainingState, shapes: ReadonlyMap<string, readonly number[]>, opts: { mtime?: Date } = {}): Promise<void> {
   const arrays: Record<string, NdArray> = {};
   for (const [name, data] of state.params) arrays[`param.${name}`] = ndarray('<f4', [...shapes.get(name)!], data);
   for (const [name, data] of state.m) arrays[`adam_m.${name}`] = ndarray('<f4', [...shapes.get(name)!], data);
@@ -73,7 +73,7 @@ export async function saveCheckpoint(file: string, state: TrainingState, shapes:
   arrays.history_val_loss = ndarray('<f8', [h.length], Float64Array.from(h.map((r) => r.valLoss ?? NaN)));
   arrays.history_lr = ndarray('<f8', [h.length], Float64Array.from(h.map((r) => r.lr)));
   arrays._state = scalarString(JSON.stringify(scalars(state)));
-  await writeNpz(file, arrays);
+  await writeNpz(file, arrays, { mtime: opts.mtime });
 }
 
 export class CheckpointError extends Error {
