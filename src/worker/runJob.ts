@@ -207,8 +207,8 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
     const testLoss = test ? await trainer.evaluate(state, test, plan.testGroups!) : null;
     await writeMetrics(jobDir, {
       jobId: config.jobId, split, region: recon.region, stitchCropSize: config.training.stitchCropSize,
-      coverage: scored?.coverage ?? null, globalPhaseOffset: scored?.phaseOffset ?? null, testLoss,
-      ...(scored ? scored.metrics : { note: 'the dataset has no objectGuess: no ground truth to compare with' }),
+      coverage: scored?.coverage ?? null, metricRegion: scored?.metricRegion ?? null, globalPhaseOffset: scored?.phaseOffset ?? null, testLoss,
+      ...(scored ? scored.metrics : { note: recon.groundTruth ? 'the scan covers too little of the object for the metrics (no 12×12 covered rectangle)' : 'the dataset has no objectGuess: no ground truth to compare with' }),
       untrained: baseline ? { amplitude: baseline.metrics.amplitude, phase: baseline.metrics.phase } : null,
       inference: { groups: recon.groups, seconds: recon.seconds, groupsPerSec: recon.groupsPerSec },
     });

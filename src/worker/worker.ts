@@ -27,6 +27,9 @@ function parseArgs(argv: string[]): { jobDir: string; resume: boolean; threads?:
 }
 
 async function main(): Promise<number> {
+  // A parent that dies closes our pipes; writing to them must not crash a run that is checkpointing.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   let args: ReturnType<typeof parseArgs>;
   try {
     args = parseArgs(process.argv.slice(2));

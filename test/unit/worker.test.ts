@@ -3,7 +3,7 @@
 // checkpoints and resume reaches the uninterrupted result, SIGKILL is recorded as failed with the signal,
 // queued jobs run one after another, and a bad dataset fails only its own job.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -214,6 +214,34 @@ describe('training runs in worker processes', function () {
     assert.equal((last as { signal?: string }).signal, 'SIGKILL');
     const record = await readRunRecord(config.artifactDir);
     assert.equal(record!.status, 'failed');
+  });
+
+  it('killing the CLI (SIGKILL) mid-run: its worker sees the parent gone, checkpoints and records cancelled', async () => {
+    const config = await configFor(tmp.dir, 'dose_10000/baseline/gs1', FAST);
+    const child = spawn(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--dose', '10000', '--view', 'baseline', '--epochs', '200', '--batch-size', '8', '--n-filters-scale', '1', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no checkpoint event: ${out}`)), 120_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/"type":"checkpoint"/.test(out)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGKILL');
+    const manifestPath = path.join(config.artifactDir, 'manifest.json');
+    const deadline = Date.now() + 120_000;
+    let m: JobManifest;
+    for (;;) {
+      m = readJson<JobManifest>(manifestPath);
+      if (m.status !== 'running' || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(m.status, 'cancelled', m.reason);
+    assert.ok(fs.existsSync(path.join(config.artifactDir, 'checkpoint.npz')));
+    assert.equal(eventsOf(config.artifactDir).at(-1)!.type, 'cancelled');
   });
 
   it('the CLI runs queued jobs one after another; a broken dataset fails only its own job', async () => {

@@ -62,18 +62,68 @@ export function rotatePhase(object: Float32Array, angle: number): Float32Array {
 export interface ScoredReconstruction {
   metrics: JsonReconstructionMetrics;
   phaseOffset: number;
+  /** Fraction of the stitched canvas covered by at least half a crop's weight. */
   coverage: number;
+  /** The rectangle (canvas pixels) the metrics were computed on: the largest one the scan covers fully. */
+  metricRegion: { x: number; y: number; width: number; height: number };
 }
 
-/** The study's metrics of a reconstruction against its ground truth, after global-phase alignment. */
+/** Canvas pixels count as covered from this summed stitching weight (a crop's interior contributes 1). */
+export const COVERED_WEIGHT = 0.5;
+
+/**
+ * The largest axis-aligned rectangle of covered pixels (histogram-stack method, O(width·height)). With a dense
+ * scan it is the whole canvas but a ragged margin; with a sparse one it keeps the metrics off the holes, where a
+ * reconstruction has nothing to say.
+ */
+export function largestCoveredRectangle(weight: Float32Array, width: number, height: number, threshold = COVERED_WEIGHT): { x: number; y: number; width: number; height: number } {
+  const heights = new Int32Array(width);
+  let best = { x: 0, y: 0, width: 0, height: 0 };
+  let bestArea = 0;
+  const stack: number[] = [];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) heights[x] = weight[y * width + x] >= threshold ? heights[x] + 1 : 0;
+    stack.length = 0;
+    for (let x = 0; x <= width; x++) {
+      const h = x < width ? heights[x] : 0;
+      while (stack.length && heights[stack[stack.length - 1]] >= h) {
+        const top = stack.pop()!;
+        const hh = heights[top];
+        const left = stack.length ? stack[stack.length - 1] + 1 : 0;
+        const area = hh * (x - left);
+        if (area > bestArea) {
+          bestArea = area;
+          best = { x: left, y: y - hh + 1, width: x - left, height: hh };
+        }
+      }
+      stack.push(x);
+    }
+  }
+  return best;
+}
+
+function cropComplex(data: Float32Array, width: number, r: { x: number; y: number; width: number; height: number }): Float32Array {
+  const out = new Float32Array(2 * r.width * r.height);
+  for (let y = 0; y < r.height; y++) out.set(data.subarray(2 * ((r.y + y) * width + r.x), 2 * ((r.y + y) * width + r.x + r.width)), 2 * y * r.width);
+  return out;
+}
+
+/**
+ * The study's metrics (domain.md §7.3) of a reconstruction against its ground truth: on the largest fully
+ * covered rectangle of the stitched canvas, after removing the global phase (which a far-field measurement
+ * cannot fix). Undefined without a ground truth or when the covered rectangle is too small for SSIM.
+ */
 export function scoreReconstruction(r: Reconstruction): ScoredReconstruction | undefined {
   if (!r.groundTruth) return undefined;
-  const offset = globalPhaseOffset(r.object, r.groundTruth, r.weight);
-  const aligned = rotatePhase(r.object, offset);
-  const m = evaluateReconstruction(aligned, r.groundTruth, r.width, r.height);
   let covered = 0;
-  for (const w of r.weight) if (w > 0) covered++;
-  return { metrics: toJsonMetrics(m), phaseOffset: offset, coverage: covered / r.weight.length };
+  for (const w of r.weight) if (w >= COVERED_WEIGHT) covered++;
+  const rect = largestCoveredRectangle(r.weight, r.width, r.height);
+  if (rect.width < 12 || rect.height < 12) return undefined;
+  const pred = cropComplex(r.object, r.width, rect);
+  const gt = cropComplex(r.groundTruth, r.width, rect);
+  const offset = globalPhaseOffset(pred, gt);
+  const m = evaluateReconstruction(rotatePhase(pred, offset), gt, rect.width, rect.height);
+  return { metrics: toJsonMetrics(m), phaseOffset: offset, coverage: covered / r.weight.length, metricRegion: rect };
 }
 
 /** reconstruction.npz: object (complex64), amplitude, phase (float32), weight, ground_truth, origin, _metadata. */
