@@ -45,6 +45,9 @@ const builds = [
   // The training worker: a separate process (child_process.fork) that loads onnxruntime-node.
   { ...common, entryPoints: { worker: 'src/worker/worker.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'bench-io': 'scripts/bench-io.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { 'bench-ui': 'scripts/bench-ui.ts' }, outdir: 'dist' },
+  // The NPZ preview benchmark's extension-host side (loaded through extensionTestsPath by bench-ui).
+  { ...common, entryPoints: ['test/vscode/bench/index.ts'], outdir: 'out/test/vscode/bench', outbase: 'test/vscode/bench' },
   { ...common, entryPoints: { 'bench-train': 'scripts/bench-train.ts' }, outdir: 'dist' },
   { ...common, entryPoints: listTests('test/unit'), outdir: 'out/test/unit', outbase: 'test/unit' },
   // Extension-host suite: loaded by the real VS Code (code-server) through extensionTestsPath.

@@ -26,7 +26,7 @@ add_json_counts() { # file, exit code, tier
 }
 
 echo "== type-check"
-timeout 600 npx tsc --noEmit -p .; count_check typecheck $?
+timeout 600 npx tsc --noEmit -p . && timeout 600 npx tsc --noEmit -p tsconfig.webview.json; count_check typecheck $?
 
 echo "== bundle"
 timeout 300 node esbuild.mjs; rc=$?; count_check bundle $rc

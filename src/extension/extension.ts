@@ -8,6 +8,10 @@ import { StudyDiagnostics } from './diagnostics';
 import { JobsTreeProvider } from './jobsTree';
 import { StudyModel } from './studyModel';
 import { SECTION } from './settings';
+import { RunManager } from './runs';
+import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
+import { openLogCommand, showReconstructionCommand } from './resultCommands';
+import { registerNpzPreview, type NpzPreviewApi } from './npzPreview'; // NPZ preview (webview foundation)
 
 /** What `activate` returns: used by the extension-host tests and available to other extensions. */
 export interface WorkbenchApi {
@@ -16,16 +20,21 @@ export interface WorkbenchApi {
   diagnostics: vscode.DiagnosticCollection;
   refresh(): Promise<void>;
   whenIdle(): Promise<void>;
+  /** Training runs started from this window (queue, live progress). */
+  runs: RunManager;
+  /** NPZ preview custom editor (ptychoStudy.npzPreview): its provider, editors and message channels. */
+  npzPreview: NpzPreviewApi;
 }
 
 export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   const started = Date.now();
   const log = vscode.window.createOutputChannel('PtychoPINN Study', { log: true });
   const model = new StudyModel(log);
-  const tree = new JobsTreeProvider(model);
+  const runs = new RunManager(model, log, context.extensionPath);
+  const tree = new JobsTreeProvider(model, runs);
   const diagnostics = new StudyDiagnostics(model);
   const view = vscode.window.createTreeView('ptychoStudy.jobs', { treeDataProvider: tree, showCollapseAll: true });
-  context.subscriptions.push(log, model, tree, diagnostics, view);
+  context.subscriptions.push(log, model, runs, tree, diagnostics, view);
 
   // Restricted Mode: the tree still browses and validates; say at the top why writing actions refuse.
   const showTrust = (): void => {
@@ -68,6 +77,24 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.revealArtifacts', (arg?: Parameters<typeof revealArtifactsCommand>[1]) => revealArtifactsCommand(ctx, arg));
   register('ptychoStudy.openDataset', (arg?: Parameters<typeof openDatasetCommand>[1]) => openDatasetCommand(ctx, arg));
   register('ptychoStudy.showOutput', async () => log.show(true));
+  const tctx: TrainContext = { ...ctx, runs };
+  register('ptychoStudy.train', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
+  register('ptychoStudy.resume', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg, true));
+  register('ptychoStudy.trainAll', () => trainAllCommand(tctx));
+  register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => cancelCommand(tctx, arg));
+  register('ptychoStudy.showRuns', async () => {
+    const live = runs.all();
+    if (live.length === 0) return void log.show(true);
+    const pick = await vscode.window.showQuickPick(live.map((r) => ({ label: r.job.id, description: r.state, run: r })), { title: 'Training runs', placeHolder: 'Open a run\'s log' });
+    if (pick) await vscode.commands.executeCommand('ptychoStudy.openLog', pick.run.job.id);
+  });
+  register('ptychoStudy.openLog', (arg?: Parameters<typeof openLogCommand>[1]) => openLogCommand(ctx, arg));
+  register('ptychoStudy.showReconstruction', (arg?: Parameters<typeof showReconstructionCommand>[1]) => showReconstructionCommand(ctx, arg));
+
+  // ---- NPZ preview: read-only custom editor for *.npz/*.npy (webview foundation: src/extension/webview,
+  // src/webview) and its commands ptychoStudy.openNpzPreview / ptychoStudy.previewTrainingData.
+  const npzPreview = registerNpzPreview(context, ctx, register);
+  // ---- end NPZ preview
 
   // The tree follows the file system: datasets, manifests, dose folders, and whole folders moved in or out
   // of a study root (a directory rename reports only the directory, not the files inside it).
@@ -91,7 +118,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     }),
   );
   log.info(`Activated in ${Date.now() - started} ms (VS Code ${vscode.version}, Node ${process.version}).`);
-  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle() };
+  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, npzPreview };
 }
 
 export function deactivate(): void {

@@ -23,6 +23,7 @@ check('the package holds bundles and media only', () => {
   const bad = listing.filter((f) => /^(src|test|tools|scripts|out)\//.test(f) || f.endsWith('.ts') || f.endsWith('.npz'));
   if (bad.length) throw new Error(`unexpected files: ${bad.join(', ')}`);
   if (!listing.includes('dist/extension.js')) throw new Error('dist/extension.js missing');
+  for (const f of ['dist/webview/npzPreview.js', 'media/webview.css']) if (!listing.includes(f)) throw new Error(`${f} missing (the NPZ preview page)`);
   const size = fs.statSync(vsix).size;
   console.log(`    ${listing.length} files, ${(size / 1024).toFixed(0)} KiB`);
 });

@@ -73,6 +73,70 @@ async function runCommand(title) {
   await page.keyboard.press('Enter');
 }
 
+// The page inside the visible webview (VS Code nests it: iframe.webview.ready → #active-frame).
+async function webviewFrame(selector = '#app') {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    for (const outer of await page.locator('iframe.webview.ready').all()) {
+      if (!(await outer.isVisible().catch(() => false))) continue;
+      const outerFrame = await (await outer.elementHandle())?.contentFrame();
+      const inner = await (await outerFrame?.$('#active-frame'))?.contentFrame();
+      if (inner && (await inner.$(selector))) return inner;
+    }
+    if (Date.now() > deadline) throw new Error(`no visible webview showing ${selector}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+// Pixels of a canvas inside the webview: how much is drawn, how many colours, and a checksum.
+async function canvasPixels(frame, selector) {
+  return frame.evaluate((sel) => {
+    const c = document.querySelector(sel);
+    if (!c || c.width === 0) return { drawn: 0, colors: 0, sum: 0, width: 0 };
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let drawn = 0;
+    let sum = 0;
+    const colors = new Set();
+    for (let i = 0; i < d.length; i += 16) {
+      if (d[i + 3] > 0) drawn++;
+      if (colors.size < 512) colors.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      sum = (sum * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) % 1000000007;
+    }
+    return { drawn: drawn / (d.length / 16), colors: colors.size, sum, width: c.width };
+  }, selector);
+}
+
+const jobsIcon = () => page.locator('.part.activitybar [aria-label*="PtychoPINN Study"]').first();
+async function showJobs() {
+  if (!(await sidebar().isVisible()) || !(await row('dose 1e3').first().isVisible().catch(() => false))) await jobsIcon().click();
+  await row('dose 1e3').first().waitFor();
+}
+async function toggleSidebar() {
+  await jobsIcon().click();
+  await page.waitForTimeout(300);
+}
+
+// Right-clicks a row and picks a context-menu entry (retried: a tree refresh can re-render the row under
+// the pointer and close the menu).
+async function contextMenu(rowLocator, item) {
+  const entry = page.locator('.context-view .monaco-menu .action-item', { hasText: item }).first();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rowLocator.click({ button: 'right', timeout: 10_000 });
+      await entry.waitFor({ timeout: 5_000 });
+      await page.waitForTimeout(150); // the menu settles (it ignores clicks while it animates in)
+      await entry.hover({ timeout: 5_000 });
+      await entry.click({ timeout: 5_000 });
+      await page.locator('.context-view .monaco-menu').waitFor({ state: 'hidden', timeout: 3_000 });
+      return;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(300);
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
 try {
   await step('workbench loads with the extension', async () => {
     await page.goto(server.url({ folder: workspace }));
@@ -133,6 +197,152 @@ try {
     await problems.locator('.monaco-list-row', { hasText: 'dense_train.npz' }).first().waitFor({ timeout: 30_000 });
     await problems.locator('.monaco-list-row', { hasText: 'Not a readable NumPy' }).first().waitFor();
     await shot('06-problems.png');
+  });
+
+  // ---- NPZ preview (custom editor ptychoStudy.npzPreview)
+  let preview;
+  await step('NPZ preview: "Preview Training Data" in the Jobs tree opens the dataset in the preview', async () => {
+    await runCommand('View: Close All Editors');
+    await page.locator('.part.panel .action-label[aria-label^="Hide Panel"], .part.panel .action-label[aria-label^="Close Panel"]').first().click({ timeout: 3000 }).catch(() => undefined);
+    await showJobs();
+    const t0 = Date.now();
+    await contextMenu(row('baseline (gs1)').first(), 'Preview Training Data');
+    preview = await webviewFrame('#members');
+    await toggleSidebar(); // give the preview the whole window
+    if (await page.locator('.part.auxiliarybar').isVisible().catch(() => false)) await page.keyboard.press('Control+Alt+KeyB');
+    await preview.locator('#viewer-a-canvas').waitFor();
+    await preview.waitForFunction(() => /frame 0:/.test(document.querySelector('#member-status')?.textContent ?? ''));
+    console.log(`    (click to first pixels of diffraction[0]: ${Date.now() - t0} ms, not asserted)`);
+    await page.locator('.tab.active', { hasText: 'patched_train.npz' }).waitFor();
+  });
+
+  await step('NPZ preview: the member table lists dtype, shape, size and storage', async () => {
+    const rowText = async (name) => (await preview.locator(`#members tr[data-member="${name}"]`).innerText()).replace(/\s+/g, ' ');
+    const diff = await rowText('diffraction');
+    if (!/<f4/.test(diff) || !/\(\d+, 64, 64\)/.test(diff) || !/stored/.test(diff) || !/frames/.test(diff)) throw new Error(`diffraction row: ${diff}`);
+    const obj = await rowText('objectGuess');
+    if (!/<c8/.test(obj) || !/complex64/.test(obj) || !/image/.test(obj)) throw new Error(`objectGuess row: ${obj}`);
+    if (!/plot/.test(await rowText('xcoords'))) throw new Error('xcoords is not a plot');
+    if (!/metadata/.test(await rowText('_metadata'))) throw new Error('_metadata row');
+    await preview.locator('#metadata .json-tree').waitFor();
+    await shot('08-npz-preview.png');
+  });
+
+  await step('NPZ preview: the diffraction canvas is drawn (not blank, many colours)', async () => {
+    const px = await canvasPixels(preview, '#viewer-a-canvas');
+    if (px.drawn < 0.5 || px.colors < 8) throw new Error(`canvas looks blank: ${JSON.stringify(px)}`);
+    const bar = await canvasPixels(preview, '#viewer-a-colorbar');
+    if (bar.colors < 8) throw new Error(`colorbar looks blank: ${JSON.stringify(bar)}`);
+  });
+
+  await step('NPZ preview: the frame slider moves to another frame and the image changes', async () => {
+    const before = await canvasPixels(preview, '#viewer-a-canvas');
+    const slider = preview.locator('#frame-slider');
+    await slider.focus();
+    for (let i = 0; i < 5; i++) await slider.press('ArrowRight');
+    await preview.waitForFunction(() => /frame 5:/.test(document.querySelector('#member-status')?.textContent ?? ''));
+    if ((await preview.locator('#frame-number').inputValue()) !== '5') throw new Error('the number field does not follow the slider');
+    const after = await canvasPixels(preview, '#viewer-a-canvas');
+    if (after.sum === before.sum) throw new Error('the canvas did not change with the frame');
+    await preview.locator('#frame-number').fill('42');
+    await preview.locator('#frame-number').press('Enter');
+    await preview.waitForFunction(() => /frame 42:/.test(document.querySelector('#member-status')?.textContent ?? ''));
+  });
+
+  await step('NPZ preview: hovering the image shows x, y and the value', async () => {
+    const canvas = preview.locator('#viewer-a-canvas');
+    const box = await canvas.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.52, box.y + box.height * 0.48);
+    await preview.waitForFunction(() => /x \d+, y \d+ · value/.test(document.querySelector('#viewer-a-readout')?.textContent ?? ''));
+    const text = await preview.locator('#viewer-a-readout').innerText();
+    console.log(`    readout: ${text}`);
+  });
+
+  await step('NPZ preview: the scan-position plot shows every pattern with the current frame highlighted', async () => {
+    await preview.locator('#scan-plot-canvas').scrollIntoViewIfNeeded();
+    const px = await canvasPixels(preview, '#scan-plot-canvas');
+    if (px.colors < 4) throw new Error(`scatter plot looks empty: ${JSON.stringify(px)}`);
+    const readout = await preview.locator('#scan-plot-readout').innerText();
+    if (!/current: frame 42 · x/.test(readout)) throw new Error(`scan readout: ${readout}`);
+    await shot('09-npz-frame-and-scan.png');
+  });
+
+  await step('NPZ preview: zoom in with the keyboard keeps pixels sharp (nearest neighbour)', async () => {
+    const canvas = preview.locator('#viewer-a-canvas');
+    await canvas.focus();
+    for (let i = 0; i < 4; i++) await canvas.press('+');
+    const px = await canvasPixels(preview, '#viewer-a-canvas');
+    if (px.drawn < 0.95) throw new Error(`zoomed view does not fill the canvas: ${px.drawn}`);
+    await shot('10-npz-zoomed.png');
+  });
+
+  await step('NPZ preview: Export PNG saves what is shown (image and colorbar) through a save dialog', async () => {
+    await preview.locator('#viewer-a .iv-export').click();
+    // code-server's save dialog is a quick input holding the suggested path (next to the dataset).
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await page.waitForFunction(() => /\.png$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''));
+    const suggested = await input.inputValue();
+    await page.keyboard.press('Enter');
+    await preview.waitForFunction(() => /^Saved /.test(document.querySelector('#viewer-a-readout')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    const saved = (await preview.locator('#viewer-a-readout').innerText()).replace(/^Saved /, '').trim();
+    const png = fs.readFileSync(saved);
+    if (png.readUInt32BE(0) !== 0x89504e47) throw new Error(`${saved} is not a PNG`);
+    const width = png.readUInt32BE(16);
+    const canvasWidth = (await canvasPixels(preview, '#viewer-a-canvas')).width;
+    if (width <= canvasWidth) throw new Error(`export is ${width} px wide, the canvas alone ${canvasWidth}: colorbar missing`);
+    console.log(`    saved ${path.basename(saved)} (${png.length} bytes, ${width} px wide; suggested ${path.basename(suggested)})`);
+    await preview.locator('#viewer-a-canvas').press('0');
+  });
+
+  await step('NPZ preview: a complex image shows amplitude and phase side by side (phase on a cyclic map)', async () => {
+    await preview.locator('#members button.member-link', { hasText: /^objectGuess$/ }).click();
+    await preview.locator('#viewer-b-canvas').waitFor();
+    await preview.waitForFunction(() => /read in/.test(document.querySelector('#member-status')?.textContent ?? ''));
+    const a = await canvasPixels(preview, '#viewer-a-canvas');
+    const b = await canvasPixels(preview, '#viewer-b-canvas');
+    if (a.colors < 8 || b.colors < 8) throw new Error(`amplitude ${JSON.stringify(a)}, phase ${JSON.stringify(b)}`);
+    const maps = await preview.locator('select.iv-cmap').evaluateAll((els) => els.map((e) => e.value));
+    if (maps.join(',') !== 'gray,twilight') throw new Error(`colormaps ${maps}`);
+    const phaseMaps = await preview.locator('#viewer-b select.iv-cmap option').allTextContents();
+    const ampMaps = await preview.locator('#viewer-a select.iv-cmap option').allTextContents();
+    if (ampMaps.some((m) => /cyclic/.test(m)) || !phaseMaps.some((m) => /twilight/.test(m))) throw new Error(`cyclic maps offered wrongly: ${ampMaps} / ${phaseMaps}`);
+    await preview.locator('#viewer-b-canvas').scrollIntoViewIfNeeded();
+    const box = await preview.locator('#viewer-b-canvas').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await preview.waitForFunction(() => /amplitude .* · phase .* rad/.test(document.querySelector('#viewer-b-readout')?.textContent ?? ''));
+    await shot('11-npz-complex.png');
+  });
+
+  await step('NPZ preview: light and high-contrast themes restyle the page and redraw the canvases', async () => {
+    // The workspace setting overrides the user's theme; VS Code applies it live.
+    const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+    const original = fs.readFileSync(settingsFile, 'utf8');
+    const pickTheme = async (name) => {
+      fs.writeFileSync(settingsFile, JSON.stringify({ ...JSON.parse(original), ...(name ? { 'workbench.colorTheme': name } : {}) }));
+      await page.waitForTimeout(1500);
+    };
+    try {
+      await pickTheme('Default Light Modern');
+      await preview.waitForFunction(() => document.body.classList.contains('vscode-light'));
+      const bar = await canvasPixels(preview, '#viewer-b-colorbar');
+      if (bar.colors < 8) throw new Error('the colorbar was not redrawn');
+      await shot('13-npz-light-theme.png');
+      await pickTheme('Default High Contrast');
+      await preview.waitForFunction(() => document.body.classList.contains('vscode-high-contrast'));
+      await shot('14-npz-high-contrast.png');
+    } finally {
+      await pickTheme(undefined);
+    }
+  });
+
+  await step('NPZ preview: a malformed file shows a readable error, not a blank page', async () => {
+    await showJobs();
+    await contextMenu(row('invalid data —').first(), 'Preview Training Data');
+    const err = await webviewFrame('#fatal');
+    const text = await err.locator('#fatal').innerText();
+    if (!/dense_train\.npz is not a readable NumPy file/.test(text)) throw new Error(`error text: ${text}`);
+    await shot('12-npz-error.png');
   });
 } finally {
   await close();

@@ -1,0 +1,34 @@
+// Disposal helpers (after vscode-hexeditor's dispose.ts): register disposables on an owner; registering
+// after disposal disposes at once; disposal runs in reverse order (LIFO) and only once.
+import type * as vscode from 'vscode';
+
+export abstract class Disposable implements vscode.Disposable {
+  private readonly owned: vscode.Disposable[] = [];
+  private _isDisposed = false;
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  protected register<T extends vscode.Disposable>(d: T): T {
+    if (this._isDisposed) d.dispose();
+    else this.owned.push(d);
+    return d;
+  }
+
+  dispose(): void {
+    if (this._isDisposed) return;
+    this._isDisposed = true;
+    disposeAll(this.owned);
+  }
+}
+
+export function disposeAll(items: vscode.Disposable[]): void {
+  while (items.length > 0) {
+    try {
+      items.pop()!.dispose();
+    } catch {
+      // One failing dispose must not keep the others alive.
+    }
+  }
+}

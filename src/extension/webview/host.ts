@@ -1,0 +1,232 @@
+// The extension side of one webview's message channel. Every incoming message is shape-checked before use
+// (envelope, then the panel's validator for that request or event); unknown or malformed messages are
+// logged and refused — a request with a readable id is answered `{ error }`, anything else is dropped.
+// Nothing is posted before the page's `ready` (the page's listener may not exist yet), and readiness resets
+// when the page goes away (hidden without retainContextWhenHidden, or reloaded): posts wait for the next
+// `ready`, pending requests to the old page are rejected, and `onDidBecomeReady` fires again so the owner
+// re-sends its state.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { PROTOCOL_VERSION, type PanelKind, type PanelProtocol, type ResponseMessage, type ToWebview } from '../../webview/protocol';
+import { Endpoint, errorMessage, parseEnvelope } from '../../webview/shared/endpoint';
+import { check, type Check, type ProtocolValidators } from '../../webview/shared/validate';
+import { Disposable } from './dispose';
+
+export interface HandleOutcome {
+  accepted: boolean;
+  /** Why a message was refused. */
+  reason?: string;
+}
+
+export interface WebviewHostOptions<P extends PanelProtocol> {
+  panel: PanelKind;
+  validators: ProtocolValidators<P>;
+  log: vscode.LogOutputChannel;
+  /** A label for log lines, e.g. the file name. */
+  label: string;
+  /** Request timeout for host → webview requests (default 30 s). */
+  timeoutMs?: number;
+}
+
+type HostEndpoint<P extends PanelProtocol> = Endpoint<P['webviewRequests'], P['hostRequests'], P['hostEvents'], P['webviewEvents']>;
+
+export class WebviewHost<P extends PanelProtocol> extends Disposable {
+  readonly endpoint: HostEndpoint<P>;
+  private isReady = false;
+  private readyWaiters: (() => void)[] = [];
+  private readonly readyEmitter = this.register(new vscode.EventEmitter<number>());
+  private readonly postEmitter = this.register(new vscode.EventEmitter<ToWebview<P>>());
+  /** Fires on each `ready` of the page (the count of page loads so far). */
+  readonly onDidBecomeReady = this.readyEmitter.event;
+  /** Fires for every message posted to the page (tests read responses this way). */
+  readonly onDidPostMessage = this.postEmitter.event;
+  private readyCount = 0;
+  /** Messages refused since the host started (diagnostics and tests). */
+  refusedCount = 0;
+
+  constructor(readonly webview: vscode.Webview, private readonly opts: WebviewHostOptions<P>) {
+    super();
+    this.endpoint = new Endpoint(async (msg) => this.post(msg as ToWebview<P>), {
+      timeoutMs: opts.timeoutMs,
+      log: (level, message) => this.logLine(level, message),
+    });
+    this.register({ dispose: () => this.endpoint.dispose() });
+    this.register(webview.onDidReceiveMessage((raw: unknown) => void this.handleRaw(raw)));
+  }
+
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  get pageLoads(): number {
+    return this.readyCount;
+  }
+
+  /** Resolves once the page has said `ready` (immediately when it has). */
+  whenReady(): Promise<void> {
+    if (this.isReady) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** The page is gone (panel hidden without retained context): posts wait for the next `ready`. */
+  pageGone(reason = 'the webview was hidden'): void {
+    if (!this.isReady) return;
+    this.isReady = false;
+    this.endpoint.rejectPending(reason);
+  }
+
+  sendEvent<K extends keyof P['hostEvents'] & string>(type: K, body: P['hostEvents'][K]): Promise<void> {
+    return this.endpoint.sendEvent(type, body);
+  }
+
+  sendRequest<K extends keyof P['webviewRequests'] & string>(type: K, params: P['webviewRequests'][K]['params'], timeoutMs?: number): Promise<P['webviewRequests'][K]['result']> {
+    return this.endpoint.sendRequest(type, params, timeoutMs);
+  }
+
+  onRequest<K extends keyof P['hostRequests'] & string>(
+    type: K, handler: (params: P['hostRequests'][K]['params']) => P['hostRequests'][K]['result'] | Promise<P['hostRequests'][K]['result']>,
+  ): void {
+    this.endpoint.onRequest(type, handler);
+  }
+
+  onEvent<K extends keyof P['webviewEvents'] & string>(type: K, handler: (body: P['webviewEvents'][K]) => void): () => void {
+    return this.endpoint.onEvent(type, handler);
+  }
+
+  private async post(msg: ToWebview<P>): Promise<void> {
+    if (this.isDisposed) return;
+    // Responses answer the live page; everything else waits until a page is listening.
+    if (msg.kind !== 'response') await this.whenReady();
+    if (this.isDisposed) return;
+    this.postEmitter.fire(msg);
+    const delivered = await this.webview.postMessage(msg);
+    if (!delivered) this.logLine('warn', `a ${msg.kind} message was not delivered (the webview is not live)`);
+  }
+
+  /**
+   * Validates one raw message from the page and dispatches it. Public so tests can feed it messages the
+   * real page would never send; the page's own messages arrive here too.
+   */
+  async handleRaw(raw: unknown): Promise<HandleOutcome> {
+    if (this.isDisposed) return { accepted: false, reason: 'disposed' };
+    const env = parseEnvelope(raw);
+    if (!env.ok) {
+      return this.refuse(`malformed message: ${env.reason}`, env.requestId);
+    }
+    const msg = env.message;
+    if (msg.kind === 'ready') {
+      if (msg.panel !== this.opts.panel) return this.refuse(`ready from a "${msg.panel}" page, expected "${this.opts.panel}"`);
+      if (msg.protocolVersion !== PROTOCOL_VERSION) return this.refuse(`protocol version ${msg.protocolVersion}, expected ${PROTOCOL_VERSION} (reload the window after updating the extension)`);
+      if (this.readyCount > 0) this.endpoint.rejectPending('the webview reloaded');
+      this.readyCount++;
+      this.isReady = true;
+      const waiters = this.readyWaiters;
+      this.readyWaiters = [];
+      for (const w of waiters) w();
+      this.readyEmitter.fire(this.readyCount);
+      return { accepted: true };
+    }
+    if (!this.isReady) return this.refuse(`${msg.kind} before ready`, msg.kind === 'request' ? msg.requestId : undefined);
+    if (msg.kind === 'request') {
+      const validator = (this.opts.validators.hostRequests as Record<string, Check<unknown> | undefined>)[msg.type];
+      if (!validator || !Object.prototype.hasOwnProperty.call(this.opts.validators.hostRequests, msg.type)) {
+        return this.refuse(`unknown request type "${msg.type}"`, msg.requestId);
+      }
+      const problem = validator(msg.params, 'params');
+      if (problem) return this.refuse(`malformed "${msg.type}" request: ${problem}`, msg.requestId);
+      if (!this.endpoint.hasRequestHandler(msg.type)) return this.refuse(`request "${msg.type}" is not handled by this panel`, msg.requestId);
+    } else if (msg.kind === 'event') {
+      const validator = (this.opts.validators.webviewEvents as Record<string, Check<unknown> | undefined>)[msg.type];
+      if (!validator || !Object.prototype.hasOwnProperty.call(this.opts.validators.webviewEvents, msg.type)) {
+        return this.refuse(`unknown event type "${msg.type}"`);
+      }
+      const problem = validator(msg.body, 'body');
+      if (problem) return this.refuse(`malformed "${msg.type}" event: ${problem}`);
+    }
+    try {
+      await this.endpoint.receive(msg);
+    } catch (err) {
+      this.logLine('error', `handling a ${msg.kind} failed: ${errorMessage(err)}`);
+    }
+    return { accepted: true };
+  }
+
+  private async refuse(reason: string, requestId?: number): Promise<HandleOutcome> {
+    this.refusedCount++;
+    this.logLine('warn', `refused a message from the webview: ${reason}`);
+    if (requestId !== undefined) {
+      const response: ResponseMessage = { kind: 'response', inReplyTo: requestId, error: reason };
+      await this.endpoint.respond(response);
+    }
+    return { accepted: false, reason };
+  }
+
+  private logLine(level: 'info' | 'warn' | 'error', message: string): void {
+    const line = `[${this.opts.panel} ${this.opts.label}] ${message}`;
+    if (level === 'error') this.opts.log.error(line);
+    else if (level === 'warn') this.opts.log.warn(line);
+    else this.opts.log.info(line);
+  }
+
+  override dispose(): void {
+    this.isReady = false;
+    this.readyWaiters = [];
+    super.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Handlers every panel shares
+
+/** Checks of the common webview events (`log`, `rendered`), for a panel's ProtocolValidators. */
+export const commonEventValidators = {
+  log: check.object<{ level: 'info' | 'warn' | 'error'; message: string }>({
+    level: check.literal('info', 'warn', 'error'),
+    message: check.string({ maxLength: 20_000 }),
+  }),
+  rendered: check.object({
+    what: check.string({ maxLength: 500 }),
+    scriptStartMs: check.number({ min: 0 }),
+    readyMs: check.number({ min: 0 }),
+    drawnMs: check.number({ min: 0 }),
+    requestMs: check.number({ min: 0 }),
+    drawMs: check.number({ min: 0 }),
+    first: check.boolean(),
+  }),
+};
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+export const MAX_PNG_BYTES = 256 << 20;
+
+export const savePngValidator = check.object<{ suggestedName: string; data: ArrayBuffer | ArrayBufferView }>({
+  suggestedName: check.string({ maxLength: 255, nonEmpty: true }),
+  data: check.binary({ maxBytes: MAX_PNG_BYTES }),
+});
+
+export function bytesOf(data: ArrayBuffer | ArrayBufferView): Uint8Array {
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Where Export PNG saves: a save dialog by default; tests replace it. */
+export type PickSaveUri = (defaultUri: vscode.Uri) => Thenable<vscode.Uri | undefined>;
+
+export const showPngSaveDialog: PickSaveUri = (defaultUri) =>
+  vscode.window.showSaveDialog({ defaultUri, filters: { 'PNG image': ['png'] }, saveLabel: 'Export PNG', title: 'Export the view as PNG' });
+
+/**
+ * The `savePng` request: checks the bytes are a PNG, asks where to save it (next to `nearFile` by default),
+ * and writes it. The suggested name is reduced to a safe base name.
+ */
+export async function savePng(
+  params: { suggestedName: string; data: ArrayBuffer | ArrayBufferView }, nearFile: vscode.Uri, pick: PickSaveUri, log: vscode.LogOutputChannel,
+): Promise<{ saved: boolean; path?: string }> {
+  const bytes = bytesOf(params.data);
+  if (bytes.length < 8 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) throw new Error('the data is not a PNG image');
+  let name = path.basename(params.suggestedName).replace(/[^\w.\-()[\] ]+/g, '_');
+  if (!name.toLowerCase().endsWith('.png')) name += '.png';
+  const target = await pick(vscode.Uri.joinPath(nearFile, '..', name));
+  if (!target) return { saved: false };
+  await vscode.workspace.fs.writeFile(target, bytes);
+  log.info(`Exported ${bytes.length} bytes of PNG to ${target.fsPath}`);
+  return { saved: true, path: target.fsPath };
+}
