@@ -80,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   const tctx: TrainContext = { ...ctx, runs };
   register('ptychoStudy.train', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
   register('ptychoStudy.resume', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg, true));
+  register('ptychoStudy.rerun', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
   register('ptychoStudy.trainAll', () => trainAllCommand(tctx));
   register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => cancelCommand(tctx, arg));
   register('ptychoStudy.showRuns', async () => {

@@ -6,6 +6,7 @@ import type { FolderStudy, StudyModel } from './studyModel';
 import { formatEta, type LiveRun, type RunManager } from './runs';
 
 export type JobsNode =
+  | { kind: 'study'; study: FolderStudy }
   | { kind: 'folder'; study: FolderStudy }
   | { kind: 'dose'; study: FolderStudy; dose: number }
   | { kind: 'job'; study: FolderStudy; job: StudyJob }
@@ -58,7 +59,8 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
 
   private doseNodes(study: FolderStudy): JobsNode[] {
     const doses = [...new Set(study.jobs.map((j) => j.dose))].sort((a, b) => a - b);
-    const nodes: JobsNode[] = doses.map((dose) => ({ kind: 'dose', study, dose }));
+    // The Study node opens the dose × view comparison, the study's deliverable.
+    const nodes: JobsNode[] = [{ kind: 'study', study }, ...doses.map((dose): JobsNode => ({ kind: 'dose', study, dose }))];
     for (const note of study.layout?.notes ?? []) nodes.push({ kind: 'message', study, text: note });
     return nodes;
   }
@@ -66,12 +68,24 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
   getParent(node: JobsNode): JobsNode | undefined {
     const multi = this.model.folders.filter((s) => s.jobs.length > 0 || s.error).length > 1;
     if (node.kind === 'job') return { kind: 'dose', study: node.study, dose: node.job.dose };
-    if ((node.kind === 'dose' || node.kind === 'message') && multi) return { kind: 'folder', study: node.study };
+    if ((node.kind === 'dose' || node.kind === 'message' || node.kind === 'study') && multi) return { kind: 'folder', study: node.study };
     return undefined;
   }
 
   getTreeItem(node: JobsNode): vscode.TreeItem {
     switch (node.kind) {
+      case 'study': {
+        const jobs = node.study.jobs;
+        const item = new vscode.TreeItem('Study', vscode.TreeItemCollapsibleState.None);
+        item.id = `study:${node.study.folder.uri.toString()}`;
+        item.iconPath = new vscode.ThemeIcon('graph');
+        const done = jobs.filter((j) => j.state === 'succeeded').length;
+        item.description = `${jobs.length} jobs · ${done} trained — compare doses and views`;
+        item.tooltip = new vscode.MarkdownString(`**Study comparison**\n\nThe dose × view grid of reconstructions and a metrics table across jobs.\n\nArtifacts: \`${node.study.layout?.artifactRoot ?? ''}\``);
+        item.contextValue = 'study';
+        item.command = { command: 'ptychoStudy.compareStudy', title: 'Compare Study', arguments: [] };
+        return item;
+      }
       case 'folder': {
         const item = new vscode.TreeItem(node.study.folder.name, vscode.TreeItemCollapsibleState.Expanded);
         item.id = `folder:${node.study.folder.uri.toString()}`;

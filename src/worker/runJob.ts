@@ -25,8 +25,12 @@ const INFERENCE_BATCH = 32;
 
 function loadOrt(): OrtModule {
   // Loaded here, in the worker process only (never in the extension host).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('onnxruntime-node') as OrtModule;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('onnxruntime-node') as OrtModule;
+  } catch (err) {
+    throw new Error(`onnxruntime-node cannot be loaded (${(err as Error).message.split('\n')[0]}). Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci) or the linux-x64 .vsix, which carries it.`);
+  }
 }
 
 function ortVersion(): string | undefined {

@@ -65,7 +65,9 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
     assert.ok(fs.existsSync(path.join(study, 'phase_d', 'dose_100000', 'sparse', 'sparse_test.npz')));
     await api.whenIdle();
     assert.equal(api.model.state, 'ready');
-    const doses = api.tree.getChildren();
+    const [studyNode, ...doses] = api.tree.getChildren();
+    assert.equal(api.tree.getTreeItem(studyNode).label, 'Study');
+    assert.equal(api.tree.getTreeItem(studyNode).command?.command, 'ptychoStudy.compareStudy');
     assert.deepEqual(doses.map((n) => api.tree.getTreeItem(n).label), ['dose 1e3', 'dose 1e4', 'dose 1e5']);
     const jobs = api.tree.getChildren(doses[0]);
     const items = jobs.map((n) => api.tree.getTreeItem(n));
@@ -88,7 +90,7 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
     assert.match(fs.readFileSync(r.logPath, 'utf8'), /DRY RUN dose_1000\/baseline\/gs1/);
     await until('the dry-run state', async () => { await api.whenIdle(); return job('dose_1000/baseline/gs1')?.state === 'dry-run'; });
     // A tree node works as the argument too (the inline button and the context menu pass one).
-    const node: JobsNode = api.tree.getChildren(api.tree.getChildren()[1]).find((n) => n.kind === 'job' && n.job.view === 'dense')!;
+    const node: JobsNode = api.tree.getChildren(api.tree.getChildren()[2]).find((n) => n.kind === 'job' && n.job.view === 'dense')!;
     const r2 = await vscode.commands.executeCommand<DryRunResult>('ptychoStudy.dryRun', node);
     assert.equal(r2.plan.job.id, 'dose_10000/dense/gs2');
     assert.equal(fs.readdirSync(path.join(study, 'phase_e')).sort().join(','), 'dose_1000,dose_10000');
@@ -108,7 +110,7 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
     assert.match(missing.reason!, /view "sparse" not found for dose 1000/);
     assert.equal(job('dose_1000/dense/gs2')?.state, 'ready');
     assert.equal(job('dose_10000/sparse/gs2')?.state, 'ready');
-    const node = api.tree.getChildren(api.tree.getChildren()[0]).find((n) => n.kind === 'job' && n.job.view === 'sparse')!;
+    const node = api.tree.getChildren(api.tree.getChildren()[1]).find((n) => n.kind === 'job' && n.job.view === 'sparse')!;
     const item = api.tree.getTreeItem(node);
     assert.equal(item.contextValue, 'job.missing');
     assert.match(String(item.description), /missing data/);

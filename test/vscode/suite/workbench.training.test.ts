@@ -93,11 +93,11 @@ describe('Training in VS Code', function () {
   it('two jobs trained from VS Code queue: the second waits for the first', async () => {
     await vscode.workspace.getConfiguration('ptychoStudy').update('training.epochs', 1, vscode.ConfigurationTarget.Workspace);
     const a = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.train', 'dose_100000/baseline/gs1');
-    const b = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.train', 'dose_10000/dense/gs2');
+    const b = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.train', 'dose_1000/dense/gs2');
     assert.equal(b.state, 'queued');
     await until('the first job running', () => (a.state === 'running' && a.progress) || undefined);
     assert.equal(b.state, 'queued', 'one job at a time (training.maxConcurrentJobs = 1)');
-    assert.equal(jobItem('dose_10000/dense/gs2')?.contextValue, 'job.queued');
+    assert.equal(jobItem('dose_1000/dense/gs2')?.contextValue, 'job.queued');
     const ea = await a.finished;
     const eb = await b.finished;
     assert.equal(ea?.status, 'succeeded', ea?.reason);
@@ -105,7 +105,7 @@ describe('Training in VS Code', function () {
     const events = (id: string) => fs.readFileSync(path.join(api.model.allJobs().find((j) => j.id === id)!.artifactDir, 'events.jsonl'), 'utf8')
       .trim().split('\n').map((l) => JSON.parse(l) as { type: string; time: string });
     const finishedA = Date.parse(events('dose_100000/baseline/gs1').filter((e) => e.type === 'finished').at(-1)!.time);
-    const startedB = Date.parse(events('dose_10000/dense/gs2').filter((e) => e.type === 'started').at(-1)!.time);
+    const startedB = Date.parse(events('dose_1000/dense/gs2').filter((e) => e.type === 'started').at(-1)!.time);
     assert.ok(finishedA <= startedB, 'the second run started after the first finished');
     assert.equal(api.runs.all().length, 0, 'the queue is empty');
   });
