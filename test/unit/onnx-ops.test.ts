@@ -51,6 +51,29 @@ const cases: Case[] = [
   { name: 'a chain reusing a value (gradient accumulation)', shapes: [[2, 3]], build: ([a]) => op.mul(op.sin(a), op.add(a, op.square(a))) },
 ];
 
+/**
+ * Central differences (h = 1e-6) of `loss` with respect to every element of `values` (perturbed in place),
+ * against the analytic gradients `out.g<i>`: the worst relative error.
+ */
+async function worstGradientError(values: Float64Array[], out: Record<string, ArrayLike<number>>, loss: () => Promise<number>): Promise<number> {
+  let worst = 0;
+  const h = 1e-6;
+  for (let i = 0; i < values.length; i++) {
+    const numeric = new Float64Array(values[i].length);
+    for (let k = 0; k < values[i].length; k++) {
+      const keep = values[i][k];
+      values[i][k] = keep + h;
+      const up = await loss();
+      values[i][k] = keep - h;
+      const down = await loss();
+      values[i][k] = keep;
+      numeric[k] = (up - down) / (2 * h);
+    }
+    worst = Math.max(worst, relError(out[`g${i}`], numeric, 1e-9));
+  }
+  return worst;
+}
+
 /** Builds loss = Σ op(xs) ⊙ r, its gradients, and compares them with central differences of the loss. */
 async function checkFloat64(c: Case, seed: number): Promise<number> {
   const rnd = seeded(seed);
@@ -66,21 +89,7 @@ async function checkFloat64(c: Case, seed: number): Promise<number> {
   const values = c.shapes.map((s, i) => randomArray(s.reduce((a, b) => a * b, 1), rnd, c.positive?.[i] ? 0.5 : -1, c.positive?.[i] ? 2 : 1, true) as Float64Array);
   const feeds = (): Record<string, { data: Float64Array; shape: number[] }> => Object.fromEntries(values.map((v, i) => [`x${i}`, { data: v, shape: c.shapes[i] }]));
   const out = await run(sess, feeds());
-  let worst = 0;
-  const h = 1e-6;
-  for (let i = 0; i < values.length; i++) {
-    const numeric = new Float64Array(values[i].length);
-    for (let k = 0; k < values[i].length; k++) {
-      const keep = values[i][k];
-      values[i][k] = keep + h;
-      const up = (await run(sess, feeds())).loss[0];
-      values[i][k] = keep - h;
-      const down = (await run(sess, feeds())).loss[0];
-      values[i][k] = keep;
-      numeric[k] = (up - down) / (2 * h);
-    }
-    worst = Math.max(worst, relError(out[`g${i}`], numeric, 1e-9));
-  }
+  const worst = await worstGradientError(values, out, async () => (await run(sess, feeds())).loss[0]);
   await sess.release();
   return worst;
 }
@@ -120,22 +129,7 @@ describe('ONNX op library: backward rules', () => {
       return s;
     };
     assert.ok(Math.abs(out.loss[0] - f()) < 1e-4 * Math.max(1, Math.abs(f())), `forward ${out.loss[0]} vs reference ${f()}`);
-    let worst = 0;
-    const h = 1e-6;
-    for (let i = 0; i < values.length; i++) {
-      const numeric = new Float64Array(values[i].length);
-      for (let k = 0; k < values[i].length; k++) {
-        const keep = values[i][k];
-        values[i][k] = keep + h;
-        const up = f();
-        values[i][k] = keep - h;
-        const down = f();
-        values[i][k] = keep;
-        numeric[k] = (up - down) / (2 * h);
-      }
-      worst = Math.max(worst, relError(out[`g${i}`], numeric, 1e-9));
-    }
-    return worst;
+    return worstGradientError(values, out, async () => f());
   }
 
   it('Conv 3×3 with bias: dX (flipped-kernel Conv), dW (one-hot im2col + MatMul) and db', async () => {

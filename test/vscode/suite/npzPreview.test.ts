@@ -12,19 +12,9 @@ import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { NpzEditor } from '../../../src/extension/npzPreview';
 import type { NpzViewState, Outcome, SliceResult, ToWebview, NpzPreviewProtocol } from '../../../src/webview/protocol';
 import { encodePng } from '../../../src/core/image/png';
+import { EXTENSION_ID, until } from './util';
 
-const EXTENSION_ID = 'ptychopinn.ptychopinn-study-workbench';
 const VIEW_TYPE = 'ptychoStudy.npzPreview';
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('NPZ preview (custom editor) in VS Code', function () {
   this.timeout(120_000);

@@ -9,18 +9,8 @@ import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobsNode } from '../../../src/extension/jobsTree';
 import type { DryRunResult, StudyJob } from '../../../src/core/study';
+import { EXTENSION_ID, until } from './util';
 
-const EXTENSION_ID = 'ptychopinn.ptychopinn-study-workbench';
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('PtychoPINN Study Workbench in VS Code', function () {
   this.timeout(120_000);

@@ -8,18 +8,11 @@ import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobsNode } from '../../../src/extension/jobsTree';
 import type { LiveRun } from '../../../src/extension/runs';
+import { EXTENSION_ID, until as untilShort } from './util';
 
-const EXTENSION_ID = 'ptychopinn.ptychopinn-study-workbench';
+/** Training steps take seconds: wait longer than the default. */
+const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> => untilShort(what, probe, 90_000);
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('Training in VS Code', function () {
   this.timeout(300_000);
