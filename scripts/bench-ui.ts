@@ -3,15 +3,20 @@
 // folder, opens it in the NPZ preview inside a real VS Code (code-server + headless Chromium, as in the UI
 // checks) and prints the time from opening to the first pixels on the canvas, and the time to show frames
 // deep inside the file. Only the headers and the shown frame are read, so the numbers should not grow with
-// the file size. Prints numbers, asserts nothing. Needs scripts/setup-vscode-host.sh to have run.
+// the file size. Then (section 3, alone with --recon-only) the reconstruction viewer on a 1024 × 1024 complex
+// object: message → pixels of amplitude and phase. Prints numbers, asserts nothing. Needs
+// scripts/setup-vscode-host.sh to have run.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ndarray, NpzWriter, scalarString } from '../src/core/npy';
+import { BENCH_RECON_JOB, writeReconStudy } from './bench-recon-study';
 
 const quick = process.argv.includes('--quick');
 const keep = process.argv.includes('--keep');
+/** Only the reconstruction-viewer section (no 2.5 GB file). */
+const reconOnly = process.argv.includes('--recon-only');
 const N = 128;
 const FRAME_BYTES = N * N * 4;
 const TARGET_BYTES = quick ? 250e6 : 2.5e9;
@@ -98,6 +103,7 @@ interface BenchResult {
   opens: { round: number; commandToPixelsMs: number; openToPixelsMs: number; headersMs: number; page: Record<string, number> }[];
   frameSteps: { frame: number; selectMs: number; hostReadMs: number }[];
   vscode: string;
+  recon?: { round: number; commandToPixelsMs: number; requestMs: number; messageToPixelsMs: number; messageToAllMs?: number; hostReadMs?: number; width?: number; height?: number }[];
 }
 
 async function main(): Promise<void> {
@@ -106,9 +112,14 @@ async function main(): Promise<void> {
   const cs = await import(pathToFileURL(path.join(repoRoot, 'test', 'vscode', 'codeServer.mjs')).href);
   console.log(`bench-ui${quick ? ' (--quick: 10× smaller)' : ''} — node ${process.version}, ${os.cpus().length} CPUs, temp ${root}`);
   const file = path.join(root, 'big_scan.npz');
-  const writeMs = await writeBig(file);
-  const size = fs.statSync(file).size;
-  console.log(`\n[setup] wrote ${file}: ${(size / 1e9).toFixed(2)} GB (diffraction ${frames} × ${N} × ${N} float32, stored) in ${(writeMs / 1000).toFixed(1)} s`);
+  if (!reconOnly) {
+    const writeMs = await writeBig(file);
+    const size = fs.statSync(file).size;
+    console.log(`\n[setup] wrote ${file}: ${(size / 1e9).toFixed(2)} GB (diffraction ${frames} × ${N} × ${N} float32, stored) in ${(writeMs / 1000).toFixed(1)} s`);
+  }
+  // The reconstruction viewer's study: a 1024 × 1024 complex object as a trained job leaves it.
+  await writeReconStudy(path.join(root, 'recon-study'), path.join(repoRoot, 'dist', 'cli.js'));
+  console.log(`[setup] wrote a study whose ${BENCH_RECON_JOB} has a 1024 × 1024 complex64 reconstruction (with ground truth and weight)`);
   const dropped = tryDropCaches();
   console.log(`[setup] page cache ${dropped ? 'dropped (cold reads)' : 'not dropped (no permission): reads may come from memory'}`);
 
@@ -118,7 +129,7 @@ async function main(): Promise<void> {
   const stamp = (what: string): void => {
     if (process.env.PTYCHO_BENCH_VERBOSE) console.log(`  [${((performance.now() - tStart) / 1000).toFixed(1)} s] ${what}`);
   };
-  const server = await cs.startCodeServer({ runDir, env: { PTYCHO_BENCH_FILE: file, PTYCHO_BENCH_RESULTS: results, PTYCHO_BENCH_ROUNDS: '3' } });
+  const server = await cs.startCodeServer({ runDir, env: { ...(reconOnly ? {} : { PTYCHO_BENCH_FILE: file }), PTYCHO_BENCH_RECON_JOB: BENCH_RECON_JOB, PTYCHO_BENCH_RESULTS: results, PTYCHO_BENCH_ROUNDS: '3' } });
   stamp('code-server up');
   const browser = await cs.launchBrowser();
   stamp('browser up');
@@ -143,6 +154,17 @@ async function main(): Promise<void> {
   const r = JSON.parse(fs.readFileSync(results, 'utf8')) as BenchResult;
   if (!r.ok) throw new Error(`the benchmark failed inside VS Code: ${r.error}`);
   const ms = (v: number): string => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
+  if (!reconOnly) printNpz(r, ms);
+  console.log(`\n3. reconstruction viewer on a 1024 × 1024 complex object (amplitude and phase with colormaps; target: message → pixels under 100 ms)`);
+  for (const o of r.recon ?? []) {
+    console.log(`   round ${o.round}: message → pixels ${ms(o.messageToPixelsMs)} (the page: decoding the ArrayBuffers, amplitude and phase through their colormaps onto the canvases); ` +
+      `all six images ${o.messageToAllMs !== undefined ? ms(o.messageToAllMs) : '—'}; readImages request ${ms(o.requestMs)} (host read ${o.hostReadMs !== undefined ? ms(o.hostReadMs) : '—'}, ${o.width}×${o.height}); command → first pixels ${ms(o.commandToPixelsMs)}`);
+  }
+  console.log(`\n(first round includes loading the webview bundle cold; a UI test never asserts these)`);
+  if (keep) console.log(`kept ${root}`);
+}
+
+function printNpz(r: BenchResult, ms: (v: number) => string): void {
   console.log(`\n1. open → first pixels of ${r.member}[0] in the NPZ preview (${(r.fileBytes / 1e9).toFixed(2)} GB file, ${r.frames} frames; VS Code ${r.vscode})`);
   for (const o of r.opens) {
     console.log(`   round ${o.round}: ${ms(o.openToPixelsMs)} from openCustomDocument to the page's "rendered" (${ms(o.commandToPixelsMs)} from the openWith command; reading the headers ${ms(o.headersMs)}); ` +
@@ -150,8 +172,6 @@ async function main(): Promise<void> {
   }
   console.log(`\n2. showing frames deep in the file (select → pixels; the page's request time in brackets)`);
   for (const f of r.frameSteps) console.log(`   frame ${f.frame}: ${ms(f.selectMs)} (${ms(f.hostReadMs)})`);
-  console.log(`\n(first round includes loading the webview bundle cold; a UI test never asserts these)`);
-  if (keep) console.log(`kept ${root}`);
 }
 
 main().catch((err) => {

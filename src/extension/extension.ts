@@ -10,7 +10,8 @@ import { StudyModel } from './studyModel';
 import { SECTION } from './settings';
 import { RunManager } from './runs';
 import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
-import { openLogCommand, showReconstructionCommand } from './resultCommands';
+import { registerJobPanels, type JobPanelsApi } from './jobPanel'; // job panel (ptychoStudy.openLog) and manifest viewer
+import { registerResultPanels, type ResultsApi } from './results'; // reconstruction viewer and study comparison
 import { registerNpzPreview, type NpzPreviewApi } from './npzPreview'; // NPZ preview (webview foundation)
 
 /** What `activate` returns: used by the extension-host tests and available to other extensions. */
@@ -24,6 +25,10 @@ export interface WorkbenchApi {
   runs: RunManager;
   /** NPZ preview custom editor (ptychoStudy.npzPreview): its provider, editors and message channels. */
   npzPreview: NpzPreviewApi;
+  /** Reconstruction viewers (ptychoStudy.showReconstruction) and the study comparison (ptychoStudy.compareStudy). */
+  results: ResultsApi;
+  /** Job panels (ptychoStudy.openLog) and manifest viewers (ptychoStudy.showManifest): panels and message channels. */
+  jobPanels: JobPanelsApi;
 }
 
 export function activate(context: vscode.ExtensionContext): WorkbenchApi {
@@ -89,8 +94,8 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     const pick = await vscode.window.showQuickPick(live.map((r) => ({ label: r.job.id, description: r.state, run: r })), { title: 'Training runs', placeHolder: 'Open a run\'s log' });
     if (pick) await vscode.commands.executeCommand('ptychoStudy.openLog', pick.run.job.id);
   });
-  register('ptychoStudy.openLog', (arg?: Parameters<typeof openLogCommand>[1]) => openLogCommand(ctx, arg));
-  register('ptychoStudy.showReconstruction', (arg?: Parameters<typeof showReconstructionCommand>[1]) => showReconstructionCommand(ctx, arg));
+  const jobPanels = registerJobPanels(context, { ...ctx, runs }, register); // ptychoStudy.openLog, ptychoStudy.showManifest, ptychoStudy.showStudyManifest
+  const results = registerResultPanels(context, ctx, runs, register); // ptychoStudy.showReconstruction, ptychoStudy.compareStudy
 
   // ---- NPZ preview: read-only custom editor for *.npz/*.npy (webview foundation: src/extension/webview,
   // src/webview) and its commands ptychoStudy.openNpzPreview / ptychoStudy.previewTrainingData.
@@ -119,7 +124,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     }),
   );
   log.info(`Activated in ${Date.now() - started} ms (VS Code ${vscode.version}, Node ${process.version}).`);
-  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, npzPreview };
+  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, npzPreview, results, jobPanels };
 }
 
 export function deactivate(): void {

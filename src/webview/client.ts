@@ -1,7 +1,7 @@
 // The webview side of a panel's message channel: acquireVsCodeApi() once, the `ready` handshake, typed
 // requests (with ids) and events, and the page's persisted state (getState/setState survives the page being
 // destroyed while its tab is hidden). Messages from the host are envelope-checked before use.
-import { PROTOCOL_VERSION, type PanelKind, type PanelProtocol } from './protocol';
+import { PROTOCOL_VERSION, type Outcome, type PanelKind, type PanelProtocol } from './protocol';
 import { Endpoint, errorMessage, parseEnvelope } from './shared/endpoint';
 
 interface VsCodeApi<S> {
@@ -22,6 +22,8 @@ export interface Client<P extends PanelProtocol, S> {
   on: WebviewEndpoint<P>['onEvent'];
   onRequest: WebviewEndpoint<P>['onRequest'];
   emit: WebviewEndpoint<P>['sendEvent'];
+  /** Answers the host's `relay` test hook: sends the request it names as this page would, and reports the outcome. */
+  serveRelay(): void;
   /** Posts `ready`: call once the page's handlers are registered. */
   ready(): void;
   getState(): S | undefined;
@@ -54,13 +56,23 @@ export function createClient<P extends PanelProtocol, S = unknown>(panel: PanelK
   window.addEventListener('error', (ev) => log('error', `uncaught: ${ev.message} (${ev.filename}:${ev.lineno})`));
   window.addEventListener('unhandledrejection', (ev) => log('error', `unhandled rejection: ${errorMessage(ev.reason)}`));
   let saved: S | undefined = vscode.getState();
+  const requestAny = (type: string, params: unknown): Promise<unknown> => (endpoint.sendRequest as (t: string, p: unknown) => Promise<unknown>)(type, params);
   return {
     endpoint,
     request: (type, params, timeoutMs) => endpoint.sendRequest(type, params, timeoutMs),
-    requestAny: (type, params) => (endpoint.sendRequest as (t: string, p: unknown) => Promise<unknown>)(type, params),
+    requestAny,
     on: (type, handler) => endpoint.onEvent(type, handler),
     onRequest: (type, handler) => endpoint.onRequest(type, handler),
     emit: (type, body) => endpoint.sendEvent(type, body),
+    serveRelay: () => {
+      (endpoint.onRequest as (t: string, h: (p: { type: string; params: unknown }) => Promise<Outcome>) => void)('relay', async (p) => {
+        try {
+          return { result: await requestAny(p.type, p.params) };
+        } catch (err) {
+          return { error: errorMessage(err) };
+        }
+      });
+    },
     ready: () => {
       timing.readyMs = performance.now();
       vscode.postMessage({ kind: 'ready', panel, protocolVersion: PROTOCOL_VERSION });

@@ -15,11 +15,13 @@
 // Each panel kind declares a `PanelProtocol`: its requests in both directions (params → result) and its
 // events in both directions. The unions below turn one into the discriminated message types of each side.
 
+import type { EmptyKind, FlatValue, GridColumn, MetricKey } from './shared/results';
+
 /** Bumped when a message changes incompatibly; the host refuses a webview of another version. */
 export const PROTOCOL_VERSION = 1;
 
 /** Every webview panel kind of the workbench. Add yours here and to `PanelProtocols`. */
-export type PanelKind = 'npzPreview';
+export type PanelKind = 'npzPreview' | 'jobPanel' | 'manifest' | 'reconstruction' | 'comparison';
 
 export interface RequestSpec<P = unknown, R = unknown> {
   params: P;
@@ -282,7 +284,507 @@ export interface NpzViewState {
   scatterPoints?: number;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Job panel (`ptychoStudy.openLog`: one panel per job — header, live log, loss chart, findings, run summary)
+
+/** A job's state as the panel shows it: the study's job states plus the live states of a run in this window. */
+export type JobPanelStateName = 'ready' | 'invalid' | 'missing' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'dry-run' | 'queued' | 'starting' | 'cancelling';
+
+/** What the panel's buttons do (each runs the workbench command of that name with the panel's job). */
+export type JobAction = 'dryRun' | 'train' | 'cancel' | 'resume' | 'revealArtifacts' | 'showReconstruction' | 'showManifest' | 'openLogFile';
+export const JOB_ACTIONS: readonly JobAction[] = ['dryRun', 'train', 'cancel', 'resume', 'revealArtifacts', 'showReconstruction', 'showManifest', 'openLogFile'];
+
+export interface JobProgressInfo {
+  epoch: number;
+  epochs: number;
+  stepInEpoch: number;
+  stepsPerEpoch: number;
+  loss?: number;
+  imagesPerSec?: number;
+  etaSeconds?: number;
+}
+
+export interface JobDatasetInfo {
+  split: 'train' | 'test';
+  /** File name, and the path relative to the workspace (absolute outside it). */
+  fileName: string;
+  displayPath: string;
+  exists: boolean;
+  patterns?: number;
+  n?: number;
+  bytes?: number;
+}
+
+export interface JobFindingInfo {
+  fileName: string;
+  displayPath: string;
+  key?: string;
+  rule: string;
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+}
+
+export type MetricTable = Record<string, number | null>;
+
+/** The last run recorded in the job folder (manifest.json). */
+export interface JobRunSummary {
+  status: 'dry-run' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  reason?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  seconds?: number;
+  epochs?: number;
+  steps?: number;
+  finalLoss?: number | null;
+  bestValLoss?: number | null;
+  stopReason?: string;
+  executionProviderRequested?: string;
+  executionProviderUsed?: string;
+  fallbackReason?: string;
+  metrics?: { amplitude?: MetricTable; phase?: MetricTable };
+}
+
+export interface JobPanelState {
+  jobId: string;
+  /** False when the job no longer exists in the workspace (e.g. a panel restored after its data moved). */
+  found: boolean;
+  /** Shown instead of the job when it is not found. */
+  notFoundMessage?: string;
+  state: JobPanelStateName;
+  /** One sentence: why the job is missing, invalid, failed or cancelled. */
+  reason?: string;
+  dose?: number;
+  view?: string;
+  gridsize?: number;
+  /** Workspace folder name when the workspace has several. */
+  folderName?: string;
+  artifactDisplayPath?: string;
+  datasets: JobDatasetInfo[];
+  findings: JobFindingInfo[];
+  progress?: JobProgressInfo;
+  run?: JobRunSummary;
+  /** Which buttons are enabled now (and why not, for the tooltip). */
+  actions: Record<JobAction, { enabled: boolean; why?: string }>;
+  trusted: boolean;
+}
+
+/** A batch of train.log lines (never one message per line). */
+export interface LogBatch {
+  /** Increments when the file was truncated or replaced (the page drops what it has and starts over). */
+  generation: number;
+  /** True for the first batch of a generation. */
+  reset: boolean;
+  /** Complete lines, in order. */
+  lines: string[];
+  /** The unterminated last line as it stands now ('' when the file ends with a newline). */
+  partial: string;
+  /** With `reset`: bytes at the start of a very large log that are not sent (the page says so). */
+  skippedBytes?: number;
+  /** Bytes of the file read so far (offset of the end of this batch). */
+  offset: number;
+  /** True while more of the file is being read (initial load of a long log). */
+  more: boolean;
+  /** True when train.log does not exist (yet). */
+  missing?: boolean;
+}
+
+/** The training events the loss chart uses (from events.jsonl; a subset of core/run/events' RunEvent). */
+export type TrainEvent =
+  | { type: 'started'; time: string; epochs: number; stepsPerEpoch: number; executionProviderUsed?: string; resumedFrom?: { epoch: number; step: number } }
+  | { type: 'progress'; time: string; epoch: number; epochs: number; stepInEpoch: number; stepsPerEpoch: number; loss: number; imagesPerSec: number; etaSeconds: number }
+  | { type: 'epoch'; time: string; epoch: number; epochs: number; trainLoss: number; valLoss: number | null; lr: number; lrReduced: boolean; seconds: number }
+  | { type: 'end'; time: string; status: 'succeeded' | 'failed' | 'cancelled'; message?: string };
+
+export interface EventsBatch {
+  generation: number;
+  reset: boolean;
+  events: TrainEvent[];
+  more: boolean;
+}
+
+export interface LogSearchResult {
+  query: string;
+  matches: number;
+  /** 0-based index of the current match, -1 when there is none. */
+  current: number;
+  /** 0-based line of the current match. */
+  line?: number;
+}
+
+export interface JobPanelViewState {
+  jobId?: string;
+  state?: JobPanelStateName;
+  found?: boolean;
+  /** Complete lines held, and the text of the last one (partial included). */
+  lines: number;
+  lastLine?: string;
+  generation: number;
+  skippedBytes: number;
+  follow: boolean;
+  /** Rows in the DOM (the list is windowed: far fewer than `lines`). */
+  renderedRows: number;
+  search: LogSearchResult;
+  chart: { epochs: number; steps: number; yMode: 'linear' | 'log'; nonBlank: number; lrMarks: number; note: string };
+  /** Buttons shown enabled. */
+  enabledActions: JobAction[];
+  header: string;
+  progressText: string;
+  findings: number;
+  metricsShown: boolean;
+  /** Receiving and rendering statistics since the page loaded (benchmark). */
+  stats: { batches: number; linesReceived: number; handleMs: number; maxHandleMs: number; renders: number; maxRenderMs: number };
+}
+
+export interface JobPanelProtocol extends PanelProtocol {
+  hostRequests: CommonHostRequests & {
+    /** Runs an action on a job (the panel's own job only; the host checks it exists and the action is enabled). */
+    action: RequestSpec<{ action: JobAction; jobId: string }, { done: true }>;
+    /** Copies the whole train.log to the clipboard (read by the host from the file). */
+    copyAll: RequestSpec<{ jobId: string }, { lines: number; bytes: number }>;
+    /** Copies text the user selected in the log to the clipboard. */
+    copyText: RequestSpec<{ text: string }, { bytes: number }>;
+  };
+  webviewRequests: CommonWebviewRequests & {
+    getViewState: RequestSpec<Record<string, never>, JobPanelViewState>;
+    /** Searches the log as typing in the search box would (tests). */
+    search: RequestSpec<{ query: string; caseSensitive?: boolean; step?: 1 | -1 }, LogSearchResult>;
+  };
+  hostEvents: {
+    job: JobPanelState;
+    log: LogBatch;
+    events: EventsBatch;
+  };
+  webviewEvents: CommonWebviewEvents;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Manifest viewer (`ptychoStudy.showManifest`: a job's manifest.json or the study's training_manifest.json)
+
+export interface ManifestDoc {
+  kind: 'job' | 'study';
+  /** The job id (job manifests), for the title and the buttons. */
+  jobId?: string;
+  fileName: string;
+  displayPath: string;
+  exists: boolean;
+  bytes?: number;
+  mtimeMs?: number;
+  /** The parsed JSON, as read from disk (unchecked: the page renders what it finds). */
+  manifest?: unknown;
+  /** Why the file could not be read or parsed. */
+  error?: string;
+  /** How many times the file has been (re)loaded since the panel opened. */
+  loads: number;
+}
+
+export interface ManifestViewState {
+  kind?: 'job' | 'study';
+  status?: string;
+  /** Ids of the sections shown, in order. */
+  sections: string[];
+  raw: boolean;
+  /** The execution provider text shown in the runtime section. */
+  executionProviderUsed?: string;
+  fallbackShown: boolean;
+  loads: number;
+  error?: string;
+  title: string;
+}
+
+export interface ManifestProtocol extends PanelProtocol {
+  hostRequests: CommonHostRequests & {
+    /** Opens the manifest file as text, or the job panel of a job listed in the study manifest. */
+    action: RequestSpec<{ action: 'openFile' | 'openJobPanel'; jobId?: string }, { done: true }>;
+  };
+  webviewRequests: CommonWebviewRequests & {
+    getViewState: RequestSpec<Record<string, never>, ManifestViewState>;
+    setRaw: RequestSpec<{ raw: boolean }, ManifestViewState>;
+  };
+  hostEvents: {
+    manifest: ManifestDoc;
+  };
+  webviewEvents: CommonWebviewEvents;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Result panels: the reconstruction viewer (one WebviewPanel `ptychoStudy.reconstruction` per job) and the
+// study comparison (WebviewPanel `ptychoStudy.comparison`). Every request names its job by id; the host
+// refuses an id that is not a job of the study (or, in the reconstruction viewer, not the panel's job).
+// Images and FRC curves travel as ArrayBuffers.
+
+/** A job as the result panels show it. */
+export interface ResultJobSummary {
+  jobId: string;
+  dose: number;
+  view: string;
+  gridsize: number;
+  /** StudyJob state (`succeeded`, `ready`, `failed`, …). */
+  state: string;
+  reason?: string;
+  epochs?: number;
+  finalLoss?: number | null;
+  bestValLoss?: number | null;
+  stopReason?: string;
+  executionProvider?: string;
+  finishedAt?: string;
+  trainingSeconds?: number;
+  /** The job folder, relative to the workspace when inside it (display only). */
+  folder: string;
+}
+
+/** One component's metrics from metrics.json (non-finite values are null); the FRC curve as float64. */
+export interface ResultImageMetrics {
+  mae: number | null;
+  mse: number | null;
+  psnr: number | null;
+  psnrStudy: number | null;
+  ssim: number | null;
+  msSsim: number | null;
+  frc50: number | null;
+  frc50Interpolated: number | null;
+  frc1over7: number | null;
+  /** FRC per shell, float64. */
+  frcCurve: Binary;
+}
+
+export interface ResultMetrics {
+  amplitude: ResultImageMetrics;
+  phase: ResultImageMetrics;
+}
+
+/** metrics.json as the viewer shows it. */
+export interface ReconMetricsInfo {
+  trained: ResultMetrics | null;
+  /** The same metrics for the untrained network (the reference). */
+  untrained: ResultMetrics | null;
+  coverage: number | null;
+  /** Rectangle of the reconstruction (its own pixels) the metrics were computed on. */
+  metricRegion: { x: number; y: number; width: number; height: number } | null;
+  /** Radians: pred·e^{i·offset} best matches the ground truth. */
+  globalPhaseOffset: number | null;
+  testLoss: number | null;
+  split?: string;
+  /** Size of the images the metrics saw (after trimming), the trim and the phase alignment. */
+  width?: number;
+  height?: number;
+  trim?: number;
+  phaseAlign?: string;
+  /** Why there are no metrics (no ground truth, too little coverage). */
+  note?: string;
+}
+
+export interface ReconImageInfo {
+  width: number;
+  height: number;
+  sourceWidth: number;
+  sourceHeight: number;
+  /** Block-mean factor the host applies (1 = full resolution). */
+  factor: number;
+  /** Object pixel of the reconstruction's pixel (0, 0): [x0, y0]. */
+  origin: [number, number];
+  hasGroundTruth: boolean;
+  /** Objects larger than this per side are decimated on the host. */
+  maxSide: number;
+}
+
+export interface ReconInit {
+  job: ResultJobSummary;
+  /** False when the job has no reconstruction.npz: `unavailable` says why. */
+  available: boolean;
+  unavailable?: { title: string; message: string; canTrain: boolean };
+  image?: ReconImageInfo;
+  metrics?: ReconMetricsInfo;
+  /** metrics.json exists but could not be read. */
+  metricsError?: string;
+  /** Changes when the job's artifacts change (a retrain). */
+  revision: string;
+}
+
+export interface ReconImages extends ReconImageInfo {
+  jobId: string;
+  revision: string;
+  /** float32 interleaved (re, im), width × height. */
+  object: Binary;
+  /** float32 interleaved, same region pixel for pixel (absent without objectGuess). */
+  groundTruth?: Binary;
+  /** float32 stitching weight (0 = not reconstructed). */
+  weight: Binary;
+  readMs: number;
+}
+
+export type ReconLayout = 'ampPhase' | 'rgb';
+export type ResultArtifact = 'metrics' | 'manifest' | 'log' | 'folder';
+
+export interface ReconViewParams {
+  layout?: ReconLayout;
+  /** Hatch the pixels with weight 0. */
+  coverage?: boolean;
+  /** Draw the metric region's rectangle. */
+  metricRegion?: boolean;
+  /** Rotate the reconstruction by the global phase offset before showing it and its difference. */
+  removeOffset?: boolean;
+  /** Also remove a least-squares plane from the phase difference. */
+  removePlane?: boolean;
+  /** Zoom all images (1 = fit). */
+  zoom?: number;
+}
+
+export interface ReconViewState {
+  jobId?: string;
+  revision?: string;
+  layout: ReconLayout;
+  options: Required<Omit<ReconViewParams, 'layout' | 'zoom'>>;
+  /** The unavailable / error title shown instead of images, if any. */
+  message?: string;
+  viewers: ViewerState[];
+  /** The shared readout under the images. */
+  readout: string;
+  /** What arrived for the images: sizes and whether the arrays came as binary. */
+  data?: { width: number; height: number; factor: number; binary: boolean; bytes: number; hasGroundTruth: boolean };
+  /** Metric rows in the table and cells marked better. */
+  metricRows: number;
+  betterMarked: number;
+  /** FRC curves drawn. */
+  frcSeries: number;
+  notes: string[];
+}
+
+export interface ReconstructionProtocol extends PanelProtocol {
+  hostRequests: CommonHostRequests & {
+    readImages: RequestSpec<{ jobId: string }, ReconImages>;
+    /** Starts training the job (the Train button of a job without results). */
+    train: RequestSpec<{ jobId: string }, { started: boolean; message?: string }>;
+    openArtifact: RequestSpec<{ jobId: string; artifact: ResultArtifact }, { opened: boolean }>;
+  };
+  webviewRequests: CommonWebviewRequests & {
+    getViewState: RequestSpec<Record<string, never>, ReconViewState>;
+    setView: RequestSpec<ReconViewParams, ReconViewState>;
+    /** Moves the (synced) hover to a data pixel, as the pointer would. */
+    hoverAt: RequestSpec<{ x: number; y: number }, ReconViewState>;
+  };
+  hostEvents: {
+    init: ReconInit;
+  };
+  webviewEvents: CommonWebviewEvents;
+}
+
+// Study comparison
+
+export interface ComparisonRow {
+  jobId: string;
+  dose: number;
+  view: string;
+  gridsize: number;
+  state: string;
+  reason?: string;
+  epochs: number | null;
+  finalLoss: number | null;
+  hasReconstruction: boolean;
+  /** Metric values (null: not available). */
+  amplitude: Partial<Record<MetricKey, number | null>>;
+  phase: Partial<Record<MetricKey, number | null>>;
+  revision: string;
+}
+
+export interface ComparisonCellInfo {
+  dose: number;
+  /** Column key `view/gs<g>`. */
+  column: string;
+  jobId?: string;
+  empty?: { kind: EmptyKind; text: string };
+  /** Object region of the reconstruction: origin and size (source pixels). */
+  region?: { x0: number; y0: number; width: number; height: number };
+  hasGroundTruth?: boolean;
+  revision?: string;
+}
+
+export interface ComparisonInit {
+  title: string;
+  /** Workspace folder name(s) of the study. */
+  folder: string;
+  doses: number[];
+  columns: GridColumn[];
+  /** Row-major: doses × columns. */
+  cells: ComparisonCellInfo[];
+  rows: ComparisonRow[];
+  config: { jobs: string[]; keys: { key: string; values: (FlatValue | null)[] }[]; identical: number; omitted: string[] };
+  /**
+   * The common canvas in object pixels (the union of every reconstruction's region) and the block factor the
+   * host applies to every cell, so all cells align pixel for pixel and zoom together.
+   */
+  canvas?: { x0: number; y0: number; width: number; height: number; factor: number };
+  maxSide: number;
+  /** Changes whenever anything shown changes. */
+  revision: string;
+  updatedAt: string;
+}
+
+export interface CellImage {
+  jobId: string;
+  revision: string;
+  /** Object pixel of this image's (0, 0), and its size after decimation by `factor`. */
+  x0: number;
+  y0: number;
+  width: number;
+  height: number;
+  factor: number;
+  object: Binary;
+  weight: Binary;
+  groundTruth?: Binary;
+  globalPhaseOffset: number | null;
+  readMs: number;
+}
+
+export type ComparisonComponent = 'phase' | 'amplitude';
+
+export interface ComparisonViewParams {
+  component?: ComparisonComponent;
+  groundTruth?: boolean;
+  hideUncovered?: boolean;
+  /** Table sort: a column id (`jobId`, `dose`, `amplitude.psnr`, …). */
+  sort?: { key: string; dir: 'asc' | 'desc' };
+  zoom?: number;
+}
+
+export interface ComparisonViewState {
+  component: ComparisonComponent;
+  groundTruth: boolean;
+  hideUncovered: boolean;
+  colormap: string;
+  window: { lo: number; hi: number };
+  cells: { dose: number; column: string; jobId?: string; drawn: boolean; empty?: string; nonBlank: number; distinctColors: number; zoom: number; binary?: boolean }[];
+  /** Job ids in table order, the sort, and per metric column the best job ids. */
+  tableRows: string[];
+  sort: { key: string; dir: 'asc' | 'desc' };
+  best: Record<string, string[]>;
+  configKeys: string[];
+  /** init messages received (1 + live refreshes). */
+  updates: number;
+  revision?: string;
+  chartSeries: number;
+}
+
+export interface ComparisonProtocol extends PanelProtocol {
+  hostRequests: CommonHostRequests & {
+    readCell: RequestSpec<{ jobId: string; groundTruth: boolean }, CellImage>;
+    openReconstruction: RequestSpec<{ jobId: string }, { opened: boolean }>;
+    train: RequestSpec<{ jobId: string }, { started: boolean; message?: string }>;
+  };
+  webviewRequests: CommonWebviewRequests & {
+    getViewState: RequestSpec<Record<string, never>, ComparisonViewState>;
+    setView: RequestSpec<ComparisonViewParams, ComparisonViewState>;
+  };
+  hostEvents: {
+    init: ComparisonInit;
+  };
+  webviewEvents: CommonWebviewEvents;
+}
+
 /** Protocol of each panel kind, looked up by the `panel` field of `ready`. */
 export interface PanelProtocols {
   npzPreview: NpzPreviewProtocol;
+  reconstruction: ReconstructionProtocol;
+  comparison: ComparisonProtocol;
+  jobPanel: JobPanelProtocol;
+  manifest: ManifestProtocol;
 }

@@ -4,6 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot, startCodeServer, launchBrowser } from './codeServer.mjs';
+import { jobPanelChecks } from './ui/jobPanel.mjs';
+import { reconstructionChecks } from './ui/reconstruction.mjs';
 
 const ART = process.env.ARTIFACTS_DIR ?? path.join(repoRoot, '.artifacts');
 const SHOTS = path.join(ART, 'screenshots');
@@ -78,10 +80,12 @@ async function webviewFrame(selector = '#app') {
   const deadline = Date.now() + 30_000;
   for (;;) {
     for (const outer of await page.locator('iframe.webview.ready').all()) {
-      if (!(await outer.isVisible().catch(() => false))) continue;
-      const outerFrame = await (await outer.elementHandle())?.contentFrame();
-      const inner = await (await outerFrame?.$('#active-frame'))?.contentFrame();
-      if (inner && (await inner.$(selector))) return inner;
+      try {
+        if (!(await outer.isVisible().catch(() => false))) continue;
+        const outerFrame = await (await outer.elementHandle())?.contentFrame();
+        const inner = await (await outerFrame?.$('#active-frame'))?.contentFrame();
+        if (inner && (await inner.$(selector))) return inner;
+      } catch { /* a frame torn down while we looked (a tab just hidden or reloaded): look again */ }
     }
     if (Date.now() > deadline) throw new Error(`no visible webview showing ${selector}`);
     await page.waitForTimeout(200);
@@ -344,6 +348,9 @@ try {
     if (!/dense_train\.npz is not a readable NumPy file/.test(text)) throw new Error(`error text: ${text}`);
     await shot('12-npz-error.png');
   });
+
+  await jobPanelChecks({ page, step, shot, workspace, helpers: { showJobs, row, webviewFrame, canvasPixels, runCommand, toggleSidebar } });
+  await reconstructionChecks(page, step, shot, { workspace, repoRoot, runCommand, webviewFrame, canvasPixels });
 } finally {
   await close();
   server.stop();

@@ -32,3 +32,19 @@ export function disposeAll(items: vscode.Disposable[]): void {
     }
   }
 }
+
+/** The next value `event` fires that matches, or a rejection naming `what` after `timeoutMs`. */
+export function nextEvent<T>(event: vscode.Event<T>, match: (x: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`${what} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const sub = event((x) => {
+      if (!match(x)) return;
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(x);
+    });
+  });
+}

@@ -60,6 +60,26 @@ export interface ImageViewerOptions {
   exportBase?: string;
   /** Called after each draw of new data or settings (not on pan/zoom). */
   onRendered?: (info: { drawMs: number }) => void;
+  /** The readout while the pointer is not over the image (default: a hint to hover, then the last value). */
+  idleReadout?: string;
+  /** Narrows the colormaps offered per mode (e.g. only the cyclic maps for phase). */
+  allowedColormaps?: Partial<Record<DisplayMode, readonly ColormapName[]>>;
+  /** false: no toolbar (the page sets mode, colormap and window with applySettings). Default true. */
+  toolbar?: boolean;
+  /** Hide the mode select of complex data (the page fixes what this viewer shows). */
+  fixedMode?: boolean;
+  /** false: no colorbar (the page draws a shared one). Default true. */
+  colorbar?: boolean;
+  /** false: no zoom buttons or Export in the footer (keyboard zoom still works). Default true. */
+  footerTools?: boolean;
+  /** The automatic window for `values` in `mode` (e.g. symmetric about 0 for a difference); undefined = default. */
+  autoWindow?: (values: Float32Array, mode: DisplayMode) => Window | undefined;
+  /** The data pixel under the pointer, or undefined when it leaves the image (synced hover). */
+  onHover?: (p: { x: number; y: number } | undefined) => void;
+  /** Readout text of a data pixel (default describePixel). */
+  describe?: (px: number, py: number) => string;
+  /** Extra drawing over the image, in canvas CSS pixels; data pixel (x, y) is at (left + x·scale, top + y·scale). */
+  overlay?: (ctx: CanvasRenderingContext2D, view: { left: number; top: number; scale: number; width: number; height: number }) => void;
 }
 
 function defaultColormap(mode: DisplayMode): ColormapName {
@@ -102,6 +122,8 @@ export class ImageViewer {
   /** Last pointer position over the canvas (client coordinates), to refresh the readout when data change. */
   private pointer?: { x: number; y: number };
   private destroyed = false;
+  /** A data pixel marked with a crosshair (the hover of a synced viewer). */
+  private marker?: { x: number; y: number };
 
   constructor(parent: HTMLElement, private readonly opts: ImageViewerOptions) {
     this.sync = opts.sync ?? new ViewSync();
@@ -137,7 +159,7 @@ export class ImageViewer {
     this.canvas = h('canvas', { class: 'iv-canvas', id: `${id}-canvas`, tabindex: 0, role: 'img', 'aria-label': 'Image (no data yet)' });
     this.wrap = h('div', { class: 'iv-canvas-wrap' }, this.canvas);
     this.colorbar = h('canvas', { class: 'iv-colorbar', id: `${id}-colorbar`, role: 'img', 'aria-label': 'Colorbar' });
-    this.readout = h('div', { class: 'iv-readout', id: `${id}-readout`, 'aria-live': 'off' }, 'Hover over the image to read values.');
+    this.readout = h('div', { class: 'iv-readout', id: `${id}-readout`, 'aria-live': 'off' }, this.idleText());
     this.note = h('div', { class: 'iv-note' });
     this.root = h('section', { class: 'iv', id, 'aria-label': opts.title ?? opts.label ?? 'Image viewer' },
       opts.title ? h('h3', { class: 'iv-title' }, opts.title) : undefined,
@@ -146,6 +168,12 @@ export class ImageViewer {
       h('div', { class: 'iv-footer' }, this.readout, viewTools),
       this.note);
     parent.append(this.root);
+    if (opts.toolbar === false) toolbar.hidden = true;
+    if (opts.colorbar === false) {
+      this.colorbar.hidden = true;
+      this.root.classList.add('iv-no-colorbar');
+    }
+    if (opts.footerTools === false) viewTools.hidden = true;
     this.unsubscribe = this.sync.subscribe(() => this.draw());
     this.attachInput();
     if (typeof ResizeObserver !== 'undefined') {
@@ -177,7 +205,7 @@ export class ImageViewer {
     if (this.pointer) this.hover(this.pointer.x, this.pointer.y);
     else {
       this.hoverText = '';
-      this.readout.textContent = 'Hover over the image to read values.';
+      this.readout.textContent = this.idleText();
     }
   }
 
@@ -194,7 +222,7 @@ export class ImageViewer {
   }
 
   private setColormap(name: string): void {
-    if (!isColormapName(name) || !colormapChoices(this.settings.mode).includes(name)) return;
+    if (!isColormapName(name) || !this.choices(this.settings.mode).includes(name)) return;
     this.settings.colormaps[this.settings.mode] = name;
     this.render();
     this.emitSettings();
@@ -219,7 +247,8 @@ export class ImageViewer {
   private colormap(): ColormapName {
     const m = this.settings.mode;
     const chosen = this.settings.colormaps[m];
-    return chosen && colormapChoices(m).includes(chosen) ? chosen : defaultColormap(m);
+    const allowed = this.choices(m);
+    return chosen && allowed.includes(chosen) ? chosen : allowed.includes(defaultColormap(m)) ? defaultColormap(m) : allowed[0];
   }
 
   /** The values the window applies to: the mode's component, or the amplitude for complex → RGB. */
@@ -236,6 +265,8 @@ export class ImageViewer {
 
   private automaticWindow(values: Float32Array): Window {
     const m = this.settings.mode;
+    const custom = this.opts.autoWindow?.(values, m);
+    if (custom) return custom;
     if (m === 'phase') return { lo: -Math.PI, hi: Math.PI };
     if (m === 'rgb') {
       const [hi] = percentiles(values, [99.5]);
@@ -290,8 +321,8 @@ export class ImageViewer {
     const modes: DisplayMode[] = complex ? COMPLEX_MODES : ['value'];
     this.modeSelect.replaceChildren(...modes.map((m) => h('option', { value: m }, MODE_LABELS[m])));
     this.modeSelect.value = this.settings.mode;
-    this.modeSelect.hidden = !complex;
-    const maps = colormapChoices(this.settings.mode);
+    this.modeSelect.hidden = !complex || this.opts.fixedMode === true;
+    const maps = this.choices(this.settings.mode);
     this.cmapSelect.replaceChildren(...maps.map((c) => h('option', { value: c }, COLORMAPS[c].label)));
     this.cmapSelect.value = this.colormap();
     this.cmapSelect.title = this.settings.mode === 'rgb' ? 'Cyclic colormap giving the hue of the phase' : 'Colormap';
@@ -374,9 +405,89 @@ export class ImageViewer {
     // Nearest-neighbour when a data pixel covers at least a device pixel; smooth only when minifying.
     ctx.imageSmoothingEnabled = g.s * dpr < 1;
     ctx.drawImage(this.offscreen, g.left, g.top, this.image.width * g.s, this.image.height * g.s);
+    if (this.opts.overlay) {
+      ctx.save();
+      this.opts.overlay(ctx, { left: g.left, top: g.top, scale: g.s, width: g.cw, height: g.ch });
+      ctx.restore();
+    }
+    if (this.marker) this.drawMarker(ctx, g.left + (this.marker.x + 0.5) * g.s, g.top + (this.marker.y + 0.5) * g.s);
     this.canvas.setAttribute('aria-label', `${this.image.label}: ${MODE_LABELS[this.settings.mode]}, ${this.image.sourceWidth} × ${this.image.sourceHeight}, ` +
       `${this.colormap()} colormap, window ${formatValue(this.window.lo)} to ${formatValue(this.window.hi)}, zoom ${this.sync.state.zoom.toFixed(2)}×`);
-    this.drawColorbar(g.ch, dpr);
+    if (this.opts.colorbar !== false) this.drawColorbar(g.ch, dpr);
+  }
+
+  /** A crosshair with a dark and a light stroke (visible on any colormap). */
+  private drawMarker(ctx: CanvasRenderingContext2D, x: number, y: number): void {
+    ctx.save();
+    for (const [style, width] of [['rgba(0,0,0,0.85)', 3], ['rgba(255,255,255,0.95)', 1]] as const) {
+      ctx.strokeStyle = style;
+      ctx.lineWidth = width;
+      ctx.beginPath();
+      ctx.moveTo(x - 10, y); ctx.lineTo(x - 3, y);
+      ctx.moveTo(x + 3, y); ctx.lineTo(x + 10, y);
+      ctx.moveTo(x, y - 10); ctx.lineTo(x, y - 3);
+      ctx.moveTo(x, y + 3); ctx.lineTo(x, y + 10);
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
+
+  /** Marks a data pixel with a crosshair (undefined removes it): the hover of another, synced viewer. */
+  setMarker(p: { x: number; y: number } | undefined): void {
+    if (p?.x === this.marker?.x && p?.y === this.marker?.y) return;
+    this.marker = p ? { ...p } : undefined;
+    this.draw();
+  }
+
+  /**
+   * Applies display settings from the page (shared windows, a colormap chosen for a whole grid) without
+   * calling onSettingsChange. Windows given replace those of their modes; `null` returns a mode to Auto.
+   */
+  applySettings(s: { mode?: DisplayMode; colormaps?: ViewerSettings['colormaps']; scale?: Scale; windows?: Partial<Record<DisplayMode, Window | null>> }): void {
+    if (s.mode && s.mode !== this.settings.mode) {
+      this.settings.mode = s.mode;
+      this.valuesKey = '';
+    }
+    if (s.colormaps) Object.assign(this.settings.colormaps, s.colormaps);
+    if (s.scale) this.settings.scale = s.scale;
+    for (const [m, w] of Object.entries(s.windows ?? {}) as [DisplayMode, Window | null][]) {
+      if (w) this.settings.windows[m] = { lo: w.lo, hi: w.hi };
+      else delete this.settings.windows[m];
+    }
+    this.syncControls();
+    this.render();
+  }
+
+  private idleText(): string {
+    return this.opts.idleReadout ?? 'Hover over the image to read values.';
+  }
+
+  /** The colormaps offered in `mode`: the defaults, narrowed by the allowedColormaps option. */
+  private choices(mode: DisplayMode): readonly ColormapName[] {
+    const all = colormapChoices(mode);
+    const only = this.opts.allowedColormaps?.[mode]?.filter((c) => all.includes(c));
+    return only && only.length > 0 ? only : all;
+  }
+
+  /** The window now applied (manual or automatic), in data units. */
+  get displayWindow(): Window {
+    return { ...this.window };
+  }
+
+  /** The current mode's values (amplitude, phase, … of complex data), e.g. for a window shared across viewers. */
+  modeValues(): Float32Array | undefined {
+    return this.currentValues();
+  }
+
+  /** Shows `p` (a data pixel) in the readout as a hover would; undefined restores the hint. */
+  showPixel(p: { x: number; y: number } | undefined): void {
+    const img = this.image;
+    if (!img || !p || p.x < 0 || p.y < 0 || p.x >= img.width || p.y >= img.height) {
+      this.readout.textContent = this.idleText();
+      return;
+    }
+    this.hoverText = this.opts.describe ? this.opts.describe(p.x, p.y) : this.describePixel(p.x, p.y);
+    this.readout.textContent = this.hoverText;
   }
 
   private drawColorbar(heightCss: number, dpr: number): void {
@@ -493,7 +604,8 @@ export class ImageViewer {
     c.addEventListener('pointercancel', end);
     c.addEventListener('pointerleave', () => {
       this.pointer = undefined;
-      if (!this.drag) this.readout.textContent = this.hoverText ? `last: ${this.hoverText}` : 'Hover over the image to read values.';
+      this.opts.onHover?.(undefined);
+      if (!this.drag) this.readout.textContent = this.hoverText && this.opts.idleReadout === undefined ? `last: ${this.hoverText}` : this.idleText();
     });
     c.addEventListener('dblclick', () => this.sync.reset(this));
     c.addEventListener('keydown', (ev) => {
@@ -521,10 +633,12 @@ export class ImageViewer {
     const py = Math.floor((clientY - r.top - g.top) / g.s);
     if (px < 0 || py < 0 || px >= img.width || py >= img.height) {
       this.readout.textContent = 'outside the image';
+      this.opts.onHover?.(undefined);
       return;
     }
-    this.hoverText = this.describePixel(px, py);
+    this.hoverText = this.opts.describe ? this.opts.describe(px, py) : this.describePixel(px, py);
     this.readout.textContent = this.hoverText;
+    this.opts.onHover?.({ x: px, y: py });
   }
 
   /** "x 12, y 40 · value 321.4" (source pixel coordinates; a block range when decimated). */

@@ -504,11 +504,5 @@ client.onRequest('select', async (p) => {
   await v?.settled();
   return viewState();
 });
-client.onRequest('relay', async (p) => {
-  try {
-    return { result: await client.requestAny(p.type, p.params) };
-  } catch (err) {
-    return { error: errorMessage(err) };
-  }
-});
+client.serveRelay();
 client.ready();

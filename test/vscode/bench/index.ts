@@ -4,11 +4,15 @@
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
+import { runReconBench, type ReconBenchRound } from './recon';
 
 const now = (): number => performance.now();
 
 export async function run(): Promise<void> {
-  const file = process.env.PTYCHO_BENCH_FILE!;
+  // The NPZ preview part needs PTYCHO_BENCH_FILE; the reconstruction viewer part PTYCHO_BENCH_RECON_JOB.
+  const file = process.env.PTYCHO_BENCH_FILE ?? '';
+  const reconJob = process.env.PTYCHO_BENCH_RECON_JOB;
+  let recon: ReconBenchRound[] = [];
   const out = process.env.PTYCHO_BENCH_RESULTS!;
   const rounds = Number(process.env.PTYCHO_BENCH_ROUNDS ?? 3);
   const api = await vscode.extensions.getExtension<WorkbenchApi>('ptychopinn.ptychopinn-study-workbench')!.activate();
@@ -17,6 +21,12 @@ export async function run(): Promise<void> {
   const opens: { round: number; commandToPixelsMs: number; openToPixelsMs: number; headersMs: number; page: Record<string, number> }[] = [];
   const frames: { frame: number; selectMs: number; hostReadMs: number }[] = [];
   try {
+    if (reconJob) recon = await runReconBench(api, reconJob, rounds);
+    if (!file) {
+      fs.writeFileSync(`${out}.tmp`, JSON.stringify({ ok: true, opens, frameSteps: frames, recon, vscode: vscode.version }, null, 2));
+      fs.renameSync(`${out}.tmp`, out);
+      return;
+    }
     for (let round = 1; round <= rounds; round++) {
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
       await new Promise((r) => setTimeout(r, 500));
@@ -39,9 +49,9 @@ export async function run(): Promise<void> {
       const rec = await editor.whenRendered((r) => r.event.what === `${state.member}[${frame}]`, 60_000);
       frames.push({ frame, selectMs: now() - t0, hostReadMs: rec.event.requestMs });
     }
-    fs.writeFileSync(`${out}.tmp`, JSON.stringify({ ok: true, file, fileBytes: fs.statSync(file).size, frames: n, member: state.member, opens, frameSteps: frames, vscode: vscode.version }, null, 2));
+    fs.writeFileSync(`${out}.tmp`, JSON.stringify({ ok: true, file, fileBytes: fs.statSync(file).size, frames: n, member: state.member, opens, frameSteps: frames, recon, vscode: vscode.version }, null, 2));
     fs.renameSync(`${out}.tmp`, out);
   } catch (err) {
-    fs.writeFileSync(out, JSON.stringify({ ok: false, error: String((err as Error).stack ?? err), opens, frameSteps: frames }, null, 2));
+    fs.writeFileSync(out, JSON.stringify({ ok: false, error: String((err as Error).stack ?? err), opens, frameSteps: frames, recon }, null, 2));
   }
 }

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobsNode } from '../../../src/extension/jobsTree';
 import type { LiveRun } from '../../../src/extension/runs';
-import { EXTENSION_ID, until as untilShort } from './util';
+import { activateForShortTraining, until as untilShort } from './util';
 
 /** Training steps take seconds: wait longer than the default. */
 const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> => untilShort(what, probe, 90_000);
@@ -28,14 +28,7 @@ describe('Training in VS Code', function () {
   }
 
   before(async () => {
-    api = await vscode.extensions.getExtension<WorkbenchApi>(EXTENSION_ID)!.activate();
-    const cfg = vscode.workspace.getConfiguration('ptychoStudy');
-    // A small, fast network so the test trains in seconds on CPU.
-    await cfg.update('training.epochs', 2, vscode.ConfigurationTarget.Workspace);
-    await cfg.update('training.batchSize', 8, vscode.ConfigurationTarget.Workspace);
-    await cfg.update('training.nFiltersScale', 1, vscode.ConfigurationTarget.Workspace);
-    await api.refresh();
-    await api.whenIdle();
+    api = await activateForShortTraining();
   });
 
   it('ptychoStudy.train runs a demo job to succeeded; the tree shows progress, then the final state', async () => {

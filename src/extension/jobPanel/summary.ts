@@ -1,0 +1,172 @@
+// What the job panel shows, built from the study's job record and the live run (no vscode import, so plain
+// mocha tests it): the header state and progress, the datasets, the findings, the last run's summary, and
+// which buttons are enabled now. Also the mapping of events.jsonl events to the chart's TrainEvents.
+import * as path from 'node:path';
+import type { RunEvent } from '../../core/run/events';
+import type { StudyJob } from '../../core/study';
+import type { JobAction, JobPanelState, JobPanelStateName, JobProgressInfo, JobRunSummary, MetricTable, TrainEvent } from '../../webview/protocol';
+
+export interface LiveInfo {
+  state: 'queued' | 'starting' | 'running' | 'cancelling';
+  progress?: JobProgressInfo;
+}
+
+export interface SummaryContext {
+  /** Path for display: relative to the workspace when inside it. */
+  display: (fsPath: string) => string;
+  trusted: boolean;
+  folderName?: string;
+  /** Whether files exist in the job folder (the host stats them). */
+  has: { checkpoint: boolean; reconstruction: boolean; manifest: boolean; log: boolean };
+}
+
+function metricTable(v: unknown): MetricTable | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const out: MetricTable = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof x === 'number' || x === null) out[k] = x;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+export function runSummary(job: StudyJob): JobRunSummary | undefined {
+  const rec = job.run;
+  if (!rec) return undefined;
+  const m = rec.manifest ?? {};
+  const result = m.result;
+  const metrics = result?.metrics as { amplitude?: unknown; phase?: unknown } | undefined;
+  const summary: JobRunSummary = {
+    status: rec.status,
+    reason: rec.reason ?? m.reason,
+    startedAt: m.timing?.startedAt ?? m.startedAt,
+    finishedAt: m.timing?.finishedAt ?? m.finishedAt,
+    seconds: m.timing?.seconds,
+    epochs: result?.epochs,
+    steps: result?.steps,
+    finalLoss: result?.finalLoss,
+    bestValLoss: result?.bestValLoss,
+    stopReason: result?.stopReason,
+    executionProviderRequested: m.runtime?.executionProviderRequested,
+    executionProviderUsed: m.runtime?.executionProviderUsed,
+    fallbackReason: m.runtime?.fallbackReason,
+  };
+  const amplitude = metricTable(metrics?.amplitude);
+  const phase = metricTable(metrics?.phase);
+  if (amplitude || phase) summary.metrics = { ...(amplitude ? { amplitude } : {}), ...(phase ? { phase } : {}) };
+  for (const k of Object.keys(summary) as (keyof JobRunSummary)[]) if (summary[k] === undefined) delete summary[k];
+  return summary;
+}
+
+type Actions = JobPanelState['actions'];
+
+export function jobActions(state: JobPanelStateName, live: boolean, ctx: SummaryContext): Actions {
+  const untrusted = ctx.trusted ? undefined : 'needs a trusted workspace (Restricted Mode)';
+  const on = (enabled: boolean, why?: string): { enabled: boolean; why?: string } => (enabled ? { enabled: true } : { enabled: false, why });
+  const busy = live ? 'the job is queued or running in this window' : state === 'running' ? 'the job is running in another process' : undefined;
+  const noData = state === 'missing' ? 'its data are missing' : state === 'invalid' ? 'its data are invalid' : undefined;
+  const a: Actions = {
+    dryRun: on(!untrusted && !busy && state !== 'missing', untrusted ?? busy ?? noData),
+    train: on(!untrusted && !busy && !noData, untrusted ?? busy ?? noData),
+    cancel: on(live && state !== 'cancelling', state === 'cancelling' ? 'already cancelling' : 'no run of this job in this window'),
+    resume: on(!untrusted && !busy && (state === 'failed' || state === 'cancelled') && ctx.has.checkpoint,
+      untrusted ?? busy ?? (state === 'failed' || state === 'cancelled' ? 'no checkpoint to resume from' : 'only a failed or cancelled run can be resumed')),
+    revealArtifacts: on(true),
+    showReconstruction: on(state === 'succeeded' && ctx.has.reconstruction, 'no reconstruction yet: train the job first'),
+    showManifest: on(ctx.has.manifest, 'no manifest yet: dry-run or train the job first'),
+    openLogFile: on(ctx.has.log, 'no train.log yet'),
+  };
+  return a;
+}
+
+export function buildJobState(job: StudyJob, live: LiveInfo | undefined, ctx: SummaryContext): JobPanelState {
+  const state: JobPanelStateName = live ? live.state : job.state;
+  const progress = live?.progress ?? (job.state === 'running' && job.run?.manifest.progress ? fromManifestProgress(job.run.manifest.progress) : undefined);
+  const datasets = [job.train, job.test].map((ds) => ({
+    split: ds.split,
+    fileName: path.basename(ds.path),
+    displayPath: ctx.display(ds.path),
+    exists: ds.exists,
+    ...(ds.info?.patternCount !== undefined ? { patterns: ds.info.patternCount } : {}),
+    ...(ds.info?.n !== undefined ? { n: ds.info.n } : {}),
+    ...(ds.info?.sizeBytes !== undefined ? { bytes: ds.info.sizeBytes } : {}),
+  }));
+  const findings = job.findings.map((f) => ({
+    fileName: path.basename(f.file), displayPath: ctx.display(f.file), ...(f.key ? { key: f.key } : {}), rule: f.rule, severity: f.severity, message: f.message,
+  }));
+  const out: JobPanelState = {
+    jobId: job.id, found: true, state, dose: job.dose, view: job.view, gridsize: job.gridsize,
+    artifactDisplayPath: ctx.display(job.artifactDir), datasets, findings, actions: jobActions(state, !!live, ctx), trusted: ctx.trusted,
+  };
+  if (job.reason && !live) out.reason = job.reason;
+  if (ctx.folderName) out.folderName = ctx.folderName;
+  if (progress) out.progress = progress;
+  const run = runSummary(job);
+  if (run) out.run = run;
+  return out;
+}
+
+function fromManifestProgress(p: NonNullable<NonNullable<StudyJob['run']>['manifest']['progress']>): JobProgressInfo {
+  const out: JobProgressInfo = { epoch: p.epoch, epochs: p.epochs, stepInEpoch: p.step, stepsPerEpoch: p.stepsPerEpoch };
+  if (p.loss !== undefined) out.loss = p.loss;
+  if (p.imagesPerSec !== undefined) out.imagesPerSec = p.imagesPerSec;
+  if (p.etaSeconds !== undefined) out.etaSeconds = p.etaSeconds;
+  return out;
+}
+
+/** The panel of a job that is not (or no longer) in the workspace. */
+export function notFoundState(jobId: string, message: string, trusted: boolean): JobPanelState {
+  const off = { enabled: false, why: 'the job does not exist' };
+  const actions = Object.fromEntries((['dryRun', 'train', 'cancel', 'resume', 'revealArtifacts', 'showReconstruction', 'showManifest', 'openLogFile'] as JobAction[]).map((a) => [a, off])) as Actions;
+  return { jobId, found: false, notFoundMessage: message, state: 'missing', datasets: [], findings: [], actions, trusted };
+}
+
+/** events.jsonl events → the chart's events (others dropped). */
+export function toTrainEvents(events: readonly RunEvent[]): TrainEvent[] {
+  const out: TrainEvent[] = [];
+  for (const e of events) {
+    switch (e.type) {
+      case 'started':
+        out.push({
+          type: 'started', time: e.time, epochs: e.epochs, stepsPerEpoch: e.stepsPerEpoch, executionProviderUsed: e.executionProviderUsed,
+          ...(e.resumedFrom ? { resumedFrom: { epoch: e.resumedFrom.epoch, step: e.resumedFrom.step } } : {}),
+        });
+        break;
+      case 'progress':
+        out.push({
+          type: 'progress', time: e.time, epoch: e.epoch, epochs: e.epochs, stepInEpoch: e.stepInEpoch, stepsPerEpoch: e.stepsPerEpoch,
+          loss: e.loss, imagesPerSec: e.imagesPerSec, etaSeconds: e.etaSeconds,
+        });
+        break;
+      case 'epoch':
+        out.push({
+          type: 'epoch', time: e.time, epoch: e.epoch, epochs: e.epochs, trainLoss: e.trainLoss,
+          valLoss: typeof e.valLoss === 'number' && Number.isFinite(e.valLoss) ? e.valLoss : null, lr: e.lr,
+          lrReduced: Boolean(e.lrReduced), seconds: e.seconds,
+        });
+        break;
+      case 'finished':
+        out.push({ type: 'end', time: e.time, status: 'succeeded' });
+        break;
+      case 'failed':
+        out.push({ type: 'end', time: e.time, status: 'failed', message: e.message });
+        break;
+      case 'cancelled':
+        out.push({ type: 'end', time: e.time, status: 'cancelled' });
+        break;
+      default:
+        break;
+    }
+  }
+  return out.filter((e) => isFiniteEvent(e));
+}
+
+/** A torn or hand-edited line can parse as JSON with missing numbers: keep only events the chart can use. */
+function isFiniteEvent(e: TrainEvent): boolean {
+  const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+  switch (e.type) {
+    case 'progress': return num(e.epoch) && num(e.stepInEpoch) && num(e.stepsPerEpoch) && num(e.loss);
+    case 'epoch': return num(e.epoch) && num(e.trainLoss) && (e.valLoss === null || num(e.valLoss));
+    case 'started': return num(e.epochs);
+    default: return true;
+  }
+}

@@ -1,0 +1,29 @@
+// Shape checks of everything a reconstruction-viewer or study-comparison page may send (the host refuses
+// anything else). Whether a job id names a real job is checked by the panels themselves (it depends on the
+// study as it is now).
+import type { ComparisonProtocol, ReconstructionProtocol, ResultArtifact } from '../../webview/protocol';
+import { check, type ProtocolValidators } from '../../webview/shared/validate';
+import { commonEventValidators, savePngValidator } from '../webview/host';
+
+/** `dose_<int>/<view>/gs<g>`, checked for shape here and for existence by the panel. */
+export const jobIdCheck = check.string({ maxLength: 200, nonEmpty: true });
+
+export const reconstructionValidators: ProtocolValidators<ReconstructionProtocol> = {
+  hostRequests: {
+    savePng: savePngValidator,
+    readImages: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
+    train: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
+    openArtifact: check.object<{ jobId: string; artifact: ResultArtifact }>({ jobId: jobIdCheck, artifact: check.literal('metrics', 'manifest', 'log', 'folder') }),
+  },
+  webviewEvents: commonEventValidators,
+};
+
+export const comparisonValidators: ProtocolValidators<ComparisonProtocol> = {
+  hostRequests: {
+    savePng: savePngValidator,
+    readCell: check.object<{ jobId: string; groundTruth: boolean }>({ jobId: jobIdCheck, groundTruth: check.boolean() }),
+    openReconstruction: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
+    train: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
+  },
+  webviewEvents: commonEventValidators,
+};

@@ -1,0 +1,253 @@
+// A small multi-series line plot for the result panels: the FRC curves (amplitude and phase, trained and
+// untrained, with the 0.5 and 1/7 threshold lines) and a metric against dose (one line per view, log dose
+// axis). Series have a colour from the theme's chart palette, a dash pattern and markers; a legend; hovering
+// reads the nearest point into a text readout (stable id for tests and screen readers).
+import { formatValue, labelTicks, niceTicks, type Tick } from '../../core/image/ticks';
+import { canvasFont, h, isHighContrast, onThemeChange, themeColor } from './dom';
+
+export interface Series {
+  label: string;
+  x: ArrayLike<number>;
+  y: ArrayLike<number>;
+  /** A theme chart colour name (blue, red, green, orange, purple, yellow) or a CSS colour. */
+  color: string;
+  dash?: number[];
+  markers?: boolean;
+}
+
+export interface HLine {
+  y: number;
+  label: string;
+}
+
+export interface SeriesPlotOptions {
+  id: string;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  /** log10 x axis (doses). */
+  logX?: boolean;
+  /** Fixed y range (e.g. 0…1 for FRC); default: the data's. */
+  yRange?: { lo: number; hi: number };
+  /** Explicit x ticks (e.g. the doses, labelled 1e3…). */
+  xTicks?: Tick[];
+  /** Canvas height in CSS pixels (default 260). */
+  height?: number;
+}
+
+const PALETTE: Record<string, [string, string]> = {
+  blue: ['--vscode-charts-blue', '#3794ff'],
+  red: ['--vscode-charts-red', '#f14c4c'],
+  green: ['--vscode-charts-green', '#89d185'],
+  orange: ['--vscode-charts-orange', '#d18616'],
+  purple: ['--vscode-charts-purple', '#b180d7'],
+  yellow: ['--vscode-charts-yellow', '#cca700'],
+};
+
+export const SERIES_COLORS = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
+
+function colorOf(name: string): string {
+  const p = PALETTE[name];
+  return p ? themeColor(p[0], p[1]) : name;
+}
+
+export class SeriesPlot {
+  readonly root: HTMLElement;
+  readonly canvas: HTMLCanvasElement;
+  readonly readout: HTMLElement;
+  private series: Series[] = [];
+  private hlines: HLine[] = [];
+  private layout?: { x: number; y: number; w: number; h: number; X: (v: number) => number; Y: (v: number) => number };
+
+  constructor(parent: HTMLElement, private readonly opts: SeriesPlotOptions) {
+    this.canvas = h('canvas', { class: 'plot-canvas series-canvas', id: `${opts.id}-canvas`, tabindex: 0, role: 'img', 'aria-label': `${opts.title}: no data yet` });
+    this.canvas.style.height = `${opts.height ?? 260}px`;
+    this.readout = h('div', { class: 'plot-readout', id: `${opts.id}-readout`, 'aria-live': 'off' }, 'Hover over the plot to read values.');
+    this.root = h('section', { class: 'plot', id: opts.id, 'aria-label': opts.title }, h('h3', { class: 'plot-title' }, opts.title), this.canvas, this.readout);
+    parent.append(this.root);
+    if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => this.draw()).observe(this.canvas);
+    onThemeChange(() => this.draw());
+    this.canvas.addEventListener('pointermove', (ev) => this.hover(ev));
+  }
+
+  get seriesCount(): number {
+    return this.series.filter((s) => s.x.length > 0).length;
+  }
+
+  setData(series: Series[], hlines: HLine[] = []): void {
+    this.series = series;
+    this.hlines = hlines;
+    const desc = series.map((s) => `${s.label} (${s.x.length} points)`).join(', ');
+    this.canvas.setAttribute('aria-label', `${this.opts.title}: ${desc || 'no data'}`);
+    this.draw();
+  }
+
+  private tx(v: number): number {
+    return this.opts.logX ? Math.log10(v) : v;
+  }
+
+  draw(): void {
+    const w = this.canvas.clientWidth;
+    const hh = this.canvas.clientHeight;
+    if (w === 0 || hh === 0) return;
+    const dpr = window.devicePixelRatio || 1;
+    this.canvas.width = Math.round(w * dpr);
+    this.canvas.height = Math.round(hh * dpr);
+    const ctx = this.canvas.getContext('2d')!;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.clearRect(0, 0, w, hh);
+    const fg = themeColor('--vscode-foreground', '#ccc');
+    const muted = themeColor('--vscode-descriptionForeground', fg);
+    const grid = isHighContrast() ? themeColor('--vscode-contrastBorder', fg) : themeColor('--vscode-widget-border', '#8884');
+    let xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
+    for (const s of this.series) {
+      for (let i = 0; i < s.x.length; i++) {
+        const x = this.tx(s.x[i]);
+        const y = s.y[i];
+        if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+        xlo = Math.min(xlo, x); xhi = Math.max(xhi, x); ylo = Math.min(ylo, y); yhi = Math.max(yhi, y);
+      }
+    }
+    for (const t of this.opts.xTicks ?? []) {
+      xlo = Math.min(xlo, this.tx(t.value));
+      xhi = Math.max(xhi, this.tx(t.value));
+    }
+    if (!Number.isFinite(xlo)) {
+      ctx.fillStyle = muted;
+      ctx.font = canvasFont(12, 1);
+      ctx.fillText('no data to plot', 16, hh / 2);
+      this.layout = undefined;
+      return;
+    }
+    if (this.opts.yRange) ({ lo: ylo, hi: yhi } = this.opts.yRange);
+    if (!(xhi > xlo)) { xlo -= 0.5; xhi += 0.5; }
+    if (!(yhi > ylo)) { ylo -= 1; yhi += 1; }
+    const xpad = (xhi - xlo) * 0.04;
+    const ypad = this.opts.yRange ? 0 : (yhi - ylo) * 0.08;
+    xlo -= xpad; xhi += xpad; ylo -= ypad; yhi += ypad;
+    const legendH = 18 * Math.ceil(this.series.length / Math.max(1, Math.floor((w - 70) / 190)));
+    const P = { x: 58, y: 8 + legendH, w: Math.max(20, w - 70), h: Math.max(20, hh - 52 - legendH) };
+    const X = (v: number): number => P.x + ((this.tx(v) - xlo) / (xhi - xlo)) * P.w;
+    const Xt = (t: number): number => P.x + ((t - xlo) / (xhi - xlo)) * P.w;
+    const Y = (v: number): number => P.y + P.h - ((v - ylo) / (yhi - ylo)) * P.h;
+    this.layout = { ...P, X, Y };
+    // Axes and ticks.
+    ctx.font = canvasFont(11, 1);
+    ctx.lineWidth = 1;
+    ctx.strokeStyle = grid;
+    ctx.strokeRect(P.x + 0.5, P.y + 0.5, P.w - 1, P.h - 1);
+    ctx.fillStyle = muted;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    const xt = this.opts.xTicks ?? labelTicks(niceTicks(xlo, xhi, Math.max(2, Math.floor(P.w / 80))));
+    for (const t of xt) {
+      const x = this.opts.xTicks ? X(t.value) : Xt(t.value);
+      if (x < P.x - 1 || x > P.x + P.w + 1) continue;
+      ctx.beginPath(); ctx.moveTo(x + 0.5, P.y + P.h); ctx.lineTo(x + 0.5, P.y + P.h + 4); ctx.stroke();
+      ctx.fillText(t.label, x, P.y + P.h + 6);
+    }
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const t of labelTicks(niceTicks(ylo, yhi, Math.max(2, Math.floor(P.h / 45))))) {
+      const y = Y(t.value);
+      ctx.strokeStyle = grid;
+      ctx.globalAlpha = 0.5;
+      ctx.beginPath(); ctx.moveTo(P.x, y + 0.5); ctx.lineTo(P.x + P.w, y + 0.5); ctx.stroke();
+      ctx.globalAlpha = 1;
+      ctx.fillText(t.label, P.x - 6, y);
+    }
+    ctx.fillStyle = fg;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText(this.opts.xLabel, P.x + P.w / 2, hh - 2);
+    ctx.save();
+    ctx.translate(12, P.y + P.h / 2);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textBaseline = 'top';
+    ctx.fillText(this.opts.yLabel, 0, -8);
+    ctx.restore();
+    // Threshold lines.
+    for (const l of this.hlines) {
+      if (l.y < ylo || l.y > yhi) continue;
+      const y = Y(l.y);
+      ctx.strokeStyle = muted;
+      ctx.setLineDash([2, 3]);
+      ctx.beginPath(); ctx.moveTo(P.x, y + 0.5); ctx.lineTo(P.x + P.w, y + 0.5); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = muted;
+      ctx.textAlign = 'right';
+      ctx.textBaseline = 'bottom';
+      ctx.fillText(l.label, P.x + P.w - 4, y - 1);
+    }
+    // Series.
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(P.x, P.y, P.w, P.h);
+    ctx.clip();
+    for (const s of this.series) {
+      const c = colorOf(s.color);
+      ctx.strokeStyle = c;
+      ctx.fillStyle = c;
+      ctx.lineWidth = 1.75;
+      ctx.setLineDash(s.dash ?? []);
+      ctx.beginPath();
+      let pen = false;
+      for (let i = 0; i < s.x.length; i++) {
+        if (!Number.isFinite(s.y[i]) || !Number.isFinite(this.tx(s.x[i]))) { pen = false; continue; }
+        const x = X(s.x[i]);
+        const y = Y(s.y[i]);
+        if (pen) ctx.lineTo(x, y);
+        else ctx.moveTo(x, y);
+        pen = true;
+      }
+      ctx.stroke();
+      ctx.setLineDash([]);
+      if (s.markers) {
+        for (let i = 0; i < s.x.length; i++) {
+          if (!Number.isFinite(s.y[i])) continue;
+          ctx.beginPath();
+          ctx.arc(X(s.x[i]), Y(s.y[i]), 3, 0, 2 * Math.PI);
+          ctx.fill();
+        }
+      }
+    }
+    ctx.restore();
+    // Legend.
+    let lx = P.x;
+    let ly = 4;
+    ctx.font = canvasFont(11, 1);
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'middle';
+    for (const s of this.series) {
+      const tw = ctx.measureText(s.label).width + 34;
+      if (lx + tw > P.x + P.w && lx > P.x) { lx = P.x; ly += 18; }
+      ctx.strokeStyle = colorOf(s.color);
+      ctx.lineWidth = 2;
+      ctx.setLineDash(s.dash ?? []);
+      ctx.beginPath(); ctx.moveTo(lx, ly + 6); ctx.lineTo(lx + 22, ly + 6); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = fg;
+      ctx.fillText(s.label, lx + 26, ly + 6);
+      lx += Math.max(tw, 150);
+    }
+  }
+
+  private hover(ev: PointerEvent): void {
+    const L = this.layout;
+    if (!L) return;
+    const r = this.canvas.getBoundingClientRect();
+    const mx = ev.clientX - r.left;
+    const my = ev.clientY - r.top;
+    let best: { s: Series; i: number; d: number } | undefined;
+    for (const s of this.series) {
+      for (let i = 0; i < s.x.length; i++) {
+        if (!Number.isFinite(s.y[i])) continue;
+        const d = (L.X(s.x[i]) - mx) ** 2 + (L.Y(s.y[i]) - my) ** 2;
+        if (!best || d < best.d) best = { s, i, d };
+      }
+    }
+    this.readout.textContent = best && best.d < 40 * 40
+      ? `${best.s.label} · ${this.opts.xLabel} ${formatValue(best.s.x[best.i], 4)} · ${this.opts.yLabel} ${formatValue(best.s.y[best.i], 4)}`
+      : 'no point here';
+  }
+}

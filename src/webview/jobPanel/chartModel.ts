@@ -1,0 +1,223 @@
+// The loss chart's data, without the DOM: train and validation loss per epoch and the per-step loss, folded
+// from the run's events as they arrive (a new run starts the chart over; a resumed run drops what came after
+// its checkpoint), learning-rate reductions, and the y axis — linear, or logarithmic. The Poisson NLL the
+// model is trained on is often negative (−91 is typical), so a log axis of the raw loss is impossible; the
+// log view then shows loss − min + ε (ε = 1 % of the range), and says so. Pure TypeScript (unit-tested).
+import { niceTicks } from '../../core/image/ticks';
+import type { TrainEvent } from '../protocol';
+
+export interface EpochPoint {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number | null;
+  lr: number;
+  lrReduced: boolean;
+  seconds: number;
+}
+
+export interface StepPoint {
+  /** Epochs done, fractional: (epoch − 1) + stepInEpoch / stepsPerEpoch. */
+  x: number;
+  loss: number;
+}
+
+export type YMode = 'linear' | 'log';
+
+export class ChartModel {
+  epochs: EpochPoint[] = [];
+  steps: StepPoint[] = [];
+  /** Epochs planned (from the latest started/progress/epoch event). */
+  plannedEpochs = 0;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'none' = 'none';
+  /** How many runs the events held (the chart shows the last one, resumed runs joined to theirs). */
+  runs = 0;
+  resumedAt: number[] = [];
+  lastProgress?: Extract<TrainEvent, { type: 'progress' }>;
+
+  reset(): void {
+    this.epochs = [];
+    this.steps = [];
+    this.plannedEpochs = 0;
+    this.status = 'none';
+    this.runs = 0;
+    this.resumedAt = [];
+    this.lastProgress = undefined;
+  }
+
+  add(events: readonly TrainEvent[]): void {
+    for (const e of events) this.addOne(e);
+  }
+
+  private addOne(e: TrainEvent): void {
+    switch (e.type) {
+      case 'started': {
+        this.runs++;
+        this.status = 'running';
+        this.plannedEpochs = e.epochs;
+        this.lastProgress = undefined;
+        if (!e.resumedFrom) {
+          this.epochs = [];
+          this.steps = [];
+          this.resumedAt = [];
+        } else {
+          const cut = e.resumedFrom.epoch + (e.stepsPerEpoch > 0 ? e.resumedFrom.step / e.stepsPerEpoch : 0);
+          this.epochs = this.epochs.filter((p) => p.epoch <= e.resumedFrom!.epoch);
+          this.steps = this.steps.filter((p) => p.x <= cut + 1e-9);
+          this.resumedAt.push(cut);
+        }
+        return;
+      }
+      case 'progress': {
+        if (e.stepsPerEpoch <= 0) return;
+        const x = e.epoch - 1 + e.stepInEpoch / e.stepsPerEpoch;
+        // Keep x increasing (a duplicate step after a resume replaces the older one).
+        while (this.steps.length > 0 && this.steps[this.steps.length - 1].x >= x - 1e-12) this.steps.pop();
+        this.steps.push({ x, loss: e.loss });
+        this.plannedEpochs = e.epochs;
+        this.lastProgress = e;
+        if (this.status === 'none') this.status = 'running';
+        return;
+      }
+      case 'epoch': {
+        const p: EpochPoint = { epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, lr: e.lr, lrReduced: e.lrReduced, seconds: e.seconds };
+        const i = this.epochs.findIndex((q) => q.epoch >= e.epoch);
+        if (i < 0) this.epochs.push(p);
+        else if (this.epochs[i].epoch === e.epoch) this.epochs[i] = p;
+        else this.epochs.splice(i, 0, p);
+        this.plannedEpochs = Math.max(this.plannedEpochs, e.epochs);
+        if (this.status === 'none') this.status = 'running';
+        return;
+      }
+      case 'end':
+        this.status = e.status;
+        return;
+    }
+  }
+
+  /** Epochs whose learning rate was reduced on plateau (the new rate applies after them). */
+  get lrMarks(): EpochPoint[] {
+    return this.epochs.filter((p) => p.lrReduced);
+  }
+}
+
+export interface YAxis {
+  mode: YMode;
+  /** Value → plotted coordinate (log10 of the shifted value in log mode). */
+  map: (v: number) => number;
+  /** Plotted coordinate → value. */
+  unmap: (t: number) => number;
+  /** Range of plotted coordinates to show. */
+  lo: number;
+  hi: number;
+  /** The shift subtracted before the log (0 when the loss is positive throughout). */
+  shift: number;
+  /** Axis title. */
+  label: string;
+  /** A sentence saying what is shown (shown under the chart). */
+  note: string;
+}
+
+function fmt(v: number): string {
+  const a = Math.abs(v);
+  const s = a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+  return s.replace(/^-/, '−');
+}
+
+/** The y axis for `values` (every loss shown) in `mode`. */
+export function yAxis(values: readonly number[], mode: YMode): YAxis {
+  const finite = values.filter((v) => Number.isFinite(v));
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of finite) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (finite.length === 0) {
+    min = 0;
+    max = 1;
+  }
+  if (mode === 'linear') {
+    const span = max - min;
+    const pad = span > 0 ? span * 0.06 : Math.max(1, Math.abs(max) * 0.05);
+    return {
+      mode, map: (v) => v, unmap: (t) => t, lo: min - pad, hi: max + pad, shift: 0, label: 'loss',
+      note: min < 0 ? 'Loss is the Poisson negative log-likelihood per pattern (it can be negative; lower is better).' : 'Loss per pattern (lower is better).',
+    };
+  }
+  if (min > 0) {
+    const lo = Math.log10(min);
+    const hi = Math.log10(max);
+    const pad = hi > lo ? (hi - lo) * 0.06 : 0.1;
+    return {
+      mode, map: (v) => Math.log10(v), unmap: (t) => 10 ** t, lo: lo - pad, hi: hi + pad, shift: 0, label: 'loss (log scale)',
+      note: 'Loss on a logarithmic axis.',
+    };
+  }
+  // Not all positive: show loss − min + ε on the log axis (ε = 1 % of the range, so the best point sits
+  // two decades below the worst rather than at −∞).
+  const span = max - min;
+  const eps = span > 0 ? span * 0.01 : Math.max(1e-6, Math.abs(min) * 1e-3);
+  const shift = min - eps;
+  const lo = Math.log10(eps);
+  const hi = Math.log10(max - shift);
+  const pad = hi > lo ? (hi - lo) * 0.06 : 0.1;
+  return {
+    mode,
+    map: (v) => Math.log10(Math.max(v - shift, eps * 1e-3)),
+    unmap: (t) => 10 ** t + shift,
+    lo: lo - pad,
+    hi: hi + pad,
+    shift,
+    label: 'loss − min + ε (log scale)',
+    note: `The loss (Poisson NLL) is negative here, so the log axis shows loss − min + ε, with min = ${fmt(min)} and ε = ${fmt(eps)} (1 % of the range); the readout gives the loss itself.`,
+  };
+}
+
+/**
+ * Ticks on a log axis: plotted coordinates at powers of ten (with 2× and 5× when few decades show); when the
+ * range spans less than that gives (say 0.23 to 0.35), round values inside it instead.
+ */
+export function logTicks(lo: number, hi: number, maxTicks = 6): number[] {
+  if (!(hi > lo)) return [lo];
+  if (hi - lo < 0.6) {
+    const values = niceTicks(10 ** lo, 10 ** hi, 4).filter((v) => v > 0);
+    if (values.length >= 2) return values.map((v) => Math.log10(v));
+  }
+  const decades = hi - lo;
+  const mults = decades < 1.2 ? [1, 2, 5] : decades < 2.5 ? [1, 3] : [1];
+  const out: number[] = [];
+  for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) {
+    for (const m of mults) {
+      const t = k + Math.log10(m);
+      if (t >= lo - 1e-9 && t <= hi + 1e-9) out.push(t);
+    }
+  }
+  if (out.length <= maxTicks) return out;
+  const step = Math.ceil(out.length / maxTicks);
+  return out.filter((_, i) => i % step === 0);
+}
+
+/** Values shown in a chart for the y range: train, validation and (optionally) per-step losses. */
+export function shownValues(m: ChartModel, withSteps: boolean): number[] {
+  const v: number[] = [];
+  for (const p of m.epochs) {
+    v.push(p.trainLoss);
+    if (p.valLoss !== null) v.push(p.valLoss);
+  }
+  if (withSteps) for (const s of m.steps) v.push(s.loss);
+  return v;
+}
+
+/** The epoch point nearest to x (in epochs), for the hover readout. */
+export function nearestEpoch(m: ChartModel, x: number): EpochPoint | undefined {
+  let best: EpochPoint | undefined;
+  let d = Infinity;
+  for (const p of m.epochs) {
+    const dd = Math.abs(p.epoch - x);
+    if (dd < d) {
+      d = dd;
+      best = p;
+    }
+  }
+  return best;
+}

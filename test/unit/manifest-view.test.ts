@@ -1,0 +1,160 @@
+// The manifest viewer's document model: a trained job's manifest (every section, the execution provider,
+// the fallback reason highlighted), a dry run (no result, timing or artifacts), the study manifest, and files
+// with unknown or missing fields.
+import { strict as assert } from 'node:assert';
+import { manifestDocument, type ManifestDocument, type Section } from '../../src/webview/manifest/model';
+
+const trained = {
+  schemaVersion: 1, kind: 'ptycho-study-job', job: { id: 'dose_10000/baseline/gs1', dose: 10000, view: 'baseline', gridsize: 1 },
+  status: 'succeeded', createdAt: '2026-12-02T08:53:15.090Z', updatedAt: '2026-12-02T08:53:22.532Z', startedAt: '2026-12-02T08:53:15.090Z',
+  data: {
+    train: { path: '/s/phase_c/dose_10000/patched_train.npz', bytes: 1683252, mtimeMs: 1796201594781.8, sha256: '42c42fe390b0005e6984aafd1d0a1671b4da5974ec9994a306ebfbeb47c88d8c', nPatterns: 68, N: 64 },
+    test: { path: '/s/phase_c/dose_10000/patched_test.npz', bytes: 1420412, mtimeMs: 1796201594805.8, nPatterns: 52, N: 64 },
+    layout: 'unknown',
+  },
+  config: {
+    jobId: 'dose_10000/baseline/gs1', dose: 10000, view: 'baseline', gridsize: 1, groupSize: 1, trainPath: '/s/a.npz', testPath: '/s/b.npz',
+    diffractionKey: 'diffraction', diffractionLayout: 'nhw', n: 64, trainPatterns: 68, testPatterns: 52, nGroups: 68, intensityScale: 3.125,
+    training: {
+      epochs: 2, batchSize: 8, learningRate: 0.001, minLearningRate: 0.0001, plateauFactor: 0.5, plateauPatience: 2, earlyStoppingPatience: 3,
+      validationFraction: 0.05, neighborCount: 7, nFiltersScale: 1, intensityScaleTrainable: true, probeTrainable: false, stitchCropSize: 20, seed: 42,
+      executionProvider: 'cuda', futureKnob: 3,
+    },
+    artifactDir: '/s/phase_e/dose_10000/baseline/gs1', study: { phaseCRoot: '/s/phase_c', phaseDRoot: '/s/phase_d', artifactRoot: '/s/phase_e' },
+  },
+  runtime: {
+    hostname: 'vm', platform: 'linux-x64', node: 'v20.20.2', onnxruntime: '1.30.0', pid: 11603, executionProviderRequested: 'cuda',
+    executionProviderCandidates: ['cuda', 'cpu'], executionProviderUsed: 'cpu', fallbackReason: 'CUDA provider library not installed; fell back to CPU.',
+    heartbeatAt: '2026-12-02T08:53:20.772Z', peakRssMB: 454,
+  },
+  worker: { command: ['/usr/bin/node', '/x/dist/worker.js', '--job-dir', '/s/phase_e/dose_10000/baseline/gs1'] },
+  findings: [],
+  timing: { startedAt: '2026-12-02T08:53:15.090Z', trainingSeconds: 13.389, finishedAt: '2026-12-02T08:53:22.532Z', seconds: 7.442 },
+  training: { parameters: 563875, batchSize: 8, stepsPerEpoch: 8, trainGroups: 64, validationGroups: 4, testGroups: 52, canvas: 34, graphNodes: 784, sessionMs: 160,
+    normalization: { train: 1.54, test: 1.56 }, probeNormalization: 1.399, patternsStreamed: false },
+  progress: { epoch: 2, epochs: 2, step: 8, stepsPerEpoch: 8, loss: -2.21, imagesPerSec: 25.2, etaSeconds: 0 },
+  result: {
+    epochs: 2, steps: 16, finalLoss: -3.138, bestValLoss: -4.2046, stopReason: 'completed 2 epochs',
+    history: [{ epoch: 1, trainLoss: -2.88, valLoss: -4.2, lr: 0.001, seconds: 2.5 }, { epoch: 2, trainLoss: -3.14, valLoss: -4.16, lr: 0.001, seconds: 2.8 }],
+    metrics: {
+      amplitude: { mae: 0.0712, mse: 0.00715, psnr: 13.5, ssim: 0.232, msSsim: 0.585, frc50: 1 },
+      phase: { mae: 0.533, mse: 0.356, psnr: 10.5, ssim: 0.497, msSsim: 0.0639, frc50: null },
+      testLoss: -3.21,
+    },
+  },
+  artifacts: { 'model.onnx': { bytes: 2261203, sha256: '42e2a0074ad5178ae7bd5375afa0f75383120c1551cb86ea6c39c3a6cd07d2cc' }, 'checkpoint.npz': { bytes: 6795626 } },
+  finishedAt: '2026-12-02T08:53:22.532Z',
+};
+
+const sec = (d: ManifestDocument, id: string): Section => {
+  const s = d.sections.find((x) => x.id === id);
+  assert.ok(s, `section ${id} in ${d.sections.map((x) => x.id).join(', ')}`);
+  return s;
+};
+const fieldValue = (s: Section, id: string): string | undefined => s.groups.flatMap((g) => g.fields).find((f) => f.id === id)?.value;
+
+describe('manifest viewer: document model', () => {
+  it('a trained job manifest has every section, in order', () => {
+    const d = manifestDocument(trained, 'job');
+    assert.equal(d.kind, 'job');
+    assert.equal(d.status, 'succeeded');
+    assert.deepEqual(d.sections.map((s) => s.id), ['status', 'result', 'runtime', 'timing', 'progress', 'config', 'data', 'training', 'artifacts']);
+    assert.equal(d.title, 'Manifest of dose_10000/baseline/gs1');
+  });
+
+  it('the runtime section names the execution provider used, and the fallback reason is highlighted and warned about', () => {
+    const d = manifestDocument(trained, 'job');
+    const rt = sec(d, 'runtime');
+    assert.equal(fieldValue(rt, 'field-executionProviderUsed'), 'cpu');
+    assert.equal(fieldValue(rt, 'field-executionProviderRequested'), 'cuda');
+    assert.equal(fieldValue(rt, 'field-executionProviderCandidates'), 'cuda, cpu');
+    const fb = rt.groups[0].fields.find((f) => f.id === 'field-fallbackReason');
+    assert.equal(fb?.kind, 'warn');
+    assert.ok(d.warnings.some((w) => /fallback: CUDA provider/.test(w)));
+    assert.match(fieldValue(rt, 'field-workerCommand')!, /worker\.js --job-dir/);
+  });
+
+  it('every hyperparameter is shown, grouped; unknown ones under "Other training settings"', () => {
+    const cfg = sec(manifestDocument(trained, 'job'), 'config');
+    const all = cfg.groups.flatMap((g) => g.fields.map((f) => f.id));
+    for (const k of Object.keys(trained.config.training)) assert.ok(all.includes(`field-${k}`), k);
+    assert.ok(cfg.groups.some((g) => g.title === 'Other training settings' && g.fields.some((f) => f.id === 'field-futureKnob')));
+    assert.deepEqual(cfg.groups.map((g) => g.title), ['Job and data', 'Optimisation', 'Model', 'Grouping and stitching', 'Reproducibility and runtime', 'Other training settings', 'Study roots']);
+  });
+
+  it('data provenance: paths, sizes, pattern counts, N and sha256 (absent ones say why)', () => {
+    const t = sec(manifestDocument(trained, 'job'), 'data').tables[0];
+    assert.equal(t.rows.length, 2);
+    const [train, test] = t.rows;
+    assert.equal(train[1].text, '/s/phase_c/dose_10000/patched_train.npz');
+    assert.match(train[2].text, /^1\.6 MiB/);
+    assert.equal(train[3].text, '68');
+    assert.equal(train[4].text, '64');
+    assert.equal(train[6].title, trained.data.train.sha256);
+    assert.match(test[6].text, /not recorded/);
+  });
+
+  it('the result has the metrics table (amplitude and phase), the history and the test loss', () => {
+    const r = sec(manifestDocument(trained, 'job'), 'result');
+    const m = r.tables.find((t) => t.id === 'metrics-table')!;
+    assert.deepEqual(m.columns, ['', 'MAE', 'MSE', 'PSNR (dB)', 'SSIM', 'MS-SSIM', 'FRC50 (shell)']);
+    assert.deepEqual(m.rows.map((row) => row[0].text), ['amplitude', 'phase']);
+    assert.equal(m.rows[1][6].text, '—', 'null metric');
+    assert.equal(r.tables.find((t) => t.id === 'history-table')!.rows.length, 2);
+    assert.equal(fieldValue(r, 'field-testLoss'), '−3.21');
+    assert.equal(fieldValue(r, 'field-stopReason'), 'completed 2 epochs');
+    assert.equal(fieldValue(r, 'field-history'), undefined, 'the history is a table, not a JSON line');
+  });
+
+  it('timing in readable units; artifacts with sizes and hashes', () => {
+    const d = manifestDocument(trained, 'job');
+    assert.equal(fieldValue(sec(d, 'timing'), 'field-seconds'), '7.44 s');
+    const a = sec(d, 'artifacts').tables[0];
+    assert.deepEqual(a.rows.map((r) => r[0].text), ['model.onnx', 'checkpoint.npz']);
+    assert.equal(a.rows[1][2].text, '—');
+  });
+
+  it('a dry-run manifest shows what is there: no timing, result or artifacts, and says why', () => {
+    const dry = { ...trained, status: 'dry-run' } as Record<string, unknown>;
+    for (const k of ['timing', 'result', 'artifacts', 'training', 'progress', 'finishedAt', 'startedAt']) delete dry[k];
+    dry.runtime = { hostname: 'vm', platform: 'linux-x64', node: 'v20.20.2', executionProviderRequested: 'auto', executionProviderCandidates: ['cpu'] };
+    const d = manifestDocument(dry, 'job');
+    assert.deepEqual(d.sections.map((s) => s.id), ['status', 'runtime', 'config', 'data']);
+    assert.match(sec(d, 'status').note!, /dry run/i);
+    assert.equal(fieldValue(sec(d, 'runtime'), 'field-executionProviderUsed'), 'not started (dry run)');
+  });
+
+  it('a failed run carries its reason; unknown top-level fields are kept; a wrong schema version is warned about', () => {
+    const d = manifestDocument({ ...trained, status: 'failed', reason: 'The worker was killed (SIGKILL).', schemaVersion: 2, extraThing: { a: 1 } }, 'job');
+    assert.equal(d.reason, 'The worker was killed (SIGKILL).');
+    assert.equal(sec(d, 'status').groups[0].fields.find((f) => f.id === 'field-reason')!.kind, 'error');
+    assert.deepEqual(sec(d, 'other').extra, { extraThing: { a: 1 } });
+    assert.ok(d.warnings.some((w) => /Schema version 2/.test(w)));
+  });
+
+  it('garbage is not fatal: a non-object, an empty object', () => {
+    assert.equal(manifestDocument('hello', 'job').kind, 'unknown');
+    assert.equal(manifestDocument([], 'study').kind, 'unknown');
+    const empty = manifestDocument({}, 'job');
+    assert.deepEqual(empty.sections.map((s) => s.id), ['status']);
+  });
+
+  it('the study manifest: roots, a jobs table with states, losses, SSIM and provider, and a job id per row', () => {
+    const study = {
+      timestamp: '2026-12-02T08:53:22.605Z', phase_c_root: '/s/phase_c', phase_d_root: '/s/phase_d', artifact_root: '/s/phase_e',
+      jobs: [
+        { id: 'dose_10000/baseline/gs1', gridsize: 1, state: 'succeeded', result: { status: 'success', final_loss: -3.138, best_val_loss: -4.2, epochs_completed: 2,
+          metrics: { amplitude: { ssim: 0.232 }, phase: { ssim: 0.497 } }, execution_provider: 'cpu', reason: null } },
+        { id: 'dose_10000/dense/gs2', gridsize: 2, state: 'ready' },
+      ],
+      skipped_views: [{ dose: 1000, view: 'sparse', reason: 'missing' }], skipped_count: 1, skip_summary_path: 'skip_summary.json',
+    };
+    const d = manifestDocument(study, 'study');
+    assert.equal(d.kind, 'study');
+    assert.deepEqual(d.sections.map((s) => s.id), ['study', 'jobs', 'skipped']);
+    const jobs = sec(d, 'jobs').tables[0];
+    assert.deepEqual(jobs.rowJobIds, ['dose_10000/baseline/gs1', 'dose_10000/dense/gs2']);
+    assert.deepEqual(jobs.rows[0].map((c) => c.text).slice(0, 9), ['dose_10000/baseline/gs1', 'succeeded', '1', '2', '−3.138', '−4.2', '0.232', '0.497', 'cpu']);
+    assert.match(fieldValue(sec(d, 'study'), 'field-jobs')!, /2 \(1 succeeded, 1 ready\)/);
+  });
+});
