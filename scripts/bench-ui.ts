@@ -103,7 +103,7 @@ interface BenchResult {
   opens: { round: number; commandToPixelsMs: number; openToPixelsMs: number; headersMs: number; page: Record<string, number> }[];
   frameSteps: { frame: number; selectMs: number; hostReadMs: number }[];
   vscode: string;
-  recon?: { round: number; commandToPixelsMs: number; requestMs: number; messageToPixelsMs: number; messageToAllMs?: number; hostReadMs?: number; width?: number; height?: number }[];
+  recon?: { round: number; commandToPixelsMs: number; requestMs: number; messageToPixelsMs: number; messageToAllMs?: number; hostReadMs?: number; width?: number; height?: number; stagesMs?: Record<string, number> }[];
 }
 
 async function main(): Promise<void> {
@@ -159,6 +159,7 @@ async function main(): Promise<void> {
   for (const o of r.recon ?? []) {
     console.log(`   round ${o.round}: message → pixels ${ms(o.messageToPixelsMs)} (the page: decoding the ArrayBuffers, amplitude and phase through their colormaps onto the canvases); ` +
       `all six images ${o.messageToAllMs !== undefined ? ms(o.messageToAllMs) : '—'}; readImages request ${ms(o.requestMs)} (host read ${o.hostReadMs !== undefined ? ms(o.hostReadMs) : '—'}, ${o.width}×${o.height}); command → first pixels ${ms(o.commandToPixelsMs)}`);
+    if (o.stagesMs) console.log(`      stages: ${Object.entries(o.stagesMs).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   }
   console.log(`\n(first round includes loading the webview bundle cold; a UI test never asserts these)`);
   if (keep) console.log(`kept ${root}`);

@@ -97,6 +97,8 @@ export interface RenderedEvent {
   drawMs: number;
   /** The first render since the page loaded. */
   first: boolean;
+  /** Where drawMs went (ms per stage), for the benchmarks. */
+  stagesMs?: Record<string, number>;
 }
 
 /** Requests every webview answers (the host uses them in tests and for diagnostics). */

@@ -96,6 +96,10 @@ describe('image: window mapping', () => {
     mapToRgba(Float32Array.from([1]), gray, { lo: 0, hi: 1 }, out, 8);
     assert.deepEqual([...out], [0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255]);
     assert.throws(() => mapToRgba(new Float32Array(4), gray, { lo: 0, hi: 1 }, new Uint8Array(8)), RangeError);
+    // An offset that is not a multiple of 4 (no 32-bit view possible) writes the same bytes.
+    const odd = new Uint8Array(11);
+    mapToRgba(Float32Array.from([0, NaN]), gray, { lo: 0, hi: 1, nanColor: [1, 2, 3, 4] }, odd, 3);
+    assert.deepEqual([...odd], [0, 0, 0, 0, 0, 0, 255, 1, 2, 3, 4]);
   });
 
   it('maps a 4-Mpixel image in one pass quickly', () => {
@@ -121,6 +125,37 @@ describe('image: complex', () => {
     assert.ok(Math.abs(ph[2] + Math.PI / 2) < 1e-6);
     assert.deepEqual([...complexComponent(z, 'real')], [3, -1, 0, 0]);
     assert.deepEqual([...complexComponent(z, 'imag')], [4, 0, -2, 0]);
+  });
+
+  it('a rotation shows z·e^{iθ} without copying: every component equals that of the rotated data, phase in (−π, π]', () => {
+    const w = Float32Array.from([3, 4, -1, 0, 0, -2, 0.2, -0.7, NaN, 1]);
+    for (const theta of [0.3, -2.9, 2.9, 7.5, -Math.PI]) {
+      const c = Math.cos(theta);
+      const s = Math.sin(theta);
+      const rotated = new Float32Array(w.length);
+      for (let i = 0; i < w.length; i += 2) {
+        rotated[i] = w[i] * c - w[i + 1] * s;
+        rotated[i + 1] = w[i] * s + w[i + 1] * c;
+      }
+      for (const mode of ['amplitude', 'real', 'imag'] as const) {
+        const a = complexComponent(w, mode, undefined, theta);
+        const b = complexComponent(rotated, mode);
+        for (let i = 0; i < 4; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `${mode} θ=${theta} [${i}]: ${a[i]} vs ${b[i]}`);
+        assert.ok(Number.isNaN(a[4]), 'NaN stays NaN');
+      }
+      const p = complexComponent(w, 'phase', undefined, theta);
+      const q = complexComponent(rotated, 'phase');
+      for (let i = 0; i < 4; i++) {
+        assert.ok(p[i] > -Math.PI - 1e-6 && p[i] <= Math.PI + 1e-6, `phase in range: ${p[i]}`);
+        const d = Math.abs(p[i] - q[i]);
+        assert.ok(Math.min(d, 2 * Math.PI - d) < 1e-5, `phase θ=${theta} [${i}]: ${p[i]} vs ${q[i]}`);
+      }
+      const rgbA = new Uint8ClampedArray(20);
+      const rgbB = new Uint8ClampedArray(20);
+      complexToRgba(w, rgbA, { ampLo: 0, ampHi: 5, rotation: theta });
+      complexToRgba(rotated, rgbB, { ampLo: 0, ampHi: 5 });
+      for (let i = 0; i < 16; i++) assert.ok(Math.abs(rgbA[i] - rgbB[i]) <= 1, `rgb θ=${theta} byte ${i}`);
+    }
   });
 
   it('complex → RGB: hue from the phase on the cyclic map, brightness from the amplitude window', () => {

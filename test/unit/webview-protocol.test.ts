@@ -119,4 +119,13 @@ describe('webview protocol: envelope and validators', () => {
     assert.match(bin(new ArrayBuffer(9))!, /over the 8-byte limit/);
     assert.match(bin([1, 2, 3])!, /ArrayBuffer or a typed array/);
   });
+
+  it('record checks every value and bounds the number of keys', () => {
+    const stages = check.record(check.number({ min: 0 }), { maxKeys: 2 });
+    assert.equal(stages({ derive: 1.5, 'recon-amp.colormap': 0 }, 'stagesMs'), undefined);
+    assert.match(stages({ derive: -1 }, 'stagesMs')!, /stagesMs\.derive must be ≥ 0/);
+    assert.match(stages({ a: 1, b: 2, c: 3 }, 'stagesMs')!, /more than 2 keys/);
+    assert.match(stages([1], 'stagesMs')!, /must be an object, got an array/);
+    assert.match(stages({ ['k'.repeat(201)]: 1 }, 'stagesMs')!, /key longer than 200/);
+  });
 });

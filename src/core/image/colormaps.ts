@@ -85,9 +85,23 @@ export interface WindowMapping {
   nanColor?: readonly [number, number, number, number];
 }
 
+/** The 32-bit word whose bytes in memory are r, g, b, a (whatever the platform's byte order). */
+export function packRgba(r: number, g: number, b: number, a: number): number {
+  const bytes = new Uint8Array([r, g, b, a]);
+  return new Uint32Array(bytes.buffer)[0];
+}
+
+/** `out` from byte `offset` on as n 32-bit words: a view when aligned, else a scratch array to copy back. */
+function wordsOf(out: Uint8ClampedArray | Uint8Array, offset: number, n: number): { words: Uint32Array; commit(): void } {
+  const at = out.byteOffset + offset;
+  if (at % 4 === 0) return { words: new Uint32Array(out.buffer, at, n), commit: () => undefined };
+  const words = new Uint32Array(n);
+  return { words, commit: () => out.set(new Uint8Array(words.buffer), offset) };
+}
+
 /**
  * Maps `values` through the window onto the table, writing 4 bytes per value into `out` (from `outOffset`
- * bytes on). One pass, no per-pixel allocation.
+ * bytes on). One pass writing one 32-bit word per pixel, no per-pixel allocation.
  */
 export function mapToRgba(
   values: ArrayLike<number>, lut: Uint8Array, m: WindowMapping, out: Uint8ClampedArray | Uint8Array, outOffset = 0,
@@ -103,11 +117,14 @@ export function mapToRgba(
   // A degenerate window (lo == hi) shows everything below as the first colour and the rest as the last.
   const k = span > 0 ? 256 / span : 0;
   const wrap = m.wrap === true && !log && span > 0;
-  let o = outOffset;
-  for (let i = 0; i < n; i++, o += 4) {
+  const lut32 = new Uint32Array(256);
+  for (let j = 0; j < 256; j++) lut32[j] = packRgba(lut[3 * j], lut[3 * j + 1], lut[3 * j + 2], 255);
+  const nan32 = packRgba(nan[0], nan[1], nan[2], nan[3]);
+  const { words, commit } = wordsOf(out, outOffset, n);
+  for (let i = 0; i < n; i++) {
     let v = values[i];
     if (v !== v) { // NaN
-      out[o] = nan[0]; out[o + 1] = nan[1]; out[o + 2] = nan[2]; out[o + 3] = nan[3];
+      words[i] = nan32;
       continue;
     }
     if (log) v = Math.log10(1 + (v > 0 ? v : 0));
@@ -123,32 +140,42 @@ export function mapToRgba(
       const t = (v - f0) * k;
       idx = t <= 0 ? 0 : t >= 255 ? 255 : t | 0;
     }
-    const l = 3 * idx;
-    out[o] = lut[l]; out[o + 1] = lut[l + 1]; out[o + 2] = lut[l + 2]; out[o + 3] = 255;
+    words[i] = lut32[idx];
   }
+  commit();
 }
 
 export type ComplexMode = 'amplitude' | 'phase' | 'real' | 'imag';
 
 /**
- * One real component of interleaved complex data (re, im, re, im, …) into `out` (allocated if absent).
+ * One real component of interleaved complex data (re, im, re, im, …) into `out` (allocated if absent), of
+ * the data times e^{i·rotation} (a global phase rotation, applied on the fly: no rotated copy is made).
  * Phase is atan2(im, re) ∈ (−π, π].
  */
-export function complexComponent(interleaved: ArrayLike<number>, mode: ComplexMode, out?: Float32Array): Float32Array {
+export function complexComponent(interleaved: ArrayLike<number>, mode: ComplexMode, out?: Float32Array, rotation = 0): Float32Array {
   const n = interleaved.length >> 1;
   const dst = out && out.length >= n ? out : new Float32Array(n);
+  // Into [−π, π], so that one wrap of atan2 + rotation lands in (−π, π].
+  const rot = rotation - 2 * Math.PI * Math.round(rotation / (2 * Math.PI));
+  const c = Math.cos(rot);
+  const s = Math.sin(rot);
   switch (mode) {
     case 'amplitude':
-      for (let i = 0, j = 0; i < n; i++, j += 2) dst[i] = Math.hypot(interleaved[j], interleaved[j + 1]);
+      for (let i = 0, j = 0; i < n; i++, j += 2) dst[i] = modulus(interleaved[j], interleaved[j + 1]);
       break;
     case 'phase':
-      for (let i = 0, j = 0; i < n; i++, j += 2) dst[i] = Math.atan2(interleaved[j + 1], interleaved[j]);
+      for (let i = 0, j = 0; i < n; i++, j += 2) {
+        let p = Math.atan2(interleaved[j + 1], interleaved[j]) + rot;
+        if (p > Math.PI) p -= 2 * Math.PI;
+        else if (p <= -Math.PI) p += 2 * Math.PI;
+        dst[i] = p;
+      }
       break;
     case 'real':
-      for (let i = 0, j = 0; i < n; i++, j += 2) dst[i] = interleaved[j];
+      for (let i = 0, j = 0; i < n; i++, j += 2) dst[i] = interleaved[j] * c - interleaved[j + 1] * s;
       break;
     case 'imag':
-      for (let i = 0, j = 1; i < n; i++, j += 2) dst[i] = interleaved[j];
+      for (let i = 0, j = 0; i < n; i++, j += 2) dst[i] = interleaved[j] * s + interleaved[j + 1] * c;
       break;
   }
   return dst;
@@ -160,6 +187,8 @@ export interface ComplexRgbOptions {
   /** Amplitude window: brightness 0 at ampLo, full at ampHi (linear). */
   ampLo: number;
   ampHi: number;
+  /** Radians added to every phase (the data times e^{i·rotation}). */
+  rotation?: number;
 }
 
 /**
@@ -174,6 +203,7 @@ export function complexToRgba(interleaved: ArrayLike<number>, out: Uint8ClampedA
   const span = opts.ampHi - opts.ampLo;
   const inv = span > 0 ? 1 / span : 0;
   const TWO_PI = 2 * Math.PI;
+  const rotation = opts.rotation ?? 0;
   let o = outOffset;
   for (let i = 0, j = 0; i < n; i++, j += 2, o += 4) {
     const re = interleaved[j];
@@ -182,14 +212,19 @@ export function complexToRgba(interleaved: ArrayLike<number>, out: Uint8ClampedA
       out[o] = 0; out[o + 1] = 0; out[o + 2] = 0; out[o + 3] = 0;
       continue;
     }
-    const amp = Math.hypot(re, im);
+    const amp = modulus(re, im);
     let b = span > 0 ? (amp - opts.ampLo) * inv : amp > opts.ampLo ? 1 : 0;
     b = b <= 0 ? 0 : b >= 1 ? 1 : b;
-    let t = (Math.atan2(im, re) + Math.PI) / TWO_PI; // (0, 1]
+    let t = (Math.atan2(im, re) + rotation + Math.PI) / TWO_PI; // (0, 1] before the rotation
     t -= Math.floor(t);
     let idx = (t * 256) | 0;
     if (idx > 255) idx = 0;
     const l = 3 * idx;
     out[o] = lut[l] * b; out[o + 1] = lut[l + 1] * b; out[o + 2] = lut[l + 2] * b; out[o + 3] = 255;
   }
+}
+
+/** |re + i·im|: Math.hypot's overflow guard is not needed for float32 data and costs 4× in the per-pixel loops. */
+export function modulus(re: number, im: number): number {
+  return Math.sqrt(re * re + im * im);
 }

@@ -4,6 +4,8 @@
 // Pure TypeScript (no Node, no DOM): used by the reconstruction viewer page and the unit tests.
 // Complex arrays are interleaved (re, im) float32, row-major, like everywhere in the workbench.
 
+import { modulus } from './colormaps';
+
 const TWO_PI = 2 * Math.PI;
 
 /** x wrapped into (−π, π] (π stays π, −π becomes π). NaN stays NaN. */
@@ -153,8 +155,8 @@ export function amplitudeDifference(pred: ArrayLike<number>, gt: ArrayLike<numbe
       for (let x = r.x; x < r.x + r.width; x++) {
         const i = y * width + x;
         if (w && !(w[i] > 0)) continue;
-        const p = Math.hypot(pred[2 * i], pred[2 * i + 1]);
-        const g = Math.hypot(gt[2 * i], gt[2 * i + 1]);
+        const p = modulus(pred[2 * i], pred[2 * i + 1]);
+        const g = modulus(gt[2 * i], gt[2 * i + 1]);
         if (!Number.isFinite(p) || !Number.isFinite(g)) continue;
         sp += p;
         sg += g;
@@ -164,7 +166,7 @@ export function amplitudeDifference(pred: ArrayLike<number>, gt: ArrayLike<numbe
   }
   const out = new Float32Array(n);
   for (let i = 0, j = 0; i < n; i++, j += 2) {
-    out[i] = w && !(w[i] > 0) ? NaN : scale * Math.hypot(pred[j], pred[j + 1]) - Math.hypot(gt[j], gt[j + 1]);
+    out[i] = w && !(w[i] > 0) ? NaN : scale * modulus(pred[j], pred[j + 1]) - modulus(gt[j], gt[j + 1]);
   }
   return { values: out, scale };
 }

@@ -192,6 +192,7 @@ export const commonEventValidators = {
     requestMs: check.number({ min: 0 }),
     drawMs: check.number({ min: 0 }),
     first: check.boolean(),
+    stagesMs: check.optional(check.record(check.number({ min: 0 }), { maxKeys: 64 })),
   }),
 };
 

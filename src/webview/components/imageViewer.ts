@@ -8,6 +8,7 @@ import {
   COLORMAPS, PHASE_COLORMAPS, SEQUENTIAL_COLORMAPS, colormapLut, complexComponent, complexToRgba, isColormapName, mapToRgba, scaleValue,
   type ColormapName, type Scale,
 } from '../../core/image/colormaps';
+import { wrapPhase } from '../../core/image/complexDiff';
 import { autoWindow, finiteMinMax, percentiles, type Window } from '../../core/image/stats';
 import { formatValue, phaseTicks, windowTicks, type Tick } from '../../core/image/ticks';
 import type { ViewerState } from '../protocol';
@@ -34,6 +35,8 @@ export interface ImageInput {
   sourceHeight: number;
   /** What is shown, for the export file name and screen readers, e.g. `diffraction[12]`. */
   label: string;
+  /** Complex data: radians added to every phase (shown as data · e^{i·rotation}; the data is not copied). */
+  rotation?: number;
 }
 
 export interface ViewerSettings {
@@ -258,7 +261,7 @@ export class ImageViewer {
     const m = this.settings.mode;
     const key = `${m}`;
     if (this.valuesKey === key && this.values) return this.values;
-    this.values = !img.complex ? img.data : complexComponent(img.data, m === 'rgb' ? 'amplitude' : (m as 'amplitude' | 'phase' | 'real' | 'imag'));
+    this.values = !img.complex ? img.data : complexComponent(img.data, m === 'rgb' ? 'amplitude' : (m as 'amplitude' | 'phase' | 'real' | 'imag'), undefined, img.rotation ?? 0);
     this.valuesKey = key;
     return this.values;
   }
@@ -331,12 +334,17 @@ export class ImageViewer {
   }
 
   /** Recomputes the RGBA image for the current data and settings, then draws. */
+  /** Milliseconds per stage of the last render (component values, window, colormap, putImageData, draw). */
+  lastRenderStages: Record<string, number> = {};
+
   private render(started = performance.now()): void {
     const img = this.image;
     const values = this.currentValues();
     if (!img || !values) return;
+    const tValues = performance.now();
     const manual = this.settings.windows[this.settings.mode];
     this.window = manual ?? this.automaticWindow(values);
+    const tWindow = performance.now();
     const auto = !manual;
     for (const [input, v] of [[this.loInput, this.window.lo], [this.hiInput, this.window.hi]] as const) {
       if (document.activeElement !== input) input.value = String(Number(v.toPrecision(6)));
@@ -352,17 +360,21 @@ export class ImageViewer {
     const data = octx.createImageData(img.width, img.height);
     const cmap = this.colormap();
     if (this.settings.mode === 'rgb') {
-      complexToRgba(img.data, data.data, { lut: colormapLut(cmap), ampLo: this.window.lo, ampHi: this.window.hi });
+      complexToRgba(img.data, data.data, { lut: colormapLut(cmap), ampLo: this.window.lo, ampHi: this.window.hi, rotation: img.rotation ?? 0 });
     } else {
       mapToRgba(values, colormapLut(cmap), {
         lo: this.window.lo, hi: this.window.hi, scale: this.effectiveScale(),
         wrap: this.settings.mode === 'phase' && COLORMAPS[cmap].cyclic,
       }, data.data);
     }
+    const tMap = performance.now();
     octx.putImageData(data, 0, 0);
+    const tPut = performance.now();
     this.updateNote();
     this.draw();
-    this.opts.onRendered?.({ drawMs: performance.now() - started });
+    const end = performance.now();
+    this.lastRenderStages = { values: tValues - started, window: tWindow - tValues, colormap: tMap - tWindow, putImageData: tPut - tMap, draw: end - tPut };
+    this.opts.onRendered?.({ drawMs: end - started });
   }
 
   private updateNote(): void {
@@ -653,7 +665,7 @@ export class ImageViewer {
     const re = img.data[2 * i];
     const im = img.data[2 * i + 1];
     const amp = Math.hypot(re, im);
-    const ph = Math.atan2(im, re);
+    const ph = wrapPhase(Math.atan2(im, re) + (img.rotation ?? 0));
     return `${where} · amplitude ${formatValue(amp, 5)} · phase ${formatValue(ph, 4)} rad${mean}`;
   }
 

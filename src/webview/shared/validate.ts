@@ -70,6 +70,20 @@ export const check = {
       return undefined;
     });
   },
+  /** A plain object used as a map: at most `maxKeys` keys (each at most 200 characters), every value checked. */
+  record<T>(inner: Check<T>, opts: { maxKeys?: number } = {}): Check<Record<string, T>> {
+    return make((v, p) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return `${p} must be an object, got ${describe(v)}`;
+      const keys = Object.keys(v);
+      if (keys.length > (opts.maxKeys ?? 100)) return `${p} has more than ${opts.maxKeys ?? 100} keys`;
+      for (const k of keys) {
+        if (k.length > 200) return `${p} has a key longer than 200 characters`;
+        const e = inner((v as Record<string, unknown>)[k], `${p}.${k}`);
+        if (e) return e;
+      }
+      return undefined;
+    });
+  },
   /**
    * A plain object with exactly these keys checked (unknown extra keys are refused too, so a typo in a field
    * name is reported rather than ignored).

@@ -15,6 +15,8 @@ export interface ReconBenchRound {
   messageToPixelsMs: number;
   /** The page: response arrived → all six images drawn (ground truth and differences included). */
   messageToAllMs?: number;
+  /** Where message → pixels went (derive, then per image: values, window, colormap, putImageData, draw). */
+  stagesMs?: Record<string, number>;
   hostReadMs?: number;
   width?: number;
   height?: number;
@@ -36,6 +38,7 @@ export async function runReconBench(api: WorkbenchApi, jobId: string, rounds: nu
     out.push({
       round, commandToPixelsMs, requestMs: first.event.requestMs, messageToPixelsMs: first.event.drawMs,
       ...(all ? { messageToAllMs: all.event.drawMs } : {}),
+      ...(first.event.stagesMs ? { stagesMs: first.event.stagesMs } : {}),
       ...(panel.lastImages ? { hostReadMs: panel.lastImages.readMs, width: panel.lastImages.width, height: panel.lastImages.height } : {}),
     });
     panel.panel.dispose();
