@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { amplitudeDifference, fitPlane, phaseDifference, rotateComplex, symmetricWindow, unitPhasors, wrapPhase } from '../../src/core/image/complexDiff';
 import { ndarray, writeNpz } from '../../src/core/npy';
-import { jobRevision, Limiter, loadReconArrays, parseMetrics, readMetricsFile, readReconHeader, reconDecimation, ShiftedBlockMean } from '../../src/extension/results/reconData';
+import { jobRevision, Limiter, loadReconArrays, parseMetrics, readMetricsFile, readReconHeader, reconDecimation } from '../../src/extension/results/reconData';
+import { BlockMeanAccumulator } from '../../src/core/image/stats';
 import { asFloat64 } from '../../src/webview/shared/binary';
 import {
   bestIndices, better, differingConfigKeys, doseLabel, emptyReason, flattenConfig, formatMetric, gridLayout, METRICS, sortRows, type GridJob,
@@ -225,13 +226,13 @@ describe('result panels: decimation and reading reconstruction.npz', () => {
 
   it('a shifted block grid puts images with different origins on one grid', () => {
     // Two 1-row images of x = origin + i; factor 3, canvas origin 0. Image A starts at x=4 (shift 1), B at 6 (shift 0).
-    const a = new ShiftedBlockMean(5, 1, 3, 1, 4 % 3, 0);
+    const a = new BlockMeanAccumulator(5, 1, 3, 1, 4 % 3, 0);
     a.addRows(Float32Array.from([4, 5, 6, 7, 8]), 1);
-    assert.deepEqual([...a.result()], [4.5, 7]); // blocks {3..5} ∩ A = {4,5}, {6..8}
-    const b = new ShiftedBlockMean(3, 1, 3, 1, 0, 0);
+    assert.deepEqual([...a.result().data], [4.5, 7]); // blocks {3..5} ∩ A = {4,5}, {6..8}
+    const b = new BlockMeanAccumulator(3, 1, 3, 1, 0, 0);
     b.addRows(Float32Array.from([6, 7, 8]), 1);
-    assert.deepEqual([...b.result()], [7]); // the same block as A's second pixel
-    assert.throws(() => new ShiftedBlockMean(3, 1, 3, 1, 3, 0));
+    assert.deepEqual([...b.result().data], [7]); // the same block as A's second pixel
+    assert.throws(() => new BlockMeanAccumulator(3, 1, 3, 1, 3, 0));
   });
 
   async function writeRecon(sub: string, w: number, h: number, origin: [number, number], withGt = true): Promise<string> {

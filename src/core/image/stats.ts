@@ -158,6 +158,8 @@ export function decimationFactor(width: number, height: number, maxSide: number)
  * Streaming block-mean decimation of a C-order height × width image with `channels` interleaved values per
  * pixel (2 for complex re/im): feed rows in order with `addRows`, then take `result()`. Edge blocks average
  * only the pixels they hold; NaN values are left out of their block's mean (a block of NaN only is NaN).
+ * With a shift (ox, oy) (0 ≤ o < factor) the block grid moves: output pixel X averages the source pixels with
+ * floor((x + ox) / factor) = X, so images with different origins decimate onto one common grid.
  */
 export class BlockMeanAccumulator {
   readonly outWidth: number;
@@ -166,25 +168,26 @@ export class BlockMeanAccumulator {
   private readonly counts: Uint32Array;
   private rowsSeen = 0;
 
-  constructor(readonly width: number, readonly height: number, readonly factor: number, readonly channels = 1) {
+  constructor(readonly width: number, readonly height: number, readonly factor: number, readonly channels = 1, readonly ox = 0, readonly oy = 0) {
     if (!(factor >= 1) || !Number.isInteger(factor)) throw new RangeError(`decimation factor must be a positive integer, got ${factor}`);
-    this.outWidth = Math.ceil(width / factor);
-    this.outHeight = Math.ceil(height / factor);
+    if (!(ox >= 0 && ox < factor && oy >= 0 && oy < factor) || !Number.isInteger(ox) || !Number.isInteger(oy)) throw new RangeError(`grid shifts must be integers in [0, ${factor})`);
+    this.outWidth = Math.ceil((width + ox) / factor);
+    this.outHeight = Math.ceil((height + oy) / factor);
     this.sums = new Float64Array(this.outWidth * this.outHeight * channels);
     this.counts = new Uint32Array(this.outWidth * this.outHeight * channels);
   }
 
   /** Adds `rows` full rows (rows × width × channels values from `data`), continuing where the last call stopped. */
   addRows(data: ArrayLike<number>, rows: number): void {
-    const { width, factor, channels, outWidth, sums, counts } = this;
+    const { width, factor, channels, outWidth, sums, counts, ox, oy } = this;
     if (this.rowsSeen + rows > this.height) throw new RangeError(`addRows: ${this.rowsSeen + rows} rows exceed the height ${this.height}`);
     if (data.length < rows * width * channels) throw new RangeError(`addRows: ${rows} rows need ${rows * width * channels} values, got ${data.length}`);
     for (let r = 0; r < rows; r++) {
-      const orow = ((this.rowsSeen + r) / factor) | 0;
+      const orow = ((this.rowsSeen + r + oy) / factor) | 0;
       const obase = orow * outWidth * channels;
       const ibase = r * width * channels;
       for (let x = 0; x < width; x++) {
-        const o = obase + ((x / factor) | 0) * channels;
+        const o = obase + (((x + ox) / factor) | 0) * channels;
         const i = ibase + x * channels;
         for (let c = 0; c < channels; c++) {
           const v = data[i + c];

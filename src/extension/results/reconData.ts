@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openNpz, type NdArray, type NpzArchive } from '../../core/npy';
+import { BlockMeanAccumulator } from '../../core/image/stats';
 import { ARTIFACT } from '../../core/study';
 import type { ReconMetricsInfo, ResultImageMetrics, ResultMetrics } from '../../webview/protocol';
 
@@ -71,56 +72,6 @@ export function reconDecimation(width: number, height: number, maxSide: number):
   return { factor, width: Math.ceil(width / factor), height: Math.ceil(height / factor) };
 }
 
-/**
- * Block means of a streamed image whose block grid is shifted by (ox, oy) source pixels (0 ≤ o < factor):
- * output pixel (X, Y) averages the source pixels with floor((x + ox)/factor) = X — so images with different
- * origins decimate onto one common grid. NaN values are left out; a block of only NaN is NaN.
- */
-export class ShiftedBlockMean {
-  readonly outWidth: number;
-  readonly outHeight: number;
-  private readonly sums: Float64Array;
-  private readonly counts: Uint32Array;
-  private rows = 0;
-
-  constructor(readonly width: number, readonly height: number, readonly factor: number, readonly channels: number, readonly ox = 0, readonly oy = 0) {
-    if (!Number.isInteger(factor) || factor < 1) throw new RangeError(`factor must be a positive integer, got ${factor}`);
-    if (!(ox >= 0 && ox < factor && oy >= 0 && oy < factor)) throw new RangeError(`offsets must lie in [0, ${factor})`);
-    this.outWidth = Math.ceil((width + ox) / factor);
-    this.outHeight = Math.ceil((height + oy) / factor);
-    this.sums = new Float64Array(this.outWidth * this.outHeight * channels);
-    this.counts = new Uint32Array(this.sums.length);
-  }
-
-  addRows(data: ArrayLike<number>, n: number): void {
-    const { width, factor, channels, outWidth, ox, oy, sums, counts } = this;
-    if (this.rows + n > this.height) throw new RangeError('more rows than the image has');
-    for (let r = 0; r < n; r++) {
-      const obase = Math.floor((this.rows + r + oy) / factor) * outWidth * channels;
-      const ibase = r * width * channels;
-      for (let x = 0; x < width; x++) {
-        const o = obase + Math.floor((x + ox) / factor) * channels;
-        const i = ibase + x * channels;
-        for (let c = 0; c < channels; c++) {
-          const v = data[i + c];
-          if (v === v) {
-            sums[o + c] += v;
-            counts[o + c]++;
-          }
-        }
-      }
-    }
-    this.rows += n;
-  }
-
-  result(): Float32Array {
-    if (this.rows !== this.height) throw new Error(`got ${this.rows} of ${this.height} rows`);
-    const out = new Float32Array(this.sums.length);
-    for (let i = 0; i < out.length; i++) out[i] = this.counts[i] > 0 ? this.sums[i] / this.counts[i] : NaN;
-    return out;
-  }
-}
-
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function asFloat32(a: NdArray): Float32Array {
@@ -152,13 +103,13 @@ async function readMember(a: NpzArchive, name: string, factor: number, ox: numbe
     }
     return out;
   }
-  const acc = new ShiftedBlockMean(width, height, factor, channels, ox, oy);
+  const acc = new BlockMeanAccumulator(width, height, factor, channels, ox, oy);
   for (let r = 0; r < height; r += step) {
     const e = Math.min(height, r + step);
     acc.addRows(asFloat32(await a.readRows(name, r, e)), e - r);
     await yieldToEventLoop();
   }
-  return acc.result();
+  return acc.result().data;
 }
 
 export interface ReconArrays {
