@@ -614,6 +614,18 @@ export interface ReconImages extends ReconImageInfo {
   readMs: number;
 }
 
+/** The ground truth of the viewer's region, sent after the first pixels (the arrays are large). */
+export interface ReconGroundTruth {
+  jobId: string;
+  revision: string;
+  width: number;
+  height: number;
+  factor: number;
+  /** float32 interleaved (re, im), width × height, the same pixels as `ReconImages.object`. */
+  groundTruth: Binary;
+  readMs: number;
+}
+
 export type ReconLayout = 'ampPhase' | 'rgb';
 export type ResultArtifact = 'metrics' | 'manifest' | 'log' | 'folder';
 
@@ -653,7 +665,9 @@ export interface ReconViewState {
 
 export interface ReconstructionProtocol extends PanelProtocol {
   hostRequests: CommonHostRequests & {
-    readImages: RequestSpec<{ jobId: string }, ReconImages>;
+    /** The object and its weight; the ground truth too unless `groundTruth` is false (then see readGroundTruth). */
+    readImages: RequestSpec<{ jobId: string; groundTruth?: boolean }, ReconImages>;
+    readGroundTruth: RequestSpec<{ jobId: string }, ReconGroundTruth>;
     /** Starts training the job (the Train button of a job without results). */
     train: RequestSpec<{ jobId: string }, { started: boolean; message?: string }>;
     openArtifact: RequestSpec<{ jobId: string; artifact: ResultArtifact }, { opened: boolean }>;

@@ -274,6 +274,10 @@ describe('result panels: decimation and reading reconstruction.npz', () => {
     assert.equal(dec.object[2], (1 + 2 + 11 + 12) / 4, 'block (24..25) × rows 0..1 averages 1, 2, 11, 12');
     const auto = await loadReconArrays(d, { maxSide: 4 });
     assert.equal(auto.factor, 3);
+    // The viewer asks for the ground truth on its own after the first pixels: the same pixels as `full`.
+    const gtOnly = await loadReconArrays(d, { maxSide: 2048, groundTruth: 'only' });
+    assert.deepEqual([gtOnly.object.length, gtOnly.weight.length, gtOnly.width, gtOnly.height], [0, 0, 10, 6]);
+    assert.deepEqual([...gtOnly.groundTruth!], [...full.groundTruth!]);
   });
 
   it('an archive without a complex 2-D object is refused with the reason', async () => {

@@ -136,7 +136,8 @@ export interface LoadOptions {
   factor?: number;
   /** Align the block grid to this object pixel (the grid's canvas origin). */
   gridAnchor?: [number, number];
-  groundTruth?: boolean;
+  /** false: leave the ground truth out; 'only': read just the ground truth (object and weight come back empty). */
+  groundTruth?: boolean | 'only';
 }
 
 /** Reads (and decimates) the object, its weight and the ground truth of a job's reconstruction.npz. */
@@ -151,12 +152,13 @@ export async function loadReconArrays(dir: string, opts: LoadOptions = {}): Prom
     const mod = (v: number): number => ((v % factor) + factor) % factor;
     const ox = opts.gridAnchor ? mod(origin[0] - opts.gridAnchor[0]) : 0;
     const oy = opts.gridAnchor ? mod(origin[1] - opts.gridAnchor[1]) : 0;
-    const object = await readMember(a, 'object', factor, ox, oy);
-    const weight = a.has('weight') ? await readMember(a, 'weight', factor, ox, oy) : new Float32Array(object.length / 2).fill(1);
-    const withGt = opts.groundTruth !== false && isComplex2d(a, 'ground_truth');
-    const groundTruth = withGt ? await readMember(a, 'ground_truth', factor, ox, oy) : undefined;
     const outW = Math.ceil((width + ox) / factor);
     const outH = Math.ceil((height + oy) / factor);
+    const only = opts.groundTruth === 'only';
+    const object = only ? new Float32Array(0) : await readMember(a, 'object', factor, ox, oy);
+    const weight = only ? new Float32Array(0) : a.has('weight') ? await readMember(a, 'weight', factor, ox, oy) : new Float32Array(outW * outH).fill(1);
+    const withGt = opts.groundTruth !== false && isComplex2d(a, 'ground_truth');
+    const groundTruth = withGt ? await readMember(a, 'ground_truth', factor, ox, oy) : undefined;
     return {
       width: outW, height: outH, sourceWidth: width, sourceHeight: height, factor, origin, gridOrigin: [origin[0] - ox, origin[1] - oy],
       object, weight, ...(groundTruth ? { groundTruth } : {}), readMs: performance.now() - t0,

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ARTIFACT, type StudyJob } from '../../core/study';
-import type { ReconImages, ReconInit, ReconstructionProtocol, ResultArtifact } from '../../webview/protocol';
+import type { ReconGroundTruth, ReconImages, ReconInit, ReconstructionProtocol, ResultArtifact } from '../../webview/protocol';
 import type { StudyModel } from '../studyModel';
 import { Disposable, nextEvent } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
@@ -40,6 +40,8 @@ export class ReconstructionPanel extends Disposable {
   readonly renders = this.register(new RenderLog());
   /** What was last sent for the images (tests check sizes and that the arrays left as ArrayBuffers). */
   lastImages?: { width: number; height: number; factor: number; bytes: number; binary: boolean; readMs: number };
+  /** readGroundTruth requests answered (tests). */
+  groundTruthsSent = 0;
   private revision = '';
   private readonly disposedEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposedEmitter.event;
@@ -53,7 +55,8 @@ export class ReconstructionPanel extends Disposable {
     const host = (this.host = this.register(new WebviewHost<ReconstructionProtocol>(webview, {
       panel: 'reconstruction', validators: reconstructionValidators, log: deps.log, label: jobId,
     })));
-    host.onRequest('readImages', (p) => this.readImages(p.jobId));
+    host.onRequest('readImages', (p) => this.readImages(p.jobId, p.groundTruth !== false));
+    host.onRequest('readGroundTruth', (p) => this.readGroundTruth(p.jobId));
     host.onRequest('train', async (p) => {
       const { job } = this.ownJob(p.jobId);
       const run = await vscode.commands.executeCommand('ptychoStudy.train', job.id);
@@ -147,9 +150,10 @@ export class ReconstructionPanel extends Disposable {
     }
   }
 
-  private async readImages(jobId: string): Promise<ReconImages> {
+  private async readImages(jobId: string, withGroundTruth: boolean): Promise<ReconImages> {
     const { job } = this.ownJob(jobId);
-    const r = await this.deps.limiter.run(() => loadReconArrays(job.artifactDir, { maxSide: RECON_MAX_SIDE }));
+    const r = await this.deps.limiter.run(() => loadReconArrays(job.artifactDir, { maxSide: RECON_MAX_SIDE, groundTruth: withGroundTruth }));
+    const hasGroundTruth = withGroundTruth ? !!r.groundTruth : (await readReconHeader(job.artifactDir))?.hasGroundTruth === true;
     const object = r.object.buffer as ArrayBuffer;
     const weight = r.weight.buffer as ArrayBuffer;
     const groundTruth = r.groundTruth?.buffer as ArrayBuffer | undefined;
@@ -160,9 +164,17 @@ export class ReconstructionPanel extends Disposable {
     };
     return {
       jobId: job.id, revision: this.revision, width: r.width, height: r.height, sourceWidth: r.sourceWidth, sourceHeight: r.sourceHeight,
-      factor: r.factor, origin: r.origin, hasGroundTruth: !!groundTruth, maxSide: RECON_MAX_SIDE,
+      factor: r.factor, origin: r.origin, hasGroundTruth, maxSide: RECON_MAX_SIDE,
       object, weight, ...(groundTruth ? { groundTruth } : {}), readMs: r.readMs,
     };
+  }
+
+  private async readGroundTruth(jobId: string): Promise<ReconGroundTruth> {
+    const { job } = this.ownJob(jobId);
+    const r = await this.deps.limiter.run(() => loadReconArrays(job.artifactDir, { maxSide: RECON_MAX_SIDE, groundTruth: 'only' }));
+    if (!r.groundTruth) throw new Error(`${job.id}: reconstruction.npz has no ground_truth (the dataset had no objectGuess)`);
+    this.groundTruthsSent++;
+    return { jobId: job.id, revision: this.revision, width: r.width, height: r.height, factor: r.factor, groundTruth: r.groundTruth.buffer as ArrayBuffer, readMs: r.readMs };
   }
 
   private async openArtifact(jobId: string, artifact: ResultArtifact): Promise<{ opened: boolean }> {

@@ -11,7 +11,8 @@ export const jobIdCheck = check.string({ maxLength: 200, nonEmpty: true });
 export const reconstructionValidators: ProtocolValidators<ReconstructionProtocol> = {
   hostRequests: {
     savePng: savePngValidator,
-    readImages: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
+    readImages: check.object<{ jobId: string; groundTruth?: boolean }>({ jobId: jobIdCheck, groundTruth: check.optional(check.boolean()) }),
+    readGroundTruth: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
     train: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
     openArtifact: check.object<{ jobId: string; artifact: ResultArtifact }>({ jobId: jobIdCheck, artifact: check.literal('metrics', 'manifest', 'log', 'folder') }),
   },

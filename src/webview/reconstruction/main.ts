@@ -102,6 +102,8 @@ interface Loaded {
   phaseDiff?: Float32Array;
   plane?: Plane;
   hatch?: HTMLCanvasElement;
+  /** The ground-truth request in flight (it follows the first pixels). */
+  gtPending?: Promise<void>;
   /** Amplitude windows (1st–99th percentile of the covered pixels): both images together, and each alone. */
   ampWindow?: Window;
   reconAmpWindow?: Window;
@@ -592,6 +594,14 @@ async function draw(L: Loaded, t0: number, requestMs: number): Promise<void> {
     L.hatch = hatchCanvas(L);
     for (const c of first) c.viewer.draw();
   }
+  // The ground truth comes after the first pixels (as many bytes again as the object).
+  if (!L.gt && L.r.hasGroundTruth) {
+    L.gtPending ??= fetchGroundTruth(L);
+    await L.gtPending;
+    if (images !== L) return;
+    // The shared amplitude window now includes the ground truth's pixels.
+    for (const c of first) if (c.mode !== 'phase') c.viewer.setImage({ ...imageInput(L, L.object, true, label(`reconstruction`)), rotation: L.shownRotation });
+  }
   if (L.gt && !L.phaseDiff) deriveDifferences(L);
   for (const c of cells) {
     if (c.kind === 'gt' && L.gt) c.viewer.setImage(imageInput(L, L.gt, true, label('ground truth')));
@@ -603,6 +613,19 @@ async function draw(L: Loaded, t0: number, requestMs: number): Promise<void> {
   const n = document.getElementById('rv-notes');
   if (n) n.replaceChildren(...notes().map((t) => h('div', {}, t)));
   reportRendered('all images', requestMs, performance.now() - t0);
+}
+
+async function fetchGroundTruth(L: Loaded): Promise<void> {
+  try {
+    const g = await client.request('readGroundTruth', { jobId: L.r.jobId });
+    if (g.width !== L.r.width || g.height !== L.r.height) throw new Error(`the ground truth is ${g.width} × ${g.height}, the object ${L.r.width} × ${L.r.height}`);
+    L.gt = asFloat32(g.groundTruth, 'ground_truth');
+    L.binary = L.binary && isBinary(g.groundTruth);
+    L.bytes += L.gt.byteLength;
+    derive(L, false);
+  } catch (err) {
+    showStatus(`Could not read the ground truth: ${errorMessage(err)}`);
+  }
 }
 
 function reportRendered(what: string, requestMs: number, drawMs: number): void {
@@ -742,7 +765,7 @@ function warmKernels(): void {
 async function load(i: ReconInit): Promise<void> {
   const t0 = performance.now();
   try {
-    const pending = client.request('readImages', { jobId: i.job.jobId });
+    const pending = client.request('readImages', { jobId: i.job.jobId, groundTruth: false });
     warmKernels();
     const r = await pending;
     const requestMs = performance.now() - t0;
@@ -750,11 +773,8 @@ async function load(i: ReconInit): Promise<void> {
     const d0 = performance.now();
     const object = asFloat32(r.object, 'object');
     const weight = asFloat32(r.weight, 'weight');
-    const gt = r.groundTruth ? asFloat32(r.groundTruth, 'ground_truth') : undefined;
     const L: Loaded = {
-      r, object, weight, ...(gt ? { gt } : {}), shownRotation: 0,
-      binary: isBinary(r.object) && isBinary(r.weight) && (!r.groundTruth || isBinary(r.groundTruth)),
-      bytes: object.byteLength + weight.byteLength + (gt?.byteLength ?? 0),
+      r, object, weight, shownRotation: 0, binary: isBinary(r.object) && isBinary(r.weight), bytes: object.byteLength + weight.byteLength,
     };
     derive(L, false);
     stages.derive = performance.now() - d0;

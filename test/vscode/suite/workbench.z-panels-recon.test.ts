@@ -14,7 +14,7 @@ import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { ComparisonPanel, ReconstructionPanel } from '../../../src/extension/results';
 import { readReconHeader, loadReconArrays } from '../../../src/extension/results/reconData';
 import type { LiveRun } from '../../../src/extension/runs';
-import type { ComparisonViewState, Outcome, ReconImages, ReconViewState, ToWebview, ReconstructionProtocol } from '../../../src/webview/protocol';
+import type { ComparisonViewState, Outcome, ReconGroundTruth, ReconImages, ReconViewState, ToWebview, ReconstructionProtocol } from '../../../src/webview/protocol';
 import { formatValue } from '../../../src/core/image/ticks';
 import { activateForShortTraining, EXTENSION_ID, until as untilShort } from './util';
 
@@ -68,6 +68,8 @@ describe('Result panels (reconstruction viewer, study comparison) in VS Code', f
     await api.results.reconstruction.whenReady(TRAINED);
     const first = await recon.renders.when((r) => r.event.first, 60_000);
     assert.equal(first.event.what, 'reconstruction amplitude+phase');
+    // The ground truth and the differences follow the first pixels.
+    await recon.renders.when((r) => r.event.what === 'all images', 60_000);
     const hdr = (await readReconHeader(job(TRAINED).artifactDir))!;
     const state: ReconViewState = await recon.host.sendRequest('getViewState', {});
     sub.dispose();
@@ -88,12 +90,20 @@ describe('Result panels (reconstruction viewer, study comparison) in VS Code', f
     assert.ok(state.betterMarked >= 6, `${state.betterMarked} cells marked better`);
     assert.equal(state.frcSeries, 4, 'amplitude and phase, trained and untrained');
     assert.ok(state.notes.some((n) => /global phase offset θ = /.test(n)), state.notes.join(' | '));
-    // The response that carried the arrays held ArrayBuffers, not JSON number lists.
+    // The responses that carried the arrays held ArrayBuffers, not JSON number lists: first the object and its
+    // weight, then (a separate request, after the first pixels) the ground truth.
     const resp = posted.find((m) => m.kind === 'response' && (m.result as ReconImages | undefined)?.object !== undefined);
     assert.ok(resp, 'the readImages response was posted');
     const r = (resp as { result: ReconImages }).result;
-    assert.ok(r.object instanceof ArrayBuffer && r.weight instanceof ArrayBuffer && r.groundTruth instanceof ArrayBuffer);
+    assert.ok(r.object instanceof ArrayBuffer && r.weight instanceof ArrayBuffer);
+    assert.equal(r.groundTruth, undefined, 'the first response leaves the ground truth out');
+    assert.equal(r.hasGroundTruth, true);
     assert.ok(!Array.isArray(r.object));
+    const gtResp = posted.find((m) => m.kind === 'response' && (m.result as ReconGroundTruth | undefined)?.groundTruth !== undefined);
+    assert.ok(gtResp, 'the readGroundTruth response was posted');
+    const g = (gtResp as { result: ReconGroundTruth }).result;
+    assert.ok(g.groundTruth instanceof ArrayBuffer);
+    assert.equal(g.groundTruth.byteLength, r.object instanceof ArrayBuffer ? r.object.byteLength : -1);
   });
 
   it('the hover readout shows the object-pixel coordinate and the values of every image at that pixel', async () => {
@@ -132,6 +142,8 @@ describe('Result panels (reconstruction viewer, study comparison) in VS Code', f
     assert.match(String((await relay('readImages', { jobId: 'dose_999/nope/gs1' })).error), /no job dose_999\/nope\/gs1 in this study/);
     assert.match(String((await relay('readImages', { jobId: '../../../etc/passwd' })).error), /is not a job id/);
     assert.match(String((await relay('readImages', { jobId: 'dose_1000/dense/gs2' })).error), /this panel shows dose_1000\/baseline\/gs1/);
+    assert.match(String((await relay('readGroundTruth', { jobId: 'dose_1000/dense/gs2' })).error), /this panel shows dose_1000\/baseline\/gs1/);
+    assert.match(String((await relay('readImages', { jobId: TRAINED, groundTruth: 'yes' })).error), /params\.groundTruth must be true or false/);
     assert.match(String((await relay('train', { jobId: 'dose_5/x/gs1' })).error), /no job/);
     assert.match(String((await relay('readImages', { jobId: 42 })).error), /params\.jobId must be a string/);
     assert.match(String((await relay('readImages', { jobId: TRAINED, path: '/etc' })).error), /unexpected field "path"/);
@@ -239,9 +251,9 @@ describe('Result panels (reconstruction viewer, study comparison) in VS Code', f
     // Live: the viewer reloads with the data, and the comparison draws the new cell.
     const filled = await until('the viewer to show the new reconstruction', async () => {
       const s = await panel.host.sendRequest('getViewState', {});
-      return s.data && s.viewers.length === 6 ? s : undefined;
+      return s.data && s.viewers.length === 6 && s.viewers.every((v) => v.nonBlank > 0.3) ? s : undefined;
     });
-    assert.ok(filled.viewers.every((v) => v.nonBlank > 0.3));
+    assert.equal(filled.data?.hasGroundTruth, true);
     await until('the comparison to draw the new cell', async () => {
       if (comparison.initsSent <= initsBefore) return undefined;
       const s = await comparison.host.sendRequest('getViewState', {});
@@ -262,9 +274,12 @@ describe('Result panels (reconstruction viewer, study comparison) in VS Code', f
     await until('the viewer to be hidden', () => !recon.panel.visible || undefined, 20_000);
     recon.panel.reveal(vscode.ViewColumn.One);
     const back = await until('the rebuilt page', async () => (recon.host.pageLoads > loads && recon.host.ready ? recon : undefined), 60_000);
-    const st = await back.host.sendRequest('getViewState', {});
+    // The reconstruction is drawn first, the ground truth after it.
+    const st = await until('both rgb images drawn again', async () => {
+      const s = await back.host.sendRequest('getViewState', {});
+      return s.viewers.length === 2 && s.viewers.every((v) => v.distinctColors > 8) ? s : undefined;
+    }, 60_000);
     assert.equal(st.layout, 'rgb', 'the layout survived');
     assert.equal(st.jobId, TRAINED);
-    assert.ok(st.viewers.length === 2 && st.viewers.every((v) => v.distinctColors > 8));
   });
 });
