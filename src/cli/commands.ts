@@ -84,7 +84,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' },
-      'n-filters-scale': { type: 'string' },
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' },
     },
     positionals: 0,
     help: [
@@ -93,6 +93,7 @@ const COMMANDS: Record<string, Command> = {
       'Exit code 1 when no job matches or a planned job is not runnable.',
       ...ROOT_HELP, ...FILTER_HELP,
       '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
+      '  --stitch-phase-align   align each patch\'s constant phase to its stitched neighbours (default: the study\'s plain average)',
       `  --execution-provider P one of ${EXECUTION_PROVIDERS.join(', ')} (default auto)`,
       '  --json                 machine-readable output',
     ],
@@ -105,7 +106,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, resume: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
-      'n-filters-scale': { type: 'string' },
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' },
     },
     positionals: 0,
     help: [
@@ -116,6 +117,7 @@ const COMMANDS: Record<string, Command> = {
       'Exit code 0 when every run succeeded, 1 when one failed or was not runnable, 130 when cancelled.',
       ...ROOT_HELP, ...FILTER_HELP,
       '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
+      '  --stitch-phase-align   align each patch\'s constant phase to its stitched neighbours (default: the study\'s plain average)',
       `  --ep P                 execution provider: ${EXECUTION_PROVIDERS.join(', ')} (default auto: CUDA when installed, else CPU;`,
       '                         a provider that cannot start falls back to CPU and the manifest says why)',
       '  --resume               continue each job from its checkpoint.npz',
@@ -335,6 +337,7 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
     neighborCount: num(p, 'neighbor-count', { integer: true, min: 1 }),
     seed: num(p, 'seed', { integer: true }),
     nFiltersScale: num(p, 'n-filters-scale', { integer: true, min: 1 }),
+    stitchPhaseAlignment: bool(p, 'stitch-phase-align') ? true : undefined,
     executionProvider: ep as ExecutionProvider | undefined,
   };
 }

@@ -36,6 +36,7 @@ export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined):
     nFiltersScale: cfg.get<number>('training.nFiltersScale'),
     earlyStoppingPatience: cfg.get<number>('training.earlyStoppingPatience'),
     stitchCropSize: cfg.get<number>('training.stitchCropSize'),
+    stitchPhaseAlignment: cfg.get<boolean>('training.stitchPhaseAlignment'),
   };
 }
 

@@ -202,15 +202,16 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
     const split = test ? 'test' : 'train';
     const data = test ?? train;
     const groups = test ? plan.testGroups! : plan.trainGroups;
-    const recon = await reconstruct(data, groups, { ort, provider: plan.provider, model, batch: INFERENCE_BATCH, cropSize: config.training.stitchCropSize, intraOpThreads: opts.threads });
-    const untrained = await reconstruct(data, groups, { ort, provider: plan.provider, model: trainer.inferenceModel(trainer.untrainedParameters()), batch: INFERENCE_BATCH, cropSize: config.training.stitchCropSize, intraOpThreads: opts.threads });
+    const stitch = { batch: INFERENCE_BATCH, cropSize: config.training.stitchCropSize, alignPhase: config.training.stitchPhaseAlignment, intraOpThreads: opts.threads };
+    const recon = await reconstruct(data, groups, { ort, provider: plan.provider, model, ...stitch });
+    const untrained = await reconstruct(data, groups, { ort, provider: plan.provider, model: trainer.inferenceModel(trainer.untrainedParameters()), ...stitch });
     await writeReconstruction(jobDir, recon, { jobId: config.jobId, split, cropSize: config.training.stitchCropSize, datasetPath: data.path });
     await writeImages(jobDir, recon);
     const scored = scoreReconstruction(recon);
     const baseline = scoreReconstruction(untrained);
     const testLoss = test ? await trainer.evaluate(state, test, plan.testGroups!) : null;
     await writeMetrics(jobDir, {
-      jobId: config.jobId, split, region: recon.region, stitchCropSize: config.training.stitchCropSize,
+      jobId: config.jobId, split, region: recon.region, stitchCropSize: config.training.stitchCropSize, stitchPhaseAlignment: config.training.stitchPhaseAlignment,
       coverage: scored?.coverage ?? null, metricRegion: scored?.metricRegion ?? null, globalPhaseOffset: scored?.phaseOffset ?? null, testLoss,
       ...(scored ? scored.metrics : { note: recon.groundTruth ? 'the scan covers too little of the object for the metrics (no 12×12 covered rectangle)' : 'the dataset has no objectGuess: no ground truth to compare with' }),
       untrained: baseline ? { amplitude: baseline.metrics.amplitude, phase: baseline.metrics.phase } : null,

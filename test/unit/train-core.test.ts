@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { discoverStudy, listJobs, planRun, type RunConfig } from '../../src/core/study';
 import { simulateStudy, defaultSimulationConfig } from '../../src/core/simulate';
 import {
-  buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, Stitcher, stitchRegion, Trainer, type TrainingState,
+  buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, Stitcher, stitchOrder, stitchRegion, Trainer, type TrainingState,
 } from '../../src/core/train';
 import { largestCoveredRectangle, rotatePhase, scoreReconstruction } from '../../src/core/run/artifacts';
 import { tempDir } from './helpers/paths';
@@ -72,6 +72,70 @@ describe('training engine (in-process)', function () {
     }
     assert.ok(covered >= 4 * m * m - 200, `covered pixels: ${covered}`);
     assert.ok(worst < 1e-5, `stitched object deviates by ${worst}`);
+  });
+
+  it('phase-aligned stitching: patches with arbitrary constant phases rebuild the object up to one global phase; plain averaging cannot', () => {
+    const w = 100;
+    const h = 80;
+    const object = { width: w, height: h, data: new Float32Array(2 * w * h) };
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const a = 0.7 + 0.2 * Math.cos(0.13 * x + 0.05 * y);
+      const p = 1.2 * Math.sin(0.09 * x) * Math.cos(0.07 * y);
+      object.data[2 * (y * w + x)] = a * Math.cos(p);
+      object.data[2 * (y * w + x) + 1] = a * Math.sin(p);
+    }
+    const n = 32;
+    const m = 16;
+    // A 5 × 4 raster with 6-px steps (overlapping crops), stored in scan order; each patch gets its own
+    // constant phase, as independently reconstructed patterns do.
+    const pos: number[] = [];
+    for (let r = 0; r < 4; r++) for (let c = 0; c < 5; c++) pos.push(32 + 6 * c, 30 + 6 * r);
+    const centers = Float64Array.from(pos);
+    const offsets = Array.from({ length: centers.length / 2 }, (_, g) => ((g * 2.399) % (2 * Math.PI)) - Math.PI);
+    const region = stitchRegion(centers, m);
+    const truth = cropObject(object, region);
+    const stitch = (align: boolean): { object: Float32Array; weight: Float32Array } => {
+      const st = new Stitcher(region, n, m, align);
+      const order = align ? stitchOrder(centers) : Int32Array.from({ length: centers.length / 2 }, (_, g) => g);
+      for (const g of order) {
+        const amp = new Float32Array(n * n);
+        const phase = new Float32Array(n * n);
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+          const k = 2 * ((centers[2 * g + 1] - n / 2 + i) * w + (centers[2 * g] - n / 2 + j));
+          amp[i * n + j] = Math.hypot(object.data[k], object.data[k + 1]);
+          phase[i * n + j] = Math.atan2(object.data[k + 1], object.data[k]) + offsets[g];
+        }
+        st.add(amp, phase, centers[2 * g], centers[2 * g + 1]);
+      }
+      return st.result();
+    };
+    // The worst complex error over the covered pixels after removing the best global phase.
+    const error = (r: { object: Float32Array; weight: Float32Array }): number => {
+      let sr = 0;
+      let si = 0;
+      for (let q = 0; q < r.weight.length; q++) {
+        if (r.weight[q] < 0.999) continue;
+        sr += truth[2 * q] * r.object[2 * q] + truth[2 * q + 1] * r.object[2 * q + 1];
+        si += truth[2 * q + 1] * r.object[2 * q] - truth[2 * q] * r.object[2 * q + 1];
+      }
+      const th = Math.atan2(si, sr);
+      let worst = 0;
+      for (let q = 0; q < r.weight.length; q++) {
+        if (r.weight[q] < 0.999) continue;
+        const re = r.object[2 * q] * Math.cos(th) - r.object[2 * q + 1] * Math.sin(th);
+        const im = r.object[2 * q] * Math.sin(th) + r.object[2 * q + 1] * Math.cos(th);
+        worst = Math.max(worst, Math.hypot(re - truth[2 * q], im - truth[2 * q + 1]));
+      }
+      return worst;
+    };
+    const aligned = error(stitch(true));
+    const plain = error(stitch(false));
+    assert.ok(aligned < 1e-4, `aligned stitching deviates by ${aligned}`);
+    assert.ok(plain > 0.3, `plain averaging of offset patches should be visibly wrong (worst error ${plain})`);
+    // The order grows outward from the centroid: the first patch is the one nearest the middle.
+    const order = stitchOrder(centers);
+    assert.deepEqual([centers[2 * order[0]], centers[2 * order[0] + 1]], [44, 36]);
+    assert.equal(new Set(order).size, centers.length / 2);
   });
 
   it('metrics: computed on the largest fully covered rectangle, after removing the global phase', () => {

@@ -249,7 +249,7 @@ describe('training runs in worker processes', function () {
     const sparse = path.join(tmp.dir, 'phase_d', 'dose_10000', 'sparse', 'sparse_train.npz');
     fs.truncateSync(sparse, Math.floor(fs.statSync(sparse).size / 2));
     const before = Date.now();
-    const r = spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--json'], { encoding: 'utf8', timeout: 540_000 });
+    const r = spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--stitch-phase-align', '--json'], { encoding: 'utf8', timeout: 540_000 });
     assert.equal(r.status, 1, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; jobId?: string; time?: string; reason?: string });
     const summary = lines.at(-1) as unknown as { succeeded: number; failed: number };
@@ -264,6 +264,9 @@ describe('training runs in worker processes', function () {
     for (const id of ['baseline/gs1', 'dense/gs2']) {
       const m = readJson<JobManifest>(path.join(tmp.dir, 'phase_e', 'dose_10000', ...id.split('/'), 'manifest.json'));
       assert.equal(m.status, 'succeeded', id);
+      // --stitch-phase-align reached the worker: recorded in the config and in metrics.json.
+      assert.equal((m.config as { training: { stitchPhaseAlignment: boolean } }).training.stitchPhaseAlignment, true, id);
+      assert.equal(readJson<{ stitchPhaseAlignment: boolean }>(path.join(tmp.dir, 'phase_e', 'dose_10000', ...id.split('/'), 'metrics.json')).stitchPhaseAlignment, true, id);
     }
     assert.ok(!fs.existsSync(path.join(tmp.dir, 'phase_e', 'dose_10000', 'sparse', 'gs2', 'manifest.json')), 'nothing was written for the refused job');
   });

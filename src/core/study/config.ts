@@ -24,6 +24,12 @@ export interface TrainingSettings {
   probeTrainable: boolean;
   /** Central M×M crop of each predicted patch used when stitching the full object (study default 20). */
   stitchCropSize: number;
+  /**
+   * Rotate each patch to the phase of what is already stitched under it before adding it (off: the study's
+   * plain position-weighted average, reassemble_position). A pattern cannot fix its own constant phase, so
+   * gridsize-1 patches carry arbitrary offsets that the plain average mixes incoherently.
+   */
+  stitchPhaseAlignment: boolean;
   seed: number;
   executionProvider: ExecutionProvider;
 }
@@ -43,6 +49,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   intensityScaleTrainable: true,
   probeTrainable: false,
   stitchCropSize: 20,
+  stitchPhaseAlignment: false,
   seed: 42,
   executionProvider: 'auto',
 });
@@ -77,6 +84,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   positiveInt('neighborCount', s.neighborCount);
   positiveInt('nFiltersScale', s.nFiltersScale);
   positiveInt('stitchCropSize', s.stitchCropSize);
+  if (typeof s.stitchPhaseAlignment !== 'boolean') throw new ConfigError(`stitchPhaseAlignment must be true or false (got ${String(s.stitchPhaseAlignment)}).`);
   if (s.probeTrainable) throw new ConfigError('probeTrainable is not supported: the probe is taken from the dataset (probeGuess) and kept fixed.');
   if (s.nGroups !== undefined) positiveInt('nGroups', s.nGroups);
   if (!(s.learningRate > 0 && s.learningRate < 1)) throw new ConfigError(`learningRate must be in (0, 1) (got ${s.learningRate}).`);

@@ -34,7 +34,13 @@ export class Stitcher {
   readonly im: Float64Array;
   readonly weight: Float64Array;
 
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number) {
+  /**
+   * With `alignPhase`, each patch is first rotated by the constant phase that best matches what is already
+   * stitched under it (arg Σ w·acc·conj(patch)): a single pattern cannot fix its own constant phase, so
+   * independently predicted patches carry different offsets that plain averaging would mix incoherently.
+   * Patches should then come in an order that grows a connected region (see `stitchOrder`).
+   */
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly alignPhase = false) {
     if (!(cropSize >= 1 && cropSize <= n)) throw new Error(`stitch crop size must be in [1, N=${n}] (got ${cropSize})`);
     const size = region.width * region.height;
     this.re = new Float64Array(size);
@@ -59,11 +65,12 @@ export class Stitcher {
     const w = [(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx];
     const dxs = [0, 1, 0, 1];
     const dys = [0, 0, 1, 1];
+    const rotation = this.alignPhase ? this.overlapPhase(amplitude, phase, at, start, ix, iy, w) : 0;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < m; j++) {
         const k = at + (start + i) * n + start + j;
         const a = amplitude[k];
-        const p = phase[k];
+        const p = phase[k] + rotation;
         const vr = a * Math.cos(p);
         const vi = a * Math.sin(p);
         for (let t = 0; t < 4; t++) {
@@ -81,6 +88,35 @@ export class Stitcher {
     }
   }
 
+  /** arg Σ w · accumulated · conj(patch) over the patch's footprint; 0 where nothing is stitched yet. */
+  private overlapPhase(amplitude: ArrayLike<number>, phase: ArrayLike<number>, at: number, start: number, ix: number, iy: number, w: number[]): number {
+    const { n, cropSize: m, region } = this;
+    const { width: W, height: H } = region;
+    let sr = 0;
+    let si = 0;
+    let overlap = 0;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < m; j++) {
+        const k = at + (start + i) * n + start + j;
+        const a = amplitude[k];
+        const c = a * Math.cos(phase[k]);
+        const s = a * Math.sin(phase[k]);
+        for (let t = 0; t < 4; t++) {
+          const y = iy + i + (t >> 1);
+          const x = ix + j + (t & 1);
+          if (w[t] === 0 || x < 0 || y < 0 || x >= W || y >= H) continue;
+          const q = y * W + x;
+          if (this.weight[q] === 0) continue;
+          // acc · conj(v), weighted.
+          sr += w[t] * (this.re[q] * c + this.im[q] * s);
+          si += w[t] * (this.im[q] * c - this.re[q] * s);
+          overlap += w[t];
+        }
+      }
+    }
+    return overlap > 0 && (sr !== 0 || si !== 0) ? Math.atan2(si, sr) : 0;
+  }
+
   /** The stitched object (interleaved complex64) and the per-pixel weight (coverage). */
   result(): { object: Float32Array; weight: Float32Array } {
     const size = this.weight.length;
@@ -94,6 +130,25 @@ export class Stitcher {
     }
     return { object, weight };
   }
+}
+
+/**
+ * An order of the patch centres in which each patch (after the first) tends to overlap those before it: by
+ * distance from the centroid of all centres, so the stitched region grows outward as one connected blob.
+ */
+export function stitchOrder(centers: Float64Array): Int32Array {
+  const count = centers.length / 2;
+  let mx = 0;
+  let my = 0;
+  for (let g = 0; g < count; g++) {
+    mx += centers[2 * g];
+    my += centers[2 * g + 1];
+  }
+  mx /= count || 1;
+  my /= count || 1;
+  const d = new Float64Array(count);
+  for (let g = 0; g < count; g++) d[g] = (centers[2 * g] - mx) ** 2 + (centers[2 * g + 1] - my) ** 2;
+  return Int32Array.from({ length: count }, (_, g) => g).sort((a, b) => d[a] - d[b] || a - b);
 }
 
 /** The ground truth over the same region, pixel for pixel (zero where the region leaves the object). */
