@@ -10,7 +10,7 @@ import { resolveJob, UserError, type CommandContext, type JobArg } from '../comm
 import type { JobsNode } from '../jobsTree';
 import type { RunManager } from '../runs';
 import { showPngSaveDialog, type PickSaveUri } from '../webview/host';
-import { nextEvent } from '../webview/dispose';
+import { nextEvent, trackPanel } from '../webview/dispose';
 import { ManifestPanel, manifestKey, MANIFEST_VIEW_TYPE, type ManifestTarget } from './manifestPanel';
 import { JobPanel, JOB_PANEL_VIEW_TYPE, panelKey, UNKNOWN_JOB, type JobPanelKey } from './panel';
 
@@ -66,13 +66,7 @@ export class JobPanels implements vscode.Disposable {
     const jp = new JobPanel(key, panel, {
       extensionUri: this.extensionUri, log: this.ctx.log, model: this.ctx.model, runs: this.ctx.runs, pickSaveUri: () => this.pickSaveUri,
     });
-    const k = panelKey(key);
-    this.panels.set(k, jp);
-    jp.onDidDispose(() => {
-      if (this.panels.get(k) === jp) this.panels.delete(k);
-    });
-    this.openedEmitter.fire(jp);
-    return jp;
+    return trackPanel(this.panels, panelKey(key), jp, this.openedEmitter);
   }
 
   /** Restores a panel after a window reload (the serializer): its state names the job. */
@@ -149,13 +143,7 @@ export class JobPanels implements vscode.Disposable {
 
   private adoptManifest(target: ManifestTarget, panel: vscode.WebviewPanel): ManifestPanel {
     const mp = new ManifestPanel(target, panel, { extensionUri: this.extensionUri, log: this.ctx.log, model: this.ctx.model });
-    const k = manifestKey(target);
-    this.manifests.set(k, mp);
-    mp.onDidDispose(() => {
-      if (this.manifests.get(k) === mp) this.manifests.delete(k);
-    });
-    this.manifestEmitter.fire(mp);
-    return mp;
+    return trackPanel(this.manifests, manifestKey(target), mp, this.manifestEmitter);
   }
 
   /** Restores a manifest viewer after a reload: the state says which manifest (job id, or study + folder name). */

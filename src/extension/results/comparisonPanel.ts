@@ -11,7 +11,7 @@ import type { CellImage, ComparisonCellInfo, ComparisonInit, ComparisonProtocol,
 import { differingConfigKeys, flattenConfig, gridLayout, TABLE_METRICS, type GridJob, type MetricKey } from '../../webview/shared/results';
 import type { RunManager } from '../runs';
 import type { FolderStudy, StudyModel } from '../studyModel';
-import { Disposable, nextEvent } from '../webview/dispose';
+import { Disposable, nextEvent, trackPanel } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
 import { savePng, showPngSaveDialog, WebviewHost, type PickSaveUri } from '../webview/host';
 import { debounce, jobFromPage, pageLogger, RenderLog } from './common';
@@ -286,14 +286,7 @@ export class ComparisonPanels extends Disposable implements vscode.WebviewPanelS
   }
 
   private adopt(panel: vscode.WebviewPanel, folderUri: string | undefined): ComparisonPanel {
-    const p = new ComparisonPanel(panel, folderUri, { ...this.deps, pickSaveUri: () => this.pickSaveUri });
-    const key = folderUri ?? '';
-    this.panels.set(key, p);
-    p.onDidDispose(() => {
-      if (this.panels.get(key) === p) this.panels.delete(key);
-    });
-    this.createdEmitter.fire(p);
-    return p;
+    return trackPanel(this.panels, folderUri ?? '', new ComparisonPanel(panel, folderUri, { ...this.deps, pickSaveUri: () => this.pickSaveUri }), this.createdEmitter);
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: ComparisonPageState | undefined): Promise<void> {

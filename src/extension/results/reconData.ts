@@ -125,6 +125,8 @@ export interface ReconArrays {
   gridOrigin: [number, number];
   object: Float32Array;
   groundTruth?: Float32Array;
+  /** Whether the archive holds a ground truth (also when it was not read). */
+  hasGroundTruth: boolean;
   weight: Float32Array;
   readMs: number;
 }
@@ -157,11 +159,12 @@ export async function loadReconArrays(dir: string, opts: LoadOptions = {}): Prom
     const only = opts.groundTruth === 'only';
     const object = only ? new Float32Array(0) : await readMember(a, 'object', factor, ox, oy);
     const weight = only ? new Float32Array(0) : a.has('weight') ? await readMember(a, 'weight', factor, ox, oy) : new Float32Array(outW * outH).fill(1);
-    const withGt = opts.groundTruth !== false && isComplex2d(a, 'ground_truth');
+    const hasGroundTruth = isComplex2d(a, 'ground_truth');
+    const withGt = opts.groundTruth !== false && hasGroundTruth;
     const groundTruth = withGt ? await readMember(a, 'ground_truth', factor, ox, oy) : undefined;
     return {
       width: outW, height: outH, sourceWidth: width, sourceHeight: height, factor, origin, gridOrigin: [origin[0] - ox, origin[1] - oy],
-      object, weight, ...(groundTruth ? { groundTruth } : {}), readMs: performance.now() - t0,
+      object, weight, ...(groundTruth ? { groundTruth } : {}), hasGroundTruth, readMs: performance.now() - t0,
     };
   } finally {
     await a.close();

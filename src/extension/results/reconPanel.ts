@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { ARTIFACT, type StudyJob } from '../../core/study';
 import type { ReconGroundTruth, ReconImages, ReconInit, ReconstructionProtocol, ResultArtifact } from '../../webview/protocol';
 import type { StudyModel } from '../studyModel';
-import { Disposable, nextEvent } from '../webview/dispose';
+import { Disposable, nextEvent, trackPanel } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
 import { savePng, showPngSaveDialog, WebviewHost, type PickSaveUri } from '../webview/host';
 import { debounce, jobFromPage, jobSummary, pageLogger, RenderLog } from './common';
@@ -153,7 +153,6 @@ export class ReconstructionPanel extends Disposable {
   private async readImages(jobId: string, withGroundTruth: boolean): Promise<ReconImages> {
     const { job } = this.ownJob(jobId);
     const r = await this.deps.limiter.run(() => loadReconArrays(job.artifactDir, { maxSide: RECON_MAX_SIDE, groundTruth: withGroundTruth }));
-    const hasGroundTruth = withGroundTruth ? !!r.groundTruth : (await readReconHeader(job.artifactDir))?.hasGroundTruth === true;
     const object = r.object.buffer as ArrayBuffer;
     const weight = r.weight.buffer as ArrayBuffer;
     const groundTruth = r.groundTruth?.buffer as ArrayBuffer | undefined;
@@ -164,7 +163,7 @@ export class ReconstructionPanel extends Disposable {
     };
     return {
       jobId: job.id, revision: this.revision, width: r.width, height: r.height, sourceWidth: r.sourceWidth, sourceHeight: r.sourceHeight,
-      factor: r.factor, origin: r.origin, hasGroundTruth, maxSide: RECON_MAX_SIDE,
+      factor: r.factor, origin: r.origin, hasGroundTruth: r.hasGroundTruth, maxSide: RECON_MAX_SIDE,
       object, weight, ...(groundTruth ? { groundTruth } : {}), readMs: r.readMs,
     };
   }
@@ -257,14 +256,7 @@ export class ReconstructionPanels extends Disposable implements vscode.WebviewPa
   }
 
   private adopt(panel: vscode.WebviewPanel, jobId: string, folderUri: string | undefined): ReconstructionPanel {
-    const p = new ReconstructionPanel(panel, jobId, folderUri, { ...this.deps, pickSaveUri: () => this.pickSaveUri });
-    const key = this.key(jobId, folderUri);
-    this.panels.set(key, p);
-    p.onDidDispose(() => {
-      if (this.panels.get(key) === p) this.panels.delete(key);
-    });
-    this.createdEmitter.fire(p);
-    return p;
+    return trackPanel(this.panels, this.key(jobId, folderUri), new ReconstructionPanel(panel, jobId, folderUri, { ...this.deps, pickSaveUri: () => this.pickSaveUri }), this.createdEmitter);
   }
 
   /** After a reload: the page's saved job id (only its shape is trusted; the panel checks the job). */

@@ -48,3 +48,16 @@ export function nextEvent<T>(event: vscode.Event<T>, match: (x: T) => boolean, t
     });
   });
 }
+
+/**
+ * Records an open panel under `key` (one panel per key), forgets it when it is disposed (unless another
+ * panel has taken the key since), and announces it on `opened`.
+ */
+export function trackPanel<T extends { onDidDispose: vscode.Event<void> }>(panels: Map<string, T>, key: string, panel: T, opened: vscode.EventEmitter<T>): T {
+  panels.set(key, panel);
+  panel.onDidDispose(() => {
+    if (panels.get(key) === panel) panels.delete(key);
+  });
+  opened.fire(panel);
+  return panel;
+}

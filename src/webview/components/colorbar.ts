@@ -2,7 +2,7 @@
 // (the study-comparison grid draws one for all its cells). Phase scales get π ticks. Follows the theme.
 import { colormapLut, type ColormapName } from '../../core/image/colormaps';
 import { phaseTicks, windowTicks } from '../../core/image/ticks';
-import { canvasFont, h, isHighContrast, onThemeChange, themeColor } from './dom';
+import { canvasFont, h, isHighContrast, onThemeChange, sizeCanvas, themeColor } from './dom';
 
 export interface ColorbarScale {
   colormap: ColormapName;
@@ -35,15 +35,9 @@ export class Colorbar {
 
   draw(): void {
     const s = this.scale;
-    const w = this.canvas.clientWidth;
-    const hh = this.canvas.clientHeight;
-    if (!s || w === 0 || hh === 0) return;
-    const dpr = window.devicePixelRatio || 1;
-    this.canvas.width = Math.round(w * dpr);
-    this.canvas.height = Math.round(hh * dpr);
-    const ctx = this.canvas.getContext('2d')!;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, hh);
+    const sized = s ? sizeCanvas(this.canvas) : undefined;
+    if (!s || !sized) return;
+    const { ctx, w } = sized;
     const fg = themeColor('--vscode-foreground', '#ccc');
     const border = isHighContrast() ? themeColor('--vscode-contrastBorder', fg) : themeColor('--vscode-widget-border', '#8888');
     const padX = 14;

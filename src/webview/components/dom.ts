@@ -44,6 +44,31 @@ export function isHighContrast(): boolean {
   return document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light');
 }
 
+/** The theme colours every chart draws with: text, secondary text, grid lines (the contrast border in high contrast), focus accent. */
+export function chartTheme(): { fg: string; muted: string; grid: string; accent: string } {
+  const fg = themeColor('--vscode-foreground', '#ccc');
+  return {
+    fg,
+    muted: themeColor('--vscode-descriptionForeground', fg),
+    grid: isHighContrast() ? themeColor('--vscode-contrastBorder', fg) : themeColor('--vscode-widget-border', themeColor('--vscode-panel-border', '#8884')),
+    accent: themeColor('--vscode-focusBorder', '#f80'),
+  };
+}
+
+/** Sizes a canvas's backing store to its CSS size × devicePixelRatio and clears it; undefined while it has no size. */
+export function sizeCanvas(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w: number; h: number } | undefined {
+  const w = canvas.clientWidth;
+  const hh = canvas.clientHeight;
+  if (w === 0 || hh === 0) return undefined;
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(hh * dpr);
+  const ctx = canvas.getContext('2d')!;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, hh);
+  return { ctx, w, h: hh };
+}
+
 /** Font for canvas text: the editor UI font at `px` CSS pixels, scaled by `dpr`. */
 export function canvasFont(px: number, dpr: number): string {
   const family = themeColor('--vscode-font-family', 'system-ui, sans-serif');
@@ -55,16 +80,7 @@ export function onThemeChange(fn: () => void): void {
   new MutationObserver(fn).observe(document.body, { attributes: true, attributeFilter: ['class', 'data-vscode-theme-kind'] });
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
-}
+export { formatBytes } from '../shared/format';
 
 export function shapeText(shape: readonly number[]): string {
   return shape.length === 0 ? 'scalar' : shape.join(' × ');

@@ -4,7 +4,7 @@
 import { colormapColor } from '../../core/image/colormaps';
 import { finiteMinMax } from '../../core/image/stats';
 import { formatValue, labelTicks, niceTicks } from '../../core/image/ticks';
-import { canvasFont, h, isHighContrast, onThemeChange, themeColor } from './dom';
+import { canvasFont, chartTheme, h, onThemeChange, sizeCanvas, themeColor } from './dom';
 
 interface Rect {
   x: number;
@@ -24,16 +24,8 @@ function padRange(r: Range): Range {
   return { lo: r.lo - p, hi: r.hi + p };
 }
 
-function colors(): { fg: string; muted: string; grid: string; accent: string; point: string } {
-  const fg = themeColor('--vscode-foreground', '#ccc');
-  const hc = isHighContrast();
-  return {
-    fg,
-    muted: themeColor('--vscode-descriptionForeground', fg),
-    grid: hc ? themeColor('--vscode-contrastBorder', fg) : themeColor('--vscode-widget-border', themeColor('--vscode-panel-border', '#8884')),
-    accent: themeColor('--vscode-focusBorder', '#f80'),
-    point: themeColor('--vscode-charts-blue', '#3794ff'),
-  };
+function colors(): ReturnType<typeof chartTheme> & { point: string } {
+  return { ...chartTheme(), point: themeColor('--vscode-charts-blue', '#3794ff') };
 }
 
 /** Draws axes with tick labels around `plot` for x/y data ranges; y grows downward when `yDown`. */
@@ -76,19 +68,6 @@ function drawAxes(ctx: CanvasRenderingContext2D, plot: Rect, xr: Range, yr: Rang
   ctx.textBaseline = 'top';
   ctx.fillText(labels.y, 0, -8);
   ctx.restore();
-}
-
-function sizeCanvas(canvas: HTMLCanvasElement): { ctx: CanvasRenderingContext2D; w: number; h: number } | undefined {
-  const w = canvas.clientWidth;
-  const hh = canvas.clientHeight;
-  if (w === 0 || hh === 0) return undefined;
-  const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(w * dpr);
-  canvas.height = Math.round(hh * dpr);
-  const ctx = canvas.getContext('2d')!;
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, w, hh);
-  return { ctx, w, h: hh };
 }
 
 export interface ScatterOptions {

@@ -3,7 +3,7 @@
 // axis). Series have a colour from the theme's chart palette, a dash pattern and markers; a legend; hovering
 // reads the nearest point into a text readout (stable id for tests and screen readers).
 import { formatValue, labelTicks, niceTicks, type Tick } from '../../core/image/ticks';
-import { canvasFont, h, isHighContrast, onThemeChange, themeColor } from './dom';
+import { canvasFont, chartTheme, h, onThemeChange, sizeCanvas, themeColor } from './dom';
 
 export interface Series {
   label: string;
@@ -87,18 +87,10 @@ export class SeriesPlot {
   }
 
   draw(): void {
-    const w = this.canvas.clientWidth;
-    const hh = this.canvas.clientHeight;
-    if (w === 0 || hh === 0) return;
-    const dpr = window.devicePixelRatio || 1;
-    this.canvas.width = Math.round(w * dpr);
-    this.canvas.height = Math.round(hh * dpr);
-    const ctx = this.canvas.getContext('2d')!;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, hh);
-    const fg = themeColor('--vscode-foreground', '#ccc');
-    const muted = themeColor('--vscode-descriptionForeground', fg);
-    const grid = isHighContrast() ? themeColor('--vscode-contrastBorder', fg) : themeColor('--vscode-widget-border', '#8884');
+    const sized = sizeCanvas(this.canvas);
+    if (!sized) return;
+    const { ctx, w, h: hh } = sized;
+    const { fg, muted, grid } = chartTheme();
     let xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
     for (const s of this.series) {
       for (let i = 0; i < s.x.length; i++) {

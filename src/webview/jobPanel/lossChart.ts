@@ -3,7 +3,7 @@
 // (and arrow-key) readout, a linear or log y axis (see chartModel.yAxis for negative losses), an epoch table
 // and Export PNG. Colours follow the theme.
 import { formatValue, labelTicks, niceTicks } from '../../core/image/ticks';
-import { canvasFont, h, isHighContrast, onThemeChange, themeColor } from '../components/dom';
+import { canvasFont, chartTheme, h, onThemeChange, sizeCanvas, themeColor } from '../components/dom';
 import { ChartModel, logTicks, nearestEpoch, shownValues, yAxis, type EpochPoint, type YAxis, type YMode } from './chartModel';
 
 export interface LossChartSettings {
@@ -24,18 +24,13 @@ interface Layout {
   axis: YAxis;
 }
 
-function colors(): { fg: string; muted: string; grid: string; train: string; val: string; step: string; mark: string; accent: string } {
-  const fg = themeColor('--vscode-foreground', '#ccc');
-  const hc = isHighContrast();
+function colors(): ReturnType<typeof chartTheme> & { train: string; val: string; step: string; mark: string } {
   return {
-    fg,
-    muted: themeColor('--vscode-descriptionForeground', fg),
-    grid: hc ? themeColor('--vscode-contrastBorder', fg) : themeColor('--vscode-widget-border', themeColor('--vscode-panel-border', '#8884')),
+    ...chartTheme(),
     train: themeColor('--vscode-charts-blue', '#3794ff'),
     val: themeColor('--vscode-charts-orange', '#d18616'),
     step: themeColor('--vscode-charts-blue', '#3794ff'),
     mark: themeColor('--vscode-charts-purple', '#b180d7'),
-    accent: themeColor('--vscode-focusBorder', '#f80'),
   };
 }
 
@@ -180,17 +175,10 @@ export class LossChart {
   }
 
   draw(): void {
-    const c = this.canvas;
-    const w = c.clientWidth;
-    const hh = c.clientHeight;
     this.fillTable();
-    if (w === 0 || hh === 0) return;
-    const dpr = window.devicePixelRatio || 1;
-    c.width = Math.round(w * dpr);
-    c.height = Math.round(hh * dpr);
-    const ctx = c.getContext('2d')!;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.clearRect(0, 0, w, hh);
+    const sized = sizeCanvas(this.canvas);
+    if (!sized) return;
+    const { ctx, w, h: hh } = sized;
     const col = colors();
     const m = this.model;
     const steps = this.settings.showSteps ? m.steps : [];

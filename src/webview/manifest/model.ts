@@ -4,6 +4,7 @@
 // section's "other" group or an "Other fields" section) and a dry-run manifest simply has fewer sections.
 // Pure TypeScript (unit-tested in plain Node).
 import { formatValue } from '../../core/image/ticks';
+import { formatBytes } from '../shared/format';
 
 export type FieldKind = 'code' | 'path' | 'hash' | 'warn' | 'error' | 'muted' | 'status';
 
@@ -62,16 +63,6 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]} (${n.toLocaleString('en-US')} B)`;
-}
 
 export function formatSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
@@ -181,7 +172,7 @@ function provenanceTable(data: Obj): Table | undefined {
     return [
       { text: s },
       { text: str(d.path) ?? '—', kind: 'path' as const },
-      { text: bytes !== undefined && bytes > 0 ? formatBytes(bytes) : '—' },
+      { text: bytes !== undefined && bytes > 0 ? formatBytes(bytes, { exact: true }) : '—' },
       { text: num(d.nPatterns)?.toLocaleString('en-US') ?? '—' },
       { text: num(d.N)?.toString() ?? '—' },
       { text: [str(d.diffractionKey), str(d.layout)].filter(Boolean).join(', ') || '—' },
@@ -315,7 +306,7 @@ function jobDocument(m: Obj): ManifestDocument {
     const rows = Object.entries(m.artifacts).filter(([, v]) => isObj(v)).map(([name, v]) => {
       const a = v as Obj;
       const sha = str(a.sha256);
-      return [{ text: name, kind: 'code' as const }, { text: num(a.bytes) !== undefined ? formatBytes(num(a.bytes)!) : '—' },
+      return [{ text: name, kind: 'code' as const }, { text: num(a.bytes) !== undefined ? formatBytes(num(a.bytes)!, { exact: true }) : '—' },
         sha ? { text: `${sha.slice(0, 16)}…`, kind: 'hash' as const, title: sha } : { text: '—', kind: 'muted' as const }];
     });
     sections.push({ id: 'artifacts', title: 'Artifacts', groups: [], tables: [{ id: 'artifacts-table', columns: ['file', 'size', 'sha256'], rows }] });
