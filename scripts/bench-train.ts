@@ -1,10 +1,15 @@
-// npm run bench:train [-- --json] [-- --quick] [-- --torch]
+// npm run bench:train [-- --json] [-- --quick] [-- --torch] [-- --no-real] [-- --threads N] [-- --ep P]
 // Measures the generated train step on this machine: step time and images/s (median of ≥ 10 steps after
 // warm-up), achieved conv GFLOP/s against the MatMul peak measured in the same run, inference patterns/s,
 // session-creation time and peak RSS, for N=64 gridsize 1 and 2 at the default width (n_filters_scale 2) and
-// the 600k-parameter n=1 variant. With --torch it also runs scripts/bench_torch.py (PyTorch eager CPU, the same
-// network and batch) when python3 with torch is installed: the yardstick, not a dependency.
+// the 600k-parameter n=1 variant. Sessions are opened exactly as a real run opens them (createSession with the
+// worker's providers, optimisation levels and intra-op threads, resolved by the same resolveThreads: --threads /
+// BENCH_THREADS, else SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else every available core). Then a real run —
+// the bundled worker process on a small simulated study, N=64 gs1 B=16 n_filters_scale 2, 2 epochs — prints its
+// images/s beside the bench's (--no-real skips it). With --torch it also runs scripts/bench_torch.py (PyTorch eager
+// CPU, the same network and batch) when python3 with torch is installed: the yardstick, not a dependency.
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -12,14 +17,44 @@ import {
   buildArchitecture, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, normalizeProbe, parameterCount, IO,
 } from '../src/core/model';
 import { adamStepSize, Graph, op } from '../src/core/onnx';
-import { syntheticProbe } from '../src/core/simulate';
+import { startRun } from '../src/core/run/launcher';
+import { planProviders } from '../src/core/runtime/providers';
+import { describeThreads, resolveThreads } from '../src/core/runtime/threads';
+import { defaultSimulationConfig, simulateStudy, syntheticProbe } from '../src/core/simulate';
+import { discoverStudy, EXECUTION_PROVIDERS, listJobs, planRun, type ExecutionProvider, type JobManifest } from '../src/core/study';
+import { createSession } from '../src/core/train/runtime';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
 const withTorch = process.argv.includes('--torch');
+const withReal = !process.argv.includes('--no-real');
 const STEPS = quick ? 6 : 12;
 const WARMUP = 2;
-const threads = Number(process.env.BENCH_THREADS ?? os.cpus().length);
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+// The same thread resolution as the worker: an explicit --threads (or BENCH_THREADS) wins, else the environment
+// (SLURM_CPUS_PER_TASK, OMP_NUM_THREADS), else every core this process may use.
+const explicitThreads = flag('--threads') ?? process.env.BENCH_THREADS;
+const resolved = resolveThreads({
+  requested: explicitThreads === undefined ? undefined : Number(explicitThreads), requestedFrom: 'cli', env: process.env, available: os.availableParallelism(),
+});
+const threads = resolved.threads;
+const ep = (flag('--ep') ?? 'auto') as ExecutionProvider;
+if (!EXECUTION_PROVIDERS.includes(ep)) throw new Error(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+// The providers a real run with this --ep tries, in order (the worker's planProviders).
+const providers = planProviders(ep).candidates;
+let providerUsed = '';
+
+/** Opens a session exactly as the worker's Trainer (train/eval: 'extended') and reconstruct ('all') do. */
+async function session(model: Uint8Array, optimization: 'extended' | 'all'): Promise<ort.InferenceSession> {
+  const choice = await createSession(ort, model, { providers, optimization, intraOpThreads: threads });
+  providerUsed = choice.provider;
+  return choice.session;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,7 +72,7 @@ async function matmulPeak(): Promise<number> {
   const a = g.input('a', [n, n]);
   const b = g.input('b', [n, n]);
   g.output(op.matmul(a, b));
-  const sess = await ort.InferenceSession.create(g.toModel(), { intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
+  const sess = await session(g.toModel(), 'all');
   const r = rng(1);
   const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: n * n }, r), [n, n]), b: new ort.Tensor('float32', Float32Array.from({ length: n * n }, r), [n, n]) };
   let best = Infinity;
@@ -73,7 +108,7 @@ async function bench(n: number, gridsize: number, batch: number, filterScale: nu
   const step = buildTrainStepGraph(spec);
   const graphBuildMs = performance.now() - t0;
   const t1 = performance.now();
-  const sess = await ort.InferenceSession.create(step.model, { graphOptimizationLevel: 'extended', intraOpNumThreads: threads });
+  const sess = await session(step.model, 'extended');
   const sessionMs = performance.now() - t1;
   const params = initialParameters(arch, 1, spec.intensityScale);
   const feeds: Record<string, ort.Tensor> = {};
@@ -104,7 +139,7 @@ async function bench(n: number, gridsize: number, batch: number, filterScale: nu
   await sess.release();
   // Inference (weights baked in, opt 'all'), batch 32.
   const ib = 32;
-  const inf = await ort.InferenceSession.create(buildInferenceGraph({ ...spec, batch: ib }, params, {}, { symbolicBatch: true }).model, { graphOptimizationLevel: 'all', intraOpNumThreads: threads });
+  const inf = await session(buildInferenceGraph({ ...spec, batch: ib }, params, {}, { symbolicBatch: true }).model, 'all');
   const ifeeds: Record<string, ort.Tensor> = { [IO.diffraction]: new ort.Tensor('float32', Float32Array.from({ length: ib * c * n * n }, () => r() * 0.6), [ib, c, n, n]) };
   if (c > 1) ifeeds[IO.offsets] = new ort.Tensor('float32', new Float32Array(ib * c * 2), [ib, c, 2]);
   const itimes: number[] = [];
@@ -144,12 +179,72 @@ function torchBench(configs: [number, number, number, number][]): Record<string,
   return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+interface RealRun {
+  config: Result['config'];
+  epochs: number;
+  steps: number;
+  /** The worker's own figure: batch / mean step time over its last ≤ 20 steps (the job panel's img/s). */
+  imagesPerSec: number;
+  /** Steps × batch / the seconds of its epochs (each epoch's validation included). */
+  overallImagesPerSec: number;
+  runSeconds: number;
+  threads?: number;
+  threadsSource?: string;
+  executionProviderUsed?: string;
+}
+
+/**
+ * A real run: the bundled worker (dist/worker.js, forked by the same launcher the CLI and the extension use) trains
+ * the baseline job of a small simulated study for 2 epochs, then writes its model, reconstruction and metrics.
+ */
+async function realRun(): Promise<RealRun> {
+  const worker = path.join(__dirname, 'worker.js');
+  if (!fs.existsSync(worker)) throw new Error(`${worker} is missing: run node esbuild.mjs`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptycho-bench-train-'));
+  try {
+    const sim = defaultSimulationConfig(dir);
+    sim.nImages = 400;
+    sim.doses = [1e4];
+    sim.views = [];
+    await simulateStudy(sim);
+    const layout = await discoverStudy({ workspace: dir });
+    const job = (await listJobs(layout)).find((j) => j.id === 'dose_10000/baseline/gs1');
+    if (!job) throw new Error('the simulated study has no dose_10000/baseline/gs1 job');
+    const settings = { epochs: 2, batchSize: 16, nFiltersScale: 2, earlyStoppingPatience: 0, executionProvider: ep };
+    const plan = planRun(job, { settings, workerScript: worker, study: { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot } });
+    const t0 = performance.now();
+    const run = await startRun(plan.config, { workerScript: worker, threads: explicitThreads === undefined ? undefined : threads, threadsSource: 'cli' });
+    let last: { imagesPerSec: number; step: number } | undefined;
+    let epochSeconds = 0;
+    run.onEvent((e) => {
+      if (e.type === 'progress') last = { imagesPerSec: e.imagesPerSec, step: e.step };
+      if (e.type === 'epoch') epochSeconds += e.seconds;
+    });
+    const exit = await run.done;
+    const runSeconds = (performance.now() - t0) / 1000;
+    if (exit.status !== 'succeeded') throw new Error(`the real run ${exit.status}: ${exit.reason ?? ''} ${run.stderr.slice(-3).join(' | ')}`);
+    const m = JSON.parse(fs.readFileSync(path.join(plan.config.artifactDir, 'manifest.json'), 'utf8')) as JobManifest;
+    const steps = m.result?.steps ?? last?.step ?? 0;
+    const batch = (m.training?.batchSize as number | undefined) ?? 16;
+    return {
+      config: { N: 64, gridsize: 1, batchSize: batch, filterScale: 2 }, epochs: m.result?.epochs ?? 0, steps,
+      imagesPerSec: last?.imagesPerSec ?? NaN, overallImagesPerSec: (steps * batch) / epochSeconds, runSeconds,
+      threads: m.runtime.threads, threadsSource: m.runtime.threadsSource, executionProviderUsed: m.runtime.executionProviderUsed,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   ort.env.logLevel = 'fatal';
   const peak = await matmulPeak();
   if (!json) {
-    console.log(`onnxruntime-node ${ort.env.versions?.common ?? ''} CPU, ${threads} threads, ${os.cpus()[0]?.model ?? 'cpu'}`);
+    console.log(`onnxruntime-node ${ort.env.versions?.common ?? ''} on ${providerUsed} (providers ${providers.join(' → ')}), ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} available cores`);
+    console.log(`${describeThreads(resolved)}${resolved.notes.length ? ` — ${resolved.notes.join(' ')}` : ''}`);
     console.log(`MatMul 1024³ peak: ${peak.toFixed(1)} GFLOP/s`);
+  } else {
+    console.log(JSON.stringify({ threads, threadsSource: resolved.source, notes: resolved.notes, providers, providerUsed, availableCores: os.availableParallelism() }));
   }
   const configs: [number, number, number, number][] = [[64, 1, 16, 2], [64, 2, 16, 2], [64, 1, 16, 1]];
   const results: Result[] = [];
@@ -161,6 +256,18 @@ async function main(): Promise<void> {
       console.log(`N=${n} gs${gs} B=${b} n_filters_scale ${fs} (${r.parameters.toLocaleString('en-US')} params): step ${r.stepMsMedian.toFixed(0)} ms median (min ${r.stepMsMin.toFixed(0)}), `
         + `${r.imagesPerSec.toFixed(1)} images/s, conv ${r.convGflops.toFixed(1)} GFLOP/s = ${(100 * r.convToPeak).toFixed(0)}% of the MatMul peak; `
         + `inference ${r.inferencePatternsPerSec.toFixed(0)} patterns/s; session ${r.sessionMs.toFixed(0)} ms; peak RSS ${r.peakRssMB} MiB`);
+    }
+  }
+  if (withReal) {
+    const real = await realRun();
+    const ours = results.find((r) => r.config.N === 64 && r.config.gridsize === 1 && r.config.filterScale === 2);
+    if (json) console.log(JSON.stringify({ realRun: real, benchImagesPerSec: ours?.imagesPerSec ?? null }));
+    else {
+      console.log(`real run (worker process, N=64 gs1 B=${real.config.batchSize} n_filters_scale 2, ${real.epochs} epochs × ${real.steps / Math.max(1, real.epochs)} steps, `
+        + `${real.threads ?? '?'} threads from ${real.threadsSource ?? '?'} per its manifest, on ${real.executionProviderUsed ?? '?'}): `
+        + `${real.imagesPerSec.toFixed(1)} images/s (last ≤ 20 steps; ${real.overallImagesPerSec.toFixed(1)} over its epochs, validation included)`
+        + (ours ? ` vs bench ${ours.imagesPerSec.toFixed(1)} images/s (×${(real.imagesPerSec / ours.imagesPerSec).toFixed(2)})` : '')
+        + `; the whole run ${real.runSeconds.toFixed(1)} s`);
     }
   }
   if (withTorch) {

@@ -101,12 +101,12 @@ const COMMANDS: Record<string, Command> = {
   },
   train: {
     summary: 'train the matching jobs (one after another) in worker processes with onnxruntime',
-    usage: 'ptycho-study train [roots] [--dose X] [--view V] [--gridsize G] [--epochs E] [--batch-size B] [--lr L] [--ep auto|cuda|webgpu|cpu] [--resume] [--json]',
+    usage: 'ptycho-study train [roots] [--dose X] [--view V] [--gridsize G] [--epochs E] [--batch-size B] [--lr L] [--ep auto|cuda|webgpu|cpu] [--threads N] [--resume] [--json]',
     flags: {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, resume: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
-      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' },
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, threads: { type: 'string' },
     },
     positionals: 0,
     help: [
@@ -120,6 +120,8 @@ const COMMANDS: Record<string, Command> = {
       '  --stitch-phase-align   align each patch\'s constant phase to its stitched neighbours (default: the study\'s plain average)',
       `  --ep P                 execution provider: ${EXECUTION_PROVIDERS.join(', ')} (default auto: CUDA when installed, else CPU;`,
       '                         a provider that cannot start falls back to CPU and the manifest says why)',
+      '  --threads N            onnxruntime intra-op threads (default 0 = automatic: SLURM_CPUS_PER_TASK, else',
+      '                         OMP_NUM_THREADS, else every available core); recorded in the manifest',
       '  --resume               continue each job from its checkpoint.npz',
       '  --json                 one JSON event per line, then a summary',
     ],
@@ -127,10 +129,10 @@ const COMMANDS: Record<string, Command> = {
   },
   simulate: {
     summary: 'generate a small, real Phase C + Phase D study (simulated diffraction with Poisson noise)',
-    usage: 'ptycho-study simulate --out DIR [--n-images N] [--size 64] [--doses 1e3,1e4,1e5] [--seed S] [--base file.npz] [--compress]',
+    usage: 'ptycho-study simulate --out DIR [--n-images N] [--size 64] [--doses 1e3,1e4,1e5] [--seed S] [--object structured|smooth] [--base file.npz] [--compress]',
     flags: {
       out: { type: 'string' }, 'n-images': { type: 'string' }, size: { type: 'string' }, doses: { type: 'string' },
-      seed: { type: 'string' }, base: { type: 'string' }, compress: { type: 'boolean' }, json: { type: 'boolean' },
+      seed: { type: 'string' }, object: { type: 'string' }, base: { type: 'string' }, compress: { type: 'boolean' }, json: { type: 'boolean' },
     },
     positionals: 0,
     help: [
@@ -141,6 +143,7 @@ const COMMANDS: Record<string, Command> = {
       '  --size N               pattern size, 64 or 128 (default 64)',
       '  --doses LIST           photons per pattern (default 1e3,1e4,1e5)',
       '  --seed S               random seed (default 42); the same seed gives the same files',
+      '  --object KIND          synthetic object: structured (multi-scale, sharp features; default) or smooth (specimen-like)',
       '  --base FILE            base dataset with objectGuess and probeGuess (the fly64 workflow)',
       '  --compress             deflate the arrays (smaller; no random frame access)',
       '  --json                 print the report as JSON',
@@ -399,6 +402,11 @@ async function cmdSimulate(p: Parsed, io: CliIO): Promise<number> {
   if (seed !== undefined) cfg.seed = seed;
   if (doses) cfg.doses = doses;
   if (base) cfg.baseNpz = path.resolve(io.cwd, base);
+  const object = str(p, 'object');
+  if (object !== undefined) {
+    if (object !== 'structured' && object !== 'smooth') throw new UsageError(`--object must be structured or smooth (got ${object}).`);
+    cfg.objectKind = object;
+  }
   if (bool(p, 'compress')) cfg.compress = true;
   let lastPct = -1;
   const report = await simulateStudy(cfg, (msg, fraction) => {

@@ -6,7 +6,8 @@ import { startRun, type RunExit, type RunHandle } from '../core/run/launcher';
 import { writeStudyManifest } from '../core/run/studyManifest';
 import { describeEvent, type RunEvent } from '../core/run/events';
 import { listJobs, planRun, PlanError, type StudyLayout } from '../core/study';
-import { bool, type Parsed } from './args';
+import { checkRequestedThreads, ThreadsError } from '../core/runtime/threads';
+import { bool, str, UsageError, type Parsed } from './args';
 import type { CliIO } from './commands';
 
 export interface TrainDeps {
@@ -20,6 +21,7 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
   const settings = deps.settingsOf(p);
   const json = bool(p, 'json');
   const resume = bool(p, 'resume');
+  const threads = threadsOf(p);
   const layout = await deps.loadStudy(p, io);
   const jobs = await listJobs(layout, { filter, deep: true, neighborCount: settings?.neighborCount });
   if (jobs.length === 0) throw new Error('No job matches the filter.');
@@ -74,7 +76,7 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
         continue;
       }
       say(`TRAIN ${job.id}${resume ? ' (resume)' : ''} → ${job.artifactDir}`);
-      current = await startRun(plan.config, { workerScript: path.join(io.distDir, 'worker.js'), resume });
+      current = await startRun(plan.config, { workerScript: path.join(io.distDir, 'worker.js'), resume, threads, threadsSource: 'cli' });
       current.onEvent((e: RunEvent) => {
         if (json) io.out(JSON.stringify(e));
         else say(`  ${describeEvent(e)}`);
@@ -98,4 +100,16 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
   else io.out(`${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.cancelled} cancelled, ${summary.skipped} skipped.`);
   if (aborted || summary.cancelled > 0) return 130;
   return summary.failed > 0 ? 1 : 0;
+}
+
+/** `--threads N`: a whole number, 0 = automatic (undefined: the worker decides). */
+function threadsOf(p: Parsed): number | undefined {
+  const raw = str(p, 'threads');
+  if (raw === undefined) return undefined;
+  try {
+    return checkRequestedThreads(raw, '--threads') || undefined;
+  } catch (err) {
+    if (err instanceof ThreadsError) throw new UsageError(err.message);
+    throw err;
+  }
 }

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { startRun, type RunHandle, type RunExit } from '../core/run/launcher';
 import type { ProgressEvent, RunEvent } from '../core/run/events';
 import { planRun, PlanError, type StudyJob } from '../core/study';
-import { trainingSettingsFor, SECTION } from './settings';
+import { trainingSettingsFor, trainingThreadsFor, SECTION } from './settings';
 import type { StudyModel } from './studyModel';
 
 export interface LiveRun {
@@ -114,6 +114,8 @@ export class RunManager implements vscode.Disposable {
         workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),
         nodePath: process.execPath,
         resume: run.resume,
+        threads: trainingThreadsFor(run.folder),
+        threadsSource: 'setting',
         env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       });
       this.log.info(`Started ${run.job.id} (worker pid ${run.handle.pid}) → ${plan.config.artifactDir}`);

@@ -40,6 +40,16 @@ export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined):
   };
 }
 
+/**
+ * `ptychoStudy.training.threads`: onnxruntime intra-op threads for a run (undefined for 0 = automatic). A run
+ * option, not a TrainingSettings value (it changes the speed, and at most the rounding of parallel sums), so it is
+ * not part of a checkpoint's config key: a checkpoint resumes with any count. Recorded in manifest.runtime.
+ */
+export function trainingThreadsFor(folder: vscode.WorkspaceFolder | undefined): number | undefined {
+  const v = vscode.workspace.getConfiguration(SECTION, folder?.uri).get<number>('training.threads');
+  return v ? v : undefined;
+}
+
 export function demoImagesFor(folder: vscode.WorkspaceFolder): number {
   return vscode.workspace.getConfiguration(SECTION, folder.uri).get<number>('demo.nImages') ?? 400;
 }

@@ -390,11 +390,37 @@ export interface LogBatch {
   missing?: boolean;
 }
 
-/** The training events the loss chart uses (from events.jsonl; a subset of core/run/events' RunEvent). */
+/** Pearson r and SSIM of one channel against the ground truth (null: not measurable, e.g. a flat window). */
+export interface QualityScores {
+  pearson: number | null;
+  ssim: number | null;
+}
+
+/**
+ * The model's quality after an epoch (events.jsonl `quality`, core/run/events' QualityEvent): a fixed window of
+ * the job's test object inferred and scored against its ground truth (objectGuess). Checked by the host with
+ * summary.ts's qualityEventCheck before it is sent.
+ */
+export interface QualityTrainEvent {
+  type: 'quality';
+  time: string;
+  epoch: number;
+  amplitude: QualityScores;
+  /** Phase after plane removal. */
+  phase: QualityScores;
+  /** The window in object pixels, and how many test groups were inferred for it. */
+  region: { x0: number; y0: number; width: number; height: number };
+  groups: number;
+  /** Time the measurement took. */
+  seconds: number;
+}
+
+/** The training events the loss and quality charts use (from events.jsonl; a subset of core/run/events' RunEvent). */
 export type TrainEvent =
   | { type: 'started'; time: string; epochs: number; stepsPerEpoch: number; executionProviderUsed?: string; resumedFrom?: { epoch: number; step: number } }
   | { type: 'progress'; time: string; epoch: number; epochs: number; stepInEpoch: number; stepsPerEpoch: number; loss: number; imagesPerSec: number; etaSeconds: number }
   | { type: 'epoch'; time: string; epoch: number; epochs: number; trainLoss: number; valLoss: number | null; lr: number; lrReduced: boolean; seconds: number }
+  | QualityTrainEvent
   | { type: 'end'; time: string; status: 'succeeded' | 'failed' | 'cancelled'; message?: string };
 
 export interface EventsBatch {
@@ -427,6 +453,8 @@ export interface JobPanelViewState {
   renderedRows: number;
   search: LogSearchResult;
   chart: { epochs: number; steps: number; yMode: 'linear' | 'log'; nonBlank: number; lrMarks: number; note: string };
+  /** The quality chart: epochs measured, the caption, and the one line shown instead when there is nothing to plot ('' otherwise). */
+  quality: { epochs: number; caption: string; empty: string; readout: string };
   /** Buttons shown enabled. */
   enabledActions: JobAction[];
   header: string;
@@ -542,9 +570,17 @@ export interface ResultImageMetrics {
   psnrStudy: number | null;
   ssim: number | null;
   msSsim: number | null;
+  /** Pearson r against the ground truth (amplitude; phase after plane removal). */
+  pearson: number | null;
+  /** FRC crossings in cycles per pixel (0.5 = Nyquist). */
   frc50: number | null;
   frc50Interpolated: number | null;
   frc1over7: number | null;
+  /** The same in cycles per metre, when the object pixel size is known. */
+  frc50PerMeter: number | null;
+  frc1over7PerMeter: number | null;
+  /** Side L of the FRC square: shell k of frcCurve is k/L cycles/px (null when unknown). */
+  frcSize: number | null;
   /** FRC per shell, float64. */
   frcCurve: Binary;
 }
@@ -559,6 +595,10 @@ export interface ReconMetricsInfo {
   trained: ResultMetrics | null;
   /** The same metrics for the untrained network (the reference). */
   untrained: ResultMetrics | null;
+  /** The flat predictor (constant amplitude = mean of the ground truth, zero phase), scored identically. */
+  flat: ResultMetrics | null;
+  /** What the metrics were computed on: the dose's common evaluation (absent in older metrics.json). */
+  evaluation?: ResultEvaluationInfo;
   coverage: number | null;
   /** Rectangle of the reconstruction (its own pixels) the metrics were computed on. */
   metricRegion: { x: number; y: number; width: number; height: number } | null;
@@ -573,6 +613,17 @@ export interface ReconMetricsInfo {
   phaseAlign?: string;
   /** Why there are no metrics (no ground truth, too little coverage). */
   note?: string;
+}
+
+/** metrics.json `evaluation`: the dataset and object region every job of a dose is scored on. */
+export interface ResultEvaluationInfo {
+  dataset: string;
+  /** `phase-c-test` (the dose's common evaluation), `own-test` or `own-train` (a fallback). */
+  source: string;
+  fallbackReason?: string;
+  region: { x0: number; y0: number; width: number; height: number } | null;
+  /** Object pixel size in metres from the dataset's _metadata, when recorded. */
+  pixelSizeMeters: number | null;
 }
 
 export interface ReconImageInfo {
@@ -699,7 +750,18 @@ export interface ComparisonRow {
   /** Metric values (null: not available). */
   amplitude: Partial<Record<MetricKey, number | null>>;
   phase: Partial<Record<MetricKey, number | null>>;
+  /** What the metrics were computed on (absent: older metrics.json, scored on the job's own split). */
+  evaluation?: ResultEvaluationInfo;
   revision: string;
+}
+
+/** A reference predictor of one dose (the flat predictor), scored on the dose's common evaluation. */
+export interface ComparisonReference {
+  dose: number;
+  label: string;
+  description: string;
+  amplitude: Partial<Record<MetricKey, number | null>>;
+  phase: Partial<Record<MetricKey, number | null>>;
 }
 
 export interface ComparisonCellInfo {
@@ -723,6 +785,8 @@ export interface ComparisonInit {
   /** Row-major: doses × columns. */
   cells: ComparisonCellInfo[];
   rows: ComparisonRow[];
+  /** The flat predictor per dose (from the jobs' common evaluation), beside the trained jobs. */
+  references: ComparisonReference[];
   config: { jobs: string[]; keys: { key: string; values: (FlatValue | null)[] }[]; identical: number; omitted: string[] };
   /**
    * The common canvas in object pixels (the union of every reconstruction's region) and the block factor the

@@ -4,14 +4,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic';
-import { scoreReconstruction, sha256File, writeImages, writeMetrics, writeReconstruction } from '../core/run/artifacts';
+import { sha256File, writeImages, writeMetrics, writeReconstruction } from '../core/run/artifacts';
+import { evaluateRun } from '../core/run/evaluation';
 import { EventLog, type EventBody, type RunEvent } from '../core/run/events';
 import { writeStudyManifest } from '../core/run/studyManifest';
 import { planProviders } from '../core/runtime/providers';
+import { describeThreads, type ResolvedThreads } from '../core/runtime/threads';
 import { ARTIFACT } from '../core/study/layout';
 import type { DatasetProvenance, JobManifest, RunStatus } from '../core/study/manifest';
 import type { RunConfig } from '../core/study/plan';
-import { openTrainingDataset, reconstruct, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../core/train';
+import { openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../core/train';
 
 export interface WorkerIo {
   send(e: RunEvent): void;
@@ -47,7 +49,7 @@ async function provenanceOf(file: string, data: TrainingDataset | undefined): Pr
   return { path: file, bytes: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(file), nPatterns: data?.count, N: data?.n };
 }
 
-export async function runJob(jobDir: string, opts: { resume: boolean; threads?: number }, io: WorkerIo): Promise<number> {
+export async function runJob(jobDir: string, opts: { resume: boolean; threads: ResolvedThreads }, io: WorkerIo): Promise<number> {
   const config = JSON.parse(await fs.promises.readFile(path.join(jobDir, ARTIFACT.runConfig), 'utf8')) as RunConfig;
   const events = new EventLog(path.join(jobDir, ARTIFACT.events), path.join(jobDir, ARTIFACT.trainLog), config.jobId, io.send);
   const emit = (body: EventBody<RunEvent>): RunEvent => events.emit(body);
@@ -67,7 +69,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
     runtime: {
       hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, onnxruntime: ortVersion(), pid: process.pid,
       executionProviderRequested: config.training.executionProvider, executionProviderCandidates: providers.candidates,
-      heartbeatAt: startedAt.toISOString(), threads: opts.threads,
+      heartbeatAt: startedAt.toISOString(), threads: opts.threads.threads, threadsSource: opts.threads.source,
     },
     worker: { command: [process.execPath, ...process.argv.slice(1)] },
     findings: [],
@@ -115,6 +117,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
   let train: TrainingDataset | undefined;
   let test: TrainingDataset | undefined;
   let trainer: Trainer | undefined;
+  let monitor: QualityMonitor | undefined;
   try {
     const ort = loadOrt();
     quietOrt(ort);
@@ -126,7 +129,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
     trainer = new Trainer(config, train, test, {
       ort,
       providers: providers.candidates,
-      intraOpThreads: opts.threads,
+      intraOpThreads: opts.threads.threads,
       checkpointPath: path.join(jobDir, ARTIFACT.checkpoint),
       callbacks: {
         shouldStop: io.cancelled,
@@ -142,10 +145,25 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
           emit({ type: 'epoch', epoch: e.epoch, epochs: config.training.epochs, trainLoss: e.trainLoss, valLoss: e.valLoss, lr: e.lr, lrReduced: e.lrReduced, seconds: e.seconds });
           void persist();
         },
+        afterEpoch: async (e, st) => {
+          if (!monitor?.due(e.epoch)) return;
+          try {
+            const q = await monitor.measure(e.epoch, st.params, e.seconds);
+            emit({ type: 'quality', epoch: q.epoch, amplitude: q.amplitude, phase: q.phase, region: q.region, groups: q.groups, seconds: q.seconds });
+          } catch (err) {
+            // Quality is informative; a failure to measure it never stops training.
+            emit({ type: 'log', level: 'warn', message: `quality after epoch ${e.epoch} not measured: ${(err as Error).message}` });
+          }
+        },
         onCheckpoint: (c) => emit({ type: 'checkpoint', epoch: c.epoch, stepInEpoch: c.stepInEpoch, step: c.step, path: ARTIFACT.checkpoint }),
       },
     });
     const plan = await trainer.prepare();
+    if (test && plan.testGroups) {
+      monitor = await QualityMonitor.create(plan.spec, test, plan.testGroups, {
+        ort, provider: plan.provider, intraOpThreads: opts.threads.threads, cropSize: config.training.stitchCropSize,
+      });
+    }
     const fallback = plan.fallbacks.map((f) => f.reason).join(' ');
     manifest.runtime.executionProviderUsed = plan.provider;
     if (fallback) manifest.runtime.fallbackReason = fallback;
@@ -170,9 +188,10 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
       type: 'started', pid: process.pid, executionProviderRequested: config.training.executionProvider, executionProviderUsed: plan.provider,
       fallbackReason: fallback || undefined, epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch, batchSize: plan.batch,
       parameters: plan.parameterCount, trainGroups: plan.trainGroups.count, validationGroups: plan.validationGroups.count,
-      testGroups: plan.testGroups?.count ?? 0, resumedFrom,
+      testGroups: plan.testGroups?.count ?? 0, resumedFrom, threads: opts.threads.threads, threadsSource: opts.threads.source,
     });
     if (fallback) emit({ type: 'log', level: 'warn', message: fallback });
+    for (const note of opts.threads.notes) emit({ type: 'log', level: 'warn', message: `${describeThreads(opts.threads)}: ${note}` });
     await persist();
 
     const outcome = await trainer.run(state);
@@ -189,8 +208,9 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
       return 0;
     }
 
-    // Results: the inference model, the stitched test reconstruction (trained and untrained), metrics, images.
-    emit({ type: 'log', level: 'info', message: 'Training done; writing model.onnx and reconstructing the test split.' });
+    // Results: the inference model, the stitched reconstructions (trained, untrained) of the dose's common
+    // evaluation set and of the job's own split, metrics, images.
+    emit({ type: 'log', level: 'info', message: 'Training done; writing model.onnx and reconstructing the evaluation set.' });
     const metadata = {
       job: config.jobId, N: String(config.n), gridsize: String(config.gridsize), canvas: String(plan.spec.canvas),
       input: 'diffraction [batch, C, N, N]: loader-normalised amplitudes X·sqrt((N/2)²/mean Σ X²)' + (config.gridsize > 1 ? '; offsets [batch, C, 2]: (dx, dy) of each pattern from its group centroid, pixels' : ''),
@@ -202,25 +222,34 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
     const split = test ? 'test' : 'train';
     const data = test ?? train;
     const groups = test ? plan.testGroups! : plan.trainGroups;
-    const stitch = { batch: INFERENCE_BATCH, cropSize: config.training.stitchCropSize, alignPhase: config.training.stitchPhaseAlignment, intraOpThreads: opts.threads };
-    const recon = await reconstruct(data, groups, { ort, provider: plan.provider, model, ...stitch });
-    const untrained = await reconstruct(data, groups, { ort, provider: plan.provider, model: trainer.inferenceModel(trainer.untrainedParameters()), ...stitch });
-    await writeReconstruction(jobDir, recon, { jobId: config.jobId, split, cropSize: config.training.stitchCropSize, datasetPath: data.path });
-    await writeImages(jobDir, recon);
-    const scored = scoreReconstruction(recon);
-    const baseline = scoreReconstruction(untrained);
-    const testLoss = test ? await trainer.evaluate(state, test, plan.testGroups!) : null;
-    await writeMetrics(jobDir, {
-      jobId: config.jobId, split, region: recon.region, stitchCropSize: config.training.stitchCropSize, stitchPhaseAlignment: config.training.stitchPhaseAlignment,
-      coverage: scored?.coverage ?? null, metricRegion: scored?.metricRegion ?? null, globalPhaseOffset: scored?.phaseOffset ?? null, testLoss,
-      ...(scored ? scored.metrics : { note: recon.groundTruth ? 'the scan covers too little of the object for the metrics (no 12×12 covered rectangle)' : 'the dataset has no objectGuess: no ground truth to compare with' }),
-      untrained: baseline ? { amplitude: baseline.metrics.amplitude, phase: baseline.metrics.phase } : null,
-      inference: { groups: recon.groups, seconds: recon.seconds, groupsPerSec: recon.groupsPerSec },
+    // The headline metrics: the common evaluation of the dose (its Phase C test split on the common region,
+    // src/core/run/evaluation.ts); the job's own split on its covered rectangle stays as metrics.json `ownSplit`.
+    const evaluated = await evaluateRun({
+      config, ort, provider: plan.provider, intraOpThreads: opts.threads.threads, batch: INFERENCE_BATCH, spec: plan.spec,
+      trained: state.params, untrained: trainer.untrainedParameters(), trainedModel: model, metadata,
+      own: { data, groups, split }, log: (message) => emit({ type: 'log', level: 'warn', message }),
     });
-    const summary = (m: Record<string, unknown> | undefined): Record<string, number | null> | undefined => m
-      ? Object.fromEntries(['mae', 'mse', 'psnr', 'ssim', 'msSsim', 'frc50'].map((k) => [k, (m[k] as number | null) ?? null]))
-      : undefined;
-    manifest.result.metrics = scored ? { amplitude: summary(scored.metrics.amplitude as unknown as Record<string, unknown>), phase: summary(scored.metrics.phase as unknown as Record<string, unknown>), testLoss } : { testLoss };
+    const recon = evaluated.reconstruction;
+    const evaluation = evaluated.evaluation;
+    emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %.` });
+    if (evaluation.dataset !== data.path) {
+      try {
+        manifest.data.evaluation = await provenanceOf(evaluation.dataset, undefined);
+        manifest.data.evaluation.nPatterns = evaluation.patterns;
+        manifest.data.evaluation.N = config.n;
+      } catch {
+        // provenance is informative only
+      }
+    }
+    await writeReconstruction(jobDir, recon, { jobId: config.jobId, split: evaluated.split, cropSize: config.training.stitchCropSize, datasetPath: evaluation.dataset, evaluation: evaluation.source });
+    await writeImages(jobDir, recon);
+    const testLoss = test ? await trainer.evaluate(state, test, plan.testGroups!) : null;
+    await writeMetrics(jobDir, { jobId: config.jobId, testLoss, ...evaluated.metrics });
+    const summary = evaluated.summary;
+    const evaluationSummary = { dataset: evaluation.dataset, source: evaluation.source, region: evaluation.region };
+    manifest.result.metrics = summary
+      ? { amplitude: summary.amplitude, phase: summary.phase, testLoss, frcUnit: 'cycles/px', evaluation: evaluationSummary }
+      : { testLoss, evaluation: evaluationSummary };
     manifest.artifacts = {};
     for (const name of [ARTIFACT.model, ARTIFACT.checkpoint, ARTIFACT.reconstruction, ARTIFACT.metrics, ARTIFACT.amplitudePng, ARTIFACT.phasePng]) {
       const file = path.join(jobDir, name);
@@ -230,7 +259,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
     emit({
       type: 'finished', status: 'succeeded', epochs: state.epoch, finalLoss: manifest.result.finalLoss, bestValLoss: manifest.result.bestValLoss,
       stopReason: outcome.reason, seconds: (Date.now() - startedAt.getTime()) / 1000,
-      metrics: scored ? { amplitude: summary(scored.metrics.amplitude as unknown as Record<string, unknown>), phase: summary(scored.metrics.phase as unknown as Record<string, unknown>) } : undefined,
+      metrics: summary ? { amplitude: summary.amplitude, phase: summary.phase } : undefined,
     });
     await finish('succeeded');
     return 0;
@@ -241,6 +270,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads?: 
     await finish('failed', e.message);
     return 1;
   } finally {
+    await monitor?.release().catch(() => undefined);
     await trainer?.release().catch(() => undefined);
     await train?.close().catch(() => undefined);
     await test?.close().catch(() => undefined);

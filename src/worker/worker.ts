@@ -1,28 +1,36 @@
 // The training worker: a separate Node process (forked by the extension or the CLI, never run inside the
 // extension host) that trains one job from the resolved plan in `<job>/run-config.json`, streams typed events
 // over IPC and into events.jsonl/train.log, keeps manifest.json true at every moment, and writes the artifacts.
-//   node dist/worker.js --job-dir <dir> [--resume] [--threads N]
+//   node dist/worker.js --job-dir <dir> [--resume] [--threads N [--threads-source cli|setting]]
+// Every onnxruntime session gets the intra-op threads resolveThreads() decides: --threads (0 = automatic), else
+// SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else every core this process may use.
 // Exit code 0: succeeded or cancelled (see the manifest); 1: failed; 2: bad invocation.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { checkRequestedThreads, resolveThreads, type ResolvedThreads } from '../core/runtime/threads';
 import { runJob, type WorkerIo } from './runJob';
 
-function parseArgs(argv: string[]): { jobDir: string; resume: boolean; threads?: number } {
+function parseArgs(argv: string[]): { jobDir: string; resume: boolean; threads: ResolvedThreads } {
   let jobDir: string | undefined;
   let resume = false;
-  let threads: number | undefined;
+  let threadsArg: string | undefined;
+  let threadsSource: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--job-dir') jobDir = argv[++i];
     else if (a === '--resume') resume = true;
-    else if (a === '--threads') threads = Number(argv[++i]);
+    else if (a === '--threads') threadsArg = argv[++i] ?? '';
+    else if (a === '--threads-source') threadsSource = argv[++i];
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: node worker.js --job-dir <artifact folder with run-config.json> [--resume] [--threads N]\n');
+      process.stdout.write('usage: node worker.js --job-dir <artifact folder with run-config.json> [--resume] [--threads N [--threads-source cli|setting]]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   if (!jobDir) throw new Error('--job-dir is required');
-  if (threads !== undefined && !(Number.isInteger(threads) && threads > 0)) throw new Error('--threads must be a positive integer');
+  if (threadsSource !== undefined && threadsSource !== 'cli' && threadsSource !== 'setting') throw new Error(`--threads-source must be cli or setting (got "${threadsSource}")`);
+  const requested = threadsArg === undefined ? undefined : checkRequestedThreads(threadsArg, '--threads');
+  const threads = resolveThreads({ requested, requestedFrom: threadsSource as 'cli' | 'setting' | undefined, env: process.env, available: os.availableParallelism() });
   return { jobDir: path.resolve(jobDir), resume, threads };
 }
 

@@ -33,6 +33,13 @@ describe('ptycho-study CLI', () => {
     }
   });
 
+  it('train --help documents --threads and its automatic default', () => {
+    const r = cli(['train', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^ptycho-study train .*\[--threads N\]/);
+    assert.match(r.out, /--threads N +onnxruntime intra-op threads \(default 0 = automatic: SLURM_CPUS_PER_TASK, else\n.*OMP_NUM_THREADS, else every available core\)/);
+  });
+
   it('bad input: non-zero exit and a one-line reason', () => {
     const cases: [string[], RegExp][] = [
       [['frobnicate'], /unknown command "frobnicate"/],
@@ -44,6 +51,10 @@ describe('ptycho-study CLI', () => {
       [['simulate'], /--out DIR is required/],
       [['simulate', '--out', dir, '--doses', '1e3,-5'], /--doses must be a comma-separated list of positive numbers/],
       [['dry-run', '--workspace', dir, '--execution-provider', 'tpu'], /--execution-provider must be one of/],
+      [['train', '--workspace', dir, '--threads', 'two'], /^ptycho-study train: --threads must be a whole number from 1 to 1024, or 0 for automatic \(got "two"\)/],
+      [['train', '--workspace', dir, '--threads', '2.5'], /--threads must be a whole number .*\(got "2\.5"\)/],
+      [['train', '--workspace', dir, '--threads=-1'], /--threads must be a whole number .*\(got "-1"\)/],
+      [['train', '--workspace', dir, '--threads', '4096'], /--threads must be a whole number from 1 to 1024/],
     ];
     for (const [args, re] of cases) {
       const r = cli(args);

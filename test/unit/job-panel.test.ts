@@ -1,15 +1,18 @@
 // The job panel's pure parts: the incremental file tailer (appended bytes only; truncated, replaced and
 // rewritten files; very long files; torn lines), the log store, search and windowing arithmetic, the loss
-// chart's data from events (restarts, resumes, lr reductions, negative losses on a log axis), and the panel
-// state (which actions are enabled, event mapping).
+// chart's data from events (restarts, resumes, lr reductions, negative losses on a log axis), the quality
+// chart's data (quality events checked, folded, captioned), and the panel state (which actions are enabled,
+// event mapping).
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileTail } from '../../src/extension/jobPanel/fileTail';
-import { jobActions, toTrainEvents } from '../../src/extension/jobPanel/summary';
+import { jobActions, qualityEventCheck, toTrainEvents } from '../../src/extension/jobPanel/summary';
 import { parseEvents, describeEvent, type RunEvent } from '../../src/core/run/events';
 import { LogSearch, LogStore, atBottom, findInLine, lineKind, scrollToShow, visibleRange } from '../../src/webview/jobPanel/logModel';
-import { ChartModel, logTicks, nearestEpoch, shownValues, yAxis } from '../../src/webview/jobPanel/chartModel';
+import {
+  ChartModel, describeQuality, logTicks, nearestEpoch, nearestQuality, qualityCaption, qualityEmptyText, qualitySeries, qualityXRange, qualityYRange, shownValues, yAxis,
+} from '../../src/webview/jobPanel/chartModel';
 import type { TrainEvent } from '../../src/webview/protocol';
 import { tempDir } from './helpers/paths';
 
@@ -392,6 +395,108 @@ describe('job panel: loss chart data from events.jsonl', () => {
     const lines = runEvents(1).map((e) => describeEvent(e));
     assert.equal(lineKind(lines[0]), 'milestone');
     assert.equal(lineKind(lines[1]), 'plain');
+  });
+});
+
+/** A `quality` event after epoch e, as the worker writes it (its fields from core/run/events' QualityEvent). */
+function qualityEvent(e: number, over: Record<string, unknown> = {}): RunEvent {
+  return ev({
+    type: 'quality', epoch: e, amplitude: { pearson: 0.5 + e / 10, ssim: 0.3 + e / 10 }, phase: { pearson: 0.2 + e / 10, ssim: 0.1 + e / 10 },
+    region: { x0: 100, y0: 80, width: 96, height: 96 }, groups: 64, seconds: 0.4, ...over,
+  } as Partial<RunEvent> & { type: 'quality' });
+}
+
+/** runEvents with a quality event after each epoch event (or after those `keep` allows). */
+function withQuality(events: RunEvent[], keep: (epoch: number) => boolean = () => true): RunEvent[] {
+  return events.flatMap((e) => (e.type === 'epoch' && keep(e.epoch) ? [e, qualityEvent(e.epoch)] : [e]));
+}
+
+describe('job panel: quality chart data from events.jsonl', () => {
+  it('quality events pass the host\'s check and reach the model as one point per epoch, with only the protocol\'s fields', () => {
+    const text = withQuality(runEvents(3)).map((e) => JSON.stringify(e)).join('\n');
+    const events = toTrainEvents(parseEvents(text));
+    const q = events.filter((e) => e.type === 'quality');
+    assert.equal(q.length, 3);
+    assert.deepEqual(Object.keys(q[0]).sort(), ['amplitude', 'epoch', 'groups', 'phase', 'region', 'seconds', 'time', 'type']);
+    const m = new ChartModel();
+    m.add(events);
+    assert.deepEqual(m.quality.map((p) => p.epoch), [1, 2, 3]);
+    assert.equal(m.quality[2].amplitude.pearson, 0.8);
+    assert.deepEqual(m.quality[0].region, { x0: 100, y0: 80, width: 96, height: 96 });
+    // The loss chart is unchanged by them.
+    assert.deepEqual(m.epochs.map((p) => p.epoch), [1, 2, 3]);
+    assert.equal(nearestQuality(m.quality, 2.4)?.epoch, 2);
+  });
+
+  it('a null measurement stays null (a gap in its line); malformed quality events are dropped, not plotted', () => {
+    assert.equal(qualityEventCheck(qualityEvent(1)), undefined);
+    const lines = [
+      qualityEvent(1, { phase: { pearson: null, ssim: null } }),
+      qualityEvent(2, { amplitude: { pearson: '0.9', ssim: 0.5 } }),
+      qualityEvent(3, { region: { x0: 1, y0: 2, width: 0, height: 96 } }),
+      qualityEvent(4, { groups: undefined }),
+      qualityEvent(5, { epoch: 5.5 }),
+      qualityEvent(6, { seconds: -1 }),
+      qualityEvent(7),
+    ].map((e) => JSON.stringify(e));
+    assert.match(qualityEventCheck(JSON.parse(lines[1])) ?? '', /amplitude\.pearson must be a number/);
+    assert.match(qualityEventCheck(JSON.parse(lines[2])) ?? '', /region\.width must be ≥ 1/);
+    const events = toTrainEvents(parseEvents(lines.join('\n')));
+    assert.deepEqual(events.map((e) => e.type === 'quality' && e.epoch), [1, 7]);
+    const m = new ChartModel();
+    m.add(events);
+    const series = qualitySeries(m.quality);
+    assert.deepEqual(series.map((s) => s.label), ['amplitude Pearson r', 'amplitude SSIM', 'phase Pearson r', 'phase SSIM']);
+    assert.deepEqual(series[0].x, [1, 7]);
+    assert.ok(Number.isNaN(series[2].y[0]) && Number.isNaN(series[3].y[0]), 'null phase → NaN (no point)');
+    assert.equal(series[2].y[1], 0.2 + 0.7);
+    assert.match(describeQuality(m.quality[0]), /^epoch 1 · amplitude r 0\.600, SSIM 0\.400 · phase r —, SSIM — · 0\.40 s$/);
+  });
+
+  it('a new run starts the quality over; a resumed run drops what came after its checkpoint and replaces a repeated epoch', () => {
+    const m = new ChartModel();
+    m.add(toTrainEvents([...withQuality(runEvents(3)), ...withQuality(runEvents(2))]));
+    assert.deepEqual(m.quality.map((p) => p.epoch), [1, 2]);
+    const first = withQuality(runEvents(3)).filter((e) => e.type !== 'finished' && !((e.type === 'epoch' || e.type === 'quality') && e.epoch === 3));
+    const resumed = withQuality(runEvents(4, { resumedFrom: { epoch: 2, step: 0 }, from: 2 })).map((e) => (e.type === 'quality' && e.epoch === 2 ? { ...e, seconds: 0.9 } : e));
+    const r = new ChartModel();
+    r.add(toTrainEvents([...first, qualityEvent(3), ...resumed])); // epoch 3's quality came after the checkpoint
+    assert.deepEqual(r.quality.map((p) => p.epoch), [1, 2, 3, 4]);
+    assert.equal(r.quality[1].seconds, 0.9, 'the repeated epoch 2 is the resumed run\'s');
+  });
+
+  it('y range −0.2…1, lowered in 0.2 steps for a value below; x range is the loss chart\'s (0 to the epochs planned)', () => {
+    const m = new ChartModel();
+    m.add(toTrainEvents(withQuality(runEvents(3)).filter((e) => e.type !== 'finished' && !(e.type === 'epoch' && e.epoch > 1) && !(e.type === 'quality' && e.epoch > 1))));
+    assert.deepEqual(qualityYRange(m.quality), { lo: -0.2, hi: 1 });
+    assert.deepEqual(qualityXRange(m), { lo: 0, hi: 3 });
+    m.add(toTrainEvents([qualityEvent(2, { phase: { pearson: -0.45, ssim: 0.1 } })]));
+    assert.deepEqual(qualityYRange(m.quality), { lo: -0.6, hi: 1 });
+    assert.deepEqual(qualityYRange([]), { lo: -0.2, hi: 1 });
+  });
+
+  it('the caption names the window, the groups, the test split and how many epochs were measured', () => {
+    const m = new ChartModel();
+    m.add(toTrainEvents(withQuality(runEvents(4), (e) => e % 2 === 1)));
+    const c = qualityCaption(m);
+    assert.match(c, /96×96 px at \(100, 80\)/);
+    assert.match(c, /64 groups/);
+    assert.match(c, /test split/);
+    assert.match(c, /after 2 of 4 epochs \(some are skipped/);
+    assert.match(c, /0\.40 s each/);
+    assert.equal(qualityEmptyText(m), '');
+  });
+
+  it('without quality events the chart says why in one line (no training, waiting for an epoch, no ground truth or an older run)', () => {
+    const m = new ChartModel();
+    assert.match(qualityEmptyText(m), /^No training yet/);
+    m.add(toTrainEvents(runEvents(2).slice(0, 2)));
+    assert.match(qualityEmptyText(m), /^Waiting for the first epoch/);
+    m.add(toTrainEvents(runEvents(2).slice(2)));
+    const text = qualityEmptyText(m);
+    assert.match(text, /no ground truth \(objectGuess\)/);
+    assert.ok(!text.includes('\n'));
+    assert.equal(qualityCaption(m), '');
   });
 });
 

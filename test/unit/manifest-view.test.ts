@@ -25,7 +25,7 @@ const trained = {
   runtime: {
     hostname: 'vm', platform: 'linux-x64', node: 'v20.20.2', onnxruntime: '1.30.0', pid: 11603, executionProviderRequested: 'cuda',
     executionProviderCandidates: ['cuda', 'cpu'], executionProviderUsed: 'cpu', fallbackReason: 'CUDA provider library not installed; fell back to CPU.',
-    heartbeatAt: '2026-12-02T08:53:20.772Z', peakRssMB: 454,
+    heartbeatAt: '2026-12-02T08:53:20.772Z', peakRssMB: 454, threads: 2, threadsSource: 'available',
   },
   worker: { command: ['/usr/bin/node', '/x/dist/worker.js', '--job-dir', '/s/phase_e/dose_10000/baseline/gs1'] },
   findings: [],
@@ -72,6 +72,8 @@ describe('manifest viewer: document model', () => {
     assert.equal(fb?.kind, 'warn');
     assert.ok(d.warnings.some((w) => /fallback: CUDA provider/.test(w)));
     assert.match(fieldValue(rt, 'field-workerCommand')!, /worker\.js --job-dir/);
+    assert.equal(fieldValue(rt, 'field-threads'), '2');
+    assert.equal(fieldValue(rt, 'field-threadsSource'), 'available');
   });
 
   it('every hyperparameter is shown, grouped; unknown ones under "Other training settings"', () => {
@@ -97,13 +99,32 @@ describe('manifest viewer: document model', () => {
   it('the result has the metrics table (amplitude and phase), the history and the test loss', () => {
     const r = sec(manifestDocument(trained, 'job'), 'result');
     const m = r.tables.find((t) => t.id === 'metrics-table')!;
-    assert.deepEqual(m.columns, ['', 'MAE', 'MSE', 'PSNR (dB)', 'SSIM', 'MS-SSIM', 'FRC50 (shell)']);
+    assert.deepEqual(m.columns, ['', 'MAE', 'MSE', 'PSNR (dB)', 'SSIM', 'MS-SSIM', 'Pearson r', 'FRC50 (shell)'], 'a run before the common evaluation: FRC50 as a shell index');
     assert.deepEqual(m.rows.map((row) => row[0].text), ['amplitude', 'phase']);
-    assert.equal(m.rows[1][6].text, '—', 'null metric');
+    assert.equal(m.rows[1][7].text, '—', 'null metric');
+    assert.equal(m.rows[1][6].text, '', 'no Pearson r recorded by this run');
     assert.equal(r.tables.find((t) => t.id === 'history-table')!.rows.length, 2);
     assert.equal(fieldValue(r, 'field-testLoss'), '−3.21');
     assert.equal(fieldValue(r, 'field-stopReason'), 'completed 2 epochs');
     assert.equal(fieldValue(r, 'field-history'), undefined, 'the history is a table, not a JSON line');
+  });
+
+  it('a run on the common evaluation: FRC50 in cycles/px, Pearson r, and the evaluation set and region', () => {
+    const common = JSON.parse(JSON.stringify(trained)) as typeof trained;
+    const metrics = {
+      amplitude: { mae: 0.07, mse: 0.007, psnr: 13.5, ssim: 0.23, msSsim: 0.58, pearson: 0.41, frc50: 0.0625 },
+      phase: { mae: 0.5, mse: 0.36, psnr: 10.5, ssim: 0.5, msSsim: 0.06, pearson: 0.12, frc50: 0.03125 },
+      testLoss: -3.21, frcUnit: 'cycles/px',
+      evaluation: { dataset: '/s/phase_c/dose_10000/patched_test.npz', source: 'phase-c-test', region: { x0: 22, y0: 23, width: 85, height: 84 } },
+    };
+    (common.result as Record<string, unknown>).metrics = metrics;
+    const r = sec(manifestDocument(common, 'job'), 'result');
+    const m = r.tables.find((t) => t.id === 'metrics-table')!;
+    assert.deepEqual(m.columns, ['', 'MAE', 'MSE', 'PSNR (dB)', 'SSIM', 'MS-SSIM', 'Pearson r', 'FRC50 (cycles/px)']);
+    assert.equal(m.rows[0][6].text, '0.41');
+    assert.match(m.caption ?? '', /common evaluation \(patched_test\.npz\)/);
+    assert.equal(fieldValue(r, 'field-evaluationDataset'), '/s/phase_c/dose_10000/patched_test.npz');
+    assert.equal(fieldValue(r, 'field-evaluationRegion'), '85 × 84 px at (22, 23)');
   });
 
   it('timing in readable units; artifacts with sizes and hashes', () => {

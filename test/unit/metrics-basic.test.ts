@@ -271,7 +271,12 @@ describe('metrics: evaluateReconstruction', () => {
       assert.ok(c.mae < 1e-12 && c.mse < 1e-24, `mae ${c.mae}`);
       assert.ok(c.psnr > 200 && c.psnrStudy > 200);
       assert.ok(Math.abs(c.ssim - 1) < 1e-9 && Math.abs(c.msSsim - 1) < 1e-9);
-      assert.equal(c.frc50, 18);
+      // FRC never drops below 0.5: the last shell, 18 of the 36×36 square = 0.5 cycles/px (Nyquist).
+      assert.equal(c.frc50Shell, 18);
+      assert.equal(c.frcSize, 36);
+      assert.equal(c.frc50, 0.5);
+      assert.equal(c.frc1over7, 0.5);
+      assert.ok(Math.abs(c.pearson - 1) < 1e-9, `pearson ${c.pearson}`);
       assert.equal(c.frcCurve.length, 18);
     }
     const json = toJsonMetrics(evaluateReconstruction(target, target, w, h));
@@ -328,10 +333,14 @@ describe('metrics: evaluateReconstruction', () => {
     assert.equal(m.amplitude.msSsim, 0);
     assert.equal(m.amplitude.frcCurve[0], 1);
     assert.deepEqual(m.amplitude.frcCurve.slice(1), new Array(5).fill(0));
-    assert.equal(m.amplitude.frc50, 1);
+    assert.equal(m.amplitude.frc50Shell, 1);
+    assert.equal(m.amplitude.frc50, 1 / 12, 'shell 1 of the 12×12 trimmed square');
+    // Both flat: Pearson r is undefined.
+    assert.ok(Number.isNaN(m.amplitude.pearson));
     // The phase is rescaled to [0, 1] with data range 1, so its SSIM is defined: identical → 1.
     assert.equal(m.phase.ssim, 1);
     // Phase 0 everywhere after plane removal: zero DC too, every shell empty → FRC 0, frc50 0.
+    assert.equal(m.phase.frc50Shell, 0);
     assert.equal(m.phase.frc50, 0);
 
     // A non-flat prediction against a flat target.

@@ -14,12 +14,15 @@ import { fixturesDir } from './helpers/paths';
 const dir = path.join(fixturesDir, 'metrics');
 
 interface ExpectedFrc { curve: number[]; frc50: number; frc50Interpolated: number; frc1over7: number }
+/** The reference (expected.json) holds the study's FRC crossings as shell indices. */
+type ReferenceImageMetrics = Pick<ImageMetrics, 'mae' | 'mse' | 'psnr' | 'psnrStudy' | 'ssim' | 'msSsim' | 'frc50' | 'frc50Interpolated' | 'frc1over7' | 'frcCurve'>;
+
 interface ExpectedCase {
   file: string;
   width: number;
   height: number;
   options: MetricOptions;
-  expected: { amplitude: ImageMetrics; phase: ImageMetrics; width: number; height: number };
+  expected: { amplitude: ReferenceImageMetrics; phase: ReferenceImageMetrics; width: number; height: number };
 }
 interface Expected {
   numpy: string;
@@ -60,11 +63,18 @@ async function readArrays(file: string, names: string[]): Promise<Record<string,
   }
 }
 
-function compareImageMetrics(got: ImageMetrics, want: ImageMetrics, label: string): void {
-  for (const key of ['mae', 'mse', 'psnr', 'psnrStudy', 'ssim', 'msSsim', 'frc50Interpolated', 'frc1over7'] as const) {
+function compareImageMetrics(got: ImageMetrics, want: ReferenceImageMetrics, label: string): void {
+  for (const key of ['mae', 'mse', 'psnr', 'psnrStudy', 'ssim', 'msSsim'] as const) {
     close(got[key], want[key], `${label}.${key}`);
   }
-  assert.equal(got.frc50, want.frc50, `${label}.frc50`);
+  close(got.frc50InterpolatedShell, want.frc50Interpolated, `${label}.frc50Interpolated (shell)`);
+  close(got.frc1over7Shell, want.frc1over7, `${label}.frc1over7 (shell)`);
+  assert.equal(got.frc50Shell, want.frc50, `${label}.frc50 (shell)`);
+  // Reported as spatial frequency: shell / L cycles per pixel, L = the side of the FRC's centre square.
+  assert.equal(got.frcSize, 2 * want.frcCurve.length + (got.frcSize % 2), `${label}.frcSize`);
+  assert.equal(got.frc50, got.frc50Shell / got.frcSize, `${label}.frc50 (cycles/px)`);
+  assert.equal(got.frc50Interpolated, got.frc50InterpolatedShell / got.frcSize, `${label}.frc50Interpolated (cycles/px)`);
+  assert.equal(got.frc1over7, got.frc1over7Shell / got.frcSize, `${label}.frc1over7 (cycles/px)`);
   closeArray(got.frcCurve, want.frcCurve, `${label}.frcCurve`);
 }
 

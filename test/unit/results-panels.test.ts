@@ -30,7 +30,9 @@ describe('result panels: best values and sorting', () => {
 
   it('every metric has the study\'s direction: errors lower, similarities and FRC higher', () => {
     const dir = Object.fromEntries(METRICS.map((m) => [m.key, m.better]));
-    assert.deepEqual(dir, { mae: 'lower', mse: 'lower', psnr: 'higher', ssim: 'higher', msSsim: 'higher', frc50: 'higher', frc1over7: 'higher' });
+    assert.deepEqual(dir, { mae: 'lower', mse: 'lower', psnr: 'higher', ssim: 'higher', msSsim: 'higher', pearson: 'higher', frc50: 'higher', frc1over7: 'higher' });
+    // FRC is a spatial frequency, not a shell index.
+    assert.deepEqual(METRICS.filter((m) => m.key.startsWith('frc')).map((m) => m.label), ['FRC50 (cycles/px)', 'FRC 1/7 (cycles/px)']);
   });
 
   it('trained vs untrained: which is better', () => {
@@ -311,7 +313,27 @@ describe('result panels: decimation and reading reconstruction.npz', () => {
 });
 
 describe('result panels: metrics.json', () => {
-  it('parses the worker\'s metrics.json: trained and untrained, region, offset; FRC curves as float64 buffers', () => {
+  it('parses the worker\'s metrics.json (schema 2): trained, untrained and flat, Pearson r, FRC in cycles/px, the common evaluation', () => {
+    const part = (mae: number) => ({ mae, mse: 0.02, psnr: 9.4, psnrStudy: 64.7, ssim: 0.17, msSsim: 0.03, pearson: 0.61, frc50: 0.125, frc50Shell: 4, frc50Interpolated: 0.11, frc50InterpolatedShell: 3.5, frc1over7: 0.2, frc1over7Shell: 6.4, frcSize: 32, frcCurve: [1, 0.5, 0.2], frc50PerMeter: 1.25e7 });
+    const m = parseMetrics({
+      schemaVersion: 2, coverage: 0.8, metricRegion: { x: 0, y: 0, width: 36, height: 40 }, globalPhaseOffset: 0.2, testLoss: 0.25,
+      evaluation: { dataset: '/s/phase_c/dose_1000/patched_test.npz', source: 'phase-c-test', region: { x0: 30, y0: 31, width: 36, height: 40 }, pixelSize: { meters: 1e-8, key: 'object_pixel_size' } },
+      amplitude: part(0.1), phase: part(0.2), width: 32, height: 36, trim: 2, phaseAlign: 'plane', split: 'test',
+      untrained: { amplitude: part(0.3), phase: part(0.4) },
+      flat: { amplitude: { ...part(0.5), pearson: 0 }, phase: { ...part(0.6), pearson: 0 } },
+    });
+    assert.equal(m.trained?.amplitude.pearson, 0.61);
+    assert.equal(m.trained?.phase.frc50, 0.125, 'cycles/px as written');
+    assert.equal(m.trained?.phase.frcSize, 32);
+    assert.equal(m.trained?.phase.frc50PerMeter, 1.25e7);
+    assert.equal(m.trained?.phase.frc1over7PerMeter, null);
+    assert.equal(m.untrained?.phase.mae, 0.4);
+    assert.equal(m.flat?.amplitude.mae, 0.5);
+    assert.equal(m.flat?.phase.pearson, 0);
+    assert.deepEqual(m.evaluation, { dataset: '/s/phase_c/dose_1000/patched_test.npz', source: 'phase-c-test', region: { x0: 30, y0: 31, width: 36, height: 40 }, pixelSizeMeters: 1e-8 });
+  });
+
+  it('parses an older metrics.json (schema 1): FRC shell indices become cycles/px of the trimmed square; no flat, no evaluation', () => {
     const m = parseMetrics({
       schemaVersion: 1, coverage: 0.49, metricRegion: { x: 52, y: 20, width: 29, height: 41 }, globalPhaseOffset: -0.71, testLoss: 0.25,
       amplitude: { mae: 0.1, mse: 0.02, psnr: 9.4, psnrStudy: 64.7, ssim: 0.17, msSsim: 0.03, frc50: 1, frc50Interpolated: 0.5, frc1over7: 0.87, frcCurve: [1, 0.5, 0.2] },
@@ -321,6 +343,13 @@ describe('result panels: metrics.json', () => {
     });
     assert.equal(m.trained?.amplitude.psnr, 9.4);
     assert.equal(m.trained?.phase.msSsim, null);
+    // Schema 1 wrote shells of the 25×37 metric image's 25×25 centre square.
+    assert.equal(m.trained?.amplitude.frc50, 1 / 25);
+    assert.equal(m.trained?.phase.frc1over7, 1.9 / 25);
+    assert.equal(m.trained?.amplitude.frcSize, 25);
+    assert.equal(m.trained?.amplitude.pearson, null);
+    assert.equal(m.flat, null);
+    assert.equal(m.evaluation, undefined);
     assert.deepEqual([...asFloat64(m.trained!.amplitude.frcCurve)], [1, 0.5, 0.2]);
     assert.ok(m.trained!.phase.frcCurve instanceof ArrayBuffer);
     assert.equal(m.untrained?.amplitude.mae, 0.2);

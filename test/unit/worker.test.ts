@@ -71,7 +71,7 @@ describe('training runs in worker processes', function () {
       assert.ok(fs.statSync(path.join(dir, f)).size > 0, `${f} written`);
     }
     for (const t of ['started', 'progress', 'epoch', 'checkpoint', 'finished']) assert.ok(seen.includes(t), `IPC event ${t}`);
-    assert.deepEqual([...new Set(eventsOf(dir).map((e) => e.type))].filter((t) => t !== 'log').sort(), ['checkpoint', 'epoch', 'finished', 'progress', 'started']);
+    assert.deepEqual([...new Set(eventsOf(dir).map((e) => e.type))].filter((t) => t !== 'log').sort(), ['checkpoint', 'epoch', 'finished', 'progress', 'quality', 'started']);
 
     const m = readJson<JobManifest>(path.join(dir, 'manifest.json'));
     assert.equal(m.schemaVersion, 1);
@@ -115,7 +115,8 @@ describe('training runs in worker processes', function () {
       assert.equal(gt[2 * (y * w + x) + 1], od[k + 1]);
     }
     const metrics = readJson<Record<string, { ssim: number; frcCurve: number[] } | unknown>>(path.join(dir, 'metrics.json'));
-    for (const k of ['amplitude', 'phase', 'untrained', 'region', 'coverage']) assert.ok(k in metrics, `metrics.json has ${k}`);
+    for (const k of ['amplitude', 'phase', 'untrained', 'flat', 'evaluation', 'ownSplit', 'region', 'coverage']) assert.ok(k in metrics, `metrics.json has ${k}`);
+    assert.equal((metrics.evaluation as { source: string }).source, 'phase-c-test', 'scored on the dose\'s Phase C test split');
     assert.ok(Array.isArray((metrics.phase as { frcCurve: number[] }).frcCurve));
 
     // model.onnx is a standalone model: any batch, diffraction + offsets → amplitude, phase.
@@ -140,6 +141,62 @@ describe('training runs in worker processes', function () {
     assert.equal(entry.result!.bundle_sha256, m.artifacts!['model.onnx'].sha256);
     const skip = readJson<Record<string, unknown>>(path.join(tmp.dir, 'phase_e', 'skip_summary.json'));
     assert.deepEqual(Object.keys(skip).sort(), ['skipped_count', 'skipped_views', 'timestamp']);
+  });
+
+  // Threads of this process now (Linux: /proc/<pid>/task); undefined elsewhere.
+  const threadCount = (pid: number): number | undefined => {
+    try {
+      return fs.readdirSync(`/proc/${pid}/task`).length;
+    } catch {
+      return undefined;
+    }
+  };
+  let oneThreadTasks: number | undefined;
+
+  it('SLURM_CPUS_PER_TASK=1 is honoured by every session and recorded in the manifest, the started event and train.log', async () => {
+    const base = await configFor(tmp.dir, 'dose_10000/baseline/gs1', { ...FAST, epochs: 1 });
+    const config: RunConfig = { ...base, artifactDir: path.join(tmp.dir, 'threads-slurm') };
+    const env: NodeJS.ProcessEnv = { ...process.env, SLURM_CPUS_PER_TASK: '1', OMP_NUM_THREADS: '7' };
+    const run = await startRun(config, { workerScript: WORKER, env });
+    run.onEvent((e) => {
+      if (e.type === 'progress' && oneThreadTasks === undefined) oneThreadTasks = threadCount(run.pid!);
+    });
+    const exit = await run.done;
+    assert.equal(exit.status, 'succeeded', exit.reason);
+    const m = readJson<JobManifest>(path.join(config.artifactDir, 'manifest.json'));
+    assert.equal(m.runtime.threads, 1);
+    assert.equal(m.runtime.threadsSource, 'SLURM_CPUS_PER_TASK');
+    const started = eventsOf(config.artifactDir).find((e) => e.type === 'started') as { threads?: number; threadsSource?: string };
+    assert.equal(started.threads, 1);
+    assert.equal(started.threadsSource, 'SLURM_CPUS_PER_TASK');
+    assert.match(fs.readFileSync(path.join(config.artifactDir, 'train.log'), 'utf8'), /STARTED dose_10000\/baseline\/gs1 .*; onnxruntime: 1 intra-op thread \(SLURM_CPUS_PER_TASK\)\n/);
+  });
+
+  it('an explicit count (the setting) wins over the environment and onnxruntime starts those threads; bad counts are refused', async () => {
+    const base = await configFor(tmp.dir, 'dose_10000/baseline/gs1', { ...FAST, epochs: 1 });
+    const config: RunConfig = { ...base, artifactDir: path.join(tmp.dir, 'threads-setting') };
+    const run = await startRun(config, { workerScript: WORKER, threads: 4, threadsSource: 'setting', env: { ...process.env, SLURM_CPUS_PER_TASK: '1', OMP_NUM_THREADS: '1' } });
+    let tasks: number | undefined;
+    run.onEvent((e) => {
+      if (e.type === 'progress' && tasks === undefined) {
+        tasks = threadCount(run.pid!);
+        run.cancel();
+      }
+    });
+    const exit = await run.done;
+    assert.equal(exit.status, 'cancelled', exit.reason);
+    const m = readJson<JobManifest>(path.join(config.artifactDir, 'manifest.json'));
+    assert.equal(m.runtime.threads, 4);
+    assert.equal(m.runtime.threadsSource, 'setting');
+    assert.deepEqual(m.worker?.command.slice(-4), ['--threads', '4', '--threads-source', 'setting']);
+    // The train and eval sessions each run a pool of 4 − 1 extra threads where the SLURM run had none.
+    if (tasks !== undefined && oneThreadTasks !== undefined) assert.ok(tasks - oneThreadTasks >= 3, `threads: ${tasks} with 4 intra-op threads vs ${oneThreadTasks} with 1`);
+
+    await assert.rejects(startRun(config, { workerScript: WORKER, threads: -2, threadsSource: 'setting' }), /^ThreadsError: ptychoStudy\.training\.threads must be a whole number/);
+    await assert.rejects(startRun(config, { workerScript: WORKER, threads: 1.5 }), /--threads must be a whole number/);
+    const bad = spawnSync(process.execPath, [WORKER, '--job-dir', config.artifactDir, '--threads', 'many'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr.trim(), 'worker: --threads must be a whole number from 1 to 1024, or 0 for automatic (got "many").');
   });
 
   it('checkpoint.npz members parse with npyjs too (an independent reader)', async () => {
@@ -249,7 +306,7 @@ describe('training runs in worker processes', function () {
     const sparse = path.join(tmp.dir, 'phase_d', 'dose_10000', 'sparse', 'sparse_train.npz');
     fs.truncateSync(sparse, Math.floor(fs.statSync(sparse).size / 2));
     const before = Date.now();
-    const r = spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--stitch-phase-align', '--json'], { encoding: 'utf8', timeout: 540_000 });
+    const r = spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--stitch-phase-align', '--threads', '1', '--json'], { encoding: 'utf8', timeout: 540_000 });
     assert.equal(r.status, 1, r.stderr);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; jobId?: string; time?: string; reason?: string });
     const summary = lines.at(-1) as unknown as { succeeded: number; failed: number };
@@ -267,7 +324,14 @@ describe('training runs in worker processes', function () {
       // --stitch-phase-align reached the worker: recorded in the config and in metrics.json.
       assert.equal((m.config as { training: { stitchPhaseAlignment: boolean } }).training.stitchPhaseAlignment, true, id);
       assert.equal(readJson<{ stitchPhaseAlignment: boolean }>(path.join(tmp.dir, 'phase_e', 'dose_10000', ...id.split('/'), 'metrics.json')).stitchPhaseAlignment, true, id);
+      // --threads reached the worker too: recorded with its source.
+      assert.deepEqual([m.runtime.threads, m.runtime.threadsSource], [1, 'cli'], id);
     }
+    // Like-for-like: both jobs of the dose were scored on the same dataset and object region.
+    const evaluationOf = (id: string) => readJson<{ evaluation: { dataset: string; region: unknown } }>(path.join(tmp.dir, 'phase_e', 'dose_10000', ...id.split('/'), 'metrics.json')).evaluation;
+    assert.equal(evaluationOf('baseline/gs1').dataset, path.join(tmp.dir, 'phase_c', 'dose_10000', 'patched_test.npz'));
+    assert.equal(evaluationOf('dense/gs2').dataset, evaluationOf('baseline/gs1').dataset);
+    assert.deepEqual(evaluationOf('dense/gs2').region, evaluationOf('baseline/gs1').region);
     assert.ok(!fs.existsSync(path.join(tmp.dir, 'phase_e', 'dose_10000', 'sparse', 'gs2', 'manifest.json')), 'nothing was written for the refused job');
   });
 });

@@ -4,7 +4,10 @@
 //   2. phase = angle(z), then plane removal (or mean removal), fitted separately on pred and target, on the
 //      wrapped angle (no unwrapping, as the study);
 //   3. amplitude = |z|, amp_pred *= mean(amp_target)/mean(amp_pred);
-//   4. per component: MAE, MSE, PSNR (two peaks), SSIM, MS-SSIM, FRC.
+//   4. per component: MAE, MSE, PSNR (two peaks), SSIM, MS-SSIM, Pearson r, FRC.
+// FRC crossings are reported as spatial frequencies in cycles per pixel (shell k of the L×L FRC square ↔ k/L;
+// 0.5 = Nyquist), with the study's shell indices kept beside them (`…Shell`), and in cycles per metre when the
+// caller gives the object pixel size.
 // SSIM/MS-SSIM see the phase rescaled as (φ + π)/2π with data range 1; amplitude SSIM uses the target's data
 // range and amplitude MS-SSIM is pre-smoothed with msSsimSigma (default 1). MAE/MSE/PSNR/FRC of the phase use
 // the aligned phase in radians, as the study.
@@ -12,6 +15,7 @@ import { removeMean, removePlane, scaleToMean, splitComplex, trimImage, dataRang
 import { mae, mse, psnrFromMse, psnrStudy } from './errors';
 import { frc } from './frc';
 import { msSsim } from './msssim';
+import { cyclesPerMeter, pearson, shellToCyclesPerPixel } from './pearson';
 import { ssim, SSIM_WIN } from './ssim';
 
 export interface ImageMetrics {
@@ -23,10 +27,25 @@ export interface ImageMetrics {
   psnrStudy: number;
   ssim: number;
   msSsim: number;
+  /** Pearson r of the aligned images (amplitude after mean scaling, phase after plane/mean removal). */
+  pearson: number;
+  /** FRC 0.5 crossing in cycles/pixel: the study-era first shell below 0.5 (`frc50Shell`) / frcSize. */
   frc50: number;
+  /** The study-era integer shell index of the 0.5 crossing (n//2 when never crossed). */
+  frc50Shell: number;
+  /** The 0.5 crossing linearly interpolated between shells, cycles/pixel. */
   frc50Interpolated: number;
+  frc50InterpolatedShell: number;
+  /** The 1/7 crossing (interpolated), cycles/pixel. */
   frc1over7: number;
+  frc1over7Shell: number;
+  /** Side L of the square the FRC ran on: curve index k ↔ k/L cycles/pixel. */
+  frcSize: number;
+  /** FRC per shell 0 … L//2 − 1. */
   frcCurve: number[];
+  /** frc50 and frc1over7 in cycles per metre, when the object pixel size is known. */
+  frc50PerMeter?: number;
+  frc1over7PerMeter?: number;
 }
 
 export interface ReconstructionMetrics {
@@ -47,6 +66,8 @@ export interface MetricOptions {
   phaseAlign?: 'plane' | 'mean';
   /** Gaussian sigma of the amplitude MS-SSIM pre-smoothing (default 1.0; 0 = none). Phase MS-SSIM never smooths. */
   msSsimSigma?: number;
+  /** Object pixel size in metres: adds frc50PerMeter / frc1over7PerMeter. */
+  pixelSizeMeters?: number;
 }
 
 export const DEFAULT_TRIM = 2;
@@ -61,21 +82,33 @@ function componentMetrics(
   ssimPred: Float64Array,
   ssimRange: number,
   msSigma: number,
+  pixelSize: number | undefined,
 ): ImageMetrics {
   const e = mse(pred, target);
   const f = frc(target, pred, w, h);
-  return {
+  const cycles = (shell: number): number => shellToCyclesPerPixel(shell, f.size);
+  const out: ImageMetrics = {
     mae: mae(pred, target),
     mse: e,
     psnr: psnrFromMse(e, dataRange(target)),
     psnrStudy: psnrStudy(e),
     ssim: ssim(ssimTarget, ssimPred, w, h, ssimRange),
     msSsim: msSsim(ssimTarget, ssimPred, w, h, msSigma),
-    frc50: f.frc50,
-    frc50Interpolated: f.frc50Interpolated,
-    frc1over7: f.frc1over7,
+    pearson: pearson(target, pred),
+    frc50: cycles(f.frc50),
+    frc50Shell: f.frc50,
+    frc50Interpolated: cycles(f.frc50Interpolated),
+    frc50InterpolatedShell: f.frc50Interpolated,
+    frc1over7: cycles(f.frc1over7),
+    frc1over7Shell: f.frc1over7,
+    frcSize: f.size,
     frcCurve: f.curve,
   };
+  if (pixelSize !== undefined) {
+    out.frc50PerMeter = cyclesPerMeter(out.frc50, pixelSize);
+    out.frc1over7PerMeter = cyclesPerMeter(out.frc1over7, pixelSize);
+  }
+  return out;
 }
 
 /**
@@ -100,6 +133,8 @@ export function evaluateReconstruction(
   if (phaseAlign !== 'plane' && phaseAlign !== 'mean') throw new RangeError(`unknown phaseAlign ${String(phaseAlign)}: use 'plane' or 'mean'`);
   if (!Number.isFinite(sigma) || sigma < 0) throw new RangeError(`msSsimSigma must be a finite number ≥ 0 (got ${sigma})`);
   if (!Number.isInteger(trim) || trim < 0) throw new RangeError(`trim must be a non-negative integer (got ${trim})`);
+  const pixelSize = options.pixelSizeMeters;
+  if (pixelSize !== undefined && !(pixelSize > 0 && Number.isFinite(pixelSize))) throw new RangeError(`pixelSizeMeters must be a positive number (got ${pixelSize})`);
   const w = width - 2 * trim;
   const h = height - 2 * trim;
   if (w < SSIM_WIN || h < SSIM_WIN) {
@@ -115,8 +150,8 @@ export function evaluateReconstruction(
   const ampPred = scaleToMean(trimImage(p.amplitude, width, height, trim).data, ampTarget).scaled;
 
   const toUnit = (phi: Float64Array): Float64Array => phi.map((v) => (v + Math.PI) / (2 * Math.PI));
-  const amplitude = componentMetrics(ampTarget, ampPred, w, h, ampTarget, ampPred, dataRange(ampTarget), sigma);
-  const phase = componentMetrics(phiTarget, phiPred, w, h, toUnit(phiTarget), toUnit(phiPred), 1, 0);
+  const amplitude = componentMetrics(ampTarget, ampPred, w, h, ampTarget, ampPred, dataRange(ampTarget), sigma, pixelSize);
+  const phase = componentMetrics(phiTarget, phiPred, w, h, toUnit(phiTarget), toUnit(phiPred), 1, 0, pixelSize);
   return { amplitude, phase, width: w, height: h, trim, phaseAlign, msSsimSigmaAmplitude: sigma };
 }
 
@@ -130,10 +165,23 @@ export interface JsonImageMetrics {
   psnrStudy: number | null;
   ssim: number | null;
   msSsim: number | null;
+  pearson: number | null;
+  /** Pearson r on the covered pixels only (common evaluation; the headline `pearson` includes the holes). */
+  pearsonCovered?: number | null;
+  /** cycles/pixel */
   frc50: number | null;
+  frc50Shell: number | null;
+  /** cycles/pixel */
   frc50Interpolated: number | null;
+  frc50InterpolatedShell: number | null;
+  /** cycles/pixel */
   frc1over7: number | null;
+  frc1over7Shell: number | null;
+  frcSize: number;
   frcCurve: Array<number | null>;
+  /** cycles/metre (present only when the object pixel size is known) */
+  frc50PerMeter?: number | null;
+  frc1over7PerMeter?: number | null;
 }
 
 export interface JsonReconstructionMetrics {
@@ -154,10 +202,17 @@ function jsonImage(m: ImageMetrics): JsonImageMetrics {
     psnrStudy: finiteOrNull(m.psnrStudy),
     ssim: finiteOrNull(m.ssim),
     msSsim: finiteOrNull(m.msSsim),
+    pearson: finiteOrNull(m.pearson),
     frc50: finiteOrNull(m.frc50),
+    frc50Shell: finiteOrNull(m.frc50Shell),
     frc50Interpolated: finiteOrNull(m.frc50Interpolated),
+    frc50InterpolatedShell: finiteOrNull(m.frc50InterpolatedShell),
     frc1over7: finiteOrNull(m.frc1over7),
+    frc1over7Shell: finiteOrNull(m.frc1over7Shell),
+    frcSize: m.frcSize,
     frcCurve: m.frcCurve.map(finiteOrNull),
+    ...(m.frc50PerMeter !== undefined ? { frc50PerMeter: finiteOrNull(m.frc50PerMeter) } : {}),
+    ...(m.frc1over7PerMeter !== undefined ? { frc1over7PerMeter: finiteOrNull(m.frc1over7PerMeter) } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ import { fft2d } from './fft';
 export const EMPTY_SHELL = 1e-20;
 
 export interface FrcResult {
+  /** Side n of the centre square the FRC ran on: shell k ↔ k/n cycles per pixel. */
+  size: number;
   /** FRC of shells 0 … n//2 − 1 (n = the side of the centre square). */
   curve: number[];
   /** First shell index whose FRC is < 0.5 (the study-era integer convention); n//2 when none is. */
@@ -130,6 +132,7 @@ export function frc(a: Float64Array, b: Float64Array, w: number, h: number): Frc
     curve[r] = empty ? 0 : Math.hypot(crossRe[r], crossIm[r]) / Math.sqrt(p1[r] * p2[r]);
   }
   return {
+    size: n,
     curve,
     frc50: thresholdCrossing(curve, 0.5, false),
     frc50Interpolated: thresholdCrossing(curve, 0.5, true),

@@ -240,11 +240,16 @@ export function buildGradientGraph(spec: ModelGraphSpec): { model: Uint8Array; n
  * centre (gs2: the merged canvas cropped to N×N; gs1: the predicted patch).
  */
 export function buildInferenceGraph(
-  spec: ModelGraphSpec, values: ReadonlyMap<string, Float32Array>, metadata: Record<string, string> = {}, options: { symbolicBatch?: boolean } = {},
+  spec: ModelGraphSpec, values: ReadonlyMap<string, Float32Array> | 'inputs', metadata: Record<string, string> = {}, options: { symbolicBatch?: boolean } = {},
 ): { model: Uint8Array } {
   const g = new Graph('ptychopinn_inference', spec.floatType);
   const params = new Map<string, Value>();
   for (const p of spec.arch.params) {
+    // 'inputs': the parameters are fed at every run (one session follows a model while it trains).
+    if (values === 'inputs') {
+      params.set(p.name, g.input(p.name, p.shape));
+      continue;
+    }
     const data = values.get(p.name);
     if (!data) throw new Error(`inference graph: no value for parameter ${p.name}`);
     params.set(p.name, g.initializer(p.name, data, p.shape));

@@ -60,6 +60,36 @@ export function normalizeProbe(probe: Float32Array | Float64Array, n: number): {
   return { re, im, factor };
 }
 
+/** Mean object amplitude the energy normalisation aims at: the sigmoid's midpoint, so contrast up to 2× fits. */
+export const TARGET_MEAN_AMPLITUDE = 0.5;
+
+export type ProbeNormalization = 'energy' | 'mask-mean';
+
+/**
+ * The model's probe scaled so that an object of amplitude `targetAmplitude` reproduces the loader-normalised
+ * data's mean pattern energy (N/2)² exactly: Σ|P|²·a² = (N/2)² (Parseval, with the far field's 1/N²).
+ * PtychoPINN's recipe (`normalizeProbe`) fixes the mean |P| inside a disc instead, which leaves the object
+ * amplitude the data require depending on the probe's shape: ≈0.86 rms for a flat disc probe (contrast
+ * above 1 then saturates the sigmoid and the amplitude stops learning) and ≈0.58 for a focused one.
+ */
+export function normalizeProbeEnergy(probe: Float32Array | Float64Array, n: number, targetAmplitude = TARGET_MEAN_AMPLITUDE): { re: Float32Array; im: Float32Array; factor: number } {
+  let energy = 0;
+  for (let i = 0; i < n * n; i++) energy += probe[2 * i] ** 2 + probe[2 * i + 1] ** 2;
+  if (!(energy > 0) || !Number.isFinite(energy)) throw new Error('the probe has no finite, non-zero energy: cannot normalise it');
+  const factor = n / 2 / (targetAmplitude * Math.sqrt(energy));
+  const re = new Float32Array(n * n);
+  const im = new Float32Array(n * n);
+  for (let i = 0; i < n * n; i++) {
+    re[i] = probe[2 * i] * factor;
+    im[i] = probe[2 * i + 1] * factor;
+  }
+  return { re, im, factor };
+}
+
+export function modelProbe(probe: Float32Array | Float64Array, n: number, how: ProbeNormalization): { re: Float32Array; im: Float32Array; factor: number } {
+  return how === 'energy' ? normalizeProbeEnergy(probe, n) : normalizeProbe(probe, n);
+}
+
 /** Ones on the central N/2×N/2 square: where the network predicts the object (pad_object). */
 export function centralMask(n: number): Float32Array {
   const m = new Float32Array(n * n);

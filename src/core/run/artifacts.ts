@@ -15,6 +15,8 @@ export interface ReconstructionMeta {
   split: 'test' | 'train';
   cropSize: number;
   datasetPath: string;
+  /** Which evaluation set the reconstruction is of (`phase-c-test`: the dose's common evaluation). */
+  evaluation?: string;
 }
 
 /** Amplitude and phase images of an interleaved complex array. */
@@ -158,9 +160,16 @@ export async function writeImages(dir: string, r: Reconstruction): Promise<strin
   return [amp, ph];
 }
 
+/**
+ * metrics.json schema: 2 = the common evaluation (headline on the dose's evaluation set and region, FRC in
+ * cycles/px with the shell index beside it, Pearson r, `flat`, `evaluation`, `ownSplit`); 1 = own split, FRC
+ * as shell indices.
+ */
+export const METRICS_SCHEMA_VERSION = 2;
+
 export async function writeMetrics(dir: string, doc: Record<string, unknown>): Promise<string> {
   const file = path.join(dir, ARTIFACT.metrics);
-  await writeJsonAtomic(file, { schemaVersion: 1, ...doc });
+  await writeJsonAtomic(file, { schemaVersion: METRICS_SCHEMA_VERSION, ...doc });
   return file;
 }
 

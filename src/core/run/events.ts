@@ -2,6 +2,7 @@
 // `<job>/events.jsonl` (one JSON object per line), with a human-readable line for `train.log` beside it.
 // The extension's job panel, the CLI and tests all read these; the names are a contract.
 import * as fs from 'node:fs';
+import { describeThreads, type ThreadsSource } from '../runtime/threads';
 
 interface EventBase {
   /** ISO time the event was emitted. */
@@ -24,6 +25,9 @@ export interface StartedEvent extends EventBase {
   testGroups: number;
   /** Set when the run continues from a checkpoint. */
   resumedFrom?: { epoch: number; step: number };
+  /** Intra-op threads of every onnxruntime session of the run, and what decided the number. */
+  threads?: number;
+  threadsSource?: ThreadsSource;
 }
 
 export interface ProgressEvent extends EventBase {
@@ -46,6 +50,18 @@ export interface EpochEvent extends EventBase {
   valLoss: number | null;
   lr: number;
   lrReduced: boolean;
+  seconds: number;
+}
+
+/** The model's quality after an epoch, on a fixed small window of the test object (core/train/qualityMonitor). */
+export interface QualityEvent extends EventBase {
+  type: 'quality';
+  epoch: number;
+  amplitude: { pearson: number | null; ssim: number | null };
+  phase: { pearson: number | null; ssim: number | null };
+  /** The window, object pixels, and the groups inferred for it. */
+  region: { x0: number; y0: number; width: number; height: number };
+  groups: number;
   seconds: number;
 }
 
@@ -95,9 +111,9 @@ export interface CancelledEvent extends EventBase {
   checkpoint?: string;
 }
 
-export type RunEvent = StartedEvent | ProgressEvent | EpochEvent | CheckpointEvent | LogEvent | FinishedEvent | FailedEvent | CancelledEvent;
+export type RunEvent = StartedEvent | ProgressEvent | EpochEvent | QualityEvent | CheckpointEvent | LogEvent | FinishedEvent | FailedEvent | CancelledEvent;
 export type RunEventType = RunEvent['type'];
-export const RUN_EVENT_TYPES: readonly RunEventType[] = ['started', 'progress', 'epoch', 'checkpoint', 'log', 'finished', 'failed', 'cancelled'];
+export const RUN_EVENT_TYPES: readonly RunEventType[] = ['started', 'progress', 'epoch', 'quality', 'checkpoint', 'log', 'finished', 'failed', 'cancelled'];
 
 /** Distributes Omit over a union (so a caller can leave out the common fields). */
 export type EventBody<E> = E extends RunEvent ? Omit<E, 'time' | 'jobId'> : never;
@@ -129,11 +145,15 @@ export function describeEvent(e: RunEvent): string {
       return `STARTED ${e.jobId} (pid ${e.pid}) on ${e.executionProviderUsed}${e.executionProviderUsed !== e.executionProviderRequested ? ` (requested ${e.executionProviderRequested})` : ''}: `
         + `${e.epochs} epochs × ${e.stepsPerEpoch} steps of ${e.batchSize} groups, ${e.parameters.toLocaleString('en-US')} parameters, `
         + `${e.trainGroups} train / ${e.validationGroups} validation / ${e.testGroups} test groups`
-        + (e.resumedFrom ? `; resumed after ${position(e.resumedFrom.epoch, e.resumedFrom.step)}` : '');
+        + (e.resumedFrom ? `; resumed after ${position(e.resumedFrom.epoch, e.resumedFrom.step)}` : '')
+        + (e.threads !== undefined && e.threadsSource ? `; ${describeThreads({ threads: e.threads, source: e.threadsSource })}` : '');
     case 'progress':
       return `epoch ${e.epoch}/${e.epochs} step ${e.stepInEpoch}/${e.stepsPerEpoch}  loss ${fmt(e.loss)}  ${e.imagesPerSec.toFixed(1)} img/s  ETA ${duration(e.etaSeconds)}`;
     case 'epoch':
       return `EPOCH ${e.epoch}/${e.epochs}  train loss ${fmt(e.trainLoss)}  val loss ${fmt(e.valLoss)}  lr ${e.lr}${e.lrReduced ? ' (reduced on plateau)' : ''}  ${duration(e.seconds)}`;
+    case 'quality':
+      return `QUALITY after epoch ${e.epoch} (${e.region.width}×${e.region.height} px window, ${e.groups} groups, ${e.seconds.toFixed(2)} s): `
+        + `amplitude r ${fmt(e.amplitude.pearson, 3)} SSIM ${fmt(e.amplitude.ssim, 3)}, phase r ${fmt(e.phase.pearson, 3)} SSIM ${fmt(e.phase.ssim, 3)}`;
     case 'checkpoint':
       return `checkpoint written after ${position(e.epoch, e.stepInEpoch)} (step ${e.step}): ${e.path}`;
     case 'log':

@@ -9,6 +9,7 @@ import { appendLines, writeJsonAtomic } from '../atomic';
 import { ARTIFACT } from '../study/layout';
 import { isProcessAlive, type JobManifest, type RunStatus } from '../study/manifest';
 import type { RunConfig } from '../study/plan';
+import { checkRequestedThreads } from '../runtime/threads';
 import { describeEvent, RUN_EVENT_TYPES, type FailedEvent, type RunEvent, type WorkerCommand } from './events';
 
 export interface LaunchOptions {
@@ -17,7 +18,13 @@ export interface LaunchOptions {
   /** Node executable for the worker (default: this process's). */
   nodePath?: string;
   resume?: boolean;
+  /**
+   * Intra-op threads for every onnxruntime session of the run (undefined or 0: automatic, the worker takes
+   * SLURM_CPUS_PER_TASK, OMP_NUM_THREADS or every available core); recorded in the manifest with its source.
+   */
   threads?: number;
+  /** Where an explicit `threads` came from, for the manifest (default `cli`). */
+  threadsSource?: 'cli' | 'setting';
   env?: NodeJS.ProcessEnv;
 }
 
@@ -162,10 +169,14 @@ export async function assertNotRunning(jobDir: string): Promise<void> {
 /** Writes `<job>/run-config.json` and forks the worker on it. */
 export async function startRun(config: RunConfig, options: LaunchOptions): Promise<RunHandle> {
   const dir = config.artifactDir;
+  if (options.threads !== undefined) checkRequestedThreads(options.threads, options.threadsSource === 'setting' ? 'ptychoStudy.training.threads' : '--threads');
   await assertNotRunning(dir);
   await fs.promises.mkdir(dir, { recursive: true });
   await writeJsonAtomic(path.join(dir, ARTIFACT.runConfig), config);
-  const args = ['--job-dir', dir, ...(options.resume ? ['--resume'] : []), ...(options.threads ? ['--threads', String(options.threads)] : [])];
+  const args = [
+    '--job-dir', dir, ...(options.resume ? ['--resume'] : []),
+    ...(options.threads ? ['--threads', String(options.threads), '--threads-source', options.threadsSource ?? 'cli'] : []),
+  ];
   const child = fork(options.workerScript, args, {
     execPath: options.nodePath ?? process.execPath,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -25,6 +25,8 @@ export interface SimulationConfig {
   seed: number;
   /** Optional base dataset holding objectGuess (complex, H×W) and probeGuess (complex, N×N). */
   baseNpz?: string;
+  /** Synthetic object: 'structured' (multi-scale, default) or 'smooth' (specimen-like). Not with baseNpz. */
+  objectKind?: 'structured' | 'smooth';
   /** Side of the synthetic object; default defaultObjectSize(size, nImages). Not allowed with baseNpz. */
   objectSize?: number;
   /** Train fraction along y (split_point = min y + fraction·(max y − min y)), default 0.5. */
@@ -115,6 +117,10 @@ export function validateSimulationConfig(cfg: SimulationConfig): void {
     if (v !== undefined && !Number.isSafeInteger(v)) fail(`${name} must be an integer (got ${v}).`);
   }
   if (!(cfg.splitFraction > 0 && cfg.splitFraction < 1)) fail(`splitFraction must be between 0 and 1, exclusive (got ${cfg.splitFraction}).`);
+  if (cfg.objectKind !== undefined) {
+    if (cfg.objectKind !== 'structured' && cfg.objectKind !== 'smooth') fail(`objectKind must be 'structured' or 'smooth' (got ${String(cfg.objectKind)}).`);
+    if (cfg.baseNpz !== undefined) fail('objectKind applies to the synthetic object only; it cannot be combined with baseNpz (the base objectGuess is the object).');
+  }
   if (cfg.objectSize !== undefined) {
     if (cfg.baseNpz !== undefined) fail('objectSize applies to the synthetic object only; it cannot be combined with baseNpz (the base objectGuess sets the size).');
     if (!Number.isSafeInteger(cfg.objectSize) || cfg.objectSize < cfg.size + 4) fail(`objectSize must be an integer ≥ size + 4 = ${cfg.size + 4} (got ${cfg.objectSize}).`);

@@ -22,7 +22,7 @@ import { METADATA_SCHEMA_VERSION, phaseCMetadata, phaseDMetadata, SIMULATOR_SCRI
 import { noisyAmplitude, patternNoiseRng, simulationScale } from './noise';
 import { computeOverlapMetrics, METRICS_VERSION, type OverlapMetrics } from './overlap';
 import { Rng } from './rng';
-import { probeDiameterPx, syntheticObject, syntheticProbe, type ComplexImage } from './synthetic';
+import { probeDiameterPx, smoothObject, syntheticObject, syntheticProbe, type ComplexImage } from './synthetic';
 
 export interface SimulationReport {
   /** Every file written, absolute paths, in the order written (study.json last). */
@@ -254,8 +254,9 @@ export async function simulateStudy(cfg: SimulationConfig, onProgress?: Progress
     const m = cfg.objectSize ?? defaultObjectSize(cfg.size, nImages);
     probe = syntheticProbe(cfg.size);
     await pacer.tick();
-    object = syntheticObject(m, cfg.size, cfg.seed);
-    objectSource = `synthetic (seed ${cfg.seed})`;
+    const smooth = cfg.objectKind === 'smooth';
+    object = smooth ? smoothObject(m, cfg.size, cfg.seed) : syntheticObject(m, cfg.size, cfg.seed);
+    objectSource = `synthetic ${smooth ? 'smooth' : 'structured'} (seed ${cfg.seed})`;
     probeSource = 'synthetic (disc radius N/4, quadratic phase)';
   }
   await pacer.tick();

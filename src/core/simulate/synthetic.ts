@@ -231,6 +231,38 @@ export function syntheticObject(size: number, n: number, seed: number): ComplexI
   return { height: size, width: size, data };
 }
 
+/** Kinds of synthetic object: the multi-scale structured one, or a smooth specimen-like one. */
+export type ObjectKind = 'structured' | 'smooth';
+export const OBJECT_KINDS: readonly ObjectKind[] = ['structured', 'smooth'];
+
+/**
+ * A smooth, specimen-like object: amplitude ∈ (0.55, 1) and phase ∈ (−1.2, 1.2) rad from independent fields of
+ * broad Gaussian bumps (σ ≈ 0.6–1.2 probe widths), so each probe sees a nearly constant amplitude and a nearly
+ * linear phase. The hard case for a network: the information is in each pattern's total count and shift.
+ */
+export function smoothObject(size: number, n: number, seed: number): ComplexImage {
+  if (!Number.isInteger(size) || size < 8) throw new Error(`object size must be an integer ≥ 8 (got ${size})`);
+  const rng = new Rng(seed, 'smooth-object', size, n);
+  const field = (): Float64Array => {
+    const p = new FieldPainter(size);
+    const sigma = 0.9 * n;
+    const count = Math.max(4, Math.ceil((size * size) / (2 * sigma) ** 2));
+    for (let i = 0; i < count; i++) p.gaussian(rng.uniformIn(-sigma, size + sigma), rng.uniformIn(-sigma, size + sigma), sigma * rng.uniformIn(0.65, 1.35), rng.uniform() < 0.5 ? -1 : 1);
+    standardize(p.field);
+    return p.field;
+  };
+  const a = field();
+  const b = field();
+  const data = new Float32Array(2 * size * size);
+  for (let i = 0; i < a.length; i++) {
+    const amp = 0.775 + 0.225 * Math.tanh(a[i]);
+    const ph = 1.2 * Math.tanh(b[i]);
+    data[2 * i] = amp * Math.cos(ph);
+    data[2 * i + 1] = amp * Math.sin(ph);
+  }
+  return { height: size, width: size, data };
+}
+
 /**
  * Probe diameter for the overlap metrics: the diameter of the disc with the area of the region where the
  * probe amplitude is at least half its maximum (a 2-D FWHM). Not measurable — the half-maximum region

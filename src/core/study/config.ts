@@ -14,6 +14,18 @@ export interface TrainingSettings {
   plateauFactor: number;
   plateauPatience: number;
   earlyStoppingPatience: number;
+  /**
+   * The loss the schedule and early stopping watch: 'val_loss' (the held-out groups, the same every epoch) or
+   * 'loss' (the epoch's mean training loss, as the TF reference's EarlyStopping). The original study left it open.
+   */
+  earlyStoppingMonitor: 'val_loss' | 'loss';
+  /**
+   * Smallest decrease of the monitored loss that counts as an improvement, absolute (Keras's min_delta 1e-4).
+   * The Poisson NLL carries a data-dependent constant (−k·log k, about −90 per pixel at dose 1e5, N = 64), so a
+   * threshold relative to the loss value would demand ~0.01 per epoch — more than the whole gain a smooth object
+   * offers late in training — and stop runs early.
+   */
+  minDelta: number;
   validationFraction: number;
   /** Groups per epoch; undefined = one group per pattern (gs1) or as many groups as patterns (gs2). */
   nGroups: number | undefined;
@@ -30,6 +42,12 @@ export interface TrainingSettings {
    * gridsize-1 patches carry arbitrary offsets that the plain average mixes incoherently.
    */
   stitchPhaseAlignment: boolean;
+  /**
+   * How the dataset's probe is scaled inside the model: 'energy' (Σ|P|²·0.5² = (N/2)², so the object the data
+   * require has mean amplitude ≈ 0.5, mid-range of the sigmoid, whatever the probe's shape) or 'mask-mean'
+   * (PtychoPINN's P / (4·mean|P·disc|), whose required amplitude depends on the probe and can saturate).
+   */
+  probeNormalization: 'energy' | 'mask-mean';
   seed: number;
   executionProvider: ExecutionProvider;
 }
@@ -42,6 +60,8 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   plateauFactor: 0.5,
   plateauPatience: 2,
   earlyStoppingPatience: 3,
+  earlyStoppingMonitor: 'val_loss',
+  minDelta: 1e-4,
   validationFraction: 0.05,
   nGroups: undefined,
   neighborCount: 7,
@@ -50,6 +70,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   probeTrainable: false,
   stitchCropSize: 20,
   stitchPhaseAlignment: false,
+  probeNormalization: 'energy',
   seed: 42,
   executionProvider: 'auto',
 });
@@ -85,6 +106,9 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   positiveInt('nFiltersScale', s.nFiltersScale);
   positiveInt('stitchCropSize', s.stitchCropSize);
   if (typeof s.stitchPhaseAlignment !== 'boolean') throw new ConfigError(`stitchPhaseAlignment must be true or false (got ${String(s.stitchPhaseAlignment)}).`);
+  if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
+  if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
+  if (s.probeNormalization !== 'energy' && s.probeNormalization !== 'mask-mean') throw new ConfigError(`probeNormalization must be 'energy' or 'mask-mean' (got ${String(s.probeNormalization)}).`);
   if (s.probeTrainable) throw new ConfigError('probeTrainable is not supported: the probe is taken from the dataset (probeGuess) and kept fixed.');
   if (s.nGroups !== undefined) positiveInt('nGroups', s.nGroups);
   if (!(s.learningRate > 0 && s.learningRate < 1)) throw new ConfigError(`learningRate must be in (0, 1) (got ${s.learningRate}).`);

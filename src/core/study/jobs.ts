@@ -41,6 +41,11 @@ export interface StudyJob {
   run?: RunRecord;
   /** Phase D overlap metrics (metrics_bundle.json or per-split files), path only; read on demand. */
   metricsPaths?: SplitFiles['metricsPath'];
+  /**
+   * The dose's common evaluation set (domain.md §7.3): its Phase C test split, on which every job of the dose
+   * is scored. Absent when the dose has no Phase C test file (a run then falls back to its own split).
+   */
+  evaluation?: { path: string; layout: DatasetLayout };
 }
 
 export interface JobFilter {
@@ -69,6 +74,8 @@ interface JobSlot {
   /** Why there is no source. */
   missingReason?: string;
   expected: Record<Split, string>;
+  /** The dose's Phase C test split, when it exists (the common evaluation set). */
+  evaluation?: { path: string; layout: DatasetLayout };
 }
 
 /** Pure: the matrix of job slots from a discovered layout (no I/O). */
@@ -81,12 +88,14 @@ export function jobMatrix(layout: StudyLayout): JobSlot[] {
   for (const d of layout.doses) {
     const base = d.phaseC;
     const hasBaseFiles = base && Object.keys(base.files).length > 0;
+    const evaluation = base?.files.test ? { path: base.files.test, layout: base.layout } : undefined;
     slots.push({
       dose: d.dose,
       view: BASELINE_VIEW,
       gridsize: GRIDSIZE_BASELINE,
       source: hasBaseFiles ? base : undefined,
       expected: base?.expected ?? (layout.phaseCRoot ? phaseCFiles(layout.phaseCRoot, d.dose) : { train: 'patched_train.npz', test: 'patched_test.npz' }),
+      evaluation,
       missingReason: hasBaseFiles ? undefined
         : layout.phaseCRoot
           ? `Phase C data for dose ${d.dose} not found: expected ${path.join(layout.phaseCRoot, doseFolderName(d.dose))}/patched_{train,test}.npz.`
@@ -102,6 +111,7 @@ export function jobMatrix(layout: StudyLayout): JobSlot[] {
         gridsize: GRIDSIZE_OVERLAP,
         source: found,
         expected,
+        evaluation,
         missingReason: found ? undefined
           : `Phase D view "${view}" not found for dose ${d.dose}: expected ${expected.train} (or the flat ${doseFolderName(d.dose)}/${view}_train.npz).`,
       });
@@ -149,6 +159,7 @@ async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOpt
     state: 'ready',
     findings: [],
     metricsPaths: slot.source?.metricsPath,
+    ...(slot.evaluation ? { evaluation: slot.evaluation } : {}),
   };
   if (options.inspect !== false) {
     for (const split of SPLITS) {

@@ -41,6 +41,8 @@ export interface RuntimeInfo {
   heartbeatAt?: string;
   /** Intra-op threads of the onnxruntime sessions. */
   threads?: number;
+  /** What decided `threads`: `cli`, `setting`, `SLURM_CPUS_PER_TASK`, `OMP_NUM_THREADS` or `available` (cores). */
+  threadsSource?: string;
   /** Peak resident memory of the worker, MiB. */
   peakRssMB?: number;
 }
@@ -76,7 +78,8 @@ export interface JobManifest {
   finishedAt?: string;
   /** Why the run ended as it did (failed/cancelled), in one sentence. */
   reason?: string;
-  data: { train: DatasetProvenance; test?: DatasetProvenance; layout: string };
+  /** `evaluation`: the dataset the headline metrics were computed on (the dose's Phase C test split). */
+  data: { train: DatasetProvenance; test?: DatasetProvenance; evaluation?: DatasetProvenance; layout: string };
   config: RunConfig;
   runtime: RuntimeInfo;
   worker: { command: string[] };

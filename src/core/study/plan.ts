@@ -38,6 +38,53 @@ export interface RunConfig {
   artifactDir: string;
   /** The study's roots, so a run can rebuild the study-level training_manifest.json when it ends. */
   study?: { phaseCRoot?: string; phaseDRoot?: string; artifactRoot: string };
+  /** What the headline metrics are computed on (absent in configs planned before the common evaluation). */
+  evaluation?: EvaluationPlan;
+  /** The choices the original study left open (domain.md §14.4), each with the value used and the reference's. */
+  openChoices?: OpenChoice[];
+}
+
+/**
+ * The common evaluation of a dose (domain.md §7.3): every job of the dose is scored on the same dataset, its
+ * Phase C test split, over the same object region. A dose without a Phase C test file falls back to the job's
+ * own test split (or, without one, its training split), and says why.
+ */
+export interface EvaluationPlan {
+  /** The dataset the headline metrics are computed on. */
+  datasetPath: string;
+  source: EvaluationSource;
+  /** Why it is not the dose's Phase C test split. */
+  fallbackReason?: string;
+}
+
+export type EvaluationSource = 'phase-c-test' | 'own-test' | 'own-train';
+
+export interface OpenChoice {
+  key: string;
+  value: string | number | boolean;
+  reference: string;
+  note: string;
+}
+
+/** The study's unrecorded choices, made explicit for one run (recorded in run-config.json and the manifest). */
+export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number): OpenChoice[] {
+  return [
+    { key: 'nGroups', value: nGroups, reference: '512 (TrainingConfig default)', note: training.nGroups === undefined ? `all ${patterns} training patterns, one group each` : 'set explicitly' },
+    { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },
+    { key: 'earlyStoppingMonitor', value: training.earlyStoppingMonitor, reference: "'loss' (EarlyStopping) and 'val_loss' (ReduceLROnPlateau)", note: 'what the schedule and early stopping watch' },
+    { key: 'minDelta', value: training.minDelta, reference: '1e-4 absolute (ReduceLROnPlateau), 0 (EarlyStopping)', note: 'smallest improvement that counts' },
+    { key: 'probeNormalization', value: training.probeNormalization, reference: "'mask-mean' (P / (4·mean|P| in r < N/4))", note: 'how the dataset probe is scaled in the model' },
+    { key: 'stitchPhaseAlignment', value: training.stitchPhaseAlignment, reference: 'false (reassemble_position)', note: 'stitching of the evaluation reconstruction' },
+    { key: 'probeBig', value: false, reference: 'true (border branch outside the central N/2)', note: 'not implemented: the object is predicted on the central N/2 × N/2 only' },
+  ];
+}
+
+/** The evaluation set of `job`: its dose's Phase C test split, else its own test (or train) split, with the reason. */
+export function planEvaluation(job: StudyJob): EvaluationPlan {
+  if (job.evaluation) return { datasetPath: job.evaluation.path, source: 'phase-c-test' };
+  const why = `dose ${formatDose(job.dose)} has no Phase C test split (patched_test.npz)`;
+  if (job.test.exists) return { datasetPath: job.test.path, source: 'own-test', fallbackReason: `${why}: scored on the job's own test split, so its numbers are not comparable with the other jobs of the dose.` };
+  return { datasetPath: job.train.path, source: 'own-train', fallbackReason: `${why} and the job has no test split: scored on its training split.` };
 }
 
 export interface RunPlan {
@@ -100,6 +147,8 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
     training,
     artifactDir: job.artifactDir,
     study: options.study,
+    evaluation: planEvaluation(job),
+    openChoices: openChoicesOf(training, nGroups, info.patternCount),
   };
   const blockers = job.findings.filter((f) => f.severity === 'error').map(formatFinding);
   if (training.stitchCropSize > info.n) blockers.push(`stitchCropSize ${training.stitchCropSize} is larger than the patterns (N=${info.n}).`);
@@ -204,6 +253,7 @@ export function describePlan(plan: RunPlan): string[] {
     `job            ${c.jobId}  (dose ${formatDose(c.dose)} photons/pattern, view ${c.view}, gridsize ${c.gridsize})`,
     `train data     ${c.trainPath}  (${c.trainPatterns} patterns, N=${c.n}, ${c.diffractionKey}${c.diffractionLayout === 'hwn' ? ', legacy (H,W,n) order' : ''})`,
     `test data      ${c.testPath ? `${c.testPath}  (${c.testPatterns ?? '?'} patterns)` : '(none)'}`,
+    ...(c.evaluation ? [`evaluation     ${c.evaluation.datasetPath}  (${c.evaluation.source === 'phase-c-test' ? "the dose's Phase C test split, common to every job of the dose" : c.evaluation.fallbackReason ?? c.evaluation.source})`] : []),
     `groups         ${c.nGroups} groups of ${c.groupSize}${c.gridsize > 1 ? `, K=${t.neighborCount} nearest neighbours` : ''}`,
     `training       ${t.epochs} epochs, batch ${t.batchSize}, Adam lr ${t.learningRate} (plateau ×${t.plateauFactor} after ${t.plateauPatience}, floor ${t.minLearningRate}), early stop after ${t.earlyStoppingPatience}, validation ${t.validationFraction * 100}%, seed ${t.seed}`,
     `intensity      s = sqrt(${c.dose})/(N/2) = ${c.intensityScale.toPrecision(6)}${t.intensityScaleTrainable ? ' (trainable)' : ''}`,

@@ -6,3 +6,4 @@ export * from './runtime';
 export * from './stitch';
 export * from './reconstruct';
 export * from './trainer';
+export * from './qualityMonitor';

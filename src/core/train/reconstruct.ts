@@ -32,6 +32,11 @@ export interface ReconstructOptions {
   /** Align each patch's constant phase to what is already stitched (in `stitchOrder`), instead of plain averaging. */
   alignPhase?: boolean;
   intraOpThreads?: number;
+  /**
+   * The canvas (object pixels) to stitch into, instead of the one covering the group centres ± M/2: e.g. the
+   * common evaluation region of a dose. Crops reaching outside it are clipped; pixels no crop reaches stay 0.
+   */
+  region?: StitchRegion;
 }
 
 export async function reconstruct(data: TrainingDataset, groups: PatternGroups, options: ReconstructOptions): Promise<Reconstruction> {
@@ -41,7 +46,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const n = data.n;
     const c = groups.size;
     const b = options.batch;
-    const region = stitchRegion(groups.centers, options.cropSize);
+    const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
     const stitcher = new Stitcher(region, n, options.cropSize, options.alignPhase === true);
     // Aligned stitching wants each patch to overlap those before it; plain averaging does not care.
     const order = options.alignPhase ? stitchOrder(groups.centers) : Int32Array.from({ length: groups.count }, (_, g) => g);

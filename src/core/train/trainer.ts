@@ -6,7 +6,7 @@ import type { Tensor } from 'onnxruntime-node';
 import type { RunConfig } from '../study/plan';
 import { adamStepSize } from '../onnx';
 import {
-  buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, normalizeProbe,
+  buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, modelProbe,
   parameterCount, IO, LOG_SCALE, type Architecture, type ModelGraphSpec,
 } from '../model';
 import { configKeyOf, loadCheckpoint, saveCheckpoint, type EpochRecord, type TrainingState } from './checkpoint';
@@ -35,6 +35,8 @@ export interface TrainerCallbacks {
   onProgress?(p: StepProgress): void;
   onEpoch?(e: EpochSummary): void;
   onCheckpoint?(c: { epoch: number; stepInEpoch: number; step: number; path: string; seconds: number }): void;
+  /** Awaited at each epoch end before the checkpoint (e.g. to measure the model's quality). */
+  afterEpoch?(e: EpochSummary, state: TrainingState): Promise<void>;
   /** Polled between steps: true asks the loop to stop after the current step (a cancel). */
   shouldStop?(): boolean;
   log?(line: string): void;
@@ -119,7 +121,7 @@ export class Trainer {
     const batch = Math.min(t.batchSize, trainGroups.count);
     if (batch < t.batchSize) this.log(`Only ${trainGroups.count} training groups: the batch size is reduced from ${t.batchSize} to ${batch}.`);
     const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale });
-    const probe = normalizeProbe(this.train.probe.data, c.n);
+    const probe = modelProbe(this.train.probe.data, c.n, t.probeNormalization);
     const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0);
     const spec: ModelGraphSpec = {
       arch, batch, canvas: canvasSize(c.n, maxOffset), intensityScale: c.intensityScale,
@@ -235,7 +237,10 @@ export class Trainer {
     const x = new Float32Array(batch * c * n * n);
     const offsets = new Float32Array(batch * c * 2);
     const wallStart = Date.now();
-    const elapsed = (): number => state.elapsedSeconds + (Date.now() - wallStart) / 1000;
+    // Training time before this call (a resumed run's), plus this call's wall time; state.elapsedSeconds is
+    // overwritten with the total at each checkpoint, so it must not be the base.
+    const before = state.elapsedSeconds;
+    const elapsed = (): number => before + (Date.now() - wallStart) / 1000;
     const recent: number[] = [];
     const checkpoint = async (): Promise<void> => {
       if (!this.options.checkpointPath) return;
@@ -295,10 +300,10 @@ export class Trainer {
       // Epoch end: validation, schedule, history, checkpoint.
       const trainLoss = state.epochLossSum / Math.max(1, state.epochLossCount);
       const valLoss = await this.evaluate(state, this.train, validationGroups);
-      const monitored = valLoss ?? trainLoss;
+      const monitored = t.earlyStoppingMonitor === 'val_loss' && valLoss !== null ? valLoss : trainLoss;
       let lrReduced = false;
       let earlyStop = false;
-      const improved = monitored < state.best - 1e-4 * Math.abs(state.best === Infinity ? monitored : state.best);
+      const improved = monitored < state.best - t.minDelta;
       if (improved) {
         state.best = monitored;
         state.plateauWait = 0;
@@ -321,12 +326,13 @@ export class Trainer {
       state.epochLossCount = 0;
       if (earlyStop) {
         state.finished = true;
-        state.stopReason = `early stopping: the ${valLoss === null ? 'training' : 'validation'} loss did not improve for ${t.earlyStoppingPatience} epochs`;
+        state.stopReason = `early stopping: the ${monitored === valLoss ? 'validation' : 'training'} loss did not improve by ${t.minDelta} for ${t.earlyStoppingPatience} epochs`;
       } else if (state.epoch >= t.epochs) {
         state.finished = true;
         state.stopReason = `completed ${t.epochs} epochs`;
       }
       cb.onEpoch?.({ ...record, lrReduced, earlyStop });
+      await cb.afterEpoch?.({ ...record, lrReduced, earlyStop }, state);
       await checkpoint();
       if (state.finished) break;
     }

@@ -4,7 +4,8 @@
 import * as path from 'node:path';
 import type { RunEvent } from '../../core/run/events';
 import type { StudyJob } from '../../core/study';
-import type { JobAction, JobPanelState, JobPanelStateName, JobProgressInfo, JobRunSummary, MetricTable, TrainEvent } from '../../webview/protocol';
+import type { JobAction, JobPanelState, JobPanelStateName, JobProgressInfo, JobRunSummary, MetricTable, QualityScores, QualityTrainEvent, TrainEvent } from '../../webview/protocol';
+import { check } from '../../webview/shared/validate';
 
 export interface LiveInfo {
   state: 'queued' | 'starting' | 'running' | 'cancelling';
@@ -50,8 +51,15 @@ export function runSummary(job: StudyJob): JobRunSummary | undefined {
     executionProviderUsed: m.runtime?.executionProviderUsed,
     fallbackReason: m.runtime?.fallbackReason,
   };
-  const amplitude = metricTable(metrics?.amplitude);
-  const phase = metricTable(metrics?.phase);
+  // Runs before the common evaluation recorded FRC50 as a shell index: left out rather than shown as cycles/px.
+  const legacyFrc = (metrics as { frcUnit?: unknown } | undefined)?.frcUnit !== 'cycles/px';
+  const table = (v: unknown): MetricTable | undefined => {
+    const t = metricTable(v);
+    if (t && legacyFrc) delete t.frc50;
+    return t;
+  };
+  const amplitude = table(metrics?.amplitude);
+  const phase = table(metrics?.phase);
   if (amplitude || phase) summary.metrics = { ...(amplitude ? { amplitude } : {}), ...(phase ? { phase } : {}) };
   for (const k of Object.keys(summary) as (keyof JobRunSummary)[]) if (summary[k] === undefined) delete summary[k];
   return summary;
@@ -144,6 +152,17 @@ export function toTrainEvents(events: readonly RunEvent[]): TrainEvent[] {
           lrReduced: Boolean(e.lrReduced), seconds: e.seconds,
         });
         break;
+      case 'quality': {
+        // A line of a file (hand-edited, torn, another version's): checked field by field, and only the
+        // fields of the protocol are sent on.
+        if (qualityEventCheck(e, 'quality event')) break;
+        const scores = (q: QualityScores): QualityScores => ({ pearson: q.pearson, ssim: q.ssim });
+        out.push({
+          type: 'quality', time: e.time, epoch: e.epoch, amplitude: scores(e.amplitude), phase: scores(e.phase),
+          region: { x0: e.region.x0, y0: e.region.y0, width: e.region.width, height: e.region.height }, groups: e.groups, seconds: e.seconds,
+        });
+        break;
+      }
       case 'finished':
         out.push({ type: 'end', time: e.time, status: 'succeeded' });
         break;
@@ -159,6 +178,22 @@ export function toTrainEvents(events: readonly RunEvent[]): TrainEvent[] {
   }
   return out.filter((e) => isFiniteEvent(e));
 }
+
+const qualityScoresCheck = check.object<QualityScores>({ pearson: check.nullable(check.number()), ssim: check.nullable(check.number()) }, { allowExtra: true });
+
+/** The fields of an events.jsonl `quality` event the quality chart uses (extra fields, e.g. jobId, are allowed). */
+export const qualityEventCheck = check.object<QualityTrainEvent>({
+  type: check.literal('quality'),
+  time: check.string({ maxLength: 100 }),
+  epoch: check.int({ min: 0 }),
+  amplitude: qualityScoresCheck,
+  phase: qualityScoresCheck,
+  region: check.object<QualityTrainEvent['region']>({
+    x0: check.number(), y0: check.number(), width: check.number({ min: 1 }), height: check.number({ min: 1 }),
+  }, { allowExtra: true }),
+  groups: check.int({ min: 0 }),
+  seconds: check.number({ min: 0 }),
+}, { allowExtra: true });
 
 /** A torn or hand-edited line can parse as JSON with missing numbers: keep only events the chart can use. */
 function isFiniteEvent(e: TrainEvent): boolean {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ARTIFACT, type StudyJob } from '../../core/study';
-import type { CellImage, ComparisonCellInfo, ComparisonInit, ComparisonProtocol, ComparisonRow, ReconMetricsInfo } from '../../webview/protocol';
+import type { CellImage, ComparisonCellInfo, ComparisonInit, ComparisonProtocol, ComparisonReference, ComparisonRow, ReconMetricsInfo } from '../../webview/protocol';
 import { differingConfigKeys, flattenConfig, gridLayout, TABLE_METRICS, type GridJob, type MetricKey } from '../../webview/shared/results';
 import type { RunManager } from '../runs';
 import type { FolderStudy, StudyModel } from '../studyModel';
@@ -185,9 +185,24 @@ export class ComparisonPanel extends Disposable {
         epochs: typeof result?.epochs === 'number' ? result.epochs : null,
         finalLoss: typeof result?.finalLoss === 'number' && Number.isFinite(result.finalLoss) ? result.finalLoss : null,
         hasReconstruction: gridJobs[i].hasReconstruction,
-        amplitude: pick(metrics, 'amplitude'), phase: pick(metrics, 'phase'), revision: c.revision,
+        amplitude: pick(metrics, 'amplitude'), phase: pick(metrics, 'phase'),
+        ...(c.header && c.metrics?.evaluation ? { evaluation: c.metrics.evaluation } : {}), revision: c.revision,
       };
     });
+    // The flat predictor of each dose: the same for every job scored on the dose's common evaluation.
+    const references: ComparisonReference[] = [];
+    for (const dose of layout.doses) {
+      const scored = jobs.filter((j, i) => j.dose === dose && gridJobs[i].hasReconstruction && caches.get(j.id)?.metrics?.flat);
+      const common = scored.find((j) => caches.get(j.id)!.metrics!.evaluation?.source === 'phase-c-test') ?? scored[0];
+      if (!common) continue;
+      const m = caches.get(common.id)!.metrics!;
+      const ev = m.evaluation;
+      references.push({
+        dose, label: 'flat predictor',
+        description: `constant amplitude = mean of the ground truth, zero phase; scored on ${ev ? `${path.basename(ev.dataset)}${ev.region ? `, region ${ev.region.width}×${ev.region.height} at (${ev.region.x0}, ${ev.region.y0})` : ''}` : 'the evaluation set'}${ev?.source === 'phase-c-test' ? '' : ` (from ${common.id}'s own split)`}`,
+        amplitude: pick(m.flat!, 'amplitude'), phase: pick(m.flat!, 'phase'),
+      });
+    }
     const trained = jobs.filter((j, i) => gridJobs[i].hasReconstruction && j.run?.manifest?.config);
     const diff = differingConfigKeys(trained.map((j) => ({
       jobId: j.id,
@@ -198,7 +213,7 @@ export class ComparisonPanel extends Disposable {
     })));
     return {
       title: 'Study comparison', folder: study?.folder.name ?? '(no study)',
-      doses: layout.doses, columns: layout.columns, cells, rows,
+      doses: layout.doses, columns: layout.columns, cells, rows, references,
       config: { jobs: diff.jobs, keys: diff.keys.map((k) => ({ key: k.key, values: k.values.map((v) => (v === undefined ? null : v)) })), identical: diff.identical, omitted: diff.omitted },
       ...(canvas ? { canvas } : {}), maxSide: GRID_MAX_SIDE, revision: '', updatedAt: new Date().toISOString(),
     };

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { openNpz, type NdArray, type NpzArchive } from '../../core/npy';
 import { BlockMeanAccumulator } from '../../core/image/stats';
 import { ARTIFACT } from '../../core/study';
-import type { ReconMetricsInfo, ResultImageMetrics, ResultMetrics } from '../../webview/protocol';
+import type { ReconMetricsInfo, ResultEvaluationInfo, ResultImageMetrics, ResultMetrics } from '../../webview/protocol';
 
 /** The reconstruction viewer decimates objects larger than this per side (block means). */
 export const RECON_MAX_SIDE = 2048;
@@ -176,23 +176,51 @@ export async function loadReconArrays(dir: string, opts: LoadOptions = {}): Prom
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-function imageMetrics(v: unknown): ResultImageMetrics | null {
+/**
+ * One component. metrics.json before schema 2 held FRC crossings as shell indices of the L×L FRC square; they
+ * are converted to cycles/px with `legacyFrcSize` = L (the trimmed metric image's shorter side), or dropped
+ * when L is unknown, so a number under "cycles/px" is never a shell index.
+ */
+function imageMetrics(v: unknown, legacyFrcSize?: number | null): ResultImageMetrics | null {
   if (!v || typeof v !== 'object') return null;
   const m = v as Record<string, unknown>;
   const curve = Array.isArray(m.frcCurve) ? m.frcCurve.map((x) => (typeof x === 'number' ? x : NaN)) : [];
+  const legacy = legacyFrcSize !== undefined;
+  const frc = (x: unknown): number | null => {
+    const shell = num(x);
+    if (!legacy) return shell;
+    return shell !== null && legacyFrcSize ? shell / legacyFrcSize : null;
+  };
   return {
     mae: num(m.mae), mse: num(m.mse), psnr: num(m.psnr), psnrStudy: num(m.psnrStudy), ssim: num(m.ssim), msSsim: num(m.msSsim),
-    frc50: num(m.frc50), frc50Interpolated: num(m.frc50Interpolated), frc1over7: num(m.frc1over7),
+    pearson: num(m.pearson),
+    frc50: frc(m.frc50), frc50Interpolated: frc(m.frc50Interpolated), frc1over7: frc(m.frc1over7),
+    frc50PerMeter: num(m.frc50PerMeter), frc1over7PerMeter: num(m.frc1over7PerMeter),
+    frcSize: legacy ? legacyFrcSize ?? null : num(m.frcSize),
     frcCurve: Float64Array.from(curve).buffer,
   };
 }
 
-function pair(v: unknown): ResultMetrics | null {
+function pair(v: unknown, legacyFrcSize?: number | null): ResultMetrics | null {
   if (!v || typeof v !== 'object') return null;
   const o = v as Record<string, unknown>;
-  const amplitude = imageMetrics(o.amplitude);
-  const phase = imageMetrics(o.phase);
+  const amplitude = imageMetrics(o.amplitude, legacyFrcSize);
+  const phase = imageMetrics(o.phase, legacyFrcSize);
   return amplitude && phase ? { amplitude, phase } : null;
+}
+
+function evaluationInfo(v: unknown): ResultEvaluationInfo | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const e = v as Record<string, unknown>;
+  if (typeof e.dataset !== 'string' || typeof e.source !== 'string') return undefined;
+  const r = e.region && typeof e.region === 'object' ? (e.region as Record<string, unknown>) : {};
+  const [x0, y0, width, height] = [r.x0, r.y0, r.width, r.height].map(num);
+  const px = e.pixelSize && typeof e.pixelSize === 'object' ? num((e.pixelSize as Record<string, unknown>).meters) : null;
+  return {
+    dataset: e.dataset, source: e.source, ...(typeof e.fallbackReason === 'string' ? { fallbackReason: e.fallbackReason } : {}),
+    region: x0 !== null && y0 !== null && width !== null && height !== null ? { x0, y0, width, height } : null,
+    pixelSizeMeters: px,
+  };
 }
 
 function rect(v: unknown): ReconMetricsInfo['metricRegion'] {
@@ -207,9 +235,17 @@ export function parseMetrics(json: unknown): ReconMetricsInfo {
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error('metrics.json is not a JSON object');
   const m = json as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  // Schema 1 (before the common evaluation): FRC as shell indices of the trimmed metric image's centre square.
+  const legacy = !(typeof m.schemaVersion === 'number' && m.schemaVersion >= 2);
+  const w = num(m.width);
+  const h = num(m.height);
+  const legacyFrcSize = legacy ? (w !== null && h !== null ? Math.min(w, h) : null) : undefined;
+  const evaluation = evaluationInfo(m.evaluation);
   return {
-    trained: pair(m),
-    untrained: pair(m.untrained),
+    trained: pair(m, legacyFrcSize),
+    untrained: pair(m.untrained, legacyFrcSize),
+    flat: pair(m.flat, legacyFrcSize),
+    ...(evaluation ? { evaluation } : {}),
     coverage: num(m.coverage),
     metricRegion: rect(m.metricRegion),
     globalPhaseOffset: num(m.globalPhaseOffset),

@@ -265,7 +265,7 @@ function cellCaption(info: ComparisonCellInfo, row: ComparisonRow | undefined): 
   const id = info.jobId!;
   const c = state.component;
   const m = row?.[c];
-  const bits = m ? [`PSNR ${formatMetric(m.psnr)} dB`, `SSIM ${formatMetric(m.ssim)}`, `FRC50 ${formatMetric(m.frc50)}`] : [];
+  const bits = m ? [`PSNR ${formatMetric(m.psnr)} dB`, `SSIM ${formatMetric(m.ssim)}`, `r ${formatMetric(m.pearson)}`, `FRC50 ${formatMetric(m.frc50)} c/px`] : [];
   return h('div', { class: 'cmp-caption' },
     h('button', { type: 'button', class: 'member-link cmp-open', title: `Open the reconstruction viewer of ${id}`, 'data-job': id, onclick: () => void client.request('openReconstruction', { jobId: id }) }, id),
     h('span', { class: 'muted' }, bits.join(' · ')));
@@ -507,9 +507,26 @@ function renderTable(): void {
     body.append(tr);
   }
   const trained = init.rows.filter((r) => r.hasReconstruction).length;
+  // Jobs whose numbers are not on their dose's common evaluation (a fallback, or a metrics.json written before it).
+  const apart = init.rows.filter((r) => r.hasReconstruction && r.evaluation?.source !== 'phase-c-test').map((r) => r.jobId);
   host.replaceChildren(
     h('div', { class: 'table-x' }, h('table', { class: 'data-table cmp-table', id: 'metrics-table' }, h('thead', {}, groupRow, head), body)),
-    h('p', { class: 'hint' }, `${trained} of ${init.rows.length} jobs have results. ★ marks the best value of each metric among them (↓ lower is better, ↑ higher is better; the final loss per dose); click a column to sort. Metrics are computed on each job's own metric region (see its reconstruction viewer).`));
+    h('p', { class: 'hint' }, `${trained} of ${init.rows.length} jobs have results. ★ marks the best value of each metric among them (↓ lower is better, ↑ higher is better; the final loss per dose); click a column to sort. Every job of a dose is scored on the same evaluation set and object region: the dose's Phase C test split, within the scan's bounding box ± M/2, holes included. FRC50 is in cycles per pixel.`),
+    ...(apart.length > 0 ? [h('p', { class: 'hint warn', id: 'metrics-apart' }, `Not on the common evaluation (own split; not comparable): ${apart.join(', ')}.`)] : []),
+    referenceTable());
+}
+
+/** The flat predictor of each dose, with the trained jobs' metric columns: what "learned nothing" scores. */
+function referenceTable(): HTMLElement {
+  const refs = init?.references ?? [];
+  if (refs.length === 0) return h('p', { class: 'hint', id: 'reference-note' }, 'The flat-predictor reference appears once a job of a dose has results on the common evaluation.');
+  const head = h('tr', {}, h('th', { scope: 'col', class: 'text' }, 'reference'), h('th', { scope: 'col' }, 'dose'),
+    ...(['amplitude', 'phase'] as const).flatMap((comp) => TABLE_METRICS.map((k) => h('th', { scope: 'col', title: `${comp} ${metricSpec(k).label}: ${metricSpec(k).description}` }, `${comp === 'amplitude' ? 'amp' : 'phase'} ${metricSpec(k).label}`))));
+  const rows = refs.map((r) => h('tr', { 'data-reference': `${r.dose}` },
+    h('th', { scope: 'row', class: 'text', title: r.description }, r.label), h('td', {}, doseLabel(r.dose)),
+    ...(['amplitude', 'phase'] as const).flatMap((comp) => TABLE_METRICS.map((k) => h('td', { class: 'num' }, formatMetric(r[comp][k] ?? null))))));
+  return h('div', { class: 'table-x' },
+    h('table', { class: 'data-table cmp-table', id: 'reference-table' }, h('caption', { class: 'hint' }, 'Reference: the flat predictor (constant amplitude = mean of the ground truth, zero phase) on each dose\'s common evaluation. A trained job that does not beat it learned nothing useful.'), h('thead', {}, head), h('tbody', {}, ...rows)));
 }
 
 function renderConfig(): void {
@@ -564,6 +581,11 @@ function renderChart(): void {
     const rows = init!.rows.filter((r) => r.view === c.view && r.gridsize === c.gridsize).sort((a, b) => a.dose - b.dose);
     return { label: c.label, x: rows.map((r) => r.dose), y: rows.map((r) => valueOf(r) ?? NaN), color: SERIES_COLORS[i % SERIES_COLORS.length], markers: true };
   });
+  // The flat predictor of each dose, dashed: the line a trained model has to beat.
+  if (comp && key) {
+    const refs = [...(init.references ?? [])].sort((a, b) => a.dose - b.dose);
+    if (refs.length > 0) series.push({ label: 'flat predictor', x: refs.map((r) => r.dose), y: refs.map((r) => r[comp][key] ?? NaN), color: 'red', dash: [5, 4], markers: true });
+  }
   const box = h('div', { class: 'cmp-chart' });
   host.replaceChildren(h('div', { class: 'mv-controls' }, h('label', { class: 'iv-label', for: 'chart-metric' }, 'metric'), sel), box);
   chart = new SeriesPlot(box, { id: 'dose-chart', title: `${label} against dose`, xLabel: 'dose (photons per pattern)', yLabel: label, logX: true, xTicks: init.doses.map((d) => ({ value: d, label: doseLabel(d) })), height: 260 });

@@ -1,7 +1,8 @@
 // A small multi-series line plot for the result panels: the FRC curves (amplitude and phase, trained and
 // untrained, with the 0.5 and 1/7 threshold lines) and a metric against dose (one line per view, log dose
-// axis). Series have a colour from the theme's chart palette, a dash pattern and markers; a legend; hovering
-// reads the nearest point into a text readout (stable id for tests and screen readers).
+// axis), and the job panel's quality per epoch. Series have a colour from the theme's chart palette, a dash
+// pattern and markers; a legend; hovering reads the nearest point into a text readout (stable id for tests and
+// screen readers) — or, with `snapX`, every series at the nearest x (an epoch), also with ← → on the focused plot.
 import { formatValue, labelTicks, niceTicks, type Tick } from '../../core/image/ticks';
 import { canvasFont, chartTheme, h, onThemeChange, sizeCanvas, themeColor } from './dom';
 
@@ -33,6 +34,17 @@ export interface SeriesPlotOptions {
   xTicks?: Tick[];
   /** Canvas height in CSS pixels (default 260). */
   height?: number;
+  /** Fixed x range (e.g. 0 to the epochs planned); default: the data's, padded. */
+  xRange?: { lo: number; hi: number };
+  /** Only whole numbers on the x axis (epochs). */
+  integerX?: boolean;
+  /** False: no title above the canvas (the caller's card has its heading). */
+  heading?: boolean;
+  /**
+   * Read by x rather than by point: hovering (or ← → Home End on the focused canvas) picks the nearest x of
+   * the data, marks it with a cursor and rings on each series, and the readout shows describe(x).
+   */
+  snapX?: { describe: (x: number) => string; hint: string };
 }
 
 const PALETTE: Record<string, [string, string]> = {
@@ -58,25 +70,68 @@ export class SeriesPlot {
   private series: Series[] = [];
   private hlines: HLine[] = [];
   private layout?: { x: number; y: number; w: number; h: number; X: (v: number) => number; Y: (v: number) => number };
+  /** With snapX: the x marked by the cursor. */
+  private cursor?: number;
+  /** The fixed ranges in force (the options', or the last setData's). */
+  private xRange?: { lo: number; hi: number };
+  private yRange?: { lo: number; hi: number };
 
   constructor(parent: HTMLElement, private readonly opts: SeriesPlotOptions) {
     this.canvas = h('canvas', { class: 'plot-canvas series-canvas', id: `${opts.id}-canvas`, tabindex: 0, role: 'img', 'aria-label': `${opts.title}: no data yet` });
     this.canvas.style.height = `${opts.height ?? 260}px`;
-    this.readout = h('div', { class: 'plot-readout', id: `${opts.id}-readout`, 'aria-live': 'off' }, 'Hover over the plot to read values.');
-    this.root = h('section', { class: 'plot', id: opts.id, 'aria-label': opts.title }, h('h3', { class: 'plot-title' }, opts.title), this.canvas, this.readout);
+    this.readout = h('div', { class: 'plot-readout', id: `${opts.id}-readout`, 'aria-live': opts.snapX ? 'polite' : 'off' }, opts.snapX?.hint ?? 'Hover over the plot to read values.');
+    this.root = h('section', { class: 'plot', id: opts.id, 'aria-label': opts.title }, opts.heading === false ? undefined : h('h3', { class: 'plot-title' }, opts.title), this.canvas, this.readout);
     parent.append(this.root);
     if (typeof ResizeObserver !== 'undefined') new ResizeObserver(() => this.draw()).observe(this.canvas);
     onThemeChange(() => this.draw());
     this.canvas.addEventListener('pointermove', (ev) => this.hover(ev));
+    if (opts.snapX) {
+      this.canvas.addEventListener('pointerleave', () => this.setCursor(undefined));
+      this.canvas.addEventListener('keydown', (ev) => this.key(ev));
+    }
+  }
+
+  /** The distinct x values that have a finite y in some series, ascending (the stops of snapX). */
+  private stops(): number[] {
+    const xs = new Set<number>();
+    for (const s of this.series) for (let i = 0; i < s.x.length; i++) if (Number.isFinite(s.x[i]) && Number.isFinite(s.y[i])) xs.add(s.x[i]);
+    return [...xs].sort((a, b) => a - b);
+  }
+
+  private setCursor(x: number | undefined): void {
+    this.cursor = x;
+    if (x !== undefined && this.opts.snapX) this.readout.textContent = this.opts.snapX.describe(x);
+    this.draw();
+  }
+
+  private key(ev: KeyboardEvent): void {
+    const xs = this.stops();
+    if (xs.length === 0) return;
+    const i = this.cursor === undefined ? xs.length - 1 : Math.max(0, xs.indexOf(this.cursor));
+    let j: number;
+    if (ev.key === 'ArrowLeft') j = Math.max(0, i - 1);
+    else if (ev.key === 'ArrowRight') j = Math.min(xs.length - 1, i + 1);
+    else if (ev.key === 'Home') j = 0;
+    else if (ev.key === 'End') j = xs.length - 1;
+    else return;
+    ev.preventDefault();
+    this.setCursor(xs[j]);
   }
 
   get seriesCount(): number {
     return this.series.filter((s) => s.x.length > 0).length;
   }
 
-  setData(series: Series[], hlines: HLine[] = []): void {
+  /** New data; `ranges` replaces the options' fixed x and y ranges for it (e.g. as more epochs are planned). */
+  setData(series: Series[], hlines: HLine[] = [], ranges: { x?: { lo: number; hi: number }; y?: { lo: number; hi: number } } = {}): void {
     this.series = series;
     this.hlines = hlines;
+    this.xRange = ranges.x ?? this.opts.xRange;
+    this.yRange = ranges.y ?? this.opts.yRange;
+    if (this.cursor !== undefined && this.opts.snapX) {
+      if (this.stops().includes(this.cursor)) this.readout.textContent = this.opts.snapX.describe(this.cursor);
+      else this.cursor = undefined;
+    }
     const desc = series.map((s) => `${s.label} (${s.x.length} points)`).join(', ');
     this.canvas.setAttribute('aria-label', `${this.opts.title}: ${desc || 'no data'}`);
     this.draw();
@@ -111,11 +166,14 @@ export class SeriesPlot {
       this.layout = undefined;
       return;
     }
-    if (this.opts.yRange) ({ lo: ylo, hi: yhi } = this.opts.yRange);
+    const xRange = this.xRange ?? this.opts.xRange;
+    const yRange = this.yRange ?? this.opts.yRange;
+    if (yRange) ({ lo: ylo, hi: yhi } = yRange);
+    if (xRange) ({ lo: xlo, hi: xhi } = { lo: this.tx(xRange.lo), hi: this.tx(xRange.hi) });
     if (!(xhi > xlo)) { xlo -= 0.5; xhi += 0.5; }
     if (!(yhi > ylo)) { ylo -= 1; yhi += 1; }
-    const xpad = (xhi - xlo) * 0.04;
-    const ypad = this.opts.yRange ? 0 : (yhi - ylo) * 0.08;
+    const xpad = xRange ? 0 : (xhi - xlo) * 0.04;
+    const ypad = yRange ? 0 : (yhi - ylo) * 0.08;
     xlo -= xpad; xhi += xpad; ylo -= ypad; yhi += ypad;
     const legendH = 18 * Math.ceil(this.series.length / Math.max(1, Math.floor((w - 70) / 190)));
     const P = { x: 58, y: 8 + legendH, w: Math.max(20, w - 70), h: Math.max(20, hh - 52 - legendH) };
@@ -131,7 +189,8 @@ export class SeriesPlot {
     ctx.fillStyle = muted;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    const xt = this.opts.xTicks ?? labelTicks(niceTicks(xlo, xhi, Math.max(2, Math.floor(P.w / 80))));
+    const xt = this.opts.xTicks ?? labelTicks(niceTicks(xlo, xhi, Math.max(2, Math.min(Math.floor(P.w / 80), this.opts.integerX ? Math.ceil(xhi - xlo) : Infinity)))
+      .filter((v) => !this.opts.integerX || Number.isInteger(v)));
     for (const t of xt) {
       const x = this.opts.xTicks ? X(t.value) : Xt(t.value);
       if (x < P.x - 1 || x > P.x + P.w + 1) continue;
@@ -203,6 +262,21 @@ export class SeriesPlot {
         }
       }
     }
+    // The snapX cursor, with a ring on each series' point there.
+    if (this.cursor !== undefined) {
+      const x = X(this.cursor);
+      ctx.strokeStyle = chartTheme().accent;
+      ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.moveTo(x + 0.5, P.y); ctx.lineTo(x + 0.5, P.y + P.h); ctx.stroke();
+      ctx.lineWidth = 2;
+      for (const s of this.series) {
+        for (let i = 0; i < s.x.length; i++) {
+          if (s.x[i] !== this.cursor || !Number.isFinite(s.y[i])) continue;
+          ctx.strokeStyle = colorOf(s.color);
+          ctx.beginPath(); ctx.arc(x, Y(s.y[i]), 6, 0, 2 * Math.PI); ctx.stroke();
+        }
+      }
+    }
     ctx.restore();
     // Legend.
     let lx = P.x;
@@ -230,6 +304,12 @@ export class SeriesPlot {
     const r = this.canvas.getBoundingClientRect();
     const mx = ev.clientX - r.left;
     const my = ev.clientY - r.top;
+    if (this.opts.snapX) {
+      let bx: number | undefined;
+      for (const x of this.stops()) if (bx === undefined || Math.abs(L.X(x) - mx) < Math.abs(L.X(bx) - mx)) bx = x;
+      if (bx !== this.cursor) this.setCursor(bx);
+      return;
+    }
     let best: { s: Series; i: number; d: number } | undefined;
     for (const s of this.series) {
       for (let i = 0; i < s.x.length; i++) {

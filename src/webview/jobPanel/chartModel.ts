@@ -2,9 +2,11 @@
 // from the run's events as they arrive (a new run starts the chart over; a resumed run drops what came after
 // its checkpoint), learning-rate reductions, and the y axis — linear, or logarithmic. The Poisson NLL the
 // model is trained on is often negative (−91 is typical), so a log axis of the raw loss is impossible; the
-// log view then shows loss − min + ε (ε = 1 % of the range), and says so. Pure TypeScript (unit-tested).
+// log view then shows loss − min + ε (ε = 1 % of the range), and says so. Also the quality chart's data: the
+// model's Pearson r and SSIM against the ground truth per epoch (`quality` events), folded the same way, with
+// its series, y range, caption, readout and the line shown when there is none. Pure TypeScript (unit-tested).
 import { niceTicks } from '../../core/image/ticks';
-import type { TrainEvent } from '../protocol';
+import type { QualityTrainEvent, TrainEvent } from '../protocol';
 
 export interface EpochPoint {
   epoch: number;
@@ -23,9 +25,22 @@ export interface StepPoint {
 
 export type YMode = 'linear' | 'log';
 
+/** The quality measured after an epoch (a `quality` event without its type and time). */
+export type QualityPoint = Omit<QualityTrainEvent, 'type' | 'time'>;
+
+/** Inserts p into a list sorted by epoch, replacing the point of the same epoch (a resumed run repeats one). */
+function putByEpoch<P extends { epoch: number }>(list: P[], p: P): void {
+  const i = list.findIndex((q) => q.epoch >= p.epoch);
+  if (i < 0) list.push(p);
+  else if (list[i].epoch === p.epoch) list[i] = p;
+  else list.splice(i, 0, p);
+}
+
 export class ChartModel {
   epochs: EpochPoint[] = [];
   steps: StepPoint[] = [];
+  /** Quality vs the ground truth after the epochs it was measured on (sorted by epoch; none without a ground truth). */
+  quality: QualityPoint[] = [];
   /** Epochs planned (from the latest started/progress/epoch event). */
   plannedEpochs = 0;
   status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'none' = 'none';
@@ -37,6 +52,7 @@ export class ChartModel {
   reset(): void {
     this.epochs = [];
     this.steps = [];
+    this.quality = [];
     this.plannedEpochs = 0;
     this.status = 'none';
     this.runs = 0;
@@ -58,11 +74,13 @@ export class ChartModel {
         if (!e.resumedFrom) {
           this.epochs = [];
           this.steps = [];
+          this.quality = [];
           this.resumedAt = [];
         } else {
           const cut = e.resumedFrom.epoch + (e.stepsPerEpoch > 0 ? e.resumedFrom.step / e.stepsPerEpoch : 0);
           this.epochs = this.epochs.filter((p) => p.epoch <= e.resumedFrom!.epoch);
           this.steps = this.steps.filter((p) => p.x <= cut + 1e-9);
+          this.quality = this.quality.filter((p) => p.epoch <= e.resumedFrom!.epoch);
           this.resumedAt.push(cut);
         }
         return;
@@ -79,15 +97,15 @@ export class ChartModel {
         return;
       }
       case 'epoch': {
-        const p: EpochPoint = { epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, lr: e.lr, lrReduced: e.lrReduced, seconds: e.seconds };
-        const i = this.epochs.findIndex((q) => q.epoch >= e.epoch);
-        if (i < 0) this.epochs.push(p);
-        else if (this.epochs[i].epoch === e.epoch) this.epochs[i] = p;
-        else this.epochs.splice(i, 0, p);
+        putByEpoch(this.epochs, { epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, lr: e.lr, lrReduced: e.lrReduced, seconds: e.seconds });
         this.plannedEpochs = Math.max(this.plannedEpochs, e.epochs);
         if (this.status === 'none') this.status = 'running';
         return;
       }
+      case 'quality':
+        putByEpoch(this.quality, { epoch: e.epoch, amplitude: e.amplitude, phase: e.phase, region: e.region, groups: e.groups, seconds: e.seconds });
+        if (this.status === 'none') this.status = 'running';
+        return;
       case 'end':
         this.status = e.status;
         return;
@@ -220,4 +238,95 @@ export function nearestEpoch(m: ChartModel, x: number): EpochPoint | undefined {
     }
   }
   return best;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Quality vs ground truth
+
+export interface QualitySeriesSpec {
+  /** Legend label. */
+  label: string;
+  /** A theme chart colour name (components/seriesPlot). */
+  color: string;
+  dash: number[];
+  /** Epochs, and the values (NaN where the measurement was null: a gap in the line). */
+  x: number[];
+  y: number[];
+}
+
+const QUALITY_SERIES: { label: string; channel: 'amplitude' | 'phase'; metric: 'pearson' | 'ssim'; color: string; dash: number[] }[] = [
+  { label: 'amplitude Pearson r', channel: 'amplitude', metric: 'pearson', color: 'blue', dash: [] },
+  { label: 'amplitude SSIM', channel: 'amplitude', metric: 'ssim', color: 'blue', dash: [6, 4] },
+  { label: 'phase Pearson r', channel: 'phase', metric: 'pearson', color: 'orange', dash: [] },
+  { label: 'phase SSIM', channel: 'phase', metric: 'ssim', color: 'orange', dash: [6, 4] },
+];
+
+/** The four lines of the quality chart: Pearson r (solid) and SSIM (dashed) of amplitude (blue) and phase (orange). */
+export function qualitySeries(points: readonly QualityPoint[]): QualitySeriesSpec[] {
+  return QUALITY_SERIES.map((s) => ({
+    label: s.label, color: s.color, dash: s.dash,
+    x: points.map((p) => p.epoch),
+    y: points.map((p) => p[s.channel][s.metric] ?? Number.NaN),
+  }));
+}
+
+/** The y range: fixed at −0.2…1 (so epochs and jobs compare at a glance), lowered in 0.2 steps when a value is below. */
+export function qualityYRange(points: readonly QualityPoint[]): { lo: number; hi: number } {
+  let min = Infinity;
+  for (const p of points) {
+    for (const v of [p.amplitude.pearson, p.amplitude.ssim, p.phase.pearson, p.phase.ssim]) if (v !== null && Number.isFinite(v) && v < min) min = v;
+  }
+  const lo = min < -0.2 ? Math.max(-1, Math.floor(min / 0.2) * 0.2) : -0.2;
+  return { lo: Number(lo.toFixed(1)), hi: 1 };
+}
+
+/** The x range of the quality chart: the loss chart's (0 to the epochs planned), so the two line up. */
+export function qualityXRange(m: ChartModel): { lo: number; hi: number } {
+  return { lo: 0, hi: Math.max(1, m.plannedEpochs, m.epochs.at(-1)?.epoch ?? 0, m.quality.at(-1)?.epoch ?? 0) };
+}
+
+const score = (v: number | null): string => (v === null ? '—' : v.toFixed(3).replace(/^-/, '−'));
+
+/** The readout of one epoch's quality. */
+export function describeQuality(p: QualityPoint): string {
+  return `epoch ${p.epoch} · amplitude r ${score(p.amplitude.pearson)}, SSIM ${score(p.amplitude.ssim)} · ` +
+    `phase r ${score(p.phase.pearson)}, SSIM ${score(p.phase.ssim)} · ${p.seconds.toFixed(2)} s`;
+}
+
+/** The quality point nearest to x (in epochs), for the hover readout. */
+export function nearestQuality(points: readonly QualityPoint[], x: number): QualityPoint | undefined {
+  let best: QualityPoint | undefined;
+  let d = Infinity;
+  for (const p of points) {
+    const dd = Math.abs(p.epoch - x);
+    if (dd < d) {
+      d = dd;
+      best = p;
+    }
+  }
+  return best;
+}
+
+/** What the chart shows: the window (its latest, should a resumed run have moved it), the split, the cadence. */
+export function qualityCaption(m: ChartModel): string {
+  const last = m.quality.at(-1);
+  if (!last) return '';
+  const r = last.region;
+  const moved = m.quality.some((p) => p.region.x0 !== r.x0 || p.region.y0 !== r.y0 || p.region.width !== r.width || p.region.height !== r.height);
+  const epochsDone = Math.max(m.epochs.at(-1)?.epoch ?? 0, last.epoch);
+  const n = m.quality.length;
+  const meanSeconds = m.quality.reduce((a, p) => a + p.seconds, 0) / n;
+  return `Window ${r.width}×${r.height} px at (${r.x0}, ${r.y0}) of the job's test split, ${last.groups} group${last.groups === 1 ? '' : 's'}` +
+    `${moved ? ' (earlier epochs of this run used another window)' : ''}: the model after each epoch infers it and is scored against ` +
+    `the ground truth (objectGuess; phase after plane removal). Measured after ${n} of ${epochsDone} epoch${epochsDone === 1 ? '' : 's'}` +
+    `${n < epochsDone ? ' (some are skipped to keep the cost under 5 % of the training time)' : ''}, ${meanSeconds.toFixed(2)} s each; ` +
+    'a small window, not the final test metrics.';
+}
+
+/** The one line shown instead of the chart when no quality was measured ('' when there is something to plot). */
+export function qualityEmptyText(m: ChartModel): string {
+  if (m.quality.length > 0) return '';
+  if (m.status === 'none') return 'No training yet: the quality against the ground truth is measured after each epoch of a run.';
+  if (m.status === 'running' && m.epochs.length === 0) return 'Waiting for the first epoch: the quality against the ground truth is measured after each epoch (when the test data hold objectGuess).';
+  return 'No quality measurements in this run: its test data have no ground truth (objectGuess), or it was trained before they were recorded.';
 }

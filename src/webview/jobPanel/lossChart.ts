@@ -88,12 +88,7 @@ export class LossChart {
       this.schedule();
     });
     exportBtn.addEventListener('click', () => {
-      this.canvas.toBlob((blob) => {
-        if (!blob || !this.opts.exportPng) return;
-        void blob.arrayBuffer().then((buf) => this.opts.exportPng!(buf)).then((p) => {
-          if (p) this.readout.textContent = `Saved ${p}`;
-        }, (err: Error) => (this.readout.textContent = `Could not save: ${err.message}`));
-      }, 'image/png');
+      if (this.opts.exportPng) exportCanvasPng(this.canvas, this.readout, this.opts.exportPng);
     });
     this.table.addEventListener('toggle', () => this.fillTable());
     new ResizeObserver(() => this.schedule()).observe(this.canvas);
@@ -341,6 +336,16 @@ export class LossChart {
       ? `Loss per epoch: ${m.epochs.length} epoch${m.epochs.length === 1 ? '' : 's'}; last: ${describeEpoch(last, m.epochs)}`
       : `Loss per step: ${m.steps.length} steps so far`);
   }
+}
+
+/** Encodes a chart's canvas as PNG and saves it with `save` (the host's dialog), saying where in `readout`. */
+export function exportCanvasPng(canvas: HTMLCanvasElement, readout: HTMLElement, save: (png: ArrayBuffer) => Promise<string | undefined>): void {
+  canvas.toBlob((blob) => {
+    if (!blob) return;
+    void blob.arrayBuffer().then((buf) => save(buf)).then((p) => {
+      if (p) readout.textContent = `Saved ${p}`;
+    }, (err: Error) => (readout.textContent = `Could not save: ${err.message}`));
+  }, 'image/png');
 }
 
 export function describeEpoch(p: EpochPoint, all: readonly EpochPoint[]): string {

@@ -1,5 +1,5 @@
 // The job panel page (ptychoStudy.openLog): header with the state, live progress and the actions, the
-// datasets, the loss chart, the run summary with metrics, validation findings, and the live log. The host
+// datasets, the loss chart and below it the quality vs the ground truth per epoch, the run summary with metrics, validation findings, and the live log. The host
 // sends the job's state (`job`), train.log in batches (`log`) and the chart's events (`events`); the page
 // keeps its display settings with setState, so hiding the tab loses nothing (the host re-sends the data).
 import { createClient, type Client } from '../client';
@@ -9,6 +9,7 @@ import { formatValue } from '../../core/image/ticks';
 import type { JobAction, JobPanelProtocol, JobPanelState, JobPanelStateName, JobPanelViewState, JobProgressInfo, JobRunSummary, MetricTable } from '../protocol';
 import { LogView, type LogViewSettings } from './logView';
 import { LossChart, type LossChartSettings } from './lossChart';
+import { QualityChart } from './qualityChart';
 
 interface PersistedState {
   jobId?: string;
@@ -98,7 +99,10 @@ const findingsEl = h('section', { class: 'np-card jp-findings', id: 'findings-se
 const notFoundEl = h('div', { class: 'error-box fatal', id: 'job-not-found', role: 'alert', hidden: true });
 const body = h('div', { class: 'jp-body', id: 'job-body' });
 
-const chart = new LossChart(grid, {
+/** The loss chart with the quality chart below it: the grid's first column. */
+const charts = h('div', { class: 'jp-charts' });
+grid.append(charts);
+const chart = new LossChart(charts, {
   settings: state.chart ?? {},
   onSettings: (s) => {
     state.chart = s;
@@ -109,6 +113,13 @@ const chart = new LossChart(grid, {
     return r.saved ? r.path : undefined;
   },
 });
+const quality = new QualityChart(charts, {
+  exportPng: async (png) => {
+    const r = await client.request('savePng', { suggestedName: `${(job?.jobId ?? 'job').replace(/\//g, '_')}_quality.png`, data: png });
+    return r.saved ? r.path : undefined;
+  },
+});
+quality.update(chart.model);
 grid.append(summaryEl);
 body.append(datasetsEl, grid, findingsEl);
 const log = new LogView(body, {
@@ -224,7 +235,8 @@ const METRIC_COLUMNS: [string, string, string][] = [
   ['mae', 'MAE', 'mean absolute error (lower is better)'], ['mse', 'MSE', 'mean squared error (lower is better)'],
   ['psnr', 'PSNR', 'peak signal-to-noise ratio, dB (higher is better)'], ['ssim', 'SSIM', 'structural similarity (1 is perfect)'],
   ['msSsim', 'MS-SSIM', 'multi-scale SSIM (1 is perfect)'],
-  ['frc50', 'FRC50', 'the first Fourier ring (shell index, in units of 1/N) where the Fourier ring correlation drops below 0.5: higher is finer resolution'],
+  ['pearson', 'Pearson r', 'Pearson correlation with the ground truth (phase after plane removal): 1 is perfect, 0 is none'],
+  ['frc50', 'FRC50 (cycles/px)', 'the spatial frequency (cycles per pixel, 0.5 = Nyquist) where the Fourier ring correlation drops below 0.5: higher is finer resolution'],
 ];
 
 function metricsTable(m: { amplitude?: MetricTable; phase?: MetricTable }): HTMLTableElement {
@@ -347,6 +359,7 @@ client.on('events', (b) => {
   const lp = chart.model.lastProgress;
   eventProgress = lp ? { epoch: lp.epoch, epochs: lp.epochs, stepInEpoch: lp.stepInEpoch, stepsPerEpoch: lp.stepsPerEpoch, loss: lp.loss, imagesPerSec: lp.imagesPerSec, etaSeconds: lp.etaSeconds } : undefined;
   chart.update();
+  quality.update(chart.model);
   renderProgress();
 });
 
@@ -360,6 +373,7 @@ function viewState(): JobPanelViewState {
     generation: log.store.generation, skippedBytes: log.store.skippedBytes, follow: log.follow, renderedRows: log.renderedRows,
     search: { query: s.query, matches: s.matches.length, current: s.current, ...(s.currentMatch ? { line: s.currentMatch.line } : {}) },
     chart: { epochs: chart.model.epochs.length, steps: chart.model.steps.length, yMode: chart.settings.yMode, nonBlank: chart.nonBlank(), lrMarks: chart.model.lrMarks.length, note: axis.note },
+    quality: quality.viewState(),
     enabledActions: enabled,
     header: headerEl.innerText,
     progressText: progressEl.hidden ? '' : progressEl.innerText,

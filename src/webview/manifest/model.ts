@@ -183,7 +183,7 @@ function provenanceTable(data: Obj): Table | undefined {
   return { id: 'data-table', columns: ['split', 'path', 'size', 'patterns', 'N', 'key, layout', 'sha256', 'modified'], rows };
 }
 
-const METRICS: [string, string][] = [['mae', 'MAE'], ['mse', 'MSE'], ['psnr', 'PSNR (dB)'], ['ssim', 'SSIM'], ['msSsim', 'MS-SSIM'], ['frc50', 'FRC50 (shell)']];
+const METRICS: [string, string][] = [['mae', 'MAE'], ['mse', 'MSE'], ['psnr', 'PSNR (dB)'], ['ssim', 'SSIM'], ['msSsim', 'MS-SSIM'], ['pearson', 'Pearson r'], ['frc50', 'FRC50 (cycles/px)']];
 
 function metricsTable(metrics: Obj): Table | undefined {
   const parts = (['amplitude', 'phase'] as const).filter((k) => isObj(metrics[k]));
@@ -191,9 +191,15 @@ function metricsTable(metrics: Obj): Table | undefined {
   const keys = new Set<string>(METRICS.map(([k]) => k));
   for (const p of parts) for (const k of Object.keys(metrics[p] as Obj)) keys.add(k);
   const cols = [...keys];
-  const label = (k: string): string => METRICS.find(([m]) => m === k)?.[1] ?? k;
+  // Runs before the common evaluation (no frcUnit) recorded FRC50 as a shell index.
+  const legacy = metrics.frcUnit !== 'cycles/px';
+  const label = (k: string): string => (k === 'frc50' && legacy ? 'FRC50 (shell)' : METRICS.find(([m]) => m === k)?.[1] ?? k);
+  const ev = isObj(metrics.evaluation) ? metrics.evaluation : undefined;
+  const where = ev && typeof ev.dataset === 'string'
+    ? `${ev.source === 'phase-c-test' ? 'The dose\'s common evaluation' : 'The job\'s own split'} (${ev.dataset.split(/[\\/]/).pop()})`
+    : 'Test reconstruction';
   return {
-    id: 'metrics-table', caption: 'Test reconstruction vs. ground truth (after the study\'s alignment)',
+    id: 'metrics-table', caption: `${where} vs. ground truth (after the study's alignment)`,
     columns: ['', ...cols.map(label)],
     rows: parts.map((p) => [{ text: p }, ...cols.map((k) => {
       const v = (metrics[p] as Obj)[k];
@@ -249,7 +255,7 @@ function jobDocument(m: Obj): ManifestDocument {
       ['executionProviderRequested', 'execution provider requested'], ['executionProviderCandidates', 'providers tried, in order'],
       ['executionProviderUsed', 'execution provider used'], ['fallbackReason', 'fallback reason'],
       ['node', 'Node.js'], ['onnxruntime', 'onnxruntime-node'], ['platform', 'platform'], ['hostname', 'host'], ['pid', 'worker pid'],
-      ['threads', 'intra-op threads'], ['peakRssMB', 'peak memory (MiB)'], ['heartbeatAt', 'last heartbeat'],
+      ['threads', 'intra-op threads'], ['threadsSource', 'threads from'], ['peakRssMB', 'peak memory (MiB)'], ['heartbeatAt', 'last heartbeat'],
     ]);
     for (const f of fields) {
       if (f.id === 'field-fallbackReason') f.kind = 'warn';
@@ -293,7 +299,13 @@ function jobDocument(m: Obj): ManifestDocument {
     if (metrics) {
       const t = metricsTable(metrics);
       if (t) tables.push(t);
-      for (const [k, v] of Object.entries(metrics)) if (!isObj(v)) fields.push(field(k === 'testLoss' ? 'test loss' : k, v, k)!);
+      for (const [k, v] of Object.entries(metrics)) if (!isObj(v)) fields.push(field(k === 'testLoss' ? 'test loss' : k === 'frcUnit' ? 'FRC unit' : k, v, k)!);
+      const ev = isObj(metrics.evaluation) ? metrics.evaluation : undefined;
+      if (ev) {
+        if (typeof ev.dataset === 'string') fields.push(field('evaluation set', ev.dataset, 'evaluationDataset')!);
+        const rg = isObj(ev.region) ? ev.region : undefined;
+        if (rg) fields.push(field('evaluation region', `${formatAny(rg.width)} × ${formatAny(rg.height)} px at (${formatAny(rg.x0)}, ${formatAny(rg.y0)})`, 'evaluationRegion')!);
+      }
     }
     if (Array.isArray(r.history)) {
       const t = historyTable(r.history);

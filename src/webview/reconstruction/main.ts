@@ -8,7 +8,7 @@
 import { createClient, type Client } from '../client';
 import { asFloat32, asFloat64 } from '../shared/binary';
 import { errorMessage } from '../shared/endpoint';
-import { better as whichBetter, doseLabel, formatMetric, METRICS } from '../shared/results';
+import { bestIndices, doseLabel, formatMetric, METRICS } from '../shared/results';
 import { h } from '../components/dom';
 import { ImageViewer, type DisplayMode, type ImageInput } from '../components/imageViewer';
 import { SeriesPlot, type Series } from '../components/seriesPlot';
@@ -651,33 +651,51 @@ function metricsSection(i: ReconInit): HTMLElement {
   if (!m.trained) {
     card.append(h('p', { class: 'hint', id: 'metrics-note' }, m.note ?? 'No metrics were computed for this run.'));
   } else {
+    // Trained beside its two references: the untrained network and the flat predictor (constant amplitude =
+    // mean of the ground truth, zero phase), all scored identically.
     const table = h('table', { class: 'data-table metrics-table', id: 'metrics-table' });
+    const refs = [
+      { label: 'trained', title: 'The trained network' },
+      { label: 'untrained', title: 'The same network before training: a reference' },
+      { label: 'flat', title: 'The flat predictor: constant amplitude = mean of the ground truth over the region, zero phase. A model that does not beat it has learned nothing useful.' },
+    ];
+    const sources = [m.trained, m.untrained, m.flat];
+    const compHead = (comp: string): HTMLElement => h('th', { scope: 'colgroup', colspan: refs.length }, comp);
     table.append(h('thead', {},
-      h('tr', {}, h('th', { scope: 'col', rowspan: 2 }, 'metric'), h('th', { scope: 'colgroup', colspan: 2 }, 'amplitude'), h('th', { scope: 'colgroup', colspan: 2 }, 'phase')),
-      h('tr', {}, h('th', { scope: 'col' }, 'trained'), h('th', { scope: 'col', title: 'The same network before training: the reference' }, 'untrained'), h('th', { scope: 'col' }, 'trained'), h('th', { scope: 'col', title: 'The same network before training: the reference' }, 'untrained'))));
+      h('tr', {}, h('th', { scope: 'col', rowspan: 2 }, 'metric'), compHead('amplitude'), compHead('phase')),
+      h('tr', {}, ...[0, 1].flatMap(() => refs.map((r) => h('th', { scope: 'col', title: r.title }, r.label))))));
     const body = h('tbody');
     for (const spec of METRICS) {
       const tr = h('tr', {}, h('th', { scope: 'row', title: spec.description }, spec.label, h('span', { class: 'muted dir' }, spec.better === 'lower' ? ' ↓' : ' ↑')));
       for (const comp of ['amplitude', 'phase'] as const) {
-        const a = m.trained[comp][spec.key];
-        const b = m.untrained?.[comp][spec.key];
-        const w = whichBetter(a, b, spec.better);
-        for (const [v, mine] of [[a, 'a'], [b, 'b']] as const) {
-          const isBetter = w === mine;
+        const values = sources.map((src) => src?.[comp][spec.key] ?? null);
+        const best = bestIndices(values, spec.better);
+        values.forEach((v, i) => {
+          const isBetter = best.includes(i);
           if (isBetter) betterMarked++;
-          tr.append(h('td', { class: isBetter ? 'better' : '', title: isBetter ? `better (${spec.better} is better)` : '' }, formatMetric(v), isBetter ? h('span', { class: 'sr-only' }, ' (better)') : undefined));
-        }
+          tr.append(h('td', { class: isBetter ? 'better' : '', title: isBetter ? `best of trained, untrained and flat (${spec.better} is better)` : '' }, formatMetric(v), isBetter ? h('span', { class: 'sr-only' }, ' (better)') : undefined));
+        });
       }
       body.append(tr);
       metricRows++;
     }
     table.append(body);
     card.append(h('div', { class: 'table-x' }, table));
-    card.append(h('p', { class: 'hint' }, 'The better of trained and untrained is highlighted (↓ lower is better, ↑ higher is better). FRC50 and FRC 1/7 are FRC shell indices. PSNR uses the ground truth\'s data range as peak.'));
+    card.append(h('p', { class: 'hint' }, 'The best of trained, untrained and flat is highlighted (↓ lower is better, ↑ higher is better). FRC50 and FRC 1/7 are spatial frequencies in cycles per pixel (0.5 = Nyquist). Pearson r of the phase is taken after plane removal; a constant image has r = 0. PSNR uses the ground truth\'s data range as peak.'));
   }
   const facts: string[] = [];
+  const ev = m.evaluation;
+  if (ev) {
+    facts.push(ev.source === 'phase-c-test'
+      ? `common evaluation of the dose: its Phase C test split ${ev.dataset.split(/[\\/]/).slice(-2).join('/')} (every job of the dose is scored on it)`
+      : `evaluated on the job's own ${ev.source === 'own-train' ? 'training' : 'test'} split: ${ev.fallbackReason ?? 'no common evaluation set'}`);
+    if (ev.region) facts.push(`evaluation region ${ev.region.width} × ${ev.region.height} object px at (${ev.region.x0}, ${ev.region.y0}): the scan's bounding box ± M/2, holes included (uncovered pixels count as 0)`);
+    const perMeter = m.trained?.phase.frc50PerMeter ?? null;
+    if (ev.pixelSizeMeters !== null) facts.push(`object pixel ${formatValue(ev.pixelSizeMeters, 3)} m${perMeter !== null ? `; phase FRC50 ${formatValue(perMeter, 3)} 1/m` : ''}`);
+  } else if (m.metricRegion) {
+    facts.push(`metric region ${m.metricRegion.width} × ${m.metricRegion.height} px at (${m.metricRegion.x}, ${m.metricRegion.y}) of the reconstruction (the largest fully covered rectangle; dashed yellow in the images)`);
+  }
   if (m.coverage !== null) facts.push(`coverage ${(100 * m.coverage).toFixed(1)} % of the stitched canvas`);
-  if (m.metricRegion) facts.push(`metric region ${m.metricRegion.width} × ${m.metricRegion.height} px at (${m.metricRegion.x}, ${m.metricRegion.y}) of the reconstruction (the largest fully covered rectangle; dashed yellow in the images)`);
   if (m.width && m.height) facts.push(`metrics on ${m.width} × ${m.height} px after trimming ${m.trim ?? 0} px`);
   if (m.phaseAlign) facts.push(`phase alignment: ${m.phaseAlign} removal`);
   if (m.globalPhaseOffset !== null) facts.push(`global phase offset ${formatValue(m.globalPhaseOffset, 4)} rad`);
@@ -687,13 +705,16 @@ function metricsSection(i: ReconInit): HTMLElement {
   box.append(card);
   const frcCard = h('div', { class: 'np-card rv-card' });
   box.append(frcCard);
-  frcPlot = new SeriesPlot(frcCard, { id: 'frc-plot', title: 'Fourier ring correlation', xLabel: 'shell', yLabel: 'FRC', yRange: { lo: 0, hi: 1.05 }, height: 280 });
+  // Shell k of an L×L FRC square is k/L cycles per pixel; without L (an unreadable file) the plot falls back to shells.
+  const frcSize = m.trained?.amplitude.frcSize ?? null;
+  frcPlot = new SeriesPlot(frcCard, { id: 'frc-plot', title: 'Fourier ring correlation', xLabel: frcSize ? 'spatial frequency (cycles/px)' : 'shell', yLabel: 'FRC', yRange: { lo: 0, hi: 1.05 }, height: 280 });
   const series: Series[] = [];
   const add = (mm: ResultImageMetrics | undefined, label: string, color: string, dash?: number[]): void => {
     if (!mm) return;
     const y = asFloat64(mm.frcCurve, `${label} FRC`);
     if (y.length === 0) return;
-    series.push({ label, x: Array.from(y, (_, k) => k), y, color, ...(dash ? { dash } : {}), markers: y.length <= 40 });
+    const size = mm.frcSize ?? frcSize;
+    series.push({ label, x: Array.from(y, (_, k) => (size ? k / size : k)), y, color, ...(dash ? { dash } : {}), markers: y.length <= 40 });
   };
   add(m.trained?.amplitude, 'amplitude', 'blue');
   add(m.untrained?.amplitude, 'amplitude, untrained', 'blue', [5, 4]);

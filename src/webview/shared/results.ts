@@ -3,7 +3,7 @@
 // of jobs with the reason of every empty cell, and the config keys that differ between jobs. No vscode, no
 // DOM, no Node APIs.
 
-export type MetricKey = 'mae' | 'mse' | 'psnr' | 'ssim' | 'msSsim' | 'frc50' | 'frc1over7';
+export type MetricKey = 'mae' | 'mse' | 'psnr' | 'ssim' | 'msSsim' | 'pearson' | 'frc50' | 'frc1over7';
 export type Better = 'lower' | 'higher';
 
 export interface MetricSpec {
@@ -21,12 +21,13 @@ export const METRICS: readonly MetricSpec[] = [
   { key: 'psnr', label: 'PSNR', better: 'higher', description: 'peak signal-to-noise ratio in dB, peak = data range of the ground truth (higher is better)' },
   { key: 'ssim', label: 'SSIM', better: 'higher', description: 'structural similarity, 1 = identical (higher is better)' },
   { key: 'msSsim', label: 'MS-SSIM', better: 'higher', description: 'multi-scale SSIM, 5 levels (higher is better)' },
-  { key: 'frc50', label: 'FRC50', better: 'higher', description: 'first FRC shell below 0.5: how far out in spatial frequency the reconstruction agrees (higher is better)' },
-  { key: 'frc1over7', label: 'FRC 1/7', better: 'higher', description: 'FRC shell (interpolated) where the correlation drops below 1/7 (higher is better)' },
+  { key: 'pearson', label: 'Pearson r', better: 'higher', description: 'Pearson correlation with the ground truth (amplitude; phase after plane removal), 1 = perfectly correlated, 0 = none (higher is better)' },
+  { key: 'frc50', label: 'FRC50 (cycles/px)', better: 'higher', description: 'spatial frequency (cycles per pixel, 0.5 = Nyquist) of the first FRC shell below 0.5: how fine the details are where the reconstruction still agrees (higher is better)' },
+  { key: 'frc1over7', label: 'FRC 1/7 (cycles/px)', better: 'higher', description: 'spatial frequency (cycles per pixel, interpolated) where the FRC drops below 1/7 (higher is better)' },
 ];
 
 /** The metrics of the study-comparison table (a subset, as the study's summary tables). */
-export const TABLE_METRICS: readonly MetricKey[] = ['mae', 'psnr', 'ssim', 'msSsim', 'frc50'];
+export const TABLE_METRICS: readonly MetricKey[] = ['mae', 'psnr', 'ssim', 'msSsim', 'pearson', 'frc50'];
 
 export const metricSpec = (key: MetricKey): MetricSpec => METRICS.find((m) => m.key === key)!;
 

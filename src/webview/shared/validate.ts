@@ -59,6 +59,10 @@ export const check = {
   optional<T>(inner: Check<T>): Check<T | undefined> {
     return make((v, p) => (v === undefined ? undefined : inner(v, p)));
   },
+  /** The value, or null (a measurement that could not be made: JSON writes NaN as null). */
+  nullable<T>(inner: Check<T>): Check<T | null> {
+    return make((v, p) => (v === null ? undefined : inner(v, p)));
+  },
   array<T>(inner: Check<T>, opts: { maxLength?: number } = {}): Check<T[]> {
     return make((v, p) => {
       if (!Array.isArray(v)) return `${p} must be an array, got ${describe(v)}`;

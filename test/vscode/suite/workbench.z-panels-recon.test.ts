@@ -86,7 +86,7 @@ describe('Result panels (reconstruction viewer, study comparison) in VS Code', f
     }
     assert.equal(state.viewers[3].colormap, 'twilight', 'phase on a cyclic map');
     assert.deepEqual(state.viewers[3].window, { lo: -Math.PI, hi: Math.PI });
-    assert.equal(state.metricRows, 7);
+    assert.equal(state.metricRows, 8, 'MAE, MSE, PSNR, SSIM, MS-SSIM, Pearson r, FRC50, FRC 1/7');
     assert.ok(state.betterMarked >= 6, `${state.betterMarked} cells marked better`);
     assert.equal(state.frcSeries, 4, 'amplitude and phase, trained and untrained');
     assert.ok(state.notes.some((n) => /global phase offset θ = /.test(n)), state.notes.join(' | '));

@@ -98,7 +98,7 @@ export async function reconstructionChecks(page, step, shot, h) {
   await step('Reconstruction viewer: metrics table (trained vs untrained, better marked) and FRC curves', async () => {
     await viewer.locator('#metrics-table').scrollIntoViewIfNeeded();
     const rows = await viewer.locator('#metrics-table tbody tr').count();
-    if (rows !== 7) throw new Error(`${rows} metric rows`);
+    if (rows !== 8) throw new Error(`${rows} metric rows`);
     const better = await viewer.locator('#metrics-table td.better').count();
     if (better < 4) throw new Error(`${better} cells marked better`);
     const frc = await canvasPixels(viewer, '#frc-plot-canvas');

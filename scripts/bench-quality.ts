@@ -1,0 +1,149 @@
+// bench:quality — reconstruction quality of the real product path, not a timed test. For each object kind
+// (structured: sharp multi-scale features; smooth: specimen-like) it simulates a study with the project's
+// simulator, trains baseline gs1, dense gs2 and sparse gs2 with `ptycho-study train` (the defaults, exactly as a
+// user runs it), and prints per job: epochs, wall time, patterns/s, and for amplitude and phase the Pearson r,
+// SSIM, MS-SSIM and FRC50 (cycles/pixel) of the trained model, the untrained one and the flat predictor, all on
+// the dose's common evaluation (its Phase C test split, same region for every job).
+//   npm run bench:quality [-- --json] [-- --quick] [-- --keep DIR]
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+interface Args { json: boolean; quick: boolean; keep?: string; epochs?: number }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { json: false, quick: false };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--json') a.json = true;
+    else if (argv[i] === '--quick') a.quick = true;
+    else if (argv[i] === '--keep') a.keep = argv[++i];
+    else if (argv[i] === '--epochs') a.epochs = Number(argv[++i]);
+    else if (argv[i] === '--help') {
+      process.stdout.write('usage: bench-quality [--json] [--quick] [--keep DIR] [--epochs N]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  return a;
+}
+
+const CLI = path.join(__dirname, 'cli.js');
+
+function cli(args: string[], log: (s: string) => void): { status: number; stdout: string; seconds: number } {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) log(`  ${args.slice(0, 1).join(' ')} exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  return { status: r.status ?? 1, stdout: r.stdout ?? '', seconds };
+}
+
+type Part = Record<string, number | null | undefined>;
+interface Scores { pearson: number | null; pearsonCovered: number | null; ssim: number | null; msSsim: number | null; frc50: number | null }
+const pick = (p: Part | undefined): Scores => ({ pearson: p?.pearson ?? null, pearsonCovered: p?.pearsonCovered ?? null, ssim: p?.ssim ?? null, msSsim: p?.msSsim ?? null, frc50: p?.frc50 ?? null });
+
+interface JobResult {
+  object: string;
+  dose: number;
+  view: string;
+  gridsize: number;
+  status: string;
+  epochs: number | null;
+  stopReason: string | null;
+  wallSeconds: number;
+  trainingSeconds: number | null;
+  patternsPerSec: number | null;
+  threads: number | null;
+  evaluation: unknown;
+  amplitude: { trained: Scores; untrained: Scores; flat: Scores };
+  phase: { trained: Scores; untrained: Scores; flat: Scores };
+  iterative: string;
+}
+
+function readJson(file: string): Record<string, any> | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+  const root = args.keep ? path.resolve(args.keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'bench-quality-'));
+  const objects = args.quick ? ['structured'] : ['structured', 'smooth'];
+  const doses = args.quick ? [1e5] : [1e5, 1e3];
+  const views = args.quick ? ['baseline', 'dense'] : ['baseline', 'dense', 'sparse'];
+  const nImages = args.quick ? 768 : 4096;
+  const epochs = args.epochs ?? (args.quick ? 6 : undefined);
+  log(`bench:quality — ${objects.join(', ')} objects × doses ${doses.map((d) => d.toExponential(0)).join(', ')} × ${views.join(', ')}; ${nImages} patterns per dose (N = 64), ${epochs ? `${epochs} epochs` : 'default epochs (50, early stopping)'}; study in ${root}`);
+  log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  const started = performance.now();
+  const results: JobResult[] = [];
+  for (const object of objects) {
+    const study = path.join(root, object);
+    if (!fs.existsSync(path.join(study, 'phase_c'))) {
+      const sim = cli(['simulate', '--out', study, '--n-images', String(nImages), '--doses', doses.join(','), '--object', object], log);
+      if (sim.status !== 0) throw new Error(`simulating the ${object} study failed`);
+    }
+    for (const dose of doses) {
+      for (const view of views) {
+        log(`training ${object} dose ${dose.toExponential(0)} ${view} …`);
+        const train = cli(['train', '--workspace', study, '--dose', String(dose), '--view', view, ...(epochs ? ['--epochs', String(epochs)] : [])], log);
+        const gridsize = view === 'baseline' ? 1 : 2;
+        const dir = path.join(study, 'phase_e', `dose_${Math.trunc(dose)}`, view, `gs${gridsize}`);
+        const manifest = readJson(path.join(dir, 'manifest.json'));
+        const metrics = readJson(path.join(dir, 'metrics.json'));
+        const steps = manifest?.result?.steps ?? null;
+        const batch = manifest?.training?.batchSize ?? null;
+        const seconds = manifest?.timing?.trainingSeconds ?? null;
+        results.push({
+          object, dose, view, gridsize, status: manifest?.status ?? `exit ${train.status}`,
+          epochs: manifest?.result?.epochs ?? null, stopReason: manifest?.result?.stopReason ?? null,
+          wallSeconds: train.seconds, trainingSeconds: seconds,
+          patternsPerSec: steps && batch && seconds ? (steps * batch * gridsize * gridsize) / seconds : null,
+          threads: manifest?.runtime?.threads ?? null,
+          evaluation: metrics?.evaluation ?? null,
+          amplitude: { trained: pick(metrics?.amplitude), untrained: pick(metrics?.untrained?.amplitude), flat: pick(metrics?.flat?.amplitude) },
+          phase: { trained: pick(metrics?.phase), untrained: pick(metrics?.untrained?.phase), flat: pick(metrics?.flat?.phase) },
+          iterative: 'not available yet (Phase F: iterative reconstructions)',
+        });
+        const r = results.at(-1)!;
+        log(`  ${r.status}, ${r.epochs} epochs, ${r.wallSeconds.toFixed(0)} s; amplitude r ${fmt(r.amplitude.trained.pearsonCovered)} (region ${fmt(r.amplitude.trained.pearson)}), phase r ${fmt(r.phase.trained.pearsonCovered)} (region ${fmt(r.phase.trained.pearson)})`);
+      }
+    }
+  }
+  const total = (performance.now() - started) / 1000;
+  if (args.json) {
+    for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
+  } else {
+    process.stdout.write(table(results));
+    process.stdout.write(`\n${results.length} jobs in ${(total / 60).toFixed(1)} min. Iterative baseline: not available yet (Phase F).\n`);
+  }
+  if (!args.keep) fs.rmSync(root, { recursive: true, force: true });
+}
+
+function fmt(v: number | null | undefined, digits = 3): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+}
+
+function table(results: JobResult[]): string {
+  const head = ['object', 'dose', 'job', 'epochs', 'wall s', 'pat/s', 'part', 'r covered t/u', 'r region t/u/f', 'SSIM t/u/f', 'MS-SSIM t/u/f', 'FRC50 c/px t/u/f'];
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const part of ['amplitude', 'phase'] as const) {
+      const s = r[part];
+      const three = (k: keyof Scores): string => `${fmt(s.trained[k])} / ${fmt(s.untrained[k])} / ${fmt(s.flat[k])}`;
+      rows.push([
+        part === 'amplitude' ? r.object : '', part === 'amplitude' ? r.dose.toExponential(0) : '', part === 'amplitude' ? `${r.view} gs${r.gridsize}` : '',
+        part === 'amplitude' ? String(r.epochs ?? r.status) : '', part === 'amplitude' ? r.wallSeconds.toFixed(0) : '', part === 'amplitude' ? fmt(r.patternsPerSec, 1) : '',
+        part, `${fmt(s.trained.pearsonCovered)} / ${fmt(s.untrained.pearsonCovered)}`, three('pearson'), three('ssim'), three('msSsim'), three('frc50'),
+      ]);
+    }
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+main();

@@ -1,0 +1,405 @@
+// The common evaluation of a dose (domain.md §7.3): every job of a dose is scored like-for-like, on the same
+// evaluation set and the same object region, so the study's comparison compares models, not test sets.
+//
+//   dataset   the dose's Phase C test split (RunConfig.evaluation, resolved at plan time); a dose without one
+//             falls back to the job's own test (or train) split, and metrics.json says why;
+//   groups    gridsize 1: every pattern is one group at its own position (offset 0) — the study's
+//             BASELINE-OFFSET-001 flattening; gridsize 2: groups of C = 4 built from that split with the
+//             trainer's grouping (K nearest neighbours, the run's seed, stream 'evaluation'): deterministic, so
+//             every gs2 run of a dose with the same seed and K sees the same groups;
+//   region    the bounding box of the split's scan positions ± M/2 (M = stitchCropSize), integer-aligned as the
+//             stitcher's canvas: identical for every job of the dose;
+//   scoring   on the whole region, holes included (pixels no crop reaches are 0 in the reconstruction and
+//             count against it), after removing the global phase offset; then evaluateReconstruction: trim,
+//             plane-removed phase, mean-scaled amplitude, MAE/MSE/PSNR/SSIM/MS-SSIM/Pearson r/FRC (cycles/px,
+//             and 1/m when the dataset's _metadata gives an object pixel size);
+//   references the untrained network and the flat predictor (constant amplitude = mean of the ground truth
+//             over the region, zero phase), scored identically.
+// The job's own split scored on its largest covered rectangle (the earlier protocol) stays as `ownSplit`.
+import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearson, toJsonMetrics, type JsonImageMetrics, type JsonReconstructionMetrics } from '../metrics';
+import { buildInferenceGraph, canvasSize, type ModelGraphSpec } from '../model';
+import { openNpz } from '../npy';
+import type { EvaluationPlan, EvaluationSource, RunConfig } from '../study/plan';
+import { openTrainingDataset, type TrainingDataset } from '../train/data';
+import { buildGroups, type PatternGroups } from '../train/groups';
+import { reconstruct, type Reconstruction } from '../train/reconstruct';
+import type { OrtModule } from '../train/runtime';
+import { stitchRegion, type StitchRegion } from '../train/stitch';
+import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase, scoreReconstruction } from './artifacts';
+
+/** Random stream of the evaluation groups (gridsize 2), distinct from the trainer's 'train' and 'test'. */
+export const EVALUATION_STREAM = 'evaluation';
+
+/** How the headline numbers were aligned before scoring (recorded in metrics.json `evaluation.alignment`). */
+export interface EvaluationAlignment {
+  globalPhase: true;
+  phase: 'plane';
+  amplitude: 'mean-scale';
+  trim: number;
+  holes: 'included';
+}
+
+export const EVALUATION_ALIGNMENT: EvaluationAlignment = { globalPhase: true, phase: 'plane', amplitude: 'mean-scale', trim: DEFAULT_TRIM, holes: 'included' };
+
+/** The bounding box of the scan positions ± M/2, integer-aligned (the canvas the stitcher would use for them). */
+export function scanRegion(xs: ArrayLike<number>, ys: ArrayLike<number>, cropSize: number): StitchRegion {
+  if (xs.length !== ys.length) throw new RangeError(`scanRegion: ${xs.length} x but ${ys.length} y positions`);
+  const centers = new Float64Array(2 * xs.length);
+  for (let i = 0; i < xs.length; i++) {
+    centers[2 * i] = xs[i];
+    centers[2 * i + 1] = ys[i];
+  }
+  return stitchRegion(centers, cropSize);
+}
+
+/** The groups a model of `gridsize` sees on the evaluation set (deterministic in seed and K). */
+export function evaluationGroups(xs: Float64Array, ys: Float64Array, o: { gridsize: number; neighborCount: number; seed: number }): PatternGroups {
+  return buildGroups(xs, ys, { gridsize: o.gridsize, neighborCount: o.neighborCount, seed: o.seed, stream: EVALUATION_STREAM });
+}
+
+/** Keys that name the object-plane pixel size (metres) in a dataset's `_metadata`, most specific first. */
+const PIXEL_SIZE_KEYS = ['objectpixelsize', 'objectpixelsizem', 'objpixelsize', 'pixelsizeobject', 'dxobj', 'pixelsize', 'pixelsizem'];
+
+/**
+ * The object pixel size (metres) recorded anywhere in a dataset's `_metadata` JSON, under one of
+ * object_pixel_size[_m], obj_pixel_size, pixel_size_object, dx_obj, or a bare pixel_size[_m] (case and
+ * separators ignored; object-specific names win). Detector pixel sizes (detector_pixel_size, …) never match.
+ * Only plausible values count (0 < size < 1 cm). The simulator's files (and the study's, domain.md §3.4)
+ * record none, so their FRC is in cycles/pixel only.
+ */
+export function pixelSizeFromMetadata(meta: unknown): { meters: number; key: string } | undefined {
+  const found: { meters: number; key: string; rank: number }[] = [];
+  const walk = (v: unknown, at: string, depth: number): void => {
+    if (depth > 8 || !v || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => walk(x, `${at}[${i}]`, depth + 1));
+      return;
+    }
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const key = at ? `${at}.${k}` : k;
+      const rank = PIXEL_SIZE_KEYS.indexOf(k.toLowerCase().replace(/[^a-z]/g, ''));
+      const value = typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' ? Number(x) : NaN;
+      if (rank >= 0 && value > 0 && value < 1e-2) found.push({ meters: value, key, rank });
+      else walk(x, key, depth + 1);
+    }
+  };
+  walk(meta, '', 0);
+  found.sort((a, b) => a.rank - b.rank);
+  return found.length > 0 ? { meters: found[0].meters, key: found[0].key } : undefined;
+}
+
+/** pixelSizeFromMetadata of a .npz's `_metadata`; undefined when absent or unreadable. */
+export async function readPixelSize(file: string): Promise<{ meters: number; key: string } | undefined> {
+  try {
+    const a = await openNpz(file);
+    try {
+      return pixelSizeFromMetadata((await a.readMetadata())?.json);
+    } finally {
+      await a.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+export interface EvaluationSet {
+  /** Path of the dataset scored. */
+  dataset: string;
+  source: EvaluationSource;
+  /** Why it is not the dose's Phase C test split (plan-time or run-time fallback). */
+  fallbackReason?: string;
+  data: TrainingDataset;
+  groups: PatternGroups;
+  region: StitchRegion;
+  pixelSize?: { meters: number; key: string };
+  /** Closes the dataset when it was opened here (never the job's own). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the evaluation set of a run: the planned dataset (config.evaluation) when it can be scored — readable,
+ * with patterns of the run's N and a ground truth — else the job's own split, with the reason recorded.
+ */
+export async function openEvaluationSet(config: RunConfig, own: { data: TrainingDataset; split: 'test' | 'train' }): Promise<EvaluationSet> {
+  const plan: EvaluationPlan | undefined = config.evaluation;
+  const ownSource: EvaluationSource = own.split === 'test' ? 'own-test' : 'own-train';
+  let data = own.data;
+  let source: EvaluationSource = ownSource;
+  let fallbackReason: string | undefined = plan ? plan.fallbackReason : 'the run config names no evaluation set (planned before the common evaluation): scored on the job\'s own split.';
+  let opened = false;
+  if (plan && plan.datasetPath === own.data.path) {
+    source = plan.source;
+  } else if (plan) {
+    try {
+      const d = await openTrainingDataset(plan.datasetPath);
+      if (d.n !== config.n) {
+        await d.close();
+        fallbackReason = `the evaluation set ${plan.datasetPath} holds ${d.n}×${d.n} patterns but the model takes N=${config.n}: scored on the job's own ${own.split} split.`;
+      } else if (!d.object && own.data.object) {
+        await d.close();
+        fallbackReason = `the evaluation set ${plan.datasetPath} has no objectGuess (no ground truth): scored on the job's own ${own.split} split.`;
+      } else {
+        data = d;
+        opened = true;
+        source = plan.source;
+      }
+    } catch (err) {
+      fallbackReason = `the evaluation set ${plan.datasetPath} cannot be read (${(err as Error).message}): scored on the job's own ${own.split} split.`;
+    }
+  }
+  const t = config.training;
+  const groups = evaluationGroups(data.xs, data.ys, { gridsize: config.gridsize, neighborCount: t.neighborCount, seed: t.seed });
+  const region = scanRegion(data.xs, data.ys, t.stitchCropSize);
+  const pixelSize = await readPixelSize(data.path);
+  return {
+    dataset: data.path, source, ...(fallbackReason ? { fallbackReason } : {}), data, groups, region, ...(pixelSize ? { pixelSize } : {}),
+    close: async () => {
+      if (opened) await data.close();
+    },
+  };
+}
+
+/** The flat predictor over a region: constant amplitude = mean |ground truth|, zero phase (interleaved complex). */
+export function flatPredictor(groundTruth: Float32Array): { object: Float32Array; amplitude: number } {
+  const size = groundTruth.length / 2;
+  let s = 0;
+  for (let i = 0; i < size; i++) s += Math.hypot(groundTruth[2 * i], groundTruth[2 * i + 1]);
+  const amplitude = size > 0 ? s / size : 0;
+  const object = new Float32Array(2 * size);
+  for (let i = 0; i < size; i++) object[2 * i] = amplitude;
+  return { object, amplitude };
+}
+
+export interface RegionScore {
+  metrics: JsonReconstructionMetrics;
+  /** Radians: object·e^{i·offset} best matches the ground truth (arg Σ conj(object)·truth over the region). */
+  globalPhaseOffset: number;
+}
+
+/**
+ * Scores `object` against `groundTruth` (both width × height, interleaved complex) on the whole region, holes
+ * included: global phase removed over every pixel, then evaluateReconstruction (trim, plane-removed phase,
+ * mean-scaled amplitude). Throws a RangeError when the region is too small for the metrics.
+ */
+export function scoreOnRegion(
+  object: Float32Array, groundTruth: Float32Array, width: number, height: number, opts: { pixelSizeMeters?: number; weight?: Float32Array } = {},
+): RegionScore {
+  const offset = globalPhaseOffset(object, groundTruth);
+  const aligned = rotatePhase(object, offset);
+  const m = evaluateReconstruction(aligned, groundTruth, width, height, {
+    trim: EVALUATION_ALIGNMENT.trim, phaseAlign: EVALUATION_ALIGNMENT.phase, msSsimSigma: DEFAULT_MS_SSIM_SIGMA,
+    ...(opts.pixelSizeMeters !== undefined ? { pixelSizeMeters: opts.pixelSizeMeters } : {}),
+  });
+  const metrics = toJsonMetrics(m);
+  if (opts.weight) {
+    const covered = coveredPearson(aligned, groundTruth, opts.weight, width, height);
+    metrics.amplitude.pearsonCovered = covered.amplitude;
+    metrics.phase.pearsonCovered = covered.phase;
+  }
+  return { metrics, globalPhaseOffset: offset };
+}
+
+/**
+ * Pearson r on the covered pixels only (summed stitching weight ≥ COVERED_WEIGHT): amplitude, and phase after a
+ * plane a·x + b·y + c fitted on those pixels is removed from each. The headline `pearson` scores the whole
+ * region with its holes (the study's protocol); this one says how good the reconstruction is where it exists.
+ */
+export function coveredPearson(object: Float32Array, truth: Float32Array, weight: Float32Array, width: number, height: number): { amplitude: number | null; phase: number | null } {
+  const idx: number[] = [];
+  for (let q = 0; q < weight.length; q++) if (weight[q] >= COVERED_WEIGHT) idx.push(q);
+  if (idx.length < 3) return { amplitude: null, phase: null };
+  const pick = (f: (q: number) => number): Float64Array => Float64Array.from(idx, f);
+  const deplane = (v: Float64Array): Float64Array => {
+    // Normal equations of the least-squares plane over the covered pixels.
+    const a = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
+    const b = [0, 0, 0];
+    idx.forEach((q, k) => {
+      const row = [q % width, Math.floor(q / width), 1];
+      for (let i = 0; i < 3; i++) {
+        b[i] += row[i] * v[k];
+        for (let j = 0; j < 3; j++) a[i][j] += row[i] * row[j];
+      }
+    });
+    const det = (m: number[][]): number => m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    const d = det(a);
+    if (!(Math.abs(d) > 0)) return v;
+    const c = [0, 1, 2].map((k) => det(a.map((row, r) => row.map((x, col) => (col === k ? b[r] : x)))) / d);
+    return v.map((x, k) => x - (c[0] * (idx[k] % width) + c[1] * Math.floor(idx[k] / width) + c[2]));
+  };
+  void height;
+  const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+  return {
+    amplitude: finiteOrNull(pearson(pick((q) => Math.hypot(object[2 * q], object[2 * q + 1])), pick((q) => Math.hypot(truth[2 * q], truth[2 * q + 1])))),
+    phase: finiteOrNull(pearson(deplane(pick((q) => Math.atan2(object[2 * q + 1], object[2 * q]))), deplane(pick((q) => Math.atan2(truth[2 * q + 1], truth[2 * q]))))),
+  };
+}
+
+/** Fraction of a reconstruction's pixels covered by at least half a crop's weight. */
+export function coverageOf(weight: Float32Array): number {
+  let covered = 0;
+  for (const w of weight) if (w >= COVERED_WEIGHT) covered++;
+  return weight.length > 0 ? covered / weight.length : 0;
+}
+
+function sameGroups(a: PatternGroups, b: PatternGroups): boolean {
+  if (a.count !== b.count || a.size !== b.size) return false;
+  for (let i = 0; i < a.indices.length; i++) if (a.indices[i] !== b.indices[i]) return false;
+  for (let i = 0; i < a.offsets.length; i++) if (a.offsets[i] !== b.offsets[i]) return false;
+  return true;
+}
+
+const sameRegion = (a: StitchRegion, b: StitchRegion): boolean => a.x0 === b.x0 && a.y0 === b.y0 && a.width === b.width && a.height === b.height;
+
+export interface RunEvaluationInput {
+  config: RunConfig;
+  ort: OrtModule;
+  provider: string;
+  intraOpThreads?: number;
+  /** Groups per inference batch. */
+  batch: number;
+  /** The trained model's graph spec; the canvas is widened here when the evaluation groups need more room. */
+  spec: ModelGraphSpec;
+  trained: ReadonlyMap<string, Float32Array>;
+  untrained: ReadonlyMap<string, Float32Array>;
+  /** The job's own split and groups (the secondary `ownSplit` scoring). */
+  own: { data: TrainingDataset; groups: PatternGroups; split: 'test' | 'train' };
+  /** Model metadata (as in model.onnx). */
+  metadata?: Record<string, string>;
+  /** The trained inference model already built from `spec` (model.onnx), to avoid building it twice. */
+  trainedModel?: Uint8Array;
+  log?: (line: string) => void;
+}
+
+/** metrics.json `evaluation`. */
+export interface EvaluationRecord {
+  dataset: string;
+  source: EvaluationSource;
+  fallbackReason?: string;
+  /** Object pixels of the scored region: identical for every job of a dose on the common evaluation. */
+  region: { x0: number; y0: number; width: number; height: number };
+  alignment: EvaluationAlignment;
+  /** How the model's groups were formed on the evaluation set. */
+  grouping: { gridsize: number; groups: number; neighborCount?: number; seed?: number; stream?: string; note?: string };
+  patterns: number;
+  stitchCropSize: number;
+  /** Fraction of the region covered by the trained model's stitched crops (the rest are holes, scored as 0). */
+  coverage: number;
+  frcUnit: 'cycles/px';
+  /** Object pixel size from the dataset's _metadata (then FRC also in 1/m); null when none is recorded. */
+  pixelSize: { meters: number; key: string } | null;
+}
+
+export interface RunEvaluation {
+  /** The trained model on the evaluation set, stitched on the common region (reconstruction.npz). */
+  reconstruction: Reconstruction;
+  /** Split name of the evaluation set for reconstruction.npz (`test` unless it fell back to the train split). */
+  split: 'test' | 'train';
+  evaluation: EvaluationRecord;
+  /** The body of metrics.json (without schemaVersion, jobId, testLoss). */
+  metrics: Record<string, unknown>;
+  /** manifest.json result.metrics and the `finished` event: the headline numbers per part. */
+  summary: { amplitude: Record<string, number | null>; phase: Record<string, number | null> } | undefined;
+}
+
+/** The keys of the manifest's metric summary. */
+export const SUMMARY_KEYS = ['mae', 'mse', 'psnr', 'ssim', 'msSsim', 'pearson', 'pearsonCovered', 'frc50'] as const;
+
+const summaryOf = (m: JsonImageMetrics): Record<string, number | null> => Object.fromEntries(SUMMARY_KEYS.map((k) => [k, m[k] ?? null]));
+
+const pair = (m: JsonReconstructionMetrics): { amplitude: JsonImageMetrics; phase: JsonImageMetrics } => ({ amplitude: m.amplitude, phase: m.phase });
+
+/**
+ * Reconstructs the evaluation set with the trained and the untrained model on the common region, scores them
+ * and the flat predictor, and scores the job's own split as before (`ownSplit`).
+ */
+export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluation> {
+  const { config, ort, provider } = input;
+  const t = config.training;
+  const set = await openEvaluationSet(config, input.own);
+  try {
+    if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
+    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, intraOpThreads: input.intraOpThreads };
+    const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
+      buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
+    // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
+    const evalCanvas = config.gridsize > 1 ? Math.max(input.spec.canvas, canvasSize(config.n, set.groups.maxOffset)) : input.spec.canvas;
+    const evalSpec: ModelGraphSpec = evalCanvas === input.spec.canvas ? input.spec : { ...input.spec, canvas: evalCanvas };
+    const trainedModel = input.trainedModel ?? build(input.spec, input.trained);
+    const untrainedModel = build(input.spec, input.untrained);
+    const trainedEvalModel = evalSpec === input.spec ? trainedModel : build(evalSpec, input.trained);
+    const untrainedEvalModel = evalSpec === input.spec ? untrainedModel : build(evalSpec, input.untrained);
+
+    const common = await reconstruct(set.data, set.groups, { ort, provider, model: trainedEvalModel, ...stitch, region: set.region });
+    const commonUntrained = await reconstruct(set.data, set.groups, { ort, provider, model: untrainedEvalModel, ...stitch, region: set.region });
+    // The own split: the same stitched object when it is the same data, groups and canvas (the gs1 baseline).
+    const ownRegion = stitchRegion(input.own.groups.centers, t.stitchCropSize);
+    const reuse = set.data === input.own.data && sameGroups(set.groups, input.own.groups) && sameRegion(set.region, ownRegion);
+    const own = reuse ? common : await reconstruct(input.own.data, input.own.groups, { ort, provider, model: trainedModel, ...stitch });
+    const ownUntrained = reuse ? commonUntrained : await reconstruct(input.own.data, input.own.groups, { ort, provider, model: untrainedModel, ...stitch });
+
+    const coverage = coverageOf(common.weight);
+    const evaluation: EvaluationRecord = {
+      dataset: set.dataset, source: set.source, ...(set.fallbackReason ? { fallbackReason: set.fallbackReason } : {}),
+      region: { x0: set.region.x0, y0: set.region.y0, width: set.region.width, height: set.region.height },
+      alignment: EVALUATION_ALIGNMENT,
+      grouping: config.gridsize > 1
+        ? { gridsize: config.gridsize, groups: set.groups.count, neighborCount: t.neighborCount, seed: t.seed, stream: EVALUATION_STREAM }
+        : { gridsize: 1, groups: set.groups.count, note: 'every pattern is one group at its own position (offset 0), as the study flattens groups for the gs1 baseline (BASELINE-OFFSET-001)' },
+      patterns: set.data.count,
+      stitchCropSize: t.stitchCropSize,
+      coverage,
+      frcUnit: 'cycles/px',
+      pixelSize: set.pixelSize ?? null,
+    };
+    const pixel = set.pixelSize ? { pixelSizeMeters: set.pixelSize.meters } : {};
+    const split: 'test' | 'train' = set.source === 'own-train' ? 'train' : 'test';
+    const ownScored = scoreReconstruction(own);
+    const ownBaseline = scoreReconstruction(ownUntrained);
+    const ownSplit = {
+      split: input.own.split, dataset: input.own.data.path, region: own.region, coverage: ownScored?.coverage ?? coverageOf(own.weight),
+      metricRegion: ownScored?.metricRegion ?? null, globalPhaseOffset: ownScored?.phaseOffset ?? null,
+      ...(ownScored ? ownScored.metrics : { note: own.groundTruth ? 'the scan covers too little of the object for the metrics (no 12×12 covered rectangle)' : 'the dataset has no objectGuess: no ground truth to compare with' }),
+      untrained: ownBaseline ? pair(ownBaseline.metrics) : null,
+      protocol: 'the job\'s own split, on the largest fully covered rectangle of its stitched canvas (secondary; not comparable between jobs)',
+    };
+    const inference = { groups: common.groups, seconds: common.seconds, groupsPerSec: common.groupsPerSec };
+    const base = {
+      evaluation, split, region: common.region, stitchCropSize: t.stitchCropSize, stitchPhaseAlignment: t.stitchPhaseAlignment,
+      coverage, metricRegion: { x: 0, y: 0, width: common.width, height: common.height },
+    };
+    if (!common.groundTruth) {
+      return {
+        reconstruction: common, split, evaluation, summary: undefined,
+        metrics: { ...base, globalPhaseOffset: null, note: 'the evaluation set has no objectGuess: no ground truth to compare with', untrained: null, flat: null, ownSplit, inference },
+      };
+    }
+    const w = common.width;
+    const h = common.height;
+    let trained: RegionScore;
+    try {
+      trained = scoreOnRegion(common.object, common.groundTruth, w, h, { ...pixel, weight: common.weight });
+    } catch (err) {
+      return {
+        reconstruction: common, split, evaluation, summary: undefined,
+        metrics: { ...base, globalPhaseOffset: null, note: `the evaluation region is too small for the metrics (${(err as Error).message})`, untrained: null, flat: null, ownSplit, inference },
+      };
+    }
+    const untrained = scoreOnRegion(commonUntrained.object, common.groundTruth, w, h, { ...pixel, weight: commonUntrained.weight });
+    const flat = flatPredictor(common.groundTruth);
+    const flatScore = scoreOnRegion(flat.object, common.groundTruth, w, h, { ...pixel, weight: common.weight });
+    return {
+      reconstruction: common, split, evaluation,
+      summary: { amplitude: summaryOf(trained.metrics.amplitude), phase: summaryOf(trained.metrics.phase) },
+      metrics: {
+        ...base, globalPhaseOffset: trained.globalPhaseOffset,
+        ...trained.metrics,
+        untrained: { ...pair(untrained.metrics), globalPhaseOffset: untrained.globalPhaseOffset },
+        flat: { ...pair(flatScore.metrics), amplitudeValue: flat.amplitude, description: 'constant amplitude = mean |ground truth| over the region, zero phase' },
+        ownSplit,
+        inference,
+      },
+    };
+  } finally {
+    await set.close();
+  }
+}

@@ -1,0 +1,182 @@
+// Quality while training: after each epoch, the model as it stands infers a fixed small window of the test
+// object (the groups whose centres lie nearest the scan's centre), stitched as the final reconstruction is, and
+// scored against the ground truth (Pearson r and SSIM of amplitude and of plane-removed phase). One inference
+// session with the parameters as inputs serves every epoch; its cost is measured and kept under a budget (a
+// fraction of the epoch's time) by skipping epochs when it would exceed it.
+import type { Tensor } from 'onnxruntime-node';
+import { buildInferenceGraph, IO, type ModelGraphSpec } from '../model';
+import { evaluateReconstruction } from '../metrics';
+import type { TrainingDataset } from './data';
+import type { PatternGroups } from './groups';
+import { createSession, type OrtModule, type OrtSession } from './runtime';
+import { cropObject, Stitcher, type StitchRegion } from './stitch';
+
+export interface EpochQuality {
+  epoch: number;
+  amplitude: { pearson: number | null; ssim: number | null };
+  phase: { pearson: number | null; ssim: number | null };
+  /** The window (object pixels) and how many groups were inferred for it. */
+  region: StitchRegion;
+  groups: number;
+  seconds: number;
+}
+
+export interface QualityMonitorOptions {
+  ort: OrtModule;
+  provider: string;
+  intraOpThreads?: number;
+  /** Side of the square window, object pixels (default 96). */
+  windowSize?: number;
+  /** At most this many groups are inferred (default 64). */
+  maxGroups?: number;
+  cropSize: number;
+  /** Largest share of an epoch's time the monitor may take (default 0.05). */
+  budget?: number;
+}
+
+const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
+
+/** Indices of the groups nearest the centre of all group centres, at most `max`, whose crops fit a window. */
+export function centralGroups(groups: PatternGroups, windowSize: number, cropSize: number, max: number): { which: Int32Array; region: StitchRegion } {
+  let mx = 0;
+  let my = 0;
+  for (let g = 0; g < groups.count; g++) {
+    mx += groups.centers[2 * g];
+    my += groups.centers[2 * g + 1];
+  }
+  mx /= groups.count;
+  my /= groups.count;
+  const half = windowSize / 2;
+  const region: StitchRegion = { x0: Math.round(mx - half), y0: Math.round(my - half), width: windowSize, height: windowSize };
+  const reach = half - cropSize / 2;
+  const inside: number[] = [];
+  for (let g = 0; g < groups.count; g++) {
+    if (Math.abs(groups.centers[2 * g] - mx) <= reach && Math.abs(groups.centers[2 * g + 1] - my) <= reach) inside.push(g);
+  }
+  const d = (g: number): number => (groups.centers[2 * g] - mx) ** 2 + (groups.centers[2 * g + 1] - my) ** 2;
+  inside.sort((a, b) => d(a) - d(b) || a - b);
+  return { which: Int32Array.from(inside.slice(0, max)), region };
+}
+
+export class QualityMonitor {
+  private session?: OrtSession;
+  private which: Int32Array;
+  readonly region: StitchRegion;
+  private skip = 1;
+
+  private constructor(
+    readonly spec: ModelGraphSpec,
+    readonly data: TrainingDataset,
+    readonly groups: PatternGroups,
+    readonly options: QualityMonitorOptions,
+  ) {
+    const picked = centralGroups(groups, options.windowSize ?? 96, options.cropSize, options.maxGroups ?? 64);
+    this.which = picked.which;
+    this.region = picked.region;
+  }
+
+  /** Undefined when the data has no ground truth or no group lies in the window (nothing to score). */
+  static async create(spec: ModelGraphSpec, data: TrainingDataset, groups: PatternGroups, options: QualityMonitorOptions): Promise<QualityMonitor | undefined> {
+    if (!data.object || groups.count === 0) return undefined;
+    const monitor = new QualityMonitor(spec, data, groups, options);
+    if (monitor.which.length === 0) return undefined;
+    const model = buildInferenceGraph({ ...spec, batch: monitor.which.length }, 'inputs').model;
+    monitor.session = (await createSession(options.ort, model, { providers: [options.provider], optimization: 'all', intraOpThreads: options.intraOpThreads })).session;
+    return monitor;
+  }
+
+  /** Whether epoch `epoch` (1-based) is measured, given the cost so far. */
+  due(epoch: number): boolean {
+    return epoch % this.skip === 0;
+  }
+
+  async measure(epoch: number, params: ReadonlyMap<string, Float32Array>, epochSeconds: number): Promise<EpochQuality> {
+    const started = performance.now();
+    const { ort } = this.options;
+    const n = this.data.n;
+    const c = this.groups.size;
+    const b = this.which.length;
+    const feeds: Record<string, Tensor> = {};
+    for (const p of this.spec.arch.params) feeds[p.name] = new ort.Tensor('float32', params.get(p.name)!, [...p.shape]);
+    const patterns = new Int32Array(b * c);
+    const offsets = new Float32Array(b * c * 2);
+    for (let k = 0; k < b; k++) {
+      const g = this.which[k];
+      patterns.set(this.groups.indices.subarray(g * c, (g + 1) * c), k * c);
+      offsets.set(this.groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), k * c * 2);
+    }
+    const x = new Float32Array(b * c * n * n);
+    await this.data.patterns.read(patterns, x);
+    feeds[IO.diffraction] = new ort.Tensor('float32', x, [b, c, n, n]);
+    if (c > 1) feeds[IO.offsets] = new ort.Tensor('float32', offsets, [b, c, 2]);
+    const out = await this.session!.run(feeds);
+    const amp = out[IO.amplitude].data as Float32Array;
+    const phase = out[IO.phase].data as Float32Array;
+    const stitcher = new Stitcher(this.region, n, this.options.cropSize);
+    for (let k = 0; k < b; k++) {
+      const g = this.which[k];
+      stitcher.add(amp, phase, this.groups.centers[2 * g], this.groups.centers[2 * g + 1], k * n * n);
+    }
+    const { object, weight } = stitcher.result();
+    const truth = cropObject(this.data.object!, this.region);
+    // Score the covered pixels' bounding rows/cols only: the window's corners may be outside every crop.
+    const scored = scoreWindow(object, truth, weight, this.region.width, this.region.height);
+    const seconds = (performance.now() - started) / 1000;
+    const budget = (this.options.budget ?? 0.05) * Math.max(epochSeconds, 1e-3);
+    this.skip = Math.max(1, Math.ceil(seconds / budget));
+    return { epoch, ...scored, region: this.region, groups: b, seconds };
+  }
+
+  async release(): Promise<void> {
+    await this.session?.release();
+    this.session = undefined;
+  }
+}
+
+/** Global phase removed, then the study's alignment; pixels no crop reached are left out by cropping to the covered box. */
+function scoreWindow(object: Float32Array, truth: Float32Array, weight: Float32Array, w: number, h: number): Pick<EpochQuality, 'amplitude' | 'phase'> {
+  let x0 = w;
+  let y0 = h;
+  let x1 = -1;
+  let y1 = -1;
+  let re = 0;
+  let im = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const q = y * w + x;
+      if (!(weight[q] >= 0.5)) continue;
+      x0 = Math.min(x0, x);
+      y0 = Math.min(y0, y);
+      x1 = Math.max(x1, x);
+      y1 = Math.max(y1, y);
+      const a = object[2 * q];
+      const b = object[2 * q + 1];
+      re += a * truth[2 * q] + b * truth[2 * q + 1];
+      im += a * truth[2 * q + 1] - b * truth[2 * q];
+    }
+  }
+  const empty = { amplitude: { pearson: null, ssim: null }, phase: { pearson: null, ssim: null } };
+  const bw = x1 - x0 + 1;
+  const bh = y1 - y0 + 1;
+  if (x1 < 0 || bw < 12 || bh < 12) return empty;
+  const rot = Math.atan2(im, re);
+  const cr = Math.cos(rot);
+  const sr = Math.sin(rot);
+  const pred = new Float32Array(2 * bw * bh);
+  const gt = new Float32Array(2 * bw * bh);
+  for (let y = 0; y < bh; y++) {
+    for (let x = 0; x < bw; x++) {
+      const q = (y0 + y) * w + x0 + x;
+      const d = y * bw + x;
+      pred[2 * d] = object[2 * q] * cr - object[2 * q + 1] * sr;
+      pred[2 * d + 1] = object[2 * q] * sr + object[2 * q + 1] * cr;
+      gt[2 * d] = truth[2 * q];
+      gt[2 * d + 1] = truth[2 * q + 1];
+    }
+  }
+  const m = evaluateReconstruction(pred, gt, bw, bh);
+  return {
+    amplitude: { pearson: finite(m.amplitude.pearson), ssim: finite(m.amplitude.ssim) },
+    phase: { pearson: finite(m.phase.pearson), ssim: finite(m.phase.ssim) },
+  };
+}
