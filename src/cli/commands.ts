@@ -34,6 +34,16 @@ const ROOT_FLAGS: FlagSpec = {
   'artifact-root': { type: 'string' },
 };
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
+/** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
+const QUALITY_FLAGS = {
+  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' },
+} as const;
+const QUALITY_HELP = [
+  "  --probe-normalization energy|mask-mean  how the probe is scaled in the model (default energy; mask-mean = PtychoPINN's)",
+  '  --min-delta X          smallest loss decrease that counts as an improvement (default 1e-4, absolute)',
+  '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
+];
+
 const ROOT_HELP = [
   '  --workspace DIR        search DIR for the Phase C/D roots (folders holding dose_* folders); default: the current folder',
   '  --phase-c-root DIR     Phase C root (dose_<int>/patched_{train,test}.npz); overrides the search',
@@ -84,7 +94,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' },
-      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' },
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, ...QUALITY_FLAGS,
     },
     positionals: 0,
     help: [
@@ -94,6 +104,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_HELP, ...FILTER_HELP,
       '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
       '  --stitch-phase-align   align each patch\'s constant phase to its stitched neighbours (default: the study\'s plain average)',
+      ...QUALITY_HELP,
       `  --execution-provider P one of ${EXECUTION_PROVIDERS.join(', ')} (default auto)`,
       '  --json                 machine-readable output',
     ],
@@ -106,7 +117,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, resume: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
-      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, threads: { type: 'string' },
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, threads: { type: 'string' }, ...QUALITY_FLAGS,
     },
     positionals: 0,
     help: [
@@ -118,6 +129,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_HELP, ...FILTER_HELP,
       '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
       '  --stitch-phase-align   align each patch\'s constant phase to its stitched neighbours (default: the study\'s plain average)',
+      ...QUALITY_HELP,
       `  --ep P                 execution provider: ${EXECUTION_PROVIDERS.join(', ')} (default auto: CUDA when installed, else CPU;`,
       '                         a provider that cannot start falls back to CPU and the manifest says why)',
       '  --threads N            onnxruntime intra-op threads (default 0 = automatic: SLURM_CPUS_PER_TASK, else',
@@ -327,6 +339,12 @@ async function cmdList(p: Parsed, io: CliIO): Promise<number> {
 
 // ---------------------------------------------------------------- dry-run
 
+function oneOf<T extends string>(p: Parsed, flag: string, allowed: readonly T[]): T | undefined {
+  const v = str(p, flag);
+  if (v !== undefined && !allowed.includes(v as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got "${v}").`);
+  return v as T | undefined;
+}
+
 function settingsOf(p: Parsed): Partial<TrainingSettings> {
   const ep = str(p, 'ep') ?? str(p, 'execution-provider');
   if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) {
@@ -341,6 +359,9 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
     seed: num(p, 'seed', { integer: true }),
     nFiltersScale: num(p, 'n-filters-scale', { integer: true, min: 1 }),
     stitchPhaseAlignment: bool(p, 'stitch-phase-align') ? true : undefined,
+    probeNormalization: oneOf(p, 'probe-normalization', ['energy', 'mask-mean'] as const),
+    minDelta: num(p, 'min-delta', { min: 0 }),
+    earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
     executionProvider: ep as ExecutionProvider | undefined,
   };
 }

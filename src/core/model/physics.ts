@@ -39,18 +39,14 @@ export function probeMaskDisc(n: number): Float32Array {
   return m;
 }
 
-/**
- * The model's probe: P / (probe_scale · mean_{N×N} |mask·P|). This puts the object the network must predict
- * at amplitude ~O(1), inside the sigmoid's range, whatever the dataset's probe scale.
- * `probe` is interleaved (re, im), N×N.
- */
-export function normalizeProbe(probe: Float32Array | Float64Array, n: number): { re: Float32Array; im: Float32Array; factor: number } {
-  const mask = probeMaskDisc(n);
-  let sum = 0;
-  for (let i = 0; i < n * n; i++) sum += mask[i] * Math.hypot(probe[2 * i], probe[2 * i + 1]);
-  const mean = sum / (n * n);
-  if (!(mean > 0) || !Number.isFinite(mean)) throw new Error('the probe has no amplitude inside its central disc (r < N/4): cannot normalise it');
-  const factor = 1 / (PROBE_SCALE * mean);
+export interface ModelProbe {
+  re: Float32Array;
+  im: Float32Array;
+  factor: number;
+}
+
+/** The interleaved complex probe times `factor`, split into real and imaginary planes. */
+function scaledProbe(probe: Float32Array | Float64Array, n: number, factor: number): ModelProbe {
   const re = new Float32Array(n * n);
   const im = new Float32Array(n * n);
   for (let i = 0; i < n * n; i++) {
@@ -58,6 +54,21 @@ export function normalizeProbe(probe: Float32Array | Float64Array, n: number): {
     im[i] = probe[2 * i + 1] * factor;
   }
   return { re, im, factor };
+}
+
+/**
+ * The model's probe: P / (probe_scale · mean_{N×N} |mask·P|). This puts the object the network must predict
+ * at amplitude ~O(1), inside the sigmoid's range, whatever the dataset's probe scale.
+ * `probe` is interleaved (re, im), N×N.
+ */
+export function normalizeProbe(probe: Float32Array | Float64Array, n: number): ModelProbe {
+  const mask = probeMaskDisc(n);
+  let sum = 0;
+  for (let i = 0; i < n * n; i++) sum += mask[i] * Math.hypot(probe[2 * i], probe[2 * i + 1]);
+  const mean = sum / (n * n);
+  if (!(mean > 0) || !Number.isFinite(mean)) throw new Error('the probe has no amplitude inside its central disc (r < N/4): cannot normalise it');
+  const factor = 1 / (PROBE_SCALE * mean);
+  return scaledProbe(probe, n, factor);
 }
 
 /** Mean object amplitude the energy normalisation aims at: the sigmoid's midpoint, so contrast up to 2× fits. */
@@ -72,21 +83,15 @@ export type ProbeNormalization = 'energy' | 'mask-mean';
  * amplitude the data require depending on the probe's shape: ≈0.86 rms for a flat disc probe (contrast
  * above 1 then saturates the sigmoid and the amplitude stops learning) and ≈0.58 for a focused one.
  */
-export function normalizeProbeEnergy(probe: Float32Array | Float64Array, n: number, targetAmplitude = TARGET_MEAN_AMPLITUDE): { re: Float32Array; im: Float32Array; factor: number } {
+export function normalizeProbeEnergy(probe: Float32Array | Float64Array, n: number, targetAmplitude = TARGET_MEAN_AMPLITUDE): ModelProbe {
   let energy = 0;
   for (let i = 0; i < n * n; i++) energy += probe[2 * i] ** 2 + probe[2 * i + 1] ** 2;
   if (!(energy > 0) || !Number.isFinite(energy)) throw new Error('the probe has no finite, non-zero energy: cannot normalise it');
   const factor = n / 2 / (targetAmplitude * Math.sqrt(energy));
-  const re = new Float32Array(n * n);
-  const im = new Float32Array(n * n);
-  for (let i = 0; i < n * n; i++) {
-    re[i] = probe[2 * i] * factor;
-    im[i] = probe[2 * i + 1] * factor;
-  }
-  return { re, im, factor };
+  return scaledProbe(probe, n, factor);
 }
 
-export function modelProbe(probe: Float32Array | Float64Array, n: number, how: ProbeNormalization): { re: Float32Array; im: Float32Array; factor: number } {
+export function modelProbe(probe: Float32Array | Float64Array, n: number, how: ProbeNormalization): ModelProbe {
   return how === 'energy' ? normalizeProbeEnergy(probe, n) : normalizeProbe(probe, n);
 }
 

@@ -9,7 +9,7 @@ export {
 export { simulateStudy, type SimulationReport, type ProgressCallback } from './simulate';
 export { Rng, logGamma } from './rng';
 export { FftPlan, fftshift2d, isPowerOfTwo } from './fft';
-export { syntheticObject, syntheticProbe, probeDiameterPx, type ComplexImage } from './synthetic';
+export { syntheticObject, smoothObject, syntheticProbe, probeDiameterPx, OBJECT_KINDS, type ObjectKind, type ComplexImage } from './synthetic';
 export { extractPatch, FarField, farFieldAmplitude } from './forward';
 export { simulationScale, noisyAmplitude, patternNoiseRng, countsFromAmplitude } from './noise';
 export { PointIndex, formGroups, subsampleIndices, GROUP_SIZE, type GroupingResult } from './grouping';

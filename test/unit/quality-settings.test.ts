@@ -1,0 +1,81 @@
+// The settings the reconstruction-quality work added: the energy probe normalisation, the absolute min_delta and
+// the explicit early-stopping monitor, the study's open choices recorded in the plan, and the per-epoch quality
+// window.
+import { strict as assert } from 'node:assert';
+import { modelProbe, normalizeProbe, normalizeProbeEnergy, TARGET_MEAN_AMPLITUDE } from '../../src/core/model';
+import { smoothObject, syntheticProbe } from '../../src/core/simulate';
+import { ConfigError, resolveTrainingSettings } from '../../src/core/study/config';
+import { openChoicesOf } from '../../src/core/study/plan';
+import { centralGroups } from '../../src/core/train/qualityMonitor';
+import { buildGroups } from '../../src/core/train/groups';
+
+describe('reconstruction-quality settings', () => {
+  it('energy normalisation: an object of amplitude 0.5 reproduces the loader-normalised mean energy (N/2)² for any probe', () => {
+    const n = 64;
+    const disc = syntheticProbe(n).data;
+    // A focused probe: a narrow Gaussian spot, most of its energy inside a few pixels.
+    const spot = new Float32Array(2 * n * n);
+    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) spot[2 * (y * n + x)] = Math.exp(-((x - n / 2) ** 2 + (y - n / 2) ** 2) / (2 * 3 ** 2));
+    for (const probe of [disc, spot]) {
+      const p = normalizeProbeEnergy(probe, n);
+      let energy = 0;
+      for (let i = 0; i < n * n; i++) energy += p.re[i] ** 2 + p.im[i] ** 2;
+      assert.ok(Math.abs(energy * TARGET_MEAN_AMPLITUDE ** 2 - (n / 2) ** 2) < 1e-2 * (n / 2) ** 2, `Σ|P|²·a² = ${energy * 0.25}`);
+    }
+    // The reference recipe leaves the required amplitude probe-dependent: energies differ by more than 2×.
+    const e = (q: { re: Float32Array; im: Float32Array }): number => q.re.reduce((s, v, i) => s + v * v + q.im[i] * q.im[i], 0);
+    assert.ok(e(normalizeProbe(spot, n)) / e(normalizeProbe(disc, n)) > 2);
+    assert.equal(modelProbe(disc, n, 'energy').factor, normalizeProbeEnergy(disc, n).factor);
+    assert.equal(modelProbe(disc, n, 'mask-mean').factor, normalizeProbe(disc, n).factor);
+    assert.throws(() => normalizeProbeEnergy(new Float32Array(2 * n * n), n), /no finite, non-zero energy/);
+  });
+
+  it('defaults and validation of probeNormalization, minDelta, earlyStoppingMonitor', () => {
+    const d = resolveTrainingSettings();
+    assert.equal(d.probeNormalization, 'energy');
+    assert.equal(d.minDelta, 1e-4);
+    assert.equal(d.earlyStoppingMonitor, 'val_loss');
+    assert.throws(() => resolveTrainingSettings({ probeNormalization: 'peak' as never }), ConfigError);
+    assert.throws(() => resolveTrainingSettings({ minDelta: -1 }), /minDelta/);
+    assert.throws(() => resolveTrainingSettings({ earlyStoppingMonitor: 'accuracy' as never }), /earlyStoppingMonitor/);
+    assert.equal(resolveTrainingSettings({ earlyStoppingMonitor: 'loss', minDelta: 0 }).earlyStoppingMonitor, 'loss');
+  });
+
+  it('the plan records the choices the original study left open, with the reference values', () => {
+    const choices = openChoicesOf(resolveTrainingSettings(), 1000, 1000);
+    const byKey = new Map(choices.map((c) => [c.key, c]));
+    for (const k of ['nGroups', 'neighborCount', 'earlyStoppingMonitor', 'minDelta', 'probeNormalization', 'stitchPhaseAlignment', 'probeBig']) assert.ok(byKey.has(k), k);
+    assert.equal(byKey.get('nGroups')!.value, 1000);
+    assert.match(byKey.get('nGroups')!.reference, /512/);
+    assert.equal(byKey.get('earlyStoppingMonitor')!.value, 'val_loss');
+  });
+
+  it('the quality window: the groups nearest the scan centre whose crops fit a fixed square', () => {
+    const xs = new Float64Array(400);
+    const ys = new Float64Array(400);
+    for (let i = 0; i < 400; i++) {
+      xs[i] = 40 + 8 * (i % 20);
+      ys[i] = 40 + 8 * Math.floor(i / 20);
+    }
+    const groups = buildGroups(xs, ys, { gridsize: 1, neighborCount: 7, seed: 1, stream: 'test' });
+    const { which, region } = centralGroups(groups, 96, 20, 64);
+    assert.deepEqual(region, { x0: 116 - 48, y0: 116 - 48, width: 96, height: 96 });
+    assert.ok(which.length > 0 && which.length <= 64);
+    for (const g of which) {
+      assert.ok(Math.abs(groups.centers[2 * g] - 116) <= 38 && Math.abs(groups.centers[2 * g + 1] - 116) <= 38);
+    }
+    const again = centralGroups(groups, 96, 20, 64);
+    assert.deepEqual([...again.which], [...which], 'deterministic');
+  });
+
+  it('the smooth test object stays in amplitude (0.55, 1) and phase (−1.2, 1.2), reproducibly', () => {
+    const a = smoothObject(128, 64, 3);
+    const b = smoothObject(128, 64, 3);
+    assert.deepEqual(a.data, b.data);
+    for (let i = 0; i < 128 * 128; i++) {
+      const amp = Math.hypot(a.data[2 * i], a.data[2 * i + 1]);
+      const ph = Math.atan2(a.data[2 * i + 1], a.data[2 * i]);
+      assert.ok(amp > 0.55 && amp < 1 && Math.abs(ph) < 1.2, `pixel ${i}: ${amp}, ${ph}`);
+    }
+  });
+});
