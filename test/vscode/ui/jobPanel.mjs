@@ -127,6 +127,8 @@ export async function jobPanelChecks({ page, step, shot, workspace, helpers }) {
     await panel.locator('#loss-ymode').selectOption('log');
     await panel.locator('#loss-note', { hasText: /loss − min|logarithmic axis/ }).waitFor();
     console.log(`    note: ${await text('#loss-note')}`);
+    // The quality chart below the loss chart makes the page taller: bring the loss chart into view first.
+    await panel.locator('#loss-canvas').scrollIntoViewIfNeeded();
     const box = await panel.locator('#loss-canvas').boundingBox();
     await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.5);
     await panel.locator('#loss-readout', { hasText: /^epoch \d+ · train/ }).waitFor();
