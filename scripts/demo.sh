@@ -26,7 +26,7 @@ console.log(`Scored on ${m.evaluation.dataset}, region ${m.evaluation.region.wid
 console.log("                  trained  untrained     flat");
 for (const part of ["amplitude", "phase"]) {
   console.log(part + ":");
-  for (const [k, label] of [["pearson", "Pearson r"], ["ssim", "SSIM"], ["msSsim", "MS-SSIM"], ["frc50", "FRC50"], ["mae", "MAE"]]) {
+  for (const [k, label] of [["pearsonCovered", "r (covered)"], ["pearson", "r (region)"], ["ssim", "SSIM"], ["msSsim", "MS-SSIM"], ["frc50", "FRC50"], ["mae", "MAE"]]) {
     console.log(`  ${label.padEnd(12)} ${f(m[part][k]).padStart(9)} ${f(m.untrained[part][k]).padStart(10)} ${f(m.flat[part][k]).padStart(8)}`);
   }
 }' "$(cd "$JOB" && pwd)"
