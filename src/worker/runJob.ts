@@ -12,6 +12,7 @@ import { planProviders } from '../core/runtime/providers';
 import { describeThreads, type ResolvedThreads } from '../core/runtime/threads';
 import { ARTIFACT } from '../core/study/layout';
 import type { DatasetProvenance, JobManifest, RunStatus } from '../core/study/manifest';
+import { resolveTrainingSettings } from '../core/study/config';
 import type { RunConfig } from '../core/study/plan';
 import { openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../core/train';
 
@@ -51,6 +52,9 @@ async function provenanceOf(file: string, data: TrainingDataset | undefined): Pr
 
 export async function runJob(jobDir: string, opts: { resume: boolean; threads: ResolvedThreads }, io: WorkerIo): Promise<number> {
   const config = JSON.parse(await fs.promises.readFile(path.join(jobDir, ARTIFACT.runConfig), 'utf8')) as RunConfig;
+  // A run-config.json written by an earlier version lacks the newer settings: fill their defaults (and check
+  // every value) so the run never sees an undefined threshold or normalisation.
+  config.training = resolveTrainingSettings(config.training);
   const events = new EventLog(path.join(jobDir, ARTIFACT.events), path.join(jobDir, ARTIFACT.trainLog), config.jobId, io.send);
   const emit = (body: EventBody<RunEvent>): RunEvent => events.emit(body);
   const startedAt = new Date();
