@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { modelProbe, normalizeProbe, normalizeProbeEnergy, TARGET_MEAN_AMPLITUDE } from '../../src/core/model';
 import { smoothObject, syntheticProbe } from '../../src/core/simulate';
 import { ConfigError, resolveTrainingSettings } from '../../src/core/study/config';
+import { removePlane, removePlaneAt } from '../../src/core/metrics';
 import { openChoicesOf } from '../../src/core/study/plan';
 import { centralGroups } from '../../src/core/train/qualityMonitor';
 import { buildGroups } from '../../src/core/train/groups';
@@ -77,5 +78,20 @@ describe('reconstruction-quality settings', () => {
       const ph = Math.atan2(a.data[2 * i + 1], a.data[2 * i]);
       assert.ok(amp > 0.55 && amp < 1 && Math.abs(ph) < 1.2, `pixel ${i}: ${amp}, ${ph}`);
     }
+  });
+
+  it('plane removal on scattered pixels: an exact plane goes to zero; on a full grid it agrees with removePlane', () => {
+    const w = 9;
+    const h = 7;
+    const img = new Float64Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) img[y * w + x] = 0.3 * x - 0.2 * y + 1 + Math.sin(x * y);
+    const xs = Array.from({ length: w * h }, (_, q) => q % w);
+    const ys = Array.from({ length: w * h }, (_, q) => Math.floor(q / w));
+    const full = removePlane(img, w, h);
+    const scattered = removePlaneAt(img, xs, ys);
+    for (let q = 0; q < w * h; q++) assert.ok(Math.abs(full[q] - scattered[q]) < 1e-9, `pixel ${q}`);
+    const plane = Float64Array.from(xs, (x, k) => 2 * x + 3 * ys[k] - 1);
+    for (const v of removePlaneAt(plane.subarray(5, 40), xs.slice(5, 40), ys.slice(5, 40))) assert.ok(Math.abs(v) < 1e-9);
+    assert.deepEqual([...removePlaneAt(Float64Array.from([1, 2]), [0, 1], [0, 0])], [1, 2], 'degenerate set unchanged');
   });
 });

@@ -122,3 +122,26 @@ export function dataRange(a: ArrayLike<number>): number {
   }
   return hi - lo;
 }
+
+/**
+ * Plane removal on scattered pixels: the least-squares a·x + b·y + c through (xs[k], ys[k], values[k]) is
+ * subtracted (for the covered pixels of a stitched region, where removePlane's full grid does not apply).
+ * A degenerate set (collinear or fewer than three pixels) is returned unchanged.
+ */
+export function removePlaneAt(values: Float64Array, xs: ArrayLike<number>, ys: ArrayLike<number>): Float64Array {
+  const a = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
+  const b = [0, 0, 0];
+  for (let k = 0; k < values.length; k++) {
+    const row = [xs[k], ys[k], 1];
+    for (let i = 0; i < 3; i++) {
+      b[i] += row[i] * values[k];
+      for (let j = 0; j < 3; j++) a[i][j] += row[i] * row[j];
+    }
+  }
+  const det = (m: number[][]): number => m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  const d = det(a);
+  if (!(Math.abs(d) > 0)) return values.slice();
+  // Cramer's rule for the 3×3 normal equations.
+  const c = [0, 1, 2].map((col) => det(a.map((r, i) => r.map((x, j) => (j === col ? b[i] : x)))) / d);
+  return values.map((v, k) => v - (c[0] * xs[k] + c[1] * ys[k] + c[2]));
+}

@@ -8,7 +8,7 @@ export {
 export { ssim, SSIM_WIN } from './ssim';
 export { msSsim, MS_SSIM_WEIGHTS } from './msssim';
 export { frc, centreSquare, thresholdCrossing, EMPTY_SHELL, type FrcResult } from './frc';
-export { removePlane, removeMean, trimImage, splitComplex, scaleToMean, mean, dataRange, type Image } from './align';
+export { removePlane, removePlaneAt, removeMean, trimImage, splitComplex, scaleToMean, mean, dataRange, type Image } from './align';
 export { gaussianFilter, gaussianKernel1d, reflectIndex, separableCorrelate } from './filters';
 export { mae, mse, psnr, psnrFromMse, psnrStudy, STUDY_PSNR_PEAK } from './errors';
 export { pearson, shellToCyclesPerPixel, cyclesPerMeter } from './pearson';

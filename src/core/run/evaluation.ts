@@ -16,7 +16,7 @@
 //   references the untrained network and the flat predictor (constant amplitude = mean of the ground truth
 //             over the region, zero phase), scored identically.
 // The job's own split scored on its largest covered rectangle (the earlier protocol) stays as `ownSplit`.
-import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearson, toJsonMetrics, type JsonImageMetrics, type JsonReconstructionMetrics } from '../metrics';
+import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearson, removePlaneAt, toJsonMetrics, type JsonImageMetrics, type JsonReconstructionMetrics } from '../metrics';
 import { buildInferenceGraph, canvasSize, type ModelGraphSpec } from '../model';
 import { openNpz } from '../npy';
 import type { EvaluationPlan, EvaluationSource, RunConfig } from '../study/plan';
@@ -192,7 +192,7 @@ export function scoreOnRegion(
   });
   const metrics = toJsonMetrics(m);
   if (opts.weight) {
-    const covered = coveredPearson(aligned, groundTruth, opts.weight, width, height);
+    const covered = coveredPearson(aligned, groundTruth, opts.weight, width);
     metrics.amplitude.pearsonCovered = covered.amplitude;
     metrics.phase.pearsonCovered = covered.phase;
   }
@@ -204,33 +204,20 @@ export function scoreOnRegion(
  * plane a·x + b·y + c fitted on those pixels is removed from each. The headline `pearson` scores the whole
  * region with its holes (the study's protocol); this one says how good the reconstruction is where it exists.
  */
-export function coveredPearson(object: Float32Array, truth: Float32Array, weight: Float32Array, width: number, height: number): { amplitude: number | null; phase: number | null } {
+export function coveredPearson(object: Float32Array, truth: Float32Array, weight: Float32Array, width: number): { amplitude: number | null; phase: number | null } {
   const idx: number[] = [];
   for (let q = 0; q < weight.length; q++) if (weight[q] >= COVERED_WEIGHT) idx.push(q);
   if (idx.length < 3) return { amplitude: null, phase: null };
   const pick = (f: (q: number) => number): Float64Array => Float64Array.from(idx, f);
-  const deplane = (v: Float64Array): Float64Array => {
-    // Normal equations of the least-squares plane over the covered pixels.
-    const a = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
-    const b = [0, 0, 0];
-    idx.forEach((q, k) => {
-      const row = [q % width, Math.floor(q / width), 1];
-      for (let i = 0; i < 3; i++) {
-        b[i] += row[i] * v[k];
-        for (let j = 0; j < 3; j++) a[i][j] += row[i] * row[j];
-      }
-    });
-    const det = (m: number[][]): number => m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-    const d = det(a);
-    if (!(Math.abs(d) > 0)) return v;
-    const c = [0, 1, 2].map((k) => det(a.map((row, r) => row.map((x, col) => (col === k ? b[r] : x)))) / d);
-    return v.map((x, k) => x - (c[0] * (idx[k] % width) + c[1] * Math.floor(idx[k] / width) + c[2]));
-  };
-  void height;
+  const xs = idx.map((q) => q % width);
+  const ys = idx.map((q) => Math.floor(q / width));
   const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
   return {
     amplitude: finiteOrNull(pearson(pick((q) => Math.hypot(object[2 * q], object[2 * q + 1])), pick((q) => Math.hypot(truth[2 * q], truth[2 * q + 1])))),
-    phase: finiteOrNull(pearson(deplane(pick((q) => Math.atan2(object[2 * q + 1], object[2 * q]))), deplane(pick((q) => Math.atan2(truth[2 * q + 1], truth[2 * q]))))),
+    phase: finiteOrNull(pearson(
+      removePlaneAt(pick((q) => Math.atan2(object[2 * q + 1], object[2 * q])), xs, ys),
+      removePlaneAt(pick((q) => Math.atan2(truth[2 * q + 1], truth[2 * q])), xs, ys),
+    )),
   };
 }
 
