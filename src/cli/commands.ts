@@ -36,10 +36,11 @@ const ROOT_FLAGS: FlagSpec = {
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
-  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' },
+  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' },
 } as const;
 const QUALITY_HELP = [
   "  --probe-normalization energy|mask-mean  how the probe is scaled in the model (default energy; mask-mean = PtychoPINN's)",
+  '  --weight-init he|glorot  how the conv kernels start (default he: He-uniform, zero heads; glorot = PtychoPINN\'s)',
   '  --min-delta X          smallest loss decrease that counts as an improvement (default 1e-4, absolute)',
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
 ];
@@ -361,6 +362,7 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
     stitchPhaseAlignment: bool(p, 'stitch-phase-align') ? true : undefined,
     probeNormalization: oneOf(p, 'probe-normalization', ['energy', 'mask-mean'] as const),
     minDelta: num(p, 'min-delta', { min: 0 }),
+    weightInit: oneOf(p, 'weight-init', ['he', 'glorot'] as const),
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
     executionProvider: ep as ExecutionProvider | undefined,
   };

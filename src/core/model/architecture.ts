@@ -17,7 +17,8 @@ export interface ArchitectureSpec {
 export interface ParamSpec {
   name: string;
   shape: number[];
-  init: 'glorot' | 'zeros' | 'logScale';
+  /** 'relu': a hidden conv followed by a ReLU; 'head': a conv producing the sigmoid / tanh pre-activation. */
+  init: 'relu' | 'head' | 'zeros' | 'logScale';
   /** Conv fan-in/fan-out for Glorot. */
   fanIn?: number;
   fanOut?: number;
@@ -68,8 +69,8 @@ export function buildArchitecture(spec: ArchitectureSpec): Architecture {
   const params: ParamSpec[] = [];
   let macs = 0;
   let size = n;
-  const conv = (name: string, ci: number, co: number, spatial: number): ConvLayer => {
-    params.push({ name: `${name}.weight`, shape: [co, ci, 3, 3], init: 'glorot', fanIn: ci * 9, fanOut: co * 9 });
+  const conv = (name: string, ci: number, co: number, spatial: number, init: 'relu' | 'head' = 'relu'): ConvLayer => {
+    params.push({ name: `${name}.weight`, shape: [co, ci, 3, 3], init, fanIn: ci * 9, fanOut: co * 9 });
     params.push({ name: `${name}.bias`, shape: [co], init: 'zeros' });
     macs += spatial * spatial * co * ci * 9;
     return { weight: `${name}.weight`, bias: `${name}.bias`, inChannels: ci, outChannels: co };
@@ -100,7 +101,7 @@ export function buildArchitecture(spec: ArchitectureSpec): Architecture {
   const amplitude = decoder('amp');
   const phase = decoder('phase');
   const last = decFilters.at(-1) ?? bottleneck;
-  const heads = { amplitude: conv('head_amp', last, channels, n / 2), phase: conv('head_phase', last, channels, n / 2) };
+  const heads = { amplitude: conv('head_amp', last, channels, n / 2, 'head'), phase: conv('head_phase', last, channels, n / 2, 'head') };
   params.push({ name: LOG_SCALE, shape: [1], init: 'logScale' });
   return { spec, channels, encoder, decoders: { amplitude, phase }, heads, params, convMacsPerGroup: macs };
 }
@@ -110,17 +111,30 @@ export function parameterCount(arch: Architecture): number {
 }
 
 /**
- * Initial parameter values: Glorot-uniform kernels and zero biases (Keras defaults), log_scale = log(s),
- * from the seeded stream (seed, 'init'), so a run's initialisation is reproducible from its config.
+ * How the conv kernels start.
+ * - 'he': He-uniform (limit √(6/fan_in)) on the ReLU convs, so activations keep their scale through the 14
+ *   layers, and zero head kernels, so the untrained model is exactly the flat object (amplitude σ(0) = 0.5,
+ *   phase 0) and the first steps move the heads, not the features.
+ * - 'glorot': Keras's glorot_uniform everywhere (PtychoPINN). With ReLUs it shrinks the activations about
+ *   √2× per layer: on normalised diffraction the decoders' features start ~10⁻³ and Adam's first bias steps
+ *   (~lr = 10⁻³ each) switch whole channels off for good — the dead-ReLU collapse that left gridsize-2 models at
+ *   the flat predictor (README, "Reconstruction quality").
  */
-export function initialParameters(arch: Architecture, seed: number, intensityScale: number): Map<string, Float32Array> {
+export type WeightInit = 'he' | 'glorot';
+
+/**
+ * Initial parameter values from the seeded stream (seed, 'init'): kernels by `weightInit`, zero biases,
+ * log_scale = log(s), so a run's initialisation is reproducible from its config.
+ */
+export function initialParameters(arch: Architecture, seed: number, intensityScale: number, weightInit: WeightInit = 'he'): Map<string, Float32Array> {
   const rng = new Rng(seed, 'init', arch.spec.n, arch.spec.gridsize, arch.spec.filterScale);
   const out = new Map<string, Float32Array>();
   for (const p of arch.params) {
     const size = p.shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
-    if (p.init === 'glorot') {
-      const limit = Math.sqrt(6 / (p.fanIn! + p.fanOut!));
+    if (p.init === 'relu' || p.init === 'head') {
+      const limit = weightInit === 'glorot' ? Math.sqrt(6 / (p.fanIn! + p.fanOut!)) : p.init === 'relu' ? Math.sqrt(6 / p.fanIn!) : 0;
+      // Draw even when the limit is 0, so the other layers get the same numbers under either head rule.
       for (let i = 0; i < size; i++) data[i] = (2 * rng.uniform() - 1) * limit;
     } else if (p.init === 'logScale') {
       data[0] = Math.log(intensityScale);

@@ -48,6 +48,11 @@ export interface TrainingSettings {
    * (PtychoPINN's P / (4·mean|P·disc|), whose required amplitude depends on the probe and can saturate).
    */
   probeNormalization: 'energy' | 'mask-mean';
+  /**
+   * How the conv kernels start: 'he' (He-uniform on the ReLU convs, zero heads: the untrained model is the flat
+   * object) or 'glorot' (Keras's default, PtychoPINN's; its features vanish and the ReLUs die, see WeightInit).
+   */
+  weightInit: 'he' | 'glorot';
   seed: number;
   executionProvider: ExecutionProvider;
 }
@@ -71,6 +76,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchCropSize: 20,
   stitchPhaseAlignment: false,
   probeNormalization: 'energy',
+  weightInit: 'he',
   seed: 42,
   executionProvider: 'auto',
 });
@@ -109,6 +115,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
   if (s.probeNormalization !== 'energy' && s.probeNormalization !== 'mask-mean') throw new ConfigError(`probeNormalization must be 'energy' or 'mask-mean' (got ${String(s.probeNormalization)}).`);
+  if (s.weightInit !== 'he' && s.weightInit !== 'glorot') throw new ConfigError(`weightInit must be 'he' or 'glorot' (got ${String(s.weightInit)}).`);
   if (s.probeTrainable) throw new ConfigError('probeTrainable is not supported: the probe is taken from the dataset (probeGuess) and kept fixed.');
   if (s.nGroups !== undefined) positiveInt('nGroups', s.nGroups);
   if (!(s.learningRate > 0 && s.learningRate < 1)) throw new ConfigError(`learningRate must be in (0, 1) (got ${s.learningRate}).`);

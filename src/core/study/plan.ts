@@ -73,6 +73,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },
     { key: 'earlyStoppingMonitor', value: training.earlyStoppingMonitor, reference: "'loss' (EarlyStopping) and 'val_loss' (ReduceLROnPlateau)", note: 'what the schedule and early stopping watch' },
     { key: 'minDelta', value: training.minDelta, reference: '1e-4 absolute (ReduceLROnPlateau), 0 (EarlyStopping)', note: 'smallest improvement that counts' },
+    { key: 'weightInit', value: training.weightInit, reference: "'glorot' (Keras glorot_uniform)", note: 'how the conv kernels start' },
     { key: 'probeNormalization', value: training.probeNormalization, reference: "'mask-mean' (P / (4·mean|P| in r < N/4))", note: 'how the dataset probe is scaled in the model' },
     { key: 'stitchPhaseAlignment', value: training.stitchPhaseAlignment, reference: 'false (reassemble_position)', note: 'stitching of the evaluation reconstruction' },
     { key: 'probeBig', value: false, reference: 'true (border branch outside the central N/2)', note: 'not implemented: the object is predicted on the central N/2 × N/2 only' },

@@ -155,7 +155,7 @@ export class Trainer {
 
   initialState(): TrainingState {
     const plan = this.requirePlan();
-    const params = initialParameters(plan.arch, this.config.training.seed, this.config.intensityScale);
+    const params = initialParameters(plan.arch, this.config.training.seed, this.config.intensityScale, this.config.training.weightInit);
     const zeros = (): Map<string, Float32Array> => new Map(this.trainable.map((n) => [n, new Float32Array(params.get(n)!.length)]));
     return {
       params, m: zeros(), v: zeros(), epoch: 0, stepInEpoch: 0, step: 0, lr: this.config.training.learningRate,
@@ -349,7 +349,7 @@ export class Trainer {
 
   /** The parameters a fresh run starts from (the "untrained" reference of the metrics). */
   untrainedParameters(): Map<string, Float32Array> {
-    return initialParameters(this.requirePlan().arch, this.config.training.seed, this.config.intensityScale);
+    return initialParameters(this.requirePlan().arch, this.config.training.seed, this.config.intensityScale, this.config.training.weightInit);
   }
 
   async release(): Promise<void> {
