@@ -1,6 +1,8 @@
 // `ptycho-study` subcommands: a thin layer over src/core. Each returns an exit code; output goes to `io`.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openNpz, openNpy, type NpzMember, type NpyHeader } from '../core/npy';
+import { openNpz, openNpy, NpyFormatError, type NpzMember, type NpyHeader } from '../core/npy';
+import { escapeControl, escapeJsonControl } from '../core/text/escape';
 import {
   discoverStudy, listJobs, writeDryRun, describePlan, inspectDataset, formatFinding, formatDose,
   hasErrors, PlanError, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS,
@@ -36,14 +38,19 @@ const ROOT_FLAGS: FlagSpec = {
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
-  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' },
+  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' },
 } as const;
 const QUALITY_HELP = [
   "  --probe-normalization energy|mask-mean  how the probe is scaled in the model (default energy; mask-mean = PtychoPINN's)",
-  '  --weight-init he|glorot  how the conv kernels start (default he: He-uniform, zero heads; glorot = PtychoPINN\'s)',
+  '  --weight-init glorot|he  how the conv kernels start (default glorot, PtychoPINN\'s; he: He-uniform, zero heads)',
+  '  --warmup-steps N       linear learning-rate warm-up over the first N optimizer steps (default 0)',
   '  --min-delta X          smallest loss decrease that counts as an improvement (default 1e-4, absolute)',
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
 ];
+
+/** Data checks the user may accept deliberately (recorded with the training settings). */
+const DATA_FLAGS = { 'allow-intensity-data': { type: 'boolean' } } as const;
+const DATA_HELP = ['  --allow-intensity-data accept diffraction that looks like intensity or counts (validation errors become warnings)'];
 
 const ROOT_HELP = [
   '  --workspace DIR        search DIR for the Phase C/D roots (folders holding dose_* folders); default: the current folder',
@@ -69,13 +76,14 @@ const COMMANDS: Record<string, Command> = {
   validate: {
     summary: 'check a dataset against the PtychoPINN NPZ contract',
     usage: 'ptycho-study validate <file.npz> [--gridsize N] [--neighbor-count K] [--json]',
-    flags: { gridsize: { type: 'string' }, 'neighbor-count': { type: 'string' }, json: { type: 'boolean' } },
+    flags: { gridsize: { type: 'string' }, 'neighbor-count': { type: 'string' }, json: { type: 'boolean' }, ...DATA_FLAGS },
     positionals: 1,
     help: [
       'Checks keys, dtypes, shapes, lengths, the legacy (H,W,n) order, normalized amplitude and finite values',
       '(sampling a fixed number of frames). Exit code 1 when a finding is an error.',
       '  --gridsize N           gridsize the data will train with (2 adds the grouping checks; default 1)',
       '  --neighbor-count K     K nearest neighbours for gridsize-2 groups (default 7)',
+      ...DATA_HELP,
       '  --json                 machine-readable output',
     ],
     run: cmdValidate,
@@ -95,7 +103,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' },
-      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, ...QUALITY_FLAGS,
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
     },
     positionals: 0,
     help: [
@@ -105,7 +113,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_HELP, ...FILTER_HELP,
       '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
       '  --stitch-phase-align   align each patch\'s constant phase to its stitched neighbours (default: the study\'s plain average)',
-      ...QUALITY_HELP,
+      ...QUALITY_HELP, ...DATA_HELP,
       `  --execution-provider P one of ${EXECUTION_PROVIDERS.join(', ')} (default auto)`,
       '  --json                 machine-readable output',
     ],
@@ -113,12 +121,12 @@ const COMMANDS: Record<string, Command> = {
   },
   train: {
     summary: 'train the matching jobs (one after another) in worker processes with onnxruntime',
-    usage: 'ptycho-study train [roots] [--dose X] [--view V] [--gridsize G] [--epochs E] [--batch-size B] [--lr L] [--ep auto|cuda|webgpu|cpu] [--threads N] [--resume] [--json]',
+    usage: 'ptycho-study train [roots] [--dose X] [--view V] [--gridsize G] [--epochs E] [--batch-size B] [--lr L] [--ep auto|cuda|webgpu|cpu] [--threads N] [--resume | --restart] [--json]',
     flags: {
-      ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, resume: { type: 'boolean' },
+      ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, resume: { type: 'boolean' }, restart: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
-      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, threads: { type: 'string' }, ...QUALITY_FLAGS,
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, threads: { type: 'string' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
     },
     positionals: 0,
     help: [
@@ -126,16 +134,19 @@ const COMMANDS: Record<string, Command> = {
       '<job>/events.jsonl; the results (manifest.json, checkpoint.npz, model.onnx, reconstruction.npz, metrics.json,',
       'amplitude.png, phase.png) go to the job folder, and training_manifest.json / skip_summary.json to the artifact root.',
       'Ctrl-C cancels: the worker finishes its step, writes checkpoint.npz and stops; --resume continues from it.',
-      'Exit code 0 when every run succeeded, 1 when one failed or was not runnable, 130 when cancelled.',
+      'One run per job at a time: a job another run holds (<job>/run.lock) is skipped with the holder\'s pid and host.',
+      'Exit code 0 when every run succeeded, 1 when one failed, was not runnable or was skipped as already running,',
+      '130 when cancelled.',
       ...ROOT_HELP, ...FILTER_HELP,
       '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
       '  --stitch-phase-align   align each patch\'s constant phase to its stitched neighbours (default: the study\'s plain average)',
-      ...QUALITY_HELP,
+      ...QUALITY_HELP, ...DATA_HELP,
       `  --ep P                 execution provider: ${EXECUTION_PROVIDERS.join(', ')} (default auto: CUDA when installed, else CPU;`,
       '                         a provider that cannot start falls back to CPU and the manifest says why)',
       '  --threads N            onnxruntime intra-op threads (default 0 = automatic: SLURM_CPUS_PER_TASK, else',
       '                         OMP_NUM_THREADS, else every available core); recorded in the manifest',
-      '  --resume               continue each job from its checkpoint.npz',
+      '  --resume               continue each job from its checkpoint.npz (refused when it is missing or unreadable)',
+      '  --restart              start each job from scratch, discarding its checkpoint.npz',
       '  --json                 one JSON event per line, then a summary',
     ],
     run: (p, io) => cmdTrain(p, io, { loadStudy, filterOf, settingsOf }),
@@ -165,7 +176,14 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-export async function runCli(argv: string[], io: CliIO): Promise<number> {
+export async function runCli(argv: string[], rawIo: CliIO): Promise<number> {
+  // What is printed quotes files (member names, metadata, paths, errors): no control sequence reaches the terminal.
+  const json = argv.includes('--json');
+  const io: CliIO = {
+    ...rawIo,
+    out: (l) => rawIo.out(json ? escapeJsonControl(l) : escapeControl(l)),
+    err: (l) => rawIo.err(escapeControl(l)),
+  };
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     printUsage(io);
@@ -231,6 +249,7 @@ async function cmdInspect(p: Parsed, io: CliIO): Promise<number> {
   let members: MemberSummary[];
   let metadata: unknown;
   let metadataRaw: string | undefined;
+  let metadataError: string | undefined;
   if (file.toLowerCase().endsWith('.npy')) {
     const npy = await openNpy(file);
     try {
@@ -242,7 +261,8 @@ async function cmdInspect(p: Parsed, io: CliIO): Promise<number> {
     const a = await openNpz(file);
     try {
       members = [...a.members.values()].map((m) => summarize(m.name, m.header, m));
-      const meta = await a.readMetadata().catch(() => undefined);
+      // Too large or not one string: said, and the members are still listed.
+      const meta = await a.readMetadata().catch((err) => void (metadataError = err instanceof NpyFormatError ? err.problem : (err as Error).message));
       metadata = meta?.json;
       metadataRaw = meta && meta.json === undefined ? meta.raw : undefined;
     } finally {
@@ -250,7 +270,7 @@ async function cmdInspect(p: Parsed, io: CliIO): Promise<number> {
     }
   }
   if (bool(p, 'json')) {
-    io.out(JSON.stringify({ file, members, metadata: metadata ?? metadataRaw ?? null }, null, 2));
+    io.out(JSON.stringify({ file, members, metadata: metadata ?? metadataRaw ?? null, ...(metadataError ? { metadataError } : {}) }, null, 2));
     return 0;
   }
   io.out(file);
@@ -259,6 +279,7 @@ async function cmdInspect(p: Parsed, io: CliIO): Promise<number> {
   ])));
   if (metadata !== undefined) io.out(`_metadata:\n${JSON.stringify(metadata, null, 2)}`);
   else if (metadataRaw !== undefined) io.out(`_metadata (not JSON): ${metadataRaw}`);
+  else if (metadataError !== undefined) io.out(`_metadata: not shown (${metadataError})`);
   return 0;
 }
 
@@ -268,7 +289,7 @@ async function cmdValidate(p: Parsed, io: CliIO): Promise<number> {
   const file = requireFile(p, io);
   const gridsize = num(p, 'gridsize', { integer: true, min: 1 }) ?? 1;
   const neighborCount = num(p, 'neighbor-count', { integer: true, min: 1 });
-  const info = await inspectDataset(file, { gridsize, neighborCount, deep: true });
+  const info = await inspectDataset(file, { gridsize, neighborCount, deep: true, allowIntensityData: bool(p, 'allow-intensity-data') });
   const ok = !hasErrors(info.findings);
   if (bool(p, 'json')) {
     io.out(JSON.stringify({ file, ok, patternCount: info.patternCount ?? null, n: info.n ?? null, diffractionKey: info.diffractionKey ?? null, layout: info.layout ?? null, findings: info.findings }, null, 2));
@@ -318,11 +339,12 @@ async function cmdList(p: Parsed, io: CliIO): Promise<number> {
   const layout = await loadStudy(p, io);
   const jobs = await listJobs(layout, { filter, deep: bool(p, 'deep') });
   if (bool(p, 'json')) {
-    io.out(JSON.stringify({ phaseCRoot: layout.phaseCRoot ?? null, phaseDRoot: layout.phaseDRoot ?? null, artifactRoot: layout.artifactRoot, notes: layout.notes, jobs: jobs.map(jobToJson) }, null, 2));
+    io.out(JSON.stringify({ phaseCRoot: layout.phaseCRoot ?? null, phaseDRoot: layout.phaseDRoot ?? null, artifactRoot: layout.artifactRoot, notes: layout.notes, findings: layout.findings, jobs: jobs.map(jobToJson) }, null, 2));
     return 0;
   }
   io.out(`Phase C: ${layout.phaseCRoot ?? '(none)'}\nPhase D: ${layout.phaseDRoot ?? '(none)'}\nArtifacts: ${layout.artifactRoot}`);
   for (const n of layout.notes) io.out(`note: ${n}`);
+  for (const f of layout.findings) io.out(`${formatFinding(f)} (${f.file})`);
   if (jobs.length === 0) {
     io.out('No job matches the filter.');
     return 0;
@@ -363,8 +385,10 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
     probeNormalization: oneOf(p, 'probe-normalization', ['energy', 'mask-mean'] as const),
     minDelta: num(p, 'min-delta', { min: 0 }),
     weightInit: oneOf(p, 'weight-init', ['he', 'glorot'] as const),
+    warmupSteps: num(p, 'warmup-steps', { min: 0, integer: true }),
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
     executionProvider: ep as ExecutionProvider | undefined,
+    allowIntensityData: bool(p, 'allow-intensity-data') ? true : undefined,
   };
 }
 
@@ -454,7 +478,11 @@ async function cmdSimulate(p: Parsed, io: CliIO): Promise<number> {
 function requireFile(p: Parsed, io: CliIO): string {
   const f = p.positionals[0];
   if (!f) throw new UsageError('a file argument is required.');
-  return path.resolve(io.cwd, f);
+  const file = path.resolve(io.cwd, f);
+  // Opening a FIFO for reading blocks until a writer appears: refuse anything but a regular file up front.
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (st && !st.isFile()) throw new Error(`${file} is not a regular file (a folder, FIFO, device or socket); it is not opened.`);
+  return file;
 }
 
 export function table(head: string[], rows: string[][]): string {

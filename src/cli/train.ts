@@ -1,8 +1,10 @@
 // `ptycho-study train`: runs the matching jobs one after another in worker processes, printing their progress.
 // Ctrl-C is a cancel: the running worker finishes its step, writes its checkpoint and stops (`--resume`
-// continues from there); a second Ctrl-C stops at once.
+// continues from there); a second Ctrl-C stops at once. A job another run holds is skipped and makes the exit
+// non-zero (the caller asked for it and it did not run here); a job that cannot start (a bad checkpoint, a full
+// disk) fails alone and the loop goes on.
 import * as path from 'node:path';
-import { startRun, type RunExit, type RunHandle } from '../core/run/launcher';
+import { JobLockedError, RunAlreadyActiveError, startRun, type RunExit, type RunHandle } from '../core/run/launcher';
 import { writeStudyManifest } from '../core/run/studyManifest';
 import { describeEvent, type RunEvent } from '../core/run/events';
 import { listJobs, planRun, PlanError, type StudyLayout } from '../core/study';
@@ -21,6 +23,8 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
   const settings = deps.settingsOf(p);
   const json = bool(p, 'json');
   const resume = bool(p, 'resume');
+  const restart = bool(p, 'restart');
+  if (resume && restart) throw new UsageError('--resume and --restart exclude each other.');
   const threads = threadsOf(p);
   const layout = await deps.loadStudy(p, io);
   const jobs = await listJobs(layout, { filter, deep: true, neighborCount: settings?.neighborCount });
@@ -34,6 +38,7 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
   const study = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot };
   const exits: RunExit[] = [];
   const skipped: { jobId: string; reason: string }[] = [];
+  let busy = 0;
   const refused: { jobId: string; reason: string }[] = [];
   let current: RunHandle | undefined;
   let aborted = false;
@@ -54,11 +59,6 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
         skipped.push({ jobId: job.id, reason: job.reason ?? 'data not found' });
         continue;
       }
-      if (job.state === 'running') {
-        say(`SKIP ${job.id}: already running (${job.run?.manifest.runtime?.pid ? `pid ${job.run.manifest.runtime.pid}` : 'another process'}).`);
-        skipped.push({ jobId: job.id, reason: 'already running' });
-        continue;
-      }
       let plan;
       try {
         plan = planRun(job, { settings, workerScript: path.join(io.distDir, 'worker.js'), study });
@@ -75,8 +75,23 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
         refused.push({ jobId: job.id, reason: plan.blockers.join(' ') });
         continue;
       }
-      say(`TRAIN ${job.id}${resume ? ' (resume)' : ''} → ${job.artifactDir}`);
-      current = await startRun(plan.config, { workerScript: path.join(io.distDir, 'worker.js'), resume, threads, threadsSource: 'cli' });
+      say(`TRAIN ${job.id}${resume ? ' (resume)' : restart ? ' (restart)' : ''} → ${job.artifactDir}`);
+      try {
+        current = await startRun(plan.config, { workerScript: path.join(io.distDir, 'worker.js'), resume, restart, threads, threadsSource: 'cli' });
+      } catch (err) {
+        const reason = (err as Error).message;
+        if (err instanceof JobLockedError || err instanceof RunAlreadyActiveError) {
+          busy++;
+          say(`SKIP ${job.id}: ${reason}`);
+          emitJson({ type: 'skipped', jobId: job.id, reason });
+          skipped.push({ jobId: job.id, reason });
+        } else {
+          say(`FAILED ${job.id}: ${reason}`);
+          emitJson({ type: 'refused', jobId: job.id, reason });
+          refused.push({ jobId: job.id, reason });
+        }
+        continue;
+      }
       current.onEvent((e: RunEvent) => {
         if (json) io.out(JSON.stringify(e));
         else say(`  ${describeEvent(e)}`);
@@ -99,7 +114,7 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
   if (json) io.out(JSON.stringify({ type: 'summary', ...summary, jobs: exits, refused, skipped, artifactRoot: layout.artifactRoot }));
   else io.out(`${summary.succeeded} succeeded, ${summary.failed} failed, ${summary.cancelled} cancelled, ${summary.skipped} skipped.`);
   if (aborted || summary.cancelled > 0) return 130;
-  return summary.failed > 0 ? 1 : 0;
+  return summary.failed > 0 || busy > 0 ? 1 : 0;
 }
 
 /** `--threads N`: a whole number, 0 = automatic (undefined: the worker decides). */

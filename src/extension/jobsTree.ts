@@ -62,6 +62,11 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
     // The Study node opens the dose × view comparison, the study's deliverable.
     const nodes: JobsNode[] = [{ kind: 'study', study }, ...doses.map((dose): JobsNode => ({ kind: 'dose', study, dose }))];
     for (const note of study.layout?.notes ?? []) nodes.push({ kind: 'message', study, text: note });
+    // Tree problems no job carries (a rejected dose or view name); those on a job's split show on the job.
+    const onJobs = new Set(study.jobs.flatMap((j) => [j.train.path, j.test.path]));
+    for (const f of study.layout?.findings ?? []) {
+      if (!onJobs.has(f.file)) nodes.push({ kind: 'message', study, text: `${path.basename(f.file)}: ${f.message}` });
+    }
     return nodes;
   }
 

@@ -1,9 +1,9 @@
 // Training runs from VS Code: a queue (one job at a time by default) of worker processes started through the
-// core launcher (never onnxruntime in the extension host), live progress for the tree and the status bar, a
+// core launcher, the same path as the CLI (run lock, run id, checkpoint check; never onnxruntime in the extension host), live progress for the tree and the status bar, a
 // cancellable notification per run, and an actionable message when a run ends.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { startRun, type RunHandle, type RunExit } from '../core/run/launcher';
+import { JobLockedError, RunAlreadyActiveError, startRun, type RunHandle, type RunExit } from '../core/run/launcher';
 import type { ProgressEvent, RunEvent } from '../core/run/events';
 import { planRun, PlanError, type StudyJob } from '../core/study';
 import { trainingSettingsFor, trainingThreadsFor, SECTION } from './settings';
@@ -127,8 +127,10 @@ export class RunManager implements vscode.Disposable {
     } catch (err) {
       const message = (err as Error).message;
       this.log.error(`${run.job.id}: ${message}`);
-      void vscode.window.showErrorMessage(`Training ${run.job.id} did not start: ${message}`);
-      this.finish(run, { jobId: run.job.id, status: 'failed', code: null, signal: null, reason: message });
+      // One message: busy (another run holds the job's lock) is a warning, anything else an error.
+      if (err instanceof JobLockedError || err instanceof RunAlreadyActiveError) void vscode.window.showWarningMessage(`Training ${run.job.id} did not start: ${message}`);
+      else void vscode.window.showErrorMessage(`Training ${run.job.id} did not start: ${message}`);
+      this.finish(run, { jobId: run.job.id, status: 'failed', code: null, signal: null, reason: message }, true);
     }
   }
 
@@ -171,7 +173,7 @@ export class RunManager implements vscode.Disposable {
     );
   }
 
-  private finish(run: LiveRun, exit: RunExit): void {
+  private finish(run: LiveRun, exit: RunExit, notified = false): void {
     this.runs.delete(run.key);
     run.settle(exit);
     this.log.info(`${run.job.id} ${exit.status}${exit.reason ? `: ${exit.reason}` : ''}`);
@@ -187,7 +189,7 @@ export class RunManager implements vscode.Disposable {
       void vscode.window.showInformationMessage(`Cancelled ${run.job.id}; its checkpoint is kept.`, resume).then((c) => {
         if (c === resume) void vscode.commands.executeCommand('ptychoStudy.resume', run.job.id);
       });
-    } else {
+    } else if (!notified) {
       void vscode.window.showErrorMessage(`Training ${run.job.id} failed: ${exit.reason ?? 'see the log'}`, openLog).then((c) => {
         if (c === openLog) void vscode.commands.executeCommand('ptychoStudy.openLog', run.job.id);
       });

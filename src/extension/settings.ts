@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DiscoverOptions, TrainingSettings, ExecutionProvider } from '../core/study';
+import { clampPollSeconds } from '../core/study/fingerprint';
 
 export const SECTION = 'ptychoStudy';
 
@@ -55,6 +56,5 @@ export function demoImagesFor(folder: vscode.WorkspaceFolder): number {
 }
 
 export function pollIntervalMs(): number {
-  const seconds = vscode.workspace.getConfiguration(SECTION).get<number>('pollIntervalSeconds') ?? 5;
-  return Math.max(0, seconds) * 1000;
+  return clampPollSeconds(vscode.workspace.getConfiguration(SECTION).get<number>('pollIntervalSeconds')) * 1000;
 }

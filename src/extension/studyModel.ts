@@ -144,6 +144,7 @@ export class StudyModel implements vscode.Disposable {
     for (const s of next) {
       if (s.error) this.log.warn(`${s.folder.name}: ${s.error}`);
       for (const n of s.layout?.notes ?? []) this.log.info(`${s.folder.name}: ${n}`);
+      for (const f of s.layout?.findings ?? []) this.log.warn(`${s.folder.name}: ${f.file}: ${f.message}`);
     }
     this.changed.fire();
     // Second pass: sampled-frame validation for the Problems panel (fixed cost per file).

@@ -1,17 +1,21 @@
 // One training run from its plan to its artifacts, with the manifest kept true throughout: `running` with
-// this pid and a heartbeat while it works, then `succeeded`, `cancelled` or `failed` with the reason.
+// this run's id, pid, process start time and a heartbeat while it works, then `succeeded`, `cancelled` or
+// `failed` with the reason. A manifest that cannot be written fails the run (it is never silently stale).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic';
 import { sha256File, writeImages, writeMetrics, writeReconstruction } from '../core/run/artifacts';
 import { evaluateRun } from '../core/run/evaluation';
+import { explainIoError, writing } from '../core/run/ioError';
+import { checkResumable } from '../core/run/resume';
+import { processStartTime } from '../core/processInfo';
 import { EventLog, type EventBody, type RunEvent } from '../core/run/events';
 import { writeStudyManifest } from '../core/run/studyManifest';
 import { planProviders } from '../core/runtime/providers';
 import { describeThreads, type ResolvedThreads } from '../core/runtime/threads';
 import { ARTIFACT } from '../core/study/layout';
-import type { DatasetProvenance, JobManifest, RunStatus } from '../core/study/manifest';
+import { HEARTBEAT_INTERVAL_MS, type DatasetProvenance, type JobManifest, type RunStatus } from '../core/study/manifest';
 import { resolveTrainingSettings } from '../core/study/config';
 import type { RunConfig } from '../core/study/plan';
 import { openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../core/train';
@@ -22,9 +26,12 @@ export interface WorkerIo {
   stderr(line: string): void;
 }
 
-const HEARTBEAT_MS = 15_000;
 const PROGRESS_EVERY_MS = 500;
 const INFERENCE_BATCH = 32;
+
+function isoOrUndefined(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
 
 function loadOrt(): OrtModule {
   // Loaded here, in the worker process only (never in the extension host).
@@ -50,13 +57,19 @@ async function provenanceOf(file: string, data: TrainingDataset | undefined): Pr
   return { path: file, bytes: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(file), nPatterns: data?.count, N: data?.n };
 }
 
-export async function runJob(jobDir: string, opts: { resume: boolean; threads: ResolvedThreads }, io: WorkerIo): Promise<number> {
+export async function runJob(jobDir: string, opts: { runId?: string; resume: boolean; threads: ResolvedThreads }, io: WorkerIo): Promise<number> {
   const config = JSON.parse(await fs.promises.readFile(path.join(jobDir, ARTIFACT.runConfig), 'utf8')) as RunConfig;
   // A run-config.json written by an earlier version lacks the newer settings: fill their defaults (and check
   // every value) so the run never sees an undefined threshold or normalisation.
   config.training = resolveTrainingSettings(config.training);
   const events = new EventLog(path.join(jobDir, ARTIFACT.events), path.join(jobDir, ARTIFACT.trainLog), config.jobId, io.send);
-  const emit = (body: EventBody<RunEvent>): RunEvent => events.emit(body);
+  const emit = (body: EventBody<RunEvent>): RunEvent => {
+    try {
+      return events.emit(body);
+    } catch (err) {
+      throw explainIoError(err, config.jobId, path.join(jobDir, ARTIFACT.events));
+    }
+  };
   const startedAt = new Date();
   const providers = planProviders(config.training.executionProvider);
   const manifestPath = path.join(jobDir, ARTIFACT.manifest);
@@ -65,6 +78,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
     kind: 'ptycho-study-job',
     job: { id: config.jobId, dose: config.dose, view: config.view, gridsize: config.gridsize },
     status: 'running',
+    runId: opts.runId,
     createdAt: startedAt.toISOString(),
     updatedAt: startedAt.toISOString(),
     startedAt: startedAt.toISOString(),
@@ -72,6 +86,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
     config,
     runtime: {
       hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, onnxruntime: ortVersion(), pid: process.pid,
+      processStartedAt: isoOrUndefined(processStartTime(process.pid)),
       executionProviderRequested: config.training.executionProvider, executionProviderCandidates: providers.candidates,
       heartbeatAt: startedAt.toISOString(), threads: opts.threads.threads, threadsSource: opts.threads.source,
     },
@@ -88,16 +103,24 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
   } catch {
     // no earlier manifest
   }
+  // Writes are chained (in order, one at a time). A failed write is kept in `manifestError`: training stops at
+  // its next step and the run fails with it, since a manifest that stays `running` would lie.
   let persistChain: Promise<void> = Promise.resolve();
+  let manifestError: Error | undefined;
   const persist = (): Promise<void> => {
     manifest.updatedAt = new Date().toISOString();
     if (manifest.status === 'running') manifest.runtime.heartbeatAt = manifest.updatedAt;
     const snapshot = JSON.parse(JSON.stringify(manifest)) as JobManifest;
-    persistChain = persistChain.then(() => writeJsonAtomic(manifestPath, snapshot)).catch((err) => io.stderr(`manifest write failed: ${(err as Error).message}`));
-    return persistChain;
+    persistChain = persistChain.then(() => writing(config.jobId, manifestPath, () => writeJsonAtomic(manifestPath, snapshot))).catch((err) => {
+      manifestError ??= err as Error;
+      io.stderr(`manifest write failed: ${(err as Error).message}`);
+    });
+    return persistChain.then(() => {
+      if (manifestError) throw manifestError;
+    });
   };
   await persist();
-  const heartbeat = setInterval(() => void persist(), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => void persist().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
   heartbeat.unref();
 
   const finish = async (status: RunStatus, reason?: string): Promise<void> => {
@@ -123,6 +146,8 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
   let trainer: Trainer | undefined;
   let monitor: QualityMonitor | undefined;
   try {
+    // Before anything costly (hashing datasets, building the model): is there a checkpoint to resume?
+    if (opts.resume) await checkResumable(jobDir, config.jobId);
     const ort = loadOrt();
     quietOrt(ort);
     train = await openTrainingDataset(config.trainPath, { diffractionKey: config.diffractionKey });
@@ -136,7 +161,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
       intraOpThreads: opts.threads.threads,
       checkpointPath: path.join(jobDir, ARTIFACT.checkpoint),
       callbacks: {
-        shouldStop: io.cancelled,
+        shouldStop: () => io.cancelled() || manifestError !== undefined,
         log: (message) => emit({ type: 'log', level: 'info', message }),
         onProgress: (p) => {
           manifest.progress = { epoch: p.epoch, epochs: p.epochs, step: p.stepInEpoch, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, imagesPerSec: p.imagesPerSec, etaSeconds: p.etaSeconds };
@@ -147,7 +172,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
         },
         onEpoch: (e) => {
           emit({ type: 'epoch', epoch: e.epoch, epochs: config.training.epochs, trainLoss: e.trainLoss, valLoss: e.valLoss, lr: e.lr, lrReduced: e.lrReduced, seconds: e.seconds });
-          void persist();
+          void persist().catch(() => undefined); // a failure stops training at the next step (shouldStop)
         },
         afterEpoch: async (e, st) => {
           if (!monitor?.due(e.epoch)) return;
@@ -181,12 +206,8 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
     let resumedFrom: { epoch: number; step: number } | undefined;
     const checkpointFile = path.join(jobDir, ARTIFACT.checkpoint);
     if (opts.resume) {
-      if (fs.existsSync(checkpointFile)) {
-        state = await trainer.loadState(checkpointFile);
-        resumedFrom = { epoch: state.epoch, step: state.stepInEpoch };
-      } else {
-        emit({ type: 'log', level: 'warn', message: 'Resume asked for, but there is no checkpoint.npz: starting from scratch.' });
-      }
+      state = await trainer.loadState(checkpointFile);
+      resumedFrom = { epoch: state.epoch, step: state.stepInEpoch };
     }
     emit({
       type: 'started', pid: process.pid, executionProviderRequested: config.training.executionProvider, executionProviderUsed: plan.provider,
@@ -198,7 +219,9 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
     for (const note of opts.threads.notes) emit({ type: 'log', level: 'warn', message: `${describeThreads(opts.threads)}: ${note}` });
     await persist();
 
-    const outcome = await trainer.run(state);
+    // Checkpoints are the only files written during training: a disk error without a path is theirs.
+    const outcome = await writing(config.jobId, checkpointFile, () => trainer!.run(state));
+    if (manifestError) throw manifestError;
     const last = state.history.at(-1);
     manifest.result = {
       epochs: state.epoch, steps: state.step, finalLoss: last?.trainLoss ?? null,
@@ -222,7 +245,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
       trainNormalization: String(train.normalization),
     };
     const model = trainer.inferenceModel(state.params, metadata);
-    await writeFileAtomic(path.join(jobDir, ARTIFACT.model), model);
+    await writing(config.jobId, path.join(jobDir, ARTIFACT.model), () => writeFileAtomic(path.join(jobDir, ARTIFACT.model), model));
     const split = test ? 'test' : 'train';
     const data = test ?? train;
     const groups = test ? plan.testGroups! : plan.trainGroups;
@@ -245,10 +268,10 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
         // provenance is informative only
       }
     }
-    await writeReconstruction(jobDir, recon, { jobId: config.jobId, split: evaluated.split, cropSize: config.training.stitchCropSize, datasetPath: evaluation.dataset, evaluation: evaluation.source });
-    await writeImages(jobDir, recon);
+    await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), () => writeReconstruction(jobDir, recon, { jobId: config.jobId, split: evaluated.split, cropSize: config.training.stitchCropSize, datasetPath: evaluation.dataset, evaluation: evaluation.source }));
+    await writing(config.jobId, path.join(jobDir, ARTIFACT.amplitudePng), () => writeImages(jobDir, recon));
     const testLoss = test ? await trainer.evaluate(state, test, plan.testGroups!) : null;
-    await writeMetrics(jobDir, { jobId: config.jobId, testLoss, ...evaluated.metrics });
+    await writing(config.jobId, path.join(jobDir, ARTIFACT.metrics), () => writeMetrics(jobDir, { jobId: config.jobId, testLoss, ...evaluated.metrics }));
     const summary = evaluated.summary;
     const evaluationSummary = { dataset: evaluation.dataset, source: evaluation.source, region: evaluation.region };
     manifest.result.metrics = summary
@@ -268,7 +291,7 @@ export async function runJob(jobDir: string, opts: { resume: boolean; threads: R
     await finish('succeeded');
     return 0;
   } catch (err) {
-    const e = err as Error;
+    const e = explainIoError(err, config.jobId) as Error;
     emit({ type: 'failed', message: e.message, stack: e.stack });
     io.stderr(e.stack ?? String(e));
     await finish('failed', e.message);

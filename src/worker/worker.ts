@@ -1,29 +1,34 @@
 // The training worker: a separate Node process (forked by the extension or the CLI, never run inside the
 // extension host) that trains one job from the resolved plan in `<job>/run-config.json`, streams typed events
 // over IPC and into events.jsonl/train.log, keeps manifest.json true at every moment, and writes the artifacts.
-//   node dist/worker.js --job-dir <dir> [--resume] [--threads N [--threads-source cli|setting]]
+//   node dist/worker.js --job-dir <dir> [--run-id ID] [--resume] [--threads N [--threads-source cli|setting]]
+// With --run-id the launcher holds the job's run lock for that run (checked here); without it (started by
+// hand) the worker takes the lock itself and releases it on exit.
 // Every onnxruntime session gets the intra-op threads resolveThreads() decides: --threads (0 = automatic), else
 // SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else every core this process may use.
-// Exit code 0: succeeded or cancelled (see the manifest); 1: failed; 2: bad invocation.
+// Exit code 0: succeeded or cancelled (see the manifest); 1: failed; 2: bad invocation; 3: the job is locked by another run.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { acquireJobLock, JobLockedError, LOCK_FILE, newRunId, readLock } from '../core/run/lock';
 import { checkRequestedThreads, resolveThreads, type ResolvedThreads } from '../core/runtime/threads';
 import { runJob, type WorkerIo } from './runJob';
 
-function parseArgs(argv: string[]): { jobDir: string; resume: boolean; threads: ResolvedThreads } {
+function parseArgs(argv: string[]): { jobDir: string; runId?: string; resume: boolean; threads: ResolvedThreads } {
   let jobDir: string | undefined;
+  let runId: string | undefined;
   let resume = false;
   let threadsArg: string | undefined;
   let threadsSource: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--job-dir') jobDir = argv[++i];
+    else if (a === '--run-id') runId = argv[++i];
     else if (a === '--resume') resume = true;
     else if (a === '--threads') threadsArg = argv[++i] ?? '';
     else if (a === '--threads-source') threadsSource = argv[++i];
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: node worker.js --job-dir <artifact folder with run-config.json> [--resume] [--threads N [--threads-source cli|setting]]\n');
+      process.stdout.write('usage: node worker.js --job-dir <artifact folder with run-config.json> [--run-id ID] [--resume] [--threads N [--threads-source cli|setting]]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -31,7 +36,8 @@ function parseArgs(argv: string[]): { jobDir: string; resume: boolean; threads: 
   if (threadsSource !== undefined && threadsSource !== 'cli' && threadsSource !== 'setting') throw new Error(`--threads-source must be cli or setting (got "${threadsSource}")`);
   const requested = threadsArg === undefined ? undefined : checkRequestedThreads(threadsArg, '--threads');
   const threads = resolveThreads({ requested, requestedFrom: threadsSource as 'cli' | 'setting' | undefined, env: process.env, available: os.availableParallelism() });
-  return { jobDir: path.resolve(jobDir), resume, threads };
+  if (runId !== undefined && !/^[\w.-]{1,80}$/.test(runId)) throw new Error(`--run-id must be a short word (got "${runId}")`);
+  return { jobDir: path.resolve(jobDir), runId, resume, threads };
 }
 
 async function main(): Promise<number> {
@@ -42,9 +48,18 @@ async function main(): Promise<number> {
   try {
     args = parseArgs(process.argv.slice(2));
     if (!fs.existsSync(path.join(args.jobDir, 'run-config.json'))) throw new Error(`${args.jobDir} has no run-config.json (write the run plan first: ptycho-study train or dry-run)`);
+    if (args.runId !== undefined) {
+      // Never train a folder whose lock names another run: that run (or its successor) owns the folder.
+      const holder = readLock(path.join(args.jobDir, LOCK_FILE));
+      if (holder?.runId !== args.runId) throw new Error(`${path.join(args.jobDir, LOCK_FILE)} is not held for run ${args.runId}${holder ? ` (it holds run ${holder.runId} of pid ${holder.pid} on ${holder.hostname})` : ''}`);
+    } else {
+      const runId = newRunId();
+      acquireJobLock(args.jobDir, { jobId: path.basename(args.jobDir), runId }); // released on exit
+      args.runId = runId;
+    }
   } catch (err) {
     process.stderr.write(`worker: ${(err as Error).message}\n`);
-    return 2;
+    return err instanceof JobLockedError ? 3 : 2;
   }
   let cancelRequested = false;
   let signals = 0;
@@ -72,7 +87,7 @@ async function main(): Promise<number> {
     cancelled: () => cancelRequested,
     stderr: (line) => process.stderr.write(line + '\n'),
   };
-  return runJob(args.jobDir, { resume: args.resume, threads: args.threads }, io);
+  return runJob(args.jobDir, { runId: args.runId, resume: args.resume, threads: args.threads }, io);
 }
 
 main().then(

@@ -2,7 +2,8 @@
 // the explicit early-stopping monitor, the study's open choices recorded in the plan, and the per-epoch quality
 // window.
 import { strict as assert } from 'node:assert';
-import { modelProbe, normalizeProbe, normalizeProbeEnergy, TARGET_MEAN_AMPLITUDE } from '../../src/core/model';
+import { buildArchitecture, initialParameters, modelProbe, normalizeProbe, normalizeProbeEnergy, TARGET_MEAN_AMPLITUDE } from '../../src/core/model';
+import { warmupFactor } from '../../src/core/train/trainer';
 import { smoothObject, syntheticProbe } from '../../src/core/simulate';
 import { ConfigError, resolveTrainingSettings } from '../../src/core/study/config';
 import { removePlane, removePlaneAt } from '../../src/core/metrics';
@@ -42,10 +43,45 @@ describe('reconstruction-quality settings', () => {
     assert.equal(resolveTrainingSettings({ earlyStoppingMonitor: 'loss', minDelta: 0 }).earlyStoppingMonitor, 'loss');
   });
 
+  it('learning rate, weight initialisation and warm-up: defaults, validation, and what each rule draws', () => {
+    const d = resolveTrainingSettings();
+    // 1e-3 (PtychoPINN's) collapsed gridsize-2 models to the flat object; README, Reconstruction quality.
+    assert.equal(d.learningRate, 2.5e-4);
+    assert.equal(d.weightInit, 'glorot');
+    assert.equal(d.warmupSteps, 0);
+    assert.throws(() => resolveTrainingSettings({ weightInit: 'xavier' as never }), /weightInit/);
+    assert.throws(() => resolveTrainingSettings({ warmupSteps: -1 }), /warmupSteps/);
+    assert.throws(() => resolveTrainingSettings({ warmupSteps: 1.5 }), /warmupSteps/);
+    assert.deepEqual([1, 50, 100, 101, 5000].map((step) => warmupFactor(step, 100)), [0.01, 0.5, 1, 1, 1]);
+    assert.equal(warmupFactor(1, 0), 1);
+
+    const arch = buildArchitecture({ n: 16, gridsize: 2, filterScale: 1, filters: { encoder: [4], decoder: [] } });
+    const glorot = initialParameters(arch, 7, 3, 'glorot');
+    const he = initialParameters(arch, 7, 3, 'he');
+    const maxAbs = (a: Float32Array): number => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    for (const p of arch.params) {
+      const g = glorot.get(p.name)!;
+      const h = he.get(p.name)!;
+      if (p.init === 'relu') {
+        // Same draws, scaled by √(6/fan_in) instead of √(6/(fan_in + fan_out)).
+        const ratio = Math.sqrt((p.fanIn! + p.fanOut!) / p.fanIn!);
+        g.forEach((v, i) => assert.ok(Math.abs(h[i] - v * ratio) < 1e-5, p.name));
+        assert.ok(maxAbs(h) <= Math.sqrt(6 / p.fanIn!) && maxAbs(h) > 0.5 * Math.sqrt(6 / p.fanIn!));
+      } else if (p.init === 'head') {
+        // Zero heads: the untrained 'he' model is exactly the flat object (σ(0) = 0.5, phase 0).
+        assert.equal(maxAbs(h), 0, p.name);
+        assert.ok(maxAbs(g) > 0, p.name);
+      } else {
+        assert.deepEqual(h, g, p.name);
+      }
+    }
+    assert.equal(glorot.get('log_scale')![0], Math.fround(Math.log(3)));
+  });
+
   it('the plan records the choices the original study left open, with the reference values', () => {
     const choices = openChoicesOf(resolveTrainingSettings(), 1000, 1000);
     const byKey = new Map(choices.map((c) => [c.key, c]));
-    for (const k of ['nGroups', 'neighborCount', 'earlyStoppingMonitor', 'minDelta', 'probeNormalization', 'stitchPhaseAlignment', 'probeBig']) assert.ok(byKey.has(k), k);
+    for (const k of ['nGroups', 'neighborCount', 'earlyStoppingMonitor', 'minDelta', 'probeNormalization', 'stitchPhaseAlignment', 'probeBig', 'learningRate', 'weightInit']) assert.ok(byKey.has(k), k);
     assert.equal(byKey.get('nGroups')!.value, 1000);
     assert.match(byKey.get('nGroups')!.reference, /512/);
     assert.equal(byKey.get('earlyStoppingMonitor')!.value, 'val_loss');

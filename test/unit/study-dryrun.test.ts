@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   discoverStudy, listJobs, writeDryRun, planRun, readRunRecord, PlanError, resolveTrainingSettings, ConfigError,
   intensityScaleFor, type JobManifest,
@@ -36,7 +36,7 @@ describe('run planning and dry runs', () => {
     assert.equal(plan.config.nGroups, 12);
     assert.equal(plan.config.training.epochs, 3);
     assert.equal(plan.config.training.batchSize, 16);
-    assert.equal(plan.config.training.learningRate, 1e-3);
+    assert.equal(plan.config.training.learningRate, 2.5e-4);
     assert.ok(Math.abs(plan.config.intensityScale - Math.sqrt(1000) / 32) < 1e-12);
     assert.deepEqual(plan.providers.candidates, ['cpu']);
     assert.deepEqual(plan.workerCommand, ['/usr/bin/node', WORKER, '--job-dir', job.artifactDir]);
@@ -126,11 +126,16 @@ describe('run planning and dry runs', () => {
     const r = await writeDryRun(job, { workerScript: WORKER });
     assert.ok(r.previousManifest && fs.existsSync(r.previousManifest));
     assert.equal(JSON.parse(fs.readFileSync(r.previousManifest, 'utf8')).status, 'succeeded');
-    // A live run (this test process) must not be replaced.
-    const live = { ...real, status: 'running', runtime: { hostname: os.hostname(), pid: process.pid } };
-    fs.writeFileSync(path.join(job.artifactDir, 'manifest.json'), JSON.stringify(live));
-    await assert.rejects(writeDryRun(job, { workerScript: WORKER }), /is running/);
-    assert.equal((await jobs(false))[0].state, 'running');
+    // A live run (a live child process with a fresh heartbeat; never this process's own pid) must not be replaced.
+    const worker = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      const live = { ...real, status: 'running', runtime: { hostname: os.hostname(), pid: worker.pid, heartbeatAt: new Date().toISOString() } };
+      fs.writeFileSync(path.join(job.artifactDir, 'manifest.json'), JSON.stringify(live));
+      await assert.rejects(writeDryRun(job, { workerScript: WORKER }), /is running/);
+      assert.equal((await jobs(false))[0].state, 'running');
+    } finally {
+      worker.kill();
+    }
   });
 
   it('a "running" manifest whose process is gone reads as failed, never running', async () => {

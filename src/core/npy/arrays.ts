@@ -79,10 +79,8 @@ export async function readRowRange(s: NpyStream, start: number, end: number, opt
   const rowElements = shape.slice(1).reduce((a, b) => a * b, 1);
   const rest = shape.slice(1);
   if (header.fortranOrder && shape.length > 1) {
-    // Rows of a Fortran-ordered array are strided across the whole data: read it all, then slice.
-    const whole = await readWholeArray(s, opts);
-    const w = valuesPerElement(dtype);
-    return { dtype, shape: [end - start, ...rest], data: whole.data.slice(start * rowElements * w, end * rowElements * w) };
+    // Rows of a Fortran-ordered array are strided across the whole data: one pass picks them out.
+    return readRowSet(s, Array.from({ length: end - start }, (_, i) => start + i), opts);
   }
   const count = (end - start) * rowElements;
   const bytes = count * dtype.itemSize;
@@ -90,6 +88,85 @@ export async function readRowRange(s: NpyStream, start: number, end: number, opt
   const ab = new ArrayBuffer(bytes);
   if (bytes > 0) await s.source.fill(wholeBuffer(ab), header.headerBytes + start * rowElements * dtype.itemSize);
   return { dtype, shape: [end - start, ...rest], data: decodeElements(dtype, ab, count, file, member) };
+}
+
+/**
+ * The given rows along axis 0 (strictly increasing), shape [rows.length, ...rest], reading the member at
+ * most once: stored C-order rows are read where they lie; deflated C-order rows come from one inflate pass
+ * that stops after the last of them; Fortran-order rows, strided across the whole data, from one pass over
+ * it. Memory is the rows plus one chunk, never the whole array.
+ */
+export async function readRowSet(s: NpyStream, rows: readonly number[], opts?: ReadOptions): Promise<NdArray> {
+  const { header, file, member } = s;
+  const { dtype, shape } = header;
+  checkRows(s, 0, 0);
+  rows.forEach((r, i) => {
+    if (!Number.isSafeInteger(r) || r < 0 || r >= shape[0] || (i > 0 && r <= rows[i - 1])) {
+      throw new NpyFormatError(file, member, `row ${r} is out of range for axis 0 of length ${shape[0]} or out of order`);
+    }
+  });
+  const rest = shape.slice(1);
+  const rowElements = rest.reduce((a, b) => a * b, 1);
+  const item = dtype.itemSize;
+  const rowBytes = rowElements * item;
+  const bytes = rows.length * rowBytes;
+  guard(s, bytes, opts, `${rows.length} rows of ${dtype.descr} ${shapeRepr(shape)}`, 'read fewer rows at a time, or raise maxBytes');
+  const ab = new ArrayBuffer(bytes);
+  const out = new Uint8Array(ab);
+  const base = header.headerBytes;
+  const fortran = header.fortranOrder && shape.length > 1;
+  if (rows.length > 0 && rowBytes > 0 && !fortran && s.source.randomAccess) {
+    for (let i = 0; i < rows.length; i++) await s.source.fill({ buffer: ab, byteOffset: i * rowBytes, byteLength: rowBytes }, base + rows[i] * rowBytes);
+  } else if (rows.length > 0 && rowBytes > 0 && !fortran) {
+    let first = 0; // rows before this one are complete
+    await s.source.stream(base + rows[0] * rowBytes, base + (rows[rows.length - 1] + 1) * rowBytes, (chunk, pos) => {
+      const end = pos + chunk.length;
+      for (let i = first; i < rows.length; i++) {
+        const r0 = base + rows[i] * rowBytes;
+        if (r0 >= end) break;
+        const a = Math.max(r0, pos);
+        const b = Math.min(r0 + rowBytes, end);
+        if (b > a) out.set(chunk.subarray(a - pos, b - pos), i * rowBytes + a - r0);
+        if (r0 + rowBytes <= end) first = i + 1;
+      }
+    });
+  } else if (rows.length > 0 && rowBytes > 0) {
+    // Fortran order: element (r, t) — t the column-major index over the other axes — lies at (t·n0 + r)·item.
+    const n0 = shape[0];
+    const colBytes = n0 * item;
+    await s.source.stream(base, base + header.dataBytes, (chunk, pos) => {
+      const p0 = pos - base;
+      const p1 = p0 + chunk.length;
+      for (let t = Math.floor(p0 / colBytes); t * colBytes < p1; t++) {
+        for (let i = 0; i < rows.length; i++) {
+          const e0 = t * colBytes + rows[i] * item;
+          const a = Math.max(e0, p0);
+          const b = Math.min(e0 + item, p1);
+          const dst = i * rowBytes + t * item - e0;
+          for (let k = a; k < b; k++) out[dst + k] = chunk[k - p0];
+        }
+      }
+    });
+  }
+  let data = decodeElements(dtype, ab, rows.length * rowElements, file, member);
+  if (fortran && rest.length > 1) data = rowsToC(data, rows.length, rest, valuesPerElement(dtype));
+  return { dtype, shape: [rows.length, ...rest], data };
+}
+
+/** Reorders each of `count` consecutive rows (of shape `rest`, column-major) into C order. */
+function rowsToC<T extends NdArray['data']>(data: T, count: number, rest: readonly number[], w: number): T {
+  const rv = data.length / Math.max(1, count);
+  if (Array.isArray(data)) {
+    const parts: string[] = [];
+    for (let i = 0; i < count; i++) parts.push(...fortranToC(data.slice(i * rv, (i + 1) * rv), rest, w));
+    return parts as T;
+  }
+  const typed = data as NumericData;
+  for (let i = 0; i < count; i++) {
+    const row = typed.subarray(i * rv, (i + 1) * rv) as NumericData;
+    (typed as Float64Array).set(fortranToC(row, rest, w) as Float64Array, i * rv);
+  }
+  return data;
 }
 
 /**

@@ -5,8 +5,15 @@ import { NpyFormatError, type NpyHeader } from './types';
 
 export const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
-/** Headers above this are refused (NumPy itself refuses > 10 000 bytes unless told otherwise). */
-export const MAX_HEADER_BYTES = 1 << 20;
+/**
+ * Headers above this are refused before they are read: every member's header is read on every listing.
+ * NumPy's own headers for the dtypes read here are under 200 bytes (it refuses > 10 000 unless told
+ * otherwise); room is left for a padded version 2.0 header, which starts above 65 535.
+ */
+export const MAX_HEADER_BYTES = 128 << 10;
+
+/** Most dimensions a shape may have (NumPy 2's limit). */
+const MAX_DIMS = 64;
 
 /** Bytes needed to know the total header length (magic, version, length field). */
 export const NPY_PREAMBLE_BYTES = 12;
@@ -33,7 +40,7 @@ export function npyHeaderLength(buf: Uint8Array, file: string, member?: string):
   if (b.length < prefix) return undefined;
   const len = major === 1 ? b.readUInt16LE(8) : b.readUInt32LE(8);
   if (prefix + len > MAX_HEADER_BYTES) {
-    throw new NpyFormatError(file, member, `.npy header of ${len} bytes is larger than the ${MAX_HEADER_BYTES}-byte limit`);
+    throw new NpyFormatError(file, member, `.npy header of ${len} bytes is larger than the ${MAX_HEADER_BYTES}-byte limit (NumPy writes headers of under 200 bytes); it is not read`);
   }
   return prefix + len;
 }
@@ -78,6 +85,7 @@ export function parseNpyHeader(buf: Buffer, file: string, member?: string): NpyH
 
   const shapeValue = dict.get('shape');
   if (!isTuple(shapeValue)) return fail("'shape' is not a tuple");
+  if (shapeValue.tuple.length > MAX_DIMS) return fail(`'shape' has ${shapeValue.tuple.length} dimensions, more than ${MAX_DIMS}`);
   const shape: number[] = [];
   for (const d of shapeValue.tuple) {
     if (typeof d !== 'bigint') return fail("'shape' holds a non-integer");

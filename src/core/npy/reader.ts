@@ -3,10 +3,10 @@
 // reads (stored) or streaming inflate (deflated).
 import * as fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { checkRowsTarget, readRowRange, readRowRangeInto, readWholeArray, type NpyStream, type ReadOptions } from './arrays';
+import { checkRowsTarget, formatBytes, readRowRange, readRowRangeInto, readRowSet, readWholeArray, type NpyStream, type ReadOptions } from './arrays';
 import { NPY_PREAMBLE_BYTES, npyHeaderLength, parseNpyHeader, shapeRepr } from './header';
 import { DeflatedSource, inflateHead, readAt, StoredSource, wholeBuffer, type NpyByteSource } from './source';
-import { NpyFormatError, type NdArray, type NpyHeader, type NpzMember, type NumericData } from './types';
+import { NotRegularFileError, NpyFormatError, type NdArray, type NpyHeader, type NpzMember, type NumericData } from './types';
 import {
   applyZip64Record, EOCD_BYTES, findEndOfCentralDirectory, LOCAL_HEADER_BYTES, localHeaderLength,
   MAX_CENTRAL_DIRECTORY_BYTES, MAX_COMMENT, METHOD_DEFLATED, METHOD_STORED, parseCentralDirectory,
@@ -22,6 +22,36 @@ const MAX_DEFLATE_RATIO = 1032;
 export interface MetadataString {
   raw: string;
   json: unknown;
+}
+
+/**
+ * Largest `_metadata` read (stored bytes after decompression: UTF-32 for `<U`, the pickle for `|O`). Metadata
+ * is read on every listing, so a hostile member must cost nothing: its size is judged from the .npy header
+ * before a byte of it is read or inflated.
+ */
+export const METADATA_MAX_BYTES = 1 << 20;
+
+/** Reads a metadata member (one string) through `read`, refusing anything larger than METADATA_MAX_BYTES unread. */
+async function readMetadataMember(
+  file: string, member: string | undefined, h: NpyHeader, streamLength: number, read: (opts: ReadOptions) => Promise<NdArray>,
+): Promise<MetadataString> {
+  const what = `${h.dtype.descr} of shape ${shapeRepr(h.shape)}`;
+  if ((h.dtype.name !== 'U' && h.dtype.name !== 'O') || h.elementCount !== 1) {
+    throw new NpyFormatError(file, member, `expected one string (0-d <U or pickled str), found ${what} (${h.elementCount} elements); it is not read`);
+  }
+  const bytes = h.dtype.name === 'O' ? streamLength - h.headerBytes : h.dataBytes;
+  if (bytes > METADATA_MAX_BYTES) {
+    throw new NpyFormatError(file, member, `${what} holds ${formatBytes(bytes)}, over the ${formatBytes(METADATA_MAX_BYTES)} limit for metadata; it is not read`);
+  }
+  const arr = await read({ maxBytes: METADATA_MAX_BYTES });
+  const raw = String((arr.data as string[])[0] ?? '');
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    json = undefined;
+  }
+  return { raw, json };
 }
 
 /** An open .npz archive. Keep it open while reading; `close()` (or `withNpz`) releases the file. */
@@ -47,14 +77,29 @@ export class NpzArchive {
     const m = this.members.get(name);
     if (!m) {
       const names = [...this.members.keys()];
-      throw new NpyFormatError(this.path, name, `no such member (the archive holds: ${names.length ? names.join(', ') : 'nothing'})`);
+      const nested = this.nestedEntries(name);
+      const hint = nested.length ? `; the archive holds ${nested.join(', ')}; keys must be at the top level` : '';
+      throw new NpyFormatError(this.path, name, `no such member (the archive holds: ${names.length ? names.join(', ') : 'nothing'})${hint}`);
     }
     return m;
+  }
+
+  /**
+   * Entries whose last path component is `key` (`sub/dir/diffraction.npy` for `diffraction`): arrays saved
+   * under a folder, which numpy.load names `sub/dir/diffraction`, so `key` is missing.
+   */
+  nestedEntries(key: string): string[] {
+    return [...this.members.values()].filter((m) => m.name.endsWith(`/${key}`)).map((m) => m.entryName);
   }
 
   /** The whole array in C order (Fortran-ordered members are transposed). */
   readArray(name: string, opts?: ReadOptions): Promise<NdArray> {
     return this.guarded(name, (s) => readWholeArray(s, opts));
+  }
+
+  /** Rows `rows` (strictly increasing) along axis 0, reading the member at most once (see readRowSet). */
+  readRowSet(name: string, rows: readonly number[], opts?: ReadOptions): Promise<NdArray> {
+    return this.guarded(name, (s) => readRowSet(s, rows, opts));
   }
 
   /** Rows [start, end) along axis 0, shape [end - start, ...rest]. */
@@ -73,23 +118,13 @@ export class NpzArchive {
 
   /**
    * The `_metadata` member: a 0-d `<U` string or a pickled 0-d object string. `json` is the parsed JSON, or
-   * undefined when the string is not valid JSON. Undefined when the archive has no `_metadata`.
+   * undefined when the string is not valid JSON. Undefined when the archive has no `_metadata`. Throws
+   * NpyFormatError, before reading anything, when it is not one string of at most METADATA_MAX_BYTES.
    */
-  async readMetadata(opts?: ReadOptions): Promise<MetadataString | undefined> {
+  async readMetadata(): Promise<MetadataString | undefined> {
     if (!this.has('_metadata')) return undefined;
-    const arr = await this.readArray('_metadata', opts);
-    if (!Array.isArray(arr.data) || arr.data.length !== 1) {
-      throw new NpyFormatError(this.path, '_metadata',
-        `expected one string (0-d <U or pickled str), found ${arr.dtype.descr} of shape ${shapeRepr(arr.shape)}`);
-    }
-    const raw = arr.data[0];
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      json = undefined;
-    }
-    return { raw, json };
+    const m = this.member('_metadata');
+    return readMetadataMember(this.path, '_metadata', m.header, m.uncompressedSize, (o) => this.readArray('_metadata', o));
   }
 
   async close(): Promise<void> {
@@ -131,6 +166,15 @@ export class NpyFile {
     return this.guarded((s) => readRowRange(s, start, end, opts));
   }
 
+  readRowSet(rows: readonly number[], opts?: ReadOptions): Promise<NdArray> {
+    return this.guarded((s) => readRowSet(s, rows, opts));
+  }
+
+  /** The file's array read as metadata (one string, capped like NpzArchive.readMetadata). */
+  readMetadata(): Promise<MetadataString> {
+    return readMetadataMember(this.path, undefined, this.header, this.fileSize, (o) => this.readArray(o));
+  }
+
   /** Like readRows, into a caller-owned typed array (see NpzArchive.readRowsInto). */
   async readRowsInto(start: number, end: number, out: NumericData, opts?: ReadOptions): Promise<NdArray> {
     checkRowsTarget(this.header, start, end, out);
@@ -165,11 +209,28 @@ async function asFormatError<T>(file: string, member: string | undefined, fn: ()
   }
 }
 
+/** What a non-regular file is, for the error that refuses it. */
+function kindOf(st: fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isDirectory()) return 'a directory';
+  return 'a special file';
+}
+
+/**
+ * Opens a regular file for reading, and nothing else: opening a FIFO blocks until a writer appears and a
+ * device can stream forever, so the type is checked with stat before opening, and the open is non-blocking
+ * (should the path be swapped for a FIFO in between, open returns at once and fstat refuses it).
+ */
 async function openRegularFile(path: string): Promise<{ fh: FileHandle; size: number }> {
-  const fh = await fs.promises.open(path, 'r');
+  const before = await fs.promises.stat(path);
+  if (!before.isFile()) throw new NotRegularFileError(path, kindOf(before));
+  const fh = await fs.promises.open(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new NpyFormatError(path, undefined, 'not a regular file');
+    if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st));
     return { fh, size: st.size };
   } catch (err) {
     await fh.close();

@@ -45,13 +45,34 @@ export function wholeBuffer(buffer: ArrayBuffer): ByteRange {
   return { buffer, byteOffset: 0, byteLength: buffer.byteLength };
 }
 
+/** Receives consecutive pieces of a stream; `chunk` is only valid during the call (copy what you keep). */
+export type ChunkSink = (chunk: Uint8Array, streamPos: number) => void;
+
 /** The uncompressed bytes of one .npy stream (a bare file, or a zip member). */
 export interface NpyByteSource {
+  /** True when any range can be read without touching the bytes before it (stored data). */
+  readonly randomAccess: boolean;
   /** Fills `target` (all of it) with stream bytes starting at `streamPos`. */
   fill(target: ByteRange, streamPos: number): Promise<void>;
+  /** Hands stream bytes [from, to) to `sink` in order, in one pass, in bounded pieces. */
+  stream(from: number, to: number, sink: ChunkSink): Promise<void>;
 }
 
+/**
+ * Array-data bytes delivered by the sources since the process started: `stored` read from disk, `inflated`
+ * produced by deflate (including bytes skipped to reach a position). Lets tests assert what a check costs.
+ */
+export const npyReadStats = { storedBytes: 0, inflatedBytes: 0 };
+
+/** Members up to this size are inflated in one (thread-pool) call: cheaper than a stream, always CRC-checked. */
+const SMALL_MEMBER_BYTES = 4 << 20;
+
+/** Compressed bytes read per step while inflating. */
+const READ_STEP = 4 << 20;
+
 export class StoredSource implements NpyByteSource {
+  readonly randomAccess = true;
+
   constructor(
     private readonly fh: FileHandle,
     /** Absolute offset of the .npy stream's first byte. */
@@ -61,17 +82,23 @@ export class StoredSource implements NpyByteSource {
   ) {}
 
   fill(target: ByteRange, streamPos: number): Promise<void> {
+    npyReadStats.storedBytes += target.byteLength;
     return readFully(this.fh, target.buffer, target.byteOffset, target.byteLength, this.base + streamPos, this.file, this.member);
+  }
+
+  async stream(from: number, to: number, sink: ChunkSink): Promise<void> {
+    const buf = Buffer.allocUnsafe(Math.max(0, Math.min(READ_STEP, to - from)));
+    for (let pos = from; pos < to; pos += READ_STEP) {
+      const n = Math.min(READ_STEP, to - pos);
+      await this.fill({ buffer: buf.buffer, byteOffset: buf.byteOffset, byteLength: n }, pos);
+      sink(buf.subarray(0, n), pos);
+    }
   }
 }
 
-/** Members up to this size are inflated in one (thread-pool) call: cheaper than a stream, always CRC-checked. */
-const SMALL_MEMBER_BYTES = 4 << 20;
-
-/** Compressed bytes read per step while inflating. */
-const READ_STEP = 4 << 20;
-
 export class DeflatedSource implements NpyByteSource {
+  readonly randomAccess = false;
+
   constructor(
     private readonly fh: FileHandle,
     private readonly compressedStart: number,
@@ -82,15 +109,24 @@ export class DeflatedSource implements NpyByteSource {
     private readonly member: string,
   ) {}
 
+  fill(target: ByteRange, streamPos: number): Promise<void> {
+    return this.stream(streamPos, streamPos + target.byteLength, (chunk, pos) => {
+      new Uint8Array(target.buffer, target.byteOffset + pos - streamPos, chunk.length).set(chunk);
+    });
+  }
+
   /**
-   * Inflates from the start of the member (deflate has no random access), discarding bytes before
-   * `streamPos` and stopping once `target` is full. When the range reaches the end of the member, the
-   * whole stream has been seen, so its length and CRC-32 are checked too.
+   * Inflates from the start of the member (deflate has no random access), discarding bytes before `from`
+   * and stopping at `to`. When the range reaches the end of the member, the whole stream has been seen, so
+   * its length and CRC-32 are checked too.
    */
-  async fill(target: ByteRange, streamPos: number): Promise<void> {
-    if (this.uncompressedSize <= SMALL_MEMBER_BYTES) return this.fillSmall(target, streamPos);
-    const want = target.byteLength;
-    const end = streamPos + want;
+  async stream(from: number, to: number, sink: ChunkSink): Promise<void> {
+    if (this.uncompressedSize <= SMALL_MEMBER_BYTES) {
+      const out = await this.inflateSmall();
+      if (to > from) sink(out.subarray(from, to), from);
+      return;
+    }
+    const end = to;
     const checkWhole = end === this.uncompressedSize;
     const { fh, compressedStart, compressedSize, file, member } = this;
 
@@ -112,10 +148,11 @@ export class DeflatedSource implements NpyByteSource {
     let crc = 0;
     try {
       for await (const chunk of inflater as AsyncIterable<Buffer>) {
+        npyReadStats.inflatedBytes += chunk.length;
         if (checkWhole) crc = zlib.crc32(chunk, crc);
-        const from = Math.max(streamPos, seen);
-        const to = Math.min(end, seen + chunk.length);
-        if (to > from) new Uint8Array(target.buffer, target.byteOffset + from - streamPos, to - from).set(chunk.subarray(from - seen, to - seen));
+        const a = Math.max(from, seen);
+        const b = Math.min(end, seen + chunk.length);
+        if (b > a) sink(chunk.subarray(a - seen, b - seen), a);
         seen += chunk.length;
         if (seen >= end && !checkWhole) break;
         if (seen > this.uncompressedSize) break;
@@ -140,7 +177,8 @@ export class DeflatedSource implements NpyByteSource {
     }
   }
 
-  private async fillSmall(target: ByteRange, streamPos: number): Promise<void> {
+  /** The whole (small) member, inflated in one call and checked. */
+  private async inflateSmall(): Promise<Buffer> {
     const { compressedSize: csize, uncompressedSize: usize, file, member } = this;
     const input = Buffer.allocUnsafe(csize);
     await readFully(this.fh, input.buffer, input.byteOffset, csize, this.compressedStart, file, member);
@@ -153,6 +191,7 @@ export class DeflatedSource implements NpyByteSource {
         ? `inflates to more than the ${usize} bytes the zip directory declares`
         : `corrupt deflate data: ${(err as Error).message}`);
     }
+    npyReadStats.inflatedBytes += out.length;
     if (out.length !== usize) {
       throw new NpyFormatError(file, member, `deflate stream ends after ${out.length} bytes; the zip directory declares ${usize}`);
     }
@@ -160,7 +199,7 @@ export class DeflatedSource implements NpyByteSource {
     if (crc !== this.crc32 >>> 0) {
       throw new NpyFormatError(file, member, `CRC-32 mismatch (data 0x${crc.toString(16)}, directory 0x${(this.crc32 >>> 0).toString(16)})`);
     }
-    new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(out.subarray(streamPos, streamPos + target.byteLength));
+    return out;
   }
 }
 

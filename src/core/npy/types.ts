@@ -77,3 +77,12 @@ export class NpyFormatError extends Error {
     this.name = 'NpyFormatError';
   }
 }
+
+/** The path is a FIFO, socket, device or directory: refused before any read that could block. */
+export class NotRegularFileError extends NpyFormatError {
+  constructor(file: string, readonly kind: string) {
+    super(file, undefined, `${kind}, not a regular file`);
+    this.message = `${file} is ${kind}, not a regular file`;
+    this.name = 'NotRegularFileError';
+  }
+}

@@ -3,6 +3,7 @@
 // The extension's job panel, the CLI and tests all read these; the names are a contract.
 import * as fs from 'node:fs';
 import { describeThreads, type ThreadsSource } from '../runtime/threads';
+import { openAppendNoFollowSync } from './safeFiles';
 
 interface EventBase {
   /** ISO time the event was emitted. */
@@ -191,8 +192,14 @@ export class EventLog {
   private readonly logFd: number;
 
   constructor(eventsPath: string, logPath: string, readonly jobId: string, private readonly sink?: (e: RunEvent) => void) {
-    this.eventsFd = fs.openSync(eventsPath, 'a');
-    this.logFd = fs.openSync(logPath, 'a');
+    // No-follow: a symlink planted as events.jsonl or train.log is refused, never written through.
+    this.eventsFd = openAppendNoFollowSync(eventsPath);
+    try {
+      this.logFd = openAppendNoFollowSync(logPath);
+    } catch (err) {
+      fs.closeSync(this.eventsFd);
+      throw err;
+    }
   }
 
   emit(body: EventBody<RunEvent>): RunEvent {

@@ -1,23 +1,33 @@
-// The parent side of a training run (used by the CLI and the extension): writes the plan, forks the bundled
-// worker, relays its typed events, cancels it (cancel message → the worker checkpoints and stops), and when the
-// worker dies without saying so (SIGKILL, a crash, out of memory) records `failed` with the signal or exit code
-// and the last stderr lines, keeping everything already written.
+// The parent side of a training run (used by the CLI and the extension): takes the job's run lock, writes the
+// plan, forks the bundled worker with a run id, relays its typed events, cancels it (cancel message → the
+// worker checkpoints and stops), and when the worker dies without recording its end (SIGKILL, a crash, out of
+// memory) records `failed` with the signal or exit code and the last stderr lines, keeping everything written.
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { appendLines, writeJsonAtomic } from '../atomic';
 import { ARTIFACT } from '../study/layout';
-import { isProcessAlive, type JobManifest, type RunStatus } from '../study/manifest';
+import { runningProcessGone, type JobManifest, type RunStatus } from '../study/manifest';
 import type { RunConfig } from '../study/plan';
 import { checkRequestedThreads } from '../runtime/threads';
 import { describeEvent, RUN_EVENT_TYPES, type FailedEvent, type RunEvent, type WorkerCommand } from './events';
+import { explainIoError, isIoFailure, writing } from './ioError';
+import { acquireJobLock, LOCK_FILE, newRunId, type JobLock } from './lock';
+import { checkResumable, ResumeError } from './resume';
+
+export { JobLockedError } from './lock';
+export { ResumeError } from './resume';
 
 export interface LaunchOptions {
   /** Absolute path of dist/worker.js. */
   workerScript: string;
   /** Node executable for the worker (default: this process's). */
   nodePath?: string;
+  /** Continue from checkpoint.npz; refused (ResumeError) before anything starts when it is missing or unreadable. */
   resume?: boolean;
+  /** Start from scratch, discarding checkpoint.npz. */
+  restart?: boolean;
   /**
    * Intra-op threads for every onnxruntime session of the run (undefined or 0: automatic, the worker takes
    * SLURM_CPUS_PER_TASK, OMP_NUM_THREADS or every available core); recorded in the manifest with its source.
@@ -30,6 +40,7 @@ export interface LaunchOptions {
 
 export interface RunExit {
   jobId: string;
+  runId?: string;
   status: RunStatus;
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -56,8 +67,19 @@ export class RunHandle {
   private cancelling = false;
   readonly done: Promise<RunExit>;
   lastEvent?: RunEvent;
+  readonly jobId: string;
+  readonly jobDir: string;
 
-  constructor(readonly jobId: string, readonly jobDir: string, private readonly child: ChildProcess) {
+  constructor(
+    private readonly config: RunConfig,
+    /** This run's id, passed to the worker and recorded in its manifest. */
+    readonly runId: string,
+    private readonly child: ChildProcess,
+    private readonly lock: JobLock | undefined,
+    private readonly startedAt: Date,
+  ) {
+    this.jobId = config.jobId;
+    this.jobDir = config.artifactDir;
     child.on('message', (m: unknown) => {
       if (!m || typeof m !== 'object' || !RUN_EVENT_TYPES.includes((m as RunEvent).type)) return;
       this.lastEvent = m as RunEvent;
@@ -77,7 +99,11 @@ export class RunHandle {
         clearTimeout(this.cancelTimer);
         void this.settle(code, signal).then(resolve);
       });
-      child.on('error', (err) => this.pushStderr(`failed to start the worker: ${err.message}`));
+      child.on('error', (err) => {
+        this.pushStderr(`failed to start the worker: ${err.message}`);
+        // A worker that never started emits no 'exit': settle here, or the run (and its lock) would hang.
+        if (child.pid === undefined) void this.settle(null, null).then(resolve);
+      });
     });
   }
 
@@ -116,72 +142,139 @@ export class RunHandle {
     this.child.kill('SIGKILL');
   }
 
-  /** After exit: make the manifest tell the truth if the worker could not. */
+  /**
+   * After exit: make the manifest tell the truth if the worker could not. Only a manifest carrying this run's
+   * id is believed; anything else (the previous run's `succeeded`, no manifest, ours still `running`) means the
+   * worker died without recording its end, so the run is `failed` with the signal or exit code and stderr.
+   */
   private async settle(code: number | null, signal: NodeJS.Signals | null): Promise<RunExit> {
-    const manifestPath = path.join(this.jobDir, ARTIFACT.manifest);
-    let manifest: JobManifest | undefined;
     try {
-      manifest = JSON.parse(await fs.promises.readFile(manifestPath, 'utf8')) as JobManifest;
-    } catch {
-      manifest = undefined;
-    }
-    const workerPid = this.child.pid;
-    const stillRunning = manifest?.status === 'running' && manifest.runtime?.pid === workerPid;
-    if (manifest && !stillRunning && (manifest.status === 'succeeded' || manifest.status === 'cancelled' || manifest.status === 'failed')) {
-      return { jobId: this.jobId, status: manifest.status, code, signal, reason: manifest.reason };
-    }
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const tail = this.stderrTail.slice(-12);
-    const reason = `The worker ${how} before finishing${tail.length ? `: ${tail.at(-1)}` : ''}. Files written before that are kept (the last checkpoint can be resumed).`;
-    const event: FailedEvent = { type: 'failed', time: new Date().toISOString(), jobId: this.jobId, message: reason, exitCode: code, signal, stderrTail: tail };
-    try {
-      await appendLines(path.join(this.jobDir, ARTIFACT.events), [JSON.stringify(event)]);
-      await appendLines(path.join(this.jobDir, ARTIFACT.trainLog), [`[${event.time}] ${describeEvent(event)}`, ...tail.map((l) => `[${event.time}]   stderr: ${l}`)]);
-      if (manifest) {
-        const now = new Date().toISOString();
-        manifest.status = 'failed';
-        manifest.reason = reason;
-        manifest.updatedAt = now;
-        manifest.finishedAt = now;
-        if (manifest.timing) manifest.timing.finishedAt = now;
-        await writeJsonAtomic(manifestPath, manifest);
+      const manifest = await readManifest(this.jobDir);
+      const ours = manifest?.runId === this.runId ? manifest : undefined;
+      if (ours && (ours.status === 'succeeded' || ours.status === 'cancelled' || ours.status === 'failed')) {
+        return { jobId: this.jobId, runId: this.runId, status: ours.status, code, signal, reason: ours.reason };
       }
-    } catch {
-      // The job folder is gone or unwritable; the exit is still reported.
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const tail = this.stderrTail.slice(-12);
+      const last = [...tail].reverse().find((l) => !/^\s+at /.test(l)); // the error, not a stack frame
+      const reason = `The worker ${how} before finishing${last ? `: ${last}` : ''}. Files written before that are kept (the last checkpoint can be resumed).`;
+      const event: FailedEvent = { type: 'failed', time: new Date().toISOString(), jobId: this.jobId, message: reason, exitCode: code, signal, stderrTail: tail };
+      try {
+        await appendLines(path.join(this.jobDir, ARTIFACT.events), [JSON.stringify(event)]);
+        await appendLines(path.join(this.jobDir, ARTIFACT.trainLog), [`[${event.time}] ${describeEvent(event)}`, ...tail.map((l) => `[${event.time}]   stderr: ${l}`)]);
+        await recordFailure(this.config, this.runId, reason, { manifest, pid: this.child.pid, startedAt: this.startedAt });
+      } catch {
+        // The job folder is gone or unwritable; the exit is still reported.
+      }
+      for (const l of this.listeners) l(event);
+      return { jobId: this.jobId, runId: this.runId, status: 'failed', code, signal, reason };
+    } finally {
+      this.lock?.release();
     }
-    for (const l of this.listeners) l(event);
-    return { jobId: this.jobId, status: 'failed', code, signal, reason };
   }
 }
 
-/** Refuses to start a job whose manifest says a live process is running it. */
-export async function assertNotRunning(jobDir: string): Promise<void> {
+async function readManifest(dir: string): Promise<JobManifest | undefined> {
   try {
-    const m = JSON.parse(await fs.promises.readFile(path.join(jobDir, ARTIFACT.manifest), 'utf8')) as JobManifest;
-    if (m.status === 'running' && m.runtime?.pid !== undefined && isProcessAlive(m.runtime.pid)) {
-      throw new RunAlreadyActiveError(`${m.job?.id ?? jobDir} is already running (pid ${m.runtime.pid}); cancel it first.`);
-    }
-  } catch (err) {
-    if (err instanceof RunAlreadyActiveError) throw err;
+    return JSON.parse(await fs.promises.readFile(path.join(dir, ARTIFACT.manifest), 'utf8')) as JobManifest;
+  } catch {
+    return undefined;
   }
 }
 
-/** Writes `<job>/run-config.json` and forks the worker on it. */
+/**
+ * Writes `failed` with `reason` for run `runId`: into its own manifest when the worker wrote one, else into a
+ * new one (never into the previous run's, whose results are not this run's; its creation date and findings
+ * carry over).
+ */
+async function recordFailure(config: RunConfig, runId: string, reason: string, at: { manifest?: JobManifest; pid?: number; startedAt: Date }): Promise<void> {
+  const now = new Date().toISOString();
+  const previous = at.manifest;
+  const m: JobManifest = previous?.runId === runId ? previous : {
+    schemaVersion: 1,
+    kind: 'ptycho-study-job',
+    job: { id: config.jobId, dose: config.dose, view: config.view, gridsize: config.gridsize },
+    status: 'failed',
+    runId,
+    createdAt: previous?.createdAt ?? at.startedAt.toISOString(),
+    updatedAt: now,
+    startedAt: at.startedAt.toISOString(),
+    data: { train: { path: config.trainPath, bytes: 0, mtimeMs: 0 }, layout: previous?.data?.layout ?? 'unknown' },
+    config,
+    runtime: {
+      hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, pid: at.pid,
+      executionProviderRequested: config.training.executionProvider, executionProviderCandidates: [],
+    },
+    worker: { command: [] },
+    findings: previous?.findings ?? [],
+    timing: { startedAt: at.startedAt.toISOString() },
+  };
+  m.status = 'failed';
+  m.reason = reason;
+  m.updatedAt = now;
+  m.finishedAt = now;
+  if (m.timing) m.timing.finishedAt = now;
+  await writeJsonAtomic(path.join(config.artifactDir, ARTIFACT.manifest), m);
+}
+
+/**
+ * Refuses to start a job whose manifest says a live process runs it (a worker of a version without run locks,
+ * or one on another host with a fresh heartbeat), judged as readRunRecord does.
+ */
+export async function assertNotRunning(jobDir: string): Promise<void> {
+  const m = await readManifest(jobDir);
+  if (m?.status === 'running' && !runningProcessGone(m.runtime, new Date())) {
+    throw new RunAlreadyActiveError(`${m.job?.id ?? jobDir} is already running (pid ${m.runtime?.pid} on ${m.runtime?.hostname}); cancel it first.`);
+  }
+}
+
+/**
+ * Starts a training run: takes the job's run lock (refused, with the holder's pid and host, while another run
+ * has it), checks the checkpoint of a resume before anything costly, writes `<job>/run-config.json` and forks
+ * the worker with a fresh run id. The CLI and the VS Code launcher both come through here.
+ */
 export async function startRun(config: RunConfig, options: LaunchOptions): Promise<RunHandle> {
   const dir = config.artifactDir;
+  const jobId = config.jobId;
   if (options.threads !== undefined) checkRequestedThreads(options.threads, options.threadsSource === 'setting' ? 'ptychoStudy.training.threads' : '--threads');
-  await assertNotRunning(dir);
-  await fs.promises.mkdir(dir, { recursive: true });
-  await writeJsonAtomic(path.join(dir, ARTIFACT.runConfig), config);
-  const args = [
-    '--job-dir', dir, ...(options.resume ? ['--resume'] : []),
-    ...(options.threads ? ['--threads', String(options.threads), '--threads-source', options.threadsSource ?? 'cli'] : []),
-  ];
-  const child = fork(options.workerScript, args, {
-    execPath: options.nodePath ?? process.execPath,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: options.env ?? process.env,
-    serialization: 'json',
-  });
-  return new RunHandle(config.jobId, dir, child);
+  if (options.resume && options.restart) throw new ResumeError(`${jobId}: resume and restart exclude each other.`);
+  const startedAt = new Date();
+  const runId = newRunId(startedAt);
+  await writing(jobId, dir, () => fs.promises.mkdir(dir, { recursive: true }));
+  let lock: JobLock;
+  try {
+    lock = acquireJobLock(dir, { jobId, runId });
+  } catch (err) {
+    throw explainIoError(err, jobId, path.join(dir, LOCK_FILE));
+  }
+  let wroteNothing = true;
+  try {
+    await assertNotRunning(dir);
+    if (options.resume) await checkResumable(dir, jobId);
+    wroteNothing = false;
+    if (options.restart) await writing(jobId, path.join(dir, ARTIFACT.checkpoint), () => fs.promises.rm(path.join(dir, ARTIFACT.checkpoint), { force: true }));
+    await writing(jobId, path.join(dir, ARTIFACT.runConfig), () => writeJsonAtomic(path.join(dir, ARTIFACT.runConfig), config));
+    const args = [
+      '--job-dir', dir, '--run-id', runId, ...(options.resume ? ['--resume'] : []),
+      ...(options.threads ? ['--threads', String(options.threads), '--threads-source', options.threadsSource ?? 'cli'] : []),
+    ];
+    const child = fork(options.workerScript, args, {
+      execPath: options.nodePath ?? process.execPath,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: options.env ?? process.env,
+      serialization: 'json',
+    });
+    try {
+      lock.setWorker(child.pid);
+    } catch {
+      // The lock still names this launcher; the worker is recorded only to survive the launcher's death.
+    }
+    return new RunHandle(config, runId, child, lock, startedAt);
+  } catch (err) {
+    const e = explainIoError(err, jobId);
+    // A refused start (busy, bad checkpoint) leaves the folder as it was; a write that failed is recorded.
+    if (!wroteNothing && isIoFailure(err)) await recordFailure(config, runId, (e as Error).message, { startedAt }).catch(() => undefined);
+    lock.release();
+    throw e;
+  }
 }

@@ -49,10 +49,17 @@ export interface TrainingSettings {
    */
   probeNormalization: 'energy' | 'mask-mean';
   /**
-   * How the conv kernels start: 'he' (He-uniform on the ReLU convs, zero heads: the untrained model is the flat
-   * object) or 'glorot' (Keras's default, PtychoPINN's; its features vanish and the ReLUs die, see WeightInit).
+   * How the conv kernels start: 'glorot' (Keras's default, PtychoPINN's) or 'he' (He-uniform on the ReLU convs,
+   * zero heads: the untrained model is exactly the flat object). See WeightInit.
    */
   weightInit: 'he' | 'glorot';
+  /** Linear learning-rate warm-up over the first optimizer steps (0 = none). */
+  warmupSteps: number;
+  /**
+   * Train on diffraction that validation says looks like intensity or photon counts (amplitude squared): its
+   * errors become warnings. A deliberate choice, recorded in the manifest; the model still fits it as amplitude.
+   */
+  allowIntensityData: boolean;
   seed: number;
   executionProvider: ExecutionProvider;
 }
@@ -60,7 +67,8 @@ export interface TrainingSettings {
 export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   epochs: 50,
   batchSize: 16,
-  learningRate: 1e-3,
+  // PtychoPINN's 1e-3 collapses the gridsize-2 model to the flat object (README, Reconstruction quality).
+  learningRate: 2.5e-4,
   minLearningRate: 1e-4,
   plateauFactor: 0.5,
   plateauPatience: 2,
@@ -76,7 +84,9 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchCropSize: 20,
   stitchPhaseAlignment: false,
   probeNormalization: 'energy',
-  weightInit: 'he',
+  weightInit: 'glorot',
+  warmupSteps: 0,
+  allowIntensityData: false,
   seed: 42,
   executionProvider: 'auto',
 });
@@ -115,7 +125,9 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
   if (s.probeNormalization !== 'energy' && s.probeNormalization !== 'mask-mean') throw new ConfigError(`probeNormalization must be 'energy' or 'mask-mean' (got ${String(s.probeNormalization)}).`);
+  if (!(Number.isInteger(s.warmupSteps) && s.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be a non-negative integer (got ${String(s.warmupSteps)}).`);
   if (s.weightInit !== 'he' && s.weightInit !== 'glorot') throw new ConfigError(`weightInit must be 'he' or 'glorot' (got ${String(s.weightInit)}).`);
+  if (typeof s.allowIntensityData !== 'boolean') throw new ConfigError(`allowIntensityData must be true or false (got ${String(s.allowIntensityData)}).`);
   if (s.probeTrainable) throw new ConfigError('probeTrainable is not supported: the probe is taken from the dataset (probeGuess) and kept fixed.');
   if (s.nGroups !== undefined) positiveInt('nGroups', s.nGroups);
   if (!(s.learningRate > 0 && s.learningRate < 1)) throw new ConfigError(`learningRate must be in (0, 1) (got ${s.learningRate}).`);

@@ -1,17 +1,22 @@
 // Inspection and validation of one study dataset (.npz) against the PtychoPINN NPZ contract
 // (domain.md §8: DATA-001, FORMAT-001, NORMALIZATION-001, POISSON-NORM-001, OVERSAMPLING-001).
 // Header checks read only the zip directory and .npy headers; `deep` checks sample a fixed number of
-// frames, so their cost does not grow with the file size either.
+// frames in one ordered pass over the member, so their cost does not grow with the file size either
+// (except a deflated member, inflated once up to the last sampled frame).
 import * as fs from 'node:fs';
-import { openNpz, NpyFormatError, type NpzArchive, type NpzMember, type NdArray } from '../npy';
-import type { Finding } from './findings';
+import { openNpz, NotRegularFileError, NpyFormatError, type NpzArchive, type NpzMember, type NdArray } from '../npy';
+import { applyOverrides, type Finding } from './findings';
 
 /** Patterns per group for gridsize 2 (C = gridsize²). */
 export const GROUP_SIZE_GS2 = 4;
 /** Frames read by the deep checks (evenly spaced). */
 export const SAMPLED_FRAMES = 8;
-/** Normalized amplitudes stay well below this (domain.md §8.1: "max < ~10"). */
+/** Normalized amplitudes stay well below this (domain.md §8.1: "max < ~10"); above it the data look like intensity. */
 export const AMPLITUDE_MAX_WARN = 10;
+/** A Fortran-ordered stack larger than this is not sampled: each frame is strided across all of it. */
+export const FORTRAN_SAMPLE_MAX_BYTES = 1 << 30;
+/** Whole-array reads of the small members (coordinates, probe) stop here. */
+const SMALL_ARRAY_BYTES = 64 << 20;
 
 export interface DatasetInfo {
   path: string;
@@ -39,6 +44,8 @@ export interface DatasetCheckOptions {
   neighborCount?: number;
   /** Sample frames for value checks (finite, normalized amplitude). */
   deep?: boolean;
+  /** Accept diffraction that looks like intensity or counts (its errors become warnings): a deliberate choice. */
+  allowIntensityData?: boolean;
 }
 
 const REQUIRED_KEYS = ['objectGuess', 'probeGuess', 'xcoords', 'ycoords'] as const;
@@ -49,8 +56,8 @@ const NUMERIC = new Set(['i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8', 'f2', '
 /** Opens `file`, runs the checks and closes it. Never throws for bad data: problems become findings. */
 export async function inspectDataset(file: string, options: DatasetCheckOptions = {}): Promise<DatasetInfo> {
   const info: DatasetInfo = { path: file, sizeBytes: 0, mtimeMs: 0, keys: [], findings: [] };
-  const add = (rule: string, severity: Finding['severity'], message: string, key?: string): void => {
-    info.findings.push({ file, key, rule, severity, message });
+  const add: AddFinding = (rule, severity, message, key, override) => {
+    info.findings.push({ file, key, rule, severity, message, ...(override ? { override } : {}) });
   };
   let stat: fs.Stats;
   try {
@@ -65,23 +72,25 @@ export async function inspectDataset(file: string, options: DatasetCheckOptions 
   try {
     archive = await openNpz(file);
   } catch (err) {
-    add('NPZ-FORMAT', 'error', `Not a readable NumPy .npz archive: ${problemOf(err)}. Regenerate or replace the file.`);
+    if (err instanceof NotRegularFileError) add('DATA-001', 'error', `${err.message}; it is never opened. Replace it with the real .npz file.`);
+    else add('NPZ-FORMAT', 'error', `Not a readable NumPy .npz archive: ${problemOf(err)}. Regenerate or replace the file.`);
     return info;
   }
   try {
     info.keys = [...archive.members.keys()];
     checkHeaders(archive, info, options, add);
     await readMetadata(archive, info, add);
-    if (options.deep && info.diffractionKey) await checkValues(archive, info, add);
+    if (options.deep) await checkValues(archive, info, add);
   } catch (err) {
     add('NPZ-FORMAT', 'error', `Reading the archive failed: ${problemOf(err)}.`);
   } finally {
     await archive.close();
   }
+  info.findings = applyOverrides(info.findings, options);
   return info;
 }
 
-type AddFinding = (rule: string, severity: Finding['severity'], message: string, key?: string) => void;
+type AddFinding = (rule: string, severity: Finding['severity'], message: string, key?: string, override?: Finding['override']) => void;
 
 function problemOf(err: unknown): string {
   if (err instanceof NpyFormatError) return err.problem + (err.member ? ` (member ${err.member})` : '');
@@ -93,7 +102,10 @@ function checkHeaders(archive: NpzArchive, info: DatasetInfo, options: DatasetCh
   const diffKey = archive.has('diffraction') ? 'diffraction' : archive.has('diff3d') ? 'diff3d' : undefined;
   const missing = [...(diffKey ? [] : ['diffraction (or diff3d)']), ...REQUIRED_KEYS.filter((k) => !archive.has(k))];
   if (missing.length > 0) {
-    add('DATA-001', 'error', `Missing required NPZ keys: ${missing.join(', ')}. A study dataset needs diffraction, objectGuess, probeGuess, xcoords and ycoords.`);
+    // Arrays saved inside a folder of the zip load as `sub/dir/key`, so the key looks missing: say where it is.
+    const nested = [...(diffKey ? [] : ['diffraction', 'diff3d']), ...REQUIRED_KEYS].flatMap((k) => archive.nestedEntries(k));
+    const hint = nested.length ? ` The archive holds ${nested.join(', ')}; keys must be at the top level of the zip.` : '';
+    add('DATA-001', 'error', `Missing required NPZ keys: ${missing.join(', ')}. A study dataset needs diffraction, objectGuess, probeGuess, xcoords and ycoords.${hint}`);
   }
   const xc = member('xcoords');
   const yc = member('ycoords');
@@ -189,51 +201,75 @@ async function readMetadata(archive: NpzArchive, info: DatasetInfo, add: AddFind
     if (meta && meta.json !== undefined) info.metadata = meta.json;
     else if (meta) add('METADATA', 'warning', '_metadata is present but is not valid JSON; it is ignored.', '_metadata');
   } catch (err) {
-    add('METADATA', 'warning', `_metadata cannot be decoded (${problemOf(err)}); it is ignored.`, '_metadata');
+    // Too large, not one string, or undecodable: the rest of the file is still checked.
+    add('METADATA', 'warning', `_metadata cannot be read (${problemOf(err)}); it is ignored.`, '_metadata');
   }
 }
 
 async function checkValues(archive: NpzArchive, info: DatasetInfo, add: AddFinding): Promise<void> {
-  const key = info.diffractionKey!;
+  if (info.diffractionKey) await checkDiffraction(archive, info.diffractionKey, add);
+  await checkProbe(archive, add);
+  await checkCoordsFinite(archive, add);
+}
+
+async function checkDiffraction(archive: NpzArchive, key: string, add: AddFinding): Promise<void> {
   const m = archive.member(key);
   const rows = m.header.shape[0] ?? 0;
   if (rows === 0 || !FLOAT.has(m.header.dtype.name) || m.header.shape.length !== 3) return;
+  if (m.header.fortranOrder && m.header.dataBytes > FORTRAN_SAMPLE_MAX_BYTES) {
+    add('DATA-ORDER', 'warning', `${key} is Fortran-ordered and ${(m.header.dataBytes / 2 ** 30).toFixed(1)} GiB: every frame is strided across the whole member, so its values were not sampled. Re-save it in C order (np.ascontiguousarray).`, key);
+    return;
+  }
   const picks = sampleRows(rows, SAMPLED_FRAMES);
+  // One ordered pass: a deflated member is inflated once, a Fortran-ordered one read once, never per frame.
+  const frames = (await archive.readRowSet(key, picks)).data as Float32Array | Float64Array;
   let max = 0;
   let nonFinite = 0;
-  let total = 0;
   let integerValued = 0;
   let squaredIntegerValued = 0;
   let nonZero = 0;
   let negative = 0;
-  for (const r of picks) {
-    const frame = (await archive.readRows(key, r, r + 1)).data as Float32Array | Float64Array;
-    for (let i = 0; i < frame.length; i++) {
-      const v = frame[i];
-      total++;
-      if (!Number.isFinite(v)) { nonFinite++; continue; }
-      if (v < 0) negative++;
-      if (v === 0) continue;
-      nonZero++;
-      if (v > max) max = v;
-      if (Math.abs(v - Math.round(v)) < 1e-6) integerValued++;
-      const sq = v * v;
-      if (Math.abs(sq - Math.round(sq)) < 1e-3 * Math.max(1, sq)) squaredIntegerValued++;
-    }
+  for (let i = 0; i < frames.length; i++) {
+    const v = frames[i];
+    if (!Number.isFinite(v)) { nonFinite++; continue; }
+    if (v < 0) negative++;
+    if (v === 0) continue;
+    nonZero++;
+    if (v > max) max = v;
+    if (Math.abs(v - Math.round(v)) < 1e-6) integerValued++;
+    const sq = v * v;
+    if (Math.abs(sq - Math.round(sq)) < 1e-3 * Math.max(1, sq)) squaredIntegerValued++;
   }
   const where = `(${picks.length} sampled frames)`;
-  if (nonFinite > 0) add('DATA-FINITE', 'error', `${key} holds ${nonFinite} NaN/Inf values in ${total} sampled pixels ${where}; training would diverge.`, key);
+  // Intensity is accepted only deliberately (allowIntensityData): the model fits amplitudes, so it would train on the wrong quantity.
+  const allowHint = 'Set allowIntensityData (--allow-intensity-data) only to train on the data as they are.';
+  if (nonFinite > 0) add('DATA-FINITE', 'error', `${key} holds ${nonFinite} NaN/Inf values in ${frames.length} sampled pixels ${where}; training would diverge.`, key);
   if (negative > 0) add('NORMALIZATION-001', 'error', `${key} holds negative values; diffraction amplitudes are >= 0 (is this a phase or a difference image?).`, key);
   if (nonZero === 0) {
-    add('DATA-001', 'warning', `The sampled ${key} frames are all zero ${where}.`, key);
+    add('DATA-001', 'error', `The sampled ${key} frames are all zero ${where}: there is nothing to train on.`, key);
   } else if (integerValued === nonZero && max > 1) {
-    add('NORMALIZATION-001', 'error', `${key} holds integer values up to ${max} ${where}: this looks like photon counts or intensity, not normalized amplitude. Store sqrt(counts)/scale (POISSON-NORM-001).`, key);
+    add('NORMALIZATION-001', 'error', `${key} holds integer values up to ${max} ${where}: this looks like photon counts or intensity, not normalized amplitude. Store sqrt(counts)/scale (POISSON-NORM-001). ${allowHint}`, key, 'allowIntensityData');
   } else if (squaredIntegerValued === nonZero && max > 3) {
     add('POISSON-NORM-001', 'error', `${key} squares to integer counts (max amplitude ${max.toFixed(2)}) ${where}: the amplitude is photon-scaled. Divide by the dataset scale so it is normalized amplitude (NORMALIZATION-001).`, key);
   } else if (max > AMPLITUDE_MAX_WARN) {
-    add('NORMALIZATION-001', 'warning', `${key} reaches ${max.toFixed(1)} ${where}; normalized amplitudes stay below ~${AMPLITUDE_MAX_WARN}. Check the data is not photon-scaled.`, key);
+    add('NORMALIZATION-001', 'error', `${key} reaches ${max.toFixed(1)} ${where}; normalized amplitudes stay below ~${AMPLITUDE_MAX_WARN}, so this looks like intensity (amplitude squared) or photon-scaled data. Store sqrt(intensity)/scale. ${allowHint}`, key, 'allowIntensityData');
   }
-  await checkCoordsFinite(archive, add);
+}
+
+/** A NaN or all-zero probe makes every predicted pattern NaN or zero: training cannot start from it. */
+async function checkProbe(archive: NpzArchive, add: AddFinding): Promise<void> {
+  if (!archive.has('probeGuess')) return;
+  const m = archive.member('probeGuess');
+  if (!COMPLEX.has(m.header.dtype.name) || m.header.dataBytes > SMALL_ARRAY_BYTES) return;
+  const data = (await archive.readArray('probeGuess')).data as Float32Array | Float64Array;
+  let bad = 0;
+  let nonZero = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) bad++;
+    else if (data[i] !== 0) nonZero++;
+  }
+  if (bad > 0) add('DATA-FINITE', 'error', `probeGuess holds ${bad} NaN/Inf values (real or imaginary parts); every predicted pattern would be NaN.`, 'probeGuess');
+  else if (nonZero === 0 && data.length > 0) add('DATA-001', 'error', 'probeGuess is all zero: the model would predict no diffraction at all. Store the probe the data were measured or simulated with.', 'probeGuess');
 }
 
 async function checkCoordsFinite(archive: NpzArchive, add: AddFinding): Promise<void> {
@@ -241,7 +277,7 @@ async function checkCoordsFinite(archive: NpzArchive, add: AddFinding): Promise<
     if (!archive.has(key)) continue;
     const m = archive.member(key);
     // Coordinates are n scalars: small even for large studies.
-    if (m.header.dataBytes > 64 * 1024 * 1024 || !NUMERIC.has(m.header.dtype.name)) continue;
+    if (m.header.dataBytes > SMALL_ARRAY_BYTES || !NUMERIC.has(m.header.dtype.name)) continue;
     const arr: NdArray = await archive.readArray(key);
     const data = arr.data;
     if (data instanceof BigInt64Array || data instanceof BigUint64Array || Array.isArray(data)) continue;

@@ -2,8 +2,9 @@
 // and file names only; no .npz is opened here (datasets are inspected per job, after filtering).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Finding } from './findings';
 import {
-  parseDoseFolder, parseLegacyDoseSplitFolder, SPLITS, type Split,
+  doseFolderName, isValidViewName, parseDoseFolder, parseLegacyDoseSplitFolder, SPLITS, type Split,
 } from './layout';
 
 /** Where a pair of split files was found (all layouts of domain.md §2–§4). */
@@ -41,8 +42,14 @@ export interface StudyLayout {
   doses: DoseEntry[];
   /** True when any Phase D source exists (a root or views nested in Phase C). */
   hasPhaseD: boolean;
-  /** Layout notes worth telling the user (e.g. a view found both nested and flat). */
+  /** Layout notes worth telling the user (e.g. a view found both nested and flat, a listing cut short). */
   notes: string[];
+  /**
+   * Problems with the tree itself, each about one path: a dataset that is not a regular file (a FIFO, device or
+   * socket is never opened), a dose or view name that cannot make a unique job folder. Jobs whose split paths
+   * these name carry them too.
+   */
+  findings: Finding[];
 }
 
 export interface DiscoverOptions {
@@ -68,8 +75,9 @@ export async function discoverStudy(options: DiscoverOptions): Promise<StudyLayo
   for (const [flag, root] of [['Phase C', phaseCRoot], ['Phase D', phaseDRoot]] as const) {
     if (root && !(await isDir(root))) throw new StudyNotFoundError(`${flag} root ${root} is not a folder.`);
   }
+  const walk = new Walk();
   if (!phaseCRoot && !phaseDRoot && options.workspace) {
-    const found = await findStudyRoots(path.resolve(options.workspace));
+    const found = await findStudyRoots(path.resolve(options.workspace), walk);
     phaseCRoot = found.phaseCRoot;
     phaseDRoot = found.phaseDRoot;
   }
@@ -80,25 +88,26 @@ export async function discoverStudy(options: DiscoverOptions): Promise<StudyLayo
     if (!e) doses.set(dose, (e = { dose, views: new Map() }));
     return e;
   };
-  const notes: string[] = [];
+  const notes = walk.notes;
   let hasPhaseD = Boolean(phaseDRoot);
 
   if (phaseCRoot) {
     const legacy = new Map<number, Partial<Record<Split, string>>>();
-    for (const d of await listDirs(phaseCRoot)) {
-      const dose = parseDoseFolder(d);
+    const claim = doseClaims(walk);
+    for (const d of doseOrder(await walk.dirs(phaseCRoot))) {
       const dir = path.join(phaseCRoot, d);
+      const dose = claim(dir, parseDoseFolder(d));
       if (dose !== undefined) {
-        entry(dose).phaseC = splitFiles('phase-c', dir, (s) => `patched_${s}.npz`, await listFiles(dir));
-        for (const v of await findNestedViews(dir)) {
+        entry(dose).phaseC = splitFiles('phase-c', dir, (s) => `patched_${s}.npz`, (await walk.list(dir)).files);
+        for (const v of await findNestedViews(dir, walk)) {
           hasPhaseD = true;
           entry(dose).views.set(v.view, v.files('phase-d-in-phase-c'));
         }
         continue;
       }
       const leg = parseLegacyDoseSplitFolder(d);
-      if (!leg) continue;
-      const file = await findLegacyFile(dir, leg.split);
+      if (!leg || !integerDose(dir, leg.dose, walk)) continue;
+      const file = await findLegacyFile(dir, leg.split, walk);
       legacy.set(leg.dose, { ...(legacy.get(leg.dose) ?? {}), ...(file ? { [leg.split]: file } : {}) });
     }
     // The legacy layout (PHASEC-METADATA-001) is used for a dose only when it has no patched_*.npz.
@@ -113,14 +122,15 @@ export async function discoverStudy(options: DiscoverOptions): Promise<StudyLayo
   }
 
   if (phaseDRoot) {
-    for (const d of await listDirs(phaseDRoot)) {
-      const dose = parseDoseFolder(d);
-      if (dose === undefined) continue;
+    const claim = doseClaims(walk);
+    for (const d of doseOrder(await walk.dirs(phaseDRoot))) {
       const dir = path.join(phaseDRoot, d);
+      const dose = claim(dir, parseDoseFolder(d));
+      if (dose === undefined) continue;
       const e = entry(dose);
-      const nested = await findNestedViews(dir);
+      const nested = await findNestedViews(dir, walk);
       for (const v of nested) e.views.set(v.view, v.files('phase-d-nested'));
-      for (const v of await findFlatViews(dir)) {
+      for (const v of await findFlatViews(dir, walk)) {
         if (e.views.has(v.view)) {
           notes.push(`Dose ${dose}: view "${v.view}" exists both nested (${v.view}/) and flat; using the nested files.`);
           continue;
@@ -137,6 +147,7 @@ export async function discoverStudy(options: DiscoverOptions): Promise<StudyLayo
     doses: [...doses.values()].sort((a, b) => a.dose - b.dose),
     hasPhaseD,
     notes,
+    findings: walk.findings,
   };
 }
 
@@ -164,8 +175,8 @@ function legacyExpected(phaseCRoot: string, dose: number): Record<Split, string>
   return e;
 }
 
-async function findLegacyFile(dir: string, split: Split): Promise<string | undefined> {
-  const files = await listFiles(dir);
+async function findLegacyFile(dir: string, split: Split, walk: Walk): Promise<string | undefined> {
+  const { files } = await walk.list(dir);
   const preferred = `fly64_${split}_simulated.npz`;
   if (files.has(preferred)) return path.join(dir, preferred);
   const npz = [...files].filter((f) => f.endsWith('.npz')).sort();
@@ -179,13 +190,15 @@ interface FoundView {
 }
 
 /** `<dose>/<view>/<view>_{train,test}.npz` (plus metrics JSON). */
-async function findNestedViews(doseDir: string): Promise<FoundView[]> {
+async function findNestedViews(doseDir: string, walk: Walk): Promise<FoundView[]> {
   const out: FoundView[] = [];
-  for (const view of await listDirs(doseDir)) {
+  for (const view of await walk.dirs(doseDir)) {
     if (view.startsWith('.')) continue;
     const dir = path.join(doseDir, view);
-    const present = await listFiles(dir);
-    if (!SPLITS.some((s) => present.has(`${view}_${s}.npz`))) continue;
+    const { files: present, special } = await walk.list(dir);
+    // A split that exists but is not a regular file still makes the view (the job is then invalid, not missing).
+    if (!SPLITS.some((s) => present.has(`${view}_${s}.npz`) || special.has(`${view}_${s}.npz`))) continue;
+    if (!viewNameOk(dir, view, walk)) continue;
     out.push({
       view,
       files: (layout) => ({ ...splitFiles(layout, dir, (s) => `${view}_${s}.npz`, present), metricsPath: metricsPaths(dir, view, present) }),
@@ -195,12 +208,12 @@ async function findNestedViews(doseDir: string): Promise<FoundView[]> {
 }
 
 /** `<dose>/<view>_{train,test}.npz`. */
-async function findFlatViews(doseDir: string): Promise<{ view: string; files: SplitFiles }[]> {
-  const present = await listFiles(doseDir);
+async function findFlatViews(doseDir: string, walk: Walk): Promise<{ view: string; files: SplitFiles }[]> {
+  const { files: present, special } = await walk.list(doseDir);
   const views = new Set<string>();
-  for (const f of present) {
+  for (const f of [...present, ...special]) {
     const m = /^(.+)_(train|test)\.npz$/.exec(f);
-    if (m && m[1] !== 'patched') views.add(m[1]);
+    if (m && m[1] !== 'patched' && viewNameOk(path.join(doseDir, f), m[1], walk)) views.add(m[1]);
   }
   return [...views].sort().map((view) => ({
     view,
@@ -225,25 +238,41 @@ export interface FoundRoots {
   phaseDRoot?: string;
   /** Other folders that also looked like study roots (ambiguity is reported, not guessed silently). */
   candidates: { dir: string; kind: 'phase-c' | 'phase-d' }[];
+  /** Why the search was cut short, if it was. */
+  notes: string[];
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git', 'phase_e', 'phase_f', 'phase_g', 'out', 'dist', '.vscode', '.tools', '__pycache__']);
-const MAX_SEARCH_DEPTH = 4;
+/** Folder levels below the workspace searched for study roots. */
+export const MAX_SEARCH_DEPTH = 4;
+/** Folders the root search visits at most (a huge or adversarial tree cannot stall discovery). */
+export const MAX_SEARCH_DIRS = 2000;
+/** Entries read per folder at most (a folder with millions of files is listed in bounded time). */
+export const MAX_ENTRIES_PER_DIR = 10_000;
 
 /**
  * Finds Phase C and Phase D roots under `workspace`: folders holding `dose_*` folders, classified by what
  * the dose folders hold. Conventional names (`phase_c`, `phase_d`, `data/phase_c`, …) win ties.
  */
-export async function findStudyRoots(workspace: string): Promise<FoundRoots> {
+export async function findStudyRoots(workspace: string, walk: Walk = new Walk()): Promise<FoundRoots> {
   const candidates: FoundRoots['candidates'] = [];
+  // Real paths already searched: folder symlinks (a link to `.`, a cycle) are followed once, never again.
+  const visited = new Set<string>();
   let frontier = [workspace];
-  for (let depth = 0; depth <= MAX_SEARCH_DEPTH && frontier.length > 0; depth++) {
+  search: for (let depth = 0; depth <= MAX_SEARCH_DEPTH && frontier.length > 0; depth++) {
     const next: string[] = [];
     for (const dir of frontier) {
-      const children = await listDirs(dir);
+      const real = await fs.promises.realpath(dir).catch(() => undefined);
+      if (real === undefined || visited.has(real)) continue;
+      if (visited.size >= MAX_SEARCH_DIRS) {
+        walk.notes.push(`Stopped searching ${workspace} for study roots after ${MAX_SEARCH_DIRS} folders; set ptychoStudy.phaseCRoot / phaseDRoot (or --phase-c-root / --phase-d-root) if the study was not found.`);
+        break search;
+      }
+      visited.add(real);
+      const children = await walk.dirs(dir);
       const doseDirs = children.filter((c) => parseDoseFolder(c) !== undefined || parseLegacyDoseSplitFolder(c) !== undefined);
       if (doseDirs.length > 0) {
-        const kinds = await classifyRoot(dir, doseDirs);
+        const kinds = await classifyRoot(dir, doseDirs, walk);
         for (const kind of kinds) candidates.push({ dir, kind });
         if (kinds.length > 0) continue; // do not descend into a study root
       }
@@ -256,19 +285,19 @@ export async function findStudyRoots(workspace: string): Promise<FoundRoots> {
     const conventional = kind === 'phase-c' ? /phase[_-]?c/i : /phase[_-]?d/i;
     return list.find((d) => conventional.test(path.basename(d))) ?? list[0];
   };
-  return { phaseCRoot: pick('phase-c'), phaseDRoot: pick('phase-d'), candidates };
+  return { phaseCRoot: pick('phase-c'), phaseDRoot: pick('phase-d'), candidates, notes: walk.notes };
 }
 
-async function classifyRoot(dir: string, doseDirs: string[]): Promise<('phase-c' | 'phase-d')[]> {
+async function classifyRoot(dir: string, doseDirs: string[], walk: Walk): Promise<('phase-c' | 'phase-d')[]> {
   let c = false;
   let d = false;
   for (const name of doseDirs) {
     if (parseLegacyDoseSplitFolder(name)) { c = true; continue; }
     const doseDir = path.join(dir, name);
-    const files = await listFiles(doseDir);
+    const { files } = await walk.list(doseDir);
     if (files.has('patched_train.npz') || files.has('patched_test.npz') || files.has('patched.npz')) c = true;
     if ([...files].some((f) => /^(.+)_(train|test)\.npz$/.test(f) && !f.startsWith('patched_'))) d = true;
-    if (!c && (await findNestedViews(doseDir)).length > 0) d = true;
+    if (!c && (await findNestedViews(doseDir, walk)).length > 0) d = true;
   }
   // Views nested inside Phase C dose folders are read with Phase C; the folder is not also a Phase D root.
   return c ? ['phase-c'] : d ? ['phase-d'] : [];
@@ -282,28 +311,142 @@ async function isDir(p: string): Promise<boolean> {
   }
 }
 
-async function listDirs(dir: string): Promise<string[]> {
-  try {
-    const entries = await fs.promises.readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory() || (e.isSymbolicLink() && isDirSync(path.join(dir, e.name)))).map((e) => e.name).sort();
-  } catch {
-    return [];
+/** One folder's entries, split by kind. Symlinks count as what they point at. */
+interface Listing {
+  dirs: string[];
+  /** Regular files: the only files discovery ever hands on to be opened. */
+  files: Set<string>;
+  /** FIFOs, devices and sockets (directly or behind a symlink): reported, never opened. */
+  special: Set<string>;
+}
+
+/**
+ * One discovery pass: lists each folder at most once (bounded by MAX_ENTRIES_PER_DIR), and collects the notes
+ * and findings about the tree. Everything is asynchronous: the extension runs discovery on its UI thread.
+ */
+export class Walk {
+  readonly notes: string[] = [];
+  readonly findings: Finding[] = [];
+  private readonly listings = new Map<string, Promise<Listing>>();
+  private readonly reported = new Set<string>();
+
+  report(f: Finding): void {
+    const key = `${f.file}|${f.rule}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.findings.push(f);
+  }
+
+  list(dir: string): Promise<Listing> {
+    let l = this.listings.get(dir);
+    if (!l) this.listings.set(dir, (l = this.read(dir)));
+    return l;
+  }
+
+  async dirs(dir: string): Promise<string[]> {
+    return (await this.list(dir)).dirs;
+  }
+
+  private async read(dir: string): Promise<Listing> {
+    const out: Listing = { dirs: [], files: new Set(), special: new Set() };
+    let handle: fs.Dir;
+    try {
+      handle = await fs.promises.opendir(dir);
+    } catch {
+      return out;
+    }
+    let seen = 0;
+    try {
+      for await (const e of handle) {
+        if (++seen > MAX_ENTRIES_PER_DIR) {
+          this.notes.push(`${dir} has more than ${MAX_ENTRIES_PER_DIR} entries; only the first ${MAX_ENTRIES_PER_DIR} were looked at.`);
+          break; // leaving the loop closes the directory
+        }
+        const kind = e.isSymbolicLink() ? await targetKind(path.join(dir, e.name)) : kindOf(e);
+        if (kind === 'dir') out.dirs.push(e.name);
+        else if (kind === 'file') out.files.add(e.name);
+        else if (kind === 'special') {
+          out.special.add(e.name);
+          if (/\.(npz|json)$/i.test(e.name)) {
+            this.report({
+              file: path.join(dir, e.name), rule: 'FILE-TYPE', severity: 'error',
+              message: `${e.name} is not a regular file (a FIFO, device or socket${e.isSymbolicLink() ? ', behind a symlink' : ''}); it is never opened. Replace it with the real file.`,
+            });
+          }
+        }
+      }
+    } catch {
+      // The folder vanished or became unreadable mid-listing: keep what was read.
+    }
+    out.dirs.sort();
+    return out;
   }
 }
 
-function isDirSync(p: string): boolean {
+type EntryKind = 'dir' | 'file' | 'special' | 'other';
+
+function kindOf(s: fs.Dirent | fs.Stats): EntryKind {
+  if (s.isDirectory()) return 'dir';
+  if (s.isFile()) return 'file';
+  if (s.isFIFO() || s.isCharacterDevice() || s.isBlockDevice() || s.isSocket()) return 'special';
+  return 'other';
+}
+
+/** What a symlink points at (stat follows it; stat never opens, so a FIFO target cannot block). */
+async function targetKind(p: string): Promise<EntryKind> {
   try {
-    return fs.statSync(p).isDirectory();
+    return kindOf(await fs.promises.stat(p));
   } catch {
-    return false;
+    return 'other'; // dangling, or a loop (ELOOP)
   }
 }
 
-async function listFiles(dir: string): Promise<Set<string>> {
-  try {
-    const entries = await fs.promises.readdir(dir, { withFileTypes: true });
-    return new Set(entries.filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => e.name));
-  } catch {
-    return new Set();
-  }
+/**
+ * A dose's job folder is `dose_<int>`: a non-integer dose (dose_1.5) would share dose_1's folder, and two
+ * spellings of one dose (dose_1000, dose_1e3) would share one job. Returns a claim function per root that
+ * accepts the first folder of each integer dose (canonical names sort first) and reports the others.
+ */
+function doseClaims(walk: Walk): (dir: string, dose: number | undefined) => number | undefined {
+  const claimed = new Map<number, string>();
+  return (dir, dose) => {
+    if (dose === undefined || !integerDose(dir, dose, walk)) return undefined;
+    const first = claimed.get(dose);
+    if (first !== undefined) {
+      walk.report({
+        file: dir, rule: 'LAYOUT-NAME', severity: 'warning',
+        message: `${path.basename(dir)} names dose ${dose}, like ${path.basename(first)}; ignored so that each dose has one job folder (rename or remove it).`,
+      });
+      return undefined;
+    }
+    claimed.set(dose, dir);
+    return dose;
+  };
+}
+
+function integerDose(dir: string, dose: number, walk: Walk): boolean {
+  if (Number.isInteger(dose)) return true;
+  walk.report({
+    file: dir, rule: 'LAYOUT-NAME', severity: 'warning',
+    message: `${path.basename(dir)} names the non-integer dose ${dose}; job folders are named ${doseFolderName(dose)} (int(dose)), so it is ignored. Rename it dose_<int>.`,
+  });
+  return false;
+}
+
+/** Dose folder names with the canonical `dose_<int>` spelling first, so it wins a duplicate. */
+function doseOrder(names: string[]): string[] {
+  const canonical = (n: string): number => {
+    const d = parseDoseFolder(n);
+    return d !== undefined && n === doseFolderName(d) ? 0 : 1;
+  };
+  return [...names].sort((a, b) => canonical(a) - canonical(b) || a.localeCompare(b));
+}
+
+/** View names become a folder and a job-id segment: only [A-Za-z0-9_-]+ (no `..`, no separators). */
+function viewNameOk(file: string, view: string, walk: Walk): boolean {
+  if (isValidViewName(view)) return true;
+  walk.report({
+    file, rule: 'LAYOUT-NAME', severity: 'warning',
+    message: `View name "${view}" is not made of letters, digits, _ and -; ignored (it cannot name a job folder safely).`,
+  });
+  return false;
 }

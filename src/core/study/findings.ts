@@ -12,6 +12,20 @@ export interface Finding {
   severity: Severity;
   /** One sentence a scientist understands, saying what is wrong and what to do. */
   message: string;
+  /** An error the user may accept deliberately with this setting; it then becomes a warning (see applyOverrides). */
+  override?: keyof FindingOverrides;
+}
+
+/** Settings that accept an overridable error: deliberate choices, recorded with the run's training settings. */
+export interface FindingOverrides {
+  allowIntensityData?: boolean;
+}
+
+/** `findings` with each error that `overrides` accepts turned into a warning that says so. */
+export function applyOverrides(findings: readonly Finding[], overrides: FindingOverrides): Finding[] {
+  return findings.map((f) => (f.severity === 'error' && f.override && overrides[f.override]
+    ? { ...f, severity: 'warning' as const, message: `${f.message} (Accepted: ${f.override} is set.)` }
+    : f));
 }
 
 export function hasErrors(findings: readonly Finding[]): boolean {

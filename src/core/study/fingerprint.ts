@@ -8,6 +8,15 @@ import { discoverStudy, type DiscoverOptions } from './discovery';
 import { jobMatrix } from './jobs';
 import { ARTIFACT, artifactDirFor } from './layout';
 
+/** Bounds of `ptychoStudy.pollIntervalSeconds` (package.json says the same): a tiny value would busy-poll the disk. */
+export const POLL_INTERVAL_BOUNDS_S = { min: 1, max: 3600, default: 5 } as const;
+
+/** The poll interval actually used, in seconds: clamped to [1, 3600]; a non-number gives the default. */
+export function clampPollSeconds(value: unknown): number {
+  const { min, max, default: fallback } = POLL_INTERVAL_BOUNDS_S;
+  return typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
+}
+
 export async function studyFingerprint(options: DiscoverOptions): Promise<string> {
   let layout;
   try {

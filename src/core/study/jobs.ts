@@ -31,6 +31,8 @@ export interface StudyJob {
   layout?: DatasetLayout;
   train: JobDataset;
   test: JobDataset;
+  /** The study's artifact root: artifactDir is always inside it (checked again when a run is planned). */
+  artifactRoot: string;
   artifactDir: string;
   logPath: string;
   state: JobState;
@@ -154,6 +156,7 @@ async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOpt
     layout: slot.source?.layout,
     train: datasets.train,
     test: datasets.test,
+    artifactRoot: layout.artifactRoot,
     artifactDir,
     logPath: path.join(artifactDir, ARTIFACT.trainLog),
     state: 'ready',
@@ -161,6 +164,8 @@ async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOpt
     metricsPaths: slot.source?.metricsPath,
     ...(slot.evaluation ? { evaluation: slot.evaluation } : {}),
   };
+  // Discovery's findings about this job's own split paths (e.g. a FIFO where a dataset should be).
+  job.findings.push(...(layout.findings ?? []).filter((f) => f.file === job.train.path || f.file === job.test.path));
   if (options.inspect !== false) {
     for (const split of SPLITS) {
       const ds = datasets[split];
@@ -186,9 +191,10 @@ async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOpt
 
 /** Missing or invalid data, judged on this job's own files only. */
 function dataStateOf(job: StudyJob, slot: JobSlot): { state: 'missing' | 'invalid'; reason: string } | undefined {
-  if (!slot.source) return { state: 'missing', reason: slot.missingReason ?? 'Data not found.' };
-  if (!job.train.exists) return { state: 'missing', reason: `Training split not found: ${job.train.path}.` };
   const errors = job.findings.filter((f) => f.severity === 'error');
+  // A split that is there but unusable (not a regular file) makes the job invalid, not missing.
+  if (!slot.source && errors.length === 0) return { state: 'missing', reason: slot.missingReason ?? 'Data not found.' };
+  if (!job.train.exists && errors.length === 0) return { state: 'missing', reason: `Training split not found: ${job.train.path}.` };
   if (errors.length > 0) {
     const first = errors[0];
     const more = errors.length > 1 ? ` (+${errors.length - 1} more)` : '';

@@ -51,13 +51,18 @@ export function parseLegacyDoseSplitFolder(name: string): { dose: number; split:
   return Number.isFinite(dose) && dose > 0 ? { dose, split: m[2].toLowerCase() as Split } : undefined;
 }
 
+/** View names become a folder and a job-id segment, so only [A-Za-z0-9_-]+ is accepted (no `..`, no separators). */
+export function isValidViewName(view: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(view);
+}
+
 export function jobId(dose: number, view: string, gridsize: number): string {
   return `${doseFolderName(dose)}/${view}/gs${gridsize}`;
 }
 
 /** Inverse of jobId: `dose_1000/dense/gs2` → parts, or undefined. */
 export function parseJobId(id: string): { dose: number; view: string; gridsize: number } | undefined {
-  const m = /^(dose_[^/]+)\/([A-Za-z0-9_.-]+)\/gs([0-9]+)$/.exec(id.trim());
+  const m = /^(dose_[^/]+)\/([A-Za-z0-9_-]+)\/gs([0-9]+)$/.exec(id.trim());
   if (!m) return undefined;
   const dose = parseDoseFolder(m[1]);
   if (dose === undefined) return undefined;

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { ARTIFACT } from './layout';
 import type { Finding } from './findings';
 import type { RunConfig } from './plan';
+import { isPlausiblePid, isProcessAlive, isSameProcess } from '../processInfo';
 
 export type RunStatus = 'dry-run' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['dry-run', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -31,6 +32,8 @@ export interface RuntimeInfo {
   /** onnxruntime-node version (training runs). */
   onnxruntime?: string;
   pid?: number;
+  /** When the worker process started (ISO), where the OS tells: tells the worker from a later process with its pid. */
+  processStartedAt?: string;
   /** The provider the config asked for (`auto`, `cuda`, `webgpu`, `cpu`). */
   executionProviderRequested: string;
   /** Providers that will be tried, in order. */
@@ -76,6 +79,8 @@ export interface JobManifest {
   updatedAt: string;
   startedAt?: string;
   finishedAt?: string;
+  /** The run that wrote this manifest (start time + random); the launcher trusts only a manifest with its own. */
+  runId?: string;
   /** Why the run ended as it did (failed/cancelled), in one sentence. */
   reason?: string;
   /** `evaluation`: the dataset the headline metrics were computed on (the dose's Phase C test split). */
@@ -132,30 +137,37 @@ export async function readRunRecord(artifactDir: string, now: Date = new Date())
   return { status: manifest.status, reason: manifest.reason, manifest, manifestPath };
 }
 
-/** Heartbeats older than this mean a run on another machine is no longer alive. */
-export const HEARTBEAT_STALE_MS = 5 * 60 * 1000;
+/** The worker rewrites its manifest (the heartbeat) this often while it runs. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+/**
+ * A heartbeat older than this means the run is gone or hung: 6 intervals, so an event loop blocked for most of
+ * a minute (building a large graph, stitching) is not mistaken for a dead run.
+ */
+export const HEARTBEAT_STALE_MS = 6 * HEARTBEAT_INTERVAL_MS;
+/** Clock skew allowed between hosts: a heartbeat further in the future than this is invalid, not fresh. */
+export const CLOCK_SKEW_MS = 30_000;
 
 /**
- * A manifest says `running`; is anything still running it? On this host we ask the OS about the pid;
- * elsewhere we trust a recent heartbeat only. Returns the reason it is not running, or undefined.
+ * A manifest says `running`; is anything still running it? On this host: the pid must be a plausible worker
+ * (a positive integer, not 1, not this process), alive, and still the process that wrote the manifest (its
+ * start time, where the OS gives one); on every host the heartbeat must be fresh (no older than
+ * HEARTBEAT_STALE_MS, not in the future beyond CLOCK_SKEW_MS). Returns the reason it is not running, or undefined.
  */
 export function runningProcessGone(runtime: RuntimeInfo | undefined, now: Date): string | undefined {
   if (!runtime) return 'The manifest says running but records no process; the run was interrupted.';
-  if (runtime.hostname === os.hostname() && runtime.pid !== undefined) {
-    if (isProcessAlive(runtime.pid)) return undefined;
-    return `The worker process (pid ${runtime.pid}) is no longer running: it was killed or crashed. Files written before that are kept; resume from the last checkpoint.`;
+  if (runtime.hostname === os.hostname()) {
+    const pid: unknown = runtime.pid;
+    if (!isPlausiblePid(pid) || pid === process.pid) return `The manifest says running with pid ${JSON.stringify(pid)}, which cannot be its worker; the run was interrupted.`;
+    if (!isSameProcess(pid, runtime.processStartedAt)) {
+      return `The worker process (pid ${pid}) is no longer running: it was killed or crashed${isProcessAlive(pid) ? ' (that pid now belongs to another process)' : ''}. Files written before that are kept; resume from the last checkpoint.`;
+    }
   }
-  const beat = runtime.heartbeatAt ? Date.parse(runtime.heartbeatAt) : NaN;
-  if (Number.isFinite(beat) && now.getTime() - beat < HEARTBEAT_STALE_MS) return undefined;
-  return `The run on ${runtime.hostname} has not reported for over ${HEARTBEAT_STALE_MS / 60000} minutes; it is treated as interrupted.`;
+  const beat = typeof runtime.heartbeatAt === 'string' ? Date.parse(runtime.heartbeatAt) : NaN;
+  const where = `The run on ${runtime.hostname} (pid ${String(runtime.pid)})`;
+  if (!Number.isFinite(beat)) return `${where} records no valid heartbeat; it is treated as interrupted.`;
+  if (beat - now.getTime() > CLOCK_SKEW_MS) return `${where} has a heartbeat in the future (${runtime.heartbeatAt}); it is treated as interrupted.`;
+  if (now.getTime() - beat > HEARTBEAT_STALE_MS) return `${where} has not reported for over ${HEARTBEAT_STALE_MS / 1000} s; it is treated as interrupted.`;
+  return undefined;
 }
 
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isProcessAlive };

@@ -3,11 +3,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { appendLines, writeJsonAtomic } from '../atomic';
+import { appendLines, writeFileAtomic, writeJsonAtomic } from '../atomic';
+import { assertInsideRoot, UnsafePathError } from '../run/safeFiles';
 import { planProviders, type ProviderPlan } from '../runtime/providers';
 import { intensityScaleFor, resolveTrainingSettings, type TrainingSettings } from './config';
 import { GROUP_SIZE_GS2 } from './dataset';
-import { hasErrors, formatFinding, type Finding } from './findings';
+import { applyOverrides, hasErrors, formatFinding, type Finding } from './findings';
 import type { StudyJob } from './jobs';
 import { ARTIFACT, formatDose } from './layout';
 import type { DatasetProvenance, JobManifest } from './manifest';
@@ -73,6 +74,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },
     { key: 'earlyStoppingMonitor', value: training.earlyStoppingMonitor, reference: "'loss' (EarlyStopping) and 'val_loss' (ReduceLROnPlateau)", note: 'what the schedule and early stopping watch' },
     { key: 'minDelta', value: training.minDelta, reference: '1e-4 absolute (ReduceLROnPlateau), 0 (EarlyStopping)', note: 'smallest improvement that counts' },
+    { key: 'learningRate', value: training.learningRate, reference: '1e-3 (TrainingConfig / Adam default)', note: 'initial Adam learning rate; 1e-3 collapses gridsize-2 models to the flat object' },
     { key: 'weightInit', value: training.weightInit, reference: "'glorot' (Keras glorot_uniform)", note: 'how the conv kernels start' },
     { key: 'probeNormalization', value: training.probeNormalization, reference: "'mask-mean' (P / (4·mean|P| in r < N/4))", note: 'how the dataset probe is scaled in the model' },
     { key: 'stitchPhaseAlignment', value: training.stitchPhaseAlignment, reference: 'false (reassemble_position)', note: 'stitching of the evaluation reconstruction' },
@@ -127,6 +129,7 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
   if (!info || info.n === undefined || info.patternCount === undefined || !info.diffractionKey) {
     throw new PlanError(`Cannot plan ${job.id}: ${job.reason ?? `the training file ${job.train.path} could not be read`}`);
   }
+  assertArtifactDir(job);
   const training = resolveTrainingSettings(options.settings);
   const groupSize = job.gridsize * job.gridsize;
   const nGroups = training.nGroups ?? info.patternCount;
@@ -151,7 +154,9 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
     evaluation: planEvaluation(job),
     openChoices: openChoicesOf(training, nGroups, info.patternCount),
   };
-  const blockers = job.findings.filter((f) => f.severity === 'error').map(formatFinding);
+  // Errors the settings accept deliberately (allowIntensityData) become warnings, here and in the manifest.
+  const findings = applyOverrides(job.findings, training);
+  const blockers = findings.filter((f) => f.severity === 'error').map(formatFinding);
   if (training.stitchCropSize > info.n) blockers.push(`stitchCropSize ${training.stitchCropSize} is larger than the patterns (N=${info.n}).`);
   if (job.gridsize > 1 && training.neighborCount < GROUP_SIZE_GS2) {
     blockers.push(`OVERSAMPLING-001: neighborCount ${training.neighborCount} < C=${GROUP_SIZE_GS2}.`);
@@ -163,10 +168,23 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
     config,
     providers,
     workerCommand,
-    findings: job.findings,
-    runnable: blockers.length === 0 && !hasErrors(job.findings),
+    findings,
+    runnable: blockers.length === 0 && !hasErrors(findings),
     blockers,
   };
+}
+
+/**
+ * Every job writes only inside the artifact root: its folder must resolve there by name (a view or dose name
+ * cannot climb out) and through no symlink leading elsewhere. Checked at plan time, before any folder is made.
+ */
+function assertArtifactDir(job: StudyJob): void {
+  try {
+    assertInsideRoot(job.artifactRoot, job.artifactDir);
+  } catch (err) {
+    if (err instanceof UnsafePathError) throw new PlanError(`Cannot plan ${job.id}: ${err.message}`);
+    throw err;
+  }
 }
 
 export interface DryRunResult {
@@ -196,7 +214,8 @@ export async function writeDryRun(job: StudyJob, options: PlanOptions, now: Date
   let previousManifest: string | undefined;
   if (previous && previous.status !== 'dry-run') {
     previousManifest = path.join(dir, `manifest.${stamp(previous.manifest.finishedAt ?? previous.manifest.updatedAt, now)}.json`);
-    await fs.promises.copyFile(manifestPath, previousManifest);
+    // Read and rewrite atomically rather than copyFile, which would write through a symlink at the dated name.
+    await writeFileAtomic(previousManifest, await fs.promises.readFile(manifestPath));
   }
   const iso = now.toISOString();
   const manifest: JobManifest = {
@@ -223,7 +242,13 @@ export async function writeDryRun(job: StudyJob, options: PlanOptions, now: Date
     findings: plan.findings,
     previousManifest: previousManifest ? path.basename(previousManifest) : undefined,
   };
-  await appendLines(job.logPath, dryRunLogLines(plan, iso));
+  try {
+    await appendLines(job.logPath, dryRunLogLines(plan, iso));
+  } catch (err) {
+    // A symlink planted as train.log: a per-job error (the CLI goes on with the other jobs), nothing written.
+    if (err instanceof UnsafePathError) throw new PlanError(`Cannot dry-run ${job.id}: ${err.message}`);
+    throw err;
+  }
   await writeJsonAtomic(runConfigPath, plan.config);
   await writeJsonAtomic(manifestPath, manifest);
   return { plan, manifestPath, runConfigPath, logPath: job.logPath, previousManifest };

@@ -87,6 +87,15 @@ export interface TrainingPlan {
   probeNormalization: number;
 }
 
+/**
+ * Linear learning-rate warm-up over the first `steps` optimizer steps (1 when `steps` is 0). Adam's first
+ * updates move every weight by ≈ lr at once, whatever its gradient's size; on the gridsize-2 model that
+ * switched the ReLUs of whole channels off for good (README, "Reconstruction quality").
+ */
+export function warmupFactor(step: number, steps: number): number {
+  return steps > 0 ? Math.min(1, step / steps) : 1;
+}
+
 export class Trainer {
   private trainSession?: OrtSession;
   private evalSession?: OrtSession;
@@ -146,9 +155,13 @@ export class Trainer {
   /** The fingerprint a checkpoint must match to be resumed by this run. */
   configKey(): string {
     const c = this.config;
-    const { epochs: _e, executionProvider: _p, earlyStoppingPatience: _s, ...training } = c.training;
+    const { epochs: _e, executionProvider: _p, earlyStoppingPatience: _s, allowIntensityData: _a, ...rest } = c.training;
+    // Settings added later count only when they differ from the behaviour before them, so a checkpoint written
+    // by an earlier version still resumes.
+    const { warmupSteps, weightInit, ...training } = rest;
+    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}) };
     return configKeyOf({
-      n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training, trainPath: c.trainPath,
+      n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath,
       trainPatterns: this.train.count, dose: c.dose, canvas: this.plan?.spec.canvas, batch: this.plan?.batch,
     });
   }
@@ -272,7 +285,7 @@ export class Trainer {
         }
         feeds[IO.diffraction] = this.tensor(x, [batch, c, n, n]);
         if (c > 1) feeds[IO.offsets] = this.tensor(offsets, [batch, c, 2]);
-        feeds[IO.lr] = this.tensor(Float32Array.from([adamStepSize(state.lr, state.step + 1)]), []);
+        feeds[IO.lr] = this.tensor(Float32Array.from([adamStepSize(state.lr, state.step + 1) * warmupFactor(state.step + 1, t.warmupSteps)]), []);
         const out = await this.trainSession!.run(feeds);
         const loss = (out[IO.loss].data as Float32Array)[0];
         if (!Number.isFinite(loss)) {

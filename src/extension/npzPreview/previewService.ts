@@ -3,7 +3,7 @@
 // one 2-D slice (a frame of a stack, block-mean decimated when larger than maxSide), a 1-D series
 // (subsampled), or a page of table rows. Array data leave as fresh float32/float64 ArrayBuffers.
 import * as path from 'node:path';
-import { openNpy, openNpz, type NdArray, type NpyHeader, type NpzArchive, type NpyFile, type NumericData } from '../../core/npy';
+import { openNpy, openNpz, type MetadataString, type NdArray, type NpyHeader, type NpzArchive, type NpyFile, type NumericData } from '../../core/npy';
 import { BlockMeanAccumulator, decimationFactor } from '../../core/image/stats';
 import type {
   MemberInfo, MetadataInfo, NpzInit, SeriesParams, SeriesResult, SliceParams, SliceResult, TableParams, TableResult,
@@ -35,6 +35,8 @@ export interface PreviewSource {
   otherEntries: readonly string[];
   readRows(name: string, start: number, end: number): Promise<NdArray>;
   readArray(name: string, maxBytes?: number): Promise<NdArray>;
+  /** `_metadata`, through the core's capped reader (refused unread when too large). */
+  readMetadata(): Promise<MetadataString | undefined>;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ function npzSource(a: NpzArchive): PreviewSource {
     })),
     readRows: (name, s, e) => a.readRows(name, s, e),
     readArray: (name, maxBytes) => a.readArray(name, maxBytes !== undefined ? { maxBytes } : undefined),
+    readMetadata: () => a.readMetadata(),
     close: () => a.close(),
   };
 }
@@ -65,6 +68,7 @@ function npySource(f: NpyFile): PreviewSource {
     members: [{ name, header: f.header, compression: 'stored', storedBytes: f.fileSize - f.header.headerBytes }],
     readRows: async (n, s, e) => (only(n), f.readRows(s, e)),
     readArray: async (n, maxBytes) => (only(n), f.readArray(maxBytes !== undefined ? { maxBytes } : undefined)),
+    readMetadata: async () => (name === '_metadata' ? f.readMetadata() : undefined),
     close: () => f.close(),
   };
 }
@@ -182,14 +186,9 @@ export async function buildInit(src: PreviewSource, opts: { displayPath: string;
   let metadata: MetadataInfo | undefined;
   if (members.some((m) => m.view === 'metadata')) {
     try {
-      const arr = await src.readArray('_metadata', 16 << 20);
-      const raw = Array.isArray(arr.data) ? String(arr.data[0] ?? '') : '';
-      let json: unknown;
-      try {
-        json = JSON.parse(raw);
-      } catch {
-        json = undefined;
-      }
+      const meta = await src.readMetadata();
+      const raw = meta?.raw ?? '';
+      const json = meta?.json;
       metadata = raw.length > MAX_METADATA_CHARS
         ? { raw: raw.slice(0, MAX_METADATA_CHARS), truncated: true }
         : { raw, ...(json !== undefined ? { json } : {}) };
