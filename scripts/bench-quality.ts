@@ -4,6 +4,8 @@
 // user runs it), and prints per job: epochs, wall time, patterns/s, and for amplitude and phase the Pearson r,
 // SSIM, MS-SSIM and FRC50 (cycles/pixel) of the trained model, the untrained one and the flat predictor, all on
 // the dose's common evaluation (its Phase C test split, same region for every job).
+// Beside each trained job it runs the iterative baseline (Phase F, `ptycho-study reconstruct`, ePIE defaults) on the
+// view's test split and prints its figures on the same evaluation.
 //   npm run bench:quality [-- --json] [-- --quick] [-- --keep DIR]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -56,7 +58,7 @@ interface JobResult {
   evaluation: unknown;
   amplitude: { trained: Scores; untrained: Scores; flat: Scores };
   phase: { trained: Scores; untrained: Scores; flat: Scores };
-  iterative: string;
+  iterative: { algorithm: string; status: string; wallSeconds: number; sameEvaluation: boolean; amplitude: Scores; phase: Scores } | null;
 }
 
 function readJson(file: string): Record<string, any> | undefined {
@@ -106,10 +108,23 @@ function main(): void {
           evaluation: metrics?.evaluation ?? null,
           amplitude: { trained: pick(metrics?.amplitude), untrained: pick(metrics?.untrained?.amplitude), flat: pick(metrics?.flat?.amplitude) },
           phase: { trained: pick(metrics?.phase), untrained: pick(metrics?.untrained?.phase), flat: pick(metrics?.flat?.phase) },
-          iterative: 'not available yet (Phase F: iterative reconstructions)',
+          iterative: null,
         });
         const r = results.at(-1)!;
         log(`  ${r.status}, ${r.epochs} epochs, ${r.wallSeconds.toFixed(0)} s; amplitude r ${fmt(r.amplitude.trained.pearsonCovered)} (region ${fmt(r.amplitude.trained.pearson)}), phase r ${fmt(r.phase.trained.pearsonCovered)} (region ${fmt(r.phase.trained.pearson)})`);
+        // The iterative baseline (Phase F, ePIE with its defaults) on the view's test split, scored on the same
+        // common evaluation as the trained model.
+        log(`reconstructing ${object} dose ${dose.toExponential(0)} ${view} (epie) …`);
+        const recon = cli(['reconstruct', '--workspace', study, '--dose', String(dose), '--view', view, '--algorithm', 'epie'], log);
+        const rdir = path.join(study, 'phase_f', `dose_${Math.trunc(dose)}`, view, 'test', 'epie');
+        const rm = readJson(path.join(rdir, 'metrics.json'));
+        const rman = readJson(path.join(rdir, 'manifest.json'));
+        r.iterative = {
+          algorithm: 'epie', status: rman?.status ?? `exit ${recon.status}`, wallSeconds: recon.seconds,
+          sameEvaluation: JSON.stringify(rm?.evaluation?.region ?? null) === JSON.stringify(metrics?.evaluation?.region ?? null),
+          amplitude: pick(rm?.amplitude), phase: pick(rm?.phase),
+        };
+        log(`  ${r.iterative.status}, ${recon.seconds.toFixed(0)} s; amplitude r ${fmt(r.iterative.amplitude.pearsonCovered)}, phase r ${fmt(r.iterative.phase.pearsonCovered)}${r.iterative.sameEvaluation ? '' : ' (NOT the same evaluation region)'}`);
       }
     }
   }
@@ -118,7 +133,7 @@ function main(): void {
     for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
   } else {
     process.stdout.write(table(results));
-    process.stdout.write(`\n${results.length} jobs in ${(total / 60).toFixed(1)} min. Iterative baseline: not available yet (Phase F).\n`);
+    process.stdout.write(`\n${results.length} jobs in ${(total / 60).toFixed(1)} min (training and the iterative baseline). Columns t/u/f/i: trained, untrained, flat, iterative (ePIE, 50 iterations, on the same evaluation).\n`);
   }
   if (!args.keep) fs.rmSync(root, { recursive: true, force: true });
 }
@@ -128,16 +143,17 @@ function fmt(v: number | null | undefined, digits = 3): string {
 }
 
 function table(results: JobResult[]): string {
-  const head = ['object', 'dose', 'job', 'epochs', 'wall s', 'pat/s', 'part', 'r covered t/u', 'r region t/u/f', 'SSIM t/u/f', 'MS-SSIM t/u/f', 'FRC50 c/px t/u/f'];
+  const head = ['object', 'dose', 'job', 'epochs', 'wall s', 'pat/s', 'part', 'r covered t/u/i', 'r region t/u/f/i', 'SSIM t/u/f/i', 'MS-SSIM t/u/f/i', 'FRC50 c/px t/u/f/i'];
   const rows: string[][] = [];
   for (const r of results) {
     for (const part of ['amplitude', 'phase'] as const) {
       const s = r[part];
-      const three = (k: keyof Scores): string => `${fmt(s.trained[k])} / ${fmt(s.untrained[k])} / ${fmt(s.flat[k])}`;
+      const it = r.iterative?.[part];
+      const three = (k: keyof Scores): string => `${fmt(s.trained[k])} / ${fmt(s.untrained[k])} / ${fmt(s.flat[k])} / ${fmt(it?.[k])}`;
       rows.push([
         part === 'amplitude' ? r.object : '', part === 'amplitude' ? r.dose.toExponential(0) : '', part === 'amplitude' ? `${r.view} gs${r.gridsize}` : '',
         part === 'amplitude' ? String(r.epochs ?? r.status) : '', part === 'amplitude' ? r.wallSeconds.toFixed(0) : '', part === 'amplitude' ? fmt(r.patternsPerSec, 1) : '',
-        part, `${fmt(s.trained.pearsonCovered)} / ${fmt(s.untrained.pearsonCovered)}`, three('pearson'), three('ssim'), three('msSsim'), three('frc50'),
+        part, `${fmt(s.trained.pearsonCovered)} / ${fmt(s.untrained.pearsonCovered)} / ${fmt(it?.pearsonCovered)}`, three('pearson'), three('ssim'), three('msSsim'), three('frc50'),
       ]);
     }
   }

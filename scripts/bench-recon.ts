@@ -9,7 +9,9 @@
 // printing per run: iterations, wall time, pattern updates/s, final relative amplitude error, and Pearson r of
 // the amplitude and of the plane-removed phase against objectGuess on the covered pixels (illumination of the
 // known probe ≥ its peak |P|²), after removing the global phase. With NumPy available it also runs
-// scripts/bench_recon_numpy.py (a plain NumPy ePIE) on the same data and prints its rate beside ours.
+// scripts/bench_recon_numpy.py (a plain NumPy ePIE) on the same data and prints its rate beside ours. First it
+// times the FFT alone (src/core/fft, N = 64): natural-order 2-D transforms/s and the permutation-free
+// forward + inverse pairs/s that each pattern update runs.
 //   npm run bench:recon [-- --json] [-- --iterations 50] [-- --images 1024] [-- --dose 1e5] [-- --keep DIR] [-- --no-numpy]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -19,6 +21,7 @@ import {
   compareWithTruth, coverageMask, createReconstruction, optionsFromDataset, probePeak,
   type ComplexImage, type ComplexPlanes, type ReconstructionOptions,
 } from '../src/core/iterative';
+import { FftPlan } from '../src/core/fft';
 import { ndarray, withNpz, writeNpz } from '../src/core/npy';
 import { defaultSimulationConfig, doseFolder, simulateStudy } from '../src/core/simulate';
 import { openTrainingDataset } from '../src/core/train/data';
@@ -98,6 +101,8 @@ async function main(): Promise<void> {
   const root = args.keep ? path.resolve(args.keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'bench-recon-'));
   log(`bench:recon — dose ${args.dose.toExponential(0)}, ${args.images} positions (N = 64, structured object), ${args.iterations} iterations; study in ${root}`);
   log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  const fft = fftRates(64);
+  log(`  FFT 64×64: ${fft.transforms.toFixed(0)} 2-D transforms/s (natural order), ${fft.pairs.toFixed(0)} forward + inverse pairs/s (bit-reversed spectrum, as an update runs them)`);
   const file = path.join(root, 'phase_c', doseFolder(args.dose), 'patched_test.npz');
   if (!fs.existsSync(file)) {
     const cfg = { ...defaultSimulationConfig(root), doses: [args.dose], nImages: args.images, views: [], timestamp: '2026-01-01T00:00:00Z' };
@@ -146,8 +151,49 @@ async function main(): Promise<void> {
     const ours = results.find((r) => r.run === 'epie');
     const np = results.find((r) => r.run === 'numpy epie');
     if (ours && np) process.stdout.write(`\nepie vs NumPy: ${(ours.updatesPerSec / np.updatesPerSec).toFixed(2)}× the pattern updates/s (load average ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores).\n`);
+    process.stdout.write(`FFT 64×64: ${fft.transforms.toFixed(0)} 2-D transforms/s, ${fft.pairs.toFixed(0)} forward + inverse pairs/s.\n`);
   }
   if (!args.keep) fs.rmSync(root, { recursive: true, force: true });
+}
+
+/** 2-D FFT rates of size n: best of 3 half-second runs, after a warm-up (wall clock, like the runs). */
+function fftRates(n: number): { transforms: number; pairs: number } {
+  const plan = new FftPlan(n);
+  const src = { re: new Float64Array(n * n), im: new Float64Array(n * n) };
+  for (let i = 0; i < n * n; i++) {
+    src.re[i] = Math.cos(0.37 * i);
+    src.im[i] = Math.sin(0.11 * i);
+  }
+  const re = new Float64Array(n * n);
+  const im = new Float64Array(n * n);
+  const rate = (op: () => void): number => {
+    let best = 0;
+    for (let run = 0; run < 4; run++) {
+      let count = 0;
+      const t0 = performance.now();
+      let t = t0;
+      while (t - t0 < 500) {
+        for (let i = 0; i < 100; i++) op();
+        count += 100;
+        t = performance.now();
+      }
+      if (run > 0) best = Math.max(best, (count * 1000) / (t - t0)); // run 0 warms up
+    }
+    return best;
+  };
+  // Each op starts from the same input (the 2·N² copy is ~1 % of a transform), so values never grow.
+  const transforms = rate(() => {
+    re.set(src.re);
+    im.set(src.im);
+    plan.transform2d(re, im);
+  });
+  const pairs = rate(() => {
+    re.set(src.re);
+    im.set(src.im);
+    plan.dif2d(re, im);
+    plan.dit2d(re, im, true);
+  });
+  return { transforms, pairs };
 }
 
 function score(name: string, object: ComplexPlanes, truth: ComplexImage, mask: Uint8Array, iterations: number, seconds: number, patterns: number, relativeError: number | null): RunResult {

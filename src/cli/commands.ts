@@ -10,6 +10,10 @@ import {
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
 import { cmdTrain } from './train';
+import {
+  cmdReconstruct, listedReconstructions, phaseFRootOf, PHASE_F_ROOT_FLAG, PHASE_F_ROOT_HELP, reconstructionJobToJson, reconstructionListLines,
+  RECONSTRUCT_FLAGS, RECONSTRUCT_HELP, RECONSTRUCT_OPTIONS_HELP, RECONSTRUCT_USAGE,
+} from './reconstruct';
 
 export interface CliIO {
   out: (line: string) => void;
@@ -38,12 +42,13 @@ const ROOT_FLAGS: FlagSpec = {
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
-  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' },
+  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' },
 } as const;
 const QUALITY_HELP = [
   "  --probe-normalization energy|mask-mean  how the probe is scaled in the model (default energy; mask-mean = PtychoPINN's)",
   '  --weight-init glorot|he  how the conv kernels start (default glorot, PtychoPINN\'s; he: He-uniform, zero heads)',
   '  --warmup-steps N       linear learning-rate warm-up over the first N optimizer steps (default 0)',
+  '  --probe-big            also predict the object outside the central N/2 (PtychoPINN\'s probe.big border branch)',
   '  --min-delta X          smallest loss decrease that counts as an improvement (default 1e-4, absolute)',
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
 ];
@@ -90,10 +95,10 @@ const COMMANDS: Record<string, Command> = {
   },
   list: {
     summary: 'list the dose × view jobs of a study with their state',
-    usage: 'ptycho-study list [--workspace DIR | --phase-c-root D --phase-d-root D] [--artifact-root D] [filters] [--deep] [--json]',
-    flags: { ...ROOT_FLAGS, ...FILTER_FLAGS, deep: { type: 'boolean' }, json: { type: 'boolean' } },
+    usage: 'ptycho-study list [--workspace DIR | --phase-c-root D --phase-d-root D] [--artifact-root D] [filters] [--deep] [--allow-intensity-data] [--json]',
+    flags: { ...ROOT_FLAGS, ...PHASE_F_ROOT_FLAG, ...FILTER_FLAGS, deep: { type: 'boolean' }, json: { type: 'boolean' }, ...DATA_FLAGS },
     positionals: 0,
-    help: [...ROOT_HELP, ...FILTER_HELP, '  --deep                 also sample frames (values) — slower; default reads headers only', '  --json                 machine-readable output'],
+    help: [...ROOT_HELP, PHASE_F_ROOT_HELP, ...FILTER_HELP, '  --deep                 also sample frames (values) — slower; default reads headers only', ...DATA_HELP, '  --json                 machine-readable output'],
     run: cmdList,
   },
   'dry-run': {
@@ -103,7 +108,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' },
-      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, 'plain-stitch': { type: 'boolean' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
     },
     positionals: 0,
     help: [
@@ -112,7 +117,8 @@ const COMMANDS: Record<string, Command> = {
       'Exit code 1 when no job matches or a planned job is not runnable.',
       ...ROOT_HELP, ...FILTER_HELP,
       '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
-      '  --stitch-phase-align   align each patch\'s constant phase to its stitched neighbours (default: the study\'s plain average)',
+      '  --stitch-phase-align   synchronise the patches\' constant phases over their overlaps before stitching (default)',
+      '  --plain-stitch         the study\'s plain average of the patches instead (reassemble_position)',
       ...QUALITY_HELP, ...DATA_HELP,
       `  --execution-provider P one of ${EXECUTION_PROVIDERS.join(', ')} (default auto)`,
       '  --json                 machine-readable output',
@@ -126,7 +132,7 @@ const COMMANDS: Record<string, Command> = {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, resume: { type: 'boolean' }, restart: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
-      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, threads: { type: 'string' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, 'plain-stitch': { type: 'boolean' }, threads: { type: 'string' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
     },
     positionals: 0,
     help: [
@@ -139,7 +145,8 @@ const COMMANDS: Record<string, Command> = {
       '130 when cancelled.',
       ...ROOT_HELP, ...FILTER_HELP,
       '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
-      '  --stitch-phase-align   align each patch\'s constant phase to its stitched neighbours (default: the study\'s plain average)',
+      '  --stitch-phase-align   synchronise the patches\' constant phases over their overlaps before stitching (default)',
+      '  --plain-stitch         the study\'s plain average of the patches instead (reassemble_position)',
       ...QUALITY_HELP, ...DATA_HELP,
       `  --ep P                 execution provider: ${EXECUTION_PROVIDERS.join(', ')} (default auto: CUDA when installed, else CPU;`,
       '                         a provider that cannot start falls back to CPU and the manifest says why)',
@@ -150,6 +157,14 @@ const COMMANDS: Record<string, Command> = {
       '  --json                 one JSON event per line, then a summary',
     ],
     run: (p, io) => cmdTrain(p, io, { loadStudy, filterOf, settingsOf }),
+  },
+  reconstruct: {
+    summary: 'Phase F: reconstruct the matching jobs iteratively (ePIE, rPIE) in worker processes',
+    usage: RECONSTRUCT_USAGE,
+    flags: { ...ROOT_FLAGS, ...FILTER_FLAGS, ...RECONSTRUCT_FLAGS },
+    positionals: 0,
+    help: [...RECONSTRUCT_HELP, ...ROOT_HELP, ...FILTER_HELP, ...RECONSTRUCT_OPTIONS_HELP],
+    run: (p, io) => cmdReconstruct(p, io, { loadStudy, filterOf }),
   },
   simulate: {
     summary: 'generate a small, real Phase C + Phase D study (simulated diffraction with Poisson noise)',
@@ -328,7 +343,7 @@ function filterOf(p: Parsed): { dose?: number; view?: string; gridsize?: number 
 export function jobToJson(j: StudyJob): Record<string, unknown> {
   const ds = (d: StudyJob['train']) => ({ path: d.path, exists: d.exists, patternCount: d.info?.patternCount ?? null, n: d.info?.n ?? null });
   return {
-    id: j.id, dose: j.dose, view: j.view, gridsize: j.gridsize, state: j.state, reason: j.reason ?? null,
+    kind: 'train', id: j.id, dose: j.dose, view: j.view, gridsize: j.gridsize, state: j.state, reason: j.reason ?? null,
     train: ds(j.train), test: ds(j.test), artifactDir: j.artifactDir, logPath: j.logPath, layout: j.layout ?? null,
     n: j.train.info?.n ?? null, findings: j.findings, lastRun: j.run ? { status: j.run.status, manifest: j.run.manifestPath } : null,
   };
@@ -337,9 +352,13 @@ export function jobToJson(j: StudyJob): Record<string, unknown> {
 async function cmdList(p: Parsed, io: CliIO): Promise<number> {
   const filter = filterOf(p);
   const layout = await loadStudy(p, io);
-  const jobs = await listJobs(layout, { filter, deep: bool(p, 'deep') });
+  const jobs = await listJobs(layout, { filter, deep: bool(p, 'deep'), allowIntensityData: bool(p, 'allow-intensity-data') });
+  const reconstructions = await listedReconstructions(p, io, layout, filter);
   if (bool(p, 'json')) {
-    io.out(JSON.stringify({ phaseCRoot: layout.phaseCRoot ?? null, phaseDRoot: layout.phaseDRoot ?? null, artifactRoot: layout.artifactRoot, notes: layout.notes, findings: layout.findings, jobs: jobs.map(jobToJson) }, null, 2));
+    io.out(JSON.stringify({
+      phaseCRoot: layout.phaseCRoot ?? null, phaseDRoot: layout.phaseDRoot ?? null, artifactRoot: layout.artifactRoot, phaseFRoot: phaseFRootOf(p, io, layout),
+      notes: layout.notes, findings: layout.findings, jobs: [...jobs.map(jobToJson), ...reconstructions.map(reconstructionJobToJson)],
+    }, null, 2));
     return 0;
   }
   io.out(`Phase C: ${layout.phaseCRoot ?? '(none)'}\nPhase D: ${layout.phaseDRoot ?? '(none)'}\nArtifacts: ${layout.artifactRoot}`);
@@ -357,6 +376,7 @@ async function cmdList(p: Parsed, io: CliIO): Promise<number> {
   const counts = new Map<string, number>();
   for (const j of jobs) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
   io.out(`${jobs.length} jobs: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`);
+  for (const line of reconstructionListLines(reconstructions, phaseFRootOf(p, io, layout), table)) io.out(line);
   return 0;
 }
 
@@ -366,6 +386,14 @@ function oneOf<T extends string>(p: Parsed, flag: string, allowed: readonly T[])
   const v = str(p, flag);
   if (v !== undefined && !allowed.includes(v as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got "${v}").`);
   return v as T | undefined;
+}
+
+/** --stitch-phase-align (the default) or --plain-stitch; undefined when neither is given. */
+function stitchChoice(p: Parsed): boolean | undefined {
+  const align = bool(p, 'stitch-phase-align');
+  const plain = bool(p, 'plain-stitch');
+  if (align && plain) throw new UsageError('--stitch-phase-align and --plain-stitch exclude each other.');
+  return align ? true : plain ? false : undefined;
 }
 
 function settingsOf(p: Parsed): Partial<TrainingSettings> {
@@ -381,11 +409,12 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
     neighborCount: num(p, 'neighbor-count', { integer: true, min: 1 }),
     seed: num(p, 'seed', { integer: true }),
     nFiltersScale: num(p, 'n-filters-scale', { integer: true, min: 1 }),
-    stitchPhaseAlignment: bool(p, 'stitch-phase-align') ? true : undefined,
+    stitchPhaseAlignment: stitchChoice(p),
     probeNormalization: oneOf(p, 'probe-normalization', ['energy', 'mask-mean'] as const),
     minDelta: num(p, 'min-delta', { min: 0 }),
     weightInit: oneOf(p, 'weight-init', ['he', 'glorot'] as const),
     warmupSteps: num(p, 'warmup-steps', { min: 0, integer: true }),
+    probeBig: bool(p, 'probe-big') ? true : undefined,
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
     executionProvider: ep as ExecutionProvider | undefined,
     allowIntensityData: bool(p, 'allow-intensity-data') ? true : undefined,
@@ -396,7 +425,7 @@ async function cmdDryRun(p: Parsed, io: CliIO): Promise<number> {
   const filter = filterOf(p);
   const settings = settingsOf(p);
   const layout = await loadStudy(p, io);
-  const jobs = await listJobs(layout, { filter, deep: true, neighborCount: settings.neighborCount });
+  const jobs = await listJobs(layout, { filter, deep: true, neighborCount: settings.neighborCount, allowIntensityData: settings.allowIntensityData });
   if (jobs.length === 0) throw new Error(`No job matches ${describeFilter(filter)}.`);
   const json = bool(p, 'json');
   const results: Record<string, unknown>[] = [];

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DiscoverOptions, TrainingSettings, ExecutionProvider } from '../core/study';
 import { clampPollSeconds } from '../core/study/fingerprint';
+import type { ReconProbeMode, ReconstructionSettings } from '../core/study/reconstructJobs';
 
 export const SECTION = 'ptychoStudy';
 
@@ -25,6 +26,27 @@ export function discoverOptionsFor(folder: vscode.WorkspaceFolder): DiscoverOpti
   };
 }
 
+/** `ptychoStudy.phaseFRoot` resolved in the folder; undefined = `phase_f` beside Phase C (defaultPhaseFRoot). */
+export function phaseFRootFor(folder: vscode.WorkspaceFolder): string | undefined {
+  return resolveIn(folder, vscode.workspace.getConfiguration(SECTION, folder.uri).get<string>('phaseFRoot'));
+}
+
+/** The `ptychoStudy.reconstruction.*` settings (the CLI's reconstruct flags); unset values take the core's defaults. */
+export function reconstructionSettingsFor(folder: vscode.WorkspaceFolder | undefined): Partial<ReconstructionSettings> {
+  const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
+  const opt = (v: number | undefined): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);
+  return {
+    iterations: cfg.get<number>('reconstruction.iterations'),
+    probeMode: cfg.get<ReconProbeMode>('reconstruction.probe'),
+    momentum: cfg.get<number>('reconstruction.momentum'),
+    alpha: opt(cfg.get<number>('reconstruction.alpha')),
+    beta: opt(cfg.get<number>('reconstruction.beta')),
+    seed: cfg.get<number>('reconstruction.seed'),
+    checkpointEvery: cfg.get<number>('reconstruction.checkpointEvery'),
+    executionProvider: cfg.get<ExecutionProvider>('executionProvider'),
+  };
+}
+
 export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined): Partial<TrainingSettings> {
   const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
   return {
@@ -38,6 +60,9 @@ export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined):
     earlyStoppingPatience: cfg.get<number>('training.earlyStoppingPatience'),
     stitchCropSize: cfg.get<number>('training.stitchCropSize'),
     stitchPhaseAlignment: cfg.get<boolean>('training.stitchPhaseAlignment'),
+    probeBig: cfg.get<boolean>('training.probeBig'),
+    // Restricted: an untrusted workspace's settings cannot make intensity-like data look valid.
+    allowIntensityData: cfg.get<boolean>('training.allowIntensityData') === true,
   };
 }
 

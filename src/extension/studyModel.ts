@@ -4,12 +4,17 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { discoverStudy, listJobs, studyFingerprint, type StudyJob, type StudyLayout } from '../core/study';
-import { discoverOptionsFor, pollIntervalMs, trainingSettingsFor } from './settings';
+import { defaultPhaseFRoot, listReconstructionJobs, type ReconstructionJob } from '../core/study/reconstructJobs';
+import { discoverOptionsFor, phaseFRootFor, pollIntervalMs, trainingSettingsFor } from './settings';
 
 export interface FolderStudy {
   folder: vscode.WorkspaceFolder;
   layout?: StudyLayout;
   jobs: StudyJob[];
+  /** Phase F iterative-reconstruction jobs (dose × view × split × algorithm), beside the training jobs. */
+  recons: ReconstructionJob[];
+  /** The Phase F root: `ptychoStudy.phaseFRoot`, else `phase_f` beside Phase C. */
+  phaseFRoot?: string;
   /** Why discovery failed (e.g. a configured root that does not exist). */
   error?: string;
   /** True once frame-sampling validation has run for these jobs. */
@@ -73,13 +78,22 @@ export class StudyModel implements vscode.Disposable {
     return this.studies.flatMap((s) => s.jobs);
   }
 
+  allRecons(): ReconstructionJob[] {
+    return this.studies.flatMap((s) => s.recons);
+  }
+
+  /** Phase F jobs with this id (one per workspace folder that has it). */
+  findRecons(id: string): { job: ReconstructionJob; folder: vscode.WorkspaceFolder }[] {
+    return this.studies.flatMap((s) => s.recons.filter((j) => j.id === id).map((job) => ({ job, folder: s.folder })));
+  }
+
   /** Jobs with this id (one per workspace folder that has it). */
   findJobs(id: string): { job: StudyJob; folder: vscode.WorkspaceFolder }[] {
     return this.studies.flatMap((s) => s.jobs.filter((j) => j.id === id).map((job) => ({ job, folder: s.folder })));
   }
 
-  folderOf(job: StudyJob): vscode.WorkspaceFolder | undefined {
-    return this.studies.find((s) => s.jobs.includes(job))?.folder;
+  folderOf(job: StudyJob | ReconstructionJob): vscode.WorkspaceFolder | undefined {
+    return this.studies.find((s) => (s.jobs as unknown[]).includes(job) || (s.recons as unknown[]).includes(job))?.folder;
   }
 
   /**
@@ -91,7 +105,7 @@ export class StudyModel implements vscode.Disposable {
     if (base.endsWith('.npz') || base === 'manifest.json' || base.startsWith('dose_')) return true;
     if (base.endsWith('.log') || base.endsWith('.tmp') || base.includes('.tmp-')) return false;
     const inside = (root?: string): boolean => !!root && (fsPath === root || fsPath.startsWith(root + path.sep));
-    return this.studies.some((s) => inside(s.layout?.phaseCRoot) || inside(s.layout?.phaseDRoot));
+    return this.studies.some((s) => inside(s.layout?.phaseCRoot) || inside(s.layout?.phaseDRoot) || inside(s.phaseFRoot));
   }
 
   /** Schedules a refresh after file changes settle. */
@@ -160,11 +174,14 @@ export class StudyModel implements vscode.Disposable {
   private async discoverFolder(folder: vscode.WorkspaceFolder, deep: boolean): Promise<FolderStudy> {
     try {
       const layout = await discoverStudy(discoverOptionsFor(folder));
-      const neighborCount = trainingSettingsFor(folder).neighborCount;
-      const jobs = layout.doses.length > 0 ? await listJobs(layout, { deep, neighborCount }) : [];
-      return { folder, layout, jobs, deepValidated: deep };
+      const { neighborCount, allowIntensityData } = trainingSettingsFor(folder);
+      const jobs = layout.doses.length > 0 ? await listJobs(layout, { deep, neighborCount, allowIntensityData }) : [];
+      const phaseFRoot = phaseFRootFor(folder) ?? defaultPhaseFRoot(layout);
+      // Header checks only: the training jobs' pass above already sampled the same split files.
+      const recons = layout.doses.length > 0 ? await listReconstructionJobs(layout, { phaseFRoot }) : [];
+      return { folder, layout, jobs, recons, phaseFRoot, deepValidated: deep };
     } catch (err) {
-      return { folder, jobs: [], error: (err as Error).message, deepValidated: deep };
+      return { folder, jobs: [], recons: [], error: (err as Error).message, deepValidated: deep };
     }
   }
 

@@ -4,27 +4,24 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../core/atomic';
+import { writeFileAtomic } from '../core/atomic';
 import { sha256File, writeImages, writeMetrics, writeReconstruction } from '../core/run/artifacts';
 import { evaluateRun } from '../core/run/evaluation';
-import { explainIoError, writing } from '../core/run/ioError';
+import { writing } from '../core/run/ioError';
 import { checkResumable } from '../core/run/resume';
 import { processStartTime } from '../core/processInfo';
-import { EventLog, type EventBody, type RunEvent } from '../core/run/events';
 import { writeStudyManifest } from '../core/run/studyManifest';
 import { planProviders } from '../core/runtime/providers';
 import { describeThreads, type ResolvedThreads } from '../core/runtime/threads';
 import { ARTIFACT } from '../core/study/layout';
-import { HEARTBEAT_INTERVAL_MS, type DatasetProvenance, type JobManifest, type RunStatus } from '../core/study/manifest';
+import type { JobManifest } from '../core/study/manifest';
 import { resolveTrainingSettings } from '../core/study/config';
-import type { RunConfig } from '../core/study/plan';
+import { readRunConfig } from '../core/study/runConfigFile';
 import { openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../core/train';
+import { ManifestKeeper } from './manifestKeeper';
+import { finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
 
-export interface WorkerIo {
-  send(e: RunEvent): void;
-  cancelled(): boolean;
-  stderr(line: string): void;
-}
+export type { WorkerIo } from './runSupport';
 
 const PROGRESS_EVERY_MS = 500;
 const INFERENCE_BATCH = 32;
@@ -52,24 +49,13 @@ function ortVersion(): string | undefined {
   }
 }
 
-async function provenanceOf(file: string, data: TrainingDataset | undefined): Promise<DatasetProvenance> {
-  const st = await fs.promises.stat(file);
-  return { path: file, bytes: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(file), nPatterns: data?.count, N: data?.n };
-}
-
 export async function runJob(jobDir: string, opts: { runId?: string; resume: boolean; threads: ResolvedThreads }, io: WorkerIo): Promise<number> {
-  const config = JSON.parse(await fs.promises.readFile(path.join(jobDir, ARTIFACT.runConfig), 'utf8')) as RunConfig;
+  // Checked field by field, and refused unless it writes only to this folder (RunConfigError names the file).
+  const config = await readRunConfig(jobDir);
   // A run-config.json written by an earlier version lacks the newer settings: fill their defaults (and check
   // every value) so the run never sees an undefined threshold or normalisation.
   config.training = resolveTrainingSettings(config.training);
-  const events = new EventLog(path.join(jobDir, ARTIFACT.events), path.join(jobDir, ARTIFACT.trainLog), config.jobId, io.send);
-  const emit = (body: EventBody<RunEvent>): RunEvent => {
-    try {
-      return events.emit(body);
-    } catch (err) {
-      throw explainIoError(err, config.jobId, path.join(jobDir, ARTIFACT.events));
-    }
-  };
+  const { events, emit } = openRunEvents(jobDir, ARTIFACT.trainLog, config.jobId, io);
   const startedAt = new Date();
   const providers = planProviders(config.training.executionProvider);
   const manifestPath = path.join(jobDir, ARTIFACT.manifest);
@@ -95,51 +81,15 @@ export async function runJob(jobDir: string, opts: { runId?: string; resume: boo
     timing: { startedAt: startedAt.toISOString() },
   };
   // Keep an earlier finished run's manifest if this run replaces it.
-  try {
-    const previous = JSON.parse(await fs.promises.readFile(manifestPath, 'utf8')) as JobManifest;
-    manifest.createdAt = previous.createdAt ?? manifest.createdAt;
-    manifest.findings = previous.findings ?? [];
-    if (previous.data?.layout) manifest.data.layout = previous.data.layout;
-  } catch {
-    // no earlier manifest
-  }
-  // Writes are chained (in order, one at a time). A failed write is kept in `manifestError`: training stops at
-  // its next step and the run fails with it, since a manifest that stays `running` would lie.
-  let persistChain: Promise<void> = Promise.resolve();
-  let manifestError: Error | undefined;
-  const persist = (): Promise<void> => {
-    manifest.updatedAt = new Date().toISOString();
-    if (manifest.status === 'running') manifest.runtime.heartbeatAt = manifest.updatedAt;
-    const snapshot = JSON.parse(JSON.stringify(manifest)) as JobManifest;
-    persistChain = persistChain.then(() => writing(config.jobId, manifestPath, () => writeJsonAtomic(manifestPath, snapshot))).catch((err) => {
-      manifestError ??= err as Error;
-      io.stderr(`manifest write failed: ${(err as Error).message}`);
-    });
-    return persistChain.then(() => {
-      if (manifestError) throw manifestError;
-    });
-  };
+  const keeper = new ManifestKeeper(manifest, manifestPath, config.jobId, startedAt, io.stderr);
+  const previous = (await keeper.carryOver()) as Partial<JobManifest> | undefined;
+  if (previous?.data?.layout) manifest.data.layout = previous.data.layout;
+  // A failed manifest write is kept in keeper.error: training stops at its next step and the run fails with it.
+  const persist = (): Promise<void> => keeper.persist();
   await persist();
-  const heartbeat = setInterval(() => void persist().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
-  heartbeat.unref();
+  keeper.startHeartbeat();
 
-  const finish = async (status: RunStatus, reason?: string): Promise<void> => {
-    clearInterval(heartbeat);
-    const end = new Date();
-    manifest.status = status;
-    manifest.reason = reason;
-    manifest.finishedAt = end.toISOString();
-    manifest.timing = { ...manifest.timing!, finishedAt: end.toISOString(), seconds: (end.getTime() - startedAt.getTime()) / 1000 };
-    manifest.runtime.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1024);
-    await persist();
-    if (config.study) {
-      try {
-        await writeStudyManifest(config.study);
-      } catch (err) {
-        events.line(`WARN: could not update the study's training_manifest.json: ${(err as Error).message}`);
-      }
-    }
-  };
+  const finish = finisher(keeper, events, config.study ? { update: () => writeStudyManifest(config.study!), name: 'the study\'s training_manifest.json' } : undefined);
 
   let train: TrainingDataset | undefined;
   let test: TrainingDataset | undefined;
@@ -161,7 +111,7 @@ export async function runJob(jobDir: string, opts: { runId?: string; resume: boo
       intraOpThreads: opts.threads.threads,
       checkpointPath: path.join(jobDir, ARTIFACT.checkpoint),
       callbacks: {
-        shouldStop: () => io.cancelled() || manifestError !== undefined,
+        shouldStop: () => io.cancelled() || keeper.error !== undefined,
         log: (message) => emit({ type: 'log', level: 'info', message }),
         onProgress: (p) => {
           manifest.progress = { epoch: p.epoch, epochs: p.epochs, step: p.stepInEpoch, stepsPerEpoch: p.stepsPerEpoch, loss: p.loss, imagesPerSec: p.imagesPerSec, etaSeconds: p.etaSeconds };
@@ -221,7 +171,7 @@ export async function runJob(jobDir: string, opts: { runId?: string; resume: boo
 
     // Checkpoints are the only files written during training: a disk error without a path is theirs.
     const outcome = await writing(config.jobId, checkpointFile, () => trainer!.run(state));
-    if (manifestError) throw manifestError;
+    if (keeper.error) throw keeper.error;
     const last = state.history.at(-1);
     manifest.result = {
       epochs: state.epoch, steps: state.step, finalLoss: last?.trainLoss ?? null,
@@ -291,11 +241,7 @@ export async function runJob(jobDir: string, opts: { runId?: string; resume: boo
     await finish('succeeded');
     return 0;
   } catch (err) {
-    const e = explainIoError(err, config.jobId) as Error;
-    emit({ type: 'failed', message: e.message, stack: e.stack });
-    io.stderr(e.stack ?? String(e));
-    await finish('failed', e.message);
-    return 1;
+    return await recordRunFailure(err, config.jobId, emit, io, finish);
   } finally {
     await monitor?.release().catch(() => undefined);
     await trainer?.release().catch(() => undefined);

@@ -1,6 +1,7 @@
-// The training worker: a separate Node process (forked by the extension or the CLI, never run inside the
-// extension host) that trains one job from the resolved plan in `<job>/run-config.json`, streams typed events
-// over IPC and into events.jsonl/train.log, keeps manifest.json true at every moment, and writes the artifacts.
+// The worker: a separate Node process (forked by the extension or the CLI, never run inside the extension host)
+// that trains one job — or runs one Phase F reconstruction (reconstructJob.ts), when the plan is one — from the
+// resolved plan in `<job>/run-config.json`, streams typed events over IPC and into events.jsonl and the job's
+// log (train.log, recon.log), keeps manifest.json true at every moment, and writes the artifacts.
 //   node dist/worker.js --job-dir <dir> [--run-id ID] [--resume] [--threads N [--threads-source cli|setting]]
 // With --run-id the launcher holds the job's run lock for that run (checked here); without it (started by
 // hand) the worker takes the lock itself and releases it on exit.
@@ -12,6 +13,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { acquireJobLock, JobLockedError, LOCK_FILE, newRunId, readLock } from '../core/run/lock';
 import { checkRequestedThreads, resolveThreads, type ResolvedThreads } from '../core/runtime/threads';
+import { isReconstructionConfig } from '../core/study/reconstructJobs';
+import { readRunPlan, RunConfigError } from '../core/study/runConfigFile';
+import { runReconstruction } from './reconstructJob';
 import { runJob, type WorkerIo } from './runJob';
 
 function parseArgs(argv: string[]): { jobDir: string; runId?: string; resume: boolean; threads: ResolvedThreads } {
@@ -87,6 +91,11 @@ async function main(): Promise<number> {
     cancelled: () => cancelRequested,
     stderr: (line) => process.stderr.write(line + '\n'),
   };
+  // A Phase F job's plan is a ReconstructionConfig (kind 'reconstruct'); anything else is a training run.
+  // Read safely (a regular file of bounded size, valid JSON): a refusal names run-config.json.
+  if (isReconstructionConfig(await readRunPlan(args.jobDir))) {
+    return runReconstruction(args.jobDir, { runId: args.runId, resume: args.resume }, io);
+  }
   return runJob(args.jobDir, { runId: args.runId, resume: args.resume, threads: args.threads }, io);
 }
 
@@ -98,7 +107,8 @@ main().then(
     if (process.connected) process.disconnect();
   },
   (err) => {
-    process.stderr.write(`worker: ${(err as Error).stack ?? err}\n`);
+    // A bad plan is the user's to fix: its message (naming the file) is the last line; anything else, the stack.
+    process.stderr.write(`worker: ${err instanceof RunConfigError ? err.message : (err as Error).stack ?? err}\n`);
     process.exit(1);
   },
 );

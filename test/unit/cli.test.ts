@@ -69,7 +69,10 @@ describe('ptycho-study CLI', () => {
     const r = cli(['list', '--workspace', dir, '--json']);
     assert.equal(r.code, 0, r.err);
     const doc = JSON.parse(r.out);
-    assert.equal(doc.jobs.length, 6);
+    // Training jobs (kind train) and, beside them, the Phase F reconstruction jobs (kind reconstruct).
+    const training = doc.jobs.filter((j: { kind: string }) => j.kind === 'train');
+    assert.equal(training.length, 6);
+    assert.equal(doc.jobs.filter((j: { kind: string }) => j.kind === 'reconstruct').length, 2 * 6, 'epie and rpie of each view\'s test split');
     const sparse = doc.jobs.find((j: { id: string }) => j.id === 'dose_10000/sparse/gs2');
     assert.equal(sparse.state, 'missing');
     assert.match(sparse.reason, /not found/);
@@ -79,7 +82,7 @@ describe('ptycho-study CLI', () => {
     assert.equal(dense.n, 64);
     assert.equal(dense.artifactDir, path.join(dir, 'phase_e', 'dose_1000', 'dense', 'gs2'));
     const filtered = JSON.parse(cli(['list', '--phase-c-root', path.join(dir, 'phase_c'), '--phase-d-root', path.join(dir, 'phase_d'), '--gridsize', '2', '--dose', '1e3', '--json']).out);
-    assert.deepEqual(filtered.jobs.map((j: { id: string }) => j.id), ['dose_1000/dense/gs2', 'dose_1000/sparse/gs2']);
+    assert.deepEqual(filtered.jobs.filter((j: { kind: string }) => j.kind === 'train').map((j: { id: string }) => j.id), ['dose_1000/dense/gs2', 'dose_1000/sparse/gs2']);
     const text = cli(['list', '--workspace', dir]);
     assert.match(text.out, /dose_1000\/baseline\/gs1\s+1e3\s+baseline\s+1\s+ready\s+12\s+12\s+64/);
     assert.match(text.out, /6 jobs: 5 ready, 1 missing/);
@@ -149,6 +152,7 @@ describe('ptycho-study simulate (end to end)', function () {
     const listed = cli(['list', '--workspace', dir, '--deep', '--json']);
     assert.equal(listed.code, 0, listed.err);
     const doc = JSON.parse(listed.out);
+    doc.jobs = doc.jobs.filter((j: { kind: string }) => j.kind === 'train');
     assert.deepEqual(doc.jobs.map((j: { id: string; state: string }) => `${j.id}:${j.state}`), [
       'dose_1000/baseline/gs1:ready', 'dose_1000/dense/gs2:ready', 'dose_1000/sparse/gs2:ready',
       'dose_10000/baseline/gs1:ready', 'dose_10000/dense/gs2:ready', 'dose_10000/sparse/gs2:ready',

@@ -5,7 +5,6 @@ import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
 import {
   formatNpyHeader, npyReadStats, openNpy, openNpz, scalarString, writeNpz, NotRegularFileError, NpyFormatError,
 } from '../../src/core/npy';
@@ -16,61 +15,13 @@ import { inspectDataset, discoverStudy, listJobs, planRun, type Finding } from '
 import { escapeControl, escapeJsonControl } from '../../src/core/text/escape';
 import { runCli } from '../../src/cli/commands';
 import { openPreviewSource, buildInit } from '../../src/extension/npzPreview/previewService';
+import { f4, f8, npy, zipBytes, type ZipEntry } from './helpers/hostileCorpus';
 import { makeStudy, writeDataset } from './helpers/study';
-import { tempDir } from './helpers/paths';
+import { repoRoot, tempDir } from './helpers/paths';
 
-// ---- a minimal zip writer: any entry name, any bytes, stored or deflated ----
-
-interface Entry { name: string; data: Buffer; deflate?: boolean }
-
-function zip(entries: Entry[]): Buffer {
-  const parts: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    const name = Buffer.from(e.name, 'utf8');
-    const body = e.deflate ? zlib.deflateRawSync(e.data) : e.data;
-    const crc = zlib.crc32(e.data) >>> 0;
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(e.deflate ? 8 : 0, 8);
-    local.writeUInt16LE(0x21, 12); // 1980-01-01
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const cd = Buffer.alloc(46);
-    cd.writeUInt32LE(0x02014b50, 0);
-    cd.writeUInt16LE(20, 4);
-    cd.writeUInt16LE(20, 6);
-    cd.writeUInt16LE(0x0800, 8);
-    cd.writeUInt16LE(e.deflate ? 8 : 0, 10);
-    cd.writeUInt16LE(0x21, 14);
-    cd.writeUInt32LE(crc, 16);
-    cd.writeUInt32LE(body.length, 20);
-    cd.writeUInt32LE(e.data.length, 24);
-    cd.writeUInt16LE(name.length, 28);
-    cd.writeUInt32LE(offset, 42);
-    central.push(cd, name);
-    parts.push(local, name, body);
-    offset += 30 + name.length + body.length;
-  }
-  const cdBytes = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(cdBytes.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...parts, cdBytes, end]);
-}
-
-/** A .npy stream: numpy's header for (descr, shape, order) and the raw data bytes. */
-const npy = (descr: string, shape: number[], data: Buffer, fortran = false): Buffer => Buffer.concat([formatNpyHeader(descr, shape, fortran), data]);
-const f4 = (values: ArrayLike<number>): Buffer => Buffer.from(Float32Array.from(values).buffer);
-const f8 = (values: ArrayLike<number>): Buffer => Buffer.from(Float64Array.from(values).buffer);
+// Archives are written byte by byte with the corpus's zip writer (any entry name, any bytes, stored or deflated).
+type Entry = ZipEntry;
+const zip = (entries: Entry[]): Buffer => zipBytes(entries);
 
 /** The five arrays of a valid small dataset (N = 64, 8 patterns), as .npy streams; `over` replaces any. */
 function datasetEntries(over: Record<string, Buffer> = {}, deflate = false): Entry[] {
@@ -413,6 +364,49 @@ describe('hostile .npz files', () => {
       assert.equal(allowed.runnable, true, allowed.blockers.join(' '));
       assert.equal(allowed.config.training.allowIntensityData, true);
       assert.ok(allowed.findings.some((f) => f.rule === 'NORMALIZATION-001' && f.severity === 'warning'));
+    });
+
+    it('list, dry-run and the VS Code tree honour allowIntensityData: the job is ready, the finding a warning that says why', async () => {
+      await makeStudy(dir, { doses: [1000], views: [] });
+      await writeDataset(path.join(dir, 'phase_c', 'dose_1000', 'patched_train.npz'), { values: 'counts' });
+      const layout = await discoverStudy({ workspace: dir });
+      const strict = (await listJobs(layout, { deep: true }))[0];
+      assert.equal(strict.state, 'invalid');
+      const allowed = (await listJobs(layout, { deep: true, allowIntensityData: true }))[0];
+      assert.equal(allowed.state, 'ready', allowed.reason);
+      assert.deepEqual(errorsOf(allowed.findings), []);
+      const warning = allowed.findings.find((f) => f.rule === 'NORMALIZATION-001')!;
+      assert.equal(warning.severity, 'warning');
+      assert.match(warning.message, /looks like photon counts or intensity.*\(Accepted: allowIntensityData is set\.\)/);
+
+      // CLI: list --deep [--allow-intensity-data] --json, and the dry run's recorded job state.
+      type Listed = { jobs: { id: string; state: string; findings: Finding[] }[] };
+      const listed = async (...flags: string[]): Promise<Listed['jobs'][number]> => {
+        const { io, out } = capture();
+        assert.equal(await runCli(['list', '--workspace', dir, '--deep', '--json', ...flags], io), 0);
+        return (JSON.parse(out.join('\n')) as Listed).jobs.find((j) => j.id === 'dose_1000/baseline/gs1')!;
+      };
+      assert.equal((await listed()).state, 'invalid');
+      const cliAllowed = await listed('--allow-intensity-data');
+      assert.equal(cliAllowed.state, 'ready');
+      assert.ok(cliAllowed.findings.some((f) => f.rule === 'NORMALIZATION-001' && f.severity === 'warning' && /looks like photon counts or intensity/.test(f.message)));
+      const dry = capture();
+      assert.equal(await runCli(['dry-run', '--workspace', dir, '--view', 'baseline', '--allow-intensity-data', '--json'], dry.io), 0, dry.out.join('\n'));
+      const planned = (JSON.parse(dry.out.join('\n')) as { jobs: { plan: { job: { state: string }; config: { training: { allowIntensityData: boolean } } } }[] }).jobs[0].plan;
+      assert.equal(planned.job.state, 'ready');
+      assert.equal(planned.config.training.allowIntensityData, true);
+
+      // VS Code: a boolean setting, off by default and ignored in untrusted workspaces, which the settings reader
+      // passes to training and dry runs, and the study model to the tree's listing.
+      const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+      const setting = pkg.contributes.configuration.properties['ptychoStudy.training.allowIntensityData'];
+      assert.equal(setting.type, 'boolean');
+      assert.equal(setting.default, false);
+      assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('ptychoStudy.training.allowIntensityData'));
+      const settingsTs = fs.readFileSync(path.join(repoRoot, 'src', 'extension', 'settings.ts'), 'utf8');
+      assert.match(settingsTs, /allowIntensityData: cfg\.get<boolean>\('training\.allowIntensityData'\)/);
+      const modelTs = fs.readFileSync(path.join(repoRoot, 'src', 'extension', 'studyModel.ts'), 'utf8');
+      assert.match(modelTs, /listJobs\(layout, \{[^}]*allowIntensityData[^}]*\}\)/);
     });
 
     it('arrays saved under a folder of the zip are named in the error', async () => {

@@ -10,6 +10,13 @@ import { removePlane, removePlaneAt } from '../../src/core/metrics';
 import { openChoicesOf } from '../../src/core/study/plan';
 import { centralGroups } from '../../src/core/train/qualityMonitor';
 import { buildGroups } from '../../src/core/train/groups';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { makeStudy } from './helpers/study';
+import { repoRoot, tempDir } from './helpers/paths';
+
+const CLI = path.join(repoRoot, 'dist', 'cli.js');
 
 describe('reconstruction-quality settings', () => {
   it('energy normalisation: an object of amplitude 0.5 reproduces the loader-normalised mean energy (N/2)² for any probe', () => {
@@ -85,6 +92,33 @@ describe('reconstruction-quality settings', () => {
     assert.equal(byKey.get('nGroups')!.value, 1000);
     assert.match(byKey.get('nGroups')!.reference, /512/);
     assert.equal(byKey.get('earlyStoppingMonitor')!.value, 'val_loss');
+    assert.equal(byKey.get('probeBig')!.value, false);
+    assert.equal(byKey.get('stitchPhaseAlignment')!.value, true);
+  });
+
+  it('stitching and probe.big: defaults, validation, and the CLI flags that reach the run config', async () => {
+    const d = resolveTrainingSettings();
+    assert.equal(d.stitchPhaseAlignment, true, 'phase-synchronised stitching is the default');
+    assert.equal(d.probeBig, false);
+    assert.throws(() => resolveTrainingSettings({ probeBig: 'yes' as never }), /probeBig/);
+    const tmp = tempDir('ptycho-settings-');
+    try {
+      await makeStudy(tmp.dir, { doses: [1000], views: [] });
+      const dry = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', tmp.dir, '--view', 'baseline', ...flags], { encoding: 'utf8', timeout: 60_000 });
+      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean } =>
+        JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1', 'run-config.json'), 'utf8')).training;
+      let r = dry('--plain-stitch', '--probe-big');
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig], [false, true]);
+      r = dry();
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig], [true, false]);
+      r = dry('--plain-stitch', '--stitch-phase-align');
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /exclude each other/);
+    } finally {
+      tmp.cleanup();
+    }
   });
 
   it('the quality window: the groups nearest the scan centre whose crops fit a fixed square', () => {

@@ -1,6 +1,6 @@
 // Patch extraction (placement, sub-pixel bilinear), the far-field operator, and the synthetic object/probe.
 import { strict as assert } from 'node:assert';
-import { FftPlan } from '../../src/core/simulate/fft';
+import { FftPlan } from '../../src/core/fft';
 import { extractPatch, FarField, farFieldAmplitude } from '../../src/core/simulate/forward';
 import { Rng } from '../../src/core/simulate/rng';
 import {

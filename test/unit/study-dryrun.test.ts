@@ -8,10 +8,13 @@ import {
   intensityScaleFor, type JobManifest,
 } from '../../src/core/study';
 import { planProviders } from '../../src/core/runtime/providers';
+import { processStartTime } from '../../src/core/processInfo';
+import { LOCK_FILE } from '../../src/core/run/lock';
 import { makeStudy } from './helpers/study';
-import { tempDir } from './helpers/paths';
+import { repoRoot, tempDir } from './helpers/paths';
 
 const WORKER = '/opt/ptycho/dist/worker.js';
+const CLI = path.join(repoRoot, 'dist', 'cli.js');
 
 describe('run planning and dry runs', () => {
   let dir: string;
@@ -136,6 +139,44 @@ describe('run planning and dry runs', () => {
     } finally {
       worker.kill();
     }
+  });
+
+  it('a dry run takes the run lock: a job being trained is refused with the holder\'s pid and host, its folder untouched', async function () {
+    this.timeout(60_000);
+    await makeStudy(dir, { doses: [1000], views: [] });
+    const job = (await jobs()).find((j) => j.view === 'baseline')!;
+    fs.mkdirSync(job.artifactDir, { recursive: true });
+    // A training start in progress: its lock names a live launcher; the manifest is still the previous run's.
+    const launcher = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    const files = {
+      [LOCK_FILE]: JSON.stringify({
+        pid: launcher.pid, hostname: os.hostname(), startTime: processStartTime(launcher.pid!), runId: '20260101T000000Z-abcdef',
+        jobId: job.id, createdAt: new Date().toISOString(),
+      }),
+      'manifest.json': JSON.stringify({ schemaVersion: 1, status: 'succeeded', runId: 'previous', updatedAt: '2026-01-01T00:00:00.000Z' }),
+      'run-config.json': '{"the": "training run\'s"}',
+    };
+    const snapshot = (): Record<string, string> => Object.fromEntries(fs.readdirSync(job.artifactDir).sort().map((f) => [f, fs.readFileSync(path.join(job.artifactDir, f), 'utf8')]));
+    try {
+      for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(job.artifactDir, name), text);
+      const host = os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      const holder = new RegExp(`pid ${launcher.pid} on ${host}`);
+      await assert.rejects(writeDryRun(job, { workerScript: WORKER }), (e: Error) => e instanceof PlanError && holder.test(e.message) && e.message.includes(job.id));
+      assert.deepEqual(snapshot(), files, 'nothing in the job folder changed');
+      // The CLI says so for that job and exits 1.
+      if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run node esbuild.mjs first`);
+      const r = spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', dir, '--view', 'baseline'], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, new RegExp(`ERROR dose_1000/baseline/gs1: .*${holder.source}`));
+      assert.deepEqual(snapshot(), files, 'nothing in the job folder changed (CLI)');
+    } finally {
+      launcher.kill();
+    }
+    // The launcher is gone: its lock is stale, the dry run goes ahead and leaves no lock behind.
+    await new Promise((r) => (launcher.exitCode !== null || launcher.signalCode !== null ? r(undefined) : launcher.once('exit', r)));
+    const r = await writeDryRun(job, { workerScript: WORKER });
+    assert.equal(JSON.parse(fs.readFileSync(r.manifestPath, 'utf8')).status, 'dry-run');
+    assert.equal(fs.existsSync(path.join(job.artifactDir, LOCK_FILE)), false);
   });
 
   it('a "running" manifest whose process is gone reads as failed, never running', async () => {

@@ -103,6 +103,68 @@ describe('dataset validation', () => {
     assert.equal(gone.findings[0].rule, 'DATA-001');
   });
 
+  it('a truncated .npz gets one message naming the file and the sizes, whichever pass sees it and whenever it is cut', async () => {
+    // Stored members: the diffraction stack (first member) is read by positioned reads in the deep pass.
+    const file = path.join(dir, 'dense_train.npz');
+    await writeDataset(file, { count: 24 });
+    const full = fs.readFileSync(file);
+    const cutAt = Math.floor(full.length / 5); // inside the diffraction member
+    const expected = new RegExp(`^Not a readable NumPy \\.npz archive: dense_train\\.npz is truncated: the file is ${cutAt} bytes, but member diffraction needs \\d+ bytes`);
+    fs.writeFileSync(file, full.subarray(0, cutAt));
+    const header = await inspectDataset(file);
+    const deep = await inspectDataset(file, { deep: true });
+    assert.deepEqual(header.findings.map((f) => [f.rule, f.severity]), [['NPZ-FORMAT', 'error']]);
+    assert.match(header.findings[0].message, expected);
+    assert.deepEqual(deep.findings, header.findings);
+
+    // The race of issue 13: the archive's directory is read, then the file is cut before the deep pass reads
+    // the frames (a copy or a rewrite in progress). Count the reads the open makes, and cut right after them.
+    fs.writeFileSync(file, full);
+    const origOpen = fs.promises.open;
+    let reads = 0;
+    let cutBeforeRead = Infinity;
+    fs.promises.open = (async (...args: Parameters<typeof origOpen>) => {
+      const fh = await origOpen(...args);
+      if (String(args[0]) !== file) return fh;
+      const read = fh.read.bind(fh) as (...a: unknown[]) => Promise<unknown>;
+      (fh as { read: unknown }).read = (...a: unknown[]) => {
+        if (++reads === cutBeforeRead) fs.truncateSync(file, cutAt);
+        return read(...a);
+      };
+      return fh;
+    }) as typeof origOpen;
+    try {
+      assert.deepEqual(rules((await inspectDataset(file)).findings, 'error'), []);
+      cutBeforeRead = reads + 1; // the first read after the header pass's (the same open, then the frames)
+      reads = 0;
+      const raced = await inspectDataset(file, { deep: true });
+      assert.ok(reads >= cutBeforeRead, 'the file was cut during the deep pass');
+      assert.deepEqual(raced.findings, header.findings);
+    } finally {
+      fs.promises.open = origOpen;
+    }
+  });
+
+  it('a dataset that keeps changing while it is read is one DATA-CHANGING error, not a mix of two versions', async () => {
+    const file = path.join(dir, 'growing.npz');
+    await writeDataset(file);
+    assert.deepEqual(rules((await inspectDataset(file, { deep: true })).findings, 'error'), []);
+    // Another process rewrites the file all the time: every look at it finds a new version.
+    const origStat = fs.promises.stat;
+    let touches = 0;
+    fs.promises.stat = (async (...args: Parameters<typeof origStat>) => {
+      if (String(args[0]) === file) fs.utimesSync(file, new Date(), new Date(Date.UTC(2026, 0, 1) + ++touches * 1000));
+      return origStat(...args);
+    }) as typeof origStat;
+    try {
+      const info = await inspectDataset(file, { deep: true });
+      assert.deepEqual(info.findings.map((f) => [f.rule, f.severity]), [['DATA-CHANGING', 'error']]);
+      assert.match(info.findings[0].message, /^growing\.npz kept changing while it was read \(4 tries\)/);
+    } finally {
+      fs.promises.stat = origStat;
+    }
+  });
+
   it('compressed members are reported (no random access) but valid', async () => {
     const info = await check({ compress: true });
     assert.deepEqual(rules(info.findings, 'error'), []);

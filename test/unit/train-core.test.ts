@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { discoverStudy, listJobs, planRun, type RunConfig } from '../../src/core/study';
 import { simulateStudy, defaultSimulationConfig } from '../../src/core/simulate';
 import {
-  buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, Stitcher, stitchOrder, stitchRegion, Trainer, type TrainingState,
+  buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, AlignedStitch, outwardOrder, Stitcher, stitchRegion, Trainer, type TrainingState,
 } from '../../src/core/train';
 import { largestCoveredRectangle, rotatePhase, scoreReconstruction } from '../../src/core/run/artifacts';
 import { tempDir } from './helpers/paths';
@@ -95,9 +95,8 @@ describe('training engine (in-process)', function () {
     const region = stitchRegion(centers, m);
     const truth = cropObject(object, region);
     const stitch = (align: boolean): { object: Float32Array; weight: Float32Array } => {
-      const st = new Stitcher(region, n, m, align);
-      const order = align ? stitchOrder(centers) : Int32Array.from({ length: centers.length / 2 }, (_, g) => g);
-      for (const g of order) {
+      const st = align ? new AlignedStitch(region, n, m, centers.length / 2) : new Stitcher(region, n, m);
+      for (let g = 0; g < centers.length / 2; g++) {
         const amp = new Float32Array(n * n);
         const phase = new Float32Array(n * n);
         for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
@@ -133,7 +132,7 @@ describe('training engine (in-process)', function () {
     assert.ok(aligned < 1e-4, `aligned stitching deviates by ${aligned}`);
     assert.ok(plain > 0.3, `plain averaging of offset patches should be visibly wrong (worst error ${plain})`);
     // The order grows outward from the centroid: the first patch is the one nearest the middle.
-    const order = stitchOrder(centers);
+    const order = outwardOrder(centers);
     assert.deepEqual([centers[2 * order[0]], centers[2 * order[0] + 1]], [44, 36]);
     assert.equal(new Set(order).size, centers.length / 2);
   });

@@ -155,7 +155,7 @@ describe('training runs in worker processes', function () {
 
   it('SLURM_CPUS_PER_TASK=1 is honoured by every session and recorded in the manifest, the started event and train.log', async () => {
     const base = await configFor(tmp.dir, 'dose_10000/baseline/gs1', { ...FAST, epochs: 1 });
-    const config: RunConfig = { ...base, artifactDir: path.join(tmp.dir, 'threads-slurm') };
+    const config: RunConfig = { ...base, artifactDir: path.join(tmp.dir, 'phase_e', 'threads-slurm') };
     const env: NodeJS.ProcessEnv = { ...process.env, SLURM_CPUS_PER_TASK: '1', OMP_NUM_THREADS: '7' };
     const run = await startRun(config, { workerScript: WORKER, env });
     run.onEvent((e) => {
@@ -174,7 +174,7 @@ describe('training runs in worker processes', function () {
 
   it('an explicit count (the setting) wins over the environment and onnxruntime starts those threads; bad counts are refused', async () => {
     const base = await configFor(tmp.dir, 'dose_10000/baseline/gs1', { ...FAST, epochs: 1 });
-    const config: RunConfig = { ...base, artifactDir: path.join(tmp.dir, 'threads-setting') };
+    const config: RunConfig = { ...base, artifactDir: path.join(tmp.dir, 'phase_e', 'threads-setting') };
     const run = await startRun(config, { workerScript: WORKER, threads: 4, threadsSource: 'setting', env: { ...process.env, SLURM_CPUS_PER_TASK: '1', OMP_NUM_THREADS: '1' } });
     let tasks: number | undefined;
     run.onEvent((e) => {
@@ -215,7 +215,7 @@ describe('training runs in worker processes', function () {
 
   it('cancel writes a checkpoint and reports cancelled; resume reaches the uninterrupted run\'s result', async () => {
     const ref = reference!;
-    const config: RunConfig = { ...ref.config, artifactDir: path.join(tmp.dir, 'resume-copy'), training: { ...ref.config.training, executionProvider: 'cpu' } };
+    const config: RunConfig = { ...ref.config, artifactDir: path.join(tmp.dir, 'phase_e', 'resume-copy'), training: { ...ref.config.training, executionProvider: 'cpu' } };
     const run = await startRun(config, { workerScript: WORKER });
     let progress = 0;
     run.onEvent((e) => {

@@ -17,7 +17,7 @@
 // that probe (a flat object of amplitude 1 would match the mean counts); its absolute scale is not determined
 // by ptychography, so the study's scoring mean-scales the amplitude anyway.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { isPowerOfTwo } from '../simulate/fft';
+import { isPowerOfTwo } from '../fft';
 import { Rng } from '../simulate/rng';
 import { footprints, illumination, type Footprints } from './footprint';
 import { PatternUpdater, type UpdateRule } from './kernel';

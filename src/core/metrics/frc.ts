@@ -6,7 +6,7 @@
 // ≈ n/√2) and its "never below 0.5" fallback is that longer length. Here the fallback is n//2, and a crossing
 // that happens only in the corner shells also reads n//2.
 import { checkImage } from './filters';
-import { fft2d } from './fft';
+import { fft2d } from '../fft';
 
 /** Relative shell power below which a shell counts as empty (far below any real content, above FFT rounding). */
 export const EMPTY_SHELL = 1e-20;

@@ -12,4 +12,4 @@ export { removePlane, removePlaneAt, removeMean, trimImage, splitComplex, scaleT
 export { gaussianFilter, gaussianKernel1d, reflectIndex, separableCorrelate } from './filters';
 export { mae, mse, psnr, psnrFromMse, psnrStudy, STUDY_PSNR_PEAK } from './errors';
 export { pearson, shellToCyclesPerPixel, cyclesPerMeter } from './pearson';
-export { DftPlan, fft2d } from './fft';
+export { DftPlan, fft2d } from '../fft';

@@ -12,6 +12,21 @@ export interface ArchitectureSpec {
   filterScale: number;
   /** Explicit filter ladders (small networks for gradient checks); default from N and filterScale. */
   filters?: { encoder: number[]; decoder: number[] };
+  /**
+   * PtychoPINN's `probe.big` (its ModelConfig default): each decoder also predicts the object outside the
+   * central N/2 square through a border branch, so the model can explain the diffraction from all of the
+   * probe's footprint. Without it the object is zero outside the centre (pad_object only).
+   */
+  probeBig?: boolean;
+}
+
+/** Channels of the last decoder features that feed the border branch (PtychoPINN's `c_outer`). */
+export const BORDER_CHANNELS = 4;
+
+/** One decoder's border branch (probe.big): Conv+ReLU ×2 on the last BORDER_CHANNELS features, ×2 up, head. */
+export interface BorderBranch {
+  convs: [ConvLayer, ConvLayer];
+  head: ConvLayer;
 }
 
 export interface ParamSpec {
@@ -37,6 +52,8 @@ export interface Architecture {
   encoder: ConvLayer[][];
   decoders: { amplitude: ConvLayer[][]; phase: ConvLayer[][] };
   heads: { amplitude: ConvLayer; phase: ConvLayer };
+  /** probe.big only: the border branches; the heads then read all but the last BORDER_CHANNELS features. */
+  border?: { amplitude: BorderBranch; phase: BorderBranch };
   params: ParamSpec[];
   /** Conv multiply-adds of one forward pass per group (for FLOP counts). */
   convMacsPerGroup: number;
@@ -101,9 +118,22 @@ export function buildArchitecture(spec: ArchitectureSpec): Architecture {
   const amplitude = decoder('amp');
   const phase = decoder('phase');
   const last = decFilters.at(-1) ?? bottleneck;
-  const heads = { amplitude: conv('head_amp', last, channels, n / 2, 'head'), phase: conv('head_phase', last, channels, n / 2, 'head') };
+  if (spec.probeBig && last <= BORDER_CHANNELS) throw new Error(`probe.big needs more than ${BORDER_CHANNELS} decoder output channels (got ${last})`);
+  // As PtychoPINN's create_decoder_last: with the border branch the centre head reads the first last − 4 features.
+  const headIn = spec.probeBig ? last - BORDER_CHANNELS : last;
+  const heads = { amplitude: conv('head_amp', headIn, channels, n / 2, 'head'), phase: conv('head_phase', headIn, channels, n / 2, 'head') };
+  let border: Architecture['border'];
+  if (spec.probeBig) {
+    // n_filters_scale · 2048/N filters (64 at N=64), Conv_Up_block at N/2 then the head at N.
+    const width = spec.filters ? last : (2048 / n) * filterScale;
+    const branch = (kind: string): BorderBranch => ({
+      convs: [conv(`border_${kind}.conv0`, BORDER_CHANNELS, width, n / 2), conv(`border_${kind}.conv1`, width, width, n / 2)],
+      head: conv(`border_head_${kind}`, width, channels, n, 'head'),
+    });
+    border = { amplitude: branch('amp'), phase: branch('phase') };
+  }
   params.push({ name: LOG_SCALE, shape: [1], init: 'logScale' });
-  return { spec, channels, encoder, decoders: { amplitude, phase }, heads, params, convMacsPerGroup: macs };
+  return { spec, channels, encoder, decoders: { amplitude, phase }, heads, border, params, convMacsPerGroup: macs };
 }
 
 export function parameterCount(arch: Architecture): number {

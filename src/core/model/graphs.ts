@@ -2,8 +2,8 @@
 // the Poisson loss (domain.md §9–§10), assembled into the train-step graph (forward, backward, Adam), the
 // evaluation graph (per-group loss) and the standalone inference graph (weights baked in → model.onnx).
 import { adamUpdate, gradients, Graph, op, type Value } from '../onnx';
-import { LOG_SCALE, type Architecture, type ConvLayer } from './architecture';
-import { centralMask, shiftedDftMatrices, tentGrid } from './physics';
+import { BORDER_CHANNELS, LOG_SCALE, type Architecture, type BorderBranch, type ConvLayer } from './architecture';
+import { borderMask, centralMask, shiftedDftMatrices, tentGrid } from './physics';
 
 export interface ModelGraphSpec {
   arch: Architecture;
@@ -59,19 +59,32 @@ function convRelu(x: Value, layer: ConvLayer, params: Map<string, Value>): Value
   return op.relu(op.conv2d(x, params.get(layer.weight)!, params.get(layer.bias)!));
 }
 
-/** The CNN: normalised diffraction [B, C, N, N] → amplitude in (0, 1) and phase in (−π, π) on the central N/2. */
+/**
+ * The CNN: normalised diffraction [B, C, N, N] → amplitude in (0, 1) and phase in (−π, π) on the central N/2,
+ * zero outside; with probe.big the border branch fills the outside (swish, as PtychoPINN's decoder_last).
+ */
 export function network(x: Value, arch: Architecture, params: Map<string, Value>): { amplitude: Value; phase: Value } {
   let h = x;
   for (const [a, b] of arch.encoder) h = op.maxPool2(convRelu(convRelu(h, a, params), b, params));
-  const decode = (levels: ConvLayer[][], head: ConvLayer): Value => {
+  const n = arch.spec.n;
+  const q = n / 4;
+  const conv = (v: Value, layer: ConvLayer): Value => op.conv2d(v, params.get(layer.weight)!, params.get(layer.bias)!);
+  const decode = (levels: ConvLayer[][], head: ConvLayer, activate: (v: Value) => Value, border?: BorderBranch): Value => {
     let d = h;
     for (const [a, b] of levels) d = op.upsample2(convRelu(convRelu(d, a, params), b, params));
-    return op.conv2d(d, params.get(head.weight)!, params.get(head.bias)!);
+    const channels = d.shape[1];
+    const centreFeatures = border ? op.slice(d, [0], [channels - BORDER_CHANNELS], [1]) : d;
+    const centre = op.pad(activate(conv(centreFeatures, head)), [0, 0, q, q], [0, 0, q, q]);
+    if (!border) return centre;
+    const outer = op.slice(d, [channels - BORDER_CHANNELS], [channels], [1]);
+    const up = op.upsample2(convRelu(convRelu(outer, border.convs[0], params), border.convs[1], params));
+    const pre = conv(up, border.head);
+    const swish = op.mul(pre, op.sigmoid(pre));
+    const outside = constantMatrix(x.graph, `border_mask_${n}`, borderMask(n), [n, n]);
+    return op.add(centre, op.mul(swish, outside));
   };
-  const q = arch.spec.n / 4;
-  const padObject = (v: Value): Value => op.pad(v, [0, 0, q, q], [0, 0, q, q]);
-  const amplitude = padObject(op.sigmoid(decode(arch.decoders.amplitude, arch.heads.amplitude)));
-  const phase = padObject(op.scale(op.tanh(decode(arch.decoders.phase, arch.heads.phase)), Math.PI));
+  const amplitude = decode(arch.decoders.amplitude, arch.heads.amplitude, op.sigmoid, arch.border?.amplitude);
+  const phase = decode(arch.decoders.phase, arch.heads.phase, (v) => op.scale(op.tanh(v), Math.PI), arch.border?.phase);
   return { amplitude, phase };
 }
 
@@ -92,27 +105,39 @@ function constantMatrix(g: Graph, name: string, data: Float32Array, shape: numbe
   return g.memo(name, () => g.initializer(name, g.floatType === 'float64' ? Float64Array.from(data) : data, shape, { uniqueFrom: true }));
 }
 
+/** Weight of a patch's border (probe.big) in the merge, against 1 for its central N/2 square. */
+export const BORDER_MERGE_WEIGHT = 0.01;
+
 /**
  * Merges a group's C patches on a shared P×P canvas (each translated by its offset), normalised by the
- * translated central-mask count; the numerator is already masked (the network predicts only the central N/2,
- * zero outside), so there is no border blow-up (TORCH-REASSEMBLY-NORM-001). Returns the canvas and the
- * patches re-extracted from it.
+ * translated weights. Without probe.big the numerator is already masked (the network predicts only the central
+ * N/2, zero outside) and the weight is the central mask, so there is no border blow-up
+ * (TORCH-REASSEMBLY-NORM-001). With probe.big (`fullPatches`) the weights are 1 on the centre and
+ * BORDER_MERGE_WEIGHT on the border, in numerator and denominator alike: where a centre covers the canvas it
+ * decides, where only borders do they are averaged at their own scale (PtychoPINN divides border-only pixels
+ * by 0.001 instead). Returns the canvas and the patches re-extracted from it.
  */
-export function mergePatches(re: Value, im: Value, offsets: Value, p: number): { canvasRe: Value; canvasIm: Value; re: Value; im: Value } {
+export function mergePatches(re: Value, im: Value, offsets: Value, p: number, fullPatches = false): { canvasRe: Value; canvasIm: Value; re: Value; im: Value } {
   const g = re.graph;
   const n = re.shape[3];
   const { sx, sy } = translationMatrices(g, offsets, p, n);
   const sxT = g.untaped(() => op.transposeLast2(sx));
   const syT = g.untaped(() => op.transposeLast2(sy));
   const place = (v: Value): Value => op.reduceSum(op.matmul(op.matmul(sy, v), sxT), [1], true);
-  const inverseCount = g.untaped(() => {
-    const mask = constantMatrix(g, `central_mask_${n}`, centralMask(n), [n, n]);
-    return op.div(g.constant(1), op.addConst(place(mask), 1e-3));
-  });
-  const canvasRe = op.mul(place(re), inverseCount);
-  const canvasIm = op.mul(place(im), inverseCount);
+  const weight = fullPatches
+    ? constantMatrix(g, `merge_weight_${n}`, mergeWeight(n), [n, n])
+    : constantMatrix(g, `central_mask_${n}`, centralMask(n), [n, n]);
+  const inverseCount = g.untaped(() => op.div(g.constant(1), op.addConst(place(weight), fullPatches ? 1e-8 : 1e-3)));
+  const weighted = (v: Value): Value => (fullPatches ? op.mul(v, weight) : v);
+  const canvasRe = op.mul(place(weighted(re)), inverseCount);
+  const canvasIm = op.mul(place(weighted(im)), inverseCount);
   const extract = (canvas: Value): Value => op.matmul(op.matmul(syT, canvas), sx);
   return { canvasRe, canvasIm, re: extract(canvasRe), im: extract(canvasIm) };
+}
+
+function mergeWeight(n: number): Float32Array {
+  const centre = centralMask(n);
+  return centre.map((c) => c + BORDER_MERGE_WEIGHT * (1 - c));
 }
 
 /** |fftshift(FFT2(P·O))|²/N² for object patches [B, C, N, N]. */
@@ -151,7 +176,7 @@ export function forward(spec: ModelGraphSpec, params: Map<string, Value>, x: Val
   let canvasIm: Value | undefined;
   if (spec.arch.spec.gridsize > 1) {
     if (!offsets) throw new Error('gridsize 2 needs the group offsets');
-    const merged = mergePatches(re, im, offsets, spec.canvas);
+    const merged = mergePatches(re, im, offsets, spec.canvas, spec.arch.spec.probeBig);
     ({ canvasRe, canvasIm } = merged);
     re = merged.re;
     im = merged.im;
@@ -267,7 +292,7 @@ export function buildInferenceGraph(
     }
     const re = op.mul(net.amplitude, op.cos(net.phase));
     const im = op.mul(net.amplitude, op.sin(net.phase));
-    const merged = mergePatches(re, im, offsets!, spec.canvas);
+    const merged = mergePatches(re, im, offsets!, spec.canvas, spec.arch.spec.probeBig);
     // Crop the canvas to N×N around the group centre (the zero-offset translation's transpose).
     const zero = g.constant(new Array(2).fill(0), [1, 1, 2], 'zero_offset');
     const { sx, sy } = translationMatrices(g, zero, spec.canvas, n);

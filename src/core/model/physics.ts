@@ -102,13 +102,18 @@ export function centralMask(n: number): Float32Array {
   return m;
 }
 
+/** Ones outside the central N/2×N/2 square: where probe.big's border branch predicts the object. */
+export function borderMask(n: number): Float32Array {
+  return centralMask(n).map((c) => 1 - c);
+}
+
 /**
- * Canvas side P for merging a group's patches: it must hold every patch's N/2 central support after its
- * translation by up to `maxOffset` pixels, with a pixel of margin for the bilinear weights; P − N is even so
- * the canvas centre falls on a pixel.
+ * Canvas side P for merging a group's patches: it must hold every patch's support (the central N/2, or all N
+ * with probe.big: `fullPatches`) after its translation by up to `maxOffset` pixels, with a pixel of margin
+ * for the bilinear weights; P − N is even so the canvas centre falls on a pixel.
  */
-export function canvasSize(n: number, maxOffset: number): number {
-  let p = n / 2 + 2 * Math.ceil(Math.max(0, maxOffset)) + 2;
+export function canvasSize(n: number, maxOffset: number, fullPatches = false): number {
+  let p = (fullPatches ? n : n / 2) + 2 * Math.ceil(Math.max(0, maxOffset)) + 2;
   if ((p - n) % 2 !== 0) p++;
   return p;
 }

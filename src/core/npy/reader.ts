@@ -6,11 +6,11 @@ import type { FileHandle } from 'node:fs/promises';
 import { checkRowsTarget, formatBytes, readRowRange, readRowRangeInto, readRowSet, readWholeArray, type NpyStream, type ReadOptions } from './arrays';
 import { NPY_PREAMBLE_BYTES, npyHeaderLength, parseNpyHeader, shapeRepr } from './header';
 import { DeflatedSource, inflateHead, readAt, StoredSource, wholeBuffer, type NpyByteSource } from './source';
-import { NotRegularFileError, NpyFormatError, type NdArray, type NpyHeader, type NpzMember, type NumericData } from './types';
+import { NotRegularFileError, NpyFormatError, TruncatedFileError, type NdArray, type NpyHeader, type NpzMember, type NumericData } from './types';
 import {
   applyZip64Record, EOCD_BYTES, findEndOfCentralDirectory, LOCAL_HEADER_BYTES, localHeaderLength,
   MAX_CENTRAL_DIRECTORY_BYTES, MAX_COMMENT, METHOD_DEFLATED, METHOD_STORED, parseCentralDirectory,
-  CENTRAL_HEADER_BYTES, ZIP64_EOCD_BYTES, ZIP64_LOCATOR_BYTES, type CentralEntry,
+  CENTRAL_HEADER_BYTES, ZIP64_EOCD_BYTES, ZIP64_LOCATOR_BYTES, SIG_CENTRAL, SIG_EOCD, SIG_LOCAL, SIG_ZIP64_EOCD, type CentralEntry, type EndOfCentralDirectory,
 } from './zip';
 
 /** Bytes read speculatively after a local header: covers the zip64 extra and a typical .npy header. */
@@ -209,8 +209,8 @@ async function asFormatError<T>(file: string, member: string | undefined, fn: ()
   }
 }
 
-/** What a non-regular file is, for the error that refuses it. */
-function kindOf(st: fs.Stats): string {
+/** What a non-regular file is, for the error that refuses it ("a FIFO", "a directory", …). */
+export function fileKind(st: fs.Stats): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice()) return 'a character device';
@@ -226,11 +226,11 @@ function kindOf(st: fs.Stats): string {
  */
 async function openRegularFile(path: string): Promise<{ fh: FileHandle; size: number }> {
   const before = await fs.promises.stat(path);
-  if (!before.isFile()) throw new NotRegularFileError(path, kindOf(before));
+  if (!before.isFile()) throw new NotRegularFileError(path, fileKind(before));
   const fh = await fs.promises.open(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new NotRegularFileError(path, kindOf(st));
+    if (!st.isFile()) throw new NotRegularFileError(path, fileKind(st));
     return { fh, size: st.size };
   } catch (err) {
     await fh.close();
@@ -282,10 +282,7 @@ export async function openNpz(path: string): Promise<NpzArchive> {
 }
 
 async function readDirectory(path: string, fh: FileHandle, size: number): Promise<NpzArchive> {
-  if (size < EOCD_BYTES) throw new NpyFormatError(path, undefined, `not a zip archive (the file is only ${size} bytes)`);
-  const tailLength = Math.min(size, EOCD_BYTES + MAX_COMMENT + ZIP64_LOCATOR_BYTES);
-  const tail = await readAt(fh, size - tailLength, tailLength, size, path);
-  const found = findEndOfCentralDirectory(tail, size - tailLength, path);
+  const found = await endOfCentralDirectory(path, fh, size);
   let eocd = found;
   let directoryLimit = found.eocdOffset; // the central directory ends before the end records
   if (found.zip64RecordOffset !== undefined) {
@@ -323,6 +320,99 @@ async function readDirectory(path: string, fh: FileHandle, size: number): Promis
     sources.set(name, source);
   }
   return new NpzArchive(path, size, fh, members, sources, others);
+}
+
+/**
+ * The end records, or an error that says why there are none: a file that starts like a zip archive but was cut
+ * short (mid-member, in its directory) is a TruncatedFileError saying how long it is and what it would need,
+ * whichever part the cut fell in; anything else is "not a zip archive".
+ */
+async function endOfCentralDirectory(path: string, fh: FileHandle, size: number): Promise<EndOfCentralDirectory & { locatorOffset?: number }> {
+  try {
+    if (size < EOCD_BYTES) throw new NpyFormatError(path, undefined, `not a zip archive (the file is only ${size} bytes)`);
+    const tailLength = Math.min(size, EOCD_BYTES + MAX_COMMENT + ZIP64_LOCATOR_BYTES);
+    const tail = await readAt(fh, size - tailLength, tailLength, size, path);
+    return findEndOfCentralDirectory(tail, size - tailLength, path);
+  } catch (err) {
+    if (!(err instanceof NpyFormatError)) throw err;
+    throw (await truncationOf(path, fh, size)) ?? err;
+  }
+}
+
+/** Local headers walked at most when telling a truncated archive from a foreign file. */
+const MAX_WALKED_ENTRIES = 10_000;
+const FLAG_DATA_DESCRIPTOR = 0x0008;
+
+/**
+ * Where an archive without end records was cut: walks the local headers from the start of the file (each gives
+ * its data size) and then the central directory. Undefined when the file does not start like a zip archive, or
+ * its structure is whole and something else is wrong (a damaged end record).
+ */
+async function truncationOf(path: string, fh: FileHandle, size: number): Promise<TruncatedFileError | undefined> {
+  const cut = (member: string | undefined, problem: string, needed?: number): TruncatedFileError =>
+    new TruncatedFileError(path, member, `truncated: the file is ${size} bytes${problem}`, needed, size);
+  const keyOf = (name: string): string => (name.endsWith('.npy') ? name.slice(0, -4) : name);
+  const sig = async (at: number): Promise<number | undefined> => (at + 4 <= size ? (await readAt(fh, at, 4, size, path)).readUInt32LE(0) : undefined);
+  if ((await sig(0)) !== SIG_LOCAL) return undefined;
+  let pos = 0;
+  let last: string | undefined;
+  for (let i = 0; i < MAX_WALKED_ENTRIES; i++) {
+    if (pos === size) return last === undefined ? undefined : cut(undefined, ` and ends after member ${keyOf(last)}, where the zip directory should start`);
+    const s = await sig(pos);
+    if (s === SIG_CENTRAL) break;
+    if (s !== SIG_LOCAL) {
+      // Cut inside the 4 bytes of a signature, or not a local header at all.
+      return s === undefined ? cut(undefined, `, but the zip header at offset ${pos} needs ${pos + LOCAL_HEADER_BYTES} bytes`, pos + LOCAL_HEADER_BYTES) : undefined;
+    }
+    const which = `the zip header of member #${i + 1} (offset ${pos})`;
+    if (pos + LOCAL_HEADER_BYTES > size) return cut(undefined, `, but ${which} needs ${pos + LOCAL_HEADER_BYTES} bytes`, pos + LOCAL_HEADER_BYTES);
+    const head = await readAt(fh, pos, LOCAL_HEADER_BYTES, size, path);
+    const flags = head.readUInt16LE(6);
+    let csize = head.readUInt32LE(18);
+    const nameLength = head.readUInt16LE(26);
+    const extraLength = head.readUInt16LE(28);
+    const dataStart = pos + LOCAL_HEADER_BYTES + nameLength + extraLength;
+    if (dataStart > size) return cut(undefined, `, but ${which} needs ${dataStart} bytes`, dataStart);
+    const rest = await readAt(fh, pos + LOCAL_HEADER_BYTES, nameLength + extraLength, size, path);
+    const name = rest.subarray(0, nameLength).toString('utf8');
+    if (csize === 0xffffffff) {
+      // Zip64: the local extra holds both sizes (uncompressed, then compressed).
+      const extra = rest.subarray(nameLength);
+      for (let q = 0; q + 4 <= extra.length; q += 4 + extra.readUInt16LE(q + 2)) {
+        if (extra.readUInt16LE(q) === 0x0001 && extra.readUInt16LE(q + 2) >= 16 && q + 20 <= extra.length) {
+          csize = Number(extra.readBigUInt64LE(q + 12));
+          break;
+        }
+      }
+    }
+    if (csize === 0 && flags & FLAG_DATA_DESCRIPTOR) {
+      // Streamed entry: its size is only in the directory that is missing.
+      return cut(keyOf(name), ` and has no zip directory at its end; member ${keyOf(name)} (offset ${pos}) is the last one found`);
+    }
+    const end = dataStart + csize;
+    if (end > size) return cut(keyOf(name), `, but member ${keyOf(name)} needs ${end} bytes (the zip directory at its end is missing)`, end);
+    pos = end;
+    if (flags & FLAG_DATA_DESCRIPTOR) pos += (await sig(pos)) === 0x08074b50 ? 16 : 12;
+    last = name;
+  }
+  // The central directory: entries of 46 bytes plus name, extra and comment, then the end records.
+  for (let i = 0; i < MAX_WALKED_ENTRIES; i++) {
+    const s = await sig(pos);
+    if (s === SIG_CENTRAL) {
+      if (pos + CENTRAL_HEADER_BYTES > size) return cut(undefined, ' and ends inside its zip directory');
+      const h = await readAt(fh, pos, CENTRAL_HEADER_BYTES, size, path);
+      pos += CENTRAL_HEADER_BYTES + h.readUInt16LE(28) + h.readUInt16LE(30) + h.readUInt16LE(32);
+      if (pos > size) return cut(undefined, ' and ends inside its zip directory');
+      continue;
+    }
+    if (s === undefined) return cut(undefined, ' and ends before the end record of its zip directory');
+    if (s === SIG_EOCD && pos + EOCD_BYTES > size) return cut(undefined, ' and ends inside the end record of its zip directory');
+    if (s === SIG_ZIP64_EOCD && pos + ZIP64_EOCD_BYTES + ZIP64_LOCATOR_BYTES + EOCD_BYTES > size) {
+      return cut(undefined, ' and ends inside the zip64 end records of its zip directory');
+    }
+    return undefined; // whole, but the end record is damaged
+  }
+  return undefined;
 }
 
 async function readMember(

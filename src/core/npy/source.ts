@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { CHUNK_BYTES } from './dtype';
-import { NpyFormatError } from './types';
+import { NpyFormatError, TruncatedFileError } from './types';
 
 const inflateRawAsync = promisify(zlib.inflateRaw) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
 
@@ -20,7 +20,12 @@ export async function readFully(
     const view = new Uint8Array(target, targetOffset + done, n);
     const { bytesRead } = await fh.read(view, 0, n, position + done);
     if (bytesRead === 0) {
-      throw new NpyFormatError(file, member, `file ends early: needed ${length} bytes at offset ${position}, got ${done}`);
+      // The open checked that every member fits in the file, so it shrank since: say how long it is now.
+      const size = (await fh.stat().catch(() => undefined))?.size;
+      const what = member !== undefined ? `member ${member}` : 'its data';
+      throw new TruncatedFileError(file, member,
+        `truncated: the file is ${size ?? `now under ${position + done}`} bytes, but ${what} needs ${position + length} bytes (it ended while being read)`,
+        position + length, size);
     }
     done += bytesRead;
   }

@@ -86,3 +86,15 @@ export class NotRegularFileError extends NpyFormatError {
     this.name = 'NotRegularFileError';
   }
 }
+
+/**
+ * The file ends before bytes its own structure says it holds (a member's data, a local header, the zip
+ * directory): it was cut short, or it shrank while being read. `neededBytes` is how long the file would have to
+ * be (when known), `fileSize` its length when the problem was found (when known).
+ */
+export class TruncatedFileError extends NpyFormatError {
+  constructor(file: string, member: string | undefined, problem: string, readonly neededBytes?: number, readonly fileSize?: number) {
+    super(file, member, problem);
+    this.name = 'TruncatedFileError';
+  }
+}

@@ -128,8 +128,13 @@ export function scoreReconstruction(r: Reconstruction): ScoredReconstruction | u
   return { metrics: toJsonMetrics(m), phaseOffset: offset, coverage: covered / r.weight.length, metricRegion: rect };
 }
 
-/** reconstruction.npz: object (complex64), amplitude, phase (float32), weight, ground_truth, origin, _metadata. */
-export async function writeReconstruction(dir: string, r: Reconstruction, meta: ReconstructionMeta, opts: { mtime?: Date } = {}): Promise<string> {
+/**
+ * reconstruction.npz: object (complex64), amplitude, phase (float32), weight, ground_truth, origin, _metadata,
+ * and `opts.extra` (a Phase F job adds its `probe`).
+ */
+export async function writeReconstruction(
+  dir: string, r: Reconstruction, meta: ReconstructionMeta & Record<string, unknown>, opts: { mtime?: Date; extra?: Record<string, NdArray> } = {},
+): Promise<string> {
   const file = path.join(dir, ARTIFACT.reconstruction);
   const { amplitude, phase } = amplitudePhase(r.object);
   const shape = [r.height, r.width];
@@ -141,6 +146,7 @@ export async function writeReconstruction(dir: string, r: Reconstruction, meta: 
     origin: ndarray('<i4', [2], Int32Array.from([r.region.x0, r.region.y0])),
   };
   if (r.groundTruth) arrays.ground_truth = ndarray('<c8', shape, r.groundTruth);
+  Object.assign(arrays, opts.extra);
   arrays._metadata = scalarString(JSON.stringify({
     ...meta,
     origin: { x0: r.region.x0, y0: r.region.y0, note: 'object pixel (y0 + row, x0 + col) of the dataset objectGuess' },

@@ -116,12 +116,23 @@ export interface EvaluationSet {
   close(): Promise<void>;
 }
 
+/** The dataset a job is scored on: the planned one, or the job's own split with the reason. */
+export interface EvaluationData {
+  data: TrainingDataset;
+  source: EvaluationSource;
+  fallbackReason?: string;
+  /** Closes the dataset when it was opened here (never the job's own). */
+  close(): Promise<void>;
+}
+
 /**
- * Opens the evaluation set of a run: the planned dataset (config.evaluation) when it can be scored — readable,
- * with patterns of the run's N and a ground truth — else the job's own split, with the reason recorded.
+ * Opens the planned evaluation dataset when it can be scored — readable, with patterns of size `n` and a ground
+ * truth (of `objectShape`, when given) — else falls back to the job's own split, with the reason. Shared by the
+ * training runs (openEvaluationSet) and the Phase F reconstructions.
  */
-export async function openEvaluationSet(config: RunConfig, own: { data: TrainingDataset; split: 'test' | 'train' }): Promise<EvaluationSet> {
-  const plan: EvaluationPlan | undefined = config.evaluation;
+export async function openEvaluationData(
+  plan: EvaluationPlan | undefined, own: { data: TrainingDataset; split: 'test' | 'train' }, n: number, objectShape?: { width: number; height: number },
+): Promise<EvaluationData> {
   const ownSource: EvaluationSource = own.split === 'test' ? 'own-test' : 'own-train';
   let data = own.data;
   let source: EvaluationSource = ownSource;
@@ -132,12 +143,16 @@ export async function openEvaluationSet(config: RunConfig, own: { data: Training
   } else if (plan) {
     try {
       const d = await openTrainingDataset(plan.datasetPath);
-      if (d.n !== config.n) {
+      const shape = objectShape && d.object && (d.object.width !== objectShape.width || d.object.height !== objectShape.height);
+      if (d.n !== n) {
         await d.close();
-        fallbackReason = `the evaluation set ${plan.datasetPath} holds ${d.n}×${d.n} patterns but the model takes N=${config.n}: scored on the job's own ${own.split} split.`;
+        fallbackReason = `the evaluation set ${plan.datasetPath} holds ${d.n}×${d.n} patterns but the job's are N=${n}: scored on the job's own ${own.split} split.`;
       } else if (!d.object && own.data.object) {
         await d.close();
         fallbackReason = `the evaluation set ${plan.datasetPath} has no objectGuess (no ground truth): scored on the job's own ${own.split} split.`;
+      } else if (shape) {
+        await d.close();
+        fallbackReason = `the evaluation set ${plan.datasetPath} has a ${d.object!.height}×${d.object!.width} objectGuess but the job's is ${objectShape.height}×${objectShape.width}: scored on the job's own ${own.split} split.`;
       } else {
         data = d;
         opened = true;
@@ -147,15 +162,28 @@ export async function openEvaluationSet(config: RunConfig, own: { data: Training
       fallbackReason = `the evaluation set ${plan.datasetPath} cannot be read (${(err as Error).message}): scored on the job's own ${own.split} split.`;
     }
   }
+  return {
+    data, source, ...(fallbackReason ? { fallbackReason } : {}),
+    close: async () => {
+      if (opened) await data.close();
+    },
+  };
+}
+
+/**
+ * Opens the evaluation set of a run: the planned dataset (config.evaluation) when it can be scored — readable,
+ * with patterns of the run's N and a ground truth — else the job's own split, with the reason recorded.
+ */
+export async function openEvaluationSet(config: RunConfig, own: { data: TrainingDataset; split: 'test' | 'train' }): Promise<EvaluationSet> {
+  const opened = await openEvaluationData(config.evaluation, own, config.n);
+  const { data } = opened;
   const t = config.training;
   const groups = evaluationGroups(data.xs, data.ys, { gridsize: config.gridsize, neighborCount: t.neighborCount, seed: t.seed });
   const region = scanRegion(data.xs, data.ys, t.stitchCropSize);
   const pixelSize = await readPixelSize(data.path);
   return {
-    dataset: data.path, source, ...(fallbackReason ? { fallbackReason } : {}), data, groups, region, ...(pixelSize ? { pixelSize } : {}),
-    close: async () => {
-      if (opened) await data.close();
-    },
+    dataset: data.path, source: opened.source, ...(opened.fallbackReason ? { fallbackReason: opened.fallbackReason } : {}), data, groups, region,
+    ...(pixelSize ? { pixelSize } : {}), close: opened.close,
   };
 }
 
@@ -291,7 +319,8 @@ export interface RunEvaluation {
 /** The keys of the manifest's metric summary. */
 export const SUMMARY_KEYS = ['mae', 'mse', 'psnr', 'ssim', 'msSsim', 'pearson', 'pearsonCovered', 'frc50'] as const;
 
-const summaryOf = (m: JsonImageMetrics): Record<string, number | null> => Object.fromEntries(SUMMARY_KEYS.map((k) => [k, m[k] ?? null]));
+/** The manifest's summary of one part's metrics (SUMMARY_KEYS). */
+export const summaryOf = (m: JsonImageMetrics): Record<string, number | null> => Object.fromEntries(SUMMARY_KEYS.map((k) => [k, m[k] ?? null]));
 
 const pair = (m: JsonReconstructionMetrics): { amplitude: JsonImageMetrics; phase: JsonImageMetrics } => ({ amplitude: m.amplitude, phase: m.phase });
 
@@ -309,7 +338,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
-    const evalCanvas = config.gridsize > 1 ? Math.max(input.spec.canvas, canvasSize(config.n, set.groups.maxOffset)) : input.spec.canvas;
+    const evalCanvas = config.gridsize > 1 ? Math.max(input.spec.canvas, canvasSize(config.n, set.groups.maxOffset, t.probeBig)) : input.spec.canvas;
     const evalSpec: ModelGraphSpec = evalCanvas === input.spec.canvas ? input.spec : { ...input.spec, canvas: evalCanvas };
     const trainedModel = input.trainedModel ?? build(input.spec, input.trained);
     const untrainedModel = build(input.spec, input.untrained);

@@ -1,5 +1,6 @@
-// The training run's typed event stream: what the worker sends its parent over IPC and appends to
-// `<job>/events.jsonl` (one JSON object per line), with a human-readable line for `train.log` beside it.
+// The typed event stream of a run (training, and Phase F reconstructions): what the worker sends its parent over
+// IPC and appends to `<job>/events.jsonl` (one JSON object per line), with a human-readable line for the job's
+// log (`train.log`, `recon.log`) beside it.
 // The extension's job panel, the CLI and tests all read these; the names are a contract.
 import * as fs from 'node:fs';
 import { describeThreads, type ThreadsSource } from '../runtime/threads';
@@ -112,9 +113,73 @@ export interface CancelledEvent extends EventBase {
   checkpoint?: string;
 }
 
-export type RunEvent = StartedEvent | ProgressEvent | EpochEvent | QualityEvent | CheckpointEvent | LogEvent | FinishedEvent | FailedEvent | CancelledEvent;
+// Phase F reconstruction runs (src/worker/reconstructJob.ts) share `log` and `failed` and have their own
+// start, per-iteration, checkpoint, end and cancel events.
+
+export interface ReconStartedEvent extends EventBase {
+  type: 'recon-started';
+  pid: number;
+  algorithm: string;
+  probeMode: string;
+  /** Iterations the run goes to (counting from the start of the reconstruction, resumed ones included). */
+  iterations: number;
+  patterns: number;
+  n: number;
+  object: { width: number; height: number };
+  executionProviderRequested: string;
+  executionProviderUsed: string;
+  fallbackReason?: string;
+  /** Set when the run continues from a checkpoint: the iterations it had completed. */
+  resumedFrom?: { iteration: number };
+}
+
+/** One iteration (every pattern visited once): its cost and, where the dataset has objectGuess, its quality. */
+export interface IterationEvent extends EventBase {
+  type: 'iteration';
+  /** Iterations completed (1 after the first). */
+  iteration: number;
+  iterations: number;
+  /** Mean squared amplitude error per detector pixel as each pattern was visited. */
+  mse: number;
+  /** The same error relative to the data's energy, Σ(|Ψ|/N − A)² / Σ A². */
+  relativeError: number;
+  probeUpdated: boolean;
+  seconds: number;
+  updatesPerSec: number;
+  etaSeconds: number;
+  /** Pearson r against objectGuess on the pixels the scan lights (null when there is no ground truth). */
+  quality: { amplitude: number | null; phase: number | null; pixels: number } | null;
+}
+
+export interface ReconCheckpointEvent extends EventBase {
+  type: 'recon-checkpoint';
+  iteration: number;
+  path: string;
+}
+
+export interface ReconFinishedEvent extends EventBase {
+  type: 'recon-finished';
+  status: 'succeeded';
+  iterations: number;
+  relativeError: number | null;
+  seconds: number;
+  metrics?: { amplitude?: Record<string, number | null>; phase?: Record<string, number | null> };
+}
+
+export interface ReconCancelledEvent extends EventBase {
+  type: 'recon-cancelled';
+  /** Iterations completed (the checkpoint holds the object after them). */
+  iteration: number;
+  checkpoint?: string;
+}
+
+export type RunEvent = StartedEvent | ProgressEvent | EpochEvent | QualityEvent | CheckpointEvent | LogEvent | FinishedEvent | FailedEvent | CancelledEvent
+  | ReconStartedEvent | IterationEvent | ReconCheckpointEvent | ReconFinishedEvent | ReconCancelledEvent;
 export type RunEventType = RunEvent['type'];
-export const RUN_EVENT_TYPES: readonly RunEventType[] = ['started', 'progress', 'epoch', 'quality', 'checkpoint', 'log', 'finished', 'failed', 'cancelled'];
+export const RUN_EVENT_TYPES: readonly RunEventType[] = [
+  'started', 'progress', 'epoch', 'quality', 'checkpoint', 'log', 'finished', 'failed', 'cancelled',
+  'recon-started', 'iteration', 'recon-checkpoint', 'recon-finished', 'recon-cancelled',
+];
 
 /** Distributes Omit over a union (so a caller can leave out the common fields). */
 export type EventBody<E> = E extends RunEvent ? Omit<E, 'time' | 'jobId'> : never;
@@ -165,6 +230,20 @@ export function describeEvent(e: RunEvent): string {
       return `FAILED ${e.jobId}: ${e.message}${e.signal ? ` (signal ${e.signal})` : e.exitCode !== undefined && e.exitCode !== null ? ` (exit code ${e.exitCode})` : ''}`;
     case 'cancelled':
       return `CANCELLED ${e.jobId} after ${position(e.epoch, e.stepInEpoch)} (step ${e.step})${e.checkpoint ? `; checkpoint ${e.checkpoint} (resume continues from it)` : ''}`;
+    case 'recon-started':
+      return `STARTED ${e.jobId} (pid ${e.pid}): ${e.algorithm}, probe ${e.probeMode}, ${e.iterations} iterations over ${e.patterns} patterns of ${e.n}×${e.n}, `
+        + `object ${e.object.height}×${e.object.width}, on ${e.executionProviderUsed}${e.executionProviderUsed !== e.executionProviderRequested ? ` (requested ${e.executionProviderRequested})` : ''}`
+        + (e.resumedFrom ? `; resumed after iteration ${e.resumedFrom.iteration}` : '');
+    case 'iteration':
+      return `iteration ${e.iteration}/${e.iterations}  error ${fmt(e.relativeError, 4)}${e.probeUpdated ? ' (probe refined)' : ''}  `
+        + (e.quality ? `amplitude r ${fmt(e.quality.amplitude, 3)}  phase r ${fmt(e.quality.phase, 3)}  ` : '')
+        + `${Math.round(e.updatesPerSec)} updates/s  ETA ${duration(e.etaSeconds)}`;
+    case 'recon-checkpoint':
+      return `checkpoint written after iteration ${e.iteration}: ${e.path}`;
+    case 'recon-finished':
+      return `FINISHED ${e.jobId}: ${e.iterations} iterations, error ${fmt(e.relativeError, 4)}, ${duration(e.seconds)}`;
+    case 'recon-cancelled':
+      return `CANCELLED ${e.jobId} after iteration ${e.iteration}${e.checkpoint ? `; checkpoint ${e.checkpoint} (resume continues from it)` : ''}`;
   }
 }
 

@@ -1,19 +1,21 @@
-// The parent side of a training run (used by the CLI and the extension): takes the job's run lock, writes the
-// plan, forks the bundled worker with a run id, relays its typed events, cancels it (cancel message → the
-// worker checkpoints and stops), and when the worker dies without recording its end (SIGKILL, a crash, out of
-// memory) records `failed` with the signal or exit code and the last stderr lines, keeping everything written.
+// The parent side of a run (used by the CLI and the extension; training here, Phase F reconstructions through
+// reconstructionLauncher.ts): takes the job's run lock, writes the plan, forks the bundled worker with a run
+// id, relays its typed events, cancels it (cancel message → the worker checkpoints and stops), and when the
+// worker dies without recording its end (SIGKILL, a crash, out of memory) records `failed` with the signal or
+// exit code and the last stderr lines, keeping everything written.
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { appendLines, writeJsonAtomic } from '../atomic';
 import { ARTIFACT } from '../study/layout';
-import { runningProcessGone, type JobManifest, type RunStatus } from '../study/manifest';
+import { MANIFEST_MAX_BYTES, runningProcessGone, type JobManifest, type RunStatus } from '../study/manifest';
 import type { RunConfig } from '../study/plan';
 import { checkRequestedThreads } from '../runtime/threads';
 import { describeEvent, RUN_EVENT_TYPES, type FailedEvent, type RunEvent, type WorkerCommand } from './events';
 import { explainIoError, isIoFailure, writing } from './ioError';
 import { acquireJobLock, LOCK_FILE, newRunId, type JobLock } from './lock';
+import { readSmallFile } from './safeFiles';
 import { checkResumable, ResumeError } from './resume';
 
 export { JobLockedError } from './lock';
@@ -58,6 +60,38 @@ export class RunAlreadyActiveError extends Error {
   }
 }
 
+/**
+ * What the launcher needs of a job, whatever runs in the worker: a training run (startRun) or a Phase F
+ * reconstruction (reconstructionLauncher.ts).
+ */
+export interface WorkerJob {
+  jobId: string;
+  artifactDir: string;
+  /** The resolved plan, written to `<job>/run-config.json` for the worker. */
+  config: object;
+  /** The job's human-readable log in its folder (`train.log`, `recon.log`). */
+  logName: string;
+  /** What a refusal says the holder is doing: `trained`, `reconstructed`. */
+  activity: string;
+  /** Checks `<job>/checkpoint.npz` before a resume starts anything (throws ResumeError). */
+  checkResumable(): Promise<unknown>;
+  /**
+   * A whole manifest for a run whose worker wrote none (its status and reason are set by the caller); `previous`
+   * is the folder's earlier manifest, whose creation date and findings carry over.
+   */
+  failedManifest(at: { runId: string; startedAt: Date; pid?: number; previous?: Partial<JobManifest> }): RunManifestLike;
+}
+
+/** The fields recordFailure sets on any run manifest. */
+interface RunManifestLike {
+  status: RunStatus;
+  runId?: string;
+  reason?: string;
+  updatedAt: string;
+  finishedAt?: string;
+  timing?: { finishedAt?: string };
+}
+
 type Listener = (e: RunEvent) => void;
 
 export class RunHandle {
@@ -71,15 +105,15 @@ export class RunHandle {
   readonly jobDir: string;
 
   constructor(
-    private readonly config: RunConfig,
+    private readonly job: WorkerJob,
     /** This run's id, passed to the worker and recorded in its manifest. */
     readonly runId: string,
     private readonly child: ChildProcess,
     private readonly lock: JobLock | undefined,
     private readonly startedAt: Date,
   ) {
-    this.jobId = config.jobId;
-    this.jobDir = config.artifactDir;
+    this.jobId = job.jobId;
+    this.jobDir = job.artifactDir;
     child.on('message', (m: unknown) => {
       if (!m || typeof m !== 'object' || !RUN_EVENT_TYPES.includes((m as RunEvent).type)) return;
       this.lastEvent = m as RunEvent;
@@ -161,8 +195,8 @@ export class RunHandle {
       const event: FailedEvent = { type: 'failed', time: new Date().toISOString(), jobId: this.jobId, message: reason, exitCode: code, signal, stderrTail: tail };
       try {
         await appendLines(path.join(this.jobDir, ARTIFACT.events), [JSON.stringify(event)]);
-        await appendLines(path.join(this.jobDir, ARTIFACT.trainLog), [`[${event.time}] ${describeEvent(event)}`, ...tail.map((l) => `[${event.time}]   stderr: ${l}`)]);
-        await recordFailure(this.config, this.runId, reason, { manifest, pid: this.child.pid, startedAt: this.startedAt });
+        await appendLines(path.join(this.jobDir, this.job.logName), [`[${event.time}] ${describeEvent(event)}`, ...tail.map((l) => `[${event.time}]   stderr: ${l}`)]);
+        await recordFailure(this.job, this.runId, reason, { manifest, pid: this.child.pid, startedAt: this.startedAt });
       } catch {
         // The job folder is gone or unwritable; the exit is still reported.
       }
@@ -176,7 +210,7 @@ export class RunHandle {
 
 async function readManifest(dir: string): Promise<JobManifest | undefined> {
   try {
-    return JSON.parse(await fs.promises.readFile(path.join(dir, ARTIFACT.manifest), 'utf8')) as JobManifest;
+    return JSON.parse(await readSmallFile(path.join(dir, ARTIFACT.manifest), MANIFEST_MAX_BYTES)) as JobManifest;
   } catch {
     return undefined;
   }
@@ -187,34 +221,47 @@ async function readManifest(dir: string): Promise<JobManifest | undefined> {
  * new one (never into the previous run's, whose results are not this run's; its creation date and findings
  * carry over).
  */
-async function recordFailure(config: RunConfig, runId: string, reason: string, at: { manifest?: JobManifest; pid?: number; startedAt: Date }): Promise<void> {
+async function recordFailure(job: WorkerJob, runId: string, reason: string, at: { manifest?: JobManifest; pid?: number; startedAt: Date }): Promise<void> {
   const now = new Date().toISOString();
   const previous = at.manifest;
-  const m: JobManifest = previous?.runId === runId ? previous : {
-    schemaVersion: 1,
-    kind: 'ptycho-study-job',
-    job: { id: config.jobId, dose: config.dose, view: config.view, gridsize: config.gridsize },
-    status: 'failed',
-    runId,
-    createdAt: previous?.createdAt ?? at.startedAt.toISOString(),
-    updatedAt: now,
-    startedAt: at.startedAt.toISOString(),
-    data: { train: { path: config.trainPath, bytes: 0, mtimeMs: 0 }, layout: previous?.data?.layout ?? 'unknown' },
-    config,
-    runtime: {
-      hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, pid: at.pid,
-      executionProviderRequested: config.training.executionProvider, executionProviderCandidates: [],
-    },
-    worker: { command: [] },
-    findings: previous?.findings ?? [],
-    timing: { startedAt: at.startedAt.toISOString() },
-  };
+  const m: RunManifestLike = previous?.runId === runId ? previous : job.failedManifest({ runId, startedAt: at.startedAt, pid: at.pid, previous });
   m.status = 'failed';
   m.reason = reason;
   m.updatedAt = now;
   m.finishedAt = now;
   if (m.timing) m.timing.finishedAt = now;
-  await writeJsonAtomic(path.join(config.artifactDir, ARTIFACT.manifest), m);
+  await writeJsonAtomic(path.join(job.artifactDir, ARTIFACT.manifest), m);
+}
+
+/** The training job of a RunConfig, for the launcher. */
+function trainingJob(config: RunConfig): WorkerJob {
+  return {
+    jobId: config.jobId,
+    artifactDir: config.artifactDir,
+    config,
+    logName: ARTIFACT.trainLog,
+    activity: 'trained',
+    checkResumable: () => checkResumable(config.artifactDir, config.jobId),
+    failedManifest: ({ runId, startedAt, pid, previous }): JobManifest => ({
+      schemaVersion: 1,
+      kind: 'ptycho-study-job',
+      job: { id: config.jobId, dose: config.dose, view: config.view, gridsize: config.gridsize },
+      status: 'failed',
+      runId,
+      createdAt: previous?.createdAt ?? startedAt.toISOString(),
+      updatedAt: startedAt.toISOString(),
+      startedAt: startedAt.toISOString(),
+      data: { train: { path: config.trainPath, bytes: 0, mtimeMs: 0 }, layout: previous?.data?.layout ?? 'unknown' },
+      config,
+      runtime: {
+        hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, pid,
+        executionProviderRequested: config.training.executionProvider, executionProviderCandidates: [],
+      },
+      worker: { command: [] },
+      findings: previous?.findings ?? [],
+      timing: { startedAt: startedAt.toISOString() },
+    }),
+  };
 }
 
 /**
@@ -234,30 +281,36 @@ export async function assertNotRunning(jobDir: string): Promise<void> {
  * the worker with a fresh run id. The CLI and the VS Code launcher both come through here.
  */
 export async function startRun(config: RunConfig, options: LaunchOptions): Promise<RunHandle> {
-  const dir = config.artifactDir;
-  const jobId = config.jobId;
   if (options.threads !== undefined) checkRequestedThreads(options.threads, options.threadsSource === 'setting' ? 'ptychoStudy.training.threads' : '--threads');
+  const threadArgs = options.threads ? ['--threads', String(options.threads), '--threads-source', options.threadsSource ?? 'cli'] : [];
+  return launchWorker(trainingJob(config), options, threadArgs);
+}
+
+/**
+ * Starts any job in a worker process (training: startRun; reconstruction: startReconstruction): the run lock,
+ * the resume check, run-config.json, the fork with a fresh run id and `extraArgs`.
+ */
+export async function launchWorker(job: WorkerJob, options: Omit<LaunchOptions, 'threads' | 'threadsSource'>, extraArgs: string[] = []): Promise<RunHandle> {
+  const dir = job.artifactDir;
+  const jobId = job.jobId;
   if (options.resume && options.restart) throw new ResumeError(`${jobId}: resume and restart exclude each other.`);
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   await writing(jobId, dir, () => fs.promises.mkdir(dir, { recursive: true }));
   let lock: JobLock;
   try {
-    lock = acquireJobLock(dir, { jobId, runId });
+    lock = acquireJobLock(dir, { jobId, runId, activity: job.activity });
   } catch (err) {
     throw explainIoError(err, jobId, path.join(dir, LOCK_FILE));
   }
   let wroteNothing = true;
   try {
     await assertNotRunning(dir);
-    if (options.resume) await checkResumable(dir, jobId);
+    if (options.resume) await job.checkResumable();
     wroteNothing = false;
     if (options.restart) await writing(jobId, path.join(dir, ARTIFACT.checkpoint), () => fs.promises.rm(path.join(dir, ARTIFACT.checkpoint), { force: true }));
-    await writing(jobId, path.join(dir, ARTIFACT.runConfig), () => writeJsonAtomic(path.join(dir, ARTIFACT.runConfig), config));
-    const args = [
-      '--job-dir', dir, '--run-id', runId, ...(options.resume ? ['--resume'] : []),
-      ...(options.threads ? ['--threads', String(options.threads), '--threads-source', options.threadsSource ?? 'cli'] : []),
-    ];
+    await writing(jobId, path.join(dir, ARTIFACT.runConfig), () => writeJsonAtomic(path.join(dir, ARTIFACT.runConfig), job.config));
+    const args = ['--job-dir', dir, '--run-id', runId, ...(options.resume ? ['--resume'] : []), ...extraArgs];
     const child = fork(options.workerScript, args, {
       execPath: options.nodePath ?? process.execPath,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -269,11 +322,11 @@ export async function startRun(config: RunConfig, options: LaunchOptions): Promi
     } catch {
       // The lock still names this launcher; the worker is recorded only to survive the launcher's death.
     }
-    return new RunHandle(config, runId, child, lock, startedAt);
+    return new RunHandle(job, runId, child, lock, startedAt);
   } catch (err) {
     const e = explainIoError(err, jobId);
     // A refused start (busy, bad checkpoint) leaves the folder as it was; a write that failed is recorded.
-    if (!wroteNothing && isIoFailure(err)) await recordFailure(config, runId, (e as Error).message, { startedAt }).catch(() => undefined);
+    if (!wroteNothing && isIoFailure(err)) await recordFailure(job, runId, (e as Error).message, { startedAt }).catch(() => undefined);
     lock.release();
     throw e;
   }

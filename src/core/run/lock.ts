@@ -1,15 +1,18 @@
-// The per-job run lock (`<job>/run.lock`): one training run per job folder at a time, across CLI processes,
-// VS Code windows and hosts sharing the folder. Created with O_EXCL before anything else is written to the job
-// folder; it records who holds it (launcher pid, host, process start time, run id, and the worker once
-// forked). It is released when the run ends, on exit (Ctrl-C included) if the worker has stopped, and broken
-// by another starter only when provably stale: same host, the launcher is no longer the process that wrote it
-// (pid dead, or now a different process by its start time), and neither is the worker, or the worker has
-// already recorded the run's end in manifest.json. A lock from another host is never broken automatically.
+// The per-job run lock (`<job>/run.lock`): one run (training, or a Phase F reconstruction) per job folder at a
+// time, across CLI processes, VS Code windows and hosts sharing the folder. Created with O_EXCL before anything
+// else is written to the job folder; it records who holds it (launcher pid, host, process start time, run id,
+// and the worker once forked). It is released when the run ends, on exit (Ctrl-C included) if the worker has
+// stopped, and broken by another starter only when provably stale: same host, the launcher is no longer the
+// process that wrote it (pid dead, or now a different process by its start time), and neither is the worker,
+// or the worker has already recorded the run's end in manifest.json. A lock from another host is never broken
+// automatically.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isPlausiblePid, isProcessAlive, isSameProcess, processStartTime } from '../processInfo';
+import { MANIFEST_MAX_BYTES } from '../study/manifest';
+import { readSmallFileSync } from './safeFiles';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -69,7 +72,8 @@ export class JobLock {
 
 export function readLock(file: string): LockRecord | undefined {
   try {
-    const r = JSON.parse(fs.readFileSync(file, 'utf8')) as LockRecord;
+    // Non-blocking and capped: a FIFO or a huge file planted as run.lock reads as unreadable, never hangs.
+    const r = JSON.parse(readSmallFileSync(file, 64 << 10)) as LockRecord;
     return r && typeof r === 'object' && typeof r.runId === 'string' ? r : undefined;
   } catch {
     return undefined;
@@ -97,7 +101,7 @@ export function staleReason(dir: string, r: LockRecord | undefined, mtimeMs: num
 
 function runEnded(dir: string, runId: string): boolean {
   try {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { runId?: string; status?: string };
+    const m = JSON.parse(readSmallFileSync(path.join(dir, 'manifest.json'), MANIFEST_MAX_BYTES)) as { runId?: string; status?: string };
     return m.runId === runId && (m.status === 'succeeded' || m.status === 'failed' || m.status === 'cancelled');
   } catch {
     return false;
@@ -115,7 +119,7 @@ function describeHolder(file: string, r: LockRecord | undefined): string {
  * Breaking a stale lock is serialised by a `.break` marker (also O_EXCL), so two starters that both judge the
  * same lock stale cannot each remove the other's fresh lock.
  */
-export function acquireJobLock(dir: string, ids: { jobId: string; runId: string }): JobLock {
+export function acquireJobLock(dir: string, ids: { jobId: string; runId: string; /** For the refusal: `trained` (default), `reconstructed`. */ activity?: string }): JobLock {
   const file = path.join(dir, LOCK_FILE);
   const record: LockRecord = {
     pid: process.pid, hostname: os.hostname(), startTime: processStartTime(process.pid), runId: ids.runId, jobId: ids.jobId, createdAt: new Date().toISOString(),
@@ -140,7 +144,7 @@ export function acquireJobLock(dir: string, ids: { jobId: string; runId: string 
     const stale = staleReason(dir, current, mtime);
     if (!stale) {
       const remote = current && current.hostname !== os.hostname() ? ` If no run is active on ${current.hostname}, delete ${file}.` : '';
-      throw new JobLockedError(`${ids.jobId} is already being trained (${describeHolder(file, current)}); cancel that run first.${remote}`, current);
+      throw new JobLockedError(`${ids.jobId} is already being ${ids.activity ?? 'trained'} (${describeHolder(file, current)}); cancel that run first.${remote}`, current);
     }
     breakStale(file, current);
   }

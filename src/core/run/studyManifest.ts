@@ -14,9 +14,10 @@ const LOCK = '.training_manifest.lock';
 const LOCK_WAIT_MS = 15_000;
 const LOCK_STALE_MS = 60_000;
 
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` holding `<dir>/<lockName>` (created O_EXCL; broken when its holder is dead or it is over a minute old). */
+export async function withLock<T>(dir: string, fn: () => Promise<T>, lockName: string = LOCK): Promise<T> {
   await fs.promises.mkdir(dir, { recursive: true });
-  const lock = path.join(dir, LOCK);
+  const lock = path.join(dir, lockName);
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {

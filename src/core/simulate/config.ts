@@ -1,6 +1,6 @@
 // Configuration of the study simulator: defaults (study design, domain.md §1) and validation with
 // one-sentence errors.
-import { isPowerOfTwo } from './fft';
+import { isPowerOfTwo } from '../fft';
 import { GROUP_SIZE } from './grouping';
 
 export interface OverlapViewConfig {

@@ -2,7 +2,7 @@
 // (N/2, N/2) ↔ object coordinate (x, y), §3.2/§9.3), exit wave ψ = probe × patch, and the diffracted intensity
 // I = fftshift(|FFT2(ψ)|²)/N² (amplitude A = √I). No zero padding. Scratch buffers live in the instance, so
 // computing thousands of patterns allocates nothing.
-import { FftPlan, isPowerOfTwo } from './fft';
+import { FftPlan, isPowerOfTwo } from '../fft';
 import type { ComplexImage } from './synthetic';
 
 /**

@@ -8,7 +8,6 @@ export {
 } from './config';
 export { simulateStudy, type SimulationReport, type ProgressCallback } from './simulate';
 export { Rng, logGamma } from './rng';
-export { FftPlan, fftshift2d, isPowerOfTwo } from './fft';
 export { syntheticObject, smoothObject, syntheticProbe, probeDiameterPx, OBJECT_KINDS, type ObjectKind, type ComplexImage } from './synthetic';
 export { extractPatch, FarField, farFieldAmplitude } from './forward';
 export { simulationScale, noisyAmplitude, patternNoiseRng, countsFromAmplitude } from './noise';

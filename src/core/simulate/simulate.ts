@@ -15,7 +15,7 @@ import {
   DEFAULT_CACHE_BYTES, DEFAULT_SEEDS, defaultObjectSize, doseFolder, validateSimulationConfig,
   type OverlapViewConfig, type SimulationConfig,
 } from './config';
-import { isPowerOfTwo } from './fft';
+import { isPowerOfTwo } from '../fft';
 import { FarField } from './forward';
 import { formGroups, GROUP_SIZE, subsampleIndices, type GroupingResult } from './grouping';
 import { METADATA_SCHEMA_VERSION, phaseCMetadata, phaseDMetadata, SIMULATOR_SCRIPT, SIMULATOR_VERSION } from './metadata';

@@ -37,9 +37,10 @@ export interface TrainingSettings {
   /** Central M×M crop of each predicted patch used when stitching the full object (study default 20). */
   stitchCropSize: number;
   /**
-   * Rotate each patch to the phase of what is already stitched under it before adding it (off: the study's
-   * plain position-weighted average, reassemble_position). A pattern cannot fix its own constant phase, so
-   * gridsize-1 patches carry arbitrary offsets that the plain average mixes incoherently.
+   * Synchronise the patches' constant phases over all overlapping pairs before stitching (train/phaseSync.ts;
+   * off: the study's plain position-weighted average, reassemble_position). A pattern (gs1) or group (gs2)
+   * cannot fix its own constant phase, so predictions carry arbitrary offsets that the plain average mixes
+   * incoherently. On by default: it raised the covered phase r on two studies and both gridsizes (README).
    */
   stitchPhaseAlignment: boolean;
   /**
@@ -55,6 +56,11 @@ export interface TrainingSettings {
   weightInit: 'he' | 'glorot';
   /** Linear learning-rate warm-up over the first optimizer steps (0 = none). */
   warmupSteps: number;
+  /**
+   * PtychoPINN's probe.big: a border branch predicts the object outside the central N/2 square too, so the
+   * model explains the diffraction from the probe's whole footprint (ArchitectureSpec.probeBig).
+   */
+  probeBig: boolean;
   /**
    * Train on diffraction that validation says looks like intensity or photon counts (amplitude squared): its
    * errors become warnings. A deliberate choice, recorded in the manifest; the model still fits it as amplitude.
@@ -82,10 +88,11 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   intensityScaleTrainable: true,
   probeTrainable: false,
   stitchCropSize: 20,
-  stitchPhaseAlignment: false,
+  stitchPhaseAlignment: true,
   probeNormalization: 'energy',
   weightInit: 'glorot',
   warmupSteps: 0,
+  probeBig: false,
   allowIntensityData: false,
   seed: 42,
   executionProvider: 'auto',
@@ -127,6 +134,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (s.probeNormalization !== 'energy' && s.probeNormalization !== 'mask-mean') throw new ConfigError(`probeNormalization must be 'energy' or 'mask-mean' (got ${String(s.probeNormalization)}).`);
   if (!(Number.isInteger(s.warmupSteps) && s.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be a non-negative integer (got ${String(s.warmupSteps)}).`);
   if (s.weightInit !== 'he' && s.weightInit !== 'glorot') throw new ConfigError(`weightInit must be 'he' or 'glorot' (got ${String(s.weightInit)}).`);
+  if (typeof s.probeBig !== 'boolean') throw new ConfigError(`probeBig must be true or false (got ${String(s.probeBig)}).`);
   if (typeof s.allowIntensityData !== 'boolean') throw new ConfigError(`allowIntensityData must be true or false (got ${String(s.allowIntensityData)}).`);
   if (s.probeTrainable) throw new ConfigError('probeTrainable is not supported: the probe is taken from the dataset (probeGuess) and kept fixed.');
   if (s.nGroups !== undefined) positiveInt('nGroups', s.nGroups);

@@ -4,7 +4,8 @@
 // frames in one ordered pass over the member, so their cost does not grow with the file size either
 // (except a deflated member, inflated once up to the last sampled frame).
 import * as fs from 'node:fs';
-import { openNpz, NotRegularFileError, NpyFormatError, type NpzArchive, type NpzMember, type NdArray } from '../npy';
+import * as path from 'node:path';
+import { openNpz, NotRegularFileError, NpyFormatError, TruncatedFileError, type NpzArchive, type NpzMember, type NdArray } from '../npy';
 import { applyOverrides, type Finding } from './findings';
 
 /** Patterns per group for gridsize 2 (C = gridsize²). */
@@ -53,8 +54,44 @@ const FLOAT = new Set(['f2', 'f4', 'f8']);
 const COMPLEX = new Set(['c8', 'c16']);
 const NUMERIC = new Set(['i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8', 'f2', 'f4', 'f8']);
 
-/** Opens `file`, runs the checks and closes it. Never throws for bad data: problems become findings. */
+/** Inspections of a file that changed while it was read, before it is reported as changing. */
+const CHANGED_TRIES = 4;
+
+/**
+ * Opens `file`, runs the checks and closes it. Never throws for bad data: problems become findings. The result
+ * describes one version of the file: when it changed while being read (rewritten, cut, replaced), it is
+ * inspected again, so a truncated file gets the same finding whether the header or the deep pass saw it first.
+ */
 export async function inspectDataset(file: string, options: DatasetCheckOptions = {}): Promise<DatasetInfo> {
+  let info: DatasetInfo | undefined;
+  let before = await versionOf(file);
+  for (let attempt = 1; attempt <= CHANGED_TRIES; attempt++) {
+    info = await inspectOnce(file, options);
+    const after = await versionOf(file);
+    if (after === before) return info;
+    before = after;
+    await new Promise((r) => setTimeout(r, 25 * attempt));
+  }
+  return {
+    ...info!,
+    findings: [{
+      file, rule: 'DATA-CHANGING', severity: 'error',
+      message: `${path.basename(file)} kept changing while it was read (${CHANGED_TRIES} tries): is it still being written? It is checked again when it changes next.`,
+    }],
+  };
+}
+
+/** What identifies one version of a file: device, inode, size and modification time (or the stat error). */
+async function versionOf(file: string): Promise<string> {
+  try {
+    const st = await fs.promises.stat(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch (err) {
+    return `error:${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+  }
+}
+
+async function inspectOnce(file: string, options: DatasetCheckOptions): Promise<DatasetInfo> {
   const info: DatasetInfo = { path: file, sizeBytes: 0, mtimeMs: 0, keys: [], findings: [] };
   const add: AddFinding = (rule, severity, message, key, override) => {
     info.findings.push({ file, key, rule, severity, message, ...(override ? { override } : {}) });
@@ -73,7 +110,7 @@ export async function inspectDataset(file: string, options: DatasetCheckOptions 
     archive = await openNpz(file);
   } catch (err) {
     if (err instanceof NotRegularFileError) add('DATA-001', 'error', `${err.message}; it is never opened. Replace it with the real .npz file.`);
-    else add('NPZ-FORMAT', 'error', `Not a readable NumPy .npz archive: ${problemOf(err)}. Regenerate or replace the file.`);
+    else add('NPZ-FORMAT', 'error', unreadableMessage(file, err));
     return info;
   }
   try {
@@ -82,7 +119,8 @@ export async function inspectDataset(file: string, options: DatasetCheckOptions 
     await readMetadata(archive, info, add);
     if (options.deep) await checkValues(archive, info, add);
   } catch (err) {
-    add('NPZ-FORMAT', 'error', `Reading the archive failed: ${problemOf(err)}.`);
+    // A file cut short is unreadable whichever pass finds it: the same finding as when the open finds it.
+    add('NPZ-FORMAT', 'error', err instanceof TruncatedFileError ? unreadableMessage(file, err) : `Reading the archive failed: ${problemOf(err)}.`);
   } finally {
     await archive.close();
   }
@@ -95,6 +133,14 @@ type AddFinding = (rule: string, severity: Finding['severity'], message: string,
 function problemOf(err: unknown): string {
   if (err instanceof NpyFormatError) return err.problem + (err.member ? ` (member ${err.member})` : '');
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The NPZ-FORMAT message of a file that cannot be opened as an archive; a truncated one names the file and the sizes. */
+function unreadableMessage(file: string, err: unknown): string {
+  if (err instanceof TruncatedFileError) {
+    return `Not a readable NumPy .npz archive: ${path.basename(file)} is ${err.problem}. It was cut short (an interrupted write or copy?): regenerate or copy it again.`;
+  }
+  return `Not a readable NumPy .npz archive: ${problemOf(err)}. Regenerate or replace the file.`;
 }
 
 function checkHeaders(archive: NpzArchive, info: DatasetInfo, options: DatasetCheckOptions, add: AddFinding): void {

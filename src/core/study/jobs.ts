@@ -66,6 +66,11 @@ export interface ListJobsOptions {
   deep?: boolean;
   /** Upper bound on archives opened at once. */
   concurrency?: number;
+  /**
+   * Accept diffraction that looks like intensity or counts (`--allow-intensity-data`,
+   * `ptychoStudy.training.allowIntensityData`): those errors become warnings that say so, and the job is not invalid.
+   */
+  allowIntensityData?: boolean;
 }
 
 interface JobSlot {
@@ -170,7 +175,9 @@ async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOpt
     for (const split of SPLITS) {
       const ds = datasets[split];
       if (!ds.exists) continue;
-      ds.info = await inspectDataset(ds.path, { gridsize: slot.gridsize, neighborCount: options.neighborCount, deep: options.deep });
+      ds.info = await inspectDataset(ds.path, {
+        gridsize: slot.gridsize, neighborCount: options.neighborCount, deep: options.deep, allowIntensityData: options.allowIntensityData,
+      });
       job.findings.push(...ds.info.findings);
     }
     crossCheckSplits(job);

@@ -1,12 +1,12 @@
 // The per-job manifest (`<artifactDir>/manifest.json`) and how a job's run state is read back from disk,
 // so that a reload, another window or the CLI all see the same truth.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARTIFACT } from './layout';
 import type { Finding } from './findings';
 import type { RunConfig } from './plan';
 import { isPlausiblePid, isProcessAlive, isSameProcess } from '../processInfo';
+import { readSmallFile } from '../run/safeFiles';
 
 export type RunStatus = 'dry-run' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const RUN_STATUSES: readonly RunStatus[] = ['dry-run', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -101,41 +101,56 @@ export interface JobManifest {
   previousManifest?: string;
 }
 
-export interface RunRecord {
+/** What every run manifest (training: JobManifest; Phase F reconstruction) has for its state to be read back. */
+export interface RunStateFields {
+  status: RunStatus;
+  reason?: string;
+  runtime?: RuntimeInfo;
+}
+
+export interface RunRecord<M extends RunStateFields = JobManifest> {
   status: RunStatus;
   /** `running` manifests whose process is gone read as `failed` with this reason. */
   reason?: string;
-  manifest: JobManifest;
+  manifest: M;
   manifestPath: string;
 }
 
 /** Reads `<artifactDir>/manifest.json`; undefined when absent. A corrupt manifest reads as failed. */
-export async function readRunRecord(artifactDir: string, now: Date = new Date()): Promise<RunRecord | undefined> {
+export async function readRunRecord<M extends RunStateFields = JobManifest>(artifactDir: string, now: Date = new Date()): Promise<RunRecord<M> | undefined> {
   const manifestPath = path.join(artifactDir, ARTIFACT.manifest);
+  const unreadable = (why: string): RunRecord<M> => ({
+    status: 'failed',
+    reason: `manifest.json cannot be read (${why}); the job's earlier files are kept in ${artifactDir}.`,
+    manifest: {} as M,
+    manifestPath,
+  });
   let text: string;
   try {
-    text = await fs.promises.readFile(manifestPath, 'utf8');
-  } catch {
-    return undefined;
+    // Never blocks on a FIFO, never reads a device or an oversized file: this runs on every listing.
+    text = await readSmallFile(manifestPath, MANIFEST_MAX_BYTES);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    return unreadable((err as Error).message);
   }
-  let manifest: JobManifest;
+  let manifest: M;
   try {
-    manifest = JSON.parse(text) as JobManifest;
+    manifest = JSON.parse(text) as M;
     if (!manifest || typeof manifest !== 'object' || !RUN_STATUSES.includes(manifest.status)) throw new Error('unknown status');
   } catch (err) {
-    return {
-      status: 'failed',
-      reason: `manifest.json cannot be read (${(err as Error).message}); the job's earlier files are kept in ${artifactDir}.`,
-      manifest: {} as JobManifest,
-      manifestPath,
-    };
+    return unreadable((err as Error).message);
   }
   if (manifest.status === 'running') {
     const gone = runningProcessGone(manifest.runtime, now);
     if (gone) return { status: 'failed', reason: gone, manifest, manifestPath };
   }
-  return { status: manifest.status, reason: manifest.reason, manifest, manifestPath };
+  // A hand-edited or foreign manifest: a reason that is not a string is not shown as one.
+  return { status: manifest.status, reason: typeof manifest.reason === 'string' ? manifest.reason : undefined, manifest, manifestPath };
 }
+
+/** Largest manifest.json read (a real one is a few KB to a few hundred KB). */
+export const MANIFEST_MAX_BYTES = 16 << 20;
 
 /** The worker rewrites its manifest (the heartbeat) this often while it runs. */
 export const HEARTBEAT_INTERVAL_MS = 10_000;

@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { appendLines, writeFileAtomic, writeJsonAtomic } from '../atomic';
+import { appendLines, writeJsonAtomic } from '../atomic';
+import { acquireJobLock, JobLockedError, newRunId, type JobLock } from '../run/lock';
 import { assertInsideRoot, UnsafePathError } from '../run/safeFiles';
 import { planProviders, type ProviderPlan } from '../runtime/providers';
 import { intensityScaleFor, resolveTrainingSettings, type TrainingSettings } from './config';
@@ -77,8 +78,8 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'learningRate', value: training.learningRate, reference: '1e-3 (TrainingConfig / Adam default)', note: 'initial Adam learning rate; 1e-3 collapses gridsize-2 models to the flat object' },
     { key: 'weightInit', value: training.weightInit, reference: "'glorot' (Keras glorot_uniform)", note: 'how the conv kernels start' },
     { key: 'probeNormalization', value: training.probeNormalization, reference: "'mask-mean' (P / (4·mean|P| in r < N/4))", note: 'how the dataset probe is scaled in the model' },
-    { key: 'stitchPhaseAlignment', value: training.stitchPhaseAlignment, reference: 'false (reassemble_position)', note: 'stitching of the evaluation reconstruction' },
-    { key: 'probeBig', value: false, reference: 'true (border branch outside the central N/2)', note: 'not implemented: the object is predicted on the central N/2 × N/2 only' },
+    { key: 'stitchPhaseAlignment', value: training.stitchPhaseAlignment, reference: 'false (reassemble_position: plain average)', note: 'stitching of the evaluation reconstruction: true = patch phases synchronised over their overlaps' },
+    { key: 'probeBig', value: training.probeBig, reference: 'true (ModelConfig probe_big: border branch outside the central N/2)', note: training.probeBig ? 'the object is predicted on all N × N (border branch); the merge weights borders 0.01, not PtychoPINN\'s ×1000' : 'the object is predicted on the central N/2 × N/2 only' },
   ];
 }
 
@@ -199,23 +200,44 @@ export interface DryRunResult {
 /**
  * Writes the plan of `job` into its artifact folder: appends to train.log, writes run-config.json and
  * manifest.json (status "dry-run"). Never trains; never touches another job's folder; never replaces the
- * manifest of a live run; keeps an earlier real run's manifest under a dated name.
+ * manifest of a live run; keeps an earlier real run's manifest under a dated name. Like a training start, it
+ * holds the job's run lock (`<job>/run.lock`) while it writes: a job another run holds is refused with the
+ * holder's pid and host, and nothing in its folder changes.
  */
 export async function writeDryRun(job: StudyJob, options: PlanOptions, now: Date = new Date()): Promise<DryRunResult> {
   const plan = planRun(job, options);
+  try {
+    await fs.promises.mkdir(job.artifactDir, { recursive: true });
+  } catch (err) {
+    // e.g. the artifact root is a file: this job cannot be planned here (the CLI goes on with the others).
+    throw new PlanError(`Cannot dry-run ${job.id}: ${(err as Error).message}`);
+  }
+  let lock: JobLock;
+  try {
+    lock = acquireJobLock(job.artifactDir, { jobId: job.id, runId: `dry-run-${newRunId(now)}` });
+  } catch (err) {
+    if (err instanceof JobLockedError) throw new PlanError(`Cannot dry-run ${job.id}: ${err.message}`);
+    throw err;
+  }
+  try {
+    return await writeDryRunLocked(job, plan, now);
+  } finally {
+    lock.release();
+  }
+}
+
+async function writeDryRunLocked(job: StudyJob, plan: RunPlan, now: Date): Promise<DryRunResult> {
   const dir = job.artifactDir;
   const manifestPath = path.join(dir, ARTIFACT.manifest);
   const runConfigPath = path.join(dir, ARTIFACT.runConfig);
   const previous = await readRunRecord(dir, now);
   if (previous?.status === 'running') {
-    throw new PlanError(`${job.id} is running (pid ${previous.manifest.runtime?.pid}); cancel it before a dry run replaces its manifest.`);
+    throw new PlanError(`${job.id} is running (pid ${previous.manifest.runtime?.pid} on ${previous.manifest.runtime?.hostname ?? 'an unknown host'}); cancel it before a dry run replaces its manifest.`);
   }
-  await fs.promises.mkdir(dir, { recursive: true });
   let previousManifest: string | undefined;
   if (previous && previous.status !== 'dry-run') {
-    previousManifest = path.join(dir, `manifest.${stamp(previous.manifest.finishedAt ?? previous.manifest.updatedAt, now)}.json`);
-    // Read and rewrite atomically rather than copyFile, which would write through a symlink at the dated name.
-    await writeFileAtomic(previousManifest, await fs.promises.readFile(manifestPath));
+    const m = previous.manifest as Partial<JobManifest>;
+    previousManifest = path.join(dir, `manifest.${stamp(typeof m.finishedAt === 'string' ? m.finishedAt : typeof m.updatedAt === 'string' ? m.updatedAt : undefined, now)}.json`);
   }
   const iso = now.toISOString();
   const manifest: JobManifest = {
@@ -245,11 +267,14 @@ export async function writeDryRun(job: StudyJob, options: PlanOptions, now: Date
   try {
     await appendLines(job.logPath, dryRunLogLines(plan, iso));
   } catch (err) {
-    // A symlink planted as train.log: a per-job error (the CLI goes on with the other jobs), nothing written.
+    // A symlink or FIFO planted as train.log: a per-job error (the CLI goes on with the other jobs), nothing written.
     if (err instanceof UnsafePathError) throw new PlanError(`Cannot dry-run ${job.id}: ${err.message}`);
     throw err;
   }
   await writeJsonAtomic(runConfigPath, plan.config);
+  // The earlier run's manifest is renamed, not copied: nothing is read (it may be a FIFO or huge), and a symlink
+  // at the dated name is replaced rather than written through. We hold the run lock: no run writes it meanwhile.
+  if (previousManifest) await fs.promises.rename(manifestPath, previousManifest);
   await writeJsonAtomic(manifestPath, manifest);
   return { plan, manifestPath, runConfigPath, logPath: job.logPath, previousManifest };
 }

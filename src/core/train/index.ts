@@ -7,3 +7,4 @@ export * from './stitch';
 export * from './reconstruct';
 export * from './trainer';
 export * from './qualityMonitor';
+export * from './phaseSync';

@@ -6,7 +6,7 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
-import { cropObject, Stitcher, stitchOrder, stitchRegion, type StitchRegion } from './stitch';
+import { AlignedStitch, cropObject, Stitcher, stitchRegion, type StitchRegion } from './stitch';
 
 export interface Reconstruction {
   region: StitchRegion;
@@ -29,7 +29,7 @@ export interface ReconstructOptions {
   model: Uint8Array;
   batch: number;
   cropSize: number;
-  /** Align each patch's constant phase to what is already stitched (in `stitchOrder`), instead of plain averaging. */
+  /** Synchronise the patches' constant phases over all overlapping pairs (AlignedStitch) instead of plain averaging. */
   alignPhase?: boolean;
   intraOpThreads?: number;
   /**
@@ -47,16 +47,14 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const c = groups.size;
     const b = options.batch;
     const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
-    const stitcher = new Stitcher(region, n, options.cropSize, options.alignPhase === true);
-    // Aligned stitching wants each patch to overlap those before it; plain averaging does not care.
-    const order = options.alignPhase ? stitchOrder(groups.centers) : Int32Array.from({ length: groups.count }, (_, g) => g);
+    const stitcher = options.alignPhase ? new AlignedStitch(region, n, options.cropSize, groups.count) : new Stitcher(region, n, options.cropSize);
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
     for (let start = 0; start < groups.count; start += b) {
       const valid = Math.min(b, groups.count - start);
       for (let k = 0; k < b; k++) {
-        const g = order[start + (k < valid ? k : 0)];
+        const g = start + (k < valid ? k : 0);
         patterns.set(groups.indices.subarray(g * c, (g + 1) * c), k * c);
         offsets.set(groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), k * c * 2);
       }
@@ -67,7 +65,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       const amp = out[IO.amplitude].data as Float32Array;
       const phase = out[IO.phase].data as Float32Array;
       for (let k = 0; k < valid; k++) {
-        const g = order[start + k];
+        const g = start + k;
         stitcher.add(amp, phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n);
       }
     }

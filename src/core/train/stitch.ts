@@ -1,6 +1,8 @@
 // Full-object stitching (PtychoPINN's reassemble_position, domain.md §11): the central M×M crop of each
 // predicted patch is translated to its position (bilinear) and summed; the sum is divided by the summed
-// weights. Streams: patches are added batch by batch, so memory is the canvas, not the patch stack.
+// weights. Streams: patches are added batch by batch, so memory is the canvas, not the patch stack (aligned
+// stitching keeps each patch's central window until all are known: count·S² pairs of floats).
+import { synchronizePhases, type SyncResult } from './phaseSync';
 
 export interface StitchRegion {
   /** Object-pixel coordinates of canvas pixel (0, 0). */
@@ -34,13 +36,8 @@ export class Stitcher {
   readonly im: Float64Array;
   readonly weight: Float64Array;
 
-  /**
-   * With `alignPhase`, each patch is first rotated by the constant phase that best matches what is already
-   * stitched under it (arg Σ w·acc·conj(patch)): a single pattern cannot fix its own constant phase, so
-   * independently predicted patches carry different offsets that plain averaging would mix incoherently.
-   * Patches should then come in an order that grows a connected region (see `stitchOrder`).
-   */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly alignPhase = false) {
+  /** Plain position-weighted averaging of the central M×M crops (phase alignment: AlignedStitch). */
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number) {
     if (!(cropSize >= 1 && cropSize <= n)) throw new Error(`stitch crop size must be in [1, N=${n}] (got ${cropSize})`);
     const size = region.width * region.height;
     this.re = new Float64Array(size);
@@ -49,13 +46,15 @@ export class Stitcher {
   }
 
   /**
-   * Adds one predicted N×N patch (amplitude and phase, row-major) centred at object coordinate (cx, cy):
-   * crop pixel k ↔ object coordinate c + (k − M/2), patch pixel N/2 ↔ c.
+   * Adds one predicted patch (amplitude and phase, row-major, `side`×`side` starting at `at`; side N for the
+   * network's output, smaller for a buffered central window) centred at object coordinate (cx, cy), its phase
+   * turned by `rotation`: crop pixel k ↔ object coordinate c + (k − M/2), patch pixel side/2 ↔ c.
    */
-  add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0): void {
-    const { n, cropSize: m, region } = this;
+  add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0, rotation = 0, side = this.n): void {
+    const { cropSize: m, region } = this;
+    if (side < m) throw new Error(`a ${side}×${side} patch has no ${m}×${m} crop`);
     const { width: W, height: H } = region;
-    const start = n / 2 - Math.floor(m / 2);
+    const start = side / 2 - Math.floor(m / 2);
     const qx = cx - region.x0 - Math.floor(m / 2);
     const qy = cy - region.y0 - Math.floor(m / 2);
     const ix = Math.floor(qx);
@@ -65,10 +64,9 @@ export class Stitcher {
     const w = [(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx];
     const dxs = [0, 1, 0, 1];
     const dys = [0, 0, 1, 1];
-    const rotation = this.alignPhase ? this.overlapPhase(amplitude, phase, at, start, ix, iy, w) : 0;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < m; j++) {
-        const k = at + (start + i) * n + start + j;
+        const k = at + (start + i) * side + start + j;
         const a = amplitude[k];
         const p = phase[k] + rotation;
         const vr = a * Math.cos(p);
@@ -88,35 +86,6 @@ export class Stitcher {
     }
   }
 
-  /** arg Σ w · accumulated · conj(patch) over the patch's footprint; 0 where nothing is stitched yet. */
-  private overlapPhase(amplitude: ArrayLike<number>, phase: ArrayLike<number>, at: number, start: number, ix: number, iy: number, w: number[]): number {
-    const { n, cropSize: m, region } = this;
-    const { width: W, height: H } = region;
-    let sr = 0;
-    let si = 0;
-    let overlap = 0;
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < m; j++) {
-        const k = at + (start + i) * n + start + j;
-        const a = amplitude[k];
-        const c = a * Math.cos(phase[k]);
-        const s = a * Math.sin(phase[k]);
-        for (let t = 0; t < 4; t++) {
-          const y = iy + i + (t >> 1);
-          const x = ix + j + (t & 1);
-          if (w[t] === 0 || x < 0 || y < 0 || x >= W || y >= H) continue;
-          const q = y * W + x;
-          if (this.weight[q] === 0) continue;
-          // acc · conj(v), weighted.
-          sr += w[t] * (this.re[q] * c + this.im[q] * s);
-          si += w[t] * (this.im[q] * c - this.re[q] * s);
-          overlap += w[t];
-        }
-      }
-    }
-    return overlap > 0 && (sr !== 0 || si !== 0) ? Math.atan2(si, sr) : 0;
-  }
-
   /** The stitched object (interleaved complex64) and the per-pixel weight (coverage). */
   result(): { object: Float32Array; weight: Float32Array } {
     const size = this.weight.length;
@@ -133,22 +102,63 @@ export class Stitcher {
 }
 
 /**
- * An order of the patch centres in which each patch (after the first) tends to overlap those before it: by
- * distance from the centroid of all centres, so the stitched region grows outward as one connected blob.
+ * Phase-aligned stitching: the central `side`×`side` window of every patch is kept (side ≥ M; the network's
+ * N/2 support gives pairs far more overlap than the M×M crops), the patches' constant phases are synchronised
+ * over all overlapping pairs (phaseSync.ts), and the crops are stitched with those rotations.
  */
-export function stitchOrder(centers: Float64Array): Int32Array {
-  const count = centers.length / 2;
-  let mx = 0;
-  let my = 0;
-  for (let g = 0; g < count; g++) {
-    mx += centers[2 * g];
-    my += centers[2 * g + 1];
+export class AlignedStitch {
+  private readonly amplitude: Float32Array;
+  private readonly phase: Float32Array;
+  private readonly centers: Float64Array;
+  private added = 0;
+
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, readonly side = alignmentWindow(n, cropSize)) {
+    if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
+    this.amplitude = new Float32Array(count * side * side);
+    this.phase = new Float32Array(count * side * side);
+    this.centers = new Float64Array(2 * count);
   }
-  mx /= count || 1;
-  my /= count || 1;
-  const d = new Float64Array(count);
-  for (let g = 0; g < count; g++) d[g] = (centers[2 * g] - mx) ** 2 + (centers[2 * g + 1] - my) ** 2;
-  return Int32Array.from({ length: count }, (_, g) => g).sort((a, b) => d[a] - d[b] || a - b);
+
+  add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0): void {
+    if (this.added >= this.count) throw new Error(`aligned stitching was sized for ${this.count} patches`);
+    const { n, side } = this;
+    const start = n / 2 - side / 2;
+    const base = this.added * side * side;
+    for (let i = 0; i < side; i++) {
+      for (let j = 0; j < side; j++) {
+        const k = at + (start + i) * n + start + j;
+        this.amplitude[base + i * side + j] = amplitude[k];
+        this.phase[base + i * side + j] = phase[k];
+      }
+    }
+    this.centers[2 * this.added] = cx;
+    this.centers[2 * this.added + 1] = cy;
+    this.added++;
+  }
+
+  result(): { object: Float32Array; weight: Float32Array; sync: SyncResult } {
+    const { side } = this;
+    const count = this.added;
+    const area = side * side;
+    const re = new Float32Array(count * area);
+    const im = new Float32Array(count * area);
+    for (let k = 0; k < count * area; k++) {
+      re[k] = this.amplitude[k] * Math.cos(this.phase[k]);
+      im[k] = this.amplitude[k] * Math.sin(this.phase[k]);
+    }
+    const sync = synchronizePhases({ side, re, im, centers: this.centers.subarray(0, 2 * count) });
+    const stitcher = new Stitcher(this.region, this.n, this.cropSize);
+    for (let g = 0; g < count; g++) {
+      stitcher.add(this.amplitude, this.phase, this.centers[2 * g], this.centers[2 * g + 1], g * area, sync.rotations[g], side);
+    }
+    return { ...stitcher.result(), sync };
+  }
+}
+
+/** The window used to align phases: the network's N/2 support (at least the crop, even). */
+export function alignmentWindow(n: number, cropSize: number): number {
+  const s = Math.max(n / 2, cropSize);
+  return Math.min(n, s + (s % 2));
 }
 
 /** The ground truth over the same region, pixel for pixel (zero where the region leaves the object). */

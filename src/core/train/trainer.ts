@@ -129,11 +129,11 @@ export class Trainer {
     if (trainGroups.count < 1) throw new TrainingError(`${c.jobId}: no training groups (the dataset holds ${this.train.count} patterns).`);
     const batch = Math.min(t.batchSize, trainGroups.count);
     if (batch < t.batchSize) this.log(`Only ${trainGroups.count} training groups: the batch size is reduced from ${t.batchSize} to ${batch}.`);
-    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale });
+    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig });
     const probe = modelProbe(this.train.probe.data, c.n, t.probeNormalization);
     const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0);
     const spec: ModelGraphSpec = {
-      arch, batch, canvas: canvasSize(c.n, maxOffset), intensityScale: c.intensityScale,
+      arch, batch, canvas: canvasSize(c.n, maxOffset, t.probeBig), intensityScale: c.intensityScale,
       probe: { re: probe.re, im: probe.im }, trainLogScale: t.intensityScaleTrainable,
     };
     const started = Date.now();
@@ -158,8 +158,10 @@ export class Trainer {
     const { epochs: _e, executionProvider: _p, earlyStoppingPatience: _s, allowIntensityData: _a, ...rest } = c.training;
     // Settings added later count only when they differ from the behaviour before them, so a checkpoint written
     // by an earlier version still resumes.
-    const { warmupSteps, weightInit, ...training } = rest;
-    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}) };
+    // Stitching never touches training: its switch is pinned to the value earlier checkpoints recorded.
+    const { warmupSteps, weightInit, probeBig, stitchPhaseAlignment: _stitch, ...stable } = rest;
+    const training = { ...stable, stitchPhaseAlignment: false };
+    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}) };
     return configKeyOf({
       n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath,
       trainPatterns: this.train.count, dose: c.dose, canvas: this.plan?.spec.canvas, batch: this.plan?.batch,

@@ -64,13 +64,15 @@ export class FileTail {
   async read(): Promise<TailUpdate | undefined> {
     let fh: fs.promises.FileHandle;
     try {
-      fh = await fs.promises.open(this.file, 'r');
+      // Non-blocking: a FIFO planted as the log opens at once (and is refused below) instead of blocking a thread.
+      fh = await fs.promises.open(this.file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       return this.missingUpdate();
     }
     try {
       const st = await fh.stat();
+      if (!st.isFile()) throw new Error(`${this.file} is ${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : 'not a regular file'}, not a log file; it is not read.`);
       let reset = !this.started || this.wasMissing === true;
       if (!reset && (st.ino !== this.ino || st.size < this.offset)) reset = true;
       if (!reset && this.guard.length > 0) {

@@ -1,0 +1,166 @@
+// `ptycho-study reconstruct`: the Phase F iterative reconstructions (ePIE, rPIE) of the matching dose × view
+// jobs, one after another, each in a worker process (dist/worker.js; never in this process), with the same run
+// lock, progress, Ctrl-C cancel (checkpoint kept), --resume and exit codes as `train` (runQueue.ts). `ad` is
+// refused: it is not implemented. Also what `list` shows of Phase F.
+import * as path from 'node:path';
+import { writeReconstructionManifest, startReconstruction } from '../core/run/reconstructionLauncher';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../core/study/config';
+import type { StudyLayout } from '../core/study/discovery';
+import type { JobFilter } from '../core/study/jobs';
+import { formatDose, SPLITS, type Split } from '../core/study/layout';
+import { PlanError } from '../core/study/plan';
+import {
+  AD_NOT_IMPLEMENTED, defaultPhaseFRoot, listReconstructionJobs, planReconstruction, PROBE_MODES, RECON_ALGORITHMS, resolveReconstructionSettings,
+  type ReconAlgorithm, type ReconstructionJob, type ReconstructionSettings,
+} from '../core/study/reconstructJobs';
+import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
+import type { CliIO } from './commands';
+import { finishQueue, runQueue, type QueuedJob } from './runQueue';
+
+export const PHASE_F_ROOT_FLAG: FlagSpec = { 'phase-f-root': { type: 'string' } };
+export const PHASE_F_ROOT_HELP = '  --phase-f-root DIR     where Phase F reconstruction folders go (default: phase_f beside Phase C)';
+
+export const RECONSTRUCT_USAGE = 'ptycho-study reconstruct [roots] [--dose X] [--view V] [--gridsize G] [--split train|test] [--algorithm epie|rpie|ad] '
+  + '[--iterations N] [--probe fixed|refine] [--ep auto|cuda|webgpu|cpu] [--resume] [--json]';
+
+export const RECONSTRUCT_FLAGS: FlagSpec = {
+  ...PHASE_F_ROOT_FLAG, json: { type: 'boolean' }, resume: { type: 'boolean' },
+  split: { type: 'string' }, algorithm: { type: 'string' }, iterations: { type: 'string' }, probe: { type: 'string' },
+  ep: { type: 'string' }, 'execution-provider': { type: 'string' }, seed: { type: 'string' }, momentum: { type: 'string' },
+  alpha: { type: 'string' }, beta: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+};
+
+export const RECONSTRUCT_HELP = [
+  'Each job reconstructs the view\'s split with known scan positions (object initialised to ones, the probe from',
+  'probeGuess) in its own worker process; progress goes to the terminal, <job>/recon.log and <job>/events.jsonl',
+  '(every iteration: its error and, against objectGuess, amplitude and phase Pearson r). The results go to',
+  '<phase_f>/dose_<int>/<view>/<split>/<algorithm>/: manifest.json, checkpoint.npz, reconstruction.npz (object,',
+  'amplitude, phase, probe, weight, origin, ground_truth), metrics.json (scored on the dose\'s common evaluation, as',
+  'the training jobs), amplitude.png, phase.png; reconstruction_manifest.json and skip_summary.json at the root.',
+  'Ctrl-C cancels after the current iteration and writes checkpoint.npz; --resume continues from it.',
+  'One run per job at a time (<job>/run.lock). Exit codes as for train (0, 1, 130; 2 for bad options and --algorithm ad).',
+];
+
+export const RECONSTRUCT_OPTIONS_HELP = [
+  PHASE_F_ROOT_HELP,
+  '  --split train|test     the view\'s split to reconstruct (default test)',
+  '  --algorithm A          epie (default; Maiden & Rodenburg 2009) or rpie (Maiden, Johnson & Li 2017);',
+  '                         ad (automatic differentiation) is not implemented yet and is refused',
+  '  --iterations N         iterations in total, each visiting every pattern once (default 50)',
+  '  --probe fixed|refine   keep probeGuess (default) or refine the probe from iteration 2 on',
+  '  --momentum G           heavy-ball momentum per iteration, fixed probe only (default 0; 0.5 speeds up the phase)',
+  '  --alpha X  --beta X    object / probe step (ePIE, default 1) or regularisation (rPIE, default 0.75 / 1)',
+  '  --seed S               seed of the random pattern order (default 42)',
+  '  --checkpoint-every N   write checkpoint.npz every N iterations (default 10; also on cancel and at the end)',
+  `  --ep P                 ${EXECUTION_PROVIDERS.join(', ')}: recorded; epie and rpie always run in TypeScript on the CPU`,
+  '  --resume               continue each job from its checkpoint.npz (refused when it is missing or unreadable)',
+  '  --json                 one JSON event per line, then a summary',
+];
+
+export interface ReconstructDeps {
+  loadStudy(p: Parsed, io: CliIO): Promise<StudyLayout>;
+  filterOf(p: Parsed): JobFilter;
+}
+
+function oneOf<T extends string>(p: Parsed, flag: string, allowed: readonly T[]): T | undefined {
+  const v = str(p, flag);
+  if (v !== undefined && !allowed.includes(v as T)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got "${v}").`);
+  return v as T | undefined;
+}
+
+/** The Phase F root of a command: --phase-f-root, else phase_f beside Phase C. */
+export function phaseFRootOf(p: Parsed, io: CliIO, layout: StudyLayout): string {
+  const given = str(p, 'phase-f-root');
+  return given ? path.resolve(io.cwd, given) : defaultPhaseFRoot(layout);
+}
+
+function settingsOf(p: Parsed): Partial<ReconstructionSettings> {
+  const ep = str(p, 'ep') ?? str(p, 'execution-provider');
+  if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) throw new UsageError(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')} (got "${ep}").`);
+  const settings: Partial<ReconstructionSettings> = {
+    iterations: num(p, 'iterations', { integer: true, min: 1 }),
+    probeMode: oneOf(p, 'probe', PROBE_MODES),
+    seed: num(p, 'seed', { integer: true }),
+    momentum: num(p, 'momentum', { min: 0 }),
+    alpha: num(p, 'alpha'),
+    beta: num(p, 'beta'),
+    checkpointEvery: num(p, 'checkpoint-every', { integer: true, min: 1 }),
+    executionProvider: ep as ExecutionProvider | undefined,
+  };
+  try {
+    resolveReconstructionSettings(settings); // every value checked before the study is read
+  } catch (err) {
+    if (err instanceof PlanError) throw new UsageError(err.message);
+    throw err;
+  }
+  return settings;
+}
+
+export async function cmdReconstruct(p: Parsed, io: CliIO, deps: ReconstructDeps): Promise<number> {
+  const algorithm: ReconAlgorithm = oneOf(p, 'algorithm', RECON_ALGORITHMS) ?? 'epie';
+  if (algorithm === 'ad') {
+    io.err(`ptycho-study reconstruct: ${AD_NOT_IMPLEMENTED}.`);
+    return 2;
+  }
+  const split: Split = oneOf(p, 'split', SPLITS) ?? 'test';
+  const settings = settingsOf(p);
+  const filter = deps.filterOf(p);
+  const json = bool(p, 'json');
+  const resume = bool(p, 'resume');
+  const layout = await deps.loadStudy(p, io);
+  const phaseFRoot = phaseFRootOf(p, io, layout);
+  const jobs = await listReconstructionJobs(layout, { phaseFRoot, filter: { ...filter, split, algorithm }, deep: true });
+  if (jobs.length === 0) throw new Error('No job matches the filter.');
+  const study = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot, phaseFRoot };
+  const workerScript = path.join(io.distDir, 'worker.js');
+  const ep = settings.executionProvider;
+  const queue: QueuedJob[] = jobs.map((job) => ({
+    id: job.id,
+    ...(job.state === 'missing' ? { missing: job.reason ?? 'data not found' } : {}),
+    plan: () => {
+      const plan = planReconstruction(job, { settings, study });
+      if (!plan.runnable) return { notRunnable: plan.blockers.join(' ') };
+      return {
+        banner: `RECONSTRUCT ${job.id}${resume ? ' (resume)' : ''} → ${job.artifactDir}`
+          + (ep === 'cuda' || ep === 'webgpu' ? ` (--ep ${ep} recorded; ${algorithm} runs on the CPU)` : ''),
+        start: () => startReconstruction(plan.config, { workerScript, resume }),
+      };
+    },
+  }));
+  const outcome = await runQueue(io, json, queue, (err) => err instanceof PlanError);
+  try {
+    await writeReconstructionManifest(study);
+  } catch (err) {
+    io.err(`warning: could not update reconstruction_manifest.json: ${(err as Error).message}`);
+  }
+  return finishQueue(io, json, outcome, { phaseFRoot });
+}
+
+/** The Phase F jobs `list` shows beside the training jobs. */
+export function listedReconstructions(p: Parsed, io: CliIO, layout: StudyLayout, filter: JobFilter): Promise<ReconstructionJob[]> {
+  return listReconstructionJobs(layout, { phaseFRoot: phaseFRootOf(p, io, layout), filter, deep: bool(p, 'deep') });
+}
+
+export function reconstructionJobToJson(j: ReconstructionJob): Record<string, unknown> {
+  return {
+    kind: 'reconstruct', id: j.id, dose: j.dose, view: j.view, gridsize: j.gridsize, split: j.split, algorithm: j.algorithm, state: j.state,
+    reason: j.reason ?? null, data: { path: j.data.path, exists: j.data.exists, patternCount: j.data.info?.patternCount ?? null, n: j.data.info?.n ?? null },
+    artifactDir: j.artifactDir, logPath: j.logPath, layout: j.layout ?? null, n: j.data.info?.n ?? null, findings: j.findings,
+    lastRun: j.run ? { status: j.run.status, manifest: j.run.manifestPath } : null,
+  };
+}
+
+/** Lines of `list`'s Phase F part: a table of the jobs and a count by state. */
+export function reconstructionListLines(jobs: readonly ReconstructionJob[], phaseFRoot: string, table: (head: string[], rows: string[][]) => string): string[] {
+  if (jobs.length === 0) return [`Phase F (${phaseFRoot}): no reconstruction job matches the filter.`];
+  const counts = new Map<string, number>();
+  for (const j of jobs) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
+  return [
+    `\nPhase F reconstructions: ${phaseFRoot}`,
+    table(['job', 'dose', 'view', 'split', 'algorithm', 'state', 'patterns', 'N', 'reason'], jobs.map((j) => [
+      j.id, formatDose(j.dose), j.view, j.split, j.algorithm, j.state, j.data.exists ? String(j.data.info?.patternCount ?? '?') : '-',
+      String(j.data.info?.n ?? '-'), j.reason ?? '',
+    ])),
+    `${jobs.length} reconstruction jobs: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`,
+  ];
+}

@@ -1,0 +1,210 @@
+// One Phase F reconstruction run in the worker process (worker.ts runs it when `<job>/run-config.json` is a
+// ReconstructionConfig): ePIE or rPIE (src/core/iterative) over the job's split, from its plan to its artifacts,
+// as a training run does — manifest.json kept true throughout (`running` with this run's id, pid and a
+// heartbeat, then `succeeded`, `cancelled` or `failed` with the reason), events.jsonl and recon.log (one
+// `iteration` event per iteration with its cost and, against objectGuess, its quality), checkpoint.npz every
+// `checkpointEvery` iterations, on cancel and at the end (a resume continues bit-identically), then
+// reconstruction.npz, metrics.json (the dose's common evaluation), amplitude.png and phase.png, and the Phase F
+// root's reconstruction_manifest.json. epie and rpie are TypeScript on one CPU thread: a requested GPU
+// provider is recorded, not used, and the manifest and log say so.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createReconstruction, optionsFromDataset, probePeak, type Reconstruction } from '../core/iterative';
+import { ndarray } from '../core/npy';
+import { processStartTime } from '../core/processInfo';
+import { writeImages, writeMetrics, writeReconstruction } from '../core/run/artifacts';
+import { writing } from '../core/run/ioError';
+import { loadReconCheckpoint, RECON_CHECKPOINT, saveReconCheckpoint, type ReconHistoryEntry } from '../core/run/reconstructionCheckpoint';
+import { evaluateReconstructionRun, normalizedIllumination, scanMask, scanQuality } from '../core/run/reconstructionEvaluation';
+import { writeReconstructionManifest } from '../core/run/reconstructionLauncher';
+import { checkResumable } from '../core/run/resume';
+import { ARTIFACT } from '../core/study/layout';
+import { checkReconstructionConfig, RECON_LOG, type ReconstructionManifest } from '../core/study/reconstructJobs';
+import { readRunPlan } from '../core/study/runConfigFile';
+import { configKeyOf } from '../core/train/checkpoint';
+import { openTrainingDataset, type TrainingDataset } from '../core/train/data';
+import { ManifestKeeper } from './manifestKeeper';
+import { finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
+
+const ENGINE = 'TypeScript (src/core/iterative), one thread on the CPU';
+
+/** Why a requested provider is not used by epie/rpie (undefined when none is lost). */
+function providerNote(requested: string, algorithm: string): string | undefined {
+  if (requested === 'cpu' || requested === 'auto') return undefined;
+  return `${algorithm} runs in TypeScript on the CPU; the ${requested} provider was requested and is not used (only the ad reconstructor, not implemented yet, would run on onnxruntime providers).`;
+}
+
+export async function runReconstruction(jobDir: string, opts: { runId?: string; resume: boolean }, io: WorkerIo): Promise<number> {
+  // Checked field by field, and refused unless it writes only to this folder (RunConfigError names the file).
+  const config = checkReconstructionConfig(await readRunPlan(jobDir), path.join(jobDir, ARTIFACT.runConfig), jobDir);
+  const s = config.settings;
+  const { events, emit } = openRunEvents(jobDir, RECON_LOG, config.jobId, io);
+  const startedAt = new Date();
+  const fallbackReason = providerNote(s.executionProvider, config.algorithm);
+  const manifest: ReconstructionManifest = {
+    schemaVersion: 1,
+    kind: 'ptycho-study-reconstruction',
+    job: { id: config.jobId, dose: config.dose, view: config.view, gridsize: config.gridsize, split: config.split, algorithm: config.algorithm },
+    status: 'running',
+    runId: opts.runId,
+    createdAt: startedAt.toISOString(),
+    updatedAt: startedAt.toISOString(),
+    startedAt: startedAt.toISOString(),
+    data: { input: { path: config.dataPath, bytes: 0, mtimeMs: 0 }, layout: config.layout ?? 'unknown' },
+    config,
+    runtime: {
+      hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, pid: process.pid,
+      processStartedAt: ((t) => (t === undefined ? undefined : new Date(t).toISOString()))(processStartTime(process.pid)),
+      executionProviderRequested: s.executionProvider, executionProviderCandidates: ['cpu'], executionProviderUsed: 'cpu',
+      ...(fallbackReason ? { fallbackReason } : {}), heartbeatAt: startedAt.toISOString(), threads: 1, threadsSource: 'engine', engine: ENGINE,
+    },
+    worker: { command: [process.execPath, ...process.argv.slice(1)] },
+    findings: [],
+    timing: { startedAt: startedAt.toISOString() },
+  };
+  const keeper = new ManifestKeeper(manifest, path.join(jobDir, ARTIFACT.manifest), config.jobId, startedAt, io.stderr);
+  await keeper.carryOver();
+  await keeper.persist();
+  keeper.startHeartbeat();
+  const finish = finisher(keeper, events, config.study ? { update: () => writeReconstructionManifest(config.study!), name: 'the Phase F reconstruction_manifest.json' } : undefined);
+
+  let ds: TrainingDataset | undefined;
+  const checkpointFile = path.join(jobDir, ARTIFACT.checkpoint);
+  try {
+    // Before anything costly (hashing the dataset): is there a checkpoint to resume?
+    if (opts.resume) await checkResumable(jobDir, config.jobId, RECON_CHECKPOINT);
+    ds = await openTrainingDataset(config.dataPath, { diffractionKey: config.diffractionKey });
+    const truth = ds.object;
+    if (ds.n !== config.n || ds.count !== config.patterns) {
+      throw new Error(`${config.dataPath} now holds ${ds.count} patterns of ${ds.n}×${ds.n}, but the job was planned for ${config.patterns} of ${config.n}×${config.n}: plan it again.`);
+    }
+    if (truth && (truth.width !== config.objectShape.width || truth.height !== config.objectShape.height)) {
+      throw new Error(`${config.dataPath}: objectGuess is ${truth.height}×${truth.width}, but the job was planned for ${config.objectShape.height}×${config.objectShape.width}: plan it again.`);
+    }
+    manifest.data.input = await provenanceOf(config.dataPath, ds);
+    const evaluationPath = config.evaluation.datasetPath;
+    if (evaluationPath !== config.dataPath) {
+      try {
+        manifest.data.evaluation = await provenanceOf(evaluationPath, undefined);
+      } catch {
+        // provenance is informative; the evaluation itself says when the file cannot be used
+      }
+    }
+    const rec: Reconstruction = createReconstruction(optionsFromDataset(ds, {
+      objectShape: config.objectShape, algorithm: config.algorithm, probeMode: s.probeMode, alpha: s.alpha, beta: s.beta,
+      probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, seed: s.seed,
+    }));
+    // The fingerprint a resume must agree on: the data and every parameter that changes the iterates.
+    const configKey = configKeyOf({
+      data: manifest.data.input.sha256, algorithm: config.algorithm, probeMode: s.probeMode, alpha: rec.alpha, beta: rec.beta,
+      probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, seed: s.seed, n: config.n, objectShape: config.objectShape,
+    });
+    // The pixels the per-iteration quality is measured on: fixed for the run (the initial, data-scaled probe).
+    const mask = scanMask(normalizedIllumination(rec.weight(), probePeak(rec.probe)));
+    let history: ReconHistoryEntry[] = [];
+    let elapsed = 0;
+    let resumedFrom: { iteration: number } | undefined;
+    if (opts.resume) {
+      const loaded = await loadReconCheckpoint(checkpointFile, configKey);
+      rec.restore(loaded.snapshot);
+      history = loaded.state.history.filter((h) => h.iteration <= loaded.snapshot.iteration);
+      elapsed = loaded.state.elapsedSeconds;
+      resumedFrom = { iteration: loaded.snapshot.iteration };
+    }
+    manifest.reconstruction = {
+      engine: ENGINE,
+      parameters: {
+        algorithm: config.algorithm, probeMode: s.probeMode, alpha: rec.alpha, beta: rec.beta, probeStart: rec.probeStart, momentum: rec.momentum,
+        friction: rec.friction, seed: rec.seed, iterations: s.iterations, checkpointEvery: s.checkpointEvery,
+      },
+      patterns: rec.patterns, n: rec.n, object: config.objectShape, probeScale: rec.probeScale, configKey,
+      initialObject: 'ones on objectGuess\'s grid', initialProbe: 'probeGuess, scaled once so that a unit object reproduces the data\'s mean energy',
+      positions: 'known, sub-pixel (bilinear extraction and its adjoint)',
+      updateOrder: `a random permutation per iteration from Rng(seed ${rec.seed}, 'iterative-order', iteration)`,
+      ...(resumedFrom ? { resumedFrom } : {}),
+    };
+    emit({
+      type: 'recon-started', pid: process.pid, algorithm: config.algorithm, probeMode: s.probeMode, iterations: s.iterations, patterns: rec.patterns,
+      n: rec.n, object: config.objectShape, executionProviderRequested: s.executionProvider, executionProviderUsed: 'cpu',
+      ...(fallbackReason ? { fallbackReason } : {}), ...(resumedFrom ? { resumedFrom } : {}),
+    });
+    if (fallbackReason) emit({ type: 'log', level: 'warn', message: fallbackReason });
+    await keeper.persist();
+
+    const checkpoint = async (): Promise<void> => {
+      await writing(config.jobId, checkpointFile, () => saveReconCheckpoint(checkpointFile, rec.snapshot(), { configKey, elapsedSeconds: elapsed, history }));
+      emit({ type: 'recon-checkpoint', iteration: rec.iteration, path: ARTIFACT.checkpoint });
+      keeper.touch();
+    };
+    while (rec.iteration < s.iterations && !io.cancelled() && !keeper.error) {
+      const [report] = await rec.iterate(ds.patterns, 1);
+      const q = scanQuality(rec.object, truth, mask);
+      elapsed += report.seconds;
+      const updatesPerSec = report.seconds > 0 ? rec.patterns / report.seconds : 0;
+      history.push({ iteration: report.iteration, relativeError: report.relativeError, mse: report.mse, amplitudeR: q?.amplitudeR ?? null, phaseR: q?.phaseR ?? null, seconds: report.seconds });
+      const etaSeconds = (s.iterations - rec.iteration) * report.seconds;
+      manifest.progress = { iteration: rec.iteration, iterations: s.iterations, relativeError: report.relativeError, updatesPerSec, etaSeconds };
+      emit({
+        type: 'iteration', iteration: report.iteration, iterations: s.iterations, mse: report.mse, relativeError: report.relativeError,
+        probeUpdated: report.probeUpdated, seconds: report.seconds, updatesPerSec, etaSeconds,
+        quality: q ? { amplitude: q.amplitudeR, phase: q.phaseR, pixels: q.pixels } : null,
+      });
+      if (rec.iteration % s.checkpointEvery === 0 && rec.iteration < s.iterations) await checkpoint();
+    }
+    if (keeper.error) throw keeper.error;
+    manifest.timing!.reconstructionSeconds = elapsed;
+    const last = history.at(-1);
+    if (rec.iteration < s.iterations) {
+      await checkpoint();
+      emit({ type: 'recon-cancelled', iteration: rec.iteration, checkpoint: ARTIFACT.checkpoint });
+      manifest.result = { iterations: rec.iteration, relativeError: last?.relativeError ?? null, mse: last?.mse ?? null, stopReason: 'cancelled', history };
+      await finish('cancelled', `Cancelled after iteration ${rec.iteration} of ${s.iterations}; resume (--resume) continues from checkpoint.npz.`);
+      return 0;
+    }
+    await checkpoint();
+
+    // Results: the object on the dose's common region, scored as the training jobs of the dose are.
+    emit({ type: 'log', level: 'info', message: `Reconstruction done after ${rec.iteration} iterations; scoring it and writing reconstruction.npz.` });
+    const weight = normalizedIllumination(rec.weight(), probePeak(rec.probe));
+    const evaluated = await evaluateReconstructionRun({
+      config, data: ds, object: rec.objectImage(), weight, scan: scanQuality(rec.object, truth, scanMask(weight)), iterations: rec.iteration, seconds: elapsed,
+      log: (message) => emit({ type: 'log', level: 'warn', message }),
+    });
+    const r = evaluated.reconstruction;
+    const evaluation = evaluated.evaluation;
+    emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), coverage ${(100 * evaluation.coverage).toFixed(1)} %.` });
+    const probe = rec.probeImage();
+    await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), () => writeReconstruction(jobDir, r, {
+      jobId: config.jobId, split: evaluated.split, cropSize: config.settings.regionCropSize, datasetPath: config.dataPath, evaluation: evaluation.source,
+      algorithm: config.algorithm, iterations: rec.iteration, probeMode: s.probeMode,
+      weight: 'illumination Σ|P|² with the final probe, in units of one exposure at its peak intensity; pixels below 1e-3 were never lit and are 0',
+      probe: 'the final probe (N×N, complex64), in the units of the data-scaled probeGuess',
+    }, { extra: { probe: ndarray('<c8', [probe.height, probe.width], probe.data) } }));
+    await writing(config.jobId, path.join(jobDir, ARTIFACT.amplitudePng), () => writeImages(jobDir, r));
+    await writing(config.jobId, path.join(jobDir, ARTIFACT.metrics), () => writeMetrics(jobDir, { jobId: config.jobId, kind: 'reconstruct', algorithm: config.algorithm, ...evaluated.metrics }));
+    const summary = evaluated.summary;
+    const evaluationSummary = { dataset: evaluation.dataset, source: evaluation.source, region: evaluation.region };
+    manifest.result = {
+      iterations: rec.iteration, relativeError: last?.relativeError ?? null, mse: last?.mse ?? null, stopReason: `${rec.iteration} iterations done`, history,
+      metrics: summary ? { amplitude: summary.amplitude, phase: summary.phase, frcUnit: 'cycles/px', evaluation: evaluationSummary } : { evaluation: evaluationSummary },
+    };
+    manifest.reconstruction.probeScale = rec.probeScale;
+    manifest.artifacts = {};
+    for (const name of [ARTIFACT.checkpoint, ARTIFACT.reconstruction, ARTIFACT.metrics, ARTIFACT.amplitudePng, ARTIFACT.phasePng]) {
+      const st = await fs.promises.stat(path.join(jobDir, name)).catch(() => undefined);
+      if (st) manifest.artifacts[name] = { bytes: st.size };
+    }
+    emit({
+      type: 'recon-finished', status: 'succeeded', iterations: rec.iteration, relativeError: last?.relativeError ?? null,
+      seconds: (Date.now() - startedAt.getTime()) / 1000, metrics: summary ? { amplitude: summary.amplitude, phase: summary.phase } : undefined,
+    });
+    await finish('succeeded');
+    return 0;
+  } catch (err) {
+    return await recordRunFailure(err, config.jobId, emit, io, finish);
+  } finally {
+    await ds?.close().catch(() => undefined);
+    events.close();
+  }
+}

@@ -1,0 +1,65 @@
+// What every run in the worker (training, Phase F reconstruction) does the same way: its event stream
+// (events.jsonl, the job's log, IPC; a write error said with the job and the file), how it records a failure,
+// and the provenance of its data.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { sha256File } from '../core/run/artifacts';
+import { EventLog, type EventBody, type RunEvent } from '../core/run/events';
+import { explainIoError } from '../core/run/ioError';
+import type { DatasetProvenance, RunStatus } from '../core/study/manifest';
+import type { TrainingDataset } from '../core/train/data';
+import type { KeptManifest, ManifestKeeper } from './manifestKeeper';
+import { ARTIFACT } from '../core/study/layout';
+
+export interface WorkerIo {
+  send(e: RunEvent): void;
+  cancelled(): boolean;
+  stderr(line: string): void;
+}
+
+export type Emit = (body: EventBody<RunEvent>) => RunEvent;
+
+/** Opens `<job>/events.jsonl` and `<job>/<logName>` (no-follow) and the `emit` that writes both and sends over IPC. */
+export function openRunEvents(jobDir: string, logName: string, jobId: string, io: WorkerIo): { events: EventLog; emit: Emit } {
+  const events = new EventLog(path.join(jobDir, ARTIFACT.events), path.join(jobDir, logName), jobId, io.send);
+  const emit: Emit = (body) => {
+    try {
+      return events.emit(body);
+    } catch (err) {
+      throw explainIoError(err, jobId, path.join(jobDir, ARTIFACT.events));
+    }
+  };
+  return { events, emit };
+}
+
+/** A run that threw: the `failed` event, the stack on stderr, the manifest `failed` with the message; exit code 1. */
+export async function recordRunFailure(err: unknown, jobId: string, emit: Emit, io: WorkerIo, finish: (status: RunStatus, reason?: string) => Promise<void>): Promise<number> {
+  const e = explainIoError(err, jobId) as Error;
+  emit({ type: 'failed', message: e.message, stack: e.stack });
+  io.stderr(e.stack ?? String(e));
+  await finish('failed', e.message);
+  return 1;
+}
+
+/** Where a run's data came from: path, size, mtime, SHA-256, and patterns and N when opened. */
+export async function provenanceOf(file: string, data: TrainingDataset | undefined): Promise<DatasetProvenance> {
+  const st = await fs.promises.stat(file);
+  return { path: file, bytes: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(file), nPatterns: data?.count, N: data?.n };
+}
+
+/**
+ * The `finish` of a run: its manifest's end (ManifestKeeper.finish), then the study-level record rebuilt by
+ * `study` (training_manifest.json, reconstruction_manifest.json) when the run knows its study; a failure of that
+ * is a warning in the log, never the run's.
+ */
+export function finisher<M extends KeptManifest>(keeper: ManifestKeeper<M>, events: EventLog, study?: { update: () => Promise<unknown>; name: string }): (status: RunStatus, reason?: string) => Promise<void> {
+  return async (status, reason) => {
+    await keeper.finish(status, reason);
+    if (!study) return;
+    try {
+      await study.update();
+    } catch (err) {
+      events.line(`WARN: could not update ${study.name}: ${(err as Error).message}`);
+    }
+  };
+}

@@ -1,0 +1,264 @@
+// Phase F reconstruction jobs end to end: `ptycho-study reconstruct` (the real CLI, dist/cli.js) runs ePIE in the
+// worker process (dist/worker.js) on a small study simulated with the project's simulator, and writes every
+// artifact (read back here with the repo's npy reader), scored on the dose's common evaluation like the
+// training jobs, clearly better than the flat predictor; a GPU provider is recorded and not used; `list` shows
+// the jobs beside the training jobs; `ad` is refused; Ctrl-C (SIGINT) cancels with a checkpoint, a second run
+// of the same job is refused by its lock meanwhile, and --resume continues from the checkpoint's iteration to
+// exactly the object an uninterrupted run reaches.
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createReconstruction, optionsFromDataset } from '../../src/core/iterative';
+import { openNpz } from '../../src/core/npy';
+import { scanRegion } from '../../src/core/run/evaluation';
+import { parseEvents, type IterationEvent, type ReconCancelledEvent, type ReconStartedEvent, type RunEvent } from '../../src/core/run/events';
+import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
+import type { ReconstructionManifest } from '../../src/core/study/reconstructJobs';
+import { openTrainingDataset } from '../../src/core/train/data';
+import { cropObject } from '../../src/core/train/stitch';
+import { repoRoot, tempDir } from './helpers/paths';
+
+const CLI = path.join(repoRoot, 'dist', 'cli.js');
+const DOSE = 'dose_100000';
+
+function cli(args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
+
+/** The JSON lines a `--json` run printed (events, then the summary). */
+function jsonLines(out: string): Record<string, unknown>[] {
+  return out.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
+  this.timeout(120_000);
+  const tmp = tempDir('ptycho-recon-');
+  const root = tmp.dir;
+  const jobDir = (view: string, algorithm = 'epie', split = 'test'): string => path.join(root, 'phase_f', DOSE, view, split, algorithm);
+  before(async () => {
+    assert.ok(fs.existsSync(CLI), 'dist/cli.js is built (node esbuild.mjs)');
+    const cfg = defaultSimulationConfig(root);
+    cfg.nImages = 200;
+    cfg.doses = [1e5];
+    cfg.timestamp = '2026-01-01T00:00:00Z';
+    await simulateStudy(cfg);
+  });
+  after(() => tmp.cleanup());
+
+  it('reconstructs a view through the CLI: every artifact, scored like the training jobs and far above the flat predictor; --ep cuda recorded, CPU used', async () => {
+    const r = cli(['reconstruct', '--workspace', root, '--view', 'dense', '--iterations', '20', '--ep', 'cuda', '--json']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const lines = jsonLines(r.out);
+    const summary = lines.at(-1)!;
+    assert.equal(summary.type, 'summary');
+    assert.equal(summary.succeeded, 1);
+    const runId = (summary.jobs as { runId: string; status: string }[])[0].runId;
+    const dir = jobDir('dense');
+    for (const f of ['recon.log', 'events.jsonl', 'manifest.json', 'run-config.json', 'checkpoint.npz', 'reconstruction.npz', 'metrics.json', 'amplitude.png', 'phase.png']) {
+      assert.ok(fs.statSync(path.join(dir, f)).size > 0, `${f} written`);
+    }
+    assert.ok(!fs.existsSync(path.join(dir, 'run.lock')), 'the lock is released');
+    for (const png of ['amplitude.png', 'phase.png']) assert.deepEqual([...fs.readFileSync(path.join(dir, png)).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+
+    // The manifest: succeeded, with this run's id, the algorithm, every parameter, the data's hashes, the providers.
+    const m = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
+    assert.equal(m.kind, 'ptycho-study-reconstruction');
+    assert.equal(m.status, 'succeeded');
+    assert.equal(m.runId, runId);
+    assert.deepEqual(m.job, { id: `${DOSE}/dense/test/epie`, dose: 1e5, view: 'dense', gridsize: 2, split: 'test', algorithm: 'epie' });
+    assert.match(m.data.input.sha256!, /^[0-9a-f]{64}$/);
+    assert.equal(m.data.input.path, path.join(root, 'phase_d', DOSE, 'dense', 'dense_test.npz'));
+    assert.match(m.data.evaluation!.sha256!, /^[0-9a-f]{64}$/);
+    assert.equal(m.runtime.executionProviderRequested, 'cuda');
+    assert.equal(m.runtime.executionProviderUsed, 'cpu');
+    assert.match(m.runtime.fallbackReason!, /epie runs in TypeScript on the CPU; the cuda provider was requested and is not used/);
+    assert.deepEqual(m.reconstruction!.parameters, { algorithm: 'epie', probeMode: 'fixed', alpha: 1, beta: 1, probeStart: 1, momentum: 0, friction: 0.9, seed: 42, iterations: 20, checkpointEvery: 10 });
+    assert.equal(m.result!.iterations, 20);
+    assert.equal(m.result!.history.length, 20);
+    assert.ok(m.timing!.finishedAt && m.timing!.reconstructionSeconds! > 0);
+    assert.match(fs.readFileSync(path.join(dir, 'recon.log'), 'utf8'), /STARTED dose_100000\/dense\/test\/epie[\s\S]*on cpu \(requested cuda\)[\s\S]*iteration 20\/20[\s\S]*FINISHED/);
+
+    // events.jsonl: one iteration event per iteration, with its cost and its quality against objectGuess.
+    const events = parseEvents(fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8'));
+    const iterations = events.filter((e): e is IterationEvent => e.type === 'iteration');
+    assert.deepEqual(iterations.map((e) => e.iteration), Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.ok(iterations.every((e) => e.relativeError > 0 && e.quality !== null && e.updatesPerSec > 0));
+    assert.ok(iterations[19].relativeError < iterations[0].relativeError, 'the error goes down');
+    assert.ok(iterations[19].quality!.amplitude! > 0.85, `amplitude r after 20 iterations: ${iterations[19].quality!.amplitude}`);
+    assert.deepEqual([...new Set(events.map((e) => e.type))].sort(), ['iteration', 'log', 'recon-checkpoint', 'recon-finished', 'recon-started']);
+
+    // reconstruction.npz, read back with the repo's reader: the contract's members, on the common region.
+    const rec = await openNpz(path.join(dir, 'reconstruction.npz'));
+    const arrays = Object.fromEntries(await Promise.all(['object', 'amplitude', 'phase', 'probe', 'weight', 'origin', 'ground_truth'].map(async (k) => [k, await rec.readArray(k)] as const)));
+    await rec.close();
+    assert.equal(arrays.object.dtype.descr, '<c8');
+    assert.equal(arrays.ground_truth.dtype.descr, '<c8');
+    assert.equal(arrays.probe.dtype.descr, '<c8');
+    assert.deepEqual(arrays.probe.shape, [64, 64]);
+    for (const k of ['amplitude', 'phase', 'weight']) assert.equal(arrays[k].dtype.descr, '<f4', k);
+    const [h, w] = arrays.object.shape;
+    for (const k of ['amplitude', 'phase', 'weight', 'ground_truth']) assert.deepEqual(arrays[k].shape, [h, w], k);
+    // The region every training job of the dose is scored on: the Phase C test positions' box ± 10.
+    const phaseC = await openTrainingDataset(path.join(root, 'phase_c', DOSE, 'patched_test.npz'));
+    const region = scanRegion(phaseC.xs, phaseC.ys, 20);
+    const truth = cropObject(phaseC.object!, region);
+    await phaseC.close();
+    assert.deepEqual([...(arrays.origin.data as Int32Array)], [region.x0, region.y0]);
+    assert.deepEqual([w, h], [region.width, region.height]);
+    assert.deepEqual(arrays.ground_truth.data, truth, 'ground_truth is objectGuess on the region, pixel for pixel');
+
+    // metrics.json: schema 2, the common evaluation, far above the flat predictor.
+    type Part = { pearson: number; pearsonCovered: number; ssim: number };
+    type FlatPart = { pearson: number; pearsonCovered: number | null };
+    const mt = readJson<{ schemaVersion: number; kind: string; amplitude: Part; phase: Part; flat: { amplitude: FlatPart; phase: FlatPart }; evaluation: { source: string; region: object; alignment: { holes: string } }; coverage: number; scan: { amplitudeR: number } }>(path.join(dir, 'metrics.json'));
+    const report = `amplitude r ${mt.amplitude.pearson.toFixed(3)} (covered ${mt.amplitude.pearsonCovered.toFixed(3)}, flat ${mt.flat.amplitude.pearson.toFixed(3)}), phase r ${mt.phase.pearson.toFixed(3)} (covered ${mt.phase.pearsonCovered.toFixed(3)}), coverage ${mt.coverage.toFixed(3)}`;
+    console.log(`      ${report}`);
+    assert.equal(mt.schemaVersion, 2);
+    assert.equal(mt.kind, 'reconstruct');
+    assert.equal(mt.evaluation.source, 'phase-c-test');
+    assert.deepEqual(mt.evaluation.region, { x0: region.x0, y0: region.y0, width: region.width, height: region.height });
+    assert.equal(mt.evaluation.alignment.holes, 'included');
+    assert.ok(mt.amplitude.pearsonCovered >= 0.85 && mt.amplitude.pearsonCovered >= (mt.flat.amplitude.pearsonCovered ?? 0) + 0.5, report);
+    assert.ok(mt.amplitude.pearson >= mt.flat.amplitude.pearson + 0.3, report);
+    assert.ok(mt.phase.pearsonCovered >= 0.4, report);
+    assert.ok(mt.scan.amplitudeR > 0.85, report);
+
+    // The Phase F root's records, with the original study's key names.
+    const rm = readJson<{ jobs: { id: string; result?: { status: string } }[]; execution_results: { view: string; returncode: number }[]; total_jobs: number; missing_jobs: unknown[] }>(path.join(root, 'phase_f', 'reconstruction_manifest.json'));
+    assert.equal(rm.jobs.find((j) => j.id === `${DOSE}/dense/test/epie`)!.result!.status, 'success');
+    assert.deepEqual(rm.execution_results.map((e) => [e.view, e.returncode]), [['dense', 0]]);
+    const skip = readJson<Record<string, unknown>>(path.join(root, 'phase_f', 'skip_summary.json'));
+    for (const k of ['timestamp', 'skipped_count', 'skipped_jobs', 'missing_phase_d_count']) assert.ok(k in skip, k);
+  });
+
+  it('list (and list --json) shows the Phase F jobs beside the training jobs, with their kind and state', () => {
+    const r = cli(['list', '--workspace', root, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const jobs = (JSON.parse(r.out) as { jobs: { kind: string; id: string; state: string }[] }).jobs;
+    assert.deepEqual(jobs.filter((j) => j.kind === 'train').map((j) => j.id), [`${DOSE}/baseline/gs1`, `${DOSE}/dense/gs2`, `${DOSE}/sparse/gs2`]);
+    assert.deepEqual(jobs.filter((j) => j.kind === 'reconstruct').map((j) => `${j.id}:${j.state}`), [
+      `${DOSE}/baseline/test/epie:ready`, `${DOSE}/baseline/test/rpie:ready`, `${DOSE}/dense/test/epie:succeeded`,
+      `${DOSE}/dense/test/rpie:ready`, `${DOSE}/sparse/test/epie:ready`, `${DOSE}/sparse/test/rpie:ready`,
+    ]);
+    const text = cli(['list', '--workspace', root, '--view', 'dense']);
+    assert.match(text.out, /Phase F reconstructions: .*phase_f\n[\s\S]*dose_100000\/dense\/test\/epie\s+1e5\s+dense\s+test\s+epie\s+succeeded\s+\d+\s+64/);
+  });
+
+  it('rpie with probe refinement on a train split: scored on its own region, and the metrics say why', () => {
+    const r = cli(['reconstruct', '--workspace', root, '--view', 'sparse', '--split', 'train', '--algorithm', 'rpie', '--probe', 'refine', '--iterations', '8', '--json']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const iterations = (jsonLines(r.out) as unknown as RunEvent[]).filter((e): e is IterationEvent => e.type === 'iteration');
+    assert.deepEqual(iterations.map((e) => e.probeUpdated), [false, true, true, true, true, true, true, true], 'the probe is refined from the second iteration');
+    const dir = jobDir('sparse', 'rpie', 'train');
+    const m = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
+    assert.equal(m.status, 'succeeded');
+    assert.deepEqual(m.job, { id: `${DOSE}/sparse/train/rpie`, dose: 1e5, view: 'sparse', gridsize: 2, split: 'train', algorithm: 'rpie' });
+    assert.equal((m.reconstruction!.parameters as { alpha: number }).alpha, 0.75);
+    const mt = readJson<{ evaluation: { source: string; dataset: string; fallbackReason: string }; split: string; amplitude: { pearsonCovered: number } }>(path.join(dir, 'metrics.json'));
+    assert.equal(mt.evaluation.source, 'own-train');
+    assert.equal(mt.evaluation.dataset, path.join(root, 'phase_d', DOSE, 'sparse', 'sparse_train.npz'));
+    assert.match(mt.evaluation.fallbackReason, /covers another part of the object than the dose's test split/);
+    assert.equal(mt.split, 'train');
+    assert.ok(mt.amplitude.pearsonCovered > 0.5, `amplitude r ${mt.amplitude.pearsonCovered}`);
+    // rPIE's α is a regularisation weight: out of (0, 1] the job is not runnable, and nothing starts.
+    const bad = cli(['reconstruct', '--workspace', root, '--view', 'sparse', '--algorithm', 'rpie', '--alpha', '1.5']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /NOT RUNNABLE dose_100000\/sparse\/test\/rpie: alpha 1.5 is out of range for rpie/);
+    assert.ok(!fs.existsSync(jobDir('sparse', 'rpie')));
+  });
+
+  it('the worker refuses a reconstruction plan that would write outside its own folder', () => {
+    const planted = path.join(root, 'planted');
+    fs.mkdirSync(planted);
+    // A copy of the dense job's plan: its artifactDir still names the dense job's folder.
+    fs.copyFileSync(path.join(jobDir('dense'), 'run-config.json'), path.join(planted, 'run-config.json'));
+    const before = fs.statSync(path.join(jobDir('dense'), 'manifest.json')).mtimeMs;
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'dist', 'worker.js'), '--job-dir', planted], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /artifactDir .* is not the folder the plan is in/);
+    assert.equal(fs.statSync(path.join(jobDir('dense'), 'manifest.json')).mtimeMs, before, 'the other job\'s folder is untouched');
+    assert.deepEqual(fs.readdirSync(planted).filter((f) => f !== 'run.lock').sort(), ['run-config.json']);
+  });
+
+  it('--algorithm ad is refused with one line, exit 2, and nothing written', () => {
+    const r = cli(['reconstruct', '--workspace', root, '--algorithm', 'ad']);
+    assert.equal(r.code, 2);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, /ad \(automatic-differentiation\) reconstructor is not implemented/);
+    assert.ok(!fs.existsSync(jobDir('baseline', 'ad')) && !fs.existsSync(jobDir('dense', 'ad')));
+  });
+
+  it('Ctrl-C cancels with a checkpoint while the lock refuses a second run; --resume continues to the uninterrupted result', async () => {
+    const dir = jobDir('baseline');
+    // No checkpoint yet: a resume is refused before anything starts.
+    const early = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--resume']);
+    assert.equal(early.code, 1);
+    assert.match(early.out, /cannot resume, there is no .*checkpoint\.npz\. Start it from scratch instead \(ptycho-study reconstruct without --resume\)/);
+
+    const child = spawn(process.execPath, [CLI, 'reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', '100000', '--checkpoint-every', '100000', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if ((out.match(/"type":"iteration"/g) ?? []).length >= 3) resolve();
+      });
+      void exited.then((code) => reject(new Error(`the run ended (${code}) before 3 iterations: ${out}`)));
+    });
+    const second = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', '5']);
+    assert.equal(second.code, 1, second.out + second.err);
+    assert.match(second.out, new RegExp(`SKIP ${DOSE}/baseline/test/epie: ${DOSE}/baseline/test/epie is already being reconstructed \\(run \\S+ of pid ${child.pid} on `));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    const lines = jsonLines(out) as unknown as RunEvent[];
+    const cancelled = lines.find((e): e is ReconCancelledEvent => e.type === 'recon-cancelled')!;
+    const k = cancelled.iteration;
+    assert.ok(k >= 3, `cancelled after iteration ${k}`);
+    const m = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
+    assert.equal(m.status, 'cancelled');
+    assert.match(m.reason!, new RegExp(`Cancelled after iteration ${k} of 100000; resume`));
+    assert.equal(m.runId, (lines.at(-1) as unknown as { jobs: { runId: string }[] }).jobs[0].runId);
+    const ck = await openNpz(path.join(dir, 'checkpoint.npz'));
+    assert.equal(((await ck.readArray('iteration')).data as Int32Array)[0], k);
+    assert.equal(ck.member('object').header.dtype.descr, '<c16');
+    await ck.close();
+    assert.ok(!fs.existsSync(path.join(dir, 'run.lock')), 'the lock is released after the cancel');
+
+    const total = k + 4;
+    const resumed = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', String(total), '--resume', '--json']);
+    assert.equal(resumed.code, 0, resumed.err + resumed.out);
+    const events = jsonLines(resumed.out) as unknown as RunEvent[];
+    assert.deepEqual(events.find((e): e is ReconStartedEvent => e.type === 'recon-started')!.resumedFrom, { iteration: k });
+    assert.deepEqual(events.filter((e): e is IterationEvent => e.type === 'iteration').map((e) => e.iteration), [k + 1, k + 2, k + 3, k + 4]);
+    const done = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
+    assert.equal(done.status, 'succeeded');
+    assert.equal(done.result!.iterations, total);
+    assert.deepEqual(done.result!.history.map((h) => h.iteration), Array.from({ length: total }, (_, i) => i + 1));
+
+    // The same reconstruction in one go, in this process: the resumed object is identical wherever it was lit.
+    const ds = await openTrainingDataset(path.join(root, 'phase_c', DOSE, 'patched_test.npz'));
+    const ref = createReconstruction(optionsFromDataset(ds, { algorithm: 'epie', probeMode: 'fixed', seed: 42 }));
+    await ref.iterate(ds.patterns, total);
+    await ds.close();
+    const rec = await openNpz(path.join(dir, 'reconstruction.npz'));
+    const object = (await rec.readArray('object')).data as Float32Array;
+    const weight = (await rec.readArray('weight')).data as Float32Array;
+    const [x0, y0] = (await rec.readArray('origin')).data as Int32Array;
+    const [h, w] = rec.member('object').header.shape;
+    await rec.close();
+    const expected = cropObject(ref.objectImage(), { x0, y0, width: w, height: h });
+    let compared = 0;
+    for (let i = 0; i < weight.length; i++) {
+      if (weight[i] < 1e-3) continue;
+      compared++;
+      if (object[2 * i] !== expected[2 * i] || object[2 * i + 1] !== expected[2 * i + 1]) assert.fail(`pixel ${i}: resumed ${object[2 * i]}, ${object[2 * i + 1]} vs uninterrupted ${expected[2 * i]}, ${expected[2 * i + 1]}`);
+    }
+    assert.ok(compared > weight.length / 2, `compared ${compared} pixels`);
+  });
+});
