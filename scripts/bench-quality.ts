@@ -6,13 +6,13 @@
 // the dose's common evaluation (its Phase C test split, same region for every job).
 // Beside each trained job it runs the iterative baseline (Phase F, `ptycho-study reconstruct`, ePIE defaults) on the
 // view's test split and prints its figures on the same evaluation.
-//   npm run bench:quality [-- --json] [-- --quick] [-- --keep DIR]
+//   npm run bench:quality [-- --json] [-- --quick] [-- --keep DIR] [-- --epochs N] [-- --doses 1e5,1e3]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-interface Args { json: boolean; quick: boolean; keep?: string; epochs?: number }
+interface Args { json: boolean; quick: boolean; keep?: string; epochs?: number; doses?: number[] }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { json: false, quick: false };
@@ -21,8 +21,12 @@ function parseArgs(argv: string[]): Args {
     else if (argv[i] === '--quick') a.quick = true;
     else if (argv[i] === '--keep') a.keep = argv[++i];
     else if (argv[i] === '--epochs') a.epochs = Number(argv[++i]);
+    else if (argv[i] === '--doses') {
+      a.doses = (argv[++i] ?? '').split(',').map(Number);
+      if (!a.doses.length || a.doses.some((d) => !(d > 0))) throw new Error('--doses takes a comma-separated list of positive doses, e.g. 1e5,1e3');
+    }
     else if (argv[i] === '--help') {
-      process.stdout.write('usage: bench-quality [--json] [--quick] [--keep DIR] [--epochs N]\n');
+      process.stdout.write('usage: bench-quality [--json] [--quick] [--keep DIR] [--epochs N] [--doses 1e5,1e3]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -74,7 +78,7 @@ function main(): void {
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
   const root = args.keep ? path.resolve(args.keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'bench-quality-'));
   const objects = args.quick ? ['structured'] : ['structured', 'smooth'];
-  const doses = args.quick ? [1e5] : [1e5, 1e3];
+  const doses = args.doses ?? (args.quick ? [1e5] : [1e5, 1e3]);
   const views = args.quick ? ['baseline', 'dense'] : ['baseline', 'dense', 'sparse'];
   const nImages = args.quick ? 768 : 4096;
   const epochs = args.epochs ?? (args.quick ? 6 : undefined);

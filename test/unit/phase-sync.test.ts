@@ -1,7 +1,7 @@
 // Phase synchronisation of stitched patches: recovers each patch's arbitrary constant phase from the overlaps
 // alone (fractional positions, noisy patches, two disconnected scan parts, an isolated patch).
 import { strict as assert } from 'node:assert';
-import { outwardOrder, synchronizePhases } from '../../src/core/train';
+import { alignmentWindow, outwardOrder, synchronizePhases } from '../../src/core/train';
 import { seeded } from './helpers/ort';
 
 function truthAt(x: number, y: number): [number, number] {
@@ -68,6 +68,14 @@ describe('phase synchronisation of stitched patches', () => {
     assert.equal(sync.isolated, 1);
     assert.equal(sync.rotations[count - 1], 0, 'an isolated patch is left as predicted');
     assert.ok(sync.pairs > partA, `pairs ${sync.pairs}`);
+  });
+
+  it('aligns on the network\'s N/2 support, narrowed towards the crop when many windows would not fit in memory', () => {
+    assert.equal(alignmentWindow(64, 20), 32);
+    assert.equal(alignmentWindow(128, 20, 20_000), 40);
+    assert.equal(alignmentWindow(128, 20, 1_000_000), 20);
+    assert.equal(alignmentWindow(64, 21), 32);
+    assert.equal(alignmentWindow(64, 63), 64);
   });
 
   it('grows outward from the centroid', () => {

@@ -112,7 +112,7 @@ export class AlignedStitch {
   private readonly centers: Float64Array;
   private added = 0;
 
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, readonly side = alignmentWindow(n, cropSize)) {
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, readonly side = alignmentWindow(n, cropSize, count)) {
     if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
     this.amplitude = new Float32Array(count * side * side);
     this.phase = new Float32Array(count * side * side);
@@ -155,10 +155,19 @@ export class AlignedStitch {
   }
 }
 
-/** The window used to align phases: the network's N/2 support (at least the crop, even). */
-export function alignmentWindow(n: number, cropSize: number): number {
-  const s = Math.max(n / 2, cropSize);
-  return Math.min(n, s + (s % 2));
+/** Memory the aligned stitching may keep for the patches' windows (four float32 planes each). */
+export const ALIGNMENT_MEMORY_BYTES = 512 * 2 ** 20;
+
+/**
+ * The window used to align phases: the network's N/2 support (at least the crop, even), narrowed towards the
+ * crop when `count` windows would not fit in ALIGNMENT_MEMORY_BYTES.
+ */
+export function alignmentWindow(n: number, cropSize: number, count = 1): number {
+  const floor = Math.min(n, cropSize + (cropSize % 2));
+  let s = Math.min(n, Math.max(n / 2, cropSize));
+  s += s % 2;
+  while (s > floor && 16 * count * s * s > ALIGNMENT_MEMORY_BYTES) s -= 2;
+  return Math.max(s, floor);
 }
 
 /** The ground truth over the same region, pixel for pixel (zero where the region leaves the object). */
