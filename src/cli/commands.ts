@@ -14,6 +14,8 @@ import {
   cmdReconstruct, listedReconstructions, phaseFRootOf, PHASE_F_ROOT_FLAG, PHASE_F_ROOT_HELP, reconstructionJobToJson, reconstructionListLines,
   RECONSTRUCT_FLAGS, RECONSTRUCT_HELP, RECONSTRUCT_OPTIONS_HELP, RECONSTRUCT_USAGE,
 } from './reconstruct';
+import { cmdReport, REPORT_FLAGS, REPORT_HELP, REPORT_OPTIONS_HELP, REPORT_USAGE } from './report';
+import { cmdRerun, RERUN_FLAGS, RERUN_HELP, RERUN_USAGE } from './rerun';
 
 export interface CliIO {
   out: (line: string) => void;
@@ -156,7 +158,7 @@ const COMMANDS: Record<string, Command> = {
       '  --restart              start each job from scratch, discarding its checkpoint.npz',
       '  --json                 one JSON event per line, then a summary',
     ],
-    run: (p, io) => cmdTrain(p, io, { loadStudy, filterOf, settingsOf }),
+    run: (p, io) => cmdTrain(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf }),
   },
   reconstruct: {
     summary: 'Phase F: reconstruct the matching jobs iteratively (ePIE, rPIE) in worker processes',
@@ -164,7 +166,23 @@ const COMMANDS: Record<string, Command> = {
     flags: { ...ROOT_FLAGS, ...FILTER_FLAGS, ...RECONSTRUCT_FLAGS },
     positionals: 0,
     help: [...RECONSTRUCT_HELP, ...ROOT_HELP, ...FILTER_HELP, ...RECONSTRUCT_OPTIONS_HELP],
-    run: (p, io) => cmdReconstruct(p, io, { loadStudy, filterOf }),
+    run: (p, io) => cmdReconstruct(p, io, { loadStudy: loadStudyNoted, filterOf }),
+  },
+  report: {
+    summary: 'Phase G: write the study report (metrics CSV/JSON, PINN − iterative deltas, figure, README)',
+    usage: REPORT_USAGE,
+    flags: { ...ROOT_FLAGS, ...FILTER_FLAGS, ...REPORT_FLAGS },
+    positionals: 0,
+    help: [...REPORT_HELP, ...ROOT_HELP, ...FILTER_HELP, ...REPORT_OPTIONS_HELP],
+    run: (p, io) => cmdReport(p, io, { loadStudy, filterOf }),
+  },
+  rerun: {
+    summary: 'recreate a training or reconstruction run from its manifest and compare the metrics',
+    usage: RERUN_USAGE,
+    flags: RERUN_FLAGS,
+    positionals: 1,
+    help: RERUN_HELP,
+    run: cmdRerun,
   },
   simulate: {
     summary: 'generate a small, real Phase C + Phase D study (simulated diffraction with Poisson noise)',
@@ -336,6 +354,13 @@ async function loadStudy(p: Parsed, io: CliIO): Promise<StudyLayout> {
   return layout;
 }
 
+/** loadStudy, telling the user on stderr (one line; stdout may be JSON) when the folder held more than one study. */
+async function loadStudyNoted(p: Parsed, io: CliIO): Promise<StudyLayout> {
+  const layout = await loadStudy(p, io);
+  if (layout.ambiguity) io.err(`note: ${layout.ambiguity.message}`);
+  return layout;
+}
+
 function filterOf(p: Parsed): { dose?: number; view?: string; gridsize?: number } {
   return { dose: num(p, 'dose', { min: 0 }), view: str(p, 'view'), gridsize: num(p, 'gridsize', { integer: true, min: 1 }) };
 }
@@ -357,7 +382,7 @@ async function cmdList(p: Parsed, io: CliIO): Promise<number> {
   if (bool(p, 'json')) {
     io.out(JSON.stringify({
       phaseCRoot: layout.phaseCRoot ?? null, phaseDRoot: layout.phaseDRoot ?? null, artifactRoot: layout.artifactRoot, phaseFRoot: phaseFRootOf(p, io, layout),
-      notes: layout.notes, findings: layout.findings, jobs: [...jobs.map(jobToJson), ...reconstructions.map(reconstructionJobToJson)],
+      notes: layout.notes, ambiguity: layout.ambiguity ?? null, findings: layout.findings, jobs: [...jobs.map(jobToJson), ...reconstructions.map(reconstructionJobToJson)],
     }, null, 2));
     return 0;
   }
@@ -424,7 +449,7 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
 async function cmdDryRun(p: Parsed, io: CliIO): Promise<number> {
   const filter = filterOf(p);
   const settings = settingsOf(p);
-  const layout = await loadStudy(p, io);
+  const layout = await loadStudyNoted(p, io);
   const jobs = await listJobs(layout, { filter, deep: true, neighborCount: settings.neighborCount, allowIntensityData: settings.allowIntensityData });
   if (jobs.length === 0) throw new Error(`No job matches ${describeFilter(filter)}.`);
   const json = bool(p, 'json');

@@ -16,21 +16,31 @@ export interface CommandContext {
 
 export type JobArg = string | JobsNode | { jobId: string; folder?: string } | undefined;
 
+/**
+ * The job id and workspace folder a command argument names (a string id or `{ jobId, folder }`; nothing for a
+ * tree node of another kind or no argument), once the study model is current.
+ */
+export async function namedJob(ctx: CommandContext, arg: JobArg): Promise<{ id?: string; folder?: string }> {
+  await ctx.model.whenIdle();
+  if (ctx.model.refreshCount === 0) await ctx.model.refresh();
+  if (typeof arg === 'string') return { id: arg };
+  if (arg && typeof arg === 'object' && 'jobId' in arg) return { id: arg.jobId, folder: arg.folder };
+  return {};
+}
+
+/** Whether a match lies in the workspace folder named (by name or path; any folder when none is named). */
+export const inFolder = (folder: string | undefined) => (m: { folder: vscode.WorkspaceFolder }): boolean => !folder || m.folder.name === folder || m.folder.uri.fsPath === folder;
+
 /** Resolves a command argument to one job; asks with a quick pick when it names none. */
 export async function resolveJob(ctx: CommandContext, arg: JobArg, title: string, accept: (j: StudyJob) => boolean = () => true): Promise<StudyJob | undefined> {
   if (arg && typeof arg === 'object' && 'kind' in arg) {
     if (arg.kind === 'job') return arg.job;
     arg = undefined;
   }
-  await ctx.model.whenIdle();
-  if (ctx.model.refreshCount === 0) await ctx.model.refresh();
-  let id: string | undefined;
-  let folder: string | undefined;
-  if (typeof arg === 'string') id = arg;
-  else if (arg && typeof arg === 'object' && 'jobId' in arg) ({ jobId: id, folder } = arg);
+  const { id, folder } = await namedJob(ctx, arg);
   if (id !== undefined) {
     if (!parseJobId(id)) throw new UserError(`"${id}" is not a job id (expected dose_<int>/<view>/gs<g>, e.g. dose_1000/baseline/gs1).`);
-    const matches = ctx.model.findJobs(id).filter((m) => !folder || m.folder.name === folder || m.folder.uri.fsPath === folder);
+    const matches = ctx.model.findJobs(id).filter(inFolder(folder));
     if (matches.length === 0) throw new UserError(`No job ${id} in this workspace.`);
     if (matches.length === 1) return matches[0].job;
     arg = undefined; // ambiguous across workspace folders: ask

@@ -8,10 +8,12 @@ import { StudyDiagnostics } from './diagnostics';
 import { JobsTreeProvider } from './jobsTree';
 import { StudyModel } from './studyModel';
 import { SECTION } from './settings';
-import { RunManager } from './runs';
+import { isReconJob, RunManager } from './runs';
 import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
+import { cancelReconstruction, isReconArg, reconstructCommand } from './reconCommands';
 import { registerJobPanels, type JobPanelsApi } from './jobPanel'; // job panel (ptychoStudy.openLog) and manifest viewer
-import { registerResultPanels, type ResultsApi } from './results'; // reconstruction viewer and study comparison
+import { registerResultPanels, resolveStudyFolder, type ResultsApi } from './results'; // reconstruction viewer and study comparison
+import { exportStudyReportCommand, showReportFolderDialog, type PickReportFolder, type ReportContext } from './reportCommand';
 import { registerNpzPreview, type NpzPreviewApi } from './npzPreview'; // NPZ preview (webview foundation)
 
 /** What `activate` returns: used by the extension-host tests and available to other extensions. */
@@ -29,6 +31,8 @@ export interface WorkbenchApi {
   results: ResultsApi;
   /** Job panels (ptychoStudy.openLog) and manifest viewers (ptychoStudy.showManifest): panels and message channels. */
   jobPanels: JobPanelsApi;
+  /** How Export Study Report asks for its folder (tests replace it; default: an open-folder dialog). */
+  report: { pickFolder: PickReportFolder };
 }
 
 export function activate(context: vscode.ExtensionContext): WorkbenchApi {
@@ -84,18 +88,24 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.showOutput', async () => log.show(true));
   const tctx: TrainContext = { ...ctx, runs };
   register('ptychoStudy.train', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
-  register('ptychoStudy.resume', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg, true));
+  // Resume and Cancel work on both kinds: a Phase F node or id goes to the reconstruction side.
+  register('ptychoStudy.resume', (arg?: Parameters<typeof trainCommand>[1]) => (isReconArg(arg) ? reconstructCommand(tctx, arg, true) : trainCommand(tctx, arg, true)));
+  register('ptychoStudy.reconstruct', (arg?: Parameters<typeof reconstructCommand>[1]) => reconstructCommand(tctx, arg));
   register('ptychoStudy.rerun', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
   register('ptychoStudy.trainAll', () => trainAllCommand(tctx));
-  register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => cancelCommand(tctx, arg));
+  register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => (isReconArg(arg) ? cancelReconstruction(tctx, arg) : cancelCommand(tctx, arg)));
   register('ptychoStudy.showRuns', async () => {
     const live = runs.all();
     if (live.length === 0) return void log.show(true);
-    const pick = await vscode.window.showQuickPick(live.map((r) => ({ label: r.job.id, description: r.state, run: r })), { title: 'Training runs', placeHolder: 'Open a run\'s log' });
-    if (pick) await vscode.commands.executeCommand('ptychoStudy.openLog', pick.run.job.id);
+    const pick = await vscode.window.showQuickPick(live.map((r) => ({ label: r.job.id, description: r.state, run: r })), { title: 'Training and reconstruction runs', placeHolder: 'Open a run\'s log' });
+    if (pick && isReconJob(pick.run.job)) await vscode.window.showTextDocument(vscode.Uri.file(pick.run.job.logPath), { preview: true });
+    else if (pick) await vscode.commands.executeCommand('ptychoStudy.openLog', pick.run.job.id);
   });
   const jobPanels = registerJobPanels(context, { ...ctx, runs }, register); // ptychoStudy.openLog, ptychoStudy.showManifest, ptychoStudy.showStudyManifest
   const results = registerResultPanels(context, ctx, runs, register); // ptychoStudy.showReconstruction, ptychoStudy.compareStudy
+  const report = { pickFolder: showReportFolderDialog };
+  const rctx: ReportContext = { ...ctx, pickReportFolder: () => report.pickFolder, resolveStudyFolder: (arg) => resolveStudyFolder(ctx, arg) };
+  register('ptychoStudy.exportStudyReport', (arg?: Parameters<typeof exportStudyReportCommand>[1]) => exportStudyReportCommand(rctx, arg));
 
   // ---- NPZ preview: read-only custom editor for *.npz/*.npy (webview foundation: src/extension/webview,
   // src/webview) and its commands ptychoStudy.openNpzPreview / ptychoStudy.previewTrainingData.
@@ -124,7 +134,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     }),
   );
   log.info(`Activated in ${Date.now() - started} ms (VS Code ${vscode.version}, Node ${process.version}).`);
-  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, npzPreview, results, jobPanels };
+  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, npzPreview, results, jobPanels, report };
 }
 
 export function deactivate(): void {

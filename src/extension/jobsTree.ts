@@ -1,15 +1,20 @@
-// The Jobs tree: (workspace folder →) dose → job, with state icons, descriptions and rich tooltips.
+// The Jobs tree: (workspace folder →) dose → training job, and dose → "Iterative (Phase F)" → reconstruction job,
+// with the same state icons, descriptions, rich tooltips and inline actions for both kinds.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatDose, type JobState, type StudyJob, type Finding } from '../core/study';
+import type { ReconstructionJob } from '../core/study/reconstructJobs';
 import type { FolderStudy, StudyModel } from './studyModel';
-import { formatEta, type LiveRun, type RunManager } from './runs';
+import { describeIteration, formatEta, type LiveRun, type RunManager } from './runs';
 
 export type JobsNode =
   | { kind: 'study'; study: FolderStudy }
   | { kind: 'folder'; study: FolderStudy }
   | { kind: 'dose'; study: FolderStudy; dose: number }
   | { kind: 'job'; study: FolderStudy; job: StudyJob }
+  /** The Phase F reconstruction jobs of one dose. */
+  | { kind: 'reconGroup'; study: FolderStudy; dose: number }
+  | { kind: 'recon'; study: FolderStudy; job: ReconstructionJob }
   | { kind: 'message'; study: FolderStudy; text: string; detail?: string };
 
 const STATE_ICON: Record<JobState, [string, string | undefined]> = {
@@ -50,8 +55,13 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
     switch (node.kind) {
       case 'folder':
         return node.study.error ? [{ kind: 'message', study: node.study, text: node.study.error }] : this.doseNodes(node.study);
-      case 'dose':
-        return node.study.jobs.filter((j) => j.dose === node.dose).map((job) => ({ kind: 'job', study: node.study, job }));
+      case 'dose': {
+        const jobs: JobsNode[] = node.study.jobs.filter((j) => j.dose === node.dose).map((job) => ({ kind: 'job', study: node.study, job }));
+        if (node.study.recons.some((j) => j.dose === node.dose)) jobs.push({ kind: 'reconGroup', study: node.study, dose: node.dose });
+        return jobs;
+      }
+      case 'reconGroup':
+        return node.study.recons.filter((j) => j.dose === node.dose).map((job) => ({ kind: 'recon', study: node.study, job }));
       default:
         return [];
     }
@@ -72,7 +82,8 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
 
   getParent(node: JobsNode): JobsNode | undefined {
     const multi = this.model.folders.filter((s) => s.jobs.length > 0 || s.error).length > 1;
-    if (node.kind === 'job') return { kind: 'dose', study: node.study, dose: node.job.dose };
+    if (node.kind === 'job' || node.kind === 'reconGroup') return { kind: 'dose', study: node.study, dose: node.kind === 'job' ? node.job.dose : node.dose };
+    if (node.kind === 'recon') return { kind: 'reconGroup', study: node.study, dose: node.job.dose };
     if ((node.kind === 'dose' || node.kind === 'message' || node.kind === 'study') && multi) return { kind: 'folder', study: node.study };
     return undefined;
   }
@@ -111,6 +122,22 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
       }
       case 'job':
         return jobItem(node.study, node.job, this.runs?.get(node.study.folder, node.job));
+      case 'reconGroup': {
+        const jobs = node.study.recons.filter((j) => j.dose === node.dose);
+        const item = new vscode.TreeItem('Iterative (Phase F)', vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `recons:${node.study.folder.uri.toString()}:${node.dose}`;
+        item.iconPath = new vscode.ThemeIcon('symbol-numeric');
+        item.description = summarizeStates(jobs);
+        const md = new vscode.MarkdownString(undefined, true);
+        md.appendMarkdown(`**Iterative reconstructions** of dose ${formatDose(node.dose)} (ePIE, rPIE; known scan positions, the probe from \`probeGuess\`)\n\n`);
+        md.appendMarkdown(`Phase F root: ${code(node.study.phaseFRoot ?? '')}\n\n| job | state |\n|---|---|\n`);
+        for (const j of jobs) md.appendMarkdown(`| ${escape(j.view)} · ${j.split} · ${j.algorithm} | ${STATE_LABEL[j.state]} |\n`);
+        item.tooltip = md;
+        item.contextValue = 'reconGroup';
+        return item;
+      }
+      case 'recon':
+        return reconItem(node.study, node.job, this.runs?.get(node.study.folder, node.job));
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.iconPath = new vscode.ThemeIcon('info');
@@ -128,7 +155,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
   }
 }
 
-function summarizeStates(jobs: StudyJob[]): string {
+function summarizeStates(jobs: readonly { state: JobState }[]): string {
   const counts = new Map<string, number>();
   for (const j of jobs) counts.set(STATE_LABEL[j.state], (counts.get(STATE_LABEL[j.state]) ?? 0) + 1);
   return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
@@ -137,10 +164,7 @@ function summarizeStates(jobs: StudyJob[]): string {
 export function jobItem(study: FolderStudy, job: StudyJob, live?: LiveRun): vscode.TreeItem {
   const item = new vscode.TreeItem(`${job.view} (gs${job.gridsize})`, vscode.TreeItemCollapsibleState.None);
   item.id = `job:${study.folder.uri.toString()}:${job.id}`;
-  const [icon, color] = live && live.state !== 'queued' ? STATE_ICON.running : live ? ['watch', 'charts.yellow'] : STATE_ICON[job.state];
-  item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
-  // A run of this window decides the context value: queued and running jobs offer Cancel.
-  item.contextValue = live ? (live.state === 'queued' ? 'job.queued' : 'job.running') : `job.${job.state}`;
+  setStateIcon(item, 'job', job.state, live);
   item.description = live ? describeLive(live) : describeJob(job);
   item.tooltip = jobTooltip(job);
   item.command = { command: 'ptychoStudy.openLog', title: 'Open Job', arguments: [job.id] };
@@ -148,8 +172,56 @@ export function jobItem(study: FolderStudy, job: StudyJob, live?: LiveRun): vsco
   return item;
 }
 
+/**
+ * The state icon and context value (`job.<state>`, `recon.<state>`) of a job node. A run of this window decides
+ * them: queued and running jobs offer Cancel.
+ */
+function setStateIcon(item: vscode.TreeItem, prefix: 'job' | 'recon', state: JobState, live: LiveRun | undefined): void {
+  const [icon, color] = live && live.state !== 'queued' ? STATE_ICON.running : live ? ['watch', 'charts.yellow'] : STATE_ICON[state];
+  item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
+  item.contextValue = live ? `${prefix}.${live.state === 'queued' ? 'queued' : 'running'}` : `${prefix}.${state}`;
+}
+
+/** A Phase F job: `<view> · <algorithm>` (the split when it is not `test`), state icon as a training job's. */
+export function reconItem(study: FolderStudy, job: ReconstructionJob, live?: LiveRun): vscode.TreeItem {
+  const item = new vscode.TreeItem(`${job.view} · ${job.algorithm}${job.split === 'test' ? '' : ` (${job.split})`}`, vscode.TreeItemCollapsibleState.None);
+  item.id = `recon:${study.folder.uri.toString()}:${job.id}`;
+  setStateIcon(item, 'recon', job.state, live);
+  item.description = live ? describeLive(live) : describeRecon(job);
+  item.tooltip = reconTooltip(job);
+  // A job that has run opens its log (a never-run job has none yet).
+  if (job.run) item.command = { command: 'vscode.open', title: 'Open Log', arguments: [vscode.Uri.file(job.logPath)] };
+  item.accessibilityInformation = { label: `${job.id}, ${live ? live.state : STATE_LABEL[job.state]}${job.reason ? `: ${job.reason}` : ''}` };
+  return item;
+}
+
+function describeRecon(job: ReconstructionJob): string {
+  const state = STATE_LABEL[job.state];
+  const m = job.run?.manifest;
+  if (job.state === 'running' && m?.progress) return `running · iteration ${m.progress.iteration}/${m.progress.iterations}`;
+  const phase = (m?.result?.metrics as { phase?: { ssim?: number | null } } | undefined)?.phase;
+  if (job.state === 'succeeded' && m?.result) return `succeeded · ${m.result.iterations} iterations${typeof phase?.ssim === 'number' ? ` · phase SSIM ${phase.ssim.toFixed(3)}` : ''}`;
+  if (job.state === 'cancelled' && m?.progress) return `cancelled · iteration ${m.progress.iteration}/${m.progress.iterations}`;
+  if (job.state === 'missing' || job.state === 'invalid' || job.state === 'failed') return `${state}${job.reason ? ` — ${shorten(job.reason, 70)}` : ''}`;
+  const n = job.data.info?.patternCount;
+  return `${state}${n !== undefined ? ` · ${n} patterns` : ''}${job.data.info?.n ? ` · N=${job.data.info.n}` : ''}`;
+}
+
+function reconTooltip(job: ReconstructionJob): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**${job.id}** — ${STATE_LABEL[job.state]}\n\n`);
+  if (job.reason) md.appendMarkdown(`${escape(job.reason)}\n\n`);
+  md.appendMarkdown(`| | |\n|---|---|\n`);
+  md.appendMarkdown(`| algorithm | ${job.algorithm} |\n| dose | ${job.dose.toLocaleString('en-US')} photons/pattern |\n| split | ${job.split} |\n`);
+  const info = job.data.info;
+  md.appendMarkdown(`| data | ${code(path.basename(job.data.path))} — ${!job.data.exists ? 'not found' : info?.patternCount !== undefined ? `${info.patternCount} patterns, N=${info.n}` : 'unreadable'} |\n`);
+  md.appendMarkdown(`| artifacts | ${code(job.artifactDir)} |\n`);
+  return md;
+}
+
 function describeLive(live: LiveRun): string {
   if (live.state === 'queued') return 'queued';
+  if (live.iteration) return `${live.state === 'cancelling' ? 'cancelling' : 'running'} · ${describeIteration(live.iteration)}`;
   const p = live.progress;
   if (!p) return live.state === 'cancelling' ? 'cancelling…' : 'starting…';
   return `${live.state === 'cancelling' ? 'cancelling' : 'running'} · epoch ${p.epoch}/${p.epochs} · step ${p.stepInEpoch}/${p.stepsPerEpoch} · loss ${p.loss.toPrecision(4)} · ${p.imagesPerSec.toFixed(1)} img/s · ETA ${formatEta(p.etaSeconds)}`;

@@ -1,21 +1,36 @@
-// Training runs from VS Code: a queue (one job at a time by default) of worker processes started through the
-// core launcher, the same path as the CLI (run lock, run id, checkpoint check; never onnxruntime in the extension host), live progress for the tree and the status bar, a
-// cancellable notification per run, and an actionable message when a run ends.
+// Training and Phase F reconstruction runs from VS Code: one queue (one job at a time by default, the setting
+// `training.maxConcurrentJobs` shared by both kinds) of worker processes started through the core launchers,
+// the same path as the CLI (run lock, run id, checkpoint check; never onnxruntime or the iterative engine in the
+// extension host), live progress for the tree and the status bar, a cancellable notification per run, and an
+// actionable message when a run ends.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { JobLockedError, RunAlreadyActiveError, startRun, type RunHandle, type RunExit } from '../core/run/launcher';
-import type { ProgressEvent, RunEvent } from '../core/run/events';
+import type { IterationEvent, ProgressEvent, RunEvent } from '../core/run/events';
+import { startReconstruction, writeReconstructionManifest } from '../core/run/reconstructionLauncher';
 import { planRun, PlanError, type StudyJob } from '../core/study';
-import { trainingSettingsFor, trainingThreadsFor, SECTION } from './settings';
+import { planReconstruction, type ReconstructionJob } from '../core/study/reconstructJobs';
+import { reconstructionSettingsFor, trainingSettingsFor, trainingThreadsFor, SECTION } from './settings';
 import type { StudyModel } from './studyModel';
 
+/** A job the queue runs: a training job or a Phase F reconstruction job. */
+export type RunJob = StudyJob | ReconstructionJob;
+
+export const isReconJob = (job: RunJob | undefined): job is ReconstructionJob => (job as ReconstructionJob | undefined)?.kind === 'reconstruct';
+
+/** `Training` / `Reconstruction`, for messages. */
+export const runNoun = (job: RunJob): string => (isReconJob(job) ? 'Reconstruction' : 'Training');
+
 export interface LiveRun {
-  job: StudyJob;
+  job: RunJob;
   folder: vscode.WorkspaceFolder;
   key: string;
   handle?: RunHandle;
   state: 'queued' | 'starting' | 'running' | 'cancelling';
+  /** Training progress (twice a second). */
   progress?: ProgressEvent;
+  /** Reconstruction progress: the last iteration. */
+  iteration?: IterationEvent;
   resume: boolean;
   /** Resolves when the run ends (or is removed from the queue). */
   finished: Promise<RunExit | undefined>;
@@ -32,16 +47,16 @@ export class RunManager implements vscode.Disposable {
 
   constructor(private readonly model: StudyModel, private readonly log: vscode.LogOutputChannel, private readonly extensionPath: string) {
     this.status = vscode.window.createStatusBarItem('ptychoStudy.runs', vscode.StatusBarAlignment.Left, 50);
-    this.status.name = 'PtychoPINN training';
+    this.status.name = 'PtychoPINN training and reconstruction';
     this.status.command = 'ptychoStudy.showRuns';
   }
 
-  static keyOf(folder: vscode.WorkspaceFolder | undefined, job: StudyJob): string {
+  static keyOf(folder: vscode.WorkspaceFolder | undefined, job: RunJob): string {
     return `${folder?.uri.toString() ?? ''}::${job.id}`;
   }
 
   /** The live run of a job (queued, starting, running or cancelling), if any. */
-  get(folder: vscode.WorkspaceFolder | undefined, job: StudyJob): LiveRun | undefined {
+  get(folder: vscode.WorkspaceFolder | undefined, job: RunJob): LiveRun | undefined {
     return this.runs.get(RunManager.keyOf(folder, job));
   }
 
@@ -54,7 +69,7 @@ export class RunManager implements vscode.Disposable {
   }
 
   /** Queues jobs; returns their live runs (a job already queued or running is returned as it is). */
-  enqueue(entries: { job: StudyJob; folder: vscode.WorkspaceFolder }[], resume = false): LiveRun[] {
+  enqueue(entries: { job: RunJob; folder: vscode.WorkspaceFolder }[], resume = false): LiveRun[] {
     const out: LiveRun[] = [];
     for (const { job, folder } of entries) {
       const key = RunManager.keyOf(folder, job);
@@ -84,7 +99,7 @@ export class RunManager implements vscode.Disposable {
     } else if (run.handle && run.state !== 'cancelling') {
       run.state = 'cancelling';
       run.handle.cancel();
-      this.log.info(`Cancelling ${run.job.id}: the worker finishes its step and writes a checkpoint.`);
+      this.log.info(`Cancelling ${run.job.id}: the worker finishes its ${isReconJob(run.job) ? 'iteration' : 'step'} and writes a checkpoint.`);
     }
     this.fire(true);
     this.pump();
@@ -103,6 +118,10 @@ export class RunManager implements vscode.Disposable {
     this.fire(true);
     try {
       const layout = this.model.folders.find((s) => s.folder === run.folder)?.layout;
+      if (isReconJob(run.job)) {
+        await this.startReconstruction(run, run.job, layout);
+        return;
+      }
       const plan = planRun(run.job, {
         settings: trainingSettingsFor(run.folder),
         workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),
@@ -128,10 +147,33 @@ export class RunManager implements vscode.Disposable {
       const message = (err as Error).message;
       this.log.error(`${run.job.id}: ${message}`);
       // One message: busy (another run holds the job's lock) is a warning, anything else an error.
-      if (err instanceof JobLockedError || err instanceof RunAlreadyActiveError) void vscode.window.showWarningMessage(`Training ${run.job.id} did not start: ${message}`);
-      else void vscode.window.showErrorMessage(`Training ${run.job.id} did not start: ${message}`);
+      if (err instanceof JobLockedError || err instanceof RunAlreadyActiveError) void vscode.window.showWarningMessage(`${runNoun(run.job)} ${run.job.id} did not start: ${message}`);
+      else void vscode.window.showErrorMessage(`${runNoun(run.job)} ${run.job.id} did not start: ${message}`);
       this.finish(run, { jobId: run.job.id, status: 'failed', code: null, signal: null, reason: message }, true);
     }
+  }
+
+  /** A Phase F job: planned with the `reconstruction.*` settings, started by the reconstruction launcher. */
+  private async startReconstruction(run: LiveRun, job: ReconstructionJob, layout: { phaseCRoot?: string; phaseDRoot?: string; artifactRoot: string } | undefined): Promise<void> {
+    const study = layout ? { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot, phaseFRoot: job.phaseFRoot } : undefined;
+    const plan = planReconstruction(job, { settings: reconstructionSettingsFor(run.folder), study });
+    if (!plan.runnable) throw new PlanError(`${job.id} is not runnable: ${plan.blockers.join(' ')}`);
+    run.handle = await startReconstruction(plan.config, {
+      workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),
+      nodePath: process.execPath,
+      resume: run.resume,
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    });
+    this.log.info(`Started ${job.id} (${job.algorithm}, worker pid ${run.handle.pid}) → ${plan.config.artifactDir}`);
+    run.state = run.state === 'starting' ? 'running' : run.state;
+    run.handle.onEvent((e) => this.onEvent(run, e));
+    this.notify(run);
+    const exit = await run.handle.done;
+    // The Phase F root's records (reconstruction_manifest.json, skip_summary.json), as the CLI keeps them.
+    if (study) {
+      await writeReconstructionManifest(study).catch((err: Error) => this.log.warn(`Could not update reconstruction_manifest.json: ${err.message}`));
+    }
+    this.finish(run, exit);
   }
 
   private onEvent(run: LiveRun, e: RunEvent): void {
@@ -140,18 +182,23 @@ export class RunManager implements vscode.Disposable {
       this.fire(false);
       return;
     }
-    if (e.type === 'started' && e.fallbackReason) {
+    if (e.type === 'iteration') {
+      run.iteration = e;
+      this.fire(false);
+      return;
+    }
+    if ((e.type === 'started' || e.type === 'recon-started') && e.fallbackReason) {
       void vscode.window.showWarningMessage(`${run.job.id}: ${e.fallbackReason}`);
     }
     if (e.type === 'log' && e.level !== 'info') this.log.warn(`${run.job.id}: ${e.message}`);
-    else if (e.type !== 'checkpoint') this.log.info(`${run.job.id}: ${e.type}${e.type === 'epoch' ? ` ${e.epoch}/${e.epochs} train ${e.trainLoss.toPrecision(5)} val ${e.valLoss?.toPrecision(5) ?? '—'}` : ''}`);
+    else if (e.type !== 'checkpoint' && e.type !== 'recon-checkpoint') this.log.info(`${run.job.id}: ${e.type}${e.type === 'epoch' ? ` ${e.epoch}/${e.epochs} train ${e.trainLoss.toPrecision(5)} val ${e.valLoss?.toPrecision(5) ?? '—'}` : ''}`);
     this.fire(true);
   }
 
   /** A cancellable notification that follows the run. */
   private notify(run: LiveRun): void {
     void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Training ${run.job.id}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `${isReconJob(run.job) ? 'Reconstructing' : 'Training'} ${run.job.id}`, cancellable: true },
       (progress, token) => new Promise<void>((resolve) => {
         token.onCancellationRequested(() => this.cancel(run));
         let last = 0;
@@ -160,6 +207,10 @@ export class RunManager implements vscode.Disposable {
             const done = ((e.epoch - 1) * e.stepsPerEpoch + e.stepInEpoch) / (e.epochs * e.stepsPerEpoch);
             const pct = Math.floor(done * 100);
             progress.report({ increment: pct - last, message: `epoch ${e.epoch}/${e.epochs} · loss ${e.loss.toPrecision(4)} · ${e.imagesPerSec.toFixed(1)} img/s · ETA ${formatEta(e.etaSeconds)}` });
+            last = pct;
+          } else if (e.type === 'iteration') {
+            const pct = Math.floor((e.iteration / e.iterations) * 100);
+            progress.report({ increment: pct - last, message: describeIteration(e) });
             last = pct;
           } else if (e.type === 'log') {
             progress.report({ message: e.message });
@@ -178,7 +229,9 @@ export class RunManager implements vscode.Disposable {
     run.settle(exit);
     this.log.info(`${run.job.id} ${exit.status}${exit.reason ? `: ${exit.reason}` : ''}`);
     const openLog = 'Open Log';
-    if (exit.status === 'succeeded') {
+    if (isReconJob(run.job)) {
+      this.finishReconstruction(run.job, exit, notified);
+    } else if (exit.status === 'succeeded') {
       const show = 'Show Reconstruction';
       void vscode.window.showInformationMessage(`Trained ${run.job.id}.`, show, openLog).then((c) => {
         if (c === show) void vscode.commands.executeCommand('ptychoStudy.showReconstruction', run.job.id);
@@ -197,6 +250,27 @@ export class RunManager implements vscode.Disposable {
     this.model.requestRefresh(0);
     this.fire(true);
     this.pump();
+  }
+
+  private finishReconstruction(job: ReconstructionJob, exit: RunExit, notified: boolean): void {
+    const openLog = 'Open Log';
+    const showLog = (c: string | undefined): void => {
+      if (c === openLog) void vscode.window.showTextDocument(vscode.Uri.file(job.logPath), { preview: true });
+    };
+    if (exit.status === 'succeeded') {
+      const compare = 'Compare Study';
+      void vscode.window.showInformationMessage(`Reconstructed ${job.id}.`, compare, openLog).then((c) => {
+        if (c === compare) void vscode.commands.executeCommand('ptychoStudy.compareStudy');
+        showLog(c);
+      });
+    } else if (exit.status === 'cancelled') {
+      const resume = 'Resume';
+      void vscode.window.showInformationMessage(`Cancelled ${job.id}; its checkpoint is kept.`, resume).then((c) => {
+        if (c === resume) void vscode.commands.executeCommand('ptychoStudy.resume', job.id);
+      });
+    } else if (!notified) {
+      void vscode.window.showErrorMessage(`Reconstruction ${job.id} failed: ${exit.reason ?? 'see the log'}`, openLog).then(showLog);
+    }
   }
 
   /** Coalesces change notifications (progress arrives twice a second per run). */
@@ -224,8 +298,12 @@ export class RunManager implements vscode.Disposable {
     }
     const first = active[0];
     const p = first?.progress;
-    this.status.text = `$(sync~spin) ${active.length ? `Training ${first.job.id}${p ? ` ${p.epoch}/${p.epochs}` : ''}` : 'Training queued'}${active.length > 1 ? ` +${active.length - 1}` : ''}${queued ? ` · ${queued} queued` : ''}`;
-    this.status.tooltip = runs.map((r) => `${r.job.id}: ${r.state}${r.progress ? ` (epoch ${r.progress.epoch}/${r.progress.epochs}, loss ${r.progress.loss.toPrecision(4)})` : ''}`).join('\n');
+    const it = first?.iteration;
+    const head = !first ? 'Queued' : isReconJob(first.job)
+      ? `Reconstructing ${first.job.id}${it ? ` ${it.iteration}/${it.iterations}` : ''}`
+      : `Training ${first.job.id}${p ? ` ${p.epoch}/${p.epochs}` : ''}`;
+    this.status.text = `$(sync~spin) ${head}${active.length > 1 ? ` +${active.length - 1}` : ''}${queued ? ` · ${queued} queued` : ''}`;
+    this.status.tooltip = runs.map((r) => `${r.job.id}: ${r.state}${r.progress ? ` (epoch ${r.progress.epoch}/${r.progress.epochs}, loss ${r.progress.loss.toPrecision(4)})` : ''}${r.iteration ? ` (${describeIteration(r.iteration)})` : ''}`).join('\n');
     this.status.show();
   }
 
@@ -235,6 +313,13 @@ export class RunManager implements vscode.Disposable {
     this.status.dispose();
     this.changed.dispose();
   }
+}
+
+/** One line for a reconstruction's last iteration. */
+export function describeIteration(e: IterationEvent): string {
+  const q = e.quality;
+  const r = q && q.amplitude !== null ? ` · amplitude r ${q.amplitude.toFixed(3)}${q.phase !== null ? ` · phase r ${q.phase.toFixed(3)}` : ''}` : '';
+  return `iteration ${e.iteration}/${e.iterations} · error ${e.relativeError.toPrecision(3)}${r} · ${Math.round(e.updatesPerSec)} updates/s · ETA ${formatEta(e.etaSeconds)}`;
 }
 
 export function formatEta(seconds: number): string {

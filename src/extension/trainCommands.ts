@@ -49,12 +49,12 @@ export async function trainAllCommand(ctx: TrainContext): Promise<LiveRun[]> {
 
 export async function cancelCommand(ctx: TrainContext, arg: JobArg): Promise<boolean> {
   const live = ctx.runs.all();
-  if (live.length === 0) throw new UserError('No training job is running or queued in this window.');
+  if (live.length === 0) throw new UserError('No training or reconstruction job is running or queued in this window.');
   let run: LiveRun | undefined;
   if (arg === undefined) {
     if (live.length === 1) run = live[0];
     else {
-      const pick = await vscode.window.showQuickPick(live.map((r) => ({ label: r.job.id, description: r.state, run: r })), { title: 'Cancel a training job' });
+      const pick = await vscode.window.showQuickPick(live.map((r) => ({ label: r.job.id, description: r.state, run: r })), { title: 'Cancel a training or reconstruction job' });
       run = pick?.run;
     }
   } else {

@@ -15,7 +15,7 @@
 // Each panel kind declares a `PanelProtocol`: its requests in both directions (params → result) and its
 // events in both directions. The unions below turn one into the discriminated message types of each side.
 
-import type { EmptyKind, FlatValue, GridColumn, MetricKey } from './shared/results';
+import type { EmptyKind, FlatValue, GridColumn, MethodDelta, MetricKey } from './shared/results';
 
 /** Bumped when a message changes incompatibly; the host refuses a webview of another version. */
 export const PROTOCOL_VERSION = 1;
@@ -742,6 +742,10 @@ export interface ComparisonRow {
   dose: number;
   view: string;
   gridsize: number;
+  /** `pinn` (a training job) or the Phase F algorithm (`epie`, `rpie`). */
+  method: string;
+  /** Its grid column key (shared/results.ts columnKey). */
+  column: string;
   state: string;
   reason?: string;
   epochs: number | null;
@@ -787,6 +791,8 @@ export interface ComparisonInit {
   rows: ComparisonRow[];
   /** The flat predictor per dose (from the jobs' common evaluation), beside the trained jobs. */
   references: ComparisonReference[];
+  /** PINN − iterative per dose × view × algorithm (shared/results.ts methodDeltas), where both have metrics. */
+  deltas: MethodDelta[];
   config: { jobs: string[]; keys: { key: string; values: (FlatValue | null)[] }[]; identical: number; omitted: string[] };
   /**
    * The common canvas in object pixels (the union of every reconstruction's region) and the block factor the
@@ -842,6 +848,10 @@ export interface ComparisonViewState {
   updates: number;
   revision?: string;
   chartSeries: number;
+  /** The grid's column heads as drawn (PINN views, then the iterative methods per view). */
+  columnLabels: string[];
+  /** The PINN − iterative table: rows drawn, and per row the values marked better (`amplitude.ssim:pinn`, …). */
+  deltaRows: { pinnJobId: string; iterativeJobId: string; marked: string[] }[];
 }
 
 export interface ComparisonProtocol extends PanelProtocol {
@@ -849,6 +859,10 @@ export interface ComparisonProtocol extends PanelProtocol {
     readCell: RequestSpec<{ jobId: string; groundTruth: boolean }, CellImage>;
     openReconstruction: RequestSpec<{ jobId: string }, { opened: boolean }>;
     train: RequestSpec<{ jobId: string }, { started: boolean; message?: string }>;
+    /** Queue a Phase F job of the grid (ptychoStudy.reconstruct). */
+    reconstruct: RequestSpec<{ jobId: string }, { started: boolean; message?: string }>;
+    /** Export Study Report… (ptychoStudy.exportStudyReport on this panel's study): where it went, or why not. */
+    exportReport: RequestSpec<Record<string, never>, { written: boolean; outDir?: string; jobs?: number; absent?: number; message?: string }>;
   };
   webviewRequests: CommonWebviewRequests & {
     getViewState: RequestSpec<Record<string, never>, ComparisonViewState>;

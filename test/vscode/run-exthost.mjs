@@ -1,6 +1,7 @@
 // Runs the mocha suite inside the real VS Code extension host (code-server), on an empty workspace
 // folder that the suite fills with a generated demo study. Prints "N passed, N failed" and exits non-zero
-// on failures. Results: $ARTIFACTS_DIR/exthost.json.
+// on failures. Results: $ARTIFACTS_DIR/exthost.json. EXTHOST_FILES (comma-separated parts of file names) runs a
+// subset, e.g. EXTHOST_FILES=phase-f.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +15,8 @@ const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptycho-cs-'));
 const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'ptycho-ws-'));
 const TIMEOUT_MS = Number(process.env.EXTHOST_TIMEOUT_MS ?? 300_000);
 
-const server = await startCodeServer({ runDir, env: { PTYCHO_TEST_RESULTS: results, PTYCHO_TEST_WORKSPACE: workspace } });
+// EXTHOST_FILES=phase-f,z-panels runs only the suite files whose names contain one of these parts.
+const server = await startCodeServer({ runDir, env: { PTYCHO_TEST_RESULTS: results, PTYCHO_TEST_WORKSPACE: workspace, PTYCHO_TEST_FILES: process.env.EXTHOST_FILES ?? '' } });
 const browser = await launchBrowser();
 let exitCode;
 try {

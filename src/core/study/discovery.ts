@@ -42,8 +42,13 @@ export interface StudyLayout {
   doses: DoseEntry[];
   /** True when any Phase D source exists (a root or views nested in Phase C). */
   hasPhaseD: boolean;
-  /** Layout notes worth telling the user (e.g. a view found both nested and flat, a listing cut short). */
+  /**
+   * Layout notes worth telling the user (e.g. a view found both nested and flat, a listing cut short, more than
+   * one study under the workspace: `ambiguity.message` is one of them).
+   */
   notes: string[];
+  /** Set when the searched folder held more than one study: which one is used, the others, and how to choose. */
+  ambiguity?: StudyAmbiguity;
   /**
    * Problems with the tree itself, each about one path: a dataset that is not a regular file (a FIFO, device or
    * socket is never opened), a dose or view name that cannot make a unique job folder. Jobs whose split paths
@@ -56,8 +61,30 @@ export interface DiscoverOptions {
   phaseCRoot?: string;
   phaseDRoot?: string;
   artifactRoot?: string;
+  /**
+   * One study's folder, or one of its Phase C/D roots, chosen by the user (VS Code's Choose Study Root…): used
+   * when no root is given, instead of searching `workspace`. See resolveStudyRoot.
+   */
+  studyRoot?: string;
   /** Folder to search for roots when none is given (a workspace folder). */
   workspace?: string;
+}
+
+/** One study found by the root search: a Phase C and/or a Phase D root that belong together. */
+export interface StudyCandidate {
+  /** The folder the study lives in: the roots' nearest common folder (for a single root, its parent). */
+  folder: string;
+  phaseCRoot?: string;
+  phaseDRoot?: string;
+}
+
+/** More than one study under the searched folder: the one used, the others, and a one-line note saying how to choose. */
+export interface StudyAmbiguity {
+  chosen: StudyCandidate;
+  /** The other studies, in the order they would be chosen. */
+  others: StudyCandidate[];
+  /** One line for the user (also in `notes`): what was used, what else was found, and how to pick another. */
+  message: string;
 }
 
 export class StudyNotFoundError extends Error {
@@ -76,12 +103,16 @@ export async function discoverStudy(options: DiscoverOptions): Promise<StudyLayo
     if (root && !(await isDir(root))) throw new StudyNotFoundError(`${flag} root ${root} is not a folder.`);
   }
   const walk = new Walk();
-  if (!phaseCRoot && !phaseDRoot && options.workspace) {
-    const found = await findStudyRoots(path.resolve(options.workspace), walk);
+  let ambiguity: StudyAmbiguity | undefined;
+  if (!phaseCRoot && !phaseDRoot && (options.studyRoot || options.workspace)) {
+    const found = options.studyRoot
+      ? await resolveStudyRoot(options.studyRoot, walk)
+      : await findStudyRoots(path.resolve(options.workspace!), walk);
     phaseCRoot = found.phaseCRoot;
     phaseDRoot = found.phaseDRoot;
+    ambiguity = found.ambiguity;
   }
-  const artifactRoot = path.resolve(options.artifactRoot ?? defaultArtifactRoot(phaseCRoot, phaseDRoot, options.workspace));
+  const artifactRoot = path.resolve(options.artifactRoot ?? defaultArtifactRoot(phaseCRoot, phaseDRoot, options.studyRoot ?? options.workspace));
   const doses = new Map<number, DoseEntry>();
   const entry = (dose: number): DoseEntry => {
     let e = doses.get(dose);
@@ -147,6 +178,7 @@ export async function discoverStudy(options: DiscoverOptions): Promise<StudyLayo
     doses: [...doses.values()].sort((a, b) => a.dose - b.dose),
     hasPhaseD,
     notes,
+    ...(ambiguity ? { ambiguity } : {}),
     findings: walk.findings,
   };
 }
@@ -234,11 +266,16 @@ function metricsPaths(dir: string, view: string, present: Set<string>): SplitFil
 
 /** Roots found under a workspace folder. */
 export interface FoundRoots {
+  /** The chosen study's roots (`studies[0]`). */
   phaseCRoot?: string;
   phaseDRoot?: string;
-  /** Other folders that also looked like study roots (ambiguity is reported, not guessed silently). */
+  /** Every folder that looked like a study root (before pairing). */
   candidates: { dir: string; kind: 'phase-c' | 'phase-d' }[];
-  /** Why the search was cut short, if it was. */
+  /** The studies the candidates make, paired by belonging together, in the order they are chosen (see orderStudies). */
+  studies: StudyCandidate[];
+  /** Set when there is more than one study (its message is also in `notes`). */
+  ambiguity?: StudyAmbiguity;
+  /** Why the search was cut short, if it was; how roots were paired; the ambiguity. */
   notes: string[];
 }
 
@@ -249,10 +286,13 @@ export const MAX_SEARCH_DEPTH = 4;
 export const MAX_SEARCH_DIRS = 2000;
 /** Entries read per folder at most (a folder with millions of files is listed in bounded time). */
 export const MAX_ENTRIES_PER_DIR = 10_000;
+/** Other studies named in the ambiguity message at most (all of them are in `ambiguity.others`). */
+const MAX_OTHERS_NAMED = 3;
 
 /**
- * Finds Phase C and Phase D roots under `workspace`: folders holding `dose_*` folders, classified by what
- * the dose folders hold. Conventional names (`phase_c`, `phase_d`, `data/phase_c`, …) win ties.
+ * Finds Phase C and Phase D roots under `workspace` (folders holding `dose_*` folders, classified by what the
+ * dose folders hold), pairs them into studies by belonging together (pairStudies), and chooses one
+ * deterministically (orderStudies). More than one study is reported in `ambiguity`, never chosen silently.
  */
 export async function findStudyRoots(workspace: string, walk: Walk = new Walk()): Promise<FoundRoots> {
   const candidates: FoundRoots['candidates'] = [];
@@ -269,23 +309,159 @@ export async function findStudyRoots(workspace: string, walk: Walk = new Walk())
         break search;
       }
       visited.add(real);
-      const children = await walk.dirs(dir);
-      const doseDirs = children.filter((c) => parseDoseFolder(c) !== undefined || parseLegacyDoseSplitFolder(c) !== undefined);
-      if (doseDirs.length > 0) {
-        const kinds = await classifyRoot(dir, doseDirs, walk);
-        for (const kind of kinds) candidates.push({ dir, kind });
-        if (kinds.length > 0) continue; // do not descend into a study root
-      }
-      for (const c of children) if (!c.startsWith('.') && !SKIP_DIRS.has(c)) next.push(path.join(dir, c));
+      const kinds = await rootKinds(dir, walk);
+      for (const kind of kinds) candidates.push({ dir, kind });
+      if (kinds.length > 0) continue; // do not descend into a study root
+      for (const c of await walk.dirs(dir)) if (!c.startsWith('.') && !SKIP_DIRS.has(c)) next.push(path.join(dir, c));
     }
     frontier = next;
   }
-  const pick = (kind: 'phase-c' | 'phase-d'): string | undefined => {
-    const list = candidates.filter((c) => c.kind === kind).map((c) => c.dir);
-    const conventional = kind === 'phase-c' ? /phase[_-]?c/i : /phase[_-]?d/i;
-    return list.find((d) => conventional.test(path.basename(d))) ?? list[0];
-  };
-  return { phaseCRoot: pick('phase-c'), phaseDRoot: pick('phase-d'), candidates, notes: walk.notes };
+  return choose(workspace, candidates, walk);
+}
+
+/**
+ * The study at a folder the user chose (Choose Study Root…): a folder holding a study (searched like a
+ * workspace), or a Phase C or Phase D root itself, paired with the root of the other kind beside it.
+ * Throws StudyNotFoundError when the folder is missing or holds no study.
+ */
+export async function resolveStudyRoot(dir: string, walk: Walk = new Walk()): Promise<FoundRoots> {
+  const root = path.resolve(dir);
+  if (!(await isDir(root))) throw new StudyNotFoundError(`Study root ${root} is not a folder.`);
+  const own = await rootKinds(root, walk);
+  let found: FoundRoots;
+  if (own.length === 0) {
+    found = await findStudyRoots(root, walk);
+  } else {
+    // A root itself: its study is its folder; only roots beside it can belong with it.
+    const parent = path.dirname(root);
+    const candidates: FoundRoots['candidates'] = own.map((kind) => ({ dir: root, kind }));
+    for (const name of await walk.dirs(parent)) {
+      const sibling = path.join(parent, name);
+      if (sibling === root || name.startsWith('.') || SKIP_DIRS.has(name)) continue;
+      for (const kind of await rootKinds(sibling, walk)) if (!own.includes(kind)) candidates.push({ dir: sibling, kind });
+    }
+    const studies = orderStudies(pairStudies(candidates)).filter((s) => s.phaseCRoot === root || s.phaseDRoot === root);
+    found = { phaseCRoot: studies[0].phaseCRoot, phaseDRoot: studies[0].phaseDRoot, candidates, studies, notes: walk.notes };
+    notePairing(studies[0], walk);
+  }
+  if (!found.phaseCRoot && !found.phaseDRoot) {
+    throw new StudyNotFoundError(`No study found in ${root}: expected folders of dose_<int> folders (Phase C: dose_<int>/patched_{train,test}.npz).`);
+  }
+  return found;
+}
+
+/** Pairs the candidates, orders the studies and, when there is more than one, says which is used and how to choose. */
+function choose(searched: string, candidates: FoundRoots['candidates'], walk: Walk): FoundRoots {
+  const studies = orderStudies(pairStudies(candidates));
+  const [chosen, ...others] = studies;
+  const found: FoundRoots = { phaseCRoot: chosen?.phaseCRoot, phaseDRoot: chosen?.phaseDRoot, candidates, studies, notes: walk.notes };
+  if (chosen) notePairing(chosen, walk);
+  if (others.length > 0) {
+    const named = others.slice(0, MAX_OTHERS_NAMED).map(describeStudy).join('; ');
+    const more = others.length > MAX_OTHERS_NAMED ? `; and ${others.length - MAX_OTHERS_NAMED} more` : '';
+    const message = `Found ${studies.length} studies under ${searched}; using ${describeStudy(chosen)}. Also found: ${named}${more}. `
+      + 'To use another, pass --workspace <its folder> or --phase-c-root/--phase-d-root (VS Code: "Choose Study Root…" or the ptychoStudy.phaseCRoot/phaseDRoot settings).';
+    found.ambiguity = { chosen, others, message };
+    walk.notes.push(message);
+  }
+  return found;
+}
+
+/** A study whose roots are not siblings is used only with a note saying so. */
+function notePairing(s: StudyCandidate, walk: Walk): void {
+  if (!s.phaseCRoot || !s.phaseDRoot || path.dirname(s.phaseCRoot) === path.dirname(s.phaseDRoot)) return;
+  walk.notes.push(`Phase C ${s.phaseCRoot} and Phase D ${s.phaseDRoot} are not in the same folder; they are used as one study because one lies inside the other's folder (${s.folder}).`);
+}
+
+function describeStudy(s: StudyCandidate): string {
+  const roots = [s.phaseCRoot ? `Phase C ${s.phaseCRoot}` : 'no Phase C', s.phaseDRoot ? `Phase D ${s.phaseDRoot}` : 'no Phase D'];
+  return `${s.folder} (${roots.join(', ')})`;
+}
+
+/** Kinds of study root `dir` is (by the dose folders it holds): none, Phase C or Phase D. */
+async function rootKinds(dir: string, walk: Walk): Promise<('phase-c' | 'phase-d')[]> {
+  const doseDirs = (await walk.dirs(dir)).filter((c) => parseDoseFolder(c) !== undefined || parseLegacyDoseSplitFolder(c) !== undefined);
+  return doseDirs.length > 0 ? classifyRoot(dir, doseDirs, walk) : [];
+}
+
+const CONVENTIONAL = { 'phase-c': /phase[_-]?c/i, 'phase-d': /phase[_-]?d/i } as const;
+
+/** Number of the study's roots named conventionally (phase_c, phase_d, …). */
+function conventionalNames(c: string | undefined, d: string | undefined): number {
+  return (c && CONVENTIONAL['phase-c'].test(path.basename(c)) ? 1 : 0) + (d && CONVENTIONAL['phase-d'].test(path.basename(d)) ? 1 : 0);
+}
+
+function segments(p: string): string[] {
+  return path.resolve(p).split(path.sep).filter(Boolean);
+}
+
+/** The deepest folder holding both paths. */
+function commonFolder(a: string, b: string): string {
+  const sa = segments(a);
+  const sb = segments(b);
+  let i = 0;
+  while (i < sa.length && i < sb.length && sa[i] === sb[i]) i++;
+  return path.join(path.parse(path.resolve(a)).root, ...sa.slice(0, i));
+}
+
+/** `p` lies strictly inside `folder`. */
+function isInside(p: string, folder: string): boolean {
+  const rel = path.relative(folder, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** Plain code-unit order (the same on every machine and locale). */
+function byText(a: string | undefined, b: string | undefined): number {
+  const x = a ?? '';
+  const y = b ?? '';
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * Pairs Phase C and Phase D roots that belong together: siblings (the same parent) first; then a root lying
+ * inside the other one's folder (`s/phase_c` with `s/out/phase_d`: their nearest common folder is the parent of
+ * one of them), the nearest first. Roots of unrelated folders (`a/phase_c`, `b/phase_d`) are never paired: each
+ * is a study of its own. Ties go to conventional names, then to plain path order. Each root is in one study.
+ */
+function pairStudies(candidates: FoundRoots['candidates']): StudyCandidate[] {
+  const cs = candidates.filter((x) => x.kind === 'phase-c').map((x) => x.dir);
+  const ds = candidates.filter((x) => x.kind === 'phase-d').map((x) => x.dir);
+  const pairs: { c: string; d: string; rank: number; distance: number; folder: string }[] = [];
+  for (const c of cs) {
+    for (const d of ds) {
+      if (c === d) continue;
+      const pc = path.dirname(c);
+      const pd = path.dirname(d);
+      const rank = pc === pd ? 0 : isInside(d, pc) || isInside(c, pd) ? 1 : -1;
+      if (rank < 0) continue;
+      const folder = commonFolder(c, d);
+      const depth = segments(folder).length;
+      pairs.push({ c, d, rank, folder, distance: segments(c).length + segments(d).length - 2 * depth });
+    }
+  }
+  pairs.sort((a, b) => a.rank - b.rank || a.distance - b.distance || conventionalNames(b.c, b.d) - conventionalNames(a.c, a.d) || byText(a.c, b.c) || byText(a.d, b.d));
+  const used = new Set<string>();
+  const studies: StudyCandidate[] = [];
+  for (const p of pairs) {
+    if (used.has(p.c) || used.has(p.d)) continue;
+    used.add(p.c);
+    used.add(p.d);
+    studies.push({ folder: p.folder, phaseCRoot: p.c, phaseDRoot: p.d });
+  }
+  for (const c of cs) if (!used.has(c)) studies.push({ folder: path.dirname(c), phaseCRoot: c });
+  for (const d of ds) if (!used.has(d)) studies.push({ folder: path.dirname(d), phaseDRoot: d });
+  return studies;
+}
+
+/**
+ * The order studies are chosen in: the shallowest folder first (the workspace's own study before one nested
+ * deeper), then a study with both Phase C and Phase D, then conventional names, then plain path order.
+ */
+function orderStudies(studies: StudyCandidate[]): StudyCandidate[] {
+  const complete = (s: StudyCandidate): number => (s.phaseCRoot && s.phaseDRoot ? 1 : 0);
+  return [...studies].sort((a, b) => segments(a.folder).length - segments(b.folder).length || complete(b) - complete(a)
+    || conventionalNames(b.phaseCRoot, b.phaseDRoot) - conventionalNames(a.phaseCRoot, a.phaseDRoot)
+    || byText(a.folder, b.folder) || byText(a.phaseCRoot, b.phaseCRoot) || byText(a.phaseDRoot, b.phaseDRoot));
 }
 
 async function classifyRoot(dir: string, doseDirs: string[], walk: Walk): Promise<('phase-c' | 'phase-d')[]> {

@@ -112,7 +112,14 @@ export class AlignedStitch {
   private readonly centers: Float64Array;
   private added = 0;
 
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, readonly side = alignmentWindow(n, cropSize, count)) {
+  readonly side: number;
+  private readonly anchor: number | undefined;
+
+  /** `side`: the window (default alignmentWindow); `anchor`: see PHASE_ANCHOR (0 = pure synchronisation). */
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number } = {}) {
+    const side = options.side ?? alignmentWindow(n, cropSize, count);
+    this.side = side;
+    this.anchor = options.anchor;
     if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
     this.amplitude = new Float32Array(count * side * side);
     this.phase = new Float32Array(count * side * side);
@@ -146,7 +153,7 @@ export class AlignedStitch {
       re[k] = this.amplitude[k] * Math.cos(this.phase[k]);
       im[k] = this.amplitude[k] * Math.sin(this.phase[k]);
     }
-    const sync = synchronizePhases({ side, re, im, centers: this.centers.subarray(0, 2 * count) });
+    const sync = synchronizePhases({ side, re, im, centers: this.centers.subarray(0, 2 * count) }, { anchor: this.anchor });
     const stitcher = new Stitcher(this.region, this.n, this.cropSize);
     for (let g = 0; g < count; g++) {
       stitcher.add(this.amplitude, this.phase, this.centers[2 * g], this.centers[2 * g + 1], g * area, sync.rotations[g], side);

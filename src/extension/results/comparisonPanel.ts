@@ -1,5 +1,5 @@
-// The study comparison (WebviewPanel ptychoStudy.comparison, one per study folder): the dose × view grid of
-// reconstructions on one common object canvas (so the cells zoom and pan together pixel for pixel), the
+// The study comparison (WebviewPanel ptychoStudy.comparison, one per study folder): the dose × (method, view)
+// grid of reconstructions — the PINN jobs and the Phase F iterative reconstructions — on one common object canvas (so the cells zoom and pan together pixel for pixel), the
 // metrics of every job with the best values, the config keys that differ, and a metric-vs-dose chart.
 // It is live: when the study changes (a job finishes, starts, fails) the host rebuilds what the page shows
 // and re-sends `init` if anything changed; the page then re-reads only the cells whose files changed.
@@ -7,9 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ARTIFACT, type StudyJob } from '../../core/study';
+import { parseReconstructionJobId, type ReconstructionJob } from '../../core/study/reconstructJobs';
 import type { CellImage, ComparisonCellInfo, ComparisonInit, ComparisonProtocol, ComparisonReference, ComparisonRow, ReconMetricsInfo } from '../../webview/protocol';
-import { differingConfigKeys, flattenConfig, gridLayout, TABLE_METRICS, type GridJob, type MetricKey } from '../../webview/shared/results';
-import type { RunManager } from '../runs';
+import { columnKey, differingConfigKeys, flattenConfig, gridLayout, methodDeltas, PINN, TABLE_METRICS, type GridJob, type MetricKey } from '../../webview/shared/results';
+import { isReconJob, type RunManager } from '../runs';
 import type { FolderStudy, StudyModel } from '../studyModel';
 import { Disposable, nextEvent, trackPanel } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
@@ -69,15 +70,31 @@ export class ComparisonPanel extends Disposable {
       panel: 'comparison', validators: comparisonValidators, log: deps.log, label: this.folderName(),
     })));
     host.onRequest('readCell', (p) => this.readCell(p.jobId, p.groundTruth));
-    host.onRequest('openReconstruction', (p) => {
-      const { job, folder } = this.jobFromPage(p.jobId);
+    host.onRequest('openReconstruction', async (p) => {
+      const { job, folder } = this.anyJobFromPage(p.jobId);
+      if (isReconJob(job)) {
+        // A Phase F job: its reconstruction.npz (object, probe, weight, ground truth) in the NPZ preview.
+        await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(path.join(job.artifactDir, ARTIFACT.reconstruction)), 'ptychoStudy.npzPreview', vscode.ViewColumn.Beside);
+        return { opened: true };
+      }
       deps.recon.show(job, folder, vscode.ViewColumn.Beside);
       return { opened: true };
+    });
+    host.onRequest('reconstruct', async (p) => {
+      const { job } = this.anyJobFromPage(p.jobId);
+      if (!isReconJob(job)) throw new Error(`${job.id} is a training job: use Train`);
+      const run = await vscode.commands.executeCommand('ptychoStudy.reconstruct', job.id);
+      return run ? { started: true } : { started: false, message: 'The reconstruction did not start (see the message in the corner).' };
     });
     host.onRequest('train', async (p) => {
       const { job } = this.jobFromPage(p.jobId);
       const run = await vscode.commands.executeCommand('ptychoStudy.train', job.id);
       return run ? { started: true } : { started: false, message: 'Training did not start (see the message in the corner).' };
+    });
+    host.onRequest('exportReport', async () => {
+      const study = this.study();
+      const report = await vscode.commands.executeCommand<{ outDir: string; jobs: number; absent: unknown[] } | undefined>('ptychoStudy.exportStudyReport', { folder: study?.folder.uri.toString() });
+      return report ? { written: true, outDir: report.outDir, jobs: report.jobs, absent: report.absent.length } : { written: false, message: 'No report written (cancelled, or see the message in the corner).' };
     });
     host.onRequest('savePng', (p) => {
       const study = this.study();
@@ -121,7 +138,26 @@ export class ComparisonPanel extends Disposable {
     return jobFromPage(this.deps.model, jobId, this.study()?.folder);
   }
 
-  private async jobCache(job: StudyJob): Promise<JobCache> {
+  /** A training or Phase F job the page named (it must be one of the study's jobs now). */
+  private anyJobFromPage(jobId: string): { job: StudyJob | ReconstructionJob; folder: vscode.WorkspaceFolder } {
+    if (!parseReconstructionJobId(jobId)) return this.jobFromPage(jobId);
+    const folder = this.study()?.folder;
+    const m = this.deps.model.findRecons(jobId).find((x) => !folder || x.folder.uri.toString() === folder.uri.toString());
+    if (!m) throw new Error(`there is no reconstruction job ${jobId.slice(0, 80)} in this study`);
+    return m;
+  }
+
+  /**
+   * The Phase F jobs the comparison shows: every job of a (view, algorithm) column in which some job has run
+   * (or runs in this window). A column no job of has been reconstructed is left out ("when present").
+   */
+  private shownRecons(study: FolderStudy | undefined): ReconstructionJob[] {
+    const recons = study?.recons ?? [];
+    const present = new Set(recons.filter((j) => j.run || (study && this.deps.runs?.get(study.folder, j))).map((j) => columnKey({ ...j, method: j.algorithm })));
+    return recons.filter((j) => j.split === 'test' && present.has(columnKey({ ...j, method: j.algorithm })));
+  }
+
+  private async jobCache(job: StudyJob | ReconstructionJob): Promise<JobCache> {
     const revision = jobRevision(job.artifactDir);
     const hit = this.cache.get(job.artifactDir);
     if (hit && hit.revision === revision) return hit;
@@ -140,19 +176,22 @@ export class ComparisonPanel extends Disposable {
 
   async buildInit(): Promise<ComparisonInit> {
     const study = this.study();
-    const jobs = study?.jobs ?? [];
+    const jobs: (StudyJob | ReconstructionJob)[] = [...(study?.jobs ?? []), ...this.shownRecons(study)];
     const caches = new Map<string, JobCache>();
     for (const j of jobs) caches.set(j.id, await this.jobCache(j));
-    const live = (j: StudyJob) => (study ? this.deps.runs?.get(study.folder, j) : undefined);
+    const live = (j: StudyJob | ReconstructionJob) => (study ? this.deps.runs?.get(study.folder, j) : undefined);
+    const methodOf = (j: StudyJob | ReconstructionJob): string => (isReconJob(j) ? j.algorithm : PINN);
     const gridJobs: GridJob[] = jobs.map((j) => {
       const run = live(j);
       const p = run?.progress;
+      const it = run?.iteration;
       const state = run && run.state === 'queued' ? 'queued' : run ? 'running' : j.state;
       return {
-        id: j.id, dose: j.dose, view: j.view, gridsize: j.gridsize, state, ...(j.reason ? { reason: j.reason } : {}),
+        id: j.id, dose: j.dose, view: j.view, gridsize: j.gridsize, method: methodOf(j), state, ...(j.reason ? { reason: j.reason } : {}),
         // Only a finished run's files: a failed or cancelled rerun may have left an older reconstruction.
         hasReconstruction: !!caches.get(j.id)?.header && state === 'succeeded',
         ...(p ? { progress: `epoch ${p.epoch}/${p.epochs}, step ${p.stepInEpoch}/${p.stepsPerEpoch}` } : {}),
+        ...(it ? { progress: `iteration ${it.iteration}/${it.iterations}` } : {}),
       };
     });
     const layout = gridLayout(gridJobs);
@@ -178,10 +217,11 @@ export class ComparisonPanel extends Disposable {
       Object.fromEntries(METRIC_ROW_KEYS.map((k) => [k, m ? (m[comp][k] as number | null) : null]));
     const rows: ComparisonRow[] = jobs.map((j, i) => {
       const c = caches.get(j.id)!;
-      const result = j.run?.manifest?.result;
+      const result = j.run?.manifest?.result as { epochs?: unknown; finalLoss?: unknown } | undefined;
       const metrics = c.header ? c.metrics?.trained : undefined;
       return {
-        jobId: j.id, dose: j.dose, view: j.view, gridsize: j.gridsize, state: gridJobs[i].state, ...(j.reason ? { reason: j.reason } : {}),
+        jobId: j.id, dose: j.dose, view: j.view, gridsize: j.gridsize, method: gridJobs[i].method!, column: columnKey(gridJobs[i]),
+        state: gridJobs[i].state, ...(j.reason ? { reason: j.reason } : {}),
         epochs: typeof result?.epochs === 'number' ? result.epochs : null,
         finalLoss: typeof result?.finalLoss === 'number' && Number.isFinite(result.finalLoss) ? result.finalLoss : null,
         hasReconstruction: gridJobs[i].hasReconstruction,
@@ -203,7 +243,8 @@ export class ComparisonPanel extends Disposable {
         amplitude: pick(m.flat!, 'amplitude'), phase: pick(m.flat!, 'phase'),
       });
     }
-    const trained = jobs.filter((j, i) => gridJobs[i].hasReconstruction && j.run?.manifest?.config);
+    // The training jobs' configurations (a Phase F job's settings are another kind: every key would differ).
+    const trained = (study?.jobs ?? []).filter((j, i) => gridJobs[i].hasReconstruction && j.run?.manifest?.config);
     const diff = differingConfigKeys(trained.map((j) => ({
       jobId: j.id,
       config: {
@@ -213,7 +254,7 @@ export class ComparisonPanel extends Disposable {
     })));
     return {
       title: 'Study comparison', folder: study?.folder.name ?? '(no study)',
-      doses: layout.doses, columns: layout.columns, cells, rows, references,
+      doses: layout.doses, columns: layout.columns, cells, rows, references, deltas: methodDeltas(rows.filter((r) => r.hasReconstruction)),
       config: { jobs: diff.jobs, keys: diff.keys.map((k) => ({ key: k.key, values: k.values.map((v) => (v === undefined ? null : v)) })), identical: diff.identical, omitted: diff.omitted },
       ...(canvas ? { canvas } : {}), maxSide: GRID_MAX_SIDE, revision: '', updatedAt: new Date().toISOString(),
     };
@@ -239,7 +280,7 @@ export class ComparisonPanel extends Disposable {
   }
 
   private async readCell(jobId: string, groundTruth: boolean): Promise<CellImage> {
-    const { job } = this.jobFromPage(jobId);
+    const { job } = this.anyJobFromPage(jobId);
     const canvas = this.lastInit?.canvas;
     const cache = await this.jobCache(job);
     if (!cache.header || !canvas) throw new Error(`${job.id} has no reconstruction to show`);

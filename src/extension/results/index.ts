@@ -22,7 +22,7 @@ type Register = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise
 /** A Jobs-tree node, a workspace folder name or uri, or nothing (the one study, or a pick). */
 export type StudyArg = JobsNode | { folder?: string } | string | undefined;
 
-async function resolveStudyFolder(ctx: CommandContext, arg: StudyArg): Promise<vscode.WorkspaceFolder | undefined> {
+export async function resolveStudyFolder(ctx: CommandContext, arg: StudyArg): Promise<vscode.WorkspaceFolder | undefined> {
   await ctx.model.whenIdle();
   if (ctx.model.refreshCount === 0) await ctx.model.refresh();
   if (arg && typeof arg === 'object' && 'kind' in arg && 'study' in arg) return arg.study.folder;

@@ -25,6 +25,8 @@ export const comparisonValidators: ProtocolValidators<ComparisonProtocol> = {
     readCell: check.object<{ jobId: string; groundTruth: boolean }>({ jobId: jobIdCheck, groundTruth: check.boolean() }),
     openReconstruction: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
     train: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
+    reconstruct: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
+    exportReport: check.object<Record<string, never>>({}),
   },
   webviewEvents: commonEventValidators,
 };

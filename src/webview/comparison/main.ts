@@ -1,13 +1,14 @@
-// The study-comparison page: the dose × view grid of reconstructions (rows = doses ascending, columns =
-// views; phase by default, amplitude on request, an optional ground-truth column), all on one object canvas
+// The study-comparison page: the dose × (method, view) grid of reconstructions (rows = doses ascending, columns =
+// the PINN views, then the Phase F iterative reconstructions per view; phase by default, amplitude on request, an optional ground-truth column), all on one object canvas
 // with one colour scale (a global window, adjustable) and synchronised zoom/pan; empty cells say why. Below:
 // the metrics of every job (sortable, the best value per metric marked), the config keys that differ, and a
-// metric-vs-dose chart, one line per view. Live: the host re-sends `init` when the study changes and only
+// PINN − iterative deltas per dose × view (the better value marked), and a metric-vs-dose chart, one line per
+// method × view. Live: the host re-sends `init` when the study changes and only
 // the cells whose files changed are read again. Settings live in getState/setState.
 import { createClient, type Client } from '../client';
 import { asFloat32 } from '../shared/binary';
 import { errorMessage } from '../shared/endpoint';
-import { bestIndices, doseLabel, formatMetric, metricSpec, sortRows, TABLE_METRICS, type MetricKey, type SortValue } from '../shared/results';
+import { bestIndices, doseLabel, formatMetric, methodLabel, metricSpec, PINN, sortRows, TABLE_METRICS, type MetricKey, type SortValue } from '../shared/results';
 import { h } from '../components/dom';
 import { Colorbar } from '../components/colorbar';
 import { ImageViewer, type ImageInput } from '../components/imageViewer';
@@ -59,6 +60,7 @@ let colorbar: Colorbar | undefined;
 let chart: SeriesPlot | undefined;
 let best: Record<string, string[]> = {};
 let tableOrder: string[] = [];
+let deltaRowsDrawn: ComparisonViewState['deltaRows'] = [];
 
 /** Decoded cell data, kept across live refreshes while the job's files do not change. */
 interface CellData {
@@ -252,7 +254,19 @@ function toolbar(): HTMLElement {
       btn('−', 'Zoom out every cell', 'zoom-out', () => sync.set({ ...sync.state, zoom: sync.state.zoom / 1.5 })),
       btn('+', 'Zoom in every cell', 'zoom-in', () => sync.set({ ...sync.state, zoom: sync.state.zoom * 1.5 })),
       btn('Fit', 'Fit every cell', 'zoom-fit', () => sync.reset())),
-    btn('Export grid PNG', 'Export the grid with its labels and colour scale as one PNG', 'export-grid', () => void exportGrid()));
+    btn('Export grid PNG', 'Export the grid with its labels and colour scale as one PNG', 'export-grid', () => void exportGrid()),
+    btn('Export Study Report…', 'Export the study report (metrics CSV and JSON, PINN − iterative deltas, the figure, every job\'s manifest and PNGs, README) to a folder', 'export-report', () => void exportReport()));
+}
+
+async function exportReport(): Promise<void> {
+  const status = document.getElementById('cmp-status');
+  if (status) status.textContent = 'Exporting the study report…';
+  try {
+    const r = await client.request('exportReport', {});
+    if (status) status.textContent = r.written ? `Report written to ${r.outDir} (${r.jobs} jobs with metrics${r.absent ? `, ${r.absent} absent` : ''})` : r.message ?? 'No report written.';
+  } catch (err) {
+    if (status) status.textContent = `Report export failed: ${errorMessage(err)}`;
+  }
 }
 
 function rebuildToolbar(): void {
@@ -267,7 +281,7 @@ function cellCaption(info: ComparisonCellInfo, row: ComparisonRow | undefined): 
   const m = row?.[c];
   const bits = m ? [`PSNR ${formatMetric(m.psnr)} dB`, `SSIM ${formatMetric(m.ssim)}`, `r ${formatMetric(m.pearson)}`, `FRC50 ${formatMetric(m.frc50)} c/px`] : [];
   return h('div', { class: 'cmp-caption' },
-    h('button', { type: 'button', class: 'member-link cmp-open', title: `Open the reconstruction viewer of ${id}`, 'data-job': id, onclick: () => void client.request('openReconstruction', { jobId: id }) }, id),
+    h('button', { type: 'button', class: 'member-link cmp-open', title: `Open ${row && row.method !== PINN ? 'the reconstruction file' : 'the reconstruction viewer'} of ${id}`, 'data-job': id, onclick: () => void client.request('openReconstruction', { jobId: id }) }, id),
     h('span', { class: 'muted' }, bits.join(' · ')));
 }
 
@@ -275,6 +289,18 @@ function emptyCell(info: ComparisonCellInfo): HTMLElement {
   const e = info.empty!;
   const canTrain = info.jobId && ['not-trained', 'dry-run', 'failed', 'cancelled'].includes(e.kind);
   const status = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const column = init?.columns.find((c) => c.key === info.column);
+  if (column && column.method !== PINN) {
+    // A Phase F cell: Reconstruct (ptychoStudy.reconstruct) instead of Train.
+    return h('div', { class: `cmp-empty kind-${e.kind}`, 'data-job': info.jobId ?? '', role: 'note' },
+      info.jobId ? h('div', { class: 'cmp-empty-job' }, info.jobId) : undefined,
+      h('div', { class: 'cmp-empty-text' }, e.text),
+      canTrain ? h('button', { type: 'button', class: 'iv-btn cmp-reconstruct', title: `Reconstruct ${info.jobId} (${methodLabel(column.method)})`, onclick: (ev: Event) => {
+        (ev.target as HTMLButtonElement).disabled = true;
+        void client.request('reconstruct', { jobId: info.jobId! }).then((r) => { status.textContent = r.started ? 'queued…' : r.message ?? ''; }, (err) => { status.textContent = errorMessage(err); });
+      } }, e.kind === 'failed' || e.kind === 'cancelled' ? 'Reconstruct again' : 'Reconstruct') : undefined,
+      status);
+  }
   return h('div', { class: `cmp-empty kind-${e.kind}`, 'data-job': info.jobId ?? '', role: 'note' },
     info.jobId ? h('div', { class: 'cmp-empty-job' }, info.jobId) : undefined,
     h('div', { class: 'cmp-empty-text' }, e.text),
@@ -445,10 +471,11 @@ function columns(): Column[] {
   const cols: Column[] = [
     { id: 'jobId', label: 'job', title: 'Job id (open its reconstruction viewer)', value: (r) => r.jobId, text: true },
     { id: 'dose', label: 'dose', title: 'Photons per pattern', value: (r) => r.dose, format: (r) => doseLabel(r.dose) },
+    { id: 'method', label: 'method', title: 'PINN (trained PtychoPINN) or the Phase F iterative algorithm (ePIE, rPIE)', value: (r) => methodLabel(r.method), text: true },
     { id: 'view', label: 'view', title: 'Overlap view', value: (r) => r.view, text: true },
     { id: 'gridsize', label: 'gs', title: 'Gridsize (patterns per group = gs²)', value: (r) => r.gridsize },
     { id: 'state', label: 'state', title: 'Job state', value: (r) => r.state, text: true },
-    { id: 'epochs', label: 'epochs', title: 'Epochs trained', value: (r) => r.epochs },
+    { id: 'epochs', label: 'epochs', title: 'Epochs trained (PINN jobs)', value: (r) => r.epochs },
     { id: 'finalLoss', label: 'final loss', title: 'Final training loss, lower is better. The best is marked per dose: the Poisson loss scales with the photon counts, so losses of different doses are not comparable.', value: (r) => (r.hasReconstruction ? r.finalLoss : null), better: 'lower', bestPerDose: true },
   ];
   for (const comp of ['amplitude', 'phase'] as const) {
@@ -476,7 +503,7 @@ function renderTable(): void {
     const groups = c.bestPerDose ? [...new Set(rows.map((r) => r.dose))].map((d) => rows.filter((r) => r.dose === d)) : [rows];
     best[c.id] = groups.flatMap((g) => bestIndices(g.map((r) => c.value(r) as number | null), c.better!).map((i) => g[i].jobId));
   }
-  const groupRow = h('tr', {}, h('th', { colspan: 7, scope: 'colgroup' }, ''), h('th', { colspan: TABLE_METRICS.length, scope: 'colgroup', class: 'grp' }, 'amplitude'), h('th', { colspan: TABLE_METRICS.length, scope: 'colgroup', class: 'grp' }, 'phase'));
+  const groupRow = h('tr', {}, h('th', { colspan: 8, scope: 'colgroup' }, ''), h('th', { colspan: TABLE_METRICS.length, scope: 'colgroup', class: 'grp' }, 'amplitude'), h('th', { colspan: TABLE_METRICS.length, scope: 'colgroup', class: 'grp' }, 'phase'));
   const head = h('tr');
   for (const c of cols) {
     const sorted = c.id === state.sort.key;
@@ -513,7 +540,45 @@ function renderTable(): void {
     h('div', { class: 'table-x' }, h('table', { class: 'data-table cmp-table', id: 'metrics-table' }, h('thead', {}, groupRow, head), body)),
     h('p', { class: 'hint' }, `${trained} of ${init.rows.length} jobs have results. ★ marks the best value of each metric among them (↓ lower is better, ↑ higher is better; the final loss per dose); click a column to sort. Every job of a dose is scored on the same evaluation set and object region: the dose's Phase C test split, within the scan's bounding box ± M/2, holes included. FRC50 is in cycles per pixel.`),
     ...(apart.length > 0 ? [h('p', { class: 'hint warn', id: 'metrics-apart' }, `Not on the common evaluation (own split; not comparable): ${apart.join(', ')}.`)] : []),
-    referenceTable());
+    referenceTable(),
+    deltaTable());
+}
+
+/** PINN − iterative per dose × view × algorithm (the original study's deltas), the better value of each pair marked. */
+function deltaTable(): HTMLElement {
+  const deltas = init?.deltas ?? [];
+  deltaRowsDrawn = [];
+  if (deltas.length === 0) {
+    return h('p', { class: 'hint', id: 'delta-note' }, 'PINN − iterative: appears once a view has both a trained PINN and a Phase F reconstruction with results at the same dose (Reconstruct on a Phase F node of the Jobs tree).');
+  }
+  const metrics = deltas[0].values.filter((v) => v.part === 'amplitude').map((v) => v.metric);
+  const head1 = h('tr', {}, h('th', { colspan: 3, scope: 'colgroup' }, ''), ...(['amplitude', 'phase'] as const).map((p) => h('th', { colspan: metrics.length, scope: 'colgroup', class: 'grp' }, p)));
+  const head2 = h('tr', {}, h('th', { scope: 'col' }, 'dose'), h('th', { scope: 'col', class: 'text' }, 'view'), h('th', { scope: 'col', class: 'text' }, 'vs'),
+    ...(['amplitude', 'phase'] as const).flatMap((p) => metrics.map((k) => {
+      const spec = metricSpec(k);
+      return h('th', { scope: 'col', title: `${p} ${spec.label}: PINN − iterative (${spec.better} is better)` }, `Δ ${spec.label}${spec.better === 'lower' ? ' ↓' : ' ↑'}`);
+    })));
+  const body = h('tbody');
+  for (const d of deltas) {
+    const marked: string[] = [];
+    const tr = h('tr', { 'data-pinn': d.pinnJobId, 'data-iterative': d.iterativeJobId },
+      h('td', {}, doseLabel(d.dose)), h('th', { scope: 'row', class: 'text' }, d.view), h('td', { class: 'text', title: `${d.pinnJobId} − ${d.iterativeJobId}` }, methodLabel(d.method)));
+    for (const v of d.values) {
+      const cls = v.better === 'pinn' ? 'best delta-pinn' : v.better === 'iterative' ? 'delta-iterative' : '';
+      if (v.better === 'pinn' || v.better === 'iterative') marked.push(`${v.part}.${v.metric}:${v.better}`);
+      const sign = v.delta !== null && v.delta > 0 ? '+' : '';
+      const winner = v.better === 'pinn' ? 'PINN' : v.better === 'iterative' ? methodLabel(d.method) : v.better === 'tie' ? 'tie' : '';
+      tr.append(h('td', { class: `num ${cls}`.trim(), 'data-col': `${v.part}.${v.metric}`, title: `PINN ${formatMetric(v.pinn)} · ${methodLabel(d.method)} ${formatMetric(v.iterative)}${winner ? ` — better: ${winner}` : ''}` },
+        v.better === 'pinn' ? h('span', { class: 'best-mark', 'aria-hidden': 'true' }, '★ ') : v.better === 'iterative' ? h('span', { class: 'delta-mark', 'aria-hidden': 'true' }, '◆ ') : undefined,
+        v.delta === null ? '—' : `${sign}${formatMetric(v.delta)}`, winner ? h('span', { class: 'sr-only' }, ` (better: ${winner})`) : undefined));
+    }
+    deltaRowsDrawn.push({ pinnJobId: d.pinnJobId, iterativeJobId: d.iterativeJobId, marked });
+    body.append(tr);
+  }
+  return h('div', { class: 'table-x' },
+    h('table', { class: 'data-table cmp-table', id: 'delta-table' },
+      h('caption', { class: 'hint' }, 'PINN − iterative, per dose and view (the PINN of the view: gs1 for baseline, gs2 for a Phase D view; both scored on the dose\'s common evaluation). ★ the PINN is better, ◆ the iterative reconstruction is better (higher is better except MAE, where lower is).'),
+      h('thead', {}, head1, head2), body));
 }
 
 /** The flat predictor of each dose, with the trained jobs' metric columns: what "learned nothing" scores. */
@@ -578,8 +643,10 @@ function renderChart(): void {
   const [comp, key] = sel.value.includes('.') ? (sel.value.split('.') as ['amplitude' | 'phase', MetricKey]) : [undefined, undefined];
   const valueOf = (r: ComparisonRow): number | null => (!r.hasReconstruction ? null : comp && key ? r[comp][key] ?? null : r.finalLoss);
   const series: Series[] = init.columns.map((c, i) => {
-    const rows = init!.rows.filter((r) => r.view === c.view && r.gridsize === c.gridsize).sort((a, b) => a.dose - b.dose);
-    return { label: c.label, x: rows.map((r) => r.dose), y: rows.map((r) => valueOf(r) ?? NaN), color: SERIES_COLORS[i % SERIES_COLORS.length], markers: true };
+    // One line per method × view: the grid's columns (a PINN view, or an iterative algorithm on a view, dashed).
+    const rows = init!.rows.filter((r) => r.column === c.key).sort((a, b) => a.dose - b.dose);
+    const label = c.method === PINN ? `PINN ${c.label}` : c.label;
+    return { label, x: rows.map((r) => r.dose), y: rows.map((r) => valueOf(r) ?? NaN), color: SERIES_COLORS[i % SERIES_COLORS.length], markers: true, ...(c.method === PINN ? {} : { dash: [2, 3] }) };
   });
   // The flat predictor of each dose, dashed: the line a trained model has to beat.
   if (comp && key) {
@@ -664,7 +731,7 @@ function render(i: ComparisonInit): void {
       toolbar(),
       h('div', { class: 'cmp-scale', id: 'colorbar-holder' }),
       h('section', { id: 'grid-host', 'aria-label': 'Reconstruction grid' }),
-      h('p', { class: 'hint' }, 'Rows: dose (photons per pattern); columns: overlap views. Every cell shows the same object region (the union of the jobs\' regions), rotated by its own global phase offset; zoom and pan move all cells together (wheel, drag, + / − / 0 on a focused cell). Click a job name to open its reconstruction viewer.'),
+      h('p', { class: 'hint' }, 'Rows: dose (photons per pattern); columns: the PINN per overlap view, then the iterative reconstructions (Phase F) per view. Every cell shows the same object region (the union of the jobs\' regions), rotated by its own global phase offset; zoom and pan move all cells together (wheel, drag, + / − / 0 on a focused cell). Click a job name to open its reconstruction viewer.'),
       h('div', { class: 'muted', id: 'cmp-status', 'aria-live': 'polite' }),
       h('section', { class: 'np-card rv-card' }, h('h2', {}, 'Metrics of every job'), h('div', { id: 'table-host' })),
       h('div', { class: 'cmp-lower' },
@@ -702,6 +769,8 @@ function viewState(): ComparisonViewState {
     tableRows: tableOrder, sort: state.sort, best, configKeys: init?.config.keys.map((k) => k.key) ?? [], updates,
     ...(init ? { revision: init.revision } : {}),
     chartSeries: chart?.seriesCount ?? 0,
+    columnLabels: init?.columns.map((c) => c.label) ?? [],
+    deltaRows: deltaRowsDrawn,
   };
 }
 

@@ -85,12 +85,33 @@ export function sortRows<T>(rows: readonly T[], value: (row: T) => SortValue, di
 // ---------------------------------------------------------------------------------------------------------
 // The dose × view grid
 
-/** What the grid needs of a job (the host fills it from StudyJob and the artifact folder). */
+/** How a job reconstructs: `pinn` (a trained PtychoPINN) or an iterative algorithm of Phase F (`epie`, `rpie`). */
+export type Method = string;
+export const PINN: Method = 'pinn';
+
+/** `PINN`, `ePIE`, `rPIE`, or the name as it is. */
+export function methodLabel(method: Method | undefined): string {
+  const m = method ?? PINN;
+  if (m === PINN) return 'PINN';
+  if (m === 'epie') return 'ePIE';
+  if (m === 'rpie') return 'rPIE';
+  return m;
+}
+
+/** The grid column of a job: `view/gs<g>` for a PINN (as before), `view/<algorithm>` for an iterative method. */
+export function columnKey(job: { view: string; gridsize: number; method?: Method }): string {
+  const m = job.method ?? PINN;
+  return m === PINN ? `${job.view}/gs${job.gridsize}` : `${job.view}/${m}`;
+}
+
+/** What the grid needs of a job (the host fills it from StudyJob or a Phase F job and the artifact folder). */
 export interface GridJob {
   id: string;
   dose: number;
   view: string;
   gridsize: number;
+  /** Default `pinn`. */
+  method?: Method;
   /** StudyJob state, or 'queued' for a run waiting in this window's queue. */
   state: string;
   reason?: string;
@@ -101,10 +122,12 @@ export interface GridJob {
 }
 
 export interface GridColumn {
-  /** `view/gs<g>`. */
+  /** `view/gs<g>` (PINN) or `view/<algorithm>` (iterative). */
   key: string;
   view: string;
   gridsize: number;
+  /** `pinn` or the iterative algorithm. */
+  method: Method;
   label: string;
 }
 
@@ -128,7 +151,15 @@ export interface GridLayout {
 
 const VIEW_ORDER = ['baseline', 'dense', 'sparse'];
 
+/** PINN columns first (baseline gs1, then each view's gs2), then the iterative ones per view and algorithm. */
 function columnOrder(a: GridColumn, b: GridColumn): number {
+  const pa = a.method === PINN ? 0 : 1;
+  const pb = b.method === PINN ? 0 : 1;
+  if (pa !== pb) return pa - pb;
+  return viewOrder(a, b) || a.method.localeCompare(b.method);
+}
+
+function viewOrder(a: GridColumn, b: GridColumn): number {
   const ia = VIEW_ORDER.indexOf(a.view);
   const ib = VIEW_ORDER.indexOf(b.view);
   if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || a.gridsize - b.gridsize;
@@ -138,36 +169,111 @@ function columnOrder(a: GridColumn, b: GridColumn): number {
 /** Why a job (or its absence) gives no picture; undefined when it has a reconstruction to show. */
 export function emptyReason(job: GridJob | undefined): GridCell['empty'] {
   if (!job) return { kind: 'absent', text: 'no such job: this view does not exist at this dose' };
-  if (job.state === 'running') return { kind: 'running', text: `training${job.progress ? ` · ${job.progress}` : ''}` };
-  if (job.state === 'queued') return { kind: 'queued', text: 'queued for training' };
+  const iterative = (job.method ?? PINN) !== PINN;
+  const noun = iterative ? 'reconstruction' : 'training';
+  const done = iterative ? 'reconstructed' : 'trained';
+  if (job.state === 'running') return { kind: 'running', text: `${iterative ? 'reconstructing' : 'training'}${job.progress ? ` · ${job.progress}` : ''}` };
+  if (job.state === 'queued') return { kind: 'queued', text: `queued for ${noun}` };
   if (job.hasReconstruction) return undefined;
   const why = job.reason ? `: ${job.reason}` : '';
   switch (job.state) {
     case 'missing': return { kind: 'missing', text: `missing data${why}` };
     case 'invalid': return { kind: 'invalid', text: `invalid data${why}` };
-    case 'ready': return { kind: 'not-trained', text: 'not trained yet' };
-    case 'dry-run': return { kind: 'dry-run', text: 'not trained yet (dry run only)' };
-    case 'failed': return { kind: 'failed', text: `training failed${why}` };
-    case 'cancelled': return { kind: 'cancelled', text: `training cancelled${why}` };
+    case 'ready': return { kind: 'not-trained', text: `not ${done} yet` };
+    case 'dry-run': return { kind: 'dry-run', text: `not ${done} yet (dry run only)` };
+    case 'failed': return { kind: 'failed', text: `${noun} failed${why}` };
+    case 'cancelled': return { kind: 'cancelled', text: `${noun} cancelled${why}` };
     default: return { kind: 'no-reconstruction', text: `${job.state}: no reconstruction.npz in the job folder` };
   }
 }
 
-/** Rows = doses ascending, columns = baseline, dense, sparse, then other views; one cell per (dose, column). */
+/**
+ * Rows = doses ascending; columns = the PINN views (baseline, dense, sparse, then other views), then the
+ * iterative methods per view; one cell per (dose, column).
+ */
 export function gridLayout(jobs: readonly GridJob[]): GridLayout {
   const doses = [...new Set(jobs.map((j) => j.dose))].sort((a, b) => a - b);
   const cols = new Map<string, GridColumn>();
   for (const j of jobs) {
-    const key = `${j.view}/gs${j.gridsize}`;
-    if (!cols.has(key)) cols.set(key, { key, view: j.view, gridsize: j.gridsize, label: `${j.view} (gs${j.gridsize})` });
+    const key = columnKey(j);
+    const method = j.method ?? PINN;
+    if (!cols.has(key)) cols.set(key, { key, view: j.view, gridsize: j.gridsize, method, label: method === PINN ? `${j.view} (gs${j.gridsize})` : `${j.view} · ${methodLabel(method)}` });
   }
   const columns = [...cols.values()].sort(columnOrder);
   const rows = doses.map((dose) => columns.map((c): GridCell => {
-    const job = jobs.find((j) => j.dose === dose && j.view === c.view && j.gridsize === c.gridsize);
+    const job = jobs.find((j) => j.dose === dose && columnKey(j) === c.key);
     const empty = emptyReason(job);
     return { dose, column: c.key, ...(job ? { job } : {}), ...(empty ? { empty } : {}) };
   }));
   return { doses, columns, rows };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// PINN − iterative deltas (the original study's metrics_delta_summary)
+
+/** The metrics of the PINN − iterative comparison, in the study's order. */
+export const DELTA_METRICS: readonly MetricKey[] = ['msSsim', 'ssim', 'mae', 'psnr', 'frc50'];
+
+/** What the deltas need of a scored job. */
+export interface DeltaInput {
+  jobId: string;
+  dose: number;
+  view: string;
+  method?: Method;
+  amplitude: Partial<Record<MetricKey, number | null>>;
+  phase: Partial<Record<MetricKey, number | null>>;
+}
+
+export interface DeltaValue {
+  part: 'amplitude' | 'phase';
+  metric: MetricKey;
+  pinn: number | null;
+  iterative: number | null;
+  /** pinn − iterative; null when either is missing. */
+  delta: number | null;
+  /** Which is better by the metric's direction (lower MAE is better); undefined when either is missing. */
+  better?: 'pinn' | 'iterative' | 'tie';
+}
+
+export interface MethodDelta {
+  dose: number;
+  view: string;
+  /** The iterative algorithm compared with. */
+  method: Method;
+  pinnJobId: string;
+  iterativeJobId: string;
+  values: DeltaValue[];
+}
+
+const hasAnyMetric = (r: DeltaInput): boolean => DELTA_METRICS.some((k) => finite(r.amplitude[k]) || finite(r.phase[k]));
+
+/**
+ * PINN − iterative per dose × view × iterative method, for DELTA_METRICS of amplitude and phase: the PINN of the
+ * view (gs1 for baseline, gs2 for a Phase D view) against each iterative reconstruction of the same view and
+ * dose. Only pairs where both sides have metrics; ordered by dose, view, method.
+ */
+export function methodDeltas(rows: readonly DeltaInput[]): MethodDelta[] {
+  const out: MethodDelta[] = [];
+  const scored = rows.filter(hasAnyMetric);
+  for (const it of scored) {
+    if ((it.method ?? PINN) === PINN) continue;
+    const pinn = scored.find((r) => (r.method ?? PINN) === PINN && r.dose === it.dose && r.view === it.view);
+    if (!pinn) continue;
+    const values: DeltaValue[] = [];
+    for (const part of ['amplitude', 'phase'] as const) {
+      for (const metric of DELTA_METRICS) {
+        const a = pinn[part][metric];
+        const b = it[part][metric];
+        const p = finite(a) ? a : null;
+        const q = finite(b) ? b : null;
+        const w = better(p, q, metricSpec(metric).better);
+        values.push({ part, metric, pinn: p, iterative: q, delta: p !== null && q !== null ? p - q : null, ...(w ? { better: w === 'a' ? 'pinn' : w === 'b' ? 'iterative' : 'tie' } : {}) });
+      }
+    }
+    out.push({ dose: it.dose, view: it.view, method: it.method!, pinnJobId: pinn.jobId, iterativeJobId: it.jobId, values });
+  }
+  const vo = (v: string): number => (VIEW_ORDER.indexOf(v) < 0 ? 99 : VIEW_ORDER.indexOf(v));
+  return out.sort((x, y) => x.dose - y.dose || vo(x.view) - vo(y.view) || x.view.localeCompare(y.view) || x.method.localeCompare(y.method));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -9,7 +9,11 @@ import * as vscode from 'vscode';
 export function run(): Promise<void> {
   const resultFile = process.env.PTYCHO_TEST_RESULTS || path.join(os.tmpdir(), 'ptycho-exthost-results.json');
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 60_000 });
-  for (const f of fs.readdirSync(__dirname).sort()) if (f.endsWith('.test.js')) mocha.addFile(path.join(__dirname, f));
+  // PTYCHO_TEST_FILES (from EXTHOST_FILES of run-exthost.mjs): comma-separated parts of file names to run only those.
+  const only = (process.env.PTYCHO_TEST_FILES ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  for (const f of fs.readdirSync(__dirname).sort()) {
+    if (f.endsWith('.test.js') && (only.length === 0 || only.some((o) => f.includes(o)))) mocha.addFile(path.join(__dirname, f));
+  }
   return new Promise((resolve, reject) => {
     const results: { title: string; state: string; ms?: number; err?: string }[] = [];
     const runner = mocha.run((failures) => {

@@ -1,0 +1,267 @@
+// Phase F (iterative reconstructions) in the real VS Code, on a study of its own: a one-dose study simulated
+// by the bundled CLI into a temporary folder outside the workspace, with the study roots and
+// `ptychoStudy.phaseFRoot` pointed at it (restored, and the folder removed, at the end — the other suites
+// never see it). Checks the tree's Phase F nodes, Reconstruct → succeeded with every artifact (in the worker
+// process), Cancel and Resume from the checkpoint, and the comparison panel's method columns, PINN − iterative
+// deltas and chart through the panel's message protocol.
+import { strict as assert } from 'node:assert';
+import { fork } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { WorkbenchApi } from '../../../src/extension/extension';
+import type { JobsNode } from '../../../src/extension/jobsTree';
+import type { ComparisonPanel } from '../../../src/extension/results';
+import type { LiveRun } from '../../../src/extension/runs';
+import type { ComparisonViewState } from '../../../src/webview/protocol';
+import { activateForShortTraining, EXTENSION_ID, until as untilShort } from './util';
+
+const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 90_000): Promise<T> => untilShort(what, probe, ms);
+
+const ROOT_KEYS = ['phaseCRoot', 'phaseDRoot', 'artifactRoot', 'phaseFRoot', 'reconstruction.iterations', 'training.epochs'] as const;
+
+describe('Phase F iterative reconstructions in VS Code', function () {
+  this.timeout(300_000);
+  let api: WorkbenchApi;
+  let dir: string;
+  let phaseF: string;
+  const cfg = () => vscode.workspace.getConfiguration('ptychoStudy');
+  const recon = (id: string) => api.model.allRecons().find((j) => j.id === id)!;
+
+  /** The tree nodes under the single study (dose nodes at the top). */
+  function reconNodes(): Extract<JobsNode, { kind: 'recon' }>[] {
+    const out: Extract<JobsNode, { kind: 'recon' }>[] = [];
+    for (const top of api.tree.getChildren()) {
+      for (const n of api.tree.getChildren(top)) {
+        if (n.kind !== 'reconGroup') continue;
+        for (const r of api.tree.getChildren(n)) if (r.kind === 'recon') out.push(r);
+      }
+    }
+    return out;
+  }
+  const reconItem = (id: string): vscode.TreeItem | undefined => {
+    const n = reconNodes().find((r) => r.job.id === id);
+    return n ? api.tree.getTreeItem(n) : undefined;
+  };
+
+  async function refreshed(): Promise<void> {
+    await api.refresh();
+    await api.whenIdle();
+  }
+
+  before(async () => {
+    api = await activateForShortTraining();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ptycho-phase-f-'));
+    const cli = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'cli.js');
+    await new Promise<void>((resolve, reject) => {
+      const child = fork(cli, ['simulate', '--out', dir, '--n-images', '160', '--doses', '1e4', '--json'], { stdio: 'pipe' });
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`simulate exited ${code}`))));
+    });
+    phaseF = path.join(dir, 'iterative');
+    await cfg().update('phaseCRoot', path.join(dir, 'phase_c'), vscode.ConfigurationTarget.Workspace);
+    await cfg().update('phaseDRoot', path.join(dir, 'phase_d'), vscode.ConfigurationTarget.Workspace);
+    await cfg().update('artifactRoot', path.join(dir, 'phase_e'), vscode.ConfigurationTarget.Workspace);
+    await cfg().update('phaseFRoot', phaseF, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('reconstruction.iterations', 5, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('training.epochs', 1, vscode.ConfigurationTarget.Workspace);
+    await refreshed();
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    for (const k of ROOT_KEYS) await cfg().update(k, undefined, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('training.epochs', 2, vscode.ConfigurationTarget.Workspace); // as activateForShortTraining left it
+    await refreshed();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('contributes Reconstruct and the Phase F settings; Cancel and Resume serve both kinds of job', async () => {
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    const cmd = pkg.contributes.commands.find((c: { command: string }) => c.command === 'ptychoStudy.reconstruct');
+    assert.ok(cmd, 'ptychoStudy.reconstruct is contributed');
+    const item = pkg.contributes.menus['view/item/context'] as { command: string; when: string; group: string }[];
+    for (const id of ['ptychoStudy.reconstruct', 'ptychoStudy.cancel', 'ptychoStudy.resume']) {
+      assert.ok(item.some((m) => m.command === id && m.when.includes('recon\\.') && m.group.startsWith('inline')), `${id} inline on Phase F nodes`);
+    }
+    const props = pkg.contributes.configuration.properties;
+    assert.equal(props['ptychoStudy.phaseFRoot'].default, '');
+    assert.equal(props['ptychoStudy.reconstruction.iterations'].default, 50);
+    assert.equal(props['ptychoStudy.reconstruction.probe'].default, 'fixed');
+    assert.ok((await vscode.commands.getCommands(true)).includes('ptychoStudy.reconstruct'));
+  });
+
+  it('the tree shows an "Iterative (Phase F)" group per dose with a node per view × algorithm, in the ready state', async () => {
+    assert.deepEqual(api.model.allJobs().map((j) => j.id).sort(), ['dose_10000/baseline/gs1', 'dose_10000/dense/gs2', 'dose_10000/sparse/gs2'], 'the fixture study, not the demo');
+    const top = api.tree.getChildren();
+    const dose = top.find((n) => n.kind === 'dose')!;
+    const children = api.tree.getChildren(dose);
+    assert.deepEqual(children.map((n) => n.kind), ['job', 'job', 'job', 'reconGroup'], 'training jobs first, then the Phase F group');
+    const group = api.tree.getTreeItem(children[3]);
+    assert.equal(group.label, 'Iterative (Phase F)');
+    assert.equal(group.contextValue, 'reconGroup');
+    assert.match(String(group.description), /^6 ready$/);
+    const nodes = reconNodes();
+    assert.deepEqual(nodes.map((n) => n.job.id), [
+      'dose_10000/baseline/test/epie', 'dose_10000/baseline/test/rpie', 'dose_10000/dense/test/epie',
+      'dose_10000/dense/test/rpie', 'dose_10000/sparse/test/epie', 'dose_10000/sparse/test/rpie',
+    ]);
+    assert.equal(nodes.length, 6);
+    const item = reconItem('dose_10000/dense/test/epie')!;
+    assert.equal(item.label, 'dense · epie');
+    assert.equal(item.contextValue, 'recon.ready');
+    assert.equal((item.iconPath as vscode.ThemeIcon).id, 'circle-large-outline');
+    assert.match(String(item.description), /^ready · 71 patterns · N=64$/);
+    assert.equal(api.tree.getParent(nodes[0])?.kind, 'reconGroup');
+    assert.equal(recon('dose_10000/dense/test/epie').artifactDir, path.join(phaseF, 'dose_10000', 'dense', 'test', 'epie'), 'the phaseFRoot setting decides where');
+  });
+
+  it('Reconstruct runs a Phase F job in a worker to succeeded: progress in the tree, every artifact, the root records', async () => {
+    const id = 'dose_10000/dense/test/epie';
+    const run = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.reconstruct', id);
+    assert.ok(run, 'the command returns the live run');
+    const pid = await until('the worker pid', () => run.handle?.pid);
+    assert.notEqual(pid, process.pid, 'the reconstruction runs in its own process, not the extension host');
+    const exit = await run.finished;
+    assert.equal(exit?.status, 'succeeded', exit?.reason);
+    await refreshed();
+    const done = await until('the succeeded state', () => (reconItem(id)?.contextValue === 'recon.succeeded' ? reconItem(id) : undefined));
+    assert.equal((done.iconPath as vscode.ThemeIcon).id, 'pass-filled');
+    assert.match(String(done.description), /^succeeded · 5 iterations/);
+    const jobDir = recon(id).artifactDir;
+    for (const f of ['manifest.json', 'recon.log', 'events.jsonl', 'checkpoint.npz', 'reconstruction.npz', 'metrics.json', 'amplitude.png', 'phase.png']) {
+      assert.ok(fs.existsSync(path.join(jobDir, f)), f);
+    }
+    const manifest = JSON.parse(fs.readFileSync(path.join(jobDir, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.status, 'succeeded');
+    assert.equal(manifest.config.algorithm, 'epie');
+    assert.equal(manifest.config.settings.iterations, 5, 'ptychoStudy.reconstruction.iterations');
+    assert.equal(manifest.config.settings.probeMode, 'fixed', 'the probe is fixed by default');
+    assert.equal(manifest.runtime.pid, pid);
+    const metrics = JSON.parse(fs.readFileSync(path.join(jobDir, 'metrics.json'), 'utf8'));
+    assert.equal(metrics.evaluation.source, 'phase-c-test', 'scored on the dose\'s common evaluation, as the training jobs');
+    const events = fs.readFileSync(path.join(jobDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    assert.equal(events.filter((e) => e.type === 'iteration').length, 5);
+    assert.ok(fs.existsSync(path.join(phaseF, 'reconstruction_manifest.json')), 'reconstruction_manifest.json at the Phase F root');
+    assert.ok(fs.existsSync(path.join(phaseF, 'skip_summary.json')));
+    assert.equal(api.runs.all().length, 0);
+  });
+
+  it('Cancel stops a reconstruction after its iteration with a checkpoint; Resume continues from it to succeeded', async () => {
+    const id = 'dose_10000/baseline/test/rpie';
+    await cfg().update('reconstruction.iterations', 5000, vscode.ConfigurationTarget.Workspace);
+    const run = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.reconstruct', { jobId: id });
+    await until('an iteration', () => run.iteration);
+    const running = reconItem(id)!;
+    assert.equal(running.contextValue, 'recon.running');
+    assert.match(String(running.description), /^running · iteration \d+\/5000 · error /);
+    assert.equal(await vscode.commands.executeCommand('ptychoStudy.cancel', id), true, 'ptychoStudy.cancel takes a Phase F id');
+    const exit = await run.finished;
+    assert.equal(exit?.status, 'cancelled', exit?.reason);
+    const jobDir = recon(id).artifactDir;
+    assert.ok(fs.existsSync(path.join(jobDir, 'checkpoint.npz')), 'the checkpoint is kept');
+    await refreshed();
+    const node = reconNodes().find((n) => n.job.id === id)!;
+    assert.equal(api.tree.getTreeItem(node).contextValue, 'recon.cancelled');
+    const stoppedAt = (JSON.parse(fs.readFileSync(path.join(jobDir, 'manifest.json'), 'utf8')) as { progress: { iteration: number } }).progress.iteration;
+    assert.ok(stoppedAt >= 1 && stoppedAt < 5000, `stopped after iteration ${stoppedAt}`);
+    // Resume from the tree node (the argument a context-menu click passes), to a few iterations more.
+    await cfg().update('reconstruction.iterations', stoppedAt + 3, vscode.ConfigurationTarget.Workspace);
+    const resumed = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.resume', node);
+    assert.ok(resumed?.resume, 'a resume run');
+    const exit2 = await resumed.finished;
+    assert.equal(exit2?.status, 'succeeded', exit2?.reason);
+    const events = fs.readFileSync(path.join(jobDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; resumedFrom?: { iteration: number }; iteration?: number });
+    const started = events.filter((e) => e.type === 'recon-started');
+    assert.deepEqual(started.at(-1)?.resumedFrom, { iteration: stoppedAt }, 'the second run continued from the checkpoint');
+    assert.equal(events.filter((e) => e.type === 'iteration').at(-1)?.iteration, stoppedAt + 3);
+    await refreshed();
+    await until('the succeeded state', () => reconItem(id)?.contextValue === 'recon.succeeded' || undefined);
+    await cfg().update('reconstruction.iterations', 5, vscode.ConfigurationTarget.Workspace);
+  });
+
+  it('the comparison shows methods as columns (PINN per view, then iterative per view), PINN − iterative deltas and a line per method × view', async () => {
+    // The PINN of the dense view (1 epoch, small network), trained as the Train command does.
+    const train = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.train', 'dose_10000/dense/gs2');
+    const texit = await train.finished;
+    assert.equal(texit?.status, 'succeeded', texit?.reason);
+    await refreshed();
+    const comparison = (await vscode.commands.executeCommand<ComparisonPanel>('ptychoStudy.compareStudy'))!;
+    await api.results.comparison.whenReady();
+    await until('an init with the trained PINN', () => comparison.lastInit?.rows.some((r) => r.jobId === 'dose_10000/dense/gs2' && r.hasReconstruction) || undefined);
+    await comparison.renders.when((r) => r.event.first, 60_000);
+    const init = comparison.lastInit!;
+    assert.deepEqual(init.columns.map((c) => c.key), ['baseline/gs1', 'dense/gs2', 'sparse/gs2', 'baseline/rpie', 'dense/epie'],
+      'iterative columns only where a reconstruction ran: baseline · rPIE (resumed) and dense · ePIE');
+    assert.deepEqual(init.columns.map((c) => c.method), ['pinn', 'pinn', 'pinn', 'rpie', 'epie']);
+    const row = (id: string) => init.rows.find((r) => r.jobId === id)!;
+    assert.equal(row('dose_10000/dense/test/epie').method, 'epie');
+    assert.equal(row('dose_10000/dense/test/epie').column, 'dense/epie');
+    assert.equal(row('dose_10000/dense/test/epie').hasReconstruction, true);
+    assert.equal(typeof row('dose_10000/dense/test/epie').phase.ssim, 'number', 'the iterative job is scored like the PINN');
+    assert.equal(row('dose_10000/dense/gs2').method, 'pinn');
+    // PINN − iterative: dense (the PINN gs2 against ePIE); baseline has no trained PINN here.
+    assert.deepEqual(init.deltas.map((d) => `${d.pinnJobId} − ${d.iterativeJobId}`), ['dose_10000/dense/gs2 − dose_10000/dense/test/epie']);
+    const d = init.deltas[0];
+    const pinnRow = row('dose_10000/dense/gs2');
+    const itRow = row('dose_10000/dense/test/epie');
+    for (const v of d.values) {
+      const a = pinnRow[v.part][v.metric];
+      const b = itRow[v.part][v.metric];
+      if (typeof a === 'number' && typeof b === 'number') {
+        assert.ok(Math.abs(v.delta! - (a - b)) < 1e-12, `${v.part}.${v.metric}`);
+        const lowerBetter = v.metric === 'mae';
+        const expect = a === b ? 'tie' : (lowerBetter ? a < b : a > b) ? 'pinn' : 'iterative';
+        assert.equal(v.better, expect, `${v.part}.${v.metric}: ${a} vs ${b}`);
+      }
+    }
+    // The page, through its protocol: column heads, the cells of both methods drawn, the delta table marked, the chart.
+    const st: ComparisonViewState = await comparison.host.sendRequest('getViewState', {});
+    assert.deepEqual(st.columnLabels, ['baseline (gs1)', 'dense (gs2)', 'sparse (gs2)', 'baseline · rPIE', 'dense · ePIE']);
+    const cell = (id: string) => st.cells.find((c) => c.jobId === id)!;
+    for (const id of ['dose_10000/dense/gs2', 'dose_10000/dense/test/epie', 'dose_10000/baseline/test/rpie']) {
+      assert.equal(cell(id).drawn, true, `${id} drawn`);
+      assert.ok(cell(id).nonBlank > 0.05, `${id}: ${JSON.stringify(cell(id))}`);
+      assert.equal(cell(id).binary, true);
+    }
+    assert.match(String(cell('dose_10000/baseline/gs1').empty), /^not trained yet/);
+    assert.equal(st.deltaRows.length, 1);
+    assert.equal(st.deltaRows[0].iterativeJobId, 'dose_10000/dense/test/epie');
+    const expectedMarks = d.values.filter((v) => v.better === 'pinn' || v.better === 'iterative').map((v) => `${v.part}.${v.metric}:${v.better}`);
+    assert.ok(expectedMarks.length > 0);
+    assert.deepEqual(st.deltaRows[0].marked, expectedMarks, 'the better value of each pair is marked');
+    assert.ok(st.tableRows.includes('dose_10000/dense/test/epie'), 'the iterative jobs are rows of the metrics table');
+    assert.equal(st.chartSeries, 4, 'one line per method × view with results (PINN dense, baseline · rPIE, dense · ePIE) and the flat predictor');
+  });
+
+  it('Export Study Report writes the report folder of the study (Phase F included) where the user picks', async () => {
+    const outDir = path.join(dir, 'report-picked');
+    fs.mkdirSync(outDir);
+    let suggested: string | undefined;
+    const original = api.report.pickFolder;
+    api.report.pickFolder = async (def) => {
+      suggested = def.fsPath;
+      return vscode.Uri.file(outDir);
+    };
+    try {
+      const study = api.tree.getChildren().find((n) => n.kind === 'study')!;
+      const report = await vscode.commands.executeCommand<{ outDir: string; jobs: number; absent: unknown[]; files: Record<string, string> }>('ptychoStudy.exportStudyReport', study);
+      assert.ok(report, 'the command returns the report');
+      assert.equal(suggested, dir, 'the dialog starts beside Phase C');
+      assert.equal(report.outDir, outDir);
+      for (const f of ['comparison_metrics.csv', 'metrics_summary.json', 'metrics_delta_summary.json', 'README.md']) assert.ok(fs.existsSync(path.join(outDir, f)), f);
+      const csv = fs.readFileSync(path.join(outDir, 'comparison_metrics.csv'), 'utf8');
+      assert.match(csv, /^dose,view,method,split,part,metric,value/);
+      assert.match(csv, /\n10000,dense,epie,test,phase,/, 'the iterative job is in the tidy CSV');
+      assert.match(csv, /\n10000,dense,pinn,test,phase,/);
+      const deltas = JSON.parse(fs.readFileSync(path.join(outDir, 'metrics_delta_summary.json'), 'utf8'));
+      assert.ok(deltas.deltas.some((e: { view: string; algorithm: string }) => e.view === 'dense' && e.algorithm === 'epie'), 'PINN − ePIE of the dense view');
+      assert.match(fs.readFileSync(path.join(outDir, 'README.md'), 'utf8'), /ptycho-study report .*--phase-f-root/, 'the README records the command that regenerates it');
+    } finally {
+      api.report.pickFolder = original;
+    }
+    // A study root as the report folder is refused with the writer's message.
+    await vscode.commands.executeCommand('ptychoStudy.exportStudyReport', { outDir: path.join(dir, 'phase_c') });
+    assert.ok(!fs.existsSync(path.join(dir, 'phase_c', 'comparison_metrics.csv')), 'nothing written into Phase C');
+  });
+});
