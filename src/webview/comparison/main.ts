@@ -721,7 +721,7 @@ function render(i: ComparisonInit): void {
   app.removeAttribute('aria-busy');
   const trained = i.rows.filter((r) => r.hasReconstruction).length;
   const when = new Date(i.updatedAt).toLocaleTimeString();
-  const summary = `${i.folder} · ${trained} of ${i.rows.length} jobs with results · ${i.doses.length} doses × ${i.columns.length} views` +
+  const summary = `${i.folder} · ${trained} of ${i.rows.length} jobs with results · ${i.doses.length} doses × ${i.columns.length} ${i.columns.some((c) => c.method !== PINN) ? 'method/view columns' : 'views'}` +
     (i.canvas ? ` · object region ${i.canvas.width} × ${i.canvas.height} px at (${i.canvas.x0}, ${i.canvas.y0})${i.canvas.factor > 1 ? `, shown decimated ${i.canvas.factor}× (block means; over ${i.maxSide} px per side)` : ''}` : '');
   if (firstInit || !document.getElementById('grid-host')) {
     app.replaceChildren(

@@ -59,7 +59,10 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
     assert.equal(api.tree.getTreeItem(studyNode).label, 'Study');
     assert.equal(api.tree.getTreeItem(studyNode).command?.command, 'ptychoStudy.compareStudy');
     assert.deepEqual(doses.map((n) => api.tree.getTreeItem(n).label), ['dose 1e3', 'dose 1e4', 'dose 1e5']);
-    const jobs = api.tree.getChildren(doses[0]);
+    const children = api.tree.getChildren(doses[0]);
+    // The training jobs, then the dose's Phase F group (workbench.phase-f.test.ts checks it).
+    assert.equal(api.tree.getTreeItem(children.at(-1)!).label, 'Iterative (Phase F)');
+    const jobs = children.filter((n) => n.kind === 'job');
     const items = jobs.map((n) => api.tree.getTreeItem(n));
     assert.deepEqual(items.map((i) => i.label), ['baseline (gs1)', 'dense (gs2)', 'sparse (gs2)']);
     assert.deepEqual(items.map((i) => i.contextValue), ['job.ready', 'job.ready', 'job.ready']);
