@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import {
   dryRunCommand, generateDemoCommand, revealArtifactsCommand, openDatasetCommand, UserError, type CommandContext,
 } from './commands';
+import { chooseStudyRootCommand } from './chooseStudyRoot';
 import { StudyDiagnostics } from './diagnostics';
 import { JobsTreeProvider } from './jobsTree';
 import { StudyModel } from './studyModel';
@@ -86,6 +87,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.revealArtifacts', (arg?: Parameters<typeof revealArtifactsCommand>[1]) => revealArtifactsCommand(ctx, arg));
   register('ptychoStudy.openDataset', (arg?: Parameters<typeof openDatasetCommand>[1]) => openDatasetCommand(ctx, arg));
   register('ptychoStudy.showOutput', async () => log.show(true));
+  register('ptychoStudy.chooseStudyRoot', (arg?: string) => chooseStudyRootCommand(ctx, typeof arg === 'string' ? arg : undefined));
   const tctx: TrainContext = { ...ctx, runs };
   register('ptychoStudy.train', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
   // Resume and Cancel work on both kinds: a Phase F node or id goes to the reconstruction side.

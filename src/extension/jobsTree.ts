@@ -140,8 +140,15 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         return reconItem(node.study, node.job, this.runs?.get(node.study.folder, node.job));
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
-        item.iconPath = new vscode.ThemeIcon('info');
         item.tooltip = node.detail ?? node.text;
+        if (node.text === node.study.layout?.ambiguity?.message) {
+          // More than one study here: the note offers the choice.
+          item.iconPath = new vscode.ThemeIcon('warning');
+          item.contextValue = 'ambiguity';
+          item.command = { command: 'ptychoStudy.chooseStudyRoot', title: 'Choose Study Root…', arguments: [] };
+          return item;
+        }
+        item.iconPath = new vscode.ThemeIcon('info');
         item.contextValue = 'message';
         return item;
       }
