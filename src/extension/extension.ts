@@ -118,7 +118,11 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   // of a study root (a directory rename reports only the directory, not the files inside it).
   const watcher = vscode.workspace.createFileSystemWatcher('**/*');
   const changed = (uri: vscode.Uri): void => {
-    if (model.isStudyPath(uri.fsPath)) model.requestRefresh();
+    // One job-state store: a write inside a job's artifact folder (every epoch, every heartbeat) updates that job
+    // from its manifest; only dataset, dose-folder and root changes re-scan the study.
+    const job = model.jobOwning(uri.fsPath);
+    if (job) model.requestJobRefresh(job);
+    else if (model.isStudyPath(uri.fsPath)) model.requestRefresh();
   };
   watcher.onDidCreate(changed);
   watcher.onDidChange(changed);

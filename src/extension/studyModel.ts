@@ -3,7 +3,7 @@
 // A header-only pass fills the tree at once; a second pass samples frames for the Problems panel.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { discoverStudy, listJobs, studyFingerprint, type StudyJob, type StudyLayout } from '../core/study';
+import { discoverStudy, listJobs, refreshRunState, studyFingerprint, type StudyJob, type StudyLayout } from '../core/study';
 import { defaultPhaseFRoot, listReconstructionJobs, type ReconstructionJob } from '../core/study/reconstructJobs';
 import { discoverOptionsFor, phaseFRootFor, pollIntervalMs, trainingSettingsFor } from './settings';
 
@@ -38,6 +38,10 @@ export class StudyModel implements vscode.Disposable {
   private polling = false;
   state: StudyState = 'loading';
   refreshCount = 0;
+  /** Job-only updates done (a change inside one job's artifact folder): each re-read one manifest. */
+  jobRefreshCount = 0;
+  /** Pending job-only updates, by artifact folder (debounced: a run writes several files at once). */
+  private jobTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly log: vscode.LogOutputChannel) {
     this.restartPolling();
@@ -106,6 +110,44 @@ export class StudyModel implements vscode.Disposable {
     if (base.endsWith('.log') || base.endsWith('.tmp') || base.includes('.tmp-')) return false;
     const inside = (root?: string): boolean => !!root && (fsPath === root || fsPath.startsWith(root + path.sep));
     return this.studies.some((s) => inside(s.layout?.phaseCRoot) || inside(s.layout?.phaseDRoot) || inside(s.phaseFRoot));
+  }
+
+  /** The listed job (training or reconstruction) whose artifact folder directly holds `fsPath`, if any. */
+  jobOwning(fsPath: string): StudyJob | ReconstructionJob | undefined {
+    const dir = path.dirname(fsPath);
+    for (const s of this.studies) {
+      const hit = s.jobs.find((j) => j.artifactDir === dir) ?? s.recons.find((j) => j.artifactDir === dir);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /**
+   * A file changed inside one job's artifact folder (its manifest, checkpoint, log, events): re-read that job's
+   * run record only and update its state — the study's datasets are not touched. Debounced per job.
+   */
+  requestJobRefresh(job: StudyJob | ReconstructionJob, delayMs = 200): void {
+    const key = job.artifactDir;
+    const pending = this.jobTimers.get(key);
+    if (pending) clearTimeout(pending);
+    this.jobTimers.set(key, setTimeout(() => {
+      this.jobTimers.delete(key);
+      void this.refreshJob(job);
+    }, delayMs));
+  }
+
+  private async refreshJob(job: StudyJob | ReconstructionJob): Promise<void> {
+    // A full refresh in flight replaces the jobs anyway (and reads this manifest too).
+    if (this.running) return;
+    try {
+      await refreshRunState(job, 'kind' in job && job.kind === 'reconstruct');
+    } catch (err) {
+      this.log.warn(`${job.id}: reading its run record failed: ${(err as Error).message}`);
+      return;
+    }
+    this.jobRefreshCount++;
+    // The tree and panels re-read the job from here (its progress may have moved even when its state did not).
+    this.changed.fire();
   }
 
   /** Schedules a refresh after file changes settle. */
@@ -187,6 +229,7 @@ export class StudyModel implements vscode.Disposable {
 
   dispose(): void {
     if (this.debounce) clearTimeout(this.debounce);
+    for (const t of this.jobTimers.values()) clearTimeout(t);
     if (this.poll) clearInterval(this.poll);
     this.changed.dispose();
   }

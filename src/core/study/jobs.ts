@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type { StudyLayout, SplitFiles, DatasetLayout } from './discovery';
 import { inspectDataset, type DatasetInfo } from './dataset';
 import { hasErrors, type Finding } from './findings';
-import { readRunRecord, type RunRecord } from './manifest';
+import { readRunRecord, type RunRecord, type RunStateFields, type RunStatus } from './manifest';
 import {
   ARTIFACT, BASELINE_VIEW, EXPECTED_VIEWS, GRIDSIZE_BASELINE, GRIDSIZE_OVERLAP, SPLITS, type Split,
   artifactDirFor, doseFolderName, jobId, phaseCFiles, phaseDNestedFiles,
@@ -41,6 +41,8 @@ export interface StudyJob {
   findings: Finding[];
   /** The last run recorded in the artifact folder. */
   run?: RunRecord;
+  /** Missing or invalid data, judged from the job's own files when it was listed (a run record cannot change it). */
+  dataProblem?: DataProblem;
   /** Phase D overlap metrics (metrics_bundle.json or per-split files), path only; read on demand. */
   metricsPaths?: SplitFiles['metricsPath'];
   /**
@@ -182,17 +184,40 @@ async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOpt
     }
     crossCheckSplits(job);
   }
-  job.run = await readRunRecord(artifactDir);
-  const dataProblem = dataStateOf(job, slot);
-  if (job.run?.status === 'running') {
-    job.state = 'running';
-  } else if (dataProblem) {
-    job.state = dataProblem.state;
-    job.reason = dataProblem.reason;
-  } else if (job.run) {
-    job.state = job.run.status;
-    job.reason = job.run.reason;
-  }
+  const problem = dataStateOf(job, slot);
+  if (problem) job.dataProblem = problem;
+  await refreshRunState(job);
+  return job;
+}
+
+export interface DataProblem {
+  state: 'missing' | 'invalid';
+  reason: string;
+}
+
+/**
+ * A job's state from its run record and its data problem: a running run wins, then missing/invalid data, then
+ * the last run's status (a reconstruction job ignores dry-run records: `ignoreDryRun`), else ready.
+ */
+export function stateOf(run: { status: RunStatus; reason?: string } | undefined, dataProblem: DataProblem | undefined, ignoreDryRun = false): { state: JobState; reason?: string } {
+  if (run?.status === 'running') return { state: 'running', reason: run.reason };
+  if (dataProblem) return { state: dataProblem.state, reason: dataProblem.reason };
+  if (run && !(ignoreDryRun && run.status === 'dry-run')) return { state: run.status, reason: run.reason };
+  return { state: 'ready' };
+}
+
+/**
+ * Re-reads a listed job's run record from its artifact folder and updates its state, without touching its
+ * datasets: what a change inside one job's folder (a manifest write, a heartbeat) needs — one small read
+ * instead of a re-scan of the study.
+ */
+export async function refreshRunState<M extends RunStateFields, J extends { artifactDir: string; run?: RunRecord<M>; dataProblem?: DataProblem; state: JobState; reason?: string }>(job: J, ignoreDryRun = false): Promise<J> {
+  const run = await readRunRecord<M>(job.artifactDir);
+  job.run = run;
+  const next = stateOf(run, job.dataProblem, ignoreDryRun);
+  job.state = next.state;
+  if (next.reason === undefined) delete job.reason;
+  else job.reason = next.reason;
   return job;
 }
 

@@ -15,9 +15,9 @@ import { DEFAULT_TRAINING, EXECUTION_PROVIDERS, type ExecutionProvider } from '.
 import type { DatasetLayout, StudyLayout } from './discovery';
 import { inspectDataset, type DatasetInfo } from './dataset';
 import { formatFinding, type Finding } from './findings';
-import { jobMatrix, matchesFilter, runLimited, type JobDataset, type JobFilter, type JobState } from './jobs';
+import { jobMatrix, matchesFilter, refreshRunState, runLimited, type DataProblem, type JobDataset, type JobFilter, type JobState } from './jobs';
 import { doseFolderName, formatDose, parseDoseFolder, SPLITS, type Split } from './layout';
-import { readRunRecord, type DatasetProvenance, type RunRecord, type RunStatus, type RunTiming, type RuntimeInfo } from './manifest';
+import { type DatasetProvenance, type RunRecord, type RunStatus, type RunTiming, type RuntimeInfo } from './manifest';
 import { PlanError, type EvaluationPlan } from './plan';
 import { RunConfigError } from './runConfigFile';
 
@@ -148,6 +148,8 @@ export interface ReconstructionJob {
   reason?: string;
   findings: Finding[];
   run?: RunRecord<ReconstructionManifest>;
+  /** Missing or invalid data, judged when the job was listed (see jobs.ts stateOf). */
+  dataProblem?: DataProblem;
   /** The dose's Phase C test split (the common evaluation set), when it exists. */
   evaluation?: { path: string; layout: DatasetLayout };
 }
@@ -208,20 +210,14 @@ export async function listReconstructionJobs(layout: StudyLayout, options: ListR
           job.data.info = await inspect(file);
           job.findings.push(...job.data.info.findings);
         }
-        job.run = await readRunRecord<ReconstructionManifest>(artifactDir);
         const errors = job.findings.filter((f) => f.severity === 'error');
-        if (job.run?.status === 'running') {
-          job.state = 'running';
-        } else if (errors.length > 0) {
-          job.state = 'invalid';
-          job.reason = `${path.basename(errors[0].file)}: ${errors[0].message}${errors.length > 1 ? ` (+${errors.length - 1} more)` : ''}`;
+        if (errors.length > 0) {
+          job.dataProblem = { state: 'invalid', reason: `${path.basename(errors[0].file)}: ${errors[0].message}${errors.length > 1 ? ` (+${errors.length - 1} more)` : ''}` };
         } else if (!file) {
-          job.state = 'missing';
-          job.reason = slot.source ? `The ${split} split of ${slot.view} for dose ${formatDose(slot.dose)} was not found: expected ${slot.expected[split]}.` : slot.missingReason ?? 'Data not found.';
-        } else if (job.run && job.run.status !== 'dry-run') {
-          job.state = job.run.status;
-          job.reason = job.run.reason;
+          job.dataProblem = { state: 'missing', reason: slot.source ? `The ${split} split of ${slot.view} for dose ${formatDose(slot.dose)} was not found: expected ${slot.expected[split]}.` : slot.missingReason ?? 'Data not found.' };
         }
+        // A dry run is a training-side record: a reconstruction job ignores it.
+        await refreshRunState(job, true);
         return job;
       });
     }

@@ -67,6 +67,31 @@ describe('Choose Study Root…', function () {
     assert.equal(cfg().get('phaseCRoot'), before);
   });
 
+  it('one job-state store: a manifest written in a job\'s folder updates that job only, without re-scanning the study', async () => {
+    await vscode.commands.executeCommand('ptychoStudy.chooseStudyRoot', path.join(dir, 'study-a'));
+    await api.whenIdle();
+    const job = api.model.allJobs().find((j) => j.view === 'baseline')!;
+    assert.equal(job.state, 'ready');
+    const scans = api.model.refreshCount;
+    const jobUpdates = api.model.jobRefreshCount;
+    fs.mkdirSync(job.artifactDir, { recursive: true });
+    const manifest = path.join(job.artifactDir, 'manifest.json');
+    fs.writeFileSync(manifest, JSON.stringify({ schemaVersion: 1, status: 'failed', reason: 'out of memory (test)', runId: 'test-run', updatedAt: new Date().toISOString() }));
+    // What the file watcher does for a path inside a job's folder (this study lies outside the workspace).
+    const owner = api.model.jobOwning(manifest);
+    assert.equal(owner?.id, job.id);
+    api.model.requestJobRefresh(owner!, 0);
+    const deadline = Date.now() + 10_000;
+    const stateNow = (): string => job.state; // read through a function: the job changes under us
+    while (stateNow() !== 'failed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(stateNow(), 'failed');
+    assert.equal(job.reason, 'out of memory (test)');
+    assert.equal(api.model.refreshCount, scans, 'no re-scan of the study');
+    assert.ok(api.model.jobRefreshCount > jobUpdates);
+    assert.equal(api.model.jobOwning(path.join(dir, 'study-a', 'phase_c', 'dose_1000', 'patched_train.npz')), undefined, 'datasets are not job files');
+    fs.rmSync(job.artifactDir, { recursive: true, force: true });
+  });
+
   it('the note for a folder holding more than one study offers Choose Study Root…', () => {
     const study = api.model.folders[0];
     const message = 'Found 2 studies; using study-a. Choose another with Choose Study Root….';
