@@ -41,11 +41,14 @@ export async function phaseFChecks(page, step, shot, h) {
     await input.waitFor();
     await page.waitForFunction(() => /demo-study\/?$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''));
     await input.fill(out);
-    // The folder dialog may first open the typed folder; Enter again accepts it.
-    for (let i = 0; i < 3; i++) {
-      await page.keyboard.press('Enter');
-      await page.waitForTimeout(1500);
+    // Let the dialog list the typed folder, then accept with its OK button ("Export Report Here"); Enter on a
+    // folder path may only open that folder in the list, so it is the fallback.
+    const accept = page.locator('.quick-input-widget .monaco-button', { hasText: 'Export Report Here' });
+    for (let i = 0; i < 4; i++) {
+      await page.waitForTimeout(1000);
       if (!(await input.isVisible().catch(() => false))) break;
+      if (await accept.isVisible().catch(() => false)) await accept.click();
+      else await page.keyboard.press('Enter');
     }
     await grid.waitForFunction(() => /^Report written to /.test(document.querySelector('#cmp-status')?.textContent ?? ''), undefined, { timeout: 60_000 });
     const status = await grid.locator('#cmp-status').innerText();
