@@ -3,12 +3,13 @@
 // sha256) in a new folder, through the same worker path as train/reconstruct (runQueue, startRun /
 // startReconstruction, with the original's thread count), then compares the new metrics.json with the original's.
 // Exit 0 when the metrics are reproduced, 1 when the run failed or the metrics differ, 130 when cancelled.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startRun } from '../core/run/launcher';
 import { startReconstruction } from '../core/run/reconstructionLauncher';
 import { compareMetrics, defaultRerunDir, readRerunSource, rerunPlan, RerunError, verifyDatasets } from '../core/run/rerun';
 import { ARTIFACT } from '../core/study/layout';
+import { MANIFEST_MAX_BYTES } from '../core/study/manifest';
+import { readSmallFileSync } from '../core/run/safeFiles';
 import type { RunConfig } from '../core/study/plan';
 import type { ReconstructionConfig } from '../core/study/reconstructJobs';
 import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
@@ -62,7 +63,8 @@ export async function cmdRerun(p: Parsed, io: CliIO): Promise<number> {
       else io.out(`NOT REPRODUCED: the rerun did not succeed (${reason}).`);
       return 1;
     }
-    const read = (dir: string): unknown => JSON.parse(fs.readFileSync(path.join(dir, ARTIFACT.metrics), 'utf8'));
+    // Capped, non-blocking reads (a job folder may hold anything): the run-file rules of safeFiles.ts.
+    const read = (dir: string): unknown => JSON.parse(readSmallFileSync(path.join(dir, ARTIFACT.metrics), MANIFEST_MAX_BYTES));
     let original: unknown;
     try {
       original = read(source.jobDir);
@@ -72,7 +74,7 @@ export async function cmdRerun(p: Parsed, io: CliIO): Promise<number> {
     }
     const cmp = compareMetrics(original, read(outDir), { rtol, atol: 1e-7 });
     const m = source.manifest.runtime as { executionProviderUsed?: string; threads?: number } | undefined;
-    const now = JSON.parse(fs.readFileSync(path.join(outDir, ARTIFACT.manifest), 'utf8')) as { runtime?: { executionProviderUsed?: string; threads?: number } };
+    const now = JSON.parse(readSmallFileSync(path.join(outDir, ARTIFACT.manifest), MANIFEST_MAX_BYTES)) as { runtime?: { executionProviderUsed?: string; threads?: number } };
     const env = { original: { provider: m?.executionProviderUsed ?? null, threads: m?.threads ?? null }, rerun: { provider: now.runtime?.executionProviderUsed ?? null, threads: now.runtime?.threads ?? null } };
     if (json) {
       io.out(JSON.stringify({ type: 'rerun', outDir, original: source.jobDir, ...cmp, runtime: env }));

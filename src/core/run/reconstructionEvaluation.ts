@@ -13,7 +13,7 @@ import type { Reconstruction } from '../train/reconstruct';
 import { cropObject } from '../train/stitch';
 import {
   coverageOf, EVALUATION_ALIGNMENT, flatPredictor, openEvaluationData, readPixelSize, scanRegion, scoreOnRegion, summaryOf,
-  type EvaluationRecord, type RegionScore,
+  type EvaluationRecord, type RegionScore, type RunEvaluation,
 } from './evaluation';
 
 /** Illumination (in units of one exposure at the probe's peak intensity) below which a pixel was never measured. */
@@ -57,15 +57,8 @@ export interface ReconstructionEvaluationInput {
   log?: (line: string) => void;
 }
 
-export interface ReconstructionEvaluation {
-  /** The object on the scored region (reconstruction.npz). */
-  reconstruction: Reconstruction;
-  split: 'test' | 'train';
-  evaluation: EvaluationRecord;
-  /** The body of metrics.json (without schemaVersion and jobId). */
-  metrics: Record<string, unknown>;
-  summary: { amplitude: Record<string, number | null>; phase: Record<string, number | null> } | undefined;
-}
+/** The same result a training run's evaluation gives (one shape for metrics.json, the manifest and the panels). */
+export type ReconstructionEvaluation = RunEvaluation;
 
 export async function evaluateReconstructionRun(input: ReconstructionEvaluationInput): Promise<ReconstructionEvaluation> {
   const { config, data } = input;
