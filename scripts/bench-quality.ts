@@ -7,12 +7,13 @@
 // Beside each trained job it runs the iterative baseline (Phase F, `ptycho-study reconstruct`, ePIE defaults) on the
 // view's test split and prints its figures on the same evaluation.
 //   npm run bench:quality [-- --json] [-- --quick] [-- --keep DIR] [-- --epochs N] [-- --doses 1e5,1e3]
+//                         [-- --objects structured,smooth] [-- --views baseline,dense,sparse] [-- --n-images N]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-interface Args { json: boolean; quick: boolean; keep?: string; epochs?: number; doses?: number[] }
+interface Args { json: boolean; quick: boolean; keep?: string; epochs?: number; doses?: number[]; objects?: string[]; views?: string[]; nImages?: number }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { json: false, quick: false };
@@ -25,8 +26,18 @@ function parseArgs(argv: string[]): Args {
       a.doses = (argv[++i] ?? '').split(',').map(Number);
       if (!a.doses.length || a.doses.some((d) => !(d > 0))) throw new Error('--doses takes a comma-separated list of positive doses, e.g. 1e5,1e3');
     }
+    else if (argv[i] === '--objects') {
+      a.objects = (argv[++i] ?? '').split(',');
+      if (!a.objects.length || a.objects.some((o) => o !== 'structured' && o !== 'smooth')) throw new Error('--objects takes structured, smooth or both (comma-separated)');
+    } else if (argv[i] === '--views') {
+      a.views = (argv[++i] ?? '').split(',');
+      if (!a.views.length || a.views.some((v) => !['baseline', 'dense', 'sparse'].includes(v))) throw new Error('--views takes baseline, dense, sparse (comma-separated)');
+    } else if (argv[i] === '--n-images') {
+      a.nImages = Number(argv[++i]);
+      if (!Number.isInteger(a.nImages) || a.nImages < 64) throw new Error('--n-images takes an integer ≥ 64');
+    }
     else if (argv[i] === '--help') {
-      process.stdout.write('usage: bench-quality [--json] [--quick] [--keep DIR] [--epochs N] [--doses 1e5,1e3]\n');
+      process.stdout.write('usage: bench-quality [--json] [--quick] [--keep DIR] [--epochs N] [--doses 1e5,1e3] [--objects structured,smooth] [--views baseline,dense,sparse] [--n-images N]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -77,10 +88,10 @@ function main(): void {
   const args = parseArgs(process.argv.slice(2));
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
   const root = args.keep ? path.resolve(args.keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'bench-quality-'));
-  const objects = args.quick ? ['structured'] : ['structured', 'smooth'];
+  const objects = args.objects ?? (args.quick ? ['structured'] : ['structured', 'smooth']);
   const doses = args.doses ?? (args.quick ? [1e5] : [1e5, 1e3]);
-  const views = args.quick ? ['baseline', 'dense'] : ['baseline', 'dense', 'sparse'];
-  const nImages = args.quick ? 768 : 4096;
+  const views = args.views ?? (args.quick ? ['baseline', 'dense'] : ['baseline', 'dense', 'sparse']);
+  const nImages = args.nImages ?? (args.quick ? 768 : 4096);
   const epochs = args.epochs ?? (args.quick ? 6 : undefined);
   log(`bench:quality — ${objects.join(', ')} objects × doses ${doses.map((d) => d.toExponential(0)).join(', ')} × ${views.join(', ')}; ${nImages} patterns per dose (N = 64), ${epochs ? `${epochs} epochs` : 'default epochs (50, early stopping)'}; study in ${root}`);
   log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);

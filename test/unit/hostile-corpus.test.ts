@@ -23,7 +23,13 @@ import { runCli } from '../../src/cli/commands';
 import { FileTail } from '../../src/extension/jobPanel/fileTail';
 import { buildJobState, toTrainEvents } from '../../src/extension/jobPanel/summary';
 import { buildInit, openPreviewSource } from '../../src/extension/npzPreview/previewService';
-import { allCases, canMkfifo, type NpzCase, type TreeCase } from './helpers/hostileCorpus';
+import { jobPanelValidators, manifestValidators } from '../../src/extension/jobPanel/validators';
+import { npzPreviewValidators } from '../../src/extension/npzPreview/validators';
+import { comparisonValidators, reconstructionValidators } from '../../src/extension/results/validators';
+import { safePngName, screenWebviewMessage } from '../../src/webview/shared/screen';
+import type { ProtocolValidators } from '../../src/webview/shared/validate';
+import type { PanelProtocol } from '../../src/webview/protocol';
+import { allCases, canMkfifo, type NpzCase, type TreeCase, type WebviewCase, type WebviewPanelKind } from './helpers/hostileCorpus';
 import { repoRoot, tempDir } from './helpers/paths';
 
 const CASE_MS = 10_000;
@@ -241,6 +247,30 @@ function runWorker(jobDir: string): Promise<{ code: number | null; killed: boole
   });
 }
 
+const PANEL_VALIDATORS: Record<WebviewPanelKind, ProtocolValidators<PanelProtocol>> = {
+  jobPanel: jobPanelValidators as unknown as ProtocolValidators<PanelProtocol>,
+  manifest: manifestValidators as unknown as ProtocolValidators<PanelProtocol>,
+  npzPreview: npzPreviewValidators as unknown as ProtocolValidators<PanelProtocol>,
+  reconstruction: reconstructionValidators as unknown as ProtocolValidators<PanelProtocol>,
+  comparison: comparisonValidators as unknown as ProtocolValidators<PanelProtocol>,
+};
+
+/** A hostile message through the host's gate for every page that could post it: refused, said why, fast. */
+function webviewCase(c: WebviewCase): void {
+  for (const panel of c.panels ?? (Object.keys(PANEL_VALIDATORS) as WebviewPanelKind[])) {
+    const message = c.message(panel);
+    const t0 = performance.now();
+    const r = screenWebviewMessage(message, panel, PANEL_VALIDATORS[panel], c.ready ?? true);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 1000, `${panel}: screening took ${ms.toFixed(0)} ms`);
+    assert.equal(r.ok, false, `${panel}: the message was accepted`);
+    if (r.ok) return;
+    assert.match(r.reason, c.says, `${panel}`);
+    assert.ok(r.reason.length < 400, `${panel}: the reason is ${r.reason.length} characters (hostile text echoed whole?)`);
+    assert.equal(r.requestId, c.answers, `${panel}: answered request id`);
+  }
+}
+
 describe('hostile-input corpus (issue 13)', function () {
   this.timeout(120_000);
   const cases = allCases();
@@ -250,12 +280,14 @@ describe('hostile-input corpus (issue 13)', function () {
   it(`has at least 80 cases in every family (${cases.length})`, () => {
     assert.ok(cases.length >= 80, `${cases.length} cases`);
     const count = (f: string): number => cases.filter((c) => c.family === f).length;
-    assert.ok(count('npz') >= 40 && count('tree') >= 15 && count('run-file') >= 15, `npz ${count('npz')}, tree ${count('tree')}, run-file ${count('run-file')}`);
+    assert.ok(count('npz') >= 40 && count('tree') >= 15 && count('run-file') >= 15 && count('webview') >= 40,
+      `npz ${count('npz')}, tree ${count('tree')}, run-file ${count('run-file')}, webview ${count('webview')}`);
     assert.equal(new Set(cases.map((c) => c.id)).size, cases.length, 'case ids are unique');
   });
 
   for (const c of cases) {
     it(`${c.family} ${c.id}: ${c.what}`, async function () {
+      if (c.family === 'webview') return webviewCase(c);
       if (c.fifo && !canMkfifo) this.skip();
       const dir = fs.mkdtempSync(path.join(tmp.dir, `${c.id.slice(0, 40)}-`));
       const rss0 = process.memoryUsage().rss;
@@ -272,6 +304,29 @@ describe('hostile-input corpus (issue 13)', function () {
       fs.rmSync(dir, { recursive: true, force: true });
     });
   }
+
+  it('webview: well-formed messages of every panel pass the same gate (the refusals above are not blanket)', () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    for (const panel of Object.keys(PANEL_VALIDATORS) as WebviewPanelKind[]) {
+      const v = PANEL_VALIDATORS[panel];
+      assert.deepEqual(screenWebviewMessage({ kind: 'ready', panel, protocolVersion: 1 }, panel, v, false).ok, true, panel);
+      assert.equal(screenWebviewMessage({ kind: 'request', requestId: 1, type: 'savePng', params: { suggestedName: 'a.png', data: png } }, panel, v, true).ok, true, panel);
+      assert.equal(screenWebviewMessage({ kind: 'event', type: 'log', body: { level: 'warn', message: 'm' } }, panel, v, true).ok, true, panel);
+    }
+    assert.equal(screenWebviewMessage({ kind: 'request', requestId: 2, type: 'action', params: { action: 'train', jobId: 'dose_1000/baseline/gs1' } }, 'jobPanel', jobPanelValidators, true).ok, true);
+    assert.equal(screenWebviewMessage({ kind: 'request', requestId: 2, type: 'readTable', params: { member: 'xcoords', start: 0, count: 10 } }, 'npzPreview', npzPreviewValidators, true).ok, true);
+  });
+
+  it('webview: a page-suggested PNG name never leaves the chosen folder', () => {
+    for (const [suggested, expected] of [
+      ['../../../.bashrc', '_bashrc.png'], ['/etc/cron.d/x', 'x.png'], ['..\\..\\evil.png', 'evil.png'], ['..', '_.png'], ['', 'view.png'],
+      ['a\u0000b\u001b[31m.png', 'a_b_[31m.png'], ['$(touch pwned).png', '_(touch pwned).png'], ['view.PNG', 'view.PNG'],
+    ]) {
+      const name = safePngName(suggested);
+      assert.equal(name, expected, JSON.stringify(suggested));
+      assert.ok(!name.includes('/') && !name.includes('\\') && !name.startsWith('.'), name);
+    }
+  });
 
   it('nothing was created where hostile names point (absolute member names, $(…) in paths)', () => {
     assert.equal(fs.existsSync('/tmp/ptycho-pwned'), false);

@@ -1,7 +1,7 @@
 // Shape checks of everything a job panel or manifest viewer page may send (the host refuses anything else).
 import { JOB_ACTIONS, type JobAction, type JobPanelProtocol, type ManifestProtocol } from '../../webview/protocol';
 import { check, type ProtocolValidators } from '../../webview/shared/validate';
-import { commonEventValidators, savePngValidator } from '../webview/host';
+import { commonEventValidators, savePngValidator } from '../../webview/shared/screen';
 
 const jobId = check.string({ maxLength: 300, nonEmpty: true });
 /** Text the user selected in the log (the host copies it to the clipboard). */

@@ -1,7 +1,7 @@
 // Shape checks of everything an NPZ preview page may send (the host refuses anything else).
 import type { NpzPreviewProtocol, SeriesParams, SliceParams, TableParams } from '../../webview/protocol';
 import { check, type ProtocolValidators } from '../../webview/shared/validate';
-import { commonEventValidators, savePngValidator } from '../webview/host';
+import { commonEventValidators, savePngValidator } from '../../webview/shared/screen';
 
 const memberName = check.string({ maxLength: 1000, nonEmpty: true });
 

@@ -3,7 +3,7 @@
 // study as it is now).
 import type { ComparisonProtocol, ReconstructionProtocol, ResultArtifact } from '../../webview/protocol';
 import { check, type ProtocolValidators } from '../../webview/shared/validate';
-import { commonEventValidators, savePngValidator } from '../webview/host';
+import { commonEventValidators, savePngValidator } from '../../webview/shared/screen';
 
 /** `dose_<int>/<view>/gs<g>`, checked for shape here and for existence by the panel. */
 export const jobIdCheck = check.string({ maxLength: 200, nonEmpty: true });

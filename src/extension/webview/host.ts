@@ -5,11 +5,11 @@
 // when the page goes away (hidden without retainContextWhenHidden, or reloaded): posts wait for the next
 // `ready`, pending requests to the old page are rejected, and `onDidBecomeReady` fires again so the owner
 // re-sends its state.
-import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { PROTOCOL_VERSION, type PanelKind, type PanelProtocol, type ResponseMessage, type ToWebview } from '../../webview/protocol';
-import { Endpoint, errorMessage, parseEnvelope } from '../../webview/shared/endpoint';
-import { check, type Check, type ProtocolValidators } from '../../webview/shared/validate';
+import type { PanelKind, PanelProtocol, ResponseMessage, ToWebview } from '../../webview/protocol';
+import { Endpoint, errorMessage } from '../../webview/shared/endpoint';
+import { bytesOf, isPng, safePngName, screenWebviewMessage } from '../../webview/shared/screen';
+import type { ProtocolValidators } from '../../webview/shared/validate';
 import { Disposable } from './dispose';
 
 export interface HandleOutcome {
@@ -109,14 +109,10 @@ export class WebviewHost<P extends PanelProtocol> extends Disposable {
    */
   async handleRaw(raw: unknown): Promise<HandleOutcome> {
     if (this.isDisposed) return { accepted: false, reason: 'disposed' };
-    const env = parseEnvelope(raw);
-    if (!env.ok) {
-      return this.refuse(`malformed message: ${env.reason}`, env.requestId);
-    }
-    const msg = env.message;
+    const screened = screenWebviewMessage(raw, this.opts.panel, this.opts.validators, this.isReady);
+    if (!screened.ok) return this.refuse(screened.reason, screened.requestId);
+    const msg = screened.message;
     if (msg.kind === 'ready') {
-      if (msg.panel !== this.opts.panel) return this.refuse(`ready from a "${msg.panel}" page, expected "${this.opts.panel}"`);
-      if (msg.protocolVersion !== PROTOCOL_VERSION) return this.refuse(`protocol version ${msg.protocolVersion}, expected ${PROTOCOL_VERSION} (reload the window after updating the extension)`);
       if (this.readyCount > 0) this.endpoint.rejectPending('the webview reloaded');
       this.readyCount++;
       this.isReady = true;
@@ -126,23 +122,7 @@ export class WebviewHost<P extends PanelProtocol> extends Disposable {
       this.readyEmitter.fire(this.readyCount);
       return { accepted: true };
     }
-    if (!this.isReady) return this.refuse(`${msg.kind} before ready`, msg.kind === 'request' ? msg.requestId : undefined);
-    if (msg.kind === 'request') {
-      const validator = (this.opts.validators.hostRequests as Record<string, Check<unknown> | undefined>)[msg.type];
-      if (!validator || !Object.prototype.hasOwnProperty.call(this.opts.validators.hostRequests, msg.type)) {
-        return this.refuse(`unknown request type "${msg.type}"`, msg.requestId);
-      }
-      const problem = validator(msg.params, 'params');
-      if (problem) return this.refuse(`malformed "${msg.type}" request: ${problem}`, msg.requestId);
-      if (!this.endpoint.hasRequestHandler(msg.type)) return this.refuse(`request "${msg.type}" is not handled by this panel`, msg.requestId);
-    } else if (msg.kind === 'event') {
-      const validator = (this.opts.validators.webviewEvents as Record<string, Check<unknown> | undefined>)[msg.type];
-      if (!validator || !Object.prototype.hasOwnProperty.call(this.opts.validators.webviewEvents, msg.type)) {
-        return this.refuse(`unknown event type "${msg.type}"`);
-      }
-      const problem = validator(msg.body, 'body');
-      if (problem) return this.refuse(`malformed "${msg.type}" event: ${problem}`);
-    }
+    if (msg.kind === 'request' && !this.endpoint.hasRequestHandler(msg.type)) return this.refuse(`request "${msg.type}" is not handled by this panel`, msg.requestId);
     try {
       await this.endpoint.receive(msg);
     } catch (err) {
@@ -178,35 +158,7 @@ export class WebviewHost<P extends PanelProtocol> extends Disposable {
 // ---------------------------------------------------------------------------------------------------------
 // Handlers every panel shares
 
-/** Checks of the common webview events (`log`, `rendered`), for a panel's ProtocolValidators. */
-export const commonEventValidators = {
-  log: check.object<{ level: 'info' | 'warn' | 'error'; message: string }>({
-    level: check.literal('info', 'warn', 'error'),
-    message: check.string({ maxLength: 20_000 }),
-  }),
-  rendered: check.object({
-    what: check.string({ maxLength: 500 }),
-    scriptStartMs: check.number({ min: 0 }),
-    readyMs: check.number({ min: 0 }),
-    drawnMs: check.number({ min: 0 }),
-    requestMs: check.number({ min: 0 }),
-    drawMs: check.number({ min: 0 }),
-    first: check.boolean(),
-    stagesMs: check.optional(check.record(check.number({ min: 0 }), { maxKeys: 64 })),
-  }),
-};
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-export const MAX_PNG_BYTES = 256 << 20;
-
-export const savePngValidator = check.object<{ suggestedName: string; data: ArrayBuffer | ArrayBufferView }>({
-  suggestedName: check.string({ maxLength: 255, nonEmpty: true }),
-  data: check.binary({ maxBytes: MAX_PNG_BYTES }),
-});
-
-export function bytesOf(data: ArrayBuffer | ArrayBufferView): Uint8Array {
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
+export { commonEventValidators, savePngValidator, MAX_PNG_BYTES, bytesOf } from '../../webview/shared/screen';
 
 /** Where Export PNG saves: a save dialog by default; tests replace it. */
 export type PickSaveUri = (defaultUri: vscode.Uri) => Thenable<vscode.Uri | undefined>;
@@ -222,9 +174,8 @@ export async function savePng(
   params: { suggestedName: string; data: ArrayBuffer | ArrayBufferView }, nearFile: vscode.Uri, pick: PickSaveUri, log: vscode.LogOutputChannel,
 ): Promise<{ saved: boolean; path?: string }> {
   const bytes = bytesOf(params.data);
-  if (bytes.length < 8 || PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) throw new Error('the data is not a PNG image');
-  let name = path.basename(params.suggestedName).replace(/[^\w.\-()[\] ]+/g, '_');
-  if (!name.toLowerCase().endsWith('.png')) name += '.png';
+  if (!isPng(bytes)) throw new Error('the data is not a PNG image');
+  const name = safePngName(params.suggestedName);
   const target = await pick(vscode.Uri.joinPath(nearFile, '..', name));
   if (!target) return { saved: false };
   await vscode.workspace.fs.writeFile(target, bytes);

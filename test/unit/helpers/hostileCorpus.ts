@@ -5,7 +5,9 @@
 //             that are not regular files;
 //   tree      study trees: symlinks into and out of the artifact root, FIFOs where files should be, symlink loops,
 //             name collisions, odd, unicode and control-character names;
-//   run-file  a job folder's manifest.json, events.jsonl and run-config.json: garbage JSON, huge lines, wrong types.
+//   run-file  a job folder's manifest.json, events.jsonl and run-config.json: garbage JSON, huge lines, wrong types;
+//   webview   messages a compromised or buggy page could post to the extension host: malformed envelopes, wrong
+//             panels and protocol versions, unknown and prototype-named types, wrong shapes, huge payloads.
 // Each case is a description plus `build(dir)`, which writes the input into an empty folder; what is asserted
 // about it is in test/unit/hostile-corpus.test.ts. Deterministic: the same cases and the same bytes every run.
 import * as fs from 'node:fs';
@@ -158,7 +160,7 @@ async function mksocket(p: string): Promise<void> {
 
 // ------------------------------------------------------------------------------------------------ cases
 
-export type CaseFamily = 'npz' | 'tree' | 'run-file';
+export type CaseFamily = 'npz' | 'tree' | 'run-file' | 'webview';
 
 export interface NpzCase {
   family: 'npz';
@@ -197,7 +199,25 @@ export interface TreeCase {
   fifo?: boolean;
 }
 
-export type HostileCase = NpzCase | TreeCase;
+export type WebviewPanelKind = 'npzPreview' | 'jobPanel' | 'manifest' | 'reconstruction' | 'comparison';
+
+export interface WebviewCase {
+  family: 'webview';
+  id: string;
+  what: string;
+  /** The pages that post it (every panel when omitted). */
+  panels?: WebviewPanelKind[];
+  /** Whether the page has said ready (default true). */
+  ready?: boolean;
+  /** The message as the host receives it (structured clones: no functions, getters or proxies). */
+  message(panel: WebviewPanelKind): unknown;
+  /** The refusal's reason must match this. */
+  says: RegExp;
+  /** A refused request with a readable id is answered: its id. */
+  answers?: number;
+}
+
+export type HostileCase = NpzCase | TreeCase | WebviewCase;
 
 const npzCase = (c: Omit<NpzCase, 'family'>): NpzCase => ({ family: 'npz', ...c });
 
@@ -673,6 +693,75 @@ export function runFileCases(): TreeCase[] {
   return cases;
 }
 
+const webviewCase = (c: Omit<WebviewCase, 'family'>): WebviewCase => ({ family: 'webview', ...c });
+
+function webviewCases(): WebviewCase[] {
+  const req = (type: string, params: unknown, requestId: unknown = 7) => ({ kind: 'request', requestId, type, params });
+  const ev = (type: string, body: unknown) => ({ kind: 'event', type, body });
+  const deep = (): unknown => {
+    let v: Record<string, unknown> = {};
+    for (let i = 0; i < 100_000; i++) v = { v };
+    return v;
+  };
+  const png = (bytes: number): Uint8Array => {
+    const b = new Uint8Array(bytes);
+    b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    return b;
+  };
+  return [
+    webviewCase({ id: 'wv-null', what: 'null instead of a message', message: () => null, says: /not an object \(null\)/ }),
+    webviewCase({ id: 'wv-array', what: 'an array instead of a message', message: () => [1, 2, 3], says: /not an object \(array\)/ }),
+    webviewCase({ id: 'wv-string', what: 'a string message', message: () => 'ready', says: /not an object \(string\)/ }),
+    webviewCase({ id: 'wv-kind-unknown', what: 'an unknown kind', message: () => ({ kind: 'exec', cmd: 'rm -rf /' }), says: /unknown message kind "exec"/ }),
+    webviewCase({ id: 'wv-kind-huge', what: 'a 10 MB kind string (echoed clipped)', message: () => ({ kind: 'x'.repeat(10_000_000) }), says: /^malformed message: unknown message kind "x{40}"$/ }),
+    webviewCase({ id: 'wv-kind-proto', what: 'kind "__proto__"', message: () => JSON.parse('{"kind":"__proto__"}'), says: /unknown message kind "__proto__"/ }),
+    webviewCase({ id: 'wv-ready-wrong-panel', what: 'ready from another panel kind', panels: ['jobPanel'], message: () => ({ kind: 'ready', panel: 'npzPreview', protocolVersion: 1 }), says: /ready from a "npzPreview" page, expected "jobPanel"/ }),
+    webviewCase({ id: 'wv-ready-old-protocol', what: 'ready with an old protocol version', message: (panel) => ({ kind: 'ready', panel, protocolVersion: 0 }), says: /protocol version 0, expected 1/ }),
+    webviewCase({ id: 'wv-ready-no-version', what: 'ready without a protocol version', message: (panel) => ({ kind: 'ready', panel }), says: /ready needs panel \(string\) and protocolVersion/ }),
+    webviewCase({ id: 'wv-request-before-ready', what: 'a request before the page said ready', ready: false, message: () => req('savePng', { suggestedName: 'a.png', data: png(16) }, 3), says: /request before ready/, answers: 3 }),
+    webviewCase({ id: 'wv-event-before-ready', what: 'an event before the page said ready', ready: false, message: () => ev('log', { level: 'info', message: 'hi' }), says: /event before ready/ }),
+    webviewCase({ id: 'wv-request-no-id', what: 'a request without an id', message: () => ({ kind: 'request', type: 'savePng', params: {} }), says: /request needs requestId/ }),
+    webviewCase({ id: 'wv-request-id-negative', what: 'a request with a negative id', message: () => req('savePng', {}, -1), says: /request needs requestId/ }),
+    webviewCase({ id: 'wv-request-id-float', what: 'a request with a fractional id', message: () => req('savePng', {}, 1.5), says: /request needs requestId/ }),
+    webviewCase({ id: 'wv-request-id-huge', what: 'a request with an id beyond 2^53', message: () => req('savePng', {}, 2 ** 60), says: /request needs requestId/ }),
+    webviewCase({ id: 'wv-request-id-string', what: 'a request with a string id', message: () => req('savePng', {}, '7'), says: /request needs requestId/ }),
+    webviewCase({ id: 'wv-type-not-identifier', what: 'a request type with path characters', message: () => req('../../etc/passwd', {}), says: /request needs a type \(identifier string\)/, answers: 7 }),
+    webviewCase({ id: 'wv-type-unknown', what: 'an unknown request type', message: () => req('runShell', { cmd: 'id' }), says: /unknown request type "runShell"/, answers: 7 }),
+    webviewCase({ id: 'wv-type-constructor', what: 'request type "constructor" (an inherited property)', message: () => req('constructor', {}), says: /unknown request type "constructor"/, answers: 7 }),
+    webviewCase({ id: 'wv-type-toString', what: 'request type "toString"', message: () => req('toString', {}), says: /unknown request type "toString"/, answers: 7 }),
+    webviewCase({ id: 'wv-type-hasOwnProperty', what: 'event type "hasOwnProperty"', message: () => ev('hasOwnProperty', {}), says: /unknown event type "hasOwnProperty"/ }),
+    webviewCase({ id: 'wv-event-unknown', what: 'an unknown event type', message: () => ev('eval', 'process.exit()'), says: /unknown event type "eval"/ }),
+    webviewCase({ id: 'wv-params-null', what: 'savePng with null params', message: () => req('savePng', null), says: /malformed "savePng" request: params must be an object/, answers: 7 }),
+    webviewCase({ id: 'wv-params-proto-key', what: 'params with an own "__proto__" key', message: () => req('savePng', JSON.parse('{"suggestedName":"a.png","data":null,"__proto__":{"polluted":true}}')), says: /malformed "savePng" request/, answers: 7 }),
+    webviewCase({ id: 'wv-params-extra-field', what: 'params with an unexpected field', message: () => req('savePng', { suggestedName: 'a.png', data: png(16), path: '/etc/passwd' }), says: /malformed "savePng" request: .*path/, answers: 7 }),
+    webviewCase({ id: 'wv-png-name-empty', what: 'savePng with an empty name', message: () => req('savePng', { suggestedName: '', data: png(16) }), says: /suggestedName must not be empty/, answers: 7 }),
+    webviewCase({ id: 'wv-png-name-long', what: 'savePng with a 100 kB name', message: () => req('savePng', { suggestedName: 'a'.repeat(100_000), data: png(16) }), says: /suggestedName is longer than 255/, answers: 7 }),
+    webviewCase({ id: 'wv-png-data-string', what: 'savePng with text instead of bytes', message: () => req('savePng', { suggestedName: 'a.png', data: 'iVBORw0KGgo=' }), says: /data must be an ArrayBuffer or a typed array/, answers: 7 }),
+    webviewCase({ id: 'wv-png-data-object', what: 'savePng with a fake typed array', message: () => req('savePng', { suggestedName: 'a.png', data: { byteLength: 8, buffer: {} } }), says: /data must be an ArrayBuffer or a typed array/, answers: 7 }),
+    webviewCase({ id: 'wv-log-huge', what: 'a 1 MB log event', message: () => ev('log', { level: 'info', message: 'x'.repeat(1_000_000) }), says: /message is longer than 20000/ }),
+    webviewCase({ id: 'wv-log-level', what: 'a log event with an unknown level', message: () => ev('log', { level: 'fatal', message: 'x' }), says: /level must be one of/ }),
+    webviewCase({ id: 'wv-rendered-nan', what: 'a rendered event with NaN timings', message: () => ev('rendered', { what: 'x', scriptStartMs: NaN, readyMs: 0, drawnMs: 0, requestMs: 0, drawMs: 0, first: true }), says: /scriptStartMs must be a number/ }),
+    webviewCase({ id: 'wv-rendered-infinite', what: 'a rendered event with an infinite timing', message: () => ev('rendered', { what: 'x', scriptStartMs: 0, readyMs: Infinity, drawnMs: 0, requestMs: 0, drawMs: 0, first: true }), says: /readyMs must be finite/ }),
+    webviewCase({ id: 'wv-rendered-many-stages', what: 'a rendered event with 100,000 stage keys', message: () => ev('rendered', { what: 'x', scriptStartMs: 0, readyMs: 0, drawnMs: 0, requestMs: 0, drawMs: 0, first: true, stagesMs: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`s${i}`, 1])) }), says: /stagesMs has more than 64 keys/ }),
+    webviewCase({ id: 'wv-deep-nesting', what: 'params nested 100,000 levels deep', message: () => req('savePng', deep()), says: /malformed "savePng" request/, answers: 7 }),
+    webviewCase({ id: 'wv-job-action-unknown', what: 'a job-panel action that does not exist', panels: ['jobPanel'], message: () => req('action', { action: 'deleteStudy', jobId: 'dose_1000/baseline/gs1' }), says: /action must be one of/, answers: 7 }),
+    webviewCase({ id: 'wv-job-id-huge', what: 'a job-panel action with a 1 MB job id', panels: ['jobPanel'], message: () => req('action', { action: 'train', jobId: 'x'.repeat(1_000_000) }), says: /jobId is longer than 300/, answers: 7 }),
+    webviewCase({ id: 'wv-copy-text-huge', what: 'copyText over the 64 MiB limit', panels: ['jobPanel'], message: () => req('copyText', { text: 'x'.repeat((64 << 20) + 1) }), says: /text is longer than/, answers: 7 }),
+    webviewCase({ id: 'wv-manifest-action', what: 'a manifest-viewer action that does not exist', panels: ['manifest'], message: () => req('action', { action: 'openTerminal' }), says: /action must be one of/, answers: 7 }),
+    webviewCase({ id: 'wv-slice-negative', what: 'an NPZ slice with a negative frame', panels: ['npzPreview'], message: () => req('readSlice', { member: 'diffraction', frame: -1 }), says: /frame must be ≥ 0/, answers: 7 }),
+    webviewCase({ id: 'wv-slice-float', what: 'an NPZ slice with a fractional channel', panels: ['npzPreview'], message: () => req('readSlice', { member: 'diffraction', channel: 0.5 }), says: /channel must be an integer/, answers: 7 }),
+    webviewCase({ id: 'wv-table-count', what: 'an NPZ table of 10^9 rows', panels: ['npzPreview'], message: () => req('readTable', { member: 'xcoords', start: 0, count: 1e9 }), says: /count must be ≤ 100000/, answers: 7 }),
+    webviewCase({ id: 'wv-series-points', what: 'an NPZ series of 10^9 points', panels: ['npzPreview'], message: () => req('readSeries', { member: 'xcoords', maxPoints: 1e9 }), says: /maxPoints must be ≤ 1000000/, answers: 7 }),
+    webviewCase({ id: 'wv-member-empty', what: 'an NPZ slice of the empty member name', panels: ['npzPreview'], message: () => req('readSlice', { member: '' }), says: /member must not be empty/, answers: 7 }),
+    webviewCase({ id: 'wv-recon-artifact', what: 'a reconstruction viewer asking for an arbitrary artifact', panels: ['reconstruction'], message: () => req('openArtifact', { jobId: 'dose_1000/baseline/gs1', artifact: '../../../../etc/passwd' }), says: /artifact must be one of/, answers: 7 }),
+    webviewCase({ id: 'wv-recon-job-type', what: 'a reconstruction request with a numeric job id', panels: ['reconstruction'], message: () => req('readImages', { jobId: 42 }), says: /jobId must be a string/, answers: 7 }),
+    webviewCase({ id: 'wv-compare-export-args', what: 'exportReport with a target path smuggled in', panels: ['comparison'], message: () => req('exportReport', { dir: '/etc' }), says: /malformed "exportReport" request/, answers: 7 }),
+    webviewCase({ id: 'wv-compare-gt-type', what: 'readCell with groundTruth "yes"', panels: ['comparison'], message: () => req('readCell', { jobId: 'dose_1000/baseline/gs1', groundTruth: 'yes' }), says: /groundTruth must be true or false/, answers: 7 }),
+    webviewCase({ id: 'wv-response-bad', what: 'a response without inReplyTo', message: () => ({ kind: 'response', result: 1 }), says: /response needs inReplyTo/ }),
+    webviewCase({ id: 'wv-response-error-type', what: 'a response whose error is an object', message: () => ({ kind: 'response', inReplyTo: 1, error: { stack: 'x' } }), says: /response error must be a string/ }),
+  ];
+}
+
 export function allCases(): HostileCase[] {
-  return [...npzCases(), ...treeCases(), ...runFileCases()];
+  return [...npzCases(), ...treeCases(), ...runFileCases(), ...webviewCases()];
 }

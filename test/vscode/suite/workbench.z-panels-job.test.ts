@@ -1,7 +1,7 @@
 // Extension-host tests of the job panel (ptychoStudy.openLog) and the manifest viewer (ptychoStudy.showManifest)
-// in a real VS Code (code-server). The "z" in the file name makes it run after workbench.test.ts and
-// workbench.training.test.ts (files run in name order), on the demo study they generated and the jobs they
-// trained: dose_1000/baseline/gs1 succeeded (2 epochs), dose_10000/baseline/gs1 cancelled; the sparse views
+// in a real VS Code (code-server). Runs alone or after any other file: ensurePanelFixture (util.ts) builds the
+// demo study state it is written against unless an earlier suite left it: dose_1000/baseline/gs1 succeeded
+// (2 epochs), dose_10000/baseline/gs1 cancelled; the sparse views
 // are still ready. The page's messages are exercised through its `relay` request (the page sends exactly
 // what it would send itself, and the host validates it like any other message).
 import { strict as assert } from 'node:assert';
@@ -12,7 +12,7 @@ import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobPanel, ManifestPanel } from '../../../src/extension/jobPanel';
 import type { JobsNode } from '../../../src/extension/jobsTree';
 import type { JobPanelViewState, LogBatch, ManifestViewState, Outcome } from '../../../src/webview/protocol';
-import { activateForShortTraining, EXTENSION_ID, until as untilShort } from './util';
+import { activateForShortTraining, ensurePanelFixture, EXTENSION_ID, until as untilShort } from './util';
 
 const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 90_000): Promise<T> => untilShort(what, probe, ms);
 
@@ -37,6 +37,7 @@ describe('Job panel and manifest viewer in VS Code', function () {
 
   before(async () => {
     api = await activateForShortTraining();
+    await ensurePanelFixture(api);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 

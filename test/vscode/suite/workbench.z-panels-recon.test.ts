@@ -1,22 +1,18 @@
 // Extension-host tests of the result panels in a real VS Code (code-server): the reconstruction viewer
-// (ptychoStudy.showReconstruction) and the study comparison (ptychoStudy.compareStudy). Runs after
-// workbench.test.ts and workbench.training.test.ts (the suite loads files in name order, hence the "z-"), on
-// the demo study they left: jobs trained
+// (ptychoStudy.showReconstruction) and the study comparison (ptychoStudy.compareStudy). Runs alone or after any
+// other file: ensurePanelFixture (util.ts) builds what it needs unless an earlier suite left it: jobs trained
 // (dose_1000/baseline 2 epochs, dose_100000/baseline and dose_1000/dense 1 epoch), dose_10000/baseline
 // cancelled, dose_100000/dense/gs2 not a zip and dose_10000/dense/gs2 flagged invalid. Checks the data the
 // pages received (sizes, values, binary), request/response through the real pages, refusal of unknown
 // jobs, the empty-cell reasons, the Train button and the live refresh when a job finishes.
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { ComparisonPanel, ReconstructionPanel } from '../../../src/extension/results';
 import { readReconHeader, loadReconArrays } from '../../../src/extension/results/reconData';
-import type { LiveRun } from '../../../src/extension/runs';
 import type { ComparisonViewState, Outcome, ReconGroundTruth, ReconImages, ReconViewState, ToWebview, ReconstructionProtocol } from '../../../src/webview/protocol';
 import { formatValue } from '../../../src/core/image/ticks';
-import { activateForShortTraining, EXTENSION_ID, until as untilShort } from './util';
+import { activateForShortTraining, ensurePanelFixture, EXTENSION_ID, until as untilShort } from './util';
 
 const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 90_000): Promise<T> => untilShort(what, probe, ms);
 const isBinary = (v: unknown): boolean => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
@@ -29,20 +25,10 @@ describe('Result panels (reconstruction viewer, study comparison) in VS Code', f
   let comparison: ComparisonPanel;
   const job = (id: string) => api.model.allJobs().find((j) => j.id === id)!;
 
-  async function ensureTrained(id: string): Promise<void> {
-    if (job(id)?.state === 'succeeded' && fs.existsSync(path.join(job(id).artifactDir, 'reconstruction.npz'))) return;
-    const run = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.train', id);
-    const exit = await run.finished;
-    assert.equal(exit?.status, 'succeeded', exit?.reason);
-    await api.refresh();
-    await api.whenIdle();
-  }
-
   before(async () => {
     api = await activateForShortTraining();
-    // When this file runs alone, train what the earlier suites would have.
-    await ensureTrained(TRAINED);
-    await ensureTrained('dose_1000/dense/gs2');
+    // Whatever ran before (or nothing): the study state this file is written against.
+    await ensurePanelFixture(api);
     api.results.reconstruction.pickSaveUri = async () => undefined;
   });
 
