@@ -8,15 +8,16 @@
 // view's test split and prints its figures on the same evaluation.
 //   npm run bench:quality [-- --json] [-- --quick] [-- --keep DIR] [-- --epochs N] [-- --doses 1e5,1e3]
 //                         [-- --objects structured,smooth] [-- --views baseline,dense,sparse] [-- --n-images N]
+//                         [-- --train-args '--weight-init he …'] (extra `ptycho-study train` options, for experiments)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-interface Args { json: boolean; quick: boolean; keep?: string; epochs?: number; doses?: number[]; objects?: string[]; views?: string[]; nImages?: number }
+interface Args { json: boolean; quick: boolean; keep?: string; epochs?: number; doses?: number[]; objects?: string[]; views?: string[]; nImages?: number; trainArgs: string[] }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, quick: false };
+  const a: Args = { json: false, quick: false, trainArgs: [] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--json') a.json = true;
     else if (argv[i] === '--quick') a.quick = true;
@@ -32,12 +33,14 @@ function parseArgs(argv: string[]): Args {
     } else if (argv[i] === '--views') {
       a.views = (argv[++i] ?? '').split(',');
       if (!a.views.length || a.views.some((v) => !['baseline', 'dense', 'sparse'].includes(v))) throw new Error('--views takes baseline, dense, sparse (comma-separated)');
+    } else if (argv[i] === '--train-args') {
+      a.trainArgs = (argv[++i] ?? '').split(/\s+/).filter(Boolean);
     } else if (argv[i] === '--n-images') {
       a.nImages = Number(argv[++i]);
       if (!Number.isInteger(a.nImages) || a.nImages < 64) throw new Error('--n-images takes an integer ≥ 64');
     }
     else if (argv[i] === '--help') {
-      process.stdout.write('usage: bench-quality [--json] [--quick] [--keep DIR] [--epochs N] [--doses 1e5,1e3] [--objects structured,smooth] [--views baseline,dense,sparse] [--n-images N]\n');
+      process.stdout.write('usage: bench-quality [--json] [--quick] [--keep DIR] [--epochs N] [--doses 1e5,1e3] [--objects structured,smooth] [--views baseline,dense,sparse] [--n-images N] [--train-args "--weight-init he …"]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -106,7 +109,7 @@ function main(): void {
     for (const dose of doses) {
       for (const view of views) {
         log(`training ${object} dose ${dose.toExponential(0)} ${view} …`);
-        const train = cli(['train', '--workspace', study, '--dose', String(dose), '--view', view, ...(epochs ? ['--epochs', String(epochs)] : [])], log);
+        const train = cli(['train', '--workspace', study, '--dose', String(dose), '--view', view, ...(epochs ? ['--epochs', String(epochs)] : []), ...args.trainArgs], log);
         const gridsize = view === 'baseline' ? 1 : 2;
         const dir = path.join(study, 'phase_e', `dose_${Math.trunc(dose)}`, view, `gs${gridsize}`);
         const manifest = readJson(path.join(dir, 'manifest.json'));

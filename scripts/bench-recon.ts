@@ -6,6 +6,10 @@
 //   epie, wrong probe fixed  the perturbed probe, kept (what refinement has to beat)
 //   epie + refine            the perturbed probe, refined
 //   rpie + refine            the perturbed probe, refined (rPIE, default α 0.75, β 1)
+//   ad                       known probe, fixed: automatic differentiation (Adam on the object through an ONNX graph
+//                            in onnxruntime, the provider it ran on printed), with the iteration and time at which it
+//                            first reached epie's final quality
+//   ad + refine              the perturbed probe, refined by ad
 // printing per run: iterations, wall time, pattern updates/s, final relative amplitude error, and Pearson r of
 // the amplitude and of the plane-removed phase against objectGuess on the covered pixels (illumination of the
 // known probe ≥ its peak |P|²), after removing the global phase. With NumPy available it also runs
@@ -18,9 +22,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  compareWithTruth, coverageMask, createReconstruction, optionsFromDataset, probePeak,
+  AdReconstruction, compareWithTruth, coverageMask, createReconstruction, optionsFromDataset, probePeak,
   type ComplexImage, type ComplexPlanes, type ReconstructionOptions,
 } from '../src/core/iterative';
+import { quietOrt, type OrtModule } from '../src/core/train/runtime';
 import { FftPlan } from '../src/core/fft';
 import { ndarray, withNpz, writeNpz } from '../src/core/npy';
 import { defaultSimulationConfig, doseFolder, simulateStudy } from '../src/core/simulate';
@@ -93,6 +98,10 @@ interface RunResult {
   amplitudeR: number;
   phaseR: number;
   pixels: number;
+  /** ad: the onnxruntime provider it ran on. */
+  provider?: string;
+  /** ad: the first iteration (and time) at which it matched epie's final quality, null if never. */
+  reachedEpie?: { iteration: number; seconds: number } | null;
 }
 
 async function main(): Promise<void> {
@@ -136,6 +145,36 @@ async function main(): Promise<void> {
     results.push(score(r.name, rec.object, truth, mask, args.iterations, seconds, ds.count, reports.at(-1)?.relativeError ?? null));
     log(`  ${line(results.at(-1)!)}`);
   }
+  // ad: the same data through onnxruntime; when does it reach epie's final quality?
+  const target = results.find((r) => r.run === 'epie')!;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ort = require('onnxruntime-node') as OrtModule;
+  quietOrt(ort);
+  for (const r of [{ name: 'ad', probe: ds.probe, refine: false }, { name: 'ad + refine', probe: wrong, refine: true }]) {
+    const base = optionsFromDataset(ds, { seed: 1 });
+    const rec = await AdReconstruction.create(
+      { ...base, probe: r.probe, measuredEnergy: base.measuredEnergy!, probeMode: r.refine ? 'refine' : 'fixed', iterations: args.iterations },
+      { ort, providers: ['cpu'], threads: os.availableParallelism() },
+    );
+    let reached: { iteration: number; seconds: number } | null = null;
+    let seconds = 0;
+    let last: number | null = null;
+    for (let k = 0; k < args.iterations; k++) {
+      const [rep] = await rec.iterate(stack, 1);
+      seconds += rep.seconds;
+      last = rep.relativeError;
+      if (!reached && !r.refine) {
+        const q = compareWithTruth(rec.object, truth, mask!);
+        if (q.amplitudeR >= target.amplitudeR - 0.005 && q.phaseR >= target.phaseR - 0.005) reached = { iteration: rep.iteration, seconds };
+      }
+    }
+    const res = score(r.name, rec.object, truth, mask!, args.iterations, seconds, ds.count, last);
+    res.provider = rec.provider;
+    if (!r.refine) res.reachedEpie = reached;
+    results.push(res);
+    log(`  ${line(res)}  [${rec.provider}${r.refine ? '' : reached ? `; epie's quality at iteration ${reached.iteration}, ${reached.seconds.toFixed(1)} s` : '; did not reach epie\'s quality'}]`);
+    await rec.release();
+  }
   if (args.numpy) {
     const np = runNumpy(root, stack, ds.xs, ds.ys, ds.probe, truth, args.iterations, log);
     if (np) {
@@ -152,6 +191,8 @@ async function main(): Promise<void> {
     const np = results.find((r) => r.run === 'numpy epie');
     if (ours && np) process.stdout.write(`\nepie vs NumPy: ${(ours.updatesPerSec / np.updatesPerSec).toFixed(2)}× the pattern updates/s (load average ${os.loadavg()[0].toFixed(1)} on ${os.availableParallelism()} cores).\n`);
     process.stdout.write(`FFT 64×64: ${fft.transforms.toFixed(0)} 2-D transforms/s, ${fft.pairs.toFixed(0)} forward + inverse pairs/s.\n`);
+    const ad = results.find((r) => r.run === 'ad');
+    if (ad) process.stdout.write(`ad (${ad.provider}): ${ad.reachedEpie ? `epie's final quality at iteration ${ad.reachedEpie.iteration}, after ${ad.reachedEpie.seconds.toFixed(1)} s (epie: ${args.iterations} iterations, ${target.seconds.toFixed(1)} s)` : 'did not reach epie\'s final quality'}.\n`);
   }
   if (!args.keep) fs.rmSync(root, { recursive: true, force: true });
 }

@@ -1,7 +1,7 @@
-// `ptycho-study reconstruct`: the Phase F iterative reconstructions (ePIE, rPIE) of the matching dose × view
+// `ptycho-study reconstruct`: the Phase F iterative reconstructions (ePIE, rPIE, ad) of the matching dose × view
 // jobs, one after another, each in a worker process (dist/worker.js; never in this process), with the same run
-// lock, progress, Ctrl-C cancel (checkpoint kept), --resume and exit codes as `train` (runQueue.ts). `ad` is
-// refused: it is not implemented. Also what `list` shows of Phase F.
+// lock, progress, Ctrl-C cancel (checkpoint kept), --resume and exit codes as `train` (runQueue.ts). Also what
+// `list` shows of Phase F.
 import * as path from 'node:path';
 import { writeReconstructionManifest, startReconstruction } from '../core/run/reconstructionLauncher';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../core/study/config';
@@ -10,7 +10,7 @@ import type { JobFilter } from '../core/study/jobs';
 import { formatDose, SPLITS, type Split } from '../core/study/layout';
 import { PlanError } from '../core/study/plan';
 import {
-  AD_NOT_IMPLEMENTED, defaultPhaseFRoot, listReconstructionJobs, planReconstruction, PROBE_MODES, RECON_ALGORITHMS, resolveReconstructionSettings,
+  AD_LOSSES, defaultPhaseFRoot, listReconstructionJobs, planReconstruction, PROBE_MODES, RECON_ALGORITHMS, resolveReconstructionSettings,
   type ReconAlgorithm, type ReconstructionJob, type ReconstructionSettings,
 } from '../core/study/reconstructJobs';
 import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
@@ -21,13 +21,14 @@ export const PHASE_F_ROOT_FLAG: FlagSpec = { 'phase-f-root': { type: 'string' } 
 export const PHASE_F_ROOT_HELP = '  --phase-f-root DIR     where Phase F reconstruction folders go (default: phase_f beside Phase C)';
 
 export const RECONSTRUCT_USAGE = 'ptycho-study reconstruct [roots] [--dose X] [--view V] [--gridsize G] [--split train|test] [--algorithm epie|rpie|ad] '
-  + '[--iterations N] [--probe fixed|refine] [--ep auto|cuda|webgpu|cpu] [--resume] [--json]';
+  + '[--iterations N] [--probe fixed|refine] [--ep auto|cuda|webgpu|cpu] [--learning-rate X] [--loss amplitude|poisson] [--batch-size B] [--resume] [--json]';
 
 export const RECONSTRUCT_FLAGS: FlagSpec = {
   ...PHASE_F_ROOT_FLAG, json: { type: 'boolean' }, resume: { type: 'boolean' },
   split: { type: 'string' }, algorithm: { type: 'string' }, iterations: { type: 'string' }, probe: { type: 'string' },
   ep: { type: 'string' }, 'execution-provider': { type: 'string' }, seed: { type: 'string' }, momentum: { type: 'string' },
   alpha: { type: 'string' }, beta: { type: 'string' }, 'checkpoint-every': { type: 'string' },
+  'learning-rate': { type: 'string' }, loss: { type: 'string' }, 'batch-size': { type: 'string' },
 };
 
 export const RECONSTRUCT_HELP = [
@@ -38,21 +39,26 @@ export const RECONSTRUCT_HELP = [
   'amplitude, phase, probe, weight, origin, ground_truth), metrics.json (scored on the dose\'s common evaluation, as',
   'the training jobs), amplitude.png, phase.png; reconstruction_manifest.json and skip_summary.json at the root.',
   'Ctrl-C cancels after the current iteration and writes checkpoint.npz; --resume continues from it.',
-  'One run per job at a time (<job>/run.lock). Exit codes as for train (0, 1, 130; 2 for bad options and --algorithm ad).',
+  'One run per job at a time (<job>/run.lock). Exit codes as for train (0, 1, 130; 2 for bad options).',
 ];
 
 export const RECONSTRUCT_OPTIONS_HELP = [
   PHASE_F_ROOT_HELP,
   '  --split train|test     the view\'s split to reconstruct (default test)',
-  '  --algorithm A          epie (default; Maiden & Rodenburg 2009) or rpie (Maiden, Johnson & Li 2017);',
-  '                         ad (automatic differentiation) is not implemented yet and is refused',
+  '  --algorithm A          epie (default; Maiden & Rodenburg 2009), rpie (Maiden, Johnson & Li 2017), or ad:',
+  '                         automatic differentiation — the object (and with --probe refine the probe) fitted by',
+  '                         Adam in mini-batches through an ONNX graph of the PINN\'s far-field physics, on --ep',
   '  --iterations N         iterations in total, each visiting every pattern once (default 50)',
   '  --probe fixed|refine   keep probeGuess (default) or refine the probe from iteration 2 on',
   '  --momentum G           heavy-ball momentum per iteration, fixed probe only (default 0; 0.5 speeds up the phase)',
   '  --alpha X  --beta X    object / probe step (ePIE, default 1) or regularisation (rPIE, default 0.75 / 1)',
   '  --seed S               seed of the random pattern order (default 42)',
   '  --checkpoint-every N   write checkpoint.npz every N iterations (default 10; also on cancel and at the end)',
-  `  --ep P                 ${EXECUTION_PROVIDERS.join(', ')}: recorded; epie and rpie always run in TypeScript on the CPU`,
+  `  --ep P                 ${EXECUTION_PROVIDERS.join(', ')}: where ad runs (falling back to the CPU, recorded); epie and`,
+  '                         rpie always run in TypeScript on the CPU (the request is recorded)',
+  '  --learning-rate X      ad: Adam\'s initial step (default 0.1, a cosine schedule takes it to 5 % by the end)',
+  `  --loss L               ad: ${AD_LOSSES.join(' or ')} (Gaussian on amplitudes, default; or the PINN's Poisson NLL)`,
+  '  --batch-size B         ad: patterns per Adam step (default 32)',
   '  --resume               continue each job from its checkpoint.npz (refused when it is missing or unreadable)',
   '  --json                 one JSON event per line, then a summary',
 ];
@@ -86,6 +92,9 @@ function settingsOf(p: Parsed): Partial<ReconstructionSettings> {
     beta: num(p, 'beta'),
     checkpointEvery: num(p, 'checkpoint-every', { integer: true, min: 1 }),
     executionProvider: ep as ExecutionProvider | undefined,
+    learningRate: num(p, 'learning-rate'),
+    loss: oneOf(p, 'loss', AD_LOSSES),
+    batchSize: num(p, 'batch-size', { integer: true, min: 1 }),
   };
   try {
     resolveReconstructionSettings(settings); // every value checked before the study is read
@@ -98,10 +107,6 @@ function settingsOf(p: Parsed): Partial<ReconstructionSettings> {
 
 export async function cmdReconstruct(p: Parsed, io: CliIO, deps: ReconstructDeps): Promise<number> {
   const algorithm: ReconAlgorithm = oneOf(p, 'algorithm', RECON_ALGORITHMS) ?? 'epie';
-  if (algorithm === 'ad') {
-    io.err(`ptycho-study reconstruct: ${AD_NOT_IMPLEMENTED}.`);
-    return 2;
-  }
   const split: Split = oneOf(p, 'split', SPLITS) ?? 'test';
   const settings = settingsOf(p);
   const filter = deps.filterOf(p);
@@ -122,7 +127,7 @@ export async function cmdReconstruct(p: Parsed, io: CliIO, deps: ReconstructDeps
       if (!plan.runnable) return { notRunnable: plan.blockers.join(' ') };
       return {
         banner: `RECONSTRUCT ${job.id}${resume ? ' (resume)' : ''} → ${job.artifactDir}`
-          + (ep === 'cuda' || ep === 'webgpu' ? ` (--ep ${ep} recorded; ${algorithm} runs on the CPU)` : ''),
+          + ((ep === 'cuda' || ep === 'webgpu') && algorithm !== 'ad' ? ` (--ep ${ep} recorded; ${algorithm} runs on the CPU)` : ''),
         start: () => startReconstruction(plan.config, { workerScript, resume }),
       };
     },

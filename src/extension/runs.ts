@@ -156,7 +156,7 @@ export class RunManager implements vscode.Disposable {
   /** A Phase F job: planned with the `reconstruction.*` settings, started by the reconstruction launcher. */
   private async startReconstruction(run: LiveRun, job: ReconstructionJob, layout: { phaseCRoot?: string; phaseDRoot?: string; artifactRoot: string } | undefined): Promise<void> {
     const study = layout ? { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot, phaseFRoot: job.phaseFRoot } : undefined;
-    const plan = planReconstruction(job, { settings: reconstructionSettingsFor(run.folder), study });
+    const plan = planReconstruction(job, { settings: reconstructionSettingsFor(run.folder, job.algorithm), study });
     if (!plan.runnable) throw new PlanError(`${job.id} is not runnable: ${plan.blockers.join(' ')}`);
     run.handle = await startReconstruction(plan.config, {
       workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),

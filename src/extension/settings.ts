@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DiscoverOptions, TrainingSettings, ExecutionProvider } from '../core/study';
 import { clampPollSeconds } from '../core/study/fingerprint';
-import type { ReconProbeMode, ReconstructionSettings } from '../core/study/reconstructJobs';
+import { LISTED_RECON_ALGORITHMS, RECON_ALGORITHMS, type AdLossName, type ReconAlgorithm, type ReconProbeMode, type ReconstructionSettings } from '../core/study/reconstructJobs';
 
 export const SECTION = 'ptychoStudy';
 
@@ -31,20 +31,41 @@ export function phaseFRootFor(folder: vscode.WorkspaceFolder): string | undefine
   return resolveIn(folder, vscode.workspace.getConfiguration(SECTION, folder.uri).get<string>('phaseFRoot'));
 }
 
-/** The `ptychoStudy.reconstruction.*` settings (the CLI's reconstruct flags); unset values take the core's defaults. */
-export function reconstructionSettingsFor(folder: vscode.WorkspaceFolder | undefined): Partial<ReconstructionSettings> {
+/**
+ * The `ptychoStudy.reconstruction.*` settings (the CLI's reconstruct flags) for a job of `algorithm`; unset values
+ * take the core's defaults. The ePIE/rPIE steps and momentum go to those algorithms only, the ad options to ad.
+ */
+export function reconstructionSettingsFor(folder: vscode.WorkspaceFolder | undefined, algorithm: ReconAlgorithm): Partial<ReconstructionSettings> {
   const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
   const opt = (v: number | undefined): number | undefined => (typeof v === 'number' && v > 0 ? v : undefined);
-  return {
+  const common: Partial<ReconstructionSettings> = {
     iterations: cfg.get<number>('reconstruction.iterations'),
     probeMode: cfg.get<ReconProbeMode>('reconstruction.probe'),
-    momentum: cfg.get<number>('reconstruction.momentum'),
-    alpha: opt(cfg.get<number>('reconstruction.alpha')),
-    beta: opt(cfg.get<number>('reconstruction.beta')),
     seed: cfg.get<number>('reconstruction.seed'),
     checkpointEvery: cfg.get<number>('reconstruction.checkpointEvery'),
     executionProvider: cfg.get<ExecutionProvider>('executionProvider'),
   };
+  if (algorithm === 'ad') {
+    return {
+      ...common,
+      learningRate: opt(cfg.get<number>('reconstruction.adLearningRate')),
+      loss: cfg.get<AdLossName>('reconstruction.adLoss'),
+      batchSize: cfg.get<number>('reconstruction.adBatchSize'),
+    };
+  }
+  return {
+    ...common,
+    momentum: cfg.get<number>('reconstruction.momentum'),
+    alpha: opt(cfg.get<number>('reconstruction.alpha')),
+    beta: opt(cfg.get<number>('reconstruction.beta')),
+  };
+}
+
+/** `ptychoStudy.reconstruction.algorithms`: the Phase F jobs the tree lists for every dose × view. */
+export function listedReconstructionAlgorithms(folder: vscode.WorkspaceFolder | undefined): ReconAlgorithm[] {
+  const v = vscode.workspace.getConfiguration(SECTION, folder?.uri).get<unknown>('reconstruction.algorithms');
+  const picked = Array.isArray(v) ? RECON_ALGORITHMS.filter((a) => v.includes(a)) : [];
+  return picked.length > 0 ? picked : [...LISTED_RECON_ALGORITHMS];
 }
 
 export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined): Partial<TrainingSettings> {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { discoverStudy, listJobs, refreshRunState, studyFingerprint, type StudyJob, type StudyLayout } from '../core/study';
 import { defaultPhaseFRoot, listReconstructionJobs, type ReconstructionJob } from '../core/study/reconstructJobs';
-import { discoverOptionsFor, phaseFRootFor, pollIntervalMs, trainingSettingsFor } from './settings';
+import { discoverOptionsFor, listedReconstructionAlgorithms, phaseFRootFor, pollIntervalMs, trainingSettingsFor } from './settings';
 
 export interface FolderStudy {
   folder: vscode.WorkspaceFolder;
@@ -220,7 +220,7 @@ export class StudyModel implements vscode.Disposable {
       const jobs = layout.doses.length > 0 ? await listJobs(layout, { deep, neighborCount, allowIntensityData }) : [];
       const phaseFRoot = phaseFRootFor(folder) ?? defaultPhaseFRoot(layout);
       // Header checks only: the training jobs' pass above already sampled the same split files.
-      const recons = layout.doses.length > 0 ? await listReconstructionJobs(layout, { phaseFRoot }) : [];
+      const recons = layout.doses.length > 0 ? await listReconstructionJobs(layout, { phaseFRoot, algorithms: listedReconstructionAlgorithms(folder) }) : [];
       return { folder, layout, jobs, recons, phaseFRoot, deepValidated: deep };
     } catch (err) {
       return { folder, jobs: [], recons: [], error: (err as Error).message, deepValidated: deep };

@@ -6,11 +6,15 @@
 // `checkpointEvery` iterations, on cancel and at the end (a resume continues bit-identically), then
 // reconstruction.npz, metrics.json (the dose's common evaluation), amplitude.png and phase.png, and the Phase F
 // root's reconstruction_manifest.json. epie and rpie are TypeScript on one CPU thread: a requested GPU
-// provider is recorded, not used, and the manifest and log say so.
+// provider is recorded, not used, and the manifest and log say so. ad runs its ONNX graph in onnxruntime on
+// the requested provider (falling back to the CPU, recorded) with the worker's thread count.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createReconstruction, optionsFromDataset, probePeak, type Reconstruction } from '../core/iterative';
+import { AdReconstruction, createReconstruction, optionsFromDataset, probePeak, type Reconstruction } from '../core/iterative';
+import { planProviders } from '../core/runtime/providers';
+import { resolveThreads, type ResolvedThreads } from '../core/runtime/threads';
+import { quietOrt, type OrtModule } from '../core/train/runtime';
 import { ndarray } from '../core/npy';
 import { processStartTime } from '../core/processInfo';
 import { writeImages, writeMetrics, writeReconstruction } from '../core/run/artifacts';
@@ -28,20 +32,36 @@ import { ManifestKeeper } from './manifestKeeper';
 import { finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
 
 const ENGINE = 'TypeScript (src/core/iterative), one thread on the CPU';
+const AD_ENGINE = 'onnxruntime: an ONNX graph of the object (src/core/iterative/ad.ts), Adam in mini-batches';
 
 /** Why a requested provider is not used by epie/rpie (undefined when none is lost). */
 function providerNote(requested: string, algorithm: string): string | undefined {
-  if (requested === 'cpu' || requested === 'auto') return undefined;
-  return `${algorithm} runs in TypeScript on the CPU; the ${requested} provider was requested and is not used (only the ad reconstructor, not implemented yet, would run on onnxruntime providers).`;
+  if (algorithm === 'ad' || requested === 'cpu' || requested === 'auto') return undefined;
+  return `${algorithm} runs in TypeScript on the CPU; the ${requested} provider was requested and is not used (only the ad reconstructor runs on onnxruntime providers).`;
 }
 
-export async function runReconstruction(jobDir: string, opts: { runId?: string; resume: boolean }, io: WorkerIo): Promise<number> {
+function loadOrt(): OrtModule {
+  // Loaded here, in the worker process, and only for ad.
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('onnxruntime-node') as OrtModule;
+  } catch (err) {
+    throw new Error(`onnxruntime-node cannot be loaded (${(err as Error).message.split('\n')[0]}); the ad reconstructor needs it. Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci) or use --algorithm epie.`);
+  }
+}
+
+type Engine = Reconstruction | AdReconstruction;
+
+export async function runReconstruction(jobDir: string, opts: { runId?: string; resume: boolean; threads?: ResolvedThreads }, io: WorkerIo): Promise<number> {
   // Checked field by field, and refused unless it writes only to this folder (RunConfigError names the file).
   const config = checkReconstructionConfig(await readRunPlan(jobDir), path.join(jobDir, ARTIFACT.runConfig), jobDir);
   const s = config.settings;
   const { events, emit } = openRunEvents(jobDir, RECON_LOG, config.jobId, io);
   const startedAt = new Date();
   const fallbackReason = providerNote(s.executionProvider, config.algorithm);
+  const isAd = config.algorithm === 'ad';
+  const providers = isAd ? planProviders(s.executionProvider) : undefined;
+  const threads = isAd ? (opts.threads ?? resolveThreads({ env: process.env, available: os.availableParallelism() })) : undefined;
   const manifest: ReconstructionManifest = {
     schemaVersion: 1,
     kind: 'ptycho-study-reconstruction',
@@ -56,8 +76,9 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     runtime: {
       hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, pid: process.pid,
       processStartedAt: ((t) => (t === undefined ? undefined : new Date(t).toISOString()))(processStartTime(process.pid)),
-      executionProviderRequested: s.executionProvider, executionProviderCandidates: ['cpu'], executionProviderUsed: 'cpu',
-      ...(fallbackReason ? { fallbackReason } : {}), heartbeatAt: startedAt.toISOString(), threads: 1, threadsSource: 'engine', engine: ENGINE,
+      executionProviderRequested: s.executionProvider, executionProviderCandidates: providers?.candidates ?? ['cpu'], ...(isAd ? {} : { executionProviderUsed: 'cpu' }),
+      ...(fallbackReason ? { fallbackReason } : {}), heartbeatAt: startedAt.toISOString(),
+      threads: threads ? threads.threads : 1, threadsSource: threads ? threads.source : 'engine', engine: isAd ? AD_ENGINE : ENGINE,
     },
     worker: { command: [process.execPath, ...process.argv.slice(1)] },
     findings: [],
@@ -70,6 +91,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
   const finish = finisher(keeper, events, config.study ? { update: () => writeReconstructionManifest(config.study!), name: 'the Phase F reconstruction_manifest.json' } : undefined);
 
   let ds: TrainingDataset | undefined;
+  let adEngine: AdReconstruction | undefined;
   const checkpointFile = path.join(jobDir, ARTIFACT.checkpoint);
   try {
     // Before anything costly (hashing the dataset): is there a checkpoint to resume?
@@ -91,15 +113,41 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
         // provenance is informative; the evaluation itself says when the file cannot be used
       }
     }
-    const rec: Reconstruction = createReconstruction(optionsFromDataset(ds, {
-      objectShape: config.objectShape, algorithm: config.algorithm, probeMode: s.probeMode, alpha: s.alpha, beta: s.beta,
-      probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, seed: s.seed,
-    }));
-    // The fingerprint a resume must agree on: the data and every parameter that changes the iterates.
-    const configKey = configKeyOf({
-      data: manifest.data.input.sha256, algorithm: config.algorithm, probeMode: s.probeMode, alpha: rec.alpha, beta: rec.beta,
-      probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, seed: s.seed, n: config.n, objectShape: config.objectShape,
-    });
+    let rec: Engine;
+    let parameters: Record<string, unknown>;
+    let configKey: string;
+    if (config.algorithm === 'ad') {
+      const ort = loadOrt();
+      quietOrt(ort);
+      const base = optionsFromDataset(ds, { objectShape: config.objectShape, probeMode: s.probeMode, probeStart: s.probeStart, seed: s.seed });
+      adEngine = await AdReconstruction.create({
+        ...base, measuredEnergy: base.measuredEnergy!, loss: s.loss, learningRate: s.learningRate, batchSize: s.batchSize, iterations: s.iterations,
+      }, { ort, providers: providers!.candidates, threads: threads!.threads || undefined });
+      rec = adEngine;
+      manifest.runtime.executionProviderUsed = adEngine.provider;
+      if (adEngine.fallbacks.length) {
+        manifest.runtime.fallbackReason = adEngine.fallbacks.map((f) => `${f.provider}: ${f.reason}`).join(' | ');
+        emit({ type: 'log', level: 'warn', message: `Fell back to ${adEngine.provider}: ${manifest.runtime.fallbackReason}` });
+      }
+      parameters = { ...adEngine.parameters(), iterations: s.iterations, checkpointEvery: s.checkpointEvery };
+      // The schedule depends on the planned iterations: a resume must plan the same count.
+      configKey = configKeyOf({ data: manifest.data.input.sha256, ...adEngine.parameters(), iterations: s.iterations, n: config.n, objectShape: config.objectShape });
+    } else {
+      const ep = createReconstruction(optionsFromDataset(ds, {
+        objectShape: config.objectShape, algorithm: config.algorithm, probeMode: s.probeMode, alpha: s.alpha, beta: s.beta,
+        probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, seed: s.seed,
+      }));
+      rec = ep;
+      parameters = {
+        algorithm: config.algorithm, probeMode: s.probeMode, alpha: ep.alpha, beta: ep.beta, probeStart: ep.probeStart, momentum: ep.momentum,
+        friction: ep.friction, seed: ep.seed, iterations: s.iterations, checkpointEvery: s.checkpointEvery,
+      };
+      // The fingerprint a resume must agree on: the data and every parameter that changes the iterates.
+      configKey = configKeyOf({
+        data: manifest.data.input.sha256, algorithm: config.algorithm, probeMode: s.probeMode, alpha: ep.alpha, beta: ep.beta,
+        probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, seed: s.seed, n: config.n, objectShape: config.objectShape,
+      });
+    }
     // The pixels the per-iteration quality is measured on: fixed for the run (the initial, data-scaled probe).
     const mask = scanMask(normalizedIllumination(rec.weight(), probePeak(rec.probe)));
     let history: ReconHistoryEntry[] = [];
@@ -113,20 +161,20 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       resumedFrom = { iteration: loaded.snapshot.iteration };
     }
     manifest.reconstruction = {
-      engine: ENGINE,
-      parameters: {
-        algorithm: config.algorithm, probeMode: s.probeMode, alpha: rec.alpha, beta: rec.beta, probeStart: rec.probeStart, momentum: rec.momentum,
-        friction: rec.friction, seed: rec.seed, iterations: s.iterations, checkpointEvery: s.checkpointEvery,
-      },
+      engine: isAd ? AD_ENGINE : ENGINE,
+      parameters,
       patterns: rec.patterns, n: rec.n, object: config.objectShape, probeScale: rec.probeScale, configKey,
       initialObject: 'ones on objectGuess\'s grid', initialProbe: 'probeGuess, scaled once so that a unit object reproduces the data\'s mean energy',
       positions: 'known, sub-pixel (bilinear extraction and its adjoint)',
-      updateOrder: `a random permutation per iteration from Rng(seed ${rec.seed}, 'iterative-order', iteration)`,
+      updateOrder: adEngine
+        ? `mini-batches of ${adEngine.batchSize} in a random order per iteration from Rng(seed ${adEngine.seed}, 'ad-order', iteration)`
+        : `a random permutation per iteration from Rng(seed ${s.seed}, 'iterative-order', iteration)`,
+      ...(adEngine ? { forwardModel: 'the PINN\'s far field (shifted DFT, I = |F(P·o)|²/N²) of bilinear patches on objectGuess\'s grid', loss: adEngine.loss === 'amplitude' ? 'Σ(√I − A)² (Gaussian on amplitudes)' : 'Σ(I − A²·log I) (Poisson NLL, the PINN\'s)' } : {}),
       ...(resumedFrom ? { resumedFrom } : {}),
     };
     emit({
       type: 'recon-started', pid: process.pid, algorithm: config.algorithm, probeMode: s.probeMode, iterations: s.iterations, patterns: rec.patterns,
-      n: rec.n, object: config.objectShape, executionProviderRequested: s.executionProvider, executionProviderUsed: 'cpu',
+      n: rec.n, object: config.objectShape, executionProviderRequested: s.executionProvider, executionProviderUsed: manifest.runtime.executionProviderUsed ?? 'cpu',
       ...(fallbackReason ? { fallbackReason } : {}), ...(resumedFrom ? { resumedFrom } : {}),
     });
     if (fallbackReason) emit({ type: 'log', level: 'warn', message: fallbackReason });
@@ -204,6 +252,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
   } catch (err) {
     return await recordRunFailure(err, config.jobId, emit, io, finish);
   } finally {
+    await adEngine?.release().catch(() => undefined);
     await ds?.close().catch(() => undefined);
     events.close();
   }

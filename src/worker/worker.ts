@@ -94,7 +94,7 @@ async function main(): Promise<number> {
   // A Phase F job's plan is a ReconstructionConfig (kind 'reconstruct'); anything else is a training run.
   // Read safely (a regular file of bounded size, valid JSON): a refusal names run-config.json.
   if (isReconstructionConfig(await readRunPlan(args.jobDir))) {
-    return runReconstruction(args.jobDir, { runId: args.runId, resume: args.resume }, io);
+    return runReconstruction(args.jobDir, { runId: args.runId, resume: args.resume, threads: args.threads }, io);
   }
   return runJob(args.jobDir, { runId: args.runId, resume: args.resume, threads: args.threads }, io);
 }

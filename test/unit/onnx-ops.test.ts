@@ -48,6 +48,10 @@ const cases: Case[] = [
   { name: 'Sum', shapes: [[2, 3], [2, 3], [2, 3]], build: (xs) => op.sumAll(xs) },
   { name: 'MatMul with batch broadcasting', shapes: [[2, 1, 3, 4], [3, 4, 2]], build: ([a, b]) => op.matmul(a, b) },
   { name: 'MatMul of a constant-shaped left operand', shapes: [[3, 3], [2, 2, 3, 2]], build: ([a, b]) => op.matmul(a, b) },
+  {
+    name: 'Gather from 1-D data with repeated indices (backward: ScatterND add)', shapes: [[7]],
+    build: ([a]) => op.gather(a, a.graph.initializer('idx', BigInt64Array.from([0n, 3n, 3n, 6n, 1n, 3n, 0n, 5n]), [2, 2, 2])),
+  },
   { name: 'a chain reusing a value (gradient accumulation)', shapes: [[2, 3]], build: ([a]) => op.mul(op.sin(a), op.add(a, op.square(a))) },
 ];
 

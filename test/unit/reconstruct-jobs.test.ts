@@ -2,7 +2,7 @@
 // worker process (dist/worker.js) on a small study simulated with the project's simulator, and writes every
 // artifact (read back here with the repo's npy reader), scored on the dose's common evaluation like the
 // training jobs, clearly better than the flat predictor; a GPU provider is recorded and not used; `list` shows
-// the jobs beside the training jobs; `ad` is refused; Ctrl-C (SIGINT) cancels with a checkpoint, a second run
+// the jobs beside the training jobs; `ad` runs in onnxruntime (a CUDA request falls back to the CPU, recorded); Ctrl-C (SIGINT) cancels with a checkpoint, a second run
 // of the same job is refused by its lock meanwhile, and --resume continues from the checkpoint's iteration to
 // exactly the object an uninterrupted run reaches.
 import { strict as assert } from 'node:assert';
@@ -186,12 +186,35 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     assert.deepEqual(fs.readdirSync(planted).filter((f) => f !== 'run.lock').sort(), ['run-config.json']);
   });
 
-  it('--algorithm ad is refused with one line, exit 2, and nothing written', () => {
-    const r = cli(['reconstruct', '--workspace', root, '--algorithm', 'ad']);
-    assert.equal(r.code, 2);
-    assert.equal(r.err.trim().split('\n').length, 1, r.err);
-    assert.match(r.err, /ad \(automatic-differentiation\) reconstructor is not implemented/);
-    assert.ok(!fs.existsSync(jobDir('baseline', 'ad')) && !fs.existsSync(jobDir('dense', 'ad')));
+  it('--algorithm ad reconstructs in onnxruntime: a requested CUDA provider falls back to the CPU with the reason, every parameter in the manifest, scored like the others', () => {
+    const r = cli(['reconstruct', '--workspace', root, '--view', 'dense', '--algorithm', 'ad', '--iterations', '25', '--ep', 'cuda', '--json']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const dir = jobDir('dense', 'ad');
+    const m = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
+    assert.equal(m.status, 'succeeded');
+    assert.equal(m.job.algorithm, 'ad');
+    assert.equal(m.runtime.executionProviderRequested, 'cuda');
+    assert.deepEqual(m.runtime.executionProviderCandidates, ['cuda', 'cpu']);
+    assert.equal(m.runtime.executionProviderUsed, 'cpu');
+    assert.match(String(m.runtime.fallbackReason), /^cuda: /, 'why CUDA was passed over');
+    assert.ok(typeof m.runtime.threads === 'number' && m.runtime.threads >= 1, 'the thread count is recorded');
+    const p = m.reconstruction!.parameters as Record<string, unknown>;
+    assert.deepEqual([p.algorithm, p.loss, p.optimizer, p.learningRate, p.batchSize, p.iterations], ['ad', 'amplitude', 'adam', 0.1, 32, 25]);
+    assert.match(String(p.schedule), /cosine over 25 iterations/);
+    for (const f of ['reconstruction.npz', 'metrics.json', 'checkpoint.npz', 'amplitude.png', 'phase.png', 'recon.log', 'events.jsonl']) assert.ok(fs.existsSync(path.join(dir, f)), f);
+    const metrics = readJson<{ evaluation: { region: unknown }; amplitude: { pearsonCovered: number }; phase: { pearsonCovered: number }; flat: { amplitude: { pearsonCovered: number } } }>(path.join(dir, 'metrics.json'));
+    const epieMetrics = readJson<{ evaluation: { region: unknown } }>(path.join(jobDir('dense'), 'metrics.json'));
+    assert.deepEqual(metrics.evaluation.region, epieMetrics.evaluation.region, 'the same common region as the epie job');
+    assert.ok(metrics.amplitude.pearsonCovered > 0.85 && metrics.phase.pearsonCovered > 0.5, `ad: amplitude r ${metrics.amplitude.pearsonCovered}, phase r ${metrics.phase.pearsonCovered}`);
+    assert.ok(!(metrics.flat.amplitude.pearsonCovered > 0.1));
+    // ePIE options mean nothing to Adam: refused, not ignored.
+    const bad = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--algorithm', 'ad', '--alpha', '0.5']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.out, /NOT RUNNABLE dose_100000\/baseline\/test\/ad: alpha is an ePIE\/rPIE step; ad takes --learning-rate/);
+    assert.ok(!fs.existsSync(path.join(jobDir('baseline', 'ad'), 'manifest.json')));
+    const badLoss = cli(['reconstruct', '--workspace', root, '--algorithm', 'ad', '--loss', 'l1']);
+    assert.equal(badLoss.code, 2);
+    assert.match(badLoss.err, /--loss must be one of amplitude, poisson/);
   });
 
   it('Ctrl-C cancels with a checkpoint while the lock refuses a second run; --resume continues to the uninterrupted result', async () => {

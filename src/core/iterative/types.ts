@@ -87,7 +87,7 @@ export interface IterateOptions {
 /** Everything needed to resume bit-identically (the update order is a pure function of seed and iteration). */
 export interface ReconstructionSnapshot {
   version: 1;
-  algorithm: Algorithm;
+  algorithm: Algorithm | 'ad';
   n: number;
   width: number;
   height: number;
@@ -103,4 +103,6 @@ export interface ReconstructionSnapshot {
   /** The momentum velocity (null without momentum). At iteration boundaries it is the only momentum state. */
   velocityRe: Float64Array | null;
   velocityIm: Float64Array | null;
+  /** The ad reconstructor's Adam state: its step count and moments (m_<param>, v_<param>). */
+  optimizer?: { step: number; moments: Record<string, Float64Array> };
 }

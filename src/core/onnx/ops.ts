@@ -453,3 +453,26 @@ export function upsample2(x: Value): Value {
   });
   return y;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Indexing.
+
+/**
+ * y[...] = data[indices[...]] for 1-D `data` (Gather, axis 0) and int64 `indices` of any shape. Backward: the
+ * gradient is scattered back with ScatterND's 'add' reduction (opset ≥ 16), so indices used more than once (the
+ * overlapping patches of a ptychographic scan) accumulate.
+ */
+export function gather(data: Value, indices: Value): Value {
+  if (data.rank !== 1) fail('Gather', `data must be 1-D (got ${shapeStr(data.shape)})`);
+  if (indices.dtype !== 'int64') fail('Gather', `indices must be int64 (got ${indices.dtype})`);
+  const g = graphOf(data, indices);
+  const [y] = g.node('Gather', [data, indices], [{ shape: indices.shape }], { attributes: { axis: attr.int(0) } });
+  g.record('Gather', [data, indices], [y], ([gy]) => {
+    if (!data.requiresGrad) return [undefined, undefined];
+    const zeros = g.memo(`gather_zeros_${data.shape[0]}_${data.dtype}`, () => g.initializer(`zeros_${data.shape[0]}`, g.floatType === 'float64' ? new Float64Array(data.shape[0]) : new Float32Array(data.shape[0]), [data.shape[0]], { uniqueFrom: true }));
+    const idx = g.node('Unsqueeze', [indices, g.int64s([indices.rank])], [{ shape: [...indices.shape, 1], dtype: 'int64' }])[0];
+    const [dx] = g.node('ScatterND', [zeros, idx, gy!], [{ shape: data.shape }], { attributes: { reduction: attr.string('add') } });
+    return [dx, undefined];
+  });
+  return y;
+}

@@ -63,9 +63,13 @@ export async function saveReconCheckpoint(file: string, snap: ReconstructionSnap
     seed: ndarray('<f8', [], Float64Array.of(snap.seed)),
   };
   if (snap.velocityRe && snap.velocityIm) arrays.velocity = ndarray('<c16', [snap.height, snap.width], interleaved(snap.velocityRe, snap.velocityIm));
-  const { objectRe: _a, objectIm: _b, probeRe: _c, probeIm: _d, velocityRe: _e, velocityIm: _f, ...scalars } = snap;
+  // The ad reconstructor's Adam moments (adam_m_object_re, …), float64 as the engine hands them over.
+  const moments = snap.optimizer?.moments ?? {};
+  for (const [name, data] of Object.entries(moments)) arrays[`adam_${name}`] = ndarray('<f8', [data.length], data);
+  const { objectRe: _a, objectIm: _b, probeRe: _c, probeIm: _d, velocityRe: _e, velocityIm: _f, optimizer, ...scalars } = snap;
   arrays._state = scalarString(JSON.stringify({
     format: RECON_CHECKPOINT_FORMAT, ...scalars, ...state,
+    ...(optimizer ? { optimizer: { step: optimizer.step, moments: Object.keys(moments) } } : {}),
     updateOrder: `Rng(${snap.seed}, 'iterative-order', iteration): a pure function of the seed and the iteration`,
   }));
   await writeNpz(file, arrays);
@@ -100,6 +104,18 @@ export async function loadReconCheckpoint(file: string, configKey: string): Prom
       patterns: Number(s.patterns), seed: Number(s.seed), iteration: Number(s.iteration), probeScale: s.probeScale === null ? null : Number(s.probeScale),
       objectRe: object.re, objectIm: object.im, probeRe: probe.re, probeIm: probe.im, velocityRe: velocity?.re ?? null, velocityIm: velocity?.im ?? null,
     };
+    const opt = s.optimizer as { step?: unknown; moments?: unknown } | undefined;
+    if (opt) {
+      if (!Number.isSafeInteger(opt.step) || !Array.isArray(opt.moments) || opt.moments.some((m) => typeof m !== 'string' || !/^[mv]_[a-z_]{1,40}$/.test(m))) {
+        throw new ReconCheckpointError(`${file}: its optimizer state is malformed; run without --resume to start over.`);
+      }
+      const moments: Record<string, Float64Array> = {};
+      for (const name of opt.moments as string[]) {
+        if (!a.has(`adam_${name}`)) throw new ReconCheckpointError(`${file} lacks the optimizer moment adam_${name}; run without --resume to start over.`);
+        moments[name] = (await a.readArray(`adam_${name}`)).data as Float64Array;
+      }
+      snapshot.optimizer = { step: opt.step as number, moments };
+    }
     return { snapshot, state: { configKey, elapsedSeconds: Number(s.elapsedSeconds) || 0, history: Array.isArray(s.history) ? (s.history as ReconHistoryEntry[]) : [] } };
   } finally {
     await a.close();

@@ -21,16 +21,19 @@ import { type DatasetProvenance, type RunRecord, type RunStatus, type RunTiming,
 import { PlanError, type EvaluationPlan } from './plan';
 import { RunConfigError } from './runConfigFile';
 
-/** Algorithms a Phase F job can name. `ad` (automatic differentiation on the ONNX compiler) is not implemented. */
+/**
+ * Algorithms a Phase F job can name: ePIE and rPIE (TypeScript, src/core/iterative/engine.ts) and ad (automatic
+ * differentiation: an ONNX graph of the object run by onnxruntime, src/core/iterative/ad.ts).
+ */
 export const RECON_ALGORITHMS = ['epie', 'rpie', 'ad'] as const;
 export type ReconAlgorithm = (typeof RECON_ALGORITHMS)[number];
-/** Algorithms that run (src/core/iterative): listed by default, and the only ones planReconstruction accepts. */
-export const IMPLEMENTED_RECON_ALGORITHMS: readonly ReconAlgorithm[] = ['epie', 'rpie'];
+/** Every algorithm runs; these are listed for each dose × view without being asked for (ad on request, or once run). */
+export const LISTED_RECON_ALGORITHMS: readonly ReconAlgorithm[] = ['epie', 'rpie'];
 export const PROBE_MODES = ['fixed', 'refine'] as const;
 export type ReconProbeMode = (typeof PROBE_MODES)[number];
-
-/** Why `ad` is refused (one sentence, used by the CLI and the planner). */
-export const AD_NOT_IMPLEMENTED = 'the ad (automatic-differentiation) reconstructor is not implemented yet; use --algorithm epie or rpie';
+/** The ad reconstructor's data term: Gaussian on amplitudes, or the PINN's Poisson NLL. */
+export const AD_LOSSES = ['amplitude', 'poisson'] as const;
+export type AdLossName = (typeof AD_LOSSES)[number];
 
 /** The job's log; every other artifact has the training job's name (layout.ts ARTIFACT). */
 export const RECON_LOG = 'recon.log';
@@ -81,8 +84,14 @@ export interface ReconstructionSettings {
   seed: number;
   /** A checkpoint every this many iterations (and on cancel, and at the end). */
   checkpointEvery: number;
-  /** Requested; epie and rpie always run on the CPU (the manifest says so). */
+  /** Requested; epie and rpie always run on the CPU (the manifest says so); ad runs on it (falling back to the CPU). */
   executionProvider: ExecutionProvider;
+  /** ad: Adam's initial step size (a cosine schedule takes it down to 5 % over the iterations); undefined = the engine's. */
+  learningRate?: number;
+  /** ad: patterns per Adam step. */
+  batchSize: number;
+  /** ad: the data term. */
+  loss: AdLossName;
   /** M of the common region (scan box ± M/2): the training jobs' stitch crop size, so the regions agree. */
   regionCropSize: number;
 }
@@ -98,6 +107,9 @@ export const DEFAULT_RECONSTRUCTION: Readonly<ReconstructionSettings> = Object.f
   seed: DEFAULT_TRAINING.seed,
   checkpointEvery: 10,
   executionProvider: 'auto',
+  learningRate: undefined,
+  batchSize: 32,
+  loss: 'amplitude',
   regionCropSize: DEFAULT_TRAINING.stitchCropSize,
 });
 
@@ -117,6 +129,9 @@ export function resolveReconstructionSettings(overrides: Partial<ReconstructionS
   int('probeStart', 0);
   int('checkpointEvery', 1);
   int('regionCropSize', 1);
+  int('batchSize', 1);
+  if (s.learningRate !== undefined && !(typeof s.learningRate === 'number' && s.learningRate > 0 && s.learningRate <= 10)) throw new PlanError(`learningRate must be a number in (0, 10] (got ${String(s.learningRate)}).`);
+  if (!(AD_LOSSES as readonly string[]).includes(s.loss)) throw new PlanError(`loss must be ${AD_LOSSES.join(' or ')} (got ${String(s.loss)}).`);
   if (!Number.isSafeInteger(s.seed)) throw new PlanError(`seed must be an integer (got ${String(s.seed)}).`);
   if (!(PROBE_MODES as readonly string[]).includes(s.probeMode)) throw new PlanError(`probeMode must be fixed or refine (got ${String(s.probeMode)}).`);
   if (!EXECUTION_PROVIDERS.includes(s.executionProvider)) throw new PlanError(`executionProvider must be one of ${EXECUTION_PROVIDERS.join(', ')} (got ${String(s.executionProvider)}).`);
@@ -163,6 +178,8 @@ export interface ListReconstructionJobsOptions {
   /** Default: defaultPhaseFRoot(layout). */
   phaseFRoot?: string;
   filter?: ReconstructionFilter;
+  /** Algorithms listed for every dose × view when the filter names none (default LISTED_RECON_ALGORITHMS). */
+  algorithms?: readonly ReconAlgorithm[];
   /** Open the datasets (header checks). Default true. */
   inspect?: boolean;
   deep?: boolean;
@@ -188,7 +205,7 @@ export async function listReconstructionJobs(layout: StudyLayout, options: ListR
   for (const slot of slots) {
     const pairs = new Map<string, [Split, ReconAlgorithm]>();
     const splits: Split[] = filter.split ? [filter.split] : ['test'];
-    const algorithms: readonly ReconAlgorithm[] = filter.algorithm ? [filter.algorithm] : IMPLEMENTED_RECON_ALGORITHMS;
+    const algorithms: readonly ReconAlgorithm[] = filter.algorithm ? [filter.algorithm] : (options.algorithms ?? LISTED_RECON_ALGORITHMS);
     for (const split of splits) for (const a of algorithms) pairs.set(`${split}/${a}`, [split, a]);
     for (const [split, a] of await runsOnDisk(root, slot.dose, slot.view)) {
       if ((!filter.split || filter.split === split) && (!filter.algorithm || filter.algorithm === a)) pairs.set(`${split}/${a}`, [split, a]);
@@ -245,7 +262,7 @@ export interface ReconstructionConfig {
   view: string;
   gridsize: number;
   split: Split;
-  algorithm: 'epie' | 'rpie';
+  algorithm: ReconAlgorithm;
   /** The split file reconstructed, and where the study keeps it (discovery's layout name). */
   dataPath: string;
   layout?: DatasetLayout;
@@ -282,7 +299,7 @@ export function checkReconstructionConfig(c: Record<string, unknown>, file: stri
   }
   for (const k of ['n', 'patterns', 'gridsize']) if (!Number.isSafeInteger(c[k]) || (c[k] as number) < 1) fail(k, 'a positive integer');
   if (!(typeof c.dose === 'number' && c.dose > 0)) fail('dose', 'a positive number');
-  if (!(IMPLEMENTED_RECON_ALGORITHMS as readonly unknown[]).includes(c.algorithm)) fail('algorithm', IMPLEMENTED_RECON_ALGORITHMS.join(' or '));
+  if (!(RECON_ALGORITHMS as readonly unknown[]).includes(c.algorithm)) fail('algorithm', RECON_ALGORITHMS.join(', ').replace(/, (?=[^,]*$)/, ' or '));
   if (!(SPLITS as readonly unknown[]).includes(c.split)) fail('split', SPLITS.join(' or '));
   const shape = c.objectShape as { width?: unknown; height?: unknown } | undefined;
   if (!shape || !Number.isSafeInteger(shape.width) || !Number.isSafeInteger(shape.height)) fail('objectShape', 'whole numbers of pixels');
@@ -332,9 +349,8 @@ export function planReconstructionEvaluation(job: ReconstructionJob): Evaluation
   };
 }
 
-/** Resolves the run of a Phase F job. Throws PlanError when it cannot be planned at all (no data, `ad`). */
+/** Resolves the run of a Phase F job. Throws PlanError when it cannot be planned at all (no data). */
 export function planReconstruction(job: ReconstructionJob, options: { settings?: Partial<ReconstructionSettings>; study?: ReconstructionConfig['study'] } = {}): ReconstructionPlan {
-  if (job.algorithm === 'ad') throw new PlanError(`Cannot plan ${job.id}: ${AD_NOT_IMPLEMENTED}.`);
   if (!job.data.exists) throw new PlanError(`Cannot plan ${job.id}: ${job.reason ?? `its data ${job.data.path} is missing`}`);
   const info = job.data.info;
   if (!info || info.n === undefined || info.patternCount === undefined || !info.diffractionKey) {
@@ -360,6 +376,13 @@ export function planReconstruction(job: ReconstructionJob, options: { settings?:
       const v = settings[k];
       if (v !== undefined && v > 1) blockers.push(`${k} ${v} is out of range for rpie: it is a regularisation weight in (0, 1] (1 = ePIE).`);
     }
+  }
+  if (job.algorithm === 'ad') {
+    // ePIE/rPIE options that mean nothing to Adam: refused rather than silently ignored.
+    for (const k of ['alpha', 'beta'] as const) if (settings[k] !== undefined) blockers.push(`${k} is an ePIE/rPIE step; ad takes --learning-rate.`);
+    if (settings.momentum > 0) blockers.push('momentum is an ePIE/rPIE option; ad uses Adam\'s own momentum.');
+  } else if (options.settings?.learningRate !== undefined) {
+    blockers.push(`learningRate is an ad option; ${job.algorithm} takes --alpha / --beta.`);
   }
   if (settings.regionCropSize > info.n) blockers.push(`regionCropSize ${settings.regionCropSize} is larger than the patterns (N=${info.n}).`);
   return { config, findings: job.findings, runnable: blockers.length === 0, blockers };

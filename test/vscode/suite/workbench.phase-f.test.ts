@@ -19,7 +19,7 @@ import { activateForShortTraining, EXTENSION_ID, until as untilShort } from './u
 
 const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 90_000): Promise<T> => untilShort(what, probe, ms);
 
-const ROOT_KEYS = ['phaseCRoot', 'phaseDRoot', 'artifactRoot', 'phaseFRoot', 'reconstruction.iterations', 'training.epochs'] as const;
+const ROOT_KEYS = ['phaseCRoot', 'phaseDRoot', 'artifactRoot', 'phaseFRoot', 'reconstruction.iterations', 'training.epochs', 'reconstruction.algorithms', 'reconstruction.adLoss'] as const;
 
 describe('Phase F iterative reconstructions in VS Code', function () {
   this.timeout(300_000);
@@ -263,5 +263,32 @@ describe('Phase F iterative reconstructions in VS Code', function () {
     // A study root as the report folder is refused with the writer's message.
     await vscode.commands.executeCommand('ptychoStudy.exportStudyReport', { outDir: path.join(dir, 'phase_c') });
     assert.ok(!fs.existsSync(path.join(dir, 'phase_c', 'comparison_metrics.csv')), 'nothing written into Phase C');
+  });
+
+  it('ad (automatic differentiation) is listed when chosen in ptychoStudy.reconstruction.algorithms and reconstructs on the execution provider with its own settings', async () => {
+    await cfg().update('reconstruction.algorithms', ['epie', 'ad'], vscode.ConfigurationTarget.Workspace);
+    await cfg().update('reconstruction.adLoss', 'poisson', vscode.ConfigurationTarget.Workspace);
+    await cfg().update('reconstruction.momentum', 0.5, vscode.ConfigurationTarget.Workspace); // an ePIE option: not passed to ad
+    try {
+      await refreshed();
+      const id = 'dose_10000/dense/test/ad';
+      await until('the ad job in the tree', () => reconItem(id));
+      assert.ok(!reconNodes().some((n) => n.job.algorithm === 'rpie' && n.job.state === 'ready'), 'rpie is no longer listed (only jobs that ran are)');
+      const run = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.reconstruct', id);
+      const exit = await run.finished;
+      assert.equal(exit?.status, 'succeeded', exit?.reason);
+      await refreshed();
+      await until('the succeeded state', () => reconItem(id)?.contextValue === 'recon.succeeded');
+      const manifest = JSON.parse(fs.readFileSync(path.join(recon(id).artifactDir, 'manifest.json'), 'utf8'));
+      assert.equal(manifest.config.algorithm, 'ad');
+      assert.equal(manifest.config.settings.loss, 'poisson', 'ptychoStudy.reconstruction.adLoss');
+      assert.equal(manifest.config.settings.momentum, 0, 'the ePIE momentum setting is not applied to ad');
+      assert.equal(manifest.runtime.executionProviderUsed, 'cpu');
+      assert.match(manifest.runtime.engine, /onnxruntime/);
+      const metrics = JSON.parse(fs.readFileSync(path.join(recon(id).artifactDir, 'metrics.json'), 'utf8'));
+      assert.ok(metrics.amplitude.pearsonCovered > 0.5, `amplitude r ${metrics.amplitude.pearsonCovered}`);
+    } finally {
+      await cfg().update('reconstruction.momentum', undefined, vscode.ConfigurationTarget.Workspace);
+    }
   });
 });
