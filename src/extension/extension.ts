@@ -11,7 +11,7 @@ import { StudyModel } from './studyModel';
 import { SECTION } from './settings';
 import { isReconJob, RunManager } from './runs';
 import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
-import { cancelReconstruction, isReconArg, reconstructCommand } from './reconCommands';
+import { cancelReconstruction, isReconArg, reconstructAllCommand, reconstructCommand } from './reconCommands';
 import { registerJobPanels, type JobPanelsApi } from './jobPanel'; // job panel (ptychoStudy.openLog) and manifest viewer
 import { registerResultPanels, resolveStudyFolder, type ResultsApi } from './results'; // reconstruction viewer and study comparison
 import { exportStudyReportCommand, showReportFolderDialog, type PickReportFolder, type ReportContext } from './reportCommand';
@@ -93,6 +93,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   // Resume and Cancel work on both kinds: a Phase F node or id goes to the reconstruction side.
   register('ptychoStudy.resume', (arg?: Parameters<typeof trainCommand>[1]) => (isReconArg(arg) ? reconstructCommand(tctx, arg, true) : trainCommand(tctx, arg, true)));
   register('ptychoStudy.reconstruct', (arg?: Parameters<typeof reconstructCommand>[1]) => reconstructCommand(tctx, arg));
+  register('ptychoStudy.reconstructAll', (arg?: Parameters<typeof reconstructAllCommand>[1]) => reconstructAllCommand(tctx, arg));
   register('ptychoStudy.rerun', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
   register('ptychoStudy.trainAll', () => trainAllCommand(tctx));
   register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => (isReconArg(arg) ? cancelReconstruction(tctx, arg) : cancelCommand(tctx, arg)));

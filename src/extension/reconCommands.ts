@@ -59,6 +59,43 @@ export async function reconstructCommand(ctx: TrainContext, arg: ReconArg, resum
   return run;
 }
 
+/** What Reconstruct All takes: a dose's "Iterative (Phase F)" node, or (tests, other extensions) options. */
+export type ReconstructAllArg = JobsNode | { dose?: number; confirm?: boolean } | undefined;
+
+/**
+ * Reconstruct All: queues every listed Phase F job that has no result yet (ready, dry run, failed, cancelled) — of
+ * one dose when started from its "Iterative (Phase F)" node — one after another on the shared queue, after a
+ * modal confirmation that says what is skipped and why. Succeeded jobs are left alone (Reconstruct re-runs one).
+ */
+export async function reconstructAllCommand(ctx: TrainContext, arg: ReconstructAllArg): Promise<LiveRun[]> {
+  if (!vscode.workspace.isTrusted) {
+    throw new UserError('Reconstructing starts worker processes and writes files, so it needs a trusted workspace (this one is in Restricted Mode).', [MANAGE_TRUST]);
+  }
+  await ctx.model.whenIdle();
+  if (ctx.model.refreshCount === 0) await ctx.model.refresh();
+  const dose = arg && 'kind' in arg ? (arg.kind === 'reconGroup' ? arg.dose : undefined) : arg?.dose;
+  const confirm = !(arg && !('kind' in arg) && arg.confirm === false);
+  const candidates = ctx.model.folders.flatMap((s) => s.recons.filter((j) => dose === undefined || j.dose === dose).map((job) => ({ job, folder: s.folder })));
+  const runnable = candidates.filter(({ job, folder }) => reconstructable(job) && job.state !== 'succeeded' && !ctx.runs.get(folder, job));
+  const where = dose === undefined ? '' : ` of dose ${dose.toExponential(0).replace('+', '')}`;
+  if (runnable.length === 0) {
+    throw new UserError(`No Phase F job${where} to reconstruct: each has succeeded, is running or queued, or lacks valid data.`);
+  }
+  const done = candidates.filter(({ job }) => job.state === 'succeeded').length;
+  const blocked = candidates.filter(({ job }) => job.state === 'missing' || job.state === 'invalid').length;
+  const busy = candidates.length - runnable.length - done - blocked;
+  if (confirm) {
+    const go = `Reconstruct ${runnable.length} job${runnable.length === 1 ? '' : 's'}`;
+    const notes = [done && `${done} already succeeded`, blocked && `${blocked} lack valid data`, busy && `${busy} running or queued`].filter(Boolean);
+    const answer = await vscode.window.showInformationMessage(
+      `Queue ${runnable.length} Phase F reconstruction(s)${where}, one after another?${notes.length ? ` Skipped: ${notes.join(', ')}.` : ''}`,
+      { modal: true }, go,
+    );
+    if (answer !== go) return [];
+  }
+  return ctx.runs.enqueue(runnable);
+}
+
 /** Cancel of a Phase F job: removes it from the queue, or asks its worker to stop after the iteration. */
 export async function cancelReconstruction(ctx: TrainContext, arg: ReconArg): Promise<boolean> {
   const job = await resolveRecon(ctx, arg, 'Cancel a reconstruction');

@@ -265,6 +265,30 @@ describe('Phase F iterative reconstructions in VS Code', function () {
     assert.ok(!fs.existsSync(path.join(dir, 'phase_c', 'comparison_metrics.csv')), 'nothing written into Phase C');
   });
 
+  it('Reconstruct All queues the dose\'s Phase F jobs that have no result yet, one after another; succeeded ones are left alone', async () => {
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    assert.ok(pkg.contributes.menus['view/item/context'].some((m: { command: string; when: string }) => m.command === 'ptychoStudy.reconstructAll' && /viewItem == reconGroup/.test(m.when)), 'on the "Iterative (Phase F)" node');
+    await refreshed();
+    const before = Object.fromEntries(api.model.allRecons().map((j) => [j.id, j.state]));
+    const doneBefore = Object.keys(before).filter((id) => before[id] === 'succeeded');
+    assert.ok(doneBefore.includes('dose_10000/dense/test/epie'), 'reconstructed by an earlier test');
+    const mtime = (id: string): number => fs.statSync(path.join(recon(id).artifactDir, 'manifest.json')).mtimeMs;
+    const kept = Object.fromEntries(doneBefore.map((id) => [id, mtime(id)]));
+    const runs = await vscode.commands.executeCommand<LiveRun[]>('ptychoStudy.reconstructAll', { dose: 10000, confirm: false });
+    assert.deepEqual(runs.map((r) => r.job.id).sort(), Object.keys(before).filter((id) => before[id] !== 'succeeded').sort());
+    assert.ok(runs.length >= 2, `${runs.length} queued`);
+    assert.equal(runs[1].state, 'queued', 'one at a time');
+    const exits = await Promise.all(runs.map((r) => r.finished));
+    assert.deepEqual(exits.map((e) => e?.status), runs.map(() => 'succeeded'));
+    await refreshed();
+    assert.ok(api.model.allRecons().every((j) => j.state === 'succeeded'), 'every listed job has a result now');
+    for (const id of doneBefore) assert.equal(mtime(id), kept[id], `${id} was not run again`);
+    // Nothing left to do: refused with a message, nothing queued.
+    const again = await vscode.commands.executeCommand<LiveRun[] | undefined>('ptychoStudy.reconstructAll', { dose: 10000, confirm: false });
+    assert.ok(!again || again.length === 0);
+    assert.equal(api.runs.all().length, 0);
+  });
+
   it('ad (automatic differentiation) is listed when chosen in ptychoStudy.reconstruction.algorithms and reconstructs on the execution provider with its own settings', async () => {
     await cfg().update('reconstruction.algorithms', ['epie', 'ad'], vscode.ConfigurationTarget.Workspace);
     await cfg().update('reconstruction.adLoss', 'poisson', vscode.ConfigurationTarget.Workspace);
