@@ -11,7 +11,7 @@ import { StudyModel } from './studyModel';
 import { SECTION } from './settings';
 import { isReconJob, RunManager } from './runs';
 import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
-import { cancelReconstruction, isReconArg, reconstructAllCommand, reconstructCommand } from './reconCommands';
+import { cancelReconstruction, isReconArg, reconstructAllCommand, reconstructCommand, revealReconFolder } from './reconCommands';
 import { registerJobPanels, type JobPanelsApi } from './jobPanel'; // job panel (ptychoStudy.openLog) and manifest viewer
 import { registerResultPanels, resolveStudyFolder, type ResultsApi } from './results'; // reconstruction viewer and study comparison
 import { exportStudyReportCommand, showReportFolderDialog, type PickReportFolder, type ReportContext } from './reportCommand';
@@ -84,7 +84,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   });
   register('ptychoStudy.dryRun', (arg?: Parameters<typeof dryRunCommand>[1]) => dryRunCommand(ctx, arg));
   register('ptychoStudy.generateDemoStudy', (args?: Parameters<typeof generateDemoCommand>[1]) => generateDemoCommand(ctx, args));
-  register('ptychoStudy.revealArtifacts', (arg?: Parameters<typeof revealArtifactsCommand>[1]) => revealArtifactsCommand(ctx, arg));
+  register('ptychoStudy.revealArtifacts', (arg?: Parameters<typeof revealArtifactsCommand>[1]) => (isReconArg(arg) ? revealReconFolder(ctx, arg as never) : revealArtifactsCommand(ctx, arg)));
   register('ptychoStudy.openDataset', (arg?: Parameters<typeof openDatasetCommand>[1]) => openDatasetCommand(ctx, arg));
   register('ptychoStudy.showOutput', async () => log.show(true));
   register('ptychoStudy.chooseStudyRoot', (arg?: string) => chooseStudyRootCommand(ctx, typeof arg === 'string' ? arg : undefined));

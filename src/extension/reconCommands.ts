@@ -3,7 +3,10 @@
 // reconstruction launcher (never in the extension host) on the queue it shares with training.
 import * as vscode from 'vscode';
 import { parseReconstructionJobId, type ReconstructionJob } from '../core/study/reconstructJobs';
-import { inFolder, namedJob, UserError, MANAGE_TRUST } from './commands';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { ARTIFACT } from '../core/study/layout';
+import { inFolder, namedJob, UserError, MANAGE_TRUST, type CommandContext } from './commands';
 import type { JobsNode } from './jobsTree';
 import { STATE_LABEL } from './jobsTree';
 import type { LiveRun } from './runs';
@@ -21,7 +24,7 @@ export function isReconArg(arg: unknown): boolean {
 const reconstructable = (j: ReconstructionJob): boolean => j.state !== 'missing' && j.state !== 'invalid' && j.state !== 'running';
 
 /** Resolves a command argument to one Phase F job; asks with a quick pick when it names none. */
-export async function resolveRecon(ctx: TrainContext, arg: ReconArg, title: string, accept: (j: ReconstructionJob) => boolean = () => true): Promise<ReconstructionJob | undefined> {
+export async function resolveRecon(ctx: CommandContext, arg: ReconArg, title: string, accept: (j: ReconstructionJob) => boolean = () => true): Promise<ReconstructionJob | undefined> {
   if (arg && typeof arg === 'object' && 'kind' in arg) {
     if (arg.kind === 'recon') return arg.job;
     arg = undefined;
@@ -94,6 +97,27 @@ export async function reconstructAllCommand(ctx: TrainContext, arg: ReconstructA
     if (answer !== go) return [];
   }
   return ctx.runs.enqueue(runnable);
+}
+
+/** Reveal Job Folder of a Phase F job (created when it does not exist yet, as for training jobs). */
+export async function revealReconFolder(ctx: CommandContext, arg: ReconArg): Promise<void> {
+  const job = await resolveRecon(ctx, arg, 'Reveal a reconstruction folder');
+  if (!job) return;
+  await vscode.workspace.fs.createDirectory(vscode.Uri.file(job.artifactDir));
+  await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(job.artifactDir));
+}
+
+/**
+ * Show Reconstruction of a Phase F job: its reconstruction.npz (object, amplitude, phase, probe, weight, ground
+ * truth) in the NPZ preview.
+ */
+export async function showReconResult(ctx: CommandContext, arg: ReconArg): Promise<boolean> {
+  const job = await resolveRecon(ctx, arg, 'Show a reconstruction', (j) => j.state === 'succeeded');
+  if (!job) return false;
+  const file = path.join(job.artifactDir, ARTIFACT.reconstruction);
+  if (!fs.existsSync(file)) throw new UserError(`${job.id} has no ${ARTIFACT.reconstruction} yet (${STATE_LABEL[job.state]}): reconstruct it first.`);
+  await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'ptychoStudy.npzPreview');
+  return true;
 }
 
 /** Cancel of a Phase F job: removes it from the queue, or asks its worker to stop after the iteration. */

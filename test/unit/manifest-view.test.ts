@@ -153,6 +153,33 @@ describe('manifest viewer: document model', () => {
     assert.ok(d.warnings.some((w) => /Schema version 2/.test(w)));
   });
 
+  it('a Phase F reconstruction manifest: the reconstruction section with every parameter, the per-iteration history, progress in iterations', () => {
+    const recon = {
+      schemaVersion: 1, kind: 'ptycho-study-reconstruction', job: { id: 'dose_100000/dense/test/ad', dose: 100000, view: 'dense', gridsize: 2, split: 'test', algorithm: 'ad' },
+      status: 'succeeded', runtime: { executionProviderRequested: 'cuda', executionProviderCandidates: ['cuda', 'cpu'], executionProviderUsed: 'cpu', fallbackReason: 'cuda: library missing', threads: 2, engine: 'onnxruntime' },
+      progress: { iteration: 20, iterations: 20, relativeError: 0.0064, updatesPerSec: 2031, etaSeconds: 0 },
+      reconstruction: {
+        engine: 'onnxruntime: an ONNX graph', parameters: { algorithm: 'ad', loss: 'amplitude', learningRate: 0.1, batchSize: 32, schedule: 'cosine over 20 iterations to ×0.05' },
+        patterns: 132, n: 64, probeScale: 1.7, configKey: 'abc', updateOrder: 'mini-batches', forwardModel: 'far field', loss: 'Σ(√I − A)²',
+      },
+      result: { iterations: 20, relativeError: 0.0064, mse: 0.001, stopReason: '20 iterations done', history: [{ iteration: 1, relativeError: 0.03, mse: 0.01, amplitudeR: 0.85, phaseR: 0.31, seconds: 1.05 }] },
+    };
+    const d = manifestDocument(recon, 'job');
+    assert.equal(d.title, 'Manifest of dose_100000/dense/test/ad');
+    assert.ok(!d.sections.some((x) => x.id === 'other'), `nothing unknown: ${d.sections.map((x) => x.id).join(', ')}`);
+    const rc = sec(d, 'reconstruction');
+    assert.equal(fieldValue(rc, 'field-engine'), 'onnxruntime: an ONNX graph');
+    const params = rc.groups.find((g) => g.title === 'parameters')!;
+    assert.deepEqual(params.fields.map((f) => f.label), ['algorithm', 'loss', 'learningRate', 'batchSize', 'schedule']);
+    const result = sec(d, 'result');
+    assert.equal(fieldValue(result, 'field-iterations'), '20');
+    assert.match(result.note!, /relative error/);
+    const hist = result.tables.find((t) => t.id === 'history-table')!;
+    assert.deepEqual(hist.columns, ['iteration', 'relative error', 'amplitude r', 'phase r', 'seconds']);
+    assert.equal(hist.rows[0][3].text, '0.31');
+    assert.equal(fieldValue(sec(d, 'progress'), 'field-updatesPerSec'), '2,031');
+  });
+
   it('garbage is not fatal: a non-object, an empty object', () => {
     assert.equal(manifestDocument('hello', 'job').kind, 'unknown');
     assert.equal(manifestDocument([], 'study').kind, 'unknown');

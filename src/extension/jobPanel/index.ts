@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseJobId, STUDY_ARTIFACT, ARTIFACT } from '../../core/study';
 import { resolveJob, UserError, type CommandContext, type JobArg } from '../commands';
+import { isReconArg, resolveRecon, type ReconArg } from '../reconCommands';
 import type { JobsNode } from '../jobsTree';
 import type { RunManager } from '../runs';
 import { showPngSaveDialog, type PickSaveUri } from '../webview/host';
@@ -101,6 +102,13 @@ export class JobPanels implements vscode.Disposable {
   async showManifest(arg?: ManifestArg): Promise<ManifestPanel | undefined> {
     if (isStudyArg(arg)) return this.showStudyManifest(arg.folder);
     if (isStudyNode(arg)) return this.showStudyManifest(arg.study.folder.name);
+    if (isReconArg(arg)) {
+      // A Phase F job's manifest: the same viewer (its "open job" action opens recon.log).
+      const recon = await resolveRecon(this.ctx, arg as ReconArg, 'Show the manifest of a reconstruction', (j) => fs.existsSync(path.join(j.artifactDir, ARTIFACT.manifest)));
+      if (!recon) return undefined;
+      const folder = this.ctx.model.folderOf(recon);
+      return this.openManifest({ kind: 'job', file: path.join(recon.artifactDir, ARTIFACT.manifest), jobId: recon.id, ...(folder ? { folderName: folder.name } : {}) }, vscode.ViewColumn.Active);
+    }
     const job = await resolveJob(this.ctx, arg as JobArg, 'Show the manifest of a job', (j) => fs.existsSync(path.join(j.artifactDir, ARTIFACT.manifest)));
     if (!job) return undefined;
     const folder = this.ctx.model.folderOf(job);

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { parseReconstructionJobId } from '../../core/study/reconstructJobs';
 import { parseJobId } from '../../core/study';
 import type { ManifestDoc, ManifestProtocol } from '../../webview/protocol';
 import type { StudyModel } from '../studyModel';
@@ -62,6 +63,14 @@ export class ManifestPanel extends Disposable {
         return { done: true };
       }
       const id = p.jobId ?? target.jobId;
+      if (id && parseReconstructionJobId(id)) {
+        // A Phase F job: its log is recon.log (there is no job panel for reconstructions).
+        const recon = deps.model.findRecons(id).find((x) => x.folder.name === target.folderName) ?? deps.model.findRecons(id)[0];
+        if (!recon) throw new Error(`there is no reconstruction job ${id} in this workspace`);
+        if (!fs.existsSync(recon.job.logPath)) throw new Error(`${id} has no log yet`);
+        await vscode.window.showTextDocument(vscode.Uri.file(recon.job.logPath), { preview: true, viewColumn: vscode.ViewColumn.Beside });
+        return { done: true };
+      }
       if (!id || !parseJobId(id)) throw new Error(`"${id ?? ''}" is not a job id`);
       const matches = deps.model.findJobs(id);
       if (matches.length === 0) throw new Error(`there is no job ${id} in this workspace`);

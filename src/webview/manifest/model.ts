@@ -211,6 +211,14 @@ function metricsTable(metrics: Obj): Table | undefined {
 function historyTable(history: unknown[]): Table | undefined {
   const rows = history.filter(isObj);
   if (rows.length === 0) return undefined;
+  if ('iteration' in rows[0]) {
+    // A Phase F run: per iteration, its error and its quality against the ground truth.
+    return {
+      id: 'history-table', caption: 'Per iteration',
+      columns: ['iteration', 'relative error', 'amplitude r', 'phase r', 'seconds'],
+      rows: rows.map((r) => [r.iteration, r.relativeError, r.amplitudeR, r.phaseR, r.seconds].map((v) => ({ text: v === null || v === undefined ? '—' : formatAny(v) }))),
+    };
+  }
   return {
     id: 'history-table', caption: 'Per epoch',
     columns: ['epoch', 'train loss', 'val loss', 'learning rate', 'seconds'],
@@ -276,7 +284,18 @@ function jobDocument(m: Obj): ManifestDocument {
   }
 
   if (isObj(m.progress)) {
-    sections.push({ id: 'progress', title: 'Progress', groups: [{ fields: fieldsOf(m.progress, [['epoch', 'epoch'], ['epochs', 'of epochs'], ['step', 'step in epoch'], ['stepsPerEpoch', 'steps per epoch'], ['loss', 'loss'], ['imagesPerSec', 'images/s'], ['etaSeconds', 'ETA (s)']]) }], tables: [] });
+    sections.push({ id: 'progress', title: 'Progress', groups: [{ fields: fieldsOf(m.progress, [['epoch', 'epoch'], ['epochs', 'of epochs'], ['step', 'step in epoch'], ['stepsPerEpoch', 'steps per epoch'], ['loss', 'loss'], ['imagesPerSec', 'images/s'],
+      ['iteration', 'iteration'], ['iterations', 'of iterations'], ['relativeError', 'relative error'], ['updatesPerSec', 'pattern updates/s'], ['etaSeconds', 'ETA (s)']]) }], tables: [] });
+  }
+
+  // A Phase F job: the engine, its every parameter, and how it started.
+  if (isObj(m.reconstruction)) {
+    const rc = m.reconstruction;
+    const groups: Group[] = [{ fields: fieldsOf(rc, [['engine', 'engine'], ['patterns', 'patterns'], ['n', 'N'], ['probeScale', 'probe scale'], ['initialObject', 'initial object'],
+      ['initialProbe', 'initial probe'], ['positions', 'positions'], ['updateOrder', 'update order'], ['forwardModel', 'forward model'], ['loss', 'loss'], ['configKey', 'resume fingerprint']]) }];
+    if (isObj(rc.parameters)) groups.push({ title: 'parameters', fields: Object.entries(rc.parameters).map(([k, v]) => field(k, v)!).filter(Boolean) });
+    if (isObj(rc.resumedFrom)) groups.push({ title: 'resumed from', fields: Object.entries(rc.resumedFrom).map(([k, v]) => field(k, v)!).filter(Boolean) });
+    sections.push({ id: 'reconstruction', title: 'Reconstruction', groups, tables: [] });
   }
 
   if (isObj(m.training)) {
@@ -293,7 +312,8 @@ function jobDocument(m: Obj): ManifestDocument {
 
   if (isObj(m.result)) {
     const r = m.result;
-    const fields = fieldsOf(r, [['epochs', 'epochs'], ['steps', 'steps'], ['finalLoss', 'final train loss'], ['bestValLoss', 'best validation loss'], ['stopReason', 'stopped because']]);
+    const fields = fieldsOf(r, [['epochs', 'epochs'], ['steps', 'steps'], ['finalLoss', 'final train loss'], ['bestValLoss', 'best validation loss'],
+      ['iterations', 'iterations'], ['relativeError', 'final relative error'], ['mse', 'final amplitude MSE'], ['stopReason', 'stopped because']]);
     const tables: Table[] = [];
     const metrics = isObj(r.metrics) ? r.metrics : undefined;
     if (metrics) {
@@ -311,7 +331,10 @@ function jobDocument(m: Obj): ManifestDocument {
       const t = historyTable(r.history);
       if (t) tables.push(t);
     }
-    sections.push({ id: 'result', title: 'Result', groups: [{ fields }], tables, note: 'Loss is the Poisson negative log-likelihood per pattern (it can be negative; lower is better).' });
+    const note = 'epochs' in r
+      ? 'Loss is the Poisson negative log-likelihood per pattern (it can be negative; lower is better).'
+      : 'The relative error is Σ(|Ψ|/N − A)² / Σ A² over every pattern of the last iteration (lower is better).';
+    sections.push({ id: 'result', title: 'Result', groups: [{ fields }], tables, note });
   }
 
   if (isObj(m.artifacts)) {
@@ -333,10 +356,10 @@ function jobDocument(m: Obj): ManifestDocument {
   }
 
   // The order a scientist reads in: what happened and how well, where it ran, then how it was set up.
-  const ORDER = ['status', 'result', 'runtime', 'timing', 'progress', 'config', 'data', 'training', 'artifacts', 'findings'];
+  const ORDER = ['status', 'result', 'runtime', 'timing', 'progress', 'config', 'data', 'training', 'reconstruction', 'artifacts', 'findings'];
   sections.sort((x, y) => ORDER.indexOf(x.id) - ORDER.indexOf(y.id));
   const known = new Set(['schemaVersion', 'kind', 'job', 'status', 'createdAt', 'updatedAt', 'startedAt', 'finishedAt', 'reason', 'data', 'config', 'runtime', 'worker',
-    'findings', 'timing', 'progress', 'result', 'artifacts', 'training', 'previousManifest']);
+    'findings', 'timing', 'progress', 'result', 'artifacts', 'training', 'reconstruction', 'previousManifest']);
   const other: Obj = {};
   for (const [k, v] of Object.entries(m)) if (!known.has(k)) other[k] = v;
   if (Object.keys(other).length > 0) sections.push({ id: 'other', title: 'Other fields', groups: [], tables: [], extra: other });

@@ -14,6 +14,8 @@ import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobsNode } from '../../../src/extension/jobsTree';
 import type { ComparisonPanel } from '../../../src/extension/results';
 import type { LiveRun } from '../../../src/extension/runs';
+import type { ManifestPanel } from '../../../src/extension/jobPanel';
+import type { ManifestViewState } from '../../../src/webview/protocol';
 import type { ComparisonViewState } from '../../../src/webview/protocol';
 import { activateForShortTraining, EXTENSION_ID, until as untilShort } from './util';
 
@@ -145,6 +147,33 @@ describe('Phase F iterative reconstructions in VS Code', function () {
     assert.ok(fs.existsSync(path.join(phaseF, 'reconstruction_manifest.json')), 'reconstruction_manifest.json at the Phase F root');
     assert.ok(fs.existsSync(path.join(phaseF, 'skip_summary.json')));
     assert.equal(api.runs.all().length, 0);
+  });
+
+  it('a Phase F job opens like a training job: Show Reconstruction (its reconstruction.npz in the NPZ preview), Show Manifest, Reveal Job Folder', async () => {
+    const id = 'dose_10000/dense/test/epie';
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    const menus = pkg.contributes.menus['view/item/context'] as { command: string; when: string }[];
+    for (const c of ['ptychoStudy.showReconstruction', 'ptychoStudy.showManifest', 'ptychoStudy.revealArtifacts']) {
+      assert.ok(menus.some((m) => m.command === c && /recon/.test(m.when)), `${c} on Phase F nodes`);
+    }
+    assert.equal(await vscode.commands.executeCommand('ptychoStudy.showReconstruction', id), true);
+    const file = path.join(recon(id).artifactDir, 'reconstruction.npz');
+    await until('the NPZ preview of reconstruction.npz', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.fsPath === file && t.input.viewType === 'ptychoStudy.npzPreview'));
+    const mp = await vscode.commands.executeCommand<ManifestPanel>('ptychoStudy.showManifest', id);
+    assert.ok(mp, 'the manifest viewer opened');
+    await api.jobPanels.panels.whenManifestReady((t) => t.jobId === id);
+    const st: ManifestViewState = await until('the manifest document', async () => {
+      const v = await mp.host.sendRequest('getViewState', {});
+      return v.status === 'succeeded' ? v : undefined;
+    });
+    assert.equal(st.title, `Manifest of ${id}`);
+    assert.ok(st.sections.includes('reconstruction'), st.sections.join(','));
+    await vscode.commands.executeCommand('ptychoStudy.revealArtifacts', id);
+    // A job that has not run has no result to show: said, not opened.
+    const fresh = 'dose_10000/sparse/test/rpie';
+    assert.notEqual(recon(fresh).state, 'succeeded');
+    assert.notEqual(await vscode.commands.executeCommand('ptychoStudy.showReconstruction', fresh), true);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('Cancel stops a reconstruction after its iteration with a checkpoint; Resume continues from it to succeeded', async () => {
