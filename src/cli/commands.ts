@@ -45,6 +45,7 @@ const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
   'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' },
+  'early-stopping-patience': { type: 'string' }, 'stitch-crop-size': { type: 'string' },
 } as const;
 const QUALITY_HELP = [
   "  --probe-normalization energy|mask-mean  how the probe is scaled in the model (default energy; mask-mean = PtychoPINN's)",
@@ -53,6 +54,8 @@ const QUALITY_HELP = [
   '  --probe-big            also predict the object outside the central N/2 (PtychoPINN\'s probe.big border branch)',
   '  --min-delta X          smallest loss decrease that counts as an improvement (default 1e-4, absolute)',
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
+  '  --early-stopping-patience N  epochs without improvement before training stops (default 3)',
+  '  --stitch-crop-size M   central M×M of each patch used in stitching, and the evaluation margin (default 20)',
 ];
 
 /** Data checks the user may accept deliberately (recorded with the training settings). */
@@ -109,7 +112,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
-      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' },
+      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
       'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, 'plain-stitch': { type: 'boolean' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
     },
     positionals: 0,
@@ -122,7 +125,7 @@ const COMMANDS: Record<string, Command> = {
       '  --stitch-phase-align   synchronise the patches\' constant phases over their overlaps before stitching (default)',
       '  --plain-stitch         the study\'s plain average of the patches instead (reassemble_position)',
       ...QUALITY_HELP, ...DATA_HELP,
-      `  --execution-provider P one of ${EXECUTION_PROVIDERS.join(', ')} (default auto)`,
+      `  --ep P, --execution-provider P  one of ${EXECUTION_PROVIDERS.join(', ')} (default auto)`,
       '  --json                 machine-readable output',
     ],
     run: cmdDryRun,
@@ -161,7 +164,7 @@ const COMMANDS: Record<string, Command> = {
     run: (p, io) => cmdTrain(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf }),
   },
   reconstruct: {
-    summary: 'Phase F: reconstruct the matching jobs iteratively (ePIE, rPIE) in worker processes',
+    summary: 'Phase F: reconstruct the matching jobs iteratively (ePIE, rPIE, ad) in worker processes',
     usage: RECONSTRUCT_USAGE,
     flags: { ...ROOT_FLAGS, ...FILTER_FLAGS, ...RECONSTRUCT_FLAGS },
     positionals: 0,
@@ -441,6 +444,8 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
     warmupSteps: num(p, 'warmup-steps', { min: 0, integer: true }),
     probeBig: bool(p, 'probe-big') ? true : undefined,
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
+    earlyStoppingPatience: num(p, 'early-stopping-patience', { integer: true, min: 1 }),
+    stitchCropSize: num(p, 'stitch-crop-size', { integer: true, min: 1 }),
     executionProvider: ep as ExecutionProvider | undefined,
     allowIntensityData: bool(p, 'allow-intensity-data') ? true : undefined,
   };

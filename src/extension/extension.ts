@@ -11,6 +11,7 @@ import { StudyModel } from './studyModel';
 import { SECTION } from './settings';
 import { isReconJob, RunManager } from './runs';
 import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
+import { copyCliCommand } from './copyCommand';
 import { cancelReconstruction, isReconArg, reconstructAllCommand, reconstructCommand, revealReconFolder } from './reconCommands';
 import { registerJobPanels, type JobPanelsApi } from './jobPanel'; // job panel (ptychoStudy.openLog) and manifest viewer
 import { registerResultPanels, resolveStudyFolder, type ResultsApi } from './results'; // reconstruction viewer and study comparison
@@ -93,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   // Resume and Cancel work on both kinds: a Phase F node or id goes to the reconstruction side.
   register('ptychoStudy.resume', (arg?: Parameters<typeof trainCommand>[1]) => (isReconArg(arg) ? reconstructCommand(tctx, arg, true) : trainCommand(tctx, arg, true)));
   register('ptychoStudy.reconstruct', (arg?: Parameters<typeof reconstructCommand>[1]) => reconstructCommand(tctx, arg));
+  register('ptychoStudy.copyCliCommand', (arg?: Parameters<typeof copyCliCommand>[1]) => copyCliCommand(ctx, arg));
   register('ptychoStudy.reconstructAll', (arg?: Parameters<typeof reconstructAllCommand>[1]) => reconstructAllCommand(tctx, arg));
   register('ptychoStudy.rerun', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
   register('ptychoStudy.trainAll', () => trainAllCommand(tctx));

@@ -340,6 +340,14 @@ describe('Phase F iterative reconstructions in VS Code', function () {
       assert.match(manifest.runtime.engine, /onnxruntime/);
       const metrics = JSON.parse(fs.readFileSync(path.join(recon(id).artifactDir, 'metrics.json'), 'utf8'));
       assert.ok(metrics.amplitude.pearsonCovered > 0.5, `amplitude r ${metrics.amplitude.pearsonCovered}`);
+      // Copy CLI Command: the same run from a terminal — this extension's CLI, the roots, the job, every setting.
+      const line = await vscode.commands.executeCommand<string>('ptychoStudy.copyCliCommand', id);
+      const cli = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'cli.js');
+      assert.ok(line.startsWith(`node ${cli} reconstruct `), line);
+      for (const part of ['--dose 10000', '--view dense', '--split test', '--algorithm ad', '--loss poisson', '--iterations 5', `--phase-f-root ${phaseF}`]) assert.ok(line.includes(part), `${part} in ${line}`);
+      assert.ok(!line.includes('--momentum'), 'no ePIE option for ad');
+      const train = await vscode.commands.executeCommand<string>('ptychoStudy.copyCliCommand', 'dose_10000/dense/gs2');
+      for (const part of [' train ', '--gridsize 2', '--epochs', '--plain-stitch', '--stitch-crop-size']) assert.ok(train.includes(part) || (part === '--plain-stitch' && train.includes('--stitch-phase-align')), `${part} in ${train}`);
     } finally {
       await cfg().update('reconstruction.momentum', undefined, vscode.ConfigurationTarget.Workspace);
     }

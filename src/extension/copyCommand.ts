@@ -1,0 +1,39 @@
+// Copy CLI Command: the exact `ptycho-study` invocation of a training or Phase F job with the effective settings of
+// its workspace folder (core/study/cliCommand.ts), on the clipboard, so the run can be started from a terminal or a
+// batch script and plans the same run. The program is this extension's own CLI (`node <extension>/dist/cli.js`),
+// which exists wherever the extension runs (also on a Remote-SSH host).
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { reconstructArgs, shellCommand, trainArgs } from '../core/study/cliCommand';
+import { resolveJob, UserError, type CommandContext, type JobArg } from './commands';
+import { isReconArg, resolveRecon, type ReconArg } from './reconCommands';
+import { reconstructionSettingsFor, trainingSettingsFor, trainingThreadsFor } from './settings';
+
+export async function copyCliCommand(ctx: CommandContext, arg: JobArg | ReconArg): Promise<string | undefined> {
+  const program = ['node', path.join(ctx.extensionPath, 'dist', 'cli.js')];
+  let argv: string[];
+  if (isReconArg(arg)) {
+    const job = await resolveRecon(ctx, arg as ReconArg, 'Copy the CLI command of a reconstruction');
+    if (!job) return undefined;
+    const folder = ctx.model.folderOf(job);
+    const study = ctx.model.folders.find((s) => s.folder === folder);
+    const layout = study?.layout;
+    argv = reconstructArgs(job, { phaseCRoot: layout?.phaseCRoot, phaseDRoot: layout?.phaseDRoot, artifactRoot: layout?.artifactRoot, phaseFRoot: study?.phaseFRoot ?? job.phaseFRoot },
+      reconstructionSettingsFor(folder, job.algorithm));
+  } else {
+    const job = await resolveJob(ctx, arg as JobArg, 'Copy the CLI command of a training job');
+    if (!job) return undefined;
+    const folder = ctx.model.folderOf(job);
+    const layout = ctx.model.folders.find((s) => s.folder === folder)?.layout;
+    try {
+      argv = trainArgs(job, { phaseCRoot: layout?.phaseCRoot, phaseDRoot: layout?.phaseDRoot, artifactRoot: layout?.artifactRoot }, trainingSettingsFor(folder), trainingThreadsFor(folder));
+    } catch (err) {
+      throw new UserError(`No command reproduces ${job.id}: ${(err as Error).message}.`);
+    }
+  }
+  const line = shellCommand([...program, ...argv]);
+  await vscode.env.clipboard.writeText(line);
+  ctx.log.info(`Copied: ${line}`);
+  void vscode.window.showInformationMessage(`Copied the command (${argv[0]} of ${argv[argv.indexOf('--dose') + 1]}/${argv[argv.indexOf('--view') + 1]}) to the clipboard.`);
+  return line;
+}
