@@ -4,14 +4,7 @@
 // startReconstruction, with the original's thread count), then compares the new metrics.json with the original's.
 // Exit 0 when the metrics are reproduced, 1 when the run failed or the metrics differ, 130 when cancelled.
 import * as path from 'node:path';
-import { startRun } from '../core/run/launcher';
-import { startReconstruction } from '../core/run/reconstructionLauncher';
-import { compareMetrics, defaultRerunDir, readRerunSource, rerunPlan, RerunError, verifyDatasets } from '../core/run/rerun';
-import { ARTIFACT } from '../core/study/layout';
-import { MANIFEST_MAX_BYTES } from '../core/study/manifest';
-import { readSmallFileSync } from '../core/run/safeFiles';
-import type { RunConfig } from '../core/study/plan';
-import type { ReconstructionConfig } from '../core/study/reconstructJobs';
+import { compareRerun, defaultRerunDir, readRerunSource, rerunPlan, RerunError, startRerun, verifyDatasets, type RerunOutcome } from '../core/run/rerun';
 import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO } from './commands';
 import { runQueue } from './runQueue';
@@ -48,12 +41,7 @@ export async function cmdRerun(p: Parsed, io: CliIO): Promise<number> {
     }
     const outcome = await runQueue(io, json, [{
       id: source.jobId,
-      plan: () => ({
-        banner: `→ ${outDir}`,
-        start: () => (source.kind === 'train'
-          ? startRun(config as RunConfig, { workerScript, threads: source.threads, threadsSource: 'cli' })
-          : startReconstruction(config as ReconstructionConfig, { workerScript })),
-      }),
+      plan: () => ({ banner: `→ ${outDir}`, start: () => startRerun(source, config, { workerScript }) }),
     }], () => false);
     const exit = outcome.exits[0];
     if (outcome.aborted || exit?.status === 'cancelled') return 130;
@@ -63,21 +51,17 @@ export async function cmdRerun(p: Parsed, io: CliIO): Promise<number> {
       else io.out(`NOT REPRODUCED: the rerun did not succeed (${reason}).`);
       return 1;
     }
-    // Capped, non-blocking reads (a job folder may hold anything): the run-file rules of safeFiles.ts.
-    const read = (dir: string): unknown => JSON.parse(readSmallFileSync(path.join(dir, ARTIFACT.metrics), MANIFEST_MAX_BYTES));
-    let original: unknown;
+    let cmp: RerunOutcome;
     try {
-      original = read(source.jobDir);
+      cmp = compareRerun(source, outDir, { rtol, atol: 1e-7 });
     } catch (err) {
-      io.out(`The rerun succeeded (${outDir}); the original has no readable metrics.json to compare with (${(err as Error).message}).`);
+      io.out(`The rerun succeeded (${outDir}); ${(err as Error).message}`);
       return 1;
     }
-    const cmp = compareMetrics(original, read(outDir), { rtol, atol: 1e-7 });
-    const m = source.manifest.runtime as { executionProviderUsed?: string; threads?: number } | undefined;
-    const now = JSON.parse(readSmallFileSync(path.join(outDir, ARTIFACT.manifest), MANIFEST_MAX_BYTES)) as { runtime?: { executionProviderUsed?: string; threads?: number } };
-    const env = { original: { provider: m?.executionProviderUsed ?? null, threads: m?.threads ?? null }, rerun: { provider: now.runtime?.executionProviderUsed ?? null, threads: now.runtime?.threads ?? null } };
+    const env = cmp.runtime;
     if (json) {
-      io.out(JSON.stringify({ type: 'rerun', outDir, original: source.jobDir, ...cmp, runtime: env }));
+      const { runtime, ...rest } = cmp;
+      io.out(JSON.stringify({ type: 'rerun', outDir, original: source.jobDir, ...rest, runtime }));
     } else {
       io.out(`${cmp.reproduced ? 'REPRODUCED' : 'NOT REPRODUCED'}: ${cmp.compared} numbers of metrics.json compared (rtol ${rtol}, atol 1e-7), largest relative difference ${cmp.maxRelDiff.toExponential(2)}`
         + `; provider ${env.original.provider} → ${env.rerun.provider}, threads ${env.original.threads} → ${env.rerun.threads}.`);

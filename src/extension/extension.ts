@@ -12,6 +12,7 @@ import { SECTION } from './settings';
 import { isReconJob, RunManager } from './runs';
 import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
+import { rerunCommand } from './rerunCommand';
 import { cancelReconstruction, isReconArg, reconstructAllCommand, reconstructCommand, revealReconFolder } from './reconCommands';
 import { registerJobPanels, type JobPanelsApi } from './jobPanel'; // job panel (ptychoStudy.openLog) and manifest viewer
 import { registerResultPanels, resolveStudyFolder, type ResultsApi } from './results'; // reconstruction viewer and study comparison
@@ -96,7 +97,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.reconstruct', (arg?: Parameters<typeof reconstructCommand>[1]) => reconstructCommand(tctx, arg));
   register('ptychoStudy.copyCliCommand', (arg?: Parameters<typeof copyCliCommand>[1]) => copyCliCommand(ctx, arg));
   register('ptychoStudy.reconstructAll', (arg?: Parameters<typeof reconstructAllCommand>[1]) => reconstructAllCommand(tctx, arg));
-  register('ptychoStudy.rerun', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
+  register('ptychoStudy.rerun', (arg?: Parameters<typeof rerunCommand>[1]) => rerunCommand(ctx, arg));
   register('ptychoStudy.trainAll', () => trainAllCommand(tctx));
   register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => (isReconArg(arg) ? cancelReconstruction(tctx, arg) : cancelCommand(tctx, arg)));
   register('ptychoStudy.showRuns', async () => {

@@ -12,7 +12,9 @@ import type { RunConfig } from '../study/plan';
 import { checkReconstructionConfig, type ReconstructionConfig } from '../study/reconstructJobs';
 import { checkRunConfig, readRunPlan } from '../study/runConfigFile';
 import { sha256File } from './artifacts';
-import { readSmallFile } from './safeFiles';
+import { startRun, type RunHandle } from './launcher';
+import { startReconstruction } from './reconstructionLauncher';
+import { readSmallFile, readSmallFileSync } from './safeFiles';
 
 export class RerunError extends Error {
   constructor(message: string) {
@@ -189,4 +191,45 @@ export function compareMetrics(original: unknown, rerun: unknown, tolerance = { 
   };
   walk(original, rerun, '');
   return { reproduced: differences.length === 0, compared, maxRelDiff, differences, tolerance };
+}
+
+/** Starts the rerun of `source` (its plan rewritten for `outDir` by rerunPlan) through the launcher train/reconstruct use. */
+export async function startRerun(source: RerunSource, config: RunConfig | ReconstructionConfig, launch: { workerScript: string; nodePath?: string }): Promise<RunHandle> {
+  return source.kind === 'train'
+    ? startRun(config as RunConfig, { ...launch, threads: source.threads, threadsSource: 'cli' })
+    : startReconstruction(config as ReconstructionConfig, launch);
+}
+
+export interface RerunOutcome extends MetricsComparison {
+  runtime: { original: { provider: string | null; threads: number | null }; rerun: { provider: string | null; threads: number | null } };
+}
+
+/**
+ * Compares a finished rerun in `outDir` with the original: metrics.json number by number, and the provider and
+ * thread count each ran with. Throws RerunError when a metrics.json cannot be read (capped, non-blocking reads).
+ */
+export function compareRerun(source: RerunSource, outDir: string, tolerance = { rtol: 1e-5, atol: 1e-7 }): RerunOutcome {
+  const read = (dir: string, what: string): unknown => {
+    try {
+      return JSON.parse(readSmallFileSync(path.join(dir, ARTIFACT.metrics), MANIFEST_MAX_BYTES));
+    } catch (err) {
+      throw new RerunError(`${what} has no readable metrics.json to compare (${(err as Error).message}).`);
+    }
+  };
+  const original = read(source.jobDir, `the original ${source.jobDir}`);
+  const cmp = compareMetrics(original, read(outDir, `the rerun ${outDir}`), tolerance);
+  const m = source.manifest.runtime as { executionProviderUsed?: string; threads?: number } | undefined;
+  let now: { runtime?: { executionProviderUsed?: string; threads?: number } } = {};
+  try {
+    now = JSON.parse(readSmallFileSync(path.join(outDir, ARTIFACT.manifest), MANIFEST_MAX_BYTES));
+  } catch {
+    // the comparison stands without the runtime line
+  }
+  return {
+    ...cmp,
+    runtime: {
+      original: { provider: m?.executionProviderUsed ?? null, threads: m?.threads ?? null },
+      rerun: { provider: now.runtime?.executionProviderUsed ?? null, threads: now.runtime?.threads ?? null },
+    },
+  };
 }

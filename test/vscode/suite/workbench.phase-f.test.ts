@@ -318,6 +318,24 @@ describe('Phase F iterative reconstructions in VS Code', function () {
     assert.equal(api.runs.all().length, 0);
   });
 
+  it('Rerun from Manifest recreates a Phase F run in a new folder beside it and reproduces its metrics exactly; the original is untouched', async () => {
+    const id = 'dose_10000/dense/test/epie';
+    const dir = recon(id).artifactDir;
+    const before = fs.statSync(path.join(dir, 'metrics.json')).mtimeMs;
+    const r = await vscode.commands.executeCommand<{ jobId: string; outDir: string; status: string; comparison?: { reproduced: boolean; compared: number; maxRelDiff: number } }>('ptychoStudy.rerun', id);
+    assert.ok(r, 'the command returns the result');
+    assert.equal(r.status, 'succeeded', JSON.stringify(r));
+    assert.equal(path.dirname(r.outDir), path.dirname(dir), 'beside the job folder');
+    assert.match(path.basename(r.outDir), /^epie\.rerun-/);
+    assert.ok(r.comparison?.reproduced, JSON.stringify(r.comparison));
+    assert.ok(r.comparison!.compared > 100, `${r.comparison!.compared} numbers compared`);
+    assert.equal(fs.statSync(path.join(dir, 'metrics.json')).mtimeMs, before, 'the original is not rewritten');
+    const manifest = JSON.parse(fs.readFileSync(path.join(r.outDir, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.status, 'succeeded');
+    assert.equal(manifest.config.artifactDir, r.outDir);
+    fs.rmSync(r.outDir, { recursive: true, force: true });
+  });
+
   it('ad (automatic differentiation) is listed when chosen in ptychoStudy.reconstruction.algorithms and reconstructs on the execution provider with its own settings', async () => {
     await cfg().update('reconstruction.algorithms', ['epie', 'ad'], vscode.ConfigurationTarget.Workspace);
     await cfg().update('reconstruction.adLoss', 'poisson', vscode.ConfigurationTarget.Workspace);
