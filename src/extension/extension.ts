@@ -9,7 +9,7 @@ import { StudyDiagnostics } from './diagnostics';
 import { JobsTreeProvider } from './jobsTree';
 import { StudyModel } from './studyModel';
 import { SECTION } from './settings';
-import { isReconJob, RunManager } from './runs';
+import { RunManager } from './runs';
 import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
 import { rerunCommand } from './rerunCommand';
@@ -102,10 +102,17 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => (isReconArg(arg) ? cancelReconstruction(tctx, arg) : cancelCommand(tctx, arg)));
   register('ptychoStudy.showRuns', async () => {
     const live = runs.all();
-    if (live.length === 0) return void log.show(true);
-    const pick = await vscode.window.showQuickPick(live.map((r) => ({ label: r.job.id, description: r.state, run: r })), { title: 'Training and reconstruction runs', placeHolder: 'Open a run\'s log' });
-    if (pick && isReconJob(pick.run.job)) await vscode.window.showTextDocument(vscode.Uri.file(pick.run.job.logPath), { preview: true });
-    else if (pick) await vscode.commands.executeCommand('ptychoStudy.openLog', pick.run.job.id);
+    const others = runs.elsewhere();
+    if (live.length === 0 && others.length === 0) return void log.show(true);
+    const items = [
+      ...live.map((r) => ({ label: r.job.id, description: r.state, id: r.job.id })),
+      ...others.map((o) => ({ label: o.id, description: `running in another process${o.progress ? ` · ${o.progress}` : ''}`, id: o.id })),
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: 'Training and reconstruction runs', placeHolder: 'Open a run\'s log' });
+    if (!pick) return;
+    const recon = model.allRecons().find((j) => j.id === pick.id);
+    if (recon) await vscode.window.showTextDocument(vscode.Uri.file(recon.logPath), { preview: true });
+    else await vscode.commands.executeCommand('ptychoStudy.openLog', pick.id);
   });
   const jobPanels = registerJobPanels(context, { ...ctx, runs }, register); // ptychoStudy.openLog, ptychoStudy.showManifest, ptychoStudy.showStudyManifest
   const results = registerResultPanels(context, ctx, runs, register); // ptychoStudy.showReconstruction, ptychoStudy.compareStudy

@@ -10,7 +10,7 @@ import { inFolder, namedJob, UserError, MANAGE_TRUST, type CommandContext } from
 import type { JobsNode } from './jobsTree';
 import { STATE_LABEL } from './jobsTree';
 import type { LiveRun } from './runs';
-import type { TrainContext } from './trainCommands';
+import { cancelElsewhere, type TrainContext } from './trainCommands';
 
 export type ReconArg = string | JobsNode | { jobId: string; folder?: string } | undefined;
 
@@ -125,7 +125,8 @@ export async function cancelReconstruction(ctx: TrainContext, arg: ReconArg): Pr
   const job = await resolveRecon(ctx, arg, 'Cancel a reconstruction');
   if (!job) return false;
   const run = ctx.runs.get(ctx.model.folderOf(job), job);
-  if (!run) throw new UserError(`${job.id} is not running or queued in this window.`);
+  if (!run && job.state === 'running') return cancelElsewhere(ctx, job.id, job.artifactDir);
+  if (!run) throw new UserError(`${job.id} is not running or queued.`);
   ctx.runs.cancel(run);
   return true;
 }

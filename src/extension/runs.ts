@@ -10,7 +10,7 @@ import type { IterationEvent, ProgressEvent, RunEvent } from '../core/run/events
 import { startReconstruction, writeReconstructionManifest } from '../core/run/reconstructionLauncher';
 import { planRun, PlanError, type StudyJob } from '../core/study';
 import { planReconstruction, type ReconstructionJob } from '../core/study/reconstructJobs';
-import { reconstructionSettingsFor, trainingSettingsFor, trainingThreadsFor, SECTION } from './settings';
+import { reconstructionSettingsFor, runDetachedFor, trainingSettingsFor, trainingThreadsFor, SECTION } from './settings';
 import type { StudyModel } from './studyModel';
 
 /** A job the queue runs: a training job or a Phase F reconstruction job. */
@@ -36,6 +36,8 @@ export interface LiveRun {
   finished: Promise<RunExit | undefined>;
   settle: (e: RunExit | undefined) => void;
   startedAt?: number;
+  /** Started detached (ptychoStudy.training.runDetached): it outlives this window. */
+  detached?: boolean;
 }
 
 export class RunManager implements vscode.Disposable {
@@ -49,6 +51,24 @@ export class RunManager implements vscode.Disposable {
     this.status = vscode.window.createStatusBarItem('ptychoStudy.runs', vscode.StatusBarAlignment.Left, 50);
     this.status.name = 'PtychoPINN training and reconstruction';
     this.status.command = 'ptychoStudy.showRuns';
+    // Runs of other processes (a detached run left by a closed window, the CLI) are shown too, from the job folders.
+    this.modelSub = model.onDidChange(() => this.updateStatus());
+  }
+
+  private readonly modelSub: vscode.Disposable;
+
+  /** Jobs running in another process (their manifests say so; this window did not start them). */
+  elsewhere(): { id: string; progress?: string }[] {
+    const mine = new Set(this.all().map((r) => r.key));
+    const out: { id: string; progress?: string }[] = [];
+    for (const s of this.model.folders) {
+      for (const j of [...s.jobs, ...s.recons]) {
+        if (j.state !== 'running' || mine.has(RunManager.keyOf(s.folder, j))) continue;
+        const p = j.run?.manifest.progress as { epoch?: number; epochs?: number; iteration?: number; iterations?: number } | undefined;
+        out.push({ id: j.id, progress: p?.epoch !== undefined ? `epoch ${p.epoch}/${p.epochs}` : p?.iteration !== undefined ? `iteration ${p.iteration}/${p.iterations}` : undefined });
+      }
+    }
+    return out;
   }
 
   static keyOf(folder: vscode.WorkspaceFolder | undefined, job: RunJob): string {
@@ -129,10 +149,12 @@ export class RunManager implements vscode.Disposable {
       });
       if (!plan.runnable) throw new PlanError(`${run.job.id} is not runnable: ${plan.blockers.join(' ')}`);
       // In desktop VS Code process.execPath is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node for the worker.
+      run.detached = runDetachedFor(run.folder);
       run.handle = await startRun(plan.config, {
         workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),
         nodePath: process.execPath,
         resume: run.resume,
+        detached: run.detached,
         threads: trainingThreadsFor(run.folder),
         threadsSource: 'setting',
         env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
@@ -158,10 +180,12 @@ export class RunManager implements vscode.Disposable {
     const study = layout ? { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot, phaseFRoot: job.phaseFRoot } : undefined;
     const plan = planReconstruction(job, { settings: reconstructionSettingsFor(run.folder, job.algorithm), study });
     if (!plan.runnable) throw new PlanError(`${job.id} is not runnable: ${plan.blockers.join(' ')}`);
+    run.detached = runDetachedFor(run.folder);
     run.handle = await startReconstruction(plan.config, {
       workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),
       nodePath: process.execPath,
       resume: run.resume,
+      detached: run.detached,
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     });
     this.log.info(`Started ${job.id} (${job.algorithm}, worker pid ${run.handle.pid}) → ${plan.config.artifactDir}`);
@@ -292,8 +316,15 @@ export class RunManager implements vscode.Disposable {
     const runs = this.all();
     const active = runs.filter((r) => r.state !== 'queued');
     const queued = runs.length - active.length;
-    if (runs.length === 0) {
+    const others = this.elsewhere();
+    if (runs.length === 0 && others.length === 0) {
       this.status.hide();
+      return;
+    }
+    if (runs.length === 0) {
+      this.status.text = `$(sync~spin) ${others.length === 1 ? `${others[0].id}${others[0].progress ? ` ${others[0].progress}` : ''}` : `${others.length} runs`} (another process)`;
+      this.status.tooltip = others.map((o) => `${o.id}: running in another process${o.progress ? ` (${o.progress})` : ''}`).join('\n');
+      this.status.show();
       return;
     }
     const first = active[0];
@@ -308,8 +339,16 @@ export class RunManager implements vscode.Disposable {
   }
 
   dispose(): void {
-    // The workers see the IPC channel close and stop after their step with a checkpoint; ask explicitly too.
-    for (const run of this.runs.values()) run.handle?.cancel();
+    // Detached runs outlive the window: the next window finds them through their job folders (manifest heartbeat,
+    // events.jsonl, the log) and can cancel them (cancelExternalRun). Attached ones see the IPC channel close and
+    // stop after their step with a checkpoint; ask explicitly too. Queued runs never started: they are dropped.
+    const kept: string[] = [];
+    for (const run of this.runs.values()) {
+      if (run.handle && run.detached && run.state !== 'cancelling') kept.push(`${run.job.id} (pid ${run.handle.pid})`);
+      else run.handle?.cancel();
+    }
+    if (kept.length) this.log.info(`The window closes; ${kept.length} detached run(s) continue: ${kept.join(', ')}.`);
+    this.modelSub.dispose();
     this.status.dispose();
     this.changed.dispose();
   }

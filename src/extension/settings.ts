@@ -97,6 +97,11 @@ export function trainingThreadsFor(folder: vscode.WorkspaceFolder | undefined): 
   return v ? v : undefined;
 }
 
+/** `ptychoStudy.training.runDetached`: runs started here outlive the window (default true). */
+export function runDetachedFor(folder: vscode.WorkspaceFolder | undefined): boolean {
+  return vscode.workspace.getConfiguration(SECTION, folder?.uri).get<boolean>('training.runDetached') !== false;
+}
+
 export function demoImagesFor(folder: vscode.WorkspaceFolder): number {
   return vscode.workspace.getConfiguration(SECTION, folder.uri).get<number>('demo.nImages') ?? 400;
 }

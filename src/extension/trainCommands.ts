@@ -2,6 +2,7 @@
 // asks with a quick pick, and returns what it started so tests and other extensions can await it.
 import * as vscode from 'vscode';
 import type { StudyJob } from '../core/study';
+import { CancelRefusedError, cancelExternalRun } from '../core/run/cancelExternal';
 import { resolveJob, UserError, MANAGE_TRUST, type CommandContext, type JobArg } from './commands';
 import type { LiveRun, RunManager } from './runs';
 
@@ -47,8 +48,32 @@ export async function trainAllCommand(ctx: TrainContext): Promise<LiveRun[]> {
   return ctx.runs.enqueue(entries);
 }
 
+/** Cancel of a run this window did not start: SIGINT to the worker its manifest records (cancelExternalRun). */
+export function cancelElsewhere(ctx: CommandContext, jobId: string, jobDir: string): boolean {
+  try {
+    const { pid } = cancelExternalRun(jobDir, jobId);
+    ctx.log.info(`Cancel sent to ${jobId} (worker pid ${pid}, started by another window or the CLI).`);
+    void vscode.window.showInformationMessage(`Cancelling ${jobId}: its worker (pid ${pid}) stops after the current step and keeps a checkpoint.`);
+    ctx.model.requestRefresh(0);
+    return true;
+  } catch (err) {
+    if (err instanceof CancelRefusedError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
 export async function cancelCommand(ctx: TrainContext, arg: JobArg): Promise<boolean> {
   const live = ctx.runs.all();
+  if (arg !== undefined) {
+    // A job running in another process (a detached run left by a closed window, or the CLI): signal its worker.
+    const job = await resolveJob(ctx, arg, 'Cancel a training job');
+    if (!job) return false;
+    const run = ctx.runs.get(ctx.model.folderOf(job), job);
+    if (!run && job.state === 'running') return cancelElsewhere(ctx, job.id, job.artifactDir);
+    if (!run) throw new UserError(`${job.id} is not running or queued.`);
+    ctx.runs.cancel(run);
+    return true;
+  }
   if (live.length === 0) throw new UserError('No training or reconstruction job is running or queued in this window.');
   let run: LiveRun | undefined;
   if (arg === undefined) {
@@ -57,10 +82,6 @@ export async function cancelCommand(ctx: TrainContext, arg: JobArg): Promise<boo
       const pick = await vscode.window.showQuickPick(live.map((r) => ({ label: r.job.id, description: r.state, run: r })), { title: 'Cancel a training or reconstruction job' });
       run = pick?.run;
     }
-  } else {
-    const job = await resolveJob(ctx, arg, 'Cancel a training job');
-    if (job) run = ctx.runs.get(ctx.model.folderOf(job), job);
-    if (job && !run) throw new UserError(`${job.id} is not running or queued in this window.`);
   }
   if (!run) return false;
   ctx.runs.cancel(run);

@@ -2,9 +2,12 @@
 // that trains one job — or runs one Phase F reconstruction (reconstructJob.ts), when the plan is one — from the
 // resolved plan in `<job>/run-config.json`, streams typed events over IPC and into events.jsonl and the job's
 // log (train.log, recon.log), keeps manifest.json true at every moment, and writes the artifacts.
-//   node dist/worker.js --job-dir <dir> [--run-id ID] [--resume] [--threads N [--threads-source cli|setting]]
+//   node dist/worker.js --job-dir <dir> [--run-id ID] [--resume] [--detached] [--threads N [--threads-source cli|setting]]
 // With --run-id the launcher holds the job's run lock for that run (checked here); without it (started by
-// hand) the worker takes the lock itself and releases it on exit.
+// hand) the worker takes the lock itself and releases it on exit. A worker whose launcher goes away (its IPC channel
+// closes: an editor window closed or reloaded, a CLI killed) cancels after the current step — unless --detached:
+// then it runs on (its own process group), only SIGINT/SIGTERM cancel it, and at its end it removes the run lock the
+// vanished launcher can no longer release.
 // Every onnxruntime session gets the intra-op threads resolveThreads() decides: --threads (0 = automatic), else
 // SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else every core this process may use.
 // Exit code 0: succeeded or cancelled (see the manifest); 1: failed; 2: bad invocation; 3: the job is locked by another run.
@@ -18,10 +21,11 @@ import { readRunPlan, RunConfigError } from '../core/study/runConfigFile';
 import { runReconstruction } from './reconstructJob';
 import { runJob, type WorkerIo } from './runJob';
 
-function parseArgs(argv: string[]): { jobDir: string; runId?: string; resume: boolean; threads: ResolvedThreads } {
+function parseArgs(argv: string[]): { jobDir: string; runId?: string; resume: boolean; detached: boolean; threads: ResolvedThreads } {
   let jobDir: string | undefined;
   let runId: string | undefined;
   let resume = false;
+  let detached = false;
   let threadsArg: string | undefined;
   let threadsSource: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -29,10 +33,11 @@ function parseArgs(argv: string[]): { jobDir: string; runId?: string; resume: bo
     if (a === '--job-dir') jobDir = argv[++i];
     else if (a === '--run-id') runId = argv[++i];
     else if (a === '--resume') resume = true;
+    else if (a === '--detached') detached = true;
     else if (a === '--threads') threadsArg = argv[++i] ?? '';
     else if (a === '--threads-source') threadsSource = argv[++i];
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: node worker.js --job-dir <artifact folder with run-config.json> [--run-id ID] [--resume] [--threads N [--threads-source cli|setting]]\n');
+      process.stdout.write('usage: node worker.js --job-dir <artifact folder with run-config.json> [--run-id ID] [--resume] [--detached] [--threads N [--threads-source cli|setting]]\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -41,7 +46,7 @@ function parseArgs(argv: string[]): { jobDir: string; runId?: string; resume: bo
   const requested = threadsArg === undefined ? undefined : checkRequestedThreads(threadsArg, '--threads');
   const threads = resolveThreads({ requested, requestedFrom: threadsSource as 'cli' | 'setting' | undefined, env: process.env, available: os.availableParallelism() });
   if (runId !== undefined && !/^[\w.-]{1,80}$/.test(runId)) throw new Error(`--run-id must be a short word (got "${runId}")`);
-  return { jobDir: path.resolve(jobDir), runId, resume, threads };
+  return { jobDir: path.resolve(jobDir), runId, resume, detached, threads };
 }
 
 async function main(): Promise<number> {
@@ -80,10 +85,26 @@ async function main(): Promise<number> {
   process.on('message', (m: unknown) => {
     if (m && typeof m === 'object' && (m as { type?: string }).type === 'cancel') cancelRequested = true;
   });
-  // A parent that disappears (editor closed, CLI killed) is a cancel: finish the step, checkpoint, stop.
+  // A parent that disappears (editor closed, CLI killed) is a cancel: finish the step, checkpoint, stop — unless the
+  // run is detached, which is made to outlive its launcher.
+  let launcherGone = false;
   process.on('disconnect', () => {
-    cancelRequested = true;
+    launcherGone = true;
+    if (!args.detached) cancelRequested = true;
+    else process.stderr.write('worker: the launcher went away; the run continues (detached)\n');
   });
+  if (args.detached) {
+    // At the end, the lock a vanished launcher held for this run is ours to remove (a live launcher removes it itself).
+    process.on('exit', () => {
+      if (!launcherGone) return;
+      try {
+        const file = path.join(args.jobDir, LOCK_FILE);
+        if (readLock(file)?.runId === args.runId) fs.rmSync(file, { force: true });
+      } catch {
+        // a lock left behind is judged stale by the next starter (staleReason)
+      }
+    });
+  }
   const io: WorkerIo = {
     send: (e) => {
       if (process.connected) process.send?.(e, undefined, {}, () => undefined);

@@ -31,6 +31,12 @@ export interface LaunchOptions {
   /** Start from scratch, discarding checkpoint.npz. */
   restart?: boolean;
   /**
+   * The worker outlives its launcher (a closed or reloaded VS Code window): its own process group, and a lost IPC
+   * channel is not a cancel — only SIGINT/SIGTERM are (cancelExternalRun). Progress stays readable from the job
+   * folder (manifest heartbeat, events.jsonl, the log). Default false: the launcher's death cancels the run.
+   */
+  detached?: boolean;
+  /**
    * Intra-op threads for every onnxruntime session of the run (undefined or 0: automatic, the worker takes
    * SLURM_CPUS_PER_TASK, OMP_NUM_THREADS or every available core); recorded in the manifest with its source.
    */
@@ -310,9 +316,10 @@ export async function launchWorker(job: WorkerJob, options: Omit<LaunchOptions, 
     wroteNothing = false;
     if (options.restart) await writing(jobId, path.join(dir, ARTIFACT.checkpoint), () => fs.promises.rm(path.join(dir, ARTIFACT.checkpoint), { force: true }));
     await writing(jobId, path.join(dir, ARTIFACT.runConfig), () => writeJsonAtomic(path.join(dir, ARTIFACT.runConfig), job.config));
-    const args = ['--job-dir', dir, '--run-id', runId, ...(options.resume ? ['--resume'] : []), ...extraArgs];
+    const args = ['--job-dir', dir, '--run-id', runId, ...(options.resume ? ['--resume'] : []), ...(options.detached ? ['--detached'] : []), ...extraArgs];
     const child = fork(options.workerScript, args, {
       execPath: options.nodePath ?? process.execPath,
+      detached: options.detached ?? false,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: options.env ?? process.env,
       serialization: 'json',

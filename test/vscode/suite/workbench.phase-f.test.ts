@@ -370,4 +370,29 @@ describe('Phase F iterative reconstructions in VS Code', function () {
       await cfg().update('reconstruction.momentum', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
+
+  it('a run started outside this window (the CLI, or a window since closed) shows as running and Cancel stops it through its manifest', async () => {
+    const id = 'dose_10000/sparse/gs2';
+    const cli = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'cli.js');
+    const child = fork(cli, ['train', '--phase-c-root', path.join(dir, 'phase_c'), '--phase-d-root', path.join(dir, 'phase_d'), '--artifact-root', path.join(dir, 'phase_e'),
+      '--dose', '1e4', '--view', 'sparse', '--epochs', '500', '--n-filters-scale', '1', '--batch-size', '8'], { stdio: 'pipe' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const running = await until('the job running in the tree (from its manifest)', async () => {
+        await refreshed();
+        const j = api.model.allJobs().find((x) => x.id === id);
+        return j?.state === 'running' && j.run?.manifest.progress ? j : undefined;
+      }, 120_000);
+      assert.equal(api.runs.all().length, 0, 'not a run of this window');
+      assert.deepEqual(api.runs.elsewhere().map((o) => o.id), [id], 'the status bar counts it as running in another process');
+      assert.equal(await vscode.commands.executeCommand('ptychoStudy.cancel', id), true);
+      assert.equal(await exited, 130, 'the CLI reports the cancel');
+      await refreshed();
+      const done = api.model.allJobs().find((x) => x.id === id)!;
+      assert.equal(done.state, 'cancelled');
+      assert.ok(fs.existsSync(path.join(running.artifactDir, 'checkpoint.npz')), 'the checkpoint is kept');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });
