@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { formatDose, type JobState, type StudyJob, type Finding } from '../core/study';
 import type { ReconstructionJob } from '../core/study/reconstructJobs';
+import type { ProgressEvent } from '../core/run/events';
+import type { LiveProgress } from '../core/run/liveProgress';
 import type { FolderStudy, StudyModel } from './studyModel';
 import { describeIteration, formatEta, type LiveRun, type RunManager } from './runs';
 
@@ -121,7 +123,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         return item;
       }
       case 'job':
-        return jobItem(node.study, node.job, this.runs?.get(node.study.folder, node.job));
+        return jobItem(node.study, node.job, this.runs?.get(node.study.folder, node.job), this.model.liveProgress(node.job));
       case 'reconGroup': {
         const jobs = node.study.recons.filter((j) => j.dose === node.dose);
         const item = new vscode.TreeItem('Iterative (Phase F)', vscode.TreeItemCollapsibleState.Expanded);
@@ -137,7 +139,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         return item;
       }
       case 'recon':
-        return reconItem(node.study, node.job, this.runs?.get(node.study.folder, node.job));
+        return reconItem(node.study, node.job, this.runs?.get(node.study.folder, node.job), this.model.liveProgress(node.job));
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.tooltip = node.detail ?? node.text;
@@ -168,11 +170,11 @@ function summarizeStates(jobs: readonly { state: JobState }[]): string {
   return [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
 }
 
-export function jobItem(study: FolderStudy, job: StudyJob, live?: LiveRun): vscode.TreeItem {
+export function jobItem(study: FolderStudy, job: StudyJob, live?: LiveRun, progress?: LiveProgress): vscode.TreeItem {
   const item = new vscode.TreeItem(`${job.view} (gs${job.gridsize})`, vscode.TreeItemCollapsibleState.None);
   item.id = `job:${study.folder.uri.toString()}:${job.id}`;
   setStateIcon(item, 'job', job.state, live);
-  item.description = live ? describeLive(live) : describeJob(job);
+  item.description = live ? describeLive(live) : describeJob(job, progress);
   item.tooltip = jobTooltip(job);
   item.command = { command: 'ptychoStudy.openLog', title: 'Open Job', arguments: [job.id] };
   item.accessibilityInformation = { label: `${job.id}, ${live ? live.state : STATE_LABEL[job.state]}${job.reason ? `: ${job.reason}` : ''}` };
@@ -190,11 +192,11 @@ function setStateIcon(item: vscode.TreeItem, prefix: 'job' | 'recon', state: Job
 }
 
 /** A Phase F job: `<view> · <algorithm>` (the split when it is not `test`), state icon as a training job's. */
-export function reconItem(study: FolderStudy, job: ReconstructionJob, live?: LiveRun): vscode.TreeItem {
+export function reconItem(study: FolderStudy, job: ReconstructionJob, live?: LiveRun, progress?: LiveProgress): vscode.TreeItem {
   const item = new vscode.TreeItem(`${job.view} · ${job.algorithm}${job.split === 'test' ? '' : ` (${job.split})`}`, vscode.TreeItemCollapsibleState.None);
   item.id = `recon:${study.folder.uri.toString()}:${job.id}`;
   setStateIcon(item, 'recon', job.state, live);
-  item.description = live ? describeLive(live) : describeRecon(job);
+  item.description = live ? describeLive(live) : describeRecon(job, progress);
   item.tooltip = reconTooltip(job);
   // A job that has run opens its log (a never-run job has none yet).
   if (job.run) item.command = { command: 'vscode.open', title: 'Open Log', arguments: [vscode.Uri.file(job.logPath)] };
@@ -202,9 +204,10 @@ export function reconItem(study: FolderStudy, job: ReconstructionJob, live?: Liv
   return item;
 }
 
-function describeRecon(job: ReconstructionJob): string {
+function describeRecon(job: ReconstructionJob, live?: LiveProgress): string {
   const state = STATE_LABEL[job.state];
   const m = job.run?.manifest;
+  if (job.state === 'running' && live?.iteration) return `running · ${describeIteration(live.iteration)}`;
   if (job.state === 'running' && m?.progress) return `running · iteration ${m.progress.iteration}/${m.progress.iterations}`;
   const phase = (m?.result?.metrics as { phase?: { ssim?: number | null } } | undefined)?.phase;
   if (job.state === 'succeeded' && m?.result) return `succeeded · ${m.result.iterations} iterations${typeof phase?.ssim === 'number' ? ` · phase SSIM ${phase.ssim.toFixed(3)}` : ''}`;
@@ -226,17 +229,23 @@ function reconTooltip(job: ReconstructionJob): vscode.MarkdownString {
   return md;
 }
 
+function describeProgress(verb: string, p: ProgressEvent): string {
+  return `${verb} · epoch ${p.epoch}/${p.epochs} · step ${p.stepInEpoch}/${p.stepsPerEpoch} · loss ${p.loss.toPrecision(4)} · ${p.imagesPerSec.toFixed(1)} img/s · ETA ${formatEta(p.etaSeconds)}`;
+}
+
 function describeLive(live: LiveRun): string {
   if (live.state === 'queued') return 'queued';
   if (live.iteration) return `${live.state === 'cancelling' ? 'cancelling' : 'running'} · ${describeIteration(live.iteration)}`;
   const p = live.progress;
   if (!p) return live.state === 'cancelling' ? 'cancelling…' : 'starting…';
-  return `${live.state === 'cancelling' ? 'cancelling' : 'running'} · epoch ${p.epoch}/${p.epochs} · step ${p.stepInEpoch}/${p.stepsPerEpoch} · loss ${p.loss.toPrecision(4)} · ${p.imagesPerSec.toFixed(1)} img/s · ETA ${formatEta(p.etaSeconds)}`;
+  return describeProgress(live.state === 'cancelling' ? 'cancelling' : 'running', p);
 }
 
-function describeJob(job: StudyJob): string {
+function describeJob(job: StudyJob, live?: LiveProgress): string {
   const state = STATE_LABEL[job.state];
-  // A run in another process (the CLI, another window): its manifest records the progress at each epoch.
+  // A run in another process (the CLI, a window since closed): its progress from events.jsonl, as for this window's
+  // runs; the manifest's (written at each epoch and heartbeat) until that has been read.
+  if (job.state === 'running' && live?.progress) return describeProgress('running', live.progress);
   const progress = job.state === 'running' ? job.run?.manifest.progress : undefined;
   if (progress) return `running · epoch ${progress.epoch}/${progress.epochs} · step ${progress.step}/${progress.stepsPerEpoch}`;
   const result = job.state === 'succeeded' ? job.run?.manifest.result : undefined;

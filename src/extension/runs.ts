@@ -27,9 +27,9 @@ export interface LiveRun {
   key: string;
   handle?: RunHandle;
   state: 'queued' | 'starting' | 'running' | 'cancelling';
-  /** Training progress (twice a second). */
+  /** Training progress (twice a second), as read from the job's events.jsonl. */
   progress?: ProgressEvent;
-  /** Reconstruction progress: the last iteration. */
+  /** Reconstruction progress: the last iteration, as read from the job's events.jsonl. */
   iteration?: IterationEvent;
   resume: boolean;
   /** Resolves when the run ends (or is removed from the queue). */
@@ -64,7 +64,8 @@ export class RunManager implements vscode.Disposable {
     for (const s of this.model.folders) {
       for (const j of [...s.jobs, ...s.recons]) {
         if (j.state !== 'running' || mine.has(RunManager.keyOf(s.folder, j))) continue;
-        const p = j.run?.manifest.progress as { epoch?: number; epochs?: number; iteration?: number; iterations?: number } | undefined;
+        const live = this.model.liveProgress(j);
+        const p = (live?.progress ?? live?.iteration ?? j.run?.manifest.progress) as { epoch?: number; epochs?: number; iteration?: number; iterations?: number } | undefined;
         out.push({ id: j.id, progress: p?.epoch !== undefined ? `epoch ${p.epoch}/${p.epochs}` : p?.iteration !== undefined ? `iteration ${p.iteration}/${p.iterations}` : undefined });
       }
     }
@@ -201,14 +202,14 @@ export class RunManager implements vscode.Disposable {
   }
 
   private onEvent(run: LiveRun, e: RunEvent): void {
-    if (e.type === 'progress') {
-      run.progress = e;
-      this.fire(false);
-      return;
-    }
-    if (e.type === 'iteration') {
-      run.iteration = e;
-      this.fire(false);
+    if (e.type === 'progress' || e.type === 'iteration') {
+      // The IPC event is a nudge; the progress itself is read from the job's events.jsonl, the one source every run
+      // writes (a run of another process or a closed window is followed the same way: StudyModel.liveProgress).
+      void this.model.pollProgress(run.job).then((p) => {
+        run.progress = p.progress;
+        run.iteration = p.iteration;
+        this.fire(false);
+      }, () => undefined);
       return;
     }
     if ((e.type === 'started' || e.type === 'recon-started') && e.fallbackReason) {

@@ -3,6 +3,7 @@
 // A header-only pass fills the tree at once; a second pass samples frames for the Problems panel.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { ProgressReader, type LiveProgress } from '../core/run/liveProgress';
 import { discoverStudy, listJobs, refreshRunState, studyFingerprint, type StudyJob, type StudyLayout } from '../core/study';
 import { defaultPhaseFRoot, listReconstructionJobs, type ReconstructionJob } from '../core/study/reconstructJobs';
 import { discoverOptionsFor, listedReconstructionAlgorithms, phaseFRootFor, pollIntervalMs, trainingSettingsFor } from './settings';
@@ -141,6 +142,7 @@ export class StudyModel implements vscode.Disposable {
     if (this.running) return;
     try {
       await refreshRunState(job, 'kind' in job && job.kind === 'reconstruct');
+      await this.followProgress(job);
     } catch (err) {
       this.log.warn(`${job.id}: reading its run record failed: ${(err as Error).message}`);
       return;
@@ -148,6 +150,28 @@ export class StudyModel implements vscode.Disposable {
     this.jobRefreshCount++;
     // The tree and panels re-read the job from here (its progress may have moved even when its state did not).
     this.changed.fire();
+  }
+
+  // ---- live progress: one source for every run, whoever started it (core/run/liveProgress.ts)
+
+  private readonly progressReaders = new Map<string, ProgressReader>();
+
+  /** The live progress of a running job, from its events.jsonl (undefined until read, or when it is not running). */
+  liveProgress(job: StudyJob | ReconstructionJob): LiveProgress | undefined {
+    return this.progressReaders.get(job.artifactDir)?.current;
+  }
+
+  /** Reads what the job's worker appended to events.jsonl since the last poll. */
+  pollProgress(job: StudyJob | ReconstructionJob): Promise<LiveProgress> {
+    let r = this.progressReaders.get(job.artifactDir);
+    if (!r) this.progressReaders.set(job.artifactDir, (r = new ProgressReader(job.artifactDir)));
+    return r.poll();
+  }
+
+  /** A running job's progress is followed; a job that stopped running drops its reader. */
+  private async followProgress(job: StudyJob | ReconstructionJob): Promise<void> {
+    if (job.state === 'running') await this.pollProgress(job);
+    else this.progressReaders.delete(job.artifactDir);
   }
 
   /** Schedules a refresh after file changes settle. */
@@ -195,6 +219,14 @@ export class StudyModel implements vscode.Disposable {
     this.studies = next;
     this.refreshCount++;
     this.state = next.some((s) => s.jobs.length > 0) ? 'ready' : 'empty';
+    // Running jobs (this window's or another process's): their progress from events.jsonl; the others drop theirs.
+    const running = new Set<string>();
+    for (const j of [...this.allJobs(), ...this.allRecons()]) {
+      if (j.state !== 'running') continue;
+      running.add(j.artifactDir);
+      await this.pollProgress(j).catch(() => undefined);
+    }
+    for (const dir of [...this.progressReaders.keys()]) if (!running.has(dir)) this.progressReaders.delete(dir);
     const jobs = this.allJobs();
     this.log.info(`Discovered ${jobs.length} jobs in ${folders.length} folder(s) in ${Date.now() - started} ms (headers only).`);
     for (const s of next) {

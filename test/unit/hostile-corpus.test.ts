@@ -20,7 +20,7 @@ import { parseEvents } from '../../src/core/run/events';
 import { writeStudyManifest } from '../../src/core/run/studyManifest';
 import { discoverStudy, inspectDataset, listJobs, PlanError, writeDryRun, type Finding } from '../../src/core/study';
 import { runCli } from '../../src/cli/commands';
-import { FileTail } from '../../src/extension/jobPanel/fileTail';
+import { FileTail } from '../../src/core/run/fileTail';
 import { buildJobState, toTrainEvents } from '../../src/extension/jobPanel/summary';
 import { buildInit, openPreviewSource } from '../../src/extension/npzPreview/previewService';
 import { jobPanelValidators, manifestValidators } from '../../src/extension/jobPanel/validators';

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FileTail } from '../../src/extension/jobPanel/fileTail';
+import { FileTail } from '../../src/core/run/fileTail';
 import { jobActions, qualityEventCheck, toTrainEvents } from '../../src/extension/jobPanel/summary';
 import { parseEvents, describeEvent, type RunEvent } from '../../src/core/run/events';
 import { LogSearch, LogStore, atBottom, findInLine, lineKind, scrollToShow, visibleRange } from '../../src/webview/jobPanel/logModel';

@@ -14,7 +14,7 @@ import type { StudyModel } from '../studyModel';
 import { Disposable } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
 import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
-import { FileTail, type TailUpdate } from './fileTail';
+import { FileTail, type TailUpdate } from '../../core/run/fileTail';
 import { buildJobState, notFoundState, toTrainEvents, type LiveInfo } from './summary';
 import { jobPanelValidators } from './validators';
 import { FileWatch } from './watch';

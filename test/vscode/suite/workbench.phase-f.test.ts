@@ -385,6 +385,19 @@ describe('Phase F iterative reconstructions in VS Code', function () {
       }, 120_000);
       assert.equal(api.runs.all().length, 0, 'not a run of this window');
       assert.deepEqual(api.runs.elsewhere().map((o) => o.id), [id], 'the status bar counts it as running in another process');
+      // Its progress comes from events.jsonl, as for this window's runs (the manifest's has no loss or rate).
+      const item = await until('step-level progress in the tree', () => {
+        for (const top of api.tree.getChildren()) {
+          for (const n of api.tree.getChildren(top)) {
+            if (n.kind === 'job' && n.job.id === id) {
+              const it = api.tree.getTreeItem(n);
+              return /^running · epoch \d+\/500 · step \d+\/\d+ · loss \S+ · [\d.]+ img\/s · ETA/.test(String(it.description)) ? it : undefined;
+            }
+          }
+        }
+        return undefined;
+      }, 60_000);
+      assert.equal(item.contextValue, 'job.running');
       assert.equal(await vscode.commands.executeCommand('ptychoStudy.cancel', id), true);
       assert.equal(await exited, 130, 'the CLI reports the cancel');
       await refreshed();
