@@ -3,9 +3,6 @@
 // reconstruction launcher (never in the extension host) on the queue it shares with training.
 import * as vscode from 'vscode';
 import { parseReconstructionJobId, type ReconstructionJob } from '../core/study/reconstructJobs';
-import * as path from 'node:path';
-import * as fs from 'node:fs';
-import { ARTIFACT } from '../core/study/layout';
 import { inFolder, namedJob, UserError, MANAGE_TRUST, type CommandContext } from './commands';
 import type { JobsNode } from './jobsTree';
 import { STATE_LABEL } from './jobsTree';
@@ -105,19 +102,6 @@ export async function revealReconFolder(ctx: CommandContext, arg: ReconArg): Pro
   if (!job) return;
   await vscode.workspace.fs.createDirectory(vscode.Uri.file(job.artifactDir));
   await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(job.artifactDir));
-}
-
-/**
- * Show Reconstruction of a Phase F job: its reconstruction.npz (object, amplitude, phase, probe, weight, ground
- * truth) in the NPZ preview.
- */
-export async function showReconResult(ctx: CommandContext, arg: ReconArg): Promise<boolean> {
-  const job = await resolveRecon(ctx, arg, 'Show a reconstruction', (j) => j.state === 'succeeded');
-  if (!job) return false;
-  const file = path.join(job.artifactDir, ARTIFACT.reconstruction);
-  if (!fs.existsSync(file)) throw new UserError(`${job.id} has no ${ARTIFACT.reconstruction} yet (${STATE_LABEL[job.state]}): reconstruct it first.`);
-  await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(file), 'ptychoStudy.npzPreview');
-  return true;
 }
 
 /** Cancel of a Phase F job: removes it from the queue, or asks its worker to stop after the iteration. */

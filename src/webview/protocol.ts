@@ -560,6 +560,11 @@ export interface ResultJobSummary {
   trainingSeconds?: number;
   /** The job folder, relative to the workspace when inside it (display only). */
   folder: string;
+  /** 'reconstruct' for a Phase F job (default: a training job). */
+  kind?: 'train' | 'reconstruct';
+  /** Phase F: the algorithm and the iterations it ran. */
+  algorithm?: string;
+  iterations?: number;
 }
 
 /** One component's metrics from metrics.json (non-finite values are null); the FRC curve as float64. */
@@ -662,6 +667,9 @@ export interface ReconImages extends ReconImageInfo {
   groundTruth?: Binary;
   /** float32 stitching weight (0 = not reconstructed). */
   weight: Binary;
+  /** Phase F: the reconstruction's final probe, float32 interleaved (re, im), probeSize × probeSize. */
+  probe?: Binary;
+  probeSize?: number;
   readMs: number;
 }
 
@@ -712,6 +720,8 @@ export interface ReconViewState {
   /** FRC curves drawn. */
   frcSeries: number;
   notes: string[];
+  /** Phase F: the probe image drawn (its size), absent when there is none. */
+  probe?: { size: number; nonBlank: number };
 }
 
 export interface ReconstructionProtocol extends PanelProtocol {

@@ -3,6 +3,7 @@
 // and the record of `rendered` events that tests and the benchmark wait on.
 import * as vscode from 'vscode';
 import { parseJobId, type StudyJob } from '../../core/study';
+import type { ReconstructionJob } from '../../core/study/reconstructJobs';
 import type { RenderedEvent, ResultJobSummary } from '../../webview/protocol';
 import type { StudyModel } from '../studyModel';
 import { nextEvent } from '../webview/dispose';
@@ -28,6 +29,20 @@ export function jobSummary(job: StudyJob): ResultJobSummary {
     ...(m?.runtime?.executionProviderUsed ? { executionProvider: m.runtime.executionProviderUsed } : {}),
     ...(m?.finishedAt ? { finishedAt: m.finishedAt } : {}),
     ...(m?.timing?.trainingSeconds !== undefined ? { trainingSeconds: m.timing.trainingSeconds } : {}),
+    folder: vscode.workspace.asRelativePath(vscode.Uri.file(job.artifactDir), false),
+  };
+}
+
+/** The summary of a Phase F job the reconstruction viewer shows. */
+export function reconJobSummary(job: ReconstructionJob): ResultJobSummary {
+  const m = job.run?.manifest as { result?: { iterations?: number }; runtime?: { executionProviderUsed?: string }; finishedAt?: string; timing?: { reconstructionSeconds?: number } } | undefined;
+  return {
+    jobId: job.id, dose: job.dose, view: job.view, gridsize: job.gridsize, state: job.state, kind: 'reconstruct', algorithm: job.algorithm,
+    ...(job.reason ? { reason: job.reason } : {}),
+    ...(m?.result?.iterations !== undefined ? { iterations: m.result.iterations } : {}),
+    ...(m?.runtime?.executionProviderUsed ? { executionProvider: m.runtime.executionProviderUsed } : {}),
+    ...(m?.finishedAt ? { finishedAt: m.finishedAt } : {}),
+    ...(m?.timing?.reconstructionSeconds !== undefined ? { trainingSeconds: m.timing.reconstructionSeconds } : {}),
     folder: vscode.workspace.asRelativePath(vscode.Uri.file(job.artifactDir), false),
   };
 }

@@ -72,11 +72,7 @@ export class ComparisonPanel extends Disposable {
     host.onRequest('readCell', (p) => this.readCell(p.jobId, p.groundTruth));
     host.onRequest('openReconstruction', async (p) => {
       const { job, folder } = this.anyJobFromPage(p.jobId);
-      if (isReconJob(job)) {
-        // A Phase F job: its reconstruction.npz (object, probe, weight, ground truth) in the NPZ preview.
-        await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(path.join(job.artifactDir, ARTIFACT.reconstruction)), 'ptychoStudy.npzPreview', vscode.ViewColumn.Beside);
-        return { opened: true };
-      }
+      // Either kind opens in the reconstruction viewer (a Phase F job with its probe).
       deps.recon.show(job, folder, vscode.ViewColumn.Beside);
       return { opened: true };
     });

@@ -3,7 +3,7 @@
 // WorkbenchApi (tests and the benchmark reach the panels, their message channels and renders through it).
 import * as vscode from 'vscode';
 import { resolveJob, UserError, type CommandContext, type JobArg } from '../commands';
-import { isReconArg, showReconResult, type ReconArg } from '../reconCommands';
+import { isReconArg, resolveRecon, type ReconArg } from '../reconCommands';
 import type { JobsNode } from '../jobsTree';
 import type { RunManager } from '../runs';
 import { COMPARISON_VIEW_TYPE, ComparisonPanels, type ComparisonPanel } from './comparisonPanel';
@@ -50,9 +50,12 @@ export function registerResultPanels(context: vscode.ExtensionContext, ctx: Comm
     vscode.window.registerWebviewPanelSerializer(RECONSTRUCTION_VIEW_TYPE, reconstruction),
     vscode.window.registerWebviewPanelSerializer(COMPARISON_VIEW_TYPE, comparison),
   );
-  register('ptychoStudy.showReconstruction', async (arg?: JobArg): Promise<ReconstructionPanel | boolean | undefined> => {
-    // A Phase F job's result opens in the NPZ preview.
-    if (isReconArg(arg)) return showReconResult(ctx, arg as ReconArg);
+  register('ptychoStudy.showReconstruction', async (arg?: JobArg): Promise<ReconstructionPanel | undefined> => {
+    // A Phase F job opens in the same viewer (its probe beside the metrics).
+    if (isReconArg(arg)) {
+      const recon = await resolveRecon(ctx, arg as ReconArg, 'Show a reconstruction', (j) => j.state === 'succeeded');
+      return recon ? reconstruction.show(recon, ctx.model.folderOf(recon)) : undefined;
+    }
     const job = await resolveJob(ctx, arg, 'Show a reconstruction', (j) => j.state === 'succeeded');
     if (!job) return undefined;
     return reconstruction.show(job, ctx.model.folderOf(job));

@@ -128,6 +128,9 @@ export interface ReconArrays {
   /** Whether the archive holds a ground truth (also when it was not read). */
   hasGroundTruth: boolean;
   weight: Float32Array;
+  /** A Phase F reconstruction's probe (float32 interleaved, probeSize × probeSize), when the archive has one. */
+  probe?: Float32Array;
+  probeSize?: number;
   readMs: number;
 }
 
@@ -162,13 +165,23 @@ export async function loadReconArrays(dir: string, opts: LoadOptions = {}): Prom
     const hasGroundTruth = isComplex2d(a, 'ground_truth');
     const withGt = opts.groundTruth !== false && hasGroundTruth;
     const groundTruth = withGt ? await readMember(a, 'ground_truth', factor, ox, oy) : undefined;
+    const probe = !only && isComplex2d(a, 'probe') ? await readProbe(a) : undefined;
     return {
       width: outW, height: outH, sourceWidth: width, sourceHeight: height, factor, origin, gridOrigin: [origin[0] - ox, origin[1] - oy],
-      object, weight, ...(groundTruth ? { groundTruth } : {}), hasGroundTruth, readMs: performance.now() - t0,
+      object, weight, ...(groundTruth ? { groundTruth } : {}), ...(probe ? { probe: probe.data, probeSize: probe.size } : {}), hasGroundTruth, readMs: performance.now() - t0,
     };
   } finally {
     await a.close();
   }
+}
+
+/** The probe of a Phase F reconstruction.npz: a small square complex array (at most 1024 per side), as float32 pairs. */
+async function readProbe(a: NpzArchive): Promise<{ data: Float32Array; size: number } | undefined> {
+  const [h, w] = a.member('probe').header.shape;
+  if (h !== w || h < 1 || h > 1024) return undefined;
+  const arr = await a.readArray('probe');
+  const src = arr.data as Float32Array | Float64Array;
+  return { data: src instanceof Float32Array ? src : Float32Array.from(src), size: h };
 }
 
 // ---------------------------------------------------------------------------------------------------------

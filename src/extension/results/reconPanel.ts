@@ -3,21 +3,28 @@
 // gets the job's summary and metrics in `init`, then asks for the arrays (object, ground truth, weight) as
 // ArrayBuffers; the host reads them asynchronously in row chunks, block-mean decimated above
 // RECON_MAX_SIDE per side, at most two objects at a time. A job without reconstruction.npz gets a message
-// and a Train button. The panel follows the job: a retrain (new files) re-sends `init`.
+// and a Train button. The panel follows the job: a retrain (new files) re-sends `init`. Phase F jobs open here
+// too (same reconstruction.npz contract): the summary names the algorithm, the button reconstructs, and the
+// reconstruction's final probe is drawn beside the metrics.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ARTIFACT, type StudyJob } from '../../core/study';
+import { parseReconstructionJobId, type ReconstructionJob } from '../../core/study/reconstructJobs';
 import type { ReconGroundTruth, ReconImages, ReconInit, ReconstructionProtocol, ResultArtifact } from '../../webview/protocol';
 import type { StudyModel } from '../studyModel';
 import { Disposable, nextEvent, trackPanel } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
 import { savePng, showPngSaveDialog, WebviewHost, type PickSaveUri } from '../webview/host';
-import { debounce, jobFromPage, jobSummary, pageLogger, RenderLog } from './common';
+import { debounce, jobFromPage, jobSummary, pageLogger, reconJobSummary, RenderLog } from './common';
 import { jobRevision, Limiter, loadReconArrays, readMetricsFile, readReconHeader, reconDecimation, RECON_MAX_SIDE } from './reconData';
 import { reconstructionValidators } from './validators';
 
 export const RECONSTRUCTION_VIEW_TYPE = 'ptychoStudy.reconstruction';
+
+/** A training job or a Phase F job: both write reconstruction.npz and metrics.json with the same contract. */
+export type ViewedJob = StudyJob | ReconstructionJob;
+const isRecon = (j: ViewedJob): j is ReconstructionJob => 'kind' in j && j.kind === 'reconstruct';
 
 /** What the page keeps with setState (the serializer reads `jobId` and `folder` back). */
 export interface ReconPageState {
@@ -59,8 +66,9 @@ export class ReconstructionPanel extends Disposable {
     host.onRequest('readGroundTruth', (p) => this.readGroundTruth(p.jobId));
     host.onRequest('train', async (p) => {
       const { job } = this.ownJob(p.jobId);
-      const run = await vscode.commands.executeCommand('ptychoStudy.train', job.id);
-      return run ? { started: true } : { started: false, message: 'Training did not start (see the message in the corner).' };
+      const recon = isRecon(job);
+      const run = await vscode.commands.executeCommand(recon ? 'ptychoStudy.reconstruct' : 'ptychoStudy.train', job.id);
+      return run ? { started: true } : { started: false, message: `${recon ? 'The reconstruction' : 'Training'} did not start (see the message in the corner).` };
     });
     host.onRequest('openArtifact', (p) => this.openArtifact(p.jobId, p.artifact));
     host.onRequest('savePng', (p) => {
@@ -90,17 +98,22 @@ export class ReconstructionPanel extends Disposable {
   }
 
   /** The panel's job as the study has it now (undefined when it is gone). */
-  job(): StudyJob | undefined {
-    const matches = this.deps.model.findJobs(this.jobId).filter((m) => !this.folderUri || m.folder.uri.toString() === this.folderUri);
-    return matches[0]?.job;
+  job(): ViewedJob | undefined {
+    const inFolder = (m: { folder: vscode.WorkspaceFolder }): boolean => !this.folderUri || m.folder.uri.toString() === this.folderUri;
+    if (parseReconstructionJobId(this.jobId)) return this.deps.model.findRecons(this.jobId).filter(inFolder)[0]?.job;
+    return this.deps.model.findJobs(this.jobId).filter(inFolder)[0]?.job;
   }
 
   /** A job id from the page: a real job, and this panel's. */
-  private ownJob(jobId: string): { job: StudyJob; folder: vscode.WorkspaceFolder } {
-    const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.toString() === this.folderUri);
-    const found = jobFromPage(this.deps.model, jobId, folder);
-    if (found.job.id !== this.jobId) throw new Error(`this panel shows ${this.jobId}, not ${jobId}`);
-    return found;
+  private ownJob(jobId: string): { job: ViewedJob } {
+    if (jobId !== this.jobId) {
+      // Still say what is wrong with an id that is not even a job's.
+      if (!parseReconstructionJobId(jobId)) jobFromPage(this.deps.model, jobId);
+      throw new Error(`this panel shows ${this.jobId}, not ${jobId}`);
+    }
+    const job = this.job();
+    if (!job) throw new Error(`there is no job ${jobId.slice(0, 80)} in this study`);
+    return { job };
   }
 
   private async refreshIfChanged(): Promise<void> {
@@ -121,7 +134,7 @@ export class ReconstructionPanel extends Disposable {
     }
     const revision = jobRevision(job.artifactDir);
     this.revision = `${job.state}#${revision}`;
-    const summary = jobSummary(job);
+    const summary = isRecon(job) ? reconJobSummary(job) : jobSummary(job);
     const file = path.join(job.artifactDir, ARTIFACT.reconstruction);
     const base = { job: summary, revision: this.revision };
     if (!fs.existsSync(file)) {
@@ -164,7 +177,8 @@ export class ReconstructionPanel extends Disposable {
     return {
       jobId: job.id, revision: this.revision, width: r.width, height: r.height, sourceWidth: r.sourceWidth, sourceHeight: r.sourceHeight,
       factor: r.factor, origin: r.origin, hasGroundTruth: r.hasGroundTruth, maxSide: RECON_MAX_SIDE,
-      object, weight, ...(groundTruth ? { groundTruth } : {}), readMs: r.readMs,
+      object, weight, ...(groundTruth ? { groundTruth } : {}),
+      ...(r.probe && r.probeSize ? { probe: r.probe.buffer as ArrayBuffer, probeSize: r.probeSize } : {}), readMs: r.readMs,
     };
   }
 
@@ -182,7 +196,7 @@ export class ReconstructionPanel extends Disposable {
       await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(job.artifactDir));
       return { opened: true };
     }
-    const name = artifact === 'metrics' ? ARTIFACT.metrics : artifact === 'manifest' ? ARTIFACT.manifest : ARTIFACT.trainLog;
+    const name = artifact === 'metrics' ? ARTIFACT.metrics : artifact === 'manifest' ? ARTIFACT.manifest : isRecon(job) ? path.basename(job.logPath) : ARTIFACT.trainLog;
     const file = path.join(job.artifactDir, name);
     if (!fs.existsSync(file)) throw new Error(`${job.id} has no ${name}`);
     await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true, viewColumn: vscode.ViewColumn.Beside });
@@ -197,8 +211,21 @@ export class ReconstructionPanel extends Disposable {
   }
 }
 
-function unavailableText(job: StudyJob): { title: string; message: string; canTrain: boolean } {
+function unavailableText(job: ViewedJob): { title: string; message: string; canTrain: boolean } {
   const trainable = job.state !== 'missing' && job.state !== 'invalid' && job.state !== 'running';
+  if (isRecon(job)) {
+    const whyRecon: Record<string, string> = {
+      ready: 'This Phase F job has not been reconstructed yet.',
+      running: 'This job is reconstructing now; the result appears here when it finishes.',
+      failed: `The reconstruction failed${job.reason ? `: ${job.reason}` : '.'}`,
+      cancelled: `The reconstruction was cancelled${job.reason ? `: ${job.reason}` : '.'} Resume or reconstruct it again.`,
+    };
+    return {
+      title: `No reconstruction for ${job.id} yet`,
+      message: `${whyRecon[job.state] ?? `State: ${job.state}.`} Expected ${vscode.workspace.asRelativePath(path.join(job.artifactDir, ARTIFACT.reconstruction), false)}.`,
+      canTrain: trainable,
+    };
+  }
   const why: Record<string, string> = {
     ready: 'This job has not been trained yet.',
     'dry-run': 'This job has only been dry-run: it has a plan but no trained model yet.',
@@ -240,7 +267,7 @@ export class ReconstructionPanels extends Disposable implements vscode.WebviewPa
   }
 
   /** Opens the viewer of `job` (reveals it when open). */
-  show(job: StudyJob, folder: vscode.WorkspaceFolder | undefined, column = vscode.ViewColumn.Active): ReconstructionPanel {
+  show(job: ViewedJob, folder: vscode.WorkspaceFolder | undefined, column = vscode.ViewColumn.Active): ReconstructionPanel {
     const existing = this.panels.get(this.key(job.id, folder?.uri.toString()));
     if (existing) {
       existing.renders.openedAt = performance.now();

@@ -316,7 +316,9 @@ function notes(): string[] {
 
 function header(i: ReconInit): HTMLElement {
   const j = i.job;
-  const bits = [`dose ${doseLabel(j.dose)}`, j.view, `gridsize ${j.gridsize}`];
+  const recon = j.kind === 'reconstruct';
+  const bits = recon ? [`dose ${doseLabel(j.dose)}`, j.view, `iterative: ${j.algorithm ?? '?'}`] : [`dose ${doseLabel(j.dose)}`, j.view, `gridsize ${j.gridsize}`];
+  if (j.iterations !== undefined) bits.push(`${j.iterations} iteration${j.iterations === 1 ? '' : 's'}`);
   if (j.epochs !== undefined) bits.push(`${j.epochs} epoch${j.epochs === 1 ? '' : 's'}`);
   if (j.finalLoss !== undefined && j.finalLoss !== null) bits.push(`final loss ${formatMetric(j.finalLoss)}`);
   if (j.bestValLoss !== undefined && j.bestValLoss !== null) bits.push(`best val loss ${formatMetric(j.bestValLoss)}`);
@@ -332,7 +334,7 @@ function header(i: ReconInit): HTMLElement {
     h('div', { class: 'rv-actions' },
       i.metrics ? action('metrics.json', 'metrics', 'Open metrics.json beside this view') : undefined,
       action('manifest.json', 'manifest', 'Open manifest.json (config, runtime, result)'),
-      action('train.log', 'log', 'Open the training log'),
+      recon ? action('recon.log', 'log', 'Open the reconstruction log') : action('train.log', 'log', 'Open the training log'),
       action('Reveal folder', 'folder', `Reveal ${j.folder} in the explorer`)));
 }
 
@@ -344,12 +346,13 @@ function showStatus(text: string): void {
 function renderUnavailable(i: ReconInit): void {
   const u = i.unavailable!;
   message = u.title;
+  const recon = i.job.kind === 'reconstruct';
   const train = u.canTrain
     ? h('button', { type: 'button', class: 'primary', id: 'train-button', onclick: () => {
       (document.getElementById('train-button') as HTMLButtonElement).disabled = true;
-      showStatus('Starting the training…');
-      void client.request('train', { jobId: i.job.jobId }).then((r) => showStatus(r.started ? 'Training started: this view fills in when it finishes.' : r.message ?? 'Training did not start.'), (e) => showStatus(errorMessage(e)));
-    } }, 'Train')
+      showStatus(recon ? 'Starting the reconstruction…' : 'Starting the training…');
+      void client.request('train', { jobId: i.job.jobId }).then((r) => showStatus(r.started ? `${recon ? 'Reconstruction' : 'Training'} started: this view fills in when it finishes.` : r.message ?? 'It did not start.'), (e) => showStatus(errorMessage(e)));
+    } }, recon ? 'Reconstruct' : 'Train')
     : undefined;
   app.replaceChildren(header(i), h('div', { class: 'rv-empty', role: 'status', id: 'unavailable' },
     h('h2', { id: 'unavailable-title' }, u.title),
@@ -654,12 +657,15 @@ function metricsSection(i: ReconInit): HTMLElement {
     // Trained beside its two references: the untrained network and the flat predictor (constant amplitude =
     // mean of the ground truth, zero phase), all scored identically.
     const table = h('table', { class: 'data-table metrics-table', id: 'metrics-table' });
-    const refs = [
-      { label: 'trained', title: 'The trained network' },
-      { label: 'untrained', title: 'The same network before training: a reference' },
-      { label: 'flat', title: 'The flat predictor: constant amplitude = mean of the ground truth over the region, zero phase. A model that does not beat it has learned nothing useful.' },
-    ];
-    const sources = [m.trained, m.untrained, m.flat];
+    // A Phase F job has no untrained network: its reconstruction beside the flat predictor.
+    const recon = i.job.kind === 'reconstruct';
+    const all = [
+      { label: recon ? 'reconstruction' : 'trained', title: recon ? `The iterative reconstruction (${i.job.algorithm ?? ''})` : 'The trained network', src: m.trained },
+      { label: 'untrained', title: 'The same network before training: a reference', src: m.untrained },
+      { label: 'flat', title: 'The flat predictor: constant amplitude = mean of the ground truth over the region, zero phase. A model that does not beat it has learned nothing useful.', src: m.flat },
+    ].filter((r) => !(recon && r.label === 'untrained' && !r.src));
+    const refs = all.map(({ label, title }) => ({ label, title }));
+    const sources = all.map((r) => r.src);
     const compHead = (comp: string): HTMLElement => h('th', { scope: 'colgroup', colspan: refs.length }, comp);
     table.append(h('thead', {},
       h('tr', {}, h('th', { scope: 'col', rowspan: 2 }, 'metric'), compHead('amplitude'), compHead('phase')),
@@ -673,7 +679,7 @@ function metricsSection(i: ReconInit): HTMLElement {
         values.forEach((v, i) => {
           const isBetter = best.includes(i);
           if (isBetter) betterMarked++;
-          tr.append(h('td', { class: isBetter ? 'better' : '', title: isBetter ? `best of trained, untrained and flat (${spec.better} is better)` : '' }, formatMetric(v), isBetter ? h('span', { class: 'sr-only' }, ' (better)') : undefined));
+          tr.append(h('td', { class: isBetter ? 'better' : '', title: isBetter ? `best of ${refs.map((r) => r.label).join(', ')} (${spec.better} is better)` : '' }, formatMetric(v), isBetter ? h('span', { class: 'sr-only' }, ' (better)') : undefined));
         });
       }
       body.append(tr);
@@ -803,6 +809,7 @@ async function load(i: ReconInit): Promise<void> {
     const st = document.getElementById('rv-status');
     if (st) st.textContent = `read ${r.sourceWidth} × ${r.sourceHeight} px in ${r.readMs.toFixed(0)} ms${r.factor > 1 ? `, decimated ${r.factor}× on the host` : ''}`;
     await draw(L, d0, requestMs);
+    drawProbe(r);
   } catch (err) {
     loadError = errorMessage(err);
     document.getElementById('image-grid')?.replaceChildren(h('div', { class: 'error-box', role: 'alert', id: 'load-error' }, `Could not read the reconstruction: ${loadError}`));
@@ -813,6 +820,7 @@ async function load(i: ReconInit): Promise<void> {
 function render(i: ReconInit): void {
   init = i;
   images = undefined;
+  probeDrawn = undefined;
   loadError = undefined;
   message = undefined;
   hovered = undefined;
@@ -837,6 +845,45 @@ function render(i: ReconInit): void {
   void load(i);
 }
 
+let probeDrawn: { size: number; nonBlank: number } | undefined;
+
+/** A Phase F reconstruction's final probe: |P| in gray and its phase on the cyclic map, side by side. */
+function drawProbe(r: ReconImages): void {
+  probeDrawn = undefined;
+  document.getElementById('probe-card')?.remove();
+  if (!r.probe || !r.probeSize) return;
+  const n = r.probeSize;
+  const data = asFloat32(r.probe, 'probe');
+  const amp = new Float32Array(n * n);
+  const ph = new Float32Array(n * n);
+  let peak = 0;
+  for (let k = 0; k < n * n; k++) {
+    amp[k] = modulus(data[2 * k], data[2 * k + 1]);
+    ph[k] = Math.atan2(data[2 * k + 1], data[2 * k]);
+    peak = Math.max(peak, amp[k]);
+  }
+  const canvas = h('canvas', { id: 'probe-canvas', width: 2 * n + 4, height: n, class: 'rv-probe', 'aria-label': `probe amplitude and phase, ${n} × ${n}` }) as HTMLCanvasElement;
+  const ctx = canvas.getContext('2d')!;
+  const img = ctx.createImageData(2 * n + 4, n);
+  const rowA = new Uint8ClampedArray(4 * n);
+  const rowP = new Uint8ClampedArray(4 * n);
+  let nonBlank = 0;
+  for (let y = 0; y < n; y++) {
+    mapToRgba(amp.subarray(y * n, (y + 1) * n), colormapLut('gray'), { lo: 0, hi: peak || 1 }, rowA);
+    mapToRgba(ph.subarray(y * n, (y + 1) * n), colormapLut('twilight'), { lo: -Math.PI, hi: Math.PI }, rowP);
+    img.data.set(rowA, 4 * y * (2 * n + 4));
+    img.data.set(rowP, 4 * (y * (2 * n + 4) + n + 4));
+    for (let x = 0; x < n; x++) if (amp[y * n + x] > 0.01 * peak) nonBlank++;
+  }
+  ctx.putImageData(img, 0, 0);
+  probeDrawn = { size: n, nonBlank: nonBlank / (n * n) };
+  const card = h('div', { class: 'np-card rv-card', id: 'probe-card' },
+    h('h2', {}, 'Probe'),
+    canvas,
+    h('p', { class: 'hint' }, `The reconstruction's final probe (${n} × ${n}): |P| (gray, 0 … ${formatValue(peak, 3)}) and its phase (cyclic, −π … π), in the units of the data-scaled probeGuess.`));
+  document.getElementById('metrics')?.append(card);
+}
+
 function viewState(): ReconViewState {
   return {
     ...(init ? { jobId: init.job.jobId, revision: init.revision } : {}),
@@ -848,6 +895,7 @@ function viewState(): ReconViewState {
     ...(images ? { data: { width: images.r.width, height: images.r.height, factor: images.r.factor, binary: images.binary, bytes: images.bytes, hasGroundTruth: !!images.gt } } : {}),
     metricRows, betterMarked, frcSeries: frcPlot?.seriesCount ?? 0,
     notes: notes(),
+    ...(probeDrawn ? { probe: probeDrawn } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobsNode } from '../../../src/extension/jobsTree';
-import type { ComparisonPanel } from '../../../src/extension/results';
+import type { ComparisonPanel, ReconstructionPanel } from '../../../src/extension/results';
 import type { LiveRun } from '../../../src/extension/runs';
 import type { ManifestPanel } from '../../../src/extension/jobPanel';
 import type { ManifestViewState } from '../../../src/webview/protocol';
@@ -149,16 +149,26 @@ describe('Phase F iterative reconstructions in VS Code', function () {
     assert.equal(api.runs.all().length, 0);
   });
 
-  it('a Phase F job opens like a training job: Show Reconstruction (its reconstruction.npz in the NPZ preview), Show Manifest, Reveal Job Folder', async () => {
+  it('a Phase F job opens like a training job: Show Reconstruction (the viewer, with its probe), Show Manifest, Reveal Job Folder', async () => {
     const id = 'dose_10000/dense/test/epie';
     const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
     const menus = pkg.contributes.menus['view/item/context'] as { command: string; when: string }[];
     for (const c of ['ptychoStudy.showReconstruction', 'ptychoStudy.showManifest', 'ptychoStudy.revealArtifacts']) {
       assert.ok(menus.some((m) => m.command === c && /recon/.test(m.when)), `${c} on Phase F nodes`);
     }
-    assert.equal(await vscode.commands.executeCommand('ptychoStudy.showReconstruction', id), true);
-    const file = path.join(recon(id).artifactDir, 'reconstruction.npz');
-    await until('the NPZ preview of reconstruction.npz', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.fsPath === file && t.input.viewType === 'ptychoStudy.npzPreview'));
+    // The reconstruction viewer, as for a training job: the images, the metrics beside the flat predictor, the probe.
+    const viewer = await vscode.commands.executeCommand<ReconstructionPanel>('ptychoStudy.showReconstruction', id);
+    assert.ok(viewer, 'the viewer opened');
+    await api.results.reconstruction.whenReady(id);
+    const vs = await until('the images and the probe drawn', async () => {
+      const v = await viewer.host.sendRequest('getViewState', {});
+      return v.data && v.probe && v.viewers.length > 0 && v.viewers.every((x) => x.nonBlank > 0) ? v : undefined;
+    });
+    assert.equal(vs.jobId, id);
+    assert.equal(vs.probe!.size, 64);
+    assert.ok(vs.probe!.nonBlank > 0.01, `probe drawn: ${vs.probe!.nonBlank}`);
+    assert.ok(vs.metricRows > 0, 'the metrics table');
+    assert.equal(vs.data!.hasGroundTruth, true);
     const mp = await vscode.commands.executeCommand<ManifestPanel>('ptychoStudy.showManifest', id);
     assert.ok(mp, 'the manifest viewer opened');
     await api.jobPanels.panels.whenManifestReady((t) => t.jobId === id);
@@ -172,7 +182,12 @@ describe('Phase F iterative reconstructions in VS Code', function () {
     // A job that has not run has no result to show: said, not opened.
     const fresh = 'dose_10000/sparse/test/rpie';
     assert.notEqual(recon(fresh).state, 'succeeded');
-    assert.notEqual(await vscode.commands.executeCommand('ptychoStudy.showReconstruction', fresh), true);
+    const freshViewer = await vscode.commands.executeCommand<ReconstructionPanel>('ptychoStudy.showReconstruction', fresh);
+    const fv = await until('the unavailable message', async () => {
+      const v = await freshViewer.host.sendRequest('getViewState', {});
+      return v.message ? v : undefined;
+    });
+    assert.match(String(fv.message), /No reconstruction for dose_10000\/sparse\/test\/rpie yet/);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
