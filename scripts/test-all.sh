@@ -3,7 +3,9 @@
 # Tiers: type-check (tsc --noEmit), bundle (esbuild), unit tests (mocha on plain Node: core, CLI, real child
 # processes), extension-host tests (mocha inside a real VS Code: code-server 4.139.1) and UI checks
 # (Playwright + Debian Chromium, screenshots in $ARTIFACTS_DIR/screenshots).
-# PTYCHO_SKIP_VSCODE=1 runs only the first three tiers (quick local loop).
+# PTYCHO_SKIP_VSCODE=1 runs only the first three tiers (quick local loop). The Slurm tests (test/unit/slurm.test.ts)
+# run on a real single-node Slurm that scripts/slurm-local.sh installs (apt, as root) and starts first;
+# PTYCHO_SKIP_SLURM=1 leaves it out (the Slurm tests then skip).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ART="${ARTIFACTS_DIR:-$PWD/.artifacts}"
@@ -31,6 +33,13 @@ timeout 600 npx tsc --noEmit -p . && timeout 600 npx tsc --noEmit -p tsconfig.we
 echo "== bundle"
 timeout 300 node esbuild.mjs; rc=$?; count_check bundle $rc
 if [ $rc -ne 0 ]; then echo "$passed passed, $failed failed"; exit 1; fi
+
+echo "== Slurm (a real single-node cluster for the Slurm tests: scripts/slurm-local.sh)"
+if [ "${PTYCHO_SKIP_SLURM:-0}" != "1" ]; then
+  timeout 900 bash scripts/slurm-local.sh start; rc=$?; count_check slurm-setup $rc
+  # The Slurm tests must run, not skip, once the cluster is up.
+  [ $rc -eq 0 ] && export PTYCHO_REQUIRE_SLURM=1
+fi
 
 echo "== unit tests"
 rm -f "$ART/unit.json"

@@ -10,6 +10,7 @@ import {
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
 import { cmdTrain } from './train';
+import { cmdSubmit, cmdTrainPlanned, SUBMIT_FLAGS, SUBMIT_HELP } from './submit';
 import {
   cmdReconstruct, listedReconstructions, phaseFRootOf, PHASE_F_ROOT_FLAG, PHASE_F_ROOT_HELP, reconstructionJobToJson, reconstructionListLines,
   RECONSTRUCT_FLAGS, RECONSTRUCT_HELP, RECONSTRUCT_OPTIONS_HELP, RECONSTRUCT_USAGE,
@@ -138,6 +139,7 @@ const COMMANDS: Record<string, Command> = {
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
       'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, 'plain-stitch': { type: 'boolean' }, threads: { type: 'string' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
+      plan: { type: 'string' }, index: { type: 'string' },
     },
     positionals: 0,
     help: [
@@ -159,9 +161,25 @@ const COMMANDS: Record<string, Command> = {
       '                         OMP_NUM_THREADS, else every available core); recorded in the manifest',
       '  --resume               continue each job from its checkpoint.npz (refused when it is missing or unreadable)',
       '  --restart              start each job from scratch, discarding its checkpoint.npz',
+      '  --plan F --index I     train job I of a submission plan (what a Slurm array task runs; see submit)',
       '  --json                 one JSON event per line, then a summary',
     ],
-    run: (p, io) => cmdTrain(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf }),
+    run: (p, io) => (str(p, 'plan') !== undefined ? cmdTrainPlanned(p, io) : cmdTrain(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf })),
+  },
+  submit: {
+    summary: 'submit the matching training jobs to Slurm as one job array',
+    usage: 'ptycho-study submit [roots] [--dose X] [--view V] [--gridsize G] --backend slurm [--partition P] [--time HH:MM:SS] [--gpus-per-task N] [--cpus-per-task N] [--mem M] [--array-limit K] [--account A] [training flags] [--dry-run] [--json]',
+    flags: {
+      ...ROOT_FLAGS, ...FILTER_FLAGS, ...SUBMIT_FLAGS,
+      epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
+      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
+      'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, 'plain-stitch': { type: 'boolean' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
+    },
+    positionals: 0,
+    help: [...SUBMIT_HELP, ...ROOT_HELP, ...FILTER_HELP,
+      '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N  --ep P (as train)',
+      ...QUALITY_HELP, ...DATA_HELP],
+    run: (p, io) => cmdSubmit(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf }),
   },
   reconstruct: {
     summary: 'Phase F: reconstruct the matching jobs iteratively (ePIE, rPIE, ad) in worker processes',

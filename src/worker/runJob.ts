@@ -12,6 +12,7 @@ import { checkResumable } from '../core/run/resume';
 import { processStartTime } from '../core/processInfo';
 import { writeStudyManifest } from '../core/run/studyManifest';
 import { planProviders } from '../core/runtime/providers';
+import { schedulerOf } from '../core/run/slurm';
 import { describeThreads, type ResolvedThreads } from '../core/runtime/threads';
 import { ARTIFACT } from '../core/study/layout';
 import type { JobManifest } from '../core/study/manifest';
@@ -77,6 +78,7 @@ export async function runJob(jobDir: string, opts: { runId?: string; resume: boo
       heartbeatAt: startedAt.toISOString(), threads: opts.threads.threads, threadsSource: opts.threads.source,
     },
     worker: { command: [process.execPath, ...process.argv.slice(1)] },
+    ...((sched) => (sched ? { scheduler: sched } : {}))(schedulerOf(process.env)),
     findings: [],
     timing: { startedAt: startedAt.toISOString() },
   };

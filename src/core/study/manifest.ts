@@ -88,6 +88,8 @@ export interface JobManifest {
   config: RunConfig;
   runtime: RuntimeInfo;
   worker: { command: string[] };
+  /** When the run is a task of a scheduler (Slurm): which (core/run/slurm.ts schedulerOf). */
+  scheduler?: { kind: 'slurm'; jobId: string; arrayJobId?: string; arrayTaskId?: number; node?: string; partition?: string };
   findings: Finding[];
   timing?: RunTiming;
   /** Training progress while running (epoch/step), so a reload shows where a run is. */

@@ -273,6 +273,7 @@ function jobDocument(m: Obj): ManifestDocument {
     const groups: Group[] = [{ fields }];
     const worker = isObj(m.worker) && Array.isArray(m.worker.command) ? m.worker.command.filter((x): x is string => typeof x === 'string') : undefined;
     if (worker) groups.push({ title: 'Worker', fields: [{ label: 'command', value: worker.join(' '), kind: 'code', id: 'field-workerCommand' }] });
+    if (isObj(m.scheduler)) groups.push({ title: 'Scheduler', fields: Object.entries(m.scheduler).map(([k, v]) => field(k, v)!).filter(Boolean) });
     sections.push({ id: 'runtime', title: 'Runtime', groups, tables: [] });
   }
 
@@ -359,7 +360,7 @@ function jobDocument(m: Obj): ManifestDocument {
   const ORDER = ['status', 'result', 'runtime', 'timing', 'progress', 'config', 'data', 'training', 'reconstruction', 'artifacts', 'findings'];
   sections.sort((x, y) => ORDER.indexOf(x.id) - ORDER.indexOf(y.id));
   const known = new Set(['schemaVersion', 'kind', 'job', 'status', 'createdAt', 'updatedAt', 'startedAt', 'finishedAt', 'reason', 'data', 'config', 'runtime', 'worker',
-    'findings', 'timing', 'progress', 'result', 'artifacts', 'training', 'reconstruction', 'previousManifest']);
+    'findings', 'timing', 'progress', 'result', 'artifacts', 'training', 'reconstruction', 'scheduler', 'previousManifest']);
   const other: Obj = {};
   for (const [k, v] of Object.entries(m)) if (!known.has(k)) other[k] = v;
   if (Object.keys(other).length > 0) sections.push({ id: 'other', title: 'Other fields', groups: [], tables: [], extra: other });

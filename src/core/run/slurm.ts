@@ -1,0 +1,147 @@
+// The study's training jobs as one Slurm job array (issue 14): the selected jobs are frozen into
+// `<artifactRoot>/slurm/<submitId>/plan.json` — each job's complete RunConfig, no hidden globals — with the sbatch
+// script beside it; `sbatch --parsable` submits one array (`--array=0-(n-1)%K`), and each task runs
+// `ptycho-study train --plan plan.json --index $SLURM_ARRAY_TASK_ID`, which trains exactly its frozen job into the
+// job folder on the shared file system through the same launcher and worker as a local run. The submission is
+// recorded (`submission.json`) only after sbatch returned a job id; nothing is half-written (atomic writes).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeJsonAtomic } from '../atomic';
+import { newRunId } from './lock';
+import type { RunConfig } from '../study/plan';
+import { checkRunConfig } from '../study/runConfigFile';
+import { readSmallFile } from './safeFiles';
+
+export const SUBMIT_PLAN_FORMAT = 'ptycho-study-submit/1';
+
+export interface SlurmOptions {
+  partition?: string;
+  /** Wall-clock limit, HH:MM:SS (or anything sbatch --time takes). */
+  time?: string;
+  cpusPerTask?: number;
+  gpusPerTask?: number;
+  /** Memory per task, as sbatch --mem takes it (e.g. 8G). */
+  mem?: string;
+  /** At most this many tasks at once (the array's %K). */
+  arrayLimit?: number;
+  account?: string;
+}
+
+export interface SubmitPlan {
+  format: typeof SUBMIT_PLAN_FORMAT;
+  submitId: string;
+  createdAt: string;
+  backend: 'slurm';
+  study: { phaseCRoot?: string; phaseDRoot?: string; artifactRoot: string };
+  slurm: SlurmOptions;
+  /** Task i trains jobs[i]: the complete plan each local run would write to run-config.json. */
+  jobs: RunConfig[];
+}
+
+export class SlurmError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SlurmError';
+  }
+}
+
+/** Values that go into #SBATCH lines: no newlines, quotes or shell metacharacters. */
+function safeValue(name: string, v: string): string {
+  if (!/^[\w.:%@+=,/-]{1,200}$/.test(v)) throw new SlurmError(`--${name} ${JSON.stringify(v)}: only letters, digits and . : % @ + = , / - are allowed.`);
+  return v;
+}
+
+export function newSubmitPlan(jobs: RunConfig[], study: SubmitPlan['study'], slurm: SlurmOptions, now = new Date()): SubmitPlan {
+  if (jobs.length === 0) throw new SlurmError('No runnable job to submit.');
+  return { format: SUBMIT_PLAN_FORMAT, submitId: newRunId(now), createdAt: now.toISOString(), backend: 'slurm', study, slurm, jobs };
+}
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The sbatch script of a plan: one array, each task training its frozen job. */
+export function sbatchScript(plan: SubmitPlan, files: { planFile: string; dir: string; node: string; cli: string }): string {
+  const o = plan.slurm;
+  const n = plan.jobs.length;
+  const lines = [
+    '#!/bin/bash',
+    `#SBATCH --job-name=ptycho-study-${plan.submitId.slice(-6)}`,
+    `#SBATCH --array=0-${n - 1}${o.arrayLimit ? `%${o.arrayLimit}` : ''}`,
+    `#SBATCH --output=${files.dir}/%A_%a.out`,
+    `#SBATCH --error=${files.dir}/%A_%a.err`,
+    // SIGTERM to the task 60 s before the time limit: the worker finishes its step and checkpoints (TIMEOUT resumes).
+    '#SBATCH --signal=TERM@60',
+  ];
+  if (o.partition) lines.push(`#SBATCH --partition=${safeValue('partition', o.partition)}`);
+  if (o.time) lines.push(`#SBATCH --time=${safeValue('time', o.time)}`);
+  if (o.cpusPerTask) lines.push(`#SBATCH --cpus-per-task=${o.cpusPerTask}`);
+  if (o.gpusPerTask) lines.push(`#SBATCH --gpus-per-task=${o.gpusPerTask}`);
+  if (o.mem) lines.push(`#SBATCH --mem=${safeValue('mem', o.mem)}`);
+  if (o.account) lines.push(`#SBATCH --account=${safeValue('account', o.account)}`);
+  lines.push(
+    `# ${n} job(s) of ${plan.study.artifactRoot}; plan ${files.planFile}`,
+    `exec ${quote(files.node)} ${quote(files.cli)} train --plan ${quote(files.planFile)} --index "$SLURM_ARRAY_TASK_ID"`,
+    '',
+  );
+  return lines.join('\n');
+}
+
+/** Writes plan.json and submit.sh into `<artifactRoot>/slurm/<submitId>/` (atomically). */
+export async function writeSubmission(plan: SubmitPlan, files: { node: string; cli: string }): Promise<{ dir: string; planFile: string; scriptFile: string; script: string }> {
+  const dir = path.join(plan.study.artifactRoot, 'slurm', plan.submitId);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const planFile = path.join(dir, 'plan.json');
+  const scriptFile = path.join(dir, 'submit.sh');
+  const script = sbatchScript(plan, { planFile, dir, ...files });
+  await writeJsonAtomic(planFile, plan);
+  const tmp = `${scriptFile}.${process.pid}.tmp`;
+  await fs.promises.writeFile(tmp, script, { mode: 0o755 });
+  await fs.promises.rename(tmp, scriptFile);
+  return { dir, planFile, scriptFile, script };
+}
+
+/** Runs `sbatch --parsable` on the script; returns the array's job id. Clear errors for a missing sbatch or a refusal. */
+export function submitArray(scriptFile: string, env: NodeJS.ProcessEnv = process.env): { jobId: string } {
+  const r = spawnSync('sbatch', ['--parsable', scriptFile], { encoding: 'utf8', env, timeout: 60_000 });
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SlurmError('sbatch was not found: run this on a machine with the Slurm client (a login node), or install it (slurm-client).');
+    throw new SlurmError(`sbatch could not run: ${r.error.message}`);
+  }
+  if (r.status !== 0) throw new SlurmError(`sbatch refused the submission (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  const jobId = r.stdout.trim().split(';')[0];
+  if (!/^\d+$/.test(jobId)) throw new SlurmError(`sbatch answered ${JSON.stringify(r.stdout.trim())}, not a job id.`);
+  return { jobId };
+}
+
+/** Reads a plan.json back for one task; each job's plan is checked as the worker checks run-config.json. */
+export async function readSubmitPlan(file: string): Promise<SubmitPlan> {
+  let plan: SubmitPlan;
+  try {
+    plan = JSON.parse(await readSmallFile(file, 64 << 20)) as SubmitPlan;
+  } catch (err) {
+    throw new SlurmError(`${file} cannot be read as a submission plan: ${(err as Error).message}`);
+  }
+  if (plan?.format !== SUBMIT_PLAN_FORMAT || !Array.isArray(plan.jobs)) throw new SlurmError(`${file} is not a submission plan (format ${String(plan?.format)}).`);
+  plan.jobs = plan.jobs.map((c, i) => {
+    try {
+      return checkRunConfig(c as unknown as Record<string, unknown>, `${file} job ${i}`, (c as RunConfig).artifactDir);
+    } catch (err) {
+      throw new SlurmError((err as Error).message);
+    }
+  });
+  return plan;
+}
+
+/** What the manifest records of the scheduler when a run is a Slurm task (from the task's environment). */
+export function schedulerOf(env: NodeJS.ProcessEnv = process.env): { kind: 'slurm'; jobId: string; arrayJobId?: string; arrayTaskId?: number; node?: string; partition?: string } | undefined {
+  if (!env.SLURM_JOB_ID) return undefined;
+  const task = env.SLURM_ARRAY_TASK_ID !== undefined ? Number(env.SLURM_ARRAY_TASK_ID) : undefined;
+  return {
+    kind: 'slurm', jobId: env.SLURM_JOB_ID,
+    ...(env.SLURM_ARRAY_JOB_ID ? { arrayJobId: env.SLURM_ARRAY_JOB_ID } : {}),
+    ...(task !== undefined && Number.isInteger(task) ? { arrayTaskId: task } : {}),
+    ...(env.SLURMD_NODENAME ? { node: env.SLURMD_NODENAME } : {}),
+    ...(env.SLURM_JOB_PARTITION ? { partition: env.SLURM_JOB_PARTITION } : {}),
+  };
+}

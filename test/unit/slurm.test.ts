@@ -1,0 +1,151 @@
+// The study as one Slurm job array, on a real Slurm (scripts/slurm-local.sh: Debian's slurm-wlm 22.05, one node,
+// started by test-all.sh before this tier): `ptycho-study submit --backend slurm` freezes the jobs into plan.json,
+// submits one array, and each task trains its job into the job folder (manifest with the scheduler fields,
+// threads from SLURM_CPUS_PER_TASK); --array-limit holds the others pending; scancel of a running task leaves
+// `cancelled` with a checkpoint that resumes; a task whose dataset broke after submission fails alone; --dry-run
+// writes and submits nothing; without sbatch the error says what to do.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
+import type { JobManifest } from '../../src/core/study';
+import { repoRoot, tempDir } from './helpers/paths';
+
+const CLI = path.join(repoRoot, 'dist', 'cli.js');
+const TINY = ['--epochs', '1', '--n-filters-scale', '1', '--batch-size', '8', '--cpus-per-task', '1', '--mem', '1G'];
+
+function cli(args: string[], env: NodeJS.ProcessEnv = process.env): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, env });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+const slurmUp = (): boolean => spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8' }).stdout?.trim() === 'idle' || spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8' }).stdout?.trim() === 'mixed';
+const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The array's tasks that are still queued or running, as squeue reports them (one line per task: -r). */
+function tasks(arrayJobId: string): { task: string; state: string; reason: string }[] {
+  const r = spawnSync('squeue', ['-h', '-r', '-j', arrayJobId, '-t', 'PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED', '-o', '%K|%T|%r'], { encoding: 'utf8' });
+  if (r.status !== 0) return [];
+  return r.stdout.trim().split('\n').filter(Boolean).map((l) => {
+    const [task, state, reason] = l.split('|');
+    return { task, state, reason };
+  });
+}
+
+async function drained(arrayJobId: string, onPoll?: (t: ReturnType<typeof tasks>) => void, ms = 180_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const t = tasks(arrayJobId);
+    onPoll?.(t);
+    if (t.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`Slurm array ${arrayJobId} still has tasks: ${JSON.stringify(t)}`);
+    await sleep(500);
+  }
+}
+
+describe('the study as a Slurm job array (real Slurm)', function () {
+  this.timeout(600_000);
+  const tmp = tempDir('ptycho-slurm-');
+  const root = tmp.dir;
+  const jobDir = (id: string): string => path.join(root, 'phase_e', ...id.split('/'));
+  before(async function () {
+    if (!slurmUp()) {
+      if (process.env.PTYCHO_REQUIRE_SLURM === '1') throw new Error('Slurm is not running: scripts/slurm-local.sh start');
+      this.skip();
+    }
+    const cfg = defaultSimulationConfig(root);
+    cfg.nImages = 96;
+    cfg.doses = [1e4];
+    cfg.timestamp = '2026-01-01T00:00:00Z';
+    await simulateStudy(cfg);
+  });
+  after(() => tmp.cleanup());
+
+  it('--dry-run prints the script and the jobs and writes nothing; without sbatch the error says what to do', () => {
+    const r = cli(['submit', '--workspace', root, '--backend', 'slurm', ...TINY, '--array-limit', '1', '--dry-run']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^#!\/bin\/bash\n#SBATCH --job-name=ptycho-study-/);
+    assert.match(r.out, /#SBATCH --array=0-2%1/);
+    assert.match(r.out, /#SBATCH --cpus-per-task=1/);
+    assert.match(r.out, /train --plan '.*\/plan\.json' --index "\$SLURM_ARRAY_TASK_ID"/);
+    assert.match(r.out, /# task 1: dose_10000\/dense\/gs2/);
+    assert.ok(!fs.existsSync(path.join(root, 'phase_e', 'slurm')), 'nothing written');
+    const bad = cli(['submit', '--workspace', root, '--backend', 'slurm', '--partition', 'a;rm -rf /', '--dry-run']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /--partition "a;rm -rf \/": only letters/);
+    const empty = fs.mkdtempSync(path.join(root, 'no-bin-'));
+    const noSbatch = cli(['submit', '--workspace', root, '--backend', 'slurm', ...TINY], { ...process.env, PATH: empty });
+    assert.equal(noSbatch.code, 1);
+    assert.match(noSbatch.err, /sbatch was not found: run this on a machine with the Slurm client/);
+    const submissions = path.join(root, 'phase_e', 'slurm');
+    for (const d of fs.existsSync(submissions) ? fs.readdirSync(submissions) : []) {
+      assert.ok(!fs.existsSync(path.join(submissions, d, 'submission.json')), 'no submission recorded without a job id');
+    }
+  });
+
+  it('one array, one task at a time (--array-limit 1): every job succeeds in its folder with the scheduler recorded; a dataset broken after submission fails its task alone', async () => {
+    const r = cli(['submit', '--workspace', root, '--backend', 'slurm', ...TINY, '--array-limit', '1', '--json']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const sub = JSON.parse(r.out.trim().split('\n').at(-1)!) as { slurmJobId: string; dir: string; jobs: string[] };
+    assert.deepEqual(sub.jobs, ['dose_10000/baseline/gs1', 'dose_10000/dense/gs2', 'dose_10000/sparse/gs2']);
+    assert.equal(readJson<{ slurmJobId: string }>(path.join(sub.dir, 'submission.json')).slurmJobId, sub.slurmJobId);
+    // Task 2 has not started yet (one at a time): break its data now.
+    const broken = path.join(root, 'phase_d', 'dose_10000', 'sparse', 'sparse_train.npz');
+    const keep = fs.readFileSync(broken);
+    fs.writeFileSync(broken, keep.subarray(0, 2000));
+    let maxRunning = 0;
+    let sawLimitReason = false;
+    try {
+      await drained(sub.slurmJobId, (t) => {
+        maxRunning = Math.max(maxRunning, t.filter((x) => x.state === 'RUNNING').length);
+        if (t.some((x) => x.state === 'PENDING' && /JobArrayTaskLimit/.test(x.reason))) sawLimitReason = true;
+      });
+    } finally {
+      fs.writeFileSync(broken, keep);
+    }
+    assert.equal(maxRunning, 1, 'never more than one task running');
+    assert.ok(sawLimitReason, 'the others waited with the reason JobArrayTaskLimit');
+    for (const [i, id] of sub.jobs.entries()) {
+      const m = readJson<JobManifest>(path.join(jobDir(id), 'manifest.json'));
+      assert.deepEqual({ kind: m.scheduler?.kind, arrayJobId: m.scheduler?.arrayJobId, arrayTaskId: m.scheduler?.arrayTaskId }, { kind: 'slurm', arrayJobId: sub.slurmJobId, arrayTaskId: i }, id);
+      assert.equal(m.runtime.threadsSource, 'SLURM_CPUS_PER_TASK', id);
+      assert.equal(m.runtime.threads, 1, id);
+      if (id === 'dose_10000/sparse/gs2') {
+        assert.equal(m.status, 'failed', id);
+        assert.match(m.reason ?? '', /sparse_train\.npz/, 'the reason names the broken file');
+      } else {
+        assert.equal(m.status, 'succeeded', `${id}: ${m.reason}`);
+        for (const f of ['model.onnx', 'reconstruction.npz', 'metrics.json']) assert.ok(fs.existsSync(path.join(jobDir(id), f)), `${id}: ${f}`);
+      }
+    }
+    assert.ok(fs.readFileSync(path.join(sub.dir, `${sub.slurmJobId}_0.out`), 'utf8').includes('SUCCEEDED dose_10000/baseline/gs1'), 'task output in %A_%a.out');
+  });
+
+  it('scancel of a running task: cancelled with a checkpoint; the task resumes from it to succeeded', async () => {
+    const id = 'dose_10000/baseline/gs1';
+    const r = cli(['submit', '--workspace', root, '--view', 'baseline', '--backend', 'slurm', ...TINY, '--epochs', '12', '--json']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const sub = JSON.parse(r.out.trim().split('\n').at(-1)!) as { slurmJobId: string; plan: string };
+    const events = path.join(jobDir(id), 'events.jsonl');
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const m = readJson<JobManifest>(path.join(jobDir(id), 'manifest.json'));
+      const text = fs.existsSync(events) ? fs.readFileSync(events, 'utf8') : '';
+      const started = text.lastIndexOf('"type":"started"');
+      if (m.status === 'running' && m.scheduler?.arrayJobId === sub.slurmJobId && started >= 0 && text.indexOf('"type":"checkpoint"', started) > 0) break;
+      if (Date.now() > deadline) throw new Error('the task did not checkpoint');
+      await sleep(300);
+    }
+    assert.equal(spawnSync('scancel', [sub.slurmJobId]).status, 0);
+    await drained(sub.slurmJobId);
+    const m = readJson<JobManifest>(path.join(jobDir(id), 'manifest.json'));
+    assert.equal(m.status, 'cancelled', m.reason);
+    assert.ok(fs.existsSync(path.join(jobDir(id), 'checkpoint.npz')));
+    // Resume the frozen job from its checkpoint (here, as a task would): it continues, it does not start over.
+    const resumed = cli(['train', '--plan', sub.plan, '--index', '0', '--resume', '--json']);
+    assert.equal(resumed.code, 0, resumed.err + resumed.out);
+    assert.match(resumed.out, /"resumedFrom":\{"epoch":\d+/);
+    assert.equal(readJson<JobManifest>(path.join(jobDir(id), 'manifest.json')).status, 'succeeded');
+  });
+});
