@@ -4,10 +4,9 @@
 // prints the script and the plan's jobs without submitting. Also `train --plan plan.json --index I`: what each
 // array task runs — its frozen job, through the same launcher and worker as a local run.
 import * as path from 'node:path';
-import { writeJsonAtomic } from '../core/atomic';
 import { startRun } from '../core/run/launcher';
-import { newSubmitPlan, readSubmitPlan, SlurmError, submitArray, writeSubmission, type SlurmOptions } from '../core/run/slurm';
-import { listJobs, planRun, type StudyLayout } from '../core/study';
+import { newSubmitPlan, planSubmission, readSubmitPlan, SlurmError, submitJobs, type SlurmOptions } from '../core/run/slurm';
+import { listJobs, type planRun, type StudyLayout } from '../core/study';
 import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO } from './commands';
 import { runQueue } from './runQueue';
@@ -56,18 +55,7 @@ export async function cmdSubmit(p: Parsed, io: CliIO, deps: SubmitDeps): Promise
   const jobs = await listJobs(layout, { filter: deps.filterOf(p), deep: true, neighborCount: settings?.neighborCount, allowIntensityData: settings?.allowIntensityData });
   if (jobs.length === 0) throw new Error('No job matches the filter.');
   const study = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot };
-  const workerScript = path.join(io.distDir, 'worker.js');
-  const configs = [];
-  const skipped: { id: string; reason: string }[] = [];
-  for (const job of jobs) {
-    if (job.state === 'missing') {
-      skipped.push({ id: job.id, reason: job.reason ?? 'data not found' });
-      continue;
-    }
-    const plan = planRun(job, { settings, workerScript, study });
-    if (!plan.runnable) skipped.push({ id: job.id, reason: plan.blockers.join(' ') });
-    else configs.push(plan.config);
-  }
+  const { configs, skipped } = planSubmission(jobs, settings, study, path.join(io.distDir, 'worker.js'));
   try {
     const plan = newSubmitPlan(configs, study, slurm);
     const files = { node: process.execPath, cli: path.join(io.distDir, 'cli.js') };
@@ -82,10 +70,9 @@ export async function cmdSubmit(p: Parsed, io: CliIO, deps: SubmitDeps): Promise
       }
       return 0;
     }
-    const w = await writeSubmission(plan, files);
-    const { jobId } = submitArray(w.scriptFile);
-    await writeJsonAtomic(path.join(w.dir, 'submission.json'), { submitId: plan.submitId, slurmJobId: jobId, submittedAt: new Date().toISOString(), tasks: configs.map((c, i) => ({ index: i, jobId: c.jobId, artifactDir: c.artifactDir })), skipped });
-    if (json) io.out(JSON.stringify({ type: 'submit', submitId: plan.submitId, slurmJobId: jobId, dir: w.dir, plan: w.planFile, script: w.scriptFile, jobs: configs.map((c) => c.jobId), skipped }));
+    const w = await submitJobs(configs, skipped, study, slurm, files);
+    const jobId = w.slurmJobId;
+    if (json) io.out(JSON.stringify({ type: 'submit', submitId: w.plan.submitId, slurmJobId: jobId, dir: w.dir, plan: w.planFile, script: w.scriptFile, jobs: configs.map((c) => c.jobId), skipped }));
     else {
       io.out(`SUBMITTED Slurm job array ${jobId} (${configs.length} task${configs.length === 1 ? '' : 's'}${slurm.arrayLimit ? `, at most ${slurm.arrayLimit} at once` : ''}): ${w.scriptFile}`);
       configs.forEach((c, i) => io.out(`  task ${i}: ${c.jobId}`));

@@ -12,6 +12,7 @@ import { SECTION } from './settings';
 import { RunManager } from './runs';
 import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
+import { SlurmTracker, submitToSlurmCommand, type SubmitArg } from './slurm';
 import { rerunCommand } from './rerunCommand';
 import { cancelReconstruction, isReconArg, reconstructAllCommand, reconstructCommand, revealReconFolder } from './reconCommands';
 import { registerJobPanels, type JobPanelsApi } from './jobPanel'; // job panel (ptychoStudy.openLog) and manifest viewer
@@ -34,6 +35,8 @@ export interface WorkbenchApi {
   results: ResultsApi;
   /** Job panels (ptychoStudy.openLog) and manifest viewers (ptychoStudy.showManifest): panels and message channels. */
   jobPanels: JobPanelsApi;
+  /** Slurm submissions of this workspace: the queued tasks' states (squeue), polled while some are unfinished. */
+  slurm: SlurmTracker;
   /** How Export Study Report asks for its folder (tests replace it; default: an open-folder dialog). */
   report: { pickFolder: PickReportFolder };
 }
@@ -43,10 +46,11 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   const log = vscode.window.createOutputChannel('PtychoPINN Study', { log: true });
   const model = new StudyModel(log);
   const runs = new RunManager(model, log, context.extensionPath);
-  const tree = new JobsTreeProvider(model, runs);
+  const slurm = new SlurmTracker(model, log);
+  const tree = new JobsTreeProvider(model, runs, slurm);
   const diagnostics = new StudyDiagnostics(model);
   const view = vscode.window.createTreeView('ptychoStudy.jobs', { treeDataProvider: tree, showCollapseAll: true });
-  context.subscriptions.push(log, model, runs, tree, diagnostics, view);
+  context.subscriptions.push(log, model, runs, slurm, tree, diagnostics, view);
 
   // Restricted Mode: the tree still browses and validates; say at the top why writing actions refuse.
   const showTrust = (): void => {
@@ -99,7 +103,14 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.reconstructAll', (arg?: Parameters<typeof reconstructAllCommand>[1]) => reconstructAllCommand(tctx, arg));
   register('ptychoStudy.rerun', (arg?: Parameters<typeof rerunCommand>[1]) => rerunCommand(ctx, arg));
   register('ptychoStudy.trainAll', () => trainAllCommand(tctx));
-  register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => (isReconArg(arg) ? cancelReconstruction(tctx, arg) : cancelCommand(tctx, arg)));
+  register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => {
+    if (isReconArg(arg)) return cancelReconstruction(tctx, arg);
+    // A job queued on Slurm (not yet running): scancel its task.
+    const queued = typeof arg === 'string' ? model.allJobs().find((j) => j.id === arg) : arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'job' ? arg.job : undefined;
+    if (queued && !runs.get(model.folderOf(queued), queued) && queued.state !== 'running' && slurm.stateOf(queued)) return Promise.resolve(slurm.cancel(queued));
+    return cancelCommand(tctx, arg);
+  });
+  register('ptychoStudy.submitToSlurm', (arg?: SubmitArg) => submitToSlurmCommand(ctx, slurm, arg));
   register('ptychoStudy.showRuns', async () => {
     const live = runs.all();
     const others = runs.elsewhere();
@@ -150,8 +161,10 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
       if (e.affectsConfiguration(SECTION)) model.requestRefresh(0);
     }),
   );
+  // Submissions left by an earlier window (or the CLI): their queued tasks' Slurm states, once the study is known.
+  void model.whenIdle().then(() => slurm.poll()).catch(() => undefined);
   log.info(`Activated in ${Date.now() - started} ms (VS Code ${vscode.version}, Node ${process.version}).`);
-  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, npzPreview, results, jobPanels, report };
+  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, slurm, npzPreview, results, jobPanels, report };
 }
 
 export function deactivate(): void {

@@ -8,6 +8,7 @@ import type { ProgressEvent } from '../core/run/events';
 import type { LiveProgress } from '../core/run/liveProgress';
 import type { FolderStudy, StudyModel } from './studyModel';
 import { describeIteration, formatEta, type LiveRun, type RunManager } from './runs';
+import type { SlurmTaskState, SlurmTracker } from './slurm';
 
 export type JobsNode =
   | { kind: 'study'; study: FolderStudy }
@@ -42,10 +43,13 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
 
   private readonly runSub?: vscode.Disposable;
 
-  constructor(private readonly model: StudyModel, private readonly runs?: RunManager) {
+  constructor(private readonly model: StudyModel, private readonly runs?: RunManager, private readonly slurm?: SlurmTracker) {
     this.sub = model.onDidChange(() => this.changed.fire(undefined));
     this.runSub = runs?.onDidChange(() => this.changed.fire(undefined));
+    this.slurmSub = slurm?.onDidChange(() => this.changed.fire(undefined));
   }
+
+  private readonly slurmSub?: vscode.Disposable;
 
   getChildren(node?: JobsNode): JobsNode[] {
     if (!node) {
@@ -122,8 +126,12 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         item.contextValue = 'dose';
         return item;
       }
-      case 'job':
-        return jobItem(node.study, node.job, this.runs?.get(node.study.folder, node.job), this.model.liveProgress(node.job));
+      case 'job': {
+        const live = this.runs?.get(node.study.folder, node.job);
+        const queued = !live && node.job.state !== 'running' ? this.slurm?.stateOf(node.job) : undefined;
+        if (queued) return slurmItem(node.study, node.job, queued);
+        return jobItem(node.study, node.job, live, this.model.liveProgress(node.job));
+      }
       case 'reconGroup': {
         const jobs = node.study.recons.filter((j) => j.dose === node.dose);
         const item = new vscode.TreeItem('Iterative (Phase F)', vscode.TreeItemCollapsibleState.Expanded);
@@ -160,6 +168,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
   dispose(): void {
     this.sub.dispose();
     this.runSub?.dispose();
+    this.slurmSub?.dispose();
     this.changed.dispose();
   }
 }
@@ -189,6 +198,17 @@ function setStateIcon(item: vscode.TreeItem, prefix: 'job' | 'recon', state: Job
   const [icon, color] = live && live.state !== 'queued' ? STATE_ICON.running : live ? ['watch', 'charts.yellow'] : STATE_ICON[state];
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
   item.contextValue = live ? `${prefix}.${live.state === 'queued' ? 'queued' : 'running'}` : `${prefix}.${state}`;
+}
+
+/** A training job queued (or starting) on Slurm: the scheduler's state and reason until its manifest takes over. */
+function slurmItem(study: FolderStudy, job: StudyJob, q: SlurmTaskState): vscode.TreeItem {
+  const item = jobItem(study, job);
+  const pending = q.state === 'PENDING';
+  item.iconPath = new vscode.ThemeIcon(pending ? 'watch' : 'sync~spin', pending ? new vscode.ThemeColor('charts.yellow') : undefined);
+  item.description = `${pending ? 'pending' : q.state.toLowerCase()} on Slurm${q.reason && q.reason !== 'None' ? ` (${q.reason})` : ''} · array ${q.arrayJobId}_${q.task}`;
+  item.contextValue = 'job.queued';
+  item.accessibilityInformation = { label: `${job.id}, ${item.description}` };
+  return item;
 }
 
 /** A Phase F job: `<view> · <algorithm>` (the split when it is not `test`), state icon as a training job's. */

@@ -9,7 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../atomic';
 import { newRunId } from './lock';
-import type { RunConfig } from '../study/plan';
+import { planRun, type RunConfig } from '../study/plan';
+import type { StudyJob } from '../study/jobs';
+import type { TrainingSettings } from '../study/config';
 import { checkRunConfig } from '../study/runConfigFile';
 import { readSmallFile } from './safeFiles';
 
@@ -144,4 +146,96 @@ export function schedulerOf(env: NodeJS.ProcessEnv = process.env): { kind: 'slur
     ...(env.SLURMD_NODENAME ? { node: env.SLURMD_NODENAME } : {}),
     ...(env.SLURM_JOB_PARTITION ? { partition: env.SLURM_JOB_PARTITION } : {}),
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tracking a submission (the VS Code tree; the job folder's manifest is the truth once a task has run)
+
+export interface SubmissionRecord {
+  dir: string;
+  submitId: string;
+  slurmJobId: string;
+  tasks: { index: number; jobId: string; artifactDir: string }[];
+}
+
+/** The submissions recorded under `<artifactRoot>/slurm/` (capped, non-blocking reads; unreadable ones skipped). */
+export async function readSubmissions(artifactRoot: string): Promise<SubmissionRecord[]> {
+  const root = path.join(artifactRoot, 'slurm');
+  let names: string[];
+  try {
+    names = (await fs.promises.readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).slice(0, 1000);
+  } catch {
+    return [];
+  }
+  const out: SubmissionRecord[] = [];
+  for (const name of names) {
+    try {
+      const s = JSON.parse(await readSmallFile(path.join(root, name, 'submission.json'), 4 << 20)) as { submitId?: unknown; slurmJobId?: unknown; tasks?: unknown };
+      if (typeof s.slurmJobId !== 'string' || !/^\d+$/.test(s.slurmJobId) || !Array.isArray(s.tasks)) continue;
+      const tasks = s.tasks.filter((t): t is SubmissionRecord['tasks'][number] => !!t && typeof t.index === 'number' && typeof t.jobId === 'string' && typeof t.artifactDir === 'string');
+      out.push({ dir: path.join(root, name), submitId: String(s.submitId ?? name), slurmJobId: s.slurmJobId, tasks });
+    } catch {
+      // no submission.json (a dry run, or sbatch failed): nothing was submitted
+    }
+  }
+  return out;
+}
+
+export interface QueueState {
+  /** Slurm's state: PENDING, RUNNING, CONFIGURING, COMPLETING, SUSPENDED. */
+  state: string;
+  /** Slurm's reason for a pending task (Resources, Priority, JobArrayTaskLimit, …). */
+  reason: string;
+}
+
+/**
+ * The queued or running tasks of these arrays, by `<arrayJobId>_<taskId>` (`squeue -h -r`; finished tasks are not
+ * listed: their manifests tell). Undefined when squeue cannot run (no Slurm here, the controller unreachable).
+ */
+export function queueStates(arrayJobIds: readonly string[], env: NodeJS.ProcessEnv = process.env): Map<string, QueueState> | undefined {
+  const ids = arrayJobIds.filter((id) => /^\d+$/.test(id));
+  if (ids.length === 0) return new Map();
+  const r = spawnSync('squeue', ['-h', '-r', '-j', ids.join(','), '-t', 'PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED', '-o', '%F|%K|%T|%r'], { encoding: 'utf8', env, timeout: 20_000 });
+  if (r.error || r.status !== 0) return undefined;
+  const out = new Map<string, QueueState>();
+  for (const line of r.stdout.split('\n')) {
+    const [array, task, state, reason] = line.trim().split('|');
+    if (!array || task === undefined || !state) continue;
+    out.set(`${array}_${task}`, { state, reason: reason ?? '' });
+  }
+  return out;
+}
+
+/** Plans `jobs` as `train` would (missing or not runnable ones are skipped with the reason). */
+export function planSubmission(
+  jobs: readonly StudyJob[], settings: Partial<TrainingSettings> | undefined, study: SubmitPlan['study'], workerScript: string,
+): { configs: RunConfig[]; skipped: { id: string; reason: string }[] } {
+  const configs: RunConfig[] = [];
+  const skipped: { id: string; reason: string }[] = [];
+  for (const job of jobs) {
+    if (job.state === 'missing') {
+      skipped.push({ id: job.id, reason: job.reason ?? 'data not found' });
+      continue;
+    }
+    if (job.state === 'running') {
+      skipped.push({ id: job.id, reason: 'it is running' });
+      continue;
+    }
+    const plan = planRun(job, { settings, workerScript, study });
+    if (!plan.runnable) skipped.push({ id: job.id, reason: plan.blockers.join(' ') });
+    else configs.push(plan.config);
+  }
+  return { configs, skipped };
+}
+
+/** Freezes, writes and submits: the whole submission, as the CLI and VS Code run it. */
+export async function submitJobs(configs: RunConfig[], skipped: { id: string; reason: string }[], study: SubmitPlan['study'], slurm: SlurmOptions, files: { node: string; cli: string }): Promise<{ plan: SubmitPlan; slurmJobId: string; dir: string; planFile: string; scriptFile: string }> {
+  const plan = newSubmitPlan(configs, study, slurm);
+  const w = await writeSubmission(plan, files);
+  const { jobId } = submitArray(w.scriptFile);
+  await writeJsonAtomic(path.join(w.dir, 'submission.json'), {
+    submitId: plan.submitId, slurmJobId: jobId, submittedAt: new Date().toISOString(),
+    tasks: configs.map((c, i) => ({ index: i, jobId: c.jobId, artifactDir: c.artifactDir })), skipped,
+  });
+  return { plan, slurmJobId: jobId, dir: w.dir, planFile: w.planFile, scriptFile: w.scriptFile };
 }

@@ -5,7 +5,7 @@
 // process), Cancel and Resume from the checkpoint, and the comparison panel's method columns, PINN − iterative
 // deltas and chart through the panel's message protocol.
 import { strict as assert } from 'node:assert';
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -421,6 +421,48 @@ describe('Phase F iterative reconstructions in VS Code', function () {
       assert.ok(fs.existsSync(path.join(running.artifactDir, 'checkpoint.npz')), 'the checkpoint is kept');
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('Submit to Slurm… sends the dose\'s training jobs as one array; the tree shows each queued task\'s Slurm state, then the results', async function () {
+    const sinfo = spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8' });
+    if (sinfo.error || !/idle|mixed|allocated/.test(sinfo.stdout ?? '')) {
+      if (process.env.PTYCHO_REQUIRE_SLURM === '1') throw new Error('Slurm is not running (scripts/slurm-local.sh start)');
+      this.skip();
+    }
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    assert.ok(pkg.contributes.menus['view/item/context'].some((m: { command: string; when: string }) => m.command === 'ptychoStudy.submitToSlurm' && /viewItem == dose/.test(m.when)), 'on dose nodes');
+    await cfg().update('slurm.arrayLimit', 1, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('slurm.cpusPerTask', 1, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('slurm.mem', '1G', vscode.ConfigurationTarget.Workspace);
+    try {
+      await refreshed();
+      const sub = await vscode.commands.executeCommand<{ slurmJobId: string; jobs: string[]; dir: string }>('ptychoStudy.submitToSlurm', { dose: 10000, confirm: false });
+      assert.ok(sub, 'submitted');
+      assert.deepEqual(sub.jobs, ['dose_10000/baseline/gs1', 'dose_10000/dense/gs2', 'dose_10000/sparse/gs2']);
+      assert.match(fs.readFileSync(path.join(sub.dir, 'submit.sh'), 'utf8'), /#SBATCH --array=0-2%1/);
+      const jobItem = (id: string): vscode.TreeItem | undefined => {
+        for (const top of api.tree.getChildren()) for (const n of api.tree.getChildren(top)) if (n.kind === 'job' && n.job.id === id) return api.tree.getTreeItem(n);
+        return undefined;
+      };
+      // One task at a time: the last one waits with Slurm's reason.
+      const pending = await until('a task pending on Slurm in the tree', async () => {
+        await api.slurm.poll();
+        const it = jobItem('dose_10000/sparse/gs2');
+        return it && /^pending on Slurm \(JobArrayTaskLimit\) · array \d+_2$/.test(String(it.description)) ? it : undefined;
+      }, 60_000);
+      assert.equal(pending.contextValue, 'job.queued');
+      const done = await until('every submitted job finished', async () => {
+        await api.slurm.poll();
+        await refreshed();
+        const jobs = sub.jobs.map((id) => api.model.allJobs().find((j) => j.id === id)!);
+        return jobs.every((j) => j.state === 'succeeded' && j.run?.manifest.scheduler?.arrayJobId === sub.slurmJobId) ? jobs : undefined;
+      }, 240_000);
+      assert.equal(done.length, 3);
+      assert.equal(api.slurm.stateOf(done[0]), undefined, 'nothing queued any more');
+      assert.match(String(jobItem('dose_10000/sparse/gs2')?.description), /^succeeded/);
+    } finally {
+      for (const k of ['slurm.arrayLimit', 'slurm.cpusPerTask', 'slurm.mem']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
 });
