@@ -5,7 +5,7 @@
 // array task runs — its frozen job, through the same launcher and worker as a local run.
 import * as path from 'node:path';
 import { startRun } from '../core/run/launcher';
-import { newSubmitPlan, planSubmission, readSubmitPlan, SlurmError, submitJobs, type SlurmOptions } from '../core/run/slurm';
+import { newSubmitPlan, planSubmission, readSubmitPlan, sbatchScript, SlurmError, submitJobs, type SlurmOptions } from '../core/run/slurm';
 import { listJobs, type planRun, type StudyLayout } from '../core/study';
 import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO } from './commands';
@@ -57,10 +57,9 @@ export async function cmdSubmit(p: Parsed, io: CliIO, deps: SubmitDeps): Promise
   const study = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot };
   const { configs, skipped } = planSubmission(jobs, settings, study, path.join(io.distDir, 'worker.js'));
   try {
-    const plan = newSubmitPlan(configs, study, slurm);
     const files = { node: process.execPath, cli: path.join(io.distDir, 'cli.js') };
     if (dryRun) {
-      const { sbatchScript } = await import('../core/run/slurm');
+      const plan = newSubmitPlan(configs, study, slurm);
       const script = sbatchScript(plan, { planFile: path.join(study.artifactRoot, 'slurm', plan.submitId, 'plan.json'), dir: path.join(study.artifactRoot, 'slurm', plan.submitId), ...files });
       if (json) io.out(JSON.stringify({ type: 'submit', dryRun: true, submitId: plan.submitId, script, jobs: configs.map((c) => c.jobId), skipped }));
       else {

@@ -7,7 +7,7 @@ import { inFolder, namedJob, UserError, MANAGE_TRUST, type CommandContext } from
 import type { JobsNode } from './jobsTree';
 import { STATE_LABEL } from './jobsTree';
 import type { LiveRun } from './runs';
-import { cancelElsewhere, type TrainContext } from './trainCommands';
+import { cancelJob, type TrainContext } from './trainCommands';
 
 export type ReconArg = string | JobsNode | { jobId: string; folder?: string } | undefined;
 
@@ -107,10 +107,5 @@ export async function revealReconFolder(ctx: CommandContext, arg: ReconArg): Pro
 /** Cancel of a Phase F job: removes it from the queue, or asks its worker to stop after the iteration. */
 export async function cancelReconstruction(ctx: TrainContext, arg: ReconArg): Promise<boolean> {
   const job = await resolveRecon(ctx, arg, 'Cancel a reconstruction');
-  if (!job) return false;
-  const run = ctx.runs.get(ctx.model.folderOf(job), job);
-  if (!run && job.state === 'running') return cancelElsewhere(ctx, job.id, job.artifactDir);
-  if (!run) throw new UserError(`${job.id} is not running or queued.`);
-  ctx.runs.cancel(run);
-  return true;
+  return job ? cancelJob(ctx, job) : false;
 }

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import type { StudyJob } from '../core/study';
 import { CancelRefusedError, cancelExternalRun } from '../core/run/cancelExternal';
 import { resolveJob, UserError, MANAGE_TRUST, type CommandContext, type JobArg } from './commands';
-import type { LiveRun, RunManager } from './runs';
+import type { LiveRun, RunJob, RunManager } from './runs';
 
 export interface TrainContext extends CommandContext {
   runs: RunManager;
@@ -62,17 +62,24 @@ export function cancelElsewhere(ctx: CommandContext, jobId: string, jobDir: stri
   }
 }
 
+/**
+ * Cancels one job of either kind: its run in this window (dequeued, or stopped after its step), else a run of another
+ * process through its manifest (cancelElsewhere).
+ */
+export function cancelJob(ctx: TrainContext, job: RunJob): boolean {
+  const run = ctx.runs.get(ctx.model.folderOf(job), job);
+  if (!run && job.state === 'running') return cancelElsewhere(ctx, job.id, job.artifactDir);
+  if (!run) throw new UserError(`${job.id} is not running or queued.`);
+  ctx.runs.cancel(run);
+  return true;
+}
+
 export async function cancelCommand(ctx: TrainContext, arg: JobArg): Promise<boolean> {
   const live = ctx.runs.all();
   if (arg !== undefined) {
     // A job running in another process (a detached run left by a closed window, or the CLI): signal its worker.
     const job = await resolveJob(ctx, arg, 'Cancel a training job');
-    if (!job) return false;
-    const run = ctx.runs.get(ctx.model.folderOf(job), job);
-    if (!run && job.state === 'running') return cancelElsewhere(ctx, job.id, job.artifactDir);
-    if (!run) throw new UserError(`${job.id} is not running or queued.`);
-    ctx.runs.cancel(run);
-    return true;
+    return job ? cancelJob(ctx, job) : false;
   }
   if (live.length === 0) throw new UserError('No training or reconstruction job is running or queued in this window.');
   let run: LiveRun | undefined;

@@ -13,10 +13,11 @@
 // Rng(seed, 'ad-order', iteration), and the Adam moments and step count are part of the snapshot, so a resume
 // continues exactly where the checkpoint was written.
 import { Graph, adamOutputNames, adamStepSize, adamUpdate, gradients, op, type Value } from '../onnx';
-import { shiftedDftMatrices } from '../model/physics';
+import { probedFarField } from '../model/graphs';
 import { Rng } from '../simulate/rng';
 import type { OrtModule, OrtSession } from '../train/runtime';
 import { createSession } from '../train/runtime';
+import { interleave } from './engine';
 import { footprints, illumination, type Footprints } from './footprint';
 import type { AmplitudeSource, ComplexImage, ComplexPlanes, IterateOptions, IterationReport, ProbeMode, ReconstructionSnapshot } from './types';
 
@@ -233,18 +234,7 @@ export class AdReconstruction {
     const re = patch(oRe);
     const im = patch(oIm);
     // ψ = P·o, far field through the shifted DFT (the PINN's physics), I = |F ψ|²/N².
-    const dft = shiftedDftMatrices(n);
-    const fr = g.initializer('dft_re', dft.re, [n, n]);
-    const fi = g.initializer('dft_im', dft.im, [n, n]);
-    const frT = g.initializer('dft_re_t', dft.reT, [n, n]);
-    const fiT = g.initializer('dft_im_t', dft.imT, [n, n]);
-    const psiRe = op.sub(op.mul(pRe, re), op.mul(pIm, im));
-    const psiIm = op.add(op.mul(pRe, im), op.mul(pIm, re));
-    const tRe = op.sub(op.matmul(fr, psiRe), op.matmul(fi, psiIm));
-    const tIm = op.add(op.matmul(fr, psiIm), op.matmul(fi, psiRe));
-    const yRe = op.sub(op.matmul(tRe, frT), op.matmul(tIm, fiT));
-    const yIm = op.add(op.matmul(tRe, fiT), op.matmul(tIm, frT));
-    const intensity = op.scale(op.add(op.square(yRe), op.square(yIm)), 1 / (n * n));
+    const intensity = probedFarField(re, im, pRe, pIm);
     const perPixel = B * n * n;
     let loss: Value;
     if (this.loss === 'amplitude') {
@@ -430,13 +420,4 @@ export class AdReconstruction {
     for (const g of this.graphs.values()) await g.session.release();
     this.graphs.clear();
   }
-}
-
-function interleave(p: ComplexPlanes): ComplexImage {
-  const data = new Float32Array(2 * p.re.length);
-  for (let k = 0; k < p.re.length; k++) {
-    data[2 * k] = p.re[k];
-    data[2 * k + 1] = p.im[k];
-  }
-  return { width: p.width, height: p.height, data };
 }

@@ -328,7 +328,8 @@ function maxIntensity(p: ComplexPlanes): number {
   return m;
 }
 
-function interleave(p: ComplexPlanes): ComplexImage {
+/** Split float64 planes as an interleaved complex64 image (the loader's and the artifacts' layout). */
+export function interleave(p: ComplexPlanes): ComplexImage {
   const data = new Float32Array(2 * p.re.length);
   for (let k = 0; k < p.re.length; k++) {
     data[2 * k] = p.re[k];

@@ -140,12 +140,20 @@ function mergeWeight(n: number): Float32Array {
   return centre.map((c) => c + BORDER_MERGE_WEIGHT * (1 - c));
 }
 
-/** |fftshift(FFT2(P·O))|²/N² for object patches [B, C, N, N]. */
+/** |fftshift(FFT2(P·O))|²/N² for object patches [B, C, N, N] and a fixed probe. */
 export function farFieldIntensity(re: Value, im: Value, probe: { re: Float32Array; im: Float32Array }): Value {
   const g = re.graph;
-  const n = re.shape[3];
-  const pr = constantMatrix(g, 'probe_re', probe.re, [n, n]);
-  const pi = constantMatrix(g, 'probe_im', probe.im, [n, n]);
+  const n = re.shape[re.rank - 1];
+  return probedFarField(re, im, constantMatrix(g, 'probe_re', probe.re, [n, n]), constantMatrix(g, 'probe_im', probe.im, [n, n]));
+}
+
+/**
+ * |fftshift(FFT2(P·O))|²/N² for object patches [..., N, N] and a probe given as graph values [N, N] (a constant,
+ * or a parameter the ad reconstructor refines).
+ */
+export function probedFarField(re: Value, im: Value, pr: Value, pi: Value): Value {
+  const g = re.graph;
+  const n = re.shape[re.rank - 1];
   const dft = shiftedDftMatrices(n);
   const fr = constantMatrix(g, `dft${n}_re`, dft.re, [n, n]);
   const fi = constantMatrix(g, `dft${n}_im`, dft.im, [n, n]);

@@ -3,9 +3,8 @@
 // flag is written out explicitly (resolved against today's defaults, so a later change of a default does not
 // change what the command does), the roots are absolute, and the result is quoted for a POSIX shell.
 import { DEFAULT_TRAINING, resolveTrainingSettings, type TrainingSettings } from './config';
-import { formatDose } from './layout';
+import { formatDose, type Split } from './layout';
 import { resolveReconstructionSettings, type ReconAlgorithm, type ReconstructionSettings } from './reconstructJobs';
-import type { Split } from './layout';
 
 export interface CommandRoots {
   phaseCRoot?: string;
