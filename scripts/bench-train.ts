@@ -21,7 +21,8 @@ import { startRun } from '../src/core/run/launcher';
 import { planProviders } from '../src/core/runtime/providers';
 import { describeThreads, resolveThreads } from '../src/core/runtime/threads';
 import { defaultSimulationConfig, simulateStudy, syntheticProbe } from '../src/core/simulate';
-import { discoverStudy, EXECUTION_PROVIDERS, listJobs, planRun, type ExecutionProvider, type JobManifest } from '../src/core/study';
+import { discoverStudy, EXECUTION_PROVIDERS, listJobs, type ExecutionProvider, type JobManifest } from '../src/core/study';
+import { planRun } from '../src/core/run/plan';
 import { createSession } from '../src/core/train/runtime';
 
 const json = process.argv.includes('--json');

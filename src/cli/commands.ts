@@ -3,10 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openNpz, openNpy, NpyFormatError, type NpzMember, type NpyHeader } from '../core/npy';
 import { escapeControl, escapeJsonControl } from '../core/text/escape';
-import {
-  discoverStudy, listJobs, writeDryRun, describePlan, inspectDataset, formatFinding, formatDose,
-  hasErrors, PlanError, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS,
-} from '../core/study';
+import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS } from '../core/study';
+import { describePlan, PlanError } from '../core/run/plan';
+import { writeDryRun } from '../core/run/dryRun';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
 import { cmdTrain } from './train';
@@ -168,7 +167,7 @@ const COMMANDS: Record<string, Command> = {
   },
   submit: {
     summary: 'submit the matching training jobs to Slurm as one job array',
-    usage: 'ptycho-study submit [roots] [--dose X] [--view V] [--gridsize G] --backend slurm [--partition P] [--time HH:MM:SS] [--gpus-per-task N] [--cpus-per-task N] [--mem M] [--array-limit K] [--account A] [training flags] [--dry-run] [--json]',
+    usage: 'ptycho-study submit [roots] [--dose X] [--view V] [--gridsize G] --backend slurm [--partition P] [--time HH:MM:SS] [--gpus-per-task N] [--cpus-per-task N] [--mem M] [--array-limit K] [--account A] [training flags] [--resume] [--dry-run] [--json]',
     flags: {
       ...ROOT_FLAGS, ...FILTER_FLAGS, ...SUBMIT_FLAGS,
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },

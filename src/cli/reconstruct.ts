@@ -8,7 +8,7 @@ import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../core/study/confi
 import type { StudyLayout } from '../core/study/discovery';
 import type { JobFilter } from '../core/study/jobs';
 import { formatDose, SPLITS, type Split } from '../core/study/layout';
-import { PlanError } from '../core/study/plan';
+import { PlanError } from '../core/run/plan';
 import {
   AD_LOSSES, defaultPhaseFRoot, listReconstructionJobs, planReconstruction, PROBE_MODES, RECON_ALGORITHMS, resolveReconstructionSettings,
   type ReconAlgorithm, type ReconstructionJob, type ReconstructionSettings,

@@ -5,8 +5,10 @@
 // array task runs — its frozen job, through the same launcher and worker as a local run.
 import * as path from 'node:path';
 import { startRun } from '../core/run/launcher';
-import { newSubmitPlan, planSubmission, readSubmitPlan, sbatchScript, SlurmError, submitJobs, type SlurmOptions } from '../core/run/slurm';
-import { listJobs, type planRun, type StudyLayout } from '../core/study';
+import { SlurmBackend } from '../core/run/backend';
+import { newSubmitPlan, planSubmission, readSubmitPlan, sbatchScript, SlurmError, type SlurmOptions } from '../core/run/slurm';
+import { listJobs, type StudyLayout } from '../core/study';
+import { type planRun } from '../core/run/plan';
 import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO } from './commands';
 import { runQueue } from './runQueue';
@@ -14,7 +16,7 @@ import { runQueue } from './runQueue';
 export const SUBMIT_FLAGS: FlagSpec = {
   backend: { type: 'string' }, partition: { type: 'string' }, time: { type: 'string' }, 'gpus-per-task': { type: 'string' },
   'cpus-per-task': { type: 'string' }, mem: { type: 'string' }, 'array-limit': { type: 'string' }, account: { type: 'string' },
-  'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, resume: { type: 'boolean' },
 };
 
 export const SUBMIT_HELP = [
@@ -26,6 +28,8 @@ export const SUBMIT_HELP = [
   '  --backend slurm        the scheduler (the only backend besides local `train`)',
   '  --partition P  --time HH:MM:SS  --cpus-per-task N  --gpus-per-task N  --mem M  --account A',
   '  --array-limit K        at most K tasks at once (--array=0-(n-1)%K)',
+  '  --resume               resubmit: every task continues its job from the checkpoint.npz in its folder (after a',
+  '                         cancel or a TIMEOUT); jobs without a resumable checkpoint are skipped',
   '  --dry-run              write nothing, submit nothing: print the script and the jobs',
   '  --json                 one JSON object: submit id, Slurm job id, files, jobs',
 ];
@@ -49,6 +53,7 @@ export async function cmdSubmit(p: Parsed, io: CliIO, deps: SubmitDeps): Promise
   if (backend !== 'slurm') throw new UsageError(`--backend must be slurm (got "${backend}"); local runs are \`ptycho-study train\`.`);
   const json = bool(p, 'json');
   const dryRun = bool(p, 'dry-run');
+  const resume = bool(p, 'resume');
   const slurm = slurmOptionsOf(p);
   const settings = deps.settingsOf(p);
   const layout = await deps.loadStudy(p, io);
@@ -59,7 +64,7 @@ export async function cmdSubmit(p: Parsed, io: CliIO, deps: SubmitDeps): Promise
   try {
     const files = { node: process.execPath, cli: path.join(io.distDir, 'cli.js') };
     if (dryRun) {
-      const plan = newSubmitPlan(configs, study, slurm);
+      const plan = newSubmitPlan(configs, study, slurm, new Date(), resume);
       const script = sbatchScript(plan, { planFile: path.join(study.artifactRoot, 'slurm', plan.submitId, 'plan.json'), dir: path.join(study.artifactRoot, 'slurm', plan.submitId), ...files });
       if (json) io.out(JSON.stringify({ type: 'submit', dryRun: true, submitId: plan.submitId, script, jobs: configs.map((c) => c.jobId), skipped }));
       else {
@@ -69,15 +74,17 @@ export async function cmdSubmit(p: Parsed, io: CliIO, deps: SubmitDeps): Promise
       }
       return 0;
     }
-    const w = await submitJobs(configs, skipped, study, slurm, files);
-    const jobId = w.slurmJobId;
-    if (json) io.out(JSON.stringify({ type: 'submit', submitId: w.plan.submitId, slurmJobId: jobId, dir: w.dir, plan: w.planFile, script: w.scriptFile, jobs: configs.map((c) => c.jobId), skipped }));
+    const sub = await new SlurmBackend(study, slurm, files).submit(configs, { resume });
+    const all = [...skipped, ...sub.skipped];
+    const w = sub.slurm!;
+    const submitted = sub.jobs.map((j) => j.jobId);
+    if (json) io.out(JSON.stringify({ type: 'submit', submitId: w.submitId, slurmJobId: w.jobId, dir: w.dir, plan: w.planFile, script: w.scriptFile, resume, jobs: submitted, skipped: all }));
     else {
-      io.out(`SUBMITTED Slurm job array ${jobId} (${configs.length} task${configs.length === 1 ? '' : 's'}${slurm.arrayLimit ? `, at most ${slurm.arrayLimit} at once` : ''}): ${w.scriptFile}`);
-      configs.forEach((c, i) => io.out(`  task ${i}: ${c.jobId}`));
-      for (const s of skipped) io.out(`SKIP ${s.id}: ${s.reason}`);
+      io.out(`SUBMITTED Slurm job array ${w.jobId} (${submitted.length} task${submitted.length === 1 ? '' : 's'}${resume ? ', resuming from checkpoints' : ''}${slurm.arrayLimit ? `, at most ${slurm.arrayLimit} at once` : ''}): ${w.scriptFile}`);
+      submitted.forEach((id, i) => io.out(`  task ${i}: ${id}`));
+      for (const s of all) io.out(`SKIP ${s.id}: ${s.reason}`);
     }
-    return skipped.length ? 1 : 0;
+    return all.length ? 1 : 0;
   } catch (err) {
     if (err instanceof SlurmError) {
       io.err(`ptycho-study submit: ${err.message}`);

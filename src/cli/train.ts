@@ -4,9 +4,10 @@
 // non-zero (the caller asked for it and it did not run here); a job that cannot start (a bad checkpoint, a full
 // disk) fails alone and the loop goes on.
 import * as path from 'node:path';
-import { startRun } from '../core/run/launcher';
+import { prepareLaunch } from '../core/run/launch';
 import { writeStudyManifest } from '../core/run/studyManifest';
-import { listJobs, planRun, PlanError, type StudyLayout } from '../core/study';
+import { listJobs, type StudyLayout } from '../core/study';
+import { PlanError, type planRun } from '../core/run/plan';
 import { checkRequestedThreads, ThreadsError } from '../core/runtime/threads';
 import { bool, str, UsageError, type Parsed } from './args';
 import type { CliIO } from './commands';
@@ -35,12 +36,9 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
     id: job.id,
     ...(job.state === 'missing' ? { missing: job.reason ?? 'data not found' } : {}),
     plan: () => {
-      const plan = planRun(job, { settings, workerScript, study });
-      if (!plan.runnable) return { notRunnable: plan.blockers.join(' ') };
-      return {
-        banner: `TRAIN ${job.id}${resume ? ' (resume)' : restart ? ' (restart)' : ''} → ${job.artifactDir}`,
-        start: () => startRun(plan.config, { workerScript, resume, restart, threads, threadsSource: 'cli' }),
-      };
+      const launch = prepareLaunch(job, { settings, study, workerScript, resume, restart, threads, threadsSource: 'cli' });
+      if (!launch.runnable) return { notRunnable: launch.blockers.join(' ') };
+      return { banner: `TRAIN ${job.id}${resume ? ' (resume)' : restart ? ' (restart)' : ''} → ${job.artifactDir}`, start: launch.start };
     },
   }));
   const outcome = await runQueue(io, json, queue, (err) => err instanceof PlanError || (err as Error).name === 'ConfigError');

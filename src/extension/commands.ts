@@ -2,7 +2,9 @@
 // and returns its result so tests and other extensions can use it.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { writeDryRun, PlanError, parseJobId, type StudyJob, type DryRunResult } from '../core/study';
+import { parseJobId, type StudyJob } from '../core/study';
+import { PlanError } from '../core/run/plan';
+import { writeDryRun, type DryRunResult } from '../core/run/dryRun';
 import { DEMO_FOLDER, generateDemoStudy, studyExistsAt, type DemoResult } from './demoStudy';
 import { STATE_LABEL, type JobsNode } from './jobsTree';
 import { demoImagesFor, trainingSettingsFor } from './settings';

@@ -6,11 +6,11 @@ import {
 } from './commands';
 import { chooseStudyRootCommand } from './chooseStudyRoot';
 import { StudyDiagnostics } from './diagnostics';
-import { JobsTreeProvider } from './jobsTree';
+import { JobsTreeProvider, type JobsNode } from './jobsTree';
 import { StudyModel } from './studyModel';
-import { SECTION } from './settings';
+import { backendFor, SECTION } from './settings';
 import { RunManager } from './runs';
-import { trainCommand, trainAllCommand, cancelCommand, type TrainContext } from './trainCommands';
+import { trainCommand, trainAllCommand, trainSelectedCommand, selectedJobs, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
 import { SlurmTracker, submitToSlurmCommand, type SubmitArg } from './slurm';
 import { rerunCommand } from './rerunCommand';
@@ -46,10 +46,10 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   const log = vscode.window.createOutputChannel('PtychoPINN Study', { log: true });
   const model = new StudyModel(log);
   const runs = new RunManager(model, log, context.extensionPath);
-  const slurm = new SlurmTracker(model, log);
+  const slurm = new SlurmTracker(model, log, context.extensionPath);
   const tree = new JobsTreeProvider(model, runs, slurm);
   const diagnostics = new StudyDiagnostics(model);
-  const view = vscode.window.createTreeView('ptychoStudy.jobs', { treeDataProvider: tree, showCollapseAll: true });
+  const view = vscode.window.createTreeView('ptychoStudy.jobs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
   context.subscriptions.push(log, model, runs, slurm, tree, diagnostics, view);
 
   // Restricted Mode: the tree still browses and validates; say at the top why writing actions refuse.
@@ -95,22 +95,52 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.showOutput', async () => log.show(true));
   register('ptychoStudy.chooseStudyRoot', (arg?: string) => chooseStudyRootCommand(ctx, typeof arg === 'string' ? arg : undefined));
   const tctx: TrainContext = { ...ctx, runs };
-  register('ptychoStudy.train', (arg?: Parameters<typeof trainCommand>[1]) => trainCommand(tctx, arg));
+  // Train and Resume: one job, or every selected job (multi-select in the tree); on this machine through the run
+  // queue, or — `ptychoStudy.backend` = slurm — submitted as one Slurm array (Resume resubmits from the checkpoints).
+  const trainOrSubmit = async (arg: Parameters<typeof trainCommand>[1], selected: readonly unknown[] | undefined, resume: boolean): Promise<unknown> => {
+    const many = selectedJobs(selected);
+    const first = many?.[0] ?? (arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'job' ? arg.job : typeof arg === 'string' ? model.allJobs().find((j) => j.id === arg) : undefined);
+    if (first && backendFor(model.folderOf(first)) === 'slurm') {
+      return submitToSlurmCommand(ctx, slurm, { jobIds: many ? many.map((j) => j.id) : [first.id], confirm: false, resume });
+    }
+    return many ? trainSelectedCommand(tctx, many, resume) : trainCommand(tctx, arg, resume);
+  };
+  register('ptychoStudy.train', (arg?: Parameters<typeof trainCommand>[1], selected?: unknown[]) => trainOrSubmit(arg, selected, false));
   // Resume and Cancel work on both kinds: a Phase F node or id goes to the reconstruction side.
-  register('ptychoStudy.resume', (arg?: Parameters<typeof trainCommand>[1]) => (isReconArg(arg) ? reconstructCommand(tctx, arg, true) : trainCommand(tctx, arg, true)));
+  register('ptychoStudy.resume', (arg?: Parameters<typeof trainCommand>[1], selected?: unknown[]) => (isReconArg(arg) ? reconstructCommand(tctx, arg, true) : trainOrSubmit(arg, selected, true)));
   register('ptychoStudy.reconstruct', (arg?: Parameters<typeof reconstructCommand>[1]) => reconstructCommand(tctx, arg));
   register('ptychoStudy.copyCliCommand', (arg?: Parameters<typeof copyCliCommand>[1]) => copyCliCommand(ctx, arg));
   register('ptychoStudy.reconstructAll', (arg?: Parameters<typeof reconstructAllCommand>[1]) => reconstructAllCommand(tctx, arg));
   register('ptychoStudy.rerun', (arg?: Parameters<typeof rerunCommand>[1]) => rerunCommand(ctx, arg));
-  register('ptychoStudy.trainAll', () => trainAllCommand(tctx));
-  register('ptychoStudy.cancel', (arg?: Parameters<typeof cancelCommand>[1]) => {
+  register('ptychoStudy.trainAll', (): Promise<unknown> => {
+    const folder = model.folders.find((f) => f.jobs.length > 0)?.folder;
+    return backendFor(folder) === 'slurm' ? submitToSlurmCommand(ctx, slurm, undefined) : trainAllCommand(tctx);
+  });
+  const cancelOne = (arg?: Parameters<typeof cancelCommand>[1]): Promise<boolean> => {
     if (isReconArg(arg)) return cancelReconstruction(tctx, arg);
     // A job queued on Slurm (not yet running): scancel its task.
     const queued = typeof arg === 'string' ? model.allJobs().find((j) => j.id === arg) : arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'job' ? arg.job : undefined;
-    if (queued && !runs.get(model.folderOf(queued), queued) && queued.state !== 'running' && slurm.stateOf(queued)) return Promise.resolve(slurm.cancel(queued));
+    if (queued && !runs.get(model.folderOf(queued), queued) && slurm.stateOf(queued)) return slurm.cancel(queued);
     return cancelCommand(tctx, arg);
+  };
+  register('ptychoStudy.cancel', async (arg?: Parameters<typeof cancelCommand>[1], selected?: unknown[]) => {
+    const many = Array.isArray(selected) && selected.length > 1 ? selected as JobsNode[] : undefined;
+    if (!many) return cancelOne(arg);
+    // Every selected job that runs or waits; one that does not is skipped (reported), the others still cancel.
+    const problems: string[] = [];
+    let n = 0;
+    for (const node of many) {
+      if (node.kind !== 'job' && node.kind !== 'recon') continue;
+      try {
+        if (await cancelOne(node as never)) n++;
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    if (problems.length) void vscode.window.showWarningMessage(`Cancelled ${n} job(s); ${problems.join(' ')}`);
+    return n > 0;
   });
-  register('ptychoStudy.submitToSlurm', (arg?: SubmitArg) => submitToSlurmCommand(ctx, slurm, arg));
+  register('ptychoStudy.submitToSlurm', (arg?: SubmitArg, selected?: JobsNode[]) => submitToSlurmCommand(ctx, slurm, arg, selected));
   register('ptychoStudy.showRuns', async () => {
     const live = runs.all();
     const others = runs.elsewhere();

@@ -5,10 +5,12 @@
 // actionable message when a run ends.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { JobLockedError, RunAlreadyActiveError, startRun, type RunHandle, type RunExit } from '../core/run/launcher';
+import { JobLockedError, RunAlreadyActiveError, type RunHandle, type RunExit } from '../core/run/launcher';
+import { prepareLaunch } from '../core/run/launch';
 import type { IterationEvent, ProgressEvent, RunEvent } from '../core/run/events';
 import { startReconstruction, writeReconstructionManifest } from '../core/run/reconstructionLauncher';
-import { planRun, PlanError, type StudyJob } from '../core/study';
+import { type StudyJob } from '../core/study';
+import { PlanError } from '../core/run/plan';
 import { planReconstruction, type ReconstructionJob } from '../core/study/reconstructJobs';
 import { reconstructionSettingsFor, runDetachedFor, trainingSettingsFor, trainingThreadsFor, SECTION } from './settings';
 import type { StudyModel } from './studyModel';
@@ -143,15 +145,11 @@ export class RunManager implements vscode.Disposable {
         await this.startReconstruction(run, run.job, layout);
         return;
       }
-      const plan = planRun(run.job, {
-        settings: trainingSettingsFor(run.folder),
-        workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),
-        study: layout ? { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot } : undefined,
-      });
-      if (!plan.runnable) throw new PlanError(`${run.job.id} is not runnable: ${plan.blockers.join(' ')}`);
       // In desktop VS Code process.execPath is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node for the worker.
       run.detached = runDetachedFor(run.folder);
-      run.handle = await startRun(plan.config, {
+      const launch = prepareLaunch(run.job, {
+        settings: trainingSettingsFor(run.folder),
+        study: layout ? { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot } : undefined,
         workerScript: path.join(this.extensionPath, 'dist', 'worker.js'),
         nodePath: process.execPath,
         resume: run.resume,
@@ -160,7 +158,9 @@ export class RunManager implements vscode.Disposable {
         threadsSource: 'setting',
         env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       });
-      this.log.info(`Started ${run.job.id} (worker pid ${run.handle.pid}) → ${plan.config.artifactDir}`);
+      if (!launch.runnable) throw new PlanError(`${run.job.id} is not runnable: ${launch.blockers.join(' ')}`);
+      run.handle = await launch.start();
+      this.log.info(`Started ${run.job.id} (worker pid ${run.handle.pid}) → ${launch.config.artifactDir}`);
       run.state = run.state === 'starting' ? 'running' : run.state;
       run.handle.onEvent((e) => this.onEvent(run, e));
       this.notify(run);

@@ -98,6 +98,11 @@ export function trainingThreadsFor(folder: vscode.WorkspaceFolder | undefined): 
 }
 
 /** `ptychoStudy.training.runDetached`: runs started here outlive the window (default true). */
+/** `ptychoStudy.backend`: where Train, Train All and Resume run the folder's training jobs. */
+export function backendFor(folder: vscode.WorkspaceFolder | undefined): 'local' | 'slurm' {
+  return vscode.workspace.getConfiguration(SECTION, folder?.uri).get<string>('backend') === 'slurm' ? 'slurm' : 'local';
+}
+
 export function runDetachedFor(folder: vscode.WorkspaceFolder | undefined): boolean {
   return vscode.workspace.getConfiguration(SECTION, folder?.uri).get<boolean>('training.runDetached') !== false;
 }

@@ -4,10 +4,10 @@
 // while a recorded submission has unfinished tasks, polls `squeue` every 10 s so the tree shows each queued task's
 // Slurm state and reason (pending: Resources, Priority, JobArrayTaskLimit, …). Once a task runs, its job folder's
 // manifest is the truth, as for any run; Cancel of a queued task is `scancel <array>_<task>`.
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { planSubmission, queueStates, readSubmissions, SlurmError, submitJobs, type QueueState, type SlurmOptions } from '../core/run/slurm';
+import { SlurmBackend } from '../core/run/backend';
+import { planSubmission, SlurmError, type QueueState, type SlurmOptions } from '../core/run/slurm';
 import type { StudyJob } from '../core/study';
 import { UserError, MANAGE_TRUST, type CommandContext } from './commands';
 import type { JobsNode } from './jobsTree';
@@ -44,7 +44,7 @@ export class SlurmTracker implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
 
-  constructor(private readonly model: StudyModel, private readonly log: vscode.LogOutputChannel) {}
+  constructor(private readonly model: StudyModel, private readonly log: vscode.LogOutputChannel, private readonly extensionPath: string) {}
 
   /** The job's queued task, unless its manifest already records that task's run as finished (the truth). */
   stateOf(job: StudyJob): SlurmTaskState | undefined {
@@ -53,40 +53,31 @@ export class SlurmTracker implements vscode.Disposable {
     return st;
   }
 
-  /** Polls now and keeps polling every 10 s while some recorded task has not finished. */
+  private backendOf(artifactRoot: string): SlurmBackend {
+    return new SlurmBackend({ artifactRoot }, {}, { node: process.execPath, cli: path.join(this.extensionPath, 'dist', 'cli.js') });
+  }
+
+  /** Polls now (the Slurm backend's describe: recorded submissions × squeue × the job folders) and every 10 s while tasks are queued. */
   async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     let active = false;
     try {
       const next = new Map<string, SlurmTaskState>();
-      const byDir = new Map(this.model.allJobs().map((j) => [j.artifactDir, j]));
-      const arrays = new Map<string, { task: number; artifactDir: string }[]>();
       for (const s of this.model.folders) {
         if (!s.layout) continue;
-        for (const sub of await readSubmissions(s.layout.artifactRoot)) {
-          const open = sub.tasks.filter((t) => {
-            const job = byDir.get(t.artifactDir);
-            // Unfinished: no manifest of this submission's run yet, or one still running.
-            return job && !(FINAL.has(job.state) && job.run?.manifest.scheduler?.arrayJobId === sub.slurmJobId);
-          });
-          if (open.length) arrays.set(sub.slurmJobId, open.map((t) => ({ task: t.index, artifactDir: t.artifactDir })));
+        const root = s.layout.artifactRoot;
+        let states;
+        try {
+          states = await this.backendOf(root).describe(s.jobs.map((j) => ({ jobId: j.id, artifactDir: j.artifactDir, artifactRoot: root })));
+        } catch (err) {
+          this.log.warn(`${(err as Error).message} The Slurm states of submitted jobs are not shown.`);
+          continue;
         }
-      }
-      if (arrays.size > 0) {
-        const q = queueStates([...arrays.keys()]);
-        if (q) {
-          for (const [array, tasks] of arrays) {
-            for (const t of tasks) {
-              const st = q.get(`${array}_${t.task}`);
-              if (st) {
-                next.set(t.artifactDir, { ...st, arrayJobId: array, task: t.task });
-                active = true;
-              }
-            }
-          }
-        } else {
-          this.log.warn('squeue could not run: the Slurm states of submitted jobs are not shown.');
+        for (const [dir, st] of states) {
+          if (!st.task) continue;
+          next.set(dir, { state: st.task.slurmState, reason: st.reason ?? '', arrayJobId: st.task.arrayJobId, task: st.task.index });
+          active = true;
         }
       }
       const before = JSON.stringify([...this.states]);
@@ -102,13 +93,17 @@ export class SlurmTracker implements vscode.Disposable {
     }
   }
 
-  /** scancel of a job's queued or running task. */
-  cancel(job: StudyJob): boolean {
-    const st = this.stateOf(job);
-    if (!st) return false;
-    const r = spawnSync('scancel', [`${st.arrayJobId}_${st.task}`], { encoding: 'utf8', timeout: 20_000 });
-    if (r.error || r.status !== 0) throw new UserError(`scancel ${st.arrayJobId}_${st.task} failed: ${(r.stderr || r.error?.message || '').trim()}`);
-    this.log.info(`scancel ${st.arrayJobId}_${st.task} (${job.id})`);
+  /** scancel of a job's queued or running task (the Slurm backend's cancel). */
+  async cancel(job: StudyJob): Promise<boolean> {
+    const root = this.model.folders.find((s) => s.jobs.includes(job))?.layout?.artifactRoot;
+    if (!root || !this.stateOf(job)) return false;
+    try {
+      const what = await this.backendOf(root).cancel({ jobId: job.id, artifactDir: job.artifactDir, artifactRoot: root });
+      this.log.info(what);
+    } catch (err) {
+      if (err instanceof SlurmError) throw new UserError(err.message);
+      throw err;
+    }
     void this.poll();
     return true;
   }
@@ -119,24 +114,41 @@ export class SlurmTracker implements vscode.Disposable {
   }
 }
 
-export type SubmitArg = JobsNode | { jobIds?: string[]; dose?: number; confirm?: boolean } | undefined;
+export type SubmitArg = JobsNode | { jobIds?: string[]; dose?: number; confirm?: boolean; resume?: boolean } | undefined;
 
-/** Submit to Slurm…: the jobs of the node (Study: all; dose: its jobs; job: that one) as one array. */
-export async function submitToSlurmCommand(ctx: CommandContext, tracker: SlurmTracker, arg: SubmitArg): Promise<{ slurmJobId: string; jobs: string[]; dir: string } | undefined> {
+/** The training jobs a node (or several selected nodes) stands for: Study: all; dose: its jobs; job: that one. */
+function jobsOfNodes(study: { jobs: StudyJob[] }, nodes: readonly JobsNode[]): StudyJob[] {
+  const out = new Set<StudyJob>();
+  for (const n of nodes) {
+    if (n.kind === 'dose') study.jobs.filter((j) => j.dose === n.dose).forEach((j) => out.add(j));
+    else if (n.kind === 'job') out.add(n.job);
+    else if (n.kind === 'study' || n.kind === 'folder') study.jobs.forEach((j) => out.add(j));
+  }
+  return [...out];
+}
+
+/**
+ * Submit to Slurm…: the jobs of the node — or of every selected node (multi-select) — as one array through the
+ * Slurm backend (core/run/backend.ts), as `ptycho-study submit` does; `resume` resubmits from the checkpoints.
+ */
+export async function submitToSlurmCommand(ctx: CommandContext, tracker: SlurmTracker, arg: SubmitArg, selected?: readonly JobsNode[]): Promise<{ slurmJobId: string; jobs: string[]; dir: string } | undefined> {
   if (!vscode.workspace.isTrusted) throw new UserError('Submitting to Slurm writes files and starts jobs, so it needs a trusted workspace.', [MANAGE_TRUST]);
   await ctx.model.whenIdle();
   if (ctx.model.refreshCount === 0) await ctx.model.refresh();
-  const study = ctx.model.folders.find((s) => s.layout && s.jobs.length > 0);
+  const fromNode = arg && 'kind' in arg ? ctx.model.folders.find((s) => s.folder === arg.study.folder) : undefined;
+  const fromIds = arg && !('kind' in arg) && arg.jobIds ? ctx.model.folders.find((s) => s.jobs.some((j) => arg.jobIds!.includes(j.id))) : undefined;
+  const study = fromNode ?? fromIds ?? ctx.model.folders.find((s) => s.layout && s.jobs.length > 0);
   if (!study?.layout) throw new UserError('No study in this workspace to submit.');
   let jobs: StudyJob[] = study.jobs;
   let confirm = true;
+  let resume = false;
   if (arg && 'kind' in arg) {
-    if (arg.kind === 'dose') jobs = study.jobs.filter((j) => j.dose === arg.dose);
-    else if (arg.kind === 'job') jobs = [arg.job];
+    jobs = jobsOfNodes(study, selected && selected.length > 1 ? selected : [arg]);
   } else if (arg) {
     if (arg.jobIds) jobs = study.jobs.filter((j) => arg.jobIds!.includes(j.id));
     if (arg.dose !== undefined) jobs = jobs.filter((j) => j.dose === arg.dose);
     confirm = arg.confirm !== false;
+    resume = arg.resume === true;
   }
   const layout = study.layout;
   const roots = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot };
@@ -144,19 +156,22 @@ export async function submitToSlurmCommand(ctx: CommandContext, tracker: SlurmTr
   if (configs.length === 0) throw new UserError(`Nothing to submit: ${skipped.map((s) => `${s.id} (${s.reason})`).join('; ') || 'no job'}.`);
   const options = slurmOptionsFor(study.folder);
   if (confirm) {
-    const go = `Submit ${configs.length} job${configs.length === 1 ? '' : 's'}`;
+    const go = `${resume ? 'Resubmit' : 'Submit'} ${configs.length} job${configs.length === 1 ? '' : 's'}`;
     const opts = Object.entries(options).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ');
     const answer = await vscode.window.showInformationMessage(
-      `Submit ${configs.length} training job(s) to Slurm as one job array${opts ? ` (${opts})` : ''}?${skipped.length ? ` Skipped: ${skipped.map((s) => s.id).join(', ')}.` : ''}`,
+      `${resume ? 'Resubmit' : 'Submit'} ${configs.length} training job(s) to Slurm as one job array${resume ? ', each continuing from its checkpoint' : ''}${opts ? ` (${opts})` : ''}?${skipped.length ? ` Skipped: ${skipped.map((s) => s.id).join(', ')}.` : ''}`,
       { modal: true }, go);
     if (answer !== go) return undefined;
   }
   try {
-    const r = await submitJobs(configs, skipped, roots, options, { node: process.execPath, cli: path.join(ctx.extensionPath, 'dist', 'cli.js') });
-    ctx.log.info(`Submitted Slurm array ${r.slurmJobId}: ${configs.map((c) => c.jobId).join(', ')} (${r.scriptFile})`);
-    void vscode.window.showInformationMessage(`Submitted ${configs.length} job(s) to Slurm as array ${r.slurmJobId}.`);
+    const backend = new SlurmBackend(roots, options, { node: process.execPath, cli: path.join(ctx.extensionPath, 'dist', 'cli.js') });
+    const sub = await backend.submit(configs, { resume });
+    const r = sub.slurm!;
+    const ids = sub.jobs.map((j) => j.jobId);
+    ctx.log.info(`Submitted Slurm array ${r.jobId}${resume ? ' (resume)' : ''}: ${ids.join(', ')} (${r.scriptFile})${sub.skipped.length ? `; skipped ${sub.skipped.map((s) => `${s.id}: ${s.reason}`).join('; ')}` : ''}`);
+    void vscode.window.showInformationMessage(`${resume ? 'Resubmitted' : 'Submitted'} ${ids.length} job(s) to Slurm as array ${r.jobId}.${sub.skipped.length ? ` Skipped ${sub.skipped.map((s) => s.id).join(', ')} (no resumable checkpoint).` : ''}`);
     void tracker.poll();
-    return { slurmJobId: r.slurmJobId, jobs: configs.map((c) => c.jobId), dir: r.dir };
+    return { slurmJobId: r.jobId, jobs: ids, dir: r.dir };
   } catch (err) {
     if (err instanceof SlurmError) throw new UserError(err.message);
     throw err;

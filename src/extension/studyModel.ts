@@ -165,7 +165,8 @@ export class StudyModel implements vscode.Disposable {
   pollProgress(job: StudyJob | ReconstructionJob): Promise<LiveProgress> {
     let r = this.progressReaders.get(job.artifactDir);
     if (!r) this.progressReaders.set(job.artifactDir, (r = new ProgressReader(job.artifactDir)));
-    return r.poll();
+    const since = job.run?.manifest.startedAt;
+    return r.poll(typeof since === 'string' ? since : undefined);
   }
 
   /** A running job's progress is followed; a job that stopped running drops its reader. */

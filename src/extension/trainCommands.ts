@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { StudyJob } from '../core/study';
 import { CancelRefusedError, cancelExternalRun } from '../core/run/cancelExternal';
 import { resolveJob, UserError, MANAGE_TRUST, type CommandContext, type JobArg } from './commands';
+import type { JobsNode } from './jobsTree';
 import type { LiveRun, RunJob, RunManager } from './runs';
 
 export interface TrainContext extends CommandContext {
@@ -30,6 +31,31 @@ export async function trainCommand(ctx: TrainContext, arg: JobArg, resume = fals
   }
   const [run] = ctx.runs.enqueue([{ job, folder }], resume);
   return run;
+}
+
+/** The jobs of a multi-selection in the tree (VS Code passes the clicked node and every selected node). */
+export function selectedJobs(selected: readonly unknown[] | undefined): StudyJob[] | undefined {
+  if (!Array.isArray(selected) || selected.length < 2) return undefined;
+  const jobs = selected.filter((n): n is JobsNode & { kind: 'job' } => !!n && typeof n === 'object' && (n as JobsNode).kind === 'job').map((n) => n.job);
+  return jobs.length ? jobs : undefined;
+}
+
+/**
+ * Train or Resume of several selected jobs: each is queued (skipped with the reason when it cannot be trained); the
+ * queue starts them `training.maxConcurrentJobs` at a time.
+ */
+export function trainSelectedCommand(ctx: TrainContext, jobs: readonly StudyJob[], resume = false): LiveRun[] {
+  requireTrust(resume ? 'Resuming training' : 'Training');
+  const entries: { job: StudyJob; folder: vscode.WorkspaceFolder }[] = [];
+  const skipped: string[] = [];
+  for (const job of jobs) {
+    const folder = ctx.model.folderOf(job);
+    if (!folder || !trainable(job)) skipped.push(`${job.id} (${job.reason ?? job.state})`);
+    else entries.push({ job, folder });
+  }
+  if (entries.length === 0) throw new UserError(`None of the selected jobs can be trained: ${skipped.join('; ')}.`);
+  if (skipped.length) void vscode.window.showWarningMessage(`Skipped ${skipped.join('; ')}.`);
+  return ctx.runs.enqueue(entries, resume);
 }
 
 export async function trainAllCommand(ctx: TrainContext): Promise<LiveRun[]> {

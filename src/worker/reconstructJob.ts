@@ -28,7 +28,7 @@ import { checkReconstructionConfig, RECON_LOG, type ReconstructionManifest } fro
 import { readRunPlan } from '../core/study/runConfigFile';
 import { configKeyOf } from '../core/train/checkpoint';
 import { openTrainingDataset, type TrainingDataset } from '../core/train/data';
-import { ManifestKeeper } from './manifestKeeper';
+import { ManifestKeeper } from '../core/run/manifestWriter';
 import { finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
 
 const ENGINE = 'TypeScript (src/core/iterative), one thread on the CPU';

@@ -19,7 +19,7 @@ import type { JobManifest } from '../core/study/manifest';
 import { resolveTrainingSettings } from '../core/study/config';
 import { readRunConfig } from '../core/study/runConfigFile';
 import { openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../core/train';
-import { ManifestKeeper } from './manifestKeeper';
+import { ManifestKeeper } from '../core/run/manifestWriter';
 import { finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
 
 export type { WorkerIo } from './runSupport';

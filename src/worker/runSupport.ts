@@ -8,7 +8,7 @@ import { EventLog, type EventBody, type RunEvent } from '../core/run/events';
 import { explainIoError } from '../core/run/ioError';
 import type { DatasetProvenance, RunStatus } from '../core/study/manifest';
 import type { TrainingDataset } from '../core/train/data';
-import type { KeptManifest, ManifestKeeper } from './manifestKeeper';
+import type { KeptManifest, ManifestKeeper } from '../core/run/manifestWriter';
 import { ARTIFACT } from '../core/study/layout';
 
 export interface WorkerIo {

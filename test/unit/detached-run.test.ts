@@ -10,10 +10,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { cancelExternalRun } from '../../src/core/run/cancelExternal';
 import { parseEvents } from '../../src/core/run/events';
+import { LocalBackend } from '../../src/core/run/backend';
 import { startRun, type RunHandle } from '../../src/core/run/launcher';
 import { LOCK_FILE } from '../../src/core/run/lock';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
-import { discoverStudy, listJobs, planRun, type JobManifest, type RunConfig } from '../../src/core/study';
+import { discoverStudy, listJobs, type JobManifest } from '../../src/core/study';
+import { planRun, type RunConfig } from '../../src/core/run/plan';
 import { repoRoot, tempDir } from './helpers/paths';
 
 const WORKER = path.join(repoRoot, 'dist', 'worker.js');
@@ -23,10 +25,10 @@ const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8'
 /** What the worker sees when its launcher dies: the IPC channel closes. */
 const launcherGoesAway = (run: RunHandle): void => (run as unknown as { child: ChildProcess }).child.disconnect();
 
-async function until<T>(what: string, probe: () => T | undefined | false, ms = 120_000): Promise<T> {
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 120_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = probe();
+    const v = await probe();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -111,5 +113,45 @@ describe('detached runs and cancelling a run started elsewhere', function () {
       write({ pid, hostname: os.hostname() });
       assert.throws(() => cancelExternalRun(dir, 'job'), /names no worker process/, String(pid));
     }
+  });
+
+  it('the local backend: submit starts a detached run, attach follows it from its folder, another launcher cancels it, a resume submission continues it', async () => {
+    const config = await configFor('dose_10000/baseline/gs1', 200);
+    const window1 = new LocalBackend({ workerScript: WORKER, detached: true });
+    const sub = await window1.submit([config]);
+    assert.equal(sub.backend, 'local');
+    assert.equal(sub.handles?.length, 1);
+    const run = sub.handles![0];
+    // A second window (or the CLI) knows the job only by its folder.
+    const window2 = new LocalBackend({ workerScript: WORKER, detached: true });
+    const job = { jobId: config.jobId, artifactDir: config.artifactDir };
+    const attached = window2.attach(job);
+    const seen = await until('progress read from the folder', async () => {
+      const p = await attached.poll();
+      return p.status === 'running' && p.progress.progress ? p : undefined;
+    });
+    assert.equal(seen.progress.progress?.epochs, 200);
+    assert.equal((await window2.describe([job])).get(config.artifactDir)?.state, 'running');
+    await until('the first checkpoint', () => checkpointed(config.artifactDir));
+    launcherGoesAway(run); // window 1 closes; the run goes on
+    assert.match(await window2.cancel(job), /SIGINT sent to dose_10000\/baseline\/gs1 \(worker pid \d+, started elsewhere\)/);
+    const exit = await run.done;
+    assert.equal(exit.status, 'cancelled', exit.reason);
+    assert.equal((await window2.describe([job])).get(config.artifactDir)?.state, 'cancelled');
+    // Resume: submitted with resume, it continues from the checkpoint (short now: 1 more epoch planned).
+    const shorter = { ...config, training: { ...config.training, epochs: 1 } };
+    const again = await window2.submit([shorter], { resume: true });
+    assert.deepEqual(again.skipped, []);
+    const exit2 = await again.handles![0].done;
+    assert.notEqual(exit2.status, 'running');
+    const events = parseEvents(fs.readFileSync(path.join(config.artifactDir, 'events.jsonl'), 'utf8'));
+    const started = events.filter((e) => e.type === 'started').at(-1) as { resumedFrom?: { epoch: number } } | undefined;
+    assert.ok(started?.resumedFrom, 'the resumed run started from the checkpoint');
+    // A job without a checkpoint is not resumable: skipped with the reason, nothing started.
+    const fresh = await configFor('dose_10000/sparse/gs2', 1);
+    fs.rmSync(path.join(fresh.artifactDir, 'checkpoint.npz'), { force: true });
+    const none = await window2.submit([fresh], { resume: true });
+    assert.equal(none.handles?.length, 0);
+    assert.match(none.skipped[0]?.reason ?? '', /checkpoint/);
   });
 });

@@ -11,7 +11,8 @@ import {
   EVALUATION_ALIGNMENT, evaluateRun, flatPredictor, openEvaluationSet, pixelSizeFromMetadata, scanRegion, scoreOnRegion, type RunEvaluation,
 } from '../../src/core/run/evaluation';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
-import { discoverStudy, listJobs, planEvaluation, planRun, type RunConfig, type StudyJob } from '../../src/core/study';
+import { discoverStudy, listJobs, type StudyJob } from '../../src/core/study';
+import { planEvaluation, planRun, type RunConfig } from '../../src/core/run/plan';
 import { openTrainingDataset, quietOrt, Trainer, type TrainingDataset } from '../../src/core/train';
 import { fixturesDir, tempDir } from './helpers/paths';
 

@@ -11,7 +11,8 @@ import {
 import { readRowSet, type NpyStream } from '../../src/core/npy/arrays';
 import { parseNpyHeader } from '../../src/core/npy/header';
 import type { ChunkSink, NpyByteSource } from '../../src/core/npy/source';
-import { inspectDataset, discoverStudy, listJobs, planRun, type Finding } from '../../src/core/study';
+import { inspectDataset, discoverStudy, listJobs, type Finding } from '../../src/core/study';
+import { planRun } from '../../src/core/run/plan';
 import { escapeControl, escapeJsonControl } from '../../src/core/text/escape';
 import { runCli } from '../../src/cli/commands';
 import { openPreviewSource, buildInit } from '../../src/extension/npzPreview/previewService';

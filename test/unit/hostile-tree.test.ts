@@ -5,10 +5,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import {
-  discoverStudy, findStudyRoots, listJobs, planRun, writeDryRun, parseJobId, PlanError, MAX_ENTRIES_PER_DIR,
-  clampPollSeconds, type StudyJob,
-} from '../../src/core/study';
+import { discoverStudy, findStudyRoots, listJobs, parseJobId, MAX_ENTRIES_PER_DIR, clampPollSeconds, type StudyJob } from '../../src/core/study';
+import { planRun, PlanError } from '../../src/core/run/plan';
+import { writeDryRun } from '../../src/core/run/dryRun';
 import { appendLines } from '../../src/core/atomic';
 import { EventLog } from '../../src/core/run/events';
 import { makeStudy, writeDataset } from './helpers/study';

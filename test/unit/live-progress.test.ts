@@ -47,4 +47,17 @@ describe('live progress from events.jsonl', () => {
     for (let i = 0; i < 4 && last?.progress?.step !== 9; i++) last = await r.poll();
     assert.equal(last?.progress?.step, 9);
   });
+
+  it('a run that has just started shows none of the previous run\'s progress (the manifest says running before its started event)', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp.dir, 'rerun-'));
+    fs.writeFileSync(path.join(dir, 'events.jsonl'), `${started()}\n${progress(9)}\n`); // the earlier run, at t
+    const r = new ProgressReader(dir);
+    const since = '2026-01-02T00:00:00.000Z'; // this run's start, from its manifest
+    assert.deepEqual(await r.poll(since), {}, 'the earlier run\'s step 9 is not this run\'s');
+    assert.deepEqual(r.current, {});
+    const later = progress(1).replace(t, '2026-01-02T00:00:05.000Z');
+    fs.appendFileSync(path.join(dir, 'events.jsonl'), `${started().replace(t, since)}\n${later}\n`);
+    assert.equal((await r.poll(since)).progress?.step, 1);
+    assert.equal(r.current.progress?.step, 1);
+  });
 });

@@ -7,7 +7,7 @@ import { warmupFactor } from '../../src/core/train/trainer';
 import { smoothObject, syntheticProbe } from '../../src/core/simulate';
 import { ConfigError, resolveTrainingSettings } from '../../src/core/study/config';
 import { removePlane, removePlaneAt } from '../../src/core/metrics';
-import { openChoicesOf } from '../../src/core/study/plan';
+import { openChoicesOf } from '../../src/core/run/plan';
 import { centralGroups } from '../../src/core/train/qualityMonitor';
 import { buildGroups } from '../../src/core/train/groups';
 import * as fs from 'node:fs';

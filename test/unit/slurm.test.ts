@@ -2,12 +2,13 @@
 // started by test-all.sh before this tier): `ptycho-study submit --backend slurm` freezes the jobs into plan.json,
 // submits one array, and each task trains its job into the job folder (manifest with the scheduler fields,
 // threads from SLURM_CPUS_PER_TASK); --array-limit holds the others pending; scancel of a running task leaves
-// `cancelled` with a checkpoint that resumes; a task whose dataset broke after submission fails alone; --dry-run
+// `cancelled` with a checkpoint, and `submit --resume` resubmits it from there; a task whose dataset broke after submission fails alone; --dry-run
 // writes and submits nothing; without sbatch the error says what to do.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SlurmBackend } from '../../src/core/run/backend';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
 import type { JobManifest } from '../../src/core/study';
 import { repoRoot, tempDir } from './helpers/paths';
@@ -89,6 +90,12 @@ describe('the study as a Slurm job array (real Slurm)', function () {
     assert.equal(r.code, 0, r.err + r.out);
     const sub = JSON.parse(r.out.trim().split('\n').at(-1)!) as { slurmJobId: string; dir: string; jobs: string[] };
     assert.deepEqual(sub.jobs, ['dose_10000/baseline/gs1', 'dose_10000/dense/gs2', 'dose_10000/sparse/gs2']);
+    // The Slurm backend's view: the last task waits in the queue (array limit 1), with the scheduler's reason.
+    const backend = new SlurmBackend({ artifactRoot: path.join(root, 'phase_e') }, {}, { node: process.execPath, cli: CLI });
+    const asJobs = sub.jobs.map((id) => ({ jobId: id, artifactDir: jobDir(id) }));
+    const queued = (await backend.describe(asJobs)).get(jobDir('dose_10000/sparse/gs2'));
+    assert.equal(queued?.state, 'queued', JSON.stringify(queued));
+    assert.deepEqual({ array: queued?.task?.arrayJobId, index: queued?.task?.index, slurm: queued?.task?.slurmState }, { array: sub.slurmJobId, index: 2, slurm: 'PENDING' });
     assert.equal(readJson<{ slurmJobId: string }>(path.join(sub.dir, 'submission.json')).slurmJobId, sub.slurmJobId);
     // Task 2 has not started yet (one at a time): break its data now.
     const broken = path.join(root, 'phase_d', 'dose_10000', 'sparse', 'sparse_train.npz');
@@ -120,9 +127,12 @@ describe('the study as a Slurm job array (real Slurm)', function () {
       }
     }
     assert.ok(fs.readFileSync(path.join(sub.dir, `${sub.slurmJobId}_0.out`), 'utf8').includes('SUCCEEDED dose_10000/baseline/gs1'), 'task output in %A_%a.out');
+    // Drained: the folders are the truth, no task is reported.
+    const after = await backend.describe(asJobs);
+    assert.deepEqual(sub.jobs.map((id) => [after.get(jobDir(id))?.state, after.get(jobDir(id))?.task]), [['succeeded', undefined], ['succeeded', undefined], ['failed', undefined]]);
   });
 
-  it('scancel of a running task: cancelled with a checkpoint; the task resumes from it to succeeded', async () => {
+  it('scancel of a running task: cancelled with a checkpoint; submit --resume resubmits it and it continues to succeeded; no checkpoint, nothing resubmitted', async () => {
     const id = 'dose_10000/baseline/gs1';
     const r = cli(['submit', '--workspace', root, '--view', 'baseline', '--backend', 'slurm', ...TINY, '--epochs', '12', '--json']);
     assert.equal(r.code, 0, r.err + r.out);
@@ -142,10 +152,23 @@ describe('the study as a Slurm job array (real Slurm)', function () {
     const m = readJson<JobManifest>(path.join(jobDir(id), 'manifest.json'));
     assert.equal(m.status, 'cancelled', m.reason);
     assert.ok(fs.existsSync(path.join(jobDir(id), 'checkpoint.npz')));
-    // Resume the frozen job from its checkpoint (here, as a task would): it continues, it does not start over.
-    const resumed = cli(['train', '--plan', sub.plan, '--index', '0', '--resume', '--json']);
-    assert.equal(resumed.code, 0, resumed.err + resumed.out);
-    assert.match(resumed.out, /"resumedFrom":\{"epoch":\d+/);
+    // Resubmit from the checkpoint: a new array whose task runs `train --plan … --resume`; it continues, it does not start over.
+    const again = cli(['submit', '--workspace', root, '--view', 'baseline', '--backend', 'slurm', ...TINY, '--epochs', '12', '--resume', '--json']);
+    assert.equal(again.code, 0, again.err + again.out);
+    const sub2 = JSON.parse(again.out.trim().split('\n').at(-1)!) as { slurmJobId: string; plan: string; resume: boolean; jobs: string[] };
+    assert.equal(sub2.resume, true);
+    assert.deepEqual(sub2.jobs, [id]);
+    assert.match(fs.readFileSync(path.join(path.dirname(sub2.plan), 'submit.sh'), 'utf8'), /--index "\$SLURM_ARRAY_TASK_ID" --resume\n/);
+    await drained(sub2.slurmJobId, undefined, 300_000);
+    const evs = fs.readFileSync(events, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; resumedFrom?: { epoch: number } });
+    assert.ok(evs.filter((e) => e.type === 'started').at(-1)?.resumedFrom, 'the resubmitted task resumed from the checkpoint');
+    const done = readJson<JobManifest>(path.join(jobDir(id), 'manifest.json'));
+    assert.equal(done.scheduler?.arrayJobId, sub2.slurmJobId);
+    // A job with no checkpoint cannot be resubmitted with --resume: nothing is submitted, the reason is given.
+    fs.rmSync(path.join(jobDir('dose_10000/sparse/gs2'), 'checkpoint.npz'), { force: true });
+    const none = cli(['submit', '--workspace', root, '--view', 'sparse', '--backend', 'slurm', ...TINY, '--resume']);
+    assert.equal(none.code, 1);
+    assert.match(none.err, /Nothing to submit: dose_10000\/sparse\/gs2 \(.*checkpoint/);
     assert.equal(readJson<JobManifest>(path.join(jobDir(id), 'manifest.json')).status, 'succeeded');
   });
 });

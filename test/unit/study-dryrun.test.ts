@@ -3,10 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  discoverStudy, listJobs, writeDryRun, planRun, readRunRecord, PlanError, resolveTrainingSettings, ConfigError,
-  intensityScaleFor, type JobManifest,
-} from '../../src/core/study';
+import { discoverStudy, listJobs, readRunRecord, resolveTrainingSettings, ConfigError, intensityScaleFor, type JobManifest } from '../../src/core/study';
+import { planRun, PlanError } from '../../src/core/run/plan';
+import { writeDryRun } from '../../src/core/run/dryRun';
 import { planProviders } from '../../src/core/runtime/providers';
 import { processStartTime } from '../../src/core/processInfo';
 import { LOCK_FILE } from '../../src/core/run/lock';

@@ -6,7 +6,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { discoverStudy, listJobs, planRun, type RunConfig } from '../../src/core/study';
+import { discoverStudy, listJobs } from '../../src/core/study';
+import { planRun, type RunConfig } from '../../src/core/run/plan';
 import { simulateStudy, defaultSimulationConfig } from '../../src/core/simulate';
 import {
   buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, AlignedStitch, outwardOrder, Stitcher, stitchRegion, Trainer, type TrainingState,

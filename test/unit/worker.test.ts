@@ -12,7 +12,8 @@ import { openNpz } from '../../src/core/npy';
 import { parseEvents, type RunEvent } from '../../src/core/run/events';
 import { startRun } from '../../src/core/run/launcher';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
-import { discoverStudy, listJobs, planRun, readRunRecord, type JobManifest, type RunConfig } from '../../src/core/study';
+import { discoverStudy, listJobs, readRunRecord, type JobManifest } from '../../src/core/study';
+import { planRun, type RunConfig } from '../../src/core/run/plan';
 import { repoRoot, tempDir } from './helpers/paths';
 
 const WORKER = path.join(repoRoot, 'dist', 'worker.js');

@@ -19,7 +19,7 @@
 import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearson, removePlaneAt, toJsonMetrics, type JsonImageMetrics, type JsonReconstructionMetrics } from '../metrics';
 import { buildInferenceGraph, canvasSize, type ModelGraphSpec } from '../model';
 import { openNpz } from '../npy';
-import type { EvaluationPlan, EvaluationSource, RunConfig } from '../study/plan';
+import type { EvaluationPlan, EvaluationSource, RunConfig } from './plan';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { buildGroups, type PatternGroups } from '../train/groups';
 import { reconstruct, type Reconstruction } from '../train/reconstruct';

@@ -5,17 +5,16 @@
 // exit code and the last stderr lines, keeping everything written.
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { appendLines, writeJsonAtomic } from '../atomic';
 import { ARTIFACT } from '../study/layout';
-import { MANIFEST_MAX_BYTES, runningProcessGone, type JobManifest, type RunStatus } from '../study/manifest';
-import type { RunConfig } from '../study/plan';
+import { runningProcessGone, type JobManifest, type RunStatus } from '../study/manifest';
+import type { RunConfig } from './plan';
 import { checkRequestedThreads } from '../runtime/threads';
 import { describeEvent, RUN_EVENT_TYPES, type FailedEvent, type RunEvent, type WorkerCommand } from './events';
 import { explainIoError, isIoFailure, writing } from './ioError';
 import { acquireJobLock, LOCK_FILE, newRunId, type JobLock } from './lock';
-import { readSmallFile } from './safeFiles';
+import { failedTrainingManifest, readJobManifest, recordFailedRun, type FailedRunAt, type RunManifestLike } from './manifestWriter';
 import { checkResumable, ResumeError } from './resume';
 
 export { JobLockedError } from './lock';
@@ -85,17 +84,7 @@ export interface WorkerJob {
    * A whole manifest for a run whose worker wrote none (its status and reason are set by the caller); `previous`
    * is the folder's earlier manifest, whose creation date and findings carry over.
    */
-  failedManifest(at: { runId: string; startedAt: Date; pid?: number; previous?: Partial<JobManifest> }): RunManifestLike;
-}
-
-/** The fields recordFailure sets on any run manifest. */
-interface RunManifestLike {
-  status: RunStatus;
-  runId?: string;
-  reason?: string;
-  updatedAt: string;
-  finishedAt?: string;
-  timing?: { finishedAt?: string };
+  failedManifest(at: FailedRunAt): RunManifestLike;
 }
 
 type Listener = (e: RunEvent) => void;
@@ -189,7 +178,7 @@ export class RunHandle {
    */
   private async settle(code: number | null, signal: NodeJS.Signals | null): Promise<RunExit> {
     try {
-      const manifest = await readManifest(this.jobDir);
+      const manifest = await readJobManifest(this.jobDir);
       const ours = manifest?.runId === this.runId ? manifest : undefined;
       if (ours && (ours.status === 'succeeded' || ours.status === 'cancelled' || ours.status === 'failed')) {
         return { jobId: this.jobId, runId: this.runId, status: ours.status, code, signal, reason: ours.reason };
@@ -214,31 +203,6 @@ export class RunHandle {
   }
 }
 
-async function readManifest(dir: string): Promise<JobManifest | undefined> {
-  try {
-    return JSON.parse(await readSmallFile(path.join(dir, ARTIFACT.manifest), MANIFEST_MAX_BYTES)) as JobManifest;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Writes `failed` with `reason` for run `runId`: into its own manifest when the worker wrote one, else into a
- * new one (never into the previous run's, whose results are not this run's; its creation date and findings
- * carry over).
- */
-async function recordFailure(job: WorkerJob, runId: string, reason: string, at: { manifest?: JobManifest; pid?: number; startedAt: Date }): Promise<void> {
-  const now = new Date().toISOString();
-  const previous = at.manifest;
-  const m: RunManifestLike = previous?.runId === runId ? previous : job.failedManifest({ runId, startedAt: at.startedAt, pid: at.pid, previous });
-  m.status = 'failed';
-  m.reason = reason;
-  m.updatedAt = now;
-  m.finishedAt = now;
-  if (m.timing) m.timing.finishedAt = now;
-  await writeJsonAtomic(path.join(job.artifactDir, ARTIFACT.manifest), m);
-}
-
 /** The training job of a RunConfig, for the launcher. */
 function trainingJob(config: RunConfig): WorkerJob {
   return {
@@ -248,26 +212,13 @@ function trainingJob(config: RunConfig): WorkerJob {
     logName: ARTIFACT.trainLog,
     activity: 'trained',
     checkResumable: () => checkResumable(config.artifactDir, config.jobId),
-    failedManifest: ({ runId, startedAt, pid, previous }): JobManifest => ({
-      schemaVersion: 1,
-      kind: 'ptycho-study-job',
-      job: { id: config.jobId, dose: config.dose, view: config.view, gridsize: config.gridsize },
-      status: 'failed',
-      runId,
-      createdAt: previous?.createdAt ?? startedAt.toISOString(),
-      updatedAt: startedAt.toISOString(),
-      startedAt: startedAt.toISOString(),
-      data: { train: { path: config.trainPath, bytes: 0, mtimeMs: 0 }, layout: previous?.data?.layout ?? 'unknown' },
-      config,
-      runtime: {
-        hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, pid,
-        executionProviderRequested: config.training.executionProvider, executionProviderCandidates: [],
-      },
-      worker: { command: [] },
-      findings: previous?.findings ?? [],
-      timing: { startedAt: startedAt.toISOString() },
-    }),
+    failedManifest: (at) => failedTrainingManifest(config, at),
   };
+}
+
+/** `failed` with `reason` for run `runId` of `job` (manifestWriter.recordFailedRun). */
+async function recordFailure(job: WorkerJob, runId: string, reason: string, at: { manifest?: JobManifest; pid?: number; startedAt: Date }): Promise<void> {
+  await recordFailedRun(job.artifactDir, runId, reason, at.manifest, (previous) => job.failedManifest({ runId, startedAt: at.startedAt, pid: at.pid, previous }));
 }
 
 /**
@@ -275,7 +226,7 @@ function trainingJob(config: RunConfig): WorkerJob {
  * or one on another host with a fresh heartbeat), judged as readRunRecord does.
  */
 export async function assertNotRunning(jobDir: string): Promise<void> {
-  const m = await readManifest(jobDir);
+  const m = await readJobManifest(jobDir);
   if (m?.status === 'running' && !runningProcessGone(m.runtime, new Date())) {
     throw new RunAlreadyActiveError(`${m.job?.id ?? jobDir} is already running (pid ${m.runtime?.pid} on ${m.runtime?.hostname}); cancel it first.`);
   }

@@ -22,13 +22,30 @@ const MAX_CHUNKS = 8;
 export class ProgressReader {
   private readonly tail: FileTail;
   private last: LiveProgress = {};
+  /** What poll returned: `last` without what came before the run's start. */
+  private shown: LiveProgress = {};
 
   constructor(readonly jobDir: string) {
     this.tail = new FileTail(path.join(jobDir, ARTIFACT.events), { chunkBytes: 256 << 10, maxInitialBytes: 1 << 20 });
   }
 
-  /** Reads what was appended since the last call; returns the latest progress (the same object when nothing changed). */
-  async poll(): Promise<LiveProgress> {
+  /**
+   * Reads what was appended since the last call; returns the latest progress (the same object when nothing changed).
+   * `since` (the run's start, from its manifest) hides what an earlier run of the job wrote before this one's
+   * `started` event arrives (the manifest says `running` a moment before it).
+   */
+  async poll(since?: string): Promise<LiveProgress> {
+    const last = await this.read();
+    const fresh = <E extends { time: string }>(e?: E): E | undefined => (e && (!since || e.time >= since) ? e : undefined);
+    const progress = fresh(last.progress);
+    const iteration = fresh(last.iteration);
+    if (this.shown.progress !== progress || this.shown.iteration !== iteration) {
+      this.shown = { ...(progress ? { progress } : {}), ...(iteration ? { iteration } : {}) };
+    }
+    return this.shown;
+  }
+
+  private async read(): Promise<LiveProgress> {
     let next: LiveProgress | undefined;
     for (let i = 0; i < MAX_CHUNKS; i++) {
       const u = await this.tail.read();
@@ -47,6 +64,6 @@ export class ProgressReader {
   }
 
   get current(): LiveProgress {
-    return this.last;
+    return this.shown;
   }
 }

@@ -4,14 +4,14 @@
 // reconstruction_manifest.json and skip_summary.json (the original study's names, domain.md §6), rebuilt from
 // the job folders on disk under a lock, as training_manifest.json is.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../atomic';
 import { discoverStudy } from '../study/discovery';
 import { ARTIFACT } from '../study/layout';
 import {
-  listReconstructionJobs, PHASE_F_ARTIFACT, RECON_LOG, type ReconstructionConfig, type ReconstructionJob, type ReconstructionManifest,
+  listReconstructionJobs, PHASE_F_ARTIFACT, RECON_LOG, type ReconstructionConfig, type ReconstructionJob,
 } from '../study/reconstructJobs';
+import { failedReconstructionManifest } from './manifestWriter';
 import { launchWorker, type LaunchOptions, type RunHandle, type WorkerJob } from './launcher';
 import { RECON_CHECKPOINT } from './reconstructionCheckpoint';
 import { checkResumable } from './resume';
@@ -26,25 +26,7 @@ function reconstructionJob(config: ReconstructionConfig): WorkerJob {
     logName: RECON_LOG,
     activity: 'reconstructed',
     checkResumable: () => checkResumable(config.artifactDir, config.jobId, RECON_CHECKPOINT),
-    failedManifest: ({ runId, startedAt, pid, previous }): ReconstructionManifest => ({
-      schemaVersion: 1,
-      kind: 'ptycho-study-reconstruction',
-      job: { id: config.jobId, dose: config.dose, view: config.view, gridsize: config.gridsize, split: config.split, algorithm: config.algorithm },
-      status: 'failed',
-      runId,
-      createdAt: previous?.createdAt ?? startedAt.toISOString(),
-      updatedAt: startedAt.toISOString(),
-      startedAt: startedAt.toISOString(),
-      data: { input: { path: config.dataPath, bytes: 0, mtimeMs: 0 }, layout: config.layout ?? 'unknown' },
-      config,
-      runtime: {
-        hostname: os.hostname(), platform: `${process.platform}-${process.arch}`, node: process.version, pid,
-        executionProviderRequested: config.settings.executionProvider, executionProviderCandidates: ['cpu'],
-      },
-      worker: { command: [] },
-      findings: previous?.findings ?? [],
-      timing: { startedAt: startedAt.toISOString() },
-    }),
+    failedManifest: (at) => failedReconstructionManifest(config, at),
   };
 }
 

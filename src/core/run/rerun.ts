@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ARTIFACT } from '../study/layout';
 import { MANIFEST_MAX_BYTES } from '../study/manifest';
-import type { RunConfig } from '../study/plan';
+import type { RunConfig } from './plan';
 import { checkReconstructionConfig, type ReconstructionConfig } from '../study/reconstructJobs';
 import { checkRunConfig, readRunPlan } from '../study/runConfigFile';
 import { sha256File } from './artifacts';

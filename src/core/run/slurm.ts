@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../atomic';
 import { newRunId } from './lock';
-import { planRun, type RunConfig } from '../study/plan';
+import { planRun, type RunConfig } from './plan';
 import type { StudyJob } from '../study/jobs';
 import type { TrainingSettings } from '../study/config';
 import { checkRunConfig } from '../study/runConfigFile';
@@ -39,6 +39,8 @@ export interface SubmitPlan {
   slurm: SlurmOptions;
   /** Task i trains jobs[i]: the complete plan each local run would write to run-config.json. */
   jobs: RunConfig[];
+  /** Every task continues its job from the checkpoint.npz in its folder (a resubmission after a cancel or TIMEOUT). */
+  resume?: boolean;
 }
 
 export class SlurmError extends Error {
@@ -54,9 +56,9 @@ function safeValue(name: string, v: string): string {
   return v;
 }
 
-export function newSubmitPlan(jobs: RunConfig[], study: SubmitPlan['study'], slurm: SlurmOptions, now = new Date()): SubmitPlan {
+export function newSubmitPlan(jobs: RunConfig[], study: SubmitPlan['study'], slurm: SlurmOptions, now = new Date(), resume = false): SubmitPlan {
   if (jobs.length === 0) throw new SlurmError('No runnable job to submit.');
-  return { format: SUBMIT_PLAN_FORMAT, submitId: newRunId(now), createdAt: now.toISOString(), backend: 'slurm', study, slurm, jobs };
+  return { format: SUBMIT_PLAN_FORMAT, submitId: newRunId(now), createdAt: now.toISOString(), backend: 'slurm', study, slurm, jobs, ...(resume ? { resume: true } : {}) };
 }
 
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -82,7 +84,7 @@ export function sbatchScript(plan: SubmitPlan, files: { planFile: string; dir: s
   if (o.account) lines.push(`#SBATCH --account=${safeValue('account', o.account)}`);
   lines.push(
     `# ${n} job(s) of ${plan.study.artifactRoot}; plan ${files.planFile}`,
-    `exec ${quote(files.node)} ${quote(files.cli)} train --plan ${quote(files.planFile)} --index "$SLURM_ARRAY_TASK_ID"`,
+    `exec ${quote(files.node)} ${quote(files.cli)} train --plan ${quote(files.planFile)} --index "$SLURM_ARRAY_TASK_ID"${plan.resume ? ' --resume' : ''}`,
     '',
   );
   return lines.join('\n');
@@ -229,13 +231,13 @@ export function planSubmission(
 }
 
 /** Freezes, writes and submits: the whole submission, as the CLI and VS Code run it. */
-export async function submitJobs(configs: RunConfig[], skipped: { id: string; reason: string }[], study: SubmitPlan['study'], slurm: SlurmOptions, files: { node: string; cli: string }): Promise<{ plan: SubmitPlan; slurmJobId: string; dir: string; planFile: string; scriptFile: string }> {
-  const plan = newSubmitPlan(configs, study, slurm);
+export async function submitJobs(configs: RunConfig[], skipped: { id: string; reason: string }[], study: SubmitPlan['study'], slurm: SlurmOptions, files: { node: string; cli: string }, resume = false): Promise<{ plan: SubmitPlan; slurmJobId: string; dir: string; planFile: string; scriptFile: string }> {
+  const plan = newSubmitPlan(configs, study, slurm, new Date(), resume);
   const w = await writeSubmission(plan, files);
   const { jobId } = submitArray(w.scriptFile);
   await writeJsonAtomic(path.join(w.dir, 'submission.json'), {
     submitId: plan.submitId, slurmJobId: jobId, submittedAt: new Date().toISOString(),
-    tasks: configs.map((c, i) => ({ index: i, jobId: c.jobId, artifactDir: c.artifactDir })), skipped,
+    tasks: configs.map((c, i) => ({ index: i, jobId: c.jobId, artifactDir: c.artifactDir })), skipped, ...(resume ? { resume: true } : {}),
   });
   return { plan, slurmJobId: jobId, dir: w.dir, planFile: w.planFile, scriptFile: w.scriptFile };
 }

@@ -6,5 +6,4 @@ export * from './dataset';
 export * from './discovery';
 export * from './jobs';
 export * from './manifest';
-export * from './plan';
 export * from './fingerprint';

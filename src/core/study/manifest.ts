@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARTIFACT } from './layout';
 import type { Finding } from './findings';
-import type { RunConfig } from './plan';
+import type { RunConfig } from '../run/plan';
 import { isPlausiblePid, isProcessAlive, isSameProcess } from '../processInfo';
 import { readSmallFile } from '../run/safeFiles';
 

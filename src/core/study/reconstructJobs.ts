@@ -18,7 +18,7 @@ import { formatFinding, type Finding } from './findings';
 import { jobMatrix, matchesFilter, refreshRunState, runLimited, type DataProblem, type JobDataset, type JobFilter, type JobState } from './jobs';
 import { doseFolderName, formatDose, parseDoseFolder, SPLITS, type Split } from './layout';
 import { type DatasetProvenance, type RunRecord, type RunStatus, type RunTiming, type RuntimeInfo } from './manifest';
-import { PlanError, type EvaluationPlan } from './plan';
+import { PlanError, type EvaluationPlan } from '../run/plan';
 import { RunConfigError } from './runConfigFile';
 
 /**

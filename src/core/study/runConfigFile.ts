@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSmallFile } from '../run/safeFiles';
 import { ARTIFACT } from './layout';
-import type { RunConfig } from './plan';
+import type { RunConfig } from '../run/plan';
 
 /** Largest run-config.json read (a real one is a few KB). */
 export const RUN_CONFIG_MAX_BYTES = 4 << 20;

@@ -3,7 +3,7 @@
 // early stopping, progress callbacks (for the worker's event stream and cancellation between steps), and
 // checkpoints at every epoch end and on cancel that restore the run exactly.
 import type { Tensor } from 'onnxruntime-node';
-import type { RunConfig } from '../study/plan';
+import type { RunConfig } from '../run/plan';
 import { adamStepSize } from '../onnx';
 import {
   buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, modelProbe,

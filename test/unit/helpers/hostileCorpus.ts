@@ -17,7 +17,8 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as zlib from 'node:zlib';
 import { formatNpyHeader } from '../../../src/core/npy';
-import { discoverStudy, listJobs, planRun } from '../../../src/core/study';
+import { discoverStudy, listJobs } from '../../../src/core/study';
+import { planRun } from '../../../src/core/run/plan';
 import { makeStudy, writeDataset } from './study';
 
 // ------------------------------------------------------------------------------------------------ zip writer

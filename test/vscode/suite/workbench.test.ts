@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobsNode } from '../../../src/extension/jobsTree';
-import type { DryRunResult, StudyJob } from '../../../src/core/study';
+import type { StudyJob } from '../../../src/core/study';
+import type { DryRunResult } from '../../../src/core/run/dryRun';
 import { EXTENSION_ID, until } from './util';
 
 

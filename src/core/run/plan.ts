@@ -1,19 +1,13 @@
-// Run planning and dry runs. A plan resolves everything a run depends on into one RunConfig (no hidden
-// globals); a dry run writes that plan into the job's own artifact folder and touches nothing else.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { appendLines, writeJsonAtomic } from '../atomic';
-import { acquireJobLock, JobLockedError, newRunId, type JobLock } from '../run/lock';
-import { assertInsideRoot, UnsafePathError } from '../run/safeFiles';
+// Run planning: a plan resolves everything a run depends on into one RunConfig (no hidden globals), recorded
+// verbatim in the run's manifest and run-config.json. Dry runs write a plan (dryRun.ts); launches start one (launch.ts).
+import { assertInsideRoot, UnsafePathError } from './safeFiles';
 import { planProviders, type ProviderPlan } from '../runtime/providers';
-import { intensityScaleFor, resolveTrainingSettings, type TrainingSettings } from './config';
-import { GROUP_SIZE_GS2 } from './dataset';
-import { applyOverrides, hasErrors, formatFinding, type Finding } from './findings';
-import type { StudyJob } from './jobs';
-import { ARTIFACT, formatDose } from './layout';
-import type { DatasetProvenance, JobManifest } from './manifest';
-import { readRunRecord } from './manifest';
+import { intensityScaleFor, resolveTrainingSettings, type TrainingSettings } from '../study/config';
+import { GROUP_SIZE_GS2 } from '../study/dataset';
+import { applyOverrides, hasErrors, formatFinding, type Finding } from '../study/findings';
+import type { StudyJob } from '../study/jobs';
+import { formatDose } from '../study/layout';
+import type { DatasetProvenance } from '../study/manifest';
 
 /** Everything one training run depends on. Recorded verbatim in its manifest and run-config.json. */
 export interface RunConfig {
@@ -188,102 +182,6 @@ function assertArtifactDir(job: StudyJob): void {
   }
 }
 
-export interface DryRunResult {
-  plan: RunPlan;
-  manifestPath: string;
-  runConfigPath: string;
-  logPath: string;
-  /** Where an earlier real run's manifest was kept, if the dry run replaced one. */
-  previousManifest?: string;
-}
-
-/**
- * Writes the plan of `job` into its artifact folder: appends to train.log, writes run-config.json and
- * manifest.json (status "dry-run"). Never trains; never touches another job's folder; never replaces the
- * manifest of a live run; keeps an earlier real run's manifest under a dated name. Like a training start, it
- * holds the job's run lock (`<job>/run.lock`) while it writes: a job another run holds is refused with the
- * holder's pid and host, and nothing in its folder changes.
- */
-export async function writeDryRun(job: StudyJob, options: PlanOptions, now: Date = new Date()): Promise<DryRunResult> {
-  const plan = planRun(job, options);
-  try {
-    await fs.promises.mkdir(job.artifactDir, { recursive: true });
-  } catch (err) {
-    // e.g. the artifact root is a file: this job cannot be planned here (the CLI goes on with the others).
-    throw new PlanError(`Cannot dry-run ${job.id}: ${(err as Error).message}`);
-  }
-  let lock: JobLock;
-  try {
-    lock = acquireJobLock(job.artifactDir, { jobId: job.id, runId: `dry-run-${newRunId(now)}` });
-  } catch (err) {
-    if (err instanceof JobLockedError) throw new PlanError(`Cannot dry-run ${job.id}: ${err.message}`);
-    throw err;
-  }
-  try {
-    return await writeDryRunLocked(job, plan, now);
-  } finally {
-    lock.release();
-  }
-}
-
-async function writeDryRunLocked(job: StudyJob, plan: RunPlan, now: Date): Promise<DryRunResult> {
-  const dir = job.artifactDir;
-  const manifestPath = path.join(dir, ARTIFACT.manifest);
-  const runConfigPath = path.join(dir, ARTIFACT.runConfig);
-  const previous = await readRunRecord(dir, now);
-  if (previous?.status === 'running') {
-    throw new PlanError(`${job.id} is running (pid ${previous.manifest.runtime?.pid} on ${previous.manifest.runtime?.hostname ?? 'an unknown host'}); cancel it before a dry run replaces its manifest.`);
-  }
-  let previousManifest: string | undefined;
-  if (previous && previous.status !== 'dry-run') {
-    const m = previous.manifest as Partial<JobManifest>;
-    previousManifest = path.join(dir, `manifest.${stamp(typeof m.finishedAt === 'string' ? m.finishedAt : typeof m.updatedAt === 'string' ? m.updatedAt : undefined, now)}.json`);
-  }
-  const iso = now.toISOString();
-  const manifest: JobManifest = {
-    schemaVersion: 1,
-    kind: 'ptycho-study-job',
-    job: { id: job.id, dose: job.dose, view: job.view, gridsize: job.gridsize },
-    status: 'dry-run',
-    createdAt: iso,
-    updatedAt: iso,
-    data: {
-      train: provenance(job.train.path, job.train.info),
-      test: job.test.exists ? provenance(job.test.path, job.test.info) : undefined,
-      layout: job.layout ?? 'unknown',
-    },
-    config: plan.config,
-    runtime: {
-      hostname: os.hostname(),
-      platform: `${process.platform}-${process.arch}`,
-      node: process.version,
-      executionProviderRequested: plan.providers.requested,
-      executionProviderCandidates: plan.providers.candidates,
-    },
-    worker: { command: plan.workerCommand },
-    findings: plan.findings,
-    previousManifest: previousManifest ? path.basename(previousManifest) : undefined,
-  };
-  try {
-    await appendLines(job.logPath, dryRunLogLines(plan, iso));
-  } catch (err) {
-    // A symlink or FIFO planted as train.log: a per-job error (the CLI goes on with the other jobs), nothing written.
-    if (err instanceof UnsafePathError) throw new PlanError(`Cannot dry-run ${job.id}: ${err.message}`);
-    throw err;
-  }
-  await writeJsonAtomic(runConfigPath, plan.config);
-  // The earlier run's manifest is renamed, not copied: nothing is read (it may be a FIFO or huge), and a symlink
-  // at the dated name is replaced rather than written through. We hold the run lock: no run writes it meanwhile.
-  if (previousManifest) await fs.promises.rename(manifestPath, previousManifest);
-  await writeJsonAtomic(manifestPath, manifest);
-  return { plan, manifestPath, runConfigPath, logPath: job.logPath, previousManifest };
-}
-
-function stamp(iso: string | undefined, now: Date): string {
-  const t = iso && Number.isFinite(Date.parse(iso)) ? new Date(iso) : now;
-  return t.toISOString().replace(/[:.]/g, '-');
-}
-
 export function provenance(file: string, info: StudyJob['train']['info']): DatasetProvenance {
   return {
     path: file,
@@ -316,10 +214,6 @@ export function describePlan(plan: RunPlan): string[] {
   for (const f of plan.findings) lines.push(`finding        ${formatFinding(f)}`);
   lines.push(plan.runnable ? 'verdict        runnable' : `verdict        NOT runnable: ${plan.blockers.join(' ')}`);
   return lines;
-}
-
-function dryRunLogLines(plan: RunPlan, iso: string): string[] {
-  return [`[${iso}] DRY RUN ${plan.config.jobId} (no training)`, ...describePlan(plan).map((l) => `[${iso}]   ${l}`)];
 }
 
 function quoteArg(a: string): string {
