@@ -465,4 +465,62 @@ describe('Phase F iterative reconstructions in VS Code', function () {
       for (const k of ['slurm.arrayLimit', 'slurm.cpusPerTask', 'slurm.mem']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
+
+  it('multi-selection in the tree: Train queues every selected job and Cancel stops them; with ptychoStudy.backend = slurm, Train submits the selection as one array and Resume resubmits from the checkpoint', async function () {
+    const sinfo = spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8' });
+    if (sinfo.error || !/idle|mixed|allocated/.test(sinfo.stdout ?? '')) {
+      if (process.env.PTYCHO_REQUIRE_SLURM === '1') throw new Error('Slurm is not running (scripts/slurm-local.sh start)');
+      this.skip();
+    }
+    const ids = ['dose_10000/baseline/gs1', 'dose_10000/dense/gs2'];
+    const selection = (): JobsNode[] => {
+      const out: JobsNode[] = [];
+      for (const top of api.tree.getChildren()) for (const n of api.tree.getChildren(top)) if (n.kind === 'job' && ids.includes(n.job.id)) out.push(n);
+      return out;
+    };
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    assert.equal(pkg.contributes.configuration.properties['ptychoStudy.backend'].default, 'local');
+    try {
+      // Local: both queued (one at a time: training.maxConcurrentJobs 1), both stopped by one Cancel on the selection.
+      await cfg().update('training.epochs', 500, vscode.ConfigurationTarget.Workspace);
+      await refreshed();
+      const nodes = selection();
+      assert.equal(nodes.length, 2);
+      const runs = await vscode.commands.executeCommand<LiveRun[]>('ptychoStudy.train', nodes[0], nodes);
+      assert.deepEqual(runs.map((r) => r.job.id).sort(), ids);
+      await until('the first selected job running', () => runs.some((r) => r.state === 'running' && r.handle) || undefined, 120_000);
+      assert.equal(await vscode.commands.executeCommand('ptychoStudy.cancel', nodes[0], nodes), true);
+      const exits = await Promise.all(runs.map((r) => r.finished));
+      assert.deepEqual(exits.map((e) => e?.status ?? 'dequeued').sort(), ['cancelled', 'dequeued']);
+      // Slurm: the same gesture submits one array.
+      await cfg().update('training.epochs', 1, vscode.ConfigurationTarget.Workspace);
+      await cfg().update('backend', 'slurm', vscode.ConfigurationTarget.Workspace);
+      await cfg().update('slurm.cpusPerTask', 1, vscode.ConfigurationTarget.Workspace);
+      await cfg().update('slurm.mem', '1G', vscode.ConfigurationTarget.Workspace);
+      await refreshed();
+      const sub = await vscode.commands.executeCommand<{ slurmJobId: string; jobs: string[]; dir: string }>('ptychoStudy.train', selection()[0], selection());
+      assert.ok(sub?.slurmJobId, 'submitted to Slurm');
+      assert.deepEqual([...sub.jobs].sort(), ids);
+      assert.equal(api.runs.all().length, 0, 'nothing started locally');
+      const finished = (array: string) => until(`array ${array} finished`, async () => {
+        await api.slurm.poll();
+        await refreshed();
+        const jobs = ids.map((id) => api.model.allJobs().find((j) => j.id === id)!);
+        const mine = jobs.filter((j) => j.run?.manifest.scheduler?.arrayJobId === array);
+        return mine.length > 0 && mine.every((j) => j.state === 'succeeded') ? mine : undefined;
+      }, 240_000);
+      assert.equal((await finished(sub.slurmJobId)).length, 2);
+      // Resume on one job: resubmitted, continuing from its checkpoint.
+      const baseline = selection().find((n) => n.kind === 'job' && n.job.id === ids[0])!;
+      const again = await vscode.commands.executeCommand<{ slurmJobId: string; jobs: string[]; dir: string }>('ptychoStudy.resume', baseline);
+      assert.deepEqual(again?.jobs, [ids[0]]);
+      assert.match(fs.readFileSync(path.join(again.dir, 'submit.sh'), 'utf8'), / --resume\n/);
+      const [resumed] = await finished(again.slurmJobId);
+      const events = fs.readFileSync(path.join(resumed.artifactDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; resumedFrom?: unknown });
+      assert.ok(events.filter((e) => e.type === 'started').at(-1)?.resumedFrom, 'resumed from the checkpoint');
+    } finally {
+      for (const k of ['backend', 'slurm.cpusPerTask', 'slurm.mem']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Workspace);
+      await cfg().update('training.epochs', 1, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });
