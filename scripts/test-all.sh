@@ -53,6 +53,9 @@ if [ "${PTYCHO_SKIP_VSCODE:-0}" != "1" ]; then
     echo "== real VS Code: extension-host tests"
     rm -f "$ART/exthost.json"
     timeout 600 node test/vscode/run-exthost.mjs; add_json_counts "$ART/exthost.json" $? exthost
+    echo "== real VS Code: a window reload during a training run (two extension hosts)"
+    rm -f "$ART/reload.json"
+    timeout 600 node test/vscode/run-reload.mjs; add_json_counts "$ART/reload.json" $? window-reload
     echo "== real VS Code: package and install the .vsix"
     rm -f "$ART/vsix.json"
     timeout 300 node test/vscode/check-vsix.mjs; add_json_counts "$ART/vsix.json" $? vsix
