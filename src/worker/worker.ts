@@ -1,7 +1,8 @@
-// The worker: a separate Node process (forked by the extension or the CLI, never run inside the extension host)
-// that trains one job — or runs one Phase F reconstruction (reconstructJob.ts), when the plan is one — from the
-// resolved plan in `<job>/run-config.json`, streams typed events over IPC and into events.jsonl and the job's
-// log (train.log, recon.log), keeps manifest.json true at every moment, and writes the artifacts.
+// The worker: a separate Node process (forked by the extension or the CLI, never run inside the extension host), a
+// thin shell over core: its arguments, the run lock, signals and the launcher's IPC channel; the run itself is
+// core/run/trainingRun.ts (a training job) or core/run/reconstructionRun.ts (a Phase F job), from the resolved plan in
+// `<job>/run-config.json`: typed events over IPC and into events.jsonl and the job's log (train.log, recon.log),
+// manifest.json true at every moment, the artifacts.
 //   node dist/worker.js --job-dir <dir> [--run-id ID] [--resume] [--detached] [--threads N [--threads-source cli|setting]]
 // With --run-id the launcher holds the job's run lock for that run (checked here); without it (started by
 // hand) the worker takes the lock itself and releases it on exit. A worker whose launcher goes away (its IPC channel
@@ -18,8 +19,9 @@ import { acquireJobLock, JobLockedError, LOCK_FILE, newRunId, readLock } from '.
 import { checkRequestedThreads, resolveThreads, type ResolvedThreads } from '../core/runtime/threads';
 import { isReconstructionConfig } from '../core/study/reconstructJobs';
 import { readRunPlan, RunConfigError } from '../core/study/runConfigFile';
-import { runReconstruction } from './reconstructJob';
-import { runJob, type WorkerIo } from './runJob';
+import { runReconstruction } from '../core/run/reconstructionRun';
+import { runTraining } from '../core/run/trainingRun';
+import type { WorkerIo } from '../core/run/runSupport';
 
 function parseArgs(argv: string[]): { jobDir: string; runId?: string; resume: boolean; detached: boolean; threads: ResolvedThreads } {
   let jobDir: string | undefined;
@@ -117,7 +119,7 @@ async function main(): Promise<number> {
   if (isReconstructionConfig(await readRunPlan(args.jobDir))) {
     return runReconstruction(args.jobDir, { runId: args.runId, resume: args.resume, threads: args.threads }, io);
   }
-  return runJob(args.jobDir, { runId: args.runId, resume: args.resume, threads: args.threads }, io);
+  return runTraining(args.jobDir, { runId: args.runId, resume: args.resume, threads: args.threads }, io);
 }
 
 main().then(

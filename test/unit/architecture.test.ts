@@ -39,4 +39,12 @@ describe('architecture', () => {
     const core = sources(path.join(repoRoot, 'src', 'core', 'study'));
     assert.deepEqual(core.filter((f) => importsOf(fs.readFileSync(f, 'utf8'), 'onnxruntime-node')), []);
   });
+
+  it('one run lifecycle: the worker is a thin shell over core/run, and only core/run/manifestWriter.ts writes a job\'s manifest.json', () => {
+    assert.deepEqual(sources(path.join(repoRoot, 'src', 'worker')).map((f) => path.basename(f)), ['worker.ts']);
+    const writes = /(write\w*|rename)\(\s*(path\.join\([^)]*ARTIFACT\.manifest|[\w.]*manifestPath\b(?![\w.]*Study))/;
+    const offenders = sources(path.join(repoRoot, 'src')).filter((f) => !f.endsWith(path.join('core', 'run', 'manifestWriter.ts')) && writes.test(fs.readFileSync(f, 'utf8')));
+    // The study-level records (training_manifest.json, reconstruction_manifest.json) are not job manifests.
+    assert.deepEqual(offenders.map((f) => path.relative(repoRoot, f)).filter((f) => !/studyManifest\.ts$|reconstructionLauncher\.ts$/.test(f)), []);
+  });
 });

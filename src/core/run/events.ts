@@ -113,7 +113,7 @@ export interface CancelledEvent extends EventBase {
   checkpoint?: string;
 }
 
-// Phase F reconstruction runs (src/worker/reconstructJob.ts) share `log` and `failed` and have their own
+// Phase F reconstruction runs (src/core/run/reconstructionRun.ts) share `log` and `failed` and have their own
 // start, per-iteration, checkpoint, end and cancel events.
 
 export interface ReconStartedEvent extends EventBase {

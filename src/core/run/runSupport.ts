@@ -3,13 +3,13 @@
 // and the provenance of its data.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { sha256File } from '../core/run/artifacts';
-import { EventLog, type EventBody, type RunEvent } from '../core/run/events';
-import { explainIoError } from '../core/run/ioError';
-import type { DatasetProvenance, RunStatus } from '../core/study/manifest';
-import type { TrainingDataset } from '../core/train/data';
-import type { KeptManifest, ManifestKeeper } from '../core/run/manifestWriter';
-import { ARTIFACT } from '../core/study/layout';
+import { sha256File } from './artifacts';
+import { EventLog, type EventBody, type RunEvent } from './events';
+import { explainIoError } from './ioError';
+import type { DatasetProvenance, RunStatus } from '../study/manifest';
+import type { TrainingDataset } from '../train/data';
+import type { KeptManifest, ManifestKeeper } from './manifestWriter';
+import { ARTIFACT } from '../study/layout';
 
 export interface WorkerIo {
   send(e: RunEvent): void;
