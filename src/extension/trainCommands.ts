@@ -2,7 +2,9 @@
 // asks with a quick pick, and returns what it started so tests and other extensions can await it.
 import * as vscode from 'vscode';
 import type { StudyJob } from '../core/study';
-import { CancelRefusedError, cancelExternalRun } from '../core/run/cancelExternal';
+import * as path from 'node:path';
+import { LocalBackend } from '../core/run/backend';
+import { CancelRefusedError } from '../core/run/cancelExternal';
 import { resolveJob, UserError, MANAGE_TRUST, type CommandContext, type JobArg } from './commands';
 import type { JobsNode } from './jobsTree';
 import type { LiveRun, RunJob, RunManager } from './runs';
@@ -75,11 +77,12 @@ export async function trainAllCommand(ctx: TrainContext): Promise<LiveRun[]> {
 }
 
 /** Cancel of a run this window did not start: SIGINT to the worker its manifest records (cancelExternalRun). */
-export function cancelElsewhere(ctx: CommandContext, jobId: string, jobDir: string): boolean {
+export async function cancelElsewhere(ctx: CommandContext, jobId: string, jobDir: string): Promise<boolean> {
   try {
-    const { pid } = cancelExternalRun(jobDir, jobId);
-    ctx.log.info(`Cancel sent to ${jobId} (worker pid ${pid}, started by another window or the CLI).`);
-    void vscode.window.showInformationMessage(`Cancelling ${jobId}: its worker (pid ${pid}) stops after the current step and keeps a checkpoint.`);
+    // The local backend's cancel of a run it holds no handle of: SIGINT after the pid / start-time / host check.
+    const what = await new LocalBackend({ workerScript: path.join(ctx.extensionPath, 'dist', 'worker.js') }).cancel({ jobId, artifactDir: jobDir });
+    ctx.log.info(`Cancel: ${what} (started by another window or the CLI).`);
+    void vscode.window.showInformationMessage(`Cancelling ${jobId}: its worker stops after the current step and keeps a checkpoint.`);
     ctx.model.requestRefresh(0);
     return true;
   } catch (err) {
@@ -92,7 +95,7 @@ export function cancelElsewhere(ctx: CommandContext, jobId: string, jobDir: stri
  * Cancels one job of either kind: its run in this window (dequeued, or stopped after its step), else a run of another
  * process through its manifest (cancelElsewhere).
  */
-export function cancelJob(ctx: TrainContext, job: RunJob): boolean {
+export async function cancelJob(ctx: TrainContext, job: RunJob): Promise<boolean> {
   const run = ctx.runs.get(ctx.model.folderOf(job), job);
   if (!run && job.state === 'running') return cancelElsewhere(ctx, job.id, job.artifactDir);
   if (!run) throw new UserError(`${job.id} is not running or queued.`);

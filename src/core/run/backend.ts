@@ -119,15 +119,21 @@ export class LocalBackend implements Backend {
 
   constructor(private readonly launch: LaunchOptions) {}
 
+  /**
+   * Starts one run now (the queues of the CLI and VS Code call this one job at a time). Refused — JobLockedError,
+   * ResumeError, RunAlreadyActiveError — before anything is written when it cannot start.
+   */
+  async start(config: RunConfig, overrides: Partial<LaunchOptions> = {}): Promise<RunHandle> {
+    const h = await startRun(config, { ...this.launch, ...overrides });
+    this.handles.set(config.artifactDir, h);
+    void h.done.then(() => this.handles.delete(config.artifactDir));
+    return h;
+  }
+
   async submit(configs: readonly RunConfig[], options: SubmitOptions = {}): Promise<Submission> {
     const { ok, skipped } = options.resume ? await resumable(configs) : { ok: [...configs], skipped: [] };
     const handles: RunHandle[] = [];
-    for (const c of ok) {
-      const h = await startRun(c, { ...this.launch, resume: options.resume ?? this.launch.resume });
-      this.handles.set(c.artifactDir, h);
-      void h.done.then(() => this.handles.delete(c.artifactDir));
-      handles.push(h);
-    }
+    for (const c of ok) handles.push(await this.start(c, options.resume !== undefined ? { resume: options.resume } : {}));
     return { backend: 'local', jobs: ok.map((c) => ({ jobId: c.jobId, artifactDir: c.artifactDir })), skipped, handles };
   }
 

@@ -1,8 +1,9 @@
 // The one plan → check → start sequence of a local training run, used by `ptycho-study train` and by the VS Code
 // run queue: the job is planned with the given settings (no hidden globals), refused with its blockers when it is
-// not runnable, and started through the launcher (run lock, resume check, run-config.json, the worker process).
+// not runnable, and started by the local backend (the launcher: run lock, resume check, run-config.json, the worker).
 import type { StudyJob } from '../study/jobs';
-import { startRun, type LaunchOptions, type RunHandle } from './launcher';
+import { LocalBackend } from './backend';
+import type { LaunchOptions, RunHandle } from './launcher';
 import { planRun, type PlanOptions, type RunConfig, type RunPlan } from './plan';
 
 export interface LaunchRequest extends Omit<PlanOptions, 'workerScript'>, LaunchOptions {}
@@ -16,5 +17,5 @@ export type PreparedLaunch =
 export function prepareLaunch(job: StudyJob, request: LaunchRequest): PreparedLaunch {
   const plan = planRun(job, { settings: request.settings, workerScript: request.workerScript, nodePath: request.nodePath, ortBinDir: request.ortBinDir, study: request.study });
   if (!plan.runnable) return { runnable: false, plan, blockers: plan.blockers };
-  return { runnable: true, plan, config: plan.config, start: () => startRun(plan.config, request) };
+  return { runnable: true, plan, config: plan.config, start: () => new LocalBackend(request).start(plan.config) };
 }
