@@ -120,7 +120,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     if (isReconArg(arg)) return cancelReconstruction(tctx, arg);
     // A job queued on Slurm (not yet running): scancel its task.
     const queued = typeof arg === 'string' ? model.allJobs().find((j) => j.id === arg) : arg && typeof arg === 'object' && 'kind' in arg && arg.kind === 'job' ? arg.job : undefined;
-    if (queued && !runs.get(model.folderOf(queued), queued) && slurm.stateOf(queued)) return slurm.cancel(queued);
+    if (queued && !runs.get(model.folderOf(queued), queued) && slurm.isQueued(queued)) return slurm.cancel(queued);
     return cancelCommand(tctx, arg);
   };
   register('ptychoStudy.cancel', async (arg?: Parameters<typeof cancelCommand>[1], selected?: unknown[]) => {

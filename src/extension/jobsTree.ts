@@ -8,6 +8,7 @@ import type { ProgressEvent } from '../core/run/events';
 import type { LiveProgress } from '../core/run/liveProgress';
 import type { FolderStudy, StudyModel } from './studyModel';
 import { describeIteration, formatEta, type LiveRun, type RunManager } from './runs';
+import { FINAL_SLURM_STATES } from '../core/run/slurm';
 import type { SlurmTaskState, SlurmTracker } from './slurm';
 
 export type JobsNode =
@@ -204,9 +205,12 @@ function setStateIcon(item: vscode.TreeItem, prefix: 'job' | 'recon', state: Job
 function slurmItem(study: FolderStudy, job: StudyJob, q: SlurmTaskState): vscode.TreeItem {
   const item = jobItem(study, job);
   const pending = q.state === 'PENDING';
-  item.iconPath = new vscode.ThemeIcon(pending ? 'watch' : 'sync~spin', pending ? new vscode.ThemeColor('charts.yellow') : undefined);
-  item.description = `${pending ? 'pending' : q.state.toLowerCase()} on Slurm${q.reason && q.reason !== 'None' ? ` (${q.reason})` : ''} · array ${q.arrayJobId}_${q.task}`;
-  item.contextValue = 'job.queued';
+  const ended = FINAL_SLURM_STATES[q.state];
+  item.iconPath = ended ? new vscode.ThemeIcon(ended === 'cancelled' ? 'circle-slash' : 'error', new vscode.ThemeColor(ended === 'cancelled' ? 'charts.orange' : 'charts.red'))
+    : new vscode.ThemeIcon(pending ? 'watch' : 'sync~spin', pending ? new vscode.ThemeColor('charts.yellow') : undefined);
+  item.description = `${pending ? 'pending' : q.state.toLowerCase()} on Slurm${q.reason && !/^None\b/.test(q.reason) && !ended ? ` (${q.reason})` : ''} · array ${q.arrayJobId}_${q.task}`;
+  // A task that ended before its run started is the job's state now: Train (or Submit) again as for any ended job.
+  item.contextValue = ended ? `job.${ended}` : 'job.queued';
   item.accessibilityInformation = { label: `${job.id}, ${item.description}` };
   return item;
 }

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { SlurmBackend } from '../core/run/backend';
-import { planSubmission, SlurmError, type QueueState, type SlurmOptions } from '../core/run/slurm';
+import { FINAL_SLURM_STATES, planSubmission, SlurmError, type QueueState, type SlurmOptions } from '../core/run/slurm';
 import type { StudyJob } from '../core/study';
 import { UserError, MANAGE_TRUST, type CommandContext } from './commands';
 import type { JobsNode } from './jobsTree';
@@ -57,6 +57,12 @@ export class SlurmTracker implements vscode.Disposable {
     return new SlurmBackend({ artifactRoot }, {}, { node: process.execPath, cli: path.join(this.extensionPath, 'dist', 'cli.js') });
   }
 
+  /** The job's task is waiting or running on Slurm (not one that ended before its run started). */
+  isQueued(job: StudyJob): boolean {
+    const st = this.stateOf(job);
+    return !!st && !(st.state in FINAL_SLURM_STATES);
+  }
+
   /** Polls now (the Slurm backend's describe: recorded submissions × squeue × the job folders) and every 10 s while tasks are queued. */
   async poll(): Promise<void> {
     if (this.polling) return;
@@ -77,7 +83,8 @@ export class SlurmTracker implements vscode.Disposable {
         for (const [dir, st] of states) {
           if (!st.task) continue;
           next.set(dir, { state: st.task.slurmState, reason: st.reason ?? '', arrayJobId: st.task.arrayJobId, task: st.task.index });
-          active = true;
+          // Queued or running: keep polling; a task that ended without its run recording it is shown, not polled.
+          if (!(st.task.slurmState in FINAL_SLURM_STATES)) active = true;
         }
       }
       const before = JSON.stringify([...this.states]);
@@ -96,7 +103,7 @@ export class SlurmTracker implements vscode.Disposable {
   /** scancel of a job's queued or running task (the Slurm backend's cancel). */
   async cancel(job: StudyJob): Promise<boolean> {
     const root = this.model.folders.find((s) => s.jobs.includes(job))?.layout?.artifactRoot;
-    if (!root || !this.stateOf(job)) return false;
+    if (!root || !this.isQueued(job)) return false;
     try {
       const what = await this.backendOf(root).cancel({ jobId: job.id, artifactDir: job.artifactDir, artifactRoot: root });
       this.log.info(what);

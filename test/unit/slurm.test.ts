@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SlurmBackend } from '../../src/core/run/backend';
+import { taskSetHas } from '../../src/core/run/slurm';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
 import type { JobManifest } from '../../src/core/study';
 import { repoRoot, tempDir } from './helpers/paths';
@@ -44,6 +45,17 @@ async function drained(arrayJobId: string, onPoll?: (t: ReturnType<typeof tasks>
     await sleep(500);
   }
 }
+
+describe('Slurm array task sets', () => {
+  it('taskSetHas reads ArrayTaskId values: a task, ranges, lists, steps, a throttle, NO_VAL', () => {
+    assert.ok(taskSetHas('3', 3) && !taskSetHas('3', 2));
+    assert.ok(taskSetHas('2-5%1', 4) && !taskSetHas('2-5%1', 6));
+    assert.ok(taskSetHas('1,3,5-7', 6) && !taskSetHas('1,3,5-7', 2));
+    assert.ok(taskSetHas('0-8:4', 4) && !taskSetHas('0-8:4', 3));
+    assert.ok(taskSetHas('4294967294', 9), 'NO_VAL: the whole unsplit remainder');
+    assert.ok(!taskSetHas(undefined, 0) && !taskSetHas('N/A', 0));
+  });
+});
 
 describe('the study as a Slurm job array (real Slurm)', function () {
   this.timeout(600_000);
@@ -130,6 +142,39 @@ describe('the study as a Slurm job array (real Slurm)', function () {
     // Drained: the folders are the truth, no task is reported.
     const after = await backend.describe(asJobs);
     assert.deepEqual(sub.jobs.map((id) => [after.get(jobDir(id))?.state, after.get(jobDir(id))?.task]), [['succeeded', undefined], ['succeeded', undefined], ['failed', undefined]]);
+  });
+
+  it('a task cancelled while pending: its job reads cancelled from scontrol (its folder recorded nothing of it), and the queue no longer lists it', async () => {
+    // The first array takes both CPUs of the node; the second waits for Resources, and is cancelled there.
+    const r = cli(['submit', '--workspace', root, '--view', 'baseline', '--backend', 'slurm', ...TINY, '--cpus-per-task', '2', '--epochs', '40', '--json']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const a = JSON.parse(r.out.trim().split('\n').at(-1)!) as { slurmJobId: string };
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!tasks(a.slurmJobId).some((t) => t.state === 'RUNNING')) {
+        if (Date.now() > deadline) throw new Error('the first array did not start');
+        await sleep(200);
+      }
+      const r2 = cli(['submit', '--workspace', root, '--view', 'dense', '--backend', 'slurm', ...TINY, '--json']);
+      assert.equal(r2.code, 0, r2.err + r2.out);
+      const b = JSON.parse(r2.out.trim().split('\n').at(-1)!) as { slurmJobId: string };
+      const backend = new SlurmBackend({ artifactRoot: path.join(root, 'phase_e') }, {}, { node: process.execPath, cli: CLI });
+      const dense = jobDir('dose_10000/dense/gs2');
+      const job = [{ jobId: 'dose_10000/dense/gs2', artifactDir: dense }];
+      const waiting = (await backend.describe(job)).get(dense);
+      assert.equal(waiting?.state, 'queued', JSON.stringify(waiting));
+      assert.equal(waiting?.task?.slurmState, 'PENDING');
+      assert.match(await backend.cancel(job[0]), new RegExp(`^scancel ${b.slurmJobId}_0 `));
+      await drained(b.slurmJobId);
+      const st = (await backend.describe(job)).get(dense);
+      assert.equal(st?.state, 'cancelled', JSON.stringify(st));
+      assert.equal(st?.task?.slurmState, 'CANCELLED');
+      assert.match(st?.reason ?? '', /^CANCELLED on Slurm.*before its run recorded anything/);
+      assert.notEqual(readJson<JobManifest>(path.join(dense, 'manifest.json')).scheduler?.arrayJobId, b.slurmJobId, 'the task never ran');
+    } finally {
+      spawnSync('scancel', [a.slurmJobId]);
+      await drained(a.slurmJobId);
+    }
   });
 
   it('scancel of a running task: cancelled with a checkpoint; submit --resume resubmits it and it continues to succeeded; no checkpoint, nothing resubmitted', async () => {

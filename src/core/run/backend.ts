@@ -11,7 +11,7 @@ import { startRun, type LaunchOptions, type RunHandle } from './launcher';
 import { ProgressReader, type LiveProgress } from './liveProgress';
 import type { RunConfig } from './plan';
 import { checkResumable } from './resume';
-import { queueStates, readSubmissions, SlurmError, submitJobs, type SlurmOptions, type SubmitPlan } from './slurm';
+import { FINAL_SLURM_STATES, finishedTaskState, queueStates, readSubmissions, SlurmError, submitJobs, type SlurmOptions, type SubmitPlan } from './slurm';
 
 export type BackendKind = 'local' | 'slurm';
 export const BACKEND_KINDS: readonly BackendKind[] = ['local', 'slurm'];
@@ -208,7 +208,16 @@ export class SlurmBackend implements Backend {
     for (const j of outstanding) {
       const t = latest.get(j.artifactDir)!;
       const st = q.get(`${t.arrayJobId}_${t.index}`);
-      if (!st) continue; // not in the queue: the job folder tells
+      if (!st) {
+        // Out of the queue and its run recorded nothing of it: cancelled while pending, killed before it could write
+        // (NODE_FAIL, TIMEOUT at start-up), or just finishing. scontrol remembers its end for a while.
+        const fin = finishedTaskState(t.arrayJobId, t.index, this.env);
+        const mapped = fin ? FINAL_SLURM_STATES[fin.state] : undefined;
+        if (fin && mapped && mapped !== 'succeeded') {
+          out.set(j.artifactDir, { state: mapped, reason: `${fin.state} on Slurm${fin.reason && fin.reason !== 'None' ? ` (${fin.reason})` : ''} before its run recorded anything`, task: { arrayJobId: t.arrayJobId, index: t.index, slurmState: fin.state } });
+        }
+        continue; // otherwise the job folder tells
+      }
       const folder = out.get(j.artifactDir);
       // A task that has started writes `running` to its manifest; until then the queue is the only truth.
       if (st.state === 'PENDING' || folder?.state !== 'running') {

@@ -208,6 +208,49 @@ export function queueStates(arrayJobIds: readonly string[], env: NodeJS.ProcessE
   return out;
 }
 
+/** Slurm's final job states and the job state each means for a task whose run never recorded its end. */
+export const FINAL_SLURM_STATES: Record<string, 'cancelled' | 'failed' | 'succeeded'> = {
+  COMPLETED: 'succeeded', CANCELLED: 'cancelled', FAILED: 'failed', TIMEOUT: 'failed', NODE_FAIL: 'failed',
+  OUT_OF_MEMORY: 'failed', PREEMPTED: 'cancelled', BOOT_FAIL: 'failed', DEADLINE: 'failed',
+};
+
+/**
+ * A task that has left the queue, as `scontrol show job -o <array>_<task>` remembers it (for MinJobAge, 300 s by
+ * default; clusters without accounting have no sacct history): its final state and reason. Undefined when Slurm no
+ * longer knows it or scontrol cannot run.
+ */
+export function finishedTaskState(arrayJobId: string, task: number, env: NodeJS.ProcessEnv = process.env): QueueState | undefined {
+  if (!/^\d+$/.test(arrayJobId) || !Number.isInteger(task) || task < 0) return undefined;
+  const show = (id: string): string | undefined => {
+    const r = spawnSync('scontrol', ['show', 'job', '-o', id], { encoding: 'utf8', env, timeout: 20_000 });
+    return r.error || r.status !== 0 ? undefined : r.stdout;
+  };
+  // A task that was split off the array has its own record; tasks cancelled while still pending in the array's
+  // record (never split) are only in that record, whose ArrayTaskId is the remaining set (`2-5%1`, `1,3`) or NO_VAL.
+  let line = show(`${arrayJobId}_${task}`)?.split('\n').find((l) => l.includes('JobState='));
+  if (!line) {
+    const lines = (show(arrayJobId) ?? '').split('\n').filter((l) => l.includes('JobState='));
+    line = lines.find((l) => taskSetHas(/\bArrayTaskId=(\S+)/.exec(l)?.[1], task));
+  }
+  const state = line ? /\bJobState=(\S+)/.exec(line)?.[1] : undefined;
+  if (!line || !state) return undefined;
+  return { state, reason: /\bReason=(\S+)/.exec(line)?.[1] ?? '' };
+}
+
+/** Whether Slurm's ArrayTaskId value (`3`, `2-5`, `1,3,5-7%2`, or NO_VAL for the whole unsplit remainder) holds `task`. */
+export function taskSetHas(value: string | undefined, task: number): boolean {
+  if (!value) return false;
+  if (value === '4294967294') return true;
+  return value.replace(/%\d+$/, '').split(',').some((part) => {
+    const m = /^(\d+)(?:-(\d+))?(?::(\d+))?$/.exec(part);
+    if (!m) return false;
+    const lo = Number(m[1]);
+    const hi = m[2] !== undefined ? Number(m[2]) : lo;
+    const step = m[3] !== undefined ? Number(m[3]) : 1;
+    return task >= lo && task <= hi && (task - lo) % step === 0;
+  });
+}
+
 /** Plans `jobs` as `train` would (missing or not runnable ones are skipped with the reason). */
 export function planSubmission(
   jobs: readonly StudyJob[], settings: Partial<TrainingSettings> | undefined, study: SubmitPlan['study'], workerScript: string,
