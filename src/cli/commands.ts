@@ -6,6 +6,7 @@ import { escapeControl, escapeJsonControl } from '../core/text/escape';
 import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS } from '../core/study';
 import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
+import { SlurmBackend } from '../core/run/backend';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
 import { cmdTrain } from './train';
@@ -394,30 +395,54 @@ export function jobToJson(j: StudyJob): Record<string, unknown> {
   };
 }
 
+/**
+ * The Slurm view of the listed jobs, when the study has recorded submissions: each job whose latest submitted task is
+ * still queued or running, or ended before its run recorded anything (SlurmBackend.describe).
+ */
+async function slurmStatesOf(layout: StudyLayout, jobs: readonly StudyJob[]): Promise<{ states: Map<string, { slurmState: string; state: string; reason: string; arrayJobId: string; task: number }>; note?: string }> {
+  const states = new Map<string, { slurmState: string; state: string; reason: string; arrayJobId: string; task: number }>();
+  if (!fs.existsSync(path.join(layout.artifactRoot, 'slurm'))) return { states };
+  try {
+    const backend = new SlurmBackend({ artifactRoot: layout.artifactRoot }, {}, { node: process.execPath, cli: '' });
+    for (const [dir, st] of await backend.describe(jobs.map((j) => ({ jobId: j.id, artifactDir: j.artifactDir, artifactRoot: layout.artifactRoot })))) {
+      if (st.task) states.set(dir, { slurmState: st.task.slurmState, state: st.state, reason: st.reason ?? '', arrayJobId: st.task.arrayJobId, task: st.task.index });
+    }
+    return { states };
+  } catch (err) {
+    return { states, note: `the Slurm states of submitted jobs are not shown: ${(err as Error).message}` };
+  }
+}
+
 async function cmdList(p: Parsed, io: CliIO): Promise<number> {
   const filter = filterOf(p);
   const layout = await loadStudy(p, io);
   const jobs = await listJobs(layout, { filter, deep: bool(p, 'deep'), allowIntensityData: bool(p, 'allow-intensity-data') });
   const reconstructions = await listedReconstructions(p, io, layout, filter);
+  const slurm = await slurmStatesOf(layout, jobs);
+  const notes = slurm.note ? [...layout.notes, slurm.note] : layout.notes;
   if (bool(p, 'json')) {
     io.out(JSON.stringify({
       phaseCRoot: layout.phaseCRoot ?? null, phaseDRoot: layout.phaseDRoot ?? null, artifactRoot: layout.artifactRoot, phaseFRoot: phaseFRootOf(p, io, layout),
-      notes: layout.notes, ambiguity: layout.ambiguity ?? null, findings: layout.findings, jobs: [...jobs.map(jobToJson), ...reconstructions.map(reconstructionJobToJson)],
+      notes, ambiguity: layout.ambiguity ?? null, findings: layout.findings,
+      jobs: [...jobs.map((j) => ({ ...jobToJson(j), ...(slurm.states.has(j.artifactDir) ? { slurm: slurm.states.get(j.artifactDir) } : {}) })), ...reconstructions.map(reconstructionJobToJson)],
     }, null, 2));
     return 0;
   }
   io.out(`Phase C: ${layout.phaseCRoot ?? '(none)'}\nPhase D: ${layout.phaseDRoot ?? '(none)'}\nArtifacts: ${layout.artifactRoot}`);
-  for (const n of layout.notes) io.out(`note: ${n}`);
+  for (const n of notes) io.out(`note: ${n}`);
   for (const f of layout.findings) io.out(`${formatFinding(f)} (${f.file})`);
   if (jobs.length === 0) {
     io.out('No job matches the filter.');
     return 0;
   }
-  io.out(table(['job', 'dose', 'view', 'gs', 'state', 'train', 'test', 'N', 'reason'], jobs.map((j) => [
-    j.id, formatDose(j.dose), j.view, String(j.gridsize), j.state,
-    j.train.exists ? String(j.train.info?.patternCount ?? '?') : '-', j.test.exists ? String(j.test.info?.patternCount ?? '?') : '-',
-    String(j.train.info?.n ?? '-'), j.reason ?? '',
-  ])));
+  io.out(table(['job', 'dose', 'view', 'gs', 'state', 'train', 'test', 'N', 'reason'], jobs.map((j) => {
+    const q = slurm.states.get(j.artifactDir);
+    return [
+      j.id, formatDose(j.dose), j.view, String(j.gridsize), q ? `${q.slurmState === 'PENDING' ? 'pending' : q.slurmState.toLowerCase()} on Slurm` : j.state,
+      j.train.exists ? String(j.train.info?.patternCount ?? '?') : '-', j.test.exists ? String(j.test.info?.patternCount ?? '?') : '-',
+      String(j.train.info?.n ?? '-'), q ? `array ${q.arrayJobId}_${q.task}${q.reason && !/^None\b/.test(q.reason) ? ` (${q.reason})` : ''}` : j.reason ?? '',
+    ];
+  })));
   const counts = new Map<string, number>();
   for (const j of jobs) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
   io.out(`${jobs.length} jobs: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`);

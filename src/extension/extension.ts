@@ -12,7 +12,7 @@ import { backendFor, SECTION } from './settings';
 import { RunManager } from './runs';
 import { trainCommand, trainAllCommand, trainSelectedCommand, selectedJobs, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
-import { SlurmTracker, submitToSlurmCommand, type SubmitArg } from './slurm';
+import { cancelSubmissionCommand, SlurmTracker, submitToSlurmCommand, type SubmitArg } from './slurm';
 import { rerunCommand } from './rerunCommand';
 import { cancelReconstruction, isReconArg, reconstructAllCommand, reconstructCommand, revealReconFolder } from './reconCommands';
 import { registerJobPanels, type JobPanelsApi } from './jobPanel'; // job panel (ptychoStudy.openLog) and manifest viewer
@@ -140,6 +140,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     if (problems.length) void vscode.window.showWarningMessage(`Cancelled ${n} job(s); ${problems.join(' ')}`);
     return n > 0;
   });
+  register('ptychoStudy.cancelSubmission', (arg?: Parameters<typeof cancelSubmissionCommand>[2]) => cancelSubmissionCommand(ctx, slurm, arg));
   register('ptychoStudy.submitToSlurm', (arg?: SubmitArg, selected?: JobsNode[]) => submitToSlurmCommand(ctx, slurm, arg, selected));
   register('ptychoStudy.showRuns', async () => {
     const live = runs.all();

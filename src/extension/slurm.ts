@@ -57,6 +57,33 @@ export class SlurmTracker implements vscode.Disposable {
     return new SlurmBackend({ artifactRoot }, {}, { node: process.execPath, cli: path.join(this.extensionPath, 'dist', 'cli.js') });
   }
 
+  /** The submissions with queued or running tasks: array job id → the jobs waiting or running in it. */
+  activeSubmissions(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    const byDir = new Map(this.model.allJobs().map((j) => [j.artifactDir, j.id]));
+    for (const [dir, st] of this.states) {
+      if (st.state in FINAL_SLURM_STATES) continue;
+      const list = out.get(st.arrayJobId) ?? [];
+      list.push(byDir.get(dir) ?? dir);
+      out.set(st.arrayJobId, list);
+    }
+    return out;
+  }
+
+  /** scancel of a whole array (SlurmBackend.cancelSubmission). */
+  async cancelSubmission(arrayJobId: string): Promise<string> {
+    const root = this.model.folders.find((s) => s.layout)?.layout?.artifactRoot ?? '';
+    try {
+      const what = this.backendOf(root).cancelSubmission(arrayJobId);
+      this.log.info(what);
+      await this.poll();
+      return what;
+    } catch (err) {
+      if (err instanceof SlurmError) throw new UserError(err.message);
+      throw err;
+    }
+  }
+
   /** The job's task is waiting or running on Slurm (not one that ended before its run started). */
   isQueued(job: StudyJob): boolean {
     const st = this.stateOf(job);
@@ -89,6 +116,7 @@ export class SlurmTracker implements vscode.Disposable {
       }
       const before = JSON.stringify([...this.states]);
       this.states = next;
+      void vscode.commands.executeCommand('setContext', 'ptychoStudy.slurmActive', active);
       if (JSON.stringify([...next]) !== before) {
         this.changed.fire();
         this.model.requestRefresh(0); // tasks that started or ended wrote their manifests
@@ -183,4 +211,34 @@ export async function submitToSlurmCommand(ctx: CommandContext, tracker: SlurmTr
     if (err instanceof SlurmError) throw new UserError(err.message);
     throw err;
   }
+}
+
+/**
+ * Cancel Slurm Submission…: scancel of a whole array with queued or running tasks — picked from the active ones (or
+ * `{ arrayJobId }`), after a confirmation naming its jobs. Running tasks checkpoint and stop; queued ones never start.
+ */
+export async function cancelSubmissionCommand(ctx: CommandContext, tracker: SlurmTracker, arg?: JobsNode | { arrayJobId?: string; confirm?: boolean }): Promise<string | undefined> {
+  await tracker.poll();
+  const active = tracker.activeSubmissions();
+  if (active.size === 0) throw new UserError('No Slurm submission of this workspace has queued or running tasks.');
+  let array = arg && !('kind' in arg) ? arg.arrayJobId : undefined;
+  if (arg && 'kind' in arg && arg.kind === 'job') array = tracker.stateOf(arg.job)?.arrayJobId;
+  if (array === undefined) {
+    if (active.size === 1) array = [...active.keys()][0];
+    else {
+      const pick = await vscode.window.showQuickPick([...active].map(([id, jobs]) => ({ label: `array ${id}`, description: `${jobs.length} job(s) queued or running`, detail: jobs.join(', '), id })), { title: 'Cancel a Slurm submission' });
+      array = pick?.id;
+    }
+  }
+  if (array === undefined) return undefined;
+  const jobs = active.get(array);
+  if (!jobs) throw new UserError(`Slurm array ${array} has no queued or running task of this workspace.`);
+  if (!(arg && !('kind' in arg) && arg.confirm === false)) {
+    const go = 'Cancel Submission';
+    const answer = await vscode.window.showWarningMessage(`Cancel Slurm array ${array}? ${jobs.join(', ')} — running tasks stop after their step with a checkpoint; queued ones never start.`, { modal: true }, go);
+    if (answer !== go) return undefined;
+  }
+  const what = await tracker.cancelSubmission(array);
+  ctx.log.info(`${what}: ${jobs.join(', ')}`);
+  return array;
 }

@@ -164,6 +164,13 @@ describe('the study as a Slurm job array (real Slurm)', function () {
       const waiting = (await backend.describe(job)).get(dense);
       assert.equal(waiting?.state, 'queued', JSON.stringify(waiting));
       assert.equal(waiting?.task?.slurmState, 'PENDING');
+      // The CLI's list shows the Slurm states: the dense task pending (with Slurm's reason once it has one), the baseline one running.
+      const listed = cli(['list', '--workspace', root]);
+      assert.equal(listed.code, 0, listed.err);
+      assert.match(listed.out, new RegExp(`dose_10000/dense/gs2 .* pending on Slurm .* array ${b.slurmJobId}_0\\b`));
+      assert.match(listed.out, new RegExp(`dose_10000/baseline/gs1 .* running on Slurm .* array ${a.slurmJobId}_0`));
+      const json = JSON.parse(cli(['list', '--workspace', root, '--json']).out) as { jobs: { id: string; slurm?: { slurmState: string; arrayJobId: string } }[] };
+      assert.deepEqual(json.jobs.find((j) => j.id === 'dose_10000/dense/gs2')?.slurm && { s: json.jobs.find((j) => j.id === 'dose_10000/dense/gs2')!.slurm!.slurmState, a: json.jobs.find((j) => j.id === 'dose_10000/dense/gs2')!.slurm!.arrayJobId }, { s: 'PENDING', a: b.slurmJobId });
       assert.match(await backend.cancel(job[0]), new RegExp(`^scancel ${b.slurmJobId}_0 `));
       await drained(b.slurmJobId);
       const st = (await backend.describe(job)).get(dense);

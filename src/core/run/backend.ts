@@ -241,4 +241,12 @@ export class SlurmBackend implements Backend {
   attach(job: BackendJob): AttachedRun {
     return attachRun(job);
   }
+
+  /** scancel of a whole submission (every task of the array: running ones checkpoint and stop, queued ones never start). */
+  cancelSubmission(arrayJobId: string): string {
+    if (!/^\d+$/.test(arrayJobId)) throw new SlurmError(`${JSON.stringify(arrayJobId)} is not a Slurm job id.`);
+    const r = spawnSync('scancel', [arrayJobId], { encoding: 'utf8', env: this.env, timeout: 20_000 });
+    if (r.error || r.status !== 0) throw new SlurmError(`scancel ${arrayJobId} failed: ${(r.stderr || r.error?.message || '').trim()}`);
+    return `scancel ${arrayJobId}`;
+  }
 }

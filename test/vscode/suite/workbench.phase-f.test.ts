@@ -523,4 +523,43 @@ describe('Phase F iterative reconstructions in VS Code', function () {
       await cfg().update('training.epochs', 1, vscode.ConfigurationTarget.Workspace);
     }
   });
+
+  it('Cancel Slurm Submission… stops a whole array: the running task checkpoints and reads cancelled, the queued ones read cancelled on Slurm', async function () {
+    const sinfo = spawnSync('sinfo', ['-h', '-o', '%T'], { encoding: 'utf8' });
+    if (sinfo.error || !/idle|mixed|allocated/.test(sinfo.stdout ?? '')) {
+      if (process.env.PTYCHO_REQUIRE_SLURM === '1') throw new Error('Slurm is not running (scripts/slurm-local.sh start)');
+      this.skip();
+    }
+    const jobItem = (id: string): vscode.TreeItem | undefined => {
+      for (const top of api.tree.getChildren()) for (const n of api.tree.getChildren(top)) if (n.kind === 'job' && n.job.id === id) return api.tree.getTreeItem(n);
+      return undefined;
+    };
+    for (const [k, v] of [['training.epochs', 500], ['slurm.arrayLimit', 1], ['slurm.cpusPerTask', 1], ['slurm.mem', '1G']] as const) await cfg().update(k, v, vscode.ConfigurationTarget.Workspace);
+    try {
+      await refreshed();
+      const sub = await vscode.commands.executeCommand<{ slurmJobId: string; jobs: string[] }>('ptychoStudy.submitToSlurm', { dose: 10000, confirm: false });
+      assert.equal(sub?.jobs.length, 3);
+      const first = await until('the array\'s first task training', async () => {
+        await api.slurm.poll();
+        await refreshed();
+        const j = api.model.allJobs().find((x) => x.id === sub.jobs[0]);
+        return j?.state === 'running' && j.run?.manifest.scheduler?.arrayJobId === sub.slurmJobId && j.run.manifest.progress ? j : undefined;
+      }, 120_000);
+      assert.deepEqual(api.slurm.activeSubmissions().get(sub.slurmJobId)?.sort(), [...sub.jobs].sort());
+      assert.equal(await vscode.commands.executeCommand('ptychoStudy.cancelSubmission', { arrayJobId: sub.slurmJobId, confirm: false }), sub.slurmJobId);
+      await until('every task of the array ended', async () => {
+        await api.slurm.poll();
+        await refreshed();
+        const running = api.model.allJobs().find((x) => x.id === first.id)!;
+        const queuedOnes = sub.jobs.slice(1).map((id) => jobItem(id));
+        return running.state === 'cancelled' && queuedOnes.every((it) => /^cancelled on Slurm · array \d+_\d$/.test(String(it?.description))) || undefined;
+      }, 120_000);
+      assert.ok(fs.existsSync(path.join(first.artifactDir, 'checkpoint.npz')), 'the running task checkpointed');
+      assert.equal(api.slurm.activeSubmissions().size, 0, 'nothing active any more');
+      assert.equal(jobItem(sub.jobs[1])?.contextValue, 'job.cancelled', 'Train / Resume offered as for any cancelled job');
+    } finally {
+      for (const k of ['slurm.arrayLimit', 'slurm.cpusPerTask', 'slurm.mem']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Workspace);
+      await cfg().update('training.epochs', 1, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });
