@@ -222,8 +222,8 @@ export function reconItem(study: FolderStudy, job: ReconstructionJob, live?: Liv
   setStateIcon(item, 'recon', job.state, live);
   item.description = live ? describeLive(live) : describeRecon(job, progress);
   item.tooltip = reconTooltip(job);
-  // A job that has run opens its log (a never-run job has none yet).
-  if (job.run) item.command = { command: 'vscode.open', title: 'Open Log', arguments: [vscode.Uri.file(job.logPath)] };
+  // A click opens the job panel, as for a training job: live log, relative error and quality per iteration, actions.
+  item.command = { command: 'ptychoStudy.openLog', title: 'Open Job', arguments: [job.id] };
   item.accessibilityInformation = { label: `${job.id}, ${live ? live.state : STATE_LABEL[job.state]}${job.reason ? `: ${job.reason}` : ''}` };
   return item;
 }

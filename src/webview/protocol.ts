@@ -348,6 +348,13 @@ export interface JobRunSummary {
 
 export interface JobPanelState {
   jobId: string;
+  /**
+   * What the job is: a training job (default) or a Phase F iterative reconstruction, whose "epochs" are iterations,
+   * whose loss is the relative error and whose log is recon.log; its split and algorithm.
+   */
+  kind?: 'train' | 'reconstruct';
+  split?: string;
+  algorithm?: string;
   /** False when the job no longer exists in the workspace (e.g. a panel restored after its data moved). */
   found: boolean;
   /** Shown instead of the job when it is not found. */
@@ -408,8 +415,8 @@ export interface QualityTrainEvent {
   amplitude: QualityScores;
   /** Phase after plane removal. */
   phase: QualityScores;
-  /** The window in object pixels, and how many test groups were inferred for it. */
-  region: { x0: number; y0: number; width: number; height: number };
+  /** The window in object pixels, and how many test groups were inferred for it (absent for a Phase F iteration: the lit pixels). */
+  region?: { x0: number; y0: number; width: number; height: number };
   groups: number;
   /** Time the measurement took. */
   seconds: number;

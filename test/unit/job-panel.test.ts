@@ -7,7 +7,8 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileTail } from '../../src/core/run/fileTail';
-import { jobActions, qualityEventCheck, toTrainEvents } from '../../src/extension/jobPanel/summary';
+import { buildReconState, jobActions, qualityEventCheck, toReconEvents, toTrainEvents } from '../../src/extension/jobPanel/summary';
+import type { ReconstructionJob } from '../../src/core/study/reconstructJobs';
 import { parseEvents, describeEvent, type RunEvent } from '../../src/core/run/events';
 import { LogSearch, LogStore, atBottom, findInLine, lineKind, scrollToShow, visibleRange } from '../../src/webview/jobPanel/logModel';
 import {
@@ -534,5 +535,52 @@ describe('job panel: actions enabled per state', () => {
     const r = jobActions('ready', false, ctx({ trusted: false }));
     assert.deepEqual(enabled(r), ['revealArtifacts']);
     assert.match(r.train.why!, /trusted/);
+  });
+});
+
+describe('job panel: a Phase F reconstruction job', () => {
+  const t = '2026-01-01T00:00:00.000Z';
+  it('its events chart as iterations: the relative error per iteration, Pearson r per iteration, the end; torn lines dropped', () => {
+    const lines = [
+      { type: 'recon-started', time: t, jobId: 'j', pid: 1, algorithm: 'epie', probeMode: 'fixed', iterations: 3, patterns: 10, n: 64, object: { width: 9, height: 9 }, executionProviderRequested: 'cpu', executionProviderUsed: 'cpu' },
+      { type: 'iteration', time: t, jobId: 'j', iteration: 1, iterations: 3, mse: 1, relativeError: 0.5, probeUpdated: false, seconds: 0.1, updatesPerSec: 100, etaSeconds: 1, quality: { amplitude: 0.3, phase: 0.2, pixels: 50 } },
+      { type: 'iteration', time: t, jobId: 'j', iteration: 2, iterations: 3, mse: 1, relativeError: 0.25, probeUpdated: false, seconds: 0.1, updatesPerSec: 100, etaSeconds: 1, quality: null },
+      { type: 'iteration', time: t, jobId: 'j', iteration: 3, iterations: 3, relativeError: 'torn' },
+      { type: 'recon-finished', time: t, jobId: 'j', status: 'succeeded', iterations: 3 },
+    ].map((e) => JSON.stringify(e)).join('\n');
+    const events = toReconEvents(parseEvents(lines));
+    assert.deepEqual(events.map((e) => e.type), ['started', 'epoch', 'quality', 'epoch', 'end']);
+    const m = new ChartModel();
+    m.add(events);
+    assert.equal(m.plannedEpochs, 3);
+    assert.deepEqual(m.epochs.map((p) => [p.epoch, p.trainLoss, p.valLoss]), [[1, 0.5, null], [2, 0.25, null]]);
+    assert.equal(m.lrMarks.length, 0, 'no learning rate in an iterative reconstruction');
+    assert.equal(m.quality.length, 1);
+    assert.match(describeQuality(m.quality[0]), /^iteration 1 · amplitude r 0\.300 · phase r 0\.200$/);
+    assert.match(qualityCaption(m), /^After each of 1 iteration: Pearson r/);
+    assert.equal(m.status, 'succeeded');
+  });
+
+  it('its panel state: Reconstruct (no dry run), iterations and relative error in the summary, recon.log', () => {
+    const job = {
+      kind: 'reconstruct', id: 'dose_1000/dense/test/epie', dose: 1000, view: 'dense', gridsize: 2, split: 'test', algorithm: 'epie',
+      data: { split: 'test', path: '/s/phase_d/dose_1000/dense/dense_test.npz', exists: true, info: { patternCount: 40, n: 64 } },
+      phaseFRoot: '/s/phase_f', artifactDir: '/s/phase_f/dose_1000/dense/test/epie', logPath: '/s/phase_f/dose_1000/dense/test/epie/recon.log',
+      state: 'succeeded', findings: [],
+      run: { status: 'succeeded', manifestPath: 'm', manifest: { result: { iterations: 50, relativeError: 0.12, mse: 1, stopReason: 'done', history: [], metrics: { amplitude: { pearson: 0.98 }, phase: { pearson: 0.75 } } }, runtime: { executionProviderUsed: 'cpu' } } },
+    } as unknown as ReconstructionJob;
+    const st = buildReconState(job, undefined, { display: (p) => p, trusted: true, has: { checkpoint: true, reconstruction: true, manifest: true, log: true } });
+    assert.equal(st.kind, 'reconstruct');
+    assert.equal(st.algorithm, 'epie');
+    assert.equal(st.actions.dryRun.enabled, false);
+    assert.match(st.actions.dryRun.why ?? '', /no dry run/);
+    assert.equal(st.actions.train.enabled, true);
+    assert.equal(st.actions.showReconstruction.enabled, true);
+    assert.deepEqual([st.run?.epochs, st.run?.finalLoss, st.run?.metrics?.amplitude?.pearson], [50, 0.12, 0.98]);
+    assert.deepEqual(st.datasets.map((d) => [d.fileName, d.patterns]), [['dense_test.npz', 40]]);
+    const live = buildReconState({ ...job, state: 'running' } as ReconstructionJob, { state: 'running', progress: { iteration: 7, iterations: 50, relativeError: 0.3, updatesPerSec: 900, etaSeconds: 4 } }, { display: (p) => p, trusted: true, has: { checkpoint: false, reconstruction: false, manifest: true, log: true } });
+    assert.deepEqual(live.progress, { epoch: 7, epochs: 50, stepInEpoch: 1, stepsPerEpoch: 1, loss: 0.3, imagesPerSec: 900, etaSeconds: 4 });
+    assert.equal(live.actions.cancel.enabled, true);
+    assert.equal(live.actions.train.enabled, false);
   });
 });

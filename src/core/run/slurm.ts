@@ -74,7 +74,7 @@ export function sbatchScript(plan: SubmitPlan, files: { planFile: string; dir: s
     `#SBATCH --output=${files.dir}/%A_%a.out`,
     `#SBATCH --error=${files.dir}/%A_%a.err`,
     // SIGTERM to the task 60 s before the time limit: the worker finishes its step and checkpoints (TIMEOUT resumes).
-    '#SBATCH --signal=TERM@60',
+    '#SBATCH --signal=B:TERM@60',
   ];
   if (o.partition) lines.push(`#SBATCH --partition=${safeValue('partition', o.partition)}`);
   if (o.time) lines.push(`#SBATCH --time=${safeValue('time', o.time)}`);

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { parseJobId, STUDY_ARTIFACT, ARTIFACT } from '../../core/study';
 import { resolveJob, UserError, type CommandContext, type JobArg } from '../commands';
 import { isReconArg, resolveRecon, type ReconArg } from '../reconCommands';
+import { parseReconstructionJobId } from '../../core/study/reconstructJobs';
 import type { JobsNode } from '../jobsTree';
 import type { RunManager } from '../runs';
 import { showPngSaveDialog, type PickSaveUri } from '../webview/host';
@@ -44,7 +45,8 @@ export class JobPanels implements vscode.Disposable {
 
   /** ptychoStudy.openLog: the panel of a job (tree node, job id, `{ jobId, folder }`, or a quick pick). */
   async open(arg?: JobArg, opts: { preserveFocus?: boolean } = {}): Promise<JobPanel | undefined> {
-    const job = await resolveJob(this.ctx, arg, 'Open a job');
+    // A Phase F job opens the same panel: its log (recon.log), relative error and quality per iteration.
+    const job = isReconArg(arg) ? await resolveRecon(this.ctx, arg as ReconArg, 'Open a reconstruction job') : await resolveJob(this.ctx, arg, 'Open a job');
     if (!job) return undefined;
     const folder = this.ctx.model.folderOf(job);
     const multi = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
@@ -73,7 +75,7 @@ export class JobPanels implements vscode.Disposable {
   /** Restores a panel after a window reload (the serializer): its state names the job. */
   revive(panel: vscode.WebviewPanel, state: unknown): JobPanel {
     const s = (state && typeof state === 'object' ? state : {}) as { jobId?: unknown; folderName?: unknown };
-    const jobId = typeof s.jobId === 'string' && parseJobId(s.jobId) ? s.jobId : UNKNOWN_JOB;
+    const jobId = typeof s.jobId === 'string' && (parseJobId(s.jobId) || parseReconstructionJobId(s.jobId)) ? s.jobId : UNKNOWN_JOB;
     const folderName = typeof s.folderName === 'string' ? s.folderName : undefined;
     const key: JobPanelKey = { jobId, ...(folderName ? { folderName } : {}) };
     const existing = this.panels.get(panelKey(key));

@@ -64,11 +64,10 @@ export class ManifestPanel extends Disposable {
       }
       const id = p.jobId ?? target.jobId;
       if (id && parseReconstructionJobId(id)) {
-        // A Phase F job: its log is recon.log (there is no job panel for reconstructions).
+        // A Phase F job: its job panel (recon.log, relative error and quality per iteration).
         const recon = deps.model.findRecons(id).find((x) => x.folder.name === target.folderName) ?? deps.model.findRecons(id)[0];
         if (!recon) throw new Error(`there is no reconstruction job ${id} in this workspace`);
-        if (!fs.existsSync(recon.job.logPath)) throw new Error(`${id} has no log yet`);
-        await vscode.window.showTextDocument(vscode.Uri.file(recon.job.logPath), { preview: true, viewColumn: vscode.ViewColumn.Beside });
+        await vscode.commands.executeCommand('ptychoStudy.openLog', { jobId: id, folder: recon.folder.uri.fsPath });
         return { done: true };
       }
       if (!id || !parseJobId(id)) throw new Error(`"${id ?? ''}" is not a job id`);

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseEvents } from '../../core/run/events';
 import { ARTIFACT, parseJobId, type StudyJob } from '../../core/study';
+import { parseReconstructionJobId, type ReconstructionJob } from '../../core/study/reconstructJobs';
 import type { JobAction, JobPanelProtocol, JobPanelState } from '../../webview/protocol';
 import type { RunManager } from '../runs';
 import type { StudyModel } from '../studyModel';
@@ -15,7 +16,7 @@ import { Disposable } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
 import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
 import { FileTail, type TailUpdate } from '../../core/run/fileTail';
-import { buildJobState, notFoundState, toTrainEvents, type LiveInfo } from './summary';
+import { buildJobState, buildReconState, notFoundState, toReconEvents, toTrainEvents, type LiveInfo } from './summary';
 import { jobPanelValidators } from './validators';
 import { FileWatch } from './watch';
 
@@ -23,6 +24,7 @@ export const JOB_PANEL_VIEW_TYPE = 'ptychoStudy.jobPanel';
 
 /** The commands behind the panel's buttons. */
 export const ACTION_COMMANDS: Record<Exclude<JobAction, 'openLogFile'>, string> = {
+  // (a Phase F job's `train` is Reconstruct: see runAction)
   dryRun: 'ptychoStudy.dryRun',
   train: 'ptychoStudy.train',
   cancel: 'ptychoStudy.cancel',
@@ -175,9 +177,14 @@ export class JobPanel extends Disposable {
     return this.key.jobId;
   }
 
+  /** Whether the panel shows a Phase F reconstruction job (id dose_<int>/<view>/<split>/<algorithm>). */
+  get isReconstruction(): boolean {
+    return parseReconstructionJobId(this.key.jobId) !== undefined;
+  }
+
   /** The job and its workspace folder, if it exists now. */
-  lookup(): { job: StudyJob; folder: vscode.WorkspaceFolder } | undefined {
-    const matches = this.deps.model.findJobs(this.key.jobId);
+  lookup(): { job: StudyJob | ReconstructionJob; folder: vscode.WorkspaceFolder } | undefined {
+    const matches = this.isReconstruction ? this.deps.model.findRecons(this.key.jobId) : this.deps.model.findJobs(this.key.jobId);
     return (this.key.folderName ? matches.find((m) => m.folder.name === this.key.folderName) : undefined) ?? matches[0];
   }
 
@@ -193,6 +200,18 @@ export class JobPanel extends Disposable {
     }
     const { job, folder } = found;
     const live = this.deps.runs.get(folder, job);
+    const exists = (f: string): boolean => fs.existsSync(path.join(job.artifactDir, f));
+    const multi = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
+    const ctx = {
+      display: (p: string) => vscode.workspace.asRelativePath(p, multi),
+      trusted,
+      folderName: multi ? folder.name : undefined,
+      has: { checkpoint: exists(ARTIFACT.checkpoint), reconstruction: exists(ARTIFACT.reconstruction), manifest: exists(ARTIFACT.manifest), log: fs.existsSync(job.logPath) },
+    };
+    if ('kind' in job && job.kind === 'reconstruct') {
+      const it = live?.iteration ?? this.deps.model.liveProgress(job)?.iteration;
+      return buildReconState(job, live ? { state: live.state, ...(it ? { progress: it } : {}) } : undefined, ctx);
+    }
     const liveInfo: LiveInfo | undefined = live ? {
       state: live.state,
       ...(live.progress ? { progress: {
@@ -200,14 +219,7 @@ export class JobPanel extends Disposable {
         loss: live.progress.loss, imagesPerSec: live.progress.imagesPerSec, etaSeconds: live.progress.etaSeconds,
       } } : {}),
     } : undefined;
-    const exists = (f: string): boolean => fs.existsSync(path.join(job.artifactDir, f));
-    const multi = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
-    return buildJobState(job, liveInfo, {
-      display: (p) => vscode.workspace.asRelativePath(p, multi),
-      trusted,
-      folderName: multi ? folder.name : undefined,
-      has: { checkpoint: exists(ARTIFACT.checkpoint), reconstruction: exists(ARTIFACT.reconstruction), manifest: exists(ARTIFACT.manifest), log: fs.existsSync(job.logPath) },
-    });
+    return buildJobState(job as StudyJob, liveInfo, ctx);
   }
 
   private async pageReady(): Promise<void> {
@@ -270,9 +282,10 @@ export class JobPanel extends Disposable {
         generation: base + u.generation, reset: u.reset, lines: u.lines, partial: u.partial, offset: u.offset, more: u.more,
         ...(u.skippedBytes ? { skippedBytes: u.skippedBytes } : {}), ...(u.missing ? { missing: true } : {}),
       });
-    }, poll, onError('train.log'));
+    }, poll, onError(path.basename(files.log)));
     this.eventsStream = new TailStream(files.events, async (u) => {
-      const events = toTrainEvents(parseEvents(u.lines.join('\n')));
+      const parsed = parseEvents(u.lines.join('\n'));
+      const events = this.isReconstruction ? toReconEvents(parsed) : toTrainEvents(parsed);
       if (events.length === 0 && !u.reset) return;
       this.posted.eventBatches++;
       this.posted.events += events.length;
@@ -294,9 +307,10 @@ export class JobPanel extends Disposable {
   }
 
   /** Checks a job id the page sent: a real job, and this panel's. */
-  private requireJob(jobId: string): { job: StudyJob; folder: vscode.WorkspaceFolder } {
-    if (!parseJobId(jobId)) throw new Error(`"${jobId}" is not a job id (expected dose_<int>/<view>/gs<g>)`);
-    if (this.deps.model.findJobs(jobId).length === 0) throw new Error(`there is no job ${jobId} in this workspace`);
+  private requireJob(jobId: string): { job: StudyJob | ReconstructionJob; folder: vscode.WorkspaceFolder } {
+    const recon = parseReconstructionJobId(jobId) !== undefined;
+    if (!parseJobId(jobId) && !recon) throw new Error(`"${jobId}" is not a job id (expected dose_<int>/<view>/gs<g>, or dose_<int>/<view>/<split>/<algorithm>)`);
+    if ((recon ? this.deps.model.findRecons(jobId) : this.deps.model.findJobs(jobId)).length === 0) throw new Error(`there is no job ${jobId} in this workspace`);
     if (jobId !== this.key.jobId) throw new Error(`this panel shows ${this.key.jobId}, not ${jobId}`);
     const found = this.lookup();
     if (!found) throw new Error(`there is no job ${jobId} in this workspace`);
@@ -312,7 +326,8 @@ export class JobPanel extends Disposable {
     if (action === 'openLogFile') {
       await vscode.window.showTextDocument(vscode.Uri.file(job.logPath), { preview: true, viewColumn: vscode.ViewColumn.Beside });
     } else {
-      await vscode.commands.executeCommand(ACTION_COMMANDS[action], { jobId: job.id, folder: folder.uri.fsPath, ...(action === 'showManifest' ? { beside: true } : {}) });
+      const command = action === 'train' && 'kind' in job && job.kind === 'reconstruct' ? 'ptychoStudy.reconstruct' : ACTION_COMMANDS[action];
+      await vscode.commands.executeCommand(command, { jobId: job.id, folder: folder.uri.fsPath, ...(action === 'showManifest' ? { beside: true } : {}) });
     }
     this.scheduleState();
     return { done: true };
@@ -324,7 +339,7 @@ export class JobPanel extends Disposable {
     try {
       text = await fs.promises.readFile(job.logPath, 'utf8');
     } catch {
-      throw new Error(`${job.id} has no train.log yet`);
+      throw new Error(`${job.id} has no ${path.basename(job.logPath)} yet`);
     }
     await vscode.env.clipboard.writeText(text);
     const lines = text.length === 0 ? 0 : text.split('\n').length - (text.endsWith('\n') ? 1 : 0);

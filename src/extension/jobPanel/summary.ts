@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import type { RunEvent } from '../../core/run/events';
 import type { StudyJob } from '../../core/study';
+import type { ReconstructionJob } from '../../core/study/reconstructJobs';
 import type { JobAction, JobPanelState, JobPanelStateName, JobProgressInfo, JobRunSummary, MetricTable, QualityScores, QualityTrainEvent, TrainEvent } from '../../webview/protocol';
 import { check } from '../../webview/shared/validate';
 
@@ -128,6 +129,116 @@ export function notFoundState(jobId: string, message: string, trusted: boolean):
   return { jobId, found: false, notFoundMessage: message, state: 'missing', datasets: [], findings: [], actions, trusted };
 }
 
+// ---- Phase F reconstruction jobs in the same panel: iterations are its "epochs", the relative error its loss.
+
+/** A running reconstruction's progress, in the panel's terms (one step per iteration). */
+export interface ReconLiveProgress {
+  iteration: number;
+  iterations: number;
+  relativeError?: number;
+  updatesPerSec?: number;
+  etaSeconds?: number;
+}
+
+function reconProgressInfo(p: ReconLiveProgress): JobProgressInfo {
+  const out: JobProgressInfo = { epoch: p.iteration, epochs: p.iterations, stepInEpoch: 1, stepsPerEpoch: 1 };
+  if (p.relativeError !== undefined) out.loss = p.relativeError;
+  if (p.updatesPerSec !== undefined) out.imagesPerSec = p.updatesPerSec;
+  if (p.etaSeconds !== undefined) out.etaSeconds = p.etaSeconds;
+  return out;
+}
+
+/** The panel state of a Phase F job: Reconstruct instead of Train, no dry run, iterations instead of epochs. */
+export function buildReconState(job: ReconstructionJob, live: { state: LiveInfo['state']; progress?: ReconLiveProgress } | undefined, ctx: SummaryContext): JobPanelState {
+  const state: JobPanelStateName = live ? live.state : job.state;
+  const base = jobActions(state, !!live, ctx);
+  const actions: Actions = {
+    ...base,
+    dryRun: { enabled: false, why: 'a Phase F reconstruction has no dry run: its plan is written when it starts' },
+    showReconstruction: ctx.has.reconstruction && state === 'succeeded' ? { enabled: true } : { enabled: false, why: 'no reconstruction yet: run it first' },
+    showManifest: ctx.has.manifest ? { enabled: true } : { enabled: false, why: 'no manifest yet: run the reconstruction first' },
+    openLogFile: ctx.has.log ? { enabled: true } : { enabled: false, why: 'no recon.log yet' },
+  };
+  const d = job.data;
+  const out: JobPanelState = {
+    jobId: job.id, kind: 'reconstruct', split: job.split, algorithm: job.algorithm, found: true, state, dose: job.dose, view: job.view, gridsize: job.gridsize,
+    artifactDisplayPath: ctx.display(job.artifactDir),
+    datasets: [{
+      split: d.split, fileName: path.basename(d.path), displayPath: ctx.display(d.path), exists: d.exists,
+      ...(d.info?.patternCount !== undefined ? { patterns: d.info.patternCount } : {}), ...(d.info?.n !== undefined ? { n: d.info.n } : {}),
+      ...(d.info?.sizeBytes !== undefined ? { bytes: d.info.sizeBytes } : {}),
+    }],
+    findings: job.findings.map((f) => ({
+      fileName: path.basename(f.file), displayPath: ctx.display(f.file), ...(f.key ? { key: f.key } : {}), rule: f.rule, severity: f.severity, message: f.message,
+    })),
+    actions, trusted: ctx.trusted,
+  };
+  if (job.reason && !live) out.reason = job.reason;
+  if (ctx.folderName) out.folderName = ctx.folderName;
+  const mp = job.state === 'running' ? job.run?.manifest.progress : undefined;
+  const progress = live?.progress ?? (mp ? { iteration: mp.iteration, iterations: mp.iterations, relativeError: mp.relativeError, updatesPerSec: mp.updatesPerSec, etaSeconds: mp.etaSeconds } : undefined);
+  if (progress) out.progress = reconProgressInfo(progress);
+  const rec = job.run;
+  if (rec) {
+    const m = rec.manifest ?? {};
+    const r = m.result;
+    const metrics = r?.metrics as { amplitude?: unknown; phase?: unknown } | undefined;
+    const run: JobRunSummary = {
+      status: rec.status, reason: rec.reason ?? m.reason, startedAt: m.timing?.startedAt ?? m.startedAt, finishedAt: m.timing?.finishedAt ?? m.finishedAt,
+      seconds: m.timing?.seconds, epochs: r?.iterations, finalLoss: r?.relativeError ?? undefined, stopReason: r?.stopReason,
+      executionProviderRequested: m.runtime?.executionProviderRequested, executionProviderUsed: m.runtime?.executionProviderUsed, fallbackReason: m.runtime?.fallbackReason,
+    };
+    const amplitude = metricTable(metrics?.amplitude);
+    const phase = metricTable(metrics?.phase);
+    if (amplitude || phase) run.metrics = { ...(amplitude ? { amplitude } : {}), ...(phase ? { phase } : {}) };
+    for (const k of Object.keys(run) as (keyof JobRunSummary)[]) if (run[k] === undefined) delete run[k];
+    out.run = run;
+  }
+  return out;
+}
+
+/**
+ * A reconstruction's events.jsonl → the chart's events: `recon-started` starts a run of `iterations` "epochs" of one
+ * step, each `iteration` is an epoch whose loss is the relative error (no validation loss, no learning rate), its
+ * quality (Pearson r on the lit pixels, when there is a ground truth) a quality point; the end events end it.
+ */
+export function toReconEvents(events: readonly RunEvent[]): TrainEvent[] {
+  const out: TrainEvent[] = [];
+  const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  for (const e of events) {
+    switch (e.type) {
+      case 'recon-started':
+        if (!num(e.iterations)) break;
+        out.push({ type: 'started', time: e.time, epochs: e.iterations, stepsPerEpoch: 1, executionProviderUsed: e.executionProviderUsed, ...(e.resumedFrom && num(e.resumedFrom.iteration) ? { resumedFrom: { epoch: e.resumedFrom.iteration, step: 0 } } : {}) });
+        break;
+      case 'iteration': {
+        if (!num(e.iteration) || !num(e.iterations) || !num(e.relativeError)) break;
+        out.push({ type: 'epoch', time: e.time, epoch: e.iteration, epochs: e.iterations, trainLoss: e.relativeError, valLoss: null, lr: 0, lrReduced: false, seconds: num(e.seconds) ? e.seconds : 0 });
+        const q = e.quality;
+        if (q && (num(q.amplitude) || num(q.phase))) {
+          out.push({
+            type: 'quality', time: e.time, epoch: e.iteration, amplitude: { pearson: num(q.amplitude) ? q.amplitude : null, ssim: null },
+            phase: { pearson: num(q.phase) ? q.phase : null, ssim: null }, groups: 0, seconds: 0,
+          });
+        }
+        break;
+      }
+      case 'recon-finished':
+        out.push({ type: 'end', time: e.time, status: 'succeeded' });
+        break;
+      case 'recon-cancelled':
+        out.push({ type: 'end', time: e.time, status: 'cancelled' });
+        break;
+      case 'failed':
+        out.push({ type: 'end', time: e.time, status: 'failed', message: e.message });
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
 /** events.jsonl events → the chart's events (others dropped). */
 export function toTrainEvents(events: readonly RunEvent[]): TrainEvent[] {
   const out: TrainEvent[] = [];
@@ -188,7 +299,7 @@ export const qualityEventCheck = check.object<QualityTrainEvent>({
   epoch: check.int({ min: 0 }),
   amplitude: qualityScoresCheck,
   phase: qualityScoresCheck,
-  region: check.object<QualityTrainEvent['region']>({
+  region: check.object<NonNullable<QualityTrainEvent['region']>>({
     x0: check.number(), y0: check.number(), width: check.number({ min: 1 }), height: check.number({ min: 1 }),
   }, { allowExtra: true }),
   groups: check.int({ min: 0 }),

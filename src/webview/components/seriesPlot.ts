@@ -91,6 +91,17 @@ export class SeriesPlot {
     }
   }
 
+  /** Renames the x axis (and the hover hint): a Phase F job's quality is per iteration, not per epoch. */
+  setXLabel(xLabel: string, hint?: string): void {
+    if (this.opts.xLabel === xLabel) return;
+    this.opts.xLabel = xLabel;
+    if (hint && this.opts.snapX) {
+      this.opts.snapX.hint = hint;
+      if (this.cursor === undefined) this.readout.textContent = hint;
+    }
+    this.draw();
+  }
+
   /** The distinct x values that have a finite y in some series, ascending (the stops of snapX). */
   private stops(): number[] {
     const xs = new Set<number>();

@@ -289,6 +289,8 @@ const score = (v: number | null): string => (v === null ? '—' : v.toFixed(3).r
 
 /** The readout of one epoch's quality. */
 export function describeQuality(p: QualityPoint): string {
+  // A Phase F iteration's point (no region): Pearson r only.
+  if (!p.region) return `iteration ${p.epoch} · amplitude r ${score(p.amplitude.pearson)} · phase r ${score(p.phase.pearson)}`;
   return `epoch ${p.epoch} · amplitude r ${score(p.amplitude.pearson)}, SSIM ${score(p.amplitude.ssim)} · ` +
     `phase r ${score(p.phase.pearson)}, SSIM ${score(p.phase.ssim)} · ${p.seconds.toFixed(2)} s`;
 }
@@ -312,7 +314,12 @@ export function qualityCaption(m: ChartModel): string {
   const last = m.quality.at(-1);
   if (!last) return '';
   const r = last.region;
-  const moved = m.quality.some((p) => p.region.x0 !== r.x0 || p.region.y0 !== r.y0 || p.region.width !== r.width || p.region.height !== r.height);
+  if (!r) {
+    // A Phase F reconstruction: its quality after each iteration, on every pixel the scan lights.
+    return `After each of ${m.quality.length} iteration${m.quality.length === 1 ? '' : 's'}: Pearson r of the object with the ground truth ` +
+      '(objectGuess; phase after plane removal) on the pixels the scan lights — the final metrics are in the summary.';
+  }
+  const moved = m.quality.some((p) => !p.region || p.region.x0 !== r.x0 || p.region.y0 !== r.y0 || p.region.width !== r.width || p.region.height !== r.height);
   const epochsDone = Math.max(m.epochs.at(-1)?.epoch ?? 0, last.epoch);
   const n = m.quality.length;
   const meanSeconds = m.quality.reduce((a, p) => a + p.seconds, 0) / n;

@@ -37,6 +37,8 @@ export class LogView {
   readonly store = new LogStore();
   readonly search = new LogSearch();
   readonly stats: LogStats = { batches: 0, linesReceived: 0, handleMs: 0, maxHandleMs: 0, renders: 0, maxRenderMs: 0 };
+  /** The log's file name (train.log; recon.log for a Phase F job). */
+  logName = 'train.log';
   follow: boolean;
   private readonly viewport: HTMLElement;
   private readonly spacer: HTMLElement;
@@ -72,15 +74,15 @@ export class LogView {
     const next = h('button', { type: 'button', id: 'log-next', title: 'Next match (Enter)', 'aria-label': 'Next match' }, '↓');
     this.followBox = h('input', { type: 'checkbox', id: 'log-follow', checked: this.follow });
     this.copySelBtn = h('button', { type: 'button', id: 'log-copy', title: 'Copy the selected lines (click a line number to select it, Shift+click to extend)', disabled: true }, 'Copy lines');
-    const copyAll = h('button', { type: 'button', id: 'log-copy-all', title: 'Copy the whole train.log to the clipboard' }, 'Copy all');
-    const open = h('button', { type: 'button', id: 'log-open', title: 'Open train.log in an editor' }, 'Open in editor');
+    const copyAll = h('button', { type: 'button', id: 'log-copy-all', title: 'Copy the whole log to the clipboard' }, 'Copy all');
+    const open = h('button', { type: 'button', id: 'log-open', title: 'Open the log in an editor' }, 'Open in editor');
     this.status = h('span', { class: 'log-status muted', id: 'log-status' });
     this.notice = h('div', { class: 'hint log-notice', id: 'log-notice', hidden: true });
     this.rowsEl = h('div', { class: 'log-rows', id: 'log-rows' });
     this.empty = h('div', { class: 'log-empty', id: 'log-empty', hidden: true });
     this.spacer = h('div', { class: 'log-spacer' });
     this.viewport = h('div', {
-      class: 'log-viewport', id: 'log-viewport', tabindex: 0, role: 'log', 'aria-label': 'train.log (newest at the bottom)', 'aria-live': 'off',
+      class: 'log-viewport', id: 'log-viewport', tabindex: 0, role: 'log', 'aria-label': 'the job log (newest at the bottom)', 'aria-live': 'off',
     }, this.spacer, this.rowsEl, this.empty);
     const toolbar = h('div', { class: 'log-toolbar', role: 'toolbar', 'aria-label': 'Log' },
       h('div', { class: 'log-find' }, this.searchInput, prev, next, this.countEl,
@@ -295,7 +297,7 @@ export class LogView {
 
   private updateStatus(): void {
     const n = this.store.rowCount;
-    this.status.textContent = this.missing ? 'no train.log yet' : `${n.toLocaleString('en-US')} line${n === 1 ? '' : 's'}${this.follow ? ' · following' : ''}`;
+    this.status.textContent = this.missing ? `no ${this.logName} yet` : `${n.toLocaleString('en-US')} line${n === 1 ? '' : 's'}${this.follow ? ' · following' : ''}`;
   }
 
   private flash(message: string): void {
@@ -378,7 +380,7 @@ export class LogView {
       }
     }
     this.empty.hidden = rows > 0;
-    if (rows === 0) this.empty.textContent = this.missing ? 'No train.log yet: Dry Run or Train writes it, and it shows here as it grows.' : 'train.log is empty.';
+    if (rows === 0) this.empty.textContent = this.missing ? (this.logName === 'train.log' ? 'No train.log yet: Dry Run or Train writes it, and it shows here as it grows.' : `No ${this.logName} yet: Reconstruct writes it, and it shows here as it grows.`) : `${this.logName} is empty.`;
     this.updateStatus();
     const ms = performance.now() - t0;
     this.stats.renders++;

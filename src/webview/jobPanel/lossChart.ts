@@ -34,7 +34,19 @@ function colors(): ReturnType<typeof chartTheme> & { train: string; val: string;
   };
 }
 
-const HOVER_HINT = 'Hover over the chart (or focus it and use ← →) to read an epoch.';
+/** What the chart's x and y are: a training run's epochs and loss, or a Phase F run's iterations and relative error. */
+export interface ChartUnits {
+  x: string;
+  y: string;
+  /** The solid series' legend. */
+  series: string;
+  /** An iterative reconstruction: no validation loss, learning rate or per-step series. */
+  iterative: boolean;
+}
+export const TRAINING_UNITS: ChartUnits = { x: 'epoch', y: 'loss', series: 'train (epoch mean)', iterative: false };
+export const RECONSTRUCTION_UNITS: ChartUnits = { x: 'iteration', y: 'relative error', series: 'relative error', iterative: true };
+
+const hoverHint = (u: ChartUnits): string => `Hover over the chart (or focus it and use ← →) to read an ${u.x}.`;
 
 export class LossChart {
   readonly root: HTMLElement;
@@ -52,6 +64,12 @@ export class LossChart {
   private frame = 0;
   /** Points drawn in the last frame (tests). */
   drawnPoints = 0;
+  units: ChartUnits = TRAINING_UNITS;
+  private readonly titleEl: HTMLElement;
+  private readonly legendEl: HTMLElement;
+  private readonly headRow: HTMLElement;
+  private readonly tableSummary: HTMLElement;
+  private readonly stepsLabel: HTMLElement;
 
   constructor(parent: HTMLElement, private readonly opts: LossChartOptions) {
     this.settings = { yMode: opts.settings.yMode ?? 'linear', showSteps: opts.settings.showSteps ?? true };
@@ -64,18 +82,19 @@ export class LossChart {
     this.readout = h('div', { class: 'plot-readout', id: 'loss-readout', 'aria-live': 'polite' });
     this.note = h('div', { class: 'hint', id: 'loss-note' });
     this.tableBody = h('tbody');
+    this.headRow = h('tr');
+    this.tableSummary = h('summary', {}, 'Epoch table');
     this.table = h('details', { class: 'loss-table', id: 'loss-table' },
-      h('summary', {}, 'Epoch table'),
-      h('div', { class: 'table-scroll' }, h('table', { class: 'data-table' },
-        h('thead', {}, h('tr', {}, ...['epoch', 'train loss', 'val loss', 'lr after the epoch', 'seconds'].map((t) => h('th', { scope: 'col' }, t)))), this.tableBody)));
-    const legend = h('div', { class: 'loss-legend', 'aria-hidden': 'true' },
-      h('span', { class: 'lg lg-train' }, 'train (epoch mean)'), h('span', { class: 'lg lg-val' }, 'validation'),
-      h('span', { class: 'lg lg-step' }, 'per step'), h('span', { class: 'lg lg-lr' }, 'lr reduced'));
+      this.tableSummary,
+      h('div', { class: 'table-scroll' }, h('table', { class: 'data-table' }, h('thead', {}, this.headRow), this.tableBody)));
+    this.legendEl = h('div', { class: 'loss-legend', 'aria-hidden': 'true' });
+    this.titleEl = h('h2', {}, 'Loss');
+    this.stepsLabel = h('label', { class: 'iv-check', for: 'loss-steps' }, this.stepsBox, 'per-step loss');
     this.root = h('section', { class: 'np-card jp-chart', id: 'loss-section', 'aria-label': 'Loss' },
-      h('div', { class: 'jp-card-head' }, h('div', { class: 'jp-head-left' }, h('h2', {}, 'Loss'), legend),
-        h('div', { class: 'mv-controls' }, this.modeSel,
-          h('label', { class: 'iv-check', for: 'loss-steps' }, this.stepsBox, 'per-step loss'), ...(opts.exportPng ? [exportBtn] : []))),
+      h('div', { class: 'jp-card-head' }, h('div', { class: 'jp-head-left' }, this.titleEl, this.legendEl),
+        h('div', { class: 'mv-controls' }, this.modeSel, this.stepsLabel, ...(opts.exportPng ? [exportBtn] : []))),
       this.canvas, this.readout, this.note, this.table);
+    this.applyUnits();
     parent.append(this.root);
     this.modeSel.addEventListener('change', () => {
       this.settings.yMode = this.modeSel.value === 'log' ? 'log' : 'linear';
@@ -132,10 +151,32 @@ export class LossChart {
     return yAxis(shownValues(this.model, this.settings.showSteps), this.settings.yMode);
   }
 
+  /** Switches what x and y are (a Phase F job's panel: iterations and relative error). */
+  setUnits(units: ChartUnits): void {
+    if (units === this.units) return;
+    this.units = units;
+    this.applyUnits();
+    this.readout.textContent = '';
+    this.schedule();
+  }
+
+  private applyUnits(): void {
+    const u = this.units;
+    this.titleEl.textContent = u.iterative ? 'Relative error' : 'Loss';
+    this.root.setAttribute('aria-label', this.titleEl.textContent);
+    this.legendEl.replaceChildren(h('span', { class: 'lg lg-train' }, u.series),
+      ...(u.iterative ? [] : [h('span', { class: 'lg lg-val' }, 'validation'), h('span', { class: 'lg lg-step' }, 'per step'), h('span', { class: 'lg lg-lr' }, 'lr reduced')]));
+    this.headRow.replaceChildren(...(u.iterative ? [u.x, u.y, 'seconds'] : ['epoch', 'train loss', 'val loss', 'lr after the epoch', 'seconds']).map((t) => h('th', { scope: 'col' }, t)));
+    this.tableSummary.textContent = `${u.x[0].toUpperCase()}${u.x.slice(1)} table`;
+    this.stepsLabel.hidden = u.iterative;
+    this.tableBody.replaceChildren();
+    this.fillTable();
+  }
+
   private setHover(epoch: number | undefined): void {
     this.hover = epoch;
     const p = epoch === undefined ? undefined : this.model.epochs.find((q) => q.epoch === epoch);
-    if (p) this.readout.textContent = describeEpoch(p, this.model.epochs);
+    if (p) this.readout.textContent = describeEpoch(p, this.model.epochs, this.units);
     this.schedule();
   }
 
@@ -149,7 +190,8 @@ export class LossChart {
 
   private fillTable(): void {
     if (!this.table.open) return;
-    const rows = this.model.epochs.map((p) => h('tr', {},
+    const rows = this.model.epochs.map((p) => this.units.iterative ? h('tr', {},
+      h('th', { scope: 'row' }, String(p.epoch)), h('td', {}, formatValue(p.trainLoss, 6)), h('td', {}, p.seconds.toFixed(2))) : h('tr', {},
       h('th', { scope: 'row' }, String(p.epoch)), h('td', {}, formatValue(p.trainLoss, 6)), h('td', {}, p.valLoss === null ? '—' : formatValue(p.valLoss, 6)),
       h('td', {}, `${formatValue(p.lr, 3)}${p.lrReduced ? ' (reduced)' : ''}`), h('td', {}, p.seconds.toFixed(1))));
     this.tableBody.replaceChildren(...rows);
@@ -191,7 +233,7 @@ export class LossChart {
       this.layout = undefined;
       return;
     }
-    if (!this.readout.textContent) this.readout.textContent = HOVER_HINT;
+    if (!this.readout.textContent) this.readout.textContent = hoverHint(this.units);
     const axis = this.axis();
     const plot = { x: 68, y: 14, w: Math.max(40, w - 84), h: Math.max(40, hh - 52) };
     const x0 = 0;
@@ -241,12 +283,12 @@ export class LossChart {
     ctx.fillStyle = col.fg;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'bottom';
-    ctx.fillText('epoch', plot.x + plot.w / 2, hh - 2);
+    ctx.fillText(this.units.x, plot.x + plot.w / 2, hh - 2);
     ctx.save();
     ctx.translate(13, plot.y + plot.h / 2);
     ctx.rotate(-Math.PI / 2);
     ctx.textBaseline = 'middle';
-    ctx.fillText(axis.label, 0, 0);
+    ctx.fillText(axis.label.replace(/\bloss\b/g, this.units.y), 0, 0);
     ctx.restore();
 
     ctx.save();
@@ -332,8 +374,9 @@ export class LossChart {
     ctx.restore();
     this.note.textContent = axis.note;
     const last = m.epochs.at(-1);
+    const u = this.units;
     this.canvas.setAttribute('aria-label', last
-      ? `Loss per epoch: ${m.epochs.length} epoch${m.epochs.length === 1 ? '' : 's'}; last: ${describeEpoch(last, m.epochs)}`
+      ? `${u.iterative ? 'Relative error' : 'Loss'} per ${u.x}: ${m.epochs.length} ${u.x}${m.epochs.length === 1 ? '' : 's'}; last: ${describeEpoch(last, m.epochs, u)}`
       : `Loss per step: ${m.steps.length} steps so far`);
   }
 }
@@ -348,7 +391,8 @@ export function exportCanvasPng(canvas: HTMLCanvasElement, readout: HTMLElement,
   }, 'image/png');
 }
 
-export function describeEpoch(p: EpochPoint, all: readonly EpochPoint[]): string {
+export function describeEpoch(p: EpochPoint, all: readonly EpochPoint[], units: ChartUnits = TRAINING_UNITS): string {
+  if (units.iterative) return `${units.x} ${p.epoch} · ${units.y} ${formatValue(p.trainLoss, 6)} · ${p.seconds.toFixed(2)} s`;
   const best = all.reduce<number | undefined>((b, q) => (q.valLoss !== null && (b === undefined || q.valLoss < b) ? q.valLoss : b), undefined);
   const isBest = p.valLoss !== null && best !== undefined && p.valLoss === best;
   return `epoch ${p.epoch} · train ${formatValue(p.trainLoss, 6)} · val ${p.valLoss === null ? '—' : formatValue(p.valLoss, 6)}${isBest ? ' (best)' : ''}` +

@@ -8,7 +8,7 @@ import { formatBytes, h } from '../components/dom';
 import { formatValue } from '../../core/image/ticks';
 import type { JobAction, JobPanelProtocol, JobPanelState, JobPanelStateName, JobPanelViewState, JobProgressInfo, JobRunSummary, MetricTable } from '../protocol';
 import { LogView, type LogViewSettings } from './logView';
-import { LossChart, type LossChartSettings } from './lossChart';
+import { LossChart, RECONSTRUCTION_UNITS, TRAINING_UNITS, type LossChartSettings } from './lossChart';
 import { QualityChart } from './qualityChart';
 
 interface PersistedState {
@@ -63,6 +63,24 @@ function formatDose(d: number): string {
   return Number.isInteger(e) ? `1e${e}` : d.toLocaleString('en-US');
 }
 
+/** A Phase F job: Reconstruct instead of Train, iterations instead of epochs, recon.log. */
+const isRecon = (j: JobPanelState | undefined = job): boolean => j?.kind === 'reconstruct';
+
+function actionLabel(a: JobAction): string {
+  if (!isRecon()) return ACTION_LABEL[a];
+  if (a === 'train') return 'Reconstruct';
+  if (a === 'openLogFile') return 'Open recon.log';
+  return ACTION_LABEL[a];
+}
+
+function actionHelp(a: JobAction): string {
+  if (!isRecon()) return ACTION_HELP[a];
+  if (a === 'train') return 'Run the iterative reconstruction of this job in a worker process';
+  if (a === 'cancel') return 'Stop after the current iteration and keep a checkpoint';
+  if (a === 'openLogFile') return 'Open recon.log in an editor';
+  return ACTION_HELP[a];
+}
+
 async function runAction(action: JobAction): Promise<void> {
   if (!job) return;
   const btn = document.getElementById(`action-${action}`) as HTMLButtonElement | null;
@@ -70,7 +88,7 @@ async function runAction(action: JobAction): Promise<void> {
   try {
     await client.request('action', { action, jobId: job.jobId });
   } catch (err) {
-    showToast(`${ACTION_LABEL[action]}: ${errorMessage(err)}`, true);
+    showToast(`${actionLabel(action)}: ${errorMessage(err)}`, true);
   } finally {
     if (btn && job) btn.disabled = !job.actions[action].enabled;
   }
@@ -154,14 +172,14 @@ document.addEventListener('keydown', (ev) => {
 
 function renderHeader(j: JobPanelState): void {
   const live = j.state === 'running' || j.state === 'starting' || j.state === 'cancelling' || j.state === 'queued';
-  const buttons = (['train', 'dryRun', 'cancel', 'resume', 'revealArtifacts'] as JobAction[]).map((a) => {
+  const buttons = (isRecon(j) ? ['train', 'cancel', 'resume', 'revealArtifacts'] as JobAction[] : ['train', 'dryRun', 'cancel', 'resume', 'revealArtifacts'] as JobAction[]).map((a) => {
     const st = j.actions[a];
     const finished = j.state === 'succeeded' || j.state === 'failed' || j.state === 'cancelled';
-    const label = a === 'train' && finished ? 'Train Again' : ACTION_LABEL[a];
+    const label = a === 'train' && finished ? `${actionLabel(a)} Again` : actionLabel(a);
     const primary = (a === 'train' && st.enabled && !finished) || (a === 'resume' && st.enabled) || (a === 'cancel' && st.enabled);
     return h('button', {
       type: 'button', id: `action-${a}`, class: primary ? 'primary' : undefined, disabled: !st.enabled,
-      title: st.enabled ? ACTION_HELP[a] : `${ACTION_HELP[a]} — not available: ${st.why ?? ''}`, onclick: () => void runAction(a),
+      title: st.enabled ? actionHelp(a) : `${actionHelp(a)} — not available: ${st.why ?? ''}`, onclick: () => void runAction(a),
     }, label);
   });
   headerEl.replaceChildren(
@@ -210,19 +228,25 @@ function renderProgress(): void {
   const bar = h('div', { class: 'jp-bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(done * 100), 'aria-label': 'Training progress' },
     h('div', { class: 'jp-bar-fill' }));
   (bar.firstElementChild as HTMLElement).style.width = `${(done * 100).toFixed(1)}%`;
-  const parts = [
+  const parts = (isRecon(j) ? [
+    `iteration ${p.epoch}/${p.epochs}`,
+    p.loss !== undefined ? `relative error ${formatValue(p.loss, 4)}` : undefined,
+    p.imagesPerSec !== undefined ? `${Math.round(p.imagesPerSec)} updates/s` : undefined,
+    `ETA ${formatEta(p.etaSeconds)}`,
+  ] : [
     `epoch ${p.epoch}/${p.epochs}`, `step ${p.stepInEpoch}/${p.stepsPerEpoch}`,
     p.loss !== undefined ? `loss ${formatValue(p.loss, 5)}` : undefined,
     p.imagesPerSec !== undefined ? `${p.imagesPerSec.toFixed(1)} img/s` : undefined,
     `ETA ${formatEta(p.etaSeconds)}`,
-  ].filter(Boolean);
+  ]).filter(Boolean);
   progressEl.replaceChildren(bar, h('span', { id: 'progress-text' }, `${j.state === 'cancelling' ? 'cancelling · ' : ''}${parts.join(' · ')}`));
 }
 
 function renderDatasets(j: JobPanelState): void {
   const items: (HTMLElement | string)[] = [];
   if (j.dose !== undefined) items.push(h('span', { class: 'jp-kv' }, h('b', {}, 'dose '), `${formatDose(j.dose)} (${j.dose.toLocaleString('en-US')} photons/pattern)`));
-  if (j.view) items.push(h('span', { class: 'jp-kv' }, h('b', {}, 'view '), `${j.view}, gridsize ${j.gridsize}`));
+  if (j.view) items.push(h('span', { class: 'jp-kv' }, h('b', {}, 'view '), isRecon(j) ? `${j.view}, split ${j.split ?? '?'}` : `${j.view}, gridsize ${j.gridsize}`));
+  if (isRecon(j) && j.algorithm) items.push(h('span', { class: 'jp-kv' }, h('b', {}, 'algorithm '), j.algorithm));
   for (const d of j.datasets) {
     const what = !d.exists ? 'not found' : [d.patterns !== undefined ? `${d.patterns.toLocaleString('en-US')} patterns` : undefined, d.n ? `N=${d.n}` : undefined, d.bytes !== undefined ? formatBytes(d.bytes) : undefined].filter(Boolean).join(', ');
     items.push(h('span', { class: `jp-kv${d.exists ? '' : ' missing'}`, title: d.displayPath }, h('b', {}, `${d.split} `), h('code', {}, d.fileName), ` ${what}`));
@@ -258,11 +282,11 @@ function renderSummary(j: JobPanelState): void {
   const buttons = h('div', { class: 'mv-controls' },
     ...(['showReconstruction', 'showManifest', 'openLogFile'] as JobAction[]).map((a) => h('button', {
       type: 'button', id: `action-${a}`, class: a === 'showReconstruction' && j.actions[a].enabled ? 'primary' : undefined, disabled: !j.actions[a].enabled,
-      title: j.actions[a].enabled ? ACTION_HELP[a] : `Not available: ${j.actions[a].why ?? ''}`, onclick: () => void runAction(a),
-    }, ACTION_LABEL[a])));
+      title: j.actions[a].enabled ? actionHelp(a) : `Not available: ${j.actions[a].why ?? ''}`, onclick: () => void runAction(a),
+    }, actionLabel(a))));
   if (!r) {
     summaryEl.replaceChildren(h('div', { class: 'jp-card-head' }, h('h2', {}, 'Run')),
-      h('p', { class: 'muted', id: 'run-none' }, 'This job has not been dry-run or trained yet.'), buttons);
+      h('p', { class: 'muted', id: 'run-none' }, isRecon(j) ? 'This reconstruction has not run yet.' : 'This job has not been dry-run or trained yet.'), buttons);
     return;
   }
   const rows: HTMLElement[] = [];
@@ -275,15 +299,15 @@ function renderSummary(j: JobPanelState): void {
       ep ? `${ep}` : 'not started', r.executionProviderRequested && r.executionProviderRequested !== ep ? h('span', { class: 'muted' }, ` (requested ${r.executionProviderRequested})`) : undefined)));
   }
   if (r.fallbackReason) rows.push(kv('fallback', r.fallbackReason, 'warn'));
-  if (r.epochs !== undefined) rows.push(kv('epochs', `${r.epochs}${r.steps !== undefined ? ` (${r.steps.toLocaleString('en-US')} steps)` : ''}`));
-  if (r.finalLoss !== undefined && r.finalLoss !== null) rows.push(kv('final train loss', formatValue(r.finalLoss, 6)));
+  if (r.epochs !== undefined) rows.push(kv(isRecon(j) ? 'iterations' : 'epochs', `${r.epochs}${r.steps !== undefined ? ` (${r.steps.toLocaleString('en-US')} steps)` : ''}`));
+  if (r.finalLoss !== undefined && r.finalLoss !== null) rows.push(kv(isRecon(j) ? 'final relative error' : 'final train loss', formatValue(r.finalLoss, 6)));
   if (r.bestValLoss !== undefined && r.bestValLoss !== null) rows.push(kv('best val loss', formatValue(r.bestValLoss, 6)));
   if (r.seconds !== undefined) rows.push(kv('wall time', formatEta(r.seconds)));
   if (r.finishedAt) rows.push(kv('finished', new Date(r.finishedAt).toLocaleString()));
   else if (r.startedAt) rows.push(kv('started', new Date(r.startedAt).toLocaleString()));
   const parts: (HTMLElement | undefined)[] = [h('div', { class: 'jp-card-head' }, h('h2', {}, r.status === 'dry-run' ? 'Dry run' : 'Last run')), h('dl', { class: 'jp-dl' }, ...rows)];
   if (r.metrics) {
-    parts.push(h('h3', { class: 'jp-sub' }, 'Test reconstruction vs. ground truth'), h('div', { class: 'table-x' }, metricsTable(r.metrics)));
+    parts.push(h('h3', { class: 'jp-sub' }, isRecon(j) ? 'Reconstruction vs. ground truth (common evaluation)' : 'Test reconstruction vs. ground truth'), h('div', { class: 'table-x' }, metricsTable(r.metrics)));
   } else if (r.status === 'succeeded') {
     parts.push(h('p', { class: 'muted' }, 'No metrics were recorded (the job has no test split).'));
   }
@@ -320,6 +344,9 @@ function renderJob(j: JobPanelState): void {
     state.jobId = j.jobId;
     persist();
   }
+  chart.setUnits(isRecon(j) ? RECONSTRUCTION_UNITS : TRAINING_UNITS);
+  log.logName = isRecon(j) ? 'recon.log' : 'train.log';
+  quality.setUnit(isRecon(j) ? 'iteration' : 'epoch');
   renderHeader(j);
   if (!j.found) {
     notFoundEl.hidden = false;

@@ -21,6 +21,11 @@ export class QualityChart {
   private shown = '';
   private model?: ChartModel;
 
+  /** Per iteration (a Phase F job) or per epoch. */
+  setUnit(x: 'epoch' | 'iteration'): void {
+    this.plot.setXLabel(x, `Hover over the chart (or focus it and use ← →) to read an ${x}.`);
+  }
+
   constructor(parent: HTMLElement, opts: QualityChartOptions) {
     this.exportBtn = h('button', { type: 'button', id: 'quality-export', title: 'Save the quality chart as a PNG image', disabled: true }, 'Export PNG');
     this.caption = h('div', { class: 'hint', id: 'quality-caption' });

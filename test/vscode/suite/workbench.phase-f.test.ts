@@ -309,6 +309,37 @@ describe('Phase F iterative reconstructions in VS Code', function () {
     assert.ok(!fs.existsSync(path.join(dir, 'phase_c', 'comparison_metrics.csv')), 'nothing written into Phase C');
   });
 
+  it('a Phase F job has its job panel: a click in the tree opens it, Reconstruct there runs it live — recon.log, relative error and quality per iteration — to succeeded', async () => {
+    const id = 'dose_10000/sparse/test/epie';
+    await refreshed();
+    const item = reconItem(id)!;
+    assert.equal(item.command?.command, 'ptychoStudy.openLog', 'a click opens the job panel');
+    await vscode.commands.executeCommand(item.command!.command, ...(item.command!.arguments ?? []));
+    const jp = await api.jobPanels.panels.whenReady(id);
+    type View = { state?: string; header: string; lines: number; enabledActions: string[]; chart: { epochs: number; nonBlank: boolean }; quality: { epochs: number; caption: string }; progressText: string; lastLine?: string };
+    const view = async (): Promise<View> => (await jp.host.sendRequest('getViewState', {})) as unknown as View;
+    const ready = await until('the panel in the ready state', async () => ((await view()).state === 'ready' ? view() : undefined));
+    assert.match(ready.header, /Reconstruct/);
+    assert.doesNotMatch(ready.header, /Dry Run/, 'no dry run for a Phase F job');
+    assert.ok(ready.enabledActions.includes('train') && !ready.enabledActions.includes('dryRun'));
+    assert.deepEqual(await jp.host.sendRequest('relay', { type: 'action', params: { action: 'train', jobId: id } }), { result: { done: true } });
+    const run = await until('the run', () => api.runs.all().find((r) => r.job.id === id));
+    const exit = await run.finished;
+    assert.equal(exit?.status, 'succeeded', exit?.reason);
+    const done = await until('the succeeded state with every iteration charted', async () => {
+      await jp.flush();
+      const s = await view();
+      return s.state === 'succeeded' && s.chart.epochs === 5 ? s : undefined;
+    });
+    assert.ok(done.chart.nonBlank, 'the relative error is drawn');
+    assert.equal(done.quality.epochs, 5, 'quality against objectGuess after every iteration');
+    assert.match(done.quality.caption, /After each of 5 iterations: Pearson r/);
+    assert.ok(done.lines > 0, 'recon.log is shown');
+    assert.match(done.header, /Reconstruct Again/);
+    assert.ok(done.enabledActions.includes('showReconstruction') && done.enabledActions.includes('showManifest') && done.enabledActions.includes('openLogFile'));
+    jp.panel.dispose();
+  });
+
   it('Reconstruct All queues the dose\'s Phase F jobs that have no result yet, one after another; succeeded ones are left alone', async () => {
     const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
     assert.ok(pkg.contributes.menus['view/item/context'].some((m: { command: string; when: string }) => m.command === 'ptychoStudy.reconstructAll' && /viewItem == reconGroup/.test(m.when)), 'on the "Iterative (Phase F)" node');
@@ -555,7 +586,10 @@ describe('Phase F iterative reconstructions in VS Code', function () {
         return running.state === 'cancelled' && queuedOnes.every((it) => /^cancelled on Slurm · array \d+_\d$/.test(String(it?.description))) || undefined;
       }, 120_000);
       assert.ok(fs.existsSync(path.join(first.artifactDir, 'checkpoint.npz')), 'the running task checkpointed');
-      assert.equal(api.slurm.activeSubmissions().size, 0, 'nothing active any more');
+      await until('nothing active any more', async () => {
+        await api.slurm.poll(); // the last poll may have seen the first task before its manifest said cancelled
+        return api.slurm.activeSubmissions().size === 0 || undefined;
+      }, 60_000);
       assert.equal(jobItem(sub.jobs[1])?.contextValue, 'job.cancelled', 'Train / Resume offered as for any cancelled job');
     } finally {
       for (const k of ['slurm.arrayLimit', 'slurm.cpusPerTask', 'slurm.mem']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Workspace);
