@@ -10,7 +10,10 @@ async function main(): Promise<void> {
     interrupts++;
     if (interrupts > 1) process.exit(130); // a second Ctrl-C: leave now (files are still whole: atomic writes)
     process.stderr.write(`\nptycho-study: ${sig} received, cancelling…\n`);
-    controller.abort();
+    // Why, for the manifest: in a Slurm task a SIGTERM is the scheduler's (its time limit is near, or scancel).
+    controller.abort(process.env.SLURM_JOB_ID && sig === 'SIGTERM'
+      ? `SIGTERM from Slurm to task ${process.env.SLURM_ARRAY_JOB_ID ? `${process.env.SLURM_ARRAY_JOB_ID}_${process.env.SLURM_ARRAY_TASK_ID}` : process.env.SLURM_JOB_ID}: its time limit is near, or it was cancelled`
+      : sig === 'SIGINT' ? 'Ctrl-C in the terminal, SIGINT' : `${sig} to ptycho-study`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

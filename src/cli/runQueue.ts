@@ -51,7 +51,8 @@ export async function runQueue(io: CliIO, json: boolean, jobs: readonly QueuedJo
     out.aborted = true;
     if (current) {
       say(`Cancelling ${current.jobId}: finishing the current step and writing a checkpoint…`);
-      current.cancel();
+      const why = io.signal?.reason;
+      current.cancel(undefined, typeof why === 'string' ? why : undefined);
     }
   };
   io.signal?.addEventListener('abort', onAbort);

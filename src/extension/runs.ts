@@ -121,7 +121,7 @@ export class RunManager implements vscode.Disposable {
       this.log.info(`Removed ${run.job.id} from the queue.`);
     } else if (run.handle && run.state !== 'cancelling') {
       run.state = 'cancelling';
-      run.handle.cancel();
+      run.handle.cancel(undefined, 'Cancel in VS Code');
       this.log.info(`Cancelling ${run.job.id}: the worker finishes its ${isReconJob(run.job) ? 'iteration' : 'step'} and writes a checkpoint.`);
     }
     this.fire(true);

@@ -73,10 +73,12 @@ async function main(): Promise<number> {
     return err instanceof JobLockedError ? 3 : 2;
   }
   let cancelRequested = false;
+  let cancelReason: string | undefined;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
     cancelRequested = true;
+    cancelReason ??= process.env.SLURM_JOB_ID && sig === 'SIGTERM' ? 'SIGTERM from Slurm: its time limit is near, or it was cancelled' : `${sig} to the worker`;
     if (signals > 1) {
       process.stderr.write(`worker: ${sig} again; stopping now (the last epoch checkpoint is kept)\n`);
       process.exit(130);
@@ -85,14 +87,21 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('message', (m: unknown) => {
-    if (m && typeof m === 'object' && (m as { type?: string }).type === 'cancel') cancelRequested = true;
+    if (m && typeof m === 'object' && (m as { type?: string }).type === 'cancel') {
+      cancelRequested = true;
+      const why = (m as { reason?: unknown }).reason;
+      if (typeof why === 'string' && why.length > 0) cancelReason = why.slice(0, 300); // the launcher knows better than a bare signal
+    }
   });
   // A parent that disappears (editor closed, CLI killed) is a cancel: finish the step, checkpoint, stop — unless the
   // run is detached, which is made to outlive its launcher.
   let launcherGone = false;
   process.on('disconnect', () => {
     launcherGone = true;
-    if (!args.detached) cancelRequested = true;
+    if (!args.detached) {
+      cancelRequested = true;
+      cancelReason ??= 'its launcher went away (the editor window closed, or the CLI was killed)';
+    }
     else process.stderr.write('worker: the launcher went away; the run continues (detached)\n');
   });
   if (args.detached) {
@@ -112,6 +121,7 @@ async function main(): Promise<number> {
       if (process.connected) process.send?.(e, undefined, {}, () => undefined);
     },
     cancelled: () => cancelRequested,
+    cancelReason: () => cancelReason,
     stderr: (line) => process.stderr.write(line + '\n'),
   };
   // A Phase F job's plan is a ReconstructionConfig (kind 'reconstruct'); anything else is a training run.

@@ -245,7 +245,7 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     assert.ok(k >= 3, `cancelled after iteration ${k}`);
     const m = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
     assert.equal(m.status, 'cancelled');
-    assert.match(m.reason!, new RegExp(`Cancelled after iteration ${k} of 100000; resume`));
+    assert.match(m.reason!, new RegExp(`Cancelled after iteration ${k} of 100000 \\(Ctrl-C in the terminal, SIGINT\\); resume`));
     assert.equal(m.runId, (lines.at(-1) as unknown as { jobs: { runId: string }[] }).jobs[0].runId);
     const ck = await openNpz(path.join(dir, 'checkpoint.npz'));
     assert.equal(((await ck.readArray('iteration')).data as Int32Array)[0], k);

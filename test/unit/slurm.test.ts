@@ -184,6 +184,22 @@ describe('the study as a Slurm job array (real Slurm)', function () {
     }
   });
 
+  it('a task near its time limit (--time): Slurm signals it 60 s before (B:TERM@60), and it checkpoints and records cancelled instead of being killed', async () => {
+    const id = 'dose_10000/baseline/gs1';
+    const r = cli(['submit', '--workspace', root, '--view', 'baseline', '--backend', 'slurm', ...TINY, '--epochs', '5000', '--early-stopping-patience', '5000', '--time', '00:02:00', '--json']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const sub = JSON.parse(r.out.trim().split('\n').at(-1)!) as { slurmJobId: string; dir: string };
+    assert.match(fs.readFileSync(path.join(sub.dir, 'submit.sh'), 'utf8'), /#SBATCH --signal=B:TERM@60\n[\s\S]*#SBATCH --time=00:02:00/);
+    await drained(sub.slurmJobId, undefined, 240_000);
+    const m = readJson<JobManifest>(path.join(jobDir(id), 'manifest.json'));
+    assert.equal(m.scheduler?.arrayJobId, sub.slurmJobId);
+    assert.equal(m.status, 'cancelled', m.reason);
+    assert.match(m.reason ?? '', new RegExp(`\\(SIGTERM from Slurm to task ${sub.slurmJobId}_0: its time limit is near, or it was cancelled\\)`), 'the manifest says why');
+    assert.ok((m.result?.epochs ?? 0) > 0, 'it trained until the signal');
+    assert.ok(fs.existsSync(path.join(jobDir(id), 'checkpoint.npz')), 'a checkpoint to resubmit from');
+    assert.match(fs.readFileSync(path.join(sub.dir, `${sub.slurmJobId}_0.err`), 'utf8'), /SIGTERM received, cancelling/);
+  });
+
   it('scancel of a running task: cancelled with a checkpoint; submit --resume resubmits it and it continues to succeeded; no checkpoint, nothing resubmitted', async () => {
     const id = 'dose_10000/baseline/gs1';
     const r = cli(['submit', '--workspace', root, '--view', 'baseline', '--backend', 'slurm', ...TINY, '--epochs', '12', '--json']);

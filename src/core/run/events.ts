@@ -185,7 +185,8 @@ export const RUN_EVENT_TYPES: readonly RunEventType[] = [
 export type EventBody<E> = E extends RunEvent ? Omit<E, 'time' | 'jobId'> : never;
 
 /** Messages the parent sends the worker. */
-export type WorkerCommand = { type: 'cancel' };
+/** What a launcher tells its worker; a cancel may say why (recorded in the manifest's reason). */
+export type WorkerCommand = { type: 'cancel'; reason?: string };
 
 function fmt(v: number | null | undefined, digits = 5): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits);

@@ -155,11 +155,11 @@ export class RunHandle {
     return () => this.listeners.delete(l);
   }
 
-  /** Asks the worker to stop after its current step (it checkpoints and reports `cancelled`). */
-  cancel(graceMs = CANCEL_GRACE_MS): void {
+  /** Asks the worker to stop after its current step (it checkpoints and reports `cancelled`, with `reason` when given). */
+  cancel(graceMs = CANCEL_GRACE_MS, reason?: string): void {
     if (this.cancelling || this.child.exitCode !== null) return;
     this.cancelling = true;
-    const msg: WorkerCommand = { type: 'cancel' };
+    const msg: WorkerCommand = { type: 'cancel', ...(reason ? { reason: reason.slice(0, 300) } : {}) };
     if (this.child.connected) this.child.send(msg, () => undefined);
     else this.child.kill('SIGTERM');
     this.cancelTimer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);

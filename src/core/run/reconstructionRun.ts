@@ -29,7 +29,7 @@ import { readRunPlan } from '../study/runConfigFile';
 import { configKeyOf } from '../train/checkpoint';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { ManifestKeeper } from './manifestWriter';
-import { finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
+import { cancelledBy, finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
 
 const ENGINE = 'TypeScript (src/core/iterative), one thread on the CPU';
 const AD_ENGINE = 'onnxruntime: an ONNX graph of the object (src/core/iterative/ad.ts), Adam in mini-batches';
@@ -207,7 +207,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       await checkpoint();
       emit({ type: 'recon-cancelled', iteration: rec.iteration, checkpoint: ARTIFACT.checkpoint });
       manifest.result = { iterations: rec.iteration, relativeError: last?.relativeError ?? null, mse: last?.mse ?? null, stopReason: 'cancelled', history };
-      await finish('cancelled', `Cancelled after iteration ${rec.iteration} of ${s.iterations}; resume (--resume) continues from checkpoint.npz.`);
+      await finish('cancelled', `Cancelled after iteration ${rec.iteration} of ${s.iterations}${cancelledBy(io)}; resume (--resume) continues from checkpoint.npz.`);
       return 0;
     }
     await checkpoint();

@@ -14,6 +14,8 @@ import { ARTIFACT } from '../study/layout';
 export interface WorkerIo {
   send(e: RunEvent): void;
   cancelled(): boolean;
+  /** Why the run was asked to stop (a signal, the launcher's reason), when known. */
+  cancelReason?(): string | undefined;
   stderr(line: string): void;
 }
 
@@ -62,4 +64,10 @@ export function finisher<M extends KeptManifest>(keeper: ManifestKeeper<M>, even
       events.line(`WARN: could not update ${study.name}: ${(err as Error).message}`);
     }
   };
+}
+
+/** Why the run was cancelled, as a suffix for the manifest's reason: ` (Ctrl-C in the terminal, SIGINT)`, or ''. */
+export function cancelledBy(io: WorkerIo): string {
+  const why = io.cancelReason?.();
+  return why ? ` (${why})` : '';
 }

@@ -28,7 +28,7 @@ import type { ProviderPlan } from '../runtime/providers';
 import type { TrainingState } from '../train/checkpoint';
 import type { RunStatus } from '../study/manifest';
 import type { RunConfig } from './plan';
-import { finisher, openRunEvents, provenanceOf, recordRunFailure, type Emit, type WorkerIo } from './runSupport';
+import { cancelledBy, finisher, openRunEvents, provenanceOf, recordRunFailure, type Emit, type WorkerIo } from './runSupport';
 
 export type { WorkerIo } from './runSupport';
 
@@ -245,7 +245,7 @@ async function trainEpochs(run: TrainingRun): Promise<'trained' | 'cancelled'> {
   manifest.timing!.trainingSeconds = state.elapsedSeconds;
   if (outcome.status === 'cancelled' || io.cancelled()) {
     emit({ type: 'cancelled', epoch: state.epoch, stepInEpoch: state.stepInEpoch, step: state.step, checkpoint: ARTIFACT.checkpoint });
-    await finish('cancelled', `Cancelled in epoch ${state.epoch + 1} after step ${state.stepInEpoch}; resume continues from checkpoint.npz.`);
+    await finish('cancelled', `Cancelled in epoch ${state.epoch + 1} after step ${state.stepInEpoch}${cancelledBy(io)}; resume continues from checkpoint.npz.`);
     return 'cancelled';
   }
   return 'trained';
