@@ -14,6 +14,8 @@ import { startRun } from '../../src/core/run/launcher';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
 import { discoverStudy, listJobs, readRunRecord, type JobManifest } from '../../src/core/study';
 import { planRun, type RunConfig } from '../../src/core/run/plan';
+import { listPreviews, readPreview } from '../../src/core/run/previews';
+import type { QualityEvent } from '../../src/core/run/events';
 import { repoRoot, tempDir } from './helpers/paths';
 
 const WORKER = path.join(repoRoot, 'dist', 'worker.js');
@@ -73,6 +75,16 @@ describe('training runs in worker processes', function () {
     }
     for (const t of ['started', 'progress', 'epoch', 'checkpoint', 'finished']) assert.ok(seen.includes(t), `IPC event ${t}`);
     assert.deepEqual([...new Set(eventsOf(dir).map((e) => e.type))].filter((t) => t !== 'log').sort(), ['checkpoint', 'epoch', 'finished', 'progress', 'quality', 'started']);
+    // Each measured epoch's window is a preview, announced by its quality event; the truth of the window once.
+    const measured = eventsOf(dir).filter((e): e is QualityEvent => e.type === 'quality');
+    assert.ok(measured.length > 0);
+    for (const q of measured) {
+      assert.equal(q.preview, `previews/epoch_${String(q.epoch).padStart(3, '0')}.npz`);
+      const p = await readPreview(path.join(dir, q.preview!));
+      assert.deepEqual([p.epoch, p.width, p.height], [q.epoch, q.region.width, q.region.height]);
+    }
+    assert.deepEqual(listPreviews(dir), measured.map((q) => q.epoch));
+    assert.ok(fs.existsSync(path.join(dir, 'previews', 'truth.npz')));
 
     const m = readJson<JobManifest>(path.join(dir, 'manifest.json'));
     assert.equal(m.schemaVersion, 1);

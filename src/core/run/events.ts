@@ -65,6 +65,8 @@ export interface QualityEvent extends EventBase {
   region: { x0: number; y0: number; width: number; height: number };
   groups: number;
   seconds: number;
+  /** The window's image after this epoch, relative to the job folder (`previews/epoch_NNN.npz`; core/run/previews). */
+  preview?: string;
 }
 
 export interface CheckpointEvent extends EventBase {

@@ -23,6 +23,7 @@ import { resolveTrainingSettings } from '../study/config';
 import { readRunConfig } from '../study/runConfigFile';
 import { openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
 import { ManifestKeeper } from './manifestWriter';
+import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './previews';
 import type { EventLog } from './events';
 import type { ProviderPlan } from '../runtime/providers';
 import type { TrainingState } from '../train/checkpoint';
@@ -186,7 +187,15 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
         if (!monitor?.due(e.epoch)) return;
         try {
           const q = await monitor.measure(e.epoch, st.params, e.seconds);
-          emit({ type: 'quality', epoch: q.epoch, amplitude: q.amplitude, phase: q.phase, region: q.region, groups: q.groups, seconds: q.seconds });
+          // The window just inferred is the epoch's preview: its write is the only extra cost (a preview that
+          // cannot be written is a warning, never the run's failure).
+          let preview: string | undefined;
+          try {
+            preview = await writePreview(jobDir, quantisePreview(q.epoch, q.region, q.image.object, q.image.weight));
+          } catch (err) {
+            emit({ type: 'log', level: 'warn', message: `preview after epoch ${e.epoch} not written: ${(err as Error).message}` });
+          }
+          emit({ type: 'quality', epoch: q.epoch, amplitude: q.amplitude, phase: q.phase, region: q.region, groups: q.groups, seconds: q.seconds, ...(preview ? { preview } : {}) });
         } catch (err) {
           // Quality is informative; a failure to measure it never stops training.
           emit({ type: 'log', level: 'warn', message: `quality after epoch ${e.epoch} not measured: ${(err as Error).message}` });
@@ -196,10 +205,16 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
     },
   }));
   const plan = (run.plan = await trainer.prepare());
+  // A fresh run's previews start empty (the previous run's would mislead); a resume continues them.
+  if (!opts.resume) await clearPreviews(jobDir).catch(() => undefined);
   if (test && plan.testGroups) {
     run.monitor = await QualityMonitor.create(plan.spec, test, plan.testGroups, {
       ort, provider: plan.provider, intraOpThreads: opts.threads.threads, cropSize: config.training.stitchCropSize,
     });
+    if (run.monitor) {
+      const m = run.monitor;
+      await writePreview(jobDir, quantisePreview(0, m.region, m.truthWindow()), TRUTH_PREVIEW).catch((err: Error) => emit({ type: 'log', level: 'warn', message: `the ground truth preview was not written: ${err.message}` }));
+    }
   }
   const fallback = plan.fallbacks.map((f) => f.reason).join(' ');
   manifest.runtime.executionProviderUsed = plan.provider;

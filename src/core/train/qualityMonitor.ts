@@ -19,6 +19,8 @@ export interface EpochQuality {
   region: StitchRegion;
   groups: number;
   seconds: number;
+  /** The stitched window itself (interleaved re, im) and its stitching weight: the epoch's preview. */
+  image: { object: Float32Array; weight: Float32Array };
 }
 
 export interface QualityMonitorOptions {
@@ -124,7 +126,12 @@ export class QualityMonitor {
     const seconds = (performance.now() - started) / 1000;
     const budget = (this.options.budget ?? 0.05) * Math.max(epochSeconds, 1e-3);
     this.skip = Math.max(1, Math.ceil(seconds / budget));
-    return { epoch, ...scored, region: this.region, groups: b, seconds };
+    return { epoch, ...scored, region: this.region, groups: b, seconds, image: { object, weight } };
+  }
+
+  /** The ground truth of the window (interleaved re, im). */
+  truthWindow(): Float32Array {
+    return cropObject(this.data.object!, this.region);
   }
 
   async release(): Promise<void> {
