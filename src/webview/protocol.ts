@@ -417,6 +417,8 @@ export interface QualityTrainEvent {
   phase: QualityScores;
   /** The window in object pixels, and how many test groups were inferred for it (absent for a Phase F iteration: the lit pixels). */
   region?: { x0: number; y0: number; width: number; height: number };
+  /** The window's image after this epoch was saved (`previews/epoch_NNN.npz`): the Reconstruction section can show it. */
+  preview?: boolean;
   groups: number;
   /** Time the measurement took. */
   seconds: number;
@@ -462,6 +464,8 @@ export interface JobPanelViewState {
   chart: { epochs: number; steps: number; yMode: 'linear' | 'log'; nonBlank: number; lrMarks: number; note: string };
   /** The quality chart: epochs measured, the caption, and the one line shown instead when there is nothing to plot ('' otherwise). */
   quality: { epochs: number; caption: string; empty: string; readout: string };
+  /** The Reconstruction section: the epochs with a preview, the one shown, whether it follows the newest, the truth shown. */
+  preview: { epochs: number[]; shown?: number; following: boolean; truth: boolean; caption: string; drawMs?: number };
   /** Buttons shown enabled. */
   enabledActions: JobAction[];
   header: string;
@@ -472,6 +476,24 @@ export interface JobPanelViewState {
   stats: { batches: number; linesReceived: number; handleMs: number; maxHandleMs: number; renders: number; maxRenderMs: number };
 }
 
+/** One uint8-quantised image pair (amplitude over `amplitudeRange`, phase over ±π) and its covered mask. */
+export interface PreviewImage {
+  width: number;
+  height: number;
+  amplitude: Uint8Array;
+  amplitudeRange: [number, number];
+  phase: Uint8Array;
+  covered: Uint8Array;
+}
+
+/** An epoch's preview and, when the data have one, the ground truth of the same window. */
+export interface PreviewImages {
+  epoch: number;
+  region: { x0: number; y0: number; width: number; height: number };
+  image: PreviewImage;
+  truth?: PreviewImage;
+}
+
 export interface JobPanelProtocol extends PanelProtocol {
   hostRequests: CommonHostRequests & {
     /** Runs an action on a job (the panel's own job only; the host checks it exists and the action is enabled). */
@@ -480,9 +502,13 @@ export interface JobPanelProtocol extends PanelProtocol {
     copyAll: RequestSpec<{ jobId: string }, { lines: number; bytes: number }>;
     /** Copies text the user selected in the log to the clipboard. */
     copyText: RequestSpec<{ text: string }, { bytes: number }>;
+    /** The preview image of one epoch (read by the host from previews/epoch_NNN.npz), with the window's ground truth. */
+    preview: RequestSpec<{ jobId: string; epoch: number }, PreviewImages>;
   };
   webviewRequests: CommonWebviewRequests & {
     getViewState: RequestSpec<Record<string, never>, JobPanelViewState>;
+    /** Moves the Reconstruction section's slider to an epoch, as the user would (tests). */
+    showPreview: RequestSpec<{ epoch: number }, { shown?: number; drawMs: number }>;
     /** Searches the log as typing in the search box would (tests). */
     search: RequestSpec<{ query: string; caseSensitive?: boolean; step?: 1 | -1 }, LogSearchResult>;
   };

@@ -9,7 +9,8 @@ import * as vscode from 'vscode';
 import { parseEvents } from '../../core/run/events';
 import { ARTIFACT, parseJobId, type StudyJob } from '../../core/study';
 import { parseReconstructionJobId, type ReconstructionJob } from '../../core/study/reconstructJobs';
-import type { JobAction, JobPanelProtocol, JobPanelState } from '../../webview/protocol';
+import type { JobAction, JobPanelProtocol, JobPanelState, PreviewImage, PreviewImages } from '../../webview/protocol';
+import { PREVIEW_DIR, previewName, readPreview, TRUTH_PREVIEW, type Preview } from '../../core/run/previews';
 import type { RunManager } from '../runs';
 import type { StudyModel } from '../studyModel';
 import { Disposable } from '../webview/dispose';
@@ -148,6 +149,7 @@ export class JobPanel extends Disposable {
       if (!found) throw new Error(`${key.jobId} is not in this workspace`);
       return savePng(p, vscode.Uri.file(path.join(found.job.artifactDir, 'loss.png')), deps.pickSaveUri(), deps.log);
     });
+    host.onRequest('preview', (p) => this.preview(p.jobId, p.epoch));
     host.onEvent('log', (e) => {
       const line = `[jobPanel page] ${e.message}`;
       if (e.level === 'error') deps.log.error(line);
@@ -331,6 +333,21 @@ export class JobPanel extends Disposable {
     }
     this.scheduleState();
     return { done: true };
+  }
+
+  /** The preview of one epoch and the truth of its window, read from the job's previews/ folder. */
+  private async preview(jobId: string, epoch: number): Promise<PreviewImages> {
+    const { job } = this.requireJob(jobId);
+    const dir = path.join(job.artifactDir, PREVIEW_DIR);
+    let p;
+    try {
+      p = await readPreview(path.join(dir, previewName(epoch)));
+    } catch (err) {
+      throw new Error(`${job.id} has no preview of epoch ${epoch}: ${(err as Error).message}`);
+    }
+    const truth = await readPreview(path.join(dir, TRUTH_PREVIEW)).catch(() => undefined);
+    const image = (x: Preview): PreviewImage => ({ width: x.width, height: x.height, amplitude: x.amplitude, amplitudeRange: x.amplitudeRange, phase: x.phase, covered: x.covered });
+    return { epoch: p.epoch, region: p.region, image: image(p), ...(truth && truth.width === p.width && truth.height === p.height ? { truth: image(truth) } : {}) };
   }
 
   private async copyAll(jobId: string): Promise<{ lines: number; bytes: number }> {

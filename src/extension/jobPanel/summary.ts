@@ -271,6 +271,7 @@ export function toTrainEvents(events: readonly RunEvent[]): TrainEvent[] {
         out.push({
           type: 'quality', time: e.time, epoch: e.epoch, amplitude: scores(e.amplitude), phase: scores(e.phase),
           region: { x0: e.region.x0, y0: e.region.y0, width: e.region.width, height: e.region.height }, groups: e.groups, seconds: e.seconds,
+          ...(typeof e.preview === 'string' ? { preview: true } : {}),
         });
         break;
       }
@@ -293,7 +294,7 @@ export function toTrainEvents(events: readonly RunEvent[]): TrainEvent[] {
 const qualityScoresCheck = check.object<QualityScores>({ pearson: check.nullable(check.number()), ssim: check.nullable(check.number()) }, { allowExtra: true });
 
 /** The fields of an events.jsonl `quality` event the quality chart uses (extra fields, e.g. jobId, are allowed). */
-export const qualityEventCheck = check.object<QualityTrainEvent>({
+export const qualityEventCheck = check.object<Omit<QualityTrainEvent, 'preview'>>({
   type: check.literal('quality'),
   time: check.string({ maxLength: 100 }),
   epoch: check.int({ min: 0 }),

@@ -13,6 +13,7 @@ export const jobPanelValidators: ProtocolValidators<JobPanelProtocol> = {
     action: check.object<{ action: JobAction; jobId: string }>({ action: check.literal(...JOB_ACTIONS), jobId }),
     copyAll: check.object<{ jobId: string }>({ jobId }),
     copyText: check.object<{ text: string }>({ text: check.string({ maxLength: MAX_COPY_CHARS }) }),
+    preview: check.object<{ jobId: string; epoch: number }>({ jobId, epoch: check.int({ min: 0, max: 999_999 }) }),
   },
   webviewEvents: commonEventValidators,
 };

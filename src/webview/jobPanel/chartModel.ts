@@ -103,7 +103,7 @@ export class ChartModel {
         return;
       }
       case 'quality':
-        putByEpoch(this.quality, { epoch: e.epoch, amplitude: e.amplitude, phase: e.phase, region: e.region, groups: e.groups, seconds: e.seconds });
+        putByEpoch(this.quality, { epoch: e.epoch, amplitude: e.amplitude, phase: e.phase, region: e.region, groups: e.groups, seconds: e.seconds, ...(e.preview ? { preview: true } : {}) });
         if (this.status === 'none') this.status = 'running';
         return;
       case 'end':

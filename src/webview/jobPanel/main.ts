@@ -10,6 +10,7 @@ import type { JobAction, JobPanelProtocol, JobPanelState, JobPanelStateName, Job
 import { LogView, type LogViewSettings } from './logView';
 import { LossChart, RECONSTRUCTION_UNITS, TRAINING_UNITS, type LossChartSettings } from './lossChart';
 import { QualityChart } from './qualityChart';
+import { PreviewView } from './previewView';
 
 interface PersistedState {
   jobId?: string;
@@ -138,6 +139,12 @@ const quality = new QualityChart(charts, {
   },
 });
 quality.update(chart.model);
+const preview = new PreviewView(charts, {
+  fetch: (epoch) => client.request('preview', { jobId: job?.jobId ?? '', epoch }),
+  qualityOf: (epoch) => chart.model.quality.find((q) => q.epoch === epoch),
+});
+/** The epochs whose quality event announced a preview (a training job's; Phase F jobs have none). */
+const previewEpochs = (): number[] => chart.model.quality.filter((q) => q.preview).map((q) => q.epoch);
 grid.append(summaryEl);
 body.append(datasetsEl, grid, findingsEl);
 const log = new LogView(body, {
@@ -387,6 +394,7 @@ client.on('events', (b) => {
   eventProgress = lp ? { epoch: lp.epoch, epochs: lp.epochs, stepInEpoch: lp.stepInEpoch, stepsPerEpoch: lp.stepsPerEpoch, loss: lp.loss, imagesPerSec: lp.imagesPerSec, etaSeconds: lp.etaSeconds } : undefined;
   chart.update();
   quality.update(chart.model);
+  preview.setEpochs(previewEpochs());
   renderProgress();
 });
 
@@ -401,6 +409,7 @@ function viewState(): JobPanelViewState {
     search: { query: s.query, matches: s.matches.length, current: s.current, ...(s.currentMatch ? { line: s.currentMatch.line } : {}) },
     chart: { epochs: chart.model.epochs.length, steps: chart.model.steps.length, yMode: chart.settings.yMode, nonBlank: chart.nonBlank(), lrMarks: chart.model.lrMarks.length, note: axis.note },
     quality: quality.viewState(),
+    preview: preview.viewState(),
     enabledActions: enabled,
     header: headerEl.innerText,
     progressText: progressEl.hidden ? '' : progressEl.innerText,
@@ -414,6 +423,13 @@ client.onRequest('getViewState', () => {
   log.render();
   chart.draw();
   return viewState();
+});
+client.onRequest('showPreview', async (p) => {
+  const i = preview.epochs.indexOf(p.epoch);
+  if (i < 0) throw new Error(`no preview of epoch ${p.epoch}`);
+  preview.following = i === preview.epochs.length - 1;
+  const drawMs = await preview.show(p.epoch);
+  return { shown: preview.shown, drawMs };
 });
 client.onRequest('search', (p) => {
   log.setSearch(p.query, p.caseSensitive ?? false, p.step);

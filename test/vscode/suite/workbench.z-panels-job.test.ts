@@ -202,6 +202,23 @@ describe('Job panel and manifest viewer in VS Code', function () {
       const appended = batches.filter((b) => !b.reset && b.lines.length > 0);
       assert.ok(appended.length >= 2, `${appended.length} appended batches`);
       assert.ok(final.enabledActions.includes('showReconstruction'));
+      // The Reconstruction section: a preview per measured epoch (previews/epoch_NNN.npz), the newest shown beside
+      // the truth of the window; the slider goes back to an earlier epoch and stops following.
+      const pv = await until('the previews in the panel', async () => {
+        const st = await view(jp);
+        return st.preview.epochs.length >= 1 && st.preview.shown === st.preview.epochs.at(-1) ? st.preview : undefined;
+      });
+      const onDisk = fs.readdirSync(path.join(jobDir(FRESH), 'previews')).filter((f) => /^epoch_\d+\.npz$/.test(f)).map((f) => Number(/\d+/.exec(f)![0])).sort((a, b) => a - b);
+      assert.deepEqual(pv.epochs, onDisk, 'the epochs with a preview file');
+      assert.ok(pv.truth, 'the ground truth of the window beside it');
+      assert.ok(pv.following);
+      assert.match(pv.caption, /^Window 96×96 px at \(\d+, \d+\) of the test object, stitched from the model after epoch \d+/);
+      const first = await jp.host.sendRequest('showPreview', { epoch: pv.epochs[0] });
+      assert.equal(first.shown, pv.epochs[0]);
+      const after = (await view(jp)).preview;
+      assert.equal(after.shown, pv.epochs[0]);
+      assert.equal(after.following, pv.epochs.length === 1, 'moved back: no longer following the newest');
+      await assert.rejects(Promise.resolve(jp.host.sendRequest('showPreview', { epoch: 999 })), /no preview of epoch 999/);
     } finally {
       sub.dispose();
     }
