@@ -192,6 +192,8 @@ interface RealRun {
   threads?: number;
   threadsSource?: string;
   executionProviderUsed?: string;
+  /** Per measured epoch: the quality window's inference + stitching, the preview's write, and the epoch, seconds. */
+  monitor: { measured: number; qualitySeconds: number; previewSeconds: number; epochSeconds: number };
 }
 
 /**
@@ -217,9 +219,15 @@ async function realRun(): Promise<RealRun> {
     const run = await startRun(plan.config, { workerScript: worker, threads: explicitThreads === undefined ? undefined : threads, threadsSource: 'cli' });
     let last: { imagesPerSec: number; step: number } | undefined;
     let epochSeconds = 0;
+    const monitor = { measured: 0, qualitySeconds: 0, previewSeconds: 0, epochSeconds: 0 };
     run.onEvent((e) => {
       if (e.type === 'progress') last = { imagesPerSec: e.imagesPerSec, step: e.step };
       if (e.type === 'epoch') epochSeconds += e.seconds;
+      if (e.type === 'quality') {
+        monitor.measured++;
+        monitor.qualitySeconds += e.seconds;
+        monitor.previewSeconds += e.previewSeconds ?? 0;
+      }
     });
     const exit = await run.done;
     const runSeconds = (performance.now() - t0) / 1000;
@@ -231,6 +239,7 @@ async function realRun(): Promise<RealRun> {
       config: { N: 64, gridsize: 1, batchSize: batch, filterScale: 2 }, epochs: m.result?.epochs ?? 0, steps,
       imagesPerSec: last?.imagesPerSec ?? NaN, overallImagesPerSec: (steps * batch) / epochSeconds, runSeconds,
       threads: m.runtime.threads, threadsSource: m.runtime.threadsSource, executionProviderUsed: m.runtime.executionProviderUsed,
+      monitor: { ...monitor, epochSeconds },
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -269,6 +278,13 @@ async function main(): Promise<void> {
         + `${real.imagesPerSec.toFixed(1)} images/s (last ≤ 20 steps; ${real.overallImagesPerSec.toFixed(1)} over its epochs, validation included)`
         + (ours ? ` vs bench ${ours.imagesPerSec.toFixed(1)} images/s (×${(real.imagesPerSec / ours.imagesPerSec).toFixed(2)})` : '')
         + `; the whole run ${real.runSeconds.toFixed(1)} s`);
+      const mon = real.monitor;
+      if (mon.measured > 0) {
+        const perEpoch = mon.epochSeconds / Math.max(1, real.epochs);
+        console.log(`quality window + preview per measured epoch (${mon.measured} of ${real.epochs}): ${(1000 * mon.qualitySeconds / mon.measured).toFixed(0)} ms inference and scoring + `
+          + `${(1000 * mon.previewSeconds / mon.measured).toFixed(1)} ms writing previews/epoch_NNN.npz = ${(100 * (mon.qualitySeconds + mon.previewSeconds) / mon.measured / perEpoch).toFixed(1)} % of a ${perEpoch.toFixed(1)} s epoch `
+          + `(the preview write alone ${(100 * mon.previewSeconds / mon.measured / perEpoch).toFixed(2)} %; target < 5 %)`);
+      }
     }
   }
   if (withTorch) {

@@ -67,6 +67,8 @@ export interface QualityEvent extends EventBase {
   seconds: number;
   /** The window's image after this epoch, relative to the job folder (`previews/epoch_NNN.npz`; core/run/previews). */
   preview?: string;
+  /** What writing the preview took (its inference is the quality measurement's, `seconds`). */
+  previewSeconds?: number;
 }
 
 export interface CheckpointEvent extends EventBase {

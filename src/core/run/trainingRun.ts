@@ -190,12 +190,13 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
           // The window just inferred is the epoch's preview: its write is the only extra cost (a preview that
           // cannot be written is a warning, never the run's failure).
           let preview: string | undefined;
+          const t0 = performance.now();
           try {
             preview = await writePreview(jobDir, quantisePreview(q.epoch, q.region, q.image.object, q.image.weight));
           } catch (err) {
             emit({ type: 'log', level: 'warn', message: `preview after epoch ${e.epoch} not written: ${(err as Error).message}` });
           }
-          emit({ type: 'quality', epoch: q.epoch, amplitude: q.amplitude, phase: q.phase, region: q.region, groups: q.groups, seconds: q.seconds, ...(preview ? { preview } : {}) });
+          emit({ type: 'quality', epoch: q.epoch, amplitude: q.amplitude, phase: q.phase, region: q.region, groups: q.groups, seconds: q.seconds, ...(preview ? { preview, previewSeconds: (performance.now() - t0) / 1000 } : {}) });
         } catch (err) {
           // Quality is informative; a failure to measure it never stops training.
           emit({ type: 'log', level: 'warn', message: `quality after epoch ${e.epoch} not measured: ${(err as Error).message}` });
