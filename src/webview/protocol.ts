@@ -509,6 +509,8 @@ export interface JobPanelProtocol extends PanelProtocol {
     getViewState: RequestSpec<Record<string, never>, JobPanelViewState>;
     /** Moves the Reconstruction section's slider to an epoch, as the user would (tests). */
     showPreview: RequestSpec<{ epoch: number }, { shown?: number; drawMs: number }>;
+    /** Presses Export strip (tests): where the PNG was saved. */
+    exportPreviewStrip: RequestSpec<Record<string, never>, { saved?: string }>;
     /** Searches the log as typing in the search box would (tests). */
     search: RequestSpec<{ query: string; caseSensitive?: boolean; step?: 1 | -1 }, LogSearchResult>;
   };

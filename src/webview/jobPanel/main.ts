@@ -141,6 +141,10 @@ const quality = new QualityChart(charts, {
 quality.update(chart.model);
 const preview = new PreviewView(charts, {
   fetch: (epoch) => client.request('preview', { jobId: job?.jobId ?? '', epoch }),
+  savePng: async (png, name) => {
+    const r = await client.request('savePng', { suggestedName: `${(job?.jobId ?? 'job').replace(/\//g, '_')}_${name}`, data: png });
+    return r.saved ? r.path : undefined;
+  },
   qualityOf: (epoch) => chart.model.quality.find((q) => q.epoch === epoch),
 });
 /** The epochs whose quality event announced a preview (a training job's; Phase F jobs have none). */
@@ -431,6 +435,7 @@ client.onRequest('showPreview', async (p) => {
   const drawMs = await preview.show(p.epoch);
   return { shown: preview.shown, drawMs };
 });
+client.onRequest('exportPreviewStrip', async () => ({ saved: await preview.exportStrip() }));
 client.onRequest('search', (p) => {
   log.setSearch(p.query, p.caseSensitive ?? false, p.step);
   const s = log.search;

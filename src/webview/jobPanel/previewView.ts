@@ -10,6 +10,8 @@ import { h } from '../components/dom';
 
 export interface PreviewViewOptions {
   fetch(epoch: number): Promise<PreviewImages>;
+  /** Saves a PNG (the host's dialog); resolves to where, or undefined when the user cancelled. */
+  savePng?(png: ArrayBuffer, suggestedName: string): Promise<string | undefined>;
   /** The quality of an epoch (the quality chart's point), for the line under the slider. */
   qualityOf(epoch: number): { amplitude: QualityScores; phase: QualityScores } | undefined;
 }
@@ -17,13 +19,8 @@ export interface PreviewViewOptions {
 const CACHE = 64;
 const SCALE = 2;
 
-function paint(canvas: HTMLCanvasElement, img: PreviewImage, which: 'amplitude' | 'phase'): void {
-  canvas.width = img.width;
-  canvas.height = img.height;
-  canvas.style.width = `${img.width * SCALE}px`;
-  canvas.style.height = `${img.height * SCALE}px`;
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return;
+/** The image's RGBA pixels on its colormap (holes transparent). */
+function rgba(ctx: CanvasRenderingContext2D, img: PreviewImage, which: 'amplitude' | 'phase'): ImageData {
   const lut = colormapLut((which === 'amplitude' ? 'gray' : 'twilight') as ColormapName);
   const src = img[which];
   const out = ctx.createImageData(img.width, img.height);
@@ -39,7 +36,25 @@ function paint(canvas: HTMLCanvasElement, img: PreviewImage, which: 'amplitude' 
     out.data[k + 2] = lut[v + 2];
     out.data[k + 3] = 255;
   }
-  ctx.putImageData(out, 0, 0);
+  return out;
+}
+
+function paint(canvas: HTMLCanvasElement, img: PreviewImage, which: 'amplitude' | 'phase'): void {
+  canvas.width = img.width;
+  canvas.height = img.height;
+  canvas.style.width = `${img.width * SCALE}px`;
+  canvas.style.height = `${img.height * SCALE}px`;
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  ctx.putImageData(rgba(ctx, img, which), 0, 0);
+}
+
+/** At most `max` epochs, evenly spread, always the first and the last. */
+export function stripEpochs(epochs: readonly number[], max = 16): number[] {
+  if (epochs.length <= max) return [...epochs];
+  const out = new Set<number>();
+  for (let i = 0; i < max; i++) out.add(epochs[Math.round((i * (epochs.length - 1)) / (max - 1))]);
+  return [...out];
 }
 
 export class PreviewView {
@@ -51,6 +66,7 @@ export class PreviewView {
   private readonly figure: HTMLElement;
   private readonly canvases: Record<'amplitude' | 'phase' | 'truthAmplitude' | 'truthPhase', HTMLCanvasElement>;
   private readonly truthBox: HTMLElement;
+  private readonly exportBtn: HTMLButtonElement;
   private readonly cache = new Map<number, PreviewImages>();
   epochs: number[] = [];
   shown?: number;
@@ -73,8 +89,12 @@ export class PreviewView {
     this.label = h('span', { class: 'jp-preview-label', id: 'preview-label', 'aria-live': 'polite' });
     this.caption = h('div', { class: 'hint', id: 'preview-caption' });
     this.empty = h('p', { class: 'muted', id: 'preview-empty' }, 'No preview yet: after each measured epoch the model\'s reconstruction of a small window of the test object appears here.');
+    this.exportBtn = h('button', { type: 'button', id: 'preview-export', title: 'Save the epochs as one PNG strip (amplitude and phase rows, the truth last) for slides', disabled: true }, 'Export strip') as HTMLButtonElement;
+    this.exportBtn.addEventListener('click', () => void this.exportStrip().then((where) => {
+      if (where) this.caption.textContent = `Saved ${where}`;
+    }, (err: Error) => (this.caption.textContent = `Could not export: ${err.message}`)));
     this.root = h('section', { class: 'np-card jp-preview', id: 'preview-section', 'aria-label': 'Reconstruction during training' },
-      h('div', { class: 'jp-card-head' }, h('h2', {}, 'Reconstruction'), h('div', { class: 'mv-controls' }, this.slider, this.label)),
+      h('div', { class: 'jp-card-head' }, h('h2', {}, 'Reconstruction'), h('div', { class: 'mv-controls' }, this.slider, this.label, ...(opts.savePng ? [this.exportBtn] : []))),
       this.empty, this.figure, this.caption);
     parent.append(this.root);
     this.slider.addEventListener('input', () => {
@@ -96,6 +116,7 @@ export class PreviewView {
     this.epochs = [...epochs];
     this.slider.max = String(Math.max(0, this.epochs.length - 1));
     this.slider.disabled = this.epochs.length < 2;
+    this.exportBtn.disabled = this.epochs.length === 0;
     this.empty.hidden = this.epochs.length > 0;
     this.figure.hidden = this.epochs.length === 0;
     if (this.epochs.length === 0) {
@@ -145,6 +166,46 @@ export class PreviewView {
       `${this.following ? ' Follows the newest epoch.' : ' Move the slider to the end to follow the newest epoch.'}`;
     this.lastDrawMs = performance.now() - started;
     return this.lastDrawMs;
+  }
+
+  /**
+   * One PNG for slides: a column per epoch (at most 16, evenly spread) with its amplitude above its phase, the
+   * window's truth as the last column, each labelled. Returns where it was saved.
+   */
+  async exportStrip(): Promise<string | undefined> {
+    if (!this.opts.savePng || this.epochs.length === 0) return undefined;
+    const epochs = stripEpochs(this.epochs);
+    const shots: PreviewImages[] = [];
+    for (const e of epochs) {
+      const cached = this.cache.get(e) ?? await this.opts.fetch(e);
+      this.cache.set(e, cached);
+      shots.push(cached);
+    }
+    const { width: w, height: hgt } = shots[0].image;
+    const truth = shots.find((x) => x.truth)?.truth;
+    const cols = shots.length + (truth ? 1 : 0);
+    const pad = 4;
+    const head = 16;
+    const canvas = document.createElement('canvas');
+    canvas.width = cols * (w + pad) + pad;
+    canvas.height = head + 2 * (hgt + pad) + pad;
+    const ctx = canvas.getContext('2d')!;
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.fillStyle = '#000000';
+    ctx.font = '11px sans-serif';
+    ctx.textBaseline = 'top';
+    const column = (i: number, img: PreviewImage, title: string): void => {
+      const x = pad + i * (w + pad);
+      ctx.fillText(title, x, 2);
+      ctx.putImageData(rgba(ctx, img, 'amplitude'), x, head);
+      ctx.putImageData(rgba(ctx, img, 'phase'), x, head + hgt + pad);
+    };
+    shots.forEach((s, i) => column(i, s.image, `epoch ${s.epoch}`));
+    if (truth) column(shots.length, truth, 'truth');
+    const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/png'));
+    if (!blob) throw new Error('the strip could not be encoded');
+    return this.opts.savePng(await blob.arrayBuffer(), 'reconstruction_by_epoch.png');
   }
 
   viewState(): { epochs: number[]; shown?: number; following: boolean; truth: boolean; caption: string; drawMs?: number } {

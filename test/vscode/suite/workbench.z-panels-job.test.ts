@@ -6,6 +6,7 @@
 // what it would send itself, and the host validates it like any other message).
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
@@ -219,6 +220,17 @@ describe('Job panel and manifest viewer in VS Code', function () {
       assert.equal(after.shown, pv.epochs[0]);
       assert.equal(after.following, pv.epochs.length === 1, 'moved back: no longer following the newest');
       await assert.rejects(Promise.resolve(jp.host.sendRequest('showPreview', { epoch: 999 })), /no preview of epoch 999/);
+      // Export strip: one PNG, a column per epoch and the truth, amplitude above phase.
+      const target = path.join(os.tmpdir(), `ptycho-strip-${process.pid}.png`);
+      const dialog = api.jobPanels.panels.pickSaveUri;
+      api.jobPanels.panels.pickSaveUri = async () => vscode.Uri.file(target);
+      const saved = await jp.host.sendRequest('exportPreviewStrip', {}).finally(() => (api.jobPanels.panels.pickSaveUri = dialog));
+      assert.equal(saved.saved, target);
+      const png = fs.readFileSync(target);
+      assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+      assert.equal(png.readUInt32BE(16), (pv.epochs.length + 1) * 100 + 4, 'width: a 96-px column per epoch and the truth, 4-px gaps');
+      assert.equal(png.readUInt32BE(20), 16 + 2 * 100 + 4, 'height: a label row, amplitude and phase');
+      fs.rmSync(target, { force: true });
     } finally {
       sub.dispose();
     }
