@@ -461,7 +461,7 @@ export interface JobPanelViewState {
   /** Rows in the DOM (the list is windowed: far fewer than `lines`). */
   renderedRows: number;
   search: LogSearchResult;
-  chart: { epochs: number; steps: number; yMode: 'linear' | 'log'; nonBlank: number; lrMarks: number; note: string };
+  chart: { epochs: number; steps: number; yMode: 'linear' | 'log'; nonBlank: number; lrMarks: number; note: string; smoothing: number };
   /** The quality chart: epochs measured, the caption, and the one line shown instead when there is nothing to plot ('' otherwise). */
   quality: { epochs: number; caption: string; empty: string; readout: string };
   /** The Reconstruction section: the epochs with a preview, the one shown, whether it follows the newest, the truth shown. */
@@ -502,6 +502,8 @@ export interface JobPanelProtocol extends PanelProtocol {
     copyAll: RequestSpec<{ jobId: string }, { lines: number; bytes: number }>;
     /** Copies text the user selected in the log to the clipboard. */
     copyText: RequestSpec<{ text: string }, { bytes: number }>;
+    /** Saves the loss chart's series as CSV (Export CSV): asks where with a save dialog. */
+    saveCsv: RequestSpec<{ suggestedName: string; text: string }, { saved: boolean; path?: string }>;
     /** The preview image of one epoch (read by the host from previews/epoch_NNN.npz), with the window's ground truth. */
     preview: RequestSpec<{ jobId: string; epoch: number }, PreviewImages>;
   };
@@ -509,6 +511,8 @@ export interface JobPanelProtocol extends PanelProtocol {
     getViewState: RequestSpec<Record<string, never>, JobPanelViewState>;
     /** Moves the Reconstruction section's slider to an epoch, as the user would (tests). */
     showPreview: RequestSpec<{ epoch: number }, { shown?: number; drawMs: number }>;
+    /** Presses the loss chart's Export CSV (tests): where it was saved. */
+    exportLossCsv: RequestSpec<Record<string, never>, { saved?: string }>;
     /** Presses Export strip (tests): where the PNG was saved. */
     exportPreviewStrip: RequestSpec<Record<string, never>, { saved?: string }>;
     /** Searches the log as typing in the search box would (tests). */

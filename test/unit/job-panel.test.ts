@@ -12,7 +12,7 @@ import type { ReconstructionJob } from '../../src/core/study/reconstructJobs';
 import { parseEvents, describeEvent, type RunEvent } from '../../src/core/run/events';
 import { LogSearch, LogStore, atBottom, findInLine, lineKind, scrollToShow, visibleRange } from '../../src/webview/jobPanel/logModel';
 import {
-  ChartModel, describeQuality, logTicks, nearestEpoch, nearestQuality, qualityCaption, qualityEmptyText, qualitySeries, qualityXRange, qualityYRange, shownValues, yAxis,
+  ChartModel, chartCsv, describeQuality, emaSmooth, logTicks, nearestEpoch, nearestQuality, qualityCaption, qualityEmptyText, qualitySeries, qualityXRange, qualityYRange, shownValues, yAxis,
 } from '../../src/webview/jobPanel/chartModel';
 import type { TrainEvent } from '../../src/webview/protocol';
 import { tempDir } from './helpers/paths';
@@ -582,5 +582,33 @@ describe('job panel: a Phase F reconstruction job', () => {
     assert.deepEqual(live.progress, { epoch: 7, epochs: 50, stepInEpoch: 1, stepsPerEpoch: 1, loss: 0.3, imagesPerSec: 900, etaSeconds: 4 });
     assert.equal(live.actions.cancel.enabled, true);
     assert.equal(live.actions.train.enabled, false);
+  });
+});
+
+describe('job panel: loss smoothing and CSV', () => {
+  it('emaSmooth is TensorBoard\'s debiased EMA: 0 returns the values, a constant stays constant, noise shrinks', () => {
+    assert.deepEqual(emaSmooth([3, 1, 2], 0), [3, 1, 2]);
+    assert.deepEqual(emaSmooth([5, 5, 5, 5], 0.9).map((v) => +v.toFixed(12)), [5, 5, 5, 5], 'debiased: no pull towards 0');
+    const noisy = Array.from({ length: 400 }, (_, i) => 1 + (i % 2 ? 0.5 : -0.5));
+    const sm = emaSmooth(noisy, 0.9);
+    const spread = (a: number[]): number => Math.max(...a.slice(200)) - Math.min(...a.slice(200));
+    assert.ok(spread(sm) < 0.15 * spread(noisy), `${spread(sm)} vs ${spread(noisy)}`);
+    assert.ok(Number.isNaN(emaSmooth([1, NaN, 1], 0.5)[1]), 'a missing value stays missing');
+  });
+
+  it('chartCsv writes a row per step (with the smoothed loss) and per epoch', () => {
+    const m = new ChartModel();
+    m.add([
+      { type: 'started', time: 't', epochs: 2, stepsPerEpoch: 2 },
+      { type: 'progress', time: 't', epoch: 1, epochs: 2, stepInEpoch: 1, stepsPerEpoch: 2, loss: -1, imagesPerSec: 1, etaSeconds: 1 },
+      { type: 'progress', time: 't', epoch: 1, epochs: 2, stepInEpoch: 2, stepsPerEpoch: 2, loss: -3, imagesPerSec: 1, etaSeconds: 1 },
+      { type: 'epoch', time: 't', epoch: 1, epochs: 2, trainLoss: -2, valLoss: -1.5, lr: 0.001, lrReduced: false, seconds: 4 },
+    ] as TrainEvent[]);
+    const csv = chartCsv(m, 0.5).trim().split('\n');
+    assert.equal(csv[0], 'kind,epoch,loss,smoothed_loss,val_loss,lr,seconds');
+    assert.equal(csv.length, 4);
+    assert.match(csv[1], /^step,0\.5,-1,-1,,,$/);
+    assert.match(csv[2], /^step,1,-3,-2\.33333/);
+    assert.equal(csv[3], 'epoch,1,-2,,-1.5,0.001,4');
   });
 });

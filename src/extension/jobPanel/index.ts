@@ -40,6 +40,8 @@ export class JobPanels implements vscode.Disposable {
   readonly onDidOpenManifest = this.manifestEmitter.event;
   /** Where Export PNG saves (tests replace it). */
   pickSaveUri: PickSaveUri = showPngSaveDialog;
+  /** Where Export CSV saves (tests replace it). */
+  pickCsvUri: PickSaveUri = (defaultUri) => vscode.window.showSaveDialog({ defaultUri, filters: { CSV: ['csv'] }, saveLabel: 'Export CSV', title: 'Export the plotted series as CSV' });
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly ctx: JobPanelContext) {}
 
@@ -67,7 +69,7 @@ export class JobPanels implements vscode.Disposable {
 
   private adopt(key: JobPanelKey, panel: vscode.WebviewPanel): JobPanel {
     const jp = new JobPanel(key, panel, {
-      extensionUri: this.extensionUri, log: this.ctx.log, model: this.ctx.model, runs: this.ctx.runs, pickSaveUri: () => this.pickSaveUri,
+      extensionUri: this.extensionUri, log: this.ctx.log, model: this.ctx.model, runs: this.ctx.runs, pickSaveUri: () => this.pickSaveUri, pickCsvUri: () => this.pickCsvUri,
     });
     return trackPanel(this.panels, panelKey(key), jp, this.openedEmitter);
   }

@@ -42,6 +42,8 @@ export interface JobPanelDeps {
   runs: RunManager;
   /** Where Export PNG saves (tests replace it). */
   pickSaveUri: () => PickSaveUri;
+  /** Where Export CSV saves (tests replace it). */
+  pickCsvUri: () => PickSaveUri;
 }
 
 /** What a panel is about: a job id, and the workspace folder (by name) when the workspace has several. */
@@ -150,6 +152,16 @@ export class JobPanel extends Disposable {
       return savePng(p, vscode.Uri.file(path.join(found.job.artifactDir, 'loss.png')), deps.pickSaveUri(), deps.log);
     });
     host.onRequest('preview', (p) => this.preview(p.jobId, p.epoch));
+    host.onRequest('saveCsv', async (p) => {
+      const found = this.lookup();
+      if (!found) throw new Error(`${key.jobId} is not in this workspace`);
+      const name = `${p.suggestedName.split(/[\\/]/).pop()!.replace(/[^\w.\-()[\] ]+/g, '_').replace(/^\.+/, '_').replace(/\.csv$/i, '') || 'loss'}.csv`;
+      const target = await deps.pickCsvUri()(vscode.Uri.file(path.join(found.job.artifactDir, name)));
+      if (!target) return { saved: false };
+      await vscode.workspace.fs.writeFile(target, Buffer.from(p.text, 'utf8'));
+      deps.log.info(`Exported the loss series of ${key.jobId} to ${target.fsPath}`);
+      return { saved: true, path: target.fsPath };
+    });
     host.onEvent('log', (e) => {
       const line = `[jobPanel page] ${e.message}`;
       if (e.level === 'error') deps.log.error(line);

@@ -13,6 +13,7 @@ export const jobPanelValidators: ProtocolValidators<JobPanelProtocol> = {
     action: check.object<{ action: JobAction; jobId: string }>({ action: check.literal(...JOB_ACTIONS), jobId }),
     copyAll: check.object<{ jobId: string }>({ jobId }),
     copyText: check.object<{ text: string }>({ text: check.string({ maxLength: MAX_COPY_CHARS }) }),
+    saveCsv: check.object<{ suggestedName: string; text: string }>({ suggestedName: check.string({ maxLength: 255, nonEmpty: true }), text: check.string({ maxLength: 64 << 20 }) }),
     preview: check.object<{ jobId: string; epoch: number }>({ jobId, epoch: check.int({ min: 0, max: 999_999 }) }),
   },
   webviewEvents: commonEventValidators,

@@ -226,6 +226,37 @@ export function shownValues(m: ChartModel, withSteps: boolean): number[] {
   return v;
 }
 
+/**
+ * TensorBoard's smoothing: an exponential moving average with weight w ∈ [0, 1), debiased so the first points are not
+ * pulled towards 0 (ema_k / (1 − w^k)). w = 0 returns the values.
+ */
+export function emaSmooth(values: readonly number[], w: number): number[] {
+  const weight = Math.min(Math.max(w, 0), 0.999);
+  const out: number[] = [];
+  let last = 0;
+  let k = 0;
+  for (const v of values) {
+    if (!Number.isFinite(v)) {
+      out.push(v);
+      continue;
+    }
+    k++;
+    last = last * weight + (1 - weight) * v;
+    out.push(weight === 0 ? v : last / (1 - weight ** k));
+  }
+  return out;
+}
+
+/** The plotted series as CSV: one row per step (loss and its smoothed value) and per epoch (train, val, lr, seconds). */
+export function chartCsv(m: ChartModel, smoothing: number, units: { x: string; y: string } = { x: 'epoch', y: 'loss' }): string {
+  const smoothed = emaSmooth(m.steps.map((s) => s.loss), smoothing);
+  const rows = [`kind,${units.x},${units.y},smoothed_${units.y.replace(/\s+/g, '_')},val_loss,lr,seconds`];
+  const f = (v: number | null | undefined): string => (v === null || v === undefined || !Number.isFinite(v) ? '' : String(v));
+  m.steps.forEach((s, i) => rows.push(`step,${f(s.x)},${f(s.loss)},${f(smoothed[i])},,,`));
+  for (const p of m.epochs) rows.push(`epoch,${p.epoch},${f(p.trainLoss)},,${f(p.valLoss)},${f(p.lr)},${f(p.seconds)}`);
+  return rows.join('\n') + '\n';
+}
+
 /** The epoch point nearest to x (in epochs), for the hover readout. */
 export function nearestEpoch(m: ChartModel, x: number): EpochPoint | undefined {
   let best: EpochPoint | undefined;

@@ -4,17 +4,21 @@
 // and Export PNG. Colours follow the theme.
 import { formatValue, labelTicks, niceTicks } from '../../core/image/ticks';
 import { canvasFont, chartTheme, h, onThemeChange, sizeCanvas, themeColor } from '../components/dom';
-import { ChartModel, logTicks, nearestEpoch, shownValues, yAxis, type EpochPoint, type YAxis, type YMode } from './chartModel';
+import { ChartModel, chartCsv, emaSmooth, logTicks, nearestEpoch, shownValues, yAxis, type EpochPoint, type YAxis, type YMode } from './chartModel';
 
 export interface LossChartSettings {
   yMode: YMode;
   showSteps: boolean;
+  /** EMA weight of the per-step loss (0: raw; TensorBoard's default 0.6); the raw curve stays faint behind it. */
+  smoothing: number;
 }
 
 export interface LossChartOptions {
   settings: Partial<LossChartSettings>;
   onSettings: (s: LossChartSettings) => void;
   exportPng?: (png: ArrayBuffer) => Promise<string | undefined>;
+  /** Saves the plotted series as CSV (the host's dialog); resolves to where. */
+  exportCsv?: (csv: string) => Promise<string | undefined>;
 }
 
 interface Layout {
@@ -70,9 +74,20 @@ export class LossChart {
   private readonly headRow: HTMLElement;
   private readonly tableSummary: HTMLElement;
   private readonly stepsLabel: HTMLElement;
+  private readonly smoothSlider: HTMLInputElement;
+  private readonly smoothValue: HTMLElement;
+  private readonly smoothLabel: HTMLElement;
 
   constructor(parent: HTMLElement, private readonly opts: LossChartOptions) {
-    this.settings = { yMode: opts.settings.yMode ?? 'linear', showSteps: opts.settings.showSteps ?? true };
+    this.settings = { yMode: opts.settings.yMode ?? 'linear', showSteps: opts.settings.showSteps ?? true, smoothing: opts.settings.smoothing ?? 0.6 };
+    this.smoothSlider = h('input', { type: 'range', id: 'loss-smoothing', min: 0, max: 0.99, step: 0.01, value: this.settings.smoothing, 'aria-label': 'Smoothing of the per-step loss' }) as HTMLInputElement;
+    this.smoothValue = h('span', { class: 'muted', id: 'loss-smoothing-value' }, this.settings.smoothing.toFixed(2));
+    this.smoothSlider.addEventListener('input', () => {
+      this.settings.smoothing = Number(this.smoothSlider.value);
+      this.smoothValue.textContent = this.settings.smoothing.toFixed(2);
+      this.opts.onSettings(this.settings);
+      this.schedule();
+    });
     this.modeSel = h('select', { id: 'loss-ymode', 'aria-label': 'Y axis' }) as HTMLSelectElement;
     for (const [v, label] of [['linear', 'linear y'], ['log', 'log y']] as const) this.modeSel.append(h('option', { value: v }, label));
     this.modeSel.value = this.settings.yMode;
@@ -90,9 +105,14 @@ export class LossChart {
     this.legendEl = h('div', { class: 'loss-legend', 'aria-hidden': 'true' });
     this.titleEl = h('h2', {}, 'Loss');
     this.stepsLabel = h('label', { class: 'iv-check', for: 'loss-steps' }, this.stepsBox, 'per-step loss');
+    this.smoothLabel = h('label', { class: 'iv-check', for: 'loss-smoothing', title: 'Exponential moving average of the per-step loss (0: none); the raw curve stays faint behind it' }, 'smoothing ', this.smoothSlider, this.smoothValue);
+    const csvBtn = h('button', { type: 'button', id: 'loss-export-csv', title: 'Save the plotted series (per step with the smoothed value, per epoch) as CSV' }, 'Export CSV');
+    csvBtn.addEventListener('click', () => void this.exportCsv().then((where) => {
+      if (where) this.readout.textContent = `Saved ${where}`;
+    }, (err: Error) => (this.readout.textContent = `Could not save: ${err.message}`)));
     this.root = h('section', { class: 'np-card jp-chart', id: 'loss-section', 'aria-label': 'Loss' },
       h('div', { class: 'jp-card-head' }, h('div', { class: 'jp-head-left' }, this.titleEl, this.legendEl),
-        h('div', { class: 'mv-controls' }, this.modeSel, this.stepsLabel, ...(opts.exportPng ? [exportBtn] : []))),
+        h('div', { class: 'mv-controls' }, this.modeSel, this.stepsLabel, this.smoothLabel, ...(opts.exportPng ? [exportBtn] : []), ...(opts.exportCsv ? [csvBtn] : []))),
       this.canvas, this.readout, this.note, this.table);
     this.applyUnits();
     parent.append(this.root);
@@ -151,6 +171,12 @@ export class LossChart {
     return yAxis(shownValues(this.model, this.settings.showSteps), this.settings.yMode);
   }
 
+  /** The plotted series as CSV, saved through the host. */
+  exportCsv(): Promise<string | undefined> {
+    if (!this.opts.exportCsv) return Promise.resolve(undefined);
+    return this.opts.exportCsv(chartCsv(this.model, this.units.iterative ? 0 : this.settings.smoothing, this.units));
+  }
+
   /** Switches what x and y are (a Phase F job's panel: iterations and relative error). */
   setUnits(units: ChartUnits): void {
     if (units === this.units) return;
@@ -169,6 +195,7 @@ export class LossChart {
     this.headRow.replaceChildren(...(u.iterative ? [u.x, u.y, 'seconds'] : ['epoch', 'train loss', 'val loss', 'lr after the epoch', 'seconds']).map((t) => h('th', { scope: 'col' }, t)));
     this.tableSummary.textContent = `${u.x[0].toUpperCase()}${u.x.slice(1)} table`;
     this.stepsLabel.hidden = u.iterative;
+    this.smoothLabel.hidden = u.iterative;
     this.tableBody.replaceChildren();
     this.fillTable();
   }
@@ -319,14 +346,25 @@ export class LossChart {
       ctx.fillText('resumed', X(x) + 3, plot.y + 16);
     }
     ctx.setLineDash([]);
-    // Per-step loss: thin and faint behind the epoch means.
+    // Per-step loss: the raw curve faint, its exponential moving average (the smoothing slider) over it, both
+    // behind the epoch means.
     if (steps.length > 0) {
+      const w = this.settings.smoothing;
       ctx.strokeStyle = col.step;
-      ctx.globalAlpha = 0.35;
       ctx.lineWidth = 1;
+      ctx.globalAlpha = w > 0 ? 0.18 : 0.35;
       ctx.beginPath();
       steps.forEach((s, i) => (i === 0 ? ctx.moveTo(X(s.x), Y(s.loss)) : ctx.lineTo(X(s.x), Y(s.loss))));
       ctx.stroke();
+      if (w > 0) {
+        const sm = emaSmooth(steps.map((s) => s.loss), w);
+        ctx.globalAlpha = 0.8;
+        ctx.lineWidth = 1.5;
+        ctx.beginPath();
+        steps.forEach((s, i) => (i === 0 ? ctx.moveTo(X(s.x), Y(sm[i])) : ctx.lineTo(X(s.x), Y(sm[i]))));
+        ctx.stroke();
+        this.drawnPoints += steps.length;
+      }
       ctx.globalAlpha = 1;
       this.drawnPoints += steps.length;
     }

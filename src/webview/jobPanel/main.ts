@@ -131,6 +131,10 @@ const chart = new LossChart(charts, {
     const r = await client.request('savePng', { suggestedName: `${(job?.jobId ?? 'job').replace(/\//g, '_')}_loss.png`, data: png });
     return r.saved ? r.path : undefined;
   },
+  exportCsv: async (text) => {
+    const r = await client.request('saveCsv', { suggestedName: `${(job?.jobId ?? 'job').replace(/\//g, '_')}_${isRecon() ? 'relative_error' : 'loss'}.csv`, text });
+    return r.saved ? r.path : undefined;
+  },
 });
 const quality = new QualityChart(charts, {
   exportPng: async (png) => {
@@ -411,7 +415,7 @@ function viewState(): JobPanelViewState {
     lines: log.store.size, lastLine: log.store.rowCount > 0 ? log.store.row(log.store.rowCount - 1) : undefined,
     generation: log.store.generation, skippedBytes: log.store.skippedBytes, follow: log.follow, renderedRows: log.renderedRows,
     search: { query: s.query, matches: s.matches.length, current: s.current, ...(s.currentMatch ? { line: s.currentMatch.line } : {}) },
-    chart: { epochs: chart.model.epochs.length, steps: chart.model.steps.length, yMode: chart.settings.yMode, nonBlank: chart.nonBlank(), lrMarks: chart.model.lrMarks.length, note: axis.note },
+    chart: { epochs: chart.model.epochs.length, steps: chart.model.steps.length, yMode: chart.settings.yMode, nonBlank: chart.nonBlank(), lrMarks: chart.model.lrMarks.length, note: axis.note, smoothing: chart.settings.smoothing },
     quality: quality.viewState(),
     preview: preview.viewState(),
     enabledActions: enabled,
@@ -435,6 +439,7 @@ client.onRequest('showPreview', async (p) => {
   const drawMs = await preview.show(p.epoch);
   return { shown: preview.shown, drawMs };
 });
+client.onRequest('exportLossCsv', async () => ({ saved: await chart.exportCsv() }));
 client.onRequest('exportPreviewStrip', async () => ({ saved: await preview.exportStrip() }));
 client.onRequest('search', (p) => {
   log.setSearch(p.query, p.caseSensitive ?? false, p.step);

@@ -231,6 +231,18 @@ describe('Job panel and manifest viewer in VS Code', function () {
       assert.equal(png.readUInt32BE(16), (pv.epochs.length + 1) * 100 + 4, 'width: a 96-px column per epoch and the truth, 4-px gaps');
       assert.equal(png.readUInt32BE(20), 16 + 2 * 100 + 4, 'height: a label row, amplitude and phase');
       fs.rmSync(target, { force: true });
+      // Export CSV: the loss chart's series (per step with the smoothed loss, default smoothing 0.6, and per epoch).
+      assert.equal((await view(jp)).chart.smoothing, 0.6);
+      const csvTarget = path.join(os.tmpdir(), `ptycho-loss-${process.pid}.csv`);
+      const csvDialog = api.jobPanels.panels.pickCsvUri;
+      api.jobPanels.panels.pickCsvUri = async () => vscode.Uri.file(csvTarget);
+      const csv = await jp.host.sendRequest('exportLossCsv', {}).finally(() => (api.jobPanels.panels.pickCsvUri = csvDialog));
+      assert.equal(csv.saved, csvTarget);
+      const rows = fs.readFileSync(csvTarget, 'utf8').trim().split('\n');
+      assert.equal(rows[0], 'kind,epoch,loss,smoothed_loss,val_loss,lr,seconds');
+      assert.ok(rows.some((r) => r.startsWith('step,')), 'per-step rows');
+      assert.equal(rows.filter((r) => r.startsWith('epoch,')).length, 2, 'a row per epoch');
+      fs.rmSync(csvTarget, { force: true });
     } finally {
       sub.dispose();
     }
