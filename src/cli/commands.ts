@@ -3,10 +3,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openNpz, openNpy, NpyFormatError, type NpzMember, type NpyHeader } from '../core/npy';
 import { escapeControl, escapeJsonControl } from '../core/text/escape';
-import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS } from '../core/study';
+import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, parseJobId, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS } from '../core/study';
 import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
 import { SlurmBackend } from '../core/run/backend';
+import { deleteRun, listRuns, RunHistoryError } from '../core/run/runHistory';
+import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
 import { cmdTrain } from './train';
@@ -196,6 +198,22 @@ const COMMANDS: Record<string, Command> = {
     positionals: 0,
     help: [...REPORT_HELP, ...ROOT_HELP, ...FILTER_HELP, ...REPORT_OPTIONS_HELP],
     run: (p, io) => cmdReport(p, io, { loadStudy, filterOf }),
+  },
+  runs: {
+    summary: 'list every run of a job, newest first (the latest, then the earlier ones kept under runs/)',
+    usage: 'ptycho-study runs <job id> [roots] [--phase-f-root DIR] [--delete RUN_ID] [--json]',
+    flags: { ...ROOT_FLAGS, ...PHASE_F_ROOT_FLAG, delete: { type: 'string' }, json: { type: 'boolean' } },
+    positionals: 1,
+    help: [
+      'A training job (dose_<int>/<view>/gs<g>) or a Phase F job (dose_<int>/<view>/<split>/<algorithm>). A fresh run never',
+      'overwrites the previous one: its files move to <job>/runs/<run id>/ when the new run starts (a resume continues',
+      'the same run); the job folder\'s top level is the latest run. Each run: status, start, epochs or iterations, the',
+      'amplitude and phase Pearson r of the common evaluation, and the settings that differ from the latest run.',
+      ...ROOT_HELP, PHASE_F_ROOT_HELP,
+      '  --delete RUN_ID        delete that earlier run (never the latest; nothing is pruned otherwise)',
+      '  --json                 one JSON object: the job and its runs',
+    ],
+    run: cmdRuns,
   },
   rerun: {
     summary: 'recreate a training or reconstruction run from its manifest and compare the metrics',
@@ -411,6 +429,51 @@ async function slurmStatesOf(layout: StudyLayout, jobs: readonly StudyJob[]): Pr
   } catch (err) {
     return { states, note: `the Slurm states of submitted jobs are not shown: ${(err as Error).message}` };
   }
+}
+
+/** The settings of `b` that differ from `a` (key: value), for a run's line. */
+function settingsDiff(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): string[] {
+  if (!a || !b) return [];
+  const out: string[] = [];
+  for (const k of Object.keys(b).sort()) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push(`${k} ${JSON.stringify(b[k])}`);
+  return out;
+}
+
+async function cmdRuns(p: Parsed, io: CliIO): Promise<number> {
+  const id = p.positionals[0];
+  const layout = await loadStudy(p, io);
+  let dir: string | undefined;
+  if (parseJobId(id)) dir = (await listJobs(layout)).find((j) => j.id === id)?.artifactDir;
+  else if (parseReconstructionJobId(id)) dir = (await listedReconstructions(p, io, layout, {})).find((j) => j.id === id)?.artifactDir;
+  else throw new UsageError(`"${id}" is not a job id (dose_<int>/<view>/gs<g>, or dose_<int>/<view>/<split>/<algorithm>).`);
+  if (!dir) throw new Error(`No job ${id} in this study.`);
+  const del = str(p, 'delete');
+  if (del !== undefined) {
+    try {
+      await deleteRun(dir, del);
+    } catch (err) {
+      if (err instanceof RunHistoryError) throw new UsageError(err.message);
+      throw err;
+    }
+    io.out(`DELETED run ${del} of ${id}`);
+    return 0;
+  }
+  const runs = await listRuns(dir);
+  if (bool(p, 'json')) {
+    io.out(JSON.stringify({ job: id, artifactDir: dir, runs }));
+    return 0;
+  }
+  if (runs.length === 0) {
+    io.out(`${id} has not run yet (${dir}).`);
+    return 0;
+  }
+  const latest = runs[0].latest ? runs[0] : undefined;
+  const r3 = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
+  io.out(table(['run', 'where', 'status', 'started', 'epochs', 'amp r', 'phase r', 'settings vs latest'], runs.map((r) => [
+    r.id, r.latest ? '(latest)' : `runs/${r.id}`, r.status, r.startedAt ?? '', r.epochs !== undefined ? String(r.epochs) : '', r3(r.amplitudeR), r3(r.phaseR),
+    r.latest ? '' : settingsDiff(latest?.settings, r.settings).join(', '),
+  ])));
+  return 0;
 }
 
 async function cmdList(p: Parsed, io: CliIO): Promise<number> {

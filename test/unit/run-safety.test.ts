@@ -173,7 +173,8 @@ describe('run safety (issue 13)', function () {
     assert.notEqual(m.runId, previous.runId, 'the manifest is this run\'s');
     assert.match(m.runId!, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     assert.equal(m.result, undefined, 'no results carried over from the earlier run');
-    assert.ok(fs.existsSync(path.join(baseline, 'model.onnx')), 'earlier files are kept');
+    assert.ok(fs.existsSync(path.join(baseline, 'runs', previous.runId!, 'model.onnx')), 'the earlier run\'s files are kept (runs/<its run id>/)');
+    assert.equal(JSON.parse(fs.readFileSync(path.join(baseline, 'runs', previous.runId!, 'manifest.json'), 'utf8')).status, 'succeeded', 'with its own manifest');
     assert.equal((await readRunRecord(baseline))!.status, 'failed');
 
     // An exit code instead of a signal, with the last stderr line.

@@ -5,9 +5,10 @@ import * as path from 'node:path';
 import { appendLines, writeJsonAtomic } from '../atomic';
 import type { StudyJob } from '../study/jobs';
 import { ARTIFACT } from '../study/layout';
-import { readRunRecord, type JobManifest } from '../study/manifest';
+import { readRunRecord } from '../study/manifest';
 import { acquireJobLock, JobLockedError, newRunId, type JobLock } from './lock';
-import { plannedManifest, setManifestAside, writeJobManifest } from './manifestWriter';
+import { plannedManifest, writeJobManifest } from './manifestWriter';
+import { archivePreviousRun, RUNS_DIR } from './runHistory';
 import { describePlan, PlanError, planRun, type PlanOptions, type RunPlan } from './plan';
 import { UnsafePathError } from './safeFiles';
 
@@ -16,7 +17,7 @@ export interface DryRunResult {
   manifestPath: string;
   runConfigPath: string;
   logPath: string;
-  /** Where an earlier real run's manifest was kept, if the dry run replaced one. */
+  /** Where an earlier real run's manifest was kept (runs/<its run id>/manifest.json), if the dry run replaced one. */
   previousManifest?: string;
 }
 
@@ -57,13 +58,7 @@ async function writeDryRunLocked(job: StudyJob, plan: RunPlan, now: Date): Promi
   if (previous?.status === 'running') {
     throw new PlanError(`${job.id} is running (pid ${previous.manifest.runtime?.pid} on ${previous.manifest.runtime?.hostname ?? 'an unknown host'}); cancel it before a dry run replaces its manifest.`);
   }
-  let previousManifest: string | undefined;
-  if (previous && previous.status !== 'dry-run') {
-    const m = previous.manifest as Partial<JobManifest>;
-    previousManifest = path.join(dir, `manifest.${stamp(typeof m.finishedAt === 'string' ? m.finishedAt : typeof m.updatedAt === 'string' ? m.updatedAt : undefined, now)}.json`);
-  }
   const iso = now.toISOString();
-  const manifest = plannedManifest(job, plan, now, previousManifest ? path.basename(previousManifest) : undefined);
   try {
     await appendLines(job.logPath, dryRunLogLines(plan, iso));
   } catch (err) {
@@ -71,16 +66,17 @@ async function writeDryRunLocked(job: StudyJob, plan: RunPlan, now: Date): Promi
     if (err instanceof UnsafePathError) throw new PlanError(`Cannot dry-run ${job.id}: ${err.message}`);
     throw err;
   }
+  // An earlier run that ran is kept, as a new run keeps it: its files move to runs/<its run id>/ (runHistory.ts) —
+  // renamed, never read (a manifest may be a FIFO or huge). We hold the run lock: no run writes them meanwhile.
+  let previousManifest: string | undefined;
+  if (previous && previous.status !== 'dry-run') {
+    const filed = await archivePreviousRun(dir, now);
+    if (filed) previousManifest = path.join(dir, RUNS_DIR, filed, ARTIFACT.manifest);
+  }
   await writeJsonAtomic(runConfigPath, plan.config);
-  // We hold the run lock: no run writes the manifest meanwhile.
-  if (previousManifest) await setManifestAside(dir, path.basename(previousManifest));
+  const manifest = plannedManifest(job, plan, now, previousManifest ? path.relative(dir, previousManifest) : undefined);
   await writeJobManifest(dir, manifest);
   return { plan, manifestPath, runConfigPath, logPath: job.logPath, previousManifest };
-}
-
-function stamp(iso: string | undefined, now: Date): string {
-  const t = iso && Number.isFinite(Date.parse(iso)) ? new Date(iso) : now;
-  return t.toISOString().replace(/[:.]/g, '-');
 }
 
 function dryRunLogLines(plan: RunPlan, iso: string): string[] {

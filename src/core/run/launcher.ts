@@ -16,6 +16,7 @@ import { explainIoError, isIoFailure, writing } from './ioError';
 import { acquireJobLock, LOCK_FILE, newRunId, type JobLock } from './lock';
 import { failedTrainingManifest, readJobManifest, recordFailedRun, type FailedRunAt, type RunManifestLike } from './manifestWriter';
 import { checkResumable, ResumeError } from './resume';
+import { archivePreviousRun, RUNS_DIR } from './runHistory';
 
 export { JobLockedError } from './lock';
 export { ResumeError } from './resume';
@@ -265,6 +266,8 @@ export async function launchWorker(job: WorkerJob, options: Omit<LaunchOptions, 
     await assertNotRunning(dir);
     if (options.resume) await job.checkResumable();
     wroteNothing = false;
+    // A fresh run never overwrites the previous one: its files move to runs/<its run id>/ (a resume continues it).
+    if (!options.resume) await writing(jobId, path.join(dir, RUNS_DIR), () => archivePreviousRun(dir));
     if (options.restart) await writing(jobId, path.join(dir, ARTIFACT.checkpoint), () => fs.promises.rm(path.join(dir, ARTIFACT.checkpoint), { force: true }));
     await writing(jobId, path.join(dir, ARTIFACT.runConfig), () => writeJsonAtomic(path.join(dir, ARTIFACT.runConfig), job.config));
     const args = ['--job-dir', dir, '--run-id', runId, ...(options.resume ? ['--resume'] : []), ...(options.detached ? ['--detached'] : []), ...extraArgs];

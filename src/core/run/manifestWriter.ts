@@ -30,14 +30,6 @@ export function writeJobManifest(dir: string, manifest: object): Promise<void> {
   return writeJsonAtomic(path.join(dir, ARTIFACT.manifest), manifest);
 }
 
-/**
- * Sets the folder's manifest aside under `name` (renamed, not copied: nothing is read — it may be a FIFO or huge —
- * and a symlink at that name is replaced rather than written through). The caller holds the job's run lock.
- */
-export function setManifestAside(dir: string, name: string): Promise<void> {
-  return fs.promises.rename(path.join(dir, ARTIFACT.manifest), path.join(dir, name));
-}
-
 /** The `dry-run` record of a plan. */
 export function plannedManifest(job: StudyJob, plan: RunPlan, now: Date, previousManifest?: string): JobManifest {
   const iso = now.toISOString();

@@ -1,0 +1,142 @@
+// Run history (issue 15): a job's earlier runs are never overwritten. The job folder's top level is its latest run —
+// so every path of the study contract (manifest.json, metrics.json, reconstruction.npz, …) still resolves — and when a
+// fresh run starts (not a resume, which continues the same run) the previous run's files move to
+// `runs/<run id>/` first: its manifest, plan, checkpoint, model, reconstruction, metrics, images and previews. The
+// logs (train.log / recon.log, events.jsonl) are the job's journals, appended by every run, and stay where they are.
+// The move goes through `runs/.<id>.partial/` and one final rename, under the job's run lock: a crash part-way leaves
+// the partial folder, which the next start completes before anything else. Old runs go only on request (deleteRun).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ARTIFACT } from '../study/layout';
+import { readRunRecord, type JobManifest, type RunStatus } from '../study/manifest';
+import { PREVIEW_DIR } from './previews';
+
+export const RUNS_DIR = 'runs';
+/** What belongs to one run (everything else in the job folder is the job's: its logs, its lock). */
+export const RUN_FILES: readonly string[] = [
+  ARTIFACT.manifest, ARTIFACT.runConfig, ARTIFACT.checkpoint, ARTIFACT.model, ARTIFACT.reconstruction, ARTIFACT.metrics,
+  ARTIFACT.amplitudePng, ARTIFACT.phasePng, PREVIEW_DIR,
+];
+const PARTIAL = /^\.(.+)\.partial$/;
+const SAFE_ID = /^[\w.-]{1,100}$/;
+
+export class RunHistoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunHistoryError';
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.promises.lstat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Moves what is left of the run into a partial folder, then renames it into place (idempotent). */
+async function complete(jobDir: string, partial: string, id: string): Promise<string> {
+  for (const name of RUN_FILES) {
+    const from = path.join(jobDir, name);
+    if (await exists(from)) await fs.promises.rename(from, path.join(partial, name));
+  }
+  let target = path.join(jobDir, RUNS_DIR, id);
+  for (let k = 2; await exists(target); k++) target = path.join(jobDir, RUNS_DIR, `${id}-${k}`);
+  await fs.promises.rename(partial, target);
+  return path.basename(target);
+}
+
+/** A partial move left by a crash: finished now (its run's remaining files join it). */
+export async function recoverPartialArchive(jobDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(path.join(jobDir, RUNS_DIR));
+  } catch {
+    return [];
+  }
+  const done: string[] = [];
+  for (const n of names) {
+    const m = PARTIAL.exec(n);
+    if (m && SAFE_ID.test(m[1])) done.push(await complete(jobDir, path.join(jobDir, RUNS_DIR, n), m[1]));
+  }
+  return done;
+}
+
+/**
+ * Before a fresh run: the job's previous run (a manifest that ran: succeeded, failed or cancelled) moves to
+ * `runs/<its run id>/`. Returns the id it was filed under, or undefined when there was nothing to keep. The caller
+ * holds the job's run lock.
+ */
+export async function archivePreviousRun(jobDir: string, now: Date = new Date()): Promise<string | undefined> {
+  await recoverPartialArchive(jobDir);
+  const record = await readRunRecord(jobDir, now);
+  if (!record || record.status === 'dry-run' || record.status === 'running') return undefined;
+  const m = record.manifest as Partial<JobManifest>;
+  const started = typeof m.startedAt === 'string' ? m.startedAt : typeof m.createdAt === 'string' ? m.createdAt : now.toISOString();
+  let id = typeof m.runId === 'string' && SAFE_ID.test(m.runId) ? m.runId : `run-${started.replace(/[:.]/g, '-')}`;
+  if (!SAFE_ID.test(id)) id = `run-${now.getTime()}`;
+  const partial = path.join(jobDir, RUNS_DIR, `.${id}.partial`);
+  await fs.promises.mkdir(partial, { recursive: true });
+  return complete(jobDir, partial, id);
+}
+
+export interface RunEntry {
+  /** The run id (the folder name under runs/, or the latest run's id). */
+  id: string;
+  latest: boolean;
+  dir: string;
+  status: RunStatus;
+  reason?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  epochs?: number;
+  /** Pearson r of amplitude and phase on the covered pixels of the common evaluation, when scored. */
+  amplitudeR?: number | null;
+  phaseR?: number | null;
+  /** The settings the run was planned with (its RunConfig's training or reconstruction settings). */
+  settings?: Record<string, unknown>;
+}
+
+async function entryOf(dir: string, latest: boolean, fallbackId: string): Promise<RunEntry | undefined> {
+  const r = await readRunRecord(dir);
+  if (!r || r.status === 'dry-run') return undefined;
+  const m = r.manifest as Partial<JobManifest> & { result?: { epochs?: number; iterations?: number; metrics?: { amplitude?: { pearsonCovered?: number | null; pearson?: number | null }; phase?: { pearsonCovered?: number | null; pearson?: number | null } } }; config?: { training?: Record<string, unknown>; settings?: Record<string, unknown> } };
+  const met = m.result?.metrics;
+  return {
+    id: typeof m.runId === 'string' ? m.runId : fallbackId, latest, dir, status: r.status, reason: r.reason,
+    startedAt: typeof m.startedAt === 'string' ? m.startedAt : undefined, finishedAt: typeof m.finishedAt === 'string' ? m.finishedAt : undefined,
+    epochs: m.result?.epochs ?? m.result?.iterations,
+    amplitudeR: met?.amplitude?.pearsonCovered ?? met?.amplitude?.pearson,
+    phaseR: met?.phase?.pearsonCovered ?? met?.phase?.pearson,
+    settings: (m.config?.training ?? m.config?.settings) as Record<string, unknown> | undefined,
+  };
+}
+
+/** Every run of a job, newest first: the latest (the top level) and the archived ones under runs/. */
+export async function listRuns(jobDir: string): Promise<RunEntry[]> {
+  const out: RunEntry[] = [];
+  const latest = await entryOf(jobDir, true, 'latest');
+  let names: string[] = [];
+  try {
+    names = (await fs.promises.readdir(path.join(jobDir, RUNS_DIR), { withFileTypes: true })).filter((d) => d.isDirectory() && SAFE_ID.test(d.name) && !d.name.startsWith('.')).map((d) => d.name);
+  } catch {
+    // no runs/ yet
+  }
+  for (const n of names.slice(0, 10_000)) {
+    const e = await entryOf(path.join(jobDir, RUNS_DIR, n), false, n);
+    if (e) out.push({ ...e, id: n });
+  }
+  out.sort((a, b) => (b.startedAt ?? b.id).localeCompare(a.startedAt ?? a.id));
+  return latest ? [latest, ...out] : out;
+}
+
+/** Deletes an archived run (the latest run is the job's current state: it is replaced by training again, not deleted). */
+export async function deleteRun(jobDir: string, id: string): Promise<void> {
+  if (!SAFE_ID.test(id) || id.startsWith('.')) throw new RunHistoryError(`"${id}" is not a run id.`);
+  const dir = path.join(jobDir, RUNS_DIR, id);
+  const st = await fs.promises.lstat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new RunHistoryError(`${jobDir} has no archived run ${id} (the latest run is not under runs/ and cannot be deleted here).`);
+  await fs.promises.rm(dir, { recursive: true, force: true });
+}
