@@ -7,7 +7,7 @@ import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, has
 import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
 import { SlurmBackend } from '../core/run/backend';
-import { deleteRun, listRuns, RunHistoryError } from '../core/run/runHistory';
+import { deleteRun, listRuns, RunHistoryError, settingsDiff } from '../core/run/runHistory';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
@@ -429,14 +429,6 @@ async function slurmStatesOf(layout: StudyLayout, jobs: readonly StudyJob[]): Pr
   } catch (err) {
     return { states, note: `the Slurm states of submitted jobs are not shown: ${(err as Error).message}` };
   }
-}
-
-/** The settings of `b` that differ from `a` (key: value), for a run's line. */
-function settingsDiff(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): string[] {
-  if (!a || !b) return [];
-  const out: string[] = [];
-  for (const k of Object.keys(b).sort()) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push(`${k} ${JSON.stringify(b[k])}`);
-  return out;
 }
 
 async function cmdRuns(p: Parsed, io: CliIO): Promise<number> {

@@ -12,6 +12,7 @@ import { backendFor, SECTION } from './settings';
 import { RunManager } from './runs';
 import { trainCommand, trainAllCommand, trainSelectedCommand, selectedJobs, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
+import { deleteRun, RunHistoryError } from '../core/run/runHistory';
 import { cancelSubmissionCommand, SlurmTracker, submitToSlurmCommand, type SubmitArg } from './slurm';
 import { rerunCommand } from './rerunCommand';
 import { cancelReconstruction, isReconArg, reconstructAllCommand, reconstructCommand, revealReconFolder } from './reconCommands';
@@ -139,6 +140,27 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     }
     if (problems.length) void vscode.window.showWarningMessage(`Cancelled ${n} job(s); ${problems.join(' ')}`);
     return n > 0;
+  });
+  // Delete Run: an earlier run of a job, kept under runs/<id>/ (never the latest; nothing is pruned otherwise).
+  register('ptychoStudy.deleteRun', async (arg?: JobsNode | { jobId: string; runId: string; confirm?: boolean }) => {
+    const node = arg && 'kind' in arg && arg.kind === 'run' ? arg : undefined;
+    const job = node?.job ?? (arg && !('kind' in arg) ? [...model.allJobs(), ...model.allRecons()].find((j) => j.id === arg.jobId) : undefined);
+    const runId = node ? node.run.id : arg && !('kind' in arg) ? arg.runId : undefined;
+    if (!job || !runId) throw new UserError('Delete Run works on an earlier run of a job (expand the job in the Jobs tree).');
+    if (node?.run.latest) throw new UserError(`${runId} is the latest run of ${job.id}: it is replaced by the next run, not deleted.`);
+    if (!(arg && !('kind' in arg) && arg.confirm === false)) {
+      const go = 'Delete Run';
+      if (await vscode.window.showWarningMessage(`Delete run ${runId} of ${job.id}? Its manifest, model, reconstruction, metrics and previews under runs/${runId}/ are removed.`, { modal: true }, go) !== go) return false;
+    }
+    try {
+      await deleteRun(job.artifactDir, runId);
+    } catch (err) {
+      if (err instanceof RunHistoryError) throw new UserError(err.message);
+      throw err;
+    }
+    log.info(`Deleted run ${runId} of ${job.id}.`);
+    model.requestRefresh(0);
+    return true;
   });
   register('ptychoStudy.cancelSubmission', (arg?: Parameters<typeof cancelSubmissionCommand>[2]) => cancelSubmissionCommand(ctx, slurm, arg));
   register('ptychoStudy.submitToSlurm', (arg?: SubmitArg, selected?: JobsNode[]) => submitToSlurmCommand(ctx, slurm, arg, selected));

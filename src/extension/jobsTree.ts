@@ -6,6 +6,7 @@ import { formatDose, type JobState, type StudyJob, type Finding } from '../core/
 import type { ReconstructionJob } from '../core/study/reconstructJobs';
 import type { ProgressEvent } from '../core/run/events';
 import type { LiveProgress } from '../core/run/liveProgress';
+import { archivedRunIds, listRunsSync, settingsDiff, type RunEntry } from '../core/run/runHistory';
 import type { FolderStudy, StudyModel } from './studyModel';
 import { describeIteration, formatEta, type LiveRun, type RunManager } from './runs';
 import { FINAL_SLURM_STATES } from '../core/run/slurm';
@@ -19,6 +20,8 @@ export type JobsNode =
   /** The Phase F reconstruction jobs of one dose. */
   | { kind: 'reconGroup'; study: FolderStudy; dose: number }
   | { kind: 'recon'; study: FolderStudy; job: ReconstructionJob }
+  /** One run of a job (issue 15): the latest, or an earlier one kept under runs/. */
+  | { kind: 'run'; study: FolderStudy; job: StudyJob | ReconstructionJob; run: RunEntry; latestSettings?: Record<string, unknown> }
   | { kind: 'message'; study: FolderStudy; text: string; detail?: string };
 
 const STATE_ICON: Record<JobState, [string, string | undefined]> = {
@@ -69,6 +72,13 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
       }
       case 'reconGroup':
         return node.study.recons.filter((j) => j.dose === node.dose).map((job) => ({ kind: 'recon', study: node.study, job }));
+      case 'job':
+      case 'recon': {
+        // Its runs, newest first (only jobs with earlier runs under runs/ expand).
+        const runs = listRunsSync(node.job.artifactDir);
+        const latest = runs.find((r) => r.latest)?.settings;
+        return runs.map((run) => ({ kind: 'run', study: node.study, job: node.job, run, latestSettings: latest }));
+      }
       default:
         return [];
     }
@@ -130,9 +140,11 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
       case 'job': {
         const live = this.runs?.get(node.study.folder, node.job);
         const queued = !live && node.job.state !== 'running' ? this.slurm?.stateOf(node.job) : undefined;
-        if (queued) return slurmItem(node.study, node.job, queued);
-        return jobItem(node.study, node.job, live, this.model.liveProgress(node.job));
+        const item = queued ? slurmItem(node.study, node.job, queued) : jobItem(node.study, node.job, live, this.model.liveProgress(node.job));
+        return withRuns(item, node.job);
       }
+      case 'run':
+        return runItem(node);
       case 'reconGroup': {
         const jobs = node.study.recons.filter((j) => j.dose === node.dose);
         const item = new vscode.TreeItem('Iterative (Phase F)', vscode.TreeItemCollapsibleState.Expanded);
@@ -148,7 +160,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         return item;
       }
       case 'recon':
-        return reconItem(node.study, node.job, this.runs?.get(node.study.folder, node.job), this.model.liveProgress(node.job));
+        return withRuns(reconItem(node.study, node.job, this.runs?.get(node.study.folder, node.job), this.model.liveProgress(node.job)), node.job);
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.tooltip = node.detail ?? node.text;
@@ -199,6 +211,40 @@ function setStateIcon(item: vscode.TreeItem, prefix: 'job' | 'recon', state: Job
   const [icon, color] = live && live.state !== 'queued' ? STATE_ICON.running : live ? ['watch', 'charts.yellow'] : STATE_ICON[state];
   item.iconPath = new vscode.ThemeIcon(icon, color ? new vscode.ThemeColor(color) : undefined);
   item.contextValue = live ? `${prefix}.${live.state === 'queued' ? 'queued' : 'running'}` : `${prefix}.${state}`;
+}
+
+/** A job with earlier runs (runs/<id>/) expands to its runs; a job with one run stays a leaf. */
+function withRuns(item: vscode.TreeItem, job: StudyJob | ReconstructionJob): vscode.TreeItem {
+  const older = archivedRunIds(job.artifactDir).length;
+  if (older > 0) {
+    item.collapsibleState = vscode.TreeItemCollapsibleState.Collapsed;
+    item.tooltip = item.tooltip instanceof vscode.MarkdownString ? item.tooltip.appendMarkdown(`\n\n${older} earlier run${older === 1 ? '' : 's'} kept under \`runs/\`: expand to see them.`) : item.tooltip;
+  }
+  return item;
+}
+
+/** One run of a job: id, status, epochs, the headline r values and what it changed against the latest run. */
+export function runItem(node: Extract<JobsNode, { kind: 'run' }>): vscode.TreeItem {
+  const r = node.run;
+  const item = new vscode.TreeItem(r.latest ? `${r.id} (latest)` : r.id, vscode.TreeItemCollapsibleState.None);
+  item.id = `run:${node.study.folder.uri.toString()}:${node.job.id}:${r.id}:${r.latest ? 'latest' : 'kept'}`;
+  const icon: Record<string, [string, string | undefined]> = { succeeded: ['pass', 'charts.green'], failed: ['error', 'charts.red'], cancelled: ['circle-slash', 'charts.orange'], running: ['sync~spin', undefined] };
+  const [name, color] = icon[r.status] ?? ['circle-large-outline', undefined];
+  item.iconPath = new vscode.ThemeIcon(name, color ? new vscode.ThemeColor(color) : undefined);
+  const f = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
+  const diff = r.latest ? [] : settingsDiff(node.latestSettings, r.settings);
+  const unit = 'kind' in node.job && node.job.kind === 'reconstruct' ? 'iterations' : 'epochs';
+  item.description = [r.status, r.epochs !== undefined ? `${r.epochs} ${unit}` : undefined, r.amplitudeR !== undefined || r.phaseR !== undefined ? `r ${f(r.amplitudeR)} / ${f(r.phaseR)}` : undefined, diff.length ? diff.slice(0, 3).join(', ') : undefined].filter(Boolean).join(' · ');
+  const md = new vscode.MarkdownString(undefined, true);
+  md.appendMarkdown(`**Run ${escape(r.id)}** of ${code(node.job.id)}${r.latest ? ' — the latest (the job folder\'s top level)' : ` — kept under ${code(`runs/${r.id}`)}`}\n\n`);
+  md.appendMarkdown(`Status: ${r.status}${r.reason ? ` — ${escape(r.reason)}` : ''}\n\n`);
+  if (r.startedAt) md.appendMarkdown(`Started ${escape(r.startedAt)}${r.finishedAt ? `, finished ${escape(r.finishedAt)}` : ''}\n\n`);
+  if (r.amplitudeR !== undefined || r.phaseR !== undefined) md.appendMarkdown(`Pearson r (common evaluation, covered pixels): amplitude ${f(r.amplitudeR)}, phase ${f(r.phaseR)}\n\n`);
+  if (diff.length) md.appendMarkdown(`Settings that differ from the latest run: ${diff.map((d) => code(d)).join(', ')}`);
+  item.tooltip = md;
+  item.contextValue = r.latest ? 'run.latest' : 'run.kept';
+  item.command = { command: 'ptychoStudy.showManifest', title: 'Show Manifest', arguments: [{ jobId: node.job.id, ...(r.latest ? {} : { runId: r.id }) }] };
+  return item;
 }
 
 /** A training job queued (or starting) on Slurm: the scheduler's state and reason until its manifest takes over. */

@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { ARTIFACT } from '../study/layout';
 import { readRunRecord, type JobManifest, type RunStatus } from '../study/manifest';
 import { PREVIEW_DIR } from './previews';
+import { readSmallFileSync } from './safeFiles';
+import { MANIFEST_MAX_BYTES, RUN_STATUSES } from '../study/manifest';
 
 export const RUNS_DIR = 'runs';
 /** What belongs to one run (everything else in the job folder is the job's: its logs, its lock). */
@@ -130,6 +132,49 @@ export async function listRuns(jobDir: string): Promise<RunEntry[]> {
   }
   out.sort((a, b) => (b.startedAt ?? b.id).localeCompare(a.startedAt ?? a.id));
   return latest ? [latest, ...out] : out;
+}
+
+/** The archived runs' ids (folders under runs/), without reading them: cheap enough for every tree render. */
+export function archivedRunIds(jobDir: string): string[] {
+  try {
+    return fs.readdirSync(path.join(jobDir, RUNS_DIR), { withFileTypes: true }).filter((d) => d.isDirectory() && SAFE_ID.test(d.name) && !d.name.startsWith('.')).map((d) => d.name);
+  } catch {
+    return [];
+  }
+}
+
+/** listRuns for the VS Code tree (synchronous, bounded reads; an unreadable manifest reads as failed). */
+export function listRunsSync(jobDir: string, max = 200): RunEntry[] {
+  const read = (dir: string, latest: boolean, fallbackId: string): RunEntry | undefined => {
+    let m: Record<string, unknown> & { result?: { epochs?: number; iterations?: number; metrics?: { amplitude?: { pearsonCovered?: number | null; pearson?: number | null }; phase?: { pearsonCovered?: number | null; pearson?: number | null } } }; config?: { training?: Record<string, unknown>; settings?: Record<string, unknown> } };
+    try {
+      m = JSON.parse(readSmallFileSync(path.join(dir, ARTIFACT.manifest), MANIFEST_MAX_BYTES));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      return { id: fallbackId, latest, dir, status: 'failed', reason: `manifest.json cannot be read (${(err as Error).message})` };
+    }
+    const status = RUN_STATUSES.includes(m.status as RunStatus) ? m.status as RunStatus : 'failed';
+    if (status === 'dry-run') return undefined;
+    const met = m.result?.metrics;
+    return {
+      id: latest && typeof m.runId === 'string' ? m.runId : fallbackId, latest, dir, status, reason: typeof m.reason === 'string' ? m.reason : undefined,
+      startedAt: typeof m.startedAt === 'string' ? m.startedAt : undefined, finishedAt: typeof m.finishedAt === 'string' ? m.finishedAt : undefined,
+      epochs: m.result?.epochs ?? m.result?.iterations, amplitudeR: met?.amplitude?.pearsonCovered ?? met?.amplitude?.pearson, phaseR: met?.phase?.pearsonCovered ?? met?.phase?.pearson,
+      settings: (m.config?.training ?? m.config?.settings) as Record<string, unknown> | undefined,
+    };
+  };
+  const latest = read(jobDir, true, 'latest');
+  const older = archivedRunIds(jobDir).slice(0, max).map((id) => read(path.join(jobDir, RUNS_DIR, id), false, id)).filter((e): e is RunEntry => !!e);
+  older.sort((a, b) => (b.startedAt ?? b.id).localeCompare(a.startedAt ?? a.id));
+  return latest ? [latest, ...older] : older;
+}
+
+/** The settings of `b` that differ from `a`, as `key value` strings (what a run changed against the latest). */
+export function settingsDiff(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): string[] {
+  if (!a || !b) return [];
+  const out: string[] = [];
+  for (const k of Object.keys(b).sort()) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) out.push(`${k} ${JSON.stringify(b[k])}`);
+  return out;
 }
 
 /** Deletes an archived run (the latest run is the job's current state: it is replaced by training again, not deleted). */

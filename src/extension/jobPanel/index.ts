@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { parseJobId, STUDY_ARTIFACT, ARTIFACT } from '../../core/study';
 import { resolveJob, UserError, type CommandContext, type JobArg } from '../commands';
 import { isReconArg, resolveRecon, type ReconArg } from '../reconCommands';
+import { RUNS_DIR } from '../../core/run/runHistory';
 import { parseReconstructionJobId } from '../../core/study/reconstructJobs';
 import type { JobsNode } from '../jobsTree';
 import type { RunManager } from '../runs';
@@ -26,7 +27,7 @@ export interface JobPanelContext extends CommandContext {
 }
 
 /** `{ study: true }` (optionally with a workspace folder name) opens the study-level training_manifest.json. */
-export type ManifestArg = JobArg | { study: true; folder?: string } | { jobId: string; folder?: string; beside?: boolean };
+export type ManifestArg = JobArg | { study: true; folder?: string } | { jobId: string; folder?: string; beside?: boolean; runId?: string };
 
 const isStudyArg = (a: unknown): a is { study: true; folder?: string } => !!a && typeof a === 'object' && (a as { study?: unknown }).study === true;
 const isStudyNode = (a: unknown): a is Extract<JobsNode, { kind: 'study' }> => !!a && typeof a === 'object' && (a as { kind?: unknown }).kind === 'study';
@@ -105,6 +106,17 @@ export class JobPanels implements vscode.Disposable {
   /** ptychoStudy.showManifest: a job's manifest.json, or with `{ study: true }` the study's training_manifest.json. */
   async showManifest(arg?: ManifestArg): Promise<ManifestPanel | undefined> {
     if (isStudyArg(arg)) return this.showStudyManifest(arg.folder);
+    const runId = arg && typeof arg === 'object' && 'runId' in arg && typeof arg.runId === 'string' ? arg.runId : undefined;
+    if (runId !== undefined) {
+      // An earlier run of a job, kept under runs/<run id>/ (the tree's run nodes).
+      if (!/^[\w.-]{1,100}$/.test(runId) || runId.startsWith('.')) throw new UserError(`"${runId}" is not a run id.`);
+      const job = isReconArg(arg) ? await resolveRecon(this.ctx, arg as ReconArg, 'Show a run') : await resolveJob(this.ctx, arg as JobArg, 'Show a run');
+      if (!job) return undefined;
+      const file = path.join(job.artifactDir, RUNS_DIR, runId, ARTIFACT.manifest);
+      if (!fs.existsSync(file)) throw new UserError(`${job.id} has no run ${runId} under runs/.`);
+      const folder = this.ctx.model.folderOf(job);
+      return this.openManifest({ kind: 'job', file, jobId: job.id, ...(folder ? { folderName: folder.name } : {}) }, vscode.ViewColumn.Active);
+    }
     if (isStudyNode(arg)) return this.showStudyManifest(arg.study.folder.name);
     if (isReconArg(arg)) {
       // A Phase F job's manifest: the same viewer (its "open job" action opens recon.log).

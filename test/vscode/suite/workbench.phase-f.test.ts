@@ -596,4 +596,37 @@ describe('Phase F iterative reconstructions in VS Code', function () {
       await cfg().update('training.epochs', 1, vscode.ConfigurationTarget.Workspace);
     }
   });
+
+  it('a job run more than once lists its runs under it — latest first, status, epochs, r, what changed; a click opens that run\'s manifest; Delete Run removes an earlier one', async () => {
+    const id = 'dose_10000/baseline/gs1';
+    await refreshed();
+    const jobNode = (): Extract<JobsNode, { kind: 'job' }> => {
+      for (const top of api.tree.getChildren()) for (const n of api.tree.getChildren(top)) if (n.kind === 'job' && n.job.id === id) return n;
+      throw new Error(`no tree node for ${id}`);
+    };
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    assert.ok(pkg.contributes.menus['view/item/context'].some((m: { command: string; when: string }) => m.command === 'ptychoStudy.deleteRun' && /viewItem == run\.kept/.test(m.when)));
+    assert.equal(api.tree.getTreeItem(jobNode()).collapsibleState, vscode.TreeItemCollapsibleState.Collapsed, 'earlier runs: the job expands');
+    const runs = api.tree.getChildren(jobNode()) as Extract<JobsNode, { kind: 'run' }>[];
+    assert.ok(runs.length >= 3, `${runs.length} runs (Slurm, cancelled, resubmitted… earlier in this suite)`);
+    assert.ok(runs.every((r) => r.kind === 'run'));
+    assert.equal(runs[0].run.latest, true);
+    assert.match(String(api.tree.getTreeItem(runs[0]).label), / \(latest\)$/);
+    const kept = runs.filter((r) => !r.run.latest);
+    assert.deepEqual(kept.map((r) => r.run.id), [...kept.map((r) => r.run.id)].sort().reverse(), 'newest first');
+    const old = kept.find((r) => r.run.status === 'succeeded') ?? kept[0];
+    const item = api.tree.getTreeItem(old);
+    assert.equal(item.contextValue, 'run.kept');
+    assert.match(String(item.description), new RegExp(`^${old.run.status}( · \\d+ epochs)?`));
+    const mp = await vscode.commands.executeCommand<{ target: { file: string } }>(item.command!.command, ...(item.command!.arguments ?? []));
+    assert.equal(mp?.target.file, path.join(old.job.artifactDir, 'runs', old.run.id, 'manifest.json'), 'the run\'s own manifest');
+    assert.equal(await vscode.commands.executeCommand('ptychoStudy.deleteRun', { jobId: id, runId: old.run.id, confirm: false }), true);
+    assert.ok(!fs.existsSync(path.join(old.job.artifactDir, 'runs', old.run.id)));
+    await refreshed();
+    assert.ok(!(api.tree.getChildren(jobNode()) as Extract<JobsNode, { kind: 'run' }>[]).some((r) => r.run.id === old.run.id));
+    // The latest run is the job's state: refused.
+    assert.equal(await vscode.commands.executeCommand('ptychoStudy.deleteRun', runs[0]), undefined);
+    assert.ok(fs.existsSync(path.join(runs[0].job.artifactDir, 'manifest.json')));
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
 });
