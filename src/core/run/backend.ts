@@ -97,17 +97,26 @@ async function resumable(configs: readonly RunConfig[]): Promise<{ ok: RunConfig
   return { ok, skipped };
 }
 
-async function describeFromFolders(jobs: readonly BackendJob[]): Promise<Map<string, BackendState & { arrayJobId?: string }>> {
-  const out = new Map<string, BackendState & { arrayJobId?: string }>();
+type FolderState = BackendState & { arrayJobId?: string; startedAt?: string };
+
+async function describeFromFolders(jobs: readonly BackendJob[]): Promise<Map<string, FolderState>> {
+  const out = new Map<string, FolderState>();
   for (const j of jobs) {
     const r = await readRunRecord(j.artifactDir);
-    out.set(j.artifactDir, { state: r?.status ?? 'none', reason: r?.reason, arrayJobId: r?.manifest.scheduler?.arrayJobId });
+    const started = r?.manifest.startedAt;
+    out.set(j.artifactDir, { state: r?.status ?? 'none', reason: r?.reason, arrayJobId: r?.manifest.scheduler?.arrayJobId, ...(typeof started === 'string' ? { startedAt: started } : {}) });
   }
   return out;
 }
 
-function strip(m: Map<string, BackendState & { arrayJobId?: string }>): Map<string, BackendState> {
-  return new Map([...m].map(([k, { arrayJobId: _a, ...v }]) => [k, v]));
+/** A submit id's time (`20261203T094629Z-…`) as ISO, to compare with a manifest's startedAt. */
+function submittedAt(submitId: string): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/.exec(submitId);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}` : undefined;
+}
+
+function strip(m: Map<string, FolderState>): Map<string, BackendState> {
+  return new Map([...m].map(([k, { arrayJobId: _a, startedAt: _s, ...v }]) => [k, v]));
 }
 
 const FINISHED = new Set<BackendState['state']>(['succeeded', 'failed', 'cancelled']);
@@ -184,7 +193,7 @@ export class SlurmBackend implements Backend {
    * task's queue state (squeue). Throws SlurmError when squeue cannot run while tasks are outstanding.
    */
   async describe(jobs: readonly BackendJob[]): Promise<Map<string, BackendState>> {
-    const out: Map<string, BackendState & { arrayJobId?: string }> = await describeFromFolders(jobs);
+    const out: Map<string, FolderState> = await describeFromFolders(jobs);
     const roots = new Set(jobs.map((j) => j.artifactRoot ?? this.study.artifactRoot));
     const latest = new Map<string, { arrayJobId: string; index: number; submitId: string }>();
     for (const root of roots) {
@@ -196,11 +205,14 @@ export class SlurmBackend implements Backend {
         }
       }
     }
-    // Outstanding: submitted, and the folder does not yet record that submission's run as finished.
+    // Outstanding: submitted, and the folder records neither that submission's run as finished nor a run started
+    // after it (a local run since then is the job's state, whatever became of the task).
     const outstanding = jobs.filter((j) => {
       const t = latest.get(j.artifactDir);
       const folder = out.get(j.artifactDir)!;
-      return t && !(FINISHED.has(folder.state) && folder.arrayJobId === t.arrayJobId);
+      if (!t || (FINISHED.has(folder.state) && folder.arrayJobId === t.arrayJobId)) return false;
+      const at = submittedAt(t.submitId);
+      return !(folder.startedAt && at && folder.startedAt.slice(0, 19) > at && folder.arrayJobId !== t.arrayJobId);
     });
     if (outstanding.length === 0) return strip(out);
     const q = queueStates([...new Set(outstanding.map((j) => latest.get(j.artifactDir)!.arrayJobId))], this.env);
