@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { startRun } from '../core/run/launcher';
 import { SlurmBackend } from '../core/run/backend';
-import { newSubmitPlan, planSubmission, readSubmitPlan, sbatchScript, SlurmError, type SlurmOptions } from '../core/run/slurm';
+import { newSubmitPlan, planSubmission, readSubmitPlan, sbatchScript, SlurmError, taskOutputFiles, type SlurmOptions } from '../core/run/slurm';
 import { listJobs, type StudyLayout } from '../core/study';
 import { type planRun } from '../core/run/plan';
 import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
@@ -115,7 +115,8 @@ export async function cmdTrainPlanned(p: Parsed, io: CliIO): Promise<number> {
   const resume = bool(p, 'resume');
   const outcome = await runQueue(io, bool(p, 'json'), [{
     id: config.jobId,
-    plan: () => ({ banner: `TRAIN ${config.jobId} (task ${index} of ${file}) → ${config.artifactDir}`, start: () => startRun(config, { workerScript, resume }) }),
+    // The manifest references the task's own output files (sbatch's %A_%a.out/.err beside the plan).
+    plan: () => ({ banner: `TRAIN ${config.jobId} (task ${index} of ${file}) → ${config.artifactDir}`, start: () => startRun(config, { workerScript, resume, env: { ...process.env, ...taskOutputFiles(file) } }) }),
   }], () => false);
   const exit = outcome.exits[0];
   if (outcome.aborted || exit?.status === 'cancelled') return 130;

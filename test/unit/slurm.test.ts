@@ -129,6 +129,8 @@ describe('the study as a Slurm job array (real Slurm)', function () {
       const m = readJson<JobManifest>(path.join(jobDir(id), 'manifest.json'));
       assert.deepEqual({ kind: m.scheduler?.kind, arrayJobId: m.scheduler?.arrayJobId, arrayTaskId: m.scheduler?.arrayTaskId }, { kind: 'slurm', arrayJobId: sub.slurmJobId, arrayTaskId: i }, id);
       assert.equal(m.runtime.threadsSource, 'SLURM_CPUS_PER_TASK', id);
+      assert.equal(m.scheduler?.stdout, path.join(sub.dir, `${sub.slurmJobId}_${i}.out`), 'the manifest references the task\'s output files');
+      assert.equal(m.scheduler?.stderr, path.join(sub.dir, `${sub.slurmJobId}_${i}.err`));
       assert.equal(m.runtime.threads, 1, id);
       if (id === 'dose_10000/sparse/gs2') {
         assert.equal(m.status, 'failed', id);

@@ -12,6 +12,7 @@ import { newRunId } from './lock';
 import { planRun, type RunConfig } from './plan';
 import type { StudyJob } from '../study/jobs';
 import type { TrainingSettings } from '../study/config';
+import type { JobManifest } from '../study/manifest';
 import { checkRunConfig } from '../study/runConfigFile';
 import { readSmallFile } from './safeFiles';
 
@@ -138,7 +139,7 @@ export async function readSubmitPlan(file: string): Promise<SubmitPlan> {
 }
 
 /** What the manifest records of the scheduler when a run is a Slurm task (from the task's environment). */
-export function schedulerOf(env: NodeJS.ProcessEnv = process.env): { kind: 'slurm'; jobId: string; arrayJobId?: string; arrayTaskId?: number; node?: string; partition?: string } | undefined {
+export function schedulerOf(env: NodeJS.ProcessEnv = process.env): NonNullable<JobManifest['scheduler']> | undefined {
   if (!env.SLURM_JOB_ID) return undefined;
   const task = env.SLURM_ARRAY_TASK_ID !== undefined ? Number(env.SLURM_ARRAY_TASK_ID) : undefined;
   return {
@@ -147,7 +148,22 @@ export function schedulerOf(env: NodeJS.ProcessEnv = process.env): { kind: 'slur
     ...(task !== undefined && Number.isInteger(task) ? { arrayTaskId: task } : {}),
     ...(env.SLURMD_NODENAME ? { node: env.SLURMD_NODENAME } : {}),
     ...(env.SLURM_JOB_PARTITION ? { partition: env.SLURM_JOB_PARTITION } : {}),
+    ...(env[TASK_STDOUT_ENV] ? { stdout: env[TASK_STDOUT_ENV] } : {}),
+    ...(env[TASK_STDERR_ENV] ? { stderr: env[TASK_STDERR_ENV] } : {}),
   };
+}
+
+/** Where `train --plan` tells the worker its task's output files are (sbatch's %A_%a.out/.err beside the plan). */
+export const TASK_STDOUT_ENV = 'PTYCHO_TASK_STDOUT';
+export const TASK_STDERR_ENV = 'PTYCHO_TASK_STDERR';
+
+/** The task's output files of a plan's array task, as the sbatch script names them. */
+export function taskOutputFiles(planFile: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const a = env.SLURM_ARRAY_JOB_ID;
+  const t = env.SLURM_ARRAY_TASK_ID;
+  if (!a || t === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(t)) return {};
+  const base = path.join(path.dirname(planFile), `${a}_${t}`);
+  return { [TASK_STDOUT_ENV]: `${base}.out`, [TASK_STDERR_ENV]: `${base}.err` };
 }
 
 // ---------------------------------------------------------------------------------------------------------

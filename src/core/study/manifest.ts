@@ -89,7 +89,7 @@ export interface JobManifest {
   runtime: RuntimeInfo;
   worker: { command: string[] };
   /** When the run is a task of a scheduler (Slurm): which (core/run/slurm.ts schedulerOf). */
-  scheduler?: { kind: 'slurm'; jobId: string; arrayJobId?: string; arrayTaskId?: number; node?: string; partition?: string };
+  scheduler?: { kind: 'slurm'; jobId: string; arrayJobId?: string; arrayTaskId?: number; node?: string; partition?: string; stdout?: string; stderr?: string };
   findings: Finding[];
   timing?: RunTiming;
   /** Training progress while running (epoch/step), so a reload shows where a run is. */
