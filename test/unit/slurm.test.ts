@@ -210,7 +210,9 @@ describe('the study as a Slurm job array (real Slurm)', function () {
     const events = path.join(jobDir(id), 'events.jsonl');
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const m = readJson<JobManifest>(path.join(jobDir(id), 'manifest.json'));
+      // Between the previous run's move to runs/ and the new worker's first write there is no manifest yet.
+      const file = path.join(jobDir(id), 'manifest.json');
+      const m = fs.existsSync(file) ? readJson<JobManifest>(file) : ({} as Partial<JobManifest>);
       const text = fs.existsSync(events) ? fs.readFileSync(events, 'utf8') : '';
       const started = text.lastIndexOf('"type":"started"');
       if (m.status === 'running' && m.scheduler?.arrayJobId === sub.slurmJobId && started >= 0 && text.indexOf('"type":"checkpoint"', started) > 0) break;
