@@ -465,7 +465,7 @@ export interface JobPanelViewState {
   /** The quality chart: epochs measured, the caption, and the one line shown instead when there is nothing to plot ('' otherwise). */
   quality: { epochs: number; caption: string; empty: string; readout: string };
   /** The Reconstruction section: the epochs with a preview, the one shown, whether it follows the newest, the truth shown. */
-  preview: { epochs: number[]; shown?: number; following: boolean; truth: boolean; caption: string; drawMs?: number };
+  preview: { epochs: number[]; shown?: number; following: boolean; truth: boolean; caption: string; drawMs?: number; phaseRms?: number };
   /** Buttons shown enabled. */
   enabledActions: JobAction[];
   header: string;

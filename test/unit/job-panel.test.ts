@@ -14,7 +14,8 @@ import { LogSearch, LogStore, atBottom, findInLine, lineKind, scrollToShow, visi
 import {
   ChartModel, chartCsv, describeQuality, emaSmooth, logTicks, nearestEpoch, nearestQuality, qualityCaption, qualityEmptyText, qualitySeries, qualityXRange, qualityYRange, shownValues, yAxis,
 } from '../../src/webview/jobPanel/chartModel';
-import type { TrainEvent } from '../../src/webview/protocol';
+import type { PreviewImage, TrainEvent } from '../../src/webview/protocol';
+import { differenceImage, stripEpochs } from '../../src/webview/jobPanel/previewModel';
 import { tempDir } from './helpers/paths';
 
 async function drain(t: FileTail): Promise<{ lines: string[]; partial: string; resets: number; updates: number }> {
@@ -610,5 +611,27 @@ describe('job panel: loss smoothing and CSV', () => {
     assert.match(csv[1], /^step,0\.5,-1,-1,,,$/);
     assert.match(csv[2], /^step,1,-3,-2\.33333/);
     assert.equal(csv[3], 'epoch,1,-2,,-1.5,0.001,4');
+  });
+});
+
+describe('job panel: the Reconstruction section\'s model', () => {
+  const img = (amp: number[], ph: number[], range: [number, number]): PreviewImage => ({
+    width: amp.length, height: 1, amplitude: Uint8Array.from(amp), amplitudeRange: range, phase: Uint8Array.from(ph), covered: Uint8Array.from(amp.map(() => 1)),
+  });
+  it('differenceImage: a prediction equal to the truth up to a global phase and an amplitude scale differs by nothing', () => {
+    const truth = img([0, 128, 255], [10, 100, 200], [0.5, 1]);
+    const scaled = img([0, 128, 255], [40, 130, 230], [1, 2]); // amplitude ×2, phase + 30 steps
+    const d = differenceImage(scaled, truth);
+    assert.ok(d.phaseRms < 1e-6, `phase rms ${d.phaseRms}`);
+    assert.ok(d.amplitudeSpan < 0.01, `amplitude span ${d.amplitudeSpan}`);
+    const off = differenceImage(img([255, 128, 0], [10, 100, 200], [0.5, 1]), truth);
+    assert.ok(off.amplitudeSpan > 0.2, 'a reversed amplitude differs');
+  });
+  it('stripEpochs keeps the first and the last, at most max, in order', () => {
+    assert.deepEqual(stripEpochs([1, 2, 3]), [1, 2, 3]);
+    const many = stripEpochs(Array.from({ length: 50 }, (_, i) => i + 1), 16);
+    assert.equal(many.length, 16);
+    assert.deepEqual([many[0], many.at(-1)], [1, 50]);
+    assert.deepEqual(many, [...many].sort((a, b) => a - b));
   });
 });

@@ -7,6 +7,7 @@ import { colormapLut, type ColormapName } from '../../core/image/colormaps';
 import { formatValue } from '../../core/image/ticks';
 import type { PreviewImage, PreviewImages, QualityScores } from '../protocol';
 import { h } from '../components/dom';
+import { differenceImage, stripEpochs } from './previewModel';
 
 export interface PreviewViewOptions {
   fetch(epoch: number): Promise<PreviewImages>;
@@ -49,14 +50,6 @@ function paint(canvas: HTMLCanvasElement, img: PreviewImage, which: 'amplitude' 
   ctx.putImageData(rgba(ctx, img, which), 0, 0);
 }
 
-/** At most `max` epochs, evenly spread, always the first and the last. */
-export function stripEpochs(epochs: readonly number[], max = 16): number[] {
-  if (epochs.length <= max) return [...epochs];
-  const out = new Set<number>();
-  for (let i = 0; i < max; i++) out.add(epochs[Math.round((i * (epochs.length - 1)) / (max - 1))]);
-  return [...out];
-}
-
 export class PreviewView {
   readonly root: HTMLElement;
   private readonly slider: HTMLInputElement;
@@ -64,7 +57,8 @@ export class PreviewView {
   private readonly caption: HTMLElement;
   private readonly empty: HTMLElement;
   private readonly figure: HTMLElement;
-  private readonly canvases: Record<'amplitude' | 'phase' | 'truthAmplitude' | 'truthPhase', HTMLCanvasElement>;
+  private readonly canvases: Record<'amplitude' | 'phase' | 'truthAmplitude' | 'truthPhase' | 'diffAmplitude' | 'diffPhase', HTMLCanvasElement>;
+  private readonly diffBox: HTMLElement;
   private readonly truthBox: HTMLElement;
   private readonly exportBtn: HTMLButtonElement;
   private readonly cache = new Map<number, PreviewImages>();
@@ -73,6 +67,8 @@ export class PreviewView {
   following = true;
   truth = false;
   lastDrawMs?: number;
+  /** The shown epoch's phase difference with the truth, rms radians (offset removed). */
+  phaseRms?: number;
   private pending?: number;
 
   constructor(parent: HTMLElement, private readonly opts: PreviewViewOptions) {
@@ -80,11 +76,13 @@ export class PreviewView {
     this.canvases = {
       amplitude: canvas('preview-amplitude', 'Reconstructed amplitude'), phase: canvas('preview-phase', 'Reconstructed phase'),
       truthAmplitude: canvas('preview-truth-amplitude', 'Ground truth amplitude'), truthPhase: canvas('preview-truth-phase', 'Ground truth phase'),
+      diffAmplitude: canvas('preview-diff-amplitude', 'Amplitude minus the truth'), diffPhase: canvas('preview-diff-phase', 'Phase minus the truth'),
     };
     const cell = (title: string, c: HTMLCanvasElement): HTMLElement => h('figure', { class: 'jp-preview-cell' }, c, h('figcaption', {}, title));
     this.truthBox = h('div', { class: 'jp-preview-row', hidden: true }, cell('truth amplitude', this.canvases.truthAmplitude), cell('truth phase', this.canvases.truthPhase));
+    this.diffBox = h('div', { class: 'jp-preview-row', hidden: true }, cell('amplitude − truth', this.canvases.diffAmplitude), cell('phase − truth', this.canvases.diffPhase));
     this.figure = h('div', { class: 'jp-preview-figure', hidden: true },
-      h('div', { class: 'jp-preview-row' }, cell('amplitude', this.canvases.amplitude), cell('phase', this.canvases.phase)), this.truthBox);
+      h('div', { class: 'jp-preview-row' }, cell('amplitude', this.canvases.amplitude), cell('phase', this.canvases.phase)), this.truthBox, this.diffBox);
     this.slider = h('input', { type: 'range', id: 'preview-slider', min: 0, max: 0, step: 1, value: 0, 'aria-label': 'Epoch shown', disabled: true }) as HTMLInputElement;
     this.label = h('span', { class: 'jp-preview-label', id: 'preview-label', 'aria-live': 'polite' });
     this.caption = h('div', { class: 'hint', id: 'preview-caption' });
@@ -151,9 +149,16 @@ export class PreviewView {
     paint(this.canvases.phase, images.image, 'phase');
     this.truth = !!images.truth;
     this.truthBox.hidden = !images.truth;
+    this.diffBox.hidden = !images.truth;
+    let diffNote = '';
     if (images.truth) {
       paint(this.canvases.truthAmplitude, images.truth, 'amplitude');
       paint(this.canvases.truthPhase, images.truth, 'phase');
+      const d = differenceImage(images.image, images.truth);
+      paint(this.canvases.diffAmplitude, d, 'amplitude');
+      paint(this.canvases.diffPhase, d, 'phase');
+      this.phaseRms = d.phaseRms;
+      diffNote = ` Differences: amplitude (means matched) gray over ±${formatValue(d.amplitudeSpan, 3)}, mid-gray = 0; phase after removing the mean offset, rms ${formatValue(d.phaseRms, 3)} rad.`;
     }
     this.shown = epoch;
     const q = this.opts.qualityOf(epoch);
@@ -163,7 +168,7 @@ export class PreviewView {
     const [lo, hi] = images.image.amplitudeRange;
     this.caption.textContent = `Window ${g.width}×${g.height} px at (${g.x0}, ${g.y0}) of the test object, stitched from the model after epoch ${epoch}; ` +
       `amplitude ${formatValue(lo, 3)}…${formatValue(hi, 3)} (gray), phase −π…π (twilight); uncovered pixels are left blank.` +
-      `${this.following ? ' Follows the newest epoch.' : ' Move the slider to the end to follow the newest epoch.'}`;
+      `${diffNote}${this.following ? ' Follows the newest epoch.' : ' Move the slider to the end to follow the newest epoch.'}`;
     this.lastDrawMs = performance.now() - started;
     return this.lastDrawMs;
   }
@@ -208,7 +213,7 @@ export class PreviewView {
     return this.opts.savePng(await blob.arrayBuffer(), 'reconstruction_by_epoch.png');
   }
 
-  viewState(): { epochs: number[]; shown?: number; following: boolean; truth: boolean; caption: string; drawMs?: number } {
-    return { epochs: [...this.epochs], shown: this.shown, following: this.following, truth: this.truth, caption: this.caption.textContent ?? '', drawMs: this.lastDrawMs };
+  viewState(): { epochs: number[]; shown?: number; following: boolean; truth: boolean; caption: string; drawMs?: number; phaseRms?: number } {
+    return { epochs: [...this.epochs], shown: this.shown, following: this.following, truth: this.truth, caption: this.caption.textContent ?? '', drawMs: this.lastDrawMs, phaseRms: this.phaseRms };
   }
 }

@@ -212,6 +212,8 @@ describe('Job panel and manifest viewer in VS Code', function () {
       const onDisk = fs.readdirSync(path.join(jobDir(FRESH), 'previews')).filter((f) => /^epoch_\d+\.npz$/.test(f)).map((f) => Number(/\d+/.exec(f)![0])).sort((a, b) => a - b);
       assert.deepEqual(pv.epochs, onDisk, 'the epochs with a preview file');
       assert.ok(pv.truth, 'the ground truth of the window beside it');
+      assert.equal(typeof pv.phaseRms, 'number', 'and the difference with it');
+      assert.match(pv.caption, /Differences: amplitude \(means matched\).*phase after removing the mean offset, rms [\d.]+ rad/);
       assert.ok(pv.following);
       assert.match(pv.caption, /^Window 96×96 px at \(\d+, \d+\) of the test object, stitched from the model after epoch \d+/);
       const first = await jp.host.sendRequest('showPreview', { epoch: pv.epochs[0] });
