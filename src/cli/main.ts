@@ -8,7 +8,15 @@ async function main(): Promise<void> {
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     interrupts++;
-    if (interrupts > 1) process.exit(130); // a second Ctrl-C: leave now (files are still whole: atomic writes)
+    if (interrupts > 1) {
+      // In a Slurm task a second SIGTERM is the time limit arriving after the early --signal: Slurm kills what is left
+      // after KillWait, so leaving now would only cut short the worker's checkpoint. Keep waiting for it.
+      if (process.env.SLURM_JOB_ID && sig === 'SIGTERM') {
+        process.stderr.write('\nptycho-study: SIGTERM again (the time limit): still waiting for the worker to checkpoint…\n');
+        return;
+      }
+      process.exit(130); // a second Ctrl-C: leave now (files are still whole: atomic writes)
+    }
     process.stderr.write(`\nptycho-study: ${sig} received, cancelling…\n`);
     // Why, for the manifest: in a Slurm task a SIGTERM is the scheduler's (its time limit is near, or scancel).
     controller.abort(process.env.SLURM_JOB_ID && sig === 'SIGTERM'

@@ -92,6 +92,8 @@ export async function runQueue(io: CliIO, json: boolean, jobs: readonly QueuedJo
         if (json) io.out(JSON.stringify(e));
         else say(`  ${describeEvent(e)}`);
       });
+      // A Ctrl-C (or Slurm's SIGTERM) that came while the worker was being started found no run to cancel: cancel now.
+      if (out.aborted) onAbort();
       const exit = await current.done;
       current = undefined;
       out.exits.push(exit);
