@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ARTIFACT } from '../study/layout';
-import { readRunRecord, type JobManifest, type RunStatus } from '../study/manifest';
+import { readRunRecord, runningProcessGone, type JobManifest, type RunStatus } from '../study/manifest';
 import { PREVIEW_DIR } from './previews';
 import { readSmallFileSync } from './safeFiles';
 import { MANIFEST_MAX_BYTES, RUN_STATUSES } from '../study/manifest';
@@ -101,37 +101,9 @@ export interface RunEntry {
   settings?: Record<string, unknown>;
 }
 
-async function entryOf(dir: string, latest: boolean, fallbackId: string): Promise<RunEntry | undefined> {
-  const r = await readRunRecord(dir);
-  if (!r || r.status === 'dry-run') return undefined;
-  const m = r.manifest as Partial<JobManifest> & { result?: { epochs?: number; iterations?: number; metrics?: { amplitude?: { pearsonCovered?: number | null; pearson?: number | null }; phase?: { pearsonCovered?: number | null; pearson?: number | null } } }; config?: { training?: Record<string, unknown>; settings?: Record<string, unknown> } };
-  const met = m.result?.metrics;
-  return {
-    id: typeof m.runId === 'string' ? m.runId : fallbackId, latest, dir, status: r.status, reason: r.reason,
-    startedAt: typeof m.startedAt === 'string' ? m.startedAt : undefined, finishedAt: typeof m.finishedAt === 'string' ? m.finishedAt : undefined,
-    epochs: m.result?.epochs ?? m.result?.iterations,
-    amplitudeR: met?.amplitude?.pearsonCovered ?? met?.amplitude?.pearson,
-    phaseR: met?.phase?.pearsonCovered ?? met?.phase?.pearson,
-    settings: (m.config?.training ?? m.config?.settings) as Record<string, unknown> | undefined,
-  };
-}
-
-/** Every run of a job, newest first: the latest (the top level) and the archived ones under runs/. */
+/** Every run of a job, newest first (listRunsSync; async for callers that await it). */
 export async function listRuns(jobDir: string): Promise<RunEntry[]> {
-  const out: RunEntry[] = [];
-  const latest = await entryOf(jobDir, true, 'latest');
-  let names: string[] = [];
-  try {
-    names = (await fs.promises.readdir(path.join(jobDir, RUNS_DIR), { withFileTypes: true })).filter((d) => d.isDirectory() && SAFE_ID.test(d.name) && !d.name.startsWith('.')).map((d) => d.name);
-  } catch {
-    // no runs/ yet
-  }
-  for (const n of names.slice(0, 10_000)) {
-    const e = await entryOf(path.join(jobDir, RUNS_DIR, n), false, n);
-    if (e) out.push({ ...e, id: n });
-  }
-  out.sort((a, b) => (b.startedAt ?? b.id).localeCompare(a.startedAt ?? a.id));
-  return latest ? [latest, ...out] : out;
+  return listRunsSync(jobDir);
 }
 
 /** The archived runs' ids (folders under runs/), without reading them: cheap enough for every tree render. */
@@ -143,7 +115,11 @@ export function archivedRunIds(jobDir: string): string[] {
   }
 }
 
-/** listRuns for the VS Code tree (synchronous, bounded reads; an unreadable manifest reads as failed). */
+/**
+ * Every run of a job, newest first: the latest (the top level), then the archived ones under runs/. Synchronous,
+ * bounded reads (the VS Code tree renders from it); an unreadable manifest reads as failed, and a `running` one whose
+ * process is gone as failed with the reason, as readRunRecord judges it.
+ */
 export function listRunsSync(jobDir: string, max = 200): RunEntry[] {
   const read = (dir: string, latest: boolean, fallbackId: string): RunEntry | undefined => {
     let m: Record<string, unknown> & { result?: { epochs?: number; iterations?: number; metrics?: { amplitude?: { pearsonCovered?: number | null; pearson?: number | null }; phase?: { pearsonCovered?: number | null; pearson?: number | null } } }; config?: { training?: Record<string, unknown>; settings?: Record<string, unknown> } };
@@ -153,11 +129,13 @@ export function listRunsSync(jobDir: string, max = 200): RunEntry[] {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       return { id: fallbackId, latest, dir, status: 'failed', reason: `manifest.json cannot be read (${(err as Error).message})` };
     }
-    const status = RUN_STATUSES.includes(m.status as RunStatus) ? m.status as RunStatus : 'failed';
+    let status = RUN_STATUSES.includes(m.status as RunStatus) ? m.status as RunStatus : 'failed';
     if (status === 'dry-run') return undefined;
+    const gone = status === 'running' ? runningProcessGone(m.runtime as JobManifest['runtime'], new Date()) : undefined;
+    if (gone) status = 'failed';
     const met = m.result?.metrics;
     return {
-      id: latest && typeof m.runId === 'string' ? m.runId : fallbackId, latest, dir, status, reason: typeof m.reason === 'string' ? m.reason : undefined,
+      id: latest && typeof m.runId === 'string' ? m.runId : fallbackId, latest, dir, status, reason: gone ?? (typeof m.reason === 'string' ? m.reason : undefined),
       startedAt: typeof m.startedAt === 'string' ? m.startedAt : undefined, finishedAt: typeof m.finishedAt === 'string' ? m.finishedAt : undefined,
       epochs: m.result?.epochs ?? m.result?.iterations, amplitudeR: met?.amplitude?.pearsonCovered ?? met?.amplitude?.pearson, phaseR: met?.phase?.pearsonCovered ?? met?.phase?.pearson,
       settings: (m.config?.training ?? m.config?.settings) as Record<string, unknown> | undefined,

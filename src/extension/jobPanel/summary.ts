@@ -87,21 +87,25 @@ export function jobActions(state: JobPanelStateName, live: boolean, ctx: Summary
   return a;
 }
 
-export function buildJobState(job: StudyJob, live: LiveInfo | undefined, ctx: SummaryContext): JobPanelState {
-  const state: JobPanelStateName = live ? live.state : job.state;
-  const progress = live?.progress ?? (job.state === 'running' && job.run?.manifest.progress ? fromManifestProgress(job.run.manifest.progress) : undefined);
-  const datasets = [job.train, job.test].map((ds) => ({
-    split: ds.split,
-    fileName: path.basename(ds.path),
-    displayPath: ctx.display(ds.path),
-    exists: ds.exists,
+/** A dataset of a job as the panel lists it (training and Phase F jobs alike). */
+function datasetInfo(ds: StudyJob['train'], ctx: SummaryContext): JobPanelState['datasets'][number] {
+  return {
+    split: ds.split, fileName: path.basename(ds.path), displayPath: ctx.display(ds.path), exists: ds.exists,
     ...(ds.info?.patternCount !== undefined ? { patterns: ds.info.patternCount } : {}),
     ...(ds.info?.n !== undefined ? { n: ds.info.n } : {}),
     ...(ds.info?.sizeBytes !== undefined ? { bytes: ds.info.sizeBytes } : {}),
-  }));
-  const findings = job.findings.map((f) => ({
-    fileName: path.basename(f.file), displayPath: ctx.display(f.file), ...(f.key ? { key: f.key } : {}), rule: f.rule, severity: f.severity, message: f.message,
-  }));
+  };
+}
+
+function findingInfo(f: StudyJob['findings'][number], ctx: SummaryContext): JobPanelState['findings'][number] {
+  return { fileName: path.basename(f.file), displayPath: ctx.display(f.file), ...(f.key ? { key: f.key } : {}), rule: f.rule, severity: f.severity, message: f.message };
+}
+
+export function buildJobState(job: StudyJob, live: LiveInfo | undefined, ctx: SummaryContext): JobPanelState {
+  const state: JobPanelStateName = live ? live.state : job.state;
+  const progress = live?.progress ?? (job.state === 'running' && job.run?.manifest.progress ? fromManifestProgress(job.run.manifest.progress) : undefined);
+  const datasets = [job.train, job.test].map((ds) => datasetInfo(ds, ctx));
+  const findings = job.findings.map((f) => findingInfo(f, ctx));
   const out: JobPanelState = {
     jobId: job.id, found: true, state, dose: job.dose, view: job.view, gridsize: job.gridsize,
     artifactDisplayPath: ctx.display(job.artifactDir), datasets, findings, actions: jobActions(state, !!live, ctx), trusted: ctx.trusted,
@@ -163,14 +167,8 @@ export function buildReconState(job: ReconstructionJob, live: { state: LiveInfo[
   const out: JobPanelState = {
     jobId: job.id, kind: 'reconstruct', split: job.split, algorithm: job.algorithm, found: true, state, dose: job.dose, view: job.view, gridsize: job.gridsize,
     artifactDisplayPath: ctx.display(job.artifactDir),
-    datasets: [{
-      split: d.split, fileName: path.basename(d.path), displayPath: ctx.display(d.path), exists: d.exists,
-      ...(d.info?.patternCount !== undefined ? { patterns: d.info.patternCount } : {}), ...(d.info?.n !== undefined ? { n: d.info.n } : {}),
-      ...(d.info?.sizeBytes !== undefined ? { bytes: d.info.sizeBytes } : {}),
-    }],
-    findings: job.findings.map((f) => ({
-      fileName: path.basename(f.file), displayPath: ctx.display(f.file), ...(f.key ? { key: f.key } : {}), rule: f.rule, severity: f.severity, message: f.message,
-    })),
+    datasets: [datasetInfo(d, ctx)],
+    findings: job.findings.map((f) => findingInfo(f, ctx)),
     actions, trusted: ctx.trusted,
   };
   if (job.reason && !live) out.reason = job.reason;
