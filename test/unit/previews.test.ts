@@ -72,4 +72,13 @@ describe('reconstruction previews per epoch', () => {
     await writeNpz(file, { amplitude: ndarray('<f4', [2, 2], new Float32Array(4)) });
     await assert.rejects(readPreview(file), /foreign\.npz: amplitude is not a uint8 image/);
   });
+
+  it('never writes through a previews/ folder symlinked out of the job folder', async () => {
+    const job = fs.mkdtempSync(path.join(tmp.dir, 'hostile-'));
+    const outside = fs.mkdtempSync(path.join(tmp.dir, 'outside-'));
+    fs.symlinkSync(outside, path.join(job, 'previews'));
+    const { object, weight } = window(1);
+    await assert.rejects(writePreview(job, quantisePreview(1, region, object, weight)), /symbolic link to .*outside/);
+    assert.deepEqual(fs.readdirSync(outside), []);
+  });
 });

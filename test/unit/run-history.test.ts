@@ -109,4 +109,31 @@ describe('run history: earlier runs are kept under runs/', function () {
     assert.match(refused.err, /no archived run .*the latest run is not under runs\//);
     assert.ok(fs.existsSync(path.join(jobDir, 'manifest.json')));
   });
+
+  it('a hostile job folder: runs/ or previews/ symlinked out of it — the start is refused (runs/), the link is filed, not followed (previews/); nothing is written outside', async () => {
+    const outside = fs.mkdtempSync(path.join(root, 'outside-'));
+    const runs = path.join(jobDir, 'runs');
+    const kept = path.join(root, 'kept-runs');
+    fs.renameSync(runs, kept);
+    fs.symlinkSync(outside, runs);
+    const before = fs.readFileSync(path.join(jobDir, 'manifest.json'), 'utf8');
+    const refused = cli(['train', '--workspace', root, '--view', 'baseline', ...TINY, '--epochs', '1']);
+    assert.equal(refused.code, 1, refused.out + refused.err);
+    assert.match(refused.out, /symbolic link to .*outside/);
+    assert.deepEqual(fs.readdirSync(outside), [], 'nothing moved outside the job folder');
+    assert.equal(fs.readFileSync(path.join(jobDir, 'manifest.json'), 'utf8'), before, 'the latest run is untouched');
+    fs.unlinkSync(runs);
+    fs.renameSync(kept, runs);
+    // previews/ out of the folder: the next fresh run files the link itself (renamed, never followed) and writes its
+    // previews into a real folder.
+    fs.rmSync(path.join(jobDir, 'previews'), { recursive: true, force: true });
+    const trained = cli(['train', '--workspace', root, '--view', 'baseline', ...TINY, '--epochs', '1']);
+    assert.equal(trained.code, 0, trained.out + trained.err);
+    fs.rmSync(path.join(jobDir, 'previews'), { recursive: true, force: true });
+    fs.symlinkSync(outside, path.join(jobDir, 'previews'));
+    const again = cli(['train', '--workspace', root, '--view', 'baseline', ...TINY, '--epochs', '1']);
+    assert.equal(again.code, 0, again.out + again.err);
+    assert.deepEqual(fs.readdirSync(outside), [], 'no preview written outside');
+    assert.ok(fs.lstatSync(path.join(jobDir, 'previews')).isDirectory(), 'a real previews/ folder');
+  });
 });

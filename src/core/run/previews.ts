@@ -9,6 +9,7 @@ import { ndarray } from '../npy/writer';
 import { writeNpz } from '../npy/writer';
 import { withNpz } from '../npy/reader';
 import type { StitchRegion } from '../train/stitch';
+import { assertInsideRoot } from './safeFiles';
 
 export const PREVIEW_DIR = 'previews';
 export const TRUTH_PREVIEW = 'truth.npz';
@@ -67,6 +68,8 @@ export function quantisePreview(epoch: number, region: StitchRegion, object: Flo
 
 /** Writes a preview (atomically) as `previews/epoch_NNN.npz`, or as `previews/truth.npz` when `name` says so. */
 export async function writePreview(jobDir: string, p: Preview, name = previewName(p.epoch)): Promise<string> {
+  // Never through a previews/ symlinked out of the job folder (UnsafePathError; the run goes on without previews).
+  assertInsideRoot(jobDir, path.join(jobDir, PREVIEW_DIR));
   const file = path.join(jobDir, PREVIEW_DIR, name);
   await writeNpz(file, {
     amplitude: ndarray('|u1', [p.height, p.width], p.amplitude),

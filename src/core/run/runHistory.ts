@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { ARTIFACT } from '../study/layout';
 import { readRunRecord, runningProcessGone, type JobManifest, type RunStatus } from '../study/manifest';
 import { PREVIEW_DIR } from './previews';
-import { readSmallFileSync } from './safeFiles';
+import { assertInsideRoot, readSmallFileSync } from './safeFiles';
 import { MANIFEST_MAX_BYTES, RUN_STATUSES } from '../study/manifest';
 
 export const RUNS_DIR = 'runs';
@@ -52,6 +52,8 @@ async function complete(jobDir: string, partial: string, id: string): Promise<st
 
 /** A partial move left by a crash: finished now (its run's remaining files join it). */
 export async function recoverPartialArchive(jobDir: string): Promise<string[]> {
+  // A runs/ planted as a symlink out of the job folder is refused before anything moves (UnsafePathError).
+  assertInsideRoot(jobDir, path.join(jobDir, RUNS_DIR));
   let names: string[];
   try {
     names = await fs.promises.readdir(path.join(jobDir, RUNS_DIR));
