@@ -8,6 +8,7 @@ import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
 import { SlurmBackend } from '../core/run/backend';
 import { deleteRun, listRuns, RunHistoryError, settingsDiff } from '../core/run/runHistory';
+import { compareRuns, parseRunRef, RunCompareError, type RunComparison, type RunRef } from '../core/run/compareRuns';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
@@ -214,6 +215,21 @@ const COMMANDS: Record<string, Command> = {
       '  --json                 one JSON object: the job and its runs',
     ],
     run: cmdRuns,
+  },
+  'compare-runs': {
+    summary: 'compare two or more runs (of one job or of several): settings that differ, metrics with the better marked, curves',
+    usage: 'ptycho-study compare-runs <job>[@<run id>] <job>[@<run id>]... [roots] [--phase-f-root DIR] [--json]',
+    flags: { ...ROOT_FLAGS, ...PHASE_F_ROOT_FLAG, json: { type: 'boolean' } },
+    positionals: 32,
+    help: [
+      'Each run is a job id (its latest run) or <job id>@<run id> (an earlier run kept under <job>/runs/<run id>/; see',
+      '`ptycho-study runs <job>`). Prints the settings whose values differ, the metrics of the common evaluation',
+      '(amplitude and phase: Pearson r, SSIM, MS-SSIM, FRC50, PSNR, MAE) with the best value of each row marked *, and',
+      'each run\'s loss (or relative error, for a Phase F run) per epoch (iteration), read from the job\'s events.jsonl.',
+      ...ROOT_HELP, PHASE_F_ROOT_HELP,
+      '  --json                 one JSON object: runs (with their curves), settings, metrics, notes',
+    ],
+    run: cmdCompareRuns,
   },
   rerun: {
     summary: 'recreate a training or reconstruction run from its manifest and compare the metrics',
@@ -431,14 +447,20 @@ async function slurmStatesOf(layout: StudyLayout, jobs: readonly StudyJob[]): Pr
   }
 }
 
-async function cmdRuns(p: Parsed, io: CliIO): Promise<number> {
-  const id = p.positionals[0];
-  const layout = await loadStudy(p, io);
+/** The artifact folder of a training or Phase F job of the study. */
+async function jobDirOf(p: Parsed, io: CliIO, layout: StudyLayout, id: string): Promise<string> {
   let dir: string | undefined;
   if (parseJobId(id)) dir = (await listJobs(layout)).find((j) => j.id === id)?.artifactDir;
   else if (parseReconstructionJobId(id)) dir = (await listedReconstructions(p, io, layout, {})).find((j) => j.id === id)?.artifactDir;
   else throw new UsageError(`"${id}" is not a job id (dose_<int>/<view>/gs<g>, or dose_<int>/<view>/<split>/<algorithm>).`);
   if (!dir) throw new Error(`No job ${id} in this study.`);
+  return dir;
+}
+
+async function cmdRuns(p: Parsed, io: CliIO): Promise<number> {
+  const id = p.positionals[0];
+  const layout = await loadStudy(p, io);
+  const dir = await jobDirOf(p, io, layout, id);
   const del = str(p, 'delete');
   if (del !== undefined) {
     try {
@@ -465,6 +487,45 @@ async function cmdRuns(p: Parsed, io: CliIO): Promise<number> {
     r.id, r.latest ? '(latest)' : `runs/${r.id}`, r.status, r.startedAt ?? '', r.epochs !== undefined ? String(r.epochs) : '', r3(r.amplitudeR), r3(r.phaseR),
     r.latest ? '' : settingsDiff(latest?.settings, r.settings).join(', '),
   ])));
+  return 0;
+}
+
+async function cmdCompareRuns(p: Parsed, io: CliIO): Promise<number> {
+  if (p.positionals.length < 2) throw new UsageError('compare-runs needs two or more runs: <job>[@<run id>] <job>[@<run id>]...');
+  const layout = await loadStudy(p, io);
+  const refs: RunRef[] = [];
+  for (const text of p.positionals) {
+    let ref: { jobId: string; runId?: string };
+    try {
+      ref = parseRunRef(text);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    refs.push({ ...ref, jobDir: await jobDirOf(p, io, layout, ref.jobId) });
+  }
+  let cmp: RunComparison;
+  try {
+    cmp = await compareRuns(refs);
+  } catch (err) {
+    if (err instanceof RunCompareError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (bool(p, 'json')) {
+    io.out(JSON.stringify(cmp));
+    return 0;
+  }
+  const names = cmp.runs.map((r, i) => `[${i + 1}]`);
+  io.out(table(['', 'run', 'status', 'started', 'length'], cmp.runs.map((r, i) => [
+    names[i], `${r.jobId}@${r.runId}${r.latest ? ' (latest)' : ''}`, r.status, r.startedAt ?? '', r.length !== undefined ? `${r.length} ${r.kind === 'train' ? 'epochs' : 'iterations'}` : '',
+  ])));
+  io.out('');
+  if (cmp.settings.length) io.out(table(['setting', ...names], cmp.settings.map((s) => [s.key, ...s.values])));
+  else io.out('The runs have the same settings.');
+  io.out('');
+  const fmt = (v: number | null, best: boolean): string => (v === null ? '—' : `${Math.abs(v) >= 1000 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(3) : v.toFixed(4)}${best ? ' *' : ''}`);
+  io.out(table(['part', 'metric', ...names], cmp.metrics.map((m) => [m.part, m.label, ...m.values.map((v, i) => fmt(v, m.best.includes(i)))])));
+  io.out('* the better value of the row');
+  for (const n of cmp.notes) io.out(`note: ${n}`);
   return 0;
 }
 

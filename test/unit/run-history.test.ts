@@ -7,6 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { archivePreviousRun, listRuns } from '../../src/core/run/runHistory';
+import { bestOf, curveOf, parseRunRef, runSegment, type RunComparison } from '../../src/core/run/compareRuns';
+import type { RunEvent } from '../../src/core/run/events';
 import { startRun } from '../../src/core/run/launcher';
 import { planRun } from '../../src/core/run/plan';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
@@ -59,6 +61,37 @@ describe('run history: earlier runs are kept under runs/', function () {
     const json = JSON.parse(cli(['runs', id, '--workspace', root, '--json']).out) as { runs: { id: string; latest: boolean; epochs: number; amplitudeR: number | null }[] };
     assert.deepEqual(json.runs.map((r) => [r.id, r.latest, r.epochs]), [[latest.runId, true, 2], [first.runId, false, 1]]);
     assert.equal(typeof json.runs[1].amplitudeR, 'number', 'its headline metric');
+  });
+
+  it('compare-runs: the settings that differ, the metrics with the better marked, each run\'s own loss curve cut from the job\'s journal', () => {
+    const [latest, first] = (JSON.parse(cli(['runs', id, '--workspace', root, '--json']).out) as { runs: { id: string }[] }).runs;
+    const r = cli(['compare-runs', id, `${id}@${first.id}`, '--workspace', root, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const cmp = JSON.parse(r.out) as RunComparison;
+    assert.deepEqual(cmp.runs.map((x) => [x.runId, x.latest, x.kind, x.status]), [[latest.id, true, 'train', 'succeeded'], [first.id, false, 'train', 'succeeded']]);
+    assert.deepEqual(cmp.runs.map((x) => x.curve.x), [[1, 2], [1]], 'each run\'s epochs only (the journal holds both runs)');
+    const events = fs.readFileSync(path.join(jobDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; trainLoss?: number });
+    const losses = events.filter((e) => e.type === 'epoch').map((e) => e.trainLoss);
+    assert.deepEqual([...cmp.runs[1].curve.y, ...cmp.runs[0].curve.y], losses, 'the losses the runs logged, in order');
+    assert.deepEqual(cmp.settings.find((s) => s.key === 'training.epochs')?.values, ['2', '1']);
+    assert.ok(!cmp.settings.some((s) => s.key === 'training.batchSize'), 'equal settings are not listed');
+    const amp = cmp.metrics.find((m) => m.part === 'amplitude' && m.key === 'pearsonCovered')!;
+    assert.ok(amp.values.every((v) => typeof v === 'number'), 'both runs scored');
+    assert.deepEqual(amp.best, [amp.values[0]! > amp.values[1]! ? 0 : 1]);
+    const mae = cmp.metrics.find((m) => m.part === 'amplitude' && m.key === 'mae')!;
+    assert.deepEqual(mae.best, [mae.values[0]! < mae.values[1]! ? 0 : 1], 'lower is better for MAE');
+    const text = cli(['compare-runs', id, `${id}@${first.id}`, '--workspace', root]);
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /training\.epochs +2 +1/);
+    assert.match(text.out, /amplitude +Pearson r \(covered\) +[-\d.]+( \*)? +[-\d.]+( \*)?/);
+    const one = cli(['compare-runs', id, '--workspace', root]);
+    assert.equal(one.code, 2);
+    assert.match(one.err, /two or more runs/);
+    const bogus = cli(['compare-runs', id, `${id}@no-such-run`, '--workspace', root]);
+    assert.equal(bogus.code, 2);
+    assert.match(bogus.err, /has no run no-such-run/);
+    const twice = cli(['compare-runs', id, `${id}@${latest.id}`, '--workspace', root]);
+    assert.match(twice.err, /listed twice/);
   });
 
   it('a resume continues the same run and moves nothing; a dry run files the run it replaces', async () => {
@@ -135,5 +168,34 @@ describe('run history: earlier runs are kept under runs/', function () {
     assert.equal(again.code, 0, again.out + again.err);
     assert.deepEqual(fs.readdirSync(outside), [], 'no preview written outside');
     assert.ok(fs.lstatSync(path.join(jobDir, 'previews')).isDirectory(), 'a real previews/ folder');
+  });
+});
+
+describe('compare runs: a run\'s segment of the job\'s journal', () => {
+  const ev = (time: string, body: Record<string, unknown>): RunEvent => ({ time: `2026-01-01T00:${time}Z`, jobId: 'j', ...body } as unknown as RunEvent);
+  const journal: RunEvent[] = [
+    ev('00:00', { type: 'started' }), ev('00:10', { type: 'epoch', epoch: 1, trainLoss: 5, valLoss: 6 }), ev('00:11', { type: 'cancelled' }),
+    ev('01:00', { type: 'started', resumedFrom: { epoch: 1, step: 0 } }), ev('01:10', { type: 'epoch', epoch: 1, trainLoss: 4.5, valLoss: null }),
+    ev('01:20', { type: 'epoch', epoch: 2, trainLoss: 4, valLoss: 5 }), ev('01:21', { type: 'finished' }),
+    ev('02:00', { type: 'started' }), ev('02:10', { type: 'epoch', epoch: 1, trainLoss: 9, valLoss: 9 }),
+  ];
+  it('a resume continues its run\'s segment; a repeated epoch replaces the first record; the next fresh start begins another', () => {
+    const first = curveOf(runSegment(journal, '2026-01-01T00:01:21Z'), 'train');
+    assert.deepEqual([first.x, first.y, first.val], [[1, 2], [4.5, 4], [null, 5]]);
+    const second = curveOf(runSegment(journal, undefined), 'train');
+    assert.deepEqual([second.x, second.y], [[1], [9]]);
+    assert.deepEqual(runSegment(journal, '2025-12-31T00:00:00Z'), [], 'nothing before the journal');
+  });
+  it('bestOf marks the better value per direction, nothing when fewer than two runs have one or all are equal', () => {
+    assert.deepEqual(bestOf([0.5, 0.9, null], false), [1]);
+    assert.deepEqual(bestOf([0.5, 0.9, 0.5], true), [0, 2]);
+    assert.deepEqual(bestOf([0.5, null], false), []);
+    assert.deepEqual(bestOf([0.5, 0.5], false), []);
+  });
+  it('parseRunRef: <job> or <job>@<run id>; a run id that could leave runs/ is refused', () => {
+    assert.deepEqual(parseRunRef('dose_1000/dense/gs2'), { jobId: 'dose_1000/dense/gs2' });
+    assert.deepEqual(parseRunRef('dose_1000/dense/gs2@run-1'), { jobId: 'dose_1000/dense/gs2', runId: 'run-1' });
+    assert.throws(() => parseRunRef('dose_1000/dense/gs2@../x'), /not a run id/);
+    assert.throws(() => parseRunRef('dose_1000/dense/gs2@.hidden'), /not a run id/);
   });
 });

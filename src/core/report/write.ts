@@ -241,21 +241,23 @@ function flatten(v: unknown, prefix: string, out: Map<string, string>): void {
   }
 }
 
-/** The run settings of a job's manifest (training settings, or the reconstruction's), flattened. */
-function settingsOf(j: JobResult): Map<string, string> {
+/** The run settings of a run's manifest (training settings, or the reconstruction's), flattened to JSON strings. */
+export function runSettings(manifest: { config?: unknown; runtime?: unknown } | undefined, kind: 'train' | 'reconstruct'): Map<string, string> {
   const out = new Map<string, string>();
-  const config = (j.manifest?.config ?? {}) as Record<string, unknown>;
-  if (j.kind === 'train') {
+  const config = (manifest?.config ?? {}) as Record<string, unknown>;
+  if (kind === 'train') {
     flatten(config.training, 'training', out);
     for (const k of ['nGroups', 'intensityScale', 'n']) if (config[k] !== undefined) out.set(k, JSON.stringify(config[k]));
   } else {
     flatten(config.settings, 'settings', out);
     for (const k of ['n', 'patterns']) if (config[k] !== undefined) out.set(k, JSON.stringify(config[k]));
   }
-  const runtime = (j.manifest?.runtime ?? {}) as Record<string, unknown>;
+  const runtime = (manifest?.runtime ?? {}) as Record<string, unknown>;
   for (const k of ['executionProviderUsed', 'threads']) if (runtime[k] !== undefined) out.set(`runtime.${k}`, JSON.stringify(runtime[k]));
   return out;
 }
+
+const settingsOf = (j: JobResult): Map<string, string> => runSettings(j.manifest as { config?: unknown; runtime?: unknown } | undefined, j.kind);
 
 /** Keys whose values differ between the jobs of one kind, with each job's value. */
 export function differingKeys(jobs: readonly JobResult[]): { key: string; values: Record<string, string> }[] {
