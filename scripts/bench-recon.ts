@@ -3,6 +3,8 @@
 // the Phase C test split as the training loader does, and reconstructs it with
 //   epie                     known probe, fixed (the textbook algorithm)
 //   epie + momentum          known probe, fixed, heavy-ball momentum per iteration (γ 0.5, η 0.9)
+//   epie + mom 1 + anneal    known probe, fixed, momentum γ 1 and the object step annealed to 0.2 over the last 30 %
+//                            of the iterations (--momentum 1 --anneal 0.3)
 //   epie, wrong probe fixed  the perturbed probe, kept (what refinement has to beat)
 //   epie + refine            the perturbed probe, refined
 //   rpie + refine            the perturbed probe, refined (rPIE, default α 0.75, β 1)
@@ -129,6 +131,7 @@ async function main(): Promise<void> {
   const runs: { name: string; opts: Partial<ReconstructionOptions> }[] = [
     { name: 'epie', opts: { algorithm: 'epie' } },
     { name: 'epie + momentum', opts: { algorithm: 'epie', momentum: 0.5, friction: 0.9 } },
+    { name: 'epie + mom 1 + anneal', opts: { algorithm: 'epie', momentum: 1, friction: 0.9, anneal: 0.3, plannedIterations: args.iterations } },
     { name: 'epie, wrong probe fixed', opts: { algorithm: 'epie', probe: wrong } },
     { name: 'epie + refine', opts: { algorithm: 'epie', probe: wrong, probeMode: 'refine' } },
     { name: 'rpie + refine', opts: { algorithm: 'rpie', probe: wrong, probeMode: 'refine' } },

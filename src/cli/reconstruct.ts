@@ -26,7 +26,7 @@ export const RECONSTRUCT_USAGE = 'ptycho-study reconstruct [roots] [--dose X] [-
 export const RECONSTRUCT_FLAGS: FlagSpec = {
   ...PHASE_F_ROOT_FLAG, json: { type: 'boolean' }, resume: { type: 'boolean' },
   split: { type: 'string' }, algorithm: { type: 'string' }, iterations: { type: 'string' }, probe: { type: 'string' },
-  ep: { type: 'string' }, 'execution-provider': { type: 'string' }, seed: { type: 'string' }, momentum: { type: 'string' },
+  ep: { type: 'string' }, 'execution-provider': { type: 'string' }, seed: { type: 'string' }, momentum: { type: 'string' }, anneal: { type: 'string' },
   alpha: { type: 'string' }, beta: { type: 'string' }, 'checkpoint-every': { type: 'string' },
   'learning-rate': { type: 'string' }, loss: { type: 'string' }, 'batch-size': { type: 'string' },
 };
@@ -51,6 +51,8 @@ export const RECONSTRUCT_OPTIONS_HELP = [
   '  --iterations N         iterations in total, each visiting every pattern once (default 50)',
   '  --probe fixed|refine   keep probeGuess (default) or refine the probe from iteration 2 on',
   '  --momentum G           heavy-ball momentum per iteration, fixed probe only (default 0; 0.5 speeds up the phase)',
+  '  --anneal F             epie/rpie: over the last fraction F of the iterations the object step falls to 0.2 of its',
+  '                         value, averaging the noise out (default 0 = off; --momentum 1 --anneal 0.3 converges best)',
   '  --alpha X  --beta X    object / probe step (ePIE, default 1) or regularisation (rPIE, default 0.75 / 1)',
   '  --seed S               seed of the random pattern order (default 42)',
   '  --checkpoint-every N   write checkpoint.npz every N iterations (default 10; also on cancel and at the end)',
@@ -88,6 +90,7 @@ function settingsOf(p: Parsed): Partial<ReconstructionSettings> {
     probeMode: oneOf(p, 'probe', PROBE_MODES),
     seed: num(p, 'seed', { integer: true }),
     momentum: num(p, 'momentum', { min: 0 }),
+    anneal: num(p, 'anneal', { min: 0 }),
     alpha: num(p, 'alpha'),
     beta: num(p, 'beta'),
     checkpointEvery: num(p, 'checkpoint-every', { integer: true, min: 1 }),

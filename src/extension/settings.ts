@@ -56,6 +56,7 @@ export function reconstructionSettingsFor(folder: vscode.WorkspaceFolder | undef
   return {
     ...common,
     momentum: cfg.get<number>('reconstruction.momentum'),
+    anneal: cfg.get<number>('reconstruction.anneal'),
     alpha: opt(cfg.get<number>('reconstruction.alpha')),
     beta: opt(cfg.get<number>('reconstruction.beta')),
   };

@@ -16,12 +16,13 @@
 // events in both directions. The unions below turn one into the discriminated message types of each side.
 
 import type { EmptyKind, FlatValue, GridColumn, MethodDelta, MetricKey } from './shared/results';
+import type { RunCompareProtocol } from './runCompare/protocol';
 
 /** Bumped when a message changes incompatibly; the host refuses a webview of another version. */
 export const PROTOCOL_VERSION = 1;
 
 /** Every webview panel kind of the workbench. Add yours here and to `PanelProtocols`. */
-export type PanelKind = 'npzPreview' | 'jobPanel' | 'manifest' | 'reconstruction' | 'comparison';
+export type PanelKind = 'npzPreview' | 'jobPanel' | 'manifest' | 'reconstruction' | 'comparison' | 'runCompare';
 
 export interface RequestSpec<P = unknown, R = unknown> {
   params: P;
@@ -930,4 +931,5 @@ export interface PanelProtocols {
   comparison: ComparisonProtocol;
   jobPanel: JobPanelProtocol;
   manifest: ManifestProtocol;
+  runCompare: RunCompareProtocol;
 }

@@ -26,6 +26,7 @@ import { FileTail } from '../../src/core/run/fileTail';
 import { buildJobState, toTrainEvents } from '../../src/extension/jobPanel/summary';
 import { buildInit, openPreviewSource } from '../../src/extension/npzPreview/previewService';
 import { jobPanelValidators, manifestValidators } from '../../src/extension/jobPanel/validators';
+import { runCompareValidators } from '../../src/extension/results/validators';
 import { npzPreviewValidators } from '../../src/extension/npzPreview/validators';
 import { comparisonValidators, reconstructionValidators } from '../../src/extension/results/validators';
 import { safePngName, screenWebviewMessage } from '../../src/webview/shared/screen';
@@ -255,6 +256,7 @@ const PANEL_VALIDATORS: Record<WebviewPanelKind, ProtocolValidators<PanelProtoco
   npzPreview: npzPreviewValidators as unknown as ProtocolValidators<PanelProtocol>,
   reconstruction: reconstructionValidators as unknown as ProtocolValidators<PanelProtocol>,
   comparison: comparisonValidators as unknown as ProtocolValidators<PanelProtocol>,
+  runCompare: runCompareValidators as unknown as ProtocolValidators<PanelProtocol>,
 };
 
 /** A hostile message through the host's gate for every page that could post it: refused, said why, fast. */

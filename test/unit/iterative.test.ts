@@ -7,6 +7,7 @@ import {
   compareWithTruth, coverageMask, createReconstruction, optionsFromDataset, probePeak,
   type AmplitudeReader, type ComplexImage, type ReconstructionOptions,
 } from '../../src/core/iterative';
+import { annealFactor } from '../../src/core/iterative/engine';
 import { FarField } from '../../src/core/simulate/forward';
 import { Rng } from '../../src/core/simulate/rng';
 import { syntheticObject, syntheticProbe } from '../../src/core/simulate/synthetic';
@@ -184,6 +185,28 @@ describe('iterative: ePIE / rPIE reconstruction', function () {
     const b = score(fast);
     assert.ok(b.phaseR > a.phaseR, `phase r with momentum ${b.phaseR} vs ${a.phaseR}`);
     assert.ok(b.amplitudeR >= 0.99 && b.phaseR >= 0.99, `momentum: ${b.amplitudeR}, ${b.phaseR}`);
+  });
+
+  it('annealing: the last iterations\' smaller object step averages the Poisson noise out (noisy data); the schedule and its checks', async () => {
+    assert.deepEqual([0, 6, 7, 8, 9].map((t) => +annealFactor(t, 0.3, 10).toFixed(3)), [1, 1, 1, 0.733, 0.467]);
+    assert.equal(annealFactor(9, 0, 10), 1, 'off');
+    assert.throws(() => createReconstruction(baseOptions(fractional, { anneal: 0.3 })), /plannedIterations/);
+    assert.throws(() => createReconstruction(baseOptions(fractional, { anneal: 1, plannedIterations: 10 })), /anneal must be in \[0, 1\)/);
+    // Poisson counts at ~2,000 photons per pattern, back to amplitudes.
+    const per = N * N;
+    let energy = 0;
+    for (const a of fractional.stack) energy += a * a;
+    const c = 2000 / (energy / (fractional.stack.length / per));
+    const rng = new Rng(7, 'anneal-test-noise');
+    const noisy = fractional.stack.map((a) => Math.sqrt(rng.poisson(a * a * c) / c));
+    const score = scorer(fractional);
+    const plain = createReconstruction(baseOptions(fractional, { momentum: 0.5 }));
+    await plain.iterate(noisy, 30);
+    const annealed = createReconstruction(baseOptions(fractional, { momentum: 0.5, anneal: 0.4, plannedIterations: 30 }));
+    await annealed.iterate(noisy, 30);
+    const a = score(plain);
+    const b = score(annealed);
+    assert.ok(b.amplitudeR > a.amplitudeR, `amplitude r annealed ${b.amplitudeR} vs ${a.amplitudeR}`);
   });
 
   it('refines a wrong probe: better than keeping it, close to the known-probe result', async () => {

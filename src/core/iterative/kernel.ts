@@ -13,6 +13,8 @@ export interface UpdateRule {
   beta: number;
   /** Update the probe too. */
   refine: boolean;
+  /** Factor on the object step (annealing; engine.ts annealFactor); default 1. */
+  objectStep?: number;
 }
 
 export class PatternUpdater {
@@ -97,7 +99,8 @@ export class PatternUpdater {
     //    into the padded scratch, the probe step (with the old patch) in place.
     const { rpie, alpha, beta } = rule;
     const maxP2 = this.maxProbe2;
-    const objConst = alpha / maxP2;
+    const objectStep = rule.objectStep ?? 1;
+    const objConst = (alpha * objectStep) / maxP2;
     const objFloor = alpha * maxP2;
     const refine = rule.refine && maxObj2 > 0;
     const probeConst = refine ? beta / maxObj2 : 0;
@@ -115,7 +118,7 @@ export class PatternUpdater {
         const oi = patchIm[k];
         const dr = waveRe[k] - (pr * or - pi * oi);
         const di = waveIm[k] - (pr * oi + pi * or);
-        const fo = rpie ? 1 / ((1 - alpha) * (pr * pr + pi * pi) + objFloor) : objConst;
+        const fo = rpie ? objectStep / ((1 - alpha) * (pr * pr + pi * pi) + objFloor) : objConst;
         stepRe[q] = (pr * dr + pi * di) * fo;
         stepIm[q] = (pr * di - pi * dr) * fo;
         if (refine) {

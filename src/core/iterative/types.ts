@@ -56,6 +56,14 @@ export interface ReconstructionOptions {
   momentum?: number;
   /** Momentum friction η ∈ [0, 1); default 0.9. */
   friction?: number;
+  /**
+   * Annealing: over the last `anneal` fraction of `plannedIterations` the object step falls linearly from 1 to 0.2
+   * of its value, so the last iterations average the Poisson noise out of the object instead of chasing each
+   * pattern's (engine.ts annealFactor). 0 = off (default). Needs plannedIterations.
+   */
+  anneal?: number;
+  /** The iterations the whole reconstruction will run (resumes included): the annealing schedule's length. */
+  plannedIterations?: number;
   /** Seed of the random update order; default 0. */
   seed?: number;
   /**

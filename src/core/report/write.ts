@@ -302,7 +302,7 @@ export function regenerateCommands(j: JobResult, roots: StudyResults['roots']): 
   } else if (j.method === 'epie' || j.method === 'rpie') {
     const s = (config.settings ?? {}) as Record<string, unknown>;
     const args = ['reconstruct', ...rootArgs, '--phase-f-root', roots.phaseFRoot, ...filter, '--split', j.split, '--algorithm', j.method];
-    const flags: [string, string][] = [['iterations', 'iterations'], ['probeMode', 'probe'], ['momentum', 'momentum'], ['alpha', 'alpha'], ['beta', 'beta'], ['seed', 'seed'],
+    const flags: [string, string][] = [['iterations', 'iterations'], ['probeMode', 'probe'], ['momentum', 'momentum'], ['anneal', 'anneal'], ['alpha', 'alpha'], ['beta', 'beta'], ['seed', 'seed'],
       ['checkpointEvery', 'checkpoint-every'], ['executionProvider', 'ep']];
     for (const [k, flag] of flags) if (s[k] !== undefined && s[k] !== null) args.push(`--${flag}`, String(s[k]));
     cmds.push(`ptycho-study ${args.map(q).join(' ')}`);

@@ -135,17 +135,19 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     } else {
       const ep = createReconstruction(optionsFromDataset(ds, {
         objectShape: config.objectShape, algorithm: config.algorithm, probeMode: s.probeMode, alpha: s.alpha, beta: s.beta,
-        probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, seed: s.seed,
+        probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, anneal: s.anneal, plannedIterations: s.iterations, seed: s.seed,
       }));
       rec = ep;
       parameters = {
         algorithm: config.algorithm, probeMode: s.probeMode, alpha: ep.alpha, beta: ep.beta, probeStart: ep.probeStart, momentum: ep.momentum,
-        friction: ep.friction, seed: ep.seed, iterations: s.iterations, checkpointEvery: s.checkpointEvery,
+        friction: ep.friction, anneal: ep.anneal, seed: ep.seed, iterations: s.iterations, checkpointEvery: s.checkpointEvery,
       };
       // The fingerprint a resume must agree on: the data and every parameter that changes the iterates.
       configKey = configKeyOf({
         data: manifest.data.input.sha256, algorithm: config.algorithm, probeMode: s.probeMode, alpha: ep.alpha, beta: ep.beta,
         probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, seed: s.seed, n: config.n, objectShape: config.objectShape,
+        // Annealing runs over the planned iterations, so a resume must plan the same count (absent when off: earlier checkpoints still resume).
+        ...(s.anneal > 0 ? { anneal: s.anneal, iterations: s.iterations } : {}),
       });
     }
     // The pixels the per-iteration quality is measured on: fixed for the run (the initial, data-scaled probe).

@@ -65,6 +65,7 @@ export function reconstructArgs(job: { dose: number; view: string; split: Split;
     out.push('--loss', s.loss, '--batch-size', String(s.batchSize));
   } else {
     out.push('--momentum', String(s.momentum));
+    if (s.anneal > 0) out.push('--anneal', String(s.anneal));
     if (s.alpha !== undefined) out.push('--alpha', String(s.alpha));
     if (s.beta !== undefined) out.push('--beta', String(s.beta));
   }

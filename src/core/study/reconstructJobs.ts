@@ -80,6 +80,8 @@ export interface ReconstructionSettings {
   /** Heavy-ball momentum per iteration (fixed probe only); 0 = the textbook algorithms. */
   momentum: number;
   friction: number;
+  /** ePIE/rPIE: the last fraction of the iterations over which the object step falls to 0.2 of its value; 0 = off. */
+  anneal: number;
   /** Seed of the random pattern order (a pure function of seed and iteration). */
   seed: number;
   /** A checkpoint every this many iterations (and on cancel, and at the end). */
@@ -104,6 +106,7 @@ export const DEFAULT_RECONSTRUCTION: Readonly<ReconstructionSettings> = Object.f
   probeStart: 1,
   momentum: 0,
   friction: 0.9,
+  anneal: 0,
   seed: DEFAULT_TRAINING.seed,
   checkpointEvery: 10,
   executionProvider: 'auto',
@@ -140,6 +143,7 @@ export function resolveReconstructionSettings(overrides: Partial<ReconstructionS
   }
   if (!(s.momentum >= 0 && s.momentum <= 1)) throw new PlanError(`momentum must be in [0, 1] (got ${String(s.momentum)}).`);
   if (!(s.friction >= 0 && s.friction < 1)) throw new PlanError(`friction must be in [0, 1) (got ${String(s.friction)}).`);
+  if (!(typeof s.anneal === 'number' && s.anneal >= 0 && s.anneal < 1)) throw new PlanError(`anneal must be a fraction in [0, 1) (got ${String(s.anneal)}).`);
   if (s.momentum > 0 && s.probeMode === 'refine') throw new PlanError('momentum works with a fixed probe only (--probe fixed): with probe refinement it destabilised the reconstruction.');
   return s;
 }
@@ -381,6 +385,7 @@ export function planReconstruction(job: ReconstructionJob, options: { settings?:
     // ePIE/rPIE options that mean nothing to Adam: refused rather than silently ignored.
     for (const k of ['alpha', 'beta'] as const) if (settings[k] !== undefined) blockers.push(`${k} is an ePIE/rPIE step; ad takes --learning-rate.`);
     if (settings.momentum > 0) blockers.push('momentum is an ePIE/rPIE option; ad uses Adam\'s own momentum.');
+    if (settings.anneal > 0) blockers.push('anneal is an ePIE/rPIE option; ad has its own cosine schedule.');
   } else if (options.settings?.learningRate !== undefined) {
     blockers.push(`learningRate is an ad option; ${job.algorithm} takes --alpha / --beta.`);
   }

@@ -9,13 +9,17 @@ import type { RunManager } from '../runs';
 import { COMPARISON_VIEW_TYPE, ComparisonPanels, type ComparisonPanel } from './comparisonPanel';
 import { Limiter } from './reconData';
 import { RECONSTRUCTION_VIEW_TYPE, ReconstructionPanels, type ReconstructionPanel } from './reconPanel';
+import { RUN_COMPARE_VIEW_TYPE, RunComparePanels, type RunComparePanel, type RunSelection } from './runComparePanel';
+import { listRunsSync } from '../../core/run/runHistory';
 
 export { COMPARISON_VIEW_TYPE, ComparisonPanels, type ComparisonPanel } from './comparisonPanel';
 export { RECONSTRUCTION_VIEW_TYPE, ReconstructionPanels, type ReconstructionPanel } from './reconPanel';
+export { RUN_COMPARE_VIEW_TYPE, RunComparePanels, type RunComparePanel } from './runComparePanel';
 
 export interface ResultsApi {
   reconstruction: ReconstructionPanels;
   comparison: ComparisonPanels;
+  runCompare: RunComparePanels;
 }
 
 type Register = <A extends unknown[], R>(id: string, fn: (...args: A) => Promise<R>) => void;
@@ -45,10 +49,12 @@ export function registerResultPanels(context: vscode.ExtensionContext, ctx: Comm
   const limiter = new Limiter(2);
   const reconstruction = new ReconstructionPanels({ extensionUri: context.extensionUri, model: ctx.model, log: ctx.log, limiter });
   const comparison = new ComparisonPanels({ extensionUri: context.extensionUri, model: ctx.model, runs, log: ctx.log, limiter, recon: reconstruction });
+  const runCompare = new RunComparePanels({ extensionUri: context.extensionUri, model: ctx.model, log: ctx.log, limiter });
   context.subscriptions.push(
-    reconstruction, comparison,
+    reconstruction, comparison, runCompare,
     vscode.window.registerWebviewPanelSerializer(RECONSTRUCTION_VIEW_TYPE, reconstruction),
     vscode.window.registerWebviewPanelSerializer(COMPARISON_VIEW_TYPE, comparison),
+    vscode.window.registerWebviewPanelSerializer(RUN_COMPARE_VIEW_TYPE, runCompare),
   );
   register('ptychoStudy.showReconstruction', async (arg?: JobArg): Promise<ReconstructionPanel | undefined> => {
     // A Phase F job opens in the same viewer (its probe beside the metrics).
@@ -64,5 +70,50 @@ export function registerResultPanels(context: vscode.ExtensionContext, ctx: Comm
     const folder = await resolveStudyFolder(ctx, arg);
     return folder ? comparison.show(folder) : undefined;
   });
-  return { reconstruction, comparison };
+  register('ptychoStudy.compareRuns', async (arg?: JobsNode | { runs: RunSelection[] }, selected?: JobsNode[]): Promise<RunComparePanel | undefined> => {
+    const selection = await runSelection(ctx, arg, selected);
+    return selection ? runCompare.show(selection) : undefined;
+  });
+  return { reconstruction, comparison, runCompare };
+}
+
+type RunCarrier = Extract<JobsNode, { kind: 'job' | 'recon' | 'run' }>;
+const carriesRuns = (n: unknown): n is RunCarrier => !!n && typeof n === 'object' && ['job', 'recon', 'run'].includes((n as JobsNode).kind);
+
+/**
+ * What Compare Runs compares: the runs (or jobs — their latest runs) multi-selected in the Jobs tree; with one job or
+ * run selected, a pick of that job's runs; from the palette, a job with two or more runs, then its runs.
+ */
+async function runSelection(ctx: CommandContext, arg: JobsNode | { runs: RunSelection[] } | undefined, selected: JobsNode[] | undefined): Promise<RunSelection[] | undefined> {
+  if (arg && typeof arg === 'object' && 'runs' in arg && Array.isArray(arg.runs)) {
+    if (arg.runs.length < 2) throw new UserError('Compare Runs needs two or more runs.');
+    return arg.runs;
+  }
+  const of = (n: RunCarrier): RunSelection => ({
+    jobId: n.job.id, folder: n.study.folder.uri.fsPath, ...(n.kind === 'run' && !n.run.latest ? { runId: n.run.id } : {}),
+  });
+  const nodes = (selected && selected.length > 1 ? selected : arg ? [arg] : []).filter(carriesRuns);
+  if (nodes.length > 1) return nodes.map(of);
+  let job = nodes[0]?.job;
+  let folder = nodes[0]?.study.folder;
+  if (!job) {
+    await ctx.model.whenIdle();
+    if (ctx.model.refreshCount === 0) await ctx.model.refresh();
+    const candidates = ctx.model.folders.flatMap((s) => [...s.jobs, ...s.recons].map((j) => ({ j, folder: s.folder, n: listRunsSync(j.artifactDir).length })).filter((c) => c.n >= 2));
+    if (candidates.length === 0) throw new UserError('No job has two or more runs to compare. Train a job again (its earlier run is kept), or select runs of several jobs in the Jobs tree and use Compare Runs.');
+    const pick = await vscode.window.showQuickPick(candidates.map((c) => ({ label: c.j.id, description: `${c.n} runs`, detail: c.folder.name, c })), { title: 'Compare the runs of which job?' });
+    if (!pick) return undefined;
+    job = pick.c.j;
+    folder = pick.c.folder;
+  }
+  const entries = listRunsSync(job.artifactDir);
+  if (entries.length < 2) throw new UserError(`${job.id} has ${entries.length === 0 ? 'not run yet' : 'one run'}: select runs of several jobs in the Jobs tree (Ctrl/Cmd-click) to compare them, or train it again.`);
+  const f = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
+  const picks = await vscode.window.showQuickPick(entries.map((r, i) => ({
+    label: r.latest ? `${r.id} (latest)` : r.id, description: `${r.status}${r.epochs !== undefined ? ` · ${r.epochs}` : ''} · r ${f(r.amplitudeR)} / ${f(r.phaseR)}`,
+    picked: i < 2, r,
+  })), { title: `Compare runs of ${job.id}`, placeHolder: 'Pick two or more runs', canPickMany: true });
+  if (!picks) return undefined;
+  if (picks.length < 2) throw new UserError('Compare Runs needs two or more runs: pick at least two.');
+  return picks.map((p) => ({ jobId: job!.id, ...(folder ? { folder: folder.uri.fsPath } : {}), ...(p.r.latest ? {} : { runId: p.r.id }) }));
 }

@@ -2,6 +2,7 @@
 // anything else). Whether a job id names a real job is checked by the panels themselves (it depends on the
 // study as it is now).
 import type { ComparisonProtocol, ReconstructionProtocol, ResultArtifact } from '../../webview/protocol';
+import type { RunCompareProtocol } from '../../webview/runCompare/protocol';
 import { check, type ProtocolValidators } from '../../webview/shared/validate';
 import { commonEventValidators, savePngValidator } from '../../webview/shared/screen';
 
@@ -27,6 +28,17 @@ export const comparisonValidators: ProtocolValidators<ComparisonProtocol> = {
     train: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
     reconstruct: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
     exportReport: check.object<Record<string, never>>({}),
+  },
+  webviewEvents: commonEventValidators,
+};
+
+/** Compare Runs: runs are named by their key (`<job id>@<run id>`), checked against the comparison by the panel. */
+const runKey = check.string({ maxLength: 400, nonEmpty: true });
+export const runCompareValidators: ProtocolValidators<RunCompareProtocol> = {
+  hostRequests: {
+    savePng: savePngValidator,
+    readImage: check.object<{ key: string }>({ key: runKey }),
+    open: check.object<{ key: string; what: 'manifest' | 'jobPanel' }>({ key: runKey, what: check.literal('manifest', 'jobPanel') }),
   },
   webviewEvents: commonEventValidators,
 };

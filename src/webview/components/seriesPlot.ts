@@ -5,16 +5,10 @@
 // screen readers) — or, with `snapX`, every series at the nearest x (an epoch), also with ← → on the focused plot.
 import { formatValue, labelTicks, niceTicks, type Tick } from '../../core/image/ticks';
 import { canvasFont, chartTheme, h, onThemeChange, sizeCanvas, themeColor } from './dom';
+import type { Series } from './series';
 
-export interface Series {
-  label: string;
-  x: ArrayLike<number>;
-  y: ArrayLike<number>;
-  /** A theme chart colour name (blue, red, green, orange, purple, yellow) or a CSS colour. */
-  color: string;
-  dash?: number[];
-  markers?: boolean;
-}
+export { SERIES_COLORS, type Series } from './series';
+
 
 export interface HLine {
   y: number;
@@ -56,7 +50,6 @@ const PALETTE: Record<string, [string, string]> = {
   yellow: ['--vscode-charts-yellow', '#cca700'],
 };
 
-export const SERIES_COLORS = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
 
 function colorOf(name: string): string {
   const p = PALETTE[name];

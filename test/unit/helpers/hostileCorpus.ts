@@ -200,7 +200,7 @@ export interface TreeCase {
   fifo?: boolean;
 }
 
-export type WebviewPanelKind = 'npzPreview' | 'jobPanel' | 'manifest' | 'reconstruction' | 'comparison';
+export type WebviewPanelKind = 'npzPreview' | 'jobPanel' | 'manifest' | 'reconstruction' | 'comparison' | 'runCompare';
 
 export interface WebviewCase {
   family: 'webview';
@@ -748,6 +748,7 @@ function webviewCases(): WebviewCase[] {
     webviewCase({ id: 'wv-job-action-unknown', what: 'a job-panel action that does not exist', panels: ['jobPanel'], message: () => req('action', { action: 'deleteStudy', jobId: 'dose_1000/baseline/gs1' }), says: /action must be one of/, answers: 7 }),
     webviewCase({ id: 'wv-job-id-huge', what: 'a job-panel action with a 1 MB job id', panels: ['jobPanel'], message: () => req('action', { action: 'train', jobId: 'x'.repeat(1_000_000) }), says: /jobId is longer than 300/, answers: 7 }),
     webviewCase({ id: 'wv-copy-text-huge', what: 'copyText over the 64 MiB limit', panels: ['jobPanel'], message: () => req('copyText', { text: 'x'.repeat((64 << 20) + 1) }), says: /text is longer than/, answers: 7 }),
+    webviewCase({ id: 'wv-run-compare-open', what: 'a Compare Runs open of something other than a manifest or job panel', panels: ['runCompare'], message: () => req('open', { key: 'dose_1000/baseline/gs1@latest', what: 'terminal' }), says: /what must be one of/, answers: 7 }),
     webviewCase({ id: 'wv-manifest-action', what: 'a manifest-viewer action that does not exist', panels: ['manifest'], message: () => req('action', { action: 'openTerminal' }), says: /action must be one of/, answers: 7 }),
     webviewCase({ id: 'wv-slice-negative', what: 'an NPZ slice with a negative frame', panels: ['npzPreview'], message: () => req('readSlice', { member: 'diffraction', frame: -1 }), says: /frame must be ≥ 0/, answers: 7 }),
     webviewCase({ id: 'wv-slice-float', what: 'an NPZ slice with a fractional channel', panels: ['npzPreview'], message: () => req('readSlice', { member: 'diffraction', channel: 0.5 }), says: /channel must be an integer/, answers: 7 }),

@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobsNode } from '../../../src/extension/jobsTree';
-import type { ComparisonPanel, ReconstructionPanel } from '../../../src/extension/results';
+import type { ComparisonPanel, ReconstructionPanel, RunComparePanel } from '../../../src/extension/results';
+import type { RunCompareInit, RunCompareViewState } from '../../../src/webview/runCompare/protocol';
 import type { LiveRun } from '../../../src/extension/runs';
 import type { ManifestPanel } from '../../../src/extension/jobPanel';
 import type { ManifestViewState } from '../../../src/webview/protocol';
@@ -595,6 +596,44 @@ describe('Phase F iterative reconstructions in VS Code', function () {
       for (const k of ['slurm.arrayLimit', 'slurm.cpusPerTask', 'slurm.mem']) await cfg().update(k, undefined, vscode.ConfigurationTarget.Workspace);
       await cfg().update('training.epochs', 1, vscode.ConfigurationTarget.Workspace);
     }
+  });
+
+  it('Compare Runs: two runs of a job and a Phase F job, multi-selected in the tree — settings that differ, metrics with the better marked, curves, reconstructions on one scale', async () => {
+    const id = 'dose_10000/baseline/gs1';
+    await refreshed();
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    assert.ok(pkg.contributes.menus['view/item/context'].some((m: { command: string; when: string }) => m.command === 'ptychoStudy.compareRuns' && /run/.test(m.when)));
+    let jobNode: Extract<JobsNode, { kind: 'job' }> | undefined;
+    for (const top of api.tree.getChildren()) for (const n of api.tree.getChildren(top)) if (n.kind === 'job' && n.job.id === id) jobNode = n;
+    assert.ok(jobNode, 'the job\'s tree node');
+    const runs = api.tree.getChildren(jobNode) as Extract<JobsNode, { kind: 'run' }>[];
+    const kept = runs.find((r) => !r.run.latest && r.run.status === 'succeeded');
+    assert.ok(kept, `a succeeded earlier run among ${runs.map((r) => `${r.run.id} ${r.run.status}`).join(', ')}`);
+    const epie = reconNodes().find((r) => r.job.id === 'dose_10000/baseline/test/epie' && r.job.state === 'succeeded');
+    assert.ok(epie, 'the Phase F job reconstructed earlier in this suite');
+    // As the tree calls it: the clicked node first, then every selected node.
+    const panel = await vscode.commands.executeCommand<RunComparePanel>('ptychoStudy.compareRuns', runs[0], [runs[0], kept, epie]);
+    assert.ok(panel, 'the panel opened');
+    const init = panel.lastInit ?? await new Promise<RunCompareInit>((resolve) => panel.onDidSendInit(resolve));
+    assert.deepEqual(init.runs.map((r) => [r.jobId, r.latest, r.kind]), [[id, true, 'train'], [id, false, 'train'], ['dose_10000/baseline/test/epie', true, 'reconstruct']]);
+    assert.equal(init.runs[1].runId, kept.run.id);
+    assert.ok(init.notes.some((n) => /loss vs relative error/.test(n)), 'it says the curves measure different things');
+    assert.ok(init.metrics.some((m) => m.part === 'amplitude' && m.key === 'pearsonCovered' && m.values.filter((v) => v !== null).length === 3 && m.best.length >= 1));
+    assert.ok(init.settings.length > 0, 'a training run and a reconstruction differ in their settings');
+    const st = await until('every reconstruction drawn', async () => {
+      const v = await panel.host.sendRequest('getViewState', {}) as RunCompareViewState;
+      return v.drawn.length === 3 ? v : undefined;
+    });
+    assert.ok(st.amplitudeWindow && st.amplitudeWindow.hi > st.amplitudeWindow.lo, 'one amplitude window for all');
+    assert.equal(st.curves, 3, 'a curve per run');
+    assert.ok(st.bestCells >= 1 && st.metricRows === init.metrics.length);
+    // A key that is not a run of the comparison is refused; the panel stays.
+    const refused = await panel.host.sendRequest('relay', { type: 'readImage', params: { key: 'dose_1/x/gs1@../../etc' } });
+    assert.match(String(refused.error), /not a run of this comparison/);
+    // One job with a single selected node: a pick of its runs (here given as the argument, as the quick pick returns).
+    const again = await vscode.commands.executeCommand<RunComparePanel>('ptychoStudy.compareRuns', { runs: [{ jobId: id }, { jobId: id, runId: kept.run.id }] });
+    assert.ok(again && again !== panel);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('a job run more than once lists its runs under it — latest first, status, epochs, r, what changed; a click opens that run\'s manifest; Delete Run removes an earlier one', async () => {
