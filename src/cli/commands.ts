@@ -7,7 +7,7 @@ import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, has
 import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
 import { SlurmBackend } from '../core/run/backend';
-import { deleteRun, listRuns, RunHistoryError, settingsDiff } from '../core/run/runHistory';
+import { chooseRepresentativeRun, deleteRun, listRuns, representativeRun, RunHistoryError, settingsDiff } from '../core/run/runHistory';
 import { compareRuns, parseRunRef, RunCompareError, type RunComparison, type RunRef } from '../core/run/compareRuns';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
@@ -202,8 +202,8 @@ const COMMANDS: Record<string, Command> = {
   },
   runs: {
     summary: 'list every run of a job, newest first (the latest, then the earlier ones kept under runs/)',
-    usage: 'ptycho-study runs <job id> [roots] [--phase-f-root DIR] [--delete RUN_ID] [--json]',
-    flags: { ...ROOT_FLAGS, ...PHASE_F_ROOT_FLAG, delete: { type: 'string' }, json: { type: 'boolean' } },
+    usage: 'ptycho-study runs <job id> [roots] [--phase-f-root DIR] [--delete RUN_ID] [--use-in-comparisons RUN_ID|latest] [--json]',
+    flags: { ...ROOT_FLAGS, ...PHASE_F_ROOT_FLAG, delete: { type: 'string' }, 'use-in-comparisons': { type: 'string' }, json: { type: 'boolean' } },
     positionals: 1,
     help: [
       'A training job (dose_<int>/<view>/gs<g>) or a Phase F job (dose_<int>/<view>/<split>/<algorithm>). A fresh run never',
@@ -212,6 +212,8 @@ const COMMANDS: Record<string, Command> = {
       'amplitude and phase Pearson r of the common evaluation, and the settings that differ from the latest run.',
       ...ROOT_HELP, PHASE_F_ROOT_HELP,
       '  --delete RUN_ID        delete that earlier run (never the latest; nothing is pruned otherwise)',
+      '  --use-in-comparisons RUN_ID   that (succeeded) run stands for the job in the study comparison and report;',
+      '                         `latest` goes back to the default: the latest run if it succeeded, else the latest that did',
       '  --json                 one JSON object: the job and its runs',
     ],
     run: cmdRuns,
@@ -472,9 +474,22 @@ async function cmdRuns(p: Parsed, io: CliIO): Promise<number> {
     io.out(`DELETED run ${del} of ${id}`);
     return 0;
   }
+  const use = str(p, 'use-in-comparisons');
+  if (use !== undefined) {
+    try {
+      await chooseRepresentativeRun(dir, use === 'latest' ? undefined : use);
+    } catch (err) {
+      if (err instanceof RunHistoryError) throw new UsageError(err.message);
+      throw err;
+    }
+    const rep = representativeRun(dir);
+    io.out(rep ? `${id} is represented in comparisons by run ${rep.id}${rep.latest ? ' (latest)' : ''}: ${rep.why === 'chosen' ? 'chosen' : rep.why === 'latest' ? 'the latest run' : 'the latest that succeeded'}.` : `${id} has not run yet.`);
+    return 0;
+  }
   const runs = await listRuns(dir);
+  const rep = representativeRun(dir, runs);
   if (bool(p, 'json')) {
-    io.out(JSON.stringify({ job: id, artifactDir: dir, runs }));
+    io.out(JSON.stringify({ job: id, artifactDir: dir, runs, usedInComparisons: rep ? { id: rep.id, latest: rep.latest, why: rep.why } : null }));
     return 0;
   }
   if (runs.length === 0) {
@@ -487,6 +502,7 @@ async function cmdRuns(p: Parsed, io: CliIO): Promise<number> {
     r.id, r.latest ? '(latest)' : `runs/${r.id}`, r.status, r.startedAt ?? '', r.epochs !== undefined ? String(r.epochs) : '', r3(r.amplitudeR), r3(r.phaseR),
     r.latest ? '' : settingsDiff(latest?.settings, r.settings).join(', '),
   ])));
+  if (rep) io.out(`In the study comparison and report: run ${rep.id}${rep.latest ? ' (latest)' : ''} — ${rep.why === 'chosen' ? 'chosen (--use-in-comparisons latest goes back to the default)' : rep.why === 'latest' ? 'the latest run' : 'the latest that succeeded (the latest run did not)'}.`);
   return 0;
 }
 

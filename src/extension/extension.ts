@@ -12,7 +12,7 @@ import { backendFor, SECTION } from './settings';
 import { RunManager } from './runs';
 import { trainCommand, trainAllCommand, trainSelectedCommand, selectedJobs, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
-import { deleteRun, RunHistoryError } from '../core/run/runHistory';
+import { chooseRepresentativeRun, chosenRunId, deleteRun, RunHistoryError } from '../core/run/runHistory';
 import { cancelSubmissionCommand, SlurmTracker, submitToSlurmCommand, type SubmitArg } from './slurm';
 import { rerunCommand } from './rerunCommand';
 import { cancelReconstruction, isReconArg, reconstructAllCommand, reconstructCommand, revealReconFolder } from './reconCommands';
@@ -161,6 +161,24 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     log.info(`Deleted run ${runId} of ${job.id}.`);
     model.requestRefresh(0);
     return true;
+  });
+  // Use in Comparisons: the run that stands for its job in the study comparison and report (default: the latest
+  // succeeded); on the run that already does, back to the default.
+  register('ptychoStudy.useRunInComparison', async (arg?: JobsNode | { jobId: string; runId: string | null }) => {
+    const node = arg && 'kind' in arg && arg.kind === 'run' ? arg : undefined;
+    const job = node?.job ?? (arg && !('kind' in arg) ? [...model.allJobs(), ...model.allRecons()].find((j) => j.id === arg.jobId) : undefined);
+    if (!job) throw new UserError('Use in Comparisons works on a run of a job (expand the job in the Jobs tree).');
+    let runId = node ? node.run.id : arg && !('kind' in arg) ? arg.runId : null;
+    if (node && chosenRunId(job.artifactDir) === runId) runId = null; // chosen already: back to the default
+    try {
+      await chooseRepresentativeRun(job.artifactDir, runId ?? undefined);
+    } catch (err) {
+      if (err instanceof RunHistoryError) throw new UserError(err.message);
+      throw err;
+    }
+    log.info(runId ? `Run ${runId} now stands for ${job.id} in the study comparison and report.` : `${job.id} is represented by its latest succeeded run again.`);
+    model.requestRefresh(0);
+    return runId;
   });
   register('ptychoStudy.cancelSubmission', (arg?: Parameters<typeof cancelSubmissionCommand>[2]) => cancelSubmissionCommand(ctx, slurm, arg));
   register('ptychoStudy.submitToSlurm', (arg?: SubmitArg, selected?: JobsNode[]) => submitToSlurmCommand(ctx, slurm, arg, selected));

@@ -6,7 +6,7 @@ import { formatDose, type JobState, type StudyJob, type Finding } from '../core/
 import type { ReconstructionJob } from '../core/study/reconstructJobs';
 import type { ProgressEvent } from '../core/run/events';
 import type { LiveProgress } from '../core/run/liveProgress';
-import { archivedRunIds, listRunsSync, settingsDiff, type RunEntry } from '../core/run/runHistory';
+import { archivedRunIds, listRunsSync, representativeRun, settingsDiff, type RepresentativeRun, type RunEntry } from '../core/run/runHistory';
 import type { FolderStudy, StudyModel } from './studyModel';
 import { describeIteration, formatEta, type LiveRun, type RunManager } from './runs';
 import { FINAL_SLURM_STATES } from '../core/run/slurm';
@@ -21,7 +21,7 @@ export type JobsNode =
   | { kind: 'reconGroup'; study: FolderStudy; dose: number }
   | { kind: 'recon'; study: FolderStudy; job: ReconstructionJob }
   /** One run of a job (issue 15): the latest, or an earlier one kept under runs/. */
-  | { kind: 'run'; study: FolderStudy; job: StudyJob | ReconstructionJob; run: RunEntry; latestSettings?: Record<string, unknown> }
+  | { kind: 'run'; study: FolderStudy; job: StudyJob | ReconstructionJob; run: RunEntry; latestSettings?: Record<string, unknown>; represents?: RepresentativeRun['why'] }
   | { kind: 'message'; study: FolderStudy; text: string; detail?: string };
 
 const STATE_ICON: Record<JobState, [string, string | undefined]> = {
@@ -77,7 +77,8 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         // Its runs, newest first (only jobs with earlier runs under runs/ expand).
         const runs = listRunsSync(node.job.artifactDir);
         const latest = runs.find((r) => r.latest)?.settings;
-        return runs.map((run) => ({ kind: 'run', study: node.study, job: node.job, run, latestSettings: latest }));
+        const rep = representativeRun(node.job.artifactDir, runs);
+        return runs.map((run) => ({ kind: 'run', study: node.study, job: node.job, run, latestSettings: latest, ...(rep && rep.id === run.id && rep.latest === run.latest ? { represents: rep.why } : {}) }));
       }
       default:
         return [];
@@ -234,15 +235,18 @@ export function runItem(node: Extract<JobsNode, { kind: 'run' }>): vscode.TreeIt
   const f = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
   const diff = r.latest ? [] : settingsDiff(node.latestSettings, r.settings);
   const unit = 'kind' in node.job && node.job.kind === 'reconstruct' ? 'iterations' : 'epochs';
-  item.description = [r.status, r.epochs !== undefined ? `${r.epochs} ${unit}` : undefined, r.amplitudeR !== undefined || r.phaseR !== undefined ? `r ${f(r.amplitudeR)} / ${f(r.phaseR)}` : undefined, diff.length ? diff.slice(0, 3).join(', ') : undefined].filter(Boolean).join(' · ');
+  // The run the study comparison and report use, when it is not simply the latest.
+  const standsFor = node.represents && node.represents !== 'latest' ? (node.represents === 'chosen' ? '★ in comparisons (chosen)' : '★ in comparisons (latest succeeded)') : undefined;
+  item.description = [standsFor, r.status, r.epochs !== undefined ? `${r.epochs} ${unit}` : undefined, r.amplitudeR !== undefined || r.phaseR !== undefined ? `r ${f(r.amplitudeR)} / ${f(r.phaseR)}` : undefined, diff.length ? diff.slice(0, 3).join(', ') : undefined].filter(Boolean).join(' · ');
   const md = new vscode.MarkdownString(undefined, true);
   md.appendMarkdown(`**Run ${escape(r.id)}** of ${code(node.job.id)}${r.latest ? ' — the latest (the job folder\'s top level)' : ` — kept under ${code(`runs/${r.id}`)}`}\n\n`);
   md.appendMarkdown(`Status: ${r.status}${r.reason ? ` — ${escape(r.reason)}` : ''}\n\n`);
   if (r.startedAt) md.appendMarkdown(`Started ${escape(r.startedAt)}${r.finishedAt ? `, finished ${escape(r.finishedAt)}` : ''}\n\n`);
   if (r.amplitudeR !== undefined || r.phaseR !== undefined) md.appendMarkdown(`Pearson r (common evaluation, covered pixels): amplitude ${f(r.amplitudeR)}, phase ${f(r.phaseR)}\n\n`);
-  if (diff.length) md.appendMarkdown(`Settings that differ from the latest run: ${diff.map((d) => code(d)).join(', ')}`);
+  if (diff.length) md.appendMarkdown(`Settings that differ from the latest run: ${diff.map((d) => code(d)).join(', ')}\n\n`);
+  if (node.represents) md.appendMarkdown(node.represents === 'chosen' ? 'Stands for the job in the study comparison and report (chosen; **Use in Comparisons** again to go back to the default).' : node.represents === 'latest-succeeded' ? 'Stands for the job in the study comparison and report: the latest run did not succeed.' : 'Stands for the job in the study comparison and report.');
   item.tooltip = md;
-  item.contextValue = r.latest ? 'run.latest' : 'run.kept';
+  item.contextValue = `run.${r.latest ? 'latest' : 'kept'}.${r.status}`;
   item.command = { command: 'ptychoStudy.showManifest', title: 'Show Manifest', arguments: [{ jobId: node.job.id, ...(r.latest ? {} : { runId: r.id }) }] };
   return item;
 }

@@ -376,6 +376,20 @@ export interface JobPanelState {
   /** Which buttons are enabled now (and why not, for the tooltip). */
   actions: Record<JobAction, { enabled: boolean; why?: string }>;
   trusted: boolean;
+  /** The job's runs, newest first, when it has more than one (the run picker). */
+  runs?: JobRunChoice[];
+  /** Set while the panel shows an earlier run (its summary, curves and previews; the log stays the job's journal). */
+  viewing?: JobRunChoice;
+}
+
+/** One run in the job panel's run picker. */
+export interface JobRunChoice {
+  id: string;
+  latest: boolean;
+  status: string;
+  startedAt?: string;
+  /** Epochs (training) or iterations (Phase F). */
+  length?: number;
 }
 
 /** A batch of train.log lines (never one message per line). */
@@ -467,6 +481,9 @@ export interface JobPanelViewState {
   quality: { epochs: number; caption: string; empty: string; readout: string };
   /** The Reconstruction section: the epochs with a preview, the one shown, whether it follows the newest, the truth shown. */
   preview: { epochs: number[]; shown?: number; following: boolean; truth: boolean; caption: string; drawMs?: number; phaseRms?: number };
+  /** Runs in the run picker (0 when the job has one run) and the earlier run shown, if any. */
+  runs: number;
+  viewing?: string;
   /** Buttons shown enabled. */
   enabledActions: JobAction[];
   header: string;
@@ -507,6 +524,8 @@ export interface JobPanelProtocol extends PanelProtocol {
     saveCsv: RequestSpec<{ suggestedName: string; text: string }, { saved: boolean; path?: string }>;
     /** The preview image of one epoch (read by the host from previews/epoch_NNN.npz), with the window's ground truth. */
     preview: RequestSpec<{ jobId: string; epoch: number }, PreviewImages>;
+    /** The run picker: show an earlier run of the job (its id), or the latest again (null). */
+    showRun: RequestSpec<{ jobId: string; runId: string | null }, { viewing: string | null }>;
   };
   webviewRequests: CommonWebviewRequests & {
     getViewState: RequestSpec<Record<string, never>, JobPanelViewState>;
@@ -807,6 +826,8 @@ export interface ComparisonRow {
   /** What the metrics were computed on (absent: older metrics.json, scored on the job's own split). */
   evaluation?: ResultEvaluationInfo;
   revision: string;
+  /** When a run other than the latest stands for the job: the one chosen (Use Run in Comparisons), or the latest that succeeded. */
+  run?: { id: string; why: 'chosen' | 'latest-succeeded'; latestStatus?: string };
 }
 
 /** A reference predictor of one dose (the flat predictor), scored on the dose's common evaluation. */

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { archivePreviousRun, listRuns } from '../../src/core/run/runHistory';
+import { archivePreviousRun, chooseRepresentativeRun, listRuns, representativeRun } from '../../src/core/run/runHistory';
 import { bestOf, curveOf, parseRunRef, runSegment, type RunComparison } from '../../src/core/run/compareRuns';
 import type { RunEvent } from '../../src/core/run/events';
 import { startRun } from '../../src/core/run/launcher';
@@ -92,6 +92,28 @@ describe('run history: earlier runs are kept under runs/', function () {
     assert.match(bogus.err, /has no run no-such-run/);
     const twice = cli(['compare-runs', id, `${id}@${latest.id}`, '--workspace', root]);
     assert.match(twice.err, /listed twice/);
+  });
+
+  it('the run that stands for a job in the study report and comparison: the latest succeeded, or the one chosen with runs --use-in-comparisons', () => {
+    const [latest, first] = (JSON.parse(cli(['runs', id, '--workspace', root, '--json']).out) as { runs: { id: string }[] }).runs;
+    type Entry = { id: string; run: { id: string; latest: boolean; why: string } | null; amplitude: { ssim: number | null } };
+    const entry = (): Entry => {
+      const r = cli(['report', '--workspace', root, '--out', path.join(root, 'report'), '--json']);
+      assert.equal(r.code, 0, r.err);
+      return (JSON.parse(r.out) as { summary: { jobs: Entry[] } }).summary.jobs.find((j) => j.id === id)!;
+    };
+    assert.deepEqual(entry().run, { id: latest.id, latest: true, why: 'latest' });
+    const chose = cli(['runs', id, '--workspace', root, '--use-in-comparisons', first.id]);
+    assert.equal(chose.code, 0, chose.err);
+    assert.match(chose.out, new RegExp(`represented in comparisons by run ${first.id}: chosen`));
+    const e = entry();
+    assert.deepEqual(e.run, { id: first.id, latest: false, why: 'chosen', latestStatus: 'succeeded' });
+    const firstMetrics = readJson<{ amplitude: { ssim: number } }>(path.join(jobDir, 'runs', first.id, 'metrics.json'));
+    assert.equal(e.amplitude.ssim, firstMetrics.amplitude.ssim, 'the chosen run\'s metrics in the report');
+    assert.match(cli(['runs', id, '--workspace', root]).out, new RegExp(`In the study comparison and report: run ${first.id} — chosen`));
+    assert.equal(cli(['runs', id, '--workspace', root, '--use-in-comparisons', 'no-such-run']).code, 2);
+    assert.equal(cli(['runs', id, '--workspace', root, '--use-in-comparisons', 'latest']).code, 0);
+    assert.deepEqual(entry().run, { id: latest.id, latest: true, why: 'latest' });
   });
 
   it('a resume continues the same run and moves nothing; a dry run files the run it replaces', async () => {
@@ -198,4 +220,33 @@ describe('compare runs: a run\'s segment of the job\'s journal', () => {
     assert.throws(() => parseRunRef('dose_1000/dense/gs2@../x'), /not a run id/);
     assert.throws(() => parseRunRef('dose_1000/dense/gs2@.hidden'), /not a run id/);
   });
+});
+
+describe('representative run: which run stands for a job in comparisons', () => {
+  const tmp = tempDir('ptycho-rep-');
+  after(() => tmp.cleanup());
+  const manifest = (dir: string, status: string, startedAt: string, runId: string): void => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ kind: 'ptycho-study-job', status, startedAt, runId }));
+  };
+  it('the latest when it succeeded; else the newest earlier run that did; a chosen succeeded run wins; a failed one cannot be chosen', async () => {
+    const job = path.join(tmp.dir, 'job');
+    manifest(job, 'failed', '2026-01-03T00:00:00Z', 'r3');
+    manifest(path.join(job, 'runs', 'r1'), 'succeeded', '2026-01-01T00:00:00Z', 'r1');
+    manifest(path.join(job, 'runs', 'r2'), 'succeeded', '2026-01-02T00:00:00Z', 'r2');
+    manifest(path.join(job, 'runs', 'r0'), 'cancelled', '2025-12-31T00:00:00Z', 'r0');
+    assert.deepEqual(pick(representativeRun(job)), { id: 'r2', why: 'latest-succeeded', latestStatus: 'failed' });
+    await chooseRepresentativeRun(job, 'r1');
+    assert.deepEqual(pick(representativeRun(job)), { id: 'r1', why: 'chosen', latestStatus: 'failed' });
+    await assert.rejects(chooseRepresentativeRun(job, 'r0'), /Run r0 cancelled: only a succeeded run/);
+    await assert.rejects(chooseRepresentativeRun(job, 'nope'), /has no run nope/);
+    fs.rmSync(path.join(job, 'runs', 'r1'), { recursive: true });
+    assert.equal(representativeRun(job)!.id, 'r2', 'a chosen run that is gone: back to the default');
+    await chooseRepresentativeRun(job, undefined);
+    manifest(job, 'succeeded', '2026-01-03T00:00:00Z', 'r3');
+    assert.deepEqual(pick(representativeRun(job)), { id: 'r3', why: 'latest' });
+    fs.writeFileSync(path.join(job, 'comparison_run.json'), '{"runId": "../../etc"}');
+    assert.equal(representativeRun(job)!.id, 'r3', 'a hostile choice file is ignored');
+  });
+  const pick = (r: ReturnType<typeof representativeRun>) => r && { id: r.id, why: r.why, ...(r.latestStatus ? { latestStatus: r.latestStatus } : {}) };
 });

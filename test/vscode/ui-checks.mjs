@@ -7,6 +7,7 @@ import { repoRoot, startCodeServer, launchBrowser } from './codeServer.mjs';
 import { jobPanelChecks } from './ui/jobPanel.mjs';
 import { reconstructionChecks } from './ui/reconstruction.mjs';
 import { phaseFChecks } from './ui/phaseF.mjs';
+import { runCompareChecks } from './ui/runCompare.mjs';
 
 const ART = process.env.ARTIFACTS_DIR ?? path.join(repoRoot, '.artifacts');
 const SHOTS = path.join(ART, 'screenshots');
@@ -353,6 +354,7 @@ try {
   await jobPanelChecks({ page, step, shot, workspace, helpers: { showJobs, row, webviewFrame, canvasPixels, runCommand, toggleSidebar } });
   await reconstructionChecks(page, step, shot, { workspace, repoRoot, runCommand, webviewFrame, canvasPixels });
   await phaseFChecks(page, step, shot, { workspace, repoRoot, runCommand, webviewFrame });
+  await runCompareChecks(page, step, shot, { workspace, repoRoot, runCommand, webviewFrame, canvasPixels });
 } finally {
   await close();
   server.stop();

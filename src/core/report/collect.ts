@@ -9,6 +9,7 @@ import { ARTIFACT } from '../study/layout';
 import { MANIFEST_MAX_BYTES } from '../study/manifest';
 import { defaultPhaseFRoot, listReconstructionJobs } from '../study/reconstructJobs';
 import { readSmallFile } from '../run/safeFiles';
+import { representativeRun, type RepresentativeRun } from '../run/runHistory';
 
 /** The study's folders, as the CLI and the settings give them. */
 export interface StudyRoots {
@@ -38,7 +39,10 @@ export interface JobResult {
   split: string;
   /** The job's state as `list` shows it. */
   state: string;
+  /** The folder of the run that represents the job (the job folder, or runs/<id>/ — runHistory.representativeRun). */
   artifactDir: string;
+  /** That run, and why it is the one (absent when the job never ran). */
+  run?: { id: string; latest: boolean; why: RepresentativeRun['why']; latestStatus?: string };
   /** Parsed metrics.json of a finished run; absent with `absentReason` otherwise. */
   metrics?: Record<string, unknown>;
   /** Parsed manifest.json, when the folder holds a readable one (any status). */
@@ -87,9 +91,16 @@ function absentBecause(state: string, reason: string | undefined): string | unde
 }
 
 async function finish(r: JobResult, reason: string | undefined): Promise<JobResult> {
+  // The run that stands for the job: the chosen one, else the latest if it succeeded, else the latest that did.
+  const rep = representativeRun(r.artifactDir);
+  if (rep) {
+    r.run = { id: rep.id, latest: rep.latest, why: rep.why, ...(rep.latestStatus ? { latestStatus: rep.latestStatus } : {}) };
+    if (!rep.latest) r.artifactDir = rep.dir;
+  }
   const manifest = await readJson(path.join(r.artifactDir, ARTIFACT.manifest), MANIFEST_MAX_BYTES);
   if (manifest.value) r.manifest = manifest.value;
-  r.absentReason = absentBecause(r.state, reason);
+  // An earlier run standing in for the latest one succeeded (the job's own state stays what `list` says).
+  r.absentReason = rep && !rep.latest ? undefined : absentBecause(r.state, reason);
   if (r.absentReason === undefined) {
     const metrics = await readJson(path.join(r.artifactDir, ARTIFACT.metrics), METRICS_MAX_BYTES);
     if (metrics.value && metrics.value.amplitude && typeof metrics.value.amplitude === 'object') r.metrics = metrics.value;

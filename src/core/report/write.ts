@@ -488,6 +488,13 @@ function readme(report: { generatedAt: string; command?: string; results: StudyR
     lines.push('');
   }
   for (const n of report.deltaNotes) lines.push(`- ${n}`);
+  const standIns = done.filter((j) => j.run && j.run.why !== 'latest');
+  if (standIns.length > 0) {
+    lines.push('', '## Runs that stand for their job', '', 'Each job is represented by its latest run when it succeeded; otherwise:', '');
+    for (const j of standIns) {
+      lines.push(`- \`${j.id}\`: run ${j.run!.id}${j.run!.why === 'chosen' ? ' (chosen for comparisons)' : ` (the latest that succeeded; the latest run ${j.run!.latestStatus ?? 'did not'})`}`);
+    }
+  }
   lines.push('', '## Absent jobs', '');
   if (absent.length === 0) lines.push('None: every job of the study has metrics.');
   else for (const j of absent) lines.push(`- \`${j.id}\` (${j.kind === 'train' ? 'training' : 'reconstruction'}, ${j.state}): ${j.absentReason}`);
@@ -544,6 +551,8 @@ export async function writeStudyReport(options: WriteStudyReportOptions): Promis
         flat: flat ? { amplitude: scalars(partOf(flat, 'amplitude')), phase: scalars(partOf(flat, 'phase')) } : null,
         executionProviderUsed: (j.manifest?.runtime as { executionProviderUsed?: unknown } | undefined)?.executionProviderUsed ?? null,
         runId: j.manifest?.runId ?? null,
+        // Which run stands for the job (runHistory.representativeRun): chosen, the latest, or the latest that succeeded.
+        run: j.run ?? null,
       } : { absentReason: j.absentReason }),
     };
   };

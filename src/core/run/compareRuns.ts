@@ -120,7 +120,8 @@ const isFreshStart = (e: RunEvent): boolean => (e.type === 'started' || e.type =
 
 /**
  * The journal's events of the run that ended at `endedAt` (or of the last run, when it has not ended): the segment of
- * the last fresh start at or before that time (1 s of slack for clock rounding).
+ * the last fresh start at or before that time. No slack: the next run can start within a second of this one's end,
+ * and both times come from the same clock (a run's own start precedes its end).
  */
 export function runSegment(events: readonly RunEvent[], endedAt: string | undefined): RunEvent[] {
   const starts: number[] = [];
@@ -128,7 +129,7 @@ export function runSegment(events: readonly RunEvent[], endedAt: string | undefi
     if (isFreshStart(e)) starts.push(i);
   });
   if (starts.length === 0) return [];
-  const end = endedAt ? Date.parse(endedAt) + 1000 : Infinity;
+  const end = endedAt ? Date.parse(endedAt) : Infinity;
   let s = -1;
   for (let k = 0; k < starts.length; k++) if (time(events[starts[k]]) <= end) s = k;
   if (s < 0) return [];

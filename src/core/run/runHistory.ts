@@ -12,6 +12,7 @@ import { readRunRecord, runningProcessGone, type JobManifest, type RunStatus } f
 import { PREVIEW_DIR } from './previews';
 import { assertInsideRoot, readSmallFileSync } from './safeFiles';
 import { MANIFEST_MAX_BYTES, RUN_STATUSES } from '../study/manifest';
+import { writeFileAtomic } from '../atomic';
 
 export const RUNS_DIR = 'runs';
 /** What belongs to one run (everything else in the job folder is the job's: its logs, its lock). */
@@ -164,4 +165,60 @@ export async function deleteRun(jobDir: string, id: string): Promise<void> {
   const st = await fs.promises.lstat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new RunHistoryError(`${jobDir} has no archived run ${id} (the latest run is not under runs/ and cannot be deleted here).`);
   await fs.promises.rm(dir, { recursive: true, force: true });
+}
+
+/** The job's own file naming the run that represents it in the study comparison and report (when not the default). */
+export const RUN_CHOICE_FILE = 'comparison_run.json';
+
+/** Which run stands for a job in the study comparison and the report, and why. */
+export interface RepresentativeRun {
+  /** The run's folder: the job folder (latest) or runs/<id>/. */
+  dir: string;
+  id: string;
+  latest: boolean;
+  /** 'chosen': named in comparison_run.json; 'latest': the latest run succeeded (or none did); 'latest-succeeded': an earlier run, because the latest did not succeed. */
+  why: 'chosen' | 'latest' | 'latest-succeeded';
+  /** The latest run's status when an earlier run stands in for it. */
+  latestStatus?: RunStatus;
+}
+
+/** The run id the user chose for the comparison (comparison_run.json), if any. */
+export function chosenRunId(jobDir: string): string | undefined {
+  try {
+    const v = JSON.parse(readSmallFileSync(path.join(jobDir, RUN_CHOICE_FILE), 64 << 10)) as { runId?: unknown };
+    return typeof v.runId === 'string' && SAFE_ID.test(v.runId) && !v.runId.startsWith('.') ? v.runId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The run that represents a job in comparisons: the one chosen (comparison_run.json, while it exists and succeeded),
+ * else the latest run when it succeeded, else the newest earlier run that succeeded, else the latest (whatever it is).
+ */
+export function representativeRun(jobDir: string, runs: readonly RunEntry[] = listRunsSync(jobDir)): RepresentativeRun | undefined {
+  const latest = runs.find((r) => r.latest);
+  const chosen = chosenRunId(jobDir);
+  const pick = (r: RunEntry, why: RepresentativeRun['why']): RepresentativeRun => ({
+    dir: r.dir, id: r.id, latest: r.latest, why, ...(!r.latest && latest ? { latestStatus: latest.status } : {}),
+  });
+  const named = chosen !== undefined ? runs.find((r) => r.id === chosen && r.status === 'succeeded') : undefined;
+  if (named) return pick(named, 'chosen');
+  if (latest?.status === 'succeeded') return pick(latest, 'latest');
+  const earlier = runs.find((r) => !r.latest && r.status === 'succeeded');
+  if (earlier) return pick(earlier, 'latest-succeeded');
+  return latest ? pick(latest, 'latest') : undefined;
+}
+
+/** Names the run that represents the job in comparisons (undefined: back to the default, the latest succeeded). */
+export async function chooseRepresentativeRun(jobDir: string, runId: string | undefined): Promise<void> {
+  const file = path.join(jobDir, RUN_CHOICE_FILE);
+  if (runId === undefined) {
+    await fs.promises.rm(file, { force: true });
+    return;
+  }
+  const run = listRunsSync(jobDir).find((r) => r.id === runId);
+  if (!run) throw new RunHistoryError(`${jobDir} has no run ${runId}.`);
+  if (run.status !== 'succeeded') throw new RunHistoryError(`Run ${runId} ${run.status === 'running' ? 'is still running' : `${run.status}`}: only a succeeded run has the reconstruction and metrics a comparison shows.`);
+  await writeFileAtomic(file, `${JSON.stringify({ runId, chosenAt: new Date().toISOString() }, null, 2)}\n`);
 }

@@ -9,7 +9,7 @@ import * as vscode from 'vscode';
 import { parseEvents } from '../../core/run/events';
 import { ARTIFACT, parseJobId, type StudyJob } from '../../core/study';
 import { parseReconstructionJobId, type ReconstructionJob } from '../../core/study/reconstructJobs';
-import type { JobAction, JobPanelProtocol, JobPanelState, PreviewImage, PreviewImages } from '../../webview/protocol';
+import type { JobAction, JobPanelProtocol, JobPanelState, JobRunChoice, PreviewImage, PreviewImages } from '../../webview/protocol';
 import { PREVIEW_DIR, previewName, readPreview, TRUTH_PREVIEW, type Preview } from '../../core/run/previews';
 import type { RunManager } from '../runs';
 import type { StudyModel } from '../studyModel';
@@ -17,6 +17,10 @@ import { Disposable } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
 import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
 import { FileTail, type TailUpdate } from '../../core/run/fileTail';
+import { listRunsSync, RUNS_DIR, type RunEntry } from '../../core/run/runHistory';
+import { runSegment } from '../../core/run/compareRuns';
+import { readSmallFile, readSmallFileSync } from '../../core/run/safeFiles';
+import { MANIFEST_MAX_BYTES } from '../../core/study/manifest';
 import { buildJobState, buildReconState, notFoundState, toReconEvents, toTrainEvents, type LiveInfo } from './summary';
 import { jobPanelValidators } from './validators';
 import { FileWatch } from './watch';
@@ -129,6 +133,8 @@ export class JobPanel extends Disposable {
   private streamSerial = 0;
   private stateTimer?: NodeJS.Timeout;
   private lastState?: JobPanelState;
+  /** The earlier run the panel shows (the run picker); undefined: the latest, live. */
+  private viewRunId?: string;
   private readonly disposedEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposedEmitter.event;
 
@@ -152,6 +158,7 @@ export class JobPanel extends Disposable {
       return savePng(p, vscode.Uri.file(path.join(found.job.artifactDir, 'loss.png')), deps.pickSaveUri(), deps.log);
     });
     host.onRequest('preview', (p) => this.preview(p.jobId, p.epoch));
+    host.onRequest('showRun', (p) => this.showRun(p.jobId, p.runId));
     host.onRequest('saveCsv', async (p) => {
       const found = this.lookup();
       if (!found) throw new Error(`${key.jobId} is not in this workspace`);
@@ -222,9 +229,26 @@ export class JobPanel extends Disposable {
       folderName: multi ? folder.name : undefined,
       has: { checkpoint: exists(ARTIFACT.checkpoint), reconstruction: exists(ARTIFACT.reconstruction), manifest: exists(ARTIFACT.manifest), log: fs.existsSync(job.logPath) },
     };
+    const runs = listRunsSync(job.artifactDir);
+    const viewing = this.viewRunId !== undefined ? runs.find((r) => !r.latest && r.id === this.viewRunId) : undefined;
+    if (this.viewRunId !== undefined && !viewing) {
+      // The run shown was deleted (or became the latest): back to the latest, live.
+      this.viewRunId = undefined;
+      queueMicrotask(() => {
+        this.stopStreams();
+        this.startStreams(true);
+      });
+    }
+    // An earlier run: the summary from its own manifest (the state, actions and live progress stay the job's).
+    const shown = viewing ? { ...job, run: viewedRecord(viewing) } as typeof job : job;
+    const withRuns = (s: JobPanelState): JobPanelState => {
+      if (runs.length > 1) s.runs = runs.map(runChoice);
+      if (viewing) s.viewing = runChoice(viewing);
+      return s;
+    };
     if ('kind' in job && job.kind === 'reconstruct') {
       const it = live?.iteration ?? this.deps.model.liveProgress(job)?.iteration;
-      return buildReconState(job, live ? { state: live.state, ...(it ? { progress: it } : {}) } : undefined, ctx);
+      return withRuns(buildReconState(shown as ReconstructionJob, live ? { state: live.state, ...(it ? { progress: it } : {}) } : undefined, ctx));
     }
     const liveInfo: LiveInfo | undefined = live ? {
       state: live.state,
@@ -233,7 +257,41 @@ export class JobPanel extends Disposable {
         loss: live.progress.loss, imagesPerSec: live.progress.imagesPerSec, etaSeconds: live.progress.etaSeconds,
       } } : {}),
     } : undefined;
-    return buildJobState(job as StudyJob, liveInfo, ctx);
+    return withRuns(buildJobState(shown as StudyJob, liveInfo, ctx));
+  }
+
+  /**
+   * The run picker: an earlier run's summary, its own curves (its segment of the job's journal) and its previews; or
+   * (null) the latest run again, live. The log stays the job's journal of every run.
+   */
+  private async showRun(jobId: string, runId: string | null): Promise<{ viewing: string | null }> {
+    const { job } = this.requireJob(jobId);
+    if (runId === null) {
+      this.viewRunId = undefined;
+      await this.sendState();
+      this.stopStreams();
+      this.startStreams(true);
+      return { viewing: null };
+    }
+    const run = listRunsSync(job.artifactDir).find((r) => r.id === runId);
+    if (!run) throw new Error(`${job.id} has no run ${runId}`);
+    if (run.latest) return this.showRun(jobId, null);
+    this.viewRunId = run.id;
+    this.stopStreams();
+    await this.sendState();
+    const end = (viewedRecord(run).manifest as { finishedAt?: string; updatedAt?: string });
+    let events: ReturnType<typeof parseEvents> = [];
+    try {
+      events = parseEvents(await readSmallFile(path.join(job.artifactDir, ARTIFACT.events), 256 << 20));
+    } catch {
+      // no journal: the run shows without curves
+    }
+    const segment = runSegment(events, end.finishedAt ?? end.updatedAt);
+    const generation = ++this.streamSerial * 1_000_000;
+    await this.host.sendEvent('events', { generation, reset: true, events: this.isReconstruction ? toReconEvents(segment) : toTrainEvents(segment), more: false });
+    // The log keeps streaming (the job's journal).
+    if (!this.logStream) this.startLogOnly();
+    return { viewing: run.id };
   }
 
   private async pageReady(): Promise<void> {
@@ -273,6 +331,12 @@ export class JobPanel extends Disposable {
   /** (Re)starts reading train.log and events.jsonl: on a page load, or when the job's folder changed. */
   private startStreams(pageLoad: boolean): void {
     if (this.isDisposed || !this.host.ready) return;
+    if (this.viewRunId !== undefined) {
+      // An earlier run is shown: its events were sent once; only the journal's log streams.
+      if (pageLoad) void this.showRun(this.key.jobId, this.viewRunId).catch(() => undefined);
+      else if (!this.logStream) this.startLogOnly();
+      return;
+    }
     const found = this.lookup();
     if (!found) return;
     const files = { log: found.job.logPath, events: path.join(found.job.artifactDir, ARTIFACT.events) };
@@ -305,6 +369,21 @@ export class JobPanel extends Disposable {
       this.posted.events += events.length;
       await this.host.sendEvent('events', { generation: base + u.generation, reset: u.reset, events, more: u.more });
     }, poll, onError('events.jsonl'));
+  }
+
+  /** The log stream alone (while an earlier run is shown). */
+  private startLogOnly(): void {
+    const found = this.lookup();
+    if (!found || this.logStream) return;
+    const base = ++this.streamSerial * 1_000_000;
+    this.logStream = new TailStream(found.job.logPath, async (u) => {
+      this.posted.logBatches++;
+      this.posted.logLines += u.lines.length;
+      await this.host.sendEvent('log', {
+        generation: base + u.generation, reset: u.reset, lines: u.lines, partial: u.partial, offset: u.offset, more: u.more,
+        ...(u.skippedBytes ? { skippedBytes: u.skippedBytes } : {}), ...(u.missing ? { missing: true } : {}),
+      });
+    }, POLL_IDLE_MS, (e) => this.deps.log.warn(`Job panel ${this.key.jobId}: reading ${path.basename(found.job.logPath)} failed: ${e.message}`));
   }
 
   private stopStreams(): void {
@@ -350,7 +429,7 @@ export class JobPanel extends Disposable {
   /** The preview of one epoch and the truth of its window, read from the job's previews/ folder. */
   private async preview(jobId: string, epoch: number): Promise<PreviewImages> {
     const { job } = this.requireJob(jobId);
-    const dir = path.join(job.artifactDir, PREVIEW_DIR);
+    const dir = this.viewRunId !== undefined ? path.join(job.artifactDir, RUNS_DIR, this.viewRunId, PREVIEW_DIR) : path.join(job.artifactDir, PREVIEW_DIR);
     let p;
     try {
       p = await readPreview(path.join(dir, previewName(epoch)));
@@ -381,6 +460,21 @@ export class JobPanel extends Disposable {
     this.disposedEmitter.fire();
     this.disposedEmitter.dispose();
   }
+}
+
+function runChoice(r: RunEntry): JobRunChoice {
+  return { id: r.id, latest: r.latest, status: r.status, ...(r.startedAt ? { startedAt: r.startedAt } : {}), ...(r.epochs !== undefined ? { length: r.epochs } : {}) };
+}
+
+/** An earlier run's record as the summary builders read a job's (its manifest read again, bounded). */
+function viewedRecord(r: RunEntry): { status: RunEntry['status']; reason?: string; manifest: never; manifestPath: string } {
+  let manifest: unknown = {};
+  try {
+    manifest = JSON.parse(readSmallFileSync(path.join(r.dir, ARTIFACT.manifest), MANIFEST_MAX_BYTES));
+  } catch {
+    manifest = {};
+  }
+  return { status: r.status, ...(r.reason ? { reason: r.reason } : {}), manifest: manifest as never, manifestPath: path.join(r.dir, ARTIFACT.manifest) };
 }
 
 /** The tab title: the job id, marked while it trains. */

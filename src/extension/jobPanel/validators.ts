@@ -15,6 +15,7 @@ export const jobPanelValidators: ProtocolValidators<JobPanelProtocol> = {
     copyText: check.object<{ text: string }>({ text: check.string({ maxLength: MAX_COPY_CHARS }) }),
     saveCsv: check.object<{ suggestedName: string; text: string }>({ suggestedName: check.string({ maxLength: 255, nonEmpty: true }), text: check.string({ maxLength: 64 << 20 }) }),
     preview: check.object<{ jobId: string; epoch: number }>({ jobId, epoch: check.int({ min: 0, max: 999_999 }) }),
+    showRun: check.object<{ jobId: string; runId: string | null }>({ jobId, runId: check.nullable(check.string({ maxLength: 100, nonEmpty: true })) }),
   },
   webviewEvents: commonEventValidators,
 };

@@ -11,6 +11,7 @@ import { parseReconstructionJobId, type ReconstructionJob } from '../../core/stu
 import type { CellImage, ComparisonCellInfo, ComparisonInit, ComparisonProtocol, ComparisonReference, ComparisonRow, ReconMetricsInfo } from '../../webview/protocol';
 import { columnKey, differingConfigKeys, flattenConfig, gridLayout, methodDeltas, PINN, TABLE_METRICS, type GridJob, type MetricKey } from '../../webview/shared/results';
 import { isReconJob, type RunManager } from '../runs';
+import { representativeRun, type RepresentativeRun } from '../../core/run/runHistory';
 import type { FolderStudy, StudyModel } from '../studyModel';
 import { Disposable, nextEvent, trackPanel } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
@@ -153,20 +154,27 @@ export class ComparisonPanel extends Disposable {
     return recons.filter((j) => j.split === 'test' && present.has(columnKey({ ...j, method: j.algorithm })));
   }
 
+  /** The folder of the run that stands for a job (the chosen run, else the latest if it succeeded, else the latest that did). */
+  private runOf(job: StudyJob | ReconstructionJob): { dir: string; rep?: RepresentativeRun } {
+    const rep = representativeRun(job.artifactDir);
+    return { dir: rep?.dir ?? job.artifactDir, ...(rep ? { rep } : {}) };
+  }
+
   private async jobCache(job: StudyJob | ReconstructionJob): Promise<JobCache> {
-    const revision = jobRevision(job.artifactDir);
-    const hit = this.cache.get(job.artifactDir);
+    const { dir } = this.runOf(job);
+    const revision = jobRevision(dir);
+    const hit = this.cache.get(dir);
     if (hit && hit.revision === revision) return hit;
     const entry: JobCache = { revision };
     try {
-      if (fs.existsSync(path.join(job.artifactDir, ARTIFACT.reconstruction))) entry.header = await readReconHeader(job.artifactDir);
-      const m = await readMetricsFile(job.artifactDir);
+      if (fs.existsSync(path.join(dir, ARTIFACT.reconstruction))) entry.header = await readReconHeader(dir);
+      const m = await readMetricsFile(dir);
       if (m && 'metrics' in m) entry.metrics = m.metrics;
       if (m && 'error' in m) entry.error = m.error;
     } catch (err) {
       entry.error = (err as Error).message;
     }
-    this.cache.set(job.artifactDir, entry);
+    this.cache.set(dir, entry);
     return entry;
   }
 
@@ -176,6 +184,12 @@ export class ComparisonPanel extends Disposable {
     const caches = new Map<string, JobCache>();
     for (const j of jobs) caches.set(j.id, await this.jobCache(j));
     const live = (j: StudyJob | ReconstructionJob) => (study ? this.deps.runs?.get(study.folder, j) : undefined);
+    // An earlier run standing for a job whose latest did not succeed (or one the user chose).
+    const standIn = new Map<string, RepresentativeRun>();
+    for (const j of jobs) {
+      const rep = this.runOf(j).rep;
+      if (rep && rep.why !== 'latest') standIn.set(j.id, rep);
+    }
     const methodOf = (j: StudyJob | ReconstructionJob): string => (isReconJob(j) ? j.algorithm : PINN);
     const gridJobs: GridJob[] = jobs.map((j) => {
       const run = live(j);
@@ -184,8 +198,8 @@ export class ComparisonPanel extends Disposable {
       const state = run && run.state === 'queued' ? 'queued' : run ? 'running' : j.state;
       return {
         id: j.id, dose: j.dose, view: j.view, gridsize: j.gridsize, method: methodOf(j), state, ...(j.reason ? { reason: j.reason } : {}),
-        // Only a finished run's files: a failed or cancelled rerun may have left an older reconstruction.
-        hasReconstruction: !!caches.get(j.id)?.header && state === 'succeeded',
+        // Only a finished run's files: the latest when it succeeded, or the earlier run that stands for the job.
+        hasReconstruction: !!caches.get(j.id)?.header && (state === 'succeeded' || (standIn.has(j.id) && !standIn.get(j.id)!.latest)),
         ...(p ? { progress: `epoch ${p.epoch}/${p.epochs}, step ${p.stepInEpoch}/${p.stepsPerEpoch}` } : {}),
         ...(it ? { progress: `iteration ${it.iteration}/${it.iterations}` } : {}),
       };
@@ -223,6 +237,7 @@ export class ComparisonPanel extends Disposable {
         hasReconstruction: gridJobs[i].hasReconstruction,
         amplitude: pick(metrics, 'amplitude'), phase: pick(metrics, 'phase'),
         ...(c.header && c.metrics?.evaluation ? { evaluation: c.metrics.evaluation } : {}), revision: c.revision,
+        ...(standIn.has(j.id) ? { run: { id: standIn.get(j.id)!.id, why: standIn.get(j.id)!.why as 'chosen' | 'latest-succeeded', ...(standIn.get(j.id)!.latestStatus ? { latestStatus: standIn.get(j.id)!.latestStatus } : {}) } } : {}),
       };
     });
     // The flat predictor of each dose: the same for every job scored on the dose's common evaluation.
@@ -280,7 +295,8 @@ export class ComparisonPanel extends Disposable {
     const canvas = this.lastInit?.canvas;
     const cache = await this.jobCache(job);
     if (!cache.header || !canvas) throw new Error(`${job.id} has no reconstruction to show`);
-    const r = await this.deps.limiter.run(() => loadReconArrays(job.artifactDir, { factor: canvas.factor, gridAnchor: [canvas.x0, canvas.y0], groundTruth }));
+    const dir = this.runOf(job).dir;
+    const r = await this.deps.limiter.run(() => loadReconArrays(dir, { factor: canvas.factor, gridAnchor: [canvas.x0, canvas.y0], groundTruth }));
     const object = r.object.buffer as ArrayBuffer;
     const weight = r.weight.buffer as ArrayBuffer;
     const gt = r.groundTruth?.buffer as ArrayBuffer | undefined;

@@ -12,7 +12,7 @@ import { Disposable, nextEvent, trackPanel } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
 import { savePng, showPngSaveDialog, WebviewHost, type PickSaveUri } from '../webview/host';
 import { debounce, pageLogger } from './common';
-import { loadReconArrays, readMetricsFile, type Limiter } from './reconData';
+import { jobRevision, loadReconArrays, readMetricsFile, type Limiter } from './reconData';
 import { runCompareValidators } from './validators';
 
 export const RUN_COMPARE_VIEW_TYPE = 'ptychoStudy.runCompare';
@@ -46,6 +46,7 @@ export class RunComparePanel extends Disposable {
   lastInit?: RunCompareInit;
   private comparison?: RunComparison;
   private revision = 0;
+  private sentSignature = '';
   private readonly disposedEmitter = new vscode.EventEmitter<void>();
   readonly onDidDispose = this.disposedEmitter.event;
   private readonly initEmitter = this.register(new vscode.EventEmitter<RunCompareInit>());
@@ -76,7 +77,10 @@ export class RunComparePanel extends Disposable {
     });
     host.onEvent('log', pageLogger(deps.log, 'run comparison'));
     host.onEvent('rendered', () => undefined);
-    this.register(host.onDidBecomeReady(() => void this.sendInit()));
+    this.register(host.onDidBecomeReady(() => {
+      this.sentSignature = ''; // a new page: everything again
+      void this.sendInit();
+    }));
     this.register(panel.onDidChangeViewState(() => {
       if (!panel.visible) host.pageGone();
     }));
@@ -110,7 +114,7 @@ export class RunComparePanel extends Disposable {
           key: r.key, jobId: r.jobId, runId: r.runId, latest: r.latest, kind: r.kind, status: r.status,
           ...(r.reason ? { reason: r.reason } : {}), ...(r.startedAt ? { startedAt: r.startedAt } : {}),
           ...(r.length !== undefined ? { length: r.length } : {}), ...(r.seconds !== undefined ? { seconds: r.seconds } : {}),
-          hasReconstruction: r.hasReconstruction,
+          hasReconstruction: r.hasReconstruction, revision: jobRevision(r.dir),
         })),
         curves: cmp.runs.map((r) => ({ key: r.key, xLabel: r.curve.xLabel, yLabel: r.curve.yLabel, x: f64(r.curve.x), y: f64(r.curve.y), val: f64(r.curve.val) })),
         settings: cmp.settings, metrics: cmp.metrics, notes: cmp.notes, revision: ++this.revision, selection: [...this.selection],
@@ -118,6 +122,11 @@ export class RunComparePanel extends Disposable {
     } catch (err) {
       init = { runs: [], curves: [], settings: [], metrics: [], notes: [`The runs cannot be compared: ${(err as Error).message}`], revision: ++this.revision, selection: [...this.selection] };
     }
+    // Only what changed goes to the page (the study model fires on every manifest write anywhere in the study).
+    const { revision: _r, ...content } = init;
+    const signature = JSON.stringify(content, (_k, v) => (v instanceof ArrayBuffer ? Array.from(new Float64Array(v)) : v));
+    if (signature === this.sentSignature && this.lastInit) return;
+    this.sentSignature = signature;
     this.lastInit = init;
     await this.host.sendEvent('init', init);
     this.initEmitter.fire(init);

@@ -282,7 +282,13 @@ function cellCaption(info: ComparisonCellInfo, row: ComparisonRow | undefined): 
   const bits = m ? [`PSNR ${formatMetric(m.psnr)} dB`, `SSIM ${formatMetric(m.ssim)}`, `r ${formatMetric(m.pearson)}`, `FRC50 ${formatMetric(m.frc50)} c/px`] : [];
   return h('div', { class: 'cmp-caption' },
     h('button', { type: 'button', class: 'member-link cmp-open', title: `Open ${row && row.method !== PINN ? 'the reconstruction file' : 'the reconstruction viewer'} of ${id}`, 'data-job': id, onclick: () => void client.request('openReconstruction', { jobId: id }) }, id),
+    row?.run ? h('span', { class: 'cmp-run-note', 'data-job': id }, ` run ${row.run.id} (${standInText(row.run)}) `) : undefined,
     h('span', { class: 'muted' }, bits.join(' · ')));
+}
+
+/** Why an earlier run stands for its job. */
+function standInText(run: NonNullable<ComparisonRow['run']>): string {
+  return run.why === 'chosen' ? 'chosen for comparisons' : `the latest that succeeded; the latest run ${run.latestStatus ?? 'did not'}`;
 }
 
 function emptyCell(info: ComparisonCellInfo): HTMLElement {
@@ -525,7 +531,8 @@ function renderTable(): void {
       if (c.id === 'jobId') {
         tr.append(h('th', { scope: 'row', class: 'text' }, r.hasReconstruction
           ? h('button', { type: 'button', class: 'member-link', title: `Open the reconstruction viewer of ${r.jobId}`, onclick: () => void client.request('openReconstruction', { jobId: r.jobId }) }, r.jobId)
-          : h('span', { title: r.reason ?? r.state }, r.jobId)));
+          : h('span', { title: r.reason ?? r.state }, r.jobId),
+          r.run ? h('span', { class: 'cmp-run-note', title: standInText(r.run) }, ` · run ${r.run.id}`) : undefined));
       } else {
         tr.append(h('td', { class: `${isBest ? 'best' : ''} ${c.group ? 'num' : ''} ${c.text ? 'text' : ''}`.trim(), 'data-col': c.id, title: isBest ? `best of the trained jobs${c.bestPerDose ? ' at this dose' : ''} (${c.better} is better)` : c.id === 'state' ? r.reason ?? '' : '' },
           isBest ? h('span', { class: 'best-mark', 'aria-hidden': 'true' }, '★ ') : undefined, text, isBest ? h('span', { class: 'sr-only' }, ' (best)') : undefined));

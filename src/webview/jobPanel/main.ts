@@ -201,9 +201,36 @@ function renderHeader(j: JobPanelState): void {
     h('div', { class: 'jp-title' },
       h('h1', { id: 'job-title' }, j.jobId),
       h('span', { class: `jp-state state-${j.state}${live ? ' live' : ''}`, id: 'job-state' }, STATE_LABEL[j.state]),
-      j.folderName ? h('span', { class: 'muted' }, j.folderName) : undefined),
-    h('div', { class: 'jp-actions', role: 'toolbar', 'aria-label': 'Job actions' }, ...buttons));
+      j.folderName ? h('span', { class: 'muted' }, j.folderName) : undefined,
+      runPicker(j)),
+    h('div', { class: 'jp-actions', role: 'toolbar', 'aria-label': 'Job actions' }, ...buttons),
+    ...(j.viewing ? [h('div', { class: 'jp-reason warn jp-viewing', id: 'run-viewing', role: 'status' },
+      `Showing an earlier run, ${j.viewing.id} (${j.viewing.status}${j.viewing.length !== undefined ? `, ${j.viewing.length} ${isRecon(j) ? 'iterations' : 'epochs'}` : ''}): its summary, curves and reconstruction previews. The log below is the job's journal of every run. `,
+      h('button', { type: 'button', id: 'run-back', onclick: () => void pickRun(null) }, 'Back to the latest run'))] : []));
   document.title = `${j.jobId} — ${STATE_LABEL[j.state]}`;
+}
+
+/** The run picker (a job with earlier runs): the latest, live, or one kept under runs/. */
+function runPicker(j: JobPanelState): HTMLElement | undefined {
+  if (!j.runs || j.runs.length < 2) return undefined;
+  const unit = isRecon(j) ? 'iterations' : 'epochs';
+  const sel = h('select', { id: 'run-picker', 'aria-label': 'Run shown', title: 'Show an earlier run of this job' }) as HTMLSelectElement;
+  for (const r of j.runs) {
+    const when = r.startedAt ? new Date(r.startedAt).toLocaleString() : r.id;
+    sel.append(h('option', { value: r.latest ? '' : r.id }, `${r.latest ? 'Latest run' : 'Run'} ${when} · ${r.status}${r.length !== undefined ? ` · ${r.length} ${unit}` : ''}`));
+  }
+  sel.value = j.viewing?.id ?? '';
+  sel.addEventListener('change', () => void pickRun(sel.value || null));
+  return sel;
+}
+
+async function pickRun(runId: string | null): Promise<void> {
+  if (!job) return;
+  try {
+    await client.request('showRun', { jobId: job.jobId, runId });
+  } catch (err) {
+    showToast(`Run picker: ${errorMessage(err)}`, true);
+  }
 }
 
 function renderReason(j: JobPanelState): void {
@@ -395,7 +422,10 @@ client.on('log', (b) => log.apply(b));
 let eventsGeneration = 0;
 client.on('events', (b) => {
   if (b.generation < eventsGeneration) return; // a late batch from before the file was read again
-  if (b.reset || b.generation !== eventsGeneration) chart.reset();
+  if (b.reset || b.generation !== eventsGeneration) {
+    chart.reset();
+    preview.restart();
+  }
   eventsGeneration = b.generation;
   chart.model.add(b.events);
   const lp = chart.model.lastProgress;
@@ -418,6 +448,8 @@ function viewState(): JobPanelViewState {
     chart: { epochs: chart.model.epochs.length, steps: chart.model.steps.length, yMode: chart.settings.yMode, nonBlank: chart.nonBlank(), lrMarks: chart.model.lrMarks.length, note: axis.note, smoothing: chart.settings.smoothing },
     quality: quality.viewState(),
     preview: preview.viewState(),
+    runs: job?.runs?.length ?? 0,
+    ...(job?.viewing ? { viewing: job.viewing.id } : {}),
     enabledActions: enabled,
     header: headerEl.innerText,
     progressText: progressEl.hidden ? '' : progressEl.innerText,

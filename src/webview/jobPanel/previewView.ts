@@ -102,6 +102,13 @@ export class PreviewView {
     });
   }
 
+  /** Forgets every image (another run is shown: the same epochs are other pictures). */
+  restart(): void {
+    this.cache.clear();
+    this.following = true;
+    this.setEpochs([]);
+  }
+
   /** The epochs that have a preview (from the events); follows the newest unless the user moved back. */
   setEpochs(epochs: readonly number[]): void {
     const same = epochs.length === this.epochs.length && epochs.every((e, i) => e === this.epochs[i]);

@@ -21,7 +21,7 @@ const client: Client<RunCompareProtocol, PersistedState> = createClient<RunCompa
 const app = document.getElementById('app')!;
 let init: RunCompareInit | undefined;
 let chart: SeriesPlot | undefined;
-const planes = new Map<string, { planes: RunPlanes; width: number; height: number }>();
+const planes = new Map<string, { planes: RunPlanes; width: number; height: number; revision: string }>();
 const imageErrors = new Map<string, string>();
 let amplitudeWindow: { lo: number; hi: number } | null = null;
 let drawn: string[] = [];
@@ -32,9 +32,16 @@ function fmt(v: number | null): string {
   return v === null || !Number.isFinite(v) ? '—' : formatValue(v);
 }
 
+/** The run's colour (its curve's), as a small square; el.style (the CSP forbids style attributes). */
+function swatch(i: number): HTMLElement {
+  const el = h('span', { class: 'rc-swatch', 'aria-hidden': 'true' });
+  el.style.background = `var(--vscode-charts-${SERIES_COLORS[i % SERIES_COLORS.length]})`;
+  return el;
+}
+
 function runsTable(d: RunCompareInit): HTMLElement {
   const rows = d.runs.map((r, i) => h('tr', { id: `rc-run-${i}` },
-    h('th', { scope: 'row' }, h('span', { class: 'rc-swatch', style: `background: var(--vscode-charts-${SERIES_COLORS[i % SERIES_COLORS.length]})` }), label(i)),
+    h('th', { scope: 'row' }, swatch(i), label(i)),
     h('td', {}, h('code', {}, r.jobId)),
     h('td', {}, h('code', {}, r.runId), r.latest ? h('span', { class: 'muted' }, ' (latest)') : ''),
     h('td', {}, h('span', { class: `jp-state state-${r.status}`, title: r.reason ?? '' }, r.status)),
@@ -142,13 +149,14 @@ function drawImages(d: RunCompareInit): void {
 }
 
 async function loadImages(d: RunCompareInit): Promise<void> {
-  planes.clear();
+  // Keep the images of runs that did not change; read the others.
+  for (const key of [...planes.keys()]) if (!d.runs.some((r) => r.key === key && r.hasReconstruction && r.revision === planes.get(key)!.revision)) planes.delete(key);
   imageErrors.clear();
-  await Promise.all(d.runs.filter((r) => r.hasReconstruction).map(async (r) => {
+  await Promise.all(d.runs.filter((r) => r.hasReconstruction && !planes.has(r.key)).map(async (r) => {
     try {
       const img = await client.request('readImage', { key: r.key });
       planes.set(r.key, {
-        width: img.width, height: img.height,
+        width: img.width, height: img.height, revision: r.revision,
         planes: runPlanes({ width: img.width, height: img.height, object: asFloat32(img.object), weight: asFloat32(img.weight), globalPhaseOffset: img.globalPhaseOffset }),
       });
     } catch (err) {

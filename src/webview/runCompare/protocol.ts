@@ -16,6 +16,8 @@ export interface ComparedRunInfo {
   length?: number;
   seconds?: number;
   hasReconstruction: boolean;
+  /** Changes when the run's reconstruction, metrics or manifest change (the page re-reads only those images). */
+  revision: string;
 }
 
 /** A run's curve: epochs and loss (training) or iterations and relative error (Phase F); NaN = no value. */

@@ -57,17 +57,33 @@ export async function jobPanelChecks({ page, step, shot, workspace, helpers }) {
     // Wait for the second epoch while running, for a mid-run screenshot.
     const deadline = Date.now() + 120_000;
     let epochsSeen = [];
+    let shotTaken = false;
+    // The Reconstruction section while it trains: each measured epoch's preview replaces the last (label and pixels).
+    const previewsSeen = new Map();
     while (Date.now() < deadline) {
       const e = await chartEpochs();
       if (!epochsSeen.includes(e)) epochsSeen.push(e);
       const state = await text('#job-state');
-      if (e >= 2 && /running/.test(state)) {
-        await shot('21-job-panel-training.png');
-        break;
+      const label = await text('#preview-label').catch(() => '');
+      const m = /^epoch (\d+)/.exec(label);
+      if (m && !previewsSeen.has(m[1])) {
+        previewsSeen.set(m[1], (await canvasPixels(panel, '#preview-amplitude')).sum);
+        if (previewsSeen.size === 2 && /running/.test(state)) {
+          await panel.locator('#preview-section').scrollIntoViewIfNeeded();
+          await shot('21b-job-panel-preview-live.png');
+          await panel.locator('#job-header').scrollIntoViewIfNeeded();
+        }
       }
+      if (e >= 2 && /running/.test(state) && !shotTaken) {
+        await shot('21-job-panel-training.png');
+        shotTaken = true;
+      }
+      if (shotTaken && previewsSeen.size >= 2) break;
       if (/succeeded|failed/.test(state)) break;
       await page.waitForTimeout(250);
     }
+    if (previewsSeen.size < 2) throw new Error(`the live preview did not follow the training: epochs shown ${[...previewsSeen.keys()]}`);
+    if (new Set(previewsSeen.values()).size < 2) throw new Error('the live preview\'s image did not change between epochs');
     await panel.locator('#job-state', { hasText: 'succeeded' }).waitFor({ timeout: 180_000 });
     await panel.locator('#log-viewport .log-row', { hasText: 'FINISHED dose_10000/baseline/gs1' }).first().waitFor({ timeout: 30_000 });
     const epochs = await chartEpochs();
@@ -82,6 +98,30 @@ export async function jobPanelChecks({ page, step, shot, workspace, helpers }) {
     if (await panel.locator('#action-showReconstruction').isDisabled()) throw new Error('Show Reconstruction is disabled after success');
     console.log(`    (log ${linesBefore} → ${linesRunning} (running) → ${linesAfter} lines; chart epochs seen ${[...new Set(epochsSeen)].join(' → ')})`);
     await shot('22-job-panel-succeeded.png');
+  });
+
+  await step('Job panel: the Reconstruction slider steps back through the epochs (Home, →) and the image follows', async () => {
+    await panel.locator('#preview-section').scrollIntoViewIfNeeded();
+    const slider = panel.locator('#preview-slider');
+    // The newest preview is shown (the quality window may skip epochs when it would cost > 5 % of one).
+    await panel.locator('#preview-label', { hasText: /^epoch \d+ \((\d+) of \1\)/ }).waitFor({ timeout: 30_000 });
+    const shown = Number(/of (\d+)/.exec(await text('#preview-label'))[1]);
+    if (shown < 2) throw new Error(`only ${shown} preview(s) after 4 epochs`);
+    const last = (await canvasPixels(panel, '#preview-amplitude')).sum;
+    await slider.focus();
+    await page.keyboard.press('Home');
+    await panel.locator('#preview-label', { hasText: /^epoch 1 \(1 of \d+\)/ }).waitFor({ timeout: 10_000 });
+    await panel.waitForFunction((s) => {
+      const c = document.querySelector('#preview-amplitude');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let sum = 0;
+      for (let i = 0; i < d.length; i += 16) sum = (sum * 31 + d[i] + 7 * d[i + 1] + 13 * d[i + 2]) % 1000000007;
+      return sum !== s;
+    }, last, { timeout: 10_000 });
+    await page.keyboard.press('ArrowRight');
+    await panel.locator('#preview-label', { hasText: /^epoch \d+ \(2 of \d+\)/ }).waitFor({ timeout: 10_000 });
+    await shot('22b-job-panel-preview-slider.png');
+    await panel.locator('#job-header').scrollIntoViewIfNeeded();
   });
 
   await step('Job panel: search highlights the matches; Enter moves to the next one', async () => {
