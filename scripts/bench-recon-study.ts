@@ -6,6 +6,44 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ndarray, writeNpz } from '../src/core/npy';
+import { quantisePreview, TRUTH_PREVIEW, writePreview } from '../src/core/run/previews';
+
+/** Epochs of the bench job's Reconstruction previews (the job panel's slider scrubs through them). */
+export const BENCH_PREVIEW_EPOCHS = 50;
+
+/**
+ * The previews a 50-epoch training leaves (previews/epoch_NNN.npz, 128 × 128, uint8 as the worker writes them, and
+ * truth.npz) and the journal that announces them (events.jsonl: started, then per epoch its loss and its quality
+ * event naming the preview) — what the job panel's Reconstruction section reads.
+ */
+async function writePreviewRun(jobDir: string, jobId: string, epochs = BENCH_PREVIEW_EPOCHS, side = 128): Promise<void> {
+  const region = { x0: 200, y0: 200, width: side, height: side };
+  const window = (epoch: number): Float32Array => {
+    const o = new Float32Array(2 * side * side);
+    const sharp = epoch / epochs; // the picture sharpens as training goes
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        const a = 0.6 + 0.3 * sharp * Math.sin(x / 9) * Math.cos(y / 13);
+        const p = 2 * sharp * Math.sin(x / 21 + y / 17) + 0.3 * (1 - sharp) * Math.cos((x * y) / 700 + epoch);
+        o[2 * (y * side + x)] = a * Math.cos(p);
+        o[2 * (y * side + x) + 1] = a * Math.sin(p);
+      }
+    }
+    return o;
+  };
+  const t0 = Date.UTC(2026, 0, 1);
+  const at = (s: number): string => new Date(t0 + s * 1000).toISOString();
+  const lines: string[] = [JSON.stringify({ type: 'started', time: at(0), jobId, pid: 1, executionProviderRequested: 'cpu', executionProviderUsed: 'cpu', epochs, stepsPerEpoch: 10, batchSize: 16, parameters: 1, trainGroups: 160, validationGroups: 16, testGroups: 64 })];
+  for (let e = 1; e <= epochs; e++) {
+    const preview = await writePreview(jobDir, quantisePreview(e, region, window(e)));
+    const loss = -90 - 2 * (1 - Math.exp(-e / 10));
+    lines.push(JSON.stringify({ type: 'epoch', time: at(10 * e), jobId, epoch: e, epochs, trainLoss: loss, valLoss: loss + 0.05, lr: 2.5e-4, lrReduced: false, seconds: 10 }));
+    const r = 0.2 + 0.7 * (1 - Math.exp(-e / 12));
+    lines.push(JSON.stringify({ type: 'quality', time: at(10 * e + 1), jobId, epoch: e, amplitude: { pearson: r, ssim: r * 0.9 }, phase: { pearson: r * 0.8, ssim: r * 0.7 }, region, groups: 64, seconds: 0.2, preview, previewSeconds: 0.01 }));
+  }
+  await writePreview(jobDir, quantisePreview(0, region, window(epochs)), TRUTH_PREVIEW);
+  fs.writeFileSync(path.join(jobDir, 'events.jsonl'), `${lines.join('\n')}\n`);
+}
 
 export const BENCH_RECON_JOB = 'dose_1000/baseline/gs1';
 
@@ -52,5 +90,6 @@ export async function writeReconStudy(dir: string, cliJs: string, side = 1024): 
     runtime: { hostname: 'bench', platform: process.platform, node: process.version, executionProviderRequested: 'cpu', executionProviderCandidates: ['cpu'], executionProviderUsed: 'cpu' },
     result: { epochs: 1, steps: 1, finalLoss: 0.1, bestValLoss: 0.1, stopReason: 'synthetic result for the UI benchmark' },
   }));
+  await writePreviewRun(jobDir, BENCH_RECON_JOB);
   return jobDir;
 }

@@ -103,6 +103,7 @@ interface BenchResult {
   opens: { round: number; commandToPixelsMs: number; openToPixelsMs: number; headersMs: number; page: Record<string, number> }[];
   frameSteps: { frame: number; selectMs: number; hostReadMs: number }[];
   vscode: string;
+  scrub?: { epochs: number; firstPass: number[]; secondPass: number[] };
   recon?: { round: number; commandToPixelsMs: number; requestMs: number; messageToPixelsMs: number; messageToAllMs?: number; hostReadMs?: number; width?: number; height?: number; stagesMs?: Record<string, number> }[];
 }
 
@@ -160,6 +161,15 @@ async function main(): Promise<void> {
     console.log(`   round ${o.round}: message → pixels ${ms(o.messageToPixelsMs)} (the page: decoding the ArrayBuffers, amplitude and phase through their colormaps onto the canvases); ` +
       `all six images ${o.messageToAllMs !== undefined ? ms(o.messageToAllMs) : '—'}; readImages request ${ms(o.requestMs)} (host read ${o.hostReadMs !== undefined ? ms(o.hostReadMs) : '—'}, ${o.width}×${o.height}); command → first pixels ${ms(o.commandToPixelsMs)}`);
     if (o.stagesMs) console.log(`      stages: ${Object.entries(o.stagesMs).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  }
+  if (r.scrub) {
+    const stat = (v: number[]): string => {
+      const s = [...v].sort((a, b) => a - b);
+      return `median ${ms(s[Math.floor(s.length / 2)] ?? NaN)}, 95th percentile ${ms(s[Math.floor(0.95 * (s.length - 1))] ?? NaN)}, max ${ms(s.at(-1) ?? NaN)}`;
+    };
+    console.log(`\n4. the job panel's Reconstruction slider through ${r.scrub.epochs} epoch previews (slider moved → image drawn; target under 50 ms per frame)`);
+    console.log(`   first pass (each preview read from the host): ${stat(r.scrub.firstPass)}`);
+    console.log(`   second pass (from the page's cache):          ${stat(r.scrub.secondPass)}`);
   }
   console.log(`\n(first round includes loading the webview bundle cold; a UI test never asserts these)`);
   if (keep) console.log(`kept ${root}`);

@@ -1,6 +1,6 @@
-// Small canvas plots: the scan-position scatter plot (x/y coordinates of every diffraction pattern, the
-// current frame highlighted, hover to read, click to jump to a frame) and a line plot for other 1-D arrays.
-// Both follow the theme's colours and keep a text readout with a stable id for tests and screen readers.
+// The scan-position scatter plot of the NPZ preview (x/y coordinates of every diffraction pattern, the current frame
+// highlighted, hover to read, click to jump to a frame), following the theme's colours with a text readout (stable
+// id for tests and screen readers). Line plots are SeriesPlot's (seriesPlot.ts), the one line-plot component.
 import { colormapColor } from '../../core/image/colormaps';
 import { finiteMinMax } from '../../core/image/stats';
 import { formatValue, labelTicks, niceTicks } from '../../core/image/ticks';
@@ -243,95 +243,5 @@ export class ScatterPlot {
       ctx.fill();
     }
     ctx.globalAlpha = 1;
-  }
-}
-
-export interface LineOptions {
-  id: string;
-  title: string;
-  yLabel: string;
-}
-
-/** A 1-D series against its index (min/max envelope per pixel column when longer than the plot is wide). */
-export class LinePlot {
-  readonly root: HTMLElement;
-  readonly canvas: HTMLCanvasElement;
-  readonly readout: HTMLElement;
-  private y: Float64Array = new Float64Array(0);
-  private stride = 1;
-  private layout?: { plot: Rect; xr: Range; yr: Range };
-
-  constructor(parent: HTMLElement, private readonly opts: LineOptions) {
-    this.canvas = h('canvas', { class: 'plot-canvas line-canvas', id: `${opts.id}-canvas`, tabindex: 0, role: 'img', 'aria-label': `${opts.title}: no data yet` });
-    this.readout = h('div', { class: 'plot-readout', id: `${opts.id}-readout`, 'aria-live': 'off' }, 'Hover over the plot to read values.');
-    this.root = h('section', { class: 'plot', id: opts.id, 'aria-label': opts.title }, h('h3', { class: 'plot-title' }, opts.title), this.canvas, this.readout);
-    parent.append(this.root);
-    new ResizeObserver(() => this.draw()).observe(this.canvas);
-    onThemeChange(() => this.draw());
-    this.canvas.addEventListener('pointermove', (ev) => {
-      const L = this.layout;
-      if (!L || this.y.length === 0) return;
-      const r = this.canvas.getBoundingClientRect();
-      const xi = L.xr.lo + ((ev.clientX - r.left - L.plot.x) / L.plot.w) * (L.xr.hi - L.xr.lo);
-      const k = Math.round(xi / this.stride);
-      if (k < 0 || k >= this.y.length) {
-        this.readout.textContent = 'outside the data';
-        return;
-      }
-      this.readout.textContent = `index ${k * this.stride} · value ${formatValue(this.y[k], 6)}`;
-    });
-  }
-
-  setData(y: Float64Array, stride: number): void {
-    this.y = y;
-    this.stride = stride;
-    const mm = finiteMinMax(y);
-    this.canvas.setAttribute('aria-label', `${this.opts.title}: ${y.length * stride} values from ${formatValue(mm.min)} to ${formatValue(mm.max)}`);
-    this.draw();
-  }
-
-  private draw(): void {
-    const s = sizeCanvas(this.canvas);
-    if (!s || this.y.length === 0) return;
-    const { ctx, w, h: hh } = s;
-    const mm = finiteMinMax(this.y);
-    const xr: Range = { lo: 0, hi: Math.max(1, (this.y.length - 1) * this.stride) };
-    const yr = padRange({ lo: mm.min, hi: mm.max });
-    const plot: Rect = { x: 64, y: 8, w: Math.max(20, w - 74), h: Math.max(20, hh - 50) };
-    this.layout = { plot, xr, yr };
-    drawAxes(ctx, plot, xr, yr, false, { x: 'index', y: this.opts.yLabel });
-    const c = colors();
-    ctx.strokeStyle = c.point;
-    ctx.lineWidth = 1.25;
-    ctx.beginPath();
-    const X = (k: number): number => plot.x + ((k * this.stride - xr.lo) / (xr.hi - xr.lo)) * plot.w;
-    const Y = (v: number): number => plot.y + plot.h - ((v - yr.lo) / (yr.hi - yr.lo)) * plot.h;
-    const n = this.y.length;
-    if (n <= plot.w * 2) {
-      for (let k = 0; k < n; k++) {
-        const v = this.y[k];
-        if (!Number.isFinite(v)) continue;
-        if (k === 0) ctx.moveTo(X(k), Y(v));
-        else ctx.lineTo(X(k), Y(v));
-      }
-    } else {
-      // One vertical min–max segment per pixel column.
-      const cols = Math.floor(plot.w);
-      for (let col = 0; col < cols; col++) {
-        const from = Math.floor((col * n) / cols);
-        const to = Math.max(from + 1, Math.floor(((col + 1) * n) / cols));
-        let lo = Infinity;
-        let hi = -Infinity;
-        for (let k = from; k < to; k++) {
-          const v = this.y[k];
-          if (v < lo) lo = v;
-          if (v > hi) hi = v;
-        }
-        if (!Number.isFinite(lo)) continue;
-        ctx.moveTo(plot.x + col + 0.5, Y(lo));
-        ctx.lineTo(plot.x + col + 0.5, Y(hi) - 0.5);
-      }
-    }
-    ctx.stroke();
   }
 }

@@ -1,13 +1,14 @@
-// A small multi-series line plot for the result panels: the FRC curves (amplitude and phase, trained and
-// untrained, with the 0.5 and 1/7 threshold lines) and a metric against dose (one line per view, log dose
-// axis), and the job panel's quality per epoch. Series have a colour from the theme's chart palette, a dash
+// The one line-plot component of the workbench: the FRC curves (amplitude and phase, trained and untrained, with
+// the 0.5 and 1/7 threshold lines), a metric against dose (one line per view, log dose axis), the job panel's loss
+// (per-step curve faint with its smoothed line, epoch means, learning-rate and resume marks, a log axis through
+// caller-given ticks) and quality per epoch, Compare Runs' overlaid curves, and the NPZ preview's 1-D arrays. Series have a colour from the theme's chart palette, a dash
 // pattern and markers; a legend; hovering reads the nearest point into a text readout (stable id for tests and
 // screen readers) — or, with `snapX`, every series at the nearest x (an epoch), also with ← → on the focused plot.
 import { formatValue, labelTicks, niceTicks, type Tick } from '../../core/image/ticks';
 import { canvasFont, chartTheme, h, onThemeChange, sizeCanvas, themeColor } from './dom';
-import type { Series } from './series';
+import type { Series, VLine } from './series';
 
-export { SERIES_COLORS, type Series } from './series';
+export { SERIES_COLORS, type Series, type VLine } from './series';
 
 
 export interface HLine {
@@ -32,6 +33,10 @@ export interface SeriesPlotOptions {
   xRange?: { lo: number; hi: number };
   /** Only whole numbers on the x axis (epochs). */
   integerX?: boolean;
+  /** False: no legend drawn on the canvas (the caller shows its own). */
+  legend?: boolean;
+  /** What an empty plot says (default: "no data to plot"). */
+  emptyText?: string;
   /** False: no title above the canvas (the caller's card has its heading). */
   heading?: boolean;
   /**
@@ -62,6 +67,9 @@ export class SeriesPlot {
   readonly readout: HTMLElement;
   private series: Series[] = [];
   private hlines: HLine[] = [];
+  private vlines: VLine[] = [];
+  /** Caller-given y ticks (a log axis drawn in transformed units), for the current data. */
+  private yTicks?: Tick[];
   private layout?: { x: number; y: number; w: number; h: number; X: (v: number) => number; Y: (v: number) => number };
   /** With snapX: the x marked by the cursor. */
   private cursor?: number;
@@ -95,10 +103,18 @@ export class SeriesPlot {
     this.draw();
   }
 
+  /** Renames the y axis (the loss chart's log view says what it plots). */
+  setYLabel(yLabel: string): void {
+    this.opts.yLabel = yLabel;
+  }
+
   /** The distinct x values that have a finite y in some series, ascending (the stops of snapX). */
   private stops(): number[] {
     const xs = new Set<number>();
-    for (const s of this.series) for (let i = 0; i < s.x.length; i++) if (Number.isFinite(s.x[i]) && Number.isFinite(s.y[i])) xs.add(s.x[i]);
+    for (const s of this.series) {
+      if (s.cursor === false) continue;
+      for (let i = 0; i < s.x.length; i++) if (Number.isFinite(s.x[i]) && Number.isFinite(s.y[i])) xs.add(s.x[i]);
+    }
     return [...xs].sort((a, b) => a - b);
   }
 
@@ -126,10 +142,25 @@ export class SeriesPlot {
     return this.series.filter((s) => s.x.length > 0).length;
   }
 
-  /** New data; `ranges` replaces the options' fixed x and y ranges for it (e.g. as more epochs are planned). */
-  setData(series: Series[], hlines: HLine[] = [], ranges: { x?: { lo: number; hi: number }; y?: { lo: number; hi: number } } = {}): void {
+  /** What an empty plot says from now on. */
+  setEmptyText(text: string): void {
+    this.opts.emptyText = text;
+  }
+
+  /** The x cursor's position (snapX), if any. */
+  get cursorX(): number | undefined {
+    return this.cursor;
+  }
+
+  /**
+   * New data; `ranges` replaces the options' fixed x and y ranges for it (e.g. as more epochs are planned), `yTicks`
+   * gives the y ticks (values in plotted units, with their labels), `vlines` vertical marks.
+   */
+  setData(series: Series[], hlines: HLine[] = [], ranges: { x?: { lo: number; hi: number }; y?: { lo: number; hi: number }; yTicks?: Tick[]; vlines?: VLine[] } = {}): void {
     this.series = series;
     this.hlines = hlines;
+    this.vlines = ranges.vlines ?? [];
+    this.yTicks = ranges.yTicks;
     this.xRange = ranges.x ?? this.opts.xRange;
     this.yRange = ranges.y ?? this.opts.yRange;
     if (this.cursor !== undefined && this.opts.snapX) {
@@ -166,7 +197,9 @@ export class SeriesPlot {
     if (!Number.isFinite(xlo)) {
       ctx.fillStyle = muted;
       ctx.font = canvasFont(12, 1);
-      ctx.fillText('no data to plot', 16, hh / 2);
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(this.opts.emptyText ?? 'no data to plot', w / 2, hh / 2);
       this.layout = undefined;
       return;
     }
@@ -179,7 +212,8 @@ export class SeriesPlot {
     const xpad = xRange ? 0 : (xhi - xlo) * 0.04;
     const ypad = yRange ? 0 : (yhi - ylo) * 0.08;
     xlo -= xpad; xhi += xpad; ylo -= ypad; yhi += ypad;
-    const legendH = 18 * Math.ceil(this.series.length / Math.max(1, Math.floor((w - 70) / 190)));
+    const legendSeries = this.opts.legend === false ? [] : this.series.filter((x) => x.legend !== false);
+    const legendH = 18 * Math.ceil(legendSeries.length / Math.max(1, Math.floor((w - 70) / 190)));
     const P = { x: 58, y: 8 + legendH, w: Math.max(20, w - 70), h: Math.max(20, hh - 52 - legendH) };
     const X = (v: number): number => P.x + ((this.tx(v) - xlo) / (xhi - xlo)) * P.w;
     const Xt = (t: number): number => P.x + ((t - xlo) / (xhi - xlo)) * P.w;
@@ -203,7 +237,8 @@ export class SeriesPlot {
     }
     ctx.textAlign = 'right';
     ctx.textBaseline = 'middle';
-    for (const t of labelTicks(niceTicks(ylo, yhi, Math.max(2, Math.floor(P.h / 45))))) {
+    for (const t of this.yTicks ?? labelTicks(niceTicks(ylo, yhi, Math.max(2, Math.floor(P.h / 45))))) {
+      if (t.value < ylo || t.value > yhi) continue;
       const y = Y(t.value);
       ctx.strokeStyle = grid;
       ctx.globalAlpha = 0.5;
@@ -239,11 +274,26 @@ export class SeriesPlot {
     ctx.beginPath();
     ctx.rect(P.x, P.y, P.w, P.h);
     ctx.clip();
+    // Vertical marks (behind the series), labelled at the top.
+    ctx.font = canvasFont(11, 1);
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'top';
+    ctx.setLineDash([3, 3]);
+    for (const v of this.vlines) {
+      const x = X(v.x);
+      ctx.strokeStyle = colorOf(v.color);
+      ctx.fillStyle = colorOf(v.color);
+      ctx.lineWidth = 1;
+      ctx.beginPath(); ctx.moveTo(x + 0.5, P.y); ctx.lineTo(x + 0.5, P.y + P.h); ctx.stroke();
+      ctx.fillText(v.label, x + 3, P.y + 3 + 13 * (v.row ?? 0));
+    }
+    ctx.setLineDash([]);
     for (const s of this.series) {
       const c = colorOf(s.color);
       ctx.strokeStyle = c;
       ctx.fillStyle = c;
-      ctx.lineWidth = 1.75;
+      ctx.lineWidth = s.width ?? 1.75;
+      ctx.globalAlpha = s.alpha ?? 1;
       ctx.setLineDash(s.dash ?? []);
       ctx.beginPath();
       let pen = false;
@@ -261,10 +311,11 @@ export class SeriesPlot {
         for (let i = 0; i < s.x.length; i++) {
           if (!Number.isFinite(s.y[i])) continue;
           ctx.beginPath();
-          ctx.arc(X(s.x[i]), Y(s.y[i]), 3, 0, 2 * Math.PI);
+          ctx.arc(X(s.x[i]), Y(s.y[i]), s.markerRadius ?? 3, 0, 2 * Math.PI);
           ctx.fill();
         }
       }
+      ctx.globalAlpha = 1;
     }
     // The snapX cursor, with a ring on each series' point there.
     if (this.cursor !== undefined) {
@@ -274,6 +325,7 @@ export class SeriesPlot {
       ctx.beginPath(); ctx.moveTo(x + 0.5, P.y); ctx.lineTo(x + 0.5, P.y + P.h); ctx.stroke();
       ctx.lineWidth = 2;
       for (const s of this.series) {
+        if (s.cursor === false) continue;
         for (let i = 0; i < s.x.length; i++) {
           if (s.x[i] !== this.cursor || !Number.isFinite(s.y[i])) continue;
           ctx.strokeStyle = colorOf(s.color);
@@ -288,7 +340,7 @@ export class SeriesPlot {
     ctx.font = canvasFont(11, 1);
     ctx.textAlign = 'left';
     ctx.textBaseline = 'middle';
-    for (const s of this.series) {
+    for (const s of legendSeries) {
       const tw = ctx.measureText(s.label).width + 34;
       if (lx + tw > P.x + P.w && lx > P.x) { lx = P.x; ly += 18; }
       ctx.strokeStyle = colorOf(s.color);

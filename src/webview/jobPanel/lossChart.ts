@@ -1,10 +1,12 @@
-// The loss chart of the job panel (canvas): train loss (solid) and validation loss (dashed) per epoch, the
-// per-step training loss as a faint line, learning-rate reductions and resumes as marked verticals, a hover
-// (and arrow-key) readout, a linear or log y axis (see chartModel.yAxis for negative losses), an epoch table
-// and Export PNG. Colours follow the theme.
+// The loss chart of the job panel: train loss (solid) and validation loss (dashed) per epoch, the per-step
+// training loss as a faint line with its smoothed curve, learning-rate reductions and resumes as marked verticals, a
+// hover (and arrow-key) readout, a linear or log y axis (see chartModel.yAxis for negative losses), an epoch table,
+// Export PNG and CSV. The controls, the model and the table are this file's; the drawing is SeriesPlot's, the one
+// line-plot component of the workbench (the values go to it already mapped onto the y axis, with their ticks).
 import { formatValue, labelTicks, niceTicks } from '../../core/image/ticks';
-import { canvasFont, chartTheme, h, onThemeChange, sizeCanvas, themeColor } from '../components/dom';
-import { ChartModel, chartCsv, emaSmooth, logTicks, nearestEpoch, shownValues, yAxis, type EpochPoint, type YAxis, type YMode } from './chartModel';
+import { chartTheme, h } from '../components/dom';
+import { SeriesPlot, type Series, type VLine } from '../components/seriesPlot';
+import { ChartModel, chartCsv, emaSmooth, logTicks, shownValues, yAxis, type EpochPoint, type YAxis, type YMode } from './chartModel';
 
 export interface LossChartSettings {
   yMode: YMode;
@@ -19,23 +21,6 @@ export interface LossChartOptions {
   exportPng?: (png: ArrayBuffer) => Promise<string | undefined>;
   /** Saves the plotted series as CSV (the host's dialog); resolves to where. */
   exportCsv?: (csv: string) => Promise<string | undefined>;
-}
-
-interface Layout {
-  plot: { x: number; y: number; w: number; h: number };
-  x0: number;
-  x1: number;
-  axis: YAxis;
-}
-
-function colors(): ReturnType<typeof chartTheme> & { train: string; val: string; step: string; mark: string } {
-  return {
-    ...chartTheme(),
-    train: themeColor('--vscode-charts-blue', '#3794ff'),
-    val: themeColor('--vscode-charts-orange', '#d18616'),
-    step: themeColor('--vscode-charts-blue', '#3794ff'),
-    mark: themeColor('--vscode-charts-purple', '#b180d7'),
-  };
 }
 
 /** What the chart's x and y are: a training run's epochs and loss, or a Phase F run's iterations and relative error. */
@@ -63,8 +48,7 @@ export class LossChart {
   private readonly tableBody: HTMLElement;
   private readonly modeSel: HTMLSelectElement;
   private readonly stepsBox: HTMLInputElement;
-  private layout?: Layout;
-  private hover?: number;
+  private readonly plot: SeriesPlot;
   private frame = 0;
   /** Points drawn in the last frame (tests). */
   drawnPoints = 0;
@@ -93,8 +77,19 @@ export class LossChart {
     this.modeSel.value = this.settings.yMode;
     this.stepsBox = h('input', { type: 'checkbox', id: 'loss-steps', checked: this.settings.showSteps });
     const exportBtn = h('button', { type: 'button', id: 'loss-export', title: 'Save the chart as a PNG image' }, 'Export PNG');
-    this.canvas = h('canvas', { class: 'plot-canvas loss-canvas', id: 'loss-canvas', tabindex: 0, role: 'img', 'aria-label': 'Loss per epoch: no data yet' });
-    this.readout = h('div', { class: 'plot-readout', id: 'loss-readout', 'aria-live': 'polite' });
+    const plotBox = h('div', { class: 'jp-loss-plot' });
+    this.plot = new SeriesPlot(plotBox, {
+      id: 'loss', title: 'Loss', heading: false, xLabel: 'epoch', yLabel: 'loss', integerX: true, legend: false, height: 220,
+      emptyText: 'No training yet: Train the job to see its loss here.',
+      snapX: { describe: (x) => this.describeAt(x), hint: hoverHint(TRAINING_UNITS) },
+    });
+    this.canvas = this.plot.canvas;
+    this.canvas.classList.add('loss-canvas');
+    this.canvas.style.height = '';
+    this.canvas.setAttribute('aria-label', 'Loss per epoch: no data yet');
+    this.readout = this.plot.readout;
+    this.readout.textContent = '';
+    this.readout.setAttribute('aria-live', 'polite');
     this.note = h('div', { class: 'hint', id: 'loss-note' });
     this.tableBody = h('tbody');
     this.headRow = h('tr');
@@ -113,7 +108,7 @@ export class LossChart {
     this.root = h('section', { class: 'np-card jp-chart', id: 'loss-section', 'aria-label': 'Loss' },
       h('div', { class: 'jp-card-head' }, h('div', { class: 'jp-head-left' }, this.titleEl, this.legendEl),
         h('div', { class: 'mv-controls' }, this.modeSel, this.stepsLabel, this.smoothLabel, ...(opts.exportPng ? [exportBtn] : []), ...(opts.exportCsv ? [csvBtn] : []))),
-      this.canvas, this.readout, this.note, this.table);
+      plotBox, this.note, this.table);
     this.applyUnits();
     parent.append(this.root);
     this.modeSel.addEventListener('change', () => {
@@ -130,35 +125,10 @@ export class LossChart {
       if (this.opts.exportPng) exportCanvasPng(this.canvas, this.readout, this.opts.exportPng);
     });
     this.table.addEventListener('toggle', () => this.fillTable());
-    new ResizeObserver(() => this.schedule()).observe(this.canvas);
-    onThemeChange(() => this.schedule());
-    this.canvas.addEventListener('pointermove', (ev) => {
-      const L = this.layout;
-      if (!L || this.model.epochs.length === 0) return;
-      const r = this.canvas.getBoundingClientRect();
-      const x = L.x0 + ((ev.clientX - r.left - L.plot.x) / L.plot.w) * (L.x1 - L.x0);
-      const p = nearestEpoch(this.model, x);
-      this.setHover(p?.epoch);
-    });
-    this.canvas.addEventListener('pointerleave', () => this.setHover(undefined));
-    this.canvas.addEventListener('keydown', (ev) => {
-      const list = this.model.epochs;
-      if (list.length === 0) return;
-      const i = this.hover === undefined ? list.length - 1 : list.findIndex((p) => p.epoch === this.hover);
-      let j = i;
-      if (ev.key === 'ArrowLeft') j = Math.max(0, i - 1);
-      else if (ev.key === 'ArrowRight') j = Math.min(list.length - 1, i + 1);
-      else if (ev.key === 'Home') j = 0;
-      else if (ev.key === 'End') j = list.length - 1;
-      else return;
-      ev.preventDefault();
-      this.setHover(list[j].epoch);
-    });
   }
 
   reset(): void {
     this.model.reset();
-    this.hover = undefined;
     this.schedule();
   }
 
@@ -200,11 +170,10 @@ export class LossChart {
     this.fillTable();
   }
 
-  private setHover(epoch: number | undefined): void {
-    this.hover = epoch;
-    const p = epoch === undefined ? undefined : this.model.epochs.find((q) => q.epoch === epoch);
-    if (p) this.readout.textContent = describeEpoch(p, this.model.epochs, this.units);
-    this.schedule();
+  /** The readout of the epoch (iteration) under the cursor. */
+  private describeAt(x: number): string {
+    const p = this.model.epochs.find((q) => q.epoch === x);
+    return p ? describeEpoch(p, this.model.epochs, this.units) : `${this.units.x} ${x}`;
   }
 
   private schedule(): void {
@@ -240,179 +209,59 @@ export class LossChart {
 
   draw(): void {
     this.fillTable();
-    const sized = sizeCanvas(this.canvas);
-    if (!sized) return;
-    const { ctx, w, h: hh } = sized;
-    const col = colors();
     const m = this.model;
+    const u = this.units;
     const steps = this.settings.showSteps ? m.steps : [];
     this.drawnPoints = 0;
-    const lastX = Math.max(m.plannedEpochs, m.epochs.at(-1)?.epoch ?? 0, steps.at(-1)?.x ?? 0);
     if (m.epochs.length === 0 && steps.length === 0) {
-      ctx.font = canvasFont(12, 1);
-      ctx.fillStyle = col.muted;
-      ctx.textAlign = 'center';
-      ctx.textBaseline = 'middle';
-      ctx.fillText(m.status === 'running' ? 'Waiting for the first training step…' : 'No training yet: Train the job to see its loss here.', w / 2, hh / 2);
+      this.plot.setEmptyText(m.status === 'running' ? 'Waiting for the first training step…' : u.iterative ? 'No iterations yet: Reconstruct the job to see its relative error here.' : 'No training yet: Train the job to see its loss here.');
+      this.plot.setData([]);
       this.note.textContent = '';
       this.readout.textContent = '';
-      this.canvas.setAttribute('aria-label', 'Loss per epoch: no data yet');
-      this.layout = undefined;
+      this.canvas.setAttribute('aria-label', `${u.iterative ? 'Relative error' : 'Loss'} per ${u.x}: no data yet`);
       return;
     }
-    if (!this.readout.textContent) this.readout.textContent = hoverHint(this.units);
+    if (!this.readout.textContent) this.readout.textContent = hoverHint(u);
     const axis = this.axis();
-    const plot = { x: 68, y: 14, w: Math.max(40, w - 84), h: Math.max(40, hh - 52) };
-    const x0 = 0;
-    const x1 = Math.max(1, lastX);
-    this.layout = { plot, x0, x1, axis };
-    const X = (v: number): number => plot.x + ((v - x0) / (x1 - x0)) * plot.w;
-    const Y = (v: number): number => plot.y + plot.h - ((axis.map(v) - axis.lo) / (axis.hi - axis.lo)) * plot.h;
-    const YT = (t: number): number => plot.y + plot.h - ((t - axis.lo) / (axis.hi - axis.lo)) * plot.h;
-
-    // Axes and grid.
-    ctx.font = canvasFont(11, 1);
-    ctx.lineWidth = 1;
-    ctx.strokeStyle = col.grid;
-    ctx.fillStyle = col.muted;
-    ctx.strokeRect(plot.x + 0.5, plot.y + 0.5, plot.w - 1, plot.h - 1);
-    const xt = niceTicks(x0, x1, Math.max(2, Math.min(Math.floor(plot.w / 70), Math.ceil(x1)))).filter((v) => Number.isInteger(v) || x1 < 2);
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'top';
-    for (const t of labelTicks(xt)) {
-      const x = X(t.value);
-      ctx.globalAlpha = 0.35;
-      ctx.beginPath();
-      ctx.moveTo(x + 0.5, plot.y);
-      ctx.lineTo(x + 0.5, plot.y + plot.h);
-      ctx.stroke();
-      ctx.globalAlpha = 1;
-      ctx.fillText(t.label, x, plot.y + plot.h + 5);
+    const Y = (v: number | null): number => (v === null || !Number.isFinite(v) ? NaN : axis.map(v));
+    const series: Series[] = [];
+    // Per-step loss: the raw curve faint, its exponential moving average (the smoothing slider) over it, both
+    // behind the epoch means; neither is a stop of the epoch cursor.
+    if (steps.length > 0) {
+      const w = this.settings.smoothing;
+      const xs = steps.map((p) => p.x);
+      series.push({ label: 'per step', x: xs, y: steps.map((p) => Y(p.loss)), color: 'blue', width: 1, alpha: w > 0 ? 0.18 : 0.35, cursor: false, legend: false });
+      if (w > 0) {
+        const sm = emaSmooth(steps.map((p) => p.loss), w);
+        series.push({ label: 'per step (smoothed)', x: xs, y: sm.map((v) => Y(v)), color: 'blue', width: 1.5, alpha: 0.8, cursor: false, legend: false });
+        this.drawnPoints += steps.length;
+      }
+      this.drawnPoints += steps.length;
     }
+    const epochSeries = (label: string, pick: (p: EpochPoint) => number | null, color: string, dash?: number[]): void => {
+      const pts = m.epochs.filter((p) => pick(p) !== null && Number.isFinite(pick(p)!));
+      if (pts.length === 0) return;
+      series.push({ label, x: pts.map((p) => p.epoch), y: pts.map((p) => Y(pick(p))), color, width: 2, markers: true, markerRadius: pts.length > 60 ? 1.5 : 3, legend: false, ...(dash ? { dash } : {}) });
+      this.drawnPoints += pts.length;
+    };
+    epochSeries(u.series, (p) => p.trainLoss, 'blue');
+    epochSeries('validation', (p) => p.valLoss, 'orange', [6, 4]);
+    const vlines: VLine[] = [
+      ...m.lrMarks.map((p) => ({ x: p.epoch, label: `lr ↓ ${formatValue(p.lr, 2)}`, color: 'purple' })),
+      ...m.resumedAt.map((x) => ({ x, label: 'resumed', color: chartTheme().muted, row: 1 })),
+    ];
     const yTicks = axis.mode === 'log'
       ? (() => {
         const ts = logTicks(axis.lo, axis.hi);
-        return labelTicks(ts.map((t) => 10 ** t)).map((k, i) => ({ t: ts[i], label: k.label }));
+        return labelTicks(ts.map((t) => 10 ** t)).map((k, i) => ({ value: ts[i], label: k.label }));
       })()
-      : labelTicks(niceTicks(axis.lo, axis.hi, Math.max(2, Math.floor(plot.h / 45)))).map((k) => ({ t: k.value, label: k.label }));
-    ctx.textAlign = 'right';
-    ctx.textBaseline = 'middle';
-    for (const { t, label } of yTicks) {
-      const y = YT(t);
-      ctx.globalAlpha = 0.35;
-      ctx.beginPath();
-      ctx.moveTo(plot.x, y + 0.5);
-      ctx.lineTo(plot.x + plot.w, y + 0.5);
-      ctx.stroke();
-      ctx.globalAlpha = 1;
-      ctx.fillText(label, plot.x - 6, y);
-    }
-    ctx.fillStyle = col.fg;
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'bottom';
-    ctx.fillText(this.units.x, plot.x + plot.w / 2, hh - 2);
-    ctx.save();
-    ctx.translate(13, plot.y + plot.h / 2);
-    ctx.rotate(-Math.PI / 2);
-    ctx.textBaseline = 'middle';
-    ctx.fillText(axis.label.replace(/\bloss\b/g, this.units.y), 0, 0);
-    ctx.restore();
-
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(plot.x, plot.y, plot.w, plot.h);
-    ctx.clip();
-    // Learning-rate reductions and resumes.
-    ctx.setLineDash([3, 3]);
-    ctx.strokeStyle = col.mark;
-    ctx.fillStyle = col.mark;
-    ctx.textAlign = 'left';
-    ctx.textBaseline = 'top';
-    for (const p of m.lrMarks) {
-      const x = X(p.epoch);
-      ctx.beginPath();
-      ctx.moveTo(x + 0.5, plot.y);
-      ctx.lineTo(x + 0.5, plot.y + plot.h);
-      ctx.stroke();
-      ctx.fillText(`lr ↓ ${formatValue(p.lr, 2)}`, x + 3, plot.y + 3);
-    }
-    ctx.strokeStyle = col.muted;
-    ctx.fillStyle = col.muted;
-    for (const x of m.resumedAt) {
-      ctx.beginPath();
-      ctx.moveTo(X(x) + 0.5, plot.y);
-      ctx.lineTo(X(x) + 0.5, plot.y + plot.h);
-      ctx.stroke();
-      ctx.fillText('resumed', X(x) + 3, plot.y + 16);
-    }
-    ctx.setLineDash([]);
-    // Per-step loss: the raw curve faint, its exponential moving average (the smoothing slider) over it, both
-    // behind the epoch means.
-    if (steps.length > 0) {
-      const w = this.settings.smoothing;
-      ctx.strokeStyle = col.step;
-      ctx.lineWidth = 1;
-      ctx.globalAlpha = w > 0 ? 0.18 : 0.35;
-      ctx.beginPath();
-      steps.forEach((s, i) => (i === 0 ? ctx.moveTo(X(s.x), Y(s.loss)) : ctx.lineTo(X(s.x), Y(s.loss))));
-      ctx.stroke();
-      if (w > 0) {
-        const sm = emaSmooth(steps.map((s) => s.loss), w);
-        ctx.globalAlpha = 0.8;
-        ctx.lineWidth = 1.5;
-        ctx.beginPath();
-        steps.forEach((s, i) => (i === 0 ? ctx.moveTo(X(s.x), Y(sm[i])) : ctx.lineTo(X(s.x), Y(sm[i]))));
-        ctx.stroke();
-        this.drawnPoints += steps.length;
-      }
-      ctx.globalAlpha = 1;
-      this.drawnPoints += steps.length;
-    }
-    const series = (pick: (p: EpochPoint) => number | null, color: string, dash: number[]): void => {
-      const pts = m.epochs.map((p) => [p.epoch, pick(p)] as const).filter((q): q is readonly [number, number] => q[1] !== null && Number.isFinite(q[1]));
-      if (pts.length === 0) return;
-      ctx.strokeStyle = color;
-      ctx.fillStyle = color;
-      ctx.lineWidth = 2;
-      ctx.setLineDash(dash);
-      ctx.beginPath();
-      pts.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(X(x), Y(y)) : ctx.lineTo(X(x), Y(y))));
-      ctx.stroke();
-      ctx.setLineDash([]);
-      for (const [x, y] of pts) {
-        ctx.beginPath();
-        ctx.arc(X(x), Y(y), pts.length > 60 ? 1.5 : 3, 0, 2 * Math.PI);
-        ctx.fill();
-      }
-      this.drawnPoints += pts.length;
-    };
-    series((p) => p.trainLoss, col.train, []);
-    series((p) => p.valLoss, col.val, [6, 4]);
-    // Hover cursor.
-    if (this.hover !== undefined) {
-      const p = m.epochs.find((q) => q.epoch === this.hover);
-      if (p) {
-        const x = X(p.epoch);
-        ctx.strokeStyle = col.accent;
-        ctx.lineWidth = 1;
-        ctx.beginPath();
-        ctx.moveTo(x + 0.5, plot.y);
-        ctx.lineTo(x + 0.5, plot.y + plot.h);
-        ctx.stroke();
-        for (const [v, color] of [[p.trainLoss, col.train], [p.valLoss, col.val]] as const) {
-          if (v === null) continue;
-          ctx.strokeStyle = color;
-          ctx.lineWidth = 2;
-          ctx.beginPath();
-          ctx.arc(x, Y(v), 6, 0, 2 * Math.PI);
-          ctx.stroke();
-        }
-      }
-    }
-    ctx.restore();
+      : labelTicks(niceTicks(axis.lo, axis.hi, 5));
+    const lastX = Math.max(m.plannedEpochs, m.epochs.at(-1)?.epoch ?? 0, steps.at(-1)?.x ?? 0);
+    this.plot.setXLabel(u.x, hoverHint(u));
+    this.plot.setYLabel(axis.label.replace(/\bloss\b/g, u.y));
+    this.plot.setData(series, [], { x: { lo: 0, hi: Math.max(1, lastX) }, y: { lo: axis.lo, hi: axis.hi }, yTicks, vlines });
     this.note.textContent = axis.note;
     const last = m.epochs.at(-1);
-    const u = this.units;
     this.canvas.setAttribute('aria-label', last
       ? `${u.iterative ? 'Relative error' : 'Loss'} per ${u.x}: ${m.epochs.length} ${u.x}${m.epochs.length === 1 ? '' : 's'}; last: ${describeEpoch(last, m.epochs, u)}`
       : `Loss per step: ${m.steps.length} steps so far`);

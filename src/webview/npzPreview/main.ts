@@ -8,7 +8,8 @@ import { errorMessage } from '../shared/endpoint';
 import { formatBytes, h, shapeText } from '../components/dom';
 import { ImageViewer, type ImageInput, type ViewerSettings } from '../components/imageViewer';
 import { jsonTree } from '../components/jsonTree';
-import { LinePlot, ScatterPlot } from '../components/plots';
+import { ScatterPlot } from '../components/plots';
+import { SeriesPlot } from '../components/seriesPlot';
 import { ViewSync } from '../components/viewSync';
 import type { MemberInfo, NpzInit, NpzPreviewProtocol, NpzViewState, SliceResult, TableResult } from '../protocol';
 
@@ -307,9 +308,10 @@ function seriesView(m: MemberInfo, parent: HTMLElement): MemberView {
     scatter = new ScatterPlot(grid, { id: 'scan-plot', title: `scan positions (${scan.x}, ${scan.y})`, xLabel: scan.x, yLabel: `${scan.y} ↓` });
     pending.push(loadScan(scatter, scan.x, scan.y));
   }
-  const line = new LinePlot(grid, { id: 'line-plot', title: m.name, yLabel: m.name });
+  const line = new SeriesPlot(grid, { id: 'line-plot', title: m.name, xLabel: 'index', yLabel: m.name, legend: false });
   pending.push(client.request('readSeries', { member: m.name, maxPoints: 100_000 }).then((r) => {
-    line.setData(asFloat64(r.data), r.stride);
+    const y = asFloat64(r.data);
+    line.setData([{ label: m.name, x: Float64Array.from({ length: y.length }, (_, k) => k * r.stride), y, color: 'blue', width: 1.25 }]);
     if (r.stride > 1) line.readout.textContent = `every ${r.stride}th of ${r.length} values shown`;
   }, (err) => line.readout.replaceWith(errorBox(`Could not read ${m.name}: ${errorMessage(err)}`))));
   root.append(tableBlock(m, 100));

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import { runReconBench, type ReconBenchRound } from './recon';
+import { runScrubBench, type ScrubBench } from './scrub';
 
 const now = (): number => performance.now();
 
@@ -13,6 +14,7 @@ export async function run(): Promise<void> {
   const file = process.env.PTYCHO_BENCH_FILE ?? '';
   const reconJob = process.env.PTYCHO_BENCH_RECON_JOB;
   let recon: ReconBenchRound[] = [];
+  let scrub: ScrubBench | undefined;
   const out = process.env.PTYCHO_BENCH_RESULTS!;
   const rounds = Number(process.env.PTYCHO_BENCH_ROUNDS ?? 3);
   const api = await vscode.extensions.getExtension<WorkbenchApi>('ptychopinn.ptychopinn-study-workbench')!.activate();
@@ -22,8 +24,9 @@ export async function run(): Promise<void> {
   const frames: { frame: number; selectMs: number; hostReadMs: number }[] = [];
   try {
     if (reconJob) recon = await runReconBench(api, reconJob, rounds);
+    if (reconJob) scrub = await runScrubBench(api, reconJob);
     if (!file) {
-      fs.writeFileSync(`${out}.tmp`, JSON.stringify({ ok: true, opens, frameSteps: frames, recon, vscode: vscode.version }, null, 2));
+      fs.writeFileSync(`${out}.tmp`, JSON.stringify({ ok: true, opens, frameSteps: frames, recon, scrub, vscode: vscode.version }, null, 2));
       fs.renameSync(`${out}.tmp`, out);
       return;
     }
@@ -49,9 +52,9 @@ export async function run(): Promise<void> {
       const rec = await editor.whenRendered((r) => r.event.what === `${state.member}[${frame}]`, 60_000);
       frames.push({ frame, selectMs: now() - t0, hostReadMs: rec.event.requestMs });
     }
-    fs.writeFileSync(`${out}.tmp`, JSON.stringify({ ok: true, file, fileBytes: fs.statSync(file).size, frames: n, member: state.member, opens, frameSteps: frames, recon, vscode: vscode.version }, null, 2));
+    fs.writeFileSync(`${out}.tmp`, JSON.stringify({ ok: true, file, fileBytes: fs.statSync(file).size, frames: n, member: state.member, opens, frameSteps: frames, recon, scrub, vscode: vscode.version }, null, 2));
     fs.renameSync(`${out}.tmp`, out);
   } catch (err) {
-    fs.writeFileSync(out, JSON.stringify({ ok: false, error: String((err as Error).stack ?? err), opens, frameSteps: frames, recon }, null, 2));
+    fs.writeFileSync(out, JSON.stringify({ ok: false, error: String((err as Error).stack ?? err), opens, frameSteps: frames, recon, scrub }, null, 2));
   }
 }
