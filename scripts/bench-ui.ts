@@ -4,7 +4,8 @@
 // checks) and prints the time from opening to the first pixels on the canvas, and the time to show frames
 // deep inside the file. Only the headers and the shown frame are read, so the numbers should not grow with
 // the file size. Then (section 3, alone with --recon-only) the reconstruction viewer on a 1024 × 1024 complex
-// object: message → pixels of amplitude and phase. Prints numbers, asserts nothing. Needs
+// object: message → pixels of amplitude and phase, and (section 4) the job panel's Reconstruction slider moved
+// through 50 epoch previews: slider → image drawn per frame. Prints numbers, asserts nothing. Needs
 // scripts/setup-vscode-host.sh to have run.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
