@@ -50,6 +50,7 @@ const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string
 const QUALITY_FLAGS = {
   'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'stitch-crop-size': { type: 'string' },
+  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' },
 } as const;
 const QUALITY_HELP = [
   "  --probe-normalization energy|mask-mean  how the probe is scaled in the model (default energy; mask-mean = PtychoPINN's)",
@@ -60,6 +61,8 @@ const QUALITY_HELP = [
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
   '  --early-stopping-patience N  epochs without improvement before training stops (default 3)',
   '  --stitch-crop-size M   central M×M of each patch used in stitching, and the evaluation margin (default 20)',
+  '  --preview-center X,Y   centre (object pixels) of the window scored and previewed after each epoch (default: the',
+  '                         centre of the test groups); --preview-size N its side (default 96, 16…512)',
 ];
 
 /** Data checks the user may accept deliberately (recorded with the training settings). */
@@ -598,6 +601,15 @@ function stitchChoice(p: Parsed): boolean | undefined {
   return align ? true : plain ? false : undefined;
 }
 
+/** --preview-center X,Y (object pixels). */
+function previewCenterOf(p: Parsed): [number, number] | undefined {
+  const v = str(p, 'preview-center');
+  if (v === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*,\s*(\d+(?:\.\d+)?)\s*$/.exec(v);
+  if (!m) throw new UsageError(`--preview-center needs X,Y in object pixels, e.g. 400,380 (got "${v}").`);
+  return [Number(m[1]), Number(m[2])];
+}
+
 function settingsOf(p: Parsed): Partial<TrainingSettings> {
   const ep = str(p, 'ep') ?? str(p, 'execution-provider');
   if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) {
@@ -620,6 +632,8 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
     earlyStoppingPatience: num(p, 'early-stopping-patience', { integer: true, min: 1 }),
     stitchCropSize: num(p, 'stitch-crop-size', { integer: true, min: 1 }),
+    previewCenter: previewCenterOf(p),
+    previewSize: num(p, 'preview-size', { integer: true, min: 16 }),
     executionProvider: ep as ExecutionProvider | undefined,
     allowIntensityData: bool(p, 'allow-intensity-data') ? true : undefined,
   };

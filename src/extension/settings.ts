@@ -69,6 +69,12 @@ export function listedReconstructionAlgorithms(folder: vscode.WorkspaceFolder | 
   return picked.length > 0 ? picked : [...LISTED_RECON_ALGORITHMS];
 }
 
+/** `training.previewCenter`: [x, y] or null; anything else is left to the default (with the planner's message if malformed). */
+function previewCenterSetting(v: unknown): [number, number] | null | undefined {
+  if (v === null || v === undefined) return undefined;
+  return v as [number, number];
+}
+
 export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined): Partial<TrainingSettings> {
   const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
   return {
@@ -83,6 +89,8 @@ export function trainingSettingsFor(folder: vscode.WorkspaceFolder | undefined):
     stitchCropSize: cfg.get<number>('training.stitchCropSize'),
     stitchPhaseAlignment: cfg.get<boolean>('training.stitchPhaseAlignment'),
     probeBig: cfg.get<boolean>('training.probeBig'),
+    previewCenter: previewCenterSetting(cfg.get<unknown>('training.previewCenter')),
+    previewSize: cfg.get<number>('training.previewSize'),
     // Restricted: an untrusted workspace's settings cannot make intensity-like data look valid.
     allowIntensityData: cfg.get<boolean>('training.allowIntensityData') === true,
   };

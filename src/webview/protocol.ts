@@ -791,6 +791,8 @@ export interface ReconstructionProtocol extends PanelProtocol {
     /** Starts training the job (the Train button of a job without results). */
     train: RequestSpec<{ jobId: string }, { started: boolean; message?: string }>;
     openArtifact: RequestSpec<{ jobId: string; artifact: ResultArtifact }, { opened: boolean }>;
+    /** Preview Here While Training: the next training runs score and preview the window centred at (x, y), object pixels. */
+    previewHere: RequestSpec<{ jobId: string; x: number; y: number }, { x: number; y: number }>;
   };
   webviewRequests: CommonWebviewRequests & {
     getViewState: RequestSpec<Record<string, never>, ReconViewState>;

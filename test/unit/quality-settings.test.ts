@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { buildArchitecture, initialParameters, modelProbe, normalizeProbe, normalizeProbeEnergy, TARGET_MEAN_AMPLITUDE } from '../../src/core/model';
 import { warmupFactor } from '../../src/core/train/trainer';
 import { smoothObject, syntheticProbe } from '../../src/core/simulate';
-import { ConfigError, resolveTrainingSettings } from '../../src/core/study/config';
+import { ConfigError, DEFAULT_TRAINING, resolveTrainingSettings } from '../../src/core/study/config';
 import { removePlane, removePlaneAt } from '../../src/core/metrics';
 import { openChoicesOf } from '../../src/core/run/plan';
 import { centralGroups } from '../../src/core/train/qualityMonitor';
@@ -137,6 +137,14 @@ describe('reconstruction-quality settings', () => {
     }
     const again = centralGroups(groups, 96, 20, 64);
     assert.deepEqual([...again.which], [...which], 'deterministic');
+  });
+
+  it('the preview window: a centre the user picks moves it there; previewCenter and previewSize are checked', () => {
+    assert.deepEqual([DEFAULT_TRAINING.previewCenter, DEFAULT_TRAINING.previewSize], [null, 96]);
+    assert.throws(() => resolveTrainingSettings({ previewCenter: [1, Number.NaN] as [number, number] }), /previewCenter must be null or \[x, y\]/);
+    assert.throws(() => resolveTrainingSettings({ previewCenter: [1] as unknown as [number, number] }), /previewCenter/);
+    assert.throws(() => resolveTrainingSettings({ previewSize: 8 }), /previewSize must be a whole number of pixels in 16…512/);
+    assert.deepEqual(resolveTrainingSettings({ previewCenter: [120, 80], previewSize: 64 }).previewCenter, [120, 80]);
   });
 
   it('the smooth test object stays in amplitude (0.55, 1) and phase (−1.2, 1.2), reproducibly', () => {

@@ -165,6 +165,23 @@ describe('run history: earlier runs are kept under runs/', function () {
     assert.ok(fs.existsSync(path.join(jobDir, 'manifest.json')));
   });
 
+  it('the preview window a user picks (--preview-center X,Y, --preview-size N): recorded in the manifest, scored and previewed there', () => {
+    type Q = { type: string; region?: { x0: number; y0: number; width: number; height: number }; preview?: string };
+    const qualityEvents = (): Q[] => fs.readFileSync(path.join(jobDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Q).filter((e) => e.type === 'quality');
+    const before = qualityEvents().at(-1)!.region!;
+    const center: [number, number] = [before.x0 + before.width / 2 + 6, before.y0 + before.height / 2 - 4];
+    const r = cli(['train', '--workspace', root, '--view', 'baseline', ...TINY, '--epochs', '1', '--preview-center', `${center[0]},${center[1]}`, '--preview-size', '64']);
+    assert.equal(r.code, 0, r.err);
+    const m = readJson<JobManifest>(path.join(jobDir, 'manifest.json'));
+    assert.deepEqual([m.config.training.previewCenter, m.config.training.previewSize], [center, 64]);
+    const q = qualityEvents().at(-1)!;
+    assert.deepEqual([q.region!.width, q.region!.height], [64, 64]);
+    assert.ok(Math.abs(q.region!.x0 + 32 - center[0]) <= 1 && Math.abs(q.region!.y0 + 32 - center[1]) <= 1, `window at ${JSON.stringify(q.region)}, asked ${center}`);
+    assert.ok(q.preview && fs.existsSync(path.join(jobDir, q.preview)), 'its preview written');
+    assert.equal(cli(['train', '--workspace', root, '--view', 'baseline', '--preview-center', 'middle']).code, 2, 'a malformed centre is a usage error');
+    assert.match(cli(['train', '--workspace', root, '--view', 'baseline', '--preview-size', '8']).err, /preview-size/);
+  });
+
   it('a hostile job folder: runs/ or previews/ symlinked out of it — the start is refused (runs/), the link is filed, not followed (previews/); nothing is written outside', async () => {
     const outside = fs.mkdtempSync(path.join(root, 'outside-'));
     const runs = path.join(jobDir, 'runs');

@@ -289,7 +289,7 @@ export function regenerateCommands(j: JobResult, roots: StudyResults['roots']): 
     const t = (config.training ?? {}) as Record<string, unknown>;
     const flags: [string, string][] = [['epochs', 'epochs'], ['batchSize', 'batch-size'], ['learningRate', 'lr'], ['nGroups', 'n-groups'], ['neighborCount', 'neighbor-count'],
       ['seed', 'seed'], ['nFiltersScale', 'n-filters-scale'], ['probeNormalization', 'probe-normalization'], ['minDelta', 'min-delta'], ['weightInit', 'weight-init'],
-      ['warmupSteps', 'warmup-steps'], ['earlyStoppingMonitor', 'early-stopping-monitor'], ['executionProvider', 'ep']];
+      ['warmupSteps', 'warmup-steps'], ['earlyStoppingMonitor', 'early-stopping-monitor'], ['previewCenter', 'preview-center'], ['previewSize', 'preview-size'], ['executionProvider', 'ep']];
     const args = ['train', ...rootArgs, ...filter];
     for (const [k, flag] of flags) if (t[k] !== undefined && t[k] !== null) args.push(`--${flag}`, String(t[k]));
     if (t.stitchPhaseAlignment !== undefined) args.push(t.stitchPhaseAlignment ? '--stitch-phase-align' : '--plain-stitch');

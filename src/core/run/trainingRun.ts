@@ -211,6 +211,7 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
   if (test && plan.testGroups) {
     run.monitor = await QualityMonitor.create(plan.spec, test, plan.testGroups, {
       ort, provider: plan.provider, intraOpThreads: opts.threads.threads, cropSize: config.training.stitchCropSize,
+      windowSize: config.training.previewSize, ...(config.training.previewCenter ? { center: config.training.previewCenter } : {}),
     });
     if (run.monitor) {
       const m = run.monitor;

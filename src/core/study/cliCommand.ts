@@ -48,6 +48,8 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
     const v = s[key];
     if (v !== undefined) out.push(flag, String(v));
   }
+  if (s.previewCenter) out.push('--preview-center', `${s.previewCenter[0]},${s.previewCenter[1]}`);
+  if (s.previewSize !== DEFAULT_TRAINING.previewSize) out.push('--preview-size', String(s.previewSize));
   out.push(s.stitchPhaseAlignment ? '--stitch-phase-align' : '--plain-stitch');
   if (s.probeBig) out.push('--probe-big');
   if (s.allowIntensityData) out.push('--allow-intensity-data');

@@ -66,6 +66,12 @@ export interface TrainingSettings {
    * errors become warnings. A deliberate choice, recorded in the manifest; the model still fits it as amplitude.
    */
   allowIntensityData: boolean;
+  /**
+   * The window the model is scored on and previewed after each epoch (issue 15): its centre in object pixels
+   * (null: the centre of the test groups) and its side. Monitoring only: a resume may change it.
+   */
+  previewCenter: [number, number] | null;
+  previewSize: number;
   seed: number;
   executionProvider: ExecutionProvider;
 }
@@ -94,6 +100,8 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   warmupSteps: 0,
   probeBig: false,
   allowIntensityData: false,
+  previewCenter: null,
+  previewSize: 96,
   seed: 42,
   executionProvider: 'auto',
 });
@@ -136,6 +144,11 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (s.weightInit !== 'he' && s.weightInit !== 'glorot') throw new ConfigError(`weightInit must be 'he' or 'glorot' (got ${String(s.weightInit)}).`);
   if (typeof s.probeBig !== 'boolean') throw new ConfigError(`probeBig must be true or false (got ${String(s.probeBig)}).`);
   if (typeof s.allowIntensityData !== 'boolean') throw new ConfigError(`allowIntensityData must be true or false (got ${String(s.allowIntensityData)}).`);
+  const c = s.previewCenter;
+  if (c !== null && !(Array.isArray(c) && c.length === 2 && c.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1e6))) {
+    throw new ConfigError(`previewCenter must be null or [x, y], object pixels ≥ 0 (got ${JSON.stringify(c)}).`);
+  }
+  if (!(Number.isInteger(s.previewSize) && s.previewSize >= 16 && s.previewSize <= 512)) throw new ConfigError(`previewSize must be a whole number of pixels in 16…512 (got ${String(s.previewSize)}).`);
   if (s.probeTrainable) throw new ConfigError('probeTrainable is not supported: the probe is taken from the dataset (probeGuess) and kept fixed.');
   if (s.nGroups !== undefined) positiveInt('nGroups', s.nGroups);
   if (!(s.learningRate > 0 && s.learningRate < 1)) throw new ConfigError(`learningRate must be in (0, 1) (got ${s.learningRate}).`);

@@ -29,6 +29,8 @@ export interface QualityMonitorOptions {
   intraOpThreads?: number;
   /** Side of the square window, object pixels (default 96). */
   windowSize?: number;
+  /** Its centre, object pixels (default: the centre of all groups). */
+  center?: readonly [number, number];
   /** At most this many groups are inferred (default 64). */
   maxGroups?: number;
   cropSize: number;
@@ -39,15 +41,20 @@ export interface QualityMonitorOptions {
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 /** Indices of the groups nearest the centre of all group centres, at most `max`, whose crops fit a window. */
-export function centralGroups(groups: PatternGroups, windowSize: number, cropSize: number, max: number): { which: Int32Array; region: StitchRegion } {
+export function centralGroups(groups: PatternGroups, windowSize: number, cropSize: number, max: number, center?: readonly [number, number]): { which: Int32Array; region: StitchRegion } {
   let mx = 0;
   let my = 0;
-  for (let g = 0; g < groups.count; g++) {
-    mx += groups.centers[2 * g];
-    my += groups.centers[2 * g + 1];
+  if (center) {
+    // A window the user picked (training.previewCenter), in object pixels.
+    [mx, my] = center;
+  } else {
+    for (let g = 0; g < groups.count; g++) {
+      mx += groups.centers[2 * g];
+      my += groups.centers[2 * g + 1];
+    }
+    mx /= groups.count;
+    my /= groups.count;
   }
-  mx /= groups.count;
-  my /= groups.count;
   const half = windowSize / 2;
   const region: StitchRegion = { x0: Math.round(mx - half), y0: Math.round(my - half), width: windowSize, height: windowSize };
   const reach = half - cropSize / 2;
@@ -72,7 +79,9 @@ export class QualityMonitor {
     readonly groups: PatternGroups,
     readonly options: QualityMonitorOptions,
   ) {
-    const picked = centralGroups(groups, options.windowSize ?? 96, options.cropSize, options.maxGroups ?? 64);
+    const size = options.windowSize ?? 96;
+    // As many groups as a 96-px window gets per its area (the time budget still skips epochs when it costs too much).
+    const picked = centralGroups(groups, size, options.cropSize, options.maxGroups ?? Math.max(64, Math.round(64 * (size / 96) ** 2)), options.center);
     this.which = picked.which;
     this.region = picked.region;
   }

@@ -159,7 +159,8 @@ export class Trainer {
     // Settings added later count only when they differ from the behaviour before them, so a checkpoint written
     // by an earlier version still resumes.
     // Stitching never touches training: its switch is pinned to the value earlier checkpoints recorded.
-    const { warmupSteps, weightInit, probeBig, stitchPhaseAlignment: _stitch, ...stable } = rest;
+    // The preview window is monitoring only: a resume may move it.
+    const { warmupSteps, weightInit, probeBig, stitchPhaseAlignment: _stitch, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
     const training = { ...stable, stitchPhaseAlignment: false };
     const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}) };
     return configKeyOf({

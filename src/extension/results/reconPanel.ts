@@ -71,6 +71,17 @@ export class ReconstructionPanel extends Disposable {
       return run ? { started: true } : { started: false, message: `${recon ? 'The reconstruction' : 'Training'} did not start (see the message in the corner).` };
     });
     host.onRequest('openArtifact', (p) => this.openArtifact(p.jobId, p.artifact));
+    host.onRequest('previewHere', async (p) => {
+      const { job } = this.ownJob(p.jobId);
+      if (isRecon(job)) throw new Error(`${job.id} is an iterative reconstruction: previews are a training run's`);
+      // The workspace folder's setting (what a run from the tree and from the CLI with the same settings use).
+      const folder = deps.model.folderOf(job);
+      const target = folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Workspace;
+      await vscode.workspace.getConfiguration('ptychoStudy', folder?.uri).update('training.previewCenter', [p.x, p.y], target);
+      deps.log.info(`Training previews will be centred at object (${p.x}, ${p.y}) (ptychoStudy.training.previewCenter), from ${job.id}'s reconstruction viewer.`);
+      void vscode.window.showInformationMessage(`The next training runs score and preview the window centred at object (${p.x}, ${p.y}) after each epoch.`);
+      return { x: p.x, y: p.y };
+    });
     host.onRequest('savePng', (p) => {
       const job = this.job();
       if (!job) throw new Error(`${jobId} is not a job of this study any more`);

@@ -16,6 +16,7 @@ export const reconstructionValidators: ProtocolValidators<ReconstructionProtocol
     readGroundTruth: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
     train: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
     openArtifact: check.object<{ jobId: string; artifact: ResultArtifact }>({ jobId: jobIdCheck, artifact: check.literal('metrics', 'manifest', 'log', 'folder') }),
+    previewHere: check.object<{ jobId: string; x: number; y: number }>({ jobId: jobIdCheck, x: check.int({ min: 0, max: 1_000_000 }), y: check.int({ min: 0, max: 1_000_000 }) }),
   },
   webviewEvents: commonEventValidators,
 };

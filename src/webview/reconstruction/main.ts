@@ -335,7 +335,22 @@ function header(i: ReconInit): HTMLElement {
       i.metrics ? action('metrics.json', 'metrics', 'Open metrics.json beside this view') : undefined,
       action('manifest.json', 'manifest', 'Open manifest.json (config, runtime, result)'),
       recon ? action('recon.log', 'log', 'Open the reconstruction log') : action('train.log', 'log', 'Open the training log'),
-      action('Reveal folder', 'folder', `Reveal ${j.folder} in the explorer`)));
+      action('Reveal folder', 'folder', `Reveal ${j.folder} in the explorer`),
+      recon ? undefined : h('button', { type: 'button', class: 'iv-btn', id: 'preview-here', title: 'Score and preview this part of the object (the view\'s centre) after each epoch of this job\'s next training run (training.previewCenter)', onclick: () => void previewHere() }, 'Preview Here While Training')));
+}
+
+/** The object pixel at the centre of the view: the next training runs preview there (training.previewCenter). */
+async function previewHere(): Promise<void> {
+  if (!images || !init?.job) return;
+  const v = sync.state;
+  const x = Math.round(images.r.origin[0] + v.cx * images.r.sourceWidth);
+  const y = Math.round(images.r.origin[1] + v.cy * images.r.sourceHeight);
+  try {
+    const r = await client.request('previewHere', { jobId: init.job.jobId, x, y });
+    showStatus(`The next training runs preview the window centred at object (${r.x}, ${r.y}).`);
+  } catch (err) {
+    showStatus(errorMessage(err));
+  }
 }
 
 function showStatus(text: string): void {

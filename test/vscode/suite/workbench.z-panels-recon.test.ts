@@ -144,6 +144,19 @@ describe('Result panels (reconstruction viewer, study comparison) in VS Code', f
     assert.ok(isBinary(r.object) && isBinary(r.weight), 'binary through the page and back');
   });
 
+  it('Preview Here While Training sets training.previewCenter of the job\'s folder to the view\'s centre (object pixels)', async () => {
+    const cfg = () => vscode.workspace.getConfiguration('ptychoStudy', vscode.workspace.workspaceFolders?.[0]?.uri);
+    const relay = (type: string, params: unknown): Promise<Outcome> => recon.host.sendRequest('relay', { type, params });
+    try {
+      assert.deepEqual((await relay('previewHere', { jobId: TRAINED, x: 120, y: 95 })).result, { x: 120, y: 95 });
+      assert.deepEqual(cfg().get('training.previewCenter'), [120, 95]);
+      assert.match(String((await relay('previewHere', { jobId: TRAINED, x: -3, y: 5 })).error), /x must be ≥ 0/);
+    } finally {
+      await cfg().update('training.previewCenter', undefined, vscode.ConfigurationTarget.WorkspaceFolder);
+      await cfg().update('training.previewCenter', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
   it('showing the job again reveals its panel; another job gets its own panel', async () => {
     const again = await vscode.commands.executeCommand<ReconstructionPanel>('ptychoStudy.showReconstruction', TRAINED);
     assert.equal(again, recon);

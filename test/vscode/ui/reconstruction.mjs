@@ -5,6 +5,7 @@
 // best values marked, a cell opens its viewer). Screenshots go to the screenshots folder. Also prints the
 // page's own open-to-pixels timing (not asserted).
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /**
@@ -104,6 +105,25 @@ export async function reconstructionChecks(page, step, shot, h) {
     const frc = await canvasPixels(viewer, '#frc-plot-canvas');
     if (frc.colors < 4) throw new Error(`FRC plot blank: ${JSON.stringify(frc)}`);
     await shot('44-recon-metrics.png');
+  });
+
+  await step('Reconstruction viewer: Preview Here While Training sets the training preview window to the view\'s centre', async () => {
+    await viewer.locator('#preview-here').click();
+    await viewer.locator('#rv-status', { hasText: /preview the window centred at object \(\d+, \d+\)/ }).waitFor({ timeout: 10_000 });
+    const m = /object \((\d+), (\d+)\)/.exec((await viewer.locator('#rv-status').textContent()) ?? '');
+    const settingsFile = path.join(workspace, '.vscode', 'settings.json');
+    const deadline = Date.now() + 10_000;
+    let saved;
+    while (Date.now() < deadline && !saved) {
+      saved = JSON.parse(fs.readFileSync(settingsFile, 'utf8'))['ptychoStudy.training.previewCenter'];
+      if (!saved) await new Promise((r) => setTimeout(r, 200));
+    }
+    if (!saved || saved[0] !== Number(m[1]) || saved[1] !== Number(m[2])) throw new Error(`settings hold ${JSON.stringify(saved)}, the page said ${m?.[0]}`);
+    console.log(`    (training previews centred at object (${saved[0]}, ${saved[1]}))`);
+    // Back to the default for the checks that follow.
+    const all = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+    delete all['ptychoStudy.training.previewCenter'];
+    fs.writeFileSync(settingsFile, JSON.stringify(all));
   });
 
   let grid;
