@@ -7,7 +7,7 @@ import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, has
 import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
 import { SlurmBackend } from '../core/run/backend';
-import { chooseRepresentativeRun, deleteRun, listRuns, representativeRun, RunHistoryError, settingsDiff } from '../core/run/runHistory';
+import { archivedRunIds, chooseRepresentativeRun, deleteRun, listRuns, representativeRun, RunHistoryError, settingsDiff } from '../core/run/runHistory';
 import { compareRuns, parseRunRef, RunCompareError, type RunComparison, type RunRef } from '../core/run/compareRuns';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
@@ -430,8 +430,17 @@ export function jobToJson(j: StudyJob): Record<string, unknown> {
   return {
     kind: 'train', id: j.id, dose: j.dose, view: j.view, gridsize: j.gridsize, state: j.state, reason: j.reason ?? null,
     train: ds(j.train), test: ds(j.test), artifactDir: j.artifactDir, logPath: j.logPath, layout: j.layout ?? null,
-    n: j.train.info?.n ?? null, findings: j.findings, lastRun: j.run ? { status: j.run.status, manifest: j.run.manifestPath } : null,
+    n: j.train.info?.n ?? null, findings: j.findings,
+    lastRun: j.run ? { status: j.run.status, manifest: j.run.manifestPath, runId: typeof j.run.manifest?.runId === 'string' ? j.run.manifest.runId : null, earlierRuns: archivedRunIds(j.artifactDir).length } : null,
   };
+}
+
+/** The latest run of a job as `list` shows it: its id, and how many earlier runs are kept under runs/. */
+function latestRunCell(j: StudyJob): string {
+  if (!j.run || j.run.status === 'dry-run') return '-';
+  const id = typeof j.run.manifest?.runId === 'string' ? j.run.manifest.runId : '?';
+  const earlier = archivedRunIds(j.artifactDir).length;
+  return earlier ? `${id} (+${earlier})` : id;
 }
 
 /**
@@ -570,12 +579,12 @@ async function cmdList(p: Parsed, io: CliIO): Promise<number> {
     io.out('No job matches the filter.');
     return 0;
   }
-  io.out(table(['job', 'dose', 'view', 'gs', 'state', 'train', 'test', 'N', 'reason'], jobs.map((j) => {
+  io.out(table(['job', 'dose', 'view', 'gs', 'state', 'train', 'test', 'N', 'latest run', 'reason'], jobs.map((j) => {
     const q = slurm.states.get(j.artifactDir);
     return [
       j.id, formatDose(j.dose), j.view, String(j.gridsize), q ? `${q.slurmState === 'PENDING' ? 'pending' : q.slurmState.toLowerCase()} on Slurm` : j.state,
       j.train.exists ? String(j.train.info?.patternCount ?? '?') : '-', j.test.exists ? String(j.test.info?.patternCount ?? '?') : '-',
-      String(j.train.info?.n ?? '-'), q ? `array ${q.arrayJobId}_${q.task}${q.reason && !/^None\b/.test(q.reason) ? ` (${q.reason})` : ''}` : j.reason ?? '',
+      String(j.train.info?.n ?? '-'), latestRunCell(j), q ? `array ${q.arrayJobId}_${q.task}${q.reason && !/^None\b/.test(q.reason) ? ` (${q.reason})` : ''}` : j.reason ?? '',
     ];
   })));
   const counts = new Map<string, number>();

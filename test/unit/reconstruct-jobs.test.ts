@@ -78,7 +78,7 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     assert.equal(m.runtime.executionProviderRequested, 'cuda');
     assert.equal(m.runtime.executionProviderUsed, 'cpu');
     assert.match(m.runtime.fallbackReason!, /epie runs in TypeScript on the CPU; the cuda provider was requested and is not used/);
-    assert.deepEqual(m.reconstruction!.parameters, { algorithm: 'epie', probeMode: 'fixed', alpha: 1, beta: 1, probeStart: 1, momentum: 0, friction: 0.9, seed: 42, iterations: 20, checkpointEvery: 10 });
+    assert.deepEqual(m.reconstruction!.parameters, { algorithm: 'epie', probeMode: 'fixed', alpha: 1, beta: 1, probeStart: 1, momentum: 0, friction: 0.9, anneal: 0, seed: 42, iterations: 20, checkpointEvery: 10 });
     assert.equal(m.result!.iterations, 20);
     assert.equal(m.result!.history.length, 20);
     assert.ok(m.timing!.finishedAt && m.timing!.reconstructionSeconds! > 0);

@@ -61,6 +61,11 @@ describe('run history: earlier runs are kept under runs/', function () {
     const json = JSON.parse(cli(['runs', id, '--workspace', root, '--json']).out) as { runs: { id: string; latest: boolean; epochs: number; amplitudeR: number | null }[] };
     assert.deepEqual(json.runs.map((r) => [r.id, r.latest, r.epochs]), [[latest.runId, true, 2], [first.runId, false, 1]]);
     assert.equal(typeof json.runs[1].amplitudeR, 'number', 'its headline metric');
+    // list shows each job's latest run and how many earlier ones it keeps.
+    assert.match(cli(['list', '--workspace', root]).out, new RegExp(`dose_10000/baseline/gs1 .*succeeded .* ${latest.runId} \\(\\+1\\)`));
+    const jobs = (JSON.parse(cli(['list', '--workspace', root, '--json']).out) as { jobs: { id: string; lastRun: { runId: string; earlierRuns: number } | null }[] }).jobs;
+    const lastRun = jobs.find((j) => j.id === id)?.lastRun;
+    assert.deepEqual([lastRun?.runId, lastRun?.earlierRuns], [latest.runId, 1]);
   });
 
   it('compare-runs: the settings that differ, the metrics with the better marked, each run\'s own loss curve cut from the job\'s journal', () => {
