@@ -23,7 +23,7 @@ check('the package holds bundles and media only', () => {
   const listing = execFileSync(path.join(repoRoot, 'node_modules', '.bin', 'vsce'), ['ls'], { cwd: repoRoot, encoding: 'utf8' }).split('\n').filter(Boolean);
   const bad = listing.filter((f) => /^(src|test|tools|scripts|out)\//.test(f) || f.endsWith('.ts') || f.endsWith('.npz')
     || (f.startsWith('node_modules/') && !/^node_modules\/onnxruntime-(node|common)\//.test(f)) || /bin\/napi-v6\/(?!linux\/x64)/.test(f));
-  for (const f of ['dist/worker.js', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']) if (!listing.includes(f)) throw new Error(`${f} missing (training needs it)`);
+  for (const f of ['dist/worker.js', 'dist/iterative-thread.js', 'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node']) if (!listing.includes(f)) throw new Error(`${f} missing (training needs it)`);
   if (bad.length) throw new Error(`unexpected files: ${bad.join(', ')}`);
   if (!listing.includes('dist/extension.js')) throw new Error('dist/extension.js missing');
   for (const f of ['dist/webview/npzPreview.js', 'media/webview.css']) if (!listing.includes(f)) throw new Error(`${f} missing (the NPZ preview page)`);

@@ -21,6 +21,7 @@ import { isPowerOfTwo } from '../fft';
 import { Rng } from '../simulate/rng';
 import { footprints, illumination, type Footprints } from './footprint';
 import { PatternUpdater, type UpdateRule } from './kernel';
+import { defaultThreadScript, planStripes, StripeThreads, type ThreadShared } from './parallel';
 import type {
   Algorithm, AmplitudeReader, AmplitudeSource, ComplexImage, ComplexPlanes, IterateOptions, IterationReport,
   ProbeMode, ReconstructionOptions, ReconstructionSnapshot,
@@ -45,8 +46,17 @@ function abortError(): Error {
   return err;
 }
 
-function planes(width: number, height: number): ComplexPlanes {
-  return { width, height, re: new Float64Array(width * height), im: new Float64Array(width * height) };
+function planes(width: number, height: number, shared = false): ComplexPlanes {
+  const plane = (): Float64Array => (shared ? new Float64Array(new SharedArrayBuffer(8 * width * height)) : new Float64Array(width * height));
+  return { width, height, re: plane(), im: plane() };
+}
+
+/** A typed array's contents in a SharedArrayBuffer (the same one when it already is). */
+function sharedCopy<T extends Float32Array | Float64Array | Int32Array>(a: T): SharedArrayBuffer {
+  if (a.buffer instanceof SharedArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) return a.buffer;
+  const sab = new SharedArrayBuffer(a.byteLength);
+  new (a.constructor as new (b: SharedArrayBuffer) => T)(sab).set(a);
+  return sab;
 }
 
 export class Reconstruction {
@@ -75,6 +85,12 @@ export class Reconstruction {
   /** Momentum: the object at the start of the iteration, and the velocity (undefined without momentum). */
   private readonly mom: { startRe: Float64Array; startIm: Float64Array; velRe: Float64Array; velIm: Float64Array } | undefined;
   private chunk: Float32Array | undefined;
+  /** Stripes of the object (fixed probe): the visiting order groups them so two threads can share an iteration. */
+  private readonly stripes: { stripeOf: Int32Array; stripes: number } | undefined;
+  readonly threads: number;
+  private readonly threadScript: string | undefined;
+  private pool?: { threads: StripeThreads; stack: Float32Array; shared: SharedArrayBuffer };
+  private readonly lists: Int32Array[];
 
   constructor(opts: ReconstructionOptions) {
     const n = opts.n;
@@ -121,9 +137,15 @@ export class Reconstruction {
 
     this.fp = footprints(opts.positions.xs, opts.positions.ys, n, width, height);
     this.patterns = this.fp.count;
-    this.object = planes(width, height);
+    this.threads = opts.threads ?? 1;
+    if (!(this.threads === 1 || this.threads === 2)) throw new Error(`threads must be 1 or 2 (got ${opts.threads})`);
+    this.stripes = this.probeMode === 'fixed' ? planStripes(this.fp, n, width) : undefined;
+    this.lists = [0, 1, 2, 3].map(() => new Int32Array(this.patterns));
+    this.threadScript = this.threads > 1 && this.stripes ? opts.threadScript ?? defaultThreadScript() : undefined;
+    const shared = this.threadScript !== undefined;
+    this.object = planes(width, height, shared);
     this.object.re.fill(1);
-    this.probe = planes(n, n);
+    this.probe = planes(n, n, shared);
     let energy = 0;
     for (let k = 0; k < n * n; k++) {
       const re = probe.data[2 * k];
@@ -191,7 +213,11 @@ export class Reconstruction {
       const { object, probe, fp, updater } = this;
       let err = 0;
       let energy = 0;
-      if (stack) {
+      if (this.stripes && !rule.refine) {
+        const r = await this.stripeIteration(source, order, rule);
+        err = r.err;
+        energy = r.energy;
+      } else if (stack) {
         for (let q = 0; q < order.length; q++) {
           err += updater.update(object, probe, fp, order[q], stack, order[q] * n2, rule);
           energy += updater.lastEnergy;
@@ -220,6 +246,90 @@ export class Reconstruction {
       options.onIteration?.(report);
     }
     return reports;
+  }
+
+  /**
+   * One iteration in the stripe-grouped order (fixed probe): the random order split into four lists by stripe mod 4;
+   * lists 0 and 2, then 1 and 3, touch disjoint pixels, so the second of each pair can run on the second thread at
+   * the same time as the first (with one thread, or a reader source, they run one after the other: the same result).
+   */
+  private async stripeIteration(source: AmplitudeSource, order: Int32Array, rule: UpdateRule): Promise<{ err: number; energy: number }> {
+    const { stripeOf } = this.stripes!;
+    const lens = [0, 0, 0, 0];
+    for (let q = 0; q < order.length; q++) {
+      const p = order[q];
+      const k = stripeOf[p] % 4;
+      this.lists[k][lens[k]++] = p;
+    }
+    const n2 = this.n * this.n;
+    let err = 0;
+    let energy = 0;
+    const pool = source instanceof Float32Array ? this.threadPool(source) : undefined;
+    for (const [mine, theirs] of [[0, 2], [1, 3]] as const) {
+      if (pool) {
+        pool.threads.start(this.lists[theirs], lens[theirs], rule, this.updater.maxProbe2);
+        try {
+          for (let q = 0; q < lens[mine]; q++) {
+            const p = this.lists[mine][q];
+            err += this.updater.update(this.object, this.probe, this.fp, p, pool.stack, p * n2, rule);
+            energy += this.updater.lastEnergy;
+          }
+        } finally {
+          const r = pool.threads.finish();
+          err += r.err;
+          energy += r.energy;
+        }
+      } else {
+        for (const k of [mine, theirs]) {
+          const list = this.lists[k].subarray(0, lens[k]);
+          if (source instanceof Float32Array) {
+            for (const p of list) {
+              err += this.updater.update(this.object, this.probe, this.fp, p, source, p * n2, rule);
+              energy += this.updater.lastEnergy;
+            }
+          } else {
+            const chunk = (this.chunk ??= new Float32Array(READ_CHUNK * n2));
+            for (let q = 0; q < list.length; q += READ_CHUNK) {
+              const ids = list.subarray(q, Math.min(list.length, q + READ_CHUNK));
+              await source.read(ids, chunk, 0);
+              for (let j = 0; j < ids.length; j++) {
+                err += this.updater.update(this.object, this.probe, this.fp, ids[j], chunk, j * n2, rule);
+                energy += this.updater.lastEnergy;
+              }
+            }
+          }
+        }
+      }
+    }
+    return { err, energy };
+  }
+
+  /** The second thread and the shared amplitudes (started on the first iteration that can use them). */
+  private threadPool(stack: Float32Array): { threads: StripeThreads; stack: Float32Array } | undefined {
+    if (!this.threadScript) return undefined;
+    if (this.pool && this.pool.stack === stack) return { threads: this.pool.threads, stack: new Float32Array(this.pool.shared) };
+    this.pool?.threads.close();
+    const amplitudes = sharedCopy(stack);
+    const shared: ThreadShared = {
+      n: this.n, width: this.object.width, height: this.object.height, patterns: this.patterns,
+      objectRe: this.object.re.buffer as SharedArrayBuffer, objectIm: this.object.im.buffer as SharedArrayBuffer,
+      probeRe: this.probe.re.buffer as SharedArrayBuffer, probeIm: this.probe.im.buffer as SharedArrayBuffer,
+      amplitudes, base: sharedCopy(this.fp.base), weights: sharedCopy(this.fp.weights),
+      list: new SharedArrayBuffer(4 * this.patterns), ctrl: new SharedArrayBuffer(4 * 8), params: new SharedArrayBuffer(8 * 8),
+    };
+    this.pool = { threads: new StripeThreads(this.threadScript, shared), stack, shared: amplitudes };
+    return { threads: this.pool.threads, stack: new Float32Array(amplitudes) };
+  }
+
+  /** Stops the second thread (if one was started). The reconstruction can go on, on one thread. */
+  release(): void {
+    this.pool?.threads.close();
+    this.pool = undefined;
+  }
+
+  /** Whether iterations run on two threads (a fixed probe, an object wide enough for 4 stripes, the thread script found). */
+  get parallel(): boolean {
+    return this.threadScript !== undefined;
   }
 
   /**

@@ -64,6 +64,14 @@ export interface ReconstructionOptions {
   anneal?: number;
   /** The iterations the whole reconstruction will run (resumes included): the annealing schedule's length. */
   plannedIterations?: number;
+  /**
+   * Threads (1 or 2) for a fixed probe and an in-memory amplitude stack: the object is cut into stripes and two
+   * threads update patterns of non-adjacent stripes at once (parallel.ts). The result does not depend on it: with a
+   * fixed probe the visiting order is the stripe-grouped one for any thread count. Default 1.
+   */
+  threads?: number;
+  /** The second thread's script (dist/iterative-thread.js); default: found next to the running bundle. */
+  threadScript?: string;
   /** Seed of the random update order; default 0. */
   seed?: number;
   /**

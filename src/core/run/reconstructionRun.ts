@@ -31,7 +31,9 @@ import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { ManifestKeeper } from './manifestWriter';
 import { cancelledBy, finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
 
-const ENGINE = 'TypeScript (src/core/iterative), one thread on the CPU';
+const ENGINE = 'TypeScript (src/core/iterative) on the CPU: one thread, or two with a fixed probe (stripe-parallel, the same result)';
+/** Largest amplitude stack read into memory for the two-thread engine (else it streams on one thread). */
+const STACK_IN_MEMORY_BYTES = 2 << 30;
 const AD_ENGINE = 'onnxruntime: an ONNX graph of the object (src/core/iterative/ad.ts), Adam in mini-batches';
 
 /** Why a requested provider is not used by epie/rpie (undefined when none is lost). */
@@ -61,7 +63,8 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
   const fallbackReason = providerNote(s.executionProvider, config.algorithm);
   const isAd = config.algorithm === 'ad';
   const providers = isAd ? planProviders(s.executionProvider) : undefined;
-  const threads = isAd ? (opts.threads ?? resolveThreads({ env: process.env, available: os.availableParallelism() })) : undefined;
+  // ad: onnxruntime's intra-op threads; ePIE/rPIE: up to two threads (the stripe-parallel engine, fixed probe only).
+  const threads = opts.threads ?? resolveThreads({ env: process.env, available: os.availableParallelism() });
   const manifest: ReconstructionManifest = {
     schemaVersion: 1,
     kind: 'ptycho-study-reconstruction',
@@ -78,7 +81,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       processStartedAt: ((t) => (t === undefined ? undefined : new Date(t).toISOString()))(processStartTime(process.pid)),
       executionProviderRequested: s.executionProvider, executionProviderCandidates: providers?.candidates ?? ['cpu'], ...(isAd ? {} : { executionProviderUsed: 'cpu' }),
       ...(fallbackReason ? { fallbackReason } : {}), heartbeatAt: startedAt.toISOString(),
-      threads: threads ? threads.threads : 1, threadsSource: threads ? threads.source : 'engine', engine: isAd ? AD_ENGINE : ENGINE,
+      threads: isAd ? threads.threads : 1, threadsSource: isAd ? threads.source : 'engine', engine: isAd ? AD_ENGINE : ENGINE,
     },
     worker: { command: [process.execPath, ...process.argv.slice(1)] },
     findings: [],
@@ -92,6 +95,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
 
   let ds: TrainingDataset | undefined;
   let adEngine: AdReconstruction | undefined;
+  let epEngine: Reconstruction | undefined;
   const checkpointFile = path.join(jobDir, ARTIFACT.checkpoint);
   try {
     // Before anything costly (hashing the dataset): is there a checkpoint to resume?
@@ -113,6 +117,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
         // provenance is informative; the evaluation itself says when the file cannot be used
       }
     }
+    let stack: Float32Array | undefined;
     let rec: Engine;
     let parameters: Record<string, unknown>;
     let configKey: string;
@@ -122,7 +127,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       const base = optionsFromDataset(ds, { objectShape: config.objectShape, probeMode: s.probeMode, probeStart: s.probeStart, seed: s.seed });
       adEngine = await AdReconstruction.create({
         ...base, measuredEnergy: base.measuredEnergy!, loss: s.loss, learningRate: s.learningRate, batchSize: s.batchSize, iterations: s.iterations,
-      }, { ort, providers: providers!.candidates, threads: threads!.threads || undefined });
+      }, { ort, providers: providers!.candidates, threads: threads.threads || undefined });
       rec = adEngine;
       manifest.runtime.executionProviderUsed = adEngine.provider;
       if (adEngine.fallbacks.length) {
@@ -136,8 +141,18 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       const ep = createReconstruction(optionsFromDataset(ds, {
         objectShape: config.objectShape, algorithm: config.algorithm, probeMode: s.probeMode, alpha: s.alpha, beta: s.beta,
         probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, anneal: s.anneal, plannedIterations: s.iterations, seed: s.seed,
+        threads: threads.threads >= 2 ? 2 : 1,
       }));
       rec = ep;
+      epEngine = ep;
+      // Two threads need every amplitude in shared memory (the result is the same either way: parallel.ts).
+      if (ep.parallel && ds.count * ds.n * ds.n * 4 <= STACK_IN_MEMORY_BYTES) {
+        const all = new Float32Array(ds.count * ds.n * ds.n);
+        await ds.patterns.read(Int32Array.from({ length: ds.count }, (_, i) => i), all);
+        stack = all;
+      }
+      manifest.runtime.threads = ep.parallel && stack ? 2 : 1;
+      manifest.runtime.threadsSource = ep.parallel && stack ? threads.source : 'engine';
       parameters = {
         algorithm: config.algorithm, probeMode: s.probeMode, alpha: ep.alpha, beta: ep.beta, probeStart: ep.probeStart, momentum: ep.momentum,
         friction: ep.friction, anneal: ep.anneal, seed: ep.seed, iterations: s.iterations, checkpointEvery: s.checkpointEvery,
@@ -188,7 +203,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       keeper.touch();
     };
     while (rec.iteration < s.iterations && !io.cancelled() && !keeper.error) {
-      const [report] = await rec.iterate(ds.patterns, 1);
+      const [report] = await rec.iterate(stack ?? ds.patterns, 1);
       const q = scanQuality(rec.object, truth, mask);
       elapsed += report.seconds;
       const updatesPerSec = report.seconds > 0 ? rec.patterns / report.seconds : 0;
@@ -254,6 +269,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
   } catch (err) {
     return await recordRunFailure(err, config.jobId, emit, io, finish);
   } finally {
+    epEngine?.release();
     await adEngine?.release().catch(() => undefined);
     await ds?.close().catch(() => undefined);
     events.close();

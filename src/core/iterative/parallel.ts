@@ -1,0 +1,125 @@
+// Two threads for ePIE/rPIE with a fixed probe: the object is cut into vertical stripes at least one footprint
+// (N + 1 columns) wide, and each iteration runs in two phases — stripes 0, 2 (mod 4) side by side, then 1, 3 — so
+// the patterns updated at the same moment never touch the same object pixel. Each pattern update is then exactly the
+// serial algorithm's; only the visiting order differs from the serial one (the seeded random order, grouped by
+// phase and thread), so the result is as deterministic as the serial one. The calling thread takes one half of each
+// phase and one worker_threads Worker (iterativeThread.ts) the other; they meet at a barrier (Atomics) after each
+// phase. Object, probe, amplitudes and footprints live in SharedArrayBuffers.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Footprints } from './footprint';
+import type { UpdateRule } from './kernel';
+
+/** Control block (Int32): [0] command sequence, [1] done sequence, [2] list start, [3] list length, [4] flags (1 rPIE), [5] stop. */
+export const CTRL = { seq: 0, done: 1, start: 2, length: 3, flags: 4, stop: 5, size: 8 } as const;
+/** Parameters (Float64): [0] alpha, [1] beta, [2] objectStep, [3] maxProbe2; results: [4] error sum, [5] energy sum. */
+export const PARAM = { alpha: 0, beta: 1, objectStep: 2, maxProbe2: 3, err: 4, energy: 5, size: 8 } as const;
+
+export interface ThreadShared {
+  n: number;
+  width: number;
+  height: number;
+  patterns: number;
+  objectRe: SharedArrayBuffer;
+  objectIm: SharedArrayBuffer;
+  probeRe: SharedArrayBuffer;
+  probeIm: SharedArrayBuffer;
+  amplitudes: SharedArrayBuffer;
+  base: SharedArrayBuffer;
+  weights: SharedArrayBuffer;
+  /** The worker's list of pattern indices for the current phase. */
+  list: SharedArrayBuffer;
+  ctrl: SharedArrayBuffer;
+  params: SharedArrayBuffer;
+}
+
+/** Stripe of each pattern (by its footprint's left column), or undefined when the object is too narrow for 4 stripes. */
+export function planStripes(fp: Footprints, n: number, width: number): { stripeOf: Int32Array; stripes: number } | undefined {
+  let lo = Infinity;
+  let hi = -Infinity;
+  const col = new Int32Array(fp.count);
+  for (let p = 0; p < fp.count; p++) {
+    col[p] = fp.base[p] % width;
+    lo = Math.min(lo, col[p]);
+    hi = Math.max(hi, col[p]);
+  }
+  const range = hi - lo + 1;
+  // Footprints are N + 1 columns wide: columns ≥ N + 1 apart never share a pixel, and two patterns of stripes s and
+  // s + 2 have columns more than one stripe width w ≥ N apart.
+  const minWidth = n;
+  const stripes = 4 * Math.floor(range / (4 * minWidth));
+  if (stripes < 4) return undefined;
+  const w = range / stripes;
+  const stripeOf = new Int32Array(fp.count);
+  for (let p = 0; p < fp.count; p++) stripeOf[p] = Math.min(stripes - 1, Math.floor((col[p] - lo) / w));
+  return { stripeOf, stripes };
+}
+
+/** The thread script next to the bundle that runs the engine (dist/iterative-thread.js), if it is there. */
+export function defaultThreadScript(): string | undefined {
+  const candidates = [path.join(__dirname, 'iterative-thread.js'), path.join(__dirname, '..', '..', 'dist', 'iterative-thread.js'), path.join(__dirname, '..', '..', '..', 'dist', 'iterative-thread.js')];
+  return candidates.find((f) => fs.existsSync(f));
+}
+
+export class StripeThreads {
+  private readonly worker: Worker;
+  private readonly ctrl: Int32Array;
+  private readonly params: Float64Array;
+  private readonly list: Int32Array;
+  private seq = 0;
+  private failed?: Error;
+  private closed = false;
+
+  constructor(script: string, shared: ThreadShared) {
+    this.ctrl = new Int32Array(shared.ctrl);
+    this.params = new Float64Array(shared.params);
+    this.list = new Int32Array(shared.list);
+    this.worker = new Worker(script, { workerData: shared });
+    this.worker.unref(); // never keeps a process alive on its own
+    this.worker.on('error', (err) => {
+      this.failed = err;
+      Atomics.store(this.ctrl, CTRL.done, -1);
+      Atomics.notify(this.ctrl, CTRL.done);
+    });
+  }
+
+  /** Starts the worker on `indices` (a phase's other half) with the iteration's rule. */
+  start(indices: Int32Array, length: number, rule: UpdateRule, maxProbe2: number): void {
+    if (this.failed) throw new Error(`the second reconstruction thread failed: ${this.failed.message}`);
+    this.list.set(indices.subarray(0, length), 0);
+    this.params[PARAM.alpha] = rule.alpha;
+    this.params[PARAM.beta] = rule.beta;
+    this.params[PARAM.objectStep] = rule.objectStep ?? 1;
+    this.params[PARAM.maxProbe2] = maxProbe2;
+    this.params[PARAM.err] = 0;
+    this.params[PARAM.energy] = 0;
+    Atomics.store(this.ctrl, CTRL.start, 0);
+    Atomics.store(this.ctrl, CTRL.length, length);
+    Atomics.store(this.ctrl, CTRL.flags, rule.rpie ? 1 : 0);
+    this.seq++;
+    Atomics.store(this.ctrl, CTRL.seq, this.seq);
+    Atomics.notify(this.ctrl, CTRL.seq);
+  }
+
+  /** Waits for the worker's half (blocking: it is a few milliseconds); returns its error and energy sums. */
+  finish(): { err: number; energy: number } {
+    for (;;) {
+      const done = Atomics.load(this.ctrl, CTRL.done);
+      if (done === this.seq) break;
+      if (done === -1 || this.failed) throw new Error(`the second reconstruction thread failed: ${this.failed?.message ?? 'unknown error'}`);
+      Atomics.wait(this.ctrl, CTRL.done, done, 10_000);
+    }
+    return { err: this.params[PARAM.err], energy: this.params[PARAM.energy] };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.ctrl, CTRL.stop, 1);
+    this.seq++;
+    Atomics.store(this.ctrl, CTRL.seq, this.seq);
+    Atomics.notify(this.ctrl, CTRL.seq);
+    void this.worker.terminate().catch(() => undefined);
+  }
+}
