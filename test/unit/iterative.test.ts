@@ -231,7 +231,7 @@ describe('iterative: ePIE / rPIE reconstruction', function () {
     const two = createReconstruction({ ...opts, threads: 2, threadScript });
     try {
       assert.equal(one.parallel, false);
-      assert.equal(two.parallel, true, 'a 192-px object holds four 32-px stripes');
+      assert.equal(two.parallel, true, 'a 192-px object holds four 32-px stripes (159 columns of positions)');
       const r1 = await one.iterate(stack, 4);
       const r2 = await two.iterate(stack, 4);
       const same = (a: Float64Array, b: Float64Array): boolean => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));

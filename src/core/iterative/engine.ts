@@ -327,7 +327,7 @@ export class Reconstruction {
     this.pool = undefined;
   }
 
-  /** Whether iterations run on two threads (a fixed probe, an object wide enough for 4 stripes, the thread script found). */
+  /** Whether iterations run on two threads (a fixed probe, an object wide enough for 3 stripes, the thread script found). */
   get parallel(): boolean {
     return this.threadScript !== undefined;
   }

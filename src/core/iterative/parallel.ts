@@ -34,7 +34,11 @@ export interface ThreadShared {
   params: SharedArrayBuffer;
 }
 
-/** Stripe of each pattern (by its footprint's left column), or undefined when the object is too narrow for 4 stripes. */
+/**
+ * Stripe of each pattern (by its footprint's left column), or undefined when the object is too narrow for 3 stripes.
+ * The threads run stripes ≡ 0 and ≡ 2 (mod 4) at once, then ≡ 1 and ≡ 3: always two or more stripes apart, for any
+ * count (with 3 stripes the second phase has one thread's work only).
+ */
 export function planStripes(fp: Footprints, n: number, width: number): { stripeOf: Int32Array; stripes: number } | undefined {
   let lo = Infinity;
   let hi = -Infinity;
@@ -48,8 +52,8 @@ export function planStripes(fp: Footprints, n: number, width: number): { stripeO
   // Footprints are N + 1 columns wide: columns ≥ N + 1 apart never share a pixel, and two patterns of stripes s and
   // s + 2 have columns more than one stripe width w ≥ N apart.
   const minWidth = n;
-  const stripes = 4 * Math.floor(range / (4 * minWidth));
-  if (stripes < 4) return undefined;
+  const stripes = Math.floor(range / minWidth);
+  if (stripes < 3) return undefined;
   const w = range / stripes;
   const stripeOf = new Int32Array(fp.count);
   for (let p = 0; p < fp.count; p++) stripeOf[p] = Math.min(stripes - 1, Math.floor((col[p] - lo) / w));
