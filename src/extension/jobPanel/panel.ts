@@ -353,14 +353,7 @@ export class JobPanel extends Disposable {
     this.streamFiles = files;
     const base = ++this.streamSerial * 1_000_000;
     const onError = (what: string) => (e: Error): void => this.deps.log.warn(`Job panel ${this.key.jobId}: reading ${what} failed: ${e.message}`);
-    this.logStream = new TailStream(files.log, async (u) => {
-      this.posted.logBatches++;
-      this.posted.logLines += u.lines.length;
-      await this.host.sendEvent('log', {
-        generation: base + u.generation, reset: u.reset, lines: u.lines, partial: u.partial, offset: u.offset, more: u.more,
-        ...(u.skippedBytes ? { skippedBytes: u.skippedBytes } : {}), ...(u.missing ? { missing: true } : {}),
-      });
-    }, poll, onError(path.basename(files.log)));
+    this.logStream = this.logTail(files.log, base, poll);
     this.eventsStream = new TailStream(files.events, async (u) => {
       const parsed = parseEvents(u.lines.join('\n'));
       const events = this.isReconstruction ? toReconEvents(parsed) : toTrainEvents(parsed);
@@ -371,19 +364,23 @@ export class JobPanel extends Disposable {
     }, poll, onError('events.jsonl'));
   }
 
-  /** The log stream alone (while an earlier run is shown). */
-  private startLogOnly(): void {
-    const found = this.lookup();
-    if (!found || this.logStream) return;
-    const base = ++this.streamSerial * 1_000_000;
-    this.logStream = new TailStream(found.job.logPath, async (u) => {
+  /** The log, followed and sent to the page in batches (generations `base` + the tail's). */
+  private logTail(file: string, base: number, poll: number): TailStream {
+    return new TailStream(file, async (u) => {
       this.posted.logBatches++;
       this.posted.logLines += u.lines.length;
       await this.host.sendEvent('log', {
         generation: base + u.generation, reset: u.reset, lines: u.lines, partial: u.partial, offset: u.offset, more: u.more,
         ...(u.skippedBytes ? { skippedBytes: u.skippedBytes } : {}), ...(u.missing ? { missing: true } : {}),
       });
-    }, POLL_IDLE_MS, (e) => this.deps.log.warn(`Job panel ${this.key.jobId}: reading ${path.basename(found.job.logPath)} failed: ${e.message}`));
+    }, poll, (e) => this.deps.log.warn(`Job panel ${this.key.jobId}: reading ${path.basename(file)} failed: ${e.message}`));
+  }
+
+  /** The log stream alone (while an earlier run is shown). */
+  private startLogOnly(): void {
+    const found = this.lookup();
+    if (!found || this.logStream) return;
+    this.logStream = this.logTail(found.job.logPath, ++this.streamSerial * 1_000_000, POLL_IDLE_MS);
   }
 
   private stopStreams(): void {
