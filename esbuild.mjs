@@ -1,7 +1,7 @@
 // Bundles the extension, the CLI, the worker, the benchmarks and the unit tests with esbuild.
 // Type-checking is separate: `tsc --noEmit -p .` (npm run typecheck).
 import * as esbuild from 'esbuild';
-import { readdirSync, existsSync, rmSync } from 'node:fs';
+import { readdirSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -10,7 +10,11 @@ const watch = process.argv.includes('--watch');
 /** Native or host-provided modules that must never be bundled. */
 const external = ['vscode', 'onnxruntime-node', 'mocha', 'playwright-core'];
 
+/** The package version, compiled into the bundles (`ptycho-study --version`). */
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+
 const common = {
+  define: { __PTYCHO_VERSION__: JSON.stringify(version) },
   bundle: true,
   platform: 'node',
   target: 'node20',

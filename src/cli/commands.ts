@@ -278,11 +278,21 @@ export async function runCli(argv: string[], rawIo: CliIO): Promise<number> {
     err: (l) => rawIo.err(escapeControl(l)),
   };
   const [name, ...rest] = argv;
+  if (name === 'help' && rest[0] !== undefined) {
+    // help <command>: that command's help, as <command> --help prints it.
+    const c = COMMANDS[rest[0]];
+    if (!c) {
+      io.err(`ptycho-study help: unknown command "${rest[0]}". Run ptycho-study --help.`);
+      return 2;
+    }
+    io.out(`${c.usage}\n\n${c.summary}.\n${c.help.join('\n')}`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     printUsage(io);
     return name ? 0 : 2;
   }
-  if (name === '--version' || name === '-v') {
+  if (name === '--version' || name === '-V' || name === '-v') {
     io.out(VERSION);
     return 0;
   }
@@ -319,7 +329,7 @@ function printUsage(io: CliIO): void {
   io.out('ptycho-study — the PtychoPINN dose/overlap study from the command line\n');
   io.out('Commands:');
   for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(9)} ${c.summary}`);
-  io.out('\nRun ptycho-study <command> --help for its options.');
+  io.out('\nRun ptycho-study <command> --help (or ptycho-study help <command>) for its options; --version prints the version.');
 }
 
 // ---------------------------------------------------------------- inspect

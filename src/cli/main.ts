@@ -25,9 +25,23 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // `ptycho-study … | head -1`: the reader went away (EPIPE). Nothing more is written there, and a running command is
+  // cancelled as Ctrl-C would cancel it (a shell's SIGPIPE, without a stack trace).
+  const closed = { out: false, err: false };
+  const onPipeError = (which: 'out' | 'err') => (e: NodeJS.ErrnoException): void => {
+    if (e.code !== 'EPIPE') throw e;
+    closed[which] = true;
+    if (which === 'out' && !controller.signal.aborted) controller.abort('the output pipe was closed (EPIPE)');
+  };
+  process.stdout.on('error', onPipeError('out'));
+  process.stderr.on('error', onPipeError('err'));
   const code = await runCli(process.argv.slice(2), {
-    out: (l) => process.stdout.write(l + '\n'),
-    err: (l) => process.stderr.write(l + '\n'),
+    out: (l) => {
+      if (!closed.out) process.stdout.write(l + '\n');
+    },
+    err: (l) => {
+      if (!closed.err) process.stderr.write(l + '\n');
+    },
     distDir: path.dirname(__filename),
     cwd: process.cwd(),
     signal: controller.signal,
@@ -36,6 +50,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`ptycho-study: ${(err as Error).message}\n`);
+  try {
+    process.stderr.write(`ptycho-study: ${(err as Error).message}\n`);
+  } catch {
+    // stderr gone too
+  }
   process.exitCode = 1;
 });

@@ -33,6 +33,24 @@ describe('ptycho-study CLI', () => {
     }
   });
 
+  it('--version / -V print the package version; help <command> prints that command\'s help', () => {
+    const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const flag of ['--version', '-V']) assert.deepEqual([cli([flag]).code, cli([flag]).out.trim()], [0, version]);
+    const help = cli(['help', 'compare-runs']);
+    assert.equal(help.code, 0);
+    assert.equal(help.out, cli(['compare-runs', '--help']).out);
+    const unknown = cli(['help', 'frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /unknown command "frobnicate"/);
+  });
+
+  it('a reader that goes away (… | true, … | head -1): no EPIPE stack trace, no error output', () => {
+    for (let i = 0; i < 5; i++) {
+      const r = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" --help | true; "${process.execPath}" "${CLI}" inspect "${path.join(repoRoot, 'test', 'fixtures', 'metrics', 'wrapped_96.npz')}" --json | head -c 1 >/dev/null`], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.stderr, '', 'nothing on stderr');
+    }
+  });
+
   it('train --help documents --threads and its automatic default', () => {
     const r = cli(['train', '--help']);
     assert.equal(r.code, 0);
