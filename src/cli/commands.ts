@@ -301,6 +301,15 @@ export async function runCli(argv: string[], rawIo: CliIO): Promise<number> {
     io.err(`ptycho-study: unknown command "${name}". Run ptycho-study --help.`);
     return 2;
   }
+  // Under --json an error is a JSON object on stdout too (and the sentence on stderr), so scripts parse every outcome.
+  const fail = (code: number, kind: string, message: string, err?: unknown): number => {
+    io.err(`ptycho-study ${name}: ${message}${kind === 'usage' ? ` (usage: ${cmd.usage})` : ''}`);
+    if (json) {
+      const file = (err as { file?: unknown } | undefined)?.file;
+      io.out(JSON.stringify({ error: { code: kind, exitCode: code, message, file: typeof file === 'string' ? file : null } }));
+    }
+    return code;
+  };
   try {
     const parsed = parse(rest, cmd.flags, cmd.positionals);
     if (bool(parsed, 'help')) {
@@ -309,18 +318,14 @@ export async function runCli(argv: string[], rawIo: CliIO): Promise<number> {
     }
     return await cmd.run(parsed, io);
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`ptycho-study ${name}: ${err.message} (usage: ${cmd.usage})`);
-      return 2;
-    }
-    if ((err as Error).name === 'AbortError') {
-      io.err(`ptycho-study ${name}: cancelled.`);
-      return 130;
-    }
-    io.err(`ptycho-study ${name}: ${(err as Error).message}`);
-    return 1;
+    if (err instanceof UsageError) return fail(EXIT.usage, 'usage', err.message, err);
+    if ((err as Error).name === 'AbortError') return fail(EXIT.cancelled, 'cancelled', 'cancelled.', err);
+    return fail(EXIT.failed, 'failed', (err as Error).message, err);
   }
 }
+
+/** Exit codes, the same for every command (documented in --help and the README). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
 declare const __PTYCHO_VERSION__: string | undefined;
 const VERSION = typeof __PTYCHO_VERSION__ === 'string' ? __PTYCHO_VERSION__ : 'dev';
@@ -330,6 +335,9 @@ function printUsage(io: CliIO): void {
   io.out('Commands:');
   for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(9)} ${c.summary}`);
   io.out('\nRun ptycho-study <command> --help (or ptycho-study help <command>) for its options; --version prints the version.');
+  io.out('Exit codes (every command): 0 done; 1 failed (a job, a file, the study: the reason on stderr); 2 usage (a flag or');
+  io.out('argument is wrong); 130 cancelled (Ctrl-C, SIGTERM, a closed output pipe). With --json an error is also printed');
+  io.out('on stdout as {"error": {"code": "failed"|"usage"|"cancelled", "exitCode", "message", "file"}}.');
 }
 
 // ---------------------------------------------------------------- inspect

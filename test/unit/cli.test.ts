@@ -44,6 +44,18 @@ describe('ptycho-study CLI', () => {
     assert.match(unknown.err, /unknown command "frobnicate"/);
   });
 
+  it('under --json an error is a JSON object on stdout too (code, exit code, message, file); the exit codes are documented', () => {
+    const bad = cli(['inspect', path.join(repoRoot, 'package.json'), '--json']);
+    assert.equal(bad.code, 1);
+    const e = (JSON.parse(bad.out) as { error: { code: string; exitCode: number; message: string; file: string | null } }).error;
+    assert.deepEqual([e.code, e.exitCode, e.file], ['failed', 1, path.join(repoRoot, 'package.json')]);
+    assert.match(bad.err, /package\.json/);
+    const usage = cli(['list', '--dose', 'abc', '--json']);
+    assert.equal(usage.code, 2);
+    assert.equal((JSON.parse(usage.out) as { error: { code: string } }).error.code, 'usage');
+    assert.match(cli(['--help']).out, /Exit codes \(every command\): 0 done; 1 failed .* 2 usage .* 130 cancelled/s);
+  });
+
   it('a reader that goes away (… | true, … | head -1): no EPIPE stack trace, no error output', () => {
     for (let i = 0; i < 5; i++) {
       const r = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" --help | true; "${process.execPath}" "${CLI}" inspect "${path.join(repoRoot, 'test', 'fixtures', 'metrics', 'wrapped_96.npz')}" --json | head -c 1 >/dev/null`], { encoding: 'utf8', timeout: 60_000 });
