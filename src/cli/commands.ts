@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openNpz, openNpy, NpyFormatError, type NpzMember, type NpyHeader } from '../core/npy';
 import { escapeControl, escapeJsonControl } from '../core/text/escape';
-import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, parseJobId, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS } from '../core/study';
+import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, parseJobId, DEFAULT_TRAINING, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS } from '../core/study';
 import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
 import { SlurmBackend } from '../core/run/backend';
@@ -52,6 +52,16 @@ const QUALITY_FLAGS = {
   'early-stopping-patience': { type: 'string' }, 'stitch-crop-size': { type: 'string' },
   'preview-center': { type: 'string' }, 'preview-size': { type: 'string' },
 } as const;
+/** The core training settings' flags, each with its meaning and default (DEFAULT_TRAINING). */
+const SETTINGS_HELP = [
+  `  --epochs N             training epochs (default ${DEFAULT_TRAINING.epochs}; early stopping may end sooner)`,
+  `  --batch-size N         groups per optimizer step (default ${DEFAULT_TRAINING.batchSize})`,
+  `  --lr X                 initial Adam learning rate (default ${DEFAULT_TRAINING.learningRate}; halved on a plateau down to ${DEFAULT_TRAINING.minLearningRate})`,
+  '  --n-groups N           training groups drawn from the split (default: every pattern; PtychoPINN\'s n_groups, 512 upstream)',
+  `  --neighbor-count K     gridsize 2: a group's other patterns come from its K nearest positions (default ${DEFAULT_TRAINING.neighborCount})`,
+  `  --seed S               seed of every random choice: grouping, order, initialisation (default ${DEFAULT_TRAINING.seed})`,
+  `  --n-filters-scale S    network width: encoder filters 32S, 64S, 128S for 64-px patterns (PtychoPINN's n_filters_scale; default ${DEFAULT_TRAINING.nFiltersScale})`,
+];
 const QUALITY_HELP = [
   "  --probe-normalization energy|mask-mean  how the probe is scaled in the model (default energy; mask-mean = PtychoPINN's)",
   '  --weight-init glorot|he  how the conv kernels start (default glorot, PtychoPINN\'s; he: He-uniform, zero heads)',
@@ -128,7 +138,7 @@ const COMMANDS: Record<string, Command> = {
       '(status "dry-run") and <job>/run-config.json. Jobs whose data is missing are skipped with the reason.',
       'Exit code 1 when no job matches or a planned job is not runnable.',
       ...ROOT_HELP, ...FILTER_HELP,
-      '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
+      ...SETTINGS_HELP,
       '  --stitch-phase-align   synchronise the patches\' constant phases over their overlaps before stitching (default)',
       '  --plain-stitch         the study\'s plain average of the patches instead (reassemble_position)',
       ...QUALITY_HELP, ...DATA_HELP,
@@ -157,7 +167,7 @@ const COMMANDS: Record<string, Command> = {
       'Exit code 0 when every run succeeded, 1 when one failed, was not runnable or was skipped as already running,',
       '130 when cancelled.',
       ...ROOT_HELP, ...FILTER_HELP,
-      '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N (network width, default 2)',
+      ...SETTINGS_HELP,
       '  --stitch-phase-align   synchronise the patches\' constant phases over their overlaps before stitching (default)',
       '  --plain-stitch         the study\'s plain average of the patches instead (reassemble_position)',
       ...QUALITY_HELP, ...DATA_HELP,
