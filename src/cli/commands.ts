@@ -28,6 +28,11 @@ export interface CliIO {
   distDir: string;
   cwd: string;
   signal?: AbortSignal;
+  /**
+   * A redrawn status line (undefined clears it): given only when stderr is a terminal. Live progress goes there; when
+   * the output is piped there is none, and a run prints one line per epoch (no 500-ms lines flooding batch logs).
+   */
+  status?: (line: string | undefined) => void;
 }
 
 interface Command {
@@ -151,7 +156,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'train the matching jobs (one after another) in worker processes with onnxruntime',
     usage: 'ptycho-study train [roots] [--dose X] [--view V] [--gridsize G] [--epochs E] [--batch-size B] [--lr L] [--ep auto|cuda|webgpu|cpu] [--threads N] [--resume | --restart] [--json]',
     flags: {
-      ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, resume: { type: 'boolean' }, restart: { type: 'boolean' },
+      ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, quiet: { type: 'boolean' }, resume: { type: 'boolean' }, restart: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
       'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
       'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, 'plain-stitch': { type: 'boolean' }, threads: { type: 'string' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
@@ -159,9 +164,10 @@ const COMMANDS: Record<string, Command> = {
     },
     positionals: 0,
     help: [
-      'Each job trains in its own worker process (dist/worker.js): progress goes to the terminal, <job>/train.log and',
-      '<job>/events.jsonl; the results (manifest.json, checkpoint.npz, model.onnx, reconstruction.npz, metrics.json,',
-      'amplitude.png, phase.png) go to the job folder, and training_manifest.json / skip_summary.json to the artifact root.',
+      'Each job trains in its own worker process (dist/worker.js): progress goes to the terminal (one redrawn line on a',
+      'terminal\'s stderr; piped, one line per epoch), <job>/train.log and <job>/events.jsonl; the results (manifest.json,',
+      'checkpoint.npz, model.onnx, reconstruction.npz, metrics.json, amplitude.png, phase.png) go to the job folder, and',
+      'training_manifest.json / skip_summary.json to the artifact root.',
       'Ctrl-C cancels: the worker finishes its step, writes checkpoint.npz and stops; --resume continues from it.',
       'One run per job at a time: a job another run holds (<job>/run.lock) is skipped with the holder\'s pid and host.',
       'Exit code 0 when every run succeeded, 1 when one failed, was not runnable or was skipped as already running,',
@@ -179,6 +185,7 @@ const COMMANDS: Record<string, Command> = {
       '  --restart              start each job from scratch, discarding its checkpoint.npz',
       '  --plan F --index I     train job I of a submission plan (what a Slurm array task runs; see submit)',
       '  --json                 one JSON event per line, then a summary',
+      '  --quiet                only skips, refusals, failures and each job\'s final status',
     ],
     run: (p, io) => (str(p, 'plan') !== undefined ? cmdTrainPlanned(p, io) : cmdTrain(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf })),
   },
@@ -286,6 +293,7 @@ export async function runCli(argv: string[], rawIo: CliIO): Promise<number> {
     ...rawIo,
     out: (l) => rawIo.out(json ? escapeJsonControl(l) : escapeControl(l)),
     err: (l) => rawIo.err(escapeControl(l)),
+    ...(rawIo.status ? { status: (l: string | undefined) => rawIo.status!(l === undefined ? undefined : escapeControl(l)) } : {}),
   };
   const [name, ...rest] = argv;
   if (name === 'help' && rest[0] !== undefined) {

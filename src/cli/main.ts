@@ -42,6 +42,14 @@ async function main(): Promise<void> {
     err: (l) => {
       if (!closed.err) process.stderr.write(l + '\n');
     },
+    // On a terminal: one redrawn progress line on stderr (cut to the width, so it never wraps).
+    ...(process.stderr.isTTY ? {
+      status: (l: string | undefined) => {
+        if (closed.err) return;
+        const width = Math.max(20, (process.stderr.columns || 100) - 1);
+        process.stderr.write(l === undefined ? '\r\x1b[K' : `\r\x1b[K${l.length > width ? `${l.slice(0, width - 1)}…` : l}`);
+      },
+    } : {}),
     distDir: path.dirname(__filename),
     cwd: process.cwd(),
     signal: controller.signal,

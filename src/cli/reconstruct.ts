@@ -24,7 +24,7 @@ export const RECONSTRUCT_USAGE = 'ptycho-study reconstruct [roots] [--dose X] [-
   + '[--iterations N] [--probe fixed|refine] [--ep auto|cuda|webgpu|cpu] [--learning-rate X] [--loss amplitude|poisson] [--batch-size B] [--resume] [--json]';
 
 export const RECONSTRUCT_FLAGS: FlagSpec = {
-  ...PHASE_F_ROOT_FLAG, json: { type: 'boolean' }, resume: { type: 'boolean' },
+  ...PHASE_F_ROOT_FLAG, json: { type: 'boolean' }, quiet: { type: 'boolean' }, resume: { type: 'boolean' },
   split: { type: 'string' }, algorithm: { type: 'string' }, iterations: { type: 'string' }, probe: { type: 'string' },
   ep: { type: 'string' }, 'execution-provider': { type: 'string' }, seed: { type: 'string' }, momentum: { type: 'string' }, anneal: { type: 'string' },
   alpha: { type: 'string' }, beta: { type: 'string' }, 'checkpoint-every': { type: 'string' },
@@ -63,6 +63,7 @@ export const RECONSTRUCT_OPTIONS_HELP = [
   '  --batch-size B         ad: patterns per Adam step (default 32)',
   '  --resume               continue each job from its checkpoint.npz (refused when it is missing or unreadable)',
   '  --json                 one JSON event per line, then a summary',
+  '  --quiet                only skips, refusals, failures and each job\'s final status',
 ];
 
 export interface ReconstructDeps {
@@ -135,7 +136,7 @@ export async function cmdReconstruct(p: Parsed, io: CliIO, deps: ReconstructDeps
       };
     },
   }));
-  const outcome = await runQueue(io, json, queue, (err) => err instanceof PlanError);
+  const outcome = await runQueue(io, json, queue, (err) => err instanceof PlanError, bool(p, 'quiet'));
   try {
     await writeReconstructionManifest(study);
   } catch (err) {

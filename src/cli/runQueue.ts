@@ -28,9 +28,15 @@ export interface QueueOutcome {
   aborted: boolean;
 }
 
-export async function runQueue(io: CliIO, json: boolean, jobs: readonly QueuedJob[], isRefusal: (err: unknown) => boolean): Promise<QueueOutcome> {
+/**
+ * `quiet`: only what decides the outcome (skips, refusals, failures, each job's final status). Live progress (the
+ * worker's 500-ms `progress` events) goes to the terminal's redrawn status line (io.status) and nowhere else.
+ */
+export async function runQueue(io: CliIO, json: boolean, jobs: readonly QueuedJob[], isRefusal: (err: unknown) => boolean, quiet = false): Promise<QueueOutcome> {
   const say = (line: string): void => {
-    if (!json) io.out(line);
+    if (json) return;
+    io.status?.(undefined);
+    io.out(line);
   };
   const emitJson = (o: Record<string, unknown>): void => {
     if (json) io.out(JSON.stringify(o));
@@ -75,7 +81,7 @@ export async function runQueue(io: CliIO, json: boolean, jobs: readonly QueuedJo
         refuse(job.id, plan.notRunnable, `NOT RUNNABLE ${job.id}: ${plan.notRunnable}`);
         continue;
       }
-      say(plan.banner);
+      if (!quiet) say(plan.banner);
       try {
         current = await plan.start();
       } catch (err) {
@@ -90,12 +96,14 @@ export async function runQueue(io: CliIO, json: boolean, jobs: readonly QueuedJo
       }
       current.onEvent((e: RunEvent) => {
         if (json) io.out(JSON.stringify(e));
-        else say(`  ${describeEvent(e)}`);
+        else if (e.type === 'progress') io.status?.(`${e.jobId}  ${describeEvent(e)}`);
+        else if (!quiet || e.type === 'failed') say(`  ${describeEvent(e)}`);
       });
       // A Ctrl-C (or Slurm's SIGTERM) that came while the worker was being started found no run to cancel: cancel now.
       if (out.aborted) onAbort();
       const exit = await current.done;
       current = undefined;
+      io.status?.(undefined);
       out.exits.push(exit);
       say(`${exit.status.toUpperCase()} ${job.id}${exit.reason ? `: ${exit.reason}` : ''}`);
     }

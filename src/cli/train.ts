@@ -41,7 +41,7 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
       return { banner: `TRAIN ${job.id}${resume ? ' (resume)' : restart ? ' (restart)' : ''} → ${job.artifactDir}`, start: launch.start };
     },
   }));
-  const outcome = await runQueue(io, json, queue, (err) => err instanceof PlanError || (err as Error).name === 'ConfigError');
+  const outcome = await runQueue(io, json, queue, (err) => err instanceof PlanError || (err as Error).name === 'ConfigError', bool(p, 'quiet'));
   try {
     await writeStudyManifest(study);
   } catch (err) {

@@ -187,6 +187,16 @@ describe('run history: earlier runs are kept under runs/', function () {
     assert.match(cli(['train', '--workspace', root, '--view', 'baseline', '--preview-size', '8']).err, /preview-size/);
   });
 
+  it('piped, a run prints one line per epoch and no 500-ms progress lines; --quiet prints only the outcome', () => {
+    const piped = cli(['train', '--workspace', root, '--view', 'baseline', ...TINY, '--epochs', '2']);
+    assert.equal(piped.code, 0, piped.err);
+    assert.equal(piped.out.match(/^ {2}EPOCH \d\/2/gm)?.length, 2, piped.out);
+    assert.doesNotMatch(piped.out + piped.err, /step \d+\/\d+ +loss/, 'no progress lines in a log');
+    const quiet = cli(['train', '--workspace', root, '--view', 'baseline', ...TINY, '--epochs', '1', '--quiet']);
+    assert.equal(quiet.code, 0, quiet.err);
+    assert.deepEqual(quiet.out.trim().split('\n'), [`SUCCEEDED ${id}`, '1 succeeded, 0 failed, 0 cancelled, 0 skipped.']);
+  });
+
   it('a hostile job folder: runs/ or previews/ symlinked out of it — the start is refused (runs/), the link is filed, not followed (previews/); nothing is written outside', async () => {
     const outside = fs.mkdtempSync(path.join(root, 'outside-'));
     const runs = path.join(jobDir, 'runs');
