@@ -134,7 +134,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
-      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
+      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, ep: { type: 'string' },
       'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, 'plain-stitch': { type: 'boolean' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
     },
     positionals: 0,
@@ -147,7 +147,7 @@ const COMMANDS: Record<string, Command> = {
       '  --stitch-phase-align   synchronise the patches\' constant phases over their overlaps before stitching (default)',
       '  --plain-stitch         the study\'s plain average of the patches instead (reassemble_position)',
       ...QUALITY_HELP, ...DATA_HELP,
-      `  --ep P, --execution-provider P  one of ${EXECUTION_PROVIDERS.join(', ')} (default auto)`,
+      `  --ep P                 execution provider: one of ${EXECUTION_PROVIDERS.join(', ')} (default auto)`,
       '  --json                 machine-readable output',
     ],
     run: cmdDryRun,
@@ -158,7 +158,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {
       ...ROOT_FLAGS, ...FILTER_FLAGS, json: { type: 'boolean' }, quiet: { type: 'boolean' }, resume: { type: 'boolean' }, restart: { type: 'boolean' },
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
-      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
+      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, ep: { type: 'string' },
       'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, 'plain-stitch': { type: 'boolean' }, threads: { type: 'string' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
       plan: { type: 'string' }, index: { type: 'string' },
     },
@@ -195,7 +195,7 @@ const COMMANDS: Record<string, Command> = {
     flags: {
       ...ROOT_FLAGS, ...FILTER_FLAGS, ...SUBMIT_FLAGS,
       epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, 'n-groups': { type: 'string' },
-      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, 'execution-provider': { type: 'string' }, ep: { type: 'string' },
+      'neighbor-count': { type: 'string' }, seed: { type: 'string' }, ep: { type: 'string' },
       'n-filters-scale': { type: 'string' }, 'stitch-phase-align': { type: 'boolean' }, 'plain-stitch': { type: 'boolean' }, ...QUALITY_FLAGS, ...DATA_FLAGS,
     },
     positionals: 0,
@@ -656,9 +656,9 @@ function previewCenterOf(p: Parsed): [number, number] | undefined {
 }
 
 function settingsOf(p: Parsed): Partial<TrainingSettings> {
-  const ep = str(p, 'ep') ?? str(p, 'execution-provider');
+  const ep = str(p, 'ep');
   if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) {
-    throw new UsageError(`--ep / --execution-provider must be one of ${EXECUTION_PROVIDERS.join(', ')} (got "${ep}").`);
+    throw new UsageError(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')} (got "${ep}").`);
   }
   return {
     epochs: num(p, 'epochs', { integer: true, min: 1 }),

@@ -26,7 +26,7 @@ export const RECONSTRUCT_USAGE = 'ptycho-study reconstruct [roots] [--dose X] [-
 export const RECONSTRUCT_FLAGS: FlagSpec = {
   ...PHASE_F_ROOT_FLAG, json: { type: 'boolean' }, quiet: { type: 'boolean' }, resume: { type: 'boolean' },
   split: { type: 'string' }, algorithm: { type: 'string' }, iterations: { type: 'string' }, probe: { type: 'string' },
-  ep: { type: 'string' }, 'execution-provider': { type: 'string' }, seed: { type: 'string' }, momentum: { type: 'string' }, anneal: { type: 'string' },
+  ep: { type: 'string' }, seed: { type: 'string' }, momentum: { type: 'string' }, anneal: { type: 'string' },
   alpha: { type: 'string' }, beta: { type: 'string' }, 'checkpoint-every': { type: 'string' },
   'learning-rate': { type: 'string' }, loss: { type: 'string' }, 'batch-size': { type: 'string' },
 };
@@ -84,7 +84,7 @@ export function phaseFRootOf(p: Parsed, io: CliIO, layout: StudyLayout): string 
 }
 
 function settingsOf(p: Parsed): Partial<ReconstructionSettings> {
-  const ep = str(p, 'ep') ?? str(p, 'execution-provider');
+  const ep = str(p, 'ep');
   if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) throw new UsageError(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')} (got "${ep}").`);
   const settings: Partial<ReconstructionSettings> = {
     iterations: num(p, 'iterations', { integer: true, min: 1 }),
