@@ -27,6 +27,12 @@ describe('architecture', () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('no network and no telemetry: nothing in src opens a connection (no http/https/net/tls/dgram/dns, fetch, XMLHttpRequest, WebSocket, sendBeacon)', () => {
+    const net = /(from\s+['"](node:)?(http|https|http2|net|tls|dgram|dns)['"]|require\(\s*['"](node:)?(http|https|http2|net|tls|dgram|dns)['"]\s*\)|(?<![.\w])fetch\(|XMLHttpRequest|new WebSocket|sendBeacon|createTelemetryLogger|TelemetryReporter)/;
+    const offenders = sources(path.join(repoRoot, 'src')).filter((f) => net.test(fs.readFileSync(f, 'utf8')));
+    assert.deepEqual(offenders.map((f) => path.relative(repoRoot, f)), []);
+  });
+
   it('src/worker never imports vscode', () => {
     const offenders = sources(path.join(repoRoot, 'src', 'worker')).filter((f) => importsOf(fs.readFileSync(f, 'utf8'), 'vscode'));
     assert.deepEqual(offenders, []);

@@ -144,7 +144,7 @@ const quality = new QualityChart(charts, {
 });
 quality.update(chart.model);
 const preview = new PreviewView(charts, {
-  fetch: (epoch) => client.request('preview', { jobId: job?.jobId ?? '', epoch }),
+  load: (epoch) => client.request('preview', { jobId: job?.jobId ?? '', epoch }),
   savePng: async (png, name) => {
     const r = await client.request('savePng', { suggestedName: `${(job?.jobId ?? 'job').replace(/\//g, '_')}_${name}`, data: png });
     return r.saved ? r.path : undefined;

@@ -10,7 +10,7 @@ import { h } from '../components/dom';
 import { differenceImage, stripEpochs } from './previewModel';
 
 export interface PreviewViewOptions {
-  fetch(epoch: number): Promise<PreviewImages>;
+  load(epoch: number): Promise<PreviewImages>;
   /** Saves a PNG (the host's dialog); resolves to where, or undefined when the user cancelled. */
   savePng?(png: ArrayBuffer, suggestedName: string): Promise<string | undefined>;
   /** The quality of an epoch (the quality chart's point), for the line under the slider. */
@@ -143,7 +143,7 @@ export class PreviewView {
     let images = this.cache.get(epoch);
     if (!images) {
       try {
-        images = await this.opts.fetch(epoch);
+        images = await this.opts.load(epoch);
       } catch (err) {
         this.caption.textContent = `The preview of epoch ${epoch} could not be read: ${(err as Error).message}`;
         return 0;
@@ -189,7 +189,7 @@ export class PreviewView {
     const epochs = stripEpochs(this.epochs);
     const shots: PreviewImages[] = [];
     for (const e of epochs) {
-      const cached = this.cache.get(e) ?? await this.opts.fetch(e);
+      const cached = this.cache.get(e) ?? await this.opts.load(e);
       this.cache.set(e, cached);
       shots.push(cached);
     }
