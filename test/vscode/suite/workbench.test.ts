@@ -90,6 +90,25 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
     assert.equal(fs.readdirSync(path.join(study, 'phase_e')).sort().join(','), 'dose_1000,dose_10000');
   });
 
+  it('settings scopes: training settings are per folder (resource) and a folder value takes effect; the execution provider is machine-overridable', async () => {
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    const props = (pkg.contributes.configuration as { properties: Record<string, { scope?: string }> }[] | { properties: Record<string, { scope?: string }> });
+    const all = Object.assign({}, ...(Array.isArray(props) ? props : [props]).map((c) => c.properties)) as Record<string, { scope?: string }>;
+    for (const [k, v] of Object.entries(all)) if (/^ptychoStudy\.(training|reconstruction)\./.test(k) && !/maxConcurrentJobs|threads/.test(k)) assert.equal(v.scope, 'resource', k);
+    for (const k of ['ptychoStudy.phaseCRoot', 'ptychoStudy.phaseDRoot', 'ptychoStudy.artifactRoot', 'ptychoStudy.phaseFRoot']) assert.equal(all[k].scope, 'resource', k);
+    assert.equal(all['ptychoStudy.executionProvider'].scope, 'machine-overridable');
+    const folder = vscode.workspace.workspaceFolders![0];
+    const cfg = vscode.workspace.getConfiguration('ptychoStudy', folder.uri);
+    const before = cfg.inspect<number>('training.epochs')?.workspaceFolderValue;
+    await cfg.update('training.epochs', 7, vscode.ConfigurationTarget.WorkspaceFolder);
+    try {
+      const r = await vscode.commands.executeCommand<DryRunResult>('ptychoStudy.dryRun', 'dose_1000/baseline/gs1');
+      assert.equal(r.plan.config.training.epochs, 7, 'the folder value planned the run');
+    } finally {
+      await cfg.update('training.epochs', before, vscode.ConfigurationTarget.WorkspaceFolder);
+    }
+  });
+
   it('a dry run of an unknown job id is refused with a message, writing nothing', async () => {
     const r = await vscode.commands.executeCommand('ptychoStudy.dryRun', 'dose_5/baseline/gs1');
     assert.equal(r, undefined);
