@@ -14,7 +14,8 @@ export class StudyDiagnostics implements vscode.Disposable {
   readonly collection = vscode.languages.createDiagnosticCollection('ptychoStudy');
   private readonly sub: vscode.Disposable;
 
-  constructor(private readonly model: StudyModel) {
+  /** `readme`: the extension's README, whose "Validation rules" section each finding's rule links to. */
+  constructor(private readonly model: StudyModel, private readonly readme?: vscode.Uri) {
     this.sub = model.onDidChange(() => this.update());
   }
 
@@ -31,7 +32,8 @@ export class StudyDiagnostics implements vscode.Disposable {
         seen.add(key);
         const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 0), f.key ? `${f.key}: ${f.message}` : f.message, SEVERITY[f.severity]);
         d.source = 'PtychoPINN Study';
-        d.code = f.rule;
+        // The rule links to its explanation (README, Validation rules).
+        d.code = this.readme ? { value: f.rule, target: this.readme.with({ fragment: `rule-${f.rule.toLowerCase()}` }) } : f.rule;
         const list = byFile.get(f.file) ?? [];
         list.push(d);
         byFile.set(f.file, list);

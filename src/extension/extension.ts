@@ -49,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   const runs = new RunManager(model, log, context.extensionPath);
   const slurm = new SlurmTracker(model, log, context.extensionPath);
   const tree = new JobsTreeProvider(model, runs, slurm);
-  const diagnostics = new StudyDiagnostics(model);
+  const diagnostics = new StudyDiagnostics(model, vscode.Uri.joinPath(context.extensionUri, 'README.md'));
   const view = vscode.window.createTreeView('ptychoStudy.jobs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
   context.subscriptions.push(log, model, runs, slurm, tree, diagnostics, view);
 

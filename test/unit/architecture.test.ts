@@ -33,6 +33,16 @@ describe('architecture', () => {
     assert.deepEqual(offenders.map((f) => path.relative(repoRoot, f)), []);
   });
 
+  it('every validation rule a finding can carry is explained in the README (the Problems panel links to it)', () => {
+    const rules = new Set<string>();
+    for (const f of sources(path.join(repoRoot, 'src', 'core', 'study'))) {
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/(?:rule: |add\()'([A-Z][A-Z0-9-]+)'/g)) rules.add(m[1]);
+    }
+    assert.ok(rules.size >= 8, `${rules.size} rules found`);
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    assert.deepEqual([...rules].filter((r) => !readme.includes(`id="rule-${r.toLowerCase()}"`)), []);
+  });
+
   it('src/worker never imports vscode', () => {
     const offenders = sources(path.join(repoRoot, 'src', 'worker')).filter((f) => importsOf(fs.readFileSync(f, 'utf8'), 'vscode'));
     assert.deepEqual(offenders, []);

@@ -39,10 +39,10 @@ describe('NPZ preview (custom editor) in VS Code', function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('contributes the custom editor (priority option) and its commands', async () => {
+  it('contributes the custom editor (the default for .npz/.npy: a click in the explorer or on a problem opens the preview) and its commands', async () => {
     const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
     const ce = pkg.contributes.customEditors.find((c: { viewType: string }) => c.viewType === VIEW_TYPE);
-    assert.equal(ce.priority, 'option');
+    assert.equal(ce.priority, 'default');
     assert.deepEqual(ce.selector.map((s: { filenamePattern: string }) => s.filenamePattern), ['*.npz', '*.npy']);
     const all = await vscode.commands.getCommands(true);
     for (const id of ['ptychoStudy.openNpzPreview', 'ptychoStudy.previewTrainingData']) assert.ok(all.includes(id), id);

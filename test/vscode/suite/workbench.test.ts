@@ -145,7 +145,10 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
       return d.length > 0 ? d : undefined;
     });
     assert.equal(diags[0].severity, vscode.DiagnosticSeverity.Error);
-    assert.equal(diags[0].code, 'NPZ-FORMAT');
+    const code = diags[0].code as { value: string; target: vscode.Uri };
+    assert.equal(code.value, 'NPZ-FORMAT');
+    assert.equal(path.basename(code.target.path), 'README.md');
+    assert.equal(code.target.fragment, 'rule-npz-format', 'the rule links to its explanation');
     assert.equal(diags[0].source, 'PtychoPINN Study');
   });
 
@@ -167,7 +170,7 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
     await info.writeNpz(target, members);
     const diags = await until('a NORMALIZATION-001 diagnostic', async () => {
       await api.whenIdle();
-      const d = vscode.languages.getDiagnostics(vscode.Uri.file(target)).filter((x) => x.code === 'NORMALIZATION-001');
+      const d = vscode.languages.getDiagnostics(vscode.Uri.file(target)).filter((x) => (x.code as { value?: string } | undefined)?.value === 'NORMALIZATION-001');
       return d.length > 0 ? d : undefined;
     });
     assert.match(diags[0].message, /photon counts or intensity/);
