@@ -27,6 +27,8 @@ check('the package holds bundles and media only', () => {
   if (bad.length) throw new Error(`unexpected files: ${bad.join(', ')}`);
   if (!listing.includes('dist/extension.js')) throw new Error('dist/extension.js missing');
   for (const f of ['dist/webview/npzPreview.js', 'media/webview.css']) if (!listing.includes(f)) throw new Error(`${f} missing (the NPZ preview page)`);
+  for (const f of ['LICENSE', 'CHANGELOG.md', 'ThirdPartyNotices.txt']) if (!listing.includes(f)) throw new Error(`${f} missing (the license, the changes, onnxruntime's notice)`);
+  if (JSON.stringify(pkg.extensionKind) !== '["workspace"]') throw new Error(`extensionKind is ${JSON.stringify(pkg.extensionKind)}: the extension runs where the study's files are`);
   const size = fs.statSync(vsix).size;
   console.log(`    ${listing.length} files, ${(size / 1024).toFixed(0)} KiB`);
 });
