@@ -6,6 +6,7 @@ import {
 } from './commands';
 import { chooseStudyRootCommand } from './chooseStudyRoot';
 import { StudyDiagnostics } from './diagnostics';
+import { installTerminalCli } from './terminalCli';
 import { JobsTreeProvider, type JobsNode } from './jobsTree';
 import { StudyModel } from './studyModel';
 import { backendFor, SECTION } from './settings';
@@ -40,6 +41,8 @@ export interface WorkbenchApi {
   slurm: SlurmTracker;
   /** How Export Study Report asks for its folder (tests replace it; default: an open-folder dialog). */
   report: { pickFolder: PickReportFolder };
+  /** The `ptycho-study` launcher put on new terminals' PATH (undefined when it could not be written). */
+  terminalCli?: { binDir: string; launcher: string };
 }
 
 export function activate(context: vscode.ExtensionContext): WorkbenchApi {
@@ -52,6 +55,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   const diagnostics = new StudyDiagnostics(model, vscode.Uri.joinPath(context.extensionUri, 'README.md'));
   const view = vscode.window.createTreeView('ptychoStudy.jobs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
   context.subscriptions.push(log, model, runs, slurm, tree, diagnostics, view);
+  const terminalCli = installTerminalCli(context, log);
 
   // Restricted Mode: the tree still browses and validates; say at the top why writing actions refuse.
   const showTrust = (): void => {
@@ -235,7 +239,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   // Submissions left by an earlier window (or the CLI): their queued tasks' Slurm states, once the study is known.
   void model.whenIdle().then(() => slurm.poll()).catch(() => undefined);
   log.info(`Activated in ${Date.now() - started} ms (VS Code ${vscode.version}, Node ${process.version}).`);
-  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, slurm, npzPreview, results, jobPanels, report };
+  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, slurm, npzPreview, results, jobPanels, report, ...(terminalCli ? { terminalCli } : {}) };
 }
 
 export function deactivate(): void {

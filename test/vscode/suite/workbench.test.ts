@@ -2,6 +2,7 @@
 // empty; the suite generates a demo study through the command, then breaks and repairs files on disk and
 // checks that the tree, the states and the Problems panel follow. Tests run in order.
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -107,6 +108,17 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
     } finally {
       await cfg.update('training.epochs', before, vscode.ConfigurationTarget.WorkspaceFolder);
     }
+  });
+
+  it('ptycho-study in the integrated terminal: a launcher of the bundled CLI, on the PATH of new terminals', async () => {
+    assert.ok(api.terminalCli, 'the launcher was written');
+    const version = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.version as string;
+    const r = spawnSync(api.terminalCli.launcher, ['--version'], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, PATH: `${api.terminalCli.binDir}${path.delimiter}${process.env.PATH ?? ''}` } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), version, 'the extension\'s own CLI');
+    const listed = spawnSync('sh', ['-c', 'ptycho-study list --json'], { cwd: study, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: `${api.terminalCli.binDir}${path.delimiter}${process.env.PATH ?? ''}` } });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.ok((JSON.parse(listed.stdout) as { jobs: unknown[] }).jobs.length > 0, 'it sees the study from the terminal');
   });
 
   it('a dry run of an unknown job id is refused with a message, writing nothing', async () => {
