@@ -3,7 +3,6 @@
 // resolves); a resume continues the same run and moves nothing; a move cut short by a crash is completed by the next
 // start; `ptycho-study runs` lists them newest first with the settings that differ; --delete removes an earlier run only.
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { archivePreviousRun, chooseRepresentativeRun, listRuns, representativeRun } from '../../src/core/run/runHistory';
@@ -11,18 +10,14 @@ import { bestOf, curveOf, parseRunRef, runSegment, type RunComparison } from '..
 import type { RunEvent } from '../../src/core/run/events';
 import { startRun } from '../../src/core/run/launcher';
 import { planRun } from '../../src/core/run/plan';
-import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
 import { discoverStudy, listJobs, type JobManifest } from '../../src/core/study';
 import { repoRoot, tempDir } from './helpers/paths';
+import { cli as runCli, simulateSmallStudy } from './helpers/smallStudy';
 
-const CLI = path.join(repoRoot, 'dist', 'cli.js');
 const WORKER = path.join(repoRoot, 'dist', 'worker.js');
 const TINY = ['--n-filters-scale', '1', '--batch-size', '8'];
 const readJson = <T>(f: string): T => JSON.parse(fs.readFileSync(f, 'utf8')) as T;
-const cli = (args: string[]): { code: number | null; out: string; err: string } => {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const cli = (args: string[]): ReturnType<typeof runCli> => runCli(args, 300_000);
 
 describe('run history: earlier runs are kept under runs/', function () {
   this.timeout(600_000);
@@ -30,13 +25,7 @@ describe('run history: earlier runs are kept under runs/', function () {
   const root = tmp.dir;
   const id = 'dose_10000/baseline/gs1';
   const jobDir = path.join(root, 'phase_e', 'dose_10000', 'baseline', 'gs1');
-  before(async () => {
-    const cfg = defaultSimulationConfig(root);
-    cfg.nImages = 96;
-    cfg.doses = [1e4];
-    cfg.timestamp = '2026-01-01T00:00:00Z';
-    await simulateStudy(cfg);
-  });
+  before(() => simulateSmallStudy(root, 96));
   after(() => tmp.cleanup());
 
   it('a second training keeps the first in runs/<run id>/; the top level is the new run; runs lists both with what differs', () => {

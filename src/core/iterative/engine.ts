@@ -140,7 +140,7 @@ export class Reconstruction {
     this.threads = opts.threads ?? 1;
     if (!(this.threads === 1 || this.threads === 2)) throw new Error(`threads must be 1 or 2 (got ${opts.threads})`);
     this.stripes = this.probeMode === 'fixed' ? planStripes(this.fp, n, width) : undefined;
-    this.lists = [0, 1, 2, 3].map(() => new Int32Array(this.patterns));
+    this.lists = this.stripes ? [0, 1, 2, 3].map(() => new Int32Array(this.patterns)) : [];
     this.threadScript = this.threads > 1 && this.stripes ? opts.threadScript ?? defaultThreadScript() : undefined;
     const shared = this.threadScript !== undefined;
     this.object = planes(width, height, shared);

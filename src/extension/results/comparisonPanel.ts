@@ -13,9 +13,10 @@ import { columnKey, differingConfigKeys, flattenConfig, gridLayout, methodDeltas
 import { isReconJob, type RunManager } from '../runs';
 import { representativeRun, type RepresentativeRun } from '../../core/run/runHistory';
 import type { FolderStudy, StudyModel } from '../studyModel';
-import { Disposable, nextEvent, trackPanel } from '../webview/dispose';
+import { Disposable, nextEvent } from '../webview/dispose';
+import { PanelSet } from '../webview/panelSet';
 import { webviewHtml, webviewOptions } from '../webview/html';
-import { savePng, showPngSaveDialog, WebviewHost, type PickSaveUri } from '../webview/host';
+import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
 import { debounce, jobFromPage, pageLogger, RenderLog } from './common';
 import { GRID_MAX_SIDE, jobRevision, loadReconArrays, readMetricsFile, readReconHeader, reconDecimation, type Limiter, type ReconHeader } from './reconData';
 import type { ReconstructionPanels } from './reconPanel';
@@ -323,18 +324,10 @@ function hashString(s: string): number {
 }
 
 /** The open comparison panels (one per study folder); opens, reveals and restores them. */
-export class ComparisonPanels extends Disposable implements vscode.WebviewPanelSerializer<ComparisonPageState> {
-  private readonly panels = new Map<string, ComparisonPanel>();
-  private readonly createdEmitter = this.register(new vscode.EventEmitter<ComparisonPanel>());
-  readonly onDidCreate = this.createdEmitter.event;
-  pickSaveUri: PickSaveUri = showPngSaveDialog;
+export class ComparisonPanels extends PanelSet<ComparisonPanel> implements vscode.WebviewPanelSerializer<ComparisonPageState> {
 
   constructor(private readonly deps: Omit<ComparisonDeps, 'pickSaveUri'>) {
     super();
-  }
-
-  all(): ComparisonPanel[] {
-    return [...this.panels.values()];
   }
 
   show(folder: vscode.WorkspaceFolder | undefined): ComparisonPanel {
@@ -354,7 +347,7 @@ export class ComparisonPanels extends Disposable implements vscode.WebviewPanelS
   }
 
   private adopt(panel: vscode.WebviewPanel, folderUri: string | undefined): ComparisonPanel {
-    return trackPanel(this.panels, folderUri ?? '', new ComparisonPanel(panel, folderUri, { ...this.deps, pickSaveUri: () => this.pickSaveUri }), this.createdEmitter);
+    return this.track(folderUri ?? '', new ComparisonPanel(panel, folderUri, { ...this.deps, pickSaveUri: () => this.pickSaveUri }));
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: ComparisonPageState | undefined): Promise<void> {
@@ -370,9 +363,4 @@ export class ComparisonPanels extends Disposable implements vscode.WebviewPanelS
     return p;
   }
 
-  override dispose(): void {
-    for (const p of this.panels.values()) p.dispose();
-    this.panels.clear();
-    super.dispose();
-  }
 }

@@ -13,9 +13,10 @@ import { ARTIFACT, type StudyJob } from '../../core/study';
 import { parseReconstructionJobId, type ReconstructionJob } from '../../core/study/reconstructJobs';
 import type { ReconGroundTruth, ReconImages, ReconInit, ReconstructionProtocol, ResultArtifact } from '../../webview/protocol';
 import type { StudyModel } from '../studyModel';
-import { Disposable, nextEvent, trackPanel } from '../webview/dispose';
+import { Disposable, nextEvent } from '../webview/dispose';
+import { PanelSet } from '../webview/panelSet';
 import { webviewHtml, webviewOptions } from '../webview/html';
-import { savePng, showPngSaveDialog, WebviewHost, type PickSaveUri } from '../webview/host';
+import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
 import { debounce, jobFromPage, jobSummary, pageLogger, reconJobSummary, RenderLog } from './common';
 import { jobRevision, Limiter, loadReconArrays, readMetricsFile, readReconHeader, reconDecimation, RECON_MAX_SIDE } from './reconData';
 import { reconstructionValidators } from './validators';
@@ -255,11 +256,7 @@ function unavailableText(job: ViewedJob): { title: string; message: string; canT
 }
 
 /** Every open reconstruction viewer; opens, reveals and restores them. */
-export class ReconstructionPanels extends Disposable implements vscode.WebviewPanelSerializer<ReconPageState> {
-  private readonly panels = new Map<string, ReconstructionPanel>();
-  private readonly createdEmitter = this.register(new vscode.EventEmitter<ReconstructionPanel>());
-  readonly onDidCreate = this.createdEmitter.event;
-  pickSaveUri: PickSaveUri = showPngSaveDialog;
+export class ReconstructionPanels extends PanelSet<ReconstructionPanel> implements vscode.WebviewPanelSerializer<ReconPageState> {
 
   constructor(private readonly deps: Omit<ResultDeps, 'pickSaveUri'>) {
     super();
@@ -267,10 +264,6 @@ export class ReconstructionPanels extends Disposable implements vscode.WebviewPa
 
   private key(jobId: string, folderUri?: string): string {
     return `${folderUri ?? ''}::${jobId}`;
-  }
-
-  all(): ReconstructionPanel[] {
-    return [...this.panels.values()];
   }
 
   get(jobId: string): ReconstructionPanel | undefined {
@@ -294,7 +287,7 @@ export class ReconstructionPanels extends Disposable implements vscode.WebviewPa
   }
 
   private adopt(panel: vscode.WebviewPanel, jobId: string, folderUri: string | undefined): ReconstructionPanel {
-    return trackPanel(this.panels, this.key(jobId, folderUri), new ReconstructionPanel(panel, jobId, folderUri, { ...this.deps, pickSaveUri: () => this.pickSaveUri }), this.createdEmitter);
+    return this.track(this.key(jobId, folderUri), new ReconstructionPanel(panel, jobId, folderUri, { ...this.deps, pickSaveUri: () => this.pickSaveUri }));
   }
 
   /** After a reload: the page's saved job id (only its shape is trusted; the panel checks the job). */
@@ -317,9 +310,4 @@ export class ReconstructionPanels extends Disposable implements vscode.WebviewPa
     return p;
   }
 
-  override dispose(): void {
-    for (const p of this.panels.values()) p.dispose();
-    this.panels.clear();
-    super.dispose();
-  }
 }

@@ -8,9 +8,10 @@ import * as vscode from 'vscode';
 import { compareRuns, type RunComparison, type RunRef } from '../../core/run/compareRuns';
 import type { ComparedRunInfo, RunCompareInit, RunCompareProtocol, RunImage } from '../../webview/runCompare/protocol';
 import type { StudyModel } from '../studyModel';
-import { Disposable, nextEvent, trackPanel } from '../webview/dispose';
+import { Disposable, nextEvent } from '../webview/dispose';
+import { PanelSet } from '../webview/panelSet';
 import { webviewHtml, webviewOptions } from '../webview/html';
-import { savePng, showPngSaveDialog, WebviewHost, type PickSaveUri } from '../webview/host';
+import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
 import { debounce, pageLogger } from './common';
 import { jobRevision, loadReconArrays, readMetricsFile, type Limiter } from './reconData';
 import { runCompareValidators } from './validators';
@@ -166,18 +167,10 @@ function titleOf(selection: readonly RunSelection[]): string {
 const selectionKey = (selection: readonly RunSelection[]): string => selection.map((s) => `${s.folder ?? ''}|${s.jobId}@${s.runId ?? 'latest'}`).join('\n');
 
 /** The open Compare Runs panels (one per distinct selection) and their revival after a window reload. */
-export class RunComparePanels extends Disposable implements vscode.WebviewPanelSerializer<RunComparePageState> {
-  private readonly panels = new Map<string, RunComparePanel>();
-  private readonly createdEmitter = this.register(new vscode.EventEmitter<RunComparePanel>());
-  readonly onDidCreate = this.createdEmitter.event;
-  pickSaveUri: PickSaveUri = showPngSaveDialog;
+export class RunComparePanels extends PanelSet<RunComparePanel> implements vscode.WebviewPanelSerializer<RunComparePageState> {
 
   constructor(private readonly deps: Omit<RunCompareDeps, 'pickSaveUri'>) {
     super();
-  }
-
-  all(): RunComparePanel[] {
-    return [...this.panels.values()];
   }
 
   show(selection: readonly RunSelection[]): RunComparePanel {
@@ -193,7 +186,7 @@ export class RunComparePanels extends Disposable implements vscode.WebviewPanelS
   }
 
   private adopt(panel: vscode.WebviewPanel, selection: readonly RunSelection[]): RunComparePanel {
-    return trackPanel(this.panels, selectionKey(selection), new RunComparePanel(panel, selection, { ...this.deps, pickSaveUri: () => this.pickSaveUri }), this.createdEmitter);
+    return this.track(selectionKey(selection), new RunComparePanel(panel, selection, { ...this.deps, pickSaveUri: () => this.pickSaveUri }));
   }
 
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: RunComparePageState | undefined): Promise<void> {
@@ -211,9 +204,4 @@ export class RunComparePanels extends Disposable implements vscode.WebviewPanelS
     return p;
   }
 
-  override dispose(): void {
-    for (const p of this.panels.values()) p.dispose();
-    this.panels.clear();
-    super.dispose();
-  }
 }
