@@ -100,19 +100,21 @@ describe('reconstruction-quality settings', () => {
     const d = resolveTrainingSettings();
     assert.equal(d.stitchPhaseAlignment, true, 'phase-synchronised stitching is the default');
     assert.equal(d.probeBig, false);
+    assert.equal(d.stitchFillHoles, true, 'holes between crops are filled by default');
     assert.throws(() => resolveTrainingSettings({ probeBig: 'yes' as never }), /probeBig/);
+    assert.throws(() => resolveTrainingSettings({ stitchFillHoles: 1 as never }), /stitchFillHoles must be true or false/);
     const tmp = tempDir('ptycho-settings-');
     try {
       await makeStudy(tmp.dir, { doses: [1000], views: [] });
       const dry = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', tmp.dir, '--view', 'baseline', ...flags], { encoding: 'utf8', timeout: 60_000 });
-      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean } =>
+      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean } =>
         JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1', 'run-config.json'), 'utf8')).training;
-      let r = dry('--plain-stitch', '--probe-big');
+      let r = dry('--plain-stitch', '--probe-big', '--keep-holes');
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig], [false, true]);
+      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig, config().stitchFillHoles], [false, true, false]);
       r = dry();
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig], [true, false]);
+      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig, config().stitchFillHoles], [true, false, true]);
       r = dry('--plain-stitch', '--stitch-phase-align');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /exclude each other/);

@@ -68,7 +68,17 @@ const PIXEL_SIZE_KEYS = ['objectpixelsize', 'objectpixelsizem', 'objpixelsize', 
  * record none, so their FRC is in cycles/pixel only.
  */
 export function pixelSizeFromMetadata(meta: unknown): { meters: number; key: string } | undefined {
-  const found: { meters: number; key: string; rank: number }[] = [];
+  const q = metadataQuantity(meta, Object.fromEntries(PIXEL_SIZE_KEYS.map((k) => [k, 1])), (v) => v > 0 && v < 1e-2);
+  return q && { meters: q.value, key: q.key };
+}
+
+/**
+ * One quantity recorded anywhere in a `_metadata` JSON under a key that names it and its unit (`keys`: normalised
+ * name → factor to the wanted unit; case and separators ignored; earlier names win); only `plausible` values count.
+ */
+export function metadataQuantity(meta: unknown, keys: Record<string, number>, plausible: (v: number) => boolean): { value: number; key: string } | undefined {
+  const found: { value: number; key: string; rank: number }[] = [];
+  const names = Object.keys(keys);
   const walk = (v: unknown, at: string, depth: number): void => {
     if (depth > 8 || !v || typeof v !== 'object') return;
     if (Array.isArray(v)) {
@@ -77,15 +87,17 @@ export function pixelSizeFromMetadata(meta: unknown): { meters: number; key: str
     }
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       const key = at ? `${at}.${k}` : k;
-      const rank = PIXEL_SIZE_KEYS.indexOf(k.toLowerCase().replace(/[^a-z]/g, ''));
-      const value = typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' ? Number(x) : NaN;
-      if (rank >= 0 && value > 0 && value < 1e-2) found.push({ meters: value, key, rank });
+      const norm = k.toLowerCase().replace(/[^a-z]/g, '');
+      const rank = names.indexOf(norm);
+      const raw = typeof x === 'number' ? x : typeof x === 'string' && x.trim() !== '' ? Number(x) : NaN;
+      const value = rank >= 0 ? raw * keys[norm] : NaN;
+      if (rank >= 0 && Number.isFinite(value) && plausible(value)) found.push({ value, key, rank });
       else walk(x, key, depth + 1);
     }
   };
   walk(meta, '', 0);
   found.sort((a, b) => a.rank - b.rank);
-  return found.length > 0 ? { meters: found[0].meters, key: found[0].key } : undefined;
+  return found.length ? { value: found[0].value, key: found[0].key } : undefined;
 }
 
 /** pixelSizeFromMetadata of a .npz's `_metadata`; undefined when absent or unreadable. */
@@ -334,7 +346,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
   const set = await openEvaluationSet(config, input.own);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, intraOpThreads: input.intraOpThreads };
+    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, intraOpThreads: input.intraOpThreads };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).

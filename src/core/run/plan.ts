@@ -38,6 +38,8 @@ export interface RunConfig {
   evaluation?: EvaluationPlan;
   /** The choices the original study left open (domain.md §14.4), each with the value used and the reference's. */
   openChoices?: OpenChoice[];
+  /** The workspace settings files whose values the settings took (the CLI; absent: flags and defaults only). */
+  settingsSources?: string[];
 }
 
 /**
@@ -73,6 +75,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'weightInit', value: training.weightInit, reference: "'glorot' (Keras glorot_uniform)", note: 'how the conv kernels start' },
     { key: 'probeNormalization', value: training.probeNormalization, reference: "'mask-mean' (P / (4·mean|P| in r < N/4))", note: 'how the dataset probe is scaled in the model' },
     { key: 'stitchPhaseAlignment', value: training.stitchPhaseAlignment, reference: 'false (reassemble_position: plain average)', note: 'stitching of the evaluation reconstruction: true = patch phases synchronised over their overlaps' },
+    { key: 'stitchFillHoles', value: training.stitchFillHoles, reference: 'false (reassemble_position: the central M×M crops only; holes stay 0)', note: 'stitching of the evaluation reconstruction: true = holes between crops filled from the patches\' N/2 support at weight 1e-3' },
     { key: 'probeBig', value: training.probeBig, reference: 'true (ModelConfig probe_big: border branch outside the central N/2)', note: training.probeBig ? 'the object is predicted on all N × N (border branch); the merge weights borders 0.01, not PtychoPINN\'s ×1000' : 'the object is predicted on the central N/2 × N/2 only' },
   ];
 }
@@ -113,6 +116,8 @@ export interface PlanOptions {
   ortBinDir?: string;
   /** The study's roots (recorded in the config; see RunConfig.study). */
   study?: RunConfig['study'];
+  /** Recorded in the config (RunConfig.settingsSources). */
+  settingsSources?: string[];
 }
 
 /** Resolves the run of `job`. Throws PlanError when the job has no data to plan with. */
@@ -148,6 +153,7 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
     study: options.study,
     evaluation: planEvaluation(job),
     openChoices: openChoicesOf(training, nGroups, info.patternCount),
+    ...(options.settingsSources?.length ? { settingsSources: options.settingsSources } : {}),
   };
   // Errors the settings accept deliberately (allowIntensityData) become warnings, here and in the manifest.
   const findings = applyOverrides(job.findings, training);

@@ -44,6 +44,12 @@ export interface TrainingSettings {
    */
   stitchPhaseAlignment: boolean;
   /**
+   * Fill the holes a random scan leaves between the central M×M crops from the rest of each patch's N/2 support,
+   * weighted 1e-3 (train/stitch.ts StitchFill); off: the study's holes, scored as zero amplitude. Crops still decide
+   * wherever they reach, and the covered pixels are the same.
+   */
+  stitchFillHoles: boolean;
+  /**
    * How the dataset's probe is scaled inside the model: 'energy' (Σ|P|²·0.5² = (N/2)², so the object the data
    * require has mean amplitude ≈ 0.5, mid-range of the sigmoid, whatever the probe's shape) or 'mask-mean'
    * (PtychoPINN's P / (4·mean|P·disc|), whose required amplitude depends on the probe and can saturate).
@@ -95,6 +101,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   probeTrainable: false,
   stitchCropSize: 20,
   stitchPhaseAlignment: true,
+  stitchFillHoles: true,
   probeNormalization: 'energy',
   weightInit: 'glorot',
   warmupSteps: 0,
@@ -137,6 +144,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   positiveInt('nFiltersScale', s.nFiltersScale);
   positiveInt('stitchCropSize', s.stitchCropSize);
   if (typeof s.stitchPhaseAlignment !== 'boolean') throw new ConfigError(`stitchPhaseAlignment must be true or false (got ${String(s.stitchPhaseAlignment)}).`);
+  if (typeof s.stitchFillHoles !== 'boolean') throw new ConfigError(`stitchFillHoles must be true or false (got ${String(s.stitchFillHoles)}).`);
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
   if (s.probeNormalization !== 'energy' && s.probeNormalization !== 'mask-mean') throw new ConfigError(`probeNormalization must be 'energy' or 'mask-mean' (got ${String(s.probeNormalization)}).`);

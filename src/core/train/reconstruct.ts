@@ -6,7 +6,7 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
-import { AlignedStitch, cropObject, Stitcher, stitchRegion, type StitchRegion } from './stitch';
+import { AlignedStitch, cropObject, Stitcher, stitchFillFor, stitchRegion, type StitchRegion } from './stitch';
 
 export interface Reconstruction {
   region: StitchRegion;
@@ -31,6 +31,8 @@ export interface ReconstructOptions {
   cropSize: number;
   /** Synchronise the patches' constant phases over all overlapping pairs (AlignedStitch) instead of plain averaging. */
   alignPhase?: boolean;
+  /** Fill the holes between crops from the rest of each patch's N/2 support (StitchFill). */
+  fillHoles?: boolean;
   intraOpThreads?: number;
   /**
    * The canvas (object pixels) to stitch into, instead of the one covering the group centres ± M/2: e.g. the
@@ -47,7 +49,8 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const c = groups.size;
     const b = options.batch;
     const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
-    const stitcher = options.alignPhase ? new AlignedStitch(region, n, options.cropSize, groups.count) : new Stitcher(region, n, options.cropSize);
+    const fill = options.fillHoles ? stitchFillFor(n, options.cropSize) : undefined;
+    const stitcher = options.alignPhase ? new AlignedStitch(region, n, options.cropSize, groups.count, { fill }) : new Stitcher(region, n, options.cropSize, fill);
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);

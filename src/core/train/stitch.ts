@@ -31,14 +31,33 @@ export function stitchRegion(centers: Float64Array, cropSize: number): StitchReg
   return { x0, y0, width: Math.ceil(maxX + half) - x0 + 1, height: Math.ceil(maxY + half) - y0 + 1 };
 }
 
+/**
+ * Hole filling: besides its central M×M crop, each patch adds the rest of its central `size`×`size` window with a
+ * weight of `weight` per pixel — only where it predicts something (amplitude ≠ 0: the network's support, N/2 for a
+ * pattern, the union of the four supports for a gridsize-2 group) — so that a pixel no crop reaches, a hole of a
+ * random scan scored as zero amplitude, takes the nearest patches' prediction, while wherever a crop reaches, crops
+ * decide (a ring adds at most a few × 1e-3 of the weight). Coverage (weight ≥ COVERED_WEIGHT) is unchanged.
+ */
+export interface StitchFill {
+  size: number;
+  weight: number;
+}
+
+/** The ring's weight relative to a crop pixel's 1. */
+export const STITCH_FILL_WEIGHT = 1e-3;
+
+/** The fill window of N-pixel patches: all of it (what lies outside the prediction's support is skipped). */
+export const stitchFillFor = (n: number, cropSize: number): StitchFill => ({ size: Math.max(cropSize, n), weight: STITCH_FILL_WEIGHT });
+
 export class Stitcher {
   readonly re: Float64Array;
   readonly im: Float64Array;
   readonly weight: Float64Array;
 
-  /** Plain position-weighted averaging of the central M×M crops (phase alignment: AlignedStitch). */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number) {
+  /** Plain position-weighted averaging of the central M×M crops (phase alignment: AlignedStitch); `fill`: StitchFill. */
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly fill?: StitchFill) {
     if (!(cropSize >= 1 && cropSize <= n)) throw new Error(`stitch crop size must be in [1, N=${n}] (got ${cropSize})`);
+    if (fill && !(fill.size >= cropSize && fill.size <= n && fill.weight > 0 && fill.weight < 1)) throw new Error(`stitch fill window ${fill.size} must be in [M=${cropSize}, N=${n}] with a weight in (0, 1)`);
     const size = region.width * region.height;
     this.re = new Float64Array(size);
     this.im = new Float64Array(size);
@@ -54,9 +73,13 @@ export class Stitcher {
     const { cropSize: m, region } = this;
     if (side < m) throw new Error(`a ${side}×${side} patch has no ${m}×${m} crop`);
     const { width: W, height: H } = region;
-    const start = side / 2 - Math.floor(m / 2);
-    const qx = cx - region.x0 - Math.floor(m / 2);
-    const qy = cy - region.y0 - Math.floor(m / 2);
+    // The window added: the crop, or the fill window (as much of it as the patch holds) with the crop inside it.
+    const s = this.fill ? Math.max(m, Math.min(this.fill.size, side)) : m;
+    const ring = this.fill ? this.fill.weight : 0;
+    const start = side / 2 - Math.floor(s / 2);
+    const c0 = Math.floor(s / 2) - Math.floor(m / 2); // the crop's first row/column inside the window
+    const qx = cx - region.x0 - Math.floor(s / 2);
+    const qy = cy - region.y0 - Math.floor(s / 2);
     const ix = Math.floor(qx);
     const iy = Math.floor(qy);
     const fx = qx - ix;
@@ -64,15 +87,18 @@ export class Stitcher {
     const w = [(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx];
     const dxs = [0, 1, 0, 1];
     const dys = [0, 0, 1, 1];
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < m; j++) {
+    for (let i = 0; i < s; i++) {
+      const rowIn = i >= c0 && i < c0 + m;
+      for (let j = 0; j < s; j++) {
+        const scale = rowIn && j >= c0 && j < c0 + m ? 1 : ring;
         const k = at + (start + i) * side + start + j;
         const a = amplitude[k];
+        if (scale !== 1 && a === 0) continue; // outside the prediction's support
         const p = phase[k] + rotation;
         const vr = a * Math.cos(p);
         const vi = a * Math.sin(p);
         for (let t = 0; t < 4; t++) {
-          const wt = w[t];
+          const wt = w[t] * scale;
           if (wt === 0) continue;
           const y = iy + i + dys[t];
           const x = ix + j + dxs[t];
@@ -113,29 +139,37 @@ export class AlignedStitch {
   private added = 0;
 
   readonly side: number;
+  /** The window kept per patch: `side`, or more for hole filling (the sync still looks at the central `side`). */
+  readonly keep: number;
   private readonly anchor: number | undefined;
+  private readonly fill: StitchFill | undefined;
 
   /** `side`: the window (default alignmentWindow); `anchor`: see PHASE_ANCHOR (0 = pure synchronisation). */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number } = {}) {
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill } = {}) {
     const side = options.side ?? alignmentWindow(n, cropSize, count);
     this.side = side;
     this.anchor = options.anchor;
+    this.fill = options.fill;
     if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
-    this.amplitude = new Float32Array(count * side * side);
-    this.phase = new Float32Array(count * side * side);
+    let keep = options.fill ? Math.min(n, options.fill.size) : side;
+    keep -= keep % 2;
+    while (keep > side && 8 * count * keep * keep > ALIGNMENT_MEMORY_BYTES) keep -= 2;
+    this.keep = Math.max(keep, side);
+    this.amplitude = new Float32Array(count * this.keep * this.keep);
+    this.phase = new Float32Array(count * this.keep * this.keep);
     this.centers = new Float64Array(2 * count);
   }
 
   add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0): void {
     if (this.added >= this.count) throw new Error(`aligned stitching was sized for ${this.count} patches`);
-    const { n, side } = this;
-    const start = n / 2 - side / 2;
-    const base = this.added * side * side;
-    for (let i = 0; i < side; i++) {
-      for (let j = 0; j < side; j++) {
+    const { n, keep } = this;
+    const start = n / 2 - keep / 2;
+    const base = this.added * keep * keep;
+    for (let i = 0; i < keep; i++) {
+      for (let j = 0; j < keep; j++) {
         const k = at + (start + i) * n + start + j;
-        this.amplitude[base + i * side + j] = amplitude[k];
-        this.phase[base + i * side + j] = phase[k];
+        this.amplitude[base + i * keep + j] = amplitude[k];
+        this.phase[base + i * keep + j] = phase[k];
       }
     }
     this.centers[2 * this.added] = cx;
@@ -144,19 +178,26 @@ export class AlignedStitch {
   }
 
   result(): { object: Float32Array; weight: Float32Array; sync: SyncResult } {
-    const { side } = this;
+    const { side, keep } = this;
     const count = this.added;
     const area = side * side;
     const re = new Float32Array(count * area);
     const im = new Float32Array(count * area);
-    for (let k = 0; k < count * area; k++) {
-      re[k] = this.amplitude[k] * Math.cos(this.phase[k]);
-      im[k] = this.amplitude[k] * Math.sin(this.phase[k]);
+    const off = (keep - side) / 2;
+    for (let g = 0; g < count; g++) {
+      for (let i = 0; i < side; i++) {
+        for (let j = 0; j < side; j++) {
+          const k = g * keep * keep + (off + i) * keep + off + j;
+          const q = g * area + i * side + j;
+          re[q] = this.amplitude[k] * Math.cos(this.phase[k]);
+          im[q] = this.amplitude[k] * Math.sin(this.phase[k]);
+        }
+      }
     }
     const sync = synchronizePhases({ side, re, im, centers: this.centers.subarray(0, 2 * count) }, { anchor: this.anchor });
-    const stitcher = new Stitcher(this.region, this.n, this.cropSize);
+    const stitcher = new Stitcher(this.region, this.n, this.cropSize, this.fill);
     for (let g = 0; g < count; g++) {
-      stitcher.add(this.amplitude, this.phase, this.centers[2 * g], this.centers[2 * g + 1], g * area, sync.rotations[g], side);
+      stitcher.add(this.amplitude, this.phase, this.centers[2 * g], this.centers[2 * g + 1], g * keep * keep, sync.rotations[g], keep);
     }
     return { ...stitcher.result(), sync };
   }

@@ -131,7 +131,7 @@ const TRAINING_GROUPS: [string, [string, string][]][] = [
     ['plateauFactor', 'plateau factor'], ['plateauPatience', 'plateau patience (epochs)'], ['earlyStoppingPatience', 'early-stopping patience (epochs)'],
     ['validationFraction', 'validation fraction']]],
   ['Model', [['nFiltersScale', 'n_filters_scale'], ['intensityScaleTrainable', 'intensity scale trainable'], ['probeTrainable', 'probe trainable']]],
-  ['Grouping and stitching', [['neighborCount', 'neighbour count K'], ['stitchCropSize', 'stitch crop size (px)'], ['stitchPhaseAlignment', 'phase-aligned stitching']]],
+  ['Grouping and stitching', [['neighborCount', 'neighbour count K'], ['stitchCropSize', 'stitch crop size (px)'], ['stitchPhaseAlignment', 'phase-aligned stitching'], ['stitchFillHoles', 'holes filled in stitching']]],
   ['Reproducibility and runtime', [['seed', 'seed'], ['executionProvider', 'execution provider requested']]],
 ];
 
