@@ -56,7 +56,7 @@ if [ "${PTYCHO_SKIP_VSCODE:-0}" != "1" ]; then
     echo "== real VS Code: a window reload during a training run (two extension hosts)"
     rm -f "$ART/reload.json"
     timeout 600 node test/vscode/run-reload.mjs; add_json_counts "$ART/reload.json" $? window-reload
-    echo "== real VS Code: package and install the .vsix"
+    echo "== real VS Code: package every target's .vsix (scripts/package.mjs), install linux-x64's"
     rm -f "$ART/vsix.json"
     timeout 300 node test/vscode/check-vsix.mjs; add_json_counts "$ART/vsix.json" $? vsix
     echo "== real VS Code: UI checks (screenshots in $ART/screenshots)"

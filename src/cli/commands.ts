@@ -8,7 +8,8 @@ import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
 import { SlurmBackend } from '../core/run/backend';
 import { archivedRunIds, chooseRepresentativeRun, deleteRun, listRuns, representativeRun, RunHistoryError, settingsDiff } from '../core/run/runHistory';
-import { compareRuns, parseRunRef, RunCompareError, type RunComparison, type RunRef } from '../core/run/compareRuns';
+import { COMPARED_METRICS, compareRuns, loadComparedRun, parseRunRef, RunCompareError, type ComparedRun, type RunComparison, type RunRef } from '../core/run/compareRuns';
+import { csvDocument } from '../core/text/csv';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
@@ -20,6 +21,9 @@ import {
 } from './reconstruct';
 import { cmdReport, REPORT_FLAGS, REPORT_HELP, REPORT_OPTIONS_HELP, REPORT_USAGE } from './report';
 import { cmdRerun, RERUN_FLAGS, RERUN_HELP, RERUN_USAGE } from './rerun';
+import { rootsWithFiles, settingsSourcesOf, SETTINGS_FILES_HELP, trainingSettingsWithFiles, WORKSPACE_SETTINGS_FLAG, WORKSPACE_SETTINGS_HELP } from './settingsFiles';
+import { cmdNotebook, NOTEBOOK_FLAGS, NOTEBOOK_HELP, NOTEBOOK_OPTIONS_HELP, NOTEBOOK_USAGE } from './notebook';
+import { cmdExportPtychodus, EXPORT_PTYCHODUS_FLAGS, EXPORT_PTYCHODUS_HELP, EXPORT_PTYCHODUS_OPTIONS_HELP, EXPORT_PTYCHODUS_SUMMARY, EXPORT_PTYCHODUS_USAGE } from './exportPtychodus';
 
 export interface CliIO {
   out: (line: string) => void;
@@ -49,13 +53,14 @@ const ROOT_FLAGS: FlagSpec = {
   'phase-c-root': { type: 'string' },
   'phase-d-root': { type: 'string' },
   'artifact-root': { type: 'string' },
+  ...WORKSPACE_SETTINGS_FLAG,
 };
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
   'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'stitch-crop-size': { type: 'string' },
-  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' },
+  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' },
 } as const;
 /** The core training settings' flags, each with its meaning and default (DEFAULT_TRAINING). */
 const SETTINGS_HELP = [
@@ -76,6 +81,8 @@ const QUALITY_HELP = [
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
   '  --early-stopping-patience N  epochs without improvement before training stops (default 3)',
   '  --stitch-crop-size M   central M×M of each patch used in stitching, and the evaluation margin (default 20)',
+  '  --keep-holes           stitch the central M×M crops only, as the study did: pixels no crop reaches stay 0 (default:',
+  '                         such holes are filled from the rest of each patch\'s N/2 support, at weight 1e-3)',
   '  --preview-center X,Y   centre (object pixels) of the window scored and previewed after each epoch (default: the',
   '                         centre of the test groups); --preview-size N its side (default 96, 16…512)',
 ];
@@ -85,10 +92,12 @@ const DATA_FLAGS = { 'allow-intensity-data': { type: 'boolean' } } as const;
 const DATA_HELP = ['  --allow-intensity-data accept diffraction that looks like intensity or counts (validation errors become warnings)'];
 
 const ROOT_HELP = [
-  '  --workspace DIR        search DIR for the Phase C/D roots (folders holding dose_* folders); default: the current folder',
+  '  --workspace DIR        search DIR for the Phase C/D roots (folders holding dose_* folders) and read its settings',
+  '                         files (ptycho-study --help); default: the current folder',
   '  --phase-c-root DIR     Phase C root (dose_<int>/patched_{train,test}.npz); overrides the search',
   '  --phase-d-root DIR     Phase D root (dose_<int>/<view>/<view>_{train,test}.npz); overrides the search',
   '  --artifact-root DIR    where job folders go (default: phase_e beside Phase C)',
+  ...WORKSPACE_SETTINGS_HELP,
 ];
 const FILTER_HELP = [
   '  --dose X               only jobs of this dose (1000, 1e3, …)',
@@ -187,7 +196,7 @@ const COMMANDS: Record<string, Command> = {
       '  --json                 one JSON event per line, then a summary',
       '  --quiet                only skips, refusals, failures and each job\'s final status',
     ],
-    run: (p, io) => (str(p, 'plan') !== undefined ? cmdTrainPlanned(p, io) : cmdTrain(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf })),
+    run: (p, io) => (str(p, 'plan') !== undefined ? cmdTrainPlanned(p, io) : cmdTrain(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf: (q) => settingsOf(q, io) })),
   },
   submit: {
     summary: 'submit the matching training jobs to Slurm as one job array',
@@ -202,7 +211,7 @@ const COMMANDS: Record<string, Command> = {
     help: [...SUBMIT_HELP, ...ROOT_HELP, ...FILTER_HELP,
       '  --epochs N  --batch-size N  --lr X  --n-groups N  --neighbor-count K  --seed S  --n-filters-scale N  --ep P (as train)',
       ...QUALITY_HELP, ...DATA_HELP],
-    run: (p, io) => cmdSubmit(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf }),
+    run: (p, io) => cmdSubmit(p, io, { loadStudy: loadStudyNoted, filterOf, settingsOf: (q) => settingsOf(q, io) }),
   },
   reconstruct: {
     summary: 'Phase F: reconstruct the matching jobs iteratively (ePIE, rPIE, ad) in worker processes',
@@ -252,6 +261,36 @@ const COMMANDS: Record<string, Command> = {
       '  --json                 one JSON object: runs (with their curves), settings, metrics, notes',
     ],
     run: cmdCompareRuns,
+  },
+  metrics: {
+    summary: "print a job's metrics (one or more runs) as a table, CSV or JSON",
+    usage: 'ptycho-study metrics <job>[@<run id>]... [roots] [--phase-f-root DIR] [--csv | --json]',
+    flags: { ...ROOT_FLAGS, ...PHASE_F_ROOT_FLAG, csv: { type: 'boolean' }, json: { type: 'boolean' } },
+    positionals: 64,
+    help: [
+      'The metrics of each run\'s common evaluation (metrics.json): amplitude and phase Pearson r (covered and region),',
+      'SSIM, MS-SSIM, FRC50 (cycles/px), PSNR, MAE. A job id means its latest run; <job id>@<run id> an earlier one.',
+      ...ROOT_HELP, PHASE_F_ROOT_HELP,
+      '  --csv                  tidy CSV on stdout: job,run,kind,status,part,metric,value (one row per value)',
+      '  --json                 one JSON object per run: job, run, kind, status, metrics {amplitude, phase}',
+    ],
+    run: cmdMetrics,
+  },
+  'export-ptychodus': {
+    summary: EXPORT_PTYCHODUS_SUMMARY,
+    usage: EXPORT_PTYCHODUS_USAGE,
+    flags: { ...ROOT_FLAGS, ...PHASE_F_ROOT_FLAG, ...EXPORT_PTYCHODUS_FLAGS },
+    positionals: 1,
+    help: [...EXPORT_PTYCHODUS_HELP, ...ROOT_HELP, PHASE_F_ROOT_HELP, ...EXPORT_PTYCHODUS_OPTIONS_HELP],
+    run: (p, io) => cmdExportPtychodus(p, io, { loadStudy, jobDirOf }),
+  },
+  notebook: {
+    summary: 'write a Jupyter notebook beside a job: its reconstruction, metrics, amplitude/phase and loss plots',
+    usage: NOTEBOOK_USAGE,
+    flags: { ...ROOT_FLAGS, ...NOTEBOOK_FLAGS },
+    positionals: 1,
+    help: [...NOTEBOOK_HELP, ...ROOT_HELP, ...NOTEBOOK_OPTIONS_HELP],
+    run: (p, io) => cmdNotebook(p, io, { loadStudy, jobDirOf }),
   },
   rerun: {
     summary: 'recreate a training or reconstruction run from its manifest and compare the metrics',
@@ -356,6 +395,8 @@ function printUsage(io: CliIO): void {
   io.out('Exit codes (every command): 0 done; 1 failed (a job, a file, the study: the reason on stderr); 2 usage (a flag or');
   io.out('argument is wrong); 130 cancelled (Ctrl-C, SIGTERM, a closed output pipe). With --json an error is also printed');
   io.out('on stdout as {"error": {"code": "failed"|"usage"|"cancelled", "exitCode", "message", "file"}}.');
+  io.out('');
+  for (const l of SETTINGS_FILES_HELP) io.out(l);
 }
 
 // ---------------------------------------------------------------- inspect
@@ -437,14 +478,14 @@ async function loadStudy(p: Parsed, io: CliIO): Promise<StudyLayout> {
   const d = str(p, 'phase-d-root');
   if (workspace && (c || d)) throw new UsageError('give either --workspace or --phase-c-root/--phase-d-root, not both.');
   const resolve = (x: string | undefined): string | undefined => (x ? path.resolve(io.cwd, x) : undefined);
+  // Flags, else the workspace's settings files (ptycho-study.json, .vscode/settings.json), else the search.
+  const roots = rootsWithFiles(p, io, { phaseCRoot: resolve(c), phaseDRoot: resolve(d), artifactRoot: resolve(str(p, 'artifact-root')) });
   const layout = await discoverStudy({
-    phaseCRoot: resolve(c),
-    phaseDRoot: resolve(d),
-    artifactRoot: resolve(str(p, 'artifact-root')),
-    workspace: c || d ? undefined : resolve(workspace) ?? io.cwd,
+    ...roots,
+    workspace: roots.phaseCRoot || roots.phaseDRoot ? undefined : resolve(workspace) ?? io.cwd,
   });
   if (layout.doses.length === 0) {
-    const where = c || d ? [c, d].filter(Boolean).join(' and ') : resolve(workspace) ?? io.cwd;
+    const where = roots.phaseCRoot || roots.phaseDRoot ? [roots.phaseCRoot, roots.phaseDRoot].filter(Boolean).join(' and ') : resolve(workspace) ?? io.cwd;
     throw new Error(`No study found in ${where}: expected folders of dose_<int> folders (Phase C: dose_<int>/patched_{train,test}.npz). Generate one with "ptycho-study simulate --out DIR".`);
   }
   return layout;
@@ -554,8 +595,8 @@ async function cmdRuns(p: Parsed, io: CliIO): Promise<number> {
   return 0;
 }
 
-async function cmdCompareRuns(p: Parsed, io: CliIO): Promise<number> {
-  if (p.positionals.length < 2) throw new UsageError('compare-runs needs two or more runs: <job>[@<run id>] <job>[@<run id>]...');
+/** The positionals as runs (`<job>[@<run id>]`) of the study, each with its job folder. */
+async function runRefsOf(p: Parsed, io: CliIO): Promise<RunRef[]> {
   const layout = await loadStudy(p, io);
   const refs: RunRef[] = [];
   for (const text of p.positionals) {
@@ -567,6 +608,12 @@ async function cmdCompareRuns(p: Parsed, io: CliIO): Promise<number> {
     }
     refs.push({ ...ref, jobDir: await jobDirOf(p, io, layout, ref.jobId) });
   }
+  return refs;
+}
+
+async function cmdCompareRuns(p: Parsed, io: CliIO): Promise<number> {
+  if (p.positionals.length < 2) throw new UsageError('compare-runs needs two or more runs: <job>[@<run id>] <job>[@<run id>]...');
+  const refs = await runRefsOf(p, io);
   let cmp: RunComparison;
   try {
     cmp = await compareRuns(refs);
@@ -593,10 +640,48 @@ async function cmdCompareRuns(p: Parsed, io: CliIO): Promise<number> {
   return 0;
 }
 
+async function cmdMetrics(p: Parsed, io: CliIO): Promise<number> {
+  if (p.positionals.length < 1) throw new UsageError('metrics needs a job: <job>[@<run id>]');
+  if (bool(p, 'csv') && bool(p, 'json')) throw new UsageError('--csv and --json exclude each other');
+  const runs: ComparedRun[] = [];
+  for (const ref of await runRefsOf(p, io)) {
+    try {
+      runs.push(await loadComparedRun(ref));
+    } catch (err) {
+      if (err instanceof RunCompareError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  const rows: [string, string, string, string, string, string, number][] = [];
+  for (const r of runs) {
+    for (const part of ['amplitude', 'phase'] as const) {
+      for (const m of COMPARED_METRICS) {
+        const v = r.metrics?.[part]?.[m.key];
+        if (typeof v === 'number' && Number.isFinite(v)) rows.push([r.jobId, r.runId, r.kind, r.status, part, m.key, v]);
+      }
+    }
+  }
+  if (bool(p, 'json')) {
+    for (const r of runs) io.out(JSON.stringify({ job: r.jobId, run: r.runId, latest: r.latest, kind: r.kind, status: r.status, metrics: r.metrics ?? null }));
+    return 0;
+  }
+  if (bool(p, 'csv')) {
+    io.out(csvDocument([['job', 'run', 'kind', 'status', 'part', 'metric', 'value'], ...rows]).replace(/\n$/, ''));
+    return 0;
+  }
+  for (const r of runs.filter((x) => !x.metrics)) io.err(`${r.jobId}@${r.runId} (${r.status}) has no metrics.json yet.`);
+  if (rows.length === 0) return runs.some((x) => x.metrics) ? 0 : 1;
+  const label = new Map(COMPARED_METRICS.map((m) => [m.key, m.label]));
+  io.out(table(['job', 'run', 'part', 'metric', 'value'], rows.map(([job, run, , , part, metric, value]) => [job, run, part, label.get(metric) ?? metric, String(Number(value.toPrecision(6)))])));
+  return 0;
+}
+
 async function cmdList(p: Parsed, io: CliIO): Promise<number> {
   const filter = filterOf(p);
   const layout = await loadStudy(p, io);
-  const jobs = await listJobs(layout, { filter, deep: bool(p, 'deep'), allowIntensityData: bool(p, 'allow-intensity-data') });
+  // The gridsize-2 checks group as training would: the neighbour count of the settings files (as the VS Code tree).
+  const { neighborCount } = trainingSettingsWithFiles(p, io, {});
+  const jobs = await listJobs(layout, { filter, deep: bool(p, 'deep'), neighborCount, allowIntensityData: bool(p, 'allow-intensity-data') });
   const reconstructions = await listedReconstructions(p, io, layout, filter);
   const slurm = await slurmStatesOf(layout, jobs);
   const notes = slurm.note ? [...layout.notes, slurm.note] : layout.notes;
@@ -655,7 +740,12 @@ function previewCenterOf(p: Parsed): [number, number] | undefined {
   return [Number(m[1]), Number(m[2])];
 }
 
-function settingsOf(p: Parsed): Partial<TrainingSettings> {
+/** The training settings of the flags, completed from the workspace's settings files (settingsFiles.ts). */
+function settingsOf(p: Parsed, io: CliIO): Partial<TrainingSettings> {
+  return trainingSettingsWithFiles(p, io, flagSettingsOf(p));
+}
+
+function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
   const ep = str(p, 'ep');
   if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) {
     throw new UsageError(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')} (got "${ep}").`);
@@ -669,6 +759,7 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
     seed: num(p, 'seed', { integer: true }),
     nFiltersScale: num(p, 'n-filters-scale', { integer: true, min: 1 }),
     stitchPhaseAlignment: stitchChoice(p),
+    stitchFillHoles: bool(p, 'keep-holes') ? false : undefined,
     probeNormalization: oneOf(p, 'probe-normalization', ['energy', 'mask-mean'] as const),
     minDelta: num(p, 'min-delta', { min: 0 }),
     weightInit: oneOf(p, 'weight-init', ['he', 'glorot'] as const),
@@ -686,10 +777,11 @@ function settingsOf(p: Parsed): Partial<TrainingSettings> {
 
 async function cmdDryRun(p: Parsed, io: CliIO): Promise<number> {
   const filter = filterOf(p);
-  const settings = settingsOf(p);
+  const settings = settingsOf(p, io);
   const layout = await loadStudyNoted(p, io);
   const jobs = await listJobs(layout, { filter, deep: true, neighborCount: settings.neighborCount, allowIntensityData: settings.allowIntensityData });
   if (jobs.length === 0) throw new Error(`No job matches ${describeFilter(filter)}.`);
+  const settingsSources = settingsSourcesOf(p, io);
   const json = bool(p, 'json');
   const results: Record<string, unknown>[] = [];
   let blocked = 0;
@@ -700,7 +792,7 @@ async function cmdDryRun(p: Parsed, io: CliIO): Promise<number> {
       continue;
     }
     try {
-      const r = await writeDryRun(job, { settings, workerScript: path.join(io.distDir, 'worker.js'), study: { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot } });
+      const r = await writeDryRun(job, { settings, workerScript: path.join(io.distDir, 'worker.js'), study: { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot }, settingsSources });
       if (!r.plan.runnable) blocked++;
       results.push({ id: job.id, status: 'dry-run', runnable: r.plan.runnable, blockers: r.plan.blockers, manifest: r.manifestPath, runConfig: r.runConfigPath, log: r.logPath, previousManifest: r.previousManifest ?? null, plan: r.plan });
       if (!json) {
@@ -715,7 +807,7 @@ async function cmdDryRun(p: Parsed, io: CliIO): Promise<number> {
       if (!json) io.out(`ERROR ${job.id}: ${err.message}`);
     }
   }
-  if (json) io.out(JSON.stringify({ artifactRoot: layout.artifactRoot, jobs: results }, null, 2));
+  if (json) io.out(JSON.stringify({ artifactRoot: layout.artifactRoot, settingsSources: settingsSources ?? [], jobs: results }, null, 2));
   else io.out(`${results.filter((r) => r.status === 'dry-run').length} planned, ${results.filter((r) => r.status === 'skipped').length} skipped, ${blocked} not runnable.`);
   return blocked > 0 ? 1 : 0;
 }

@@ -16,9 +16,10 @@ import {
 import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO } from './commands';
 import { finishQueue, runQueue, type QueuedJob } from './runQueue';
+import { listedAlgorithmsFromFiles, phaseFRootFromFiles, reconstructionSettingsWithFiles, settingsSourcesOf } from './settingsFiles';
 
 export const PHASE_F_ROOT_FLAG: FlagSpec = { 'phase-f-root': { type: 'string' } };
-export const PHASE_F_ROOT_HELP = '  --phase-f-root DIR     where Phase F reconstruction folders go (default: phase_f beside Phase C)';
+export const PHASE_F_ROOT_HELP = '  --phase-f-root DIR     where Phase F reconstruction folders go (default: the settings files\' phaseFRoot, else phase_f beside Phase C)';
 
 export const RECONSTRUCT_USAGE = 'ptycho-study reconstruct [roots] [--dose X] [--view V] [--gridsize G] [--split train|test] [--algorithm epie|rpie|ad] '
   + '[--iterations N] [--probe fixed|refine] [--ep auto|cuda|webgpu|cpu] [--learning-rate X] [--loss amplitude|poisson] [--batch-size B] [--resume] [--json]';
@@ -77,13 +78,14 @@ function oneOf<T extends string>(p: Parsed, flag: string, allowed: readonly T[])
   return v as T | undefined;
 }
 
-/** The Phase F root of a command: --phase-f-root, else phase_f beside Phase C. */
+/** The Phase F root of a command: --phase-f-root, else the workspace settings' phaseFRoot, else phase_f beside Phase C. */
 export function phaseFRootOf(p: Parsed, io: CliIO, layout: StudyLayout): string {
   const given = str(p, 'phase-f-root');
-  return given ? path.resolve(io.cwd, given) : defaultPhaseFRoot(layout);
+  return given ? path.resolve(io.cwd, given) : phaseFRootFromFiles(p, io) ?? defaultPhaseFRoot(layout);
 }
 
-function settingsOf(p: Parsed): Partial<ReconstructionSettings> {
+/** The settings of the flags for `algorithm`, completed from the workspace's settings files, each value checked. */
+function settingsOf(p: Parsed, io: CliIO, algorithm: ReconAlgorithm): Partial<ReconstructionSettings> {
   const ep = str(p, 'ep');
   if (ep !== undefined && !EXECUTION_PROVIDERS.includes(ep as ExecutionProvider)) throw new UsageError(`--ep must be one of ${EXECUTION_PROVIDERS.join(', ')} (got "${ep}").`);
   const settings: Partial<ReconstructionSettings> = {
@@ -106,13 +108,13 @@ function settingsOf(p: Parsed): Partial<ReconstructionSettings> {
     if (err instanceof PlanError) throw new UsageError(err.message);
     throw err;
   }
-  return settings;
+  return reconstructionSettingsWithFiles(p, io, algorithm, settings);
 }
 
 export async function cmdReconstruct(p: Parsed, io: CliIO, deps: ReconstructDeps): Promise<number> {
   const algorithm: ReconAlgorithm = oneOf(p, 'algorithm', RECON_ALGORITHMS) ?? 'epie';
   const split: Split = oneOf(p, 'split', SPLITS) ?? 'test';
-  const settings = settingsOf(p);
+  const settings = settingsOf(p, io, algorithm);
   const filter = deps.filterOf(p);
   const json = bool(p, 'json');
   const resume = bool(p, 'resume');
@@ -123,11 +125,12 @@ export async function cmdReconstruct(p: Parsed, io: CliIO, deps: ReconstructDeps
   const study = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot, phaseFRoot };
   const workerScript = path.join(io.distDir, 'worker.js');
   const ep = settings.executionProvider;
+  const settingsSources = settingsSourcesOf(p, io);
   const queue: QueuedJob[] = jobs.map((job) => ({
     id: job.id,
     ...(job.state === 'missing' ? { missing: job.reason ?? 'data not found' } : {}),
     plan: () => {
-      const plan = planReconstruction(job, { settings, study });
+      const plan = planReconstruction(job, { settings, study, settingsSources });
       if (!plan.runnable) return { notRunnable: plan.blockers.join(' ') };
       return {
         banner: `RECONSTRUCT ${job.id}${resume ? ' (resume)' : ''} → ${job.artifactDir}`
@@ -145,9 +148,9 @@ export async function cmdReconstruct(p: Parsed, io: CliIO, deps: ReconstructDeps
   return finishQueue(io, json, outcome, { phaseFRoot });
 }
 
-/** The Phase F jobs `list` shows beside the training jobs. */
+/** The Phase F jobs `list` shows beside the training jobs (the algorithms of the settings files' reconstruction.algorithms). */
 export function listedReconstructions(p: Parsed, io: CliIO, layout: StudyLayout, filter: JobFilter): Promise<ReconstructionJob[]> {
-  return listReconstructionJobs(layout, { phaseFRoot: phaseFRootOf(p, io, layout), filter, deep: bool(p, 'deep') });
+  return listReconstructionJobs(layout, { phaseFRoot: phaseFRootOf(p, io, layout), filter, deep: bool(p, 'deep'), algorithms: listedAlgorithmsFromFiles(p, io) });
 }
 
 export function reconstructionJobToJson(j: ReconstructionJob): Record<string, unknown> {

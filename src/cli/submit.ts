@@ -12,6 +12,7 @@ import { type planRun } from '../core/run/plan';
 import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO } from './commands';
 import { runQueue } from './runQueue';
+import { settingsSourcesOf, slurmOptionsWithFiles } from './settingsFiles';
 
 export const SUBMIT_FLAGS: FlagSpec = {
   backend: { type: 'string' }, partition: { type: 'string' }, time: { type: 'string' }, 'gpus-per-task': { type: 'string' },
@@ -54,13 +55,17 @@ export async function cmdSubmit(p: Parsed, io: CliIO, deps: SubmitDeps): Promise
   const json = bool(p, 'json');
   const dryRun = bool(p, 'dry-run');
   const resume = bool(p, 'resume');
-  const slurm = slurmOptionsOf(p);
+  const slurm = slurmOptionsWithFiles(p, io, slurmOptionsOf(p));
   const settings = deps.settingsOf(p);
   const layout = await deps.loadStudy(p, io);
   const jobs = await listJobs(layout, { filter: deps.filterOf(p), deep: true, neighborCount: settings?.neighborCount, allowIntensityData: settings?.allowIntensityData });
   if (jobs.length === 0) throw new Error('No job matches the filter.');
   const study = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot };
-  const { configs, skipped } = planSubmission(jobs, settings, study, path.join(io.distDir, 'worker.js'));
+  const planned = planSubmission(jobs, settings, study, path.join(io.distDir, 'worker.js'));
+  const { skipped } = planned;
+  // The workspace settings files the plans took their values from, recorded in each frozen run config.
+  const settingsSources = settingsSourcesOf(p, io);
+  const configs = settingsSources ? planned.configs.map((c) => ({ ...c, settingsSources })) : planned.configs;
   try {
     const files = { node: process.execPath, cli: path.join(io.distDir, 'cli.js') };
     if (dryRun) {

@@ -12,6 +12,7 @@ import { checkRequestedThreads, ThreadsError } from '../core/runtime/threads';
 import { bool, str, UsageError, type Parsed } from './args';
 import type { CliIO } from './commands';
 import { finishQueue, runQueue, type QueuedJob } from './runQueue';
+import { settingsSourcesOf, threadsWithFiles } from './settingsFiles';
 
 export interface TrainDeps {
   loadStudy(p: Parsed, io: CliIO): Promise<StudyLayout>;
@@ -26,17 +27,19 @@ export async function cmdTrain(p: Parsed, io: CliIO, deps: TrainDeps): Promise<n
   const resume = bool(p, 'resume');
   const restart = bool(p, 'restart');
   if (resume && restart) throw new UsageError('--resume and --restart exclude each other.');
-  const threads = threadsOf(p);
+  // --threads, else the workspace's training.threads (recorded as such: threadsSource 'setting').
+  const { threads, source: threadsSource } = threadsWithFiles(p, io, { given: str(p, 'threads') !== undefined, threads: threadsOf(p) });
   const layout = await deps.loadStudy(p, io);
   const jobs = await listJobs(layout, { filter, deep: true, neighborCount: settings?.neighborCount, allowIntensityData: settings?.allowIntensityData });
   if (jobs.length === 0) throw new Error('No job matches the filter.');
   const study = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot };
   const workerScript = path.join(io.distDir, 'worker.js');
+  const settingsSources = settingsSourcesOf(p, io);
   const queue: QueuedJob[] = jobs.map((job) => ({
     id: job.id,
     ...(job.state === 'missing' ? { missing: job.reason ?? 'data not found' } : {}),
     plan: () => {
-      const launch = prepareLaunch(job, { settings, study, workerScript, resume, restart, threads, threadsSource: 'cli' });
+      const launch = prepareLaunch(job, { settings, study, workerScript, resume, restart, threads, threadsSource, settingsSources });
       if (!launch.runnable) return { notRunnable: launch.blockers.join(' ') };
       return { banner: `TRAIN ${job.id}${resume ? ' (resume)' : restart ? ' (restart)' : ''} → ${job.artifactDir}`, start: launch.start };
     },

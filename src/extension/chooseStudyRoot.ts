@@ -23,7 +23,7 @@ type Pick = vscode.QuickPickItem & { candidate?: StudyCandidate; browse?: true }
 export async function chooseStudyRootCommand(ctx: CommandContext, arg?: string): Promise<{ phaseCRoot?: string; phaseDRoot?: string } | undefined> {
   const studies = ctx.model.folders;
   const study = studies.find((s) => s.layout?.ambiguity) ?? studies[0];
-  if (!study) throw new UserError('Open a folder first: Choose Study Root… pins a study for a workspace folder.');
+  if (!study) throw new UserError(vscode.l10n.t('Open a folder first: Choose Study Root… pins a study for a workspace folder.'));
   const folder = study.folder;
   let candidate: StudyCandidate | undefined;
   if (typeof arg === 'string') {
@@ -33,15 +33,15 @@ export async function chooseStudyRootCommand(ctx: CommandContext, arg?: string):
     const found = ambiguity ? [ambiguity.chosen, ...ambiguity.others] : [];
     const items: Pick[] = found.map((c, i) => ({
       label: settingPath(folder.uri.fsPath, c.folder) || '.',
-      description: i === 0 ? 'in use' : undefined,
-      detail: [c.phaseCRoot && `Phase C ${c.phaseCRoot}`, c.phaseDRoot && `Phase D ${c.phaseDRoot}`].filter(Boolean).join(' · '),
+      description: i === 0 ? vscode.l10n.t('in use') : undefined,
+      detail: [c.phaseCRoot && vscode.l10n.t('Phase C {0}', c.phaseCRoot), c.phaseDRoot && vscode.l10n.t('Phase D {0}', c.phaseDRoot)].filter(Boolean).join(' · '),
       candidate: c,
     }));
-    items.push({ label: '$(folder-opened) Browse…', detail: 'A study folder, or a Phase C or Phase D root', browse: true });
-    const picked = await vscode.window.showQuickPick(items, { title: 'Choose Study Root', placeHolder: `The study for ${folder.name}` });
+    items.push({ label: `$(folder-opened) ${vscode.l10n.t('Browse…')}`, detail: vscode.l10n.t('A study folder, or a Phase C or Phase D root'), browse: true });
+    const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Choose Study Root'), placeHolder: vscode.l10n.t('The study for {0}', folder.name) });
     if (!picked) return undefined;
     if (picked.browse) {
-      const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, defaultUri: folder.uri, openLabel: 'Use as Study Root' });
+      const uris = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, defaultUri: folder.uri, openLabel: vscode.l10n.t('Use as Study Root') });
       if (!uris?.[0]) return undefined;
       candidate = await resolveCandidate(uris[0].fsPath);
     } else {
@@ -69,6 +69,6 @@ async function resolveCandidate(dir: string): Promise<StudyCandidate> {
     if (!chosen) throw new Error(`no study in ${dir}`);
     return chosen;
   } catch (err) {
-    throw new UserError(`${dir} holds no study: ${(err as Error).message} Pick a folder with phase_c/phase_d (dose_* folders of .npz files), or one of those roots.`);
+    throw new UserError(vscode.l10n.t('{0} holds no study: {1} Pick a folder with phase_c/phase_d (dose_* folders of .npz files), or one of those roots.', dir, (err as Error).message));
   }
 }

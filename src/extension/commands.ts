@@ -41,14 +41,14 @@ export async function resolveJob(ctx: CommandContext, arg: JobArg, title: string
   }
   const { id, folder } = await namedJob(ctx, arg);
   if (id !== undefined) {
-    if (!parseJobId(id)) throw new UserError(`"${id}" is not a job id (expected dose_<int>/<view>/gs<g>, e.g. dose_1000/baseline/gs1).`);
+    if (!parseJobId(id)) throw new UserError(vscode.l10n.t('"{0}" is not a job id (expected dose_<int>/<view>/gs<g>, e.g. dose_1000/baseline/gs1).', id));
     const matches = ctx.model.findJobs(id).filter(inFolder(folder));
-    if (matches.length === 0) throw new UserError(`No job ${id} in this workspace.`);
+    if (matches.length === 0) throw new UserError(vscode.l10n.t('No job {0} in this workspace.', id));
     if (matches.length === 1) return matches[0].job;
     arg = undefined; // ambiguous across workspace folders: ask
   }
   const candidates = ctx.model.folders.flatMap((s) => s.jobs.map((job) => ({ job, folder: s.folder })));
-  if (candidates.length === 0) throw new UserError('No study jobs in this workspace. Open a study folder or run "PtychoPINN Study: Generate Demo Study".');
+  if (candidates.length === 0) throw new UserError(vscode.l10n.t('No study jobs in this workspace. Open a study folder or run "PtychoPINN Study: Generate Demo Study".'));
   const multi = ctx.model.folders.filter((s) => s.jobs.length > 0).length > 1;
   const items = candidates
     .filter((c) => id === undefined || c.job.id === id)
@@ -59,7 +59,7 @@ export async function resolveJob(ctx: CommandContext, arg: JobArg, title: string
       job: c.job,
     }))
     .sort((a, b) => Number(!accept(a.job)) - Number(!accept(b.job)));
-  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose a job', matchOnDescription: true, matchOnDetail: true });
+  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: vscode.l10n.t('Choose a job'), matchOnDescription: true, matchOnDetail: true });
   return pick?.job;
 }
 
@@ -77,17 +77,22 @@ export class UserError extends Error {
   }
 }
 
-export const MANAGE_TRUST: ErrorAction = { title: 'Manage Workspace Trust', command: 'workbench.trust.manage' };
+export const MANAGE_TRUST: ErrorAction = {
+  get title(): string {
+    return vscode.l10n.t('Manage Workspace Trust');
+  },
+  command: 'workbench.trust.manage',
+};
 
-function requireTrust(action: string): void {
+export function requireTrust(action: string): void {
   if (!vscode.workspace.isTrusted) {
-    throw new UserError(`${action} writes files, so it needs a trusted workspace (this one is in Restricted Mode). Trust this folder to enable it; browsing and validating the study work without it.`, [MANAGE_TRUST]);
+    throw new UserError(vscode.l10n.t('{0} writes files, so it needs a trusted workspace (this one is in Restricted Mode). Trust this folder to enable it; browsing and validating the study work without it.', action), [MANAGE_TRUST]);
   }
 }
 
 export async function dryRunCommand(ctx: CommandContext, arg: JobArg): Promise<DryRunResult | undefined> {
-  requireTrust('A dry run');
-  const job = await resolveJob(ctx, arg, 'Dry run: plan a training job without training', (j) => j.state !== 'missing');
+  requireTrust(vscode.l10n.t('A dry run'));
+  const job = await resolveJob(ctx, arg, vscode.l10n.t('Dry run: plan a training job without training'), (j) => j.state !== 'missing');
   if (!job) return undefined;
   const folder = ctx.model.folderOf(job);
   try {
@@ -97,11 +102,11 @@ export async function dryRunCommand(ctx: CommandContext, arg: JobArg): Promise<D
     });
     ctx.log.info(`Dry run ${job.id}: wrote ${result.manifestPath}${result.plan.runnable ? '' : ` — NOT runnable: ${result.plan.blockers.join(' ')}`}`);
     ctx.model.requestRefresh(0);
-    const open = 'Open Manifest';
-    const log = 'Open Log';
+    const open = vscode.l10n.t('Open Manifest');
+    const log = vscode.l10n.t('Open Log');
     const message = result.plan.runnable
-      ? `Dry run of ${job.id} planned: ${result.plan.config.trainPatterns} patterns, N=${result.plan.config.n}, ${result.plan.providers.candidates.join(' → ')}.`
-      : `Dry run of ${job.id} written, but the job is not runnable: ${result.plan.blockers[0]}`;
+      ? vscode.l10n.t('Dry run of {0} planned: {1} patterns, N={2}, {3}.', job.id, result.plan.config.trainPatterns, result.plan.config.n, result.plan.providers.candidates.join(' → '))
+      : vscode.l10n.t('Dry run of {0} written, but the job is not runnable: {1}', job.id, result.plan.blockers[0]);
     const show = result.plan.runnable ? vscode.window.showInformationMessage : vscode.window.showWarningMessage;
     void show(message, open, log).then((choice) => {
       if (choice === open) void vscode.window.showTextDocument(vscode.Uri.file(result.manifestPath));
@@ -123,20 +128,20 @@ export interface DemoArgs {
 }
 
 export async function generateDemoCommand(ctx: CommandContext, args: DemoArgs = {}): Promise<DemoResult | undefined> {
-  requireTrust('Generating a demo study');
+  requireTrust(vscode.l10n.t('Generating a demo study'));
   const folders = vscode.workspace.workspaceFolders ?? [];
   let folder = folders[0];
   if (!args.outDir) {
-    if (folders.length === 0) throw new UserError('Open a folder first: the demo study is written into the workspace.');
+    if (folders.length === 0) throw new UserError(vscode.l10n.t('Open a folder first: the demo study is written into the workspace.'));
     if (folders.length > 1) {
-      folder = (await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Workspace folder to write the demo study into' }))!;
+      folder = (await vscode.window.showWorkspaceFolderPick({ placeHolder: vscode.l10n.t('Workspace folder to write the demo study into') }))!;
       if (!folder) return undefined;
     }
   }
   const outDir = args.outDir ?? path.join(folder.uri.fsPath, DEMO_FOLDER);
   if (studyExistsAt(outDir) && !args.overwrite) {
-    const replace = 'Replace';
-    const answer = await vscode.window.showWarningMessage(`${outDir} already holds a study. Replace its Phase C and Phase D files?`, { modal: true }, replace);
+    const replace = vscode.l10n.t('Replace');
+    const answer = await vscode.window.showWarningMessage(vscode.l10n.t('{0} already holds a study. Replace its Phase C and Phase D files?', outDir), { modal: true }, replace);
     if (answer !== replace) return undefined;
   }
   const nImages = args.nImages ?? (folder ? demoImagesFor(folder) : 400);
@@ -144,20 +149,20 @@ export async function generateDemoCommand(ctx: CommandContext, args: DemoArgs = 
   if (!result) return undefined;
   ctx.log.info(`Demo study written to ${outDir}: ${result.files.length} files in ${result.seconds.toFixed(1)} s.`);
   await ctx.model.refresh();
-  void vscode.window.showInformationMessage(`Demo study generated in ${path.basename(outDir)}/ (${result.files.length} files, ${result.seconds.toFixed(1)} s).`);
+  void vscode.window.showInformationMessage(vscode.l10n.t('Demo study generated in {0}/ ({1} files, {2} s).', path.basename(outDir), result.files.length, result.seconds.toFixed(1)));
   return result;
 }
 
 export async function revealArtifactsCommand(ctx: CommandContext, arg: JobArg): Promise<void> {
-  const job = await resolveJob(ctx, arg, 'Reveal a job folder');
+  const job = await resolveJob(ctx, arg, vscode.l10n.t('Reveal a job folder'));
   if (!job) return;
   await vscode.workspace.fs.createDirectory(vscode.Uri.file(job.artifactDir));
   await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(job.artifactDir));
 }
 
 export async function openDatasetCommand(ctx: CommandContext, arg: JobArg): Promise<void> {
-  const job = await resolveJob(ctx, arg, 'Open a job dataset', (j) => j.train.exists);
+  const job = await resolveJob(ctx, arg, vscode.l10n.t('Open a job dataset'), (j) => j.train.exists);
   if (!job) return;
-  if (!job.train.exists) throw new UserError(`${job.id} has no training file: ${job.reason}`);
+  if (!job.train.exists) throw new UserError(vscode.l10n.t('{0} has no training file: {1}', job.id, String(job.reason)));
   await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(job.train.path));
 }

@@ -13,7 +13,7 @@ export async function copyCliCommand(ctx: CommandContext, arg: JobArg | ReconArg
   const program = ['node', path.join(ctx.extensionPath, 'dist', 'cli.js')];
   let argv: string[];
   if (isReconArg(arg)) {
-    const job = await resolveRecon(ctx, arg as ReconArg, 'Copy the CLI command of a reconstruction');
+    const job = await resolveRecon(ctx, arg as ReconArg, vscode.l10n.t('Copy the CLI command of a reconstruction'));
     if (!job) return undefined;
     const folder = ctx.model.folderOf(job);
     const study = ctx.model.folders.find((s) => s.folder === folder);
@@ -21,19 +21,19 @@ export async function copyCliCommand(ctx: CommandContext, arg: JobArg | ReconArg
     argv = reconstructArgs(job, { phaseCRoot: layout?.phaseCRoot, phaseDRoot: layout?.phaseDRoot, artifactRoot: layout?.artifactRoot, phaseFRoot: study?.phaseFRoot ?? job.phaseFRoot },
       reconstructionSettingsFor(folder, job.algorithm));
   } else {
-    const job = await resolveJob(ctx, arg as JobArg, 'Copy the CLI command of a training job');
+    const job = await resolveJob(ctx, arg as JobArg, vscode.l10n.t('Copy the CLI command of a training job'));
     if (!job) return undefined;
     const folder = ctx.model.folderOf(job);
     const layout = ctx.model.folders.find((s) => s.folder === folder)?.layout;
     try {
       argv = trainArgs(job, { phaseCRoot: layout?.phaseCRoot, phaseDRoot: layout?.phaseDRoot, artifactRoot: layout?.artifactRoot }, trainingSettingsFor(folder), trainingThreadsFor(folder));
     } catch (err) {
-      throw new UserError(`No command reproduces ${job.id}: ${(err as Error).message}.`);
+      throw new UserError(vscode.l10n.t('No command reproduces {0}: {1}.', job.id, (err as Error).message));
     }
   }
   const line = shellCommand([...program, ...argv]);
   await vscode.env.clipboard.writeText(line);
   ctx.log.info(`Copied: ${line}`);
-  void vscode.window.showInformationMessage(`Copied the command (${argv[0]} of ${argv[argv.indexOf('--dose') + 1]}/${argv[argv.indexOf('--view') + 1]}) to the clipboard.`);
+  void vscode.window.showInformationMessage(vscode.l10n.t('Copied the command ({0} of {1}/{2}) to the clipboard.', String(argv[0]), String(argv[argv.indexOf('--dose') + 1]), String(argv[argv.indexOf('--view') + 1])));
   return line;
 }

@@ -24,7 +24,7 @@ export const DEMO_FOLDER = 'demo-study';
 /** Runs the CLI's simulate command; resolves with its JSON report, rejects with its last error line. */
 export function generateDemoStudy(cliPath: string, options: DemoOptions, log: vscode.LogOutputChannel): Thenable<DemoResult | undefined> {
   return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Generating demo study', cancellable: true },
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Generating demo study'), cancellable: true },
     (progress, token) => new Promise<DemoResult | undefined>((resolve, reject) => {
       const args = ['simulate', '--out', options.outDir, '--n-images', String(options.nImages), '--json'];
       if (options.size) args.push('--size', String(options.size));

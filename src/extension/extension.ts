@@ -13,6 +13,7 @@ import { backendFor, SECTION } from './settings';
 import { RunManager } from './runs';
 import { trainCommand, trainAllCommand, trainSelectedCommand, selectedJobs, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
+import { exportForPtychodus, openInNotebook } from './exportCommands';
 import { chooseRepresentativeRun, chosenRunId, deleteRun, RunHistoryError } from '../core/run/runHistory';
 import { cancelSubmissionCommand, SlurmTracker, submitToSlurmCommand, type SubmitArg } from './slurm';
 import { rerunCommand } from './rerunCommand';
@@ -60,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   // Restricted Mode: the tree still browses and validates; say at the top why writing actions refuse.
   const showTrust = (): void => {
     view.message = vscode.workspace.isTrusted ? undefined
-      : 'Restricted Mode: browsing and validation work; dry runs, demo generation and training need a trusted workspace.';
+      : vscode.l10n.t('Restricted Mode: browsing and validation work; dry runs, demo generation and training need a trusted workspace.');
   };
   showTrust();
   const setStudyState = (): void => void vscode.commands.executeCommand('setContext', 'ptychoStudy.studyState', model.state);
@@ -68,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   context.subscriptions.push(model.onDidChange(() => {
     setStudyState();
     const running = model.allJobs().filter((j) => j.state === 'running').length;
-    view.badge = running > 0 ? { value: running, tooltip: `${running} job(s) running` } : undefined;
+    view.badge = running > 0 ? { value: running, tooltip: vscode.l10n.t('{0} job(s) running', running) } : undefined;
   }));
 
   const ctx: CommandContext = { model, log, extensionPath: context.extensionPath };
@@ -94,6 +95,8 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     return model.allJobs().length;
   });
   register('ptychoStudy.dryRun', (arg?: Parameters<typeof dryRunCommand>[1]) => dryRunCommand(ctx, arg));
+  // The walkthrough (contributes.walkthroughs): open or generate a study → preview → dry run → train → compare.
+  register('ptychoStudy.getStarted', async () => { await vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#studyWorkflow`, false); });
   register('ptychoStudy.generateDemoStudy', (args?: Parameters<typeof generateDemoCommand>[1]) => generateDemoCommand(ctx, args));
   register('ptychoStudy.revealArtifacts', (arg?: Parameters<typeof revealArtifactsCommand>[1]) => (isReconArg(arg) ? revealReconFolder(ctx, arg as never) : revealArtifactsCommand(ctx, arg)));
   register('ptychoStudy.openDataset', (arg?: Parameters<typeof openDatasetCommand>[1]) => openDatasetCommand(ctx, arg));
@@ -114,6 +117,8 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   // Resume and Cancel work on both kinds: a Phase F node or id goes to the reconstruction side.
   register('ptychoStudy.resume', (arg?: Parameters<typeof trainCommand>[1], selected?: unknown[]) => (isReconArg(arg) ? reconstructCommand(tctx, arg, true) : trainOrSubmit(arg, selected, true)));
   register('ptychoStudy.reconstruct', (arg?: Parameters<typeof reconstructCommand>[1]) => reconstructCommand(tctx, arg));
+  register('ptychoStudy.exportForPtychodus', (arg?: Parameters<typeof exportForPtychodus>[1]) => exportForPtychodus(ctx, arg));
+  register('ptychoStudy.openInNotebook', (arg?: Parameters<typeof openInNotebook>[1]) => openInNotebook(ctx, arg));
   register('ptychoStudy.copyCliCommand', (arg?: Parameters<typeof copyCliCommand>[1]) => copyCliCommand(ctx, arg));
   register('ptychoStudy.reconstructAll', (arg?: Parameters<typeof reconstructAllCommand>[1]) => reconstructAllCommand(tctx, arg));
   register('ptychoStudy.rerun', (arg?: Parameters<typeof rerunCommand>[1]) => rerunCommand(ctx, arg));
@@ -142,7 +147,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
         problems.push((err as Error).message);
       }
     }
-    if (problems.length) void vscode.window.showWarningMessage(`Cancelled ${n} job(s); ${problems.join(' ')}`);
+    if (problems.length) void vscode.window.showWarningMessage(vscode.l10n.t('Cancelled {0} job(s); {1}', n, problems.join(' ')));
     return n > 0;
   });
   // Delete Run: an earlier run of a job, kept under runs/<id>/ (never the latest; nothing is pruned otherwise).
@@ -150,11 +155,11 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     const node = arg && 'kind' in arg && arg.kind === 'run' ? arg : undefined;
     const job = node?.job ?? (arg && !('kind' in arg) ? [...model.allJobs(), ...model.allRecons()].find((j) => j.id === arg.jobId) : undefined);
     const runId = node ? node.run.id : arg && !('kind' in arg) ? arg.runId : undefined;
-    if (!job || !runId) throw new UserError('Delete Run works on an earlier run of a job (expand the job in the Jobs tree).');
-    if (node?.run.latest) throw new UserError(`${runId} is the latest run of ${job.id}: it is replaced by the next run, not deleted.`);
+    if (!job || !runId) throw new UserError(vscode.l10n.t('Delete Run works on an earlier run of a job (expand the job in the Jobs tree).'));
+    if (node?.run.latest) throw new UserError(vscode.l10n.t('{0} is the latest run of {1}: it is replaced by the next run, not deleted.', runId, job.id));
     if (!(arg && !('kind' in arg) && arg.confirm === false)) {
-      const go = 'Delete Run';
-      if (await vscode.window.showWarningMessage(`Delete run ${runId} of ${job.id}? Its manifest, model, reconstruction, metrics and previews under runs/${runId}/ are removed.`, { modal: true }, go) !== go) return false;
+      const go = vscode.l10n.t('Delete Run');
+      if (await vscode.window.showWarningMessage(vscode.l10n.t('Delete run {0} of {1}? Its manifest, model, reconstruction, metrics and previews under runs/{0}/ are removed.', runId, job.id), { modal: true }, go) !== go) return false;
     }
     try {
       await deleteRun(job.artifactDir, runId);
@@ -171,7 +176,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.useRunInComparison', async (arg?: JobsNode | { jobId: string; runId: string | null }) => {
     const node = arg && 'kind' in arg && arg.kind === 'run' ? arg : undefined;
     const job = node?.job ?? (arg && !('kind' in arg) ? [...model.allJobs(), ...model.allRecons()].find((j) => j.id === arg.jobId) : undefined);
-    if (!job) throw new UserError('Use in Comparisons works on a run of a job (expand the job in the Jobs tree).');
+    if (!job) throw new UserError(vscode.l10n.t('Use in Comparisons works on a run of a job (expand the job in the Jobs tree).'));
     let runId = node ? node.run.id : arg && !('kind' in arg) ? arg.runId : null;
     if (node && chosenRunId(job.artifactDir) === runId) runId = null; // chosen already: back to the default
     try {
@@ -192,9 +197,9 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
     if (live.length === 0 && others.length === 0) return void log.show(true);
     const items = [
       ...live.map((r) => ({ label: r.job.id, description: r.state, id: r.job.id })),
-      ...others.map((o) => ({ label: o.id, description: `running in another process${o.progress ? ` · ${o.progress}` : ''}`, id: o.id })),
+      ...others.map((o) => ({ label: o.id, description: o.progress ? vscode.l10n.t('running in another process · {0}', o.progress) : vscode.l10n.t('running in another process'), id: o.id })),
     ];
-    const pick = await vscode.window.showQuickPick(items, { title: 'Training and reconstruction runs', placeHolder: 'Open a run\'s log' });
+    const pick = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Training and reconstruction runs'), placeHolder: vscode.l10n.t("Open a run's log") });
     if (!pick) return;
     const recon = model.allRecons().find((j) => j.id === pick.id);
     if (recon) await vscode.window.showTextDocument(vscode.Uri.file(recon.logPath), { preview: true });

@@ -35,9 +35,16 @@ const STATE_ICON: Record<JobState, [string, string | undefined]> = {
   missing: ['question', 'disabledForeground'],
 };
 
-export const STATE_LABEL: Record<JobState, string> = {
-  ready: 'ready', 'dry-run': 'dry run', running: 'running', succeeded: 'succeeded', failed: 'failed',
-  cancelled: 'cancelled', invalid: 'invalid data', missing: 'missing data',
+/** The state words shown in the tree and quick picks (getters: translated when read). */
+export const STATE_LABEL: Readonly<Record<JobState, string>> = {
+  get ready() { return vscode.l10n.t('ready'); },
+  get 'dry-run'() { return vscode.l10n.t('dry run'); },
+  get running() { return vscode.l10n.t('running'); },
+  get succeeded() { return vscode.l10n.t('succeeded'); },
+  get failed() { return vscode.l10n.t('failed'); },
+  get cancelled() { return vscode.l10n.t('cancelled'); },
+  get invalid() { return vscode.l10n.t('invalid data'); },
+  get missing() { return vscode.l10n.t('missing data'); },
 };
 
 export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vscode.Disposable {
@@ -110,30 +117,30 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
     switch (node.kind) {
       case 'study': {
         const jobs = node.study.jobs;
-        const item = new vscode.TreeItem('Study', vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(vscode.l10n.t('Study'), vscode.TreeItemCollapsibleState.None);
         item.id = `study:${node.study.folder.uri.toString()}`;
         item.iconPath = new vscode.ThemeIcon('graph');
         const done = jobs.filter((j) => j.state === 'succeeded').length;
-        item.description = `${jobs.length} jobs · ${done} trained — compare doses and views`;
-        item.tooltip = new vscode.MarkdownString(`**Study comparison**\n\nThe dose × view grid of reconstructions and a metrics table across jobs.\n\nArtifacts: \`${node.study.layout?.artifactRoot ?? ''}\``);
+        item.description = vscode.l10n.t('{0} jobs · {1} trained — compare doses and views', jobs.length, done);
+        item.tooltip = new vscode.MarkdownString(vscode.l10n.t('**Study comparison**\n\nThe dose × view grid of reconstructions and a metrics table across jobs.\n\nArtifacts: {0}', `\`${node.study.layout?.artifactRoot ?? ''}\``));
         item.contextValue = 'study';
-        item.command = { command: 'ptychoStudy.compareStudy', title: 'Compare Study', arguments: [] };
+        item.command = { command: 'ptychoStudy.compareStudy', title: vscode.l10n.t('Compare Study'), arguments: [] };
         return item;
       }
       case 'folder': {
         const item = new vscode.TreeItem(node.study.folder.name, vscode.TreeItemCollapsibleState.Expanded);
         item.id = `folder:${node.study.folder.uri.toString()}`;
         item.iconPath = new vscode.ThemeIcon('root-folder');
-        item.description = node.study.error ? 'error' : `${node.study.jobs.length} jobs`;
+        item.description = node.study.error ? vscode.l10n.t('error') : vscode.l10n.t('{0} jobs', node.study.jobs.length);
         item.contextValue = 'folder';
         return item;
       }
       case 'dose': {
         const jobs = node.study.jobs.filter((j) => j.dose === node.dose);
-        const item = new vscode.TreeItem(`dose ${formatDose(node.dose)}`, vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(vscode.l10n.t('dose {0}', formatDose(node.dose)), vscode.TreeItemCollapsibleState.Expanded);
         item.id = `dose:${node.study.folder.uri.toString()}:${node.dose}`;
         item.iconPath = new vscode.ThemeIcon('pulse');
-        item.description = `${node.dose.toLocaleString('en-US')} photons/pattern · ${summarizeStates(jobs)}`;
+        item.description = vscode.l10n.t('{0} photons/pattern · {1}', node.dose.toLocaleString('en-US'), summarizeStates(jobs));
         item.tooltip = doseTooltip(node.study, node.dose, jobs);
         item.contextValue = 'dose';
         return item;
@@ -148,13 +155,13 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
         return runItem(node);
       case 'reconGroup': {
         const jobs = node.study.recons.filter((j) => j.dose === node.dose);
-        const item = new vscode.TreeItem('Iterative (Phase F)', vscode.TreeItemCollapsibleState.Expanded);
+        const item = new vscode.TreeItem(vscode.l10n.t('Iterative (Phase F)'), vscode.TreeItemCollapsibleState.Expanded);
         item.id = `recons:${node.study.folder.uri.toString()}:${node.dose}`;
         item.iconPath = new vscode.ThemeIcon('symbol-numeric');
         item.description = summarizeStates(jobs);
         const md = new vscode.MarkdownString(undefined, true);
-        md.appendMarkdown(`**Iterative reconstructions** of dose ${formatDose(node.dose)} (ePIE, rPIE; known scan positions, the probe from \`probeGuess\`)\n\n`);
-        md.appendMarkdown(`Phase F root: ${code(node.study.phaseFRoot ?? '')}\n\n| job | state |\n|---|---|\n`);
+        md.appendMarkdown(`${vscode.l10n.t('**Iterative reconstructions** of dose {0} (ePIE, rPIE; known scan positions, the probe from `probeGuess`)', formatDose(node.dose))}\n\n`);
+        md.appendMarkdown(`${vscode.l10n.t('Phase F root: {0}', code(node.study.phaseFRoot ?? ''))}\n\n| ${vscode.l10n.t('job')} | ${vscode.l10n.t('state')} |\n|---|---|\n`);
         for (const j of jobs) md.appendMarkdown(`| ${escape(j.view)} · ${j.split} · ${j.algorithm} | ${STATE_LABEL[j.state]} |\n`);
         item.tooltip = md;
         item.contextValue = 'reconGroup';
@@ -169,7 +176,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<JobsNode>, vsco
           // More than one study here: the note offers the choice.
           item.iconPath = new vscode.ThemeIcon('warning');
           item.contextValue = 'ambiguity';
-          item.command = { command: 'ptychoStudy.chooseStudyRoot', title: 'Choose Study Root…', arguments: [] };
+          item.command = { command: 'ptychoStudy.chooseStudyRoot', title: vscode.l10n.t('Choose Study Root…'), arguments: [] };
           return item;
         }
         item.iconPath = new vscode.ThemeIcon('info');
@@ -199,7 +206,7 @@ export function jobItem(study: FolderStudy, job: StudyJob, live?: LiveRun, progr
   setStateIcon(item, 'job', job.state, live);
   item.description = live ? describeLive(live) : describeJob(job, progress);
   item.tooltip = jobTooltip(job);
-  item.command = { command: 'ptychoStudy.openLog', title: 'Open Job', arguments: [job.id] };
+  item.command = { command: 'ptychoStudy.openLog', title: vscode.l10n.t('Open Job'), arguments: [job.id] };
   item.accessibilityInformation = { label: `${job.id}, ${live ? live.state : STATE_LABEL[job.state]}${job.reason ? `: ${job.reason}` : ''}` };
   return item;
 }
@@ -219,7 +226,9 @@ function withRuns(item: vscode.TreeItem, job: StudyJob | ReconstructionJob): vsc
   const older = archivedRunIds(job.artifactDir).length;
   if (older > 0) {
     item.collapsibleState = vscode.TreeItemCollapsibleState.Collapsed;
-    item.tooltip = item.tooltip instanceof vscode.MarkdownString ? item.tooltip.appendMarkdown(`\n\n${older} earlier run${older === 1 ? '' : 's'} kept under \`runs/\`: expand to see them.`) : item.tooltip;
+    item.tooltip = item.tooltip instanceof vscode.MarkdownString
+      ? item.tooltip.appendMarkdown(`\n\n${older === 1 ? vscode.l10n.t('{0} earlier run kept under `runs/`: expand to see them.', older) : vscode.l10n.t('{0} earlier runs kept under `runs/`: expand to see them.', older)}`)
+      : item.tooltip;
   }
   return item;
 }
@@ -227,27 +236,29 @@ function withRuns(item: vscode.TreeItem, job: StudyJob | ReconstructionJob): vsc
 /** One run of a job: id, status, epochs, the headline r values and what it changed against the latest run. */
 export function runItem(node: Extract<JobsNode, { kind: 'run' }>): vscode.TreeItem {
   const r = node.run;
-  const item = new vscode.TreeItem(r.latest ? `${r.id} (latest)` : r.id, vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(r.latest ? vscode.l10n.t('{0} (latest)', r.id) : r.id, vscode.TreeItemCollapsibleState.None);
   item.id = `run:${node.study.folder.uri.toString()}:${node.job.id}:${r.id}:${r.latest ? 'latest' : 'kept'}`;
   const icon: Record<string, [string, string | undefined]> = { succeeded: ['pass', 'charts.green'], failed: ['error', 'charts.red'], cancelled: ['circle-slash', 'charts.orange'], running: ['sync~spin', undefined] };
   const [name, color] = icon[r.status] ?? ['circle-large-outline', undefined];
   item.iconPath = new vscode.ThemeIcon(name, color ? new vscode.ThemeColor(color) : undefined);
   const f = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
   const diff = r.latest ? [] : settingsDiff(node.latestSettings, r.settings);
-  const unit = 'kind' in node.job && node.job.kind === 'reconstruct' ? 'iterations' : 'epochs';
+  const isRecon = 'kind' in node.job && node.job.kind === 'reconstruct';
   // The run the study comparison and report use, when it is not simply the latest.
-  const standsFor = node.represents && node.represents !== 'latest' ? (node.represents === 'chosen' ? '★ in comparisons (chosen)' : '★ in comparisons (latest succeeded)') : undefined;
-  item.description = [standsFor, r.status, r.epochs !== undefined ? `${r.epochs} ${unit}` : undefined, r.amplitudeR !== undefined || r.phaseR !== undefined ? `r ${f(r.amplitudeR)} / ${f(r.phaseR)}` : undefined, diff.length ? diff.slice(0, 3).join(', ') : undefined].filter(Boolean).join(' · ');
+  const standsFor = node.represents && node.represents !== 'latest' ? (node.represents === 'chosen' ? vscode.l10n.t('★ in comparisons (chosen)') : vscode.l10n.t('★ in comparisons (latest succeeded)')) : undefined;
+  item.description = [standsFor, r.status, r.epochs !== undefined ? (isRecon ? vscode.l10n.t('{0} iterations', r.epochs) : vscode.l10n.t('{0} epochs', r.epochs)) : undefined, r.amplitudeR !== undefined || r.phaseR !== undefined ? `r ${f(r.amplitudeR)} / ${f(r.phaseR)}` : undefined, diff.length ? diff.slice(0, 3).join(', ') : undefined].filter(Boolean).join(' · ');
   const md = new vscode.MarkdownString(undefined, true);
-  md.appendMarkdown(`**Run ${escape(r.id)}** of ${code(node.job.id)}${r.latest ? ' — the latest (the job folder\'s top level)' : ` — kept under ${code(`runs/${r.id}`)}`}\n\n`);
-  md.appendMarkdown(`Status: ${r.status}${r.reason ? ` — ${escape(r.reason)}` : ''}\n\n`);
-  if (r.startedAt) md.appendMarkdown(`Started ${escape(r.startedAt)}${r.finishedAt ? `, finished ${escape(r.finishedAt)}` : ''}\n\n`);
-  if (r.amplitudeR !== undefined || r.phaseR !== undefined) md.appendMarkdown(`Pearson r (common evaluation, covered pixels): amplitude ${f(r.amplitudeR)}, phase ${f(r.phaseR)}\n\n`);
-  if (diff.length) md.appendMarkdown(`Settings that differ from the latest run: ${diff.map((d) => code(d)).join(', ')}\n\n`);
-  if (node.represents) md.appendMarkdown(node.represents === 'chosen' ? 'Stands for the job in the study comparison and report (chosen; **Use in Comparisons** again to go back to the default).' : node.represents === 'latest-succeeded' ? 'Stands for the job in the study comparison and report: the latest run did not succeed.' : 'Stands for the job in the study comparison and report.');
+  md.appendMarkdown(`${r.latest
+    ? vscode.l10n.t("**Run {0}** of {1} — the latest (the job folder's top level)", escape(r.id), code(node.job.id))
+    : vscode.l10n.t('**Run {0}** of {1} — kept under {2}', escape(r.id), code(node.job.id), code(`runs/${r.id}`))}\n\n`);
+  md.appendMarkdown(`${vscode.l10n.t('Status: {0}', r.status)}${r.reason ? ` — ${escape(r.reason)}` : ''}\n\n`);
+  if (r.startedAt) md.appendMarkdown(`${r.finishedAt ? vscode.l10n.t('Started {0}, finished {1}', escape(r.startedAt), escape(r.finishedAt)) : vscode.l10n.t('Started {0}', escape(r.startedAt))}\n\n`);
+  if (r.amplitudeR !== undefined || r.phaseR !== undefined) md.appendMarkdown(`${vscode.l10n.t('Pearson r (common evaluation, covered pixels): amplitude {0}, phase {1}', f(r.amplitudeR), f(r.phaseR))}\n\n`);
+  if (diff.length) md.appendMarkdown(`${vscode.l10n.t('Settings that differ from the latest run: {0}', diff.map((d) => code(d)).join(', '))}\n\n`);
+  if (node.represents) md.appendMarkdown(node.represents === 'chosen' ? vscode.l10n.t('Stands for the job in the study comparison and report (chosen; **Use in Comparisons** again to go back to the default).') : node.represents === 'latest-succeeded' ? vscode.l10n.t('Stands for the job in the study comparison and report: the latest run did not succeed.') : vscode.l10n.t('Stands for the job in the study comparison and report.'));
   item.tooltip = md;
   item.contextValue = `run.${r.latest ? 'latest' : 'kept'}.${r.status}`;
-  item.command = { command: 'ptychoStudy.showManifest', title: 'Show Manifest', arguments: [{ jobId: node.job.id, ...(r.latest ? {} : { runId: r.id }) }] };
+  item.command = { command: 'ptychoStudy.showManifest', title: vscode.l10n.t('Show Manifest'), arguments: [{ jobId: node.job.id, ...(r.latest ? {} : { runId: r.id }) }] };
   return item;
 }
 
@@ -258,7 +269,7 @@ function slurmItem(study: FolderStudy, job: StudyJob, q: SlurmTaskState): vscode
   const ended = FINAL_SLURM_STATES[q.state];
   item.iconPath = ended ? new vscode.ThemeIcon(ended === 'cancelled' ? 'circle-slash' : 'error', new vscode.ThemeColor(ended === 'cancelled' ? 'charts.orange' : 'charts.red'))
     : new vscode.ThemeIcon(pending ? 'watch' : 'sync~spin', pending ? new vscode.ThemeColor('charts.yellow') : undefined);
-  item.description = `${pending ? 'pending' : q.state.toLowerCase()} on Slurm${q.reason && !/^None\b/.test(q.reason) && !ended ? ` (${q.reason})` : ''} · array ${q.arrayJobId}_${q.task}`;
+  item.description = `${vscode.l10n.t('{0} on Slurm', pending ? vscode.l10n.t('pending') : q.state.toLowerCase())}${q.reason && !/^None\b/.test(q.reason) && !ended ? ` (${q.reason})` : ''} · ${vscode.l10n.t('array {0}', `${q.arrayJobId}_${q.task}`)}`;
   // A task that ended before its run started is the job's state now: Train (or Submit) again as for any ended job.
   item.contextValue = ended ? `job.${ended}` : 'job.queued';
   item.accessibilityInformation = { label: `${job.id}, ${item.description}` };
@@ -273,7 +284,7 @@ export function reconItem(study: FolderStudy, job: ReconstructionJob, live?: Liv
   item.description = live ? describeLive(live) : describeRecon(job, progress);
   item.tooltip = reconTooltip(job);
   // A click opens the job panel, as for a training job: live log, relative error and quality per iteration, actions.
-  item.command = { command: 'ptychoStudy.openLog', title: 'Open Job', arguments: [job.id] };
+  item.command = { command: 'ptychoStudy.openLog', title: vscode.l10n.t('Open Job'), arguments: [job.id] };
   item.accessibilityInformation = { label: `${job.id}, ${live ? live.state : STATE_LABEL[job.state]}${job.reason ? `: ${job.reason}` : ''}` };
   return item;
 }
@@ -281,14 +292,18 @@ export function reconItem(study: FolderStudy, job: ReconstructionJob, live?: Liv
 function describeRecon(job: ReconstructionJob, live?: LiveProgress): string {
   const state = STATE_LABEL[job.state];
   const m = job.run?.manifest;
-  if (job.state === 'running' && live?.iteration) return `running · ${describeIteration(live.iteration)}`;
-  if (job.state === 'running' && m?.progress) return `running · iteration ${m.progress.iteration}/${m.progress.iterations}`;
+  if (job.state === 'running' && live?.iteration) return `${vscode.l10n.t('running')} · ${describeIteration(live.iteration)}`;
+  if (job.state === 'running' && m?.progress) return vscode.l10n.t('running · iteration {0}/{1}', m.progress.iteration, m.progress.iterations);
   const phase = (m?.result?.metrics as { phase?: { ssim?: number | null } } | undefined)?.phase;
-  if (job.state === 'succeeded' && m?.result) return `succeeded · ${m.result.iterations} iterations${typeof phase?.ssim === 'number' ? ` · phase SSIM ${phase.ssim.toFixed(3)}` : ''}`;
-  if (job.state === 'cancelled' && m?.progress) return `cancelled · iteration ${m.progress.iteration}/${m.progress.iterations}`;
+  if (job.state === 'succeeded' && m?.result) {
+    return typeof phase?.ssim === 'number'
+      ? vscode.l10n.t('succeeded · {0} iterations · phase SSIM {1}', m.result.iterations, phase.ssim.toFixed(3))
+      : vscode.l10n.t('succeeded · {0} iterations', m.result.iterations);
+  }
+  if (job.state === 'cancelled' && m?.progress) return vscode.l10n.t('cancelled · iteration {0}/{1}', m.progress.iteration, m.progress.iterations);
   if (job.state === 'missing' || job.state === 'invalid' || job.state === 'failed') return `${state}${job.reason ? ` — ${shorten(job.reason, 70)}` : ''}`;
   const n = job.data.info?.patternCount;
-  return `${state}${n !== undefined ? ` · ${n} patterns` : ''}${job.data.info?.n ? ` · N=${job.data.info.n}` : ''}`;
+  return `${state}${n !== undefined ? ` · ${vscode.l10n.t('{0} patterns', n)}` : ''}${job.data.info?.n ? ` · N=${job.data.info.n}` : ''}`;
 }
 
 function reconTooltip(job: ReconstructionJob): vscode.MarkdownString {
@@ -296,40 +311,41 @@ function reconTooltip(job: ReconstructionJob): vscode.MarkdownString {
   md.appendMarkdown(`**${job.id}** — ${STATE_LABEL[job.state]}\n\n`);
   if (job.reason) md.appendMarkdown(`${escape(job.reason)}\n\n`);
   md.appendMarkdown(`| | |\n|---|---|\n`);
-  md.appendMarkdown(`| algorithm | ${job.algorithm} |\n| dose | ${job.dose.toLocaleString('en-US')} photons/pattern |\n| split | ${job.split} |\n`);
+  md.appendMarkdown(`| ${vscode.l10n.t('algorithm')} | ${job.algorithm} |\n| ${vscode.l10n.t('dose')} | ${vscode.l10n.t('{0} photons/pattern', job.dose.toLocaleString('en-US'))} |\n| ${vscode.l10n.t('split')} | ${job.split} |\n`);
   const info = job.data.info;
-  md.appendMarkdown(`| data | ${code(path.basename(job.data.path))} — ${!job.data.exists ? 'not found' : info?.patternCount !== undefined ? `${info.patternCount} patterns, N=${info.n}` : 'unreadable'} |\n`);
-  md.appendMarkdown(`| artifacts | ${code(job.artifactDir)} |\n`);
+  md.appendMarkdown(`| ${vscode.l10n.t('data')} | ${code(path.basename(job.data.path))} — ${!job.data.exists ? vscode.l10n.t('not found') : info?.patternCount !== undefined ? vscode.l10n.t('{0} patterns, N={1}', info.patternCount, String(info.n)) : vscode.l10n.t('unreadable')} |\n`);
+  md.appendMarkdown(`| ${vscode.l10n.t('artifacts')} | ${code(job.artifactDir)} |\n`);
   return md;
 }
 
 function describeProgress(verb: string, p: ProgressEvent): string {
-  return `${verb} · epoch ${p.epoch}/${p.epochs} · step ${p.stepInEpoch}/${p.stepsPerEpoch} · loss ${p.loss.toPrecision(4)} · ${p.imagesPerSec.toFixed(1)} img/s · ETA ${formatEta(p.etaSeconds)}`;
+  return vscode.l10n.t('{0} · epoch {1}/{2} · step {3}/{4} · loss {5} · {6} img/s · ETA {7}', verb, p.epoch, p.epochs, p.stepInEpoch, p.stepsPerEpoch, p.loss.toPrecision(4), p.imagesPerSec.toFixed(1), formatEta(p.etaSeconds));
 }
 
 function describeLive(live: LiveRun): string {
-  if (live.state === 'queued') return 'queued';
-  if (live.iteration) return `${live.state === 'cancelling' ? 'cancelling' : 'running'} · ${describeIteration(live.iteration)}`;
+  if (live.state === 'queued') return vscode.l10n.t('queued');
+  const verb = live.state === 'cancelling' ? vscode.l10n.t('cancelling') : vscode.l10n.t('running');
+  if (live.iteration) return `${verb} · ${describeIteration(live.iteration)}`;
   const p = live.progress;
-  if (!p) return live.state === 'cancelling' ? 'cancelling…' : 'starting…';
-  return describeProgress(live.state === 'cancelling' ? 'cancelling' : 'running', p);
+  if (!p) return live.state === 'cancelling' ? vscode.l10n.t('cancelling…') : vscode.l10n.t('starting…');
+  return describeProgress(verb, p);
 }
 
 function describeJob(job: StudyJob, live?: LiveProgress): string {
   const state = STATE_LABEL[job.state];
   // A run in another process (the CLI, a window since closed): its progress from events.jsonl, as for this window's
   // runs; the manifest's (written at each epoch and heartbeat) until that has been read.
-  if (job.state === 'running' && live?.progress) return describeProgress('running', live.progress);
+  if (job.state === 'running' && live?.progress) return describeProgress(vscode.l10n.t('running'), live.progress);
   const progress = job.state === 'running' ? job.run?.manifest.progress : undefined;
-  if (progress) return `running · epoch ${progress.epoch}/${progress.epochs} · step ${progress.step}/${progress.stepsPerEpoch}`;
+  if (progress) return vscode.l10n.t('running · epoch {0}/{1} · step {2}/{3}', progress.epoch, progress.epochs, progress.step, progress.stepsPerEpoch);
   const result = job.state === 'succeeded' ? job.run?.manifest.result : undefined;
   const phase = (result?.metrics as { phase?: { ssim?: number | null } } | undefined)?.phase;
-  if (result && phase?.ssim !== undefined && phase.ssim !== null) return `succeeded · ${result.epochs} epochs · phase SSIM ${phase.ssim.toFixed(3)}`;
+  if (result && phase?.ssim !== undefined && phase.ssim !== null) return vscode.l10n.t('succeeded · {0} epochs · phase SSIM {1}', result.epochs, phase.ssim.toFixed(3));
   if (job.state === 'missing' || job.state === 'invalid') return `${state} — ${shorten(job.reason ?? '', 70)}`;
   const t = job.train.info?.patternCount;
   const e = job.test.info?.patternCount;
   const n = job.train.info?.n;
-  const counts = t !== undefined ? ` · ${t}${e !== undefined ? `/${e}` : ''} patterns` : '';
+  const counts = t !== undefined ? ` · ${vscode.l10n.t('{0} patterns', `${t}${e !== undefined ? `/${e}` : ''}`)}` : '';
   return `${state}${counts}${n ? ` · N=${n}` : ''}`;
 }
 
@@ -339,10 +355,10 @@ function shorten(s: string, max: number): string {
 
 function doseTooltip(study: FolderStudy, dose: number, jobs: StudyJob[]): vscode.MarkdownString {
   const md = new vscode.MarkdownString(undefined, true);
-  md.appendMarkdown(`**dose ${formatDose(dose)}** — ${dose.toLocaleString('en-US')} photons per pattern\n\n`);
+  md.appendMarkdown(`${vscode.l10n.t('**dose {0}** — {1} photons per pattern', formatDose(dose), dose.toLocaleString('en-US'))}\n\n`);
   const entry = study.layout?.doses.find((d) => d.dose === dose);
-  if (entry?.phaseC) md.appendMarkdown(`Phase C: ${code(entry.phaseC.dir)}\n\n`);
-  md.appendMarkdown(`| job | state |\n|---|---|\n`);
+  if (entry?.phaseC) md.appendMarkdown(`${vscode.l10n.t('Phase C: {0}', code(entry.phaseC.dir))}\n\n`);
+  md.appendMarkdown(`| ${vscode.l10n.t('job')} | ${vscode.l10n.t('state')} |\n|---|---|\n`);
   for (const j of jobs) md.appendMarkdown(`| ${escape(j.view)} (gs${j.gridsize}) | ${STATE_LABEL[j.state]} |\n`);
   return md;
 }
@@ -353,18 +369,18 @@ function jobTooltip(job: StudyJob): vscode.MarkdownString {
   md.appendMarkdown(`**${job.id}** — ${STATE_LABEL[job.state]}\n\n`);
   if (job.reason) md.appendMarkdown(`${escape(job.reason)}\n\n`);
   md.appendMarkdown(`| | |\n|---|---|\n`);
-  md.appendMarkdown(`| dose | ${job.dose.toLocaleString('en-US')} photons/pattern |\n| gridsize | ${job.gridsize} |\n`);
+  md.appendMarkdown(`| ${vscode.l10n.t('dose')} | ${vscode.l10n.t('{0} photons/pattern', job.dose.toLocaleString('en-US'))} |\n| ${vscode.l10n.t('gridsize')} | ${job.gridsize} |\n`);
   for (const ds of [job.train, job.test]) {
     const info = ds.info;
-    const what = !ds.exists ? 'not found' : info?.patternCount !== undefined ? `${info.patternCount} patterns, N=${info.n}, ${mib(info.sizeBytes)}` : 'unreadable';
+    const what = !ds.exists ? vscode.l10n.t('not found') : info?.patternCount !== undefined ? vscode.l10n.t('{0} patterns, N={1}, {2}', info.patternCount, String(info.n), mib(info.sizeBytes)) : vscode.l10n.t('unreadable');
     md.appendMarkdown(`| ${ds.split} | ${code(path.basename(ds.path))} — ${what} |\n`);
   }
-  md.appendMarkdown(`| artifacts | ${code(job.artifactDir)} |\n`);
+  md.appendMarkdown(`| ${vscode.l10n.t('artifacts')} | ${code(job.artifactDir)} |\n`);
   const findings = job.findings.filter((f) => f.severity !== 'info');
   if (findings.length > 0) {
-    md.appendMarkdown(`\n**Validation**\n\n`);
+    md.appendMarkdown(`\n**${vscode.l10n.t('Validation')}**\n\n`);
     for (const f of findings.slice(0, 8)) md.appendMarkdown(`- ${findingIcon(f)} \`${f.rule}\` ${escape(path.basename(f.file))}: ${escape(f.message)}\n`);
-    if (findings.length > 8) md.appendMarkdown(`- … ${findings.length - 8} more in the Problems panel\n`);
+    if (findings.length > 8) md.appendMarkdown(`- … ${vscode.l10n.t('{0} more in the Problems panel', findings.length - 8)}\n`);
   }
   return md;
 }

@@ -28,32 +28,32 @@ export async function resolveRecon(ctx: CommandContext, arg: ReconArg, title: st
   }
   const { id, folder } = await namedJob(ctx, arg);
   if (id !== undefined) {
-    if (!parseReconstructionJobId(id)) throw new UserError(`"${id}" is not a reconstruction job id (expected dose_<int>/<view>/<split>/<algorithm>, e.g. dose_1000/dense/test/epie).`);
+    if (!parseReconstructionJobId(id)) throw new UserError(vscode.l10n.t('"{0}" is not a reconstruction job id (expected dose_<int>/<view>/<split>/<algorithm>, e.g. dose_1000/dense/test/epie).', id));
     const matches = ctx.model.findRecons(id).filter(inFolder(folder));
-    if (matches.length === 0) throw new UserError(`No reconstruction job ${id} in this workspace.`);
+    if (matches.length === 0) throw new UserError(vscode.l10n.t('No reconstruction job {0} in this workspace.', id));
     if (matches.length === 1) return matches[0].job;
   }
   const multi = ctx.model.folders.filter((s) => s.recons.length > 0).length > 1;
   const items = ctx.model.folders.flatMap((s) => s.recons.filter((j) => id === undefined || j.id === id).map((job) => ({
     label: job.id, description: `${STATE_LABEL[job.state]}${multi ? ` · ${s.folder.name}` : ''}`, detail: job.reason, job,
   }))).sort((a, b) => Number(!accept(a.job)) - Number(!accept(b.job)));
-  if (items.length === 0) throw new UserError('No Phase F reconstruction jobs in this workspace. Open a study folder or run "PtychoPINN Study: Generate Demo Study".');
-  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: 'Choose a reconstruction job (dose/view/split/algorithm)', matchOnDescription: true, matchOnDetail: true });
+  if (items.length === 0) throw new UserError(vscode.l10n.t('No Phase F reconstruction jobs in this workspace. Open a study folder or run "PtychoPINN Study: Generate Demo Study".'));
+  const pick = await vscode.window.showQuickPick(items, { title, placeHolder: vscode.l10n.t('Choose a reconstruction job (dose/view/split/algorithm)'), matchOnDescription: true, matchOnDetail: true });
   return pick?.job;
 }
 
 /** Reconstruct (or, with `resume`, continue from checkpoint.npz) one Phase F job; returns its live run. */
 export async function reconstructCommand(ctx: TrainContext, arg: ReconArg, resume = false): Promise<LiveRun | undefined> {
   if (!vscode.workspace.isTrusted) {
-    throw new UserError(`${resume ? 'Resuming a reconstruction' : 'Reconstructing'} starts a worker process and writes files, so it needs a trusted workspace (this one is in Restricted Mode).`, [MANAGE_TRUST]);
+    throw new UserError(vscode.l10n.t('{0} starts a worker process and writes files, so it needs a trusted workspace (this one is in Restricted Mode).', resume ? vscode.l10n.t('Resuming a reconstruction') : vscode.l10n.t('Reconstructing')), [MANAGE_TRUST]);
   }
-  const job = await resolveRecon(ctx, arg, resume ? 'Resume a reconstruction from its checkpoint' : 'Reconstruct (iterative, Phase F)', reconstructable);
+  const job = await resolveRecon(ctx, arg, resume ? vscode.l10n.t('Resume a reconstruction from its checkpoint') : vscode.l10n.t('Reconstruct (iterative, Phase F)'), reconstructable);
   if (!job) return undefined;
   const folder = ctx.model.folderOf(job);
-  if (!folder) throw new UserError(`${job.id} belongs to no workspace folder.`);
-  if (job.state === 'missing' || job.state === 'invalid') throw new UserError(`${job.id} cannot be reconstructed: ${job.reason}`);
+  if (!folder) throw new UserError(vscode.l10n.t('{0} belongs to no workspace folder.', job.id));
+  if (job.state === 'missing' || job.state === 'invalid') throw new UserError(vscode.l10n.t('{0} cannot be reconstructed: {1}', job.id, String(job.reason)));
   if (job.state === 'running' && !ctx.runs.get(folder, job)) {
-    throw new UserError(`${job.id} is already running in another process (pid ${job.run?.manifest.runtime?.pid ?? '?'}).`);
+    throw new UserError(vscode.l10n.t('{0} is already running in another process (pid {1}).', job.id, job.run?.manifest.runtime?.pid ?? '?'));
   }
   const [run] = ctx.runs.enqueue([{ job, folder }], resume);
   return run;
@@ -69,7 +69,7 @@ export type ReconstructAllArg = JobsNode | { dose?: number; confirm?: boolean } 
  */
 export async function reconstructAllCommand(ctx: TrainContext, arg: ReconstructAllArg): Promise<LiveRun[]> {
   if (!vscode.workspace.isTrusted) {
-    throw new UserError('Reconstructing starts worker processes and writes files, so it needs a trusted workspace (this one is in Restricted Mode).', [MANAGE_TRUST]);
+    throw new UserError(vscode.l10n.t('Reconstructing starts worker processes and writes files, so it needs a trusted workspace (this one is in Restricted Mode).'), [MANAGE_TRUST]);
   }
   await ctx.model.whenIdle();
   if (ctx.model.refreshCount === 0) await ctx.model.refresh();
@@ -77,18 +77,23 @@ export async function reconstructAllCommand(ctx: TrainContext, arg: ReconstructA
   const confirm = !(arg && !('kind' in arg) && arg.confirm === false);
   const candidates = ctx.model.folders.flatMap((s) => s.recons.filter((j) => dose === undefined || j.dose === dose).map((job) => ({ job, folder: s.folder })));
   const runnable = candidates.filter(({ job, folder }) => reconstructable(job) && job.state !== 'succeeded' && !ctx.runs.get(folder, job));
-  const where = dose === undefined ? '' : ` of dose ${dose.toExponential(0).replace('+', '')}`;
+  const doseLabel = dose === undefined ? undefined : dose.toExponential(0).replace('+', '');
   if (runnable.length === 0) {
-    throw new UserError(`No Phase F job${where} to reconstruct: each has succeeded, is running or queued, or lacks valid data.`);
+    throw new UserError(doseLabel === undefined
+      ? vscode.l10n.t('No Phase F job to reconstruct: each has succeeded, is running or queued, or lacks valid data.')
+      : vscode.l10n.t('No Phase F job of dose {0} to reconstruct: each has succeeded, is running or queued, or lacks valid data.', doseLabel));
   }
   const done = candidates.filter(({ job }) => job.state === 'succeeded').length;
   const blocked = candidates.filter(({ job }) => job.state === 'missing' || job.state === 'invalid').length;
   const busy = candidates.length - runnable.length - done - blocked;
   if (confirm) {
-    const go = `Reconstruct ${runnable.length} job${runnable.length === 1 ? '' : 's'}`;
-    const notes = [done && `${done} already succeeded`, blocked && `${blocked} lack valid data`, busy && `${busy} running or queued`].filter(Boolean);
+    const go = runnable.length === 1 ? vscode.l10n.t('Reconstruct {0} job', runnable.length) : vscode.l10n.t('Reconstruct {0} jobs', runnable.length);
+    const notes = [done && vscode.l10n.t('{0} already succeeded', done), blocked && vscode.l10n.t('{0} lack valid data', blocked), busy && vscode.l10n.t('{0} running or queued', busy)].filter(Boolean);
+    const question = doseLabel === undefined
+      ? vscode.l10n.t('Queue {0} Phase F reconstruction(s), one after another?', runnable.length)
+      : vscode.l10n.t('Queue {0} Phase F reconstruction(s) of dose {1}, one after another?', runnable.length, doseLabel);
     const answer = await vscode.window.showInformationMessage(
-      `Queue ${runnable.length} Phase F reconstruction(s)${where}, one after another?${notes.length ? ` Skipped: ${notes.join(', ')}.` : ''}`,
+      notes.length ? vscode.l10n.t('{0} Skipped: {1}.', question, notes.join(', ')) : question,
       { modal: true }, go,
     );
     if (answer !== go) return [];
@@ -98,7 +103,7 @@ export async function reconstructAllCommand(ctx: TrainContext, arg: ReconstructA
 
 /** Reveal Job Folder of a Phase F job (created when it does not exist yet, as for training jobs). */
 export async function revealReconFolder(ctx: CommandContext, arg: ReconArg): Promise<void> {
-  const job = await resolveRecon(ctx, arg, 'Reveal a reconstruction folder');
+  const job = await resolveRecon(ctx, arg, vscode.l10n.t('Reveal a reconstruction folder'));
   if (!job) return;
   await vscode.workspace.fs.createDirectory(vscode.Uri.file(job.artifactDir));
   await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(job.artifactDir));
@@ -106,6 +111,6 @@ export async function revealReconFolder(ctx: CommandContext, arg: ReconArg): Pro
 
 /** Cancel of a Phase F job: removes it from the queue, or asks its worker to stop after the iteration. */
 export async function cancelReconstruction(ctx: TrainContext, arg: ReconArg): Promise<boolean> {
-  const job = await resolveRecon(ctx, arg, 'Cancel a reconstruction');
+  const job = await resolveRecon(ctx, arg, vscode.l10n.t('Cancel a reconstruction'));
   return job ? cancelJob(ctx, job) : false;
 }

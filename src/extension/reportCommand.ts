@@ -15,7 +15,7 @@ export type PickReportFolder = (defaultUri: vscode.Uri) => Promise<vscode.Uri | 
 
 export const showReportFolderDialog: PickReportFolder = async (defaultUri) => {
   const picked = await vscode.window.showOpenDialog({
-    title: 'Export Study Report: choose the report folder', openLabel: 'Export Report Here', defaultUri,
+    title: vscode.l10n.t('Export Study Report: choose the report folder'), openLabel: vscode.l10n.t('Export Report Here'), defaultUri,
     canSelectFolders: true, canSelectFiles: false, canSelectMany: false,
   });
   return picked?.[0];
@@ -33,13 +33,13 @@ export function reportCommandLine(roots: { phaseCRoot?: string; phaseDRoot?: str
 }
 
 export async function exportStudyReportCommand(ctx: ReportContext, arg: ReportArg): Promise<StudyReport | undefined> {
-  if (!vscode.workspace.isTrusted) throw new UserError('Exporting a study report writes files, so it needs a trusted workspace (this one is in Restricted Mode).', [MANAGE_TRUST]);
+  if (!vscode.workspace.isTrusted) throw new UserError(vscode.l10n.t('Exporting a study report writes files, so it needs a trusted workspace (this one is in Restricted Mode).'), [MANAGE_TRUST]);
   const given = arg && typeof arg === 'object' && !('kind' in arg) ? arg.outDir : undefined;
   const folder = await ctx.resolveStudyFolder(arg && typeof arg === 'object' && !('kind' in arg) ? { folder: arg.folder } : arg);
   if (!folder) return undefined;
   const study = ctx.model.folders.find((s) => s.folder === folder);
   const layout = study?.layout;
-  if (!layout) throw new UserError(`${folder.name} has no study to report${study?.error ? `: ${study.error}` : '.'}`);
+  if (!layout) throw new UserError(study?.error ? vscode.l10n.t('{0} has no study to report: {1}', folder.name, study.error) : vscode.l10n.t('{0} has no study to report.', folder.name));
   const roots = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot, phaseFRoot: study.phaseFRoot };
   let outDir = given;
   if (!outDir) {
@@ -52,17 +52,20 @@ export async function exportStudyReportCommand(ctx: ReportContext, arg: ReportAr
   const command = reportCommandLine(roots, outDir);
   let report: StudyReport;
   try {
-    report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Exporting the study report to ${outDir}` },
+    report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Exporting the study report to {0}', outDir) },
       () => writeStudyReport({ roots, outDir: outDir!, command }));
   } catch (err) {
     if (err instanceof ReportError) throw new UserError(err.message);
     throw err;
   }
   ctx.log.info(`Study report written to ${report.outDir}: ${report.jobs} job(s) with metrics, ${report.absent.length} without (${command}).`);
-  const readme = 'Open README';
-  const reveal = 'Reveal in Explorer';
+  const readme = vscode.l10n.t('Open README');
+  const reveal = vscode.l10n.t('Reveal in Explorer');
   void vscode.window.showInformationMessage(
-    `Study report written to ${report.outDir}: ${report.jobs} job(s) with metrics${report.absent.length ? `, ${report.absent.length} listed as absent` : ''}.`, readme, reveal,
+    report.absent.length
+      ? vscode.l10n.t('Study report written to {0}: {1} job(s) with metrics, {2} listed as absent.', report.outDir, report.jobs, report.absent.length)
+      : vscode.l10n.t('Study report written to {0}: {1} job(s) with metrics.', report.outDir, report.jobs),
+    readme, reveal,
   ).then((c) => {
     if (c === readme) void vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(report.files.readme));
     if (c === reveal) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(report.outDir));

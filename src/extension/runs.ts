@@ -48,10 +48,11 @@ export class RunManager implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly status: vscode.StatusBarItem;
   private fireTimer?: NodeJS.Timeout;
+  private runsActiveKey?: boolean;
 
   constructor(private readonly model: StudyModel, private readonly log: vscode.LogOutputChannel, private readonly extensionPath: string) {
     this.status = vscode.window.createStatusBarItem('ptychoStudy.runs', vscode.StatusBarAlignment.Left, 50);
-    this.status.name = 'PtychoPINN training and reconstruction';
+    this.status.name = vscode.l10n.t('PtychoPINN training and reconstruction');
     this.status.command = 'ptychoStudy.showRuns';
     // Runs of other processes (a detached run left by a closed window, the CLI) are shown too, from the job folders.
     this.modelSub = model.onDidChange(() => this.updateStatus());
@@ -170,8 +171,9 @@ export class RunManager implements vscode.Disposable {
       const message = (err as Error).message;
       this.log.error(`${run.job.id}: ${message}`);
       // One message: busy (another run holds the job's lock) is a warning, anything else an error.
-      if (err instanceof JobLockedError || err instanceof RunAlreadyActiveError) void vscode.window.showWarningMessage(`${runNoun(run.job)} ${run.job.id} did not start: ${message}`);
-      else void vscode.window.showErrorMessage(`${runNoun(run.job)} ${run.job.id} did not start: ${message}`);
+      const notStarted = isReconJob(run.job) ? vscode.l10n.t('Reconstruction {0} did not start: {1}', run.job.id, message) : vscode.l10n.t('Training {0} did not start: {1}', run.job.id, message);
+      if (err instanceof JobLockedError || err instanceof RunAlreadyActiveError) void vscode.window.showWarningMessage(notStarted);
+      else void vscode.window.showErrorMessage(notStarted);
       this.finish(run, { jobId: run.job.id, status: 'failed', code: null, signal: null, reason: message }, true);
     }
   }
@@ -213,7 +215,7 @@ export class RunManager implements vscode.Disposable {
       return;
     }
     if ((e.type === 'started' || e.type === 'recon-started') && e.fallbackReason) {
-      void vscode.window.showWarningMessage(`${run.job.id}: ${e.fallbackReason}`);
+      void vscode.window.showWarningMessage(vscode.l10n.t('{0}: {1}', run.job.id, e.fallbackReason));
     }
     if (e.type === 'log' && e.level !== 'info') this.log.warn(`${run.job.id}: ${e.message}`);
     else if (e.type !== 'checkpoint' && e.type !== 'recon-checkpoint') this.log.info(`${run.job.id}: ${e.type}${e.type === 'epoch' ? ` ${e.epoch}/${e.epochs} train ${e.trainLoss.toPrecision(5)} val ${e.valLoss?.toPrecision(5) ?? '—'}` : ''}`);
@@ -223,7 +225,7 @@ export class RunManager implements vscode.Disposable {
   /** A cancellable notification that follows the run. */
   private notify(run: LiveRun): void {
     void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `${isReconJob(run.job) ? 'Reconstructing' : 'Training'} ${run.job.id}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: isReconJob(run.job) ? vscode.l10n.t('Reconstructing {0}', run.job.id) : vscode.l10n.t('Training {0}', run.job.id), cancellable: true },
       (progress, token) => new Promise<void>((resolve) => {
         token.onCancellationRequested(() => this.cancel(run));
         let last = 0;
@@ -231,7 +233,7 @@ export class RunManager implements vscode.Disposable {
           if (e.type === 'progress') {
             const done = ((e.epoch - 1) * e.stepsPerEpoch + e.stepInEpoch) / (e.epochs * e.stepsPerEpoch);
             const pct = Math.floor(done * 100);
-            progress.report({ increment: pct - last, message: `epoch ${e.epoch}/${e.epochs} · loss ${e.loss.toPrecision(4)} · ${e.imagesPerSec.toFixed(1)} img/s · ETA ${formatEta(e.etaSeconds)}` });
+            progress.report({ increment: pct - last, message: vscode.l10n.t('epoch {0}/{1} · loss {2} · {3} img/s · ETA {4}', e.epoch, e.epochs, e.loss.toPrecision(4), e.imagesPerSec.toFixed(1), formatEta(e.etaSeconds)) });
             last = pct;
           } else if (e.type === 'iteration') {
             const pct = Math.floor((e.iteration / e.iterations) * 100);
@@ -253,22 +255,22 @@ export class RunManager implements vscode.Disposable {
     this.runs.delete(run.key);
     run.settle(exit);
     this.log.info(`${run.job.id} ${exit.status}${exit.reason ? `: ${exit.reason}` : ''}`);
-    const openLog = 'Open Log';
+    const openLog = vscode.l10n.t('Open Log');
     if (isReconJob(run.job)) {
       this.finishReconstruction(run.job, exit, notified);
     } else if (exit.status === 'succeeded') {
-      const show = 'Show Reconstruction';
-      void vscode.window.showInformationMessage(`Trained ${run.job.id}.`, show, openLog).then((c) => {
+      const show = vscode.l10n.t('Show Reconstruction');
+      void vscode.window.showInformationMessage(vscode.l10n.t('Trained {0}.', run.job.id), show, openLog).then((c) => {
         if (c === show) void vscode.commands.executeCommand('ptychoStudy.showReconstruction', run.job.id);
         if (c === openLog) void vscode.commands.executeCommand('ptychoStudy.openLog', run.job.id);
       });
     } else if (exit.status === 'cancelled') {
-      const resume = 'Resume';
-      void vscode.window.showInformationMessage(`Cancelled ${run.job.id}; its checkpoint is kept.`, resume).then((c) => {
+      const resume = vscode.l10n.t('Resume');
+      void vscode.window.showInformationMessage(vscode.l10n.t('Cancelled {0}; its checkpoint is kept.', run.job.id), resume).then((c) => {
         if (c === resume) void vscode.commands.executeCommand('ptychoStudy.resume', run.job.id);
       });
     } else if (!notified) {
-      void vscode.window.showErrorMessage(`Training ${run.job.id} failed: ${exit.reason ?? 'see the log'}`, openLog).then((c) => {
+      void vscode.window.showErrorMessage(vscode.l10n.t('Training {0} failed: {1}', run.job.id, exit.reason ?? vscode.l10n.t('see the log')), openLog).then((c) => {
         if (c === openLog) void vscode.commands.executeCommand('ptychoStudy.openLog', run.job.id);
       });
     }
@@ -278,23 +280,23 @@ export class RunManager implements vscode.Disposable {
   }
 
   private finishReconstruction(job: ReconstructionJob, exit: RunExit, notified: boolean): void {
-    const openLog = 'Open Log';
+    const openLog = vscode.l10n.t('Open Log');
     const showLog = (c: string | undefined): void => {
       if (c === openLog) void vscode.window.showTextDocument(vscode.Uri.file(job.logPath), { preview: true });
     };
     if (exit.status === 'succeeded') {
-      const compare = 'Compare Study';
-      void vscode.window.showInformationMessage(`Reconstructed ${job.id}.`, compare, openLog).then((c) => {
+      const compare = vscode.l10n.t('Compare Study');
+      void vscode.window.showInformationMessage(vscode.l10n.t('Reconstructed {0}.', job.id), compare, openLog).then((c) => {
         if (c === compare) void vscode.commands.executeCommand('ptychoStudy.compareStudy');
         showLog(c);
       });
     } else if (exit.status === 'cancelled') {
-      const resume = 'Resume';
-      void vscode.window.showInformationMessage(`Cancelled ${job.id}; its checkpoint is kept.`, resume).then((c) => {
+      const resume = vscode.l10n.t('Resume');
+      void vscode.window.showInformationMessage(vscode.l10n.t('Cancelled {0}; its checkpoint is kept.', job.id), resume).then((c) => {
         if (c === resume) void vscode.commands.executeCommand('ptychoStudy.resume', job.id);
       });
     } else if (!notified) {
-      void vscode.window.showErrorMessage(`Reconstruction ${job.id} failed: ${exit.reason ?? 'see the log'}`, openLog).then(showLog);
+      void vscode.window.showErrorMessage(vscode.l10n.t('Reconstruction {0} failed: {1}', job.id, exit.reason ?? vscode.l10n.t('see the log')), openLog).then(showLog);
     }
   }
 
@@ -318,24 +320,32 @@ export class RunManager implements vscode.Disposable {
     const active = runs.filter((r) => r.state !== 'queued');
     const queued = runs.length - active.length;
     const others = this.elsewhere();
+    // `Cancel Run` is offered in the palette only while there is something to cancel.
+    const anyRun = runs.length > 0 || others.length > 0;
+    if (anyRun !== this.runsActiveKey) {
+      this.runsActiveKey = anyRun;
+      void vscode.commands.executeCommand('setContext', 'ptychoStudy.runsActive', anyRun);
+    }
     if (runs.length === 0 && others.length === 0) {
       this.status.hide();
       return;
     }
     if (runs.length === 0) {
-      this.status.text = `$(sync~spin) ${others.length === 1 ? `${others[0].id}${others[0].progress ? ` ${others[0].progress}` : ''}` : `${others.length} runs`} (another process)`;
-      this.status.tooltip = others.map((o) => `${o.id}: running in another process${o.progress ? ` (${o.progress})` : ''}`).join('\n');
+      this.status.text = `$(sync~spin) ${others.length === 1
+        ? vscode.l10n.t('{0} (another process)', `${others[0].id}${others[0].progress ? ` ${others[0].progress}` : ''}`)
+        : vscode.l10n.t('{0} runs (another process)', others.length)}`;
+      this.status.tooltip = others.map((o) => (o.progress ? vscode.l10n.t('{0}: running in another process ({1})', o.id, o.progress) : vscode.l10n.t('{0}: running in another process', o.id))).join('\n');
       this.status.show();
       return;
     }
     const first = active[0];
     const p = first?.progress;
     const it = first?.iteration;
-    const head = !first ? 'Queued' : isReconJob(first.job)
-      ? `Reconstructing ${first.job.id}${it ? ` ${it.iteration}/${it.iterations}` : ''}`
-      : `Training ${first.job.id}${p ? ` ${p.epoch}/${p.epochs}` : ''}`;
-    this.status.text = `$(sync~spin) ${head}${active.length > 1 ? ` +${active.length - 1}` : ''}${queued ? ` · ${queued} queued` : ''}`;
-    this.status.tooltip = runs.map((r) => `${r.job.id}: ${r.state}${r.progress ? ` (epoch ${r.progress.epoch}/${r.progress.epochs}, loss ${r.progress.loss.toPrecision(4)})` : ''}${r.iteration ? ` (${describeIteration(r.iteration)})` : ''}`).join('\n');
+    const head = !first ? vscode.l10n.t('Queued') : isReconJob(first.job)
+      ? (it ? vscode.l10n.t('Reconstructing {0} {1}/{2}', first.job.id, it.iteration, it.iterations) : vscode.l10n.t('Reconstructing {0}', first.job.id))
+      : (p ? vscode.l10n.t('Training {0} {1}/{2}', first.job.id, p.epoch, p.epochs) : vscode.l10n.t('Training {0}', first.job.id));
+    this.status.text = `$(sync~spin) ${head}${active.length > 1 ? ` +${active.length - 1}` : ''}${queued ? ` · ${vscode.l10n.t('{0} queued', queued)}` : ''}`;
+    this.status.tooltip = runs.map((r) => `${r.job.id}: ${r.state}${r.progress ? ` ${vscode.l10n.t('(epoch {0}/{1}, loss {2})', r.progress.epoch, r.progress.epochs, r.progress.loss.toPrecision(4))}` : ''}${r.iteration ? ` (${describeIteration(r.iteration)})` : ''}`).join('\n');
     this.status.show();
   }
 
@@ -358,8 +368,10 @@ export class RunManager implements vscode.Disposable {
 /** One line for a reconstruction's last iteration. */
 export function describeIteration(e: IterationEvent): string {
   const q = e.quality;
-  const r = q && q.amplitude !== null ? ` · amplitude r ${q.amplitude.toFixed(3)}${q.phase !== null ? ` · phase r ${q.phase.toFixed(3)}` : ''}` : '';
-  return `iteration ${e.iteration}/${e.iterations} · error ${e.relativeError.toPrecision(3)}${r} · ${Math.round(e.updatesPerSec)} updates/s · ETA ${formatEta(e.etaSeconds)}`;
+  const r = q && q.amplitude !== null
+    ? ` · ${vscode.l10n.t('amplitude r {0}', q.amplitude.toFixed(3))}${q.phase !== null ? ` · ${vscode.l10n.t('phase r {0}', q.phase.toFixed(3))}` : ''}`
+    : '';
+  return `${vscode.l10n.t('iteration {0}/{1} · error {2}', e.iteration, e.iterations, e.relativeError.toPrecision(3))}${r} · ${vscode.l10n.t('{0} updates/s · ETA {1}', Math.round(e.updatesPerSec), formatEta(e.etaSeconds))}`;
 }
 
 export function formatEta(seconds: number): string {

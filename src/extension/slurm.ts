@@ -12,6 +12,7 @@ import type { StudyJob } from '../core/study';
 import { UserError, MANAGE_TRUST, type CommandContext } from './commands';
 import type { JobsNode } from './jobsTree';
 import { SECTION, trainingSettingsFor } from './settings';
+import { slurmOptionsFromSettings } from '../core/study/settingsKeys';
 import type { StudyModel } from './studyModel';
 
 /** A queued or running Slurm task of a job. */
@@ -25,15 +26,7 @@ const POLL_MS = 10_000;
 
 export function slurmOptionsFor(folder: vscode.WorkspaceFolder | undefined): SlurmOptions {
   const cfg = vscode.workspace.getConfiguration(SECTION, folder?.uri);
-  const str = (k: string): string | undefined => (cfg.get<string>(k) || undefined);
-  const int = (k: string): number | undefined => {
-    const v = cfg.get<number>(k);
-    return typeof v === 'number' && v > 0 ? v : undefined;
-  };
-  return {
-    partition: str('slurm.partition'), time: str('slurm.time'), mem: str('slurm.mem'), account: str('slurm.account'),
-    cpusPerTask: int('slurm.cpusPerTask'), gpusPerTask: int('slurm.gpusPerTask'), arrayLimit: int('slurm.arrayLimit'),
-  };
+  return slurmOptionsFromSettings((k) => cfg.get<unknown>(k), { unchecked: true }); // the mapping the CLI shares
 }
 
 /** Follows the recorded submissions of every folder; `stateOf(job)` is what the tree shows. */
@@ -167,13 +160,13 @@ function jobsOfNodes(study: { jobs: StudyJob[] }, nodes: readonly JobsNode[]): S
  * Slurm backend (core/run/backend.ts), as `ptycho-study submit` does; `resume` resubmits from the checkpoints.
  */
 export async function submitToSlurmCommand(ctx: CommandContext, tracker: SlurmTracker, arg: SubmitArg, selected?: readonly JobsNode[]): Promise<{ slurmJobId: string; jobs: string[]; dir: string } | undefined> {
-  if (!vscode.workspace.isTrusted) throw new UserError('Submitting to Slurm writes files and starts jobs, so it needs a trusted workspace.', [MANAGE_TRUST]);
+  if (!vscode.workspace.isTrusted) throw new UserError(vscode.l10n.t('Submitting to Slurm writes files and starts jobs, so it needs a trusted workspace.'), [MANAGE_TRUST]);
   await ctx.model.whenIdle();
   if (ctx.model.refreshCount === 0) await ctx.model.refresh();
   const fromNode = arg && 'kind' in arg ? ctx.model.folders.find((s) => s.folder === arg.study.folder) : undefined;
   const fromIds = arg && !('kind' in arg) && arg.jobIds ? ctx.model.folders.find((s) => s.jobs.some((j) => arg.jobIds!.includes(j.id))) : undefined;
   const study = fromNode ?? fromIds ?? ctx.model.folders.find((s) => s.layout && s.jobs.length > 0);
-  if (!study?.layout) throw new UserError('No study in this workspace to submit.');
+  if (!study?.layout) throw new UserError(vscode.l10n.t('No study in this workspace to submit.'));
   let jobs: StudyJob[] = study.jobs;
   let confirm = true;
   let resume = false;
@@ -188,13 +181,20 @@ export async function submitToSlurmCommand(ctx: CommandContext, tracker: SlurmTr
   const layout = study.layout;
   const roots = { phaseCRoot: layout.phaseCRoot, phaseDRoot: layout.phaseDRoot, artifactRoot: layout.artifactRoot };
   const { configs, skipped } = planSubmission(jobs, trainingSettingsFor(study.folder), roots, path.join(ctx.extensionPath, 'dist', 'worker.js'));
-  if (configs.length === 0) throw new UserError(`Nothing to submit: ${skipped.map((s) => `${s.id} (${s.reason})`).join('; ') || 'no job'}.`);
+  if (configs.length === 0) throw new UserError(vscode.l10n.t('Nothing to submit: {0}.', skipped.map((s) => `${s.id} (${s.reason})`).join('; ') || vscode.l10n.t('no job')));
   const options = slurmOptionsFor(study.folder);
   if (confirm) {
-    const go = `${resume ? 'Resubmit' : 'Submit'} ${configs.length} job${configs.length === 1 ? '' : 's'}`;
+    const n = configs.length;
+    const go = resume
+      ? (n === 1 ? vscode.l10n.t('Resubmit {0} job', n) : vscode.l10n.t('Resubmit {0} jobs', n))
+      : (n === 1 ? vscode.l10n.t('Submit {0} job', n) : vscode.l10n.t('Submit {0} jobs', n));
     const opts = Object.entries(options).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ');
+    const withOpts = opts ? ` (${opts})` : '';
+    const question = resume
+      ? vscode.l10n.t('Resubmit {0} training job(s) to Slurm as one job array, each continuing from its checkpoint{1}?', n, withOpts)
+      : vscode.l10n.t('Submit {0} training job(s) to Slurm as one job array{1}?', n, withOpts);
     const answer = await vscode.window.showInformationMessage(
-      `${resume ? 'Resubmit' : 'Submit'} ${configs.length} training job(s) to Slurm as one job array${resume ? ', each continuing from its checkpoint' : ''}${opts ? ` (${opts})` : ''}?${skipped.length ? ` Skipped: ${skipped.map((s) => s.id).join(', ')}.` : ''}`,
+      skipped.length ? vscode.l10n.t('{0} Skipped: {1}.', question, skipped.map((s) => s.id).join(', ')) : question,
       { modal: true }, go);
     if (answer !== go) return undefined;
   }
@@ -204,7 +204,8 @@ export async function submitToSlurmCommand(ctx: CommandContext, tracker: SlurmTr
     const r = sub.slurm!;
     const ids = sub.jobs.map((j) => j.jobId);
     ctx.log.info(`Submitted Slurm array ${r.jobId}${resume ? ' (resume)' : ''}: ${ids.join(', ')} (${r.scriptFile})${sub.skipped.length ? `; skipped ${sub.skipped.map((s) => `${s.id}: ${s.reason}`).join('; ')}` : ''}`);
-    void vscode.window.showInformationMessage(`${resume ? 'Resubmitted' : 'Submitted'} ${ids.length} job(s) to Slurm as array ${r.jobId}.${sub.skipped.length ? ` Skipped ${sub.skipped.map((s) => s.id).join(', ')} (no resumable checkpoint).` : ''}`);
+    const done = resume ? vscode.l10n.t('Resubmitted {0} job(s) to Slurm as array {1}.', ids.length, r.jobId) : vscode.l10n.t('Submitted {0} job(s) to Slurm as array {1}.', ids.length, r.jobId);
+    void vscode.window.showInformationMessage(sub.skipped.length ? vscode.l10n.t('{0} Skipped {1} (no resumable checkpoint).', done, sub.skipped.map((s) => s.id).join(', ')) : done);
     void tracker.poll();
     return { slurmJobId: r.jobId, jobs: ids, dir: r.dir };
   } catch (err) {
@@ -220,22 +221,22 @@ export async function submitToSlurmCommand(ctx: CommandContext, tracker: SlurmTr
 export async function cancelSubmissionCommand(ctx: CommandContext, tracker: SlurmTracker, arg?: JobsNode | { arrayJobId?: string; confirm?: boolean }): Promise<string | undefined> {
   await tracker.poll();
   const active = tracker.activeSubmissions();
-  if (active.size === 0) throw new UserError('No Slurm submission of this workspace has queued or running tasks.');
+  if (active.size === 0) throw new UserError(vscode.l10n.t('No Slurm submission of this workspace has queued or running tasks.'));
   let array = arg && !('kind' in arg) ? arg.arrayJobId : undefined;
   if (arg && 'kind' in arg && arg.kind === 'job') array = tracker.stateOf(arg.job)?.arrayJobId;
   if (array === undefined) {
     if (active.size === 1) array = [...active.keys()][0];
     else {
-      const pick = await vscode.window.showQuickPick([...active].map(([id, jobs]) => ({ label: `array ${id}`, description: `${jobs.length} job(s) queued or running`, detail: jobs.join(', '), id })), { title: 'Cancel a Slurm submission' });
+      const pick = await vscode.window.showQuickPick([...active].map(([id, jobs]) => ({ label: vscode.l10n.t('array {0}', id), description: vscode.l10n.t('{0} job(s) queued or running', jobs.length), detail: jobs.join(', '), id })), { title: vscode.l10n.t('Cancel a Slurm submission') });
       array = pick?.id;
     }
   }
   if (array === undefined) return undefined;
   const jobs = active.get(array);
-  if (!jobs) throw new UserError(`Slurm array ${array} has no queued or running task of this workspace.`);
+  if (!jobs) throw new UserError(vscode.l10n.t('Slurm array {0} has no queued or running task of this workspace.', array));
   if (!(arg && !('kind' in arg) && arg.confirm === false)) {
-    const go = 'Cancel Submission';
-    const answer = await vscode.window.showWarningMessage(`Cancel Slurm array ${array}? ${jobs.join(', ')} — running tasks stop after their step with a checkpoint; queued ones never start.`, { modal: true }, go);
+    const go = vscode.l10n.t('Cancel Submission');
+    const answer = await vscode.window.showWarningMessage(vscode.l10n.t('Cancel Slurm array {0}? {1} — running tasks stop after their step with a checkpoint; queued ones never start.', array, jobs.join(', ')), { modal: true }, go);
     if (answer !== go) return undefined;
   }
   const what = await tracker.cancelSubmission(array);

@@ -112,6 +112,8 @@ export type CommonWebviewRequests = {
 export type CommonHostRequests = {
   /** Saves a PNG the webview rendered (Export PNG): asks where with a save dialog. */
   savePng: RequestSpec<{ suggestedName: string; data: Binary }, { saved: boolean; path?: string }>;
+  /** Saves CSV text (a panel's table, the loss chart's series): asks where with a save dialog. */
+  saveCsv: RequestSpec<{ suggestedName: string; text: string }, { saved: boolean; path?: string }>;
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -520,8 +522,6 @@ export interface JobPanelProtocol extends PanelProtocol {
     copyAll: RequestSpec<{ jobId: string }, { lines: number; bytes: number }>;
     /** Copies text the user selected in the log to the clipboard. */
     copyText: RequestSpec<{ text: string }, { bytes: number }>;
-    /** Saves the loss chart's series as CSV (Export CSV): asks where with a save dialog. */
-    saveCsv: RequestSpec<{ suggestedName: string; text: string }, { saved: boolean; path?: string }>;
     /** The preview image of one epoch (read by the host from previews/epoch_NNN.npz), with the window's ground truth. */
     preview: RequestSpec<{ jobId: string; epoch: number }, PreviewImages>;
     /** The run picker: show an earlier run of the job (its id), or the latest again (null). */

@@ -404,8 +404,12 @@ describe('hostile .npz files', () => {
       assert.equal(setting.type, 'boolean');
       assert.equal(setting.default, false);
       assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('ptychoStudy.training.allowIntensityData'));
+      // The key → field mapping is shared with the CLI (core/study/settingsKeys.ts), which never reads this one from workspace files.
       const settingsTs = fs.readFileSync(path.join(repoRoot, 'src', 'extension', 'settings.ts'), 'utf8');
-      assert.match(settingsTs, /allowIntensityData: cfg\.get<boolean>\('training\.allowIntensityData'\)/);
+      assert.match(settingsTs, /return trainingSettingsFromSettings\(settingsOf\(folder\)/);
+      const keysTs = fs.readFileSync(path.join(repoRoot, 'src', 'core', 'study', 'settingsKeys.ts'), 'utf8');
+      assert.match(keysTs, /allowIntensityData: 'training\.allowIntensityData'/);
+      assert.match(keysTs, /allowIntensityData: t\('allowIntensityData'\) === true/);
       const modelTs = fs.readFileSync(path.join(repoRoot, 'src', 'extension', 'studyModel.ts'), 'utf8');
       assert.match(modelTs, /listJobs\(layout, \{[^}]*allowIntensityData[^}]*\}\)/);
     });

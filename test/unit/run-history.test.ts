@@ -88,6 +88,32 @@ describe('run history: earlier runs are kept under runs/', function () {
     assert.match(twice.err, /listed twice/);
   });
 
+  it('metrics --csv: one tidy row per value of metrics.json, for the latest and an earlier run; --json per run; a job not run is a clear error', () => {
+    const [latest, first] = (JSON.parse(cli(['runs', id, '--workspace', root, '--json']).out) as { runs: { id: string }[] }).runs;
+    const r = cli(['metrics', id, `${id}@${first.id}`, '--workspace', root, '--csv']);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.trim().split('\n');
+    assert.equal(lines[0], 'job,run,kind,status,part,metric,value');
+    const rows = lines.slice(1).map((l) => l.split(','));
+    const metrics = JSON.parse(fs.readFileSync(path.join(jobDir, 'metrics.json'), 'utf8')) as Record<'amplitude' | 'phase', Record<string, number | null>>;
+    const mine = rows.filter((x) => x[1] === latest.id);
+    assert.ok(mine.length >= 10, `${mine.length} rows for the latest run`);
+    for (const [job, , kind, status, part, metric, value] of mine) {
+      assert.deepEqual([job, kind, status], [id, 'train', 'succeeded']);
+      assert.equal(Number(value), metrics[part as 'amplitude' | 'phase'][metric], `${part} ${metric}`);
+    }
+    assert.ok(rows.some((x) => x[1] === first.id), 'the earlier run has rows too');
+    const json = cli(['metrics', id, '--workspace', root, '--json']);
+    assert.equal(json.code, 0, json.err);
+    const one = JSON.parse(json.out.trim()) as { job: string; run: string; metrics: typeof metrics };
+    assert.deepEqual([one.job, one.run, one.metrics.phase.pearsonCovered], [id, latest.id, metrics.phase.pearsonCovered]);
+    const table = cli(['metrics', id, '--workspace', root]);
+    assert.match(table.out, /amplitude +Pearson r \(covered\) +[-\d.e]+/);
+    const none = cli(['metrics', 'dose_10000/dense/gs2', '--workspace', root, '--csv']);
+    assert.equal(none.code, 2);
+    assert.match(none.err, /has not run yet/);
+  });
+
   it('the run that stands for a job in the study report and comparison: the latest succeeded, or the one chosen with runs --use-in-comparisons', () => {
     const [latest, first] = (JSON.parse(cli(['runs', id, '--workspace', root, '--json']).out) as { runs: { id: string }[] }).runs;
     type Entry = { id: string; run: { id: string; latest: boolean; why: string } | null; amplitude: { ssim: number | null } };

@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic';
+import { csvDocument } from '../text/csv';
 import { openNpz } from '../npy';
 import { assertInsideRoot, UnsafePathError } from '../run/safeFiles';
 import { formatDose } from '../study/layout';
@@ -133,11 +134,6 @@ export function checkReportDir(outDir: string, results: Pick<StudyResults, 'jobs
   }
 }
 
-function csvField(s: string | number): string {
-  const t = String(s);
-  return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
-}
-
 export const CSV_HEADER = ['dose', 'view', 'method', 'split', 'part', 'metric', 'value'] as const;
 
 export function csvRowsOf(jobs: readonly JobResult[]): CsvRow[] {
@@ -156,7 +152,7 @@ export function csvRowsOf(jobs: readonly JobResult[]): CsvRow[] {
 }
 
 export function csvText(rows: readonly CsvRow[]): string {
-  return [CSV_HEADER.join(','), ...rows.map((r) => [r.dose, r.view, r.method, r.split, r.part, r.metric, r.value].map(csvField).join(','))].join('\n') + '\n';
+  return csvDocument([CSV_HEADER, ...rows.map((r) => [r.dose, r.view, r.method, r.split, r.part, r.metric, r.value])]);
 }
 
 function scalars(m: Record<string, unknown>): Record<string, number | null> {
@@ -293,6 +289,7 @@ export function regenerateCommands(j: JobResult, roots: StudyResults['roots']): 
     const args = ['train', ...rootArgs, ...filter];
     for (const [k, flag] of flags) if (t[k] !== undefined && t[k] !== null) args.push(`--${flag}`, String(t[k]));
     if (t.stitchPhaseAlignment !== undefined) args.push(t.stitchPhaseAlignment ? '--stitch-phase-align' : '--plain-stitch');
+    if (t.stitchFillHoles === false) args.push('--keep-holes');
     if (t.probeBig) args.push('--probe-big');
     if (t.allowIntensityData) args.push('--allow-intensity-data');
     const threads = (j.manifest?.runtime as { threads?: unknown } | undefined)?.threads;

@@ -15,7 +15,7 @@ export type PreparedLaunch =
 
 /** Plans `job` for a local run (throws PlanError when it has no data to plan with). */
 export function prepareLaunch(job: StudyJob, request: LaunchRequest): PreparedLaunch {
-  const plan = planRun(job, { settings: request.settings, workerScript: request.workerScript, nodePath: request.nodePath, ortBinDir: request.ortBinDir, study: request.study });
+  const plan = planRun(job, { settings: request.settings, workerScript: request.workerScript, nodePath: request.nodePath, ortBinDir: request.ortBinDir, study: request.study, settingsSources: request.settingsSources });
   if (!plan.runnable) return { runnable: false, plan, blockers: plan.blockers };
   return { runnable: true, plan, config: plan.config, start: () => new LocalBackend(request).start(plan.config) };
 }

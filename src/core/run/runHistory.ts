@@ -18,7 +18,7 @@ export const RUNS_DIR = 'runs';
 /** What belongs to one run (everything else in the job folder is the job's: its logs, its lock). */
 export const RUN_FILES: readonly string[] = [
   ARTIFACT.manifest, ARTIFACT.runConfig, ARTIFACT.checkpoint, ARTIFACT.model, ARTIFACT.reconstruction, ARTIFACT.metrics,
-  ARTIFACT.amplitudePng, ARTIFACT.phasePng, PREVIEW_DIR,
+  ARTIFACT.amplitudePng, ARTIFACT.phasePng, ARTIFACT.ptychodusProduct, PREVIEW_DIR,
 ];
 const PARTIAL = /^\.(.+)\.partial$/;
 const SAFE_ID = /^[\w.-]{1,100}$/;

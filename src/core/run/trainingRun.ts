@@ -46,7 +46,7 @@ function loadOrt(): OrtModule {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('onnxruntime-node') as OrtModule;
   } catch (err) {
-    throw new Error(`onnxruntime-node cannot be loaded (${(err as Error).message.split('\n')[0]}). Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci) or the linux-x64 .vsix, which carries it.`);
+    throw new Error(`onnxruntime-node cannot be loaded (${(err as Error).message.split('\n')[0]}). Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci) or the .vsix built for this platform (npm run package), which carries it.`);
   }
 }
 

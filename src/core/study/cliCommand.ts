@@ -1,7 +1,8 @@
 // The exact `ptycho-study` invocation of a job with its effective settings (Copy CLI Command), so a run started
 // in VS Code can be repeated in a terminal or a batch script and plans the same run: every setting that has a
 // flag is written out explicitly (resolved against today's defaults, so a later change of a default does not
-// change what the command does), the roots are absolute, and the result is quoted for a POSIX shell.
+// change what the command does), the roots are absolute, and the result is quoted for a POSIX shell. It reads no
+// workspace settings file (--no-workspace-settings): a ptycho-study.json beside the study cannot change it.
 import { DEFAULT_TRAINING, resolveTrainingSettings, type TrainingSettings } from './config';
 import { formatDose, type Split } from './layout';
 import { resolveReconstructionSettings, type ReconAlgorithm, type ReconstructionSettings } from './reconstructJobs';
@@ -24,7 +25,7 @@ const TRAIN_VALUE_FLAGS: readonly [keyof TrainingSettings, string][] = [
 const TRAIN_NO_FLAG: readonly (keyof TrainingSettings)[] = ['minLearningRate', 'plateauFactor', 'plateauPatience', 'validationFraction', 'intensityScaleTrainable', 'probeTrainable'];
 
 function rootArgs(roots: CommandRoots, withPhaseF: boolean): string[] {
-  const out: string[] = [];
+  const out: string[] = ['--no-workspace-settings'];
   if (roots.phaseCRoot) out.push('--phase-c-root', roots.phaseCRoot);
   if (roots.phaseDRoot) out.push('--phase-d-root', roots.phaseDRoot);
   if (roots.artifactRoot) out.push('--artifact-root', roots.artifactRoot);
@@ -51,6 +52,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (s.previewCenter) out.push('--preview-center', `${s.previewCenter[0]},${s.previewCenter[1]}`);
   if (s.previewSize !== DEFAULT_TRAINING.previewSize) out.push('--preview-size', String(s.previewSize));
   out.push(s.stitchPhaseAlignment ? '--stitch-phase-align' : '--plain-stitch');
+  if (!s.stitchFillHoles) out.push('--keep-holes');
   if (s.probeBig) out.push('--probe-big');
   if (s.allowIntensityData) out.push('--allow-intensity-data');
   if (threads !== undefined && threads > 0) out.push('--threads', String(threads));

@@ -22,6 +22,8 @@ export const ARTIFACT = {
   metrics: 'metrics.json',
   amplitudePng: 'amplitude.png',
   phasePng: 'phase.png',
+  /** Export for Ptychodus (core/export/ptychodus.ts): belongs to the run it was made from. */
+  ptychodusProduct: 'ptychodus_product.npz',
 } as const;
 
 /** Study-level artifact file names at the artifact root. */

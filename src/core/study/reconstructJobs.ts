@@ -282,6 +282,8 @@ export interface ReconstructionConfig {
   study?: { phaseCRoot?: string; phaseDRoot?: string; artifactRoot: string; phaseFRoot: string };
   /** What the headline metrics are computed on (dataset for the region and the ground truth). */
   evaluation: EvaluationPlan;
+  /** The workspace settings files whose values the settings took (the CLI; absent: flags and defaults only). */
+  settingsSources?: string[];
 }
 
 export function isReconstructionConfig(v: unknown): v is ReconstructionConfig {
@@ -354,7 +356,7 @@ export function planReconstructionEvaluation(job: ReconstructionJob): Evaluation
 }
 
 /** Resolves the run of a Phase F job. Throws PlanError when it cannot be planned at all (no data). */
-export function planReconstruction(job: ReconstructionJob, options: { settings?: Partial<ReconstructionSettings>; study?: ReconstructionConfig['study'] } = {}): ReconstructionPlan {
+export function planReconstruction(job: ReconstructionJob, options: { settings?: Partial<ReconstructionSettings>; study?: ReconstructionConfig['study']; settingsSources?: string[] } = {}): ReconstructionPlan {
   if (!job.data.exists) throw new PlanError(`Cannot plan ${job.id}: ${job.reason ?? `its data ${job.data.path} is missing`}`);
   const info = job.data.info;
   if (!info || info.n === undefined || info.patternCount === undefined || !info.diffractionKey) {
@@ -372,6 +374,7 @@ export function planReconstruction(job: ReconstructionJob, options: { settings?:
     kind: 'reconstruct', jobId: job.id, dose: job.dose, view: job.view, gridsize: job.gridsize, split: job.split, algorithm: job.algorithm,
     dataPath: job.data.path, ...(job.layout ? { layout: job.layout } : {}), diffractionKey: info.diffractionKey, n: info.n, patterns: info.patternCount, objectShape: { width, height },
     settings, artifactDir: job.artifactDir, phaseFRoot: job.phaseFRoot, study: options.study, evaluation: planReconstructionEvaluation(job),
+    ...(options.settingsSources?.length ? { settingsSources: options.settingsSources } : {}),
   };
   const blockers = job.findings.filter((f) => f.severity === 'error').map(formatFinding);
   if (!(width > info.n && height > info.n)) blockers.push(`objectGuess (${height}×${width}) must be larger than the patterns (N=${info.n}) on both sides: it gives the object grid.`);

@@ -12,7 +12,7 @@ import { RUNS_DIR } from '../../core/run/runHistory';
 import { parseReconstructionJobId } from '../../core/study/reconstructJobs';
 import type { JobsNode } from '../jobsTree';
 import type { RunManager } from '../runs';
-import { showPngSaveDialog, type PickSaveUri } from '../webview/host';
+import { showExportSaveDialog, type PickSaveUri } from '../webview/host';
 import { nextEvent, trackPanel } from '../webview/dispose';
 import { ManifestPanel, manifestKey, MANIFEST_VIEW_TYPE, type ManifestTarget } from './manifestPanel';
 import { JobPanel, JOB_PANEL_VIEW_TYPE, panelKey, UNKNOWN_JOB, type JobPanelKey } from './panel';
@@ -40,9 +40,9 @@ export class JobPanels implements vscode.Disposable {
   private readonly manifestEmitter = new vscode.EventEmitter<ManifestPanel>();
   readonly onDidOpenManifest = this.manifestEmitter.event;
   /** Where Export PNG saves (tests replace it). */
-  pickSaveUri: PickSaveUri = showPngSaveDialog;
+  pickSaveUri: PickSaveUri = showExportSaveDialog;
   /** Where Export CSV saves (tests replace it). */
-  pickCsvUri: PickSaveUri = (defaultUri) => vscode.window.showSaveDialog({ defaultUri, filters: { CSV: ['csv'] }, saveLabel: 'Export CSV', title: 'Export the plotted series as CSV' });
+  pickCsvUri: PickSaveUri = (defaultUri) => vscode.window.showSaveDialog({ defaultUri, filters: { CSV: ['csv'] }, saveLabel: vscode.l10n.t('Export CSV'), title: vscode.l10n.t('Export the plotted series as CSV') });
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly ctx: JobPanelContext) {}
 
@@ -109,23 +109,23 @@ export class JobPanels implements vscode.Disposable {
     const runId = arg && typeof arg === 'object' && 'runId' in arg && typeof arg.runId === 'string' ? arg.runId : undefined;
     if (runId !== undefined) {
       // An earlier run of a job, kept under runs/<run id>/ (the tree's run nodes).
-      if (!/^[\w.-]{1,100}$/.test(runId) || runId.startsWith('.')) throw new UserError(`"${runId}" is not a run id.`);
-      const job = isReconArg(arg) ? await resolveRecon(this.ctx, arg as ReconArg, 'Show a run') : await resolveJob(this.ctx, arg as JobArg, 'Show a run');
+      if (!/^[\w.-]{1,100}$/.test(runId) || runId.startsWith('.')) throw new UserError(vscode.l10n.t('"{0}" is not a run id.', runId));
+      const job = isReconArg(arg) ? await resolveRecon(this.ctx, arg as ReconArg, vscode.l10n.t('Show a run')) : await resolveJob(this.ctx, arg as JobArg, vscode.l10n.t('Show a run'));
       if (!job) return undefined;
       const file = path.join(job.artifactDir, RUNS_DIR, runId, ARTIFACT.manifest);
-      if (!fs.existsSync(file)) throw new UserError(`${job.id} has no run ${runId} under runs/.`);
+      if (!fs.existsSync(file)) throw new UserError(vscode.l10n.t('{0} has no run {1} under runs/.', job.id, runId));
       const folder = this.ctx.model.folderOf(job);
       return this.openManifest({ kind: 'job', file, jobId: job.id, ...(folder ? { folderName: folder.name } : {}) }, vscode.ViewColumn.Active);
     }
     if (isStudyNode(arg)) return this.showStudyManifest(arg.study.folder.name);
     if (isReconArg(arg)) {
       // A Phase F job's manifest: the same viewer (its "open job" action opens recon.log).
-      const recon = await resolveRecon(this.ctx, arg as ReconArg, 'Show the manifest of a reconstruction', (j) => fs.existsSync(path.join(j.artifactDir, ARTIFACT.manifest)));
+      const recon = await resolveRecon(this.ctx, arg as ReconArg, vscode.l10n.t('Show the manifest of a reconstruction'), (j) => fs.existsSync(path.join(j.artifactDir, ARTIFACT.manifest)));
       if (!recon) return undefined;
       const folder = this.ctx.model.folderOf(recon);
       return this.openManifest({ kind: 'job', file: path.join(recon.artifactDir, ARTIFACT.manifest), jobId: recon.id, ...(folder ? { folderName: folder.name } : {}) }, vscode.ViewColumn.Active);
     }
-    const job = await resolveJob(this.ctx, arg as JobArg, 'Show the manifest of a job', (j) => fs.existsSync(path.join(j.artifactDir, ARTIFACT.manifest)));
+    const job = await resolveJob(this.ctx, arg as JobArg, vscode.l10n.t('Show the manifest of a job'), (j) => fs.existsSync(path.join(j.artifactDir, ARTIFACT.manifest)));
     if (!job) return undefined;
     const folder = this.ctx.model.folderOf(job);
     // From a job panel the manifest opens beside it, so the panel stays in view.
@@ -139,11 +139,11 @@ export class JobPanels implements vscode.Disposable {
     await this.ctx.model.whenIdle();
     if (this.ctx.model.refreshCount === 0) await this.ctx.model.refresh();
     const studies = this.ctx.model.folders.filter((s) => s.layout?.artifactRoot);
-    if (studies.length === 0) throw new UserError('No study in this workspace, so there is no study manifest.');
+    if (studies.length === 0) throw new UserError(vscode.l10n.t('No study in this workspace, so there is no study manifest.'));
     let study = folderName ? studies.find((s) => s.folder.name === folderName || s.folder.uri.fsPath === folderName) : studies.length === 1 ? studies[0] : undefined;
-    if (!study && folderName) throw new UserError(`No study in a workspace folder named ${folderName}.`);
+    if (!study && folderName) throw new UserError(vscode.l10n.t('No study in a workspace folder named {0}.', folderName));
     if (!study) {
-      const pick = await vscode.window.showQuickPick(studies.map((s) => ({ label: s.folder.name, description: s.layout!.artifactRoot, s })), { title: 'Show the study manifest of…' });
+      const pick = await vscode.window.showQuickPick(studies.map((s) => ({ label: s.folder.name, description: s.layout!.artifactRoot, s })), { title: vscode.l10n.t('Show the study manifest of…') });
       if (!pick) return undefined;
       study = pick.s;
     }
@@ -166,7 +166,7 @@ export class JobPanels implements vscode.Disposable {
   }
 
   private adoptManifest(target: ManifestTarget, panel: vscode.WebviewPanel): ManifestPanel {
-    const mp = new ManifestPanel(target, panel, { extensionUri: this.extensionUri, log: this.ctx.log, model: this.ctx.model });
+    const mp = new ManifestPanel(target, panel, { extensionUri: this.extensionUri, log: this.ctx.log, model: this.ctx.model, pickSaveUri: () => this.pickSaveUri });
     return trackPanel(this.manifests, manifestKey(target), mp, this.manifestEmitter);
   }
 

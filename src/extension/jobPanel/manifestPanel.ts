@@ -10,7 +10,7 @@ import type { ManifestDoc, ManifestProtocol } from '../../webview/protocol';
 import type { StudyModel } from '../studyModel';
 import { Disposable } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
-import { WebviewHost } from '../webview/host';
+import { saveCsv, WebviewHost, type PickSaveUri } from '../webview/host';
 import { manifestValidators } from './validators';
 import { FileWatch } from './watch';
 
@@ -34,6 +34,8 @@ export interface ManifestPanelDeps {
   extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
   model: StudyModel;
+  /** Where a table's CSV… saves (a save dialog; tests replace it). */
+  pickSaveUri: () => PickSaveUri;
 }
 
 export class ManifestPanel extends Disposable {
@@ -80,6 +82,7 @@ export class ManifestPanel extends Disposable {
     host.onRequest('savePng', () => {
       throw new Error('the manifest viewer exports no images');
     });
+    host.onRequest('saveCsv', (p) => saveCsv(p, vscode.Uri.file(target.file), deps.pickSaveUri(), deps.log));
     host.onEvent('log', (e) => deps.log[e.level === 'error' ? 'error' : e.level === 'warn' ? 'warn' : 'info'](`[manifest page] ${e.message}`));
     host.onEvent('rendered', () => undefined);
     this.register(host.onDidBecomeReady(() => {

@@ -15,7 +15,7 @@ import type { RunManager } from '../runs';
 import type { StudyModel } from '../studyModel';
 import { Disposable } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
-import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
+import { saveCsv, savePng, WebviewHost, type PickSaveUri } from '../webview/host';
 import { FileTail, type TailUpdate } from '../../core/run/fileTail';
 import { listRunsSync, RUNS_DIR, type RunEntry } from '../../core/run/runHistory';
 import { runSegment } from '../../core/run/compareRuns';
@@ -162,12 +162,7 @@ export class JobPanel extends Disposable {
     host.onRequest('saveCsv', async (p) => {
       const found = this.lookup();
       if (!found) throw new Error(`${key.jobId} is not in this workspace`);
-      const name = `${p.suggestedName.split(/[\\/]/).pop()!.replace(/[^\w.\-()[\] ]+/g, '_').replace(/^\.+/, '_').replace(/\.csv$/i, '') || 'loss'}.csv`;
-      const target = await deps.pickCsvUri()(vscode.Uri.file(path.join(found.job.artifactDir, name)));
-      if (!target) return { saved: false };
-      await vscode.workspace.fs.writeFile(target, Buffer.from(p.text, 'utf8'));
-      deps.log.info(`Exported the loss series of ${key.jobId} to ${target.fsPath}`);
-      return { saved: true, path: target.fsPath };
+      return saveCsv(p, vscode.Uri.file(path.join(found.job.artifactDir, 'metrics.json')), deps.pickCsvUri(), deps.log);
     });
     host.onEvent('log', (e) => {
       const line = `[jobPanel page] ${e.message}`;

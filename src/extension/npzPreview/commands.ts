@@ -27,7 +27,7 @@ export async function openInNpzPreview(uri: vscode.Uri): Promise<vscode.Uri> {
  */
 export async function openNpzPreviewCommand(ctx: CommandContext, arg?: NpzPreviewArg): Promise<vscode.Uri | undefined> {
   if (arg instanceof vscode.Uri) {
-    if (!isNumpyFile(arg)) throw new UserError(`${arg.fsPath} is not a .npz or .npy file.`);
+    if (!isNumpyFile(arg)) throw new UserError(vscode.l10n.t('{0} is not a .npz or .npy file.', arg.fsPath));
     return openInNpzPreview(arg);
   }
   if (typeof arg === 'string' && /\.(npz|npy)$/i.test(arg)) return openInNpzPreview(vscode.Uri.file(arg));
@@ -35,7 +35,7 @@ export async function openNpzPreviewCommand(ctx: CommandContext, arg?: NpzPrevie
   const active = activeNumpyUri();
   if (active) return openInNpzPreview(active);
   const picked = await vscode.window.showOpenDialog({
-    title: 'Open NPZ Preview', canSelectMany: false, openLabel: 'Preview', filters: { 'NumPy arrays': ['npz', 'npy'] },
+    title: vscode.l10n.t('Open NPZ Preview'), canSelectMany: false, openLabel: vscode.l10n.t('Preview'), filters: { [vscode.l10n.t('NumPy arrays')]: ['npz', 'npy'] },
     defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
   });
   return picked?.[0] ? openInNpzPreview(picked[0]) : undefined;
@@ -43,8 +43,8 @@ export async function openNpzPreviewCommand(ctx: CommandContext, arg?: NpzPrevie
 
 /** ptychoStudy.previewTrainingData: the training .npz of a job (tree node, job id, or a quick pick). */
 export async function previewTrainingDataCommand(ctx: CommandContext, arg?: JobArg): Promise<vscode.Uri | undefined> {
-  const job = await resolveJob(ctx, arg, 'Preview the training data of a job', (j) => j.train.exists);
+  const job = await resolveJob(ctx, arg, vscode.l10n.t('Preview the training data of a job'), (j) => j.train.exists);
   if (!job) return undefined;
-  if (!job.train.exists) throw new UserError(`${job.id} has no training file: ${job.reason ?? job.train.path}`);
+  if (!job.train.exists) throw new UserError(vscode.l10n.t('{0} has no training file: {1}', job.id, job.reason ?? job.train.path));
   return openInNpzPreview(vscode.Uri.file(job.train.path));
 }

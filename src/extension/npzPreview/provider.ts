@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { MemberInfo, NpzPreviewProtocol, RenderedEvent } from '../../webview/protocol';
 import { Disposable } from '../webview/dispose';
 import { webviewHtml, webviewOptions } from '../webview/html';
-import { savePng, showPngSaveDialog, WebviewHost, type PickSaveUri } from '../webview/host';
+import { saveCsv, savePng, showExportSaveDialog, WebviewHost, type PickSaveUri } from '../webview/host';
 import { buildInit, describeMembers, openPreviewSource, readSeries, readSlice, readTable, type PreviewSource } from './previewService';
 import { npzPreviewValidators } from './validators';
 
@@ -127,6 +127,7 @@ export class NpzEditor extends Disposable {
     host.onRequest('readSeries', (p) => readSeries(document.requireSource(), document.member(p.member), p));
     host.onRequest('readTable', (p) => readTable(document.requireSource(), document.member(p.member), p));
     host.onRequest('savePng', (p) => savePng(p, document.uri, pickSaveUri(), log));
+    host.onRequest('saveCsv', (p) => saveCsv(p, document.uri, pickSaveUri(), log));
     host.onEvent('log', (e) => {
       const line = `[npzPreview page] ${e.message}`;
       if (e.level === 'error') log.error(line);
@@ -207,7 +208,7 @@ export class NpzPreviewProvider extends Disposable implements vscode.CustomReado
   private readonly resolvedEmitter = this.register(new vscode.EventEmitter<NpzEditor>());
   readonly onDidResolveEditor = this.resolvedEmitter.event;
   /** Where Export PNG saves; tests replace it to skip the dialog. */
-  pickSaveUri: PickSaveUri = showPngSaveDialog;
+  pickSaveUri: PickSaveUri = showExportSaveDialog;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: vscode.LogOutputChannel) {
     super();

@@ -1,13 +1,14 @@
 // Shape checks of everything an NPZ preview page may send (the host refuses anything else).
 import type { NpzPreviewProtocol, SeriesParams, SliceParams, TableParams } from '../../webview/protocol';
 import { check, type ProtocolValidators } from '../../webview/shared/validate';
-import { commonEventValidators, savePngValidator } from '../../webview/shared/screen';
+import { commonEventValidators, saveCsvValidator, savePngValidator } from '../../webview/shared/screen';
 
 const memberName = check.string({ maxLength: 1000, nonEmpty: true });
 
 export const npzPreviewValidators: ProtocolValidators<NpzPreviewProtocol> = {
   hostRequests: {
     savePng: savePngValidator,
+    saveCsv: saveCsvValidator,
     readSlice: check.object<SliceParams>({
       member: memberName,
       frame: check.optional(check.int({ min: 0 })),

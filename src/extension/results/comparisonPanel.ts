@@ -16,7 +16,7 @@ import type { FolderStudy, StudyModel } from '../studyModel';
 import { Disposable, nextEvent } from '../webview/dispose';
 import { PanelSet } from '../webview/panelSet';
 import { webviewHtml, webviewOptions } from '../webview/html';
-import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
+import { saveCsv, savePng, WebviewHost, type PickSaveUri } from '../webview/host';
 import { debounce, jobFromPage, pageLogger, RenderLog } from './common';
 import { GRID_MAX_SIDE, jobRevision, loadReconArrays, readMetricsFile, readReconHeader, reconDecimation, type Limiter, type ReconHeader } from './reconData';
 import type { ReconstructionPanels } from './reconPanel';
@@ -99,6 +99,12 @@ export class ComparisonPanel extends Disposable {
       const near = study?.layout?.artifactRoot ?? study?.folder.uri.fsPath;
       if (!near) throw new Error('the study has no folder to save next to');
       return savePng(p, vscode.Uri.file(path.join(near, 'comparison.png')), deps.pickSaveUri(), deps.log);
+    });
+    host.onRequest('saveCsv', (p) => {
+      const study = this.study();
+      const near = study?.layout?.artifactRoot ?? study?.folder.uri.fsPath;
+      if (!near) throw new Error('the study has no folder to save next to');
+      return saveCsv(p, vscode.Uri.file(path.join(near, 'comparison.csv')), deps.pickSaveUri(), deps.log);
     });
     host.onEvent('log', pageLogger(deps.log, 'comparison'));
     host.onEvent('rendered', (e) => {

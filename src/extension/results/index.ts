@@ -35,12 +35,12 @@ export async function resolveStudyFolder(ctx: CommandContext, arg: StudyArg): Pr
   const studies = ctx.model.folders.filter((s) => s.jobs.length > 0);
   if (name) {
     const s = ctx.model.folders.find((x) => x.folder.name === name || x.folder.uri.toString() === name || x.folder.uri.fsPath === name);
-    if (!s) throw new UserError(`No workspace folder "${name}".`);
+    if (!s) throw new UserError(vscode.l10n.t('No workspace folder "{0}".', name));
     return s.folder;
   }
-  if (studies.length === 0) throw new UserError('No study jobs in this workspace to compare. Open a study folder or run "PtychoPINN Study: Generate Demo Study".');
+  if (studies.length === 0) throw new UserError(vscode.l10n.t('No study jobs in this workspace to compare. Open a study folder or run "PtychoPINN Study: Generate Demo Study".'));
   if (studies.length === 1) return studies[0].folder;
-  const pick = await vscode.window.showQuickPick(studies.map((s) => ({ label: s.folder.name, description: `${s.jobs.length} jobs`, folder: s.folder })), { title: 'Compare the study of which folder?' });
+  const pick = await vscode.window.showQuickPick(studies.map((s) => ({ label: s.folder.name, description: vscode.l10n.t('{0} jobs', s.jobs.length), folder: s.folder })), { title: vscode.l10n.t('Compare the study of which folder?') });
   return pick?.folder;
 }
 
@@ -59,10 +59,10 @@ export function registerResultPanels(context: vscode.ExtensionContext, ctx: Comm
   register('ptychoStudy.showReconstruction', async (arg?: JobArg): Promise<ReconstructionPanel | undefined> => {
     // A Phase F job opens in the same viewer (its probe beside the metrics).
     if (isReconArg(arg)) {
-      const recon = await resolveRecon(ctx, arg as ReconArg, 'Show a reconstruction', (j) => j.state === 'succeeded');
+      const recon = await resolveRecon(ctx, arg as ReconArg, vscode.l10n.t('Show a reconstruction'), (j) => j.state === 'succeeded');
       return recon ? reconstruction.show(recon, ctx.model.folderOf(recon)) : undefined;
     }
-    const job = await resolveJob(ctx, arg, 'Show a reconstruction', (j) => j.state === 'succeeded');
+    const job = await resolveJob(ctx, arg, vscode.l10n.t('Show a reconstruction'), (j) => j.state === 'succeeded');
     if (!job) return undefined;
     return reconstruction.show(job, ctx.model.folderOf(job));
   });
@@ -86,7 +86,7 @@ const carriesRuns = (n: unknown): n is RunCarrier => !!n && typeof n === 'object
  */
 async function runSelection(ctx: CommandContext, arg: JobsNode | { runs: RunSelection[] } | undefined, selected: JobsNode[] | undefined): Promise<RunSelection[] | undefined> {
   if (arg && typeof arg === 'object' && 'runs' in arg && Array.isArray(arg.runs)) {
-    if (arg.runs.length < 2) throw new UserError('Compare Runs needs two or more runs.');
+    if (arg.runs.length < 2) throw new UserError(vscode.l10n.t('Compare Runs needs two or more runs.'));
     return arg.runs;
   }
   const of = (n: RunCarrier): RunSelection => ({
@@ -100,20 +100,22 @@ async function runSelection(ctx: CommandContext, arg: JobsNode | { runs: RunSele
     await ctx.model.whenIdle();
     if (ctx.model.refreshCount === 0) await ctx.model.refresh();
     const candidates = ctx.model.folders.flatMap((s) => [...s.jobs, ...s.recons].map((j) => ({ j, folder: s.folder, n: listRunsSync(j.artifactDir).length })).filter((c) => c.n >= 2));
-    if (candidates.length === 0) throw new UserError('No job has two or more runs to compare. Train a job again (its earlier run is kept), or select runs of several jobs in the Jobs tree and use Compare Runs.');
-    const pick = await vscode.window.showQuickPick(candidates.map((c) => ({ label: c.j.id, description: `${c.n} runs`, detail: c.folder.name, c })), { title: 'Compare the runs of which job?' });
+    if (candidates.length === 0) throw new UserError(vscode.l10n.t('No job has two or more runs to compare. Train a job again (its earlier run is kept), or select runs of several jobs in the Jobs tree and use Compare Runs.'));
+    const pick = await vscode.window.showQuickPick(candidates.map((c) => ({ label: c.j.id, description: vscode.l10n.t('{0} runs', c.n), detail: c.folder.name, c })), { title: vscode.l10n.t('Compare the runs of which job?') });
     if (!pick) return undefined;
     job = pick.c.j;
     folder = pick.c.folder;
   }
   const entries = listRunsSync(job.artifactDir);
-  if (entries.length < 2) throw new UserError(`${job.id} has ${entries.length === 0 ? 'not run yet' : 'one run'}: select runs of several jobs in the Jobs tree (Ctrl/Cmd-click) to compare them, or train it again.`);
+  if (entries.length < 2) throw new UserError(entries.length === 0
+    ? vscode.l10n.t('{0} has not run yet: select runs of several jobs in the Jobs tree (Ctrl/Cmd-click) to compare them, or train it again.', job.id)
+    : vscode.l10n.t('{0} has one run: select runs of several jobs in the Jobs tree (Ctrl/Cmd-click) to compare them, or train it again.', job.id));
   const f = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
   const picks = await vscode.window.showQuickPick(entries.map((r, i) => ({
-    label: r.latest ? `${r.id} (latest)` : r.id, description: `${r.status}${r.epochs !== undefined ? ` · ${r.epochs}` : ''} · r ${f(r.amplitudeR)} / ${f(r.phaseR)}`,
+    label: r.latest ? vscode.l10n.t('{0} (latest)', r.id) : r.id, description: `${r.status}${r.epochs !== undefined ? ` · ${r.epochs}` : ''} · r ${f(r.amplitudeR)} / ${f(r.phaseR)}`,
     picked: i < 2, r,
-  })), { title: `Compare runs of ${job.id}`, placeHolder: 'Pick two or more runs', canPickMany: true });
+  })), { title: vscode.l10n.t('Compare runs of {0}', job.id), placeHolder: vscode.l10n.t('Pick two or more runs'), canPickMany: true });
   if (!picks) return undefined;
-  if (picks.length < 2) throw new UserError('Compare Runs needs two or more runs: pick at least two.');
+  if (picks.length < 2) throw new UserError(vscode.l10n.t('Compare Runs needs two or more runs: pick at least two.'));
   return picks.map((p) => ({ jobId: job!.id, ...(folder ? { folder: folder.uri.fsPath } : {}), ...(p.r.latest ? {} : { runId: p.r.id }) }));
 }

@@ -16,7 +16,7 @@ import type { StudyModel } from '../studyModel';
 import { Disposable, nextEvent } from '../webview/dispose';
 import { PanelSet } from '../webview/panelSet';
 import { webviewHtml, webviewOptions } from '../webview/html';
-import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
+import { saveCsv, savePng, WebviewHost, type PickSaveUri } from '../webview/host';
 import { debounce, jobFromPage, jobSummary, pageLogger, reconJobSummary, RenderLog } from './common';
 import { jobRevision, Limiter, loadReconArrays, readMetricsFile, readReconHeader, reconDecimation, RECON_MAX_SIDE } from './reconData';
 import { reconstructionValidators } from './validators';
@@ -80,7 +80,7 @@ export class ReconstructionPanel extends Disposable {
       const target = folder ? vscode.ConfigurationTarget.WorkspaceFolder : vscode.ConfigurationTarget.Workspace;
       await vscode.workspace.getConfiguration('ptychoStudy', folder?.uri).update('training.previewCenter', [p.x, p.y], target);
       deps.log.info(`Training previews will be centred at object (${p.x}, ${p.y}) (ptychoStudy.training.previewCenter), from ${job.id}'s reconstruction viewer.`);
-      void vscode.window.showInformationMessage(`The next training runs score and preview the window centred at object (${p.x}, ${p.y}) after each epoch.`);
+      void vscode.window.showInformationMessage(vscode.l10n.t('The next training runs score and preview the window centred at object ({0}, {1}) after each epoch.', p.x, p.y));
       return { x: p.x, y: p.y };
     });
     host.onRequest('savePng', (p) => {
@@ -88,6 +88,11 @@ export class ReconstructionPanel extends Disposable {
       if (!job) throw new Error(`${jobId} is not a job of this study any more`);
       // The save dialog suggests the job folder.
       return savePng(p, vscode.Uri.file(path.join(job.artifactDir, ARTIFACT.reconstruction)), deps.pickSaveUri(), deps.log);
+    });
+    host.onRequest('saveCsv', (p) => {
+      const job = this.job();
+      if (!job) throw new Error(`${jobId} is not a job of this study any more`);
+      return saveCsv(p, vscode.Uri.file(path.join(job.artifactDir, ARTIFACT.reconstruction)), deps.pickSaveUri(), deps.log);
     });
     host.onEvent('log', pageLogger(deps.log, 'reconstruction'));
     host.onEvent('rendered', (e) => {

@@ -11,7 +11,7 @@ import type { StudyModel } from '../studyModel';
 import { Disposable, nextEvent } from '../webview/dispose';
 import { PanelSet } from '../webview/panelSet';
 import { webviewHtml, webviewOptions } from '../webview/html';
-import { savePng, WebviewHost, type PickSaveUri } from '../webview/host';
+import { saveCsv, savePng, WebviewHost, type PickSaveUri } from '../webview/host';
 import { debounce, pageLogger } from './common';
 import { jobRevision, loadReconArrays, readMetricsFile, type Limiter } from './reconData';
 import { runCompareValidators } from './validators';
@@ -75,6 +75,12 @@ export class RunComparePanel extends Disposable {
       if (!first) throw new Error('nothing compared yet');
       const near = first.latest ? first.dir : path.dirname(path.dirname(first.dir));
       return savePng(p, vscode.Uri.file(path.join(near, 'run-comparison.png')), deps.pickSaveUri(), deps.log);
+    });
+    host.onRequest('saveCsv', (p) => {
+      const first = this.comparison?.runs[0];
+      if (!first) throw new Error('nothing compared yet');
+      const near = first.latest ? first.dir : path.dirname(path.dirname(first.dir));
+      return saveCsv(p, vscode.Uri.file(path.join(near, 'run-comparison.csv')), deps.pickSaveUri(), deps.log);
     });
     host.onEvent('log', pageLogger(deps.log, 'run comparison'));
     host.onEvent('rendered', () => undefined);

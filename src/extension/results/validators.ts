@@ -4,7 +4,7 @@
 import type { ComparisonProtocol, ReconstructionProtocol, ResultArtifact } from '../../webview/protocol';
 import type { RunCompareProtocol } from '../../webview/runCompare/protocol';
 import { check, type ProtocolValidators } from '../../webview/shared/validate';
-import { commonEventValidators, savePngValidator } from '../../webview/shared/screen';
+import { commonEventValidators, saveCsvValidator, savePngValidator } from '../../webview/shared/screen';
 
 /** `dose_<int>/<view>/gs<g>`, checked for shape here and for existence by the panel. */
 export const jobIdCheck = check.string({ maxLength: 200, nonEmpty: true });
@@ -12,6 +12,7 @@ export const jobIdCheck = check.string({ maxLength: 200, nonEmpty: true });
 export const reconstructionValidators: ProtocolValidators<ReconstructionProtocol> = {
   hostRequests: {
     savePng: savePngValidator,
+    saveCsv: saveCsvValidator,
     readImages: check.object<{ jobId: string; groundTruth?: boolean }>({ jobId: jobIdCheck, groundTruth: check.optional(check.boolean()) }),
     readGroundTruth: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
     train: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
@@ -24,6 +25,7 @@ export const reconstructionValidators: ProtocolValidators<ReconstructionProtocol
 export const comparisonValidators: ProtocolValidators<ComparisonProtocol> = {
   hostRequests: {
     savePng: savePngValidator,
+    saveCsv: saveCsvValidator,
     readCell: check.object<{ jobId: string; groundTruth: boolean }>({ jobId: jobIdCheck, groundTruth: check.boolean() }),
     openReconstruction: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
     train: check.object<{ jobId: string }>({ jobId: jobIdCheck }),
@@ -38,6 +40,7 @@ const runKey = check.string({ maxLength: 400, nonEmpty: true });
 export const runCompareValidators: ProtocolValidators<RunCompareProtocol> = {
   hostRequests: {
     savePng: savePngValidator,
+    saveCsv: saveCsvValidator,
     readImage: check.object<{ key: string }>({ key: runKey }),
     open: check.object<{ key: string; what: 'manifest' | 'jobPanel' }>({ key: runKey, what: check.literal('manifest', 'jobPanel') }),
   },

@@ -160,11 +160,29 @@ export class WebviewHost<P extends PanelProtocol> extends Disposable {
 
 export { commonEventValidators, savePngValidator, MAX_PNG_BYTES, bytesOf } from '../../webview/shared/screen';
 
-/** Where Export PNG saves: a save dialog by default; tests replace it. */
-export type PickSaveUri = (defaultUri: vscode.Uri) => Thenable<vscode.Uri | undefined>;
+/** Where Export PNG and a table's CSV… save: a save dialog by default; tests replace it. */
+export type PickSaveUri = (defaultUri: vscode.Uri, kind?: 'png' | 'csv') => Thenable<vscode.Uri | undefined>;
 
-export const showPngSaveDialog: PickSaveUri = (defaultUri) =>
-  vscode.window.showSaveDialog({ defaultUri, filters: { 'PNG image': ['png'] }, saveLabel: 'Export PNG', title: 'Export the view as PNG' });
+export const showExportSaveDialog: PickSaveUri = (defaultUri, kind = 'png') => kind === 'csv'
+  ? vscode.window.showSaveDialog({ defaultUri, filters: { CSV: ['csv'] }, saveLabel: vscode.l10n.t('Save CSV'), title: vscode.l10n.t('Save the table as CSV') })
+  : vscode.window.showSaveDialog({ defaultUri, filters: { [vscode.l10n.t('PNG image')]: ['png'] }, saveLabel: vscode.l10n.t('Export PNG'), title: vscode.l10n.t('Export the view as PNG') });
+
+/** A suggested file name reduced to a safe base name with the extension `ext`. */
+export function safeExportName(suggested: string, ext: 'csv' | 'png', fallback: string): string {
+  const base = suggested.split(/[\\/]/).pop()!.replace(/[^\w.\-()[\] ]+/g, '_').replace(/^\.+/, '_').replace(new RegExp(`\\.${ext}$`, 'i'), '');
+  return `${base || fallback}.${ext}`;
+}
+
+/** The `saveCsv` request: asks where to save (next to `nearFile` by default) and writes the text. */
+export async function saveCsv(
+  params: { suggestedName: string; text: string }, nearFile: vscode.Uri, pick: PickSaveUri, log: vscode.LogOutputChannel,
+): Promise<{ saved: boolean; path?: string }> {
+  const target = await pick(vscode.Uri.joinPath(nearFile, '..', safeExportName(params.suggestedName, 'csv', 'table')), 'csv');
+  if (!target) return { saved: false };
+  await vscode.workspace.fs.writeFile(target, Buffer.from(params.text, 'utf8'));
+  log.info(`Saved ${params.text.split('\n').length - 1} CSV line(s) to ${target.fsPath}`);
+  return { saved: true, path: target.fsPath };
+}
 
 /**
  * The `savePng` request: checks the bytes are a PNG, asks where to save it (next to `nearFile` by default),

@@ -3,13 +3,13 @@
 // uses (tests replace it). Each kind adds how it opens, revives and keys its panels.
 import * as vscode from 'vscode';
 import { Disposable, trackPanel } from './dispose';
-import { showPngSaveDialog, type PickSaveUri } from './host';
+import { showExportSaveDialog, type PickSaveUri } from './host';
 
 export abstract class PanelSet<T extends { readonly onDidDispose: vscode.Event<void>; dispose(): void }> extends Disposable {
   protected readonly panels = new Map<string, T>();
   private readonly createdEmitter = this.register(new vscode.EventEmitter<T>());
   readonly onDidCreate = this.createdEmitter.event;
-  pickSaveUri: PickSaveUri = showPngSaveDialog;
+  pickSaveUri: PickSaveUri = showExportSaveDialog;
 
   all(): T[] {
     return [...this.panels.values()];

@@ -19,6 +19,7 @@ import { COLORMAPS, type ColormapName } from '../../core/image/colormaps';
 import { autoWindow, finiteMinMax, type Window } from '../../core/image/stats';
 import { formatValue } from '../../core/image/ticks';
 import type { CellImage, ComparisonCellInfo, ComparisonComponent, ComparisonInit, ComparisonProtocol, ComparisonRow, ComparisonViewParams, ComparisonViewState } from '../protocol';
+import { enableTableCsv } from '../components/tableCsv';
 
 interface PersistedState {
   component: ComparisonComponent;
@@ -42,6 +43,8 @@ const state: PersistedState = {
 };
 const persist = (): void => client.setState(state);
 const app = document.getElementById('app')!;
+// Every data table gets a CSV… button (saved through the host's save dialog).
+enableTableCsv(app, (suggestedName, text) => client.request('saveCsv', { suggestedName, text }), (t) => `${'comparison'}_${t.id || 'table'}`);
 const sync = new ViewSync(state.view);
 let persistTimer: ReturnType<typeof setTimeout> | undefined;
 sync.subscribe((v) => {

@@ -96,7 +96,7 @@ export class LossChart {
     this.tableSummary = h('summary', {}, 'Epoch table');
     this.table = h('details', { class: 'loss-table', id: 'loss-table' },
       this.tableSummary,
-      h('div', { class: 'table-scroll' }, h('table', { class: 'data-table' }, h('thead', {}, this.headRow), this.tableBody)));
+      h('div', { class: 'table-scroll' }, h('table', { class: 'data-table', 'data-no-csv': true }, h('thead', {}, this.headRow), this.tableBody)));
     this.legendEl = h('div', { class: 'loss-legend', 'aria-hidden': 'true' });
     this.titleEl = h('h2', {}, 'Loss');
     this.stepsLabel = h('label', { class: 'iv-check', for: 'loss-steps' }, this.stepsBox, 'per-step loss');

@@ -11,6 +11,7 @@ import { LogView, type LogViewSettings } from './logView';
 import { LossChart, RECONSTRUCTION_UNITS, TRAINING_UNITS, type LossChartSettings } from './lossChart';
 import { QualityChart } from './qualityChart';
 import { PreviewView } from './previewView';
+import { enableTableCsv } from '../components/tableCsv';
 
 interface PersistedState {
   jobId?: string;
@@ -21,6 +22,8 @@ interface PersistedState {
 const client: Client<JobPanelProtocol, PersistedState> = createClient<JobPanelProtocol, PersistedState>('jobPanel');
 const state: PersistedState = { ...client.getState() };
 const app = document.getElementById('app')!;
+// Every data table gets a CSV… button (saved through the host's save dialog).
+enableTableCsv(app, (suggestedName, text) => client.request('saveCsv', { suggestedName, text }), (t) => `${(job?.jobId ?? 'job').replace(/\//g, '_')}_${t.id || 'table'}`);
 let job: JobPanelState | undefined;
 let renderedOnce = false;
 /** The newest progress from events.jsonl while running (fresher than the host's coalesced state). */

@@ -8,6 +8,7 @@ import { h } from '../components/dom';
 import { jsonTree } from '../components/jsonTree';
 import type { ManifestDoc, ManifestProtocol, ManifestViewState } from '../protocol';
 import { manifestDocument, type Cell, type Field, type ManifestDocument, type Section, type Table } from './model';
+import { enableTableCsv } from '../components/tableCsv';
 
 interface PersistedState {
   kind?: 'job' | 'study';
@@ -19,6 +20,8 @@ interface PersistedState {
 const client: Client<ManifestProtocol, PersistedState> = createClient<ManifestProtocol, PersistedState>('manifest');
 const state: PersistedState = { ...client.getState() };
 const app = document.getElementById('app')!;
+// Every data table gets a CSV… button (saved through the host's save dialog).
+enableTableCsv(app, (suggestedName, text) => client.request('saveCsv', { suggestedName, text }), (t) => `${'manifest'}_${t.id || 'table'}`);
 let current: ManifestDoc | undefined;
 let doc: ManifestDocument | undefined;
 

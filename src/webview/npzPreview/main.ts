@@ -12,6 +12,7 @@ import { ScatterPlot } from '../components/plots';
 import { SeriesPlot } from '../components/seriesPlot';
 import { ViewSync } from '../components/viewSync';
 import type { MemberInfo, NpzInit, NpzPreviewProtocol, NpzViewState, SliceResult, TableResult } from '../protocol';
+import { enableTableCsv } from '../components/tableCsv';
 
 interface PersistedState {
   member?: string;
@@ -31,6 +32,8 @@ let view: MemberView | undefined;
 let renderedOnce = false;
 let errorShown: string | undefined;
 const app = document.getElementById('app')!;
+// Every data table gets a CSV… button (saved through the host's save dialog).
+enableTableCsv(app, (suggestedName, text) => client.request('saveCsv', { suggestedName, text }), (t) => `${'npz'}_${t.id || 'table'}`);
 
 function persist(): void {
   client.setState(state);

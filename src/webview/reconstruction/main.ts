@@ -18,6 +18,7 @@ import { colormapLut, COLORMAPS, complexComponent, mapToRgba, modulus, packRgba,
 import { autoWindow, finiteMinMax, type Window } from '../../core/image/stats';
 import { formatValue } from '../../core/image/ticks';
 import type { Binary, ReconImages, ReconInit, ReconLayout, ReconstructionProtocol, ReconViewParams, ReconViewState, ResultImageMetrics } from '../protocol';
+import { enableTableCsv } from '../components/tableCsv';
 
 interface Options {
   coverage: boolean;
@@ -65,6 +66,8 @@ const state: PersistedState = {
   ...(saved?.view ? { view: saved.view } : {}),
 };
 const app = document.getElementById('app')!;
+// Every data table gets a CSV… button (saved through the host's save dialog).
+enableTableCsv(app, (suggestedName, text) => client.request('saveCsv', { suggestedName, text }), (t) => `${'reconstruction'}_${t.id || 'table'}`);
 const persist = (): void => client.setState(state);
 
 let init: ReconInit | undefined;

@@ -12,6 +12,7 @@ import { asFloat32, asFloat64 } from '../shared/binary';
 import { errorMessage } from '../shared/endpoint';
 import { curveSeries, PHASE_WINDOW, runPlanes, sharedAmplitudeWindow, windowIndex, type RunPlanes } from './model';
 import type { RunCompareInit, RunCompareProtocol, RunCompareViewState } from './protocol';
+import { enableTableCsv } from '../components/tableCsv';
 
 interface PersistedState {
   runs?: RunCompareInit['selection'];
@@ -19,6 +20,8 @@ interface PersistedState {
 
 const client: Client<RunCompareProtocol, PersistedState> = createClient<RunCompareProtocol, PersistedState>('runCompare');
 const app = document.getElementById('app')!;
+// Every data table gets a CSV… button (saved through the host's save dialog).
+enableTableCsv(app, (suggestedName, text) => client.request('saveCsv', { suggestedName, text }), (t) => `${'run-comparison'}_${t.id || 'table'}`);
 let init: RunCompareInit | undefined;
 let chart: SeriesPlot | undefined;
 const planes = new Map<string, { planes: RunPlanes; width: number; height: number; revision: string }>();

@@ -75,6 +75,13 @@ export const savePngValidator = check.object<{ suggestedName: string; data: Arra
   data: check.binary({ maxBytes: MAX_PNG_BYTES }),
 });
 
+export const MAX_CSV_CHARS = 64 << 20;
+
+export const saveCsvValidator = check.object<{ suggestedName: string; text: string }>({
+  suggestedName: check.string({ maxLength: 255, nonEmpty: true }),
+  text: check.string({ maxLength: MAX_CSV_CHARS }),
+});
+
 export function bytesOf(data: ArrayBuffer | ArrayBufferView): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

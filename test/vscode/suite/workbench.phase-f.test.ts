@@ -18,6 +18,7 @@ import type { LiveRun } from '../../../src/extension/runs';
 import type { ManifestPanel } from '../../../src/extension/jobPanel';
 import type { JobPanelViewState, ManifestViewState } from '../../../src/webview/protocol';
 import { listRunsSync } from '../../../src/core/run/runHistory';
+import { openNpz } from '../../../src/core/npy';
 import type { ComparisonViewState } from '../../../src/webview/protocol';
 import { activateForShortTraining, EXTENSION_ID, until as untilShort } from './util';
 
@@ -190,6 +191,48 @@ describe('Phase F iterative reconstructions in VS Code', function () {
       return v.message ? v : undefined;
     });
     assert.match(String(fv.message), /No reconstruction for dose_10000\/sparse\/test\/rpie yet/);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('Export for Ptychodus, Open in Notebook (VS Code\'s notebook editor) and a table\'s CSV… on a finished Phase F job', async () => {
+    const id = 'dose_10000/dense/test/epie';
+    const job = recon(id);
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    const menus = pkg.contributes.menus['view/item/context'] as { command: string; when: string }[];
+    for (const c of ['ptychoStudy.exportForPtychodus', 'ptychoStudy.openInNotebook']) {
+      assert.ok(menus.some((m) => m.command === c && /recon/.test(m.when) && /job/.test(m.when)), `${c} on finished training and Phase F nodes`);
+    }
+    const product = await vscode.commands.executeCommand<string>('ptychoStudy.exportForPtychodus', id);
+    assert.equal(product, path.join(job.artifactDir, 'ptychodus_product.npz'));
+    const archive = await openNpz(product);
+    try {
+      for (const k of ['object', 'probe', 'probe_position_x_m', 'probe_position_y_m', 'object_pixel_width_m', 'loss_values']) assert.ok(archive.has(k), `${k} in the product`);
+    } finally {
+      await archive.close();
+    }
+    const nb = await vscode.commands.executeCommand<string>('ptychoStudy.openInNotebook', id);
+    assert.equal(nb, path.join(job.artifactDir, 'analysis.ipynb'));
+    const editor = await until('the notebook editor', () => vscode.window.activeNotebookEditor?.notebook.uri.fsPath === nb && vscode.window.activeNotebookEditor);
+    assert.equal(editor.notebook.notebookType, 'jupyter-notebook');
+    assert.ok(editor.notebook.getCells().some((c) => c.kind === vscode.NotebookCellKind.Code && /reconstruction\.npz/.test(c.document.getText())), 'a cell loads reconstruction.npz');
+    // A table's CSV…: the page's request goes through the host's save dialog into the file picked.
+    const viewer = await vscode.commands.executeCommand<ReconstructionPanel>('ptychoStudy.showReconstruction', id);
+    await api.results.reconstruction.whenReady(id);
+    const target = path.join(dir, 'metrics-table.csv');
+    const dialog = api.results.reconstruction.pickSaveUri;
+    let kind: string | undefined;
+    api.results.reconstruction.pickSaveUri = async (_uri, k) => {
+      kind = k;
+      return vscode.Uri.file(target);
+    };
+    try {
+      const r = await viewer.host.sendRequest('relay', { type: 'saveCsv', params: { suggestedName: '../reconstruction_metrics-table.csv', text: 'part,metric,value\namplitude,ssim,0.5\n' } }) as { result?: { saved: boolean; path?: string }; error?: string };
+      assert.deepEqual(r.result, { saved: true, path: target }, r.error);
+      assert.equal(kind, 'csv', 'the CSV save dialog');
+      assert.equal(fs.readFileSync(target, 'utf8'), 'part,metric,value\namplitude,ssim,0.5\n');
+    } finally {
+      api.results.reconstruction.pickSaveUri = dialog;
+    }
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 

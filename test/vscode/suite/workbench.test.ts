@@ -110,6 +110,32 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
     }
   });
 
+  it('ptycho-study.json: the folder\'s file, read as the CLI reads it, beats VS Code\'s settings; the tree and the terminal plan the same run', async () => {
+    const folder = vscode.workspace.workspaceFolders![0];
+    const file = path.join(folder.uri.fsPath, 'ptycho-study.json');
+    assert.ok(!fs.existsSync(file), 'the fixture has none');
+    const cfg = vscode.workspace.getConfiguration('ptychoStudy', folder.uri);
+    const before = cfg.inspect<number>('training.epochs')?.workspaceFolderValue;
+    await cfg.update('training.epochs', 7, vscode.ConfigurationTarget.WorkspaceFolder);
+    // A wrong-typed value is ignored, as the CLI ignores it.
+    fs.writeFileSync(file, JSON.stringify({ 'ptychoStudy.training.epochs': 3, ptychoStudy: { training: { seed: 11, batchSize: 'many' } } }));
+    try {
+      const r = await vscode.commands.executeCommand<DryRunResult>('ptychoStudy.dryRun', 'dose_1000/baseline/gs1');
+      assert.deepEqual([r.plan.config.training.epochs, r.plan.config.training.seed], [3, 11], 'ptycho-study.json planned the run');
+      assert.notEqual(r.plan.config.training.batchSize, 'many');
+      const cli = spawnSync(process.execPath, [path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, 'dist', 'cli.js'), 'dry-run', '--workspace', folder.uri.fsPath, '--dose', '1000', '--view', 'baseline', '--json'],
+        { cwd: folder.uri.fsPath, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(cli.status, 0, cli.stderr);
+      const planned = (JSON.parse(cli.stdout) as { settingsSources: string[]; jobs: { id: string; plan: DryRunResult['plan'] }[] });
+      const t = planned.jobs.find((j) => j.id === 'dose_1000/baseline/gs1')!.plan.config.training;
+      assert.deepEqual([t.epochs, t.seed, t.batchSize], [r.plan.config.training.epochs, r.plan.config.training.seed, r.plan.config.training.batchSize], 'the terminal plans the same run');
+      assert.ok(planned.settingsSources.includes(file), planned.settingsSources.join(', '));
+    } finally {
+      fs.rmSync(file, { force: true });
+      await cfg.update('training.epochs', before, vscode.ConfigurationTarget.WorkspaceFolder);
+    }
+  });
+
   it('ptycho-study in the integrated terminal: a launcher of the bundled CLI, on the PATH of new terminals', async () => {
     assert.ok(api.terminalCli, 'the launcher was written');
     const version = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.version as string;

@@ -60,4 +60,29 @@ export async function phaseFChecks(page, step, shot, h) {
     console.log(`    ${status}`);
     await shot('61-report-exported.png');
   });
+
+  await step('Tables: CSV… above the PINN − iterative table saves the table as shown through the save dialog', async () => {
+    await grid.locator('#delta-table').scrollIntoViewIfNeeded();
+    // The button sits right before the table (or its scroll wrapper).
+    await grid.evaluate(() => {
+      const t = document.querySelector('#delta-table');
+      const anchor = t.parentElement.classList.contains('table-x') ? t.parentElement : t;
+      if (!anchor.previousElementSibling?.classList.contains('table-csv')) throw new Error('no CSV… button before #delta-table');
+      anchor.previousElementSibling.id = 'delta-csv';
+    });
+    await grid.locator('#delta-csv').click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await page.waitForFunction(() => /\.csv$/.test(document.querySelector('.quick-input-widget input')?.value ?? ''));
+    const target = await input.inputValue();
+    await page.keyboard.press('Enter');
+    const deadline = Date.now() + 15_000;
+    while (!fs.existsSync(target) && Date.now() < deadline) await page.waitForTimeout(200);
+    if (!fs.existsSync(target)) throw new Error(`no CSV at ${target}`);
+    const lines = fs.readFileSync(target, 'utf8').trim().split('\n');
+    const rows = await grid.locator('#delta-table tbody tr').count();
+    if (lines.length !== rows + 1) throw new Error(`CSV has ${lines.length} lines for ${rows} table rows + header`);
+    if (!/dense/.test(lines.slice(1).join('\n'))) throw new Error(`the CSV does not hold the dense rows: ${lines.slice(0, 3).join(' | ')}`);
+    console.log(`    ${path.basename(target)}: ${lines.length} lines, header "${lines[0].slice(0, 80)}"`);
+  });
 }
