@@ -206,16 +206,22 @@ try {
     for (const t of ['Open or generate a study', 'Preview a dataset', 'Dry run a job', 'Train', 'Compare']) {
       if (!titles.some((x) => x.trim() === t)) throw new Error(`walkthrough step "${t}" missing: ${titles.join(' | ')}`);
     }
-    // Completion: the study is open (context key) and a dry run was done (command) before this step.
     // VS Code marks a done step aria-checked="true" (its checkbox ticked).
-    const done = async (title) => (await steps.filter({ has: page.locator('.step-title', { hasText: new RegExp(`^${title}$`) }) }).first().getAttribute('aria-checked')) === 'true';
-    if (!(await done('Open or generate a study'))) throw new Error('the study step is not ticked although a study is open');
-    if (!(await done('Dry run a job'))) throw new Error('the dry-run step is not ticked after a dry run');
+    const stepNamed = (title) => steps.filter({ has: page.locator('.step-title', { hasText: new RegExp(`^${title}$`) }) }).first();
+    const done = async (title) => (await stepNamed(title).getAttribute('aria-checked')) === 'true';
+    const states = async () => (await steps.evaluateAll((els) => els.map((e) => `${e.querySelector('.step-title')?.textContent}=${e.getAttribute('aria-checked')}`))).join(', ');
     if (await done('Compare')) throw new Error('the compare step is ticked before any comparison');
-    // A step's button runs its command: Preview Training Data asks which job.
-    await steps.filter({ has: page.locator('.step-title', { hasText: /^Preview a dataset$/ }) }).first().click();
+    // A step's button runs its command (Preview Training Data asks which job), and running it ticks the step.
+    await stepNamed('Preview a dataset').click();
     await editor.getByRole('button', { name: 'Preview Training Data' }).click();
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'dose_1000/baseline/gs1' }).first().waitFor();
+    await page.keyboard.press('Escape');
+    for (let i = 0; i < 25 && !(await done('Preview a dataset')); i++) await page.waitForTimeout(200);
+    if (!(await done('Preview a dataset'))) {
+      await shot('05b-walkthrough-failed.png');
+      throw new Error(`the preview step is not ticked after its command ran: ${await states()}`);
+    }
+    console.log(`    steps: ${await states()}`);
     await shot('05b-walkthrough.png');
     await page.keyboard.press('Escape');
     await runCommand('View: Close All Editors');

@@ -157,7 +157,7 @@ export class JobPanels implements vscode.Disposable {
       existing.panel.reveal(undefined, column === vscode.ViewColumn.Beside);
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(MANIFEST_VIEW_TYPE, 'Manifest', { viewColumn: column, preserveFocus: column === vscode.ViewColumn.Beside }, {
+    const panel = vscode.window.createWebviewPanel(MANIFEST_VIEW_TYPE, vscode.l10n.t('Manifest'), { viewColumn: column, preserveFocus: column === vscode.ViewColumn.Beside }, {
       // A small document, re-read from disk when the page loads again: no retained context needed.
       retainContextWhenHidden: false,
       enableFindWidget: true,

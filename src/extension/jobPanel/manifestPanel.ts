@@ -99,7 +99,7 @@ export class ManifestPanel extends Disposable {
     this.register(panel.onDidDispose(() => this.dispose()));
     this.register({ dispose: () => this.watch?.dispose() });
     panel.title = titleOf(target);
-    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'manifest', title: titleOf(target), loadingText: `Reading ${path.basename(target.file)}…` });
+    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'manifest', title: titleOf(target), loadingText: vscode.l10n.t('Reading {0}…', path.basename(target.file)) });
   }
 
   private ensureWatch(): void {
@@ -156,5 +156,6 @@ export class ManifestPanel extends Disposable {
 }
 
 function titleOf(t: ManifestTarget): string {
-  return t.kind === 'study' ? `Study manifest${t.folderName ? ` (${t.folderName})` : ''}` : `Manifest ${t.jobId ?? ''}`.trim();
+  if (t.kind === 'study') return t.folderName ? vscode.l10n.t('Study manifest ({0})', t.folderName) : vscode.l10n.t('Study manifest');
+  return t.jobId ? vscode.l10n.t('Manifest {0}', t.jobId) : vscode.l10n.t('Manifest');
 }

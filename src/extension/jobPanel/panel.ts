@@ -186,7 +186,7 @@ export class JobPanel extends Disposable {
     this.register({ dispose: () => this.stopStreams() });
     this.register({ dispose: () => clearTimeout(this.stateTimer) });
     panel.title = titleOf(key.jobId);
-    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'jobPanel', title: `Job ${key.jobId}`, loadingText: `Opening ${key.jobId}…` });
+    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'jobPanel', title: vscode.l10n.t('Job {0}', key.jobId), loadingText: vscode.l10n.t('Opening {0}…', key.jobId) });
   }
 
   get jobId(): string {

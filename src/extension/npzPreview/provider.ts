@@ -152,7 +152,7 @@ export class NpzEditor extends Disposable {
       if (!panel.visible) host.pageGone();
     }));
     this.register(panel.onDidDispose(() => this.dispose()));
-    webview.html = webviewHtml(webview, extensionUri, { panel: 'npzPreview', title: `NPZ preview: ${path.basename(document.uri.fsPath)}`, loadingText: `Opening ${path.basename(document.uri.fsPath)}…` });
+    webview.html = webviewHtml(webview, extensionUri, { panel: 'npzPreview', title: vscode.l10n.t('NPZ preview: {0}', path.basename(document.uri.fsPath)), loadingText: vscode.l10n.t('Opening {0}…', path.basename(document.uri.fsPath)) });
   }
 
   private async sendState(): Promise<void> {

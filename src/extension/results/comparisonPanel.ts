@@ -122,8 +122,8 @@ export class ComparisonPanel extends Disposable {
     this.register(deps.model.onDidChange(refresh));
     if (deps.runs) this.register(deps.runs.onDidChange(refresh));
     this.register(panel.onDidDispose(() => this.dispose()));
-    panel.title = `Study comparison${this.multiFolder() ? ` (${this.folderName()})` : ''}`;
-    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'comparison', title: 'Study comparison', loadingText: 'Collecting the study\'s results…' });
+    panel.title = this.multiFolder() ? vscode.l10n.t('Study comparison ({0})', this.folderName()) : vscode.l10n.t('Study comparison');
+    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'comparison', title: vscode.l10n.t('Study comparison'), loadingText: vscode.l10n.t('Collecting the study\'s results…') });
   }
 
   private multiFolder(): boolean {
@@ -344,7 +344,7 @@ export class ComparisonPanels extends PanelSet<ComparisonPanel> implements vscod
       existing.panel.reveal();
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(COMPARISON_VIEW_TYPE, 'Study comparison', vscode.ViewColumn.Active, {
+    const panel = vscode.window.createWebviewPanel(COMPARISON_VIEW_TYPE, vscode.l10n.t('Study comparison'), vscode.ViewColumn.Active, {
       // The page keeps its view settings in getState/setState and re-reads the cells when shown again.
       retainContextWhenHidden: false, enableFindWidget: false,
       ...webviewOptions(this.deps.extensionUri),

@@ -110,8 +110,8 @@ export class ReconstructionPanel extends Disposable {
     this.register({ dispose: () => refresh.cancel() });
     this.register(deps.model.onDidChange(refresh));
     this.register(panel.onDidDispose(() => this.dispose()));
-    panel.title = `Reconstruction ${jobId}`;
-    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'reconstruction', title: `Reconstruction ${jobId}`, loadingText: `Opening the reconstruction of ${jobId}…` });
+    panel.title = vscode.l10n.t('Reconstruction {0}', jobId);
+    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'reconstruction', title: vscode.l10n.t('Reconstruction {0}', jobId), loadingText: vscode.l10n.t('Opening the reconstruction of {0}…', jobId) });
   }
 
   /** The panel's job as the study has it now (undefined when it is gone). */
@@ -283,7 +283,7 @@ export class ReconstructionPanels extends PanelSet<ReconstructionPanel> implemen
       existing.panel.reveal(column);
       return existing;
     }
-    const panel = vscode.window.createWebviewPanel(RECONSTRUCTION_VIEW_TYPE, `Reconstruction ${job.id}`, column, {
+    const panel = vscode.window.createWebviewPanel(RECONSTRUCTION_VIEW_TYPE, vscode.l10n.t('Reconstruction {0}', job.id), column, {
       // The page keeps its view in getState/setState, so it may be destroyed while hidden.
       retainContextWhenHidden: false, enableFindWidget: false,
       ...webviewOptions(this.deps.extensionUri),

@@ -96,7 +96,7 @@ export class RunComparePanel extends Disposable {
     this.register(deps.model.onDidChange(refresh));
     this.register(panel.onDidDispose(() => this.dispose()));
     panel.title = titleOf(selection);
-    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'runCompare', title: 'Compare Runs', loadingText: 'Reading the runs…' });
+    webview.html = webviewHtml(webview, deps.extensionUri, { panel: 'runCompare', title: vscode.l10n.t('Compare Runs'), loadingText: vscode.l10n.t('Reading the runs…') });
   }
 
   /** The runs' folders, resolved from the study as it is now (a job that left the study is an error in the page). */
@@ -167,7 +167,7 @@ export class RunComparePanel extends Disposable {
 
 function titleOf(selection: readonly RunSelection[]): string {
   const jobs = [...new Set(selection.map((s) => s.jobId))];
-  return jobs.length === 1 ? `Compare Runs: ${jobs[0]} (${selection.length})` : `Compare Runs (${selection.length})`;
+  return jobs.length === 1 ? vscode.l10n.t('Compare Runs: {0} ({1})', jobs[0], selection.length) : vscode.l10n.t('Compare Runs ({0})', selection.length);
 }
 
 const selectionKey = (selection: readonly RunSelection[]): string => selection.map((s) => `${s.folder ?? ''}|${s.jobId}@${s.runId ?? 'latest'}`).join('\n');
