@@ -142,7 +142,7 @@ describe('study report (ptycho-study report)', function () {
     assert.match(readme, /common evaluation/);
     assert.match(readme, /- onnxruntime \(from the job manifests\): \d+\.\d+/);
     assert.ok(readme.includes(`ptycho-study rerun ${path.join(pinnDir, 'manifest.json')}`));
-    assert.match(readme, /ptycho-study train .*--dose 10000 --view baseline --epochs 1 .*--n-filters-scale 1 .*--threads 1 --restart/);
+    assert.match(readme, /ptycho-study train --no-workspace-settings .*--dose 10000 --view baseline --gridsize 1 --epochs 1 .*--n-filters-scale 1 .*--threads 1 --restart/);
     assert.match(readme, /ptycho-study reconstruct .*--split test --algorithm epie --iterations 8/);
     assert.match(readme, /- `dose_10000\/sparse\/gs2` \(training, missing\): data missing: .*sparse_train\.npz/);
     assert.match(readme, /`dose_10000\/dense\/gs2` \(training, ready\): never run/);

@@ -14,7 +14,10 @@ import { writeFileAtomic } from '../atomic';
 import { csvDocument } from '../text/csv';
 import { openNpz } from '../npy';
 import { assertInsideRoot, UnsafePathError } from '../run/safeFiles';
-import { formatDose } from '../study/layout';
+import { formatDose, type Split } from '../study/layout';
+import { reconstructArgs, shellCommand, trainArgs, type CommandRoots } from '../study/cliCommand';
+import type { TrainingSettings } from '../study/config';
+import { RECON_ALGORITHMS, type ReconAlgorithm, type ReconstructionSettings } from '../study/reconstructJobs';
 import { collectStudyResults, compareJobs, PARTS, type JobResult, type Part, type StudyResults, type StudyRoots } from './collect';
 import { renderFigurePng, renderFigureSvg, type CellImage, type FigureRow } from './figure';
 
@@ -268,41 +271,26 @@ export function differingKeys(jobs: readonly JobResult[]): { key: string; values
   return out;
 }
 
-/** `s` as one POSIX shell word. */
-export const shellQuote = (s: string): string => (/^[\w./=:+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-const q = shellQuote;
-
-/** The commands that regenerate a job: `rerun` from its manifest (exact), and the study command with its settings. */
+/**
+ * The commands that regenerate a job: `rerun` from its manifest (exact), and the study command with every setting of
+ * its run written out — the same argv as Copy CLI Command (core/study/cliCommand.ts), so there is one settings → flags
+ * mapping. A run whose settings no flag can carry gets only `rerun`, and says why.
+ */
 export function regenerateCommands(j: JobResult, roots: StudyResults['roots']): string[] {
-  const cmds = [`ptycho-study rerun ${q(path.join(j.artifactDir, 'manifest.json'))}`];
+  const cmds = [`ptycho-study ${shellCommand(['rerun', path.join(j.artifactDir, 'manifest.json')])}`];
   const config = (j.manifest?.config ?? {}) as Record<string, unknown>;
-  const rootArgs = [
-    ...(roots.phaseCRoot ? ['--phase-c-root', roots.phaseCRoot] : []), ...(roots.phaseDRoot ? ['--phase-d-root', roots.phaseDRoot] : []),
-    '--artifact-root', roots.artifactRoot,
-  ];
-  const filter = ['--dose', String(j.dose), '--view', j.view];
-  if (j.kind === 'train') {
-    const t = (config.training ?? {}) as Record<string, unknown>;
-    const flags: [string, string][] = [['epochs', 'epochs'], ['batchSize', 'batch-size'], ['learningRate', 'lr'], ['nGroups', 'n-groups'], ['neighborCount', 'neighbor-count'],
-      ['seed', 'seed'], ['nFiltersScale', 'n-filters-scale'], ['probeNormalization', 'probe-normalization'], ['minDelta', 'min-delta'], ['weightInit', 'weight-init'],
-      ['warmupSteps', 'warmup-steps'], ['earlyStoppingMonitor', 'early-stopping-monitor'], ['previewCenter', 'preview-center'], ['previewSize', 'preview-size'], ['executionProvider', 'ep']];
-    const args = ['train', ...rootArgs, ...filter];
-    for (const [k, flag] of flags) if (t[k] !== undefined && t[k] !== null) args.push(`--${flag}`, String(t[k]));
-    if (t.stitchPhaseAlignment !== undefined) args.push(t.stitchPhaseAlignment ? '--stitch-phase-align' : '--plain-stitch');
-    if (t.stitchFillHoles === false) args.push('--keep-holes');
-    if (t.probeBig) args.push('--probe-big');
-    if (t.allowIntensityData) args.push('--allow-intensity-data');
-    const threads = (j.manifest?.runtime as { threads?: unknown } | undefined)?.threads;
-    if (typeof threads === 'number') args.push('--threads', String(threads));
-    args.push('--restart');
-    cmds.push(`ptycho-study ${args.map(q).join(' ')}`);
-  } else if (j.method === 'epie' || j.method === 'rpie') {
-    const s = (config.settings ?? {}) as Record<string, unknown>;
-    const args = ['reconstruct', ...rootArgs, '--phase-f-root', roots.phaseFRoot, ...filter, '--split', j.split, '--algorithm', j.method];
-    const flags: [string, string][] = [['iterations', 'iterations'], ['probeMode', 'probe'], ['momentum', 'momentum'], ['anneal', 'anneal'], ['alpha', 'alpha'], ['beta', 'beta'], ['seed', 'seed'],
-      ['checkpointEvery', 'checkpoint-every'], ['executionProvider', 'ep']];
-    for (const [k, flag] of flags) if (s[k] !== undefined && s[k] !== null) args.push(`--${flag}`, String(s[k]));
-    cmds.push(`ptycho-study ${args.map(q).join(' ')}`);
+  const study: CommandRoots = { phaseCRoot: roots.phaseCRoot, phaseDRoot: roots.phaseDRoot, artifactRoot: roots.artifactRoot, phaseFRoot: roots.phaseFRoot };
+  try {
+    if (j.kind === 'train') {
+      const threads = (j.manifest?.runtime as { threads?: unknown } | undefined)?.threads;
+      const args = trainArgs({ dose: j.dose, view: j.view, gridsize: j.gridsize }, study, (config.training ?? {}) as Partial<TrainingSettings>, typeof threads === 'number' ? threads : undefined);
+      cmds.push(`ptycho-study ${shellCommand([...args, '--restart'])}`);
+    } else if ((RECON_ALGORITHMS as readonly string[]).includes(j.method)) {
+      const args = reconstructArgs({ dose: j.dose, view: j.view, split: j.split as Split, algorithm: j.method as ReconAlgorithm }, study, (config.settings ?? {}) as Partial<ReconstructionSettings>);
+      cmds.push(`ptycho-study ${shellCommand(args)}`);
+    }
+  } catch (err) {
+    cmds.push(`# no ${j.kind === 'train' ? 'train' : 'reconstruct'} command reproduces this run: ${(err as Error).message}`);
   }
   return cmds;
 }
