@@ -3,6 +3,7 @@
 import * as esbuild from 'esbuild';
 import { readdirSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import createWabt from 'wabt';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
@@ -13,7 +14,27 @@ const external = ['vscode', 'onnxruntime-node', 'mocha', 'playwright-core'];
 /** The package version, compiled into the bundles (`ptycho-study --version`). */
 const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
 
+/**
+ * `.wat` imports become the module's bytes (a Uint8Array): WebAssembly text compiled with wabt at build time, so the
+ * binary is never committed and always matches its source (src/core/iterative/pie.wat).
+ */
+const wabt = await createWabt();
+const watPlugin = {
+  name: 'wat',
+  setup(build) {
+    build.onLoad({ filter: /\.wat$/ }, (args) => {
+      const mod = wabt.parseWat(args.path, readFileSync(args.path, 'utf8'), { simd: true, threads: true });
+      try {
+        return { contents: mod.toBinary({}).buffer, loader: 'binary' };
+      } finally {
+        mod.destroy();
+      }
+    });
+  },
+};
+
 const common = {
+  plugins: [watPlugin],
   define: { __PTYCHO_VERSION__: JSON.stringify(version) },
   bundle: true,
   platform: 'node',

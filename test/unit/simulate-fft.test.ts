@@ -1,9 +1,8 @@
 // The project's FFT (src/core/fft) against a direct DFT: power-of-two 1-D (contiguous, strided, batched; natural,
 // dif and dit orders), any length (Bluestein) 1…1024, 2-D against the separable direct DFT, inverse round trips,
-// Parseval, fftshift/ifftshift (numpy semantics), and the modulus projection that uses the permutation-free order.
+// Parseval, fftshift/ifftshift (numpy semantics). The PIE kernel's own FFT passes are checked in pie-kernel.test.ts.
 import { strict as assert } from 'node:assert';
 import { DftPlan, FftPlan, fft2d, fftshift2d, ifftshift2d, shiftedIndex } from '../../src/core/fft';
-import { ModulusProjector } from '../../src/core/iterative/modulus';
 import { Rng } from '../../src/core/simulate/rng';
 
 interface Complex { re: Float64Array; im: Float64Array }
@@ -293,39 +292,4 @@ describe('fft: shifts', () => {
       for (let r = 0; r < m; r++) for (let c = 0; c < m; c++) assert.equal(fftshift2d(a, m, new Float64Array(m * m))[shiftedIndex(r, c, m)], r * m + c);
     }
   });
-});
-
-describe('fft: the modulus projection (iterative/modulus.ts) in the permutation-free order', () => {
-  for (const n of [2, 4, 8, 32, 64]) {
-    it(`N = ${n}: equals FFT2 → measured modulus at the fftshifted index → IFFT2/N², done in natural order`, () => {
-      const x = randomComplex(n * n, 13 * n);
-      const r = new Rng(n, 'modulus-test', n);
-      const offset = 5;
-      const amplitudes = new Float32Array(offset + n * n);
-      for (let i = 0; i < n * n; i++) amplitudes[offset + i] = Math.abs(r.normal());
-      amplitudes[offset + shiftedIndex(1 % n, 0, n)] = 0;
-      // Reference: natural-order spectrum, amplitude read at the shifted index.
-      const want = copy(x);
-      const plan = new FftPlan(n);
-      plan.transform2d(want.re, want.im);
-      let wantErr = 0;
-      for (let k0 = 0; k0 < n; k0++) {
-        for (let k1 = 0; k1 < n; k1++) {
-          const k = k0 * n + k1;
-          const a = amplitudes[offset + shiftedIndex(k0, k1, n)];
-          const mag = Math.hypot(want.re[k], want.im[k]);
-          wantErr += (mag / n - a) ** 2;
-          want.re[k] *= (n * a) / mag;
-          want.im[k] *= (n * a) / mag;
-        }
-      }
-      plan.transform2d(want.re, want.im, true);
-      const got = copy(x);
-      const projector = new ModulusProjector(n);
-      const err = projector.project(got.re, got.im, amplitudes, offset);
-      const gotScaled = scaled(got, n * n);
-      assert.ok(relError(gotScaled, want) < 1e-13, `wave ${relError(gotScaled, want)}`);
-      assert.ok(Math.abs(err - wantErr) <= 1e-12 * wantErr, `error ${err} vs ${wantErr}`);
-    });
-  }
 });

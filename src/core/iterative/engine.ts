@@ -8,8 +8,9 @@
 // Both updates use the values from before the update (kernel.ts). Optional heavy-ball momentum once per
 // iteration (fixed probe only; applyMomentum). Patterns are visited in a random order per iteration, drawn
 // from Rng(seed, 'iterative-order', iteration) — a pure function of the seed and the iteration number, so a
-// snapshot of {object, probe, iteration, momentum velocity} resumes bit-identically. Working arrays are
-// float64 split planes allocated once: a pattern update allocates nothing.
+// snapshot of {object, probe, iteration, momentum velocity} resumes bit-identically. The state between iterations
+// is float64 split planes; each iteration's updates run in the compiled SIMD kernel on float32 copies of them
+// (pieKernel.ts, pie.wat), so the object is float32-exact after every iteration and an update allocates nothing.
 //
 // Global scale: the data are normalised amplitudes (√counts × an unknown loader scale) while the probe comes in
 // its own units. Before the first update the probe is scaled once so that a unit object reproduces the data's
@@ -20,8 +21,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isPowerOfTwo } from '../fft';
 import { Rng } from '../simulate/rng';
 import { footprints, illumination, type Footprints } from './footprint';
-import { PatternUpdater, type UpdateRule } from './kernel';
-import { defaultThreadScript, planStripes, StripeThreads, type ThreadShared } from './parallel';
+import { defaultThreadScript, planStripes, StripeThreads } from './parallel';
+import { PieKernel, type UpdateRule } from './pieKernel';
 import type {
   Algorithm, AmplitudeReader, AmplitudeSource, ComplexImage, ComplexPlanes, IterateOptions, IterationReport,
   ProbeMode, ReconstructionOptions, ReconstructionSnapshot,
@@ -46,17 +47,8 @@ function abortError(): Error {
   return err;
 }
 
-function planes(width: number, height: number, shared = false): ComplexPlanes {
-  const plane = (): Float64Array => (shared ? new Float64Array(new SharedArrayBuffer(8 * width * height)) : new Float64Array(width * height));
-  return { width, height, re: plane(), im: plane() };
-}
-
-/** A typed array's contents in a SharedArrayBuffer (the same one when it already is). */
-function sharedCopy<T extends Float32Array | Float64Array | Int32Array>(a: T): SharedArrayBuffer {
-  if (a.buffer instanceof SharedArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) return a.buffer;
-  const sab = new SharedArrayBuffer(a.byteLength);
-  new (a.constructor as new (b: SharedArrayBuffer) => T)(sab).set(a);
-  return sab;
+function planes(width: number, height: number): ComplexPlanes {
+  return { width, height, re: new Float64Array(width * height), im: new Float64Array(width * height) };
 }
 
 export class Reconstruction {
@@ -80,21 +72,22 @@ export class Reconstruction {
   private iterationCount = 0;
   private scale: number | null = null;
   private readonly fp: Footprints;
-  private readonly updater: PatternUpdater;
+  private readonly kernel: PieKernel;
+  /** max|P|² of the current probe (kept up to date by refining updates). */
+  private maxProbe2 = 0;
   private readonly order: Int32Array;
   /** Momentum: the object at the start of the iteration, and the velocity (undefined without momentum). */
   private readonly mom: { startRe: Float64Array; startIm: Float64Array; velRe: Float64Array; velIm: Float64Array } | undefined;
-  private chunk: Float32Array | undefined;
   /** Stripes of the object (fixed probe): the visiting order groups them so two threads can share an iteration. */
   private readonly stripes: { stripeOf: Int32Array; stripes: number } | undefined;
   readonly threads: number;
   private readonly threadScript: string | undefined;
-  private pool?: { threads: StripeThreads; stack: Float32Array; shared: SharedArrayBuffer };
+  private pool?: StripeThreads;
   private readonly lists: Int32Array[];
 
   constructor(opts: ReconstructionOptions) {
     const n = opts.n;
-    if (!isPowerOfTwo(n) || n < 2 || n > 4096) throw new Error(`N must be a power of two between 2 and 4096 (got ${n})`);
+    if (!isPowerOfTwo(n) || n < 4 || n > 4096) throw new Error(`N must be a power of two between 4 and 4096 (got ${n})`);
     this.n = n;
     const { probe } = opts;
     if (!probe || probe.width !== n || probe.height !== n) {
@@ -142,10 +135,9 @@ export class Reconstruction {
     this.stripes = this.probeMode === 'fixed' ? planStripes(this.fp, n, width) : undefined;
     this.lists = this.stripes ? [0, 1, 2, 3].map(() => new Int32Array(this.patterns)) : [];
     this.threadScript = this.threads > 1 && this.stripes ? opts.threadScript ?? defaultThreadScript() : undefined;
-    const shared = this.threadScript !== undefined;
-    this.object = planes(width, height, shared);
+    this.object = planes(width, height);
     this.object.re.fill(1);
-    this.probe = planes(n, n, shared);
+    this.probe = planes(n, n);
     let energy = 0;
     for (let k = 0; k < n * n; k++) {
       const re = probe.data[2 * k];
@@ -156,14 +148,14 @@ export class Reconstruction {
       energy += re * re + im * im;
     }
     if (!(energy > 0)) throw new Error('the probe is zero everywhere');
-    this.updater = new PatternUpdater(n);
+    this.kernel = new PieKernel(n, width, height, this.fp, this.threadScript ? 2 : 1, READ_CHUNK);
     this.order = new Int32Array(this.patterns);
     if (this.momentum > 0) {
       const size = width * height;
       this.mom = { startRe: new Float64Array(size), startIm: new Float64Array(size), velRe: new Float64Array(size), velIm: new Float64Array(size) };
     }
     if (opts.measuredEnergy !== undefined) this.scaleProbe(opts.measuredEnergy);
-    this.updater.maxProbe2 = maxIntensity(this.probe);
+    this.maxProbe2 = maxIntensity(this.probe);
   }
 
   /** Iterations completed so far. */
@@ -210,28 +202,25 @@ export class Reconstruction {
         this.mom.startRe.set(this.object.re);
         this.mom.startIm.set(this.object.im);
       }
-      const { object, probe, fp, updater } = this;
-      let err = 0;
-      let energy = 0;
+      const { kernel } = this;
+      kernel.loadObject(this.object);
+      kernel.loadProbe(this.probe);
+      kernel.prepare(0, rule, this.maxProbe2);
+      if (stack) kernel.useStack(stack);
+      let twoThreads = false;
       if (this.stripes && !rule.refine) {
-        const r = await this.stripeIteration(source, order, rule);
-        err = r.err;
-        energy = r.energy;
+        twoThreads = await this.stripeIteration(source, order, rule);
       } else if (stack) {
-        for (let q = 0; q < order.length; q++) {
-          err += updater.update(object, probe, fp, order[q], stack, order[q] * n2, rule);
-          energy += updater.lastEnergy;
-        }
+        kernel.setList(0, order, order.length);
+        kernel.run(0, order.length, 'stack');
       } else {
-        const chunk = (this.chunk ??= new Float32Array(READ_CHUNK * n2));
-        for (let q = 0; q < order.length; q += READ_CHUNK) {
-          const ids = order.subarray(q, Math.min(order.length, q + READ_CHUNK));
-          await (source as AmplitudeReader).read(ids, chunk, 0);
-          for (let j = 0; j < ids.length; j++) {
-            err += updater.update(object, probe, fp, ids[j], chunk, j * n2, rule);
-            energy += updater.lastEnergy;
-          }
-        }
+        await this.runChunks(source as AmplitudeReader, order);
+      }
+      const { err, energy, maxProbe2 } = this.collect(rule, twoThreads);
+      kernel.storeObject(this.object);
+      if (rule.refine) {
+        kernel.storeProbe(this.probe);
+        this.maxProbe2 = maxProbe2;
       }
       if (this.mom) this.applyMomentum();
       this.iterationCount++;
@@ -253,7 +242,7 @@ export class Reconstruction {
    * lists 0 and 2, then 1 and 3, touch disjoint pixels, so the second of each pair can run on the second thread at
    * the same time as the first (with one thread, or a reader source, they run one after the other: the same result).
    */
-  private async stripeIteration(source: AmplitudeSource, order: Int32Array, rule: UpdateRule): Promise<{ err: number; energy: number }> {
+  private async stripeIteration(source: AmplitudeSource, order: Int32Array, rule: UpdateRule): Promise<boolean> {
     const { stripeOf } = this.stripes!;
     const lens = [0, 0, 0, 0];
     for (let q = 0; q < order.length; q++) {
@@ -261,69 +250,59 @@ export class Reconstruction {
       const k = stripeOf[p] % 4;
       this.lists[k][lens[k]++] = p;
     }
-    const n2 = this.n * this.n;
-    let err = 0;
-    let energy = 0;
-    const pool = source instanceof Float32Array ? this.threadPool(source) : undefined;
+    const pool = source instanceof Float32Array ? this.threadPool() : undefined;
+    if (pool) this.kernel.prepare(1, rule, this.maxProbe2);
     for (const [mine, theirs] of [[0, 2], [1, 3]] as const) {
       if (pool) {
-        pool.threads.start(this.lists[theirs], lens[theirs], rule, this.updater.maxProbe2);
+        pool.start(this.lists[theirs], lens[theirs]);
         try {
-          for (let q = 0; q < lens[mine]; q++) {
-            const p = this.lists[mine][q];
-            err += this.updater.update(this.object, this.probe, this.fp, p, pool.stack, p * n2, rule);
-            energy += this.updater.lastEnergy;
-          }
+          this.kernel.setList(0, this.lists[mine], lens[mine]);
+          this.kernel.run(0, lens[mine], 'stack');
         } finally {
-          const r = pool.threads.finish();
-          err += r.err;
-          energy += r.energy;
+          pool.finish();
         }
       } else {
         for (const k of [mine, theirs]) {
-          const list = this.lists[k].subarray(0, lens[k]);
           if (source instanceof Float32Array) {
-            for (const p of list) {
-              err += this.updater.update(this.object, this.probe, this.fp, p, source, p * n2, rule);
-              energy += this.updater.lastEnergy;
-            }
+            this.kernel.setList(0, this.lists[k], lens[k]);
+            this.kernel.run(0, lens[k], 'stack');
           } else {
-            const chunk = (this.chunk ??= new Float32Array(READ_CHUNK * n2));
-            for (let q = 0; q < list.length; q += READ_CHUNK) {
-              const ids = list.subarray(q, Math.min(list.length, q + READ_CHUNK));
-              await source.read(ids, chunk, 0);
-              for (let j = 0; j < ids.length; j++) {
-                err += this.updater.update(this.object, this.probe, this.fp, ids[j], chunk, j * n2, rule);
-                energy += this.updater.lastEnergy;
-              }
-            }
+            await this.runChunks(source, this.lists[k].subarray(0, lens[k]));
           }
         }
       }
     }
-    return { err, energy };
+    return pool !== undefined;
   }
 
-  /** The second thread and the shared amplitudes (started on the first iteration that can use them). */
-  private threadPool(stack: Float32Array): { threads: StripeThreads; stack: Float32Array } | undefined {
+  /** Updates the patterns `ids` in order on this thread, reading their amplitudes READ_CHUNK at a time. */
+  private async runChunks(source: AmplitudeReader, ids: Int32Array): Promise<void> {
+    const chunk = this.kernel.chunkView();
+    for (let q = 0; q < ids.length; q += READ_CHUNK) {
+      const part = ids.subarray(q, Math.min(ids.length, q + READ_CHUNK));
+      await source.read(part, chunk, 0);
+      this.kernel.setList(0, part, part.length);
+      this.kernel.run(0, part.length, 'chunk');
+    }
+  }
+
+  /** The iteration's error and energy sums over the threads that ran, and the probe's max|P|² after it. */
+  private collect(rule: UpdateRule, twoThreads: boolean): { err: number; energy: number; maxProbe2: number } {
+    const mine = this.kernel.results(0);
+    const theirs = twoThreads ? this.kernel.results(1) : { err: 0, energy: 0 };
+    return { err: mine.err + theirs.err, energy: mine.energy + theirs.energy, maxProbe2: rule.refine ? mine.maxProbe2 : this.maxProbe2 };
+  }
+
+  /** The second thread (started on the first iteration that can use it). */
+  private threadPool(): StripeThreads | undefined {
     if (!this.threadScript) return undefined;
-    if (this.pool && this.pool.stack === stack) return { threads: this.pool.threads, stack: new Float32Array(this.pool.shared) };
-    this.pool?.threads.close();
-    const amplitudes = sharedCopy(stack);
-    const shared: ThreadShared = {
-      n: this.n, width: this.object.width, height: this.object.height, patterns: this.patterns,
-      objectRe: this.object.re.buffer as SharedArrayBuffer, objectIm: this.object.im.buffer as SharedArrayBuffer,
-      probeRe: this.probe.re.buffer as SharedArrayBuffer, probeIm: this.probe.im.buffer as SharedArrayBuffer,
-      amplitudes, base: sharedCopy(this.fp.base), weights: sharedCopy(this.fp.weights),
-      list: new SharedArrayBuffer(4 * this.patterns), ctrl: new SharedArrayBuffer(4 * 8), params: new SharedArrayBuffer(8 * 8),
-    };
-    this.pool = { threads: new StripeThreads(this.threadScript, shared), stack, shared: amplitudes };
-    return { threads: this.pool.threads, stack: new Float32Array(amplitudes) };
+    this.pool ??= new StripeThreads(this.threadScript, this.kernel);
+    return this.pool;
   }
 
   /** Stops the second thread (if one was started). The reconstruction can go on, on one thread. */
   release(): void {
-    this.pool?.threads.close();
+    this.pool?.close();
     this.pool = undefined;
   }
 
@@ -358,7 +337,7 @@ export class Reconstruction {
     if (source instanceof Float32Array) {
       for (let i = 0; i < source.length; i++) total += source[i] * source[i];
     } else {
-      const chunk = (this.chunk ??= new Float32Array(READ_CHUNK * n2));
+      const chunk = this.kernel.chunkView();
       const ids = new Int32Array(READ_CHUNK);
       for (let q = 0; q < this.patterns; q += READ_CHUNK) {
         const m = Math.min(READ_CHUNK, this.patterns - q);
@@ -381,7 +360,7 @@ export class Reconstruction {
       this.probe.im[k] *= s;
     }
     this.scale = s;
-    this.updater.maxProbe2 = maxIntensity(this.probe);
+    this.maxProbe2 = maxIntensity(this.probe);
   }
 
   /** Σ_p B_pᵀ|P|² over all positions with the current probe: the illumination (coverage) map, object-sized. */
@@ -434,7 +413,7 @@ export class Reconstruction {
     }
     this.iterationCount = s.iteration;
     this.scale = s.probeScale;
-    this.updater.maxProbe2 = maxIntensity(this.probe);
+    this.maxProbe2 = maxIntensity(this.probe);
   }
 }
 

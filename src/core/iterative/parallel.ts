@@ -4,34 +4,18 @@
 // serial algorithm's; only the visiting order differs from the serial one (the seeded random order, grouped by
 // phase and thread), so the result is as deterministic as the serial one. The calling thread takes one half of each
 // phase and one worker_threads Worker (iterativeThread.ts) the other; they meet at a barrier (Atomics) after each
-// phase. Object, probe, amplitudes and footprints live in SharedArrayBuffers.
+// phase. Object, probe, amplitudes and footprints live in the kernel's shared WebAssembly memory (pieKernel.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Footprints } from './footprint';
-import type { UpdateRule } from './kernel';
+import type { PieKernel, PieThreadData } from './pieKernel';
 
-/** Control block (Int32): [0] command sequence, [1] done sequence, [2] list start, [3] list length, [4] flags (1 rPIE), [5] stop. */
-export const CTRL = { seq: 0, done: 1, start: 2, length: 3, flags: 4, stop: 5, size: 8 } as const;
-/** Parameters (Float64): [0] alpha, [1] beta, [2] objectStep, [3] maxProbe2; results: [4] error sum, [5] energy sum. */
-export const PARAM = { alpha: 0, beta: 1, objectStep: 2, maxProbe2: 3, err: 4, energy: 5, size: 8 } as const;
+/** Control block (Int32): [0] command sequence, [1] done sequence, [2] list length, [3] amplitudes pointer, [4] stop. */
+export const CTRL = { seq: 0, done: 1, length: 2, amp: 3, stop: 4, size: 8 } as const;
 
-export interface ThreadShared {
-  n: number;
-  width: number;
-  height: number;
-  patterns: number;
-  objectRe: SharedArrayBuffer;
-  objectIm: SharedArrayBuffer;
-  probeRe: SharedArrayBuffer;
-  probeIm: SharedArrayBuffer;
-  amplitudes: SharedArrayBuffer;
-  base: SharedArrayBuffer;
-  weights: SharedArrayBuffer;
-  /** The worker's list of pattern indices for the current phase. */
-  list: SharedArrayBuffer;
+export interface ThreadShared extends PieThreadData {
   ctrl: SharedArrayBuffer;
-  params: SharedArrayBuffer;
 }
 
 /**
@@ -69,16 +53,15 @@ export function defaultThreadScript(): string | undefined {
 export class StripeThreads {
   private readonly worker: Worker;
   private readonly ctrl: Int32Array;
-  private readonly params: Float64Array;
-  private readonly list: Int32Array;
+  private readonly kernel: PieKernel;
   private seq = 0;
   private failed?: Error;
   private closed = false;
 
-  constructor(script: string, shared: ThreadShared) {
+  constructor(script: string, kernel: PieKernel) {
+    this.kernel = kernel;
+    const shared: ThreadShared = { ...kernel.threadData(), ctrl: new SharedArrayBuffer(4 * CTRL.size) };
     this.ctrl = new Int32Array(shared.ctrl);
-    this.params = new Float64Array(shared.params);
-    this.list = new Int32Array(shared.list);
     this.worker = new Worker(script, { workerData: shared });
     this.worker.unref(); // never keeps a process alive on its own
     this.worker.on('error', (err) => {
@@ -88,33 +71,25 @@ export class StripeThreads {
     });
   }
 
-  /** Starts the worker on `indices` (a phase's other half) with the iteration's rule. */
-  start(indices: Int32Array, length: number, rule: UpdateRule, maxProbe2: number): void {
+  /** Starts the worker on `indices` (a phase's other half; the kernel's context 1 holds the rule) over the stack. */
+  start(indices: Int32Array, length: number): void {
     if (this.failed) throw new Error(`the second reconstruction thread failed: ${this.failed.message}`);
-    this.list.set(indices.subarray(0, length), 0);
-    this.params[PARAM.alpha] = rule.alpha;
-    this.params[PARAM.beta] = rule.beta;
-    this.params[PARAM.objectStep] = rule.objectStep ?? 1;
-    this.params[PARAM.maxProbe2] = maxProbe2;
-    this.params[PARAM.err] = 0;
-    this.params[PARAM.energy] = 0;
-    Atomics.store(this.ctrl, CTRL.start, 0);
+    this.kernel.setList(1, indices, length);
     Atomics.store(this.ctrl, CTRL.length, length);
-    Atomics.store(this.ctrl, CTRL.flags, rule.rpie ? 1 : 0);
+    Atomics.store(this.ctrl, CTRL.amp, this.kernel.amplitudePointer('stack'));
     this.seq++;
     Atomics.store(this.ctrl, CTRL.seq, this.seq);
     Atomics.notify(this.ctrl, CTRL.seq);
   }
 
-  /** Waits for the worker's half (blocking: it is a few milliseconds); returns its error and energy sums. */
-  finish(): { err: number; energy: number } {
+  /** Waits for the worker's half (blocking: it is a few milliseconds). Its sums are in the kernel's context 1. */
+  finish(): void {
     for (;;) {
       const done = Atomics.load(this.ctrl, CTRL.done);
       if (done === this.seq) break;
       if (done === -1 || this.failed) throw new Error(`the second reconstruction thread failed: ${this.failed?.message ?? 'unknown error'}`);
       Atomics.wait(this.ctrl, CTRL.done, done, 10_000);
     }
-    return { err: this.params[PARAM.err], energy: this.params[PARAM.energy] };
   }
 
   close(): void {
