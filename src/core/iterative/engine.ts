@@ -1,11 +1,11 @@
 // ePIE (Maiden & Rodenburg 2009) and rPIE (Maiden, Johnson & Li 2017) for far-field ptychography with known
 // scan positions: the Phase F iterative baseline. One pattern update:
 //   ψ = P · B_p O                     (B_p: bilinear patch at position p, footprint.ts)
-//   ψ' = F⁻¹[ N·A · F ψ / |F ψ| ]     (modulus.ts, the simulator's fftshift convention)
+//   ψ' = F⁻¹[ N·A · F ψ / |F ψ| ]     (the simulator's fftshift convention)
 //   O += B_pᵀ [ conj(P) (ψ' − ψ) · w_O ],   P += conj(B_p O) (ψ' − ψ) · w_P
 // ePIE:  w_O = α / max|P|²,   w_P = β / max|B_p O|²
 // rPIE:  w_O = 1 / ((1 − α)|P|² + α max|P|²),   w_P = 1 / ((1 − β)|B_p O|² + β max|B_p O|²)
-// Both updates use the values from before the update (kernel.ts). Optional heavy-ball momentum once per
+// Both updates use the values from before the update (pie.wat, the compiled kernel). Optional heavy-ball momentum once per
 // iteration (fixed probe only; applyMomentum). Patterns are visited in a random order per iteration, drawn
 // from Rng(seed, 'iterative-order', iteration) — a pure function of the seed and the iteration number, so a
 // snapshot of {object, probe, iteration, momentum velocity} resumes bit-identically. The state between iterations
