@@ -47,6 +47,8 @@ describe('reconstruction quality (regression, ~1 min of training)', function () 
     // Quality while training: one event per measured epoch, on one fixed window, improving on the first.
     const quality = parseEvents(fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8')).filter((e): e is QualityEvent => e.type === 'quality');
     assert.ok(quality.length >= 2, `quality events: ${quality.length}`);
+    const epochs = parseEvents(fs.readFileSync(path.join(dir, 'events.jsonl'), 'utf8')).filter((e) => e.type === 'epoch');
+    if (epochs.length === 10) assert.equal(quality.at(-1)!.epoch, 10, 'the last planned epoch is always measured (its preview is the final model\'s)');
     assert.ok(quality.every((q) => JSON.stringify(q.region) === JSON.stringify(quality[0].region)), 'one fixed window');
     assert.ok(quality.at(-1)!.amplitude.pearson! > quality[0].amplitude.pearson! + 0.1, `amplitude r rises while training: ${quality.map((q) => q.amplitude.pearson?.toFixed(2)).join(' → ')}`);
   });

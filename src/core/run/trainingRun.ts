@@ -184,7 +184,7 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
       },
       afterEpoch: async (e, st) => {
         const monitor = run.monitor;
-        if (!monitor?.due(e.epoch)) return;
+        if (!monitor?.due(e.epoch, e.epoch === config.training.epochs)) return;
         try {
           const q = await monitor.measure(e.epoch, st.params, e.seconds);
           // The window just inferred is the epoch's preview: its write is the only extra cost (a preview that

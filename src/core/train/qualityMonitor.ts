@@ -72,6 +72,8 @@ export class QualityMonitor {
   private which: Int32Array;
   readonly region: StitchRegion;
   private skip = 1;
+  /** The cheapest measurement so far: the steady cost (the first run of a session also allocates and warms up). */
+  private fastest = Infinity;
 
   private constructor(
     readonly spec: ModelGraphSpec,
@@ -96,9 +98,12 @@ export class QualityMonitor {
     return monitor;
   }
 
-  /** Whether epoch `epoch` (1-based) is measured, given the cost so far. */
-  due(epoch: number): boolean {
-    return epoch % this.skip === 0;
+  /**
+   * Whether epoch `epoch` (1-based) is measured, given the cost so far: every `skip`-th epoch, and always the last
+   * planned one (`final`), so a run's last preview and quality are of the model it ends with.
+   */
+  due(epoch: number, final = false): boolean {
+    return final || epoch % this.skip === 0;
   }
 
   async measure(epoch: number, params: ReadonlyMap<string, Float32Array>, epochSeconds: number): Promise<EpochQuality> {
@@ -133,8 +138,9 @@ export class QualityMonitor {
     // Score the covered pixels' bounding rows/cols only: the window's corners may be outside every crop.
     const scored = scoreWindow(object, truth, weight, this.region.width, this.region.height);
     const seconds = (performance.now() - started) / 1000;
+    this.fastest = Math.min(this.fastest, seconds);
     const budget = (this.options.budget ?? 0.05) * Math.max(epochSeconds, 1e-3);
-    this.skip = Math.max(1, Math.ceil(seconds / budget));
+    this.skip = Math.max(1, Math.ceil(this.fastest / budget));
     return { epoch, ...scored, region: this.region, groups: b, seconds, image: { object, weight } };
   }
 
