@@ -22,6 +22,7 @@ import { registerJobPanels, type JobPanelsApi } from './jobPanel'; // job panel 
 import { registerResultPanels, resolveStudyFolder, type ResultsApi } from './results'; // reconstruction viewer and study comparison
 import { exportStudyReportCommand, showReportFolderDialog, type PickReportFolder, type ReportContext } from './reportCommand';
 import { registerNpzPreview, type NpzPreviewApi } from './npzPreview'; // NPZ preview (webview foundation)
+import { ProjectSettingsCheck } from './projectSettingsCheck';
 
 /** What `activate` returns: used by the extension-host tests and available to other extensions. */
 export interface WorkbenchApi {
@@ -42,6 +43,8 @@ export interface WorkbenchApi {
   slurm: SlurmTracker;
   /** How Export Study Report asks for its folder (tests replace it; default: an open-folder dialog). */
   report: { pickFolder: PickReportFolder };
+  /** Problems of the folders' ptycho-study.json, as last told to the user. */
+  settingsCheck: ProjectSettingsCheck;
   /** The `ptycho-study` launcher put on new terminals' PATH (undefined when it could not be written). */
   terminalCli?: { binDir: string; launcher: string };
 }
@@ -230,11 +233,19 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   watcher.onDidChange(changed);
   watcher.onDidDelete(changed);
   context.subscriptions.push(watcher);
+  // A folder's ptycho-study.json that cannot be honoured as written is told, not silently half-read.
+  const settingsCheck = new ProjectSettingsCheck(log, () => model.requestRefresh(0));
+  settingsCheck.checkAll();
   context.subscriptions.push(
-    vscode.workspace.onDidChangeWorkspaceFolders(() => model.requestRefresh(0)),
+    settingsCheck,
+    vscode.workspace.onDidChangeWorkspaceFolders(() => {
+      model.requestRefresh(0);
+      settingsCheck.checkAll();
+    }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       showTrust();
       model.requestRefresh(0);
+      settingsCheck.checkAll();
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`${SECTION}.pollIntervalSeconds`)) model.restartPolling();
@@ -244,7 +255,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   // Submissions left by an earlier window (or the CLI): their queued tasks' Slurm states, once the study is known.
   void model.whenIdle().then(() => slurm.poll()).catch(() => undefined);
   log.info(`Activated in ${Date.now() - started} ms (VS Code ${vscode.version}, Node ${process.version}).`);
-  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, slurm, npzPreview, results, jobPanels, report, ...(terminalCli ? { terminalCli } : {}) };
+  return { model, tree, diagnostics: diagnostics.collection, refresh: () => model.refresh(), whenIdle: () => model.whenIdle(), runs, slurm, npzPreview, results, jobPanels, report, settingsCheck, ...(terminalCli ? { terminalCli } : {}) };
 }
 
 export function deactivate(): void {

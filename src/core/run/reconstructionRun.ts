@@ -31,9 +31,12 @@ import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { ManifestKeeper } from './manifestWriter';
 import { cancelledBy, finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
 
-const ENGINE = 'TypeScript (src/core/iterative) on the CPU: one thread, or two with a fixed probe (stripe-parallel, the same result)';
-/** Largest amplitude stack read into memory for the two-thread engine (else it streams on one thread). */
-const STACK_IN_MEMORY_BYTES = 2 << 30;
+const ENGINE = 'WebAssembly SIMD kernel (src/core/iterative/pie.wat) on the CPU: one thread, or two with a fixed probe (stripe-parallel, the same result)';
+/**
+ * Largest amplitude stack read into memory once (the kernel holds its own copy, so twice this at most); a larger
+ * dataset streams from the file every iteration, on one thread. At the kernel's speed a stream would be the cost.
+ */
+const STACK_IN_MEMORY_BYTES = 1 << 30;
 const AD_ENGINE = 'onnxruntime: an ONNX graph of the object (src/core/iterative/ad.ts), Adam in mini-batches';
 
 /** Why a requested provider is not used by epie/rpie (undefined when none is lost). */
@@ -145,8 +148,9 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       }));
       rec = ep;
       epEngine = ep;
-      // Two threads need every amplitude in shared memory (the result is the same either way: parallel.ts).
-      if (ep.parallel && ds.count * ds.n * ds.n * 4 <= STACK_IN_MEMORY_BYTES) {
+      // Every amplitude in memory once when it fits: two threads need it (shared memory), and one thread would
+      // otherwise re-read the file every iteration (the result is the same either way: parallel.ts).
+      if (ds.count * ds.n * ds.n * 4 <= STACK_IN_MEMORY_BYTES) {
         const all = new Float32Array(ds.count * ds.n * ds.n);
         await ds.patterns.read(Int32Array.from({ length: ds.count }, (_, i) => i), all);
         stack = all;

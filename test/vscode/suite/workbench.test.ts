@@ -136,6 +136,29 @@ describe('PtychoPINN Study Workbench in VS Code', function () {
     }
   });
 
+  it('ptycho-study.json that cannot be honoured is told (log and warning), with what is wrong; a fix clears it', async () => {
+    const folder = vscode.workspace.workspaceFolders![0];
+    const file = path.join(folder.uri.fsPath, 'ptycho-study.json');
+    const until = async (what: string, ok: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 20_000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(api.settingsCheck.problems(folder))}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    fs.writeFileSync(file, '{ "ptychoStudy.training.epochs": 3,, }');
+    try {
+      await until('the JSON problem', () => api.settingsCheck.problems(folder).some((p) => /not valid JSON/.test(p) && p.startsWith(file)));
+      fs.writeFileSync(file, JSON.stringify({ 'ptychoStudy.training.epochs': 'three', 'ptychoStudy.training.seed': 5 }));
+      await until('the wrong-typed value', () => api.settingsCheck.problems(folder).some((p) => /ptychoStudy\.training\.epochs/.test(p) && /ignored/.test(p)));
+      assert.ok(!api.settingsCheck.problems(folder).some((p) => /seed/.test(p)), 'a good value is not a problem');
+      fs.writeFileSync(file, JSON.stringify({ 'ptychoStudy.training.epochs': 3 }));
+      await until('the fix to clear it', () => api.settingsCheck.problems(folder).length === 0);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+
   it('ptycho-study in the integrated terminal: a launcher of the bundled CLI, on the PATH of new terminals', async () => {
     assert.ok(api.terminalCli, 'the launcher was written');
     const version = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.version as string;
