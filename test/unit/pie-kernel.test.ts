@@ -194,5 +194,7 @@ describe('iterative: the compiled PIE kernel against a float64 reference update'
     assert.throws(() => new PieKernel(12, 20, 20, fp, 1, 4), /power of two ≥ 4/);
     const kernel = new PieKernel(8, 20, 20, fp, 1, 4);
     assert.throws(() => kernel.useStack(new Float32Array(64 * 100_000)), /does not fit the reconstruction engine's memory/);
+    // An object grid beyond wasm32's 4 GiB is refused with the sizes, not a bare RangeError.
+    assert.throws(() => new PieKernel(8, 40_000, 40_000, footprints([8], [8], 8, 40_000, 40_000), 1, 4), /needs 11\.9 GiB of working memory, more than the reconstruction engine's 4 GiB/);
   });
 });

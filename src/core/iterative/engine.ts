@@ -135,6 +135,8 @@ export class Reconstruction {
     this.stripes = this.probeMode === 'fixed' ? planStripes(this.fp, n, width) : undefined;
     this.lists = this.stripes ? [0, 1, 2, 3].map(() => new Int32Array(this.patterns)) : [];
     this.threadScript = this.threads > 1 && this.stripes ? opts.threadScript ?? defaultThreadScript() : undefined;
+    // The kernel first: it refuses a problem too large for its memory with the sizes.
+    this.kernel = new PieKernel(n, width, height, this.fp, this.threadScript ? 2 : 1, READ_CHUNK);
     this.object = planes(width, height);
     this.object.re.fill(1);
     this.probe = planes(n, n);
@@ -148,7 +150,6 @@ export class Reconstruction {
       energy += re * re + im * im;
     }
     if (!(energy > 0)) throw new Error('the probe is zero everywhere');
-    this.kernel = new PieKernel(n, width, height, this.fp, this.threadScript ? 2 : 1, READ_CHUNK);
     this.order = new Int32Array(this.patterns);
     if (this.momentum > 0) {
       const size = width * height;

@@ -96,6 +96,9 @@ export class PieKernel {
     }
     this.chunk = take(4 * n2 * chunkPatterns);
     this.stack = top;
+    if (Math.ceil(top / PAGE) + 1 > MAX_PAGES) {
+      throw new Error(`a ${width}×${height} object with ${n}×${n} patterns needs ${(top / 2 ** 30).toFixed(1)} GiB of working memory, more than the reconstruction engine's 4 GiB; use smaller patterns or a smaller object grid`);
+    }
     // A shared memory reserves its maximum up front: room for every pattern as a stack, within wasm32's 4 GiB
     // (pages are only committed as the stack is copied in).
     const maximum = Math.min(MAX_PAGES, Math.ceil((top + 4 * n2 * fp.count) / PAGE) + 1);
