@@ -222,7 +222,11 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   // The tree follows the file system: datasets, manifests, dose folders, and whole folders moved in or out
   // of a study root (a directory rename reports only the directory, not the files inside it).
   const watcher = vscode.workspace.createFileSystemWatcher('**/*');
+  // A folder's ptycho-study.json that cannot be honoured as written is told, not silently half-read.
+  const settingsCheck = new ProjectSettingsCheck(log, () => model.requestRefresh(0));
+  settingsCheck.checkAll();
   const changed = (uri: vscode.Uri): void => {
+    if (settingsCheck.fileEvent(uri)) return;
     // One job-state store: a write inside a job's artifact folder (every epoch, every heartbeat) updates that job
     // from its manifest; only dataset, dose-folder and root changes re-scan the study.
     const job = model.jobOwning(uri.fsPath);
@@ -233,11 +237,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   watcher.onDidChange(changed);
   watcher.onDidDelete(changed);
   context.subscriptions.push(watcher);
-  // A folder's ptycho-study.json that cannot be honoured as written is told, not silently half-read.
-  const settingsCheck = new ProjectSettingsCheck(log, () => model.requestRefresh(0));
-  settingsCheck.checkAll();
   context.subscriptions.push(
-    settingsCheck,
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
       model.requestRefresh(0);
       settingsCheck.checkAll();

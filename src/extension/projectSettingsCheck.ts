@@ -6,42 +6,38 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { readProjectSettingsFile, WORKSPACE_SETTINGS_FILE } from '../core/study/workspaceSettings';
 
-export class ProjectSettingsCheck implements vscode.Disposable {
-  /** The problems last told per folder (fsPath → joined warnings; '' = none). */
-  private readonly told = new Map<string, string>();
-  private readonly watcher: vscode.FileSystemWatcher;
+export class ProjectSettingsCheck {
+  /** The problems last told per folder (fsPath → warnings; none = an empty list). */
+  private readonly told = new Map<string, string[]>();
 
   /** `onChange` runs after a folder's file changes (the study's roots and listed jobs may follow it). */
-  constructor(private readonly log: vscode.LogOutputChannel, onChange: () => void) {
-    this.watcher = vscode.workspace.createFileSystemWatcher(`**/${WORKSPACE_SETTINGS_FILE}`);
-    const changed = (uri: vscode.Uri): void => {
-      const folder = vscode.workspace.getWorkspaceFolder(uri);
-      if (!folder || path.dirname(uri.fsPath) !== folder.uri.fsPath) return;
-      this.checkFolder(folder);
-      onChange();
-    };
-    this.watcher.onDidCreate(changed);
-    this.watcher.onDidChange(changed);
-    this.watcher.onDidDelete(changed);
-  }
+  constructor(private readonly log: vscode.LogOutputChannel, private readonly onChange: () => void) {}
 
   /** Checks every workspace folder's file (nothing in an untrusted workspace, where the file is not read at all). */
   checkAll(): void {
     for (const folder of vscode.workspace.workspaceFolders ?? []) this.checkFolder(folder);
   }
 
+  /** A file-system event (the extension's one watcher): true when it was a folder's ptycho-study.json. */
+  fileEvent(uri: vscode.Uri): boolean {
+    if (path.basename(uri.fsPath) !== WORKSPACE_SETTINGS_FILE) return false;
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    if (!folder || path.dirname(uri.fsPath) !== folder.uri.fsPath) return false;
+    this.checkFolder(folder);
+    this.onChange();
+    return true;
+  }
+
   /** The problems of the folder's file as last checked (for tests and the log). */
   problems(folder: vscode.WorkspaceFolder): string[] {
-    const s = this.told.get(folder.uri.fsPath);
-    return s ? s.split('\n') : [];
+    return this.told.get(folder.uri.fsPath) ?? [];
   }
 
   private checkFolder(folder: vscode.WorkspaceFolder): void {
     if (!vscode.workspace.isTrusted) return;
     const warnings = readProjectSettingsFile(folder.uri.fsPath).warnings;
-    const key = warnings.join('\n');
-    if ((this.told.get(folder.uri.fsPath) ?? '') === key) return;
-    this.told.set(folder.uri.fsPath, key);
+    if (this.problems(folder).join('\n') === warnings.join('\n')) return;
+    this.told.set(folder.uri.fsPath, warnings);
     if (warnings.length === 0) return;
     for (const w of warnings) this.log.warn(w);
     const file = path.join(folder.uri.fsPath, WORKSPACE_SETTINGS_FILE);
@@ -55,9 +51,5 @@ export class ProjectSettingsCheck implements vscode.Disposable {
       if (choice === open) void vscode.window.showTextDocument(vscode.Uri.file(file));
       else if (choice === show) this.log.show(true);
     });
-  }
-
-  dispose(): void {
-    this.watcher.dispose();
   }
 }
