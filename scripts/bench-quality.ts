@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { phaseRampFidelity, type RampFidelity } from './phase-ramps';
 
 interface Args { json: boolean; quick: boolean; keep?: string; epochs?: number; doses?: number[]; objects?: string[]; views?: string[]; nImages?: number; trainArgs: string[] }
 
@@ -77,6 +78,8 @@ interface JobResult {
   amplitude: { trained: Scores; untrained: Scores; flat: Scores };
   phase: { trained: Scores; untrained: Scores; flat: Scores };
   iterative: { algorithm: string; status: string; wallSeconds: number; sameEvaluation: boolean; amplitude: Scores; phase: Scores } | null;
+  /** Gridsize 1: the per-pattern phase ramps against the truth's (scripts/phase-ramps.ts). */
+  ramps: RampFidelity | null;
 }
 
 function readJson(file: string): Record<string, any> | undefined {
@@ -87,7 +90,7 @@ function readJson(file: string): Record<string, any> | undefined {
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const log = (s: string): void => { process.stderr.write(`${s}\n`); };
   const root = args.keep ? path.resolve(args.keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'bench-quality-'));
@@ -127,9 +130,15 @@ function main(): void {
           amplitude: { trained: pick(metrics?.amplitude), untrained: pick(metrics?.untrained?.amplitude), flat: pick(metrics?.flat?.amplitude) },
           phase: { trained: pick(metrics?.phase), untrained: pick(metrics?.untrained?.phase), flat: pick(metrics?.flat?.phase) },
           iterative: null,
+          ramps: null,
         });
         const r = results.at(-1)!;
         log(`  ${r.status}, ${r.epochs} epochs, ${r.wallSeconds.toFixed(0)} s; amplitude r ${fmt(r.amplitude.trained.pearsonCovered)} (region ${fmt(r.amplitude.trained.pearson)}), phase r ${fmt(r.phase.trained.pearsonCovered)} (region ${fmt(r.phase.trained.pearson)})`);
+        if (gridsize === 1 && r.status === 'succeeded') {
+          // How well the per-pattern phase ramps (the local phase gradient) follow the truth (item 15).
+          r.ramps = await phaseRampFidelity(path.join(dir, 'model.onnx'), path.join(study, 'phase_c', `dose_${Math.trunc(dose)}`, 'patched_test.npz'));
+          log(`  phase ramps of ${r.ramps.patterns} test patterns: r ${fmt(r.ramps.r[0])} / ${fmt(r.ramps.r[1])} (x / y), spread ${fmt(r.ramps.spread[0], 4)} rad/px (truth ${fmt(r.ramps.spread[1], 4)})`);
+        }
         // The iterative baseline (Phase F, ePIE with its defaults) on the view's test split, scored on the same
         // common evaluation as the trained model.
         log(`reconstructing ${object} dose ${dose.toExponential(0)} ${view} (epie) …`);
@@ -180,4 +189,7 @@ function table(results: JobResult[]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
 }
 
-main();
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:quality failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -344,8 +344,19 @@ describe('training engine (in-process)', function () {
     await a.t.saveState(a.t.initialState(), file);
     await a.close();
     const other = await trainer({ ...config, training: { ...config.training, learningRate: 0.01 } });
-    await assert.rejects(other.t.loadState(file), /different configuration/);
+    await assert.rejects(other.t.loadState(file), /different configuration.*Start a new run/);
     await other.close();
+    // A checkpoint written without the ramp head (as before it existed) names the way to resume it.
+    const plain = await trainer({ ...config, training: { ...config.training, rampHead: false } });
+    const old = path.join(tmp.dir, 'no-ramp.npz');
+    await plain.t.saveState(plain.t.initialState(), old);
+    const withRamp = await trainer(config);
+    await assert.rejects(withRamp.t.loadState(old), /no ramp head: resume it with --no-ramp-head/);
+    await withRamp.close();
+    const same = await trainer({ ...config, training: { ...config.training, rampHead: false } });
+    assert.equal((await same.t.loadState(old)).step, 0, 'and --no-ramp-head resumes it');
+    await same.close();
+    await plain.close();
   });
 
   it('training on a simulated study lowers the loss and the trained reconstruction beats the untrained one', async () => {

@@ -18,6 +18,12 @@ export interface ArchitectureSpec {
    * probe's footprint. Without it the object is zero outside the centre (pad_object only).
    */
   probeBig?: boolean;
+  /**
+   * A ramp head: a linear phase per pattern on the central N/2, its slopes a linear function of the spatially
+   * averaged bottleneck features and the pattern's intensity centroid (graphs.ts `phaseRamp`). Not in
+   * PtychoPINN; without it the decoders under-predict the local phase gradient ~8× (README, item 15).
+   */
+  rampHead?: boolean;
 }
 
 /** Channels of the last decoder features that feed the border branch (PtychoPINN's `c_outer`). */
@@ -33,7 +39,7 @@ export interface ParamSpec {
   name: string;
   shape: number[];
   /** 'relu': a hidden conv followed by a ReLU; 'head': a conv producing the sigmoid / tanh pre-activation. */
-  init: 'relu' | 'head' | 'zeros' | 'logScale';
+  init: 'relu' | 'head' | 'zeros' | 'logScale' | 'centroidIdentity';
   /** Conv fan-in/fan-out for Glorot. */
   fanIn?: number;
   fanOut?: number;
@@ -54,6 +60,8 @@ export interface Architecture {
   heads: { amplitude: ConvLayer; phase: ConvLayer };
   /** probe.big only: the border branches; the heads then read all but the last BORDER_CHANNELS features. */
   border?: { amplitude: BorderBranch; phase: BorderBranch };
+  /** rampHead only: the ramp head's 1×1 kernel [2C, bottleneck + 2C, 1, 1] and bias [2C]. */
+  ramp?: { weight: string; bias: string };
   params: ParamSpec[];
   /** Conv multiply-adds of one forward pass per group (for FLOP counts). */
   convMacsPerGroup: number;
@@ -132,8 +140,14 @@ export function buildArchitecture(spec: ArchitectureSpec): Architecture {
     });
     border = { amplitude: branch('amp'), phase: branch('phase') };
   }
+  let ramp: Architecture['ramp'];
+  if (spec.rampHead) {
+    params.push({ name: 'ramp.weight', shape: [2 * channels, bottleneck + 2 * channels, 1, 1], init: 'zeros' });
+    params.push({ name: 'ramp.bias', shape: [2 * channels], init: 'zeros' });
+    ramp = { weight: 'ramp.weight', bias: 'ramp.bias' };
+  }
   params.push({ name: LOG_SCALE, shape: [1], init: 'logScale' });
-  return { spec, channels, encoder, decoders: { amplitude, phase }, heads, border, params, convMacsPerGroup: macs };
+  return { spec, channels, encoder, decoders: { amplitude, phase }, heads, border, ramp, params, convMacsPerGroup: macs };
 }
 
 export function parameterCount(arch: Architecture): number {
@@ -168,6 +182,12 @@ export function initialParameters(arch: Architecture, seed: number, intensitySca
       for (let i = 0; i < size; i++) data[i] = (2 * rng.uniform() - 1) * limit;
     } else if (p.init === 'logScale') {
       data[0] = Math.log(intensityScale);
+    } else if (p.init === 'centroidIdentity') {
+      // Slope = the pattern's centroid shift: the far-field shift theorem (a ramp of g shifts the pattern by g
+      // pixels), i.e. differential phase contrast; training learns the corrections (amplitude edges move the
+      // centroid too). Rows: the 2C slopes; columns: the pooled features, then the 2C centroids.
+      const [rows, cols] = p.shape;
+      for (let r = 0; r < rows; r++) data[r * cols + (cols - rows) + r] = 1;
     }
     out.set(p.name, data);
   }

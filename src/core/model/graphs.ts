@@ -84,8 +84,52 @@ export function network(x: Value, arch: Architecture, params: Map<string, Value>
     return op.add(centre, op.mul(swish, outside));
   };
   const amplitude = decode(arch.decoders.amplitude, arch.heads.amplitude, op.sigmoid, arch.border?.amplitude);
-  const phase = decode(arch.decoders.phase, arch.heads.phase, (v) => op.scale(op.tanh(v), Math.PI), arch.border?.phase);
+  let phase = decode(arch.decoders.phase, arch.heads.phase, (v) => op.scale(op.tanh(v), Math.PI), arch.border?.phase);
+  if (arch.ramp) phase = op.add(phase, phaseRamp(x, h, arch, params));
   return { amplitude, phase };
+}
+
+/**
+ * The ramp head: a linear phase g·(u, v) per pattern on the central N/2 (u, v = 2π·pixel/N from the centre, so
+ * g is in detector pixels: a ramp g shifts the diffraction pattern by g). g is a linear function of the
+ * bottleneck features averaged over space and of the pattern's intensity centroid (cx, cy). Convolutions
+ * cannot turn spatially constant information into a ramp away from the borders, and max pooling keeps little
+ * of a sub-pixel shift, so without it the decoders under-predict the local phase gradient.
+ */
+/**
+ * The ramp head's output gain: its weights start at zero and Adam moves each by about the learning rate per
+ * step, so without a gain the slopes (~0.25 detector pixels) would take thousands of steps to appear.
+ */
+export const RAMP_GAIN = 20;
+
+function phaseRamp(x: Value, h: Value, arch: Architecture, params: Map<string, Value>): Value {
+  const g = x.graph;
+  const n = x.shape[3];
+  const c = x.shape[1];
+  const centroid = g.untaped(() => {
+    const coord = new Float32Array(n).map((_, i) => i - n / 2);
+    const u = constantMatrix(g, `moment_u_${n}`, coord, [1, n]);
+    const v = constantMatrix(g, `moment_v_${n}`, coord, [n, 1]);
+    const intensity = op.square(x);
+    const total = op.addConst(op.reduceSum(intensity, [2, 3], true), 1e-12);
+    const cx = op.div(op.reduceSum(op.mul(intensity, u), [2, 3], true), total);
+    const cy = op.div(op.reduceSum(op.mul(intensity, v), [2, 3], true), total);
+    return op.detach(op.concat([cx, cy], 1));
+  });
+  // [B, F + 2C, 1, 1] → a 1×1 convolution (batch-agnostic, unlike a Reshape) → slopes [B, 2C, 1, 1].
+  const features = op.concat([op.reduceMean(h, [2, 3], true), centroid], 1);
+  const slopes = op.scale(op.conv2d(features, params.get(arch.ramp!.weight)!, params.get(arch.ramp!.bias)!), RAMP_GAIN);
+  const gx = op.slice(slopes, [0], [c], [1]);
+  const gy = op.slice(slopes, [c], [2 * c], [1]);
+  const q = n / 4;
+  const plane = (along: 'u' | 'v'): Float32Array => Float32Array.from({ length: n * n }, (_, k) => {
+    const i = Math.floor(k / n), j = k % n;
+    const inside = i >= q && i < n - q && j >= q && j < n - q;
+    return inside ? (2 * Math.PI * ((along === 'u' ? j : i) - n / 2)) / n : 0;
+  });
+  const pu = constantMatrix(g, `ramp_u_${n}`, plane('u'), [n, n]);
+  const pv = constantMatrix(g, `ramp_v_${n}`, plane('v'), [n, n]);
+  return op.add(op.mul(gx, pu), op.mul(gy, pv));
 }
 
 /** Bilinear translation matrices S[b, c] (P×N) for offsets [B, C, 2] (dx, dy): canvas = S_y · patch · S_xᵀ. */

@@ -72,6 +72,8 @@ export interface NodeOptions {
   /** Output names; generated from the op type when omitted. */
   outputNames?: string[];
   domain?: string;
+  /** Outputs never need a gradient (a value used as data, e.g. features computed from the input). */
+  detached?: boolean;
 }
 
 export class Graph {
@@ -166,7 +168,7 @@ export class Graph {
    */
   node(opType: string, inputs: (Value | '')[], outputs: { shape: Shape; dtype?: DType }[], options: NodeOptions = {}): Value[] {
     for (const i of inputs) if (i !== '' && i.graph !== this) throw new Error(`${opType}: input ${i.name} belongs to another graph`);
-    const requiresGrad = inputs.some((i) => i !== '' && i.requiresGrad);
+    const requiresGrad = !options.detached && inputs.some((i) => i !== '' && i.requiresGrad);
     const names = options.outputNames ?? outputs.map(() => this.uniqueName(opType.toLowerCase()));
     if (options.outputNames) for (const n of names) this.claim(n);
     const values = outputs.map((o, k) => new Value(this, names[k], [...o.shape], o.dtype ?? this.floatType, requiresGrad && (o.dtype ?? this.floatType) === this.floatType));

@@ -312,6 +312,11 @@ export function concat(xs: Value[], axis: number): Value {
   return y;
 }
 
+/** `x` as data: the same values, no gradient flows back through it. */
+export function detach(x: Value): Value {
+  return x.graph.node('Identity', [x], [{ shape: x.shape, dtype: x.dtype }], { detached: true })[0];
+}
+
 export function expand(x: Value, shape: Shape): Value {
   const out = broadcastShapes(x.shape, shape, 'Expand');
   if (sameShape(out, x.shape)) return x;

@@ -76,6 +76,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'probeNormalization', value: training.probeNormalization, reference: "'mask-mean' (P / (4·mean|P| in r < N/4))", note: 'how the dataset probe is scaled in the model' },
     { key: 'stitchPhaseAlignment', value: training.stitchPhaseAlignment, reference: 'false (reassemble_position: plain average)', note: 'stitching of the evaluation reconstruction: true = patch phases synchronised over their overlaps' },
     { key: 'stitchFillHoles', value: training.stitchFillHoles, reference: 'false (reassemble_position: the central M×M crops only; holes stay 0)', note: 'stitching of the evaluation reconstruction: true = holes between crops filled from the patches\' N/2 support at weight 1e-3' },
+    { key: 'rampHead', value: training.rampHead, reference: 'absent (the decoders alone produce the phase)', note: training.rampHead ? 'a learnt linear phase ramp per pattern (slopes from the pooled bottleneck and the intensity centroid) is added on the central N/2' : 'the decoders alone produce the phase (PtychoPINN\'s network)' },
     { key: 'probeBig', value: training.probeBig, reference: 'true (ModelConfig probe_big: border branch outside the central N/2)', note: training.probeBig ? 'the object is predicted on all N × N (border branch); the merge weights borders 0.01, not PtychoPINN\'s ×1000' : 'the object is predicted on the central N/2 × N/2 only' },
   ];
 }

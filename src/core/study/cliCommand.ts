@@ -54,6 +54,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   out.push(s.stitchPhaseAlignment ? '--stitch-phase-align' : '--plain-stitch');
   if (!s.stitchFillHoles) out.push('--keep-holes');
   if (s.probeBig) out.push('--probe-big');
+  if (!s.rampHead) out.push('--no-ramp-head');
   if (s.allowIntensityData) out.push('--allow-intensity-data');
   if (threads !== undefined && threads > 0) out.push('--threads', String(threads));
   return out;

@@ -68,6 +68,11 @@ export interface TrainingSettings {
    */
   probeBig: boolean;
   /**
+   * The ramp head (ArchitectureSpec.rampHead): each pattern's phase gets a learnt linear ramp, the local phase
+   * gradient that convolutional decoders cannot produce away from their borders. Not in PtychoPINN.
+   */
+  rampHead: boolean;
+  /**
    * Train on diffraction that validation says looks like intensity or photon counts (amplitude squared): its
    * errors become warnings. A deliberate choice, recorded in the manifest; the model still fits it as amplitude.
    */
@@ -106,6 +111,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   weightInit: 'glorot',
   warmupSteps: 0,
   probeBig: false,
+  rampHead: true,
   allowIntensityData: false,
   previewCenter: null,
   previewSize: 96,
@@ -151,6 +157,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (!(Number.isInteger(s.warmupSteps) && s.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be a non-negative integer (got ${String(s.warmupSteps)}).`);
   if (s.weightInit !== 'he' && s.weightInit !== 'glorot') throw new ConfigError(`weightInit must be 'he' or 'glorot' (got ${String(s.weightInit)}).`);
   if (typeof s.probeBig !== 'boolean') throw new ConfigError(`probeBig must be true or false (got ${String(s.probeBig)}).`);
+  if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
   if (typeof s.allowIntensityData !== 'boolean') throw new ConfigError(`allowIntensityData must be true or false (got ${String(s.allowIntensityData)}).`);
   const c = s.previewCenter;
   if (c !== null && !(Array.isArray(c) && c.length === 2 && c.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1e6))) {

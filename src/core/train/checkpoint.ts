@@ -91,7 +91,10 @@ export async function loadCheckpoint(file: string, expect: { configKey: string; 
     const s = JSON.parse(raw[0]) as Record<string, unknown>;
     if (s.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${file} is not a ${CHECKPOINT_FORMAT} checkpoint (format ${String(s.format)}).`);
     if (s.configKey !== expect.configKey) {
-      throw new CheckpointError(`${file} was written for a different configuration (data, model or hyperparameters changed since); start a new run instead of resuming.`);
+      // The one architecture change users meet: checkpoints from before the ramp head (training.rampHead).
+      const rampOnlyHere = expect.shapes.has('ramp.weight') && !archive.has('param.ramp.weight');
+      const hint = rampOnlyHere ? ' It has no ramp head: resume it with --no-ramp-head (training.rampHead: false), or start a new run.' : ' Start a new run instead of resuming.';
+      throw new CheckpointError(`${file} was written for a different configuration (data, model or hyperparameters changed since).${hint}`);
     }
     const read = async (prefix: string, names: Iterable<string>): Promise<Map<string, Float32Array>> => {
       const out = new Map<string, Float32Array>();

@@ -1,0 +1,104 @@
+// Phase-ramp fidelity of a trained gridsize-1 model (README "Reconstruction quality", item 15): each test pattern's
+// predicted phase and the truth's phase under the same pattern get a weighted least-squares plane (weights |probe|²
+// on the central N/2, where the network predicts), and the slopes are compared across patterns: Pearson r per axis
+// and their spread. Without the ramp head the decoders' slopes spread ~8× too little.
+import * as fs from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { openTrainingDataset } from '../src/core/train/data';
+
+export interface RampFidelity {
+  patterns: number;
+  /** Pearson r of predicted vs true slopes, x then y. */
+  r: [number, number];
+  /** Standard deviation of the slopes across patterns, rad/px: predicted, truth. */
+  spread: [number, number];
+}
+
+/** Weighted least-squares plane a + gx·(j − N/2) + gy·(i − N/2) of `phase` over the pixels with weight > 0. */
+function plane(phase: ArrayLike<number>, w: Float64Array, n: number): [number, number, number] {
+  const m = new Float64Array(9);
+  const r = new Float64Array(3);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    const ww = w[i * n + j];
+    if (!ww) continue;
+    const f = [1, j - n / 2, i - n / 2];
+    for (let a = 0; a < 3; a++) {
+      r[a] += ww * f[a] * phase[i * n + j];
+      for (let b = 0; b < 3; b++) m[3 * a + b] += ww * f[a] * f[b];
+    }
+  }
+  const det = (q: ArrayLike<number>): number => q[0] * (q[4] * q[8] - q[5] * q[7]) - q[1] * (q[3] * q[8] - q[5] * q[6]) + q[2] * (q[3] * q[7] - q[4] * q[6]);
+  const d = det(m);
+  return [0, 1, 2].map((c) => det(Array.from(m, (v, k) => (k % 3 === c ? r[Math.floor(k / 3)] : v))) / d) as [number, number, number];
+}
+
+function pearson(a: number[], b: number[]): number {
+  const ma = a.reduce((s, v) => s + v, 0) / a.length;
+  const mb = b.reduce((s, v) => s + v, 0) / b.length;
+  let c = 0, va = 0, vb = 0;
+  for (let i = 0; i < a.length; i++) { c += (a[i] - ma) * (b[i] - mb); va += (a[i] - ma) ** 2; vb += (b[i] - mb) ** 2; }
+  return c / Math.sqrt(va * vb);
+}
+
+const spread = (a: number[]): number => {
+  const m = a.reduce((s, v) => s + v, 0) / a.length;
+  return Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / a.length);
+};
+
+/** Wraps each value's phase relative to the weighted mean phasor, so a plane fits without 2π jumps. */
+function centred(re: (k: number) => number, im: (k: number) => number, w: Float64Array): Float64Array {
+  let sr = 0, si = 0;
+  for (let k = 0; k < w.length; k++) if (w[k]) { sr += w[k] * re(k); si += w[k] * im(k); }
+  const m = Math.atan2(si, sr);
+  return Float64Array.from(w, (_, k) => { const a = Math.atan2(im(k), re(k)) - m; return Math.atan2(Math.sin(a), Math.cos(a)); });
+}
+
+export async function phaseRampFidelity(modelFile: string, testFile: string, maxPatterns = 600): Promise<RampFidelity> {
+  const data = await openTrainingDataset(testFile);
+  const session = await ort.InferenceSession.create(fs.readFileSync(modelFile));
+  try {
+    const { n, object } = data;
+    if (!object) throw new Error(`${testFile} has no objectGuess`);
+    const q = n / 4;
+    const w = new Float64Array(n * n);
+    for (let i = q; i < n - q; i++) for (let j = q; j < n - q; j++) { const k = i * n + j; w[k] = data.probe.data[2 * k] ** 2 + data.probe.data[2 * k + 1] ** 2; }
+    const count = Math.min(data.count, maxPatterns);
+    const batch = 16;
+    const x = new Float32Array(batch * n * n);
+    const predicted: [number[], number[]] = [[], []];
+    const truth: [number[], number[]] = [[], []];
+    const tre = new Float64Array(n * n), tim = new Float64Array(n * n);
+    const o = object.data, ow = object.width;
+    for (let start = 0; start < count; start += batch) {
+      const idx = Array.from({ length: batch }, (_, k) => Math.min(start + k, count - 1));
+      await data.patterns.read(idx, x);
+      const out = await session.run({ diffraction: new ort.Tensor('float32', x, [batch, 1, n, n]) });
+      const phase = out.phase.data as Float32Array;
+      for (let k = 0; k < Math.min(batch, count - start); k++) {
+        const p = idx[k];
+        // The truth under the pattern: the simulator's bilinear patch centred on (x, y).
+        const cx = data.xs[p], cy = data.ys[p];
+        const fx0 = Math.floor(cx), fy0 = Math.floor(cy), fx = cx - fx0, fy = cy - fy0;
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+          const a = 2 * ((fy0 - n / 2 + i) * ow + fx0 - n / 2 + j), b = a + 2 * ow;
+          for (const c of [0, 1]) {
+            const v = (1 - fy) * (1 - fx) * o[a + c] + (1 - fy) * fx * o[a + 2 + c] + fy * (1 - fx) * o[b + c] + fy * fx * o[b + 2 + c];
+            (c ? tim : tre)[i * n + j] = v;
+          }
+        }
+        const pp = phase.subarray(k * n * n, (k + 1) * n * n);
+        const fp = plane(centred((t) => Math.cos(pp[t]), (t) => Math.sin(pp[t]), w), w, n);
+        const ft = plane(centred((t) => tre[t], (t) => tim[t], w), w, n);
+        for (const axis of [0, 1]) { predicted[axis].push(fp[1 + axis]); truth[axis].push(ft[1 + axis]); }
+      }
+    }
+    return {
+      patterns: count,
+      r: [pearson(predicted[0], truth[0]), pearson(predicted[1], truth[1])],
+      spread: [Math.hypot(spread(predicted[0]), spread(predicted[1])) / Math.SQRT2, Math.hypot(spread(truth[0]), spread(truth[1])) / Math.SQRT2],
+    };
+  } finally {
+    await session.release();
+    await data.close();
+  }
+}

@@ -1,0 +1,135 @@
+// The ramp head (training.rampHead, README "Reconstruction quality" item 15): the phase it adds is exactly
+// RAMP_GAIN·(gx·u + gy·v) on the central N/2 (u, v = 2π·pixel/N), its slopes follow the pattern's intensity
+// centroid through the centroid columns of its kernel, the rest of the network is untouched, and the gradients
+// of its parameters match finite differences of the model's own loss (gridsize 1 and 2).
+import { strict as assert } from 'node:assert';
+import {
+  buildArchitecture, buildEvalGraph, buildGradientGraph, buildInferenceGraph, canvasSize, initialParameters, normalizeProbe,
+  parameterCount, IO, RAMP_GAIN, type ModelGraphSpec,
+} from '../../src/core/model';
+import { syntheticProbe } from '../../src/core/simulate';
+import { randomArray, run, seeded, session, type Feed } from './helpers/ort';
+
+const N = 32;
+const FILTERS = { encoder: [4, 8], decoder: [8] };
+
+function spec(gridsize: number, batch: number, rampHead: boolean): ModelGraphSpec {
+  const arch = buildArchitecture({ n: N, gridsize, filterScale: 1, filters: FILTERS, rampHead });
+  const probe = normalizeProbe(syntheticProbe(N).data, N);
+  return { arch, batch, canvas: canvasSize(N, 3, false), intensityScale: 1.7, probe, trainLogScale: true };
+}
+
+function feeds(s: ModelGraphSpec, values: Map<string, Float32Array>, x: Float32Array): Record<string, Feed> {
+  const c = s.arch.channels;
+  const out: Record<string, Feed> = Object.fromEntries(s.arch.params.map((p) => [p.name, { data: values.get(p.name)!, shape: p.shape }]));
+  out[IO.diffraction] = { data: x, shape: [s.batch, c, N, N] };
+  if (c > 1) out[IO.offsets] = { data: randomArray(s.batch * c * 2, seeded(5), -2.5, 2.5) as Float32Array, shape: [s.batch, c, 2] };
+  return out;
+}
+
+async function infer(s: ModelGraphSpec, values: Map<string, Float32Array>, x: Float32Array): Promise<{ amplitude: Float32Array; phase: Float32Array }> {
+  const sess = await session(buildInferenceGraph(s, 'inputs').model);
+  const out = await run(sess, feeds(s, values, x));
+  await sess.release();
+  return { amplitude: out[IO.amplitude] as Float32Array, phase: out[IO.phase] as Float32Array };
+}
+
+const inCentre = (i: number, j: number): boolean => i >= N / 4 && i < (3 * N) / 4 && j >= N / 4 && j < (3 * N) / 4;
+
+describe('ramp head: a learnt linear phase per pattern', () => {
+  it('adds 2C·(F + 2C) + 2C parameters, starts at zero (the untrained model is PtychoPINN\'s), and is off in the reference counts', () => {
+    for (const gridsize of [1, 2]) {
+      const c = gridsize * gridsize;
+      const without = buildArchitecture({ n: 64, gridsize, filterScale: 2 });
+      const withRamp = buildArchitecture({ n: 64, gridsize, filterScale: 2, rampHead: true });
+      const f = 256; // the N = 64 bottleneck: 128·n_filters_scale channels
+      assert.equal(parameterCount(withRamp) - parameterCount(without), 2 * c * (f + 2 * c) + 2 * c);
+      const init = initialParameters(withRamp, 1, 2);
+      assert.ok(init.get('ramp.weight')!.every((v) => v === 0) && init.get('ramp.bias')!.every((v) => v === 0));
+    }
+  });
+
+  it('the phase gains exactly RAMP_GAIN·(gx·u + gy·v) on the central N/2, from the bias and from the intensity centroid', async () => {
+    const batch = 2;
+    const plain = spec(1, batch, false);
+    const ramp = spec(1, batch, true);
+    const values = initialParameters(ramp.arch, 3, ramp.intensityScale);
+    const plainValues = new Map([...values].filter(([k]) => !k.startsWith('ramp.')));
+    // Pattern 0: one bright pixel at (row N/2 − 2, column N/2 + 3) on a dim uniform floor, so its intensity
+    // centroid is known exactly; pattern 1: random.
+    const x = new Float32Array(batch * N * N);
+    const floor = 1e-3;
+    x.fill(floor, 0, N * N);
+    x[(N / 2 - 2) * N + N / 2 + 3] = 2;
+    x.set(randomArray(N * N, seeded(9), 0, 1.5) as Float32Array, N * N);
+    const centroid = (p: number): [number, number] => {
+      let t = 0, cx = 0, cy = 0;
+      for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
+        const v = x[p * N * N + i * N + j] ** 2;
+        t += v; cx += v * (j - N / 2); cy += v * (i - N / 2);
+      }
+      return [cx / t, cy / t];
+    };
+    const c0 = centroid(0);
+    assert.ok(Math.abs(c0[0] - 3) < 0.01 && Math.abs(c0[1] + 2) < 0.01, `centroid of pattern 0 ${c0}`);
+    const base = await infer(plain, plainValues, x);
+    // Kernel: slope x = centroid x / RAMP_GAIN, slope y = centroid y / RAMP_GAIN; bias adds (0.05, −0.02) / RAMP_GAIN.
+    const weight = new Float32Array(values.get('ramp.weight')!.length);
+    const cols = weight.length / 2;
+    weight[0 * cols + cols - 2] = 1 / RAMP_GAIN;
+    weight[1 * cols + cols - 1] = 1 / RAMP_GAIN;
+    const set = new Map(values);
+    set.set('ramp.weight', weight);
+    set.set('ramp.bias', Float32Array.of(0.05 / RAMP_GAIN, -0.02 / RAMP_GAIN));
+    const out = await infer(ramp, set, x);
+    for (let p = 0; p < batch; p++) {
+      const [cx, cy] = centroid(p);
+      const gx = cx + 0.05, gy = cy - 0.02;
+      let worst = 0;
+      for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
+        const k = p * N * N + i * N + j;
+        assert.equal(out.amplitude[k], base.amplitude[k], 'the amplitude is untouched');
+        const expected = inCentre(i, j) ? (2 * Math.PI * (gx * (j - N / 2) + gy * (i - N / 2))) / N : 0;
+        worst = Math.max(worst, Math.abs(out.phase[k] - base.phase[k] - expected));
+      }
+      assert.ok(worst < 2e-5, `pattern ${p}: phase − ramp differs from the plain network's by ${worst}`);
+    }
+  });
+
+  for (const gridsize of [1, 2]) {
+    it(`gridsize ${gridsize}: gradients of the ramp parameters match finite differences of the loss`, async () => {
+      const s = spec(gridsize, 2, true);
+      const values = initialParameters(s.arch, 5, s.intensityScale);
+      const rnd = seeded(17);
+      values.set('ramp.weight', randomArray(values.get('ramp.weight')!.length, rnd, -0.01, 0.01) as Float32Array);
+      values.set('ramp.bias', randomArray(values.get('ramp.bias')!.length, rnd, -0.01, 0.01) as Float32Array);
+      const x = randomArray(2 * s.arch.channels * N * N, seeded(23 + gridsize), 0, 1.5) as Float32Array;
+      const base = feeds(s, values, x);
+      const gradSess = await session(buildGradientGraph(s).model);
+      const grads = await run(gradSess, base);
+      await gradSess.release();
+      const evalSess = await session(buildEvalGraph(s).model, 'disabled');
+      const loss = async (name: string, v: Float32Array): Promise<number> => {
+        const out = await run(evalSess, { ...base, [name]: { data: v, shape: s.arch.params.find((p) => p.name === name)!.shape } });
+        return (out[IO.sampleLoss][0] + out[IO.sampleLoss][1]) / 2;
+      };
+      for (const name of ['ramp.weight', 'ramp.bias']) {
+        const g = grads[`grad_${name}`];
+        let at = 0;
+        for (let k = 1; k < g.length; k++) if (Math.abs(g[k]) > Math.abs(g[at])) at = k;
+        assert.ok(Math.abs(g[at]) > 1e-6, `${name}: the ramp parameter gets a gradient`);
+        const p = Float32Array.from(values.get(name)!);
+        const keep = p[at];
+        // The slopes are RAMP_GAIN × (kernel · features): the loss curves fast in these parameters, so a small step.
+        const h = 2e-4;
+        p[at] = keep + h;
+        const up = await loss(name, Float32Array.from(p));
+        p[at] = keep - h;
+        const down = await loss(name, Float32Array.from(p));
+        const fd = (up - down) / (2 * h);
+        assert.ok(Math.abs(fd - g[at]) < 0.05 * Math.abs(g[at]), `${name}[${at}]: graph ${g[at]} vs finite differences ${fd}`);
+      }
+      await evalSess.release();
+    });
+  }
+});
