@@ -58,7 +58,7 @@ const ROOT_FLAGS: FlagSpec = {
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
-  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' },
+  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'stitch-crop-size': { type: 'string' },
   'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' },
 } as const;
@@ -78,7 +78,8 @@ const QUALITY_HELP = [
   '  --warmup-steps N       linear learning-rate warm-up over the first N optimizer steps (default 0)',
   '  --probe-big            also predict the object outside the central N/2 (PtychoPINN\'s probe.big border branch)',
   '  --no-ramp-head         the network as PtychoPINN builds it, without the head that adds each pattern\'s linear phase',
-  '                         ramp (default: with it; the decoders alone under-predict the local phase gradient)',
+  '                         ramp (default: with it; the decoders alone under-predict the local phase gradient);',
+  '                         --ramp-head turns it on over a settings file that turned it off',
   '  --min-delta X          smallest loss decrease that counts as an improvement (default 1e-4, absolute)',
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
   '  --early-stopping-patience N  epochs without improvement before training stops (default 3)',
@@ -733,6 +734,13 @@ function stitchChoice(p: Parsed): boolean | undefined {
   return align ? true : plain ? false : undefined;
 }
 
+function rampHeadChoice(p: Parsed): boolean | undefined {
+  const on = bool(p, 'ramp-head');
+  const off = bool(p, 'no-ramp-head');
+  if (on && off) throw new UsageError('--ramp-head and --no-ramp-head exclude each other.');
+  return on ? true : off ? false : undefined;
+}
+
 /** --preview-center X,Y (object pixels). */
 function previewCenterOf(p: Parsed): [number, number] | undefined {
   const v = str(p, 'preview-center');
@@ -767,7 +775,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     weightInit: oneOf(p, 'weight-init', ['he', 'glorot'] as const),
     warmupSteps: num(p, 'warmup-steps', { min: 0, integer: true }),
     probeBig: bool(p, 'probe-big') ? true : undefined,
-    rampHead: bool(p, 'no-ramp-head') ? false : undefined,
+    rampHead: rampHeadChoice(p),
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
     earlyStoppingPatience: num(p, 'early-stopping-patience', { integer: true, min: 1 }),
     stitchCropSize: num(p, 'stitch-crop-size', { integer: true, min: 1 }),

@@ -122,6 +122,17 @@ describe('reconstruction-quality settings', () => {
       r = dry('--plain-stitch', '--stitch-phase-align');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /exclude each other/);
+      r = dry('--ramp-head', '--no-ramp-head');
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /--ramp-head and --no-ramp-head exclude each other/);
+      // A settings file that turns the ramp head off, and the flag that overrides it.
+      fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ 'ptychoStudy.training.rampHead': false }));
+      r = dry();
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.equal(config().rampHead, false);
+      r = dry('--ramp-head');
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.equal(config().rampHead, true);
     } finally {
       tmp.cleanup();
     }

@@ -39,7 +39,7 @@ export interface ParamSpec {
   name: string;
   shape: number[];
   /** 'relu': a hidden conv followed by a ReLU; 'head': a conv producing the sigmoid / tanh pre-activation. */
-  init: 'relu' | 'head' | 'zeros' | 'logScale' | 'centroidIdentity';
+  init: 'relu' | 'head' | 'zeros' | 'logScale';
   /** Conv fan-in/fan-out for Glorot. */
   fanIn?: number;
   fanOut?: number;
@@ -182,12 +182,6 @@ export function initialParameters(arch: Architecture, seed: number, intensitySca
       for (let i = 0; i < size; i++) data[i] = (2 * rng.uniform() - 1) * limit;
     } else if (p.init === 'logScale') {
       data[0] = Math.log(intensityScale);
-    } else if (p.init === 'centroidIdentity') {
-      // Slope = the pattern's centroid shift: the far-field shift theorem (a ramp of g shifts the pattern by g
-      // pixels), i.e. differential phase contrast; training learns the corrections (amplitude edges move the
-      // centroid too). Rows: the 2C slopes; columns: the pooled features, then the 2C centroids.
-      const [rows, cols] = p.shape;
-      for (let r = 0; r < rows; r++) data[r * cols + (cols - rows) + r] = 1;
     }
     out.set(p.name, data);
   }

@@ -90,18 +90,19 @@ export function network(x: Value, arch: Architecture, params: Map<string, Value>
 }
 
 /**
- * The ramp head: a linear phase g·(u, v) per pattern on the central N/2 (u, v = 2π·pixel/N from the centre, so
- * g is in detector pixels: a ramp g shifts the diffraction pattern by g). g is a linear function of the
- * bottleneck features averaged over space and of the pattern's intensity centroid (cx, cy). Convolutions
- * cannot turn spatially constant information into a ramp away from the borders, and max pooling keeps little
- * of a sub-pixel shift, so without it the decoders under-predict the local phase gradient.
- */
-/**
  * The ramp head's output gain: its weights start at zero and Adam moves each by about the learning rate per
  * step, so without a gain the slopes (~0.25 detector pixels) would take thousands of steps to appear.
  */
 export const RAMP_GAIN = 20;
 
+/**
+ * The ramp head: a linear phase g·(u, v) per pattern on the central N/2 (u, v = 2π·pixel/N from the centre, so
+ * g is in detector pixels: a ramp g shifts the diffraction pattern by g). g = RAMP_GAIN × a linear function of
+ * the bottleneck features averaged over space and of the pattern's intensity centroid (cx, cy, the shift
+ * itself, detached: data, not a gradient path). Convolutions cannot turn spatially constant information into
+ * a ramp away from the borders, and max pooling keeps little of a sub-pixel shift, so without it the decoders
+ * under-predict the local phase gradient (README, Reconstruction quality item 15).
+ */
 function phaseRamp(x: Value, h: Value, arch: Architecture, params: Map<string, Value>): Value {
   const g = x.graph;
   const n = x.shape[3];
