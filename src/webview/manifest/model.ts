@@ -130,7 +130,8 @@ const TRAINING_GROUPS: [string, [string, string][]][] = [
   ['Optimisation', [['epochs', 'epochs'], ['batchSize', 'batch size (groups)'], ['learningRate', 'learning rate (Adam)'], ['minLearningRate', 'minimum learning rate'],
     ['plateauFactor', 'plateau factor'], ['plateauPatience', 'plateau patience (epochs)'], ['earlyStoppingPatience', 'early-stopping patience (epochs)'],
     ['validationFraction', 'validation fraction']]],
-  ['Model', [['nFiltersScale', 'n_filters_scale'], ['intensityScaleTrainable', 'intensity scale trainable'], ['probeTrainable', 'probe trainable']]],
+  ['Model', [['nFiltersScale', 'n_filters_scale'], ['intensityScaleTrainable', 'intensity scale trainable'], ['probeTrainable', 'probe trainable'],
+    ['rampHead', 'ramp head (linear phase per pattern)'], ['probeBig', 'probe.big border branch']]],
   ['Grouping and stitching', [['neighborCount', 'neighbour count K'], ['stitchCropSize', 'stitch crop size (px)'], ['stitchPhaseAlignment', 'phase-aligned stitching'], ['stitchFillHoles', 'holes filled in stitching']]],
   ['Reproducibility and runtime', [['seed', 'seed'], ['executionProvider', 'execution provider requested']]],
 ];
