@@ -1,5 +1,5 @@
 // The ramp head (training.rampHead, README "Reconstruction quality" item 15): the phase it adds is exactly
-// RAMP_GAIN·(gx·u + gy·v) on the central N/2 (u, v = 2π·pixel/N), its slopes follow the pattern's intensity
+// RAMP_GAIN·(gx·u + gy·v) on the central N/2 (all of N with probe.big; u, v = 2π·pixel/N), its slopes follow the pattern's intensity
 // centroid through the centroid columns of its kernel, the rest of the network is untouched, and the gradients
 // of its parameters match finite differences of the model's own loss (gridsize 1 and 2).
 import { strict as assert } from 'node:assert';
@@ -13,8 +13,8 @@ import { randomArray, run, seeded, session, type Feed } from './helpers/ort';
 const N = 32;
 const FILTERS = { encoder: [4, 8], decoder: [8] };
 
-function spec(gridsize: number, batch: number, rampHead: boolean): ModelGraphSpec {
-  const arch = buildArchitecture({ n: N, gridsize, filterScale: 1, filters: FILTERS, rampHead });
+function spec(gridsize: number, batch: number, rampHead: boolean, probeBig = false): ModelGraphSpec {
+  const arch = buildArchitecture({ n: N, gridsize, filterScale: 1, filters: FILTERS, rampHead, probeBig });
   const probe = normalizeProbe(syntheticProbe(N).data, N);
   return { arch, batch, canvas: canvasSize(N, 3, false), intensityScale: 1.7, probe, trainLogScale: true };
 }
@@ -49,10 +49,10 @@ describe('ramp head: a learnt linear phase per pattern', () => {
     }
   });
 
-  it('the phase gains exactly RAMP_GAIN·(gx·u + gy·v) on the central N/2, from the bias and from the intensity centroid', async () => {
+  for (const probeBig of [false, true]) it(`the phase gains exactly RAMP_GAIN·(gx·u + gy·v) ${probeBig ? 'on all of N with probe.big (no step at the border branch)' : 'on the central N/2'}, from the bias and from the intensity centroid`, async () => {
     const batch = 2;
-    const plain = spec(1, batch, false);
-    const ramp = spec(1, batch, true);
+    const plain = spec(1, batch, false, probeBig);
+    const ramp = spec(1, batch, true, probeBig);
     const values = initialParameters(ramp.arch, 3, ramp.intensityScale);
     const plainValues = new Map([...values].filter(([k]) => !k.startsWith('ramp.')));
     // Pattern 0: one bright pixel at (row N/2 − 2, column N/2 + 3) on a dim uniform floor, so its intensity
@@ -89,7 +89,7 @@ describe('ramp head: a learnt linear phase per pattern', () => {
       for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
         const k = p * N * N + i * N + j;
         assert.equal(out.amplitude[k], base.amplitude[k], 'the amplitude is untouched');
-        const expected = inCentre(i, j) ? (2 * Math.PI * (gx * (j - N / 2) + gy * (i - N / 2))) / N : 0;
+        const expected = probeBig || inCentre(i, j) ? (2 * Math.PI * (gx * (j - N / 2) + gy * (i - N / 2))) / N : 0;
         worst = Math.max(worst, Math.abs(out.phase[k] - base.phase[k] - expected));
       }
       assert.ok(worst < 2e-5, `pattern ${p}: phase − ramp differs from the plain network's by ${worst}`);

@@ -96,7 +96,7 @@ export function network(x: Value, arch: Architecture, params: Map<string, Value>
 export const RAMP_GAIN = 20;
 
 /**
- * The ramp head: a linear phase g·(u, v) per pattern on the central N/2 (u, v = 2π·pixel/N from the centre, so
+ * The ramp head: a linear phase g·(u, v) per pattern on the central N/2 (all of N with probe.big) (u, v = 2π·pixel/N from the centre, so
  * g is in detector pixels: a ramp g shifts the diffraction pattern by g). g = RAMP_GAIN × a linear function of
  * the bottleneck features averaged over space and of the pattern's intensity centroid (cx, cy, the shift
  * itself, detached: data, not a gradient path). Convolutions cannot turn spatially constant information into
@@ -122,14 +122,17 @@ function phaseRamp(x: Value, h: Value, arch: Architecture, params: Map<string, V
   const slopes = op.scale(op.conv2d(features, params.get(arch.ramp!.weight)!, params.get(arch.ramp!.bias)!), RAMP_GAIN);
   const gx = op.slice(slopes, [0], [c], [1]);
   const gy = op.slice(slopes, [c], [2 * c], [1]);
-  const q = n / 4;
+  // The plane covers where the network predicts the object: the central N/2, or all N with probe.big (a plane
+  // on the centre only would put a phase step between the centre and the border branch).
+  const q = arch.spec.probeBig ? 0 : n / 4;
   const plane = (along: 'u' | 'v'): Float32Array => Float32Array.from({ length: n * n }, (_, k) => {
     const i = Math.floor(k / n), j = k % n;
     const inside = i >= q && i < n - q && j >= q && j < n - q;
     return inside ? (2 * Math.PI * ((along === 'u' ? j : i) - n / 2)) / n : 0;
   });
-  const pu = constantMatrix(g, `ramp_u_${n}`, plane('u'), [n, n]);
-  const pv = constantMatrix(g, `ramp_v_${n}`, plane('v'), [n, n]);
+  const tag = q ? '' : '_full';
+  const pu = constantMatrix(g, `ramp_u_${n}${tag}`, plane('u'), [n, n]);
+  const pv = constantMatrix(g, `ramp_v_${n}${tag}`, plane('v'), [n, n]);
   return op.add(op.mul(gx, pu), op.mul(gy, pv));
 }
 
