@@ -15,7 +15,7 @@ export interface RampFidelity {
 }
 
 /** Weighted least-squares plane a + gx·(j − N/2) + gy·(i − N/2) of `phase` over the pixels with weight > 0. */
-function plane(phase: ArrayLike<number>, w: Float64Array, n: number): [number, number, number] {
+export function plane(phase: ArrayLike<number>, w: Float64Array, n: number): [number, number, number] {
   const m = new Float64Array(9);
   const r = new Float64Array(3);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
@@ -46,7 +46,7 @@ const spread = (a: number[]): number => {
 };
 
 /** Wraps each value's phase relative to the weighted mean phasor, so a plane fits without 2π jumps. */
-function centred(re: (k: number) => number, im: (k: number) => number, w: Float64Array): Float64Array {
+export function centred(re: (k: number) => number, im: (k: number) => number, w: Float64Array): Float64Array {
   let sr = 0, si = 0;
   for (let k = 0; k < w.length; k++) if (w[k]) { sr += w[k] * re(k); si += w[k] * im(k); }
   const m = Math.atan2(si, sr);
