@@ -137,7 +137,7 @@ async function main(): Promise<void> {
         if (gridsize === 1 && r.status === 'succeeded') {
           // How well the per-pattern phase ramps (the local phase gradient) follow the truth (item 15).
           r.ramps = await phaseRampFidelity(path.join(dir, 'model.onnx'), path.join(study, 'phase_c', `dose_${Math.trunc(dose)}`, 'patched_test.npz'));
-          log(`  phase ramps of ${r.ramps.patterns} test patterns: r ${fmt(r.ramps.r[0])} / ${fmt(r.ramps.r[1])} (x / y), spread ${fmt(r.ramps.spread[0], 4)} rad/px (truth ${fmt(r.ramps.spread[1], 4)})`);
+          log(`  phase ramps of ${r.ramps.patterns} test patterns: r ${fmt(r.ramps.r[0])} / ${fmt(r.ramps.r[1])} (x / y), spread ${fmt(r.ramps.spread[0], 4)} rad/px (truth ${fmt(r.ramps.spread[1], 4)}); under each pattern after the planes: r ${fmt(r.ramps.residual.r)}, rms ${fmt(r.ramps.residual.rms[0])} rad (truth ${fmt(r.ramps.residual.rms[1])})`);
         }
         // The iterative baseline (Phase F, ePIE with its defaults) on the view's test split, scored on the same
         // common evaluation as the trained model.

@@ -1,7 +1,8 @@
 // Phase-ramp fidelity of a trained gridsize-1 model (README "Reconstruction quality", item 15): each test pattern's
 // predicted phase and the truth's phase under the same pattern get a weighted least-squares plane (weights |probe|²
 // on the central N/2, where the network predicts), and the slopes are compared across patterns: Pearson r per axis
-// and their spread. Without the ramp head the decoders' slopes spread ~8× too little.
+// and their spread. Without the ramp head the decoders' slopes spread ~8× too little. What remains under each
+// pattern after both planes are removed is compared too (item 16).
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { openTrainingDataset } from '../src/core/train/data';
@@ -12,6 +13,11 @@ export interface RampFidelity {
   r: [number, number];
   /** Standard deviation of the slopes across patterns, rad/px: predicted, truth. */
   spread: [number, number];
+  /**
+   * What is left under each pattern once both planes are removed (README item 16): Pearson r of predicted and
+   * true residual phase (weights |P|² on the central N/2, all patterns pooled) and their rms, rad: predicted, truth.
+   */
+  residual: { r: number; rms: [number, number] };
 }
 
 /** Weighted least-squares plane a + gx·(j − N/2) + gy·(i − N/2) of `phase` over the pixels with weight > 0. */
@@ -69,6 +75,8 @@ export async function phaseRampFidelity(modelFile: string, testFile: string, max
     const truth: [number[], number[]] = [[], []];
     const tre = new Float64Array(n * n), tim = new Float64Array(n * n);
     const o = object.data, ow = object.width;
+    // Weighted sums of the residuals: Σw, Σw·p, Σw·t, Σw·p², Σw·t², Σw·p·t.
+    const acc = new Float64Array(6);
     for (let start = 0; start < count; start += batch) {
       const idx = Array.from({ length: batch }, (_, k) => Math.min(start + k, count - 1));
       await data.patterns.read(idx, x);
@@ -87,12 +95,24 @@ export async function phaseRampFidelity(modelFile: string, testFile: string, max
           }
         }
         const pp = phase.subarray(k * n * n, (k + 1) * n * n);
-        const fp = plane(centred((t) => Math.cos(pp[t]), (t) => Math.sin(pp[t]), w), w, n);
-        const ft = plane(centred((t) => tre[t], (t) => tim[t], w), w, n);
+        const cp = centred((t) => Math.cos(pp[t]), (t) => Math.sin(pp[t]), w);
+        const ct = centred((t) => tre[t], (t) => tim[t], w);
+        const fp = plane(cp, w, n);
+        const ft = plane(ct, w, n);
         for (const axis of [0, 1]) { predicted[axis].push(fp[1 + axis]); truth[axis].push(ft[1 + axis]); }
+        for (let t = 0; t < n * n; t++) {
+          if (!w[t]) continue;
+          const u = (t % n) - n / 2, v = Math.floor(t / n) - n / 2;
+          const rp = cp[t] - fp[0] - fp[1] * u - fp[2] * v;
+          const rt = ct[t] - ft[0] - ft[1] * u - ft[2] * v;
+          acc[0] += w[t]; acc[1] += w[t] * rp; acc[2] += w[t] * rt; acc[3] += w[t] * rp * rp; acc[4] += w[t] * rt * rt; acc[5] += w[t] * rp * rt;
+        }
       }
     }
+    const mp = acc[1] / acc[0], mt = acc[2] / acc[0];
+    const vp = acc[3] / acc[0] - mp * mp, vt = acc[4] / acc[0] - mt * mt;
     return {
+      residual: { r: (acc[5] / acc[0] - mp * mt) / Math.sqrt(vp * vt), rms: [Math.sqrt(vp), Math.sqrt(vt)] },
       patterns: count,
       r: [pearson(predicted[0], truth[0]), pearson(predicted[1], truth[1])],
       spread: [Math.hypot(spread(predicted[0]), spread(predicted[1])) / Math.SQRT2, Math.hypot(spread(truth[0]), spread(truth[1])) / Math.SQRT2],
