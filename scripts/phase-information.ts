@@ -3,6 +3,7 @@
 // *started at the truth*, with the model's probe: from K patterns sharing one object (the pattern and its K − 1
 // nearest neighbours; K = 1 is what a gridsize-1 network sees, K = 4 a gridsize-2 group), on a given support
 // (`full`: the whole N×N window; `centre`: each pattern sees only the object under its central N/2 — PtychoPINN's
+// pad_object —, `centre=S` under its central S×S;
 // pad_object; for K > 1 the union of the group's central N/2 windows, as the merge does). Where the likelihood
 // is flat the noise walks the estimate away from the truth; where the support cannot explain the data the
 // estimate is pulled away. Printed: the plane-removed phase r against the truth under the pattern (weights |P|²
@@ -10,7 +11,7 @@
 // without prior knowledge of the object.
 //
 //   node dist/phase-information.js --data study/phase_c/dose_100000/patched_test.npz [--patterns 10]
-//        [--iterations 3000] [--neighbours 1,4] [--support full,centre] [--noiseless]
+//        [--iterations 3000] [--neighbours 1,4] [--support full,centre,centre=48] [--noiseless]
 import { openTrainingDataset, type TrainingDataset } from '../src/core/train/data';
 import { centralMask, modelProbe, type ModelProbe } from '../src/core/model/physics';
 import { fft2d, ifftshift2d } from '../src/core/fft';
@@ -18,7 +19,10 @@ import { extractPatch } from '../src/core/simulate/forward';
 import type { ComplexImage } from '../src/core/simulate/synthetic';
 import { centred, plane } from './phase-ramps';
 
-export interface Options { data: string; patterns: number; iterations: number; neighbours: number[]; supports: ('full' | 'centre')[]; noiseless: boolean }
+/** `full`, or `centre` (the central N/2 square) / `centre=S` (the central S×S square). */
+export type Support = 'full' | 'centre' | `centre=${number}`;
+
+export interface Options { data: string; patterns: number; iterations: number; neighbours: number[]; supports: Support[]; noiseless: boolean }
 
 function parse(argv: string[]): Options {
   const o: Options = { data: '', patterns: 10, iterations: 3000, neighbours: [1, 4], supports: ['full', 'centre'], noiseless: false };
@@ -33,8 +37,8 @@ function parse(argv: string[]): Options {
     else if (a === '--noiseless') o.noiseless = true;
     else throw new Error(`unknown option ${a}`);
   }
-  if (!o.data) throw new Error('usage: phase-information --data PHASE_C_SPLIT.npz [--patterns 10] [--iterations 3000] [--neighbours 1,4] [--support full,centre] [--noiseless]');
-  if (!o.supports.every((s) => s === 'full' || s === 'centre')) throw new Error('--support takes full and/or centre');
+  if (!o.data) throw new Error('usage: phase-information --data PHASE_C_SPLIT.npz [--patterns 10] [--iterations 3000] [--neighbours 1,4] [--support full,centre,centre=48] [--noiseless]');
+  if (!o.supports.every((s) => s === 'full' || s === 'centre' || /^centre=\d+$/.test(s))) throw new Error('--support takes full, centre (N/2) and centre=S (an S×S square)');
   if (!o.neighbours.every((k) => Number.isInteger(k) && k >= 1)) throw new Error('--neighbours takes positive integers');
   return o;
 }
@@ -114,9 +118,13 @@ export async function study(data: TrainingDataset, o: Options): Promise<Row[]> {
       }
       // Support on the object grid: everything, or the union of the group's central N/2 windows.
       support.fill(kind === 'full' ? 1 : 0);
-      if (kind === 'centre') for (const q of group) {
-        const cx = Math.round(data.xs[q]), cy = Math.round(data.ys[q]);
-        for (let i = -n / 4; i < n / 4; i++) for (let j = -n / 4; j < n / 4; j++) support[(cy + i) * width + cx + j] = 1;
+      if (kind !== 'full') {
+        const side = kind === 'centre' ? n / 2 : Number(kind.slice('centre='.length));
+        if (!(side >= 2 && side <= n && side % 2 === 0)) throw new Error(`support ${kind}: the square must be even and at most N = ${n}`);
+        for (const q of group) {
+          const cx = Math.round(data.xs[q]), cy = Math.round(data.ys[q]);
+          for (let i = -side / 2; i < side / 2; i++) for (let j = -side / 2; j < side / 2; j++) support[(cy + i) * width + cx + j] = 1;
+        }
       }
       const masked = (q: number, t: number): number => support[(Math.round(data.ys[q]) - n / 2 + Math.floor(t / n)) * width + Math.round(data.xs[q]) - n / 2 + (t % n)];
       estimate.set(truth.data);
@@ -161,9 +169,9 @@ async function main(): Promise<void> {
   try {
     if (!data.object) throw new Error(`${o.data} has no objectGuess: the analysis needs the true object`);
     console.log(`phase information — ${o.data}: ${Math.min(o.patterns, data.count)} patterns, ${o.iterations} iterations from the truth, ${o.noiseless ? 'noiseless data' : 'the measured (noisy) data'}`);
-    console.log('patterns sharing the object  support  farthest neighbour px  plane-removed phase r  rms rad (truth)');
+    console.log('patterns sharing the object  support      farthest neighbour px  plane-removed phase r  rms rad (truth)');
     for (const row of await study(data, o)) {
-      console.log(`${String(row.neighbours).padEnd(29)}${row.support.padEnd(9)}${row.spacing.toFixed(1).padEnd(23)}${row.r.toFixed(3).padEnd(23)}${row.rms.toFixed(3)} (${row.truthRms.toFixed(3)})`);
+      console.log(`${String(row.neighbours).padEnd(29)}${row.support.padEnd(13)}${row.spacing.toFixed(1).padEnd(23)}${row.r.toFixed(3).padEnd(23)}${row.rms.toFixed(3)} (${row.truthRms.toFixed(3)})`);
     }
   } finally {
     await data.close();
