@@ -60,7 +60,7 @@ const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string
 const QUALITY_FLAGS = {
   'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'stitch-crop-size': { type: 'string' },
-  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' },
+  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' },
 } as const;
 /** The core training settings' flags, each with its meaning and default (DEFAULT_TRAINING). */
 const SETTINGS_HELP = [
@@ -86,6 +86,10 @@ const QUALITY_HELP = [
   '  --stitch-crop-size M   central M×M of each patch used in stitching, and the evaluation margin (default 20)',
   '  --keep-holes           stitch the central M×M crops only, as the study did: pixels no crop reaches stay 0 (default:',
   '                         such holes are filled from the rest of each patch\'s N/2 support, at weight 1e-3)',
+  '  --no-crosstalk-correction  gridsize 1: stitch each pattern with the phase slopes as predicted (default: the slopes',
+  '                         are re-explained with the stitched amplitude first — under a curved probe an amplitude edge',
+  '                         moves the diffraction pattern as a phase ramp does); --crosstalk-correction turns it on over',
+  '                         a settings file that turned it off',
   '  --preview-center X,Y   centre (object pixels) of the window scored and previewed after each epoch (default: the',
   '                         centre of the test groups); --preview-size N its side (default 96, 16…512)',
 ];
@@ -734,6 +738,13 @@ function stitchChoice(p: Parsed): boolean | undefined {
   return align ? true : plain ? false : undefined;
 }
 
+function crosstalkChoice(p: Parsed): boolean | undefined {
+  const on = bool(p, 'crosstalk-correction');
+  const off = bool(p, 'no-crosstalk-correction');
+  if (on && off) throw new UsageError('--crosstalk-correction and --no-crosstalk-correction exclude each other.');
+  return on ? true : off ? false : undefined;
+}
+
 function rampHeadChoice(p: Parsed): boolean | undefined {
   const on = bool(p, 'ramp-head');
   const off = bool(p, 'no-ramp-head');
@@ -770,6 +781,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     nFiltersScale: num(p, 'n-filters-scale', { integer: true, min: 1 }),
     stitchPhaseAlignment: stitchChoice(p),
     stitchFillHoles: bool(p, 'keep-holes') ? false : undefined,
+    stitchCrosstalkCorrection: crosstalkChoice(p),
     probeNormalization: oneOf(p, 'probe-normalization', ['energy', 'mask-mean'] as const),
     minDelta: num(p, 'min-delta', { min: 0 }),
     weightInit: oneOf(p, 'weight-init', ['he', 'glorot'] as const),

@@ -134,3 +134,43 @@ export function loaderNormalization(meanEnergy: number, n: number): number {
   if (!(meanEnergy > 0) || !Number.isFinite(meanEnergy)) throw new Error(`the diffraction patterns have no energy (mean Σ X² = ${meanEnergy})`);
   return Math.sqrt((n / 2) ** 2 / meanEnergy);
 }
+
+/**
+ * The probe's share of the far-field centroid (differential-phase-contrast crosstalk). For an exit wave ψ the
+ * sin-weighted intensity centroid of fftshift(FFT2(ψ)) is exactly (N/2π)·Im Σ ψ*_k ψ_{k+1} / Σ |ψ|² per axis
+ * (the Fourier transform of the autocorrelation at lag 1). For ψ = P·A with a real amplitude A that is
+ * Σ A_k A_{k+1}·gu_k / Σ A_k²·w_k with the maps returned here: w = |P|², gu_k = (N/2π)·Im(P*_k P_{k+1}) (next
+ * column; 0 on the last), gv the same along rows. Under a curved probe an amplitude edge therefore moves the
+ * centroid as a phase ramp would, by an amount these maps give once the amplitude is known.
+ */
+export function probePhaseGradient(probe: { re: ArrayLike<number>; im: ArrayLike<number> }, n: number): { w: Float32Array; gu: Float32Array; gv: Float32Array } {
+  const w = new Float32Array(n * n);
+  const gu = new Float32Array(n * n);
+  const gv = new Float32Array(n * n);
+  const scale = n / (2 * Math.PI);
+  // Im(P*_a · P_b)
+  const cross = (a: number, b: number): number => probe.re[a] * probe.im[b] - probe.im[a] * probe.re[b];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const k = i * n + j;
+      w[k] = probe.re[k] ** 2 + probe.im[k] ** 2;
+      if (j + 1 < n) gu[k] = scale * cross(k, k + 1);
+      if (i + 1 < n) gv[k] = scale * cross(k, k + n);
+    }
+  }
+  return { w, gu, gv };
+}
+
+/** The probe's share of the sin-weighted far-field centroid of P·A (detector pixels, x then y): probePhaseGradient. */
+export function probeCentroidShare(amplitude: (k: number) => number, maps: { w: Float32Array; gu: Float32Array; gv: Float32Array }, n: number, support?: (i: number, j: number) => boolean): [number, number] {
+  let w = 0, u = 0, v = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    if (support && !support(i, j)) continue;
+    const k = i * n + j;
+    const a = amplitude(k);
+    w += a * a * maps.w[k];
+    if (j + 1 < n && (!support || support(i, j + 1))) u += a * amplitude(k + 1) * maps.gu[k];
+    if (i + 1 < n && (!support || support(i + 1, j))) v += a * amplitude(k + n) * maps.gv[k];
+  }
+  return [u / w, v / w];
+}

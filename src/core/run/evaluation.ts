@@ -346,7 +346,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
   const set = await openEvaluationSet(config, input.own);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, intraOpThreads: input.intraOpThreads };
+    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, intraOpThreads: input.intraOpThreads };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
@@ -393,6 +393,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const inference = { groups: common.groups, seconds: common.seconds, groupsPerSec: common.groupsPerSec };
     const base = {
       evaluation, split, region: common.region, stitchCropSize: t.stitchCropSize, stitchPhaseAlignment: t.stitchPhaseAlignment,
+      ...(common.crosstalk ? { crosstalkCorrection: common.crosstalk } : {}),
       coverage, metricRegion: { x: 0, y: 0, width: common.width, height: common.height },
     };
     if (!common.groundTruth) {

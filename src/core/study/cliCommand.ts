@@ -53,6 +53,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (s.previewSize !== DEFAULT_TRAINING.previewSize) out.push('--preview-size', String(s.previewSize));
   out.push(s.stitchPhaseAlignment ? '--stitch-phase-align' : '--plain-stitch');
   if (!s.stitchFillHoles) out.push('--keep-holes');
+  if (!s.stitchCrosstalkCorrection) out.push('--no-crosstalk-correction');
   if (s.probeBig) out.push('--probe-big');
   if (!s.rampHead) out.push('--no-ramp-head');
   if (s.allowIntensityData) out.push('--allow-intensity-data');

@@ -50,6 +50,13 @@ export interface TrainingSettings {
    */
   stitchFillHoles: boolean;
   /**
+   * Gridsize 1, with stitchPhaseAlignment: before the final synchronisation, re-explain each pattern's phase
+   * slope with the stitched amplitude (train/stitch.ts crosstalkCorrectedPhases): under a curved probe an
+   * amplitude edge moves the far-field centroid as a phase ramp does, and the network's slopes copy its amplitude
+   * errors, which synchronisation integrates into the large-scale phase (README item 17). Off: the slopes as predicted.
+   */
+  stitchCrosstalkCorrection: boolean;
+  /**
    * How the dataset's probe is scaled inside the model: 'energy' (Σ|P|²·0.5² = (N/2)², so the object the data
    * require has mean amplitude ≈ 0.5, mid-range of the sigmoid, whatever the probe's shape) or 'mask-mean'
    * (PtychoPINN's P / (4·mean|P·disc|), whose required amplitude depends on the probe and can saturate).
@@ -107,6 +114,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchCropSize: 20,
   stitchPhaseAlignment: true,
   stitchFillHoles: true,
+  stitchCrosstalkCorrection: true,
   probeNormalization: 'energy',
   weightInit: 'glorot',
   warmupSteps: 0,
@@ -151,6 +159,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   positiveInt('stitchCropSize', s.stitchCropSize);
   if (typeof s.stitchPhaseAlignment !== 'boolean') throw new ConfigError(`stitchPhaseAlignment must be true or false (got ${String(s.stitchPhaseAlignment)}).`);
   if (typeof s.stitchFillHoles !== 'boolean') throw new ConfigError(`stitchFillHoles must be true or false (got ${String(s.stitchFillHoles)}).`);
+  if (typeof s.stitchCrosstalkCorrection !== 'boolean') throw new ConfigError(`stitchCrosstalkCorrection must be true or false (got ${String(s.stitchCrosstalkCorrection)}).`);
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
   if (s.probeNormalization !== 'energy' && s.probeNormalization !== 'mask-mean') throw new ConfigError(`probeNormalization must be 'energy' or 'mask-mean' (got ${String(s.probeNormalization)}).`);

@@ -6,7 +6,7 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
-import { AlignedStitch, cropObject, Stitcher, stitchFillFor, stitchRegion, type StitchRegion } from './stitch';
+import { AlignedStitch, cropObject, Stitcher, stitchFillFor, stitchRegion, type CrosstalkSummary, type StitchRegion } from './stitch';
 
 export interface Reconstruction {
   region: StitchRegion;
@@ -20,6 +20,13 @@ export interface Reconstruction {
   groups: number;
   seconds: number;
   groupsPerSec: number;
+  /** Present when the probe crosstalk correction ran (gridsize 1, aligned stitching). */
+  crosstalk?: CrosstalkSummary;
+}
+
+/** Interleaved complex N×N → separate real and imaginary planes. */
+function splitProbe(data: ArrayLike<number>, n: number): { re: Float32Array; im: Float32Array } {
+  return { re: Float32Array.from({ length: n * n }, (_, k) => data[2 * k]), im: Float32Array.from({ length: n * n }, (_, k) => data[2 * k + 1]) };
 }
 
 export interface ReconstructOptions {
@@ -33,6 +40,11 @@ export interface ReconstructOptions {
   alignPhase?: boolean;
   /** Fill the holes between crops from the rest of each patch's N/2 support (StitchFill). */
   fillHoles?: boolean;
+  /**
+   * With alignPhase, gridsize 1: re-explain each pattern's phase slope with the stitched amplitude before the
+   * final synchronisation (crosstalkCorrectedPhases; the probe is the dataset's).
+   */
+  crosstalkCorrection?: boolean;
   intraOpThreads?: number;
   /**
    * The canvas (object pixels) to stitch into, instead of the one covering the group centres ± M/2: e.g. the
@@ -50,7 +62,8 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const b = options.batch;
     const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
     const fill = options.fillHoles ? stitchFillFor(n, options.cropSize) : undefined;
-    const stitcher = options.alignPhase ? new AlignedStitch(region, n, options.cropSize, groups.count, { fill }) : new Stitcher(region, n, options.cropSize, fill);
+    const crosstalk = options.alignPhase && options.crosstalkCorrection && c === 1 ? { probe: splitProbe(data.probe.data, n) } : undefined;
+    const stitcher = options.alignPhase ? new AlignedStitch(region, n, options.cropSize, groups.count, { fill, crosstalk }) : new Stitcher(region, n, options.cropSize, fill);
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
@@ -72,12 +85,14 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
         stitcher.add(amp, phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n);
       }
     }
-    const { object, weight } = stitcher.result();
+    const stitched: { object: Float32Array; weight: Float32Array; crosstalk?: CrosstalkSummary } = stitcher.result();
+    const { object, weight } = stitched;
     const seconds = (performance.now() - started) / 1000;
     return {
       region, width: region.width, height: region.height, object, weight,
       groundTruth: data.object ? cropObject(data.object, region) : undefined,
       groups: groups.count, seconds, groupsPerSec: groups.count / seconds,
+      ...(stitched.crosstalk ? { crosstalk: stitched.crosstalk } : {}),
     };
   } finally {
     await session.release();

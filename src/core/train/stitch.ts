@@ -2,6 +2,7 @@
 // predicted patch is translated to its position (bilinear) and summed; the sum is divided by the summed
 // weights. Streams: patches are added batch by batch, so memory is the canvas, not the patch stack (aligned
 // stitching keeps each patch's central window until all are known: count·S² pairs of floats).
+import { probeCentroidShare, probePhaseGradient } from '../model/physics';
 import { synchronizePhases, type SyncResult } from './phaseSync';
 
 export interface StitchRegion {
@@ -143,15 +144,20 @@ export class AlignedStitch {
   readonly keep: number;
   private readonly anchor: number | undefined;
   private readonly fill: StitchFill | undefined;
+  private readonly crosstalk: CrosstalkCorrection | undefined;
 
-  /** `side`: the window (default alignmentWindow); `anchor`: see PHASE_ANCHOR (0 = pure synchronisation). */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill } = {}) {
+  /**
+   * `side`: the window (default alignmentWindow); `anchor`: see PHASE_ANCHOR (0 = pure synchronisation);
+   * `crosstalk`: re-explain each pattern's phase slope with the stitched amplitude first (gridsize 1 only).
+   */
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill; crosstalk?: CrosstalkCorrection } = {}) {
     const side = options.side ?? alignmentWindow(n, cropSize, count);
     this.side = side;
     this.anchor = options.anchor;
     this.fill = options.fill;
+    this.crosstalk = options.crosstalk;
     if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
-    let keep = options.fill ? Math.min(n, options.fill.size) : side;
+    let keep = options.fill || options.crosstalk ? Math.min(n, Math.max(options.fill?.size ?? 0, options.crosstalk ? n / 2 : 0)) : side;
     keep -= keep % 2;
     while (keep > side && 8 * count * keep * keep > ALIGNMENT_MEMORY_BYTES) keep -= 2;
     this.keep = Math.max(keep, side);
@@ -177,7 +183,8 @@ export class AlignedStitch {
     this.added++;
   }
 
-  result(): { object: Float32Array; weight: Float32Array; sync: SyncResult } {
+  /** The central `side`×`side` window of every patch as complex values, with `phase` (count·keep² values). */
+  private windows(phase: Float32Array): { re: Float32Array; im: Float32Array } {
     const { side, keep } = this;
     const count = this.added;
     const area = side * side;
@@ -189,18 +196,119 @@ export class AlignedStitch {
         for (let j = 0; j < side; j++) {
           const k = g * keep * keep + (off + i) * keep + off + j;
           const q = g * area + i * side + j;
-          re[q] = this.amplitude[k] * Math.cos(this.phase[k]);
-          im[q] = this.amplitude[k] * Math.sin(this.phase[k]);
+          re[q] = this.amplitude[k] * Math.cos(phase[k]);
+          im[q] = this.amplitude[k] * Math.sin(phase[k]);
         }
       }
     }
-    const sync = synchronizePhases({ side, re, im, centers: this.centers.subarray(0, 2 * count) }, { anchor: this.anchor });
-    const stitcher = new Stitcher(this.region, this.n, this.cropSize, this.fill);
-    for (let g = 0; g < count; g++) {
-      stitcher.add(this.amplitude, this.phase, this.centers[2 * g], this.centers[2 * g + 1], g * keep * keep, sync.rotations[g], keep);
-    }
-    return { ...stitcher.result(), sync };
+    return { re, im };
   }
+
+  private stitch(region: StitchRegion, phase: Float32Array, rotations: Float64Array): { object: Float32Array; weight: Float32Array } {
+    const stitcher = new Stitcher(region, this.n, this.cropSize, this.fill);
+    for (let g = 0; g < this.added; g++) {
+      stitcher.add(this.amplitude, phase, this.centers[2 * g], this.centers[2 * g + 1], g * this.keep * this.keep, rotations[g], this.keep);
+    }
+    return stitcher.result();
+  }
+
+  result(): { object: Float32Array; weight: Float32Array; sync: SyncResult; crosstalk?: CrosstalkSummary } {
+    const { side } = this;
+    const count = this.added;
+    const centers = this.centers.subarray(0, 2 * count);
+    const sync = synchronizePhases({ side, ...this.windows(this.phase), centers }, { anchor: this.anchor });
+    if (!this.crosstalk || this.keep < this.n / 2) return { ...this.stitch(this.region, this.phase, sync.rotations), sync };
+    // Re-explain each pattern's slope with the synchronised stitch's amplitude (on a canvas N/2 wider, so that
+    // patterns at the edge of the region see their whole support), then synchronise again, without the anchor.
+    const margin = this.n / 2;
+    const wide: StitchRegion = { x0: this.region.x0 - margin, y0: this.region.y0 - margin, width: this.region.width + 2 * margin, height: this.region.height + 2 * margin };
+    const first = this.stitch(wide, this.phase, sync.rotations);
+    const corrected = crosstalkCorrectedPhases(
+      { amplitude: this.amplitude, phase: this.phase, keep: this.keep, centers, n: this.n },
+      { region: wide, object: first.object, weight: first.weight }, this.crosstalk.probe,
+    );
+    const resync = synchronizePhases({ side, ...this.windows(corrected.phase), centers }, { anchor: CROSSTALK_SYNC_ANCHOR });
+    return { ...this.stitch(this.region, corrected.phase, resync.rotations), sync: resync, crosstalk: corrected.summary };
+  }
+}
+
+/** The probe whose phase curvature couples amplitude and centroid (the dataset's probeGuess; its scale does not matter). */
+export interface CrosstalkCorrection {
+  probe: { re: ArrayLike<number>; im: ArrayLike<number> };
+}
+
+export interface CrosstalkSummary {
+  patches: number;
+  /** rms over patches of the slope change, in detector pixels (a ramp of g pixels shifts the pattern by g). */
+  rmsShift: number;
+}
+
+/**
+ * Anchor of the synchronisation after the crosstalk correction: 0. The anchor exists because uncorrected
+ * neighbours disagree systematically; once the slopes are re-explained it only pulls patches towards absolute
+ * phases that carry nothing (README item 17: r of the patches' mean phase with the truth's −0.26).
+ */
+export const CROSSTALK_SYNC_ANCHOR = 0;
+
+/**
+ * Probe crosstalk correction (README item 17). Under a curved probe an amplitude edge moves a pattern's far-field
+ * centroid as a phase ramp would (probePhaseGradient), so a network whose amplitude under the probe is slightly
+ * wrong fits the centroid with a wrong ramp, and synchronising such patches copies the amplitude's errors into the
+ * large-scale phase. Each patch's model explains its centroid with its own amplitude A_p plus its phase; with the
+ * stitched amplitude A_s (many patterns averaged) the same centroid needs the ramp to change by
+ * share(A_p) − share(A_s), which is added as a plane on the network's support (the central N/2). Where the canvas
+ * has no weight the patch's own amplitude stands in.
+ */
+export function crosstalkCorrectedPhases(
+  patches: { amplitude: Float32Array; phase: Float32Array; keep: number; centers: Float64Array; n: number },
+  canvas: { region: StitchRegion; object: Float32Array; weight: Float32Array },
+  probe: { re: ArrayLike<number>; im: ArrayLike<number> },
+): { phase: Float32Array; summary: CrosstalkSummary } {
+  const { n, keep } = patches;
+  const count = patches.centers.length / 2;
+  if (keep < n / 2) throw new Error(`crosstalk correction needs each patch's central N/2 (kept ${keep} of N=${n})`);
+  const maps = probePhaseGradient(probe, n);
+  const q = n / 4;
+  const off = (n - keep) / 2; // patch pixel (i, j) is window pixel (i − off, j − off)
+  const support = (i: number, j: number): boolean => i >= q && i < n - q && j >= q && j < n - q;
+  const { region, object, weight } = canvas;
+  const W = region.width;
+  const H = region.height;
+  const phase = Float32Array.from(patches.phase);
+  let sumSq = 0;
+  for (let g = 0; g < count; g++) {
+    const base = g * keep * keep;
+    const own = (k: number): number => {
+      const i = Math.floor(k / n) - off, j = (k % n) - off;
+      return i >= 0 && j >= 0 && i < keep && j < keep ? patches.amplitude[base + i * keep + j] : 0;
+    };
+    // Patch pixel (i, j) ↔ object (cx + j − N/2, cy + i − N/2) ↔ canvas (that − region origin), bilinear.
+    const ox = patches.centers[2 * g] - region.x0 - n / 2;
+    const oy = patches.centers[2 * g + 1] - region.y0 - n / 2;
+    const stitched = (k: number): number => {
+      const x = ox + (k % n), y = oy + Math.floor(k / n);
+      const ix = Math.floor(x), iy = Math.floor(y), fx = x - ix, fy = y - iy;
+      let a = 0, wsum = 0;
+      for (const [dx, dy, wt] of [[0, 0, (1 - fx) * (1 - fy)], [1, 0, fx * (1 - fy)], [0, 1, (1 - fx) * fy], [1, 1, fx * fy]]) {
+        const xx = ix + dx, yy = iy + dy;
+        if (wt === 0 || xx < 0 || yy < 0 || xx >= W || yy >= H || !(weight[yy * W + xx] > 0)) continue;
+        a += wt * Math.hypot(object[2 * (yy * W + xx)], object[2 * (yy * W + xx) + 1]);
+        wsum += wt;
+      }
+      return wsum > 0 ? a / wsum : own(k);
+    };
+    const [pu, pv] = probeCentroidShare(own, maps, n, support);
+    const [su, sv] = probeCentroidShare(stitched, maps, n, support);
+    const du = Number.isFinite(pu - su) ? pu - su : 0;
+    const dv = Number.isFinite(pv - sv) ? pv - sv : 0;
+    sumSq += du * du + dv * dv;
+    for (let i = Math.max(q, off); i < Math.min(n - q, off + keep); i++) {
+      for (let j = Math.max(q, off); j < Math.min(n - q, off + keep); j++) {
+        phase[base + (i - off) * keep + (j - off)] += (2 * Math.PI * (du * (j - n / 2) + dv * (i - n / 2))) / n;
+      }
+    }
+  }
+  return { phase, summary: { patches: count, rmsShift: count ? Math.sqrt(sumSq / (2 * count)) : 0 } };
 }
 
 /** Memory the aligned stitching may keep for the patches' windows (four float32 planes each). */

@@ -160,7 +160,7 @@ export class Trainer {
     // by an earlier version still resumes.
     // Stitching never touches training: its switch is pinned to the value earlier checkpoints recorded.
     // The preview window is monitoring only: a resume may move it.
-    const { warmupSteps, weightInit, probeBig, rampHead, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
+    const { warmupSteps, weightInit, probeBig, rampHead, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
     const training = { ...stable, stitchPhaseAlignment: false };
     const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead } : {}) };
     return configKeyOf({
