@@ -5,7 +5,7 @@
 // pattern after both planes are removed is compared too (item 16).
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { openTrainingDataset } from '../src/core/train/data';
+import { openTrainingDataset, type TrainingDataset } from '../src/core/train/data';
 
 export interface RampFidelity {
   patterns: number;
@@ -38,6 +38,40 @@ export function plane(phase: ArrayLike<number>, w: Float64Array, n: number): [nu
   return [0, 1, 2].map((c) => det(Array.from(m, (v, k) => (k % 3 === c ? r[Math.floor(k / 3)] : v))) / d) as [number, number, number];
 }
 
+/** A test split with its ground truth, the model's inference session and the support weights; `close` releases both. */
+export async function openScored(modelFile: string, testFile: string): Promise<{
+  data: TrainingDataset; session: ort.InferenceSession; object: NonNullable<TrainingDataset['object']>; w: Float64Array; close: () => Promise<void>;
+}> {
+  const data = await openTrainingDataset(testFile);
+  if (!data.object) {
+    await data.close();
+    throw new Error(`${testFile} has no objectGuess`);
+  }
+  const session = await ort.InferenceSession.create(fs.readFileSync(modelFile)).catch(async (err: unknown) => { await data.close(); throw err; });
+  return { data, session, object: data.object, w: supportWeights(data.probe.data, data.n), close: async () => { await session.release(); await data.close(); } };
+}
+
+/** Weights |P|² on the central N/2 (where the network predicts), 0 elsewhere; `probe` interleaved complex. */
+export function supportWeights(probe: ArrayLike<number>, n: number): Float64Array {
+  const q = n / 4;
+  const w = new Float64Array(n * n);
+  for (let i = q; i < n - q; i++) for (let j = q; j < n - q; j++) { const k = i * n + j; w[k] = probe[2 * k] ** 2 + probe[2 * k + 1] ** 2; }
+  return w;
+}
+
+/** The truth under a pattern at (cx, cy): the simulator's bilinear N×N patch, into `re` and `im`. */
+export function truthUnderPattern(object: { width: number; data: Float32Array }, cx: number, cy: number, n: number, re: Float64Array, im: Float64Array): void {
+  const o = object.data, ow = object.width;
+  const fx0 = Math.floor(cx), fy0 = Math.floor(cy), fx = cx - fx0, fy = cy - fy0;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    const a = 2 * ((fy0 - n / 2 + i) * ow + fx0 - n / 2 + j), b = a + 2 * ow;
+    for (const c of [0, 1]) {
+      const v = (1 - fy) * (1 - fx) * o[a + c] + (1 - fy) * fx * o[a + 2 + c] + fy * (1 - fx) * o[b + c] + fy * fx * o[b + 2 + c];
+      (c ? im : re)[i * n + j] = v;
+    }
+  }
+}
+
 function pearson(a: number[], b: number[]): number {
   const ma = a.reduce((s, v) => s + v, 0) / a.length;
   const mb = b.reduce((s, v) => s + v, 0) / b.length;
@@ -60,21 +94,15 @@ export function centred(re: (k: number) => number, im: (k: number) => number, w:
 }
 
 export async function phaseRampFidelity(modelFile: string, testFile: string, maxPatterns = 600): Promise<RampFidelity> {
-  const data = await openTrainingDataset(testFile);
-  const session = await ort.InferenceSession.create(fs.readFileSync(modelFile));
+  const { data, session, object, w, close } = await openScored(modelFile, testFile);
   try {
-    const { n, object } = data;
-    if (!object) throw new Error(`${testFile} has no objectGuess`);
-    const q = n / 4;
-    const w = new Float64Array(n * n);
-    for (let i = q; i < n - q; i++) for (let j = q; j < n - q; j++) { const k = i * n + j; w[k] = data.probe.data[2 * k] ** 2 + data.probe.data[2 * k + 1] ** 2; }
+    const { n } = data;
     const count = Math.min(data.count, maxPatterns);
     const batch = 16;
     const x = new Float32Array(batch * n * n);
     const predicted: [number[], number[]] = [[], []];
     const truth: [number[], number[]] = [[], []];
     const tre = new Float64Array(n * n), tim = new Float64Array(n * n);
-    const o = object.data, ow = object.width;
     // Weighted sums of the residuals: Σw, Σw·p, Σw·t, Σw·p², Σw·t², Σw·p·t.
     const acc = new Float64Array(6);
     for (let start = 0; start < count; start += batch) {
@@ -84,16 +112,7 @@ export async function phaseRampFidelity(modelFile: string, testFile: string, max
       const phase = out.phase.data as Float32Array;
       for (let k = 0; k < Math.min(batch, count - start); k++) {
         const p = idx[k];
-        // The truth under the pattern: the simulator's bilinear patch centred on (x, y).
-        const cx = data.xs[p], cy = data.ys[p];
-        const fx0 = Math.floor(cx), fy0 = Math.floor(cy), fx = cx - fx0, fy = cy - fy0;
-        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-          const a = 2 * ((fy0 - n / 2 + i) * ow + fx0 - n / 2 + j), b = a + 2 * ow;
-          for (const c of [0, 1]) {
-            const v = (1 - fy) * (1 - fx) * o[a + c] + (1 - fy) * fx * o[a + 2 + c] + fy * (1 - fx) * o[b + c] + fy * fx * o[b + 2 + c];
-            (c ? tim : tre)[i * n + j] = v;
-          }
-        }
+        truthUnderPattern(object, data.xs[p], data.ys[p], n, tre, tim);
         const pp = phase.subarray(k * n * n, (k + 1) * n * n);
         const cp = centred((t) => Math.cos(pp[t]), (t) => Math.sin(pp[t]), w);
         const ct = centred((t) => tre[t], (t) => tim[t], w);
@@ -118,7 +137,6 @@ export async function phaseRampFidelity(modelFile: string, testFile: string, max
       spread: [Math.hypot(spread(predicted[0]), spread(predicted[1])) / Math.SQRT2, Math.hypot(spread(truth[0]), spread(truth[1])) / Math.SQRT2],
     };
   } finally {
-    await session.release();
-    await data.close();
+    await close();
   }
 }

@@ -8,16 +8,14 @@
 // on the truth's amplitude slopes under the probe.
 //
 //   npm run analysis:stitch-phase -- --model <run>/model.onnx --data <study>/phase_c/dose_100000/patched_test.npz [--json]
-import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { pearson, removePlaneAt } from '../src/core/metrics';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase } from '../src/core/run/artifacts';
 import { scanRegion } from '../src/core/run/evaluation';
-import { openTrainingDataset } from '../src/core/train/data';
 import { synchronizePhases } from '../src/core/train/phaseSync';
 import { AlignedStitch, cropObject, Stitcher, stitchFillFor } from '../src/core/train/stitch';
 import { probeCentroidShare, probePhaseGradient } from '../src/core/model';
-import { centred, plane } from './phase-ramps';
+import { centred, openScored, plane, truthUnderPattern } from './phase-ramps';
 
 export interface StitchScore {
   /** Covered-pixel phase r as the evaluation computes it (plane fitted to each wrapped phase). */
@@ -65,14 +63,9 @@ interface Predictions {
 const probeShare = (a: (k: number) => number, maps: { w: Float32Array; gu: Float32Array; gv: Float32Array }, n: number): [number, number] =>
   probeCentroidShare(a, maps, n, (i, j) => i >= n / 4 && i < n - n / 4 && j >= n / 4 && j < n - n / 4);
 async function predict(modelFile: string, testFile: string): Promise<{ p: Predictions; truth: { width: number; height: number; data: Float32Array } }> {
-  const data = await openTrainingDataset(testFile);
-  const session = await ort.InferenceSession.create(fs.readFileSync(modelFile));
+  const { data, session, object, w, close } = await openScored(modelFile, testFile);
   try {
-    const { n, object } = data;
-    if (!object) throw new Error(`${testFile} has no objectGuess`);
-    const q = n / 4;
-    const w = new Float64Array(n * n);
-    for (let i = q; i < n - q; i++) for (let j = q; j < n - q; j++) { const k = i * n + j; w[k] = data.probe.data[2 * k] ** 2 + data.probe.data[2 * k + 1] ** 2; }
+    const { n } = data;
     const count = data.count;
     const batch = 16;
     const x = new Float32Array(batch * n * n);
@@ -86,7 +79,6 @@ async function predict(modelFile: string, testFile: string): Promise<{ p: Predic
     const sharePredicted = new Float64Array(2 * count);
     const shareTruth = new Float64Array(2 * count);
     const tre = new Float64Array(n * n), tim = new Float64Array(n * n), tam = new Float64Array(n * n);
-    const o = object.data, ow = object.width;
     for (let start = 0; start < count; start += batch) {
       const idx = Array.from({ length: batch }, (_, k) => Math.min(start + k, count - 1));
       await data.patterns.read(idx, x);
@@ -97,16 +89,8 @@ async function predict(modelFile: string, testFile: string): Promise<{ p: Predic
         const p = start + k;
         amplitude.set(amp.subarray(k * n * n, (k + 1) * n * n), p * n * n);
         phase.set(ph.subarray(k * n * n, (k + 1) * n * n), p * n * n);
-        const cx = data.xs[p], cy = data.ys[p];
-        const fx0 = Math.floor(cx), fy0 = Math.floor(cy), fx = cx - fx0, fy = cy - fy0;
-        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-          const a = 2 * ((fy0 - n / 2 + i) * ow + fx0 - n / 2 + j), b = a + 2 * ow;
-          for (const c of [0, 1]) {
-            const v = (1 - fy) * (1 - fx) * o[a + c] + (1 - fy) * fx * o[a + 2 + c] + fy * (1 - fx) * o[b + c] + fy * fx * o[b + 2 + c];
-            (c ? tim : tre)[i * n + j] = v;
-          }
-          tam[i * n + j] = Math.hypot(tre[i * n + j], tim[i * n + j]);
-        }
+        truthUnderPattern(object, data.xs[p], data.ys[p], n, tre, tim);
+        for (let t = 0; t < n * n; t++) tam[t] = Math.hypot(tre[t], tim[t]);
         const pp = ph.subarray(k * n * n, (k + 1) * n * n);
         let sr = 0, si = 0;
         for (let t = 0; t < n * n; t++) if (w[t]) { sr += w[t] * Math.cos(pp[t]); si += w[t] * Math.sin(pp[t]); }
@@ -123,8 +107,7 @@ async function predict(modelFile: string, testFile: string): Promise<{ p: Predic
     }
     return { p: { n, count, amplitude, phase, xs: data.xs, ys: data.ys, planes, truthSlopes, amplitudeSlopes, sharePredicted, shareTruth, maps, probe }, truth: object };
   } finally {
-    await session.release();
-    await data.close();
+    await close();
   }
 }
 
