@@ -1,6 +1,7 @@
 // Where a gridsize-1 model's stitched phase goes wrong (README "Reconstruction quality", item 17): the model's
 // predictions on a dose's common evaluation (every pattern of the test split at its own position) are kept once and
-// stitched several ways — plain averaging, synchronised with anchors 0 / 0.1 (default) / 1, and with the patches'
+// stitched several ways — the product's aligned stitching (synchronised, mean phase gradient removed) with and without
+// the crosstalk correction, plain averaging, synchronised with anchors 0 / 0.1 (default) / 1, and with the patches'
 // constant phases integrated from their predicted slopes instead of their overlaps — and each result is scored on the
 // covered pixels: the study's phase r (plane fitted to the wrapped phase), the same r with the error wrapped
 // relative to the truth (what the wrapping of a drifting phase costs), and how much of the error copies the truth's

@@ -394,6 +394,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const base = {
       evaluation, split, region: common.region, stitchCropSize: t.stitchCropSize, stitchPhaseAlignment: t.stitchPhaseAlignment,
       ...(common.crosstalk ? { crosstalkCorrection: common.crosstalk } : {}),
+      ...(common.phaseRampRemoved ? { phaseRampRemoved: common.phaseRampRemoved } : {}),
       coverage, metricRegion: { x: 0, y: 0, width: common.width, height: common.height },
     };
     if (!common.groundTruth) {

@@ -22,6 +22,8 @@ export interface Reconstruction {
   groupsPerSec: number;
   /** Present when the probe crosstalk correction ran (gridsize 1, aligned stitching). */
   crosstalk?: CrosstalkSummary;
+  /** Aligned stitching: the mean phase gradient removed from the stitched object (rad/px, x then y). */
+  phaseRampRemoved?: [number, number];
 }
 
 /** Interleaved complex N×N → separate real and imaginary planes. */
@@ -85,7 +87,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
         stitcher.add(amp, phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n);
       }
     }
-    const stitched: { object: Float32Array; weight: Float32Array; crosstalk?: CrosstalkSummary } = stitcher.result();
+    const stitched: { object: Float32Array; weight: Float32Array; crosstalk?: CrosstalkSummary; rampRemoved?: [number, number] } = stitcher.result();
     const { object, weight } = stitched;
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -93,6 +95,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       groundTruth: data.object ? cropObject(data.object, region) : undefined,
       groups: groups.count, seconds, groupsPerSec: groups.count / seconds,
       ...(stitched.crosstalk ? { crosstalk: stitched.crosstalk } : {}),
+      ...(stitched.rampRemoved ? { phaseRampRemoved: stitched.rampRemoved } : {}),
     };
   } finally {
     await session.release();

@@ -212,12 +212,15 @@ export class AlignedStitch {
     return stitcher.result();
   }
 
-  result(): { object: Float32Array; weight: Float32Array; sync: SyncResult; crosstalk?: CrosstalkSummary } {
+  result(): { object: Float32Array; weight: Float32Array; sync: SyncResult; crosstalk?: CrosstalkSummary; rampRemoved: [number, number] } {
     const { side } = this;
     const count = this.added;
     const centers = this.centers.subarray(0, 2 * count);
     const sync = synchronizePhases({ side, ...this.windows(this.phase), centers }, { anchor: this.anchor });
-    if (!this.crosstalk || this.keep < this.n / 2) return { ...this.stitch(this.region, this.phase, sync.rotations), sync };
+    if (!this.crosstalk || this.keep < this.n / 2) {
+      const plain = this.stitch(this.region, this.phase, sync.rotations);
+      return { ...plain, sync, rampRemoved: removeMeanPhaseGradient(plain.object, plain.weight, this.region.width) };
+    }
     // Re-explain each pattern's slope with the synchronised stitch's amplitude (on a canvas N/2 wider, so that
     // patterns at the edge of the region see their whole support), then synchronise again, without the anchor.
     const margin = this.n / 2;
@@ -228,8 +231,56 @@ export class AlignedStitch {
       { region: wide, object: first.object, weight: first.weight }, this.crosstalk.probe,
     );
     const resync = synchronizePhases({ side, ...this.windows(corrected.phase), centers }, { anchor: CROSSTALK_SYNC_ANCHOR });
-    return { ...this.stitch(this.region, corrected.phase, resync.rotations), sync: resync, crosstalk: corrected.summary };
+    const final = this.stitch(this.region, corrected.phase, resync.rotations);
+    return { ...final, sync: resync, crosstalk: corrected.summary, rampRemoved: removeMeanPhaseGradient(final.object, final.weight, this.region.width) };
   }
+}
+
+/** Stitching weight from which a pixel counts as covered (half a crop pixel's; run/artifacts COVERED_WEIGHT). */
+const RAMP_COVERED_WEIGHT = 0.5;
+
+/**
+ * Removes, in place, the mean phase gradient of the covered pixels (complex domain: arg Σ z_{k+1}·conj(z_k) per
+ * axis, so nothing is unwrapped) as a plane over the whole canvas; returns it (rad/px, x then y). Synchronisation
+ * fixes the patches' constant phases relative to each other, but a common bias of their slopes integrates into a
+ * ramp across the field — radians over a study-scale scan — that the data of any one pattern barely constrain, and
+ * whose wraps spoil the phase image and the study's plane fit on wrapped phases (README item 17). A zero mean
+ * gradient is the gauge the stitched object is reported in.
+ */
+export function removeMeanPhaseGradient(object: Float32Array, weight: Float32Array, width: number): [number, number] {
+  const height = weight.length / width;
+  let ur = 0, ui = 0, vr = 0, vi = 0;
+  const covered = (k: number): boolean => weight[k] >= RAMP_COVERED_WEIGHT;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const k = y * width + x;
+      if (!covered(k)) continue;
+      const ar = object[2 * k], ai = object[2 * k + 1];
+      if (x + 1 < width && covered(k + 1)) {
+        ur += object[2 * k + 2] * ar + object[2 * k + 3] * ai;
+        ui += object[2 * k + 3] * ar - object[2 * k + 2] * ai;
+      }
+      if (y + 1 < height && covered(k + width)) {
+        const q = 2 * (k + width);
+        vr += object[q] * ar + object[q + 1] * ai;
+        vi += object[q + 1] * ar - object[q] * ai;
+      }
+    }
+  }
+  const gu = ur === 0 && ui === 0 ? 0 : Math.atan2(ui, ur);
+  const gv = vr === 0 && vi === 0 ? 0 : Math.atan2(vi, vr);
+  if (gu === 0 && gv === 0) return [0, 0];
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const k = y * width + x;
+      const t = -(gu * x + gv * y);
+      const c = Math.cos(t), s = Math.sin(t);
+      const re = object[2 * k], im = object[2 * k + 1];
+      object[2 * k] = re * c - im * s;
+      object[2 * k + 1] = re * s + im * c;
+    }
+  }
+  return [gu, gv];
 }
 
 /** The probe whose phase curvature couples amplitude and centroid (the dataset's probeGuess; its scale does not matter). */
