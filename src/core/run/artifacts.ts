@@ -9,6 +9,7 @@ import { evaluateReconstruction, toJsonMetrics, type JsonReconstructionMetrics }
 import { ndarray, scalarString, writeNpz, type NdArray } from '../npy';
 import { ARTIFACT } from '../study/layout';
 import type { Reconstruction } from '../train/reconstruct';
+import { COVERED_WEIGHT } from '../train/stitch';
 
 export interface ReconstructionMeta {
   jobId: string;
@@ -70,8 +71,7 @@ export interface ScoredReconstruction {
   metricRegion: { x: number; y: number; width: number; height: number };
 }
 
-/** Canvas pixels count as covered from this summed stitching weight (a crop's interior contributes 1). */
-export const COVERED_WEIGHT = 0.5;
+export { COVERED_WEIGHT } from '../train/stitch';
 
 /**
  * The largest axis-aligned rectangle of covered pixels (histogram-stack method, O(width·height)). With a dense

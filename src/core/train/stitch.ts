@@ -157,7 +157,7 @@ export class AlignedStitch {
     this.fill = options.fill;
     this.crosstalk = options.crosstalk;
     if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
-    let keep = options.fill || options.crosstalk ? Math.min(n, Math.max(options.fill?.size ?? 0, options.crosstalk ? n / 2 : 0)) : side;
+    let keep = Math.min(n, Math.max(side, options.fill?.size ?? 0, options.crosstalk ? n / 2 : 0));
     keep -= keep % 2;
     while (keep > side && 8 * count * keep * keep > ALIGNMENT_MEMORY_BYTES) keep -= 2;
     this.keep = Math.max(keep, side);
@@ -236,8 +236,8 @@ export class AlignedStitch {
   }
 }
 
-/** Stitching weight from which a pixel counts as covered (half a crop pixel's; run/artifacts COVERED_WEIGHT). */
-const RAMP_COVERED_WEIGHT = 0.5;
+/** Canvas pixels count as covered from this summed stitching weight (a crop's interior contributes 1). */
+export const COVERED_WEIGHT = 0.5;
 
 /**
  * Removes, in place, the mean phase gradient of the covered pixels (complex domain: arg Σ z_{k+1}·conj(z_k) per
@@ -250,7 +250,7 @@ const RAMP_COVERED_WEIGHT = 0.5;
 export function removeMeanPhaseGradient(object: Float32Array, weight: Float32Array, width: number): [number, number] {
   const height = weight.length / width;
   let ur = 0, ui = 0, vr = 0, vi = 0;
-  const covered = (k: number): boolean => weight[k] >= RAMP_COVERED_WEIGHT;
+  const covered = (k: number): boolean => weight[k] >= COVERED_WEIGHT;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const k = y * width + x;
