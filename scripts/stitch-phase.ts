@@ -14,7 +14,7 @@ import { pearson, removePlaneAt } from '../src/core/metrics';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase } from '../src/core/run/artifacts';
 import { scanRegion } from '../src/core/run/evaluation';
 import { synchronizePhases } from '../src/core/train/phaseSync';
-import { AlignedStitch, cropObject, Stitcher, stitchFillFor } from '../src/core/train/stitch';
+import { AlignedStitch, cropObject, crosstalkCorrectionFor, Stitcher, stitchFillFor } from '../src/core/train/stitch';
 import { probeCentroidShare, probePhaseGradient } from '../src/core/model';
 import { centred, openScored, plane, truthUnderPattern } from './phase-ramps';
 
@@ -56,7 +56,7 @@ interface Predictions {
   /** The probe's share of each pattern's far-field centroid (detector px, x then y) under the predicted and the true amplitude (support only). */
   sharePredicted: Float64Array;
   shareTruth: Float64Array;
-  probe: { re: Float32Array; im: Float32Array };
+  probe: { re: ArrayLike<number>; im: ArrayLike<number> };
   maps: { w: Float32Array; gu: Float32Array; gv: Float32Array };
 }
 
@@ -75,7 +75,7 @@ async function predict(modelFile: string, testFile: string): Promise<{ p: Predic
     const planes = new Float64Array(3 * count);
     const truthSlopes = new Float64Array(2 * count);
     const amplitudeSlopes = new Float64Array(2 * count);
-    const probe = { re: Float32Array.from({ length: n * n }, (_, k) => data.probe.data[2 * k]), im: Float32Array.from({ length: n * n }, (_, k) => data.probe.data[2 * k + 1]) };
+    const { probe } = crosstalkCorrectionFor(data.probe.data, n);
     const maps = probePhaseGradient(probe, n);
     const sharePredicted = new Float64Array(2 * count);
     const shareTruth = new Float64Array(2 * count);

@@ -1,5 +1,6 @@
 // Quality while training: after each epoch, the model as it stands infers a fixed small window of the test
-// object (the groups whose centres lie nearest the scan's centre), stitched as the final reconstruction is, and
+// object (the groups whose centres lie nearest the scan's centre), stitched as the final reconstruction is (phase
+// synchronisation, hole filling, crosstalk correction: the run's stitching settings), and
 // scored against the ground truth (Pearson r and SSIM of amplitude and of plane-removed phase). One inference
 // session with the parameters as inputs serves every epoch; its cost is measured and kept under a budget (a
 // fraction of the epoch's time) by skipping epochs when it would exceed it.
@@ -9,7 +10,7 @@ import { evaluateReconstruction } from '../metrics';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
-import { cropObject, Stitcher, type StitchRegion } from './stitch';
+import { AlignedStitch, COVERED_WEIGHT, cropObject, crosstalkCorrectionFor, Stitcher, stitchFillFor, type StitchRegion } from './stitch';
 
 export interface EpochQuality {
   epoch: number;
@@ -36,6 +37,11 @@ export interface QualityMonitorOptions {
   cropSize: number;
   /** Largest share of an epoch's time the monitor may take (default 0.05). */
   budget?: number;
+  /**
+   * The final reconstruction's stitching choices (training.stitchPhaseAlignment, stitchFillHoles,
+   * stitchCrosstalkCorrection), so that the window's phase is the one the run will report; default plain averaging.
+   */
+  stitch?: { alignPhase: boolean; fillHoles: boolean; crosstalkCorrection: boolean };
 }
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -128,12 +134,7 @@ export class QualityMonitor {
     const out = await this.session!.run(feeds);
     const amp = out[IO.amplitude].data as Float32Array;
     const phase = out[IO.phase].data as Float32Array;
-    const stitcher = new Stitcher(this.region, n, this.options.cropSize);
-    for (let k = 0; k < b; k++) {
-      const g = this.which[k];
-      stitcher.add(amp, phase, this.groups.centers[2 * g], this.groups.centers[2 * g + 1], k * n * n);
-    }
-    const { object, weight } = stitcher.result();
+    const { object, weight } = this.stitch(amp, phase);
     const truth = cropObject(this.data.object!, this.region);
     // Score the covered pixels' bounding rows/cols only: the window's corners may be outside every crop.
     const scored = scoreWindow(object, truth, weight, this.region.width, this.region.height);
@@ -142,6 +143,20 @@ export class QualityMonitor {
     const budget = (this.options.budget ?? 0.05) * Math.max(epochSeconds, 1e-3);
     this.skip = Math.max(1, Math.ceil(this.fastest / budget));
     return { epoch, ...scored, region: this.region, groups: b, seconds, image: { object, weight } };
+  }
+
+  /** The batch's patches stitched into the window as the final reconstruction stitches (options.stitch). */
+  private stitch(amp: Float32Array, phase: Float32Array): { object: Float32Array; weight: Float32Array } {
+    const n = this.data.n;
+    const { cropSize, stitch } = this.options;
+    const fill = stitch?.fillHoles ? stitchFillFor(n, cropSize) : undefined;
+    const crosstalk = stitch?.alignPhase && stitch.crosstalkCorrection && this.groups.size === 1 ? crosstalkCorrectionFor(this.data.probe.data, n) : undefined;
+    const stitcher = stitch?.alignPhase ? new AlignedStitch(this.region, n, cropSize, this.which.length, { fill, crosstalk }) : new Stitcher(this.region, n, cropSize, fill);
+    for (let k = 0; k < this.which.length; k++) {
+      const g = this.which[k];
+      stitcher.add(amp, phase, this.groups.centers[2 * g], this.groups.centers[2 * g + 1], k * n * n);
+    }
+    return stitcher.result();
   }
 
   /** The ground truth of the window (interleaved re, im). */
@@ -166,7 +181,7 @@ function scoreWindow(object: Float32Array, truth: Float32Array, weight: Float32A
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const q = y * w + x;
-      if (!(weight[q] >= 0.5)) continue;
+      if (!(weight[q] >= COVERED_WEIGHT)) continue;
       x0 = Math.min(x0, x);
       y0 = Math.min(y0, y);
       x1 = Math.max(x1, x);

@@ -6,7 +6,7 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
-import { AlignedStitch, cropObject, Stitcher, stitchFillFor, stitchRegion, type CrosstalkSummary, type StitchRegion } from './stitch';
+import { AlignedStitch, cropObject, crosstalkCorrectionFor, Stitcher, stitchFillFor, stitchRegion, type CrosstalkSummary, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
   region: StitchRegion;
@@ -24,11 +24,6 @@ export interface Reconstruction {
   crosstalk?: CrosstalkSummary;
   /** Aligned stitching: the mean phase gradient removed from the stitched object (rad/px, x then y). */
   phaseRampRemoved?: [number, number];
-}
-
-/** Interleaved complex N×N → separate real and imaginary planes. */
-function splitProbe(data: ArrayLike<number>, n: number): { re: Float32Array; im: Float32Array } {
-  return { re: Float32Array.from({ length: n * n }, (_, k) => data[2 * k]), im: Float32Array.from({ length: n * n }, (_, k) => data[2 * k + 1]) };
 }
 
 export interface ReconstructOptions {
@@ -64,7 +59,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const b = options.batch;
     const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
     const fill = options.fillHoles ? stitchFillFor(n, options.cropSize) : undefined;
-    const crosstalk = options.alignPhase && options.crosstalkCorrection && c === 1 ? { probe: splitProbe(data.probe.data, n) } : undefined;
+    const crosstalk = options.alignPhase && options.crosstalkCorrection && c === 1 ? crosstalkCorrectionFor(data.probe.data, n) : undefined;
     const stitcher = options.alignPhase ? new AlignedStitch(region, n, options.cropSize, groups.count, { fill, crosstalk }) : new Stitcher(region, n, options.cropSize, fill);
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
@@ -87,7 +82,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
         stitcher.add(amp, phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n);
       }
     }
-    const stitched: { object: Float32Array; weight: Float32Array; crosstalk?: CrosstalkSummary; rampRemoved?: [number, number] } = stitcher.result();
+    const stitched: StitchResult = stitcher.result();
     const { object, weight } = stitched;
     const seconds = (performance.now() - started) / 1000;
     return {

@@ -50,6 +50,16 @@ export const STITCH_FILL_WEIGHT = 1e-3;
 /** The fill window of N-pixel patches: all of it (what lies outside the prediction's support is skipped). */
 export const stitchFillFor = (n: number, cropSize: number): StitchFill => ({ size: Math.max(cropSize, n), weight: STITCH_FILL_WEIGHT });
 
+/** What a stitch returns: the object (interleaved complex64), the per-pixel weight and, for AlignedStitch, what it did. */
+export interface StitchResult {
+  object: Float32Array;
+  weight: Float32Array;
+  sync?: SyncResult;
+  crosstalk?: CrosstalkSummary;
+  /** The mean phase gradient removed (rad/px, x then y). */
+  rampRemoved?: [number, number];
+}
+
 export class Stitcher {
   readonly re: Float64Array;
   readonly im: Float64Array;
@@ -114,7 +124,7 @@ export class Stitcher {
   }
 
   /** The stitched object (interleaved complex64) and the per-pixel weight (coverage). */
-  result(): { object: Float32Array; weight: Float32Array } {
+  result(): StitchResult {
     const size = this.weight.length;
     const object = new Float32Array(2 * size);
     const weight = new Float32Array(size);
@@ -204,7 +214,7 @@ export class AlignedStitch {
     return { re, im };
   }
 
-  private stitch(region: StitchRegion, phase: Float32Array, rotations: Float64Array): { object: Float32Array; weight: Float32Array } {
+  private stitch(region: StitchRegion, phase: Float32Array, rotations: Float64Array): StitchResult {
     const stitcher = new Stitcher(region, this.n, this.cropSize, this.fill);
     for (let g = 0; g < this.added; g++) {
       stitcher.add(this.amplitude, phase, this.centers[2 * g], this.centers[2 * g + 1], g * this.keep * this.keep, rotations[g], this.keep);
@@ -212,7 +222,7 @@ export class AlignedStitch {
     return stitcher.result();
   }
 
-  result(): { object: Float32Array; weight: Float32Array; sync: SyncResult; crosstalk?: CrosstalkSummary; rampRemoved: [number, number] } {
+  result(): StitchResult & { sync: SyncResult; rampRemoved: [number, number] } {
     const { side } = this;
     const count = this.added;
     const centers = this.centers.subarray(0, 2 * count);
@@ -286,6 +296,11 @@ export function removeMeanPhaseGradient(object: Float32Array, weight: Float32Arr
 /** The probe whose phase curvature couples amplitude and centroid (the dataset's probeGuess; its scale does not matter). */
 export interface CrosstalkCorrection {
   probe: { re: ArrayLike<number>; im: ArrayLike<number> };
+}
+
+/** The correction for a dataset's probe as TrainingDataset holds it (interleaved complex, N×N). */
+export function crosstalkCorrectionFor(probe: ArrayLike<number>, n: number): CrosstalkCorrection {
+  return { probe: { re: Float32Array.from({ length: n * n }, (_, k) => probe[2 * k]), im: Float32Array.from({ length: n * n }, (_, k) => probe[2 * k + 1]) } };
 }
 
 export interface CrosstalkSummary {

@@ -19,6 +19,8 @@ export interface DatasetSpec {
   coordCount?: number;
   metadata?: Record<string, unknown>;
   compress?: boolean;
+  /** probeGuess (interleaved complex, probeSize²; default a flat probe of 1). */
+  probe?: Float32Array;
 }
 
 /** Deterministic pseudo-random numbers in [0, 1). */
@@ -52,8 +54,7 @@ export async function writeDataset(file: string, spec: DatasetSpec = {}): Promis
   const obj = new Float32Array(2 * m * m);
   for (let i = 0; i < m * m; i++) { obj[2 * i] = 0.5 + 0.5 * rand(); obj[2 * i + 1] = 0.1 * rand(); }
   const p = spec.probeSize ?? n;
-  const probe = new Float32Array(2 * p * p);
-  for (let i = 0; i < p * p; i++) probe[2 * i] = 1;
+  const probe = spec.probe ?? new Float32Array(2 * p * p).map((_, i) => (i % 2 === 0 ? 1 : 0));
   const cc = spec.coordCount ?? count;
   const xs = new Float64Array(cc);
   const ys = new Float64Array(cc);
