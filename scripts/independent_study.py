@@ -9,6 +9,7 @@ drawn here, differently from `ptycho-study simulate`. Writes Phase C (patched_{t
 study does) and Phase D's dense view (the same patterns; the workbench groups them).
 
   python3 scripts/independent_study.py --out DIR [--n-images 2048] [--dose 1e5] [--seed 1] [--feature 12]
+                                       [--pupil-radius 8] [--defocus 2.5]
 """
 import argparse
 import json
@@ -44,6 +45,9 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--feature', type=float, default=12.0)
     ap.add_argument('--n', type=int, default=64)
+    ap.add_argument('--pupil-radius', type=float, default=8.0, help='detector pixels (default N/8 at N = 64)')
+    ap.add_argument('--defocus', type=float, default=2.5, help='quadratic pupil phase at the pupil edge, in units of π')
+    ap.add_argument('--probe-from', help='use the probeGuess of this .npz instead (e.g. a measured probe)')
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     n = a.n
@@ -52,7 +56,12 @@ def main():
     amp = 0.55 + 0.45 * smooth_field(rng, size, a.feature)
     phase = -1.2 + 2.4 * smooth_field(rng, size, a.feature)
     obj = (amp * np.exp(1j * phase)).astype(np.complex64)
-    probe = focused_probe(n, pupil_radius=n / 8, defocus=2.5 * np.pi)
+    if a.probe_from:
+        probe = np.load(a.probe_from)['probeGuess'].astype(np.complex64)
+        if probe.shape != (n, n):
+            raise SystemExit(f'{a.probe_from}: probeGuess is {probe.shape}, not {n}×{n}')
+    else:
+        probe = focused_probe(n, pupil_radius=a.pupil_radius, defocus=a.defocus * np.pi)
     lo, hi = n // 2 + 2, size - n // 2 - 2
     xs = rng.integers(lo, hi, a.n_images).astype(np.float64)
     ys = rng.integers(lo, hi, a.n_images).astype(np.float64)
@@ -69,7 +78,7 @@ def main():
         'schema_version': '1.0.0',
         'physics_parameters': {'nphotons': a.dose, 'N': n, 'gridsize': 1},
         'additional_parameters': {'generator': 'scripts/independent_study.py (NumPy, independent of the workbench)', 'seed': a.seed,
-                                  'feature_px': a.feature, 'probe': 'defocused circular pupil, radius N/8, defocus 2.5π',
+                                  'feature_px': a.feature, 'probe': f'probeGuess of {a.probe_from}' if a.probe_from else f'defocused circular pupil, radius {a.pupil_radius} px, defocus {a.defocus}π',
                                   'mean_counts_per_pattern': float(counts.sum(axis=(1, 2)).mean())},
     }
     dose_dir = f'dose_{int(a.dose)}'

@@ -44,6 +44,9 @@ describe('reconstruction quality (regression, ~1 min of training)', function () 
     // either, 0.24 with neither; untrained and flat ≈ 0), so 0.68 fails if the head or the correction stops working.
     assert.ok(m.phase.pearsonCovered >= 0.68 && m.phase.pearsonCovered >= (m.flat.phase.pearsonCovered ?? 0) + 0.3, `phase learned: ${report}`);
     assert.ok(m.crosstalkCorrection && m.crosstalkCorrection.patches > 0, `the crosstalk correction ran: ${JSON.stringify(m.crosstalkCorrection)}`);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { training: { probeOutsideSupport: number } };
+    assert.ok(manifest.training.probeOutsideSupport < 0.05, `the simulated probe lies within the network's support: ${manifest.training.probeOutsideSupport}`);
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'train.log'), 'utf8'), /falls outside the central N\/2/);
     assert.ok(m.amplitude.pearson > m.untrained.amplitude.pearson + 0.3, `headline amplitude r beats the untrained network: ${report}`);
     // SSIM is not asserted: on the common region the scan's holes (≈8 % of it here) count as zero amplitude, which
     // costs the model more SSIM than a flat image everywhere loses (README, Reconstruction quality).

@@ -2,7 +2,7 @@
 // the explicit early-stopping monitor, the study's open choices recorded in the plan, and the per-epoch quality
 // window.
 import { strict as assert } from 'node:assert';
-import { buildArchitecture, initialParameters, modelProbe, normalizeProbe, normalizeProbeEnergy, TARGET_MEAN_AMPLITUDE } from '../../src/core/model';
+import { buildArchitecture, initialParameters, modelProbe, normalizeProbe, normalizeProbeEnergy, PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport, TARGET_MEAN_AMPLITUDE } from '../../src/core/model';
 import { warmupFactor } from '../../src/core/train/trainer';
 import { smoothObject, syntheticProbe } from '../../src/core/simulate';
 import { ConfigError, DEFAULT_TRAINING, resolveTrainingSettings } from '../../src/core/study/config';
@@ -162,6 +162,24 @@ describe('reconstruction-quality settings', () => {
     assert.throws(() => resolveTrainingSettings({ previewCenter: [1] as unknown as [number, number] }), /previewCenter/);
     assert.throws(() => resolveTrainingSettings({ previewSize: 8 }), /previewSize must be a whole number of pixels in 16…512/);
     assert.deepEqual(resolveTrainingSettings({ previewCenter: [120, 80], previewSize: 64 }).previewCenter, [120, 80]);
+  });
+
+  it('the probe energy outside the network\'s support: a flat window 3/4, a wide Gaussian as erf predicts, the simulated probe under the warning threshold', () => {
+    const n = 64;
+    assert.ok(Math.abs(probeEnergyOutsideSupport(new Float32Array(2 * n * n).map((_, i) => (i % 2 ? 0 : 1)), n) - 0.75) < 1e-9);
+    const sigma = 16;
+    const gauss = new Float32Array(2 * n * n);
+    // Complex, so both parts count: amplitude exp(−r²/4σ²) (intensity σ), phase a tilt.
+    for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) {
+      const a = Math.exp(-((x - n / 2) ** 2 + (y - n / 2) ** 2) / (4 * sigma ** 2));
+      gauss[2 * (y * n + x)] = a * Math.cos(0.3 * x);
+      gauss[2 * (y * n + x) + 1] = a * Math.sin(0.3 * x);
+    }
+    // Inside fraction ≈ (P(|x| < N/4 | σ) / P(|x| < N/2 | σ))² for the sampled Gaussian intensity.
+    const erf = (z: number): number => { const t = 1 / (1 + 0.3275911 * Math.abs(z)); const e = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z); return Math.sign(z) * e; };
+    const expected = 1 - (erf(16 / (sigma * Math.SQRT2)) / erf(32 / (sigma * Math.SQRT2))) ** 2;
+    assert.ok(Math.abs(probeEnergyOutsideSupport(gauss, n) - expected) < 0.03, `${probeEnergyOutsideSupport(gauss, n)} vs ${expected}`);
+    assert.ok(probeEnergyOutsideSupport(syntheticProbe(n).data, n) < PROBE_OUTSIDE_SUPPORT_WARN);
   });
 
   it('the smooth test object stays in amplitude (0.55, 1) and phase (−1.2, 1.2), reproducibly', () => {

@@ -17,6 +17,7 @@ import { planRun, type RunConfig } from '../../src/core/run/plan';
 import { listPreviews, readPreview } from '../../src/core/run/previews';
 import type { QualityEvent } from '../../src/core/run/events';
 import { repoRoot, tempDir } from './helpers/paths';
+import { makeStudy } from './helpers/study';
 
 const WORKER = path.join(repoRoot, 'dist', 'worker.js');
 const CLI = path.join(repoRoot, 'dist', 'cli.js');
@@ -104,6 +105,9 @@ describe('training runs in worker processes', function () {
     assert.ok(m.result!.metrics && (m.result!.metrics as { phase: { ssim: number } }).phase.ssim > -1);
     assert.match(m.artifacts!['model.onnx'].sha256!, /^[0-9a-f]{64}$/);
     assert.match(fs.readFileSync(path.join(dir, 'train.log'), 'utf8'), /STARTED dose_10000\/dense\/gs2[\s\S]*WARN: CUDA execution provider not installed[\s\S]*FINISHED/);
+    // The simulated probe lies within the network's support: recorded, no warning.
+    assert.ok((m.training!.probeOutsideSupport as number) < 0.05, `probeOutsideSupport ${m.training!.probeOutsideSupport}`);
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'train.log'), 'utf8'), /falls outside the central N\/2/);
 
     // reconstruction.npz: the contract keys and dtypes, aligned with the ground truth.
     const rec = await openNpz(path.join(dir, 'reconstruction.npz'));
@@ -165,6 +169,18 @@ describe('training runs in worker processes', function () {
     }
   };
   let oneThreadTasks: number | undefined;
+
+  it('a probe wider than the network\'s support is recorded in the manifest and warned about at the start', async () => {
+    // makeStudy's flat probe lights the whole window: 3/4 of its energy lies outside the central N/2.
+    const root = path.join(tmp.dir, 'wide-probe');
+    await makeStudy(root, { doses: [1000], views: [], dataset: { count: 24 } });
+    const config = await configFor(root, 'dose_1000/baseline/gs1', { ...FAST, epochs: 1 });
+    const exit = await (await startRun(config, { workerScript: WORKER })).done;
+    assert.equal(exit.status, 'succeeded', exit.reason);
+    const m = readJson<JobManifest>(path.join(config.artifactDir, 'manifest.json'));
+    assert.ok(Math.abs((m.training!.probeOutsideSupport as number) - 0.75) < 1e-6, `probeOutsideSupport ${m.training!.probeOutsideSupport}`);
+    assert.match(fs.readFileSync(path.join(config.artifactDir, 'train.log'), 'utf8'), /WARN: 75 % of the probe's energy falls outside the central N\/2 × N\/2 square[\s\S]*--probe-big[\s\S]*FINISHED/);
+  });
 
   it('SLURM_CPUS_PER_TASK=1 is honoured by every session and recorded in the manifest, the started event and train.log', async () => {
     const base = await configFor(tmp.dir, 'dose_10000/baseline/gs1', { ...FAST, epochs: 1 });

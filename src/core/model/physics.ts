@@ -102,6 +102,28 @@ export function centralMask(n: number): Float32Array {
   return m;
 }
 
+/**
+ * The share of the probe's energy outside the central N/2×N/2 square (`probe` interleaved complex, N×N): light that
+ * a network predicting the object only there (pad_object, no probe.big) cannot explain. The square's edge then cuts
+ * the modelled exit wave, which spreads the modelled far field (a quarter of it moves for a probe with 20 % outside),
+ * and the network learns a fixed pattern that compensates instead of the object (README item 18).
+ */
+export function probeEnergyOutsideSupport(probe: ArrayLike<number>, n: number): number {
+  let inside = 0, total = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const k = i * n + j;
+      const e = probe[2 * k] ** 2 + probe[2 * k + 1] ** 2;
+      total += e;
+      if (i >= n / 4 && i < (3 * n) / 4 && j >= n / 4 && j < (3 * n) / 4) inside += e;
+    }
+  }
+  return total > 0 ? 1 - inside / total : 0;
+}
+
+/** probeEnergyOutsideSupport above which a run without probe.big is warned (the study's simulated probes: ≈1.4 %). */
+export const PROBE_OUTSIDE_SUPPORT_WARN = 0.05;
+
 /** Ones outside the central N/2×N/2 square: where probe.big's border branch predicts the object. */
 export function borderMask(n: number): Float32Array {
   return centralMask(n).map((c) => 1 - c);

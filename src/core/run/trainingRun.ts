@@ -22,6 +22,7 @@ import type { JobManifest } from '../study/manifest';
 import { resolveTrainingSettings } from '../study/config';
 import { readRunConfig } from '../study/runConfigFile';
 import { openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
+import { PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport } from '../model';
 import { ManifestKeeper } from './manifestWriter';
 import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './previews';
 import type { EventLog } from './events';
@@ -227,6 +228,7 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
     validationGroups: plan.validationGroups.count, testGroups: plan.testGroups?.count ?? 0, canvas: plan.spec.canvas,
     graphNodes: plan.graphNodes, sessionMs: plan.sessionMs, normalization: { train: train.normalization, test: test?.normalization ?? null },
     probeNormalization: plan.probeNormalization, patternsStreamed: train.patterns.streamed,
+    probeOutsideSupport: probeEnergyOutsideSupport(train.probe.data, train.n),
   };
   run.state = trainer.initialState();
   let resumedFrom: { epoch: number; step: number } | undefined;
@@ -241,6 +243,10 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
     testGroups: plan.testGroups?.count ?? 0, resumedFrom, threads: opts.threads.threads, threadsSource: opts.threads.source,
   });
   if (fallback) emit({ type: 'log', level: 'warn', message: fallback });
+  const outside = manifest.training.probeOutsideSupport as number;
+  if (!config.training.probeBig && outside > PROBE_OUTSIDE_SUPPORT_WARN) {
+    emit({ type: 'log', level: 'warn', message: `${(100 * outside).toFixed(0)} % of the probe's energy falls outside the central N/2 × N/2 square where the network predicts the object: the model cannot explain that light and tends to learn a fixed pattern instead of the object (README, Reconstruction quality, item 18). A probe this wide is outside what this model was built for; training.probeBig (--probe-big) predicts the border too.` });
+  }
   for (const note of opts.threads.notes) emit({ type: 'log', level: 'warn', message: `${describeThreads(opts.threads)}: ${note}` });
   await persist();
 }

@@ -304,7 +304,7 @@ function jobDocument(m: Obj): ManifestDocument {
     const tr = m.training;
     const fields = fieldsOf(tr, [['parameters', 'parameters'], ['batchSize', 'batch size'], ['stepsPerEpoch', 'steps per epoch'], ['trainGroups', 'train groups'],
       ['validationGroups', 'validation groups'], ['testGroups', 'test groups'], ['canvas', 'canvas (px)'], ['graphNodes', 'ONNX graph nodes'], ['sessionMs', 'session creation (ms)'],
-      ['probeNormalization', 'probe normalisation'], ['patternsStreamed', 'patterns streamed from disk']]);
+      ['probeNormalization', 'probe normalisation'], ['probeOutsideSupport', 'probe energy outside the network\'s support'], ['patternsStreamed', 'patterns streamed from disk']]);
     const groups: Group[] = [{ fields }];
     for (const [k, v] of Object.entries(tr)) {
       if (isObj(v) && Object.values(v).every((x) => !isObj(x))) groups.push({ title: k, fields: Object.entries(v).map(([kk, vv]) => field(kk, vv)!).filter(Boolean) });
