@@ -58,7 +58,7 @@ const ROOT_FLAGS: FlagSpec = {
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
-  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' },
+  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'stitch-crop-size': { type: 'string' },
   'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' },
 } as const;
@@ -80,6 +80,8 @@ const QUALITY_HELP = [
   '  --no-ramp-head         the network as PtychoPINN builds it, without the head that adds each pattern\'s linear phase',
   '                         ramp (default: with it; the decoders alone under-predict the local phase gradient);',
   '                         --ramp-head turns it on over a settings file that turned it off',
+  '  --energy-amplitude     scale each pattern\'s predicted amplitude by the rms amplitude its total counts imply',
+  '                         (the decoder learns only the relative structure; not in PtychoPINN; default off)',
   '  --min-delta X          smallest loss decrease that counts as an improvement (default 1e-4, absolute)',
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
   '  --early-stopping-patience N  epochs without improvement before training stops (default 3)',
@@ -788,6 +790,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     warmupSteps: num(p, 'warmup-steps', { min: 0, integer: true }),
     probeBig: bool(p, 'probe-big') ? true : undefined,
     rampHead: rampHeadChoice(p),
+    energyAmplitude: bool(p, 'energy-amplitude') ? true : undefined,
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
     earlyStoppingPatience: num(p, 'early-stopping-patience', { integer: true, min: 1 }),
     stitchCropSize: num(p, 'stitch-crop-size', { integer: true, min: 1 }),

@@ -24,6 +24,13 @@ export interface ArchitectureSpec {
    * PtychoPINN; without it the decoders under-predict the local phase gradient ~8× (README, item 15).
    */
   rampHead?: boolean;
+  /**
+   * Energy-scaled amplitude: the amplitude head's output is 2·σ(z)·a₀ instead of σ(z), with a₀ each pattern's rms
+   * object amplitude under the probe that its total counts imply (Parseval: a₀² = Σ y² / Σ |P|², y the
+   * network's scaled input), so the untrained model already explains every pattern's total and the decoder learns
+   * only the relative structure (graphs.ts `network`). Not in PtychoPINN; no parameters (README item 18).
+   */
+  energyAmplitude?: boolean;
 }
 
 /** Channels of the last decoder features that feed the border branch (PtychoPINN's `c_outer`). */

@@ -63,7 +63,7 @@ function convRelu(x: Value, layer: ConvLayer, params: Map<string, Value>): Value
  * The CNN: normalised diffraction [B, C, N, N] → amplitude in (0, 1) and phase in (−π, π) on the central N/2,
  * zero outside; with probe.big the border branch fills the outside (swish, as PtychoPINN's decoder_last).
  */
-export function network(x: Value, arch: Architecture, params: Map<string, Value>): { amplitude: Value; phase: Value } {
+export function network(x: Value, arch: Architecture, params: Map<string, Value>, probeEnergy?: number): { amplitude: Value; phase: Value } {
   let h = x;
   for (const [a, b] of arch.encoder) h = op.maxPool2(convRelu(convRelu(h, a, params), b, params));
   const n = arch.spec.n;
@@ -83,7 +83,13 @@ export function network(x: Value, arch: Architecture, params: Map<string, Value>
     const outside = constantMatrix(x.graph, `border_mask_${n}`, borderMask(n), [n, n]);
     return op.add(centre, op.mul(swish, outside));
   };
-  const amplitude = decode(arch.decoders.amplitude, arch.heads.amplitude, op.sigmoid, arch.border?.amplitude);
+  let amplitude = decode(arch.decoders.amplitude, arch.heads.amplitude, op.sigmoid, arch.border?.amplitude);
+  if (arch.spec.energyAmplitude) {
+    // a₀ per pattern [B, C, 1, 1] from the input's energy; 2·σ(0)·a₀ = a₀: the untrained model matches every total.
+    if (!(probeEnergy && probeEnergy > 0)) throw new Error('the energy-scaled amplitude needs the model probe\'s energy');
+    const a0 = op.sqrt(op.scale(op.reduceSum(op.square(x), [2, 3], true), 1 / probeEnergy));
+    amplitude = op.mul(amplitude, op.scale(a0, 2));
+  }
   let phase = decode(arch.decoders.phase, arch.heads.phase, (v) => op.scale(op.tanh(v), Math.PI), arch.border?.phase);
   if (arch.ramp) phase = op.add(phase, phaseRamp(x, h, arch, params));
   return { amplitude, phase };
@@ -216,6 +222,13 @@ export function probedFarField(re: Value, im: Value, pr: Value, pi: Value): Valu
   return op.scale(op.add(op.square(yRe), op.square(yIm)), 1 / (n * n));
 }
 
+/** Σ |P|² of the model's probe (the energy-scaled amplitude's denominator). */
+function probeEnergyOf(spec: ModelGraphSpec): number {
+  let e = 0;
+  for (let i = 0; i < spec.probe.re.length; i++) e += spec.probe.re[i] ** 2 + spec.probe.im[i] ** 2;
+  return e;
+}
+
 /**
  * The whole autoencoder: input scaling by s/exp(log_scale), network, A·e^{iφ} (MATH_POLAR_001), merge (gs2),
  * far field, λ = exp(log_scale)²·I, and the Poisson NLL λ − k·log(λ + ε) against k = (s·X)².
@@ -225,7 +238,7 @@ export function forward(spec: ModelGraphSpec, params: Map<string, Value>, x: Val
   const s = spec.intensityScale;
   const logScale = params.get(LOG_SCALE)!;
   const inputScale = op.mul(g.constant(s), op.exp(op.neg(logScale)));
-  const { amplitude, phase } = network(op.mul(x, inputScale), spec.arch, params);
+  const { amplitude, phase } = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec));
   let re = op.mul(amplitude, op.cos(phase));
   let im = op.mul(amplitude, op.sin(phase));
   let canvasRe: Value | undefined;
@@ -340,7 +353,7 @@ export function buildInferenceGraph(
   g.untaped(() => {
     const s = spec.intensityScale;
     const inputScale = op.mul(g.constant(s), op.exp(op.neg(params.get(LOG_SCALE)!)));
-    const net = network(op.mul(x, inputScale), spec.arch, params);
+    const net = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec));
     if (spec.arch.spec.gridsize === 1) {
       g.output(named(net.amplitude, IO.amplitude));
       g.output(named(net.phase, IO.phase));

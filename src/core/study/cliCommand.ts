@@ -56,6 +56,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (!s.stitchCrosstalkCorrection) out.push('--no-crosstalk-correction');
   if (s.probeBig) out.push('--probe-big');
   if (!s.rampHead) out.push('--no-ramp-head');
+  if (s.energyAmplitude) out.push('--energy-amplitude');
   if (s.allowIntensityData) out.push('--allow-intensity-data');
   if (threads !== undefined && threads > 0) out.push('--threads', String(threads));
   return out;

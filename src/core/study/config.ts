@@ -80,6 +80,11 @@ export interface TrainingSettings {
    */
   rampHead: boolean;
   /**
+   * The energy-scaled amplitude (ArchitectureSpec.energyAmplitude): each pattern's predicted amplitude is scaled by
+   * the rms amplitude its total counts imply, so the decoder learns only the relative structure. Not in PtychoPINN.
+   */
+  energyAmplitude: boolean;
+  /**
    * Train on diffraction that validation says looks like intensity or photon counts (amplitude squared): its
    * errors become warnings. A deliberate choice, recorded in the manifest; the model still fits it as amplitude.
    */
@@ -120,6 +125,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   warmupSteps: 0,
   probeBig: false,
   rampHead: true,
+  energyAmplitude: false,
   allowIntensityData: false,
   previewCenter: null,
   previewSize: 96,
@@ -167,6 +173,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (s.weightInit !== 'he' && s.weightInit !== 'glorot') throw new ConfigError(`weightInit must be 'he' or 'glorot' (got ${String(s.weightInit)}).`);
   if (typeof s.probeBig !== 'boolean') throw new ConfigError(`probeBig must be true or false (got ${String(s.probeBig)}).`);
   if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
+  if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
   if (typeof s.allowIntensityData !== 'boolean') throw new ConfigError(`allowIntensityData must be true or false (got ${String(s.allowIntensityData)}).`);
   const c = s.previewCenter;
   if (c !== null && !(Array.isArray(c) && c.length === 2 && c.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1e6))) {

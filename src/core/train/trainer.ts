@@ -129,7 +129,7 @@ export class Trainer {
     if (trainGroups.count < 1) throw new TrainingError(`${c.jobId}: no training groups (the dataset holds ${this.train.count} patterns).`);
     const batch = Math.min(t.batchSize, trainGroups.count);
     if (batch < t.batchSize) this.log(`Only ${trainGroups.count} training groups: the batch size is reduced from ${t.batchSize} to ${batch}.`);
-    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig, rampHead: t.rampHead });
+    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude });
     const probe = modelProbe(this.train.probe.data, c.n, t.probeNormalization);
     const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0);
     const spec: ModelGraphSpec = {
@@ -160,9 +160,9 @@ export class Trainer {
     // by an earlier version still resumes.
     // Stitching never touches training: its switch is pinned to the value earlier checkpoints recorded.
     // The preview window is monitoring only: a resume may move it.
-    const { warmupSteps, weightInit, probeBig, rampHead, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
+    const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
     const training = { ...stable, stitchPhaseAlignment: false };
-    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead } : {}) };
+    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead } : {}), ...(energyAmplitude ? { energyAmplitude } : {}) };
     return configKeyOf({
       n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath,
       trainPatterns: this.train.count, dose: c.dose, canvas: this.plan?.spec.canvas, batch: this.plan?.batch,
