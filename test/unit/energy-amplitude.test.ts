@@ -5,11 +5,12 @@
 // differences of the model's own loss, gridsize 1 and 2.
 import { strict as assert } from 'node:assert';
 import {
-  buildArchitecture, buildEvalGraph, buildGradientGraph, buildInferenceGraph, canvasSize, initialParameters, IO, LOG_SCALE,
+  buildArchitecture, buildInferenceGraph, canvasSize, initialParameters, IO, LOG_SCALE,
   normalizeProbeEnergy, type ModelGraphSpec,
 } from '../../src/core/model';
 import { syntheticProbe } from '../../src/core/simulate';
-import { randomArray, run, seeded, session, type Feed } from './helpers/ort';
+import { checkGradients, modelFeeds } from './helpers/gradcheck';
+import { randomArray, run, seeded, session } from './helpers/ort';
 
 const N = 32;
 const FILTERS = { encoder: [4, 8], decoder: [8] };
@@ -19,13 +20,7 @@ function spec(gridsize: number, batch: number, energyAmplitude: boolean): ModelG
   return { arch, batch, canvas: canvasSize(N, 3, false), intensityScale: 1.7, probe: normalizeProbeEnergy(syntheticProbe(N).data, N), trainLogScale: true };
 }
 
-function feeds(s: ModelGraphSpec, values: Map<string, Float32Array>, x: Float32Array): Record<string, Feed> {
-  const c = s.arch.channels;
-  const out: Record<string, Feed> = Object.fromEntries(s.arch.params.map((p) => [p.name, { data: values.get(p.name)!, shape: p.shape }]));
-  out[IO.diffraction] = { data: x, shape: [s.batch, c, N, N] };
-  if (c > 1) out[IO.offsets] = { data: randomArray(s.batch * c * 2, seeded(5), -2.5, 2.5) as Float32Array, shape: [s.batch, c, 2] };
-  return out;
-}
+const feeds = modelFeeds;
 
 describe('energy-scaled amplitude: each pattern\'s total sets its amplitude scale', () => {
   it('untrained, the amplitude is the plain network\'s times 2a₀, a₀ = sqrt(Σ y² / Σ|P|²) of each pattern; the phase is the plain network\'s', async () => {
@@ -71,31 +66,7 @@ describe('energy-scaled amplitude: each pattern\'s total sets its amplitude scal
       const head = s.arch.heads.amplitude.weight;
       values.set(head, randomArray(values.get(head)!.length, rnd, -0.05, 0.05) as Float32Array);
       const x = randomArray(2 * s.arch.channels * N * N, seeded(23 + gridsize), 0, 1.5) as Float32Array;
-      const base = feeds(s, values, x);
-      const gradSess = await session(buildGradientGraph(s).model);
-      const grads = await run(gradSess, base);
-      await gradSess.release();
-      const evalSess = await session(buildEvalGraph(s).model, 'disabled');
-      const loss = async (name: string, v: Float32Array): Promise<number> => {
-        const out = await run(evalSess, { ...base, [name]: { data: v, shape: s.arch.params.find((p) => p.name === name)!.shape } });
-        return (out[IO.sampleLoss][0] + out[IO.sampleLoss][1]) / 2;
-      };
-      for (const name of [LOG_SCALE, head]) {
-        const g = grads[`grad_${name}`];
-        let at = 0;
-        for (let k = 1; k < g.length; k++) if (Math.abs(g[k]) > Math.abs(g[at])) at = k;
-        assert.ok(Math.abs(g[at]) > 1e-6, `${name}: gets a gradient`);
-        const p = Float32Array.from(values.get(name)!);
-        const keep = p[at];
-        const h = 1e-3;
-        p[at] = keep + h;
-        const up = await loss(name, Float32Array.from(p));
-        p[at] = keep - h;
-        const down = await loss(name, Float32Array.from(p));
-        const fd = (up - down) / (2 * h);
-        assert.ok(Math.abs(fd - g[at]) < 0.05 * Math.abs(g[at]) + 1e-4, `${name}[${at}]: graph ${g[at]} vs finite differences ${fd}`);
-      }
-      await evalSess.release();
+      await checkGradients(s, values, feeds(s, values, x), [LOG_SCALE, head], { step: 1e-3, rel: 0.05, abs: 1e-4 });
     });
   }
 });
