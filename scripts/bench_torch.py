@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The PyTorch yardstick for `npm run bench:train -- --torch`: the same PtychoPINN network, physics and Adam
-step as the generated ONNX train graph, run eagerly on the CPU. Not a dependency of the workbench: it runs only
-when python3 with torch is installed. Prints one JSON object per configuration (N:gridsize:batch:filterScale)."""
+step as the generated ONNX train graph, run eagerly on the CPU (or `--device cuda`, timed with synchronisation). Not
+a dependency of the workbench: it runs only when python3 with torch is installed. Prints one JSON object per
+configuration (N:gridsize:batch:filterScale)."""
 import argparse
 import json
 import math
@@ -78,14 +79,16 @@ class PtychoPINN(nn.Module):
         return (lam - k * torch.log(lam + 1e-8)).mean()
 
 
-def bench(n, gs, batch, fs, steps, threads):
+def bench(n, gs, batch, fs, steps, threads, device='cpu'):
     torch.manual_seed(0)
     c = gs * gs
     probe = torch.polar(torch.ones(n, n), torch.zeros(n, n))
     model = PtychoPINN(n, gs, fs, probe, math.sqrt(1e4) / (n / 2), n // 2 + 2 * 8 + 2)
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    x = torch.rand(batch, c, n, n) * 0.6
-    offsets = (torch.rand(batch, c, 2) - 0.5) * 12
+    x = (torch.rand(batch, c, n, n) * 0.6).to(device)
+    offsets = ((torch.rand(batch, c, 2) - 0.5) * 12).to(device)
+    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
     times = []
     for i in range(steps + 2):
         t = time.perf_counter()
@@ -93,6 +96,7 @@ def bench(n, gs, batch, fs, steps, threads):
         loss = model(x, offsets)
         loss.backward()
         opt.step()
+        sync()
         dt = (time.perf_counter() - t) * 1000
         if i >= 2:
             times.append(dt)
@@ -101,7 +105,7 @@ def bench(n, gs, batch, fs, steps, threads):
         'config': {'N': n, 'gridsize': gs, 'batchSize': batch, 'filterScale': fs},
         'parameters': sum(p.numel() for p in model.parameters()),
         'stepMsMedian': med, 'stepMsMin': min(times), 'imagesPerSec': batch / (med / 1000),
-        'torch': torch.__version__, 'threads': threads,
+        'torch': torch.__version__, 'threads': threads, 'device': device,
     }
 
 
@@ -110,11 +114,12 @@ def main():
     ap.add_argument('configs', nargs='+')
     ap.add_argument('--steps', type=int, default=12)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='cpu')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     for spec in a.configs:
         n, gs, b, fs = (int(v) for v in spec.split(':'))
-        print(json.dumps(bench(n, gs, b, fs, a.steps, a.threads)), flush=True)
+        print(json.dumps(bench(n, gs, b, fs, a.steps, a.threads, a.device)), flush=True)
 
 
 if __name__ == '__main__':

@@ -37,21 +37,51 @@ export function explainProviderError(provider: string, err: unknown): string {
   return `${provider} execution provider failed to start (${msg}); fell back to the next provider.`;
 }
 
-/** Creates a session on the first provider that works. Throws only when every candidate fails. */
+/**
+ * A provider can start and still lack a kernel the graph needs, failing only at its first run (measured on an H200:
+ * onnxruntime 1.30's WebGPU provider has no MaxPool with the Indices output that the training graph's pooling
+ * backward uses — README, Execution providers). So a session on any provider but the CPU's runs once on zero inputs
+ * (every symbolic dimension 1; the outputs are dropped: sessions hold no state) before it is accepted.
+ */
+async function trialRun(ort: OrtModule, session: OrtSession): Promise<void> {
+  const feeds: Record<string, Ort.Tensor> = {};
+  for (const m of session.inputMetadata) {
+    if (!m.isTensor) throw new Error(`input ${m.name} is not a tensor`);
+    const dims = m.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const size = dims.reduce((a, b) => a * b, 1);
+    const data = m.type === 'float32' ? new Float32Array(size) : m.type === 'float64' ? new Float64Array(size) : m.type === 'int64' ? new BigInt64Array(size)
+      : m.type === 'int32' ? new Int32Array(size) : m.type === 'bool' ? new Uint8Array(size) : undefined;
+    if (!data) throw new Error(`input ${m.name} has type ${m.type}, which the trial run does not build`);
+    feeds[m.name] = new ort.Tensor(m.type, data, dims);
+  }
+  await session.run(feeds);
+}
+
+/** Creates a session on the first provider that works (and, but for the CPU, runs the graph). Throws only when every candidate fails. */
 export async function createSession(ort: OrtModule, model: Uint8Array, options: SessionOptions): Promise<SessionChoice> {
   const fallbacks: { provider: string; reason: string }[] = [];
   for (const provider of options.providers) {
+    let session: OrtSession | undefined;
     try {
-      const session = await ort.InferenceSession.create(model, {
+      session = await ort.InferenceSession.create(model, {
         executionProviders: [provider],
         graphOptimizationLevel: options.optimization,
         ...(options.intraOpThreads !== undefined ? { intraOpNumThreads: options.intraOpThreads } : {}),
         interOpNumThreads: 1,
         executionMode: 'sequential',
       });
-      return { session, provider, fallbacks };
     } catch (err) {
       fallbacks.push({ provider, reason: explainProviderError(provider, err) });
+      continue;
+    }
+    if (provider === 'cpu') return { session, provider, fallbacks };
+    try {
+      await trialRun(ort, session);
+      return { session, provider, fallbacks };
+    } catch (err) {
+      await session.release().catch(() => undefined);
+      const msg = String((err as Error)?.message ?? err).split('\n')[0];
+      fallbacks.push({ provider, reason: `the ${provider} execution provider started but cannot run this model (${msg}); fell back to the next provider.` });
     }
   }
   const tried = fallbacks.map((f) => `${f.provider}: ${f.reason}`).join(' | ');
