@@ -86,8 +86,9 @@ export function network(x: Value, arch: Architecture, params: Map<string, Value>
   let amplitude = decode(arch.decoders.amplitude, arch.heads.amplitude, op.sigmoid, arch.border?.amplitude);
   if (arch.spec.energyAmplitude) {
     // a₀ per pattern [B, C, 1, 1] from the input's energy; 2·σ(0)·a₀ = a₀: the untrained model matches every total.
+    // The 1e-12 keeps √'s gradient finite for a blank frame.
     if (!(probeEnergy && probeEnergy > 0)) throw new Error('the energy-scaled amplitude needs the model probe\'s energy');
-    const a0 = op.sqrt(op.scale(op.reduceSum(op.square(x), [2, 3], true), 1 / probeEnergy));
+    const a0 = op.sqrt(op.addConst(op.scale(op.reduceSum(op.square(x), [2, 3], true), 1 / probeEnergy), 1e-12));
     amplitude = op.mul(amplitude, op.scale(a0, 2));
   }
   let phase = decode(arch.decoders.phase, arch.heads.phase, (v) => op.scale(op.tanh(v), Math.PI), arch.border?.phase);
