@@ -10,7 +10,7 @@ import { evaluateReconstruction } from '../metrics';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
-import { AlignedStitch, COVERED_WEIGHT, cropObject, crosstalkCorrectionFor, Stitcher, stitchFillFor, type StitchRegion } from './stitch';
+import { COVERED_WEIGHT, cropObject, stitcherFor, type StitchChoices, type StitchRegion } from './stitch';
 
 export interface EpochQuality {
   epoch: number;
@@ -41,7 +41,7 @@ export interface QualityMonitorOptions {
    * The final reconstruction's stitching choices (training.stitchPhaseAlignment, stitchFillHoles,
    * stitchCrosstalkCorrection), so that the window's phase is the one the run will report; default plain averaging.
    */
-  stitch?: { alignPhase: boolean; fillHoles: boolean; crosstalkCorrection: boolean };
+  stitch?: StitchChoices;
 }
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -148,10 +148,7 @@ export class QualityMonitor {
   /** The batch's patches stitched into the window as the final reconstruction stitches (options.stitch). */
   private stitch(amp: Float32Array, phase: Float32Array): { object: Float32Array; weight: Float32Array } {
     const n = this.data.n;
-    const { cropSize, stitch } = this.options;
-    const fill = stitch?.fillHoles ? stitchFillFor(n, cropSize) : undefined;
-    const crosstalk = stitch?.alignPhase && stitch.crosstalkCorrection && this.groups.size === 1 ? crosstalkCorrectionFor(this.data.probe.data, n) : undefined;
-    const stitcher = stitch?.alignPhase ? new AlignedStitch(this.region, n, cropSize, this.which.length, { fill, crosstalk }) : new Stitcher(this.region, n, cropSize, fill);
+    const stitcher = stitcherFor(this.region, n, this.options.cropSize, this.which.length, this.options.stitch ?? {}, this.data.probe.data, this.groups.size);
     for (let k = 0; k < this.which.length; k++) {
       const g = this.which[k];
       stitcher.add(amp, phase, this.groups.centers[2 * g], this.groups.centers[2 * g + 1], k * n * n);

@@ -6,7 +6,7 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
-import { AlignedStitch, cropObject, crosstalkCorrectionFor, Stitcher, stitchFillFor, stitchRegion, type CrosstalkSummary, type StitchRegion, type StitchResult } from './stitch';
+import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
   region: StitchRegion;
@@ -58,9 +58,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const c = groups.size;
     const b = options.batch;
     const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
-    const fill = options.fillHoles ? stitchFillFor(n, options.cropSize) : undefined;
-    const crosstalk = options.alignPhase && options.crosstalkCorrection && c === 1 ? crosstalkCorrectionFor(data.probe.data, n) : undefined;
-    const stitcher = options.alignPhase ? new AlignedStitch(region, n, options.cropSize, groups.count, { fill, crosstalk }) : new Stitcher(region, n, options.cropSize, fill);
+    const stitcher = stitcherFor(region, n, options.cropSize, groups.count, options, data.probe.data, c);
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);

@@ -246,6 +246,27 @@ export class AlignedStitch {
   }
 }
 
+/** The run's stitching settings (training.stitchPhaseAlignment, stitchFillHoles, stitchCrosstalkCorrection). */
+export interface StitchChoices {
+  alignPhase?: boolean;
+  fillHoles?: boolean;
+  crosstalkCorrection?: boolean;
+}
+
+/**
+ * The stitcher those settings ask for, for `count` patches of N-pixel predictions: plain or phase-aligned, with hole
+ * filling, and with the crosstalk correction for gridsize 1 (`groupSize` 1; `probe` the dataset's, interleaved).
+ * The final reconstruction and the per-epoch quality window both stitch through it.
+ */
+export function stitcherFor(
+  region: StitchRegion, n: number, cropSize: number, count: number, choices: StitchChoices, probe: ArrayLike<number>, groupSize: number,
+): { add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at?: number): void; result(): StitchResult } {
+  const fill = choices.fillHoles ? stitchFillFor(n, cropSize) : undefined;
+  if (!choices.alignPhase) return new Stitcher(region, n, cropSize, fill);
+  const crosstalk = choices.crosstalkCorrection && groupSize === 1 ? crosstalkCorrectionFor(probe, n) : undefined;
+  return new AlignedStitch(region, n, cropSize, count, { fill, crosstalk });
+}
+
 /** Canvas pixels count as covered from this summed stitching weight (a crop's interior contributes 1). */
 export const COVERED_WEIGHT = 0.5;
 
