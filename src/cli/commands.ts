@@ -58,8 +58,8 @@ const ROOT_FLAGS: FlagSpec = {
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
-  'probe-normalization': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
-  'early-stopping-patience': { type: 'string' }, 'stitch-crop-size': { type: 'string' },
+  'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
+  'early-stopping-patience': { type: 'string' }, 'patience-restart': { type: 'boolean' }, 'no-patience-restart': { type: 'boolean' }, 'stitch-crop-size': { type: 'string' },
   'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' },
 } as const;
 /** The core training settings' flags, each with its meaning and default (DEFAULT_TRAINING). */
@@ -82,9 +82,13 @@ const QUALITY_HELP = [
   '                         --ramp-head turns it on over a settings file that turned it off',
   '  --energy-amplitude     scale each pattern\'s predicted amplitude by the rms amplitude its total counts imply',
   '                         (the decoder learns only the relative structure; not in PtychoPINN; default off)',
+  '  --object-support centre|full  where the network predicts the object: the central N/2 (default, PtychoPINN\'s',
+  '                         pad_object) or all N × N (a decoder level more; gridsize 2 merges by probe intensity)',
   '  --min-delta X          smallest loss decrease that counts as an improvement (default 1e-4, absolute)',
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
   '  --early-stopping-patience N  epochs without improvement before training stops (default 3)',
+  '  --no-patience-restart  Keras\'s early stopping: a learning-rate reduction does not restart its patience (default: it',
+  '                         does, so a run stops only at the floor of the schedule); --patience-restart turns it on',
   '  --stitch-crop-size M   central M×M of each patch used in stitching, and the evaluation margin (default 20)',
   '  --keep-holes           stitch the central M×M crops only, as the study did: pixels no crop reaches stay 0 (default:',
   '                         such holes are filled from the rest of each patch\'s N/2 support, at weight 1e-3)',
@@ -740,17 +744,11 @@ function stitchChoice(p: Parsed): boolean | undefined {
   return align ? true : plain ? false : undefined;
 }
 
-function crosstalkChoice(p: Parsed): boolean | undefined {
-  const on = bool(p, 'crosstalk-correction');
-  const off = bool(p, 'no-crosstalk-correction');
-  if (on && off) throw new UsageError('--crosstalk-correction and --no-crosstalk-correction exclude each other.');
-  return on ? true : off ? false : undefined;
-}
-
-function rampHeadChoice(p: Parsed): boolean | undefined {
-  const on = bool(p, 'ramp-head');
-  const off = bool(p, 'no-ramp-head');
-  if (on && off) throw new UsageError('--ramp-head and --no-ramp-head exclude each other.');
+/** `--NAME` true, `--no-NAME` false, neither undefined (the settings decide). */
+function onOffChoice(p: Parsed, name: string): boolean | undefined {
+  const on = bool(p, name);
+  const off = bool(p, `no-${name}`);
+  if (on && off) throw new UsageError(`--${name} and --no-${name} exclude each other.`);
   return on ? true : off ? false : undefined;
 }
 
@@ -783,16 +781,18 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     nFiltersScale: num(p, 'n-filters-scale', { integer: true, min: 1 }),
     stitchPhaseAlignment: stitchChoice(p),
     stitchFillHoles: bool(p, 'keep-holes') ? false : undefined,
-    stitchCrosstalkCorrection: crosstalkChoice(p),
+    stitchCrosstalkCorrection: onOffChoice(p, 'crosstalk-correction'),
     probeNormalization: oneOf(p, 'probe-normalization', ['energy', 'mask-mean'] as const),
     minDelta: num(p, 'min-delta', { min: 0 }),
     weightInit: oneOf(p, 'weight-init', ['he', 'glorot'] as const),
     warmupSteps: num(p, 'warmup-steps', { min: 0, integer: true }),
     probeBig: bool(p, 'probe-big') ? true : undefined,
-    rampHead: rampHeadChoice(p),
+    rampHead: onOffChoice(p, 'ramp-head'),
     energyAmplitude: bool(p, 'energy-amplitude') ? true : undefined,
+    objectSupport: oneOf(p, 'object-support', ['centre', 'full'] as const),
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
     earlyStoppingPatience: num(p, 'early-stopping-patience', { integer: true, min: 1 }),
+    patienceRestartsOnLrReduction: onOffChoice(p, 'patience-restart'),
     stitchCropSize: num(p, 'stitch-crop-size', { integer: true, min: 1 }),
     previewCenter: previewCenterOf(p),
     previewSize: num(p, 'preview-size', { integer: true, min: 16 }),

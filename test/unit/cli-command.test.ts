@@ -42,22 +42,27 @@ describe('Copy CLI Command: the command line of a job', function () {
   });
 
   it('train: every setting written out; the command, run by a shell as a dry run, plans the same training as in-process', () => {
-    const overrides: Partial<TrainingSettings> = {
-      epochs: 3, batchSize: 8, learningRate: 5e-4, neighborCount: 5, seed: 7, nFiltersScale: 1, earlyStoppingPatience: 4, stitchCropSize: 16,
-      stitchPhaseAlignment: false, probeBig: true, rampHead: false, energyAmplitude: true, weightInit: 'he', warmupSteps: 10, minDelta: 0.001, earlyStoppingMonitor: 'loss', executionProvider: 'cpu',
-    };
-    const argv = trainArgs({ dose: 10000, view: 'dense', gridsize: 2 }, roots, overrides, 2);
-    assert.deepEqual(argv.slice(0, 1), ['train']);
-    for (const f of ['--epochs', '--lr', '--early-stopping-patience', '--stitch-crop-size', '--plain-stitch', '--probe-big', '--no-ramp-head', '--energy-amplitude', '--weight-init', '--ep', '--threads']) assert.ok(argv.includes(f), f);
-    // A dry run takes the same flags but --threads (a run option, not a setting).
-    const dry = argv.slice();
-    dry[0] = 'dry-run';
-    dry.splice(dry.indexOf('--threads'), 2);
-    const r = sh(shellCommand(['node', CLI, ...dry, '--json']));
-    assert.equal(r.code, 0, r.err + r.out);
-    const config = JSON.parse(fs.readFileSync(path.join(roots.artifactRoot, 'dose_10000', 'dense', 'gs2', 'run-config.json'), 'utf8'));
-    assert.deepEqual(config.training, JSON.parse(JSON.stringify(resolveTrainingSettings(overrides))));
-    assert.equal(config.trainPath, path.join(roots.phaseDRoot, 'dose_10000', 'dense', 'dense_train.npz'));
+    const cases: [Partial<TrainingSettings>, string[]][] = [
+      [{
+        epochs: 3, batchSize: 8, learningRate: 5e-4, neighborCount: 5, seed: 7, nFiltersScale: 1, earlyStoppingPatience: 4, stitchCropSize: 16,
+        stitchPhaseAlignment: false, probeBig: true, rampHead: false, energyAmplitude: true, weightInit: 'he', warmupSteps: 10, minDelta: 0.001, earlyStoppingMonitor: 'loss', executionProvider: 'cpu',
+      }, ['--epochs', '--lr', '--early-stopping-patience', '--stitch-crop-size', '--plain-stitch', '--probe-big', '--no-ramp-head', '--energy-amplitude', '--weight-init', '--ep', '--threads']],
+      [{ epochs: 2, objectSupport: 'full', patienceRestartsOnLrReduction: false }, ['--object-support', '--no-patience-restart', '--threads']],
+    ];
+    for (const [overrides, flags] of cases) {
+      const argv = trainArgs({ dose: 10000, view: 'dense', gridsize: 2 }, roots, overrides, 2);
+      assert.deepEqual(argv.slice(0, 1), ['train']);
+      for (const f of flags) assert.ok(argv.includes(f), f);
+      // A dry run takes the same flags but --threads (a run option, not a setting).
+      const dry = argv.slice();
+      dry[0] = 'dry-run';
+      dry.splice(dry.indexOf('--threads'), 2);
+      const r = sh(shellCommand(['node', CLI, ...dry, '--json']));
+      assert.equal(r.code, 0, r.err + r.out);
+      const config = JSON.parse(fs.readFileSync(path.join(roots.artifactRoot, 'dose_10000', 'dense', 'gs2', 'run-config.json'), 'utf8'));
+      assert.deepEqual(config.training, JSON.parse(JSON.stringify(resolveTrainingSettings(overrides))));
+      assert.equal(config.trainPath, path.join(roots.phaseDRoot, 'dose_10000', 'dense', 'dense_train.npz'));
+    }
   });
 
   it('train: a setting no flag can carry is refused rather than silently dropped', () => {

@@ -124,7 +124,7 @@ describe('probe.big: the border branch', () => {
     const im = g.input('im', [1, 2, n, n]);
     const offsets = g.input('offsets', [1, 2, 2]);
     const p = canvasSize(n, 4, true);
-    const merged = mergePatches(re, im, offsets, p, true);
+    const merged = mergePatches(re, im, offsets, p, 'border');
     g.output(merged.canvasRe);
     g.output(merged.re);
     const sess = await session(g.toModel());

@@ -179,7 +179,13 @@ describe('training runs in worker processes', function () {
     assert.equal(exit.status, 'succeeded', exit.reason);
     const m = readJson<JobManifest>(path.join(config.artifactDir, 'manifest.json'));
     assert.ok(Math.abs((m.training!.probeOutsideSupport as number) - 0.75) < 1e-6, `probeOutsideSupport ${m.training!.probeOutsideSupport}`);
-    assert.match(fs.readFileSync(path.join(config.artifactDir, 'train.log'), 'utf8'), /WARN: 75 % of the probe's energy falls outside the central N\/2 × N\/2 square[\s\S]*--probe-big[\s\S]*FINISHED/);
+    assert.match(fs.readFileSync(path.join(config.artifactDir, 'train.log'), 'utf8'), /WARN: 75 % of the probe's energy falls outside the central N\/2 × N\/2 square[\s\S]*--probe-big[\s\S]*--object-support full[\s\S]*FINISHED/);
+    // A network that predicts all N × N can explain that light: no warning.
+    const full = await configFor(root, 'dose_1000/baseline/gs1', { ...FAST, epochs: 1, objectSupport: 'full' });
+    const fullExit = await (await startRun(full, { workerScript: WORKER, restart: true })).done;
+    assert.equal(fullExit.status, 'succeeded', fullExit.reason);
+    const log = fs.readFileSync(path.join(full.artifactDir, 'train.log'), 'utf8');
+    assert.doesNotMatch(log.slice(log.lastIndexOf('STARTED')), /energy falls outside/, 'train.log appends: the second run\'s part');
   });
 
   it('SLURM_CPUS_PER_TASK=1 is honoured by every session and recorded in the manifest, the started event and train.log', async () => {

@@ -416,8 +416,8 @@ const scalar = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : typeof v === 'boolean' ? String(v) : undefined;
 
 const TRAINING_KEYS = [
-  'epochs', 'batchSize', 'learningRate', 'nFiltersScale', 'seed', 'earlyStoppingMonitor', 'earlyStoppingPatience', 'minDelta',
-  'probeNormalization', 'weightInit', 'warmupSteps', 'probeBig', 'rampHead', 'energyAmplitude', 'stitchCropSize', 'neighborCount', 'executionProvider',
+  'epochs', 'batchSize', 'learningRate', 'nFiltersScale', 'seed', 'earlyStoppingMonitor', 'earlyStoppingPatience', 'patienceRestartsOnLrReduction', 'minDelta',
+  'probeNormalization', 'weightInit', 'warmupSteps', 'probeBig', 'rampHead', 'energyAmplitude', 'objectSupport', 'stitchCropSize', 'neighborCount', 'executionProvider',
 ];
 
 /** The key settings of a run's manifest (training or Phase F), label → value. */

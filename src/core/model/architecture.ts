@@ -31,6 +31,19 @@ export interface ArchitectureSpec {
    * only the relative structure (graphs.ts `network`). Not in PtychoPINN; no parameters (README item 18).
    */
   energyAmplitude?: boolean;
+  /**
+   * The object support (training.objectSupport 'full'): each decoder gains a level, so its head predicts the
+   * object on all N×N at full resolution instead of the central N/2 (pad_object). A group's patterns then hold
+   * their phase as the whole window does (README item 19: a group on the central N/2 squares is bounded at
+   * phase r 0.77 even without noise, on the whole window 1.00). Excludes probeBig, which fills the border from a
+   * small branch instead.
+   */
+  fullSupport?: boolean;
+}
+
+/** Whether the network predicts all N×N of each patch (probe.big's border branch, or the full support). */
+export function predictsFullPatch(spec: ArchitectureSpec): boolean {
+  return Boolean(spec.probeBig || spec.fullSupport);
 }
 
 /** Channels of the last decoder features that feed the border branch (PtychoPINN's `c_outer`). */
@@ -120,10 +133,14 @@ export function buildArchitecture(spec: ArchitectureSpec): Architecture {
     size /= 2;
   });
   const bottleneck = ci;
+  if (spec.fullSupport && spec.probeBig) throw new Error('the full object support and probe.big exclude each other (both predict the border)');
+  const lastDecoder = decFilters.at(-1) ?? bottleneck;
+  // The full support's extra level at N/2 (then ×2 up to N): half the last decoder level's width.
+  const ladder = spec.fullSupport ? [...decFilters, Math.max(4, Math.round(lastDecoder / 2))] : decFilters;
   const decoder = (kind: string): ConvLayer[][] => {
     let c = bottleneck;
     let s = size;
-    return decFilters.map((f, l) => {
+    return ladder.map((f, l) => {
       const layers = [conv(`dec_${kind}${l}.conv0`, c, f, s), conv(`dec_${kind}${l}.conv1`, f, f, s)];
       c = f;
       s *= 2;
@@ -132,11 +149,12 @@ export function buildArchitecture(spec: ArchitectureSpec): Architecture {
   };
   const amplitude = decoder('amp');
   const phase = decoder('phase');
-  const last = decFilters.at(-1) ?? bottleneck;
+  const last = ladder.at(-1) ?? bottleneck;
   if (spec.probeBig && last <= BORDER_CHANNELS) throw new Error(`probe.big needs more than ${BORDER_CHANNELS} decoder output channels (got ${last})`);
   // As PtychoPINN's create_decoder_last: with the border branch the centre head reads the first last − 4 features.
   const headIn = spec.probeBig ? last - BORDER_CHANNELS : last;
-  const heads = { amplitude: conv('head_amp', headIn, channels, n / 2, 'head'), phase: conv('head_phase', headIn, channels, n / 2, 'head') };
+  const headSize = spec.fullSupport ? n : n / 2;
+  const heads = { amplitude: conv('head_amp', headIn, channels, headSize, 'head'), phase: conv('head_phase', headIn, channels, headSize, 'head') };
   let border: Architecture['border'];
   if (spec.probeBig) {
     // n_filters_scale · 2048/N filters (64 at N=64), Conv_Up_block at N/2 then the head at N.

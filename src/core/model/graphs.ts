@@ -2,7 +2,7 @@
 // the Poisson loss (domain.md §9–§10), assembled into the train-step graph (forward, backward, Adam), the
 // evaluation graph (per-group loss) and the standalone inference graph (weights baked in → model.onnx).
 import { adamUpdate, gradients, Graph, op, type Value } from '../onnx';
-import { BORDER_CHANNELS, LOG_SCALE, type Architecture, type BorderBranch, type ConvLayer } from './architecture';
+import { BORDER_CHANNELS, LOG_SCALE, predictsFullPatch, type Architecture, type BorderBranch, type ConvLayer } from './architecture';
 import { borderMask, centralMask, shiftedDftMatrices, tentGrid } from './physics';
 
 export interface ModelGraphSpec {
@@ -74,7 +74,9 @@ export function network(x: Value, arch: Architecture, params: Map<string, Value>
     for (const [a, b] of levels) d = op.upsample2(convRelu(convRelu(d, a, params), b, params));
     const channels = d.shape[1];
     const centreFeatures = border ? op.slice(d, [0], [channels - BORDER_CHANNELS], [1]) : d;
-    const centre = op.pad(activate(conv(centreFeatures, head)), [0, 0, q, q], [0, 0, q, q]);
+    const predicted = activate(conv(centreFeatures, head));
+    // The full support's head already covers N×N; pad_object puts the central N/2 in an N×N patch.
+    const centre = arch.spec.fullSupport ? predicted : op.pad(predicted, [0, 0, q, q], [0, 0, q, q]);
     if (!border) return centre;
     const outer = op.slice(d, [channels - BORDER_CHANNELS], [channels], [1]);
     const up = op.upsample2(convRelu(convRelu(outer, border.convs[0], params), border.convs[1], params));
@@ -131,7 +133,7 @@ function phaseRamp(x: Value, h: Value, arch: Architecture, params: Map<string, V
   const gy = op.slice(slopes, [c], [2 * c], [1]);
   // The plane covers where the network predicts the object: the central N/2, or all N with probe.big (a plane
   // on the centre only would put a phase step between the centre and the border branch).
-  const q = arch.spec.probeBig ? 0 : n / 4;
+  const q = predictsFullPatch(arch.spec) ? 0 : n / 4;
   const plane = (along: 'u' | 'v'): Float32Array => Float32Array.from({ length: n * n }, (_, k) => {
     const i = Math.floor(k / n), j = k % n;
     const inside = i >= q && i < n - q && j >= q && j < n - q;
@@ -163,29 +165,55 @@ function constantMatrix(g: Graph, name: string, data: Float32Array, shape: numbe
 /** Weight of a patch's border (probe.big) in the merge, against 1 for its central N/2 square. */
 export const BORDER_MERGE_WEIGHT = 0.01;
 
+/** Floor of the full support's merge weight |P|²/max|P|², so a pixel only the probes' tails reach is still an average. */
+export const PROBE_MERGE_FLOOR = 1e-3;
+
+/**
+ * How a group's patches are weighted where they overlap on the canvas:
+ * - 'central': the central N/2 square only (pad_object; the numerator is already zero outside);
+ * - 'border': probe.big, 1 on the centre and BORDER_MERGE_WEIGHT on the border;
+ * - probe intensity: the full support, each patch weighted by its probe's |P|² (normalised to a maximum of 1,
+ *   floored at PROBE_MERGE_FLOOR) — each pattern decides the object where it illuminates it, as in ptychography's
+ *   overlap update.
+ */
+export type MergeWeighting = 'central' | 'border' | { probeIntensity: Float32Array };
+
+/** The merge weighting of a model: by its support. */
+export function mergeWeightingOf(spec: ModelGraphSpec): MergeWeighting {
+  if (spec.arch.spec.probeBig) return 'border';
+  if (!spec.arch.spec.fullSupport) return 'central';
+  const n = spec.arch.spec.n;
+  const intensity = new Float32Array(n * n);
+  for (let k = 0; k < n * n; k++) intensity[k] = spec.probe.re[k] ** 2 + spec.probe.im[k] ** 2;
+  return { probeIntensity: intensity };
+}
+
 /**
  * Merges a group's C patches on a shared P×P canvas (each translated by its offset), normalised by the
- * translated weights. Without probe.big the numerator is already masked (the network predicts only the central
- * N/2, zero outside) and the weight is the central mask, so there is no border blow-up
- * (TORCH-REASSEMBLY-NORM-001). With probe.big (`fullPatches`) the weights are 1 on the centre and
- * BORDER_MERGE_WEIGHT on the border, in numerator and denominator alike: where a centre covers the canvas it
- * decides, where only borders do they are averaged at their own scale (PtychoPINN divides border-only pixels
- * by 0.001 instead). Returns the canvas and the patches re-extracted from it.
+ * translated weights (`weighting`). Without probe.big the numerator is already masked (the network predicts only
+ * the central N/2, zero outside) and the weight is the central mask, so there is no border blow-up
+ * (TORCH-REASSEMBLY-NORM-001). With probe.big the weights are 1 on the centre and BORDER_MERGE_WEIGHT on the
+ * border, in numerator and denominator alike: where a centre covers the canvas it decides, where only borders do
+ * they are averaged at their own scale (PtychoPINN divides border-only pixels by 0.001 instead). With the full
+ * support each patch is weighted by its probe's intensity. Returns the canvas and the patches re-extracted from it.
  */
-export function mergePatches(re: Value, im: Value, offsets: Value, p: number, fullPatches = false): { canvasRe: Value; canvasIm: Value; re: Value; im: Value } {
+export function mergePatches(re: Value, im: Value, offsets: Value, p: number, weighting: MergeWeighting = 'central'): { canvasRe: Value; canvasIm: Value; re: Value; im: Value } {
   const g = re.graph;
   const n = re.shape[3];
   const { sx, sy } = translationMatrices(g, offsets, p, n);
   const sxT = g.untaped(() => op.transposeLast2(sx));
   const syT = g.untaped(() => op.transposeLast2(sy));
   const place = (v: Value): Value => op.reduceSum(op.matmul(op.matmul(sy, v), sxT), [1], true);
-  const weight = fullPatches
-    ? constantMatrix(g, `merge_weight_${n}`, mergeWeight(n), [n, n])
-    : constantMatrix(g, `central_mask_${n}`, centralMask(n), [n, n]);
-  const inverseCount = g.untaped(() => op.div(g.constant(1), op.addConst(place(weight), fullPatches ? 1e-8 : 1e-3)));
-  const weighted = (v: Value): Value => (fullPatches ? op.mul(v, weight) : v);
-  const canvasRe = op.mul(place(weighted(re)), inverseCount);
-  const canvasIm = op.mul(place(weighted(im)), inverseCount);
+  const weighted = weighting !== 'central';
+  const weight = weighting === 'central'
+    ? constantMatrix(g, `central_mask_${n}`, centralMask(n), [n, n])
+    : weighting === 'border'
+      ? constantMatrix(g, `merge_weight_${n}`, mergeWeight(n), [n, n])
+      : constantMatrix(g, `merge_probe_weight_${n}`, probeMergeWeight(weighting.probeIntensity), [n, n]);
+  const inverseCount = g.untaped(() => op.div(g.constant(1), op.addConst(place(weight), weighted ? 1e-8 : 1e-3)));
+  const apply = (v: Value): Value => (weighted ? op.mul(v, weight) : v);
+  const canvasRe = op.mul(place(apply(re)), inverseCount);
+  const canvasIm = op.mul(place(apply(im)), inverseCount);
   const extract = (canvas: Value): Value => op.matmul(op.matmul(syT, canvas), sx);
   return { canvasRe, canvasIm, re: extract(canvasRe), im: extract(canvasIm) };
 }
@@ -193,6 +221,13 @@ export function mergePatches(re: Value, im: Value, offsets: Value, p: number, fu
 function mergeWeight(n: number): Float32Array {
   const centre = centralMask(n);
   return centre.map((c) => c + BORDER_MERGE_WEIGHT * (1 - c));
+}
+
+function probeMergeWeight(intensity: Float32Array): Float32Array {
+  let max = 0;
+  for (const v of intensity) max = Math.max(max, v);
+  if (!(max > 0)) throw new Error('the full-support merge needs a probe with some intensity');
+  return intensity.map((v) => Math.max(v / max, PROBE_MERGE_FLOOR));
 }
 
 /** |fftshift(FFT2(P·O))|²/N² for object patches [B, C, N, N] and a fixed probe. */
@@ -246,7 +281,7 @@ export function forward(spec: ModelGraphSpec, params: Map<string, Value>, x: Val
   let canvasIm: Value | undefined;
   if (spec.arch.spec.gridsize > 1) {
     if (!offsets) throw new Error('gridsize 2 needs the group offsets');
-    const merged = mergePatches(re, im, offsets, spec.canvas, spec.arch.spec.probeBig);
+    const merged = mergePatches(re, im, offsets, spec.canvas, mergeWeightingOf(spec));
     ({ canvasRe, canvasIm } = merged);
     re = merged.re;
     im = merged.im;
@@ -362,7 +397,7 @@ export function buildInferenceGraph(
     }
     const re = op.mul(net.amplitude, op.cos(net.phase));
     const im = op.mul(net.amplitude, op.sin(net.phase));
-    const merged = mergePatches(re, im, offsets!, spec.canvas, spec.arch.spec.probeBig);
+    const merged = mergePatches(re, im, offsets!, spec.canvas, mergeWeightingOf(spec));
     // Crop the canvas to N×N around the group centre (the zero-offset translation's transpose).
     const zero = g.constant(new Array(2).fill(0), [1, 1, 2], 'zero_offset');
     const { sx, sy } = translationMatrices(g, zero, spec.canvas, n);

@@ -17,7 +17,7 @@
 //             over the region, zero phase), scored identically.
 // The job's own split scored on its largest covered rectangle (the earlier protocol) stays as `ownSplit`.
 import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearson, removePlaneAt, toJsonMetrics, type JsonImageMetrics, type JsonReconstructionMetrics } from '../metrics';
-import { buildInferenceGraph, canvasSize, type ModelGraphSpec } from '../model';
+import { buildInferenceGraph, canvasSize, predictsFullPatch, type ModelGraphSpec } from '../model';
 import { openNpz } from '../npy';
 import type { EvaluationPlan, EvaluationSource, RunConfig } from './plan';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
@@ -350,7 +350,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
-    const evalCanvas = config.gridsize > 1 ? Math.max(input.spec.canvas, canvasSize(config.n, set.groups.maxOffset, t.probeBig)) : input.spec.canvas;
+    const evalCanvas = config.gridsize > 1 ? Math.max(input.spec.canvas, canvasSize(config.n, set.groups.maxOffset, predictsFullPatch(input.spec.arch.spec))) : input.spec.canvas;
     const evalSpec: ModelGraphSpec = evalCanvas === input.spec.canvas ? input.spec : { ...input.spec, canvas: evalCanvas };
     const trainedModel = input.trainedModel ?? build(input.spec, input.trained);
     const untrainedModel = build(input.spec, input.untrained);

@@ -70,6 +70,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'nGroups', value: nGroups, reference: '512 (TrainingConfig default)', note: training.nGroups === undefined ? `all ${patterns} training patterns, one group each` : 'set explicitly' },
     { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },
     { key: 'earlyStoppingMonitor', value: training.earlyStoppingMonitor, reference: "'loss' (EarlyStopping) and 'val_loss' (ReduceLROnPlateau)", note: 'what the schedule and early stopping watch' },
+    { key: 'patienceRestartsOnLrReduction', value: training.patienceRestartsOnLrReduction, reference: 'false (EarlyStopping and ReduceLROnPlateau count independently)', note: training.patienceRestartsOnLrReduction ? 'each learning rate gets its own patience: early stopping acts only at the floor of the schedule' : 'early stopping may end a run right after a reduction' },
     { key: 'minDelta', value: training.minDelta, reference: '1e-4 absolute (ReduceLROnPlateau), 0 (EarlyStopping)', note: 'smallest improvement that counts' },
     { key: 'learningRate', value: training.learningRate, reference: '1e-3 (TrainingConfig / Adam default)', note: 'initial Adam learning rate; 1e-3 collapses gridsize-2 models to the flat object' },
     { key: 'weightInit', value: training.weightInit, reference: "'glorot' (Keras glorot_uniform)", note: 'how the conv kernels start' },
@@ -79,6 +80,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'stitchCrosstalkCorrection', value: training.stitchCrosstalkCorrection, reference: 'absent (each prediction stitched with its own phase slopes)', note: 'gridsize-1 stitching of the evaluation reconstruction: true = each pattern\'s phase slope re-explained with the stitched amplitude (probe crosstalk) before the final synchronisation' },
     { key: 'rampHead', value: training.rampHead, reference: 'absent (the decoders alone produce the phase)', note: training.rampHead ? 'a learnt linear phase ramp per pattern (slopes from the pooled bottleneck and the intensity centroid) is added on the central N/2' : 'the decoders alone produce the phase (PtychoPINN\'s network)' },
     { key: 'energyAmplitude', value: training.energyAmplitude, reference: 'absent (the amplitude is σ(z) alone)', note: training.energyAmplitude ? 'each pattern\'s amplitude is 2·σ(z)·a₀, a₀ the rms amplitude its total counts imply' : 'the amplitude head\'s σ(z) alone (PtychoPINN\'s)' },
+    { key: 'objectSupport', value: training.objectSupport, reference: "'centre' (pad_object: the central N/2 × N/2)", note: training.objectSupport === 'full' ? 'the object is predicted on all N × N (one decoder level more); gridsize 2 merges by probe intensity' : 'the object is predicted on the central N/2 × N/2 only' },
     { key: 'probeBig', value: training.probeBig, reference: 'true (ModelConfig probe_big: border branch outside the central N/2)', note: training.probeBig ? 'the object is predicted on all N × N (border branch); the merge weights borders 0.01, not PtychoPINN\'s ×1000' : 'the object is predicted on the central N/2 × N/2 only' },
   ];
 }
@@ -213,7 +215,7 @@ export function describePlan(plan: RunPlan): string[] {
     `test data      ${c.testPath ? `${c.testPath}  (${c.testPatterns ?? '?'} patterns)` : '(none)'}`,
     ...(c.evaluation ? [`evaluation     ${c.evaluation.datasetPath}  (${c.evaluation.source === 'phase-c-test' ? "the dose's Phase C test split, common to every job of the dose" : c.evaluation.fallbackReason ?? c.evaluation.source})`] : []),
     `groups         ${c.nGroups} groups of ${c.groupSize}${c.gridsize > 1 ? `, K=${t.neighborCount} nearest neighbours` : ''}`,
-    `training       ${t.epochs} epochs, batch ${t.batchSize}, Adam lr ${t.learningRate} (plateau ×${t.plateauFactor} after ${t.plateauPatience}, floor ${t.minLearningRate}), early stop after ${t.earlyStoppingPatience}, validation ${t.validationFraction * 100}%, seed ${t.seed}`,
+    `training       ${t.epochs} epochs, batch ${t.batchSize}, Adam lr ${t.learningRate} (plateau ×${t.plateauFactor} after ${t.plateauPatience}, floor ${t.minLearningRate}), early stop after ${t.earlyStoppingPatience}${t.patienceRestartsOnLrReduction ? ' at the floor' : ''}, validation ${t.validationFraction * 100}%, seed ${t.seed}`,
     `intensity      s = sqrt(${c.dose})/(N/2) = ${c.intensityScale.toPrecision(6)}${t.intensityScaleTrainable ? ' (trainable)' : ''}`,
     `provider       requested ${plan.providers.requested}; would try ${plan.providers.candidates.join(' → ')}`,
     ...plan.providers.notes.map((n) => `               ${n}`),

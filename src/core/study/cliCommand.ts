@@ -18,7 +18,7 @@ export interface CommandRoots {
 const TRAIN_VALUE_FLAGS: readonly [keyof TrainingSettings, string][] = [
   ['epochs', '--epochs'], ['batchSize', '--batch-size'], ['learningRate', '--lr'], ['nGroups', '--n-groups'], ['neighborCount', '--neighbor-count'],
   ['seed', '--seed'], ['nFiltersScale', '--n-filters-scale'], ['earlyStoppingMonitor', '--early-stopping-monitor'], ['earlyStoppingPatience', '--early-stopping-patience'],
-  ['minDelta', '--min-delta'], ['stitchCropSize', '--stitch-crop-size'], ['probeNormalization', '--probe-normalization'], ['weightInit', '--weight-init'],
+  ['minDelta', '--min-delta'], ['stitchCropSize', '--stitch-crop-size'], ['probeNormalization', '--probe-normalization'], ['objectSupport', '--object-support'], ['weightInit', '--weight-init'],
   ['warmupSteps', '--warmup-steps'], ['executionProvider', '--ep'],
 ];
 /** Settings no flag can set: a command for a run that changed one of them would plan another run. */
@@ -57,6 +57,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (s.probeBig) out.push('--probe-big');
   if (!s.rampHead) out.push('--no-ramp-head');
   if (s.energyAmplitude) out.push('--energy-amplitude');
+  if (!s.patienceRestartsOnLrReduction) out.push('--no-patience-restart');
   if (s.allowIntensityData) out.push('--allow-intensity-data');
   if (threads !== undefined && threads > 0) out.push('--threads', String(threads));
   return out;

@@ -15,6 +15,13 @@ export interface TrainingSettings {
   plateauPatience: number;
   earlyStoppingPatience: number;
   /**
+   * Each learning rate gets its own patience: a reduction on plateau restarts early stopping's count, so a run stops
+   * only once the monitored loss has stalled at the floor of the schedule. Off: Keras's independent callbacks
+   * (PtychoPINN's), which stop a run right after its first reduction — measured, just before it left the plateau
+   * where untrained gridsize-2 models sit (README item 19).
+   */
+  patienceRestartsOnLrReduction: boolean;
+  /**
    * The loss the schedule and early stopping watch: 'val_loss' (the held-out groups, the same every epoch) or
    * 'loss' (the epoch's mean training loss, as the TF reference's EarlyStopping). The original study left it open.
    */
@@ -85,6 +92,12 @@ export interface TrainingSettings {
    */
   energyAmplitude: boolean;
   /**
+   * Where the network predicts the object (ArchitectureSpec.fullSupport): 'centre', PtychoPINN's pad_object (the
+   * central N/2 × N/2 square, zero outside), or 'full' (all N × N: each decoder gains a level; a gridsize-2 group is
+   * merged with its probes' intensities as weights). Excludes probeBig.
+   */
+  objectSupport: 'centre' | 'full';
+  /**
    * Train on diffraction that validation says looks like intensity or photon counts (amplitude squared): its
    * errors become warnings. A deliberate choice, recorded in the manifest; the model still fits it as amplitude.
    */
@@ -108,6 +121,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   plateauFactor: 0.5,
   plateauPatience: 2,
   earlyStoppingPatience: 3,
+  patienceRestartsOnLrReduction: true,
   earlyStoppingMonitor: 'val_loss',
   minDelta: 1e-4,
   validationFraction: 0.05,
@@ -126,6 +140,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   probeBig: false,
   rampHead: true,
   energyAmplitude: false,
+  objectSupport: 'centre',
   allowIntensityData: false,
   previewCenter: null,
   previewSize: 96,
@@ -174,6 +189,9 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.probeBig !== 'boolean') throw new ConfigError(`probeBig must be true or false (got ${String(s.probeBig)}).`);
   if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
   if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
+  if (s.objectSupport !== 'centre' && s.objectSupport !== 'full') throw new ConfigError(`objectSupport must be 'centre' or 'full' (got ${String(s.objectSupport)}).`);
+  if (s.objectSupport === 'full' && s.probeBig) throw new ConfigError('objectSupport \'full\' and probeBig exclude each other: both predict the object outside the central N/2 (choose one).');
+  if (typeof s.patienceRestartsOnLrReduction !== 'boolean') throw new ConfigError(`patienceRestartsOnLrReduction must be true or false (got ${String(s.patienceRestartsOnLrReduction)}).`);
   if (typeof s.allowIntensityData !== 'boolean') throw new ConfigError(`allowIntensityData must be true or false (got ${String(s.allowIntensityData)}).`);
   const c = s.previewCenter;
   if (c !== null && !(Array.isArray(c) && c.length === 2 && c.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1e6))) {

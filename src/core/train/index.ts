@@ -8,3 +8,4 @@ export * from './reconstruct';
 export * from './trainer';
 export * from './qualityMonitor';
 export * from './phaseSync';
+export * from './schedule';

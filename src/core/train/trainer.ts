@@ -6,13 +6,14 @@ import type { Tensor } from 'onnxruntime-node';
 import type { RunConfig } from '../run/plan';
 import { adamStepSize } from '../onnx';
 import {
-  buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, modelProbe,
+  buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, modelProbe, predictsFullPatch,
   parameterCount, IO, LOG_SCALE, type Architecture, type ModelGraphSpec,
 } from '../model';
 import { configKeyOf, loadCheckpoint, saveCheckpoint, type EpochRecord, type TrainingState } from './checkpoint';
 import type { TrainingDataset } from './data';
 import { buildGroups, permutation, selectGroups, splitValidation, type PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
+import { scheduleAfterEpoch } from './schedule';
 
 export interface StepProgress {
   epoch: number;
@@ -129,11 +130,11 @@ export class Trainer {
     if (trainGroups.count < 1) throw new TrainingError(`${c.jobId}: no training groups (the dataset holds ${this.train.count} patterns).`);
     const batch = Math.min(t.batchSize, trainGroups.count);
     if (batch < t.batchSize) this.log(`Only ${trainGroups.count} training groups: the batch size is reduced from ${t.batchSize} to ${batch}.`);
-    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude });
+    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude, fullSupport: t.objectSupport === 'full' });
     const probe = modelProbe(this.train.probe.data, c.n, t.probeNormalization);
     const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0);
     const spec: ModelGraphSpec = {
-      arch, batch, canvas: canvasSize(c.n, maxOffset, t.probeBig), intensityScale: c.intensityScale,
+      arch, batch, canvas: canvasSize(c.n, maxOffset, predictsFullPatch(arch.spec)), intensityScale: c.intensityScale,
       probe: { re: probe.re, im: probe.im }, trainLogScale: t.intensityScaleTrainable,
     };
     const started = Date.now();
@@ -155,14 +156,14 @@ export class Trainer {
   /** The fingerprint a checkpoint must match to be resumed by this run. */
   configKey(): string {
     const c = this.config;
-    const { epochs: _e, executionProvider: _p, earlyStoppingPatience: _s, allowIntensityData: _a, ...rest } = c.training;
+    const { epochs: _e, executionProvider: _p, earlyStoppingPatience: _s, patienceRestartsOnLrReduction: _r, allowIntensityData: _a, ...rest } = c.training;
     // Settings added later count only when they differ from the behaviour before them, so a checkpoint written
     // by an earlier version still resumes.
     // Stitching never touches training: its switch is pinned to the value earlier checkpoints recorded.
     // The preview window is monitoring only: a resume may move it.
-    const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
+    const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
     const training = { ...stable, stitchPhaseAlignment: false };
-    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead } : {}), ...(energyAmplitude ? { energyAmplitude } : {}) };
+    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(objectSupport !== 'centre' ? { objectSupport } : {}) };
     return configKeyOf({
       n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath,
       trainPatterns: this.train.count, dose: c.dose, canvas: this.plan?.spec.canvas, batch: this.plan?.batch,
@@ -317,23 +318,7 @@ export class Trainer {
       const trainLoss = state.epochLossSum / Math.max(1, state.epochLossCount);
       const valLoss = await this.evaluate(state, this.train, validationGroups);
       const monitored = t.earlyStoppingMonitor === 'val_loss' && valLoss !== null ? valLoss : trainLoss;
-      let lrReduced = false;
-      let earlyStop = false;
-      const improved = monitored < state.best - t.minDelta;
-      if (improved) {
-        state.best = monitored;
-        state.plateauWait = 0;
-        state.stopWait = 0;
-      } else {
-        state.plateauWait++;
-        state.stopWait++;
-        if (state.plateauWait >= t.plateauPatience && state.lr > t.minLearningRate) {
-          state.lr = Math.max(t.minLearningRate, state.lr * t.plateauFactor);
-          state.plateauWait = 0;
-          lrReduced = true;
-        }
-        if (t.earlyStoppingPatience > 0 && state.stopWait >= t.earlyStoppingPatience) earlyStop = true;
-      }
+      const { lrReduced, earlyStop } = scheduleAfterEpoch(state, monitored, t);
       const record: EpochRecord = { epoch: state.epoch + 1, trainLoss, valLoss, lr: state.lr, seconds: (Date.now() - epochStart) / 1000 };
       state.history.push(record);
       state.epoch++;
@@ -342,7 +327,7 @@ export class Trainer {
       state.epochLossCount = 0;
       if (earlyStop) {
         state.finished = true;
-        state.stopReason = `early stopping: the ${monitored === valLoss ? 'validation' : 'training'} loss did not improve by ${t.minDelta} for ${t.earlyStoppingPatience} epochs`;
+        state.stopReason = `early stopping: the ${monitored === valLoss ? 'validation' : 'training'} loss did not improve by ${t.minDelta} for ${t.earlyStoppingPatience} epochs${t.patienceRestartsOnLrReduction ? ` at the learning rate ${state.lr}` : ''}`;
       } else if (state.epoch >= t.epochs) {
         state.finished = true;
         state.stopReason = `completed ${t.epochs} epochs`;

@@ -128,10 +128,10 @@ function fieldsOf(o: Obj, keys: [string, string][], rest = true): Field[] {
 /** Hyperparameter groups of config.training (every key shown; unknown ones under "other"). */
 const TRAINING_GROUPS: [string, [string, string][]][] = [
   ['Optimisation', [['epochs', 'epochs'], ['batchSize', 'batch size (groups)'], ['learningRate', 'learning rate (Adam)'], ['minLearningRate', 'minimum learning rate'],
-    ['plateauFactor', 'plateau factor'], ['plateauPatience', 'plateau patience (epochs)'], ['earlyStoppingPatience', 'early-stopping patience (epochs)'],
+    ['plateauFactor', 'plateau factor'], ['plateauPatience', 'plateau patience (epochs)'], ['earlyStoppingPatience', 'early-stopping patience (epochs)'], ['patienceRestartsOnLrReduction', 'patience restarts on a learning-rate reduction'],
     ['validationFraction', 'validation fraction']]],
   ['Model', [['nFiltersScale', 'n_filters_scale'], ['intensityScaleTrainable', 'intensity scale trainable'], ['probeTrainable', 'probe trainable'],
-    ['rampHead', 'ramp head (linear phase per pattern)'], ['energyAmplitude', 'energy-scaled amplitude'], ['probeBig', 'probe.big border branch']]],
+    ['rampHead', 'ramp head (linear phase per pattern)'], ['energyAmplitude', 'energy-scaled amplitude'], ['objectSupport', 'object support'], ['probeBig', 'probe.big border branch']]],
   ['Grouping and stitching', [['neighborCount', 'neighbour count K'], ['stitchCropSize', 'stitch crop size (px)'], ['stitchPhaseAlignment', 'phase-aligned stitching'], ['stitchFillHoles', 'holes filled in stitching'], ['stitchCrosstalkCorrection', 'probe crosstalk corrected (gs1)']]],
   ['Reproducibility and runtime', [['seed', 'seed'], ['executionProvider', 'execution provider requested']]],
 ];
