@@ -4,20 +4,14 @@
 // is untouched, and the gradients through a₀ (it depends on the input scale exp(−log_scale)) match finite
 // differences of the model's own loss, gridsize 1 and 2.
 import { strict as assert } from 'node:assert';
-import {
-  buildArchitecture, buildInferenceGraph, canvasSize, initialParameters, IO, LOG_SCALE,
-  normalizeProbeEnergy, type ModelGraphSpec,
-} from '../../src/core/model';
-import { syntheticProbe } from '../../src/core/simulate';
-import { checkGradients, modelFeeds } from './helpers/gradcheck';
+import { buildInferenceGraph, initialParameters, IO, LOG_SCALE, type ModelGraphSpec } from '../../src/core/model';
+import { checkGradients, modelFeeds, smallModelSpec, SMALL_N } from './helpers/gradcheck';
 import { randomArray, run, seeded, session } from './helpers/ort';
 
-const N = 32;
-const FILTERS = { encoder: [4, 8], decoder: [8] };
+const N = SMALL_N;
 
 function spec(gridsize: number, batch: number, energyAmplitude: boolean): ModelGraphSpec {
-  const arch = buildArchitecture({ n: N, gridsize, filterScale: 1, filters: FILTERS, rampHead: true, energyAmplitude });
-  return { arch, batch, canvas: canvasSize(N, 3, false), intensityScale: 1.7, probe: normalizeProbeEnergy(syntheticProbe(N).data, N), trainLogScale: true };
+  return smallModelSpec(gridsize, batch, { energyAmplitude });
 }
 
 const feeds = modelFeeds;

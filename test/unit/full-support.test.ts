@@ -4,20 +4,17 @@
 import { strict as assert } from 'node:assert';
 import {
   buildArchitecture, buildInferenceGraph, canvasSize, initialParameters, mergePatches, mergeWeightingOf, IO, LOG_SCALE,
-  normalizeProbeEnergy, parameterCount, PROBE_MERGE_FLOOR, type ModelGraphSpec,
+  parameterCount, PROBE_MERGE_FLOOR, type ModelGraphSpec,
 } from '../../src/core/model';
 import { Graph } from '../../src/core/onnx';
-import { syntheticProbe } from '../../src/core/simulate';
 import { resolveTrainingSettings, ConfigError } from '../../src/core/study/config';
-import { checkGradients, modelFeeds } from './helpers/gradcheck';
+import { checkGradients, modelFeeds, smallModelSpec, SMALL_N } from './helpers/gradcheck';
 import { randomArray, run, seeded, session } from './helpers/ort';
 
-const N = 32;
-const FILTERS = { encoder: [4, 8], decoder: [8] };
+const N = SMALL_N;
 
 function spec(gridsize: number, batch: number, fullSupport: boolean): ModelGraphSpec {
-  const arch = buildArchitecture({ n: N, gridsize, filterScale: 1, filters: FILTERS, rampHead: true, fullSupport });
-  return { arch, batch, canvas: canvasSize(N, 3, fullSupport), intensityScale: 1.7, probe: normalizeProbeEnergy(syntheticProbe(N).data, N), trainLogScale: true };
+  return smallModelSpec(gridsize, batch, { fullSupport });
 }
 
 describe('full object support: the network predicts all N × N', () => {

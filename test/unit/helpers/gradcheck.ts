@@ -1,7 +1,10 @@
 // Finite-difference check of the model's gradient graph: for each named parameter, its largest gradient entry
 // against the central difference of the eval graph's mean per-group loss (the model's own loss).
 import { strict as assert } from 'node:assert';
-import { buildEvalGraph, buildGradientGraph, IO, type ModelGraphSpec } from '../../../src/core/model';
+import {
+  buildArchitecture, buildEvalGraph, buildGradientGraph, canvasSize, normalizeProbeEnergy, predictsFullPatch, IO, type ArchitectureSpec, type ModelGraphSpec,
+} from '../../../src/core/model';
+import { syntheticProbe } from '../../../src/core/simulate';
 import { randomArray, run, seeded, session, type Feed } from './ort';
 
 export async function checkGradients(
@@ -46,4 +49,16 @@ export function modelFeeds(s: ModelGraphSpec, values: Map<string, Float32Array>,
   out[IO.diffraction] = { data: x, shape: [s.batch, c, n, n] };
   if (c > 1) out[IO.offsets] = { data: randomArray(s.batch * c * 2, seeded(5), -2.5, 2.5) as Float32Array, shape: [s.batch, c, 2] };
   return out;
+}
+
+/** Side of the small model used by the gradient checks. */
+export const SMALL_N = 32;
+
+/** A small model (N = 32, two encoder levels, ramp head) with `options` on its architecture, for gradient checks. */
+export function smallModelSpec(gridsize: number, batch: number, options: Partial<ArchitectureSpec> = {}): ModelGraphSpec {
+  const arch = buildArchitecture({ n: SMALL_N, gridsize, filterScale: 1, filters: { encoder: [4, 8], decoder: [8] }, rampHead: true, ...options });
+  return {
+    arch, batch, canvas: canvasSize(SMALL_N, 3, predictsFullPatch(arch.spec)), intensityScale: 1.7,
+    probe: normalizeProbeEnergy(syntheticProbe(SMALL_N).data, SMALL_N), trainLogScale: true,
+  };
 }
