@@ -352,6 +352,37 @@ describe('training engine (in-process)', function () {
     }
   });
 
+  it('a run that used up its epochs, resumed with more, trains on to where a longer run ends; an early-stopped one stays stopped', async () => {
+    const config = await planFor(tmp.dir, 'dose_100000/baseline/gs1', { epochs: 2, batchSize: 8, nFiltersScale: 1, seed: 13 });
+    const straight = await trainer(config);
+    const s1 = straight.t.initialState();
+    await straight.t.run(s1);
+    await straight.close();
+
+    const ckpt = path.join(tmp.dir, 'ckpt-extend.npz');
+    const short = await trainer({ ...config, training: { ...config.training, epochs: 1 } }, ckpt);
+    const out = await short.t.run(short.t.initialState());
+    await short.close();
+    assert.equal(out.status, 'finished');
+    assert.equal(out.state.stoppedBy, 'epochs');
+    const longer = await trainer(config, ckpt);
+    const restored = await longer.t.loadState(ckpt);
+    assert.equal(restored.finished, true);
+    const done = await longer.t.run(restored);
+    assert.equal(done.status, 'finished');
+    assert.equal(restored.epoch, 2);
+    assert.equal(done.reason, 'completed 2 epochs');
+    const diff = maxDiff(s1, restored);
+    assert.ok(diff < 1e-6, `parameters differ by ${diff}`);
+    // Early stopping's verdict stands: no step is taken.
+    const stopped = { ...restored, epoch: 1, finished: true, stoppedBy: 'early-stopping' as const, stopReason: 'early stopping: …' };
+    const again = await longer.t.run(stopped);
+    await longer.close();
+    assert.equal(again.reason, 'early stopping: …');
+    assert.equal(stopped.epoch, 1);
+    assert.equal(stopped.step, restored.step);
+  });
+
   it('a checkpoint from a different configuration is refused with a clear message', async () => {
     const config = await planFor(tmp.dir, 'dose_100000/baseline/gs1', { epochs: 1, batchSize: 8, nFiltersScale: 1, seed: 11 });
     const a = await trainer(config);

@@ -36,6 +36,8 @@ export interface TrainingState {
   elapsedSeconds: number;
   finished: boolean;
   stopReason?: string;
+  /** What ended a finished run: its epoch budget (a resume with more epochs goes on) or early stopping. */
+  stoppedBy?: 'epochs' | 'early-stopping';
   /** Fingerprint of everything a resume must agree on. */
   configKey: string;
 }

@@ -266,6 +266,12 @@ export class Trainer {
       await this.saveState(state, this.options.checkpointPath);
       cb.onCheckpoint?.({ epoch: state.epoch, stepInEpoch: state.stepInEpoch, step: state.step, path: this.options.checkpointPath, seconds: (Date.now() - t0) / 1000 });
     };
+    if (state.finished && ranOutOfEpochs(state) && state.epoch < t.epochs) {
+      // The run used up its epoch budget; resumed with a larger one it trains on (early stopping's verdict stands).
+      state.finished = false;
+      state.stopReason = undefined;
+      state.stoppedBy = undefined;
+    }
     if (state.finished) return { status: 'finished', state, reason: state.stopReason ?? 'training had already finished' };
 
     while (state.epoch < t.epochs) {
@@ -327,9 +333,11 @@ export class Trainer {
       state.epochLossCount = 0;
       if (earlyStop) {
         state.finished = true;
+        state.stoppedBy = 'early-stopping';
         state.stopReason = `early stopping: the ${monitored === valLoss ? 'validation' : 'training'} loss did not improve by ${t.minDelta} for ${t.earlyStoppingPatience} epochs${t.patienceRestartsOnLrReduction ? ` at the learning rate ${state.lr}` : ''}`;
       } else if (state.epoch >= t.epochs) {
         state.finished = true;
+        state.stoppedBy = 'epochs';
         state.stopReason = `completed ${t.epochs} epochs`;
       }
       cb.onEpoch?.({ ...record, lrReduced, earlyStop });
@@ -338,6 +346,7 @@ export class Trainer {
       if (state.finished) break;
     }
     state.finished = true;
+    state.stoppedBy ??= 'epochs';
     state.elapsedSeconds = elapsed();
     return { status: 'finished', state, reason: state.stopReason ?? `completed ${t.epochs} epochs` };
   }
@@ -362,3 +371,8 @@ export class Trainer {
 }
 
 export { LOG_SCALE };
+
+/** Whether a finished run ended on its epoch budget (checkpoints before `stoppedBy` say so in their reason). */
+function ranOutOfEpochs(state: TrainingState): boolean {
+  return state.stoppedBy ? state.stoppedBy === 'epochs' : /^completed \d+ epochs$/.test(state.stopReason ?? '');
+}
