@@ -182,10 +182,12 @@ export type MergeWeighting = 'central' | 'border' | { probeIntensity: Float32Arr
 export function mergeWeightingOf(spec: ModelGraphSpec): MergeWeighting {
   if (spec.arch.spec.probeBig) return 'border';
   if (!spec.arch.spec.fullSupport) return 'central';
-  const n = spec.arch.spec.n;
-  const intensity = new Float32Array(n * n);
-  for (let k = 0; k < n * n; k++) intensity[k] = spec.probe.re[k] ** 2 + spec.probe.im[k] ** 2;
-  return { probeIntensity: intensity };
+  return { probeIntensity: Float32Array.from(probeIntensityOf(spec)) };
+}
+
+/** |P|² of the model's probe, per pixel (double, so Σ|P|² is exact to the probe's float32 values). */
+function probeIntensityOf(spec: ModelGraphSpec): Float64Array {
+  return Float64Array.from(spec.probe.re, (re, k) => re * re + spec.probe.im[k] ** 2);
 }
 
 /**
@@ -260,9 +262,7 @@ export function probedFarField(re: Value, im: Value, pr: Value, pi: Value): Valu
 
 /** Σ |P|² of the model's probe (the energy-scaled amplitude's denominator). */
 function probeEnergyOf(spec: ModelGraphSpec): number {
-  let e = 0;
-  for (let i = 0; i < spec.probe.re.length; i++) e += spec.probe.re[i] ** 2 + spec.probe.im[i] ** 2;
-  return e;
+  return probeIntensityOf(spec).reduce((sum, v) => sum + v, 0);
 }
 
 /**

@@ -22,7 +22,7 @@ import type { JobManifest } from '../study/manifest';
 import { resolveTrainingSettings } from '../study/config';
 import { readRunConfig } from '../study/runConfigFile';
 import { openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
-import { PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport } from '../model';
+import { predictsFullPatch, PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport } from '../model';
 import { ManifestKeeper } from './manifestWriter';
 import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './previews';
 import type { EventLog } from './events';
@@ -244,7 +244,7 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
   });
   if (fallback) emit({ type: 'log', level: 'warn', message: fallback });
   const outside = manifest.training.probeOutsideSupport as number;
-  if (!config.training.probeBig && config.training.objectSupport !== 'full' && outside > PROBE_OUTSIDE_SUPPORT_WARN) {
+  if (!predictsFullPatch(plan.arch.spec) && outside > PROBE_OUTSIDE_SUPPORT_WARN) {
     emit({ type: 'log', level: 'warn', message: `${(100 * outside).toFixed(0)} % of the probe's energy falls outside the central N/2 × N/2 square where the network predicts the object: the model cannot explain that light and tends to learn a fixed pattern instead of the object (README, Reconstruction quality, item 18). A probe this wide is outside what this model was built for; training.probeBig (--probe-big) predicts the border from a small branch, training.objectSupport 'full' (--object-support full) all N × N with the full network.` });
   }
   for (const note of opts.threads.notes) emit({ type: 'log', level: 'warn', message: `${describeThreads(opts.threads)}: ${note}` });
