@@ -91,6 +91,43 @@ describe('ramp head: a learnt linear phase per pattern', () => {
     }
   });
 
+  it('gridsize 2: a group\'s planes share the group\'s origin, so equal slopes agree where the patterns overlap', async () => {
+    // Decoders silenced (phase head 0 → phase 0; amplitude head → the constant σ(0.4)), equal slopes for all four
+    // patterns: the merged canvas must be that amplitude times e^{i·2π(gx·X + gy·Y)/N} in the group's coordinates
+    // wherever a support reaches. Planes about each pattern's own centre would disagree by g·(d_j − d_k) in the
+    // overlaps, and the merge's average would lose amplitude there.
+    const s = spec(2, 1, true);
+    s.canvas = canvasSize(N, 6, false);
+    const values = initialParameters(s.arch, 3, s.intensityScale);
+    for (const name of ['head_amp.weight', 'head_phase.weight', 'head_phase.bias', 'ramp.weight']) values.set(name, new Float32Array(values.get(name)!.length));
+    values.set('head_amp.bias', new Float32Array(values.get('head_amp.bias')!.length).fill(0.4));
+    const gx = 0.3, gy = -0.2;
+    values.set('ramp.bias', Float32Array.from({ length: 8 }, (_, k) => (k < 4 ? gx : gy) / RAMP_GAIN));
+    const offsets = Float32Array.of(-3, 2, 4, 1, 1, -3, -2, -1); // integer: the translation is exact
+    const x = randomArray(4 * N * N, seeded(31), 0, 1.5) as Float32Array;
+    const sess = await session(buildInferenceGraph(s, 'inputs').model);
+    const f = feeds(s, values, x);
+    f[IO.offsets] = { data: offsets, shape: [1, 4, 2] };
+    const out = await run(sess, f);
+    await sess.release();
+    const amplitude = out[IO.amplitude] as Float32Array, phase = out[IO.phase] as Float32Array;
+    const a = 1 / (1 + Math.exp(-0.4));
+    let covered = 0, worstAmplitude = 0, worstPhase = 0;
+    for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) {
+      const under = [0, 1, 2, 3].some((k) => inCentre(i - offsets[2 * k + 1], j - offsets[2 * k]));
+      if (!under) continue;
+      covered++;
+      const expected = (2 * Math.PI * (gx * (j - N / 2) + gy * (i - N / 2))) / N;
+      const k = i * N + j;
+      worstAmplitude = Math.max(worstAmplitude, Math.abs(amplitude[k] - a));
+      worstPhase = Math.max(worstPhase, Math.abs(Math.atan2(Math.sin(phase[k] - expected), Math.cos(phase[k] - expected))));
+    }
+    assert.ok(covered > (N * N) / 3, `${covered} pixels covered`);
+    // 1e-3: the merge divides by the coverage + 1e-3.
+    assert.ok(worstAmplitude < 1e-3, `the overlaps lose amplitude: worst |A − a| = ${worstAmplitude}`);
+    assert.ok(worstPhase < 1e-4, `the merged phase is not the group's plane: worst error ${worstPhase} rad`);
+  });
+
   for (const gridsize of [1, 2]) {
     it(`gridsize ${gridsize}: gradients of the ramp parameters match finite differences of the loss`, async () => {
       const s = spec(gridsize, 2, true);

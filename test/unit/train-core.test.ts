@@ -10,7 +10,7 @@ import { discoverStudy, listJobs } from '../../src/core/study';
 import { planRun, type RunConfig } from '../../src/core/run/plan';
 import { simulateStudy, defaultSimulationConfig } from '../../src/core/simulate';
 import {
-  buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, AlignedStitch, outwardOrder, Stitcher, stitchFillFor, stitchRegion, Trainer, type TrainingState,
+  buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, AlignedStitch, outwardOrder, Stitcher, stitcherFor, stitchFillFor, stitchRegion, Trainer, type TrainingState,
 } from '../../src/core/train';
 import { COVERED_WEIGHT, largestCoveredRectangle, rotatePhase, scoreReconstruction } from '../../src/core/run/artifacts';
 import { tempDir } from './helpers/paths';
@@ -168,9 +168,13 @@ describe('training engine (in-process)', function () {
     const offsets = Array.from({ length: centers.length / 2 }, (_, g) => ((g * 2.399) % (2 * Math.PI)) - Math.PI);
     const region = stitchRegion(centers, m);
     const truth = cropObject(object, region);
-    const stitch = (align: boolean): { object: Float32Array; weight: Float32Array; rampRemoved?: [number, number] } => {
-      // Pure synchronisation (anchor 0): these offsets carry no information at all.
-      const st = align ? new AlignedStitch(region, n, m, centers.length / 2, { anchor: 0 }) : new Stitcher(region, n, m);
+    const stitch = (align: boolean | 'group' | 'pattern'): { object: Float32Array; weight: Float32Array; rampRemoved?: [number, number] } => {
+      // Pure synchronisation (anchor 0): these offsets carry no information at all. 'group' / 'pattern': the
+      // run's stitcher for gridsize-2 groups (GROUP_SYNC_ANCHOR) and for gridsize-1 patterns (anchored).
+      const count = centers.length / 2;
+      const st = align === 'group' || align === 'pattern'
+        ? stitcherFor(region, n, m, count, { alignPhase: true }, new Float32Array(2 * n * n), align === 'group' ? 4 : 1)
+        : align ? new AlignedStitch(region, n, m, count, { anchor: 0 }) : new Stitcher(region, n, m);
       for (let g = 0; g < centers.length / 2; g++) {
         const amp = new Float32Array(n * n);
         const phase = new Float32Array(n * n);
@@ -206,6 +210,12 @@ describe('training engine (in-process)', function () {
     const plain = error(stitch(false));
     assert.ok(aligned < 1e-4, `aligned stitching deviates by ${aligned}`);
     assert.ok(plain > 0.3, `plain averaging of offset patches should be visibly wrong (worst error ${plain})`);
+    // A gridsize-2 run synchronises its groups without an anchor (GROUP_SYNC_ANCHOR = 0); a gridsize-1 run's first
+    // synchronisation is anchored (PHASE_ANCHOR), which these uninformative offsets pull off the truth.
+    const group = error(withRampRestored(stitch('group'), region.width));
+    const pattern = error(withRampRestored(stitch('pattern'), region.width));
+    assert.ok(group < 1e-4, `the gridsize-2 stitcher deviates by ${group}`);
+    assert.ok(pattern > 1e-3, `the anchored gridsize-1 stitcher should deviate (worst error ${pattern})`);
     // The order grows outward from the centroid: the first patch is the one nearest the middle.
     const order = outwardOrder(centers);
     assert.deepEqual([centers[2 * order[0]], centers[2 * order[0] + 1]], [44, 36]);

@@ -63,7 +63,7 @@ function convRelu(x: Value, layer: ConvLayer, params: Map<string, Value>): Value
  * The CNN: normalised diffraction [B, C, N, N] → amplitude in (0, 1) and phase in (−π, π) on the central N/2,
  * zero outside; with probe.big the border branch fills the outside (swish, as PtychoPINN's decoder_last).
  */
-export function network(x: Value, arch: Architecture, params: Map<string, Value>, probeEnergy?: number): { amplitude: Value; phase: Value } {
+export function network(x: Value, arch: Architecture, params: Map<string, Value>, probeEnergy?: number, offsets?: Value): { amplitude: Value; phase: Value } {
   let h = x;
   for (const [a, b] of arch.encoder) h = op.maxPool2(convRelu(convRelu(h, a, params), b, params));
   const n = arch.spec.n;
@@ -94,7 +94,7 @@ export function network(x: Value, arch: Architecture, params: Map<string, Value>
     amplitude = op.mul(amplitude, op.scale(a0, 2));
   }
   let phase = decode(arch.decoders.phase, arch.heads.phase, (v) => op.scale(op.tanh(v), Math.PI), arch.border?.phase);
-  if (arch.ramp) phase = op.add(phase, phaseRamp(x, h, arch, params));
+  if (arch.ramp) phase = op.add(phase, phaseRamp(x, h, arch, params, offsets));
   return { amplitude, phase };
 }
 
@@ -110,9 +110,11 @@ export const RAMP_GAIN = 20;
  * the bottleneck features averaged over space and of the pattern's intensity centroid (cx, cy, the shift
  * itself, detached: data, not a gradient path). Convolutions cannot turn spatially constant information into
  * a ramp away from the borders, and max pooling keeps little of a sub-pixel shift, so without it the decoders
- * under-predict the local phase gradient (README, Reconstruction quality item 15).
+ * under-predict the local phase gradient (README, Reconstruction quality item 15). In a gridsize-2 group each
+ * pattern's plane is taken about the group's origin (its offset enters as a constant), so that patterns with one
+ * slope agree where they overlap (item 20).
  */
-function phaseRamp(x: Value, h: Value, arch: Architecture, params: Map<string, Value>): Value {
+function phaseRamp(x: Value, h: Value, arch: Architecture, params: Map<string, Value>, offsets?: Value): Value {
   const g = x.graph;
   const n = x.shape[3];
   const c = x.shape[1];
@@ -134,15 +136,26 @@ function phaseRamp(x: Value, h: Value, arch: Architecture, params: Map<string, V
   // The plane covers where the network predicts the object: the central N/2, or all N with probe.big (a plane
   // on the centre only would put a phase step between the centre and the border branch).
   const q = predictsFullPatch(arch.spec) ? 0 : n / 4;
-  const plane = (along: 'u' | 'v'): Float32Array => Float32Array.from({ length: n * n }, (_, k) => {
+  const inSupport = (k: number): boolean => {
     const i = Math.floor(k / n), j = k % n;
-    const inside = i >= q && i < n - q && j >= q && j < n - q;
-    return inside ? (2 * Math.PI * ((along === 'u' ? j : i) - n / 2)) / n : 0;
-  });
+    return i >= q && i < n - q && j >= q && j < n - q;
+  };
+  const plane = (along: 'u' | 'v'): Float32Array => Float32Array.from({ length: n * n }, (_, k) =>
+    (inSupport(k) ? (2 * Math.PI * ((along === 'u' ? k % n : Math.floor(k / n)) - n / 2)) / n : 0));
   const tag = q ? '' : '_full';
   const pu = constantMatrix(g, `ramp_u_${n}${tag}`, plane('u'), [n, n]);
   const pv = constantMatrix(g, `ramp_v_${n}${tag}`, plane('v'), [n, n]);
-  return op.add(op.mul(gx, pu), op.mul(gy, pv));
+  const ramp = op.add(op.mul(gx, pu), op.mul(gy, pv));
+  if (!offsets) return ramp;
+  // A group's planes share the group's origin: pattern k sits at offset d_k on the canvas (patch pixel u ↔ canvas
+  // u + d_k), so its plane is g·(u + d_k). Planes about each pattern's own centre would disagree by g·(d_j − d_k)
+  // where two patterns overlap — a mismatch the merge averages away and the loss then charges to every slope.
+  const shift = g.untaped(() => {
+    const along = (axis: number): Value => op.scale(op.unsqueeze(op.slice(offsets, [axis], [axis + 1], [2]), [3]), (2 * Math.PI) / n);
+    return { u: along(0), v: along(1), support: constantMatrix(g, `ramp_support_${n}${tag}`, plane('u').map((_, k) => (q === 0 || inSupport(k) ? 1 : 0)), [n, n]) };
+  });
+  const constant = op.add(op.mul(gx, shift.u), op.mul(gy, shift.v));
+  return op.add(ramp, op.mul(constant, shift.support));
 }
 
 /** Bilinear translation matrices S[b, c] (P×N) for offsets [B, C, 2] (dx, dy): canvas = S_y · patch · S_xᵀ. */
@@ -274,7 +287,7 @@ export function forward(spec: ModelGraphSpec, params: Map<string, Value>, x: Val
   const s = spec.intensityScale;
   const logScale = params.get(LOG_SCALE)!;
   const inputScale = op.mul(g.constant(s), op.exp(op.neg(logScale)));
-  const { amplitude, phase } = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec));
+  const { amplitude, phase } = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec), offsets);
   let re = op.mul(amplitude, op.cos(phase));
   let im = op.mul(amplitude, op.sin(phase));
   let canvasRe: Value | undefined;
@@ -389,7 +402,7 @@ export function buildInferenceGraph(
   g.untaped(() => {
     const s = spec.intensityScale;
     const inputScale = op.mul(g.constant(s), op.exp(op.neg(params.get(LOG_SCALE)!)));
-    const net = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec));
+    const net = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec), offsets);
     if (spec.arch.spec.gridsize === 1) {
       g.output(named(net.amplitude, IO.amplitude));
       g.output(named(net.phase, IO.phase));

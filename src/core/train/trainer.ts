@@ -163,7 +163,9 @@ export class Trainer {
     // The preview window is monitoring only: a resume may move it.
     const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
     const training = { ...stable, stitchPhaseAlignment: false };
-    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(objectSupport !== 'centre' ? { objectSupport } : {}) };
+    // rampOrigin: gridsize-2 ramp planes share the group's origin (graphs.ts phaseRamp); checkpoints from before that
+    // change hold a different model and do not resume.
+    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(objectSupport !== 'centre' ? { objectSupport } : {}) };
     return configKeyOf({
       n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath,
       trainPatterns: this.train.count, dose: c.dose, canvas: this.plan?.spec.canvas, batch: this.plan?.batch,
