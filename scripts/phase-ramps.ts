@@ -140,3 +140,28 @@ export async function phaseRampFidelity(modelFile: string, testFile: string, max
     await close();
   }
 }
+
+/** Two-regressor least squares y ≈ a·u + b·v + c. */
+export function regress2(y: ArrayLike<number>, u: ArrayLike<number>, v: ArrayLike<number>): { a: number; b: number } {
+  const m = (z: ArrayLike<number>): number => { let s = 0; for (let i = 0; i < z.length; i++) s += z[i]; return s / z.length; };
+  const my = m(y), mu = m(u), mv = m(v);
+  let suu = 0, svv = 0, suv = 0, syu = 0, syv = 0;
+  for (let i = 0; i < y.length; i++) {
+    const du = u[i] - mu, dv = v[i] - mv, dy = y[i] - my;
+    suu += du * du; svv += dv * dv; suv += du * dv; syu += dy * du; syv += dy * dv;
+  }
+  const det = suu * svv - suv * suv;
+  return { a: (syu * svv - syv * suv) / det, b: (syv * suu - syu * suv) / det };
+}
+
+/** The analysis scripts' command line: --model, --data, [--crop 20], [--json]; exits with the usage when one is missing. */
+export function analysisArgs(name: string): { model: string; data: string; crop: number; json: boolean } {
+  const argv = process.argv.slice(2);
+  const get = (flag: string): string | undefined => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined; };
+  const model = get('--model'), data = get('--data');
+  if (!model || !data) {
+    process.stderr.write(`usage: ${name} --model <run>/model.onnx --data <patched_test.npz> [--crop 20] [--json]\n`);
+    process.exit(2);
+  }
+  return { model, data, crop: Number(get('--crop') ?? 20), json: argv.includes('--json') };
+}

@@ -17,6 +17,7 @@ import { probeCentroidShare, probePhaseGradient } from '../src/core/model';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase } from '../src/core/run/artifacts';
 import { evaluationGroups, scanRegion } from '../src/core/run/evaluation';
 import { AlignedStitch, cropObject, crosstalkCorrectionFor, openTrainingDataset, Stitcher, stitchFillFor, type StitchRegion } from '../src/core/train';
+import { analysisArgs, regress2 } from './phase-ramps';
 
 export interface GroupStitchScore {
   phaseR: number;
@@ -87,19 +88,6 @@ function score(object: Float32Array, weight: Float32Array, truth: Float32Array, 
     phaseR: pearson(study, tPhase), gain: gainOf(pred, tPhase), gainWide: gainOf(wide(pred), wide(tPhase)),
     amplitudeR: pearson(pick((q) => Math.hypot(aligned[2 * q], aligned[2 * q + 1])), pick((q) => Math.hypot(truth[2 * q], truth[2 * q + 1]))),
   };
-}
-
-/** Least squares y ≈ a·u + b·v + c. */
-function regress2(y: ArrayLike<number>, u: ArrayLike<number>, v: ArrayLike<number>): { a: number; b: number } {
-  const m = (z: ArrayLike<number>): number => { let s = 0; for (let i = 0; i < z.length; i++) s += z[i]; return s / z.length; };
-  const my = m(y), mu = m(u), mv = m(v);
-  let suu = 0, svv = 0, suv = 0, syu = 0, syv = 0;
-  for (let i = 0; i < y.length; i++) {
-    const du = u[i] - mu, dv = v[i] - mv, dy = y[i] - my;
-    suu += du * du; svv += dv * dv; suv += du * dv; syu += dy * du; syv += dy * dv;
-  }
-  const det = suu * svv - suv * suv;
-  return { a: (syu * svv - syv * suv) / det, b: (syv * suu - syu * suv) / det };
 }
 
 /** A weighted plane fit (rad/px slopes) of a phase patch relative to its weighted mean phase, on `mask`. */
@@ -231,15 +219,9 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
 }
 
 if (require.main === module) {
-  const argv = process.argv.slice(2);
-  const get = (flag: string): string | undefined => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined; };
-  const model = get('--model'), data = get('--data');
-  if (!model || !data) {
-    process.stderr.write('usage: stitch-groups --model <run>/model.onnx --data <patched_test.npz> [--crop 20] [--json]\n');
-    process.exit(2);
-  }
-  study(model, data, Number(get('--crop') ?? 20)).then((s) => {
-    if (argv.includes('--json')) { process.stdout.write(`${JSON.stringify(s)}\n`); return; }
+  const args = analysisArgs('stitch-groups');
+  study(args.model, args.data, args.crop).then((s) => {
+    if (args.json) { process.stdout.write(`${JSON.stringify(s)}\n`); return; }
     const f = (v: number): string => v.toFixed(3);
     process.stdout.write(`${s.groups} groups; predicted group slopes = ${f(s.slopes.onTruth)}·truth's + ${f(s.slopes.onShare)}·(share under the group's amplitude − under the truth's) (detector px; r with the truth's ${f(s.slopes.r)})\n`);
     process.stdout.write('| stitching | phase r (study) | phase gain, all / wider than 32 px | amplitude r |\n|---|---|---|---|\n');

@@ -16,7 +16,7 @@ import { scanRegion } from '../src/core/run/evaluation';
 import { synchronizePhases } from '../src/core/train/phaseSync';
 import { AlignedStitch, cropObject, crosstalkCorrectionFor, Stitcher, stitchFillFor } from '../src/core/train/stitch';
 import { probeCentroidShare, probePhaseGradient } from '../src/core/model';
-import { centred, openScored, plane, truthUnderPattern } from './phase-ramps';
+import { analysisArgs, centred, openScored, plane, regress2, truthUnderPattern } from './phase-ramps';
 
 export interface StitchScore {
   /** Covered-pixel phase r as the evaluation computes it (plane fitted to each wrapped phase). */
@@ -112,18 +112,6 @@ async function predict(modelFile: string, testFile: string): Promise<{ p: Predic
   }
 }
 
-/** Two-regressor least squares y ≈ a·u + b·v + c, with r of y against each regressor. */
-function regress2(y: ArrayLike<number>, u: ArrayLike<number>, v: ArrayLike<number>): { a: number; b: number } {
-  const m = (z: ArrayLike<number>): number => { let s = 0; for (let i = 0; i < z.length; i++) s += z[i]; return s / z.length; };
-  const my = m(y), mu = m(u), mv = m(v);
-  let suu = 0, svv = 0, suv = 0, syu = 0, syv = 0;
-  for (let i = 0; i < y.length; i++) {
-    const du = u[i] - mu, dv = v[i] - mv, dy = y[i] - my;
-    suu += du * du; svv += dv * dv; suv += du * dv; syu += dy * du; syv += dy * dv;
-  }
-  const det = suu * svv - suv * suv;
-  return { a: (syu * svv - syv * suv) / det, b: (syv * suu - syu * suv) / det };
-}
 
 /**
  * Constant phases integrated from the predicted slopes: ρ minimising Σ_pairs (ρ_j + c_j − ρ_i − c_i − ḡ_ij·(x_j − x_i))²
@@ -310,16 +298,11 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
   };
 }
 
+
 if (require.main === module) {
-  const argv = process.argv.slice(2);
-  const get = (flag: string): string | undefined => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] : undefined; };
-  const model = get('--model'), data = get('--data');
-  if (!model || !data) {
-    process.stderr.write('usage: stitch-phase --model <run>/model.onnx --data <patched_test.npz> [--crop 20] [--json]\n');
-    process.exit(2);
-  }
-  study(model, data, Number(get('--crop') ?? 20)).then((s) => {
-    if (argv.includes('--json')) { process.stdout.write(`${JSON.stringify(s)}\n`); return; }
+  const args = analysisArgs('stitch-phase');
+  study(args.model, args.data, args.crop).then((s) => {
+    if (args.json) { process.stdout.write(`${JSON.stringify(s)}\n`); return; }
     const f = (v: number): string => v.toFixed(3);
     process.stdout.write(`${s.patterns} patterns; predicted slopes = ${f(s.slopes.onPhase)}·truth's + ${f(s.slopes.onAmplitude)}·amplitude slope (r ${f(s.slopes.r)} with the phase slopes, ${f(s.slopes.rAmplitude)} with the amplitude's; spread ${s.slopes.spread.map((v) => v.toFixed(4)).join(' vs ')} rad/px; the truth's own phase and amplitude slopes: r ${f(s.slopes.truthPhaseVsAmplitude)})\n`);
     process.stdout.write(`the probe's share of each centroid, predicted vs true amplitude: r ${f(s.shares.r)}, spread ${s.shares.spread.map(f).join(' vs ')} px\n`);
