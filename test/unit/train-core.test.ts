@@ -413,6 +413,15 @@ describe('training engine (in-process)', function () {
     assert.equal((await same.t.loadState(old)).step, 0, 'and --no-ramp-head resumes it');
     await same.close();
     await plain.close();
+    // A gridsize-2 checkpoint from before the group-origin ramp planes (its fingerprint then) is refused and says why.
+    const dense = await trainer(await planFor(tmp.dir, 'dose_100000/dense/gs2', { epochs: 1, batchSize: 8, nFiltersScale: 1, seed: 11 }));
+    const legacy = path.join(tmp.dir, 'gs2-before.npz');
+    await dense.t.saveState({ ...dense.t.initialState(), configKey: dense.t.configKey(false) }, legacy);
+    await assert.rejects(dense.t.loadState(legacy), /before gridsize-2 ramp planes shared the group's origin.*start a new run/);
+    const current = path.join(tmp.dir, 'gs2-now.npz');
+    await dense.t.saveState(dense.t.initialState(), current);
+    assert.equal((await dense.t.loadState(current)).step, 0);
+    await dense.close();
   });
 
   it('training on a simulated study lowers the loss and the trained reconstruction beats the untrained one', async () => {

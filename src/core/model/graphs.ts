@@ -152,7 +152,7 @@ function phaseRamp(x: Value, h: Value, arch: Architecture, params: Map<string, V
   // where two patterns overlap — a mismatch the merge averages away and the loss then charges to every slope.
   const shift = g.untaped(() => {
     const along = (axis: number): Value => op.scale(op.unsqueeze(op.slice(offsets, [axis], [axis + 1], [2]), [3]), (2 * Math.PI) / n);
-    return { u: along(0), v: along(1), support: constantMatrix(g, `ramp_support_${n}${tag}`, plane('u').map((_, k) => (q === 0 || inSupport(k) ? 1 : 0)), [n, n]) };
+    return { u: along(0), v: along(1), support: constantMatrix(g, `ramp_support_${n}${tag}`, Float32Array.from({ length: n * n }, (_, k) => (inSupport(k) ? 1 : 0)), [n, n]) };
   });
   const constant = op.add(op.mul(gx, shift.u), op.mul(gy, shift.v));
   return op.add(ramp, op.mul(constant, shift.support));

@@ -86,7 +86,14 @@ export class CheckpointError extends Error {
 }
 
 /** Reads a checkpoint; checks that it belongs to this run's configuration and has every parameter. */
-export async function loadCheckpoint(file: string, expect: { configKey: string; shapes: ReadonlyMap<string, readonly number[]>; trainable: readonly string[] }): Promise<TrainingState> {
+/**
+ * `before`: fingerprints this configuration had under earlier versions of the model, each with the hint a refused
+ * resume gives (the checkpoint's shapes may match while the model it holds differs).
+ */
+export async function loadCheckpoint(
+  file: string,
+  expect: { configKey: string; shapes: ReadonlyMap<string, readonly number[]>; trainable: readonly string[]; before?: readonly { configKey: string; hint: string }[] },
+): Promise<TrainingState> {
   const archive = await openNpz(file);
   try {
     const raw = (await archive.readArray('_state')).data as string[];
@@ -95,7 +102,8 @@ export async function loadCheckpoint(file: string, expect: { configKey: string; 
     if (s.configKey !== expect.configKey) {
       // The one architecture change users meet: checkpoints from before the ramp head (training.rampHead).
       const rampOnlyHere = expect.shapes.has('ramp.weight') && !archive.has('param.ramp.weight');
-      const hint = rampOnlyHere ? ' It has no ramp head: resume it with --no-ramp-head (training.rampHead: false), or start a new run.' : ' Start a new run instead of resuming.';
+      const earlier = expect.before?.find((b) => b.configKey === s.configKey);
+      const hint = rampOnlyHere ? ' It has no ramp head: resume it with --no-ramp-head (training.rampHead: false), or start a new run.' : earlier ? earlier.hint : ' Start a new run instead of resuming.';
       throw new CheckpointError(`${file} was written for a different configuration (data, model or hyperparameters changed since).${hint}`);
     }
     const read = async (prefix: string, names: Iterable<string>): Promise<Map<string, Float32Array>> => {

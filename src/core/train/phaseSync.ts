@@ -37,7 +37,7 @@ export interface SyncOptions {
  * while relative phases from overlaps carry small errors (median 0.06–0.09 rad between neighbours, measured)
  * that pure synchronisation integrates into large-scale drift. Measured covered-pixel phase r, plain → pure
  * sync → anchor 0.1, gs1: 0.43 → 0.10 → 0.54 and 0.12 → −0.14 → 0.35 on two studies; gs2: 0.52 → 0.60 → 0.57
- * and 0.35 → 0.37 → 0.38.
+ * and 0.35 → 0.37 → 0.38. Gridsize-2 runs synchronise with stitch.ts GROUP_SYNC_ANCHOR (0) instead.
  */
 export const PHASE_ANCHOR = 0.1;
 

@@ -271,7 +271,7 @@ export function stitcherFor(
 /**
  * Anchor of a gridsize-2 model's synchronisation: 0, pure synchronisation. A group's absolute phase carries little,
  * and the anchor's pull towards it acts most on the largest scales, which the pairs constrain least: with 0.1 the
- * stitched phase's variations wider than 64 px came out at 0.13–0.20 of the truth's (0.32–0.53 without), and the
+ * stitched phase's part wider than 32 px kept 0.17–0.34 of the truth's contrast (0.29–0.49 without), and the
  * covered phase r of five study-scale dense models rose by 0.00–0.08 without it (README item 20). Models trained for
  * a few epochs only (the quick benchmark) stitch better anchored: their neighbours still disagree.
  */

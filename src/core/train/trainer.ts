@@ -154,7 +154,7 @@ export class Trainer {
   }
 
   /** The fingerprint a checkpoint must match to be resumed by this run. */
-  configKey(): string {
+  configKey(rampOrigin = true): string {
     const c = this.config;
     const { epochs: _e, executionProvider: _p, earlyStoppingPatience: _s, patienceRestartsOnLrReduction: _r, allowIntensityData: _a, ...rest } = c.training;
     // Settings added later count only when they differ from the behaviour before them, so a checkpoint written
@@ -165,7 +165,7 @@ export class Trainer {
     const training = { ...stable, stitchPhaseAlignment: false };
     // rampOrigin: gridsize-2 ramp planes share the group's origin (graphs.ts phaseRamp); checkpoints from before that
     // change hold a different model and do not resume.
-    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(objectSupport !== 'centre' ? { objectSupport } : {}) };
+    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 && rampOrigin ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(objectSupport !== 'centre' ? { objectSupport } : {}) };
     return configKeyOf({
       n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath,
       trainPatterns: this.train.count, dose: c.dose, canvas: this.plan?.spec.canvas, batch: this.plan?.batch,
@@ -184,7 +184,12 @@ export class Trainer {
   }
 
   async loadState(file: string): Promise<TrainingState> {
-    return loadCheckpoint(file, { configKey: this.configKey(), shapes: this.shapes, trainable: this.trainable });
+    const c = this.config;
+    // A gridsize-2 ramp-head checkpoint from before the group-origin planes: same shapes, a different model.
+    const before = c.gridsize > 1 && c.training.rampHead
+      ? [{ configKey: this.configKey(false), hint: ' It was written before gridsize-2 ramp planes shared the group\'s origin (README item 20), so it holds a different model: start a new run.' }]
+      : [];
+    return loadCheckpoint(file, { configKey: this.configKey(), shapes: this.shapes, trainable: this.trainable, before });
   }
 
   async saveState(state: TrainingState, file: string): Promise<void> {
