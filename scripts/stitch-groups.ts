@@ -117,6 +117,7 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
   const session = await ort.InferenceSession.create(fs.readFileSync(modelFile));
   try {
     const n = data.n;
+    // The default grouping (training.neighborCount 7, seed 42), as a default run's evaluation forms it.
     const groups = evaluationGroups(data.xs, data.ys, { gridsize: 2, neighborCount: 7, seed: 42 });
     const c = groups.size, count = groups.count;
     if (c < 2) throw new Error('a gridsize-2 model is needed');
