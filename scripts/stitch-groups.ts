@@ -17,7 +17,7 @@ import { probeCentroidShare, probePhaseGradient } from '../src/core/model';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase } from '../src/core/run/artifacts';
 import { evaluationGroups, scanRegion } from '../src/core/run/evaluation';
 import { AlignedStitch, cropObject, crosstalkCorrectionFor, openTrainingDataset, Stitcher, stitchFillFor, type StitchRegion } from '../src/core/train';
-import { analysisArgs, regress2 } from './phase-ramps';
+import { analysisArgs, centred, plane, regress2 } from './phase-ramps';
 
 export interface GroupStitchScore {
   phaseR: number;
@@ -88,26 +88,6 @@ function score(object: Float32Array, weight: Float32Array, truth: Float32Array, 
     phaseR: pearson(study, tPhase), gain: gainOf(pred, tPhase), gainWide: gainOf(wide(pred), wide(tPhase)),
     amplitudeR: pearson(pick((q) => Math.hypot(aligned[2 * q], aligned[2 * q + 1])), pick((q) => Math.hypot(truth[2 * q], truth[2 * q + 1]))),
   };
-}
-
-/** A weighted plane fit (rad/px slopes) of a phase patch relative to its weighted mean phase, on `mask`. */
-function slopes(re: (k: number) => number, im: (k: number) => number, mask: (k: number) => boolean, n: number): [number, number] {
-  let sr = 0, si = 0;
-  for (let k = 0; k < n * n; k++) if (mask(k)) { sr += re(k); si += im(k); }
-  const c = Math.atan2(si, sr);
-  const a = [[0, 0, 0], [0, 0, 0], [0, 0, 0]], b = [0, 0, 0];
-  for (let k = 0; k < n * n; k++) {
-    if (!mask(k)) continue;
-    const x = (k % n) - n / 2, y = Math.floor(k / n) - n / 2;
-    const p = Math.atan2(im(k) * Math.cos(c) - re(k) * Math.sin(c), re(k) * Math.cos(c) + im(k) * Math.sin(c));
-    const f = [1, x, y];
-    for (let i = 0; i < 3; i++) { b[i] += f[i] * p; for (let j = 0; j < 3; j++) a[i][j] += f[i] * f[j]; }
-  }
-  // Cramer's rule on the 3×3 normal equations.
-  const det3 = (m: number[][]): number => m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-  const d = det3(a);
-  const col = (i: number): number => det3(a.map((row, r) => row.map((v, j) => (j === i ? b[r] : v)))) / d;
-  return [col(1), col(2)];
 }
 
 export async function study(modelFile: string, testFile: string, cropSize = 20): Promise<GroupStitchStudy> {
@@ -190,14 +170,14 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) corrected[g * n * n + i * n + j] += (2 * Math.PI * (du * (j - n / 2) + dv * (i - n / 2))) / n;
       // The group's slopes and the truth's on the group's central N/2 where it predicts.
       const at = g * n * n;
-      const mask = (k: number): boolean => amplitude[at + k] > 0 && support(Math.floor(k / n), k % n);
+      const mask = Float64Array.from({ length: n * n }, (_, k) => (amplitude[at + k] > 0 && support(Math.floor(k / n), k % n) ? 1 : 0));
       const cx = centers[2 * g], cy = centers[2 * g + 1];
       const tr = (k: number, part: 0 | 1): number => {
         const X = Math.round(cx + (k % n) - n / 2), Y = Math.round(cy + Math.floor(k / n) - n / 2);
         return X >= 0 && Y >= 0 && X < object.width && Y < object.height ? object.data[2 * (Y * object.width + X) + part] : 0;
       };
-      const ps = slopes((k) => amplitude[at + k] * Math.cos(phase[at + k]), (k) => amplitude[at + k] * Math.sin(phase[at + k]), mask, n);
-      const ts = slopes((k) => tr(k, 0), (k) => tr(k, 1), mask, n);
+      const ps = plane(centred((k) => amplitude[at + k] * Math.cos(phase[at + k]), (k) => amplitude[at + k] * Math.sin(phase[at + k]), mask), mask, n).slice(1);
+      const ts = plane(centred((k) => tr(k, 0), (k) => tr(k, 1), mask), mask, n).slice(1);
       if (![...ps, ...ts, tu, tv].every(Number.isFinite)) continue;
       predicted.push(ps[0] * toPixels, ps[1] * toPixels);
       truthSlopes.push(ts[0] * toPixels, ts[1] * toPixels);
