@@ -1,13 +1,15 @@
-// Where a gridsize-2 model's stitched phase goes wrong (README "Reconstruction quality", item 20): the model's
+// Where a gridsize-2 model's stitched phase goes wrong (README "Reconstruction quality", items 20–21): the model's
 // predictions for every group of a dose's common evaluation are kept once and stitched several ways — plain
-// averaging, synchronised with anchors 0 (the product's, GROUP_SYNC_ANCHOR) / 0.1 / 1, and with each group's slope
+// averaging, synchronised with anchors 0 (the product's, GROUP_SYNC_ANCHOR; with and without the centroid-consistency
+// step against the patterns' measured centroids, the product's default) / 0.1 / 1, and with each group's slope
 // re-explained with the stitched amplitude (the gridsize-1 crosstalk correction applied per group: the mean over the
 // group's patterns of share(group amplitude) − share(stitched amplitude)). Each is scored on the covered pixels: the
 // study's phase r, and the gain of the stitched phase on the truth's (least-squares slope, plane removed) for all of
 // it and for its part smoother than a 32-px box — how much of the truth's contrast the stitch keeps, where a pull
 // towards each group's own phase acts. Per group: its predicted phase slopes regressed on the truth's and on
 // share(group amplitude) − share(true amplitude) (a model that explains each centroid with its own amplitude has
-// −1 there; the correction assumes it).
+// −1 there; the correction assumes it). The centroid misfit (measured − predicted, detector px) of the truth and of
+// the default stitch before and after its step says how far each object is from explaining the data's centroids.
 //
 //   npm run analysis:stitch-groups -- --model <run>/model.onnx --data <study>/phase_c/dose_100000/patched_test.npz [--json]
 import * as fs from 'node:fs';
@@ -16,7 +18,7 @@ import { pearson, removePlaneAt } from '../src/core/metrics';
 import { probeCentroidShare, probePhaseGradient } from '../src/core/model';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase } from '../src/core/run/artifacts';
 import { evaluationGroups, scanRegion } from '../src/core/run/evaluation';
-import { AlignedStitch, cropObject, crosstalkCorrectionFor, openTrainingDataset, Stitcher, stitchFillFor, type StitchRegion } from '../src/core/train';
+import { AlignedStitch, centroidMisfit, cropObject, crosstalkCorrectionFor, measuredCentroids, openTrainingDataset, Stitcher, stitchFillFor, type CentroidRefinementSummary, type PatchPatterns, type StitchRegion } from '../src/core/train';
 import { analysisArgs, centred, plane, regress2 } from './phase-ramps';
 
 export interface GroupStitchScore {
@@ -32,6 +34,8 @@ export interface GroupStitchStudy {
   /** Predicted group slopes ≈ onTruth·truth's + onShare·(share(group amplitude) − share(true amplitude)), detector px. */
   slopes: { onTruth: number; onShare: number; r: number };
   modes: Record<string, GroupStitchScore>;
+  /** Centroid misfit (rms, detector px) of the true object, and the default stitch's step. */
+  centroids: { truthMisfit: number; step: CentroidRefinementSummary | undefined };
 }
 
 /** Separable box mean of `v` over the covered pixels (a hole does not count), half-width `h`. */
@@ -102,6 +106,7 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
     const c = groups.size, count = groups.count;
     if (c < 2) throw new Error('a gridsize-2 model is needed');
     const amplitude = new Float32Array(count * n * n), phase = new Float32Array(count * n * n);
+    const centroids = new Float64Array(count * c * 2);
     const batch = 16;
     const x = new Float32Array(batch * c * n * n), offsets = new Float32Array(batch * c * 2), patterns = new Int32Array(batch * c);
     for (let start = 0; start < count; start += batch) {
@@ -113,6 +118,7 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
       }
       await data.patterns.read(patterns, x);
       const out = await session.run({ diffraction: new ort.Tensor('float32', x, [batch, c, n, n]), offsets: new ort.Tensor('float32', offsets, [batch, c, 2]) });
+      measuredCentroids(x, valid * c, n, centroids, start * c * 2);
       for (let k = 0; k < valid; k++) {
         amplitude.set((out.amplitude.data as Float32Array).subarray(k * n * n, (k + 1) * n * n), (start + k) * n * n);
         phase.set((out.phase.data as Float32Array).subarray(k * n * n, (k + 1) * n * n), (start + k) * n * n);
@@ -122,16 +128,26 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
     const truth = cropObject(object, region);
     const fill = stitchFillFor(n, cropSize);
     const centers = groups.centers;
-    const stitched = (ph: Float32Array, anchor: number | null, into: StitchRegion = region): { object: Float32Array; weight: Float32Array } => {
-      const st = anchor === null ? new Stitcher(into, n, cropSize, fill) : new AlignedStitch(into, n, cropSize, count, { fill, anchor });
-      for (let g = 0; g < count; g++) st.add(amplitude, ph, centers[2 * g], centers[2 * g + 1], g * n * n);
+    const probe = crosstalkCorrectionFor(data.probe.data, n).probe;
+    const patchPatterns: PatchPatterns[] = Array.from({ length: count }, (_, g) => ({ offsets: groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), centroids: centroids.subarray(g * c * 2, (g + 1) * c * 2) }));
+    const stitched = (ph: Float32Array, anchor: number | null, into: StitchRegion = region, step = false): { object: Float32Array; weight: Float32Array; centroidRefinement?: CentroidRefinementSummary } => {
+      const st = anchor === null ? new Stitcher(into, n, cropSize, fill) : new AlignedStitch(into, n, cropSize, count, { fill, anchor, ...(step ? { centroids: { probe } } : {}) });
+      for (let g = 0; g < count; g++) {
+        if (st instanceof AlignedStitch) st.add(amplitude, ph, centers[2 * g], centers[2 * g + 1], g * n * n, patchPatterns[g]);
+        else st.add(amplitude, ph, centers[2 * g], centers[2 * g + 1], g * n * n);
+      }
       return st.result();
     };
-    const scored = (ph: Float32Array, anchor: number | null): GroupStitchScore => { const r = stitched(ph, anchor); return score(r.object, r.weight, truth, region.width); };
+    let step: CentroidRefinementSummary | undefined;
+    const scored = (ph: Float32Array, anchor: number | null, withStep = false): GroupStitchScore => {
+      const r = stitched(ph, anchor, region, withStep);
+      if (withStep) step = r.centroidRefinement;
+      return score(r.object, r.weight, truth, region.width);
+    };
 
     // Per group and pattern: the probe's share of the centroid under the group's amplitude (shifted by the pattern's
     // offset), under the stitched amplitude (anchor 0.1, on a canvas N/2 wider) and under the truth's.
-    const maps = probePhaseGradient(crosstalkCorrectionFor(data.probe.data, n).probe, n);
+    const maps = probePhaseGradient(probe, n);
     const q = n / 4;
     const support = (i: number, j: number): boolean => i >= q && i < n - q && j >= q && j < n - q;
     const margin = n / 2;
@@ -184,15 +200,18 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
       shareGap.push(tu, tv);
     }
     const fit = regress2(predicted, truthSlopes, shareGap);
+    const truthCanvas = { region: { x0: 0, y0: 0, width: object.width, height: object.height }, object: object.data, weight: new Float32Array(object.width * object.height).fill(1) };
+    const truthMisfit = centroidMisfit(truthCanvas, probe, n, centers, patchPatterns).rms;
     const modes: Record<string, GroupStitchScore> = {
       plain: scored(phase, null),
-      'synchronised, anchor 0 (default)': scored(phase, 0),
+      'synchronised, anchor 0, centroid step (default)': scored(phase, 0, true),
+      'synchronised, anchor 0, no centroid step': scored(phase, 0),
       'synchronised, anchor 0.1 (before)': scored(phase, 0.1),
       'synchronised, anchor 1': scored(phase, 1),
       'group slopes re-explained, anchor 0': scored(corrected, 0),
       'group slopes re-explained, anchor 0.1': scored(corrected, 0.1),
     };
-    return { groups: count, slopes: { onTruth: fit.a, onShare: fit.b, r: pearson(Float64Array.from(predicted), Float64Array.from(truthSlopes)) }, modes };
+    return { groups: count, slopes: { onTruth: fit.a, onShare: fit.b, r: pearson(Float64Array.from(predicted), Float64Array.from(truthSlopes)) }, modes, centroids: { truthMisfit, step } };
   } finally {
     await session.release();
     await data.close();
@@ -205,6 +224,8 @@ if (require.main === module) {
     if (args.json) { process.stdout.write(`${JSON.stringify(s)}\n`); return; }
     const f = (v: number): string => v.toFixed(3);
     process.stdout.write(`${s.groups} groups; predicted group slopes = ${f(s.slopes.onTruth)}·truth's + ${f(s.slopes.onShare)}·(share under the group's amplitude − under the truth's) (detector px; r with the truth's ${f(s.slopes.r)})\n`);
+    const st = s.centroids.step;
+    process.stdout.write(`centroid misfit (measured − predicted, rms detector px): the true object ${f(s.centroids.truthMisfit)}; the default stitch ${st ? `${f(st.misfitBefore)} → ${f(st.misfitAfter)} after its step (${st.accepted ? 'kept' : 'not kept'})` : '—'}\n`);
     process.stdout.write('| stitching | phase r (study) | phase gain, all / wider than 32 px | amplitude r |\n|---|---|---|---|\n');
     for (const [name, m] of Object.entries(s.modes)) process.stdout.write(`| ${name} | ${f(m.phaseR)} | ${f(m.gain)} / ${f(m.gainWide)} | ${f(m.amplitudeR)} |\n`);
   }).catch((err: Error) => { process.stderr.write(`stitch-groups: ${err.message}\n`); process.exit(1); });

@@ -346,7 +346,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
   const set = await openEvaluationSet(config, input.own);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, intraOpThreads: input.intraOpThreads };
+    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, intraOpThreads: input.intraOpThreads };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
@@ -394,6 +394,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const base = {
       evaluation, split, region: common.region, stitchCropSize: t.stitchCropSize, stitchPhaseAlignment: t.stitchPhaseAlignment,
       ...(common.crosstalk ? { crosstalkCorrection: common.crosstalk } : {}),
+      ...(common.centroidRefinement ? { centroidRefinement: common.centroidRefinement } : {}),
       ...(common.phaseRampRemoved ? { phaseRampRemoved: common.phaseRampRemoved } : {}),
       coverage, metricRegion: { x: 0, y: 0, width: common.width, height: common.height },
     };

@@ -64,6 +64,12 @@ export interface TrainingSettings {
    */
   stitchCrosstalkCorrection: boolean;
   /**
+   * With stitchPhaseAlignment, any gridsize: one centroid-consistency step at the end of stitching
+   * (train/centroids.ts): each patch gets the phase plane its patterns' measured far-field centroids ask of the
+   * stitched object, kept only when the re-stitched object explains the centroids better (README item 21).
+   */
+  stitchCentroidRefinement: boolean;
+  /**
    * How the dataset's probe is scaled inside the model: 'energy' (Σ|P|²·0.5² = (N/2)², so the object the data
    * require has mean amplitude ≈ 0.5, mid-range of the sigmoid, whatever the probe's shape) or 'mask-mean'
    * (PtychoPINN's P / (4·mean|P·disc|), whose required amplitude depends on the probe and can saturate).
@@ -134,6 +140,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchPhaseAlignment: true,
   stitchFillHoles: true,
   stitchCrosstalkCorrection: true,
+  stitchCentroidRefinement: true,
   probeNormalization: 'energy',
   weightInit: 'glorot',
   warmupSteps: 0,
@@ -181,6 +188,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.stitchPhaseAlignment !== 'boolean') throw new ConfigError(`stitchPhaseAlignment must be true or false (got ${String(s.stitchPhaseAlignment)}).`);
   if (typeof s.stitchFillHoles !== 'boolean') throw new ConfigError(`stitchFillHoles must be true or false (got ${String(s.stitchFillHoles)}).`);
   if (typeof s.stitchCrosstalkCorrection !== 'boolean') throw new ConfigError(`stitchCrosstalkCorrection must be true or false (got ${String(s.stitchCrosstalkCorrection)}).`);
+  if (typeof s.stitchCentroidRefinement !== 'boolean') throw new ConfigError(`stitchCentroidRefinement must be true or false (got ${String(s.stitchCentroidRefinement)}).`);
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
   if (s.probeNormalization !== 'energy' && s.probeNormalization !== 'mask-mean') throw new ConfigError(`probeNormalization must be 'energy' or 'mask-mean' (got ${String(s.probeNormalization)}).`);

@@ -10,6 +10,7 @@ import { evaluateReconstruction } from '../metrics';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
+import { measuredCentroids } from './centroids';
 import { COVERED_WEIGHT, cropObject, stitcherFor, type StitchChoices, type StitchRegion } from './stitch';
 
 export interface EpochQuality {
@@ -39,7 +40,7 @@ export interface QualityMonitorOptions {
   budget?: number;
   /**
    * The final reconstruction's stitching choices (training.stitchPhaseAlignment, stitchFillHoles,
-   * stitchCrosstalkCorrection), so that the window's phase is the one the run will report; default plain averaging.
+   * stitchCrosstalkCorrection, stitchCentroidRefinement), so that the window's phase is the one the run will report; default plain averaging.
    */
   stitch?: StitchChoices;
 }
@@ -134,7 +135,7 @@ export class QualityMonitor {
     const out = await this.session!.run(feeds);
     const amp = out[IO.amplitude].data as Float32Array;
     const phase = out[IO.phase].data as Float32Array;
-    const { object, weight } = this.stitch(amp, phase);
+    const { object, weight } = this.stitch(amp, phase, x);
     const truth = cropObject(this.data.object!, this.region);
     // Score the covered pixels' bounding rows/cols only: the window's corners may be outside every crop.
     const scored = scoreWindow(object, truth, weight, this.region.width, this.region.height);
@@ -146,12 +147,17 @@ export class QualityMonitor {
   }
 
   /** The batch's patches stitched into the window as the final reconstruction stitches (options.stitch). */
-  private stitch(amp: Float32Array, phase: Float32Array): { object: Float32Array; weight: Float32Array } {
+  private stitch(amp: Float32Array, phase: Float32Array, x: Float32Array): { object: Float32Array; weight: Float32Array } {
     const n = this.data.n;
-    const stitcher = stitcherFor(this.region, n, this.options.cropSize, this.which.length, this.options.stitch ?? {}, this.data.probe.data, this.groups.size);
+    const c = this.groups.size;
+    const choices = this.options.stitch ?? {};
+    const stitcher = stitcherFor(this.region, n, this.options.cropSize, this.which.length, choices, this.data.probe.data, c);
+    const centroids = new Float64Array(this.which.length * c * 2);
+    if (choices.centroidRefinement) measuredCentroids(x, this.which.length * c, n, centroids);
     for (let k = 0; k < this.which.length; k++) {
       const g = this.which[k];
-      stitcher.add(amp, phase, this.groups.centers[2 * g], this.groups.centers[2 * g + 1], k * n * n);
+      const measured = choices.centroidRefinement ? { offsets: this.groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), centroids: centroids.subarray(k * c * 2, (k + 1) * c * 2) } : undefined;
+      stitcher.add(amp, phase, this.groups.centers[2 * g], this.groups.centers[2 * g + 1], k * n * n, measured);
     }
     return stitcher.result();
   }

@@ -6,6 +6,7 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
+import { measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
@@ -22,6 +23,8 @@ export interface Reconstruction {
   groupsPerSec: number;
   /** Present when the probe crosstalk correction ran (gridsize 1, aligned stitching). */
   crosstalk?: CrosstalkSummary;
+  /** Present when the centroid-consistency step ran (aligned stitching, training.stitchCentroidRefinement). */
+  centroidRefinement?: CentroidRefinementSummary;
   /** Aligned stitching: the mean phase gradient removed from the stitched object (rad/px, x then y). */
   phaseRampRemoved?: [number, number];
 }
@@ -42,6 +45,8 @@ export interface ReconstructOptions {
    * final synchronisation (crosstalkCorrectedPhases; the probe is the dataset's).
    */
   crosstalkCorrection?: boolean;
+  /** With alignPhase: one centroid-consistency step against the patterns' measured centroids (centroids.ts). */
+  centroidRefinement?: boolean;
   intraOpThreads?: number;
   /**
    * The canvas (object pixels) to stitch into, instead of the one covering the group centres ± M/2: e.g. the
@@ -62,6 +67,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
+    const centroids = new Float64Array(b * c * 2);
     for (let start = 0; start < groups.count; start += b) {
       const valid = Math.min(b, groups.count - start);
       for (let k = 0; k < b; k++) {
@@ -75,9 +81,11 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       const out = await session.run(feeds);
       const amp = out[IO.amplitude].data as Float32Array;
       const phase = out[IO.phase].data as Float32Array;
+      if (options.centroidRefinement) measuredCentroids(x, valid * c, n, centroids);
       for (let k = 0; k < valid; k++) {
         const g = start + k;
-        stitcher.add(amp, phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n);
+        const measured = options.centroidRefinement ? { offsets: groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), centroids: centroids.subarray(k * c * 2, (k + 1) * c * 2) } : undefined;
+        stitcher.add(amp, phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, measured);
       }
     }
     const stitched: StitchResult = stitcher.result();
@@ -88,6 +96,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       groundTruth: data.object ? cropObject(data.object, region) : undefined,
       groups: groups.count, seconds, groupsPerSec: groups.count / seconds,
       ...(stitched.crosstalk ? { crosstalk: stitched.crosstalk } : {}),
+      ...(stitched.centroidRefinement ? { centroidRefinement: stitched.centroidRefinement } : {}),
       ...(stitched.rampRemoved ? { phaseRampRemoved: stitched.rampRemoved } : {}),
     };
   } finally {

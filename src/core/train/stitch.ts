@@ -3,6 +3,7 @@
 // weights. Streams: patches are added batch by batch, so memory is the canvas, not the patch stack (aligned
 // stitching keeps each patch's central window until all are known: count·S² pairs of floats).
 import { probeCentroidShare, probePhaseGradient } from '../model/physics';
+import { addPlanes, centroidMisfit, type CentroidRefinement, type CentroidRefinementSummary, type PatchPatterns } from './centroids';
 import { synchronizePhases, type SyncResult } from './phaseSync';
 
 export interface StitchRegion {
@@ -47,6 +48,9 @@ export interface StitchFill {
 /** The ring's weight relative to a crop pixel's 1. */
 export const STITCH_FILL_WEIGHT = 1e-3;
 
+/** A ring pixel whose amplitude is below this is outside the prediction's support (a predicted amplitude is ~0.1–1). */
+export const SUPPORT_EPSILON = 1e-6;
+
 /** The fill window of N-pixel patches: all of it (what lies outside the prediction's support is skipped). */
 export const stitchFillFor = (n: number, cropSize: number): StitchFill => ({ size: Math.max(cropSize, n), weight: STITCH_FILL_WEIGHT });
 
@@ -56,6 +60,7 @@ export interface StitchResult {
   weight: Float32Array;
   sync?: SyncResult;
   crosstalk?: CrosstalkSummary;
+  centroidRefinement?: CentroidRefinementSummary;
   /** The mean phase gradient removed (rad/px, x then y). */
   rampRemoved?: [number, number];
 }
@@ -104,7 +109,8 @@ export class Stitcher {
         const scale = rowIn && j >= c0 && j < c0 + m ? 1 : ring;
         const k = at + (start + i) * side + start + j;
         const a = amplitude[k];
-        if (scale !== 1 && a === 0) continue; // outside the prediction's support
+        // Outside the prediction's support (0, or ~1e-9 where a graph with baked-in weights rounds it).
+        if (scale !== 1 && a < SUPPORT_EPSILON) continue;
         const p = phase[k] + rotation;
         const vr = a * Math.cos(p);
         const vi = a * Math.sin(p);
@@ -155,19 +161,24 @@ export class AlignedStitch {
   private readonly anchor: number | undefined;
   private readonly fill: StitchFill | undefined;
   private readonly crosstalk: CrosstalkCorrection | undefined;
+  private readonly centroids: CentroidRefinement | undefined;
+  private readonly patterns: (PatchPatterns | undefined)[] = [];
 
   /**
    * `side`: the window (default alignmentWindow); `anchor`: see PHASE_ANCHOR (0 = pure synchronisation);
-   * `crosstalk`: re-explain each pattern's phase slope with the stitched amplitude first (gridsize 1 only).
+   * `crosstalk`: re-explain each pattern's phase slope with the stitched amplitude first (gridsize 1 only);
+   * `centroids`: one centroid-consistency step at the end (centroids.ts), for the patches added with their patterns.
    */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill; crosstalk?: CrosstalkCorrection } = {}) {
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill; crosstalk?: CrosstalkCorrection; centroids?: CentroidRefinement } = {}) {
     const side = options.side ?? alignmentWindow(n, cropSize, count);
     this.side = side;
     this.anchor = options.anchor;
     this.fill = options.fill;
     this.crosstalk = options.crosstalk;
+    this.centroids = options.centroids;
     if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
-    let keep = Math.min(n, Math.max(side, options.fill?.size ?? 0, options.crosstalk ? n / 2 : 0));
+    // The centroid step predicts each pattern's whole N×N window: it keeps all of N where memory allows.
+    let keep = Math.min(n, Math.max(side, options.fill?.size ?? 0, options.crosstalk ? n / 2 : 0, options.centroids ? n : 0));
     keep -= keep % 2;
     while (keep > side && 8 * count * keep * keep > ALIGNMENT_MEMORY_BYTES) keep -= 2;
     this.keep = Math.max(keep, side);
@@ -176,8 +187,10 @@ export class AlignedStitch {
     this.centers = new Float64Array(2 * count);
   }
 
-  add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0): void {
+  /** `patterns`: the patch's patterns and their measured centroids, for the centroid-consistency step. */
+  add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0, patterns?: PatchPatterns): void {
     if (this.added >= this.count) throw new Error(`aligned stitching was sized for ${this.count} patches`);
+    this.patterns.push(patterns && this.centroids ? { offsets: Float64Array.from(patterns.offsets), centroids: Float64Array.from(patterns.centroids) } : undefined);
     const { n, keep } = this;
     const start = n / 2 - keep / 2;
     const base = this.added * keep * keep;
@@ -214,8 +227,8 @@ export class AlignedStitch {
     return { re, im };
   }
 
-  private stitch(region: StitchRegion, phase: Float32Array, rotations: Float64Array): StitchResult {
-    const stitcher = new Stitcher(region, this.n, this.cropSize, this.fill);
+  private stitch(region: StitchRegion, phase: Float32Array, rotations: Float64Array, fill = this.fill): StitchResult {
+    const stitcher = new Stitcher(region, this.n, this.cropSize, fill);
     for (let g = 0; g < this.added; g++) {
       stitcher.add(this.amplitude, phase, this.centers[2 * g], this.centers[2 * g + 1], g * this.keep * this.keep, rotations[g], this.keep);
     }
@@ -223,26 +236,53 @@ export class AlignedStitch {
   }
 
   result(): StitchResult & { sync: SyncResult; rampRemoved: [number, number] } {
-    const { side } = this;
+    const { side, n } = this;
     const count = this.added;
     const centers = this.centers.subarray(0, 2 * count);
-    const sync = synchronizePhases({ side, ...this.windows(this.phase), centers }, { anchor: this.anchor });
-    if (!this.crosstalk || this.keep < this.n / 2) {
-      const plain = this.stitch(this.region, this.phase, sync.rotations);
-      return { ...plain, sync, rampRemoved: removeMeanPhaseGradient(plain.object, plain.weight, this.region.width) };
-    }
-    // Re-explain each pattern's slope with the synchronised stitch's amplitude (on a canvas N/2 wider, so that
-    // patterns at the edge of the region see their whole support), then synchronise again, without the anchor.
-    const margin = this.n / 2;
+    let sync = synchronizePhases({ side, ...this.windows(this.phase), centers }, { anchor: this.anchor });
+    let phase = this.phase;
+    let anchor = this.anchor;
+    let crosstalk: CrosstalkSummary | undefined;
+    // Patterns at the edge of the region see their whole window on a canvas N/2 wider.
+    const margin = n / 2;
     const wide: StitchRegion = { x0: this.region.x0 - margin, y0: this.region.y0 - margin, width: this.region.width + 2 * margin, height: this.region.height + 2 * margin };
-    const first = this.stitch(wide, this.phase, sync.rotations);
-    const corrected = crosstalkCorrectedPhases(
-      { amplitude: this.amplitude, phase: this.phase, keep: this.keep, centers, n: this.n },
-      { region: wide, object: first.object, weight: first.weight }, this.crosstalk.probe,
-    );
-    const resync = synchronizePhases({ side, ...this.windows(corrected.phase), centers }, { anchor: CROSSTALK_SYNC_ANCHOR });
-    const final = this.stitch(this.region, corrected.phase, resync.rotations);
-    return { ...final, sync: resync, crosstalk: corrected.summary, rampRemoved: removeMeanPhaseGradient(final.object, final.weight, this.region.width) };
+    if (this.crosstalk && this.keep >= n / 2) {
+      // Re-explain each pattern's slope with the synchronised stitch's amplitude, then synchronise again, without the anchor.
+      const first = this.stitch(wide, phase, sync.rotations);
+      const corrected = crosstalkCorrectedPhases(
+        { amplitude: this.amplitude, phase, keep: this.keep, centers, n },
+        { region: wide, object: first.object, weight: first.weight }, this.crosstalk.probe,
+      );
+      phase = corrected.phase;
+      anchor = CROSSTALK_SYNC_ANCHOR;
+      sync = synchronizePhases({ side, ...this.windows(phase), centers }, { anchor });
+      crosstalk = corrected.summary;
+    }
+    let centroidRefinement: CentroidRefinementSummary | undefined;
+    if (this.centroids && this.patterns.some((p) => p)) {
+      const probe = this.centroids.probe;
+      // The object the centroids are predicted from has no holes, whatever the reported stitch keeps (--keep-holes).
+      const predictFrom = this.fill ?? { size: this.keep, weight: STITCH_FILL_WEIGHT };
+      const before = centroidMisfit({ region: wide, ...this.stitch(wide, phase, sync.rotations, predictFrom) }, probe, n, centers, this.patterns);
+      const stepped = addPlanes(phase, this.keep, n, before.perPatch);
+      const resync = synchronizePhases({ side, ...this.windows(stepped), centers }, { anchor });
+      const after = centroidMisfit({ region: wide, ...this.stitch(wide, stepped, resync.rotations, predictFrom) }, probe, n, centers, this.patterns);
+      // Had the re-stitched object taken every plane, the misfit would fall from m₀² to m₀² − asked².
+      const delivered = before.asked > 0 ? (before.rms ** 2 - after.rms ** 2) / before.asked ** 2 : 0;
+      const accepted = after.rms < before.rms && delivered >= CENTROID_STEP_MIN_DELIVERED;
+      let sq = 0;
+      for (const v of before.perPatch) sq += v * v;
+      centroidRefinement = {
+        patterns: before.patterns, misfitBefore: before.rms, misfitAfter: after.rms, asked: before.asked, delivered,
+        rmsStep: accepted && count ? Math.sqrt(sq / (2 * count)) : 0, accepted,
+      };
+      if (accepted) { phase = stepped; sync = resync; }
+    }
+    const final = this.stitch(this.region, phase, sync.rotations);
+    return {
+      ...final, sync, ...(crosstalk ? { crosstalk } : {}), ...(centroidRefinement ? { centroidRefinement } : {}),
+      rampRemoved: removeMeanPhaseGradient(final.object, final.weight, this.region.width),
+    };
   }
 }
 
@@ -251,6 +291,8 @@ export interface StitchChoices {
   alignPhase?: boolean;
   fillHoles?: boolean;
   crosstalkCorrection?: boolean;
+  /** With alignPhase: one centroid-consistency step (centroids.ts) for the patches added with their patterns. */
+  centroidRefinement?: boolean;
 }
 
 /**
@@ -260,12 +302,17 @@ export interface StitchChoices {
  */
 export function stitcherFor(
   region: StitchRegion, n: number, cropSize: number, count: number, choices: StitchChoices, probe: ArrayLike<number>, groupSize: number,
-): { add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at?: number): void; result(): StitchResult } {
+): { add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at?: number, patterns?: PatchPatterns): void; result(): StitchResult } {
   const fill = choices.fillHoles ? stitchFillFor(n, cropSize) : undefined;
-  if (!choices.alignPhase) return new Stitcher(region, n, cropSize, fill);
-  if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, anchor: GROUP_SYNC_ANCHOR });
+  if (!choices.alignPhase) {
+    const plain = new Stitcher(region, n, cropSize, fill);
+    // Plain averaging has no patch phases to refine: the patterns are not needed.
+    return { add: (amplitude, phase, cx, cy, at) => plain.add(amplitude, phase, cx, cy, at), result: () => plain.result() };
+  }
+  const centroids = choices.centroidRefinement ? crosstalkCorrectionFor(probe, n) : undefined;
+  if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, anchor: GROUP_SYNC_ANCHOR, centroids });
   const crosstalk = choices.crosstalkCorrection ? crosstalkCorrectionFor(probe, n) : undefined;
-  return new AlignedStitch(region, n, cropSize, count, { fill, crosstalk });
+  return new AlignedStitch(region, n, cropSize, count, { fill, crosstalk, centroids });
 }
 
 /**
@@ -276,6 +323,15 @@ export function stitcherFor(
  * a few epochs only (the quick benchmark) stitch better anchored: their neighbours still disagree.
  */
 export const GROUP_SYNC_ANCHOR = 0;
+
+/**
+ * The centroid-consistency step is kept only when the re-stitched object delivers at least this share of the
+ * centroid change its planes asked for (and lowers the misfit). Where neighbouring patches ask for planes they cannot
+ * share, the stitch averages them away — it delivers little, loses amplitude where the planes disagree and scrambles
+ * the phase. Measured (README item 21): the study-scale models it helps deliver 0.50–1.06; the 6-epoch quick dense
+ * model, where it hurt (phase SSIM 0.687 → 0.590), 0.38; planes alternating from patch to patch, ~0.
+ */
+export const CENTROID_STEP_MIN_DELIVERED = 0.45;
 
 /** Canvas pixels count as covered from this summed stitching weight (a crop's interior contributes 1). */
 export const COVERED_WEIGHT = 0.5;
