@@ -309,6 +309,11 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   const recon = evaluated.reconstruction;
   const evaluation = evaluated.evaluation;
   emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %.` });
+  const step = recon.centroidRefinement;
+  if (step) {
+    const px = (v: number): string => v.toFixed(3);
+    emit({ type: 'log', level: 'info', message: `Centroid step: misfit to the measured centroids ${px(step.misfitBefore)} → ${px(step.misfitAfter)} detector px, ${(100 * step.delivered).toFixed(0)} % of the asked change delivered: ${step.accepted ? 'kept' : 'not kept (the stitch is as synchronised)'}.` });
+  }
   if (evaluation.dataset !== data.path) {
     try {
       manifest.data.evaluation = await provenanceOf(evaluation.dataset, undefined);
