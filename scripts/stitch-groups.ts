@@ -18,7 +18,7 @@ import { pearson, removePlaneAt } from '../src/core/metrics';
 import { probeCentroidShare, probePhaseGradient } from '../src/core/model';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase } from '../src/core/run/artifacts';
 import { evaluationGroups, scanRegion } from '../src/core/run/evaluation';
-import { AlignedStitch, centroidMisfit, cropObject, crosstalkCorrectionFor, measuredCentroids, openTrainingDataset, Stitcher, stitchFillFor, type CentroidRefinementSummary, type PatchPatterns, type StitchRegion } from '../src/core/train';
+import { AlignedStitch, centroidMisfit, cropObject, crosstalkCorrectionFor, groupPatterns, measuredCentroids, openTrainingDataset, Stitcher, stitcherFor, stitchFillFor, type CentroidRefinementSummary, type PatchPatterns, type StitchRegion, type StitchResult } from '../src/core/train';
 import { analysisArgs, centred, plane, regress2 } from './phase-ramps';
 
 export interface GroupStitchScore {
@@ -129,19 +129,22 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
     const fill = stitchFillFor(n, cropSize);
     const centers = groups.centers;
     const probe = crosstalkCorrectionFor(data.probe.data, n).probe;
-    const patchPatterns: PatchPatterns[] = Array.from({ length: count }, (_, g) => ({ offsets: groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), centroids: centroids.subarray(g * c * 2, (g + 1) * c * 2) }));
-    const stitched = (ph: Float32Array, anchor: number | null, into: StitchRegion = region, step = false): { object: Float32Array; weight: Float32Array; centroidRefinement?: CentroidRefinementSummary } => {
-      const st = anchor === null ? new Stitcher(into, n, cropSize, fill) : new AlignedStitch(into, n, cropSize, count, { fill, anchor, ...(step ? { centroids: { probe } } : {}) });
+    const patchPatterns: PatchPatterns[] = Array.from({ length: count }, (_, g) => groupPatterns(groups, g, centroids, g));
+    // anchor 'default': the product's gridsize-2 stitch (stitcherFor), centroid step included.
+    const stitched = (ph: Float32Array, anchor: number | null | 'default', into: StitchRegion = region): StitchResult => {
+      const st = anchor === 'default'
+        ? stitcherFor(into, n, cropSize, count, { alignPhase: true, fillHoles: true, centroidRefinement: true }, data.probe.data, c)
+        : anchor === null ? new Stitcher(into, n, cropSize, fill) : new AlignedStitch(into, n, cropSize, count, { fill, anchor });
       for (let g = 0; g < count; g++) {
-        if (st instanceof AlignedStitch) st.add(amplitude, ph, centers[2 * g], centers[2 * g + 1], g * n * n, patchPatterns[g]);
-        else st.add(amplitude, ph, centers[2 * g], centers[2 * g + 1], g * n * n);
+        if (st instanceof Stitcher) st.add(amplitude, ph, centers[2 * g], centers[2 * g + 1], g * n * n);
+        else st.add(amplitude, ph, centers[2 * g], centers[2 * g + 1], g * n * n, patchPatterns[g]);
       }
       return st.result();
     };
     let step: CentroidRefinementSummary | undefined;
-    const scored = (ph: Float32Array, anchor: number | null, withStep = false): GroupStitchScore => {
-      const r = stitched(ph, anchor, region, withStep);
-      if (withStep) step = r.centroidRefinement;
+    const scored = (ph: Float32Array, anchor: number | null | 'default'): GroupStitchScore => {
+      const r = stitched(ph, anchor, region);
+      if (anchor === 'default') step = r.centroidRefinement;
       return score(r.object, r.weight, truth, region.width);
     };
 
@@ -204,7 +207,7 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
     const truthMisfit = centroidMisfit(truthCanvas, probe, n, centers, patchPatterns).rms;
     const modes: Record<string, GroupStitchScore> = {
       plain: scored(phase, null),
-      'synchronised, anchor 0, centroid step (default)': scored(phase, 0, true),
+      'synchronised, anchor 0, centroid step (default)': scored(phase, 'default'),
       'synchronised, anchor 0, no centroid step': scored(phase, 0),
       'synchronised, anchor 0.1 (before)': scored(phase, 0.1),
       'synchronised, anchor 1': scored(phase, 1),

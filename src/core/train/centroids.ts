@@ -5,6 +5,7 @@
 // 0.02–0.035 detector px at dose 1e5; a stitched PINN object misses them by 0.13–0.16 px, mostly because its phase
 // is too weak at large scales. One step adds to each patch the plane its patterns' misfit asks for; the step is kept
 // only when the re-stitched object delivers most of what it asked (no ground truth is involved; stitch.ts).
+import type { PatternGroups } from './groups';
 import type { StitchRegion } from './stitch';
 
 /** The dataset's probe (split re/im, N×N; its scale does not matter), for predicting centroids. */
@@ -16,6 +17,12 @@ export interface CentroidRefinement {
 export interface PatchPatterns {
   offsets: ArrayLike<number>;
   centroids: ArrayLike<number>;
+}
+
+/** Group `g`'s patterns: its offsets, with the measured centroids stored for it at slot `k` of `centroids` (2·size per slot). */
+export function groupPatterns(groups: PatternGroups, g: number, centroids: Float64Array, k: number): PatchPatterns {
+  const c = groups.size;
+  return { offsets: groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), centroids: centroids.subarray(k * c * 2, (k + 1) * c * 2) };
 }
 
 /** What the refinement did (metrics.json `centroidRefinement`). */

@@ -10,7 +10,7 @@ import { evaluateReconstruction } from '../metrics';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
-import { measuredCentroids } from './centroids';
+import { groupPatterns, measuredCentroids } from './centroids';
 import { COVERED_WEIGHT, cropObject, stitcherFor, type StitchChoices, type StitchRegion } from './stitch';
 
 export interface EpochQuality {
@@ -156,7 +156,7 @@ export class QualityMonitor {
     if (choices.centroidRefinement) measuredCentroids(x, this.which.length * c, n, centroids);
     for (let k = 0; k < this.which.length; k++) {
       const g = this.which[k];
-      const measured = choices.centroidRefinement ? { offsets: this.groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), centroids: centroids.subarray(k * c * 2, (k + 1) * c * 2) } : undefined;
+      const measured = choices.centroidRefinement ? groupPatterns(this.groups, g, centroids, k) : undefined;
       stitcher.add(amp, phase, this.groups.centers[2 * g], this.groups.centers[2 * g + 1], k * n * n, measured);
     }
     return stitcher.result();

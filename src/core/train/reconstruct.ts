@@ -6,7 +6,7 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
-import { measuredCentroids, type CentroidRefinementSummary } from './centroids';
+import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
@@ -84,7 +84,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       if (options.centroidRefinement) measuredCentroids(x, valid * c, n, centroids);
       for (let k = 0; k < valid; k++) {
         const g = start + k;
-        const measured = options.centroidRefinement ? { offsets: groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), centroids: centroids.subarray(k * c * 2, (k + 1) * c * 2) } : undefined;
+        const measured = options.centroidRefinement ? groupPatterns(groups, g, centroids, k) : undefined;
         stitcher.add(amp, phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, measured);
       }
     }

@@ -309,10 +309,11 @@ export function stitcherFor(
     // Plain averaging has no patch phases to refine: the patterns are not needed.
     return { add: (amplitude, phase, cx, cy, at) => plain.add(amplitude, phase, cx, cy, at), result: () => plain.result() };
   }
-  const centroids = choices.centroidRefinement ? crosstalkCorrectionFor(probe, n) : undefined;
+  // Both corrections read the same probe, split once.
+  const split = choices.centroidRefinement || choices.crosstalkCorrection ? crosstalkCorrectionFor(probe, n) : undefined;
+  const centroids = choices.centroidRefinement ? split : undefined;
   if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, anchor: GROUP_SYNC_ANCHOR, centroids });
-  const crosstalk = choices.crosstalkCorrection ? crosstalkCorrectionFor(probe, n) : undefined;
-  return new AlignedStitch(region, n, cropSize, count, { fill, crosstalk, centroids });
+  return new AlignedStitch(region, n, cropSize, count, { fill, crosstalk: choices.crosstalkCorrection ? split : undefined, centroids });
 }
 
 /**
