@@ -302,6 +302,24 @@ describe('run safety (issue 13)', function () {
     assert.ok(fs.statSync(checkpoint).size > 1000, 'a fresh checkpoint');
   });
 
+  it('11: a resume with other settings is refused at launch, naming them, and the finished job stays as it was', async () => {
+    // The job has just trained to the end (the test above): a resume with another learning rate must not touch it.
+    const files = ['manifest.json', 'run-config.json', 'events.jsonl', 'train.log', 'checkpoint.npz', 'metrics.json'];
+    const snapshot = (): string[] => files.map((f) => fs.readFileSync(path.join(baseline, f)).toString('base64'));
+    assert.equal(manifestOf().status, 'succeeded');
+    const before = snapshot();
+    const other = await cli(['train', '--workspace', study, '--view', 'baseline', ...FAST, '--lr', '0.005', '--resume']).done;
+    assert.equal(other.code, 1, other.out + other.err);
+    assert.match(other.out, /FAILED dose_10000\/baseline\/gs1: dose_10000\/baseline\/gs1: cannot resume from .*checkpoint\.npz: it was written with other settings \(training\.learningRate [0-9.e-]+ → 0\.005\)\. .*--restart.*left as it was/);
+    assert.deepEqual(snapshot(), before, 'no file of the job changed');
+    assert.equal(manifestOf().status, 'succeeded');
+    assert.ok(!fs.existsSync(path.join(baseline, LOCK_FILE)));
+    // The same settings resume (a finished run is re-evaluated), and the checkpoint keeps its launch key.
+    const same = await cli(['train', '--workspace', study, '--view', 'baseline', ...FAST, '--resume']).done;
+    assert.equal(same.code, 0, same.out + same.err);
+    assert.equal(manifestOf().status, 'succeeded');
+  });
+
   it('11: a full disk or a refused write names the file and the job, fails only that job, and the loop goes on', async () => {
     const dense = jobDir('dense');
     const sparse = jobDir('sparse');

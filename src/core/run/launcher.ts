@@ -7,7 +7,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { appendLines, writeJsonAtomic } from '../atomic';
+import { resolveTrainingSettings } from '../study/config';
 import { ARTIFACT } from '../study/layout';
+import { readRunConfig } from '../study/runConfigFile';
+import { fingerprintDifferences, launchKeyOf } from '../train/fingerprint';
 import { runningProcessGone, type JobManifest, type RunStatus } from '../study/manifest';
 import type { RunConfig } from './plan';
 import { checkRequestedThreads } from '../runtime/threads';
@@ -212,9 +215,30 @@ function trainingJob(config: RunConfig): WorkerJob {
     config,
     logName: ARTIFACT.trainLog,
     activity: 'trained',
-    checkResumable: () => checkResumable(config.artifactDir, config.jobId),
+    checkResumable: async () => checkLaunchKey(config, await checkResumable(config.artifactDir, config.jobId)),
     failedManifest: (at) => failedTrainingManifest(config, at),
   };
+}
+
+/**
+ * Refuses, before anything is written, a resume whose settings differ from those that wrote the checkpoint (its
+ * `launchKey`; checkpoints written before launch keys are checked by the worker only), naming the settings that
+ * differ when the job's run-config.json is the configuration that wrote it.
+ */
+async function checkLaunchKey(config: RunConfig, state: Record<string, unknown>): Promise<void> {
+  const next = { ...config, training: resolveTrainingSettings(config.training) };
+  if (typeof state.launchKey !== 'string' || state.launchKey === launchKeyOf(next)) return;
+  let differences: string[] = [];
+  try {
+    const ran = await readRunConfig(config.artifactDir);
+    ran.training = resolveTrainingSettings(ran.training);
+    if (launchKeyOf(ran) === state.launchKey) differences = fingerprintDifferences(ran, next);
+  } catch {
+    // No readable record of the settings that ran: the refusal stands without the list.
+  }
+  const file = path.join(config.artifactDir, ARTIFACT.checkpoint);
+  const which = differences.length ? ` (${differences.join('; ')})` : '';
+  throw new ResumeError(`${config.jobId}: cannot resume from ${file}: it was written with other settings${which}. Resume with the settings it ran with, or start over (ptycho-study train --restart, or Train in VS Code). The job was left as it was.`);
 }
 
 /** `failed` with `reason` for run `runId` of `job` (manifestWriter.recordFailedRun). */

@@ -40,6 +40,11 @@ export interface TrainingState {
   stoppedBy?: 'epochs' | 'early-stopping';
   /** Fingerprint of everything a resume must agree on. */
   configKey: string;
+  /**
+   * Fingerprint of the run's configuration alone (trainer.ts launchKeyOf), checked by the launcher before a
+   * resume writes anything; absent in checkpoints written before it existed.
+   */
+  launchKey?: string;
 }
 
 export const CHECKPOINT_FORMAT = 'ptycho-study-checkpoint/1';

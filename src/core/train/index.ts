@@ -7,6 +7,7 @@ export * from './stitch';
 export * from './centroids';
 export * from './reconstruct';
 export * from './trainer';
+export * from './fingerprint';
 export * from './qualityMonitor';
 export * from './phaseSync';
 export * from './schedule';

@@ -10,6 +10,7 @@ import {
   parameterCount, IO, LOG_SCALE, type Architecture, type ModelGraphSpec,
 } from '../model';
 import { configKeyOf, loadCheckpoint, saveCheckpoint, type EpochRecord, type TrainingState } from './checkpoint';
+import { fingerprintParts, launchKeyOf } from './fingerprint';
 import type { TrainingDataset } from './data';
 import { buildGroups, permutation, selectGroups, splitValidation, type PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
@@ -155,20 +156,8 @@ export class Trainer {
 
   /** The fingerprint a checkpoint must match to be resumed by this run. */
   configKey(rampOrigin = true): string {
-    const c = this.config;
-    const { epochs: _e, executionProvider: _p, earlyStoppingPatience: _s, patienceRestartsOnLrReduction: _r, allowIntensityData: _a, ...rest } = c.training;
-    // Settings added later count only when they differ from the behaviour before them, so a checkpoint written
-    // by an earlier version still resumes.
-    // Stitching never touches training: its switch is pinned to the value earlier checkpoints recorded.
-    // The preview window is monitoring only: a resume may move it.
-    const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, stitchCentroidRefinement: _centroids, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
-    const training = { ...stable, stitchPhaseAlignment: false };
-    // rampOrigin: gridsize-2 ramp planes share the group's origin (graphs.ts phaseRamp); checkpoints from before that
-    // change hold a different model and do not resume.
-    const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 && rampOrigin ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(objectSupport !== 'centre' ? { objectSupport } : {}) };
     return configKeyOf({
-      n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath,
-      trainPatterns: this.train.count, dose: c.dose, canvas: this.plan?.spec.canvas, batch: this.plan?.batch,
+      ...fingerprintParts(this.config, rampOrigin), trainPatterns: this.train.count, canvas: this.plan?.spec.canvas, batch: this.plan?.batch,
     });
   }
 
@@ -179,7 +168,7 @@ export class Trainer {
     return {
       params, m: zeros(), v: zeros(), epoch: 0, stepInEpoch: 0, step: 0, lr: this.config.training.learningRate,
       best: Infinity, plateauWait: 0, stopWait: 0, epochLossSum: 0, epochLossCount: 0, history: [], elapsedSeconds: 0,
-      finished: false, configKey: this.configKey(),
+      finished: false, configKey: this.configKey(), launchKey: launchKeyOf(this.config),
     };
   }
 
@@ -189,7 +178,9 @@ export class Trainer {
     const before = c.gridsize > 1 && c.training.rampHead
       ? [{ configKey: this.configKey(false), hint: ' It was written before gridsize-2 ramp planes shared the group\'s origin (README item 20), so it holds a different model: start a new run.' }]
       : [];
-    return loadCheckpoint(file, { configKey: this.configKey(), shapes: this.shapes, trainable: this.trainable, before });
+    const state = await loadCheckpoint(file, { configKey: this.configKey(), shapes: this.shapes, trainable: this.trainable, before });
+    // A checkpoint from before launch keys gains one, so its next resume is checked at launch too.
+    return { ...state, launchKey: launchKeyOf(c) };
   }
 
   async saveState(state: TrainingState, file: string): Promise<void> {
