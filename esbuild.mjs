@@ -81,6 +81,7 @@ const builds = [
   { ...common, entryPoints: { 'phase-information': 'scripts/phase-information.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'stitch-phase': 'scripts/stitch-phase.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'stitch-groups': 'scripts/stitch-groups.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { 'phase-bands': 'scripts/phase-bands.ts' }, outdir: 'dist' },
   { ...common, entryPoints: listTests('test/unit'), outdir: 'out/test/unit', outbase: 'test/unit' },
   // Extension-host suite: loaded by the real VS Code (code-server) through extensionTestsPath.
   { ...common, entryPoints: ['test/vscode/suite/index.ts', ...listTests('test/vscode/suite')], outdir: 'out/test/vscode/suite', outbase: 'test/vscode/suite' },

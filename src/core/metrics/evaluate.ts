@@ -140,19 +140,32 @@ export function evaluateReconstruction(
   if (w < SSIM_WIN || h < SSIM_WIN) {
     throw new RangeError(`evaluateReconstruction: ${width}×${height} trimmed by ${trim} px each side leaves ${Math.max(w, 0)}×${Math.max(h, 0)}; metrics need at least ${SSIM_WIN}×${SSIM_WIN}`);
   }
+  const { phiPred, phiTarget, ampPred, ampTarget } = alignedImages(pred, target, width, height, trim, phaseAlign);
+  const amplitude = componentMetrics(ampTarget, ampPred, w, h, ampTarget, ampPred, dataRange(ampTarget), sigma, pixelSize);
+  const phase = componentMetrics(phiTarget, phiPred, w, h, toUnitPhase(phiTarget), toUnitPhase(phiPred), 1, 0, pixelSize);
+  return { amplitude, phase, width: w, height: h, trim, phaseAlign, msSsimSigmaAmplitude: sigma };
+}
+
+/** The phase as SSIM and MS-SSIM see it: (φ + π)/2π. */
+export const toUnitPhase = (phi: Float64Array): Float64Array => phi.map((v) => (v + Math.PI) / (2 * Math.PI));
+
+/**
+ * The images evaluateReconstruction scores, (w − 2·trim) × (h − 2·trim): both phases with their own plane (or
+ * mean) removed, the truth's amplitude and the prediction's scaled to its mean.
+ */
+export function alignedImages(pred: Float32Array | Float64Array, target: Float32Array | Float64Array, width: number, height: number, trim: number, phaseAlign: 'plane' | 'mean'): { phiPred: Float64Array; phiTarget: Float64Array; ampPred: Float64Array; ampTarget: Float64Array } {
+  const w = width - 2 * trim;
+  const h = height - 2 * trim;
   const p = splitComplex(pred, width, height);
   const t = splitComplex(target, width, height);
-
   const align = phaseAlign === 'plane' ? (img: Float64Array) => removePlane(img, w, h) : removeMean;
-  const phiPred = align(trimImage(p.phase, width, height, trim).data);
-  const phiTarget = align(trimImage(t.phase, width, height, trim).data);
   const ampTarget = trimImage(t.amplitude, width, height, trim).data;
-  const ampPred = scaleToMean(trimImage(p.amplitude, width, height, trim).data, ampTarget).scaled;
-
-  const toUnit = (phi: Float64Array): Float64Array => phi.map((v) => (v + Math.PI) / (2 * Math.PI));
-  const amplitude = componentMetrics(ampTarget, ampPred, w, h, ampTarget, ampPred, dataRange(ampTarget), sigma, pixelSize);
-  const phase = componentMetrics(phiTarget, phiPred, w, h, toUnit(phiTarget), toUnit(phiPred), 1, 0, pixelSize);
-  return { amplitude, phase, width: w, height: h, trim, phaseAlign, msSsimSigmaAmplitude: sigma };
+  return {
+    phiPred: align(trimImage(p.phase, width, height, trim).data),
+    phiTarget: align(trimImage(t.phase, width, height, trim).data),
+    ampTarget,
+    ampPred: scaleToMean(trimImage(p.amplitude, width, height, trim).data, ampTarget).scaled,
+  };
 }
 
 const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);

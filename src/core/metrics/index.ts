@@ -6,7 +6,7 @@ export {
   type ImageMetrics, type ReconstructionMetrics, type MetricOptions, type JsonImageMetrics, type JsonReconstructionMetrics,
 } from './evaluate';
 export { ssim, SSIM_WIN } from './ssim';
-export { msSsim, MS_SSIM_WEIGHTS } from './msssim';
+export { msSsim, msSsimLevels, MS_SSIM_WEIGHTS } from './msssim';
 export { frc, centreSquare, thresholdCrossing, EMPTY_SHELL, type FrcResult } from './frc';
 export { removePlane, removePlaneAt, removeMean, trimImage, splitComplex, scaleToMean, mean, dataRange, type Image } from './align';
 export { gaussianFilter, gaussianKernel1d, reflectIndex, separableCorrelate } from './filters';

@@ -28,6 +28,14 @@ function decimate(img: Float64Array, w: number, h: number): { data: Float64Array
  * Images smaller than 7×7 throw a RangeError (the level-0 SSIM cannot be computed; skimage raises too).
  */
 export function msSsim(a: Float64Array, b: Float64Array, w: number, h: number, sigma = 0): number {
+  return msSsimLevels(a, b, w, h, sigma).value;
+}
+
+/**
+ * msSsim with the SSIM of each level it reached (after the clamp; NaN where a level's SSIM was NaN, which makes
+ * the value 0), for seeing which scale holds a score down.
+ */
+export function msSsimLevels(a: Float64Array, b: Float64Array, w: number, h: number, sigma = 0): { value: number; levels: number[] } {
   checkImage(a, w, h, 'msSsim');
   checkImage(b, w, h, 'msSsim');
   if (w < SSIM_WIN || h < SSIM_WIN) throw new RangeError(`msSsim: images must be at least ${SSIM_WIN}×${SSIM_WIN} (got ${w}×${h})`);
@@ -37,14 +45,16 @@ export function msSsim(a: Float64Array, b: Float64Array, w: number, h: number, s
   let cw = w;
   let ch = h;
   let value = 1;
-  const levels = MS_SSIM_WEIGHTS.length;
-  for (let level = 0; level < levels; level++) {
+  const levels: number[] = [];
+  for (let level = 0; level < MS_SSIM_WEIGHTS.length; level++) {
     let s = ssim(img1, img2, cw, ch, range);
-    if (Number.isNaN(s)) return 0;
+    levels.push(s);
+    if (Number.isNaN(s)) return { value: 0, levels };
     if (s < 0) s = 1e-4;
+    levels[level] = s;
     value *= s ** MS_SSIM_WEIGHTS[level];
-    if (Number.isNaN(value)) return 0;
-    if (level < levels - 1) {
+    if (Number.isNaN(value)) return { value: 0, levels };
+    if (level < MS_SSIM_WEIGHTS.length - 1) {
       const d1 = decimate(img1, cw, ch);
       const d2 = decimate(img2, cw, ch);
       img1 = d1.data;
@@ -54,5 +64,5 @@ export function msSsim(a: Float64Array, b: Float64Array, w: number, h: number, s
       if (Math.min(cw, ch) < SSIM_WIN) break;
     }
   }
-  return Number.isNaN(value) ? 0 : value;
+  return { value: Number.isNaN(value) ? 0 : value, levels };
 }
