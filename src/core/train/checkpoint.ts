@@ -41,7 +41,7 @@ export interface TrainingState {
   /** Fingerprint of everything a resume must agree on. */
   configKey: string;
   /**
-   * Fingerprint of the run's configuration alone (trainer.ts launchKeyOf), checked by the launcher before a
+   * Fingerprint of the run's configuration alone (fingerprint.ts launchKeyOf), checked by the launcher before a
    * resume writes anything; absent in checkpoints written before it existed.
    */
   launchKey?: string;
