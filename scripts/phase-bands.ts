@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alignedImages, toUnitPhase } from '../src/core/metrics/evaluate';
-import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, gaussianFilter, msSsimLevels, pearson } from '../src/core/metrics';
+import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, gaussianFilter, msSsimLevels, pearson, removeMean } from '../src/core/metrics';
 import { openNpz } from '../src/core/npy';
 import { globalPhaseOffset, rotatePhase } from '../src/core/run/artifacts';
 
@@ -39,16 +39,9 @@ export interface BandsReport {
   amplitude: ComponentBands;
 }
 
-function centred(v: Float64Array): Float64Array {
-  let m = 0;
-  for (const x of v) m += x;
-  m /= v.length;
-  return Float64Array.from(v, (x) => x - m);
-}
-
 function bandsOf(pred: Float64Array, truth: Float64Array, w: number, h: number): BandScore[] {
   const smooth = (v: Float64Array, sigma: number): Float64Array => (sigma === 0 ? v : gaussianFilter(v, w, h, sigma));
-  const p = centred(pred), t = centred(truth);
+  const p = removeMean(pred), t = removeMean(truth);
   const out: BandScore[] = [];
   for (let k = 0; k < SCALES.length; k++) {
     const lo = SCALES[k], hi = k + 1 < SCALES.length ? SCALES[k + 1] : null;

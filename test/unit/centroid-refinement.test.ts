@@ -14,6 +14,7 @@ import { resolveTrainingSettings } from '../../src/core/study/config';
 import { AlignedStitch, CENTROID_STEP_MIN_DELIVERED, measuredCentroids, predictedCentroid, stitcherFor, type PatchPatterns } from '../../src/core/train';
 import { makeStudy } from './helpers/study';
 import { repoRoot, tempDir } from './helpers/paths';
+import { truthCanvas } from './helpers/canvas';
 
 const N = 32;
 const SIZE = 112;
@@ -27,13 +28,9 @@ function truthAt(x: number, y: number): [number, number] {
 
 describe('centroid-consistent stitching', () => {
   const probe = normalizeProbe(syntheticProbe(N).data, N);
-  const object = new Float32Array(2 * SIZE * SIZE);
-  for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) {
-    const [a, p] = truthAt(x, y);
-    object[2 * (y * SIZE + x)] = a * Math.cos(p);
-    object[2 * (y * SIZE + x) + 1] = a * Math.sin(p);
-  }
-  const truthCanvas = { region: { x0: 0, y0: 0, width: SIZE, height: SIZE }, object, weight: new Float32Array(SIZE * SIZE).fill(1) };
+  // The truth as a canvas over the whole object (region origin 0, 0), every pixel weighted.
+  const truth = truthCanvas(SIZE, truthAt);
+  const object = truth.object;
 
   /** The diffraction amplitude |fftshift(FFT2(P·O))| of the truth at integer position (px, py), scaled by `scale`. */
   function pattern(px: number, py: number, scale = 1): Float32Array {
@@ -53,14 +50,14 @@ describe('centroid-consistent stitching', () => {
     for (const [px, py, scale] of [[40, 44, 1], [61, 57, 7.5], [70, 36, 0.01]]) {
       const out = new Float64Array(2);
       measuredCentroids(pattern(px, py, scale), 1, N, out);
-      const [u, v] = predictedCentroid(truthCanvas, probe, px, py, N);
+      const [u, v] = predictedCentroid(truth, probe, px, py, N);
       assert.ok(Math.abs(out[0] - u) < 1e-6 && Math.abs(out[1] - v) < 1e-6, `measured (${out[0]}, ${out[1]}) vs predicted (${u}, ${v})`);
       assert.ok(Math.abs(u) + Math.abs(v) > 1e-3, 'the object moves the centroid at all');
     }
     const dark = new Float64Array(2);
     measuredCentroids(new Float32Array(N * N), 1, N, dark);
     assert.ok(Number.isNaN(dark[0]) && Number.isNaN(dark[1]), 'an empty pattern has no centroid');
-    const empty = { ...truthCanvas, weight: new Float32Array(SIZE * SIZE) };
+    const empty = { ...truth, weight: new Float32Array(SIZE * SIZE) };
     assert.ok(predictedCentroid(empty, probe, 50, 50, N).every(Number.isNaN), 'no stitched light, no prediction');
   });
 

@@ -8,6 +8,7 @@ import { normalizeProbe, probeCentroidShare, probePhaseGradient } from '../../sr
 import { syntheticProbe } from '../../src/core/simulate';
 import { AlignedStitch, crosstalkCorrectedPhases, removeMeanPhaseGradient } from '../../src/core/train';
 import { seeded } from './helpers/ort';
+import { truthCanvas } from './helpers/canvas';
 
 const N = 32;
 const SIZE = 96;
@@ -24,13 +25,7 @@ describe('probe crosstalk correction of stitched gridsize-1 patches', () => {
   const q = N / 4;
   const support = (i: number, j: number): boolean => i >= q && i < N - q && j >= q && j < N - q;
   // The truth as a canvas over the whole object (region origin 0, 0), every pixel weighted.
-  const object = new Float32Array(2 * SIZE * SIZE);
-  for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) {
-    const [a, p] = truthAt(x, y);
-    object[2 * (y * SIZE + x)] = a * Math.cos(p);
-    object[2 * (y * SIZE + x) + 1] = a * Math.sin(p);
-  }
-  const canvas = { region: { x0: 0, y0: 0, width: SIZE, height: SIZE }, object, weight: new Float32Array(SIZE * SIZE).fill(1) };
+  const canvas = truthCanvas(SIZE, truthAt);
 
   /** Patches as a model would predict them: amplitude off by a tilt on the support, slope compensating it. */
   function modelPatches(centers: number[]): { amplitude: Float32Array; phase: Float32Array; truthPhase: Float32Array; shift: number[] } {

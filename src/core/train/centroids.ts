@@ -6,7 +6,7 @@
 // is too weak at large scales. One step adds to each patch the plane its patterns' misfit asks for; the step is kept
 // only when the re-stitched object delivers most of what it asked (no ground truth is involved; stitch.ts).
 import type { PatternGroups } from './groups';
-import type { StitchRegion } from './stitch';
+import type { StitchedCanvas } from './stitch';
 
 /** The dataset's probe (split re/im, N×N; its scale does not matter), for predicting centroids. */
 export interface CentroidRefinement {
@@ -65,7 +65,7 @@ export function measuredCentroids(x: ArrayLike<number>, count: number, n: number
  * (O bilinear on the canvas, 0 where nothing is stitched). NaN when the window holds no light.
  */
 export function predictedCentroid(
-  canvas: { region: StitchRegion; object: Float32Array; weight: Float32Array },
+  canvas: StitchedCanvas,
   probe: { re: ArrayLike<number>; im: ArrayLike<number> }, px: number, py: number, n: number,
   scratch: { re: Float64Array; im: Float64Array } = { re: new Float64Array(n * n), im: new Float64Array(n * n) },
 ): [number, number] {
@@ -110,7 +110,7 @@ export function predictedCentroid(
  * `patchCenters`: object coordinates of each patch's centre; pattern k of patch g sits at centre + offset.
  */
 export function centroidMisfit(
-  canvas: { region: StitchRegion; object: Float32Array; weight: Float32Array },
+  canvas: StitchedCanvas,
   probe: { re: ArrayLike<number>; im: ArrayLike<number> }, n: number,
   patchCenters: ArrayLike<number>, patterns: readonly (PatchPatterns | undefined)[],
 ): { perPatch: Float64Array; rms: number; patterns: number; asked: number } {

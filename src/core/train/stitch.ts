@@ -14,6 +14,13 @@ export interface StitchRegion {
   height: number;
 }
 
+/** A stitched object on its region: interleaved complex values and the summed stitching weight of each pixel. */
+export interface StitchedCanvas {
+  region: StitchRegion;
+  object: Float32Array;
+  weight: Float32Array;
+}
+
 /** The canvas covering every group centre ± M/2 (integer-aligned with the object's pixel grid). */
 export function stitchRegion(centers: Float64Array, cropSize: number): StitchRegion {
   let minX = Infinity;
@@ -415,7 +422,7 @@ export const CROSSTALK_SYNC_ANCHOR = 0;
  */
 export function crosstalkCorrectedPhases(
   patches: { amplitude: Float32Array; phase: Float32Array; keep: number; centers: Float64Array; n: number },
-  canvas: { region: StitchRegion; object: Float32Array; weight: Float32Array },
+  canvas: StitchedCanvas,
   probe: { re: ArrayLike<number>; im: ArrayLike<number> },
 ): { phase: Float32Array; summary: CrosstalkSummary } {
   const { n, keep } = patches;
