@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openNpz, openNpy, NpyFormatError, type NpzMember, type NpyHeader } from '../core/npy';
 import { escapeControl, escapeJsonControl } from '../core/text/escape';
-import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, parseJobId, DEFAULT_TRAINING, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS } from '../core/study';
+import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, parseJobId, DEFAULT_TRAINING, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS, STITCH_BLENDS } from '../core/study';
 import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
 import { SlurmBackend } from '../core/run/backend';
@@ -59,7 +59,7 @@ const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
   'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
-  'early-stopping-patience': { type: 'string' }, 'patience-restart': { type: 'boolean' }, 'no-patience-restart': { type: 'boolean' }, 'stitch-crop-size': { type: 'string' },
+  'early-stopping-patience': { type: 'string' }, 'patience-restart': { type: 'boolean' }, 'no-patience-restart': { type: 'boolean' }, 'stitch-crop-size': { type: 'string' }, 'stitch-blend': { type: 'string' },
   'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'centroid-refinement': { type: 'boolean' },
 } as const;
 /** The core training settings' flags, each with its meaning and default (DEFAULT_TRAINING). */
@@ -90,6 +90,9 @@ const QUALITY_HELP = [
   '  --no-patience-restart  Keras\'s early stopping: a learning-rate reduction does not restart its patience (default: it',
   '                         does, so a run stops only at the floor of the schedule); --patience-restart turns it on',
   '  --stitch-crop-size M   central M×M of each patch used in stitching, and the evaluation margin (default 20)',
+  '  --stitch-blend auto|crop|taper  how patches are blended in stitching: crop = their central M×M crops with hard',
+  '                         edges, as the study did; taper = every pixel weighted cos²(π·d/L) from the patch centre,',
+  '                         L = N/2; auto (default) = taper for gridsize 2, crop for gridsize 1',
   '  --keep-holes           stitch the central M×M crops only, as the study did: pixels no crop reaches stay 0 (default:',
   '                         such holes are filled from the rest of each patch\'s N/2 support, at weight 1e-3)',
   '  --no-crosstalk-correction  gridsize 1: stitch each pattern with the phase slopes as predicted (default: the slopes',
@@ -798,6 +801,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     earlyStoppingPatience: num(p, 'early-stopping-patience', { integer: true, min: 1 }),
     patienceRestartsOnLrReduction: onOffChoice(p, 'patience-restart'),
     stitchCropSize: num(p, 'stitch-crop-size', { integer: true, min: 1 }),
+    stitchBlend: oneOf(p, 'stitch-blend', STITCH_BLENDS),
     previewCenter: previewCenterOf(p),
     previewSize: num(p, 'preview-size', { integer: true, min: 16 }),
     executionProvider: ep as ExecutionProvider | undefined,

@@ -24,7 +24,7 @@ import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { buildGroups, type PatternGroups } from '../train/groups';
 import { reconstruct, type Reconstruction } from '../train/reconstruct';
 import type { OrtModule } from '../train/runtime';
-import { stitchRegion, type StitchRegion } from '../train/stitch';
+import { stitchRegion, stitchTaperWidth, type StitchRegion } from '../train/stitch';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase, scoreReconstruction } from './artifacts';
 
 /** Random stream of the evaluation groups (gridsize 2), distinct from the trainer's 'train' and 'test'. */
@@ -346,7 +346,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
   const set = await openEvaluationSet(config, input.own);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, intraOpThreads: input.intraOpThreads };
+    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: t.stitchBlend, intraOpThreads: input.intraOpThreads };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
@@ -366,6 +366,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const ownUntrained = reuse ? commonUntrained : await reconstruct(input.own.data, input.own.groups, { ort, provider, model: untrainedModel, ...stitch });
 
     const coverage = coverageOf(common.weight);
+    const taperWidth = stitchTaperWidth(t.stitchBlend, config.n, config.gridsize * config.gridsize);
     const evaluation: EvaluationRecord = {
       dataset: set.dataset, source: set.source, ...(set.fallbackReason ? { fallbackReason: set.fallbackReason } : {}),
       region: { x0: set.region.x0, y0: set.region.y0, width: set.region.width, height: set.region.height },
@@ -393,6 +394,8 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const inference = { groups: common.groups, seconds: common.seconds, groupsPerSec: common.groupsPerSec };
     const base = {
       evaluation, split, region: common.region, stitchCropSize: t.stitchCropSize, stitchPhaseAlignment: t.stitchPhaseAlignment,
+      // The blend the setting resolved to for this gridsize, and its window width (px; 0 = hard crops).
+      stitchBlend: taperWidth ? 'taper' : 'crop', stitchTaperWidth: taperWidth,
       ...(common.crosstalk ? { crosstalkCorrection: common.crosstalk } : {}),
       ...(common.centroidRefinement ? { centroidRefinement: common.centroidRefinement } : {}),
       ...(common.phaseRampRemoved ? { phaseRampRemoved: common.phaseRampRemoved } : {}),

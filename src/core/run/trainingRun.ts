@@ -213,7 +213,7 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
     run.monitor = await QualityMonitor.create(plan.spec, test, plan.testGroups, {
       ort, provider: plan.provider, intraOpThreads: opts.threads.threads, cropSize: config.training.stitchCropSize,
       windowSize: config.training.previewSize, ...(config.training.previewCenter ? { center: config.training.previewCenter } : {}),
-      stitch: { alignPhase: config.training.stitchPhaseAlignment, fillHoles: config.training.stitchFillHoles, crosstalkCorrection: config.training.stitchCrosstalkCorrection, centroidRefinement: config.training.stitchCentroidRefinement },
+      stitch: { alignPhase: config.training.stitchPhaseAlignment, fillHoles: config.training.stitchFillHoles, crosstalkCorrection: config.training.stitchCrosstalkCorrection, centroidRefinement: config.training.stitchCentroidRefinement, blend: config.training.stitchBlend },
     });
     if (run.monitor) {
       const m = run.monitor;

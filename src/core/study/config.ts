@@ -4,6 +4,16 @@
 export type ExecutionProvider = 'auto' | 'cuda' | 'webgpu' | 'cpu';
 export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['auto', 'cuda', 'webgpu', 'cpu'];
 
+/**
+ * How each patch is blended into the stitched object (train/stitch.ts): 'crop', the study's hard central M×M crops
+ * (reassemble_position); 'taper', every pixel of the patch weighted cos²(π·d/L) per axis, d its distance from the
+ * patch centre and L = N/2 the network's support, so overlapping predictions fade into each other instead of meeting
+ * at the crops' edges; 'auto', taper for gridsize 2 and crop for gridsize 1 (README item 23: the taper raised every
+ * figure of the five gridsize-2 models it was tried on, and mixed those of gridsize-1 models).
+ */
+export type StitchBlend = 'auto' | 'crop' | 'taper';
+export const STITCH_BLENDS: readonly StitchBlend[] = ['auto', 'crop', 'taper'];
+
 /** Training hyperparameters; defaults follow the TF reference (domain.md §10.2). */
 export interface TrainingSettings {
   epochs: number;
@@ -69,6 +79,8 @@ export interface TrainingSettings {
    * stitched object, kept only when the re-stitched object explains the centroids better (README item 21).
    */
   stitchCentroidRefinement: boolean;
+  /** How the patches are blended in stitching (StitchBlend): 'auto' (taper for gridsize 2, crop for 1), 'crop', 'taper'. */
+  stitchBlend: StitchBlend;
   /**
    * How the dataset's probe is scaled inside the model: 'energy' (Σ|P|²·0.5² = (N/2)², so the object the data
    * require has mean amplitude ≈ 0.5, mid-range of the sigmoid, whatever the probe's shape) or 'mask-mean'
@@ -141,6 +153,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchFillHoles: true,
   stitchCrosstalkCorrection: true,
   stitchCentroidRefinement: true,
+  stitchBlend: 'auto',
   probeNormalization: 'energy',
   weightInit: 'glorot',
   warmupSteps: 0,
@@ -189,6 +202,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.stitchFillHoles !== 'boolean') throw new ConfigError(`stitchFillHoles must be true or false (got ${String(s.stitchFillHoles)}).`);
   if (typeof s.stitchCrosstalkCorrection !== 'boolean') throw new ConfigError(`stitchCrosstalkCorrection must be true or false (got ${String(s.stitchCrosstalkCorrection)}).`);
   if (typeof s.stitchCentroidRefinement !== 'boolean') throw new ConfigError(`stitchCentroidRefinement must be true or false (got ${String(s.stitchCentroidRefinement)}).`);
+  if (!STITCH_BLENDS.includes(s.stitchBlend)) throw new ConfigError(`stitchBlend must be one of ${STITCH_BLENDS.join(', ')} (got ${String(s.stitchBlend)}).`);
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
   if (s.probeNormalization !== 'energy' && s.probeNormalization !== 'mask-mean') throw new ConfigError(`probeNormalization must be 'energy' or 'mask-mean' (got ${String(s.probeNormalization)}).`);

@@ -12,7 +12,7 @@
 import * as path from 'node:path';
 import type { SlurmOptions } from '../run/slurm';
 import { clampPollSeconds } from './fingerprint';
-import { EXECUTION_PROVIDERS, resolveTrainingSettings, type ExecutionProvider, type TrainingSettings } from './config';
+import { EXECUTION_PROVIDERS, resolveTrainingSettings, STITCH_BLENDS, type ExecutionProvider, type StitchBlend, type TrainingSettings } from './config';
 import type { DiscoverOptions } from './discovery';
 import {
   AD_LOSSES, LISTED_RECON_ALGORITHMS, PROBE_MODES, RECON_ALGORITHMS, resolveReconstructionSettings,
@@ -51,7 +51,7 @@ export const SETTING_KEYS: Readonly<Record<string, KeySpec>> = Object.freeze({
   'demo.nImages': I,
   'training.epochs': I, 'training.batchSize': I, 'training.learningRate': N, 'training.neighborCount': I, 'training.seed': I,
   'training.nFiltersScale': I, 'training.earlyStoppingPatience': I, 'training.patienceRestartsOnLrReduction': B, 'training.threads': I, 'training.maxConcurrentJobs': I,
-  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: ['centre', 'full'] }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.allowIntensityData': B,
+  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: ['centre', 'full'] }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.stitchBlend': { kind: 'string', values: STITCH_BLENDS }, 'training.allowIntensityData': B,
   'training.runDetached': B, 'training.previewCenter': { kind: 'point' }, 'training.previewSize': I,
   'slurm.partition': S, 'slurm.time': S, 'slurm.cpusPerTask': I, 'slurm.gpusPerTask': I, 'slurm.mem': S, 'slurm.arrayLimit': I, 'slurm.account': S,
   'reconstruction.algorithms': { kind: 'algorithms' }, 'reconstruction.adLearningRate': N,
@@ -76,6 +76,7 @@ export const TRAINING_SETTING_KEYS = Object.freeze({
   stitchFillHoles: 'training.stitchFillHoles',
   stitchCrosstalkCorrection: 'training.stitchCrosstalkCorrection',
   stitchCentroidRefinement: 'training.stitchCentroidRefinement',
+  stitchBlend: 'training.stitchBlend',
   probeBig: 'training.probeBig',
   rampHead: 'training.rampHead',
   energyAmplitude: 'training.energyAmplitude',
@@ -208,6 +209,7 @@ export function trainingSettingsFromSettings(get: SettingGet, o: SettingsReadOpt
     stitchFillHoles: t('stitchFillHoles') as boolean | undefined,
     stitchCrosstalkCorrection: t('stitchCrosstalkCorrection') as boolean | undefined,
     stitchCentroidRefinement: t('stitchCentroidRefinement') as boolean | undefined,
+    stitchBlend: t('stitchBlend') as StitchBlend | undefined,
     probeBig: t('probeBig') as boolean | undefined,
     rampHead: t('rampHead') as boolean | undefined,
     energyAmplitude: t('energyAmplitude') as boolean | undefined,

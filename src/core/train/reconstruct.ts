@@ -8,6 +8,7 @@ import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchRegion, type StitchResult } from './stitch';
+import type { StitchBlend } from '../study/config';
 
 export interface Reconstruction {
   region: StitchRegion;
@@ -47,6 +48,8 @@ export interface ReconstructOptions {
   crosstalkCorrection?: boolean;
   /** With alignPhase: one centroid-consistency step against the patterns' measured centroids (centroids.ts). */
   centroidRefinement?: boolean;
+  /** How patches are blended (StitchBlend; absent: crop). */
+  blend?: StitchBlend;
   intraOpThreads?: number;
   /**
    * The canvas (object pixels) to stitch into, instead of the one covering the group centres ± M/2: e.g. the

@@ -4,6 +4,7 @@
 // stitching keeps each patch's central window until all are known: count·S² pairs of floats).
 import { probeCentroidShare, probePhaseGradient } from '../model/physics';
 import { addPlanes, centroidMisfit, type CentroidRefinement, type CentroidRefinementSummary, type PatchPatterns } from './centroids';
+import type { StitchBlend } from '../study/config';
 import { synchronizePhases, type SyncResult } from './phaseSync';
 
 export interface StitchRegion {
@@ -61,6 +62,21 @@ export const SUPPORT_EPSILON = 1e-6;
 /** The fill window of N-pixel patches: all of it (what lies outside the prediction's support is skipped). */
 export const stitchFillFor = (n: number, cropSize: number): StitchFill => ({ size: Math.max(cropSize, n), weight: STITCH_FILL_WEIGHT });
 
+/** The taper window's width L in pixels that `blend` asks for (0: hard crops), for N-pixel patches of `groupSize` patterns: N/2, the network's support. */
+export function stitchTaperWidth(blend: StitchBlend | undefined, n: number, groupSize: number): number {
+  return blend === 'taper' || (blend === 'auto' && groupSize > 1) ? n / 2 : 0;
+}
+
+/** The per-axis taper cos²(π·d/L) over a window of `side` pixels, d = i − ⌊side/2⌋ (0 where |d| ≥ L/2). */
+function taperProfile(side: number, width: number): Float64Array {
+  const t = new Float64Array(side);
+  for (let i = 0; i < side; i++) {
+    const d = i - Math.floor(side / 2);
+    t[i] = Math.abs(d) < width / 2 ? Math.cos((Math.PI * d) / width) ** 2 : 0;
+  }
+  return t;
+}
+
 /** What a stitch returns: the object (interleaved complex64), the per-pixel weight and, for AlignedStitch, what it did. */
 export interface StitchResult {
   object: Float32Array;
@@ -75,16 +91,26 @@ export interface StitchResult {
 export class Stitcher {
   readonly re: Float64Array;
   readonly im: Float64Array;
+  /** Coverage: the summed crop weights (1 per crop pixel, the fill's ring weight outside). */
   readonly weight: Float64Array;
+  /** What the values are normalised by: the coverage, or the taper's weights with `taper`. */
+  private readonly blend: Float64Array;
+  private readonly profiles = new Map<number, Float64Array>();
 
-  /** Plain position-weighted averaging of the central M×M crops (phase alignment: AlignedStitch); `fill`: StitchFill. */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly fill?: StitchFill) {
+  /**
+   * Position-weighted averaging of the central M×M crops (phase alignment: AlignedStitch); `fill`: StitchFill;
+   * `taper`: the width L of StitchBlend's cos² window (0: the crops' hard edges). The coverage stays the crops'
+   * whatever the blend, so 'covered' means the same pixels either way, and without `fill` the holes stay holes.
+   */
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly fill?: StitchFill, readonly taper = 0) {
     if (!(cropSize >= 1 && cropSize <= n)) throw new Error(`stitch crop size must be in [1, N=${n}] (got ${cropSize})`);
     if (fill && !(fill.size >= cropSize && fill.size <= n && fill.weight > 0 && fill.weight < 1)) throw new Error(`stitch fill window ${fill.size} must be in [M=${cropSize}, N=${n}] with a weight in (0, 1)`);
+    if (!(taper === 0 || (taper >= 2 && taper <= n))) throw new Error(`stitch taper width must be 0 or in [2, N=${n}] (got ${taper})`);
     const size = region.width * region.height;
     this.re = new Float64Array(size);
     this.im = new Float64Array(size);
     this.weight = new Float64Array(size);
+    this.blend = taper ? new Float64Array(size) : this.weight;
   }
 
   /**
@@ -96,9 +122,12 @@ export class Stitcher {
     const { cropSize: m, region } = this;
     if (side < m) throw new Error(`a ${side}×${side} patch has no ${m}×${m} crop`);
     const { width: W, height: H } = region;
-    // The window added: the crop, or the fill window (as much of it as the patch holds) with the crop inside it.
-    const s = this.fill ? Math.max(m, Math.min(this.fill.size, side)) : m;
+    // The window added: the crop, or the fill window (as much of it as the patch holds) with the crop inside it;
+    // with a taper and hole filling, at least the taper's width.
+    let s = this.fill ? Math.max(m, Math.min(this.fill.size, side)) : m;
+    if (this.taper && this.fill) s = Math.max(s, Math.min(this.taper, side));
     const ring = this.fill ? this.fill.weight : 0;
+    const profile = this.taper ? this.taperFor(s) : undefined;
     const start = side / 2 - Math.floor(s / 2);
     const c0 = Math.floor(s / 2) - Math.floor(m / 2); // the crop's first row/column inside the window
     const qx = cx - region.x0 - Math.floor(s / 2);
@@ -113,27 +142,38 @@ export class Stitcher {
     for (let i = 0; i < s; i++) {
       const rowIn = i >= c0 && i < c0 + m;
       for (let j = 0; j < s; j++) {
-        const scale = rowIn && j >= c0 && j < c0 + m ? 1 : ring;
+        const inCrop = rowIn && j >= c0 && j < c0 + m;
+        const cover = inCrop ? 1 : ring;
+        // The taper's weight, floored at the ring's so that every crop pixel and fill pixel still counts.
+        const blend = profile ? Math.max(profile[i] * profile[j], inCrop ? STITCH_FILL_WEIGHT : ring) : cover;
+        if (blend === 0) continue;
         const k = at + (start + i) * side + start + j;
         const a = amplitude[k];
         // Outside the prediction's support (0, or ~1e-9 where a graph with baked-in weights rounds it).
-        if (scale !== 1 && a < SUPPORT_EPSILON) continue;
+        if (!inCrop && a < SUPPORT_EPSILON) continue;
         const p = phase[k] + rotation;
         const vr = a * Math.cos(p);
         const vi = a * Math.sin(p);
         for (let t = 0; t < 4; t++) {
-          const wt = w[t] * scale;
-          if (wt === 0) continue;
+          if (w[t] === 0) continue;
           const y = iy + i + dys[t];
           const x = ix + j + dxs[t];
           if (x < 0 || y < 0 || x >= W || y >= H) continue;
           const q = y * W + x;
+          const wt = w[t] * blend;
           this.re[q] += wt * vr;
           this.im[q] += wt * vi;
-          this.weight[q] += wt;
+          if (profile) this.weight[q] += w[t] * cover;
+          this.blend[q] += wt;
         }
       }
     }
+  }
+
+  private taperFor(side: number): Float64Array {
+    let p = this.profiles.get(side);
+    if (!p) this.profiles.set(side, (p = taperProfile(side, this.taper)));
+    return p;
   }
 
   /** The stitched object (interleaved complex64) and the per-pixel weight (coverage). */
@@ -142,7 +182,7 @@ export class Stitcher {
     const object = new Float32Array(2 * size);
     const weight = new Float32Array(size);
     for (let q = 0; q < size; q++) {
-      const d = this.weight[q] + 1e-9;
+      const d = this.blend[q] + 1e-9;
       object[2 * q] = this.re[q] / d;
       object[2 * q + 1] = this.im[q] / d;
       weight[q] = this.weight[q];
@@ -167,6 +207,7 @@ export class AlignedStitch {
   readonly keep: number;
   private readonly anchor: number | undefined;
   private readonly fill: StitchFill | undefined;
+  private readonly taper: number;
   private readonly crosstalk: CrosstalkCorrection | undefined;
   private readonly centroids: CentroidRefinement | undefined;
   private readonly patterns: (PatchPatterns | undefined)[] = [];
@@ -174,18 +215,20 @@ export class AlignedStitch {
   /**
    * `side`: the window (default alignmentWindow); `anchor`: see PHASE_ANCHOR (0 = pure synchronisation);
    * `crosstalk`: re-explain each pattern's phase slope with the stitched amplitude first (gridsize 1 only);
-   * `centroids`: one centroid-consistency step at the end (centroids.ts), for the patches added with their patterns.
+   * `centroids`: one centroid-consistency step at the end (centroids.ts), for the patches added with their patterns;
+   * `taper`: the blend's window width (Stitcher), for every stitch it makes.
    */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill; crosstalk?: CrosstalkCorrection; centroids?: CentroidRefinement } = {}) {
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill; taper?: number; crosstalk?: CrosstalkCorrection; centroids?: CentroidRefinement } = {}) {
     const side = options.side ?? alignmentWindow(n, cropSize, count);
     this.side = side;
     this.anchor = options.anchor;
     this.fill = options.fill;
+    this.taper = options.taper ?? 0;
     this.crosstalk = options.crosstalk;
     this.centroids = options.centroids;
     if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
     // The centroid step predicts each pattern's whole N×N window: it keeps all of N where memory allows.
-    let keep = Math.min(n, Math.max(side, options.fill?.size ?? 0, options.crosstalk ? n / 2 : 0, options.centroids ? n : 0));
+    let keep = Math.min(n, Math.max(side, options.fill?.size ?? 0, this.taper, options.crosstalk ? n / 2 : 0, options.centroids ? n : 0));
     keep -= keep % 2;
     while (keep > side && 8 * count * keep * keep > ALIGNMENT_MEMORY_BYTES) keep -= 2;
     this.keep = Math.max(keep, side);
@@ -235,7 +278,7 @@ export class AlignedStitch {
   }
 
   private stitch(region: StitchRegion, phase: Float32Array, rotations: Float64Array, fill = this.fill): StitchResult {
-    const stitcher = new Stitcher(region, this.n, this.cropSize, fill);
+    const stitcher = new Stitcher(region, this.n, this.cropSize, fill, this.taper);
     for (let g = 0; g < this.added; g++) {
       stitcher.add(this.amplitude, phase, this.centers[2 * g], this.centers[2 * g + 1], g * this.keep * this.keep, rotations[g], this.keep);
     }
@@ -300,6 +343,8 @@ export interface StitchChoices {
   crosstalkCorrection?: boolean;
   /** With alignPhase: one centroid-consistency step (centroids.ts) for the patches added with their patterns. */
   centroidRefinement?: boolean;
+  /** How patches are blended (StitchBlend; absent: 'crop'). */
+  blend?: StitchBlend;
 }
 
 /**
@@ -311,16 +356,17 @@ export function stitcherFor(
   region: StitchRegion, n: number, cropSize: number, count: number, choices: StitchChoices, probe: ArrayLike<number>, groupSize: number,
 ): { add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at?: number, patterns?: PatchPatterns): void; result(): StitchResult } {
   const fill = choices.fillHoles ? stitchFillFor(n, cropSize) : undefined;
+  const taper = stitchTaperWidth(choices.blend, n, groupSize);
   if (!choices.alignPhase) {
-    const plain = new Stitcher(region, n, cropSize, fill);
+    const plain = new Stitcher(region, n, cropSize, fill, taper);
     // Plain averaging has no patch phases to refine: the patterns are not needed.
     return { add: (amplitude, phase, cx, cy, at) => plain.add(amplitude, phase, cx, cy, at), result: () => plain.result() };
   }
   // Both corrections read the same probe, split once.
   const split = choices.centroidRefinement || choices.crosstalkCorrection ? crosstalkCorrectionFor(probe, n) : undefined;
   const centroids = choices.centroidRefinement ? split : undefined;
-  if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, anchor: GROUP_SYNC_ANCHOR, centroids });
-  return new AlignedStitch(region, n, cropSize, count, { fill, crosstalk: choices.crosstalkCorrection ? split : undefined, centroids });
+  if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, taper, anchor: GROUP_SYNC_ANCHOR, centroids });
+  return new AlignedStitch(region, n, cropSize, count, { fill, taper, crosstalk: choices.crosstalkCorrection ? split : undefined, centroids });
 }
 
 /**

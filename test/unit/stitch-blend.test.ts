@@ -1,0 +1,117 @@
+// training.stitchBlend (README item 23): the taper blends each patch with cos²(π·d/L) weights instead of its hard
+// M×M crop — the weights are exactly those, the coverage and the holes stay the crops', a step between two
+// disagreeing patches is spread instead of cut, 'auto' resolves by gridsize, and the setting reaches the run.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { resolveTrainingSettings } from '../../src/core/study';
+import { Stitcher, stitcherFor, stitchFillFor, stitchTaperWidth, type StitchRegion } from '../../src/core/train';
+import { repoRoot, tempDir } from './helpers/paths';
+import { makeStudy } from './helpers/study';
+
+const CLI = path.join(repoRoot, 'dist', 'cli.js');
+const N = 32;
+const M = 8;
+const L = N / 2;
+
+/** A patch of constant amplitude `a` and phase `phi` on all N×N. */
+function flatPatch(a: number, phi: number): { amplitude: Float32Array; phase: Float32Array } {
+  return { amplitude: new Float32Array(N * N).fill(a), phase: new Float32Array(N * N).fill(phi) };
+}
+
+const cos2 = (d: number): number => (Math.abs(d) < L / 2 ? Math.cos((Math.PI * d) / L) ** 2 : 0);
+
+describe('stitch blending (training.stitchBlend)', () => {
+  // Two patches on one row, 6 px apart: their 8-px crops overlap by 2 px, their 16-px tapers by 10.
+  const region: StitchRegion = { x0: 0, y0: 0, width: 40, height: 20 };
+  const centers = [[14, 10], [20, 10]];
+  const values = [0.4, 1.0];
+  const stitch = (taper: number, fill: boolean): { object: Float32Array; weight: Float32Array } => {
+    const s = new Stitcher(region, N, M, fill ? stitchFillFor(N, M) : undefined, taper);
+    centers.forEach(([cx, cy], g) => {
+      const p = flatPatch(values[g], 0);
+      s.add(p.amplitude, p.phase, cx, cy);
+    });
+    return s.result();
+  };
+
+  it('weights every pixel of a patch by cos²(π·d/L) per axis, d from the patch centre', () => {
+    const { object } = stitch(L, true);
+    const row = 10;
+    for (let x = 8; x <= 26; x++) {
+      const w = centers.map(([cx, cy]) => cos2(x - cx) * cos2(row - cy));
+      // Floored at 1e-3 (a crop pixel, and a fill pixel at the ring's weight), so every pixel a patch reaches counts.
+      const wf = w.map((v) => Math.max(v, 1e-3));
+      const expected = (wf[0] * values[0] + wf[1] * values[1]) / (wf[0] + wf[1]);
+      assert.ok(Math.abs(object[2 * (row * region.width + x)] - expected) < 1e-5, `x ${x}: ${object[2 * (row * region.width + x)]} vs ${expected}`);
+    }
+  });
+
+  it('keeps the crops\' coverage, and without hole filling the holes stay holes', () => {
+    for (const fill of [false, true]) {
+      const crop = stitch(0, fill);
+      const taper = stitch(L, fill);
+      assert.deepEqual(Array.from(taper.weight), Array.from(crop.weight), `coverage, fill ${fill}`);
+      for (let q = 0; q < crop.weight.length; q++) {
+        if (crop.weight[q] === 0) assert.equal(taper.object[2 * q], 0, `pixel ${q} is a hole of the crops (fill ${fill})`);
+      }
+    }
+  });
+
+  it('spreads the step between two disagreeing patches instead of cutting it at the crops\' edge', () => {
+    // Across the two crops (x 10…23); outside them are the holes.
+    const largestJump = (r: { object: Float32Array }): number => {
+      let worst = 0;
+      for (let x = 11; x < 24; x++) worst = Math.max(worst, Math.abs(r.object[2 * (10 * region.width + x)] - r.object[2 * (10 * region.width + x - 1)]));
+      return worst;
+    };
+    const crop = largestJump(stitch(0, true));
+    const taper = largestJump(stitch(L, true));
+    // The crops overlap in 2 px: the 0.6 step falls in two jumps of 0.3; the taper spreads it over its 10-px overlap.
+    assert.ok(crop > 0.29, `crop: largest jump ${crop}`);
+    assert.ok(taper < 0.2, `taper: largest jump ${taper}`);
+  });
+
+  it('resolves auto to the taper for gridsize 2 and to the crops for gridsize 1, and the stitcher follows it', () => {
+    assert.equal(stitchTaperWidth('auto', 64, 4), 32);
+    assert.equal(stitchTaperWidth('auto', 64, 1), 0);
+    assert.equal(stitchTaperWidth('crop', 64, 4), 0);
+    assert.equal(stitchTaperWidth('taper', 64, 1), 32);
+    assert.equal(stitchTaperWidth(undefined, 64, 4), 0);
+    const probe = new Float32Array(2 * N * N);
+    const run = (blend: 'auto' | 'crop', groupSize: number): Float32Array => {
+      const s = stitcherFor(region, N, M, 2, { blend }, probe, groupSize);
+      centers.forEach(([cx, cy], g) => {
+        const p = flatPatch(values[g], 0);
+        s.add(p.amplitude, p.phase, cx, cy);
+      });
+      return s.result().object;
+    };
+    assert.deepEqual(Array.from(run('auto', 1)), Array.from(run('crop', 1)), 'gridsize 1: auto is the crops');
+    assert.notDeepEqual(Array.from(run('auto', 4)), Array.from(run('crop', 4)), 'gridsize 2: auto tapers');
+    assert.throws(() => new Stitcher(region, N, M, undefined, N + 2), /taper width must be 0 or in \[2, N=32\]/);
+  });
+
+  it('is auto by default, checked, recorded in the run config, and --stitch-blend sets it', async () => {
+    assert.equal(resolveTrainingSettings().stitchBlend, 'auto');
+    assert.throws(() => resolveTrainingSettings({ stitchBlend: 'feather' as never }), /stitchBlend must be one of auto, crop, taper/);
+    const tmp = tempDir('ptycho-blend-');
+    try {
+      await makeStudy(tmp.dir, { doses: [1000], views: [] });
+      const dry = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', tmp.dir, '--view', 'baseline', ...flags], { encoding: 'utf8', timeout: 60_000 });
+      const blend = (): string => JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1', 'run-config.json'), 'utf8')).training.stitchBlend;
+      let r = dry();
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.equal(blend(), 'auto');
+      r = dry('--stitch-blend', 'taper');
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.equal(blend(), 'taper');
+      r = dry('--stitch-blend', 'feather');
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /--stitch-blend must be one of auto, crop, taper/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
