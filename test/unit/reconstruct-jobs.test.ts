@@ -283,5 +283,20 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
       if (object[2 * i] !== expected[2 * i] || object[2 * i + 1] !== expected[2 * i + 1]) assert.fail(`pixel ${i}: resumed ${object[2 * i]}, ${object[2 * i + 1]} vs uninterrupted ${expected[2 * i]}, ${expected[2 * i + 1]}`);
     }
     assert.ok(compared > weight.length / 2, `compared ${compared} pixels`);
+
+    // A resume with another step size is refused before anything is written: every file stays, the job succeeded.
+    const files = ['manifest.json', 'run-config.json', 'events.jsonl', 'recon.log', 'checkpoint.npz', 'metrics.json', 'reconstruction.npz'];
+    const snapshot = (): string[] => files.map((f) => fs.readFileSync(path.join(dir, f)).toString('base64'));
+    const before = snapshot();
+    const other = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', String(total), '--alpha', '0.5', '--resume']);
+    assert.equal(other.code, 1, other.out + other.err);
+    assert.match(other.out, /cannot resume from .*checkpoint\.npz: it was written with other settings \(alpha 1 → 0\.5\)\. .*ptycho-study reconstruct without --resume.*left as it was/);
+    assert.deepEqual(snapshot(), before, 'no file of the job changed');
+    assert.equal(readJson<ReconstructionManifest>(path.join(dir, 'manifest.json')).status, 'succeeded');
+    assert.ok(!fs.existsSync(path.join(dir, 'run.lock')));
+    // Naming the default explicitly is the same setting: that resume goes ahead (the finished run is evaluated again).
+    const same = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', String(total), '--alpha', '1', '--resume']);
+    assert.equal(same.code, 0, same.out + same.err);
+    assert.equal(readJson<ReconstructionManifest>(path.join(dir, 'manifest.json')).status, 'succeeded');
   });
 });

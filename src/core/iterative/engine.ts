@@ -38,6 +38,11 @@ const READ_CHUNK = 64;
  */
 const RPIE_ALPHA = 0.75;
 
+/** The object and probe steps an ePIE/rPIE run uses: the ones given, else the algorithm's defaults. */
+export function stepSizes(algorithm: 'epie' | 'rpie', alpha?: number, beta?: number): { alpha: number; beta: number } {
+  return { alpha: alpha ?? (algorithm === 'rpie' ? RPIE_ALPHA : 1), beta: beta ?? 1 };
+}
+
 const ALGORITHMS: readonly Algorithm[] = ['epie', 'rpie'];
 const PROBE_MODES: readonly ProbeMode[] = ['fixed', 'refine'];
 
@@ -103,8 +108,7 @@ export class Reconstruction {
     this.probeMode = opts.probeMode ?? 'fixed';
     if (!PROBE_MODES.includes(this.probeMode)) throw new Error(`probeMode must be 'fixed' or 'refine' (got ${String(opts.probeMode)})`);
     const rpie = this.algorithm === 'rpie';
-    this.alpha = opts.alpha ?? (rpie ? RPIE_ALPHA : 1);
-    this.beta = opts.beta ?? 1;
+    ({ alpha: this.alpha, beta: this.beta } = stepSizes(this.algorithm, opts.alpha, opts.beta));
     for (const [name, v] of [['alpha', this.alpha], ['beta', this.beta]] as const) {
       if (rpie ? !(v > 0 && v <= 1) : !(v > 0 && v <= 2)) {
         throw new Error(`${name} must be in ${rpie ? '(0, 1] for rPIE (a regularisation weight; 1 = ePIE)' : '(0, 2] for ePIE (a step size)'} (got ${v})`);

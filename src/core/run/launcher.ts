@@ -227,18 +227,33 @@ function trainingJob(config: RunConfig): WorkerJob {
  */
 async function checkLaunchKey(config: RunConfig, state: Record<string, unknown>): Promise<void> {
   const next = { ...config, training: resolveTrainingSettings(config.training) };
-  if (typeof state.launchKey !== 'string' || state.launchKey === launchKeyOf(next)) return;
-  let differences: string[] = [];
-  try {
+  await refuseOtherSettings(config, state, launchKeyOf(next), async () => {
     const ran = await readRunConfig(config.artifactDir);
     ran.training = resolveTrainingSettings(ran.training);
-    if (launchKeyOf(ran) === state.launchKey) differences = fingerprintDifferences(ran, next);
+    return { key: launchKeyOf(ran), differences: fingerprintDifferences(ran, next) };
+  }, 'ptycho-study train --restart, or Train in VS Code');
+}
+
+/**
+ * The launch-key check of a resume (training and Phase F): refused with ResumeError when the checkpoint's `launchKey`
+ * differs from `key`, listing the differences that `ranWith` finds when the job's run-config.json is the plan that
+ * wrote the checkpoint. A checkpoint without a launch key (older versions) is left to the worker's check.
+ */
+export async function refuseOtherSettings(
+  job: { jobId: string; artifactDir: string }, state: Record<string, unknown>, key: string,
+  ranWith: () => Promise<{ key: string; differences: string[] }>, restart: string,
+): Promise<void> {
+  if (typeof state.launchKey !== 'string' || state.launchKey === key) return;
+  let differences: string[] = [];
+  try {
+    const ran = await ranWith();
+    if (ran.key === state.launchKey) differences = ran.differences;
   } catch {
     // No readable record of the settings that ran: the refusal stands without the list.
   }
-  const file = path.join(config.artifactDir, ARTIFACT.checkpoint);
+  const file = path.join(job.artifactDir, ARTIFACT.checkpoint);
   const which = differences.length ? ` (${differences.join('; ')})` : '';
-  throw new ResumeError(`${config.jobId}: cannot resume from ${file}: it was written with other settings${which}. Resume with the settings it ran with, or start over (ptycho-study train --restart, or Train in VS Code). The job was left as it was.`);
+  throw new ResumeError(`${job.jobId}: cannot resume from ${file}: it was written with other settings${which}. Resume with the settings it ran with, or start over (${restart}). The job was left as it was.`);
 }
 
 /** `failed` with `reason` for run `runId` of `job` (manifestWriter.recordFailedRun). */

@@ -3,8 +3,11 @@
 // planes, so a resume continues bit-identically), the momentum velocity when there is one, and in `_state` the
 // iteration, the seed of the update order (which is Rng(seed, 'iterative-order', iteration): no generator
 // state to carry), the probe scale, the run's fingerprint, the iteration history and the time spent so far.
-import type { ReconstructionSnapshot } from '../iterative';
+import { AD_DEFAULTS, stepSizes, type ReconstructionSnapshot } from '../iterative';
 import { ndarray, openNpz, scalarString, writeNpz, type NdArray } from '../npy';
+import type { ReconstructionConfig } from '../study/reconstructJobs';
+import { configKeyOf } from '../train/checkpoint';
+import { keyDifferences } from '../train/fingerprint';
 import type { CheckpointKind } from './resume';
 
 export const RECON_CHECKPOINT_FORMAT = 'ptycho-study-recon-checkpoint/1';
@@ -30,6 +33,8 @@ export interface ReconHistoryEntry {
 export interface ReconCheckpointState {
   /** Fingerprint of the data and every parameter a resume must agree on (configKeyOf). */
   configKey: string;
+  /** The plan's fingerprint (reconLaunchKeyOf): the launcher refuses a resume with other settings before writing anything. */
+  launchKey?: string;
   /** Iterating time of the earlier processes of this run. */
   elapsedSeconds: number;
   history: ReconHistoryEntry[];
@@ -73,6 +78,33 @@ export async function saveReconCheckpoint(file: string, snap: ReconstructionSnap
     updateOrder: `Rng(${snap.seed}, 'iterative-order', iteration): a pure function of the seed and the iteration`,
   }));
   await writeNpz(file, arrays);
+}
+
+/**
+ * What a resume must agree on, read from the plan alone — the settings of the worker's configKey, with the engines'
+ * defaults resolved as the engines resolve them, and the data file by its path (the worker's key also fingerprints its
+ * bytes, so it stays the backstop for a file changed in place).
+ */
+function reconFingerprintParts(c: ReconstructionConfig): Record<string, unknown> {
+  const s = c.settings;
+  const common = { dataPath: c.dataPath, algorithm: c.algorithm, n: c.n, objectShape: c.objectShape, probeMode: s.probeMode, probeStart: s.probeStart, seed: s.seed };
+  if (c.algorithm === 'ad') {
+    return { ...common, loss: s.loss, learningRate: s.learningRate ?? AD_DEFAULTS.learningRate, batchSize: Math.min(s.batchSize, c.patterns), iterations: s.iterations };
+  }
+  return {
+    ...common, ...stepSizes(c.algorithm, s.alpha, s.beta), momentum: s.momentum, friction: s.friction,
+    // As the worker's key: annealing runs over the planned iterations.
+    ...(s.anneal > 0 ? { anneal: s.anneal, iterations: s.iterations } : {}),
+  };
+}
+
+export function reconLaunchKeyOf(config: ReconstructionConfig): string {
+  return configKeyOf({ launch: reconFingerprintParts(config) });
+}
+
+/** The settings in which the plan that wrote a checkpoint and the next one differ ("name old → new"). */
+export function reconLaunchDifferences(ran: ReconstructionConfig, next: ReconstructionConfig): string[] {
+  return keyDifferences(reconFingerprintParts(ran), reconFingerprintParts(next));
 }
 
 export class ReconCheckpointError extends Error {

@@ -9,11 +9,12 @@ import { writeJsonAtomic } from '../atomic';
 import { discoverStudy } from '../study/discovery';
 import { ARTIFACT } from '../study/layout';
 import {
-  listReconstructionJobs, PHASE_F_ARTIFACT, RECON_LOG, type ReconstructionConfig, type ReconstructionJob,
+  checkReconstructionConfig, listReconstructionJobs, PHASE_F_ARTIFACT, RECON_LOG, type ReconstructionConfig, type ReconstructionJob,
 } from '../study/reconstructJobs';
+import { readRunPlan } from '../study/runConfigFile';
 import { failedReconstructionManifest } from './manifestWriter';
-import { launchWorker, type LaunchOptions, type RunHandle, type WorkerJob } from './launcher';
-import { RECON_CHECKPOINT } from './reconstructionCheckpoint';
+import { launchWorker, refuseOtherSettings, type LaunchOptions, type RunHandle, type WorkerJob } from './launcher';
+import { RECON_CHECKPOINT, reconLaunchDifferences, reconLaunchKeyOf } from './reconstructionCheckpoint';
 import { checkResumable } from './resume';
 import { withLock, type StudyManifestInput } from './studyManifest';
 
@@ -25,7 +26,13 @@ function reconstructionJob(config: ReconstructionConfig): WorkerJob {
     config,
     logName: RECON_LOG,
     activity: 'reconstructed',
-    checkResumable: () => checkResumable(config.artifactDir, config.jobId, RECON_CHECKPOINT),
+    checkResumable: async () => {
+      const state = await checkResumable(config.artifactDir, config.jobId, RECON_CHECKPOINT);
+      await refuseOtherSettings(config, state, reconLaunchKeyOf(config), async () => {
+        const ran = checkReconstructionConfig(await readRunPlan(config.artifactDir), path.join(config.artifactDir, ARTIFACT.runConfig), config.artifactDir);
+        return { key: reconLaunchKeyOf(ran), differences: reconLaunchDifferences(ran, config) };
+      }, 'ptycho-study reconstruct without --resume');
+    },
     failedManifest: (at) => failedReconstructionManifest(config, at),
   };
 }

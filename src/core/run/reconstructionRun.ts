@@ -19,7 +19,7 @@ import { ndarray } from '../npy';
 import { processStartTime } from '../processInfo';
 import { writeImages, writeMetrics, writeReconstruction } from './artifacts';
 import { writing } from './ioError';
-import { loadReconCheckpoint, RECON_CHECKPOINT, saveReconCheckpoint, type ReconHistoryEntry } from './reconstructionCheckpoint';
+import { loadReconCheckpoint, RECON_CHECKPOINT, reconLaunchKeyOf, saveReconCheckpoint, type ReconHistoryEntry } from './reconstructionCheckpoint';
 import { evaluateReconstructionRun, normalizedIllumination, scanMask, scanQuality } from './reconstructionEvaluation';
 import { writeReconstructionManifest } from './reconstructionLauncher';
 import { checkResumable } from './resume';
@@ -202,7 +202,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     await keeper.persist();
 
     const checkpoint = async (): Promise<void> => {
-      await writing(config.jobId, checkpointFile, () => saveReconCheckpoint(checkpointFile, rec.snapshot(), { configKey, elapsedSeconds: elapsed, history }));
+      await writing(config.jobId, checkpointFile, () => saveReconCheckpoint(checkpointFile, rec.snapshot(), { configKey, launchKey: reconLaunchKeyOf(config), elapsedSeconds: elapsed, history }));
       emit({ type: 'recon-checkpoint', iteration: rec.iteration, path: ARTIFACT.checkpoint });
       keeper.touch();
     };

@@ -37,14 +37,19 @@ export function launchKeyOf(config: RunConfig): string {
  * (dotted names under training), for the message of a refused resume; empty when they agree on every one.
  */
 export function fingerprintDifferences(ran: RunConfig, next: RunConfig): string[] {
-  const a = fingerprintParts(ran), b = fingerprintParts(next);
+  return keyDifferences(fingerprintParts(ran), fingerprintParts(next));
+}
+
+/** The entries in which two fingerprints' parts differ, as "name old → new", nested objects' names dotted (training.lr). */
+export function keyDifferences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const out: string[] = [];
   const show = (v: unknown): string => (v === undefined ? 'unset' : JSON.stringify(v));
+  const isRecord = (v: unknown): v is Record<string, unknown> => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
   const compare = (x: Record<string, unknown>, y: Record<string, unknown>, prefix: string): void => {
     for (const key of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) {
       const u = x[key], v = y[key];
-      if (key === 'training' && u && v && typeof u === 'object' && typeof v === 'object') {
-        compare(u as Record<string, unknown>, v as Record<string, unknown>, 'training.');
+      if (isRecord(u) && isRecord(v)) {
+        compare(u, v, `${prefix}${key}.`);
       } else if (configKeyOf({ v: u }) !== configKeyOf({ v: v })) {
         out.push(`${prefix}${key} ${show(u)} → ${show(v)}`);
       }
