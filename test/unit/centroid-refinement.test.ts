@@ -81,8 +81,8 @@ describe('centroid-consistent stitching', () => {
     patterns.push({ offsets, centroids: measured });
   }
   const region = { x0: 34, y0: 34, width: 45, height: 45 };
-  const stitch = (withCentroids: boolean, given = true, holes = false): ReturnType<AlignedStitch['result']> => {
-    const s = new AlignedStitch(region, N, 8, count, { anchor: 0, ...(holes ? {} : { fill: { size: N, weight: 1e-3 } }), ...(withCentroids ? { centroids: { probe } } : {}) });
+  const stitch = (withCentroids: boolean, given = true, holes = false, taper = 0): ReturnType<AlignedStitch['result']> => {
+    const s = new AlignedStitch(region, N, 8, count, { anchor: 0, taper, ...(holes ? {} : { fill: { size: N, weight: 1e-3 } }), ...(withCentroids ? { centroids: { probe } } : {}) });
     for (let g = 0; g < count; g++) s.add(amplitude, phase, centers[2 * g], centers[2 * g + 1], g * N * N, given ? patterns[g] : undefined);
     return s.result();
   };
@@ -123,6 +123,15 @@ describe('centroid-consistent stitching', () => {
     assert.ok(holesRefined.centroidRefinement?.accepted, JSON.stringify(holesRefined.centroidRefinement));
     assert.ok(Math.abs(holesRefined.centroidRefinement.misfitBefore - summary.misfitBefore) < 1e-9, 'the same misfit with or without holes');
     assert.ok(error(holesRefined.object, holesRefined.weight) < 0.6 * error(holesPlain.object, holesPlain.weight));
+  });
+
+  it('with a taper (stitchBlend) the step is judged on the crops\' stitch, as its guard was measured, and the taper blends the result', () => {
+    const crop = stitch(true);
+    const tapered = stitch(true, true, false, N / 2);
+    assert.deepEqual(tapered.centroidRefinement, crop.centroidRefinement, 'the same misfits, asked and delivered, the same decision');
+    assert.ok(tapered.centroidRefinement?.accepted);
+    assert.notDeepEqual(Array.from(tapered.object), Array.from(crop.object), 'the reported object is blended with the taper');
+    assert.deepEqual(Array.from(tapered.weight), Array.from(crop.weight), 'over the crops\' coverage');
   });
 
   it('the patterns\' offsets matter: the same centroids placed at the group centres explain the data worse', () => {

@@ -8,7 +8,7 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['auto', 'cuda'
  * How each patch is blended into the stitched object (train/stitch.ts): 'crop', the study's hard central M×M crops
  * (reassemble_position); 'taper', every pixel of the patch weighted cos²(π·d/L) per axis, d its distance from the
  * patch centre and L = N/2 the network's support, so overlapping predictions fade into each other instead of meeting
- * at the crops' edges; 'auto', taper for gridsize 2 and crop for gridsize 1 (README item 23: the taper raised every
+ * at the crops' edges; 'auto', taper for gridsize 2 and crop for gridsize 1 (README item 23: the taper raised or kept every
  * figure of the five gridsize-2 models it was tried on, and mixed those of gridsize-1 models).
  */
 export type StitchBlend = 'auto' | 'crop' | 'taper';
