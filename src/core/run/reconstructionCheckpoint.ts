@@ -81,13 +81,13 @@ export async function saveReconCheckpoint(file: string, snap: ReconstructionSnap
 }
 
 /**
- * What a resume must agree on, read from the plan alone — the settings of the worker's configKey, with the engines'
- * defaults resolved as the engines resolve them, and the data file by its path (the worker's key also fingerprints its
- * bytes, so it stays the backstop for a file changed in place).
+ * What a resume must agree on, read from the plan alone: the settings of the worker's configKey, with the engines'
+ * defaults resolved as the engines resolve them. Not the data file's path — a study moved to another folder still
+ * resumes — so the worker's key, which fingerprints the data's bytes, stays the check of the data.
  */
 function reconFingerprintParts(c: ReconstructionConfig): Record<string, unknown> {
   const s = c.settings;
-  const common = { dataPath: c.dataPath, algorithm: c.algorithm, n: c.n, objectShape: c.objectShape, probeMode: s.probeMode, probeStart: s.probeStart, seed: s.seed };
+  const common = { algorithm: c.algorithm, n: c.n, objectShape: c.objectShape, probeMode: s.probeMode, probeStart: s.probeStart, seed: s.seed };
   if (c.algorithm === 'ad') {
     return { ...common, loss: s.loss, learningRate: s.learningRate ?? AD_DEFAULTS.learningRate, batchSize: Math.min(s.batchSize, c.patterns), iterations: s.iterations };
   }
