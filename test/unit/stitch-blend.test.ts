@@ -114,4 +114,23 @@ describe('stitch blending (training.stitchBlend)', () => {
       tmp.cleanup();
     }
   });
+
+  it('a trained job records the blend auto resolved to, and its log says it', async function () {
+    this.timeout(300_000);
+    const tmp = tempDir('ptycho-blend-run-');
+    try {
+      await makeStudy(tmp.dir, { doses: [1000], views: ['dense'] });
+      // The fixture's patterns are 64 px: the taper's width is 32.
+      const fast = ['train', '--workspace', tmp.dir, '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--threads', '1'];
+      for (const [view, gs, blend, width, said] of [['dense', 2, 'taper', 32, /patches blended with a cos² taper \(L = 32 px\)/], ['baseline', 1, 'crop', 0, /patches cut at their 20×20 crops/]] as const) {
+        const r = spawnSync(process.execPath, [CLI, ...fast, '--view', view], { encoding: 'utf8', timeout: 240_000 });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, said);
+        const metrics = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', view, `gs${gs}`, 'metrics.json'), 'utf8')) as { stitchBlend: string; stitchTaperWidth: number };
+        assert.deepEqual([metrics.stitchBlend, metrics.stitchTaperWidth], [blend, width], view);
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
 });

@@ -308,7 +308,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   });
   const recon = evaluated.reconstruction;
   const evaluation = evaluated.evaluation;
-  emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %.` });
+  emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %; ${blendNote(evaluated.metrics.stitchTaperWidth, evaluation.stitchCropSize)}.` });
   const step = recon.centroidRefinement;
   if (step) {
     const px = (v: number): string => v.toFixed(3);
@@ -344,4 +344,9 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
     metrics: summary ? { amplitude: summary.amplitude, phase: summary.phase } : undefined,
   });
   await finish('succeeded');
+}
+
+/** How the evaluation's patches were blended (metrics.json stitchTaperWidth), for the run log. */
+function blendNote(taperWidth: unknown, cropSize: number): string {
+  return typeof taperWidth === 'number' && taperWidth > 0 ? `patches blended with a cos² taper (L = ${taperWidth} px)` : `patches cut at their ${cropSize}×${cropSize} crops`;
 }
