@@ -21,7 +21,7 @@ import { ARTIFACT } from '../study/layout';
 import type { JobManifest } from '../study/manifest';
 import { resolveTrainingSettings } from '../study/config';
 import { readRunConfig } from '../study/runConfigFile';
-import { openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
+import { openTrainingDataset, QualityMonitor, stitchTaperWidth, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
 import { predictsFullPatch, PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport } from '../model';
 import { ManifestKeeper } from './manifestWriter';
 import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './previews';
@@ -308,7 +308,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   });
   const recon = evaluated.reconstruction;
   const evaluation = evaluated.evaluation;
-  emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %; ${blendNote(evaluated.metrics.stitchTaperWidth, evaluation.stitchCropSize)}.` });
+  emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %; ${blendNote(stitchTaperWidth(config.training.stitchBlend, config.n, config.gridsize * config.gridsize), evaluation.stitchCropSize)}.` });
   const step = recon.centroidRefinement;
   if (step) {
     const px = (v: number): string => v.toFixed(3);
@@ -346,7 +346,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   await finish('succeeded');
 }
 
-/** How the evaluation's patches were blended (metrics.json stitchTaperWidth), for the run log. */
-function blendNote(taperWidth: unknown, cropSize: number): string {
-  return typeof taperWidth === 'number' && taperWidth > 0 ? `patches blended with a cos² taper (L = ${taperWidth} px)` : `patches cut at their ${cropSize}×${cropSize} crops`;
+/** How the evaluation's patches were blended, for the run log. */
+function blendNote(taperWidth: number, cropSize: number): string {
+  return taperWidth > 0 ? `patches blended with a cos² taper (L = ${taperWidth} px)` : `patches cut at their ${cropSize}×${cropSize} crops`;
 }

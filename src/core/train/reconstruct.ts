@@ -7,8 +7,7 @@ import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
-import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchRegion, type StitchResult } from './stitch';
-import type { StitchBlend } from '../study/config';
+import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchChoices, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
   region: StitchRegion;
@@ -30,26 +29,14 @@ export interface Reconstruction {
   phaseRampRemoved?: [number, number];
 }
 
-export interface ReconstructOptions {
+/** The stitching settings (StitchChoices) and how to run the model. */
+export interface ReconstructOptions extends StitchChoices {
   ort: OrtModule;
   provider: string;
   /** The serialised inference graph (for a batch of `batch` groups). */
   model: Uint8Array;
   batch: number;
   cropSize: number;
-  /** Synchronise the patches' constant phases over all overlapping pairs (AlignedStitch) instead of plain averaging. */
-  alignPhase?: boolean;
-  /** Fill the holes between crops from the rest of each patch's N/2 support (StitchFill). */
-  fillHoles?: boolean;
-  /**
-   * With alignPhase, gridsize 1: re-explain each pattern's phase slope with the stitched amplitude before the
-   * final synchronisation (crosstalkCorrectedPhases; the probe is the dataset's).
-   */
-  crosstalkCorrection?: boolean;
-  /** With alignPhase: one centroid-consistency step against the patterns' measured centroids (centroids.ts). */
-  centroidRefinement?: boolean;
-  /** How patches are blended (StitchBlend; absent: crop). */
-  blend?: StitchBlend;
   intraOpThreads?: number;
   /**
    * The canvas (object pixels) to stitch into, instead of the one covering the group centres ± M/2: e.g. the

@@ -95,7 +95,6 @@ export class Stitcher {
   readonly weight: Float64Array;
   /** What the values are normalised by: the coverage, or the taper's weights with `taper`. */
   private readonly blend: Float64Array;
-  private readonly profiles = new Map<number, Float64Array>();
 
   /**
    * Position-weighted averaging of the central M×M crops (phase alignment: AlignedStitch); `fill`: StitchFill;
@@ -127,7 +126,7 @@ export class Stitcher {
     let s = this.fill ? Math.max(m, Math.min(this.fill.size, side)) : m;
     if (this.taper && this.fill) s = Math.max(s, Math.min(this.taper, side));
     const ring = this.fill ? this.fill.weight : 0;
-    const profile = this.taper ? this.taperFor(s) : undefined;
+    const profile = this.taper ? taperProfile(s, this.taper) : undefined;
     const start = side / 2 - Math.floor(s / 2);
     const c0 = Math.floor(s / 2) - Math.floor(m / 2); // the crop's first row/column inside the window
     const qx = cx - region.x0 - Math.floor(s / 2);
@@ -168,12 +167,6 @@ export class Stitcher {
         }
       }
     }
-  }
-
-  private taperFor(side: number): Float64Array {
-    let p = this.profiles.get(side);
-    if (!p) this.profiles.set(side, (p = taperProfile(side, this.taper)));
-    return p;
   }
 
   /** The stitched object (interleaved complex64) and the per-pixel weight (coverage). */
@@ -339,10 +332,16 @@ export class AlignedStitch {
   }
 }
 
-/** The run's stitching settings (training.stitchPhaseAlignment, stitchFillHoles, stitchCrosstalkCorrection). */
+/** The run's stitching settings (training.stitchPhaseAlignment, stitchFillHoles, stitchCrosstalkCorrection, …). */
 export interface StitchChoices {
+  /** Synchronise the patches' constant phases over all overlapping pairs (AlignedStitch) instead of plain averaging. */
   alignPhase?: boolean;
+  /** Fill the holes between crops from the rest of each patch's N/2 support (StitchFill). */
   fillHoles?: boolean;
+  /**
+   * With alignPhase, gridsize 1: re-explain each pattern's phase slope with the stitched amplitude before the
+   * final synchronisation (crosstalkCorrectedPhases; the probe is the dataset's).
+   */
   crosstalkCorrection?: boolean;
   /** With alignPhase: one centroid-consistency step (centroids.ts) for the patches added with their patterns. */
   centroidRefinement?: boolean;
