@@ -314,6 +314,15 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
     const px = (v: number): string => v.toFixed(3);
     emit({ type: 'log', level: 'info', message: `Centroid step: misfit to the measured centroids ${px(step.misfitBefore)} → ${px(step.misfitAfter)} detector px, ${(100 * step.delivered).toFixed(0)} % of the asked change delivered: ${step.accepted ? 'kept' : 'not kept (the stitch is as synchronised)'}.` });
   }
+  const filter = recon.amplitudeFilter;
+  if (filter) {
+    // A crossing at the last shell means the curve never fell below the threshold.
+    const nyquist = Math.floor(filter.size / 2) / filter.size;
+    const crossing = (f: number): string => (f >= nyquist - 1e-9 ? `above it up to ${nyquist.toFixed(3)}` : f.toFixed(3));
+    emit({ type: 'log', level: 'info', message: `Amplitude weighted by its half-set FRC (${filter.halves[0]} + ${filter.halves[1]} patches stitched apart, no ground truth): FRC50 ${crossing(filter.halfSetFrc50)}, FRC 1/7 ${crossing(filter.halfSetFrc1over7)} cycles/px.` });
+  } else if (config.training.stitchAmplitudeFilter) {
+    emit({ type: 'log', level: 'info', message: 'Amplitude not filtered: the region or a half-stitch is too small for a half-set FRC.' });
+  }
   if (evaluation.dataset !== data.path) {
     try {
       manifest.data.evaluation = await provenanceOf(evaluation.dataset, undefined);

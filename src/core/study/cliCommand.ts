@@ -55,6 +55,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (!s.stitchFillHoles) out.push('--keep-holes');
   if (!s.stitchCrosstalkCorrection) out.push('--no-crosstalk-correction');
   if (!s.stitchCentroidRefinement) out.push('--no-centroid-refinement');
+  if (!s.stitchAmplitudeFilter) out.push('--no-amplitude-filter');
   if (s.probeBig) out.push('--probe-big');
   if (!s.rampHead) out.push('--no-ramp-head');
   if (s.energyAmplitude) out.push('--energy-amplitude');

@@ -7,6 +7,7 @@ import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
+import { filterAmplitudeByHalves, type AmplitudeFilterSummary } from './amplitudeFilter';
 import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchChoices, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
@@ -27,6 +28,8 @@ export interface Reconstruction {
   centroidRefinement?: CentroidRefinementSummary;
   /** Aligned stitching: the mean phase gradient removed from the stitched object (rad/px, x then y). */
   phaseRampRemoved?: [number, number];
+  /** Present when the amplitude was weighted by its half-set FRC (StitchChoices.amplitudeFilter). */
+  amplitudeFilter?: AmplitudeFilterSummary;
 }
 
 /** The stitching settings (StitchChoices) and how to run the model. */
@@ -80,6 +83,9 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     }
     const stitched: StitchResult = stitcher.result();
     const { object, weight } = stitched;
+    const amplitudeFilter = stitched.halves
+      ? filterAmplitudeByHalves(stitched, stitched.halves.images, stitched.halves.counts, region.width, region.height)
+      : undefined;
     const seconds = (performance.now() - started) / 1000;
     return {
       region, width: region.width, height: region.height, object, weight,
@@ -88,6 +94,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       ...(stitched.crosstalk ? { crosstalk: stitched.crosstalk } : {}),
       ...(stitched.centroidRefinement ? { centroidRefinement: stitched.centroidRefinement } : {}),
       ...(stitched.rampRemoved ? { phaseRampRemoved: stitched.rampRemoved } : {}),
+      ...(amplitudeFilter ? { amplitudeFilter } : {}),
     };
   } finally {
     await session.release();

@@ -86,6 +86,11 @@ export interface StitchResult {
   centroidRefinement?: CentroidRefinementSummary;
   /** The mean phase gradient removed (rad/px, x then y). */
   rampRemoved?: [number, number];
+  /**
+   * With StitchChoices.amplitudeFilter: the even and the odd patches stitched apart (same phases and rotations
+   * as the full stitch), and how many each holds, for the half-set FRC (amplitudeFilter.ts).
+   */
+  halves?: { images: [StitchResult, StitchResult]; counts: [number, number] };
 }
 
 export class Stitcher {
@@ -203,6 +208,7 @@ export class AlignedStitch {
   private readonly taper: number;
   private readonly crosstalk: CrosstalkCorrection | undefined;
   private readonly centroids: CentroidRefinement | undefined;
+  private readonly halves: boolean;
   private readonly patterns: (PatchPatterns | undefined)[] = [];
 
   /**
@@ -210,9 +216,10 @@ export class AlignedStitch {
    * `crosstalk`: re-explain each pattern's phase slope with the stitched amplitude first (gridsize 1 only);
    * `centroids`: one centroid-consistency step at the end (centroids.ts), for the patches added with their patterns;
    * `taper`: the blend's window width (Stitcher), for the reported stitch and the crosstalk correction's (the
-   * centroid step is judged on the crops' stitch).
+   * centroid step is judged on the crops' stitch); `halves`: also stitch the even and the odd patches apart with the
+   * final phases and rotations (StitchResult.halves).
    */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill; taper?: number; crosstalk?: CrosstalkCorrection; centroids?: CentroidRefinement } = {}) {
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill; taper?: number; crosstalk?: CrosstalkCorrection; centroids?: CentroidRefinement; halves?: boolean } = {}) {
     const side = options.side ?? alignmentWindow(n, cropSize, count);
     this.side = side;
     this.anchor = options.anchor;
@@ -220,6 +227,7 @@ export class AlignedStitch {
     this.taper = options.taper ?? 0;
     this.crosstalk = options.crosstalk;
     this.centroids = options.centroids;
+    this.halves = options.halves ?? false;
     if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
     // The centroid step predicts each pattern's whole N×N window: it keeps all of N where memory allows.
     let keep = Math.min(n, Math.max(side, options.fill?.size ?? 0, this.taper, options.crosstalk ? n / 2 : 0, options.centroids ? n : 0));
@@ -271,9 +279,10 @@ export class AlignedStitch {
     return { re, im };
   }
 
-  private stitch(region: StitchRegion, phase: Float32Array, rotations: Float64Array, fill = this.fill, taper = this.taper): StitchResult {
+  /** `parity`: only the even (0) or the odd (1) patches. */
+  private stitch(region: StitchRegion, phase: Float32Array, rotations: Float64Array, fill = this.fill, taper = this.taper, parity?: 0 | 1): StitchResult {
     const stitcher = new Stitcher(region, this.n, this.cropSize, fill, taper);
-    for (let g = 0; g < this.added; g++) {
+    for (let g = parity ?? 0; g < this.added; g += parity === undefined ? 1 : 2) {
       stitcher.add(this.amplitude, phase, this.centers[2 * g], this.centers[2 * g + 1], g * this.keep * this.keep, rotations[g], this.keep);
     }
     return stitcher.result();
@@ -325,8 +334,11 @@ export class AlignedStitch {
       if (accepted) { phase = stepped; sync = resync; }
     }
     const final = this.stitch(this.region, phase, sync.rotations);
+    const halves: StitchResult['halves'] = this.halves
+      ? { images: [this.stitch(this.region, phase, sync.rotations, this.fill, this.taper, 0), this.stitch(this.region, phase, sync.rotations, this.fill, this.taper, 1)], counts: [Math.ceil(count / 2), Math.floor(count / 2)] }
+      : undefined;
     return {
-      ...final, sync, ...(crosstalk ? { crosstalk } : {}), ...(centroidRefinement ? { centroidRefinement } : {}),
+      ...final, ...(halves ? { halves } : {}), sync, ...(crosstalk ? { crosstalk } : {}), ...(centroidRefinement ? { centroidRefinement } : {}),
       rampRemoved: removeMeanPhaseGradient(final.object, final.weight, this.region.width),
     };
   }
@@ -347,6 +359,8 @@ export interface StitchChoices {
   centroidRefinement?: boolean;
   /** How patches are blended (StitchBlend; absent: 'crop'). */
   blend?: StitchBlend;
+  /** Also stitch the even and the odd patches apart (StitchResult.halves), for the half-set amplitude filter. */
+  amplitudeFilter?: boolean;
 }
 
 /**
@@ -361,14 +375,27 @@ export function stitcherFor(
   const taper = stitchTaperWidth(choices.blend, n, groupSize);
   if (!choices.alignPhase) {
     const plain = new Stitcher(region, n, cropSize, fill, taper);
+    const halves = choices.amplitudeFilter ? [new Stitcher(region, n, cropSize, fill, taper), new Stitcher(region, n, cropSize, fill, taper)] : undefined;
+    const counts: [number, number] = [0, 0];
     // Plain averaging has no patch phases to refine: the patterns are not needed.
-    return { add: (amplitude, phase, cx, cy, at) => plain.add(amplitude, phase, cx, cy, at), result: () => plain.result() };
+    return {
+      add: (amplitude, phase, cx, cy, at) => {
+        if (halves) {
+          const parity = (counts[0] + counts[1]) % 2;
+          halves[parity].add(amplitude, phase, cx, cy, at);
+          counts[parity]++;
+        }
+        plain.add(amplitude, phase, cx, cy, at);
+      },
+      result: () => ({ ...plain.result(), ...(halves ? { halves: { images: [halves[0].result(), halves[1].result()], counts } } : {}) }),
+    };
   }
   // Both corrections read the same probe, split once.
   const split = choices.centroidRefinement || choices.crosstalkCorrection ? crosstalkCorrectionFor(probe, n) : undefined;
   const centroids = choices.centroidRefinement ? split : undefined;
-  if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, taper, anchor: GROUP_SYNC_ANCHOR, centroids });
-  return new AlignedStitch(region, n, cropSize, count, { fill, taper, crosstalk: choices.crosstalkCorrection ? split : undefined, centroids });
+  const halves = choices.amplitudeFilter;
+  if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, taper, anchor: GROUP_SYNC_ANCHOR, centroids, halves });
+  return new AlignedStitch(region, n, cropSize, count, { fill, taper, crosstalk: choices.crosstalkCorrection ? split : undefined, centroids, halves });
 }
 
 /**

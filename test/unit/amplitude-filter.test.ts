@@ -1,0 +1,181 @@
+// training.stitchAmplitudeFilter (README item 24): the stitched amplitude weighted per spatial frequency by
+// C_ref = √(2·FRC/(1+FRC)), the FRC between the stitches of the even and the odd patches. The weights, the
+// filter's exactness, that it removes noise two halves disagree on and keeps what they share, that phases and
+// holes are untouched, the halves the stitchers hand over, and the setting from the CLI to metrics.json.
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openNpz } from '../../src/core/npy';
+import { Rng } from '../../src/core/simulate/rng';
+import { resolveTrainingSettings } from '../../src/core/study';
+import { crefWeights, filterAmplitudeByHalves, MIN_FILTER_SIZE, stitcherFor, weightByShell, type StitchRegion } from '../../src/core/train';
+import { repoRoot, tempDir } from './helpers/paths';
+import { makeStudy } from './helpers/study';
+
+const CLI = path.join(repoRoot, 'dist', 'cli.js');
+const W = 64;
+const H = 48;
+
+/** A smooth amplitude (features ~16 px) and a phase, as interleaved complex with every pixel covered. */
+function smoothObject(noise: Float64Array | undefined): { object: Float32Array; weight: Float32Array; amplitude: Float64Array; phase: Float64Array } {
+  const amplitude = new Float64Array(W * H);
+  const phase = new Float64Array(W * H);
+  const object = new Float32Array(2 * W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      amplitude[i] = 0.75 + 0.2 * Math.sin((2 * Math.PI * x) / 16) * Math.cos((2 * Math.PI * y) / 24) + (noise ? noise[i] : 0);
+      phase[i] = 0.8 * Math.sin((2 * Math.PI * (x + y)) / 40);
+      object[2 * i] = amplitude[i] * Math.cos(phase[i]);
+      object[2 * i + 1] = amplitude[i] * Math.sin(phase[i]);
+    }
+  }
+  return { object, weight: new Float32Array(W * H).fill(1), amplitude, phase };
+}
+
+function whiteNoise(seed: number, sigma: number): Float64Array {
+  const rng = new Rng(seed, 'amplitude-filter-test');
+  return Float64Array.from({ length: W * H }, () => sigma * rng.normal());
+}
+
+const amplitudeOf = (object: Float32Array, i: number): number => Math.hypot(object[2 * i], object[2 * i + 1]);
+const rmsError = (object: Float32Array, truth: Float64Array): number => {
+  let s = 0;
+  for (let i = 0; i < truth.length; i++) s += (amplitudeOf(object, i) - truth[i]) ** 2;
+  return Math.sqrt(s / truth.length);
+};
+
+describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter)', () => {
+  it('C_ref = √(2·FRC/(1+FRC)): 1 where the halves agree, 0 where they do not correlate or anti-correlate', () => {
+    const w = crefWeights([1, 1 / 3, 0, -0.4, Number.NaN, 2]);
+    assert.deepEqual(w.map((v) => Math.round(v * 1e12) / 1e12), [1, Math.round(Math.SQRT1_2 * 1e12) / 1e12, 0, 0, 0, 1]);
+  });
+
+  it('weights each frequency by its shell: all ones leave the image, all zeros leave its mean', () => {
+    const noise = whiteNoise(1, 0.1);
+    const img = Float64Array.from(noise, (v, i) => v + (i % 7));
+    const same = Float64Array.from(img);
+    weightByShell(same, W, H, new Array(24).fill(1), H);
+    for (let i = 0; i < img.length; i++) assert.ok(Math.abs(same[i] - img[i]) < 1e-9, `pixel ${i}`);
+    const flat = Float64Array.from(img);
+    weightByShell(flat, W, H, new Array(24).fill(0), H);
+    const mean = img.reduce((a, b) => a + b, 0) / img.length;
+    for (const v of flat) assert.ok(Math.abs(v - mean) < 1e-9);
+  });
+
+  it('damps the noise two halves disagree on and keeps the structure they share; phases and holes untouched', () => {
+    const n1 = whiteNoise(2, 0.15);
+    const n2 = whiteNoise(3, 0.15);
+    const a = smoothObject(n1);
+    const b = smoothObject(n2);
+    const full = smoothObject(Float64Array.from(n1, (v, i) => (v + n2[i]) / 2));
+    const truth = smoothObject(undefined).amplitude;
+    // Two holes, to be left as they are.
+    for (const i of [5, 700]) { full.weight[i] = 0; full.object[2 * i] = 0; full.object[2 * i + 1] = 0; }
+    const before = rmsError(full.object, truth);
+    const phaseBefore = Array.from({ length: W * H }, (_, i) => Math.atan2(full.object[2 * i + 1], full.object[2 * i]));
+    const summary = filterAmplitudeByHalves(full, [a, b], [10, 9], W, H);
+    assert.ok(summary, 'the filter ran');
+    const after = rmsError(full.object, truth);
+    assert.ok(after < 0.6 * before, `rms amplitude error ${before.toFixed(4)} → ${after.toFixed(4)}`);
+    // The shared structure (1/16 and 1/24 cycles/px: shell 4 of the 48-px square) keeps its weight.
+    assert.ok(summary.shellWeights[4] > 0.95, `weight at the structure's shell: ${summary.shellWeights[3]}`);
+    assert.ok(summary.shellWeights.slice(12).every((w) => w < 0.6), 'the noise-only shells are damped');
+    assert.ok(summary.halfSetFrc50 > 0 && summary.halfSetFrc50 <= summary.halfSetFrc1over7 && summary.halfSetFrc1over7 < 0.5, `half-set FRC50 ${summary.halfSetFrc50}, 1/7 ${summary.halfSetFrc1over7} cycles/px`);
+    assert.deepEqual(summary.halves, [10, 9]);
+    for (let i = 0; i < W * H; i++) {
+      if (full.weight[i] === 0) {
+        assert.deepEqual([full.object[2 * i], full.object[2 * i + 1]], [0, 0], `hole ${i}`);
+        continue;
+      }
+      const d = Math.atan2(full.object[2 * i + 1], full.object[2 * i]) - phaseBefore[i];
+      assert.ok(Math.abs(Math.atan2(Math.sin(d), Math.cos(d))) < 1e-5, `phase at ${i}`);
+    }
+  });
+
+  it('halves that agree leave the amplitude as it was; a region too small changes nothing', () => {
+    const a = smoothObject(undefined);
+    const full = smoothObject(undefined);
+    const copy = Float32Array.from(full.object);
+    const summary = filterAmplitudeByHalves(full, [a, smoothObject(undefined)], [4, 4], W, H);
+    assert.ok(summary);
+    assert.ok(summary.shellWeights.every((w) => w > 0.999));
+    for (let i = 0; i < copy.length; i++) assert.ok(Math.abs(full.object[i] - copy[i]) < 1e-4, `value ${i}`);
+    const s = MIN_FILTER_SIZE - 1;
+    const tiny = { object: new Float32Array(2 * s * s).fill(0.5), weight: new Float32Array(s * s).fill(1) };
+    assert.equal(filterAmplitudeByHalves(tiny, [tiny, tiny], [1, 1], s, s), undefined);
+    // A half that covers nothing: no FRC to weight by.
+    const empty = { object: new Float32Array(2 * W * H), weight: new Float32Array(W * H) };
+    assert.equal(filterAmplitudeByHalves(full, [a, empty], [1, 0], W, H), undefined);
+  });
+
+  it('the stitchers hand over the even and the odd patches stitched apart, plain and phase-aligned', () => {
+    const n = 32;
+    const region: StitchRegion = { x0: 0, y0: 0, width: 60, height: 40 };
+    const probe = new Float32Array(2 * n * n).fill(0.1);
+    const centres = [[15, 15], [22, 15], [29, 15], [36, 20], [43, 20]];
+    for (const alignPhase of [false, true]) {
+      const s = stitcherFor(region, n, 8, centres.length, { alignPhase, amplitudeFilter: true }, probe, 1);
+      centres.forEach(([cx, cy], g) => s.add(new Float32Array(n * n).fill(0.5 + 0.1 * g), new Float32Array(n * n), cx, cy));
+      const r = s.result();
+      assert.ok(r.halves, `halves (alignPhase ${alignPhase})`);
+      assert.deepEqual(r.halves.counts, [3, 2]);
+      // Each patch's centre is reached by its own 8-px crop only: patch 0 (even) at (15, 15), patch 1 (odd) at (22, 15).
+      const [even, odd] = r.halves.images;
+      const at0 = 15 * region.width + 15;
+      const at1 = 15 * region.width + 22;
+      assert.ok(Math.abs(amplitudeOf(even.object, at0) - 0.5) < 1e-6, `even half at (15, 15): ${amplitudeOf(even.object, at0)}`);
+      assert.ok(Math.abs(amplitudeOf(odd.object, at1) - 0.6) < 1e-6, `odd half at (22, 15): ${amplitudeOf(odd.object, at1)}`);
+      assert.deepEqual([even.weight[at1], odd.weight[at0]], [0, 0], 'each half leaves the other\'s patches out');
+      assert.ok(r.weight[at0] > 0 && r.weight[at1] > 0, 'the full stitch holds both');
+      const without = stitcherFor(region, n, 8, centres.length, { alignPhase }, probe, 1);
+      centres.forEach(([cx, cy]) => without.add(new Float32Array(n * n).fill(0.5), new Float32Array(n * n), cx, cy));
+      assert.equal(without.result().halves, undefined);
+    }
+  });
+
+  it('is on by default and checked; a trained job records the half-set FRC, and --no-amplitude-filter re-evaluates it without', async function () {
+    this.timeout(300_000);
+    assert.equal(resolveTrainingSettings().stitchAmplitudeFilter, true);
+    assert.throws(() => resolveTrainingSettings({ stitchAmplitudeFilter: 'yes' as never }), /stitchAmplitudeFilter must be true or false/);
+    const tmp = tempDir('ptycho-amplitude-filter-');
+    try {
+      await makeStudy(tmp.dir, { doses: [1000], views: [] });
+      const job = path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1');
+      const train = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--view', 'baseline', '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--threads', '1', ...flags], { encoding: 'utf8', timeout: 240_000 });
+      const read = async (): Promise<{ metrics: { amplitudeFilter?: { halfSetFrc50: number; halfSetFrc1over7: number; unit: string; halves: number[]; shellWeights: number[] } }; amplitude: Float32Array; phase: Float32Array; weight: Float32Array }> => {
+        const rec = await openNpz(path.join(job, 'reconstruction.npz'));
+        const [amplitude, phase, weight] = await Promise.all(['amplitude', 'phase', 'weight'].map(async (k) => (await rec.readArray(k)).data as Float32Array));
+        await rec.close();
+        return { metrics: JSON.parse(fs.readFileSync(path.join(job, 'metrics.json'), 'utf8')), amplitude, phase, weight };
+      };
+      let r = train();
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /Amplitude weighted by its half-set FRC \(\d+ \+ \d+ patches stitched apart, no ground truth\): FRC50 (0\.\d{3}|above it up to 0\.\d{3})/);
+      const on = await read();
+      const f = on.metrics.amplitudeFilter!;
+      assert.ok(f, 'metrics.json amplitudeFilter');
+      assert.equal(f.unit, 'cycles/px');
+      assert.ok(f.halfSetFrc50 > 0 && f.halfSetFrc50 <= 0.5 && f.halfSetFrc1over7 >= f.halfSetFrc50, JSON.stringify(f));
+      assert.ok(f.shellWeights.length > 8 && f.shellWeights.every((w) => w >= 0 && w <= 1));
+      // The same model, re-evaluated without the filter (a resume may change it): same phases, other amplitudes.
+      r = train('--resume', '--no-amplitude-filter');
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stdout, /half-set FRC/);
+      const off = await read();
+      assert.equal(off.metrics.amplitudeFilter, undefined);
+      let differ = 0;
+      for (let i = 0; i < on.weight.length; i++) {
+        assert.equal(on.weight[i], off.weight[i]);
+        if (on.weight[i] > 0) {
+          assert.ok(Math.abs(on.phase[i] - off.phase[i]) < 1e-5, `phase at ${i}`);
+          if (Math.abs(on.amplitude[i] - off.amplitude[i]) > 1e-4) differ++;
+        }
+      }
+      assert.ok(differ > on.weight.length / 4, `amplitudes changed by the filter: ${differ}`);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
