@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openNpz } from '../../src/core/npy';
+import { deltasOf, type JobResult } from '../../src/core/report';
 import { Rng } from '../../src/core/simulate/rng';
 import { resolveTrainingSettings } from '../../src/core/study';
 import { crefWeights, filterAmplitudeByHalves, MIN_FILTER_SIZE, stitcherFor, weightByShell, type StitchRegion } from '../../src/core/train';
@@ -177,5 +178,21 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
     } finally {
       tmp.cleanup();
     }
+  });
+});
+
+describe('the study report and the amplitude weighting', () => {
+  const job = (kind: 'train' | 'reconstruct', id: string, metrics: Record<string, unknown>): JobResult => ({
+    kind, id, dose: 1000, view: 'dense', gridsize: 2, method: kind === 'train' ? 'pinn' : 'epie', split: 'test', state: 'succeeded', artifactDir: '/x', metrics,
+  });
+  const scored = { evaluation: { dataset: 'a.npz', region: { x0: 0, y0: 0, width: 10, height: 10 } }, amplitude: { pearson: 0.9 }, phase: { pearson: 0.8 } };
+
+  it('says when the PINN\'s amplitude was weighted and the iterative one\'s was not, and only then', () => {
+    const iterative = job('reconstruct', 'phase_f/dose_1000/dense/epie', scored);
+    const weighted = deltasOf([job('train', 'dose_1000/dense/gs2', { ...scored, amplitudeFilter: { halfSetFrc50: 0.1 } }), iterative]);
+    assert.equal(weighted.notes.length, 1);
+    assert.match(weighted.notes[0], /dose_1000\/dense\/gs2's amplitude is weighted by its half-set FRC and phase_f\/dose_1000\/dense\/epie's is not: .* the phase deltas are like for like/);
+    assert.ok(weighted.entries.length > 0, 'the deltas are still reported');
+    assert.deepEqual(deltasOf([job('train', 'dose_1000/dense/gs2', scored), iterative]).notes, []);
   });
 });

@@ -184,6 +184,10 @@ export function deltasOf(jobs: readonly JobResult[]): { entries: DeltaEntry[]; n
         notes.push(`${p.id} and ${it.id} were scored on different evaluation sets or regions: not compared.`);
         continue;
       }
+      // The PINN's amplitude may be weighted by its half-set FRC (README item 24); Phase F's never is.
+      if (p.metrics?.amplitudeFilter) {
+        notes.push(`${p.id}'s amplitude is weighted by its half-set FRC and ${it.id}'s is not: its amplitude deltas compare a filtered with an unfiltered image (train with --no-amplitude-filter to compare them as reconstructed); the phase deltas are like for like.`);
+      }
       for (const part of PARTS) {
         for (const d of DELTA_METRICS) {
           const a = num(partOf(p.metrics, part)[d.key]);
