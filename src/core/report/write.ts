@@ -186,7 +186,7 @@ export function deltasOf(jobs: readonly JobResult[]): { entries: DeltaEntry[]; n
       }
       // The PINN's amplitude may be weighted by its half-set FRC (README item 24); Phase F's never is.
       if (p.metrics?.amplitudeFilter) {
-        notes.push(`${p.id}'s amplitude is weighted by its half-set FRC and ${it.id}'s is not: its amplitude deltas compare a filtered with an unfiltered image (train with --no-amplitude-filter to compare them as reconstructed); the phase deltas are like for like.`);
+        notes.push(`${p.id}'s amplitude is weighted by its half-set FRC and ${it.id}'s is not: its amplitude deltas compare a filtered with an unfiltered image ('train --resume --no-amplitude-filter' re-scores the trained model without the weighting); the phase deltas are like for like.`);
       }
       for (const part of PARTS) {
         for (const d of DELTA_METRICS) {
