@@ -423,18 +423,25 @@ try {
   await step('Restricted Mode: writing commands are disabled where they are offered, and nothing is written', async () => {
     // The context menu shows Dry Run greyed out (command enablement: isWorkspaceTrusted), not a command that
     // can only fail after it is picked.
+    // The menu closes when the tree re-renders under it (a refresh after the study is read), so the open and the
+    // read of its entry are retried together.
     const entry = page.locator('.context-view .monaco-menu .action-item', { hasText: 'Dry Run' }).first();
+    let disabled;
     for (let attempt = 0; ; attempt++) {
       try {
         await row('baseline (gs1)').first().click({ button: 'right', timeout: 10_000 });
         await entry.waitFor({ timeout: 5_000 });
+        disabled = await entry.evaluate(
+          (el) => el.classList.contains('disabled') || !!el.querySelector('.disabled, [aria-disabled="true"]'),
+          undefined,
+          { timeout: 3_000 },
+        );
         break;
       } catch (err) {
         await page.keyboard.press('Escape');
         if (attempt >= 3) throw err;
       }
     }
-    const disabled = await entry.evaluate((el) => el.classList.contains('disabled') || !!el.querySelector('.disabled, [aria-disabled="true"]'));
     if (!disabled) throw new Error('Dry Run is enabled in the context menu of an untrusted workspace');
     await shot('07-restricted-mode.png');
     await page.keyboard.press('Escape');
