@@ -58,3 +58,11 @@ export function numList(p: Parsed, name: string): number[] | undefined {
   }
   return out;
 }
+
+/** --NAME → true, --no-NAME → false, neither → undefined (both: a usage error). */
+export function onOffChoice(p: Parsed, name: string): boolean | undefined {
+  const on = bool(p, name);
+  const off = bool(p, `no-${name}`);
+  if (on && off) throw new UsageError(`--${name} and --no-${name} exclude each other.`);
+  return on ? true : off ? false : undefined;
+}

@@ -12,7 +12,7 @@ import { COMPARED_METRICS, compareRuns, loadComparedRun, parseRunRef, RunCompare
 import { csvDocument } from '../core/text/csv';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
-import { parse, str, bool, num, numList, UsageError, type Parsed, type FlagSpec } from './args';
+import { parse, str, bool, num, numList, onOffChoice, UsageError, type Parsed, type FlagSpec } from './args';
 import { cmdTrain } from './train';
 import { cmdSubmit, cmdTrainPlanned, SUBMIT_FLAGS, SUBMIT_HELP } from './submit';
 import {
@@ -754,13 +754,6 @@ function stitchChoice(p: Parsed): boolean | undefined {
 }
 
 /** `--NAME` true, `--no-NAME` false, neither undefined (the settings decide). */
-function onOffChoice(p: Parsed, name: string): boolean | undefined {
-  const on = bool(p, name);
-  const off = bool(p, `no-${name}`);
-  if (on && off) throw new UsageError(`--${name} and --no-${name} exclude each other.`);
-  return on ? true : off ? false : undefined;
-}
-
 /** --preview-center X,Y (object pixels). */
 function previewCenterOf(p: Parsed): [number, number] | undefined {
   const v = str(p, 'preview-center');

@@ -13,7 +13,7 @@ import {
   AD_LOSSES, defaultPhaseFRoot, listReconstructionJobs, planReconstruction, PROBE_MODES, RECON_ALGORITHMS, resolveReconstructionSettings,
   type ReconAlgorithm, type ReconstructionJob, type ReconstructionSettings,
 } from '../core/study/reconstructJobs';
-import { bool, num, str, UsageError, type FlagSpec, type Parsed } from './args';
+import { bool, num, onOffChoice, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO } from './commands';
 import { finishQueue, runQueue, type QueuedJob } from './runQueue';
 import { listedAlgorithmsFromFiles, phaseFRootFromFiles, reconstructionSettingsWithFiles, settingsSourcesOf } from './settingsFiles';
@@ -22,7 +22,7 @@ export const PHASE_F_ROOT_FLAG: FlagSpec = { 'phase-f-root': { type: 'string' } 
 export const PHASE_F_ROOT_HELP = '  --phase-f-root DIR     where Phase F reconstruction folders go (default: the settings files\' phaseFRoot, else phase_f beside Phase C)';
 
 export const RECONSTRUCT_USAGE = 'ptycho-study reconstruct [roots] [--dose X] [--view V] [--gridsize G] [--split train|test] [--algorithm epie|rpie|ad] '
-  + '[--iterations N] [--probe fixed|refine] [--ep auto|cuda|webgpu|cpu] [--learning-rate X] [--loss amplitude|poisson] [--batch-size B] [--resume] [--json]';
+  + '[--iterations N] [--probe fixed|refine] [--ep auto|cuda|webgpu|cpu] [--learning-rate X] [--loss amplitude|poisson] [--batch-size B] [--no-amplitude-filter] [--resume] [--json]';
 
 export const RECONSTRUCT_FLAGS: FlagSpec = {
   ...PHASE_F_ROOT_FLAG, json: { type: 'boolean' }, quiet: { type: 'boolean' }, resume: { type: 'boolean' },
@@ -30,6 +30,7 @@ export const RECONSTRUCT_FLAGS: FlagSpec = {
   ep: { type: 'string' }, seed: { type: 'string' }, momentum: { type: 'string' }, anneal: { type: 'string' },
   alpha: { type: 'string' }, beta: { type: 'string' }, 'checkpoint-every': { type: 'string' },
   'learning-rate': { type: 'string' }, loss: { type: 'string' }, 'batch-size': { type: 'string' },
+  'amplitude-filter': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' },
 };
 
 export const RECONSTRUCT_HELP = [
@@ -62,6 +63,11 @@ export const RECONSTRUCT_OPTIONS_HELP = [
   '  --learning-rate X      ad: Adam\'s initial step (default 0.1, a cosine schedule takes it to 5 % by the end)',
   `  --loss L               ad: ${AD_LOSSES.join(' or ')} (Gaussian on amplitudes, default; or the PINN's Poisson NLL)`,
   '  --batch-size B         ad: patterns per Adam step (default 32)',
+  '  --no-amplitude-filter  score the amplitude as reconstructed (default: the even and the odd patterns are also',
+  '                         reconstructed apart, and each spatial frequency of the amplitude is weighted by how well',
+  '                         the two halves agree on it, √(2·FRC/(1+FRC)) — as train weights a PINN\'s; about twice',
+  '                         the time); --amplitude-filter turns it on over a settings file. With --resume a',
+  '                         finished reconstruction is scored again, with or without it',
   '  --resume               continue each job from its checkpoint.npz (refused when it is missing or unreadable)',
   '  --json                 one JSON event per line, then a summary',
   '  --quiet                only skips, refusals, failures and each job\'s final status',
@@ -101,6 +107,7 @@ function settingsOf(p: Parsed, io: CliIO, algorithm: ReconAlgorithm): Partial<Re
     learningRate: num(p, 'learning-rate'),
     loss: oneOf(p, 'loss', AD_LOSSES),
     batchSize: num(p, 'batch-size', { integer: true, min: 1 }),
+    amplitudeFilter: onOffChoice(p, 'amplitude-filter'),
   };
   try {
     resolveReconstructionSettings(settings); // every value checked before the study is read

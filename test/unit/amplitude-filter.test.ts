@@ -187,12 +187,18 @@ describe('the study report and the amplitude weighting', () => {
   });
   const scored = { evaluation: { dataset: 'a.npz', region: { x0: 0, y0: 0, width: 10, height: 10 } }, amplitude: { pearson: 0.9 }, phase: { pearson: 0.8 } };
 
-  it('says when the PINN\'s amplitude was weighted and the iterative one\'s was not, and only then', () => {
+  it('says when one side\'s amplitude was weighted and the other\'s was not, and only then', () => {
     const iterative = job('reconstruct', 'phase_f/dose_1000/dense/epie', scored);
     const weighted = deltasOf([job('train', 'dose_1000/dense/gs2', { ...scored, amplitudeFilter: { halfSetFrc50: 0.1 } }), iterative]);
     assert.equal(weighted.notes.length, 1);
     assert.match(weighted.notes[0], /dose_1000\/dense\/gs2's amplitude is weighted by its half-set FRC and phase_f\/dose_1000\/dense\/epie's is not: .* the phase deltas are like for like/);
     assert.ok(weighted.entries.length > 0, 'the deltas are still reported');
     assert.deepEqual(deltasOf([job('train', 'dose_1000/dense/gs2', scored), iterative]).notes, []);
+    // Both weighted: like for like again; only the iterative one: said the other way round.
+    const filtered = { ...scored, amplitudeFilter: { halfSetFrc50: 0.1 } };
+    assert.deepEqual(deltasOf([job('train', 'dose_1000/dense/gs2', filtered), job('reconstruct', 'phase_f/dose_1000/dense/epie', filtered)]).notes, []);
+    const other = deltasOf([job('train', 'dose_1000/dense/gs2', scored), job('reconstruct', 'phase_f/dose_1000/dense/epie', filtered)]).notes;
+    assert.equal(other.length, 1);
+    assert.match(other[0], /phase_f\/dose_1000\/dense\/epie's amplitude is weighted by its half-set FRC and dose_1000\/dense\/gs2's is not/);
   });
 });

@@ -137,6 +137,57 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     for (const k of ['timestamp', 'skipped_count', 'skipped_jobs', 'missing_phase_d_count']) assert.ok(k in skip, k);
   });
 
+  it('weights the amplitude by the FRC of the even and the odd patterns reconstructed apart, as a training job\'s; --resume --no-amplitude-filter re-scores without it', async () => {
+    const dir = jobDir('dense');
+    type Filter = { halfSetFrc50: number; halfSetFrc1over7: number; shellWeights: number[]; size: number; halves: [number, number]; unit: string; halvesSeconds: number };
+    type Scored = { amplitude: { pearsonCovered: number }; phase: { pearsonCovered: number; ssim: number }; amplitudeFilter?: Filter };
+    const read = async (): Promise<{ metrics: Scored; object: Float32Array; weight: Float32Array }> => {
+      const rec = await openNpz(path.join(dir, 'reconstruction.npz'));
+      const object = (await rec.readArray('object')).data as Float32Array;
+      const weight = (await rec.readArray('weight')).data as Float32Array;
+      await rec.close();
+      return { metrics: readJson<Scored>(path.join(dir, 'metrics.json')), object, weight };
+    };
+    // The first test's run (default settings): weighted.
+    const on = await read();
+    const f = on.metrics.amplitudeFilter!;
+    assert.ok(f, 'metrics.json amplitudeFilter');
+    const m = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
+    const patterns = m.reconstruction!.patterns as number;
+    assert.deepEqual(f.halves, [Math.ceil(patterns / 2), Math.floor(patterns / 2)]);
+    assert.equal(f.unit, 'cycles/px');
+    assert.ok(f.halvesSeconds > 0);
+    assert.ok(f.halfSetFrc50 > 0 && f.halfSetFrc50 <= 0.5 && f.halfSetFrc1over7 >= f.halfSetFrc50, JSON.stringify(f));
+    assert.ok(f.shellWeights.every((w) => w >= 0 && w <= 1) && f.shellWeights.length > 4);
+    const log = fs.readFileSync(path.join(dir, 'recon.log'), 'utf8');
+    assert.match(log, /Reconstructing the even and the odd patterns apart \(\d+ \+ \d+, 20 iterations each\)/);
+    assert.match(log, /Amplitude weighted by its half-set FRC \(\d+ \+ \d+ patterns reconstructed apart in [\d.]+ s, no ground truth\): FRC50 /);
+
+    // The same reconstruction re-scored without the weighting: the phases and the coverage as they were, other amplitudes.
+    const r = cli(['reconstruct', '--workspace', root, '--view', 'dense', '--iterations', '20', '--resume', '--no-amplitude-filter']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const off = await read();
+    assert.equal(off.metrics.amplitudeFilter, undefined);
+    // The phases are the same pixel for pixel (below); the scores move a little only through the global phase the
+    // scoring removes, which is weighted by the amplitude (Σ conj(truth)·object).
+    assert.ok(Math.abs(off.metrics.phase.pearsonCovered - on.metrics.phase.pearsonCovered) < 1e-6);
+    assert.ok(Math.abs(off.metrics.phase.ssim - on.metrics.phase.ssim) < 1e-3, `phase SSIM ${off.metrics.phase.ssim} vs ${on.metrics.phase.ssim}`);
+    assert.deepEqual(off.weight, on.weight);
+    let differ = 0;
+    for (let i = 0; i < on.weight.length; i++) {
+      if (on.weight[i] < 1e-3) continue;
+      const a = Math.hypot(on.object[2 * i], on.object[2 * i + 1]);
+      const b = Math.hypot(off.object[2 * i], off.object[2 * i + 1]);
+      if (Math.abs(a - b) > 1e-6 * b) differ++;
+      const phaseOn = Math.atan2(on.object[2 * i + 1], on.object[2 * i]);
+      const phaseOff = Math.atan2(off.object[2 * i + 1], off.object[2 * i]);
+      if (a > 1e-3 && Math.abs(phaseOn - phaseOff) > 1e-4) assert.fail(`pixel ${i}: the weighting changed the phase (${phaseOn} vs ${phaseOff})`);
+    }
+    assert.ok(differ > on.weight.length / 4, `amplitudes the weighting changed: ${differ} of ${on.weight.length}`);
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'recon.log'), 'utf8').split('resumed after iteration 20').at(-1)!, /Reconstructing the even and the odd/);
+    console.log(`      half-set FRC50 ${f.halfSetFrc50.toFixed(3)} c/px; amplitude r covered ${off.metrics.amplitude.pearsonCovered.toFixed(3)} → ${on.metrics.amplitude.pearsonCovered.toFixed(3)} weighted`);
+  });
+
   it('list (and list --json) shows the Phase F jobs beside the training jobs, with their kind and state', () => {
     const r = cli(['list', '--workspace', root, '--json']);
     assert.equal(r.code, 0, r.err);
@@ -254,7 +305,8 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     assert.ok(!fs.existsSync(path.join(dir, 'run.lock')), 'the lock is released after the cancel');
 
     const total = k + 4;
-    const resumed = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', String(total), '--resume', '--json']);
+    // Without the amplitude weighting, so that the object is the engine's own, pixel for pixel.
+    const resumed = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', String(total), '--resume', '--no-amplitude-filter', '--json']);
     assert.equal(resumed.code, 0, resumed.err + resumed.out);
     const events = jsonLines(resumed.out) as unknown as RunEvent[];
     assert.deepEqual(events.find((e): e is ReconStartedEvent => e.type === 'recon-started')!.resumedFrom, { iteration: k });
@@ -298,5 +350,38 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     const same = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', String(total), '--alpha', '1', '--resume']);
     assert.equal(same.code, 0, same.out + same.err);
     assert.equal(readJson<ReconstructionManifest>(path.join(dir, 'manifest.json')).status, 'succeeded');
+  });
+
+  it('Ctrl-C while the half sets are reconstructed cancels with the finished reconstruction kept; --resume scores it', async () => {
+    const phaseF = path.join(root, 'phase_f_halves');
+    const dir = path.join(phaseF, DOSE, 'dense', 'test', 'epie');
+    const args = ['reconstruct', '--workspace', root, '--phase-f-root', phaseF, '--view', 'dense', '--iterations', '1000', '--checkpoint-every', '1000', '--json'];
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Reconstructing the even and the odd patterns apart')) resolve();
+      });
+      void exited.then((code) => reject(new Error(`the run ended (${code}) before the half sets: ${out.slice(-2000)}`)));
+    });
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    const m = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
+    assert.equal(m.status, 'cancelled');
+    assert.match(m.reason!, /Cancelled while reconstructing the half sets for the amplitude weighting \(Ctrl-C in the terminal, SIGINT\); the reconstruction itself is done: --resume scores it/);
+    const ck = await openNpz(path.join(dir, 'checkpoint.npz'));
+    assert.equal(((await ck.readArray('iteration')).data as Int32Array)[0], 1000, 'the checkpoint holds the finished reconstruction');
+    await ck.close();
+    assert.ok(!fs.existsSync(path.join(dir, 'metrics.json')), 'no score was written for the cancelled run');
+    assert.ok(!fs.existsSync(path.join(dir, 'run.lock')));
+
+    const resumed = cli(['reconstruct', '--workspace', root, '--phase-f-root', phaseF, '--view', 'dense', '--iterations', '1000', '--resume', '--json']);
+    assert.equal(resumed.code, 0, resumed.err + resumed.out);
+    const events = jsonLines(resumed.out) as unknown as RunEvent[];
+    assert.equal(events.filter((e) => e.type === 'iteration').length, 0, 'no iteration runs again');
+    assert.equal(readJson<ReconstructionManifest>(path.join(dir, 'manifest.json')).status, 'succeeded');
+    assert.ok(readJson<{ amplitudeFilter?: unknown }>(path.join(dir, 'metrics.json')).amplitudeFilter, 'scored with the weighting');
   });
 });

@@ -10,7 +10,9 @@ import { compareWithTruth, coverageMask, type ComplexPlanes, type TruthCompariso
 import type { ReconstructionConfig } from '../study/reconstructJobs';
 import type { TrainingDataset } from '../train/data';
 import type { Reconstruction } from '../train/reconstruct';
-import { cropObject } from '../train/stitch';
+import { filterAmplitudeByHalves, type AmplitudeFilterSummary } from '../train/amplitudeFilter';
+import { cropObject, type StitchRegion } from '../train/stitch';
+import type { HalfReconstruction, HalfSetResult } from './reconstructionHalves';
 import {
   coverageOf, EVALUATION_ALIGNMENT, flatPredictor, openEvaluationData, readPixelSize, scanRegion, scoreOnRegion, summaryOf,
   type EvaluationRecord, type RegionScore, type RunEvaluation,
@@ -43,6 +45,28 @@ export function scanQuality(object: ComplexPlanes, truth: TrainingDataset['objec
   }
 }
 
+/** The region of an object-grid image, holes (never lit) at weight 0, as the amplitude filter reads a stitch. */
+function croppedHalf(half: HalfReconstruction, region: StitchRegion): { object: Float32Array; weight: Float32Array } {
+  const object = cropObject(half.object, region);
+  const weight = croppedWeight(half.weight, half.object, region);
+  return { object, weight: weight.map((v) => (v < UNLIT_WEIGHT ? 0 : v)) };
+}
+
+function croppedWeight(weight: Float64Array, grid: { width: number; height: number }, region: StitchRegion): Float32Array {
+  // cropObject crops interleaved complex images: the weight travels as the real parts.
+  const image = new Float32Array(2 * weight.length);
+  for (let i = 0; i < weight.length; i++) image[2 * i] = weight[i];
+  const cropped = cropObject({ width: grid.width, height: grid.height, data: image }, region);
+  return Float32Array.from({ length: cropped.length / 2 }, (_, i) => cropped[2 * i]);
+}
+
+/** The full object's amplitude (in place) weighted by the FRC of the two halves' amplitudes on the region. */
+function weightAmplitude(object: Float32Array, weight: Float32Array, halves: HalfSetResult, region: StitchRegion): AmplitudeFilterSummary | undefined {
+  const full = { object, weight: weight.map((v) => (v < UNLIT_WEIGHT ? 0 : v)) };
+  const [a, b] = halves.halves.map((h) => croppedHalf(h, region));
+  return filterAmplitudeByHalves(full, [a, b], [halves.halves[0].patterns, halves.halves[1].patterns], region.width, region.height);
+}
+
 export interface ReconstructionEvaluationInput {
   config: ReconstructionConfig;
   /** The job's own split (what was reconstructed). */
@@ -52,6 +76,8 @@ export interface ReconstructionEvaluationInput {
   /** normalizedIllumination of the final probe, on the same grid. */
   weight: Float64Array;
   scan: TruthComparison | null;
+  /** The even and the odd half reconstructed apart (reconstructionHalves.ts): the amplitude is weighted by their FRC. */
+  halves?: HalfSetResult;
   iterations: number;
   seconds: number;
   log?: (line: string) => void;
@@ -69,25 +95,22 @@ export async function evaluateReconstructionRun(input: ReconstructionEvaluationI
     const pixelSize = await readPixelSize(opened.data.path);
     const { width: w, height: h } = region;
     const object = cropObject(input.object, region);
-    // The weight map, cropped as the object is (a real image carried in the real parts).
-    const weightImage = new Float32Array(2 * input.weight.length);
-    for (let i = 0; i < input.weight.length; i++) weightImage[2 * i] = input.weight[i];
-    const weightCropped = cropObject({ width: input.object.width, height: input.object.height, data: weightImage }, region);
-    const weight = new Float32Array(w * h);
+    const weight = croppedWeight(input.weight, input.object, region);
     let holes = 0;
     for (let i = 0; i < weight.length; i++) {
-      weight[i] = weightCropped[2 * i];
       if (weight[i] < UNLIT_WEIGHT) {
         object[2 * i] = 0;
         object[2 * i + 1] = 0;
         holes++;
       }
     }
+    const amplitudeFilter = input.halves ? weightAmplitude(object, weight, input.halves, region) : undefined;
     const truthSource = opened.data.object ?? data.object;
     const groundTruth = truthSource ? cropObject(truthSource, region) : undefined;
     const reconstruction: Reconstruction = {
       region, width: w, height: h, object, weight, ...(groundTruth ? { groundTruth } : {}),
       groups: data.count, seconds: input.seconds, groupsPerSec: input.seconds > 0 ? (input.iterations * data.count) / input.seconds : 0,
+      ...(amplitudeFilter ? { amplitudeFilter } : {}),
     };
     const coverage = coverageOf(weight);
     const evaluation: EvaluationRecord = {
@@ -112,6 +135,7 @@ export async function evaluateReconstructionRun(input: ReconstructionEvaluationI
       scan: input.scan ? { amplitudeR: input.scan.amplitudeR, phaseR: input.scan.phaseR, pixels: input.scan.pixels, protocol: 'Pearson r over every pixel lit at least once at the probe\'s peak intensity, global phase removed, phase plane-removed (bench:recon)' } : null,
       reconstruction: { algorithm: config.algorithm, iterations: input.iterations, seconds: input.seconds, updatesPerSec: reconstruction.groupsPerSec },
       untrained: null,
+      ...(amplitudeFilter ? { amplitudeFilter: { ...amplitudeFilter, unit: 'cycles/px', halvesSeconds: input.halves!.seconds, halvesSplit: 'the even and the odd patterns of the split, each reconstructed apart with the same settings and iterations' } } : {}),
     };
     if (!groundTruth) {
       return { reconstruction, split, evaluation, summary: undefined, metrics: { ...base, globalPhaseOffset: null, flat: null, note: 'the evaluation set has no objectGuess: no ground truth to compare with' } };

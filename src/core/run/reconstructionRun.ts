@@ -21,11 +21,13 @@ import { writeImages, writeMetrics, writeReconstruction } from './artifacts';
 import { writing } from './ioError';
 import { loadReconCheckpoint, RECON_CHECKPOINT, reconLaunchKeyOf, saveReconCheckpoint, type ReconHistoryEntry } from './reconstructionCheckpoint';
 import { evaluateReconstructionRun, normalizedIllumination, scanMask, scanQuality } from './reconstructionEvaluation';
+import { reconstructHalves, subsetPositions, type HalfEngine, type HalfSetResult } from './reconstructionHalves';
 import { writeReconstructionManifest } from './reconstructionLauncher';
 import { checkResumable } from './resume';
 import { ARTIFACT } from '../study/layout';
 import { checkReconstructionConfig, RECON_LOG, type ReconstructionManifest } from '../study/reconstructJobs';
 import { readRunPlan } from '../study/runConfigFile';
+import { describeHalfSetFrc } from '../train/amplitudeFilter';
 import { configKeyOf } from '../train/checkpoint';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { ManifestKeeper } from './manifestWriter';
@@ -38,6 +40,8 @@ const ENGINE = 'WebAssembly SIMD kernel (src/core/iterative/pie.wat) on the CPU:
  */
 const STACK_IN_MEMORY_BYTES = 1 << 30;
 const AD_ENGINE = 'onnxruntime: an ONNX graph of the object (src/core/iterative/ad.ts), Adam in mini-batches';
+/** Fewest patterns for the half-set amplitude weighting (each half must reconstruct something). */
+const MIN_HALF_SET_PATTERNS = 4;
 
 /** Why a requested provider is not used by epie/rpie (undefined when none is lost). */
 function providerNote(requested: string, algorithm: string): string | undefined {
@@ -124,13 +128,16 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     let rec: Engine;
     let parameters: Record<string, unknown>;
     let configKey: string;
+    // An engine with the same settings over a subset of the patterns (the half-set amplitude weighting).
+    let createHalf: (indices: Int32Array) => Promise<HalfEngine>;
     if (config.algorithm === 'ad') {
       const ort = loadOrt();
       quietOrt(ort);
       const base = optionsFromDataset(ds, { objectShape: config.objectShape, probeMode: s.probeMode, probeStart: s.probeStart, seed: s.seed });
-      adEngine = await AdReconstruction.create({
-        ...base, measuredEnergy: base.measuredEnergy!, loss: s.loss, learningRate: s.learningRate, batchSize: s.batchSize, iterations: s.iterations,
-      }, { ort, providers: providers!.candidates, threads: threads.threads || undefined });
+      const adOptions = { ...base, measuredEnergy: base.measuredEnergy!, loss: s.loss, learningRate: s.learningRate, batchSize: s.batchSize, iterations: s.iterations };
+      const adRuntime = { ort, providers: providers!.candidates, threads: threads.threads || undefined };
+      adEngine = await AdReconstruction.create(adOptions, adRuntime);
+      createHalf = (indices) => AdReconstruction.create({ ...adOptions, positions: subsetPositions(adOptions.positions, indices) }, adRuntime);
       rec = adEngine;
       manifest.runtime.executionProviderUsed = adEngine.provider;
       if (adEngine.fallbacks.length) {
@@ -141,11 +148,13 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       // The schedule depends on the planned iterations: a resume must plan the same count.
       configKey = configKeyOf({ data: manifest.data.input.sha256, ...adEngine.parameters(), iterations: s.iterations, n: config.n, objectShape: config.objectShape });
     } else {
-      const ep = createReconstruction(optionsFromDataset(ds, {
+      const pieOptions = optionsFromDataset(ds, {
         objectShape: config.objectShape, algorithm: config.algorithm, probeMode: s.probeMode, alpha: s.alpha, beta: s.beta,
         probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, anneal: s.anneal, plannedIterations: s.iterations, seed: s.seed,
         threads: threads.threads >= 2 ? 2 : 1,
-      }));
+      });
+      const ep = createReconstruction(pieOptions);
+      createHalf = async (indices) => createReconstruction({ ...pieOptions, positions: subsetPositions(pieOptions.positions, indices) });
       rec = ep;
       epEngine = ep;
       // Every amplitude in memory once when it fits: two threads need it (shared memory), and one thread would
@@ -233,16 +242,39 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     }
     await checkpoint();
 
+    // The even and the odd patterns reconstructed apart, for the half-set amplitude weighting (as a training job's).
+    let halves: HalfSetResult | undefined;
+    if (s.amplitudeFilter && ds.count >= MIN_HALF_SET_PATTERNS) {
+      emit({ type: 'log', level: 'info', message: `Reconstructing the even and the odd patterns apart (${Math.ceil(ds.count / 2)} + ${Math.floor(ds.count / 2)}, ${s.iterations} iterations each) to weight the amplitude by their FRC (--no-amplitude-filter skips this).` });
+      halves = await reconstructHalves({
+        count: ds.count, n: ds.n, source: stack ?? ds.patterns, iterations: s.iterations, create: createHalf, cancelled: () => io.cancelled() || !!keeper.error,
+      });
+      if (keeper.error) throw keeper.error;
+      if (!halves) {
+        emit({ type: 'recon-cancelled', iteration: rec.iteration, checkpoint: ARTIFACT.checkpoint });
+        manifest.result = { iterations: rec.iteration, relativeError: last?.relativeError ?? null, mse: last?.mse ?? null, stopReason: 'cancelled', history };
+        await finish('cancelled', `Cancelled while reconstructing the half sets for the amplitude weighting${cancelledBy(io)}; the reconstruction itself is done: --resume scores it (and runs the half sets again).`);
+        return 0;
+      }
+    } else if (s.amplitudeFilter) {
+      emit({ type: 'log', level: 'info', message: `Amplitude not filtered: ${ds.count} patterns are too few to split in two halves.` });
+    }
+
     // Results: the object on the dose's common region, scored as the training jobs of the dose are.
     emit({ type: 'log', level: 'info', message: `Reconstruction done after ${rec.iteration} iterations; scoring it and writing reconstruction.npz.` });
     const weight = normalizedIllumination(rec.weight(), probePeak(rec.probe));
     const evaluated = await evaluateReconstructionRun({
       config, data: ds, object: rec.objectImage(), weight, scan: scanQuality(rec.object, truth, scanMask(weight)), iterations: rec.iteration, seconds: elapsed,
-      log: (message) => emit({ type: 'log', level: 'warn', message }),
+      ...(halves ? { halves } : {}), log: (message) => emit({ type: 'log', level: 'warn', message }),
     });
     const r = evaluated.reconstruction;
     const evaluation = evaluated.evaluation;
     emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), coverage ${(100 * evaluation.coverage).toFixed(1)} %.` });
+    if (r.amplitudeFilter) {
+      emit({ type: 'log', level: 'info', message: `Amplitude weighted by its half-set FRC (${r.amplitudeFilter.halves[0]} + ${r.amplitudeFilter.halves[1]} patterns reconstructed apart in ${halves!.seconds.toFixed(1)} s, no ground truth): ${describeHalfSetFrc(r.amplitudeFilter)}.` });
+    } else if (halves) {
+      emit({ type: 'log', level: 'info', message: 'Amplitude not filtered: the region or a half is too small for a half-set FRC.' });
+    }
     const probe = rec.probeImage();
     await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), () => writeReconstruction(jobDir, r, {
       jobId: config.jobId, split: evaluated.split, cropSize: config.settings.regionCropSize, datasetPath: config.dataPath, evaluation: evaluation.source,

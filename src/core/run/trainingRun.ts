@@ -21,7 +21,7 @@ import { ARTIFACT } from '../study/layout';
 import type { JobManifest } from '../study/manifest';
 import { resolveTrainingSettings } from '../study/config';
 import { readRunConfig } from '../study/runConfigFile';
-import { openTrainingDataset, QualityMonitor, stitchTaperWidth, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
+import { describeHalfSetFrc, openTrainingDataset, QualityMonitor, stitchTaperWidth, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
 import { predictsFullPatch, PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport } from '../model';
 import { ManifestKeeper } from './manifestWriter';
 import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './previews';
@@ -316,10 +316,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   }
   const filter = recon.amplitudeFilter;
   if (filter) {
-    // A crossing at the last shell means the curve never fell below the threshold.
-    const nyquist = Math.floor(filter.size / 2) / filter.size;
-    const crossing = (f: number): string => (f >= nyquist - 1e-9 ? `above it up to ${nyquist.toFixed(3)}` : f.toFixed(3));
-    emit({ type: 'log', level: 'info', message: `Amplitude weighted by its half-set FRC (${filter.halves[0]} + ${filter.halves[1]} patches stitched apart, no ground truth): FRC50 ${crossing(filter.halfSetFrc50)}, FRC 1/7 ${crossing(filter.halfSetFrc1over7)} cycles/px.` });
+    emit({ type: 'log', level: 'info', message: `Amplitude weighted by its half-set FRC (${filter.halves[0]} + ${filter.halves[1]} patches stitched apart, no ground truth): ${describeHalfSetFrc(filter)}.` });
   } else if (config.training.stitchAmplitudeFilter) {
     emit({ type: 'log', level: 'info', message: 'Amplitude not filtered: the region or a half-stitch is too small for a half-set FRC.' });
   }

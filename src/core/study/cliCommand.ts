@@ -70,6 +70,7 @@ export function reconstructArgs(job: { dose: number; view: string; split: Split;
   const s = resolveReconstructionSettings(overrides);
   const out = ['reconstruct', ...rootArgs(roots, true), '--dose', doseArg(job.dose), '--view', job.view, '--split', job.split, '--algorithm', job.algorithm,
     '--iterations', String(s.iterations), '--probe', s.probeMode, '--seed', String(s.seed), '--checkpoint-every', String(s.checkpointEvery), '--ep', s.executionProvider];
+  if (!s.amplitudeFilter) out.push('--no-amplitude-filter');
   if (job.algorithm === 'ad') {
     if (s.learningRate !== undefined) out.push('--learning-rate', String(s.learningRate));
     out.push('--loss', s.loss, '--batch-size', String(s.batchSize));

@@ -96,6 +96,11 @@ export interface ReconstructionSettings {
   loss: AdLossName;
   /** M of the common region (scan box ± M/2): the training jobs' stitch crop size, so the regions agree. */
   regionCropSize: number;
+  /**
+   * Weight the scored amplitude by its half-set FRC, as a training job's (training.stitchAmplitudeFilter): two more
+   * reconstructions, of the even and of the odd patterns, give the FRC. Scoring only: a resume may change it.
+   */
+  amplitudeFilter: boolean;
 }
 
 export const DEFAULT_RECONSTRUCTION: Readonly<ReconstructionSettings> = Object.freeze({
@@ -114,6 +119,7 @@ export const DEFAULT_RECONSTRUCTION: Readonly<ReconstructionSettings> = Object.f
   batchSize: 32,
   loss: 'amplitude',
   regionCropSize: DEFAULT_TRAINING.stitchCropSize,
+  amplitudeFilter: true,
 });
 
 /** Defaults merged with `overrides`, each value checked; throws PlanError with one sentence. */
@@ -144,6 +150,7 @@ export function resolveReconstructionSettings(overrides: Partial<ReconstructionS
   if (!(s.momentum >= 0 && s.momentum <= 1)) throw new PlanError(`momentum must be in [0, 1] (got ${String(s.momentum)}).`);
   if (!(s.friction >= 0 && s.friction < 1)) throw new PlanError(`friction must be in [0, 1) (got ${String(s.friction)}).`);
   if (!(typeof s.anneal === 'number' && s.anneal >= 0 && s.anneal < 1)) throw new PlanError(`anneal must be a fraction in [0, 1) (got ${String(s.anneal)}).`);
+  if (typeof s.amplitudeFilter !== 'boolean') throw new PlanError(`amplitudeFilter must be true or false (got ${String(s.amplitudeFilter)}).`);
   if (s.momentum > 0 && s.probeMode === 'refine') throw new PlanError('momentum works with a fixed probe only (--probe fixed): with probe refinement it destabilised the reconstruction.');
   return s;
 }

@@ -58,6 +58,7 @@ export const SETTING_KEYS: Readonly<Record<string, KeySpec>> = Object.freeze({
   'reconstruction.adLoss': { kind: 'string', values: AD_LOSSES }, 'reconstruction.adBatchSize': I, 'reconstruction.iterations': I,
   'reconstruction.probe': { kind: 'string', values: PROBE_MODES }, 'reconstruction.momentum': N, 'reconstruction.anneal': N,
   'reconstruction.alpha': N, 'reconstruction.beta': N, 'reconstruction.seed': I, 'reconstruction.checkpointEvery': I,
+  'reconstruction.amplitudeFilter': B,
 });
 
 /** The training settings each `training.*` (and the execution provider) setting sets. */
@@ -89,7 +90,7 @@ export const TRAINING_SETTING_KEYS = Object.freeze({
 
 /** The reconstruction settings each `reconstruction.*` setting sets (ad: the Adam ones; ePIE/rPIE: the others). */
 export const RECONSTRUCTION_SETTING_KEYS = Object.freeze({
-  common: { iterations: 'reconstruction.iterations', probeMode: 'reconstruction.probe', seed: 'reconstruction.seed', checkpointEvery: 'reconstruction.checkpointEvery', executionProvider: 'executionProvider' },
+  common: { iterations: 'reconstruction.iterations', probeMode: 'reconstruction.probe', seed: 'reconstruction.seed', checkpointEvery: 'reconstruction.checkpointEvery', executionProvider: 'executionProvider', amplitudeFilter: 'reconstruction.amplitudeFilter' },
   ad: { learningRate: 'reconstruction.adLearningRate', loss: 'reconstruction.adLoss', batchSize: 'reconstruction.adBatchSize' },
   pie: { momentum: 'reconstruction.momentum', anneal: 'reconstruction.anneal', alpha: 'reconstruction.alpha', beta: 'reconstruction.beta' },
 }) satisfies Record<string, Partial<Record<keyof ReconstructionSettings, string>>>;
@@ -249,6 +250,7 @@ export function reconstructionSettingsFromSettings(get: SettingGet, algorithm: R
     seed: r('reconstruction.seed', 'seed') as number | undefined,
     checkpointEvery: r('reconstruction.checkpointEvery', 'checkpointEvery') as number | undefined,
     executionProvider: r('executionProvider', 'executionProvider') as ExecutionProvider | undefined,
+    amplitudeFilter: r('reconstruction.amplitudeFilter', 'amplitudeFilter') as boolean | undefined,
   };
   if (algorithm === 'ad') {
     return {

@@ -105,8 +105,8 @@ export function filterAmplitudeByHalves(
     const re = full.object[2 * i];
     const im = full.object[2 * i + 1];
     const old = Math.hypot(re, im);
-    // A filtered amplitude ≤ 0 (ringing at a sharp edge) keeps the pixel's phase at amplitude 0.
-    const next = Math.max(0, amplitude[i]);
+    // A filtered amplitude ≤ 0 (ringing at a sharp edge) becomes a tiny one, so that the pixel keeps its phase.
+    const next = Math.max(1e-6 * old, amplitude[i]);
     if (old > 0) {
       full.object[2 * i] = (re / old) * next;
       full.object[2 * i + 1] = (im / old) * next;
@@ -122,4 +122,11 @@ export function filterAmplitudeByHalves(
     size: curve.size,
     halves: counts,
   };
+}
+
+/** "FRC50 x, FRC 1/7 y cycles/px" for a log line (a crossing at the last shell: the curve never fell below it). */
+export function describeHalfSetFrc(filter: AmplitudeFilterSummary): string {
+  const nyquist = Math.floor(filter.size / 2) / filter.size;
+  const crossing = (f: number): string => (f >= nyquist - 1e-9 ? `above it up to ${nyquist.toFixed(3)}` : f.toFixed(3));
+  return `FRC50 ${crossing(filter.halfSetFrc50)}, FRC 1/7 ${crossing(filter.halfSetFrc1over7)} cycles/px`;
 }
