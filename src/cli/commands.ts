@@ -103,7 +103,7 @@ const QUALITY_HELP = [
   '                         patterns\' measured far-field centroids ask of the stitched object, kept only when the',
   '                         result explains them better); --centroid-refinement turns it on over a settings file',
   '  --no-amplitude-filter  keep the stitched amplitude as predicted (default: each spatial frequency is weighted by',
-  '                         √(2·FRC/(1+FRC)), FRC between the stitches of the even and the odd patches — no ground',
+  '                         2·FRC/(1+FRC) (Wiener), FRC between the stitches of the even and the odd patches — no ground',
   '                         truth); --amplitude-filter turns it on over a settings file',
   '  --preview-center X,Y   centre (object pixels) of the window scored and previewed after each epoch (default: the',
   '                         centre of the test groups); --preview-size N its side (default 96, 16…512)',

@@ -65,7 +65,7 @@ export const RECONSTRUCT_OPTIONS_HELP = [
   '  --batch-size B         ad: patterns per Adam step (default 32)',
   '  --no-amplitude-filter  score the amplitude as reconstructed (default: the even and the odd patterns are also',
   '                         reconstructed apart, and each spatial frequency of the amplitude is weighted by how well',
-  '                         the two halves agree on it, √(2·FRC/(1+FRC)) — as train weights a PINN\'s; about twice',
+  '                         the two halves agree on it, 2·FRC/(1+FRC) — as train weights a PINN\'s; about twice',
   '                         the time); --amplitude-filter turns it on over a settings file. With --resume a',
   '                         finished reconstruction is scored again, with or without it',
   '  --resume               continue each job from its checkpoint.npz (refused when it is missing or unreadable)',

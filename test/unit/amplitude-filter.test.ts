@@ -1,5 +1,5 @@
 // training.stitchAmplitudeFilter (README item 24): the stitched amplitude weighted per spatial frequency by
-// C_ref = √(2·FRC/(1+FRC)), the FRC between the stitches of the even and the odd patches. The weights, the
+// the Wiener weight 2·FRC/(1+FRC), the FRC between the stitches of the even and the odd patches. The weights, the
 // filter's exactness, that it removes noise two halves disagree on and keeps what they share, that phases and
 // holes are untouched, the halves the stitchers hand over, and the setting from the CLI to metrics.json.
 import { strict as assert } from 'node:assert';
@@ -10,7 +10,7 @@ import { openNpz } from '../../src/core/npy';
 import { deltasOf, type JobResult } from '../../src/core/report';
 import { Rng } from '../../src/core/simulate/rng';
 import { resolveTrainingSettings } from '../../src/core/study';
-import { crefWeights, filterAmplitudeByHalves, MIN_FILTER_SIZE, stitcherFor, weightByShell, type StitchRegion } from '../../src/core/train';
+import { filterAmplitudeByHalves, MIN_FILTER_SIZE, stitcherFor, weightByShell, wienerWeights, type StitchRegion } from '../../src/core/train';
 import { repoRoot, tempDir } from './helpers/paths';
 import { makeStudy } from './helpers/study';
 
@@ -48,9 +48,9 @@ const rmsError = (object: Float32Array, truth: Float64Array): number => {
 };
 
 describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter)', () => {
-  it('C_ref = √(2·FRC/(1+FRC)): 1 where the halves agree, 0 where they do not correlate or anti-correlate', () => {
-    const w = crefWeights([1, 1 / 3, 0, -0.4, Number.NaN, 2]);
-    assert.deepEqual(w.map((v) => Math.round(v * 1e12) / 1e12), [1, Math.round(Math.SQRT1_2 * 1e12) / 1e12, 0, 0, 0, 1]);
+  it('the Wiener weight 2·FRC/(1+FRC): 1 where the halves agree, 0 where they do not correlate or anti-correlate', () => {
+    const w = wienerWeights([1, 1 / 3, 0, -0.4, Number.NaN, 2]);
+    assert.deepEqual(w.map((v) => Math.round(v * 1e12) / 1e12), [1, 0.5, 0, 0, 0, 1]);
   });
 
   it('weights each frequency by its shell: all ones leave the image, all zeros leave its mean', () => {

@@ -1,10 +1,12 @@
 // The stitched amplitude, weighted by its own half-set Fourier ring correlation — no ground truth involved.
 // The patches of a reconstruction are split into two interleaved halves (even and odd groups), each stitched on
 // its own with the full stitch's phases and rotations. The FRC of the two half-stitched amplitudes measures, per
-// spatial frequency, how much of the amplitude is reproduced by independent data. Each frequency of the full
-// stitch is then weighted by C_ref = √(2·FRC / (1 + FRC)) — the full set's expected correlation with the noise-free
-// image (Rosenthal & Henderson 2003; cryo-EM's FSC weighting) — so detail the data support stays and detail that
-// two halves of the data do not agree on is damped (README item 24).
+// spatial frequency, how much of the amplitude is reproduced by independent data. With FSC = 2·FRC / (1 + FRC),
+// the full set's own correlation (the halves' FRC stepped up to twice the data), FSC = SNR / (1 + SNR) per shell, and
+// each frequency of the full stitch is weighted by it: the Wiener filter, which minimises the expected squared error
+// and maximises the expected correlation with the noise-free image. Detail the data support stays; detail two halves
+// of the data do not agree on is damped (README item 24). Cryo-EM's C_ref = √FSC (Rosenthal & Henderson 2003),
+// used first, damps less: it is the expected correlation itself, not the weight that optimises it.
 // Amplitude only: the halves' phases share the full stitch's synchronisation, and a gridsize-1 phase filtered by
 // them lost its real large-scale content (phase r 0.838 → 0.700); the amplitude needs no synchronisation.
 import { fft2d } from '../fft';
@@ -19,7 +21,7 @@ export interface AmplitudeFilterSummary {
   /** The truth-free resolution of the amplitude: the half-set FRC's 0.5 and 1/7 crossings, cycles per pixel. */
   halfSetFrc50: number;
   halfSetFrc1over7: number;
-  /** The C_ref weight applied at each shell k of the centre n×n square (shell k ↔ k/n cycles/px). */
+  /** The Wiener weight 2·FRC/(1+FRC) applied at each shell k of the centre n×n square (shell k ↔ k/n cycles/px). */
   shellWeights: number[];
   /** Side n of the centre square the FRC ran on. */
   size: number;
@@ -30,11 +32,14 @@ export interface AmplitudeFilterSummary {
 /** Smallest side of the centre square on which a half-set FRC is attempted. */
 export const MIN_FILTER_SIZE = 16;
 
-/** C_ref per shell from a half-set FRC curve (negative or NaN correlations count as none). */
-export function crefWeights(curve: readonly number[]): number[] {
+/**
+ * The Wiener weight per shell from a half-set FRC curve: the full set's FSC = 2·FRC/(1+FRC) = SNR/(1+SNR)
+ * (negative or NaN correlations count as none).
+ */
+export function wienerWeights(curve: readonly number[]): number[] {
   return curve.map((c) => {
     const f = Number.isFinite(c) ? Math.min(1, Math.max(0, c)) : 0;
-    return Math.sqrt((2 * f) / (1 + f));
+    return (2 * f) / (1 + f);
   });
 }
 
@@ -97,7 +102,7 @@ export function filterAmplitudeByHalves(
   const [a, b] = halves.map((h) => coveredAmplitude(h, width, height));
   if (!a.covered || !b.covered) return undefined;
   const curve = frc(a.amplitude, b.amplitude, width, height);
-  const weights = crefWeights(curve.curve);
+  const weights = wienerWeights(curve.curve);
   const { amplitude } = coveredAmplitude(full, width, height);
   weightByShell(amplitude, width, height, weights, curve.size);
   for (let i = 0; i < width * height; i++) {
