@@ -45,11 +45,14 @@ export function scanQuality(object: ComplexPlanes, truth: TrainingDataset['objec
   }
 }
 
-/** The region of an object-grid image, holes (never lit) at weight 0, as the amplitude filter reads a stitch. */
+/** The weight with the holes (never lit) at 0, as the amplitude filter reads a stitch's. */
+function litWeight(weight: Float32Array): Float32Array {
+  return weight.map((v) => (v < UNLIT_WEIGHT ? 0 : v));
+}
+
+/** A half's object and lit weight on the region. */
 function croppedHalf(half: HalfReconstruction, region: StitchRegion): { object: Float32Array; weight: Float32Array } {
-  const object = cropObject(half.object, region);
-  const weight = croppedWeight(half.weight, half.object, region);
-  return { object, weight: weight.map((v) => (v < UNLIT_WEIGHT ? 0 : v)) };
+  return { object: cropObject(half.object, region), weight: litWeight(croppedWeight(half.weight, half.object, region)) };
 }
 
 function croppedWeight(weight: Float64Array, grid: { width: number; height: number }, region: StitchRegion): Float32Array {
@@ -62,7 +65,7 @@ function croppedWeight(weight: Float64Array, grid: { width: number; height: numb
 
 /** The full object's amplitude (in place) weighted by the FRC of the two halves' amplitudes on the region. */
 function weightAmplitude(object: Float32Array, weight: Float32Array, halves: HalfSetResult, region: StitchRegion): AmplitudeFilterSummary | undefined {
-  const full = { object, weight: weight.map((v) => (v < UNLIT_WEIGHT ? 0 : v)) };
+  const full = { object, weight: litWeight(weight) };
   const [a, b] = halves.halves.map((h) => croppedHalf(h, region));
   return filterAmplitudeByHalves(full, [a, b], [halves.halves[0].patterns, halves.halves[1].patterns], region.width, region.height);
 }

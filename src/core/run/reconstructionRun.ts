@@ -233,12 +233,16 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     if (keeper.error) throw keeper.error;
     manifest.timing!.reconstructionSeconds = elapsed;
     const last = history.at(-1);
-    if (rec.iteration < s.iterations) {
-      await checkpoint();
+    // A cancel once checkpoint.npz holds the object (at the iteration reached).
+    const finishCancelled = async (reason: string): Promise<number> => {
       emit({ type: 'recon-cancelled', iteration: rec.iteration, checkpoint: ARTIFACT.checkpoint });
       manifest.result = { iterations: rec.iteration, relativeError: last?.relativeError ?? null, mse: last?.mse ?? null, stopReason: 'cancelled', history };
-      await finish('cancelled', `Cancelled after iteration ${rec.iteration} of ${s.iterations}${cancelledBy(io)}; resume (--resume) continues from checkpoint.npz.`);
+      await finish('cancelled', reason);
       return 0;
+    };
+    if (rec.iteration < s.iterations) {
+      await checkpoint();
+      return await finishCancelled(`Cancelled after iteration ${rec.iteration} of ${s.iterations}${cancelledBy(io)}; resume (--resume) continues from checkpoint.npz.`);
     }
     await checkpoint();
 
@@ -251,10 +255,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       });
       if (keeper.error) throw keeper.error;
       if (!halves) {
-        emit({ type: 'recon-cancelled', iteration: rec.iteration, checkpoint: ARTIFACT.checkpoint });
-        manifest.result = { iterations: rec.iteration, relativeError: last?.relativeError ?? null, mse: last?.mse ?? null, stopReason: 'cancelled', history };
-        await finish('cancelled', `Cancelled while reconstructing the half sets for the amplitude weighting${cancelledBy(io)}; the reconstruction itself is done: --resume scores it (and runs the half sets again).`);
-        return 0;
+        return await finishCancelled(`Cancelled while reconstructing the half sets for the amplitude weighting${cancelledBy(io)}; the reconstruction itself is done: --resume scores it (and runs the half sets again).`);
       }
     } else if (s.amplitudeFilter) {
       emit({ type: 'log', level: 'info', message: `Amplitude not filtered: ${ds.count} patterns are too few to split in two halves.` });
