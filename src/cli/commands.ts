@@ -60,7 +60,7 @@ const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string
 const QUALITY_FLAGS = {
   'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'patience-restart': { type: 'boolean' }, 'no-patience-restart': { type: 'boolean' }, 'stitch-crop-size': { type: 'string' }, 'stitch-blend': { type: 'string' },
-  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'amplitude-filter': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'centroid-refinement': { type: 'boolean' },
+  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'no-phase-filter': { type: 'boolean' }, 'phase-filter': { type: 'boolean' }, 'amplitude-filter': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'centroid-refinement': { type: 'boolean' },
 } as const;
 /** The core training settings' flags, each with its meaning and default (DEFAULT_TRAINING). */
 const SETTINGS_HELP = [
@@ -105,6 +105,8 @@ const QUALITY_HELP = [
   '  --no-amplitude-filter  keep the stitched amplitude as predicted (default: each spatial frequency is weighted by',
   '                         2·FRC/(1+FRC) (Wiener), FRC between the stitches of the even and the odd patches — no ground',
   '                         truth); --amplitude-filter turns it on over a settings file',
+  '  --no-phase-filter      keep the stitched phase as predicted (default: weighted the same way by the FRC of the two',
+  '                         half-stitches\' phases); --phase-filter turns it on over a settings file',
   '  --preview-center X,Y   centre (object pixels) of the window scored and previewed after each epoch (default: the',
   '                         centre of the test groups); --preview-size N its side (default 96, 16…512)',
 ];
@@ -786,6 +788,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     stitchCrosstalkCorrection: onOffChoice(p, 'crosstalk-correction'),
     stitchCentroidRefinement: onOffChoice(p, 'centroid-refinement'),
     stitchAmplitudeFilter: onOffChoice(p, 'amplitude-filter'),
+    stitchPhaseFilter: onOffChoice(p, 'phase-filter'),
     probeNormalization: oneOf(p, 'probe-normalization', ['energy', 'mask-mean'] as const),
     minDelta: num(p, 'min-delta', { min: 0 }),
     weightInit: oneOf(p, 'weight-init', ['he', 'glorot'] as const),

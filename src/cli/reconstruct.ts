@@ -22,7 +22,7 @@ export const PHASE_F_ROOT_FLAG: FlagSpec = { 'phase-f-root': { type: 'string' } 
 export const PHASE_F_ROOT_HELP = '  --phase-f-root DIR     where Phase F reconstruction folders go (default: the settings files\' phaseFRoot, else phase_f beside Phase C)';
 
 export const RECONSTRUCT_USAGE = 'ptycho-study reconstruct [roots] [--dose X] [--view V] [--gridsize G] [--split train|test] [--algorithm epie|rpie|ad] '
-  + '[--iterations N] [--probe fixed|refine] [--ep auto|cuda|webgpu|cpu] [--learning-rate X] [--loss amplitude|poisson] [--batch-size B] [--no-amplitude-filter] [--resume] [--json]';
+  + '[--iterations N] [--probe fixed|refine] [--ep auto|cuda|webgpu|cpu] [--learning-rate X] [--loss amplitude|poisson] [--batch-size B] [--no-amplitude-filter] [--no-phase-filter] [--resume] [--json]';
 
 export const RECONSTRUCT_FLAGS: FlagSpec = {
   ...PHASE_F_ROOT_FLAG, json: { type: 'boolean' }, quiet: { type: 'boolean' }, resume: { type: 'boolean' },
@@ -30,7 +30,7 @@ export const RECONSTRUCT_FLAGS: FlagSpec = {
   ep: { type: 'string' }, seed: { type: 'string' }, momentum: { type: 'string' }, anneal: { type: 'string' },
   alpha: { type: 'string' }, beta: { type: 'string' }, 'checkpoint-every': { type: 'string' },
   'learning-rate': { type: 'string' }, loss: { type: 'string' }, 'batch-size': { type: 'string' },
-  'amplitude-filter': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' },
+  'amplitude-filter': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'phase-filter': { type: 'boolean' }, 'no-phase-filter': { type: 'boolean' },
 };
 
 export const RECONSTRUCT_HELP = [
@@ -68,6 +68,8 @@ export const RECONSTRUCT_OPTIONS_HELP = [
   '                         the two halves agree on it, 2·FRC/(1+FRC) — as train weights a PINN\'s; about twice',
   '                         the time); --amplitude-filter turns it on over a settings file. With --resume a',
   '                         finished reconstruction is scored again, with or without it',
+  '  --no-phase-filter      score the phase as reconstructed (default: weighted the same way by the halves\' phase',
+  '                         FRC, as train weights a PINN\'s); --phase-filter turns it on over a settings file',
   '  --resume               continue each job from its checkpoint.npz (refused when it is missing or unreadable)',
   '  --json                 one JSON event per line, then a summary',
   '  --quiet                only skips, refusals, failures and each job\'s final status',
@@ -108,6 +110,7 @@ function settingsOf(p: Parsed, io: CliIO, algorithm: ReconAlgorithm): Partial<Re
     loss: oneOf(p, 'loss', AD_LOSSES),
     batchSize: num(p, 'batch-size', { integer: true, min: 1 }),
     amplitudeFilter: onOffChoice(p, 'amplitude-filter'),
+    phaseFilter: onOffChoice(p, 'phase-filter'),
   };
   try {
     resolveReconstructionSettings(settings); // every value checked before the study is read

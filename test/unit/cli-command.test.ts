@@ -47,7 +47,7 @@ describe('Copy CLI Command: the command line of a job', function () {
         epochs: 3, batchSize: 8, learningRate: 5e-4, neighborCount: 5, seed: 7, nFiltersScale: 1, earlyStoppingPatience: 4, stitchCropSize: 16,
         stitchPhaseAlignment: false, probeBig: true, rampHead: false, energyAmplitude: true, weightInit: 'he', warmupSteps: 10, minDelta: 0.001, earlyStoppingMonitor: 'loss', executionProvider: 'cpu',
       }, ['--epochs', '--lr', '--early-stopping-patience', '--stitch-crop-size', '--plain-stitch', '--probe-big', '--no-ramp-head', '--energy-amplitude', '--weight-init', '--ep', '--threads']],
-      [{ epochs: 2, objectSupport: 'full', patienceRestartsOnLrReduction: false, stitchBlend: 'crop', stitchAmplitudeFilter: false }, ['--object-support', '--no-patience-restart', '--stitch-blend', '--no-amplitude-filter', '--threads']],
+      [{ epochs: 2, objectSupport: 'full', patienceRestartsOnLrReduction: false, stitchBlend: 'crop', stitchAmplitudeFilter: false, stitchPhaseFilter: false }, ['--object-support', '--no-patience-restart', '--stitch-blend', '--no-amplitude-filter', '--no-phase-filter', '--threads']],
     ];
     for (const [overrides, flags] of cases) {
       const argv = trainArgs({ dose: 10000, view: 'dense', gridsize: 2 }, roots, overrides, 2);
@@ -72,7 +72,7 @@ describe('Copy CLI Command: the command line of a job', function () {
   it('reconstruct: the command, run by a shell, reconstructs with exactly the settings planned in-process (ad and epie)', () => {
     const cases: [string, 'ad' | 'epie', Partial<ReconstructionSettings>][] = [
       ['ad', 'ad', { iterations: 2, loss: 'poisson', learningRate: 0.05, batchSize: 16, seed: 3, checkpointEvery: 1, executionProvider: 'cpu' }],
-      ['epie', 'epie', { iterations: 2, momentum: 0.5, anneal: 0.5, alpha: 0.8, seed: 5, amplitudeFilter: false }],
+      ['epie', 'epie', { iterations: 2, momentum: 0.5, anneal: 0.5, alpha: 0.8, seed: 5, amplitudeFilter: false, phaseFilter: false }],
     ];
     for (const [name, algorithm, overrides] of cases) {
       const argv = reconstructArgs({ dose: 10000, view: 'baseline', split: 'test', algorithm }, roots, overrides);

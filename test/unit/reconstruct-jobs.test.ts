@@ -137,10 +137,10 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     for (const k of ['timestamp', 'skipped_count', 'skipped_jobs', 'missing_phase_d_count']) assert.ok(k in skip, k);
   });
 
-  it('weights the amplitude by the FRC of the even and the odd patterns reconstructed apart, as a training job\'s; --resume --no-amplitude-filter re-scores without it', async () => {
+  it('weights the amplitude and the phase by the FRC of the even and the odd patterns reconstructed apart, as a training job\'s; --resume --no-phase-filter / --no-amplitude-filter re-score without them', async () => {
     const dir = jobDir('dense');
     type Filter = { halfSetFrc50: number; halfSetFrc1over7: number; shellWeights: number[]; size: number; halves: [number, number]; unit: string; halvesSeconds: number };
-    type Scored = { amplitude: { pearsonCovered: number }; phase: { pearsonCovered: number; ssim: number }; amplitudeFilter?: Filter };
+    type Scored = { amplitude: { pearsonCovered: number }; phase: { pearsonCovered: number; ssim: number }; amplitudeFilter?: Filter; phaseFilter?: Filter };
     const read = async (): Promise<{ metrics: Scored; object: Float32Array; weight: Float32Array }> => {
       const rec = await openNpz(path.join(dir, 'reconstruction.npz'));
       const object = (await rec.readArray('object')).data as Float32Array;
@@ -148,44 +148,66 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
       await rec.close();
       return { metrics: readJson<Scored>(path.join(dir, 'metrics.json')), object, weight };
     };
-    // The first test's run (default settings): weighted.
+    // Pixels (lit, not tiny) whose amplitude / phase differ between two scorings of the same reconstruction.
+    const changed = (a: Float32Array, b: Float32Array, weight: Float32Array): { amplitude: number; phase: number } => {
+      let amplitude = 0;
+      let phase = 0;
+      for (let i = 0; i < weight.length; i++) {
+        if (weight[i] < 1e-3) continue;
+        const ma = Math.hypot(a[2 * i], a[2 * i + 1]);
+        const mb = Math.hypot(b[2 * i], b[2 * i + 1]);
+        if (Math.abs(ma - mb) > 1e-5 * Math.max(mb, 1e-3)) amplitude++;
+        const d = Math.atan2(a[2 * i + 1], a[2 * i]) - Math.atan2(b[2 * i + 1], b[2 * i]);
+        if (ma > 1e-3 && Math.abs(Math.atan2(Math.sin(d), Math.cos(d))) > 1e-4) phase++;
+      }
+      return { amplitude, phase };
+    };
+    // The first test's run (default settings): both weighted.
     const on = await read();
     const f = on.metrics.amplitudeFilter!;
     assert.ok(f, 'metrics.json amplitudeFilter');
     const m = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
     const patterns = m.reconstruction!.patterns as number;
-    assert.deepEqual(f.halves, [Math.ceil(patterns / 2), Math.floor(patterns / 2)]);
-    assert.equal(f.unit, 'cycles/px');
-    assert.ok(f.halvesSeconds > 0);
-    assert.ok(f.halfSetFrc50 > 0 && f.halfSetFrc50 <= 0.5 && f.halfSetFrc1over7 >= f.halfSetFrc50, JSON.stringify(f));
-    assert.ok(f.shellWeights.every((w) => w >= 0 && w <= 1) && f.shellWeights.length > 4);
+    for (const filter of [f, on.metrics.phaseFilter!]) {
+      assert.ok(filter, 'metrics.json amplitudeFilter and phaseFilter');
+      assert.deepEqual(filter.halves, [Math.ceil(patterns / 2), Math.floor(patterns / 2)]);
+      assert.equal(filter.unit, 'cycles/px');
+      assert.ok(filter.halvesSeconds > 0);
+      assert.ok(filter.halfSetFrc50 > 0 && filter.halfSetFrc50 <= 0.5 && filter.halfSetFrc1over7 >= filter.halfSetFrc50, JSON.stringify(filter));
+      assert.ok(filter.shellWeights.every((w) => w >= 0 && w <= 1) && filter.shellWeights.length > 4);
+    }
     const log = fs.readFileSync(path.join(dir, 'recon.log'), 'utf8');
-    assert.match(log, /Reconstructing the even and the odd patterns apart \(\d+ \+ \d+, 20 iterations each\)/);
+    assert.match(log, /Reconstructing the even and the odd patterns apart \(\d+ \+ \d+, 20 iterations each\) to weight the amplitude and phase by their FRC/);
     assert.match(log, /Amplitude weighted by its half-set FRC \(\d+ \+ \d+ patterns reconstructed apart in [\d.]+ s, no ground truth\): FRC50 /);
+    assert.match(log, /Phase weighted by its half-set FRC \(the same halves\): FRC50 /);
 
-    // The same reconstruction re-scored without the weighting: the phases and the coverage as they were, other amplitudes.
-    const r = cli(['reconstruct', '--workspace', root, '--view', 'dense', '--iterations', '20', '--resume', '--no-amplitude-filter']);
+    // Re-scored without the phase's weighting: the half sets run again (a pure function of data and settings), the
+    // amplitudes are as they were, the phases are not.
+    let r = cli(['reconstruct', '--workspace', root, '--view', 'dense', '--iterations', '20', '--resume', '--no-phase-filter']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const amplitudeOnly = await read();
+    assert.equal(amplitudeOnly.metrics.phaseFilter, undefined);
+    assert.deepEqual(amplitudeOnly.metrics.amplitudeFilter!.shellWeights, f.shellWeights);
+    assert.deepEqual(amplitudeOnly.weight, on.weight);
+    const byPhase = changed(on.object, amplitudeOnly.object, on.weight);
+    assert.equal(byPhase.amplitude, 0, 'the phase weighting left the amplitudes');
+    assert.ok(byPhase.phase > on.weight.length / 4, `phases the weighting changed: ${byPhase.phase} of ${on.weight.length}`);
+
+    // And without either: no half sets at all; the phases of the run before, other amplitudes.
+    r = cli(['reconstruct', '--workspace', root, '--view', 'dense', '--iterations', '20', '--resume', '--no-phase-filter', '--no-amplitude-filter']);
     assert.equal(r.code, 0, r.err + r.out);
     const off = await read();
     assert.equal(off.metrics.amplitudeFilter, undefined);
-    // The phases are the same pixel for pixel (below); the scores move a little only through the global phase the
-    // scoring removes, which is weighted by the amplitude (Σ conj(truth)·object).
-    assert.ok(Math.abs(off.metrics.phase.pearsonCovered - on.metrics.phase.pearsonCovered) < 1e-6);
-    assert.ok(Math.abs(off.metrics.phase.ssim - on.metrics.phase.ssim) < 1e-3, `phase SSIM ${off.metrics.phase.ssim} vs ${on.metrics.phase.ssim}`);
+    // The phases are the same pixel for pixel; the scores move a little only through the global phase the scoring
+    // removes, which is weighted by the amplitude (Σ conj(truth)·object).
+    assert.ok(Math.abs(off.metrics.phase.pearsonCovered - amplitudeOnly.metrics.phase.pearsonCovered) < 1e-6);
+    assert.ok(Math.abs(off.metrics.phase.ssim - amplitudeOnly.metrics.phase.ssim) < 1e-3, `phase SSIM ${off.metrics.phase.ssim} vs ${amplitudeOnly.metrics.phase.ssim}`);
     assert.deepEqual(off.weight, on.weight);
-    let differ = 0;
-    for (let i = 0; i < on.weight.length; i++) {
-      if (on.weight[i] < 1e-3) continue;
-      const a = Math.hypot(on.object[2 * i], on.object[2 * i + 1]);
-      const b = Math.hypot(off.object[2 * i], off.object[2 * i + 1]);
-      if (Math.abs(a - b) > 1e-6 * b) differ++;
-      const phaseOn = Math.atan2(on.object[2 * i + 1], on.object[2 * i]);
-      const phaseOff = Math.atan2(off.object[2 * i + 1], off.object[2 * i]);
-      if (a > 1e-3 && Math.abs(phaseOn - phaseOff) > 1e-4) assert.fail(`pixel ${i}: the weighting changed the phase (${phaseOn} vs ${phaseOff})`);
-    }
-    assert.ok(differ > on.weight.length / 4, `amplitudes the weighting changed: ${differ} of ${on.weight.length}`);
+    const byAmplitude = changed(amplitudeOnly.object, off.object, on.weight);
+    assert.equal(byAmplitude.phase, 0, 'the amplitude weighting left the phases');
+    assert.ok(byAmplitude.amplitude > on.weight.length / 4, `amplitudes the weighting changed: ${byAmplitude.amplitude} of ${on.weight.length}`);
     assert.doesNotMatch(fs.readFileSync(path.join(dir, 'recon.log'), 'utf8').split('resumed after iteration 20').at(-1)!, /Reconstructing the even and the odd/);
-    console.log(`      half-set FRC50 ${f.halfSetFrc50.toFixed(3)} c/px; amplitude r covered ${off.metrics.amplitude.pearsonCovered.toFixed(3)} → ${on.metrics.amplitude.pearsonCovered.toFixed(3)} weighted`);
+    console.log(`      half-set FRC50 amplitude ${f.halfSetFrc50.toFixed(3)}, phase ${on.metrics.phaseFilter!.halfSetFrc50.toFixed(3)} c/px; r covered amplitude ${off.metrics.amplitude.pearsonCovered.toFixed(3)} → ${on.metrics.amplitude.pearsonCovered.toFixed(3)}, phase ${off.metrics.phase.pearsonCovered.toFixed(3)} → ${on.metrics.phase.pearsonCovered.toFixed(3)} weighted`);
   });
 
   it('list (and list --json) shows the Phase F jobs beside the training jobs, with their kind and state', () => {
@@ -305,8 +327,8 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     assert.ok(!fs.existsSync(path.join(dir, 'run.lock')), 'the lock is released after the cancel');
 
     const total = k + 4;
-    // Without the amplitude weighting, so that the object is the engine's own, pixel for pixel.
-    const resumed = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', String(total), '--resume', '--no-amplitude-filter', '--json']);
+    // Without the half-set weightings, so that the object is the engine's own, pixel for pixel.
+    const resumed = cli(['reconstruct', '--workspace', root, '--view', 'baseline', '--iterations', String(total), '--resume', '--no-amplitude-filter', '--no-phase-filter', '--json']);
     assert.equal(resumed.code, 0, resumed.err + resumed.out);
     const events = jsonLines(resumed.out) as unknown as RunEvent[];
     assert.deepEqual(events.find((e): e is ReconStartedEvent => e.type === 'recon-started')!.resumedFrom, { iteration: k });
@@ -370,7 +392,7 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     assert.equal(await exited, 130);
     const m = readJson<ReconstructionManifest>(path.join(dir, 'manifest.json'));
     assert.equal(m.status, 'cancelled');
-    assert.match(m.reason!, /Cancelled while reconstructing the half sets for the amplitude weighting \(Ctrl-C in the terminal, SIGINT\); the reconstruction itself is done: --resume scores it/);
+    assert.match(m.reason!, /Cancelled while reconstructing the half sets for the amplitude and phase weighting \(Ctrl-C in the terminal, SIGINT\); the reconstruction itself is done: --resume scores it/);
     const ck = await openNpz(path.join(dir, 'checkpoint.npz'));
     assert.equal(((await ck.readArray('iteration')).data as Int32Array)[0], 1000, 'the checkpoint holds the finished reconstruction');
     await ck.close();

@@ -184,13 +184,16 @@ export function deltasOf(jobs: readonly JobResult[]): { entries: DeltaEntry[]; n
         notes.push(`${p.id} and ${it.id} were scored on different evaluation sets or regions: not compared.`);
         continue;
       }
-      // Either amplitude may be weighted by its half-set FRC (README item 24): like for like only when both or neither are.
-      const pinnWeighted = !!p.metrics?.amplitudeFilter;
-      const iterativeWeighted = !!it.metrics?.amplitudeFilter;
-      if (pinnWeighted && !iterativeWeighted) {
-        notes.push(`${p.id}'s amplitude is weighted by its half-set FRC and ${it.id}'s is not: its amplitude deltas compare a filtered with an unfiltered image ('reconstruct --resume' re-scores the iterative one with the weighting, 'train --resume --no-amplitude-filter' the trained model without it); the phase deltas are like for like.`);
-      } else if (iterativeWeighted && !pinnWeighted) {
-        notes.push(`${it.id}'s amplitude is weighted by its half-set FRC and ${p.id}'s is not: its amplitude deltas compare an unfiltered with a filtered image ('train --resume' re-scores the trained model with the weighting, 'reconstruct --resume --no-amplitude-filter' the iterative one without it); the phase deltas are like for like.`);
+      // Either side's amplitude and phase may be weighted by its half-set FRC (README items 24–25): like for like
+      // only when both or neither are, part by part.
+      for (const [part, key, flag] of [['amplitude', 'amplitudeFilter', 'amplitude-filter'], ['phase', 'phaseFilter', 'phase-filter']] as const) {
+        const pinnWeighted = !!p.metrics?.[key];
+        const iterativeWeighted = !!it.metrics?.[key];
+        if (pinnWeighted && !iterativeWeighted) {
+          notes.push(`${p.id}'s ${part} is weighted by its half-set FRC and ${it.id}'s is not: its ${part} deltas compare a filtered with an unfiltered image ('reconstruct --resume' re-scores the iterative one with the weighting, 'train --resume --no-${flag}' the trained model without it).`);
+        } else if (iterativeWeighted && !pinnWeighted) {
+          notes.push(`${it.id}'s ${part} is weighted by its half-set FRC and ${p.id}'s is not: its ${part} deltas compare an unfiltered with a filtered image ('train --resume' re-scores the trained model with the weighting, 'reconstruct --resume --no-${flag}' the iterative one without it).`);
+        }
       }
       for (const part of PARTS) {
         for (const d of DELTA_METRICS) {

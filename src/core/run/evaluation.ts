@@ -346,7 +346,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
   const set = await openEvaluationSet(config, input.own);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: t.stitchBlend, amplitudeFilter: t.stitchAmplitudeFilter, intraOpThreads: input.intraOpThreads };
+    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: t.stitchBlend, amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads: input.intraOpThreads };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
@@ -399,8 +399,9 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
       ...(common.crosstalk ? { crosstalkCorrection: common.crosstalk } : {}),
       ...(common.centroidRefinement ? { centroidRefinement: common.centroidRefinement } : {}),
       ...(common.phaseRampRemoved ? { phaseRampRemoved: common.phaseRampRemoved } : {}),
-      // Truth-free: the half-set FRC of the amplitude and the weights it set (absent: the setting is off).
+      // Truth-free: the half-set FRC of the amplitude, of the phase, and the weights they set (absent: the setting is off).
       ...(common.amplitudeFilter ? { amplitudeFilter: { ...common.amplitudeFilter, unit: 'cycles/px' } } : {}),
+      ...(common.phaseFilter ? { phaseFilter: { ...common.phaseFilter, unit: 'cycles/px' } } : {}),
       coverage, metricRegion: { x: 0, y: 0, width: common.width, height: common.height },
     };
     if (!common.groundTruth) {

@@ -10,13 +10,15 @@ import { compareWithTruth, coverageMask, type ComplexPlanes, type TruthCompariso
 import type { ReconstructionConfig } from '../study/reconstructJobs';
 import type { TrainingDataset } from '../train/data';
 import type { Reconstruction } from '../train/reconstruct';
-import { filterAmplitudeByHalves, type AmplitudeFilterSummary } from '../train/amplitudeFilter';
+import { filterAmplitudeByHalves, filterPhaseByHalves, type HalfSetFilterSummary } from '../train/halfSetFilter';
 import { cropObject, type StitchRegion } from '../train/stitch';
 import type { HalfReconstruction, HalfSetResult } from './reconstructionHalves';
 import {
   coverageOf, EVALUATION_ALIGNMENT, flatPredictor, openEvaluationData, readPixelSize, scanRegion, scoreOnRegion, summaryOf,
   type EvaluationRecord, type RegionScore, type RunEvaluation,
 } from './evaluation';
+
+const HALVES_SPLIT = 'the even and the odd patterns of the split, each reconstructed apart with the same settings and iterations';
 
 /** Illumination (in units of one exposure at the probe's peak intensity) below which a pixel was never measured. */
 export const UNLIT_WEIGHT = 1e-3;
@@ -63,11 +65,19 @@ function croppedWeight(weight: Float64Array, grid: { width: number; height: numb
   return Float32Array.from({ length: cropped.length / 2 }, (_, i) => cropped[2 * i]);
 }
 
-/** The full object's amplitude (in place) weighted by the FRC of the two halves' amplitudes on the region. */
-function weightAmplitude(object: Float32Array, weight: Float32Array, halves: HalfSetResult, region: StitchRegion): AmplitudeFilterSummary | undefined {
+/**
+ * The full object's amplitude and phase (in place, as the settings ask) each weighted by the FRC of the two halves'
+ * on the region.
+ */
+function weightByHalves(
+  object: Float32Array, weight: Float32Array, halves: HalfSetResult, region: StitchRegion, parts: { amplitude: boolean; phase: boolean },
+): { amplitudeFilter?: HalfSetFilterSummary; phaseFilter?: HalfSetFilterSummary } {
   const full = { object, weight: litWeight(weight) };
-  const [a, b] = halves.halves.map((h) => croppedHalf(h, region));
-  return filterAmplitudeByHalves(full, [a, b], [halves.halves[0].patterns, halves.halves[1].patterns], region.width, region.height);
+  const pair: [ReturnType<typeof croppedHalf>, ReturnType<typeof croppedHalf>] = [croppedHalf(halves.halves[0], region), croppedHalf(halves.halves[1], region)];
+  const counts: [number, number] = [halves.halves[0].patterns, halves.halves[1].patterns];
+  const amplitudeFilter = parts.amplitude ? filterAmplitudeByHalves(full, pair, counts, region.width, region.height) : undefined;
+  const phaseFilter = parts.phase ? filterPhaseByHalves(full, pair, counts, region.width, region.height) : undefined;
+  return { ...(amplitudeFilter ? { amplitudeFilter } : {}), ...(phaseFilter ? { phaseFilter } : {}) };
 }
 
 export interface ReconstructionEvaluationInput {
@@ -107,13 +117,16 @@ export async function evaluateReconstructionRun(input: ReconstructionEvaluationI
         holes++;
       }
     }
-    const amplitudeFilter = input.halves ? weightAmplitude(object, weight, input.halves, region) : undefined;
+    const { amplitudeFilter, phaseFilter } = input.halves
+      ? weightByHalves(object, weight, input.halves, region, { amplitude: config.settings.amplitudeFilter, phase: config.settings.phaseFilter })
+      : {};
     const truthSource = opened.data.object ?? data.object;
     const groundTruth = truthSource ? cropObject(truthSource, region) : undefined;
     const reconstruction: Reconstruction = {
       region, width: w, height: h, object, weight, ...(groundTruth ? { groundTruth } : {}),
       groups: data.count, seconds: input.seconds, groupsPerSec: input.seconds > 0 ? (input.iterations * data.count) / input.seconds : 0,
       ...(amplitudeFilter ? { amplitudeFilter } : {}),
+      ...(phaseFilter ? { phaseFilter } : {}),
     };
     const coverage = coverageOf(weight);
     const evaluation: EvaluationRecord = {
@@ -138,7 +151,8 @@ export async function evaluateReconstructionRun(input: ReconstructionEvaluationI
       scan: input.scan ? { amplitudeR: input.scan.amplitudeR, phaseR: input.scan.phaseR, pixels: input.scan.pixels, protocol: 'Pearson r over every pixel lit at least once at the probe\'s peak intensity, global phase removed, phase plane-removed (bench:recon)' } : null,
       reconstruction: { algorithm: config.algorithm, iterations: input.iterations, seconds: input.seconds, updatesPerSec: reconstruction.groupsPerSec },
       untrained: null,
-      ...(amplitudeFilter ? { amplitudeFilter: { ...amplitudeFilter, unit: 'cycles/px', halvesSeconds: input.halves!.seconds, halvesSplit: 'the even and the odd patterns of the split, each reconstructed apart with the same settings and iterations' } } : {}),
+      ...(amplitudeFilter ? { amplitudeFilter: { ...amplitudeFilter, unit: 'cycles/px', halvesSeconds: input.halves!.seconds, halvesSplit: HALVES_SPLIT } } : {}),
+      ...(phaseFilter ? { phaseFilter: { ...phaseFilter, unit: 'cycles/px', halvesSeconds: input.halves!.seconds, halvesSplit: HALVES_SPLIT } } : {}),
     };
     if (!groundTruth) {
       return { reconstruction, split, evaluation, summary: undefined, metrics: { ...base, globalPhaseOffset: null, flat: null, note: 'the evaluation set has no objectGuess: no ground truth to compare with' } };

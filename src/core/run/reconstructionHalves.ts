@@ -1,7 +1,7 @@
-// The two half-set reconstructions behind a Phase F run's amplitude weighting (reconstructionEvaluation.ts), so
-// that its amplitude is scored as a training job's is (train/amplitudeFilter.ts, README item 24): the even and the
+// The two half-set reconstructions behind a Phase F run's amplitude and phase weightings (reconstructionEvaluation.ts), so
+// that they are scored as a training job's is (train/halfSetFilter.ts, README items 24–25): the even and the
 // odd patterns of the job's split, each reconstructed on its own by the same engine with the same settings and
-// iterations. Their amplitudes' FRC says which spatial frequencies independent halves of the data reproduce.
+// iterations. Their FRC says which spatial frequencies independent halves of the data reproduce.
 // Not checkpointed: they are a pure function of the data and the settings, and a resume re-scores by running them
 // again. Together they cost about what the full reconstruction did (each visits half the patterns).
 import type { AmplitudeReader, AmplitudeSource, ComplexImage, ComplexPlanes } from '../iterative';

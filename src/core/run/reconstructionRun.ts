@@ -27,7 +27,7 @@ import { checkResumable } from './resume';
 import { ARTIFACT } from '../study/layout';
 import { checkReconstructionConfig, RECON_LOG, type ReconstructionManifest } from '../study/reconstructJobs';
 import { readRunPlan } from '../study/runConfigFile';
-import { describeHalfSetFrc } from '../train/amplitudeFilter';
+import { describeHalfSetFrc } from '../train/halfSetFilter';
 import { configKeyOf } from '../train/checkpoint';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { ManifestKeeper } from './manifestWriter';
@@ -246,19 +246,20 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     }
     await checkpoint();
 
-    // The even and the odd patterns reconstructed apart, for the half-set amplitude weighting (as a training job's).
+    // The even and the odd patterns reconstructed apart, for the half-set weightings (as a training job's).
     let halves: HalfSetResult | undefined;
-    if (s.amplitudeFilter && ds.count >= MIN_HALF_SET_PATTERNS) {
-      emit({ type: 'log', level: 'info', message: `Reconstructing the even and the odd patterns apart (${Math.ceil(ds.count / 2)} + ${Math.floor(ds.count / 2)}, ${s.iterations} iterations each) to weight the amplitude by their FRC (--no-amplitude-filter skips this).` });
+    const weighted = [s.amplitudeFilter ? 'amplitude' : '', s.phaseFilter ? 'phase' : ''].filter(Boolean).join(' and ');
+    if (weighted && ds.count >= MIN_HALF_SET_PATTERNS) {
+      emit({ type: 'log', level: 'info', message: `Reconstructing the even and the odd patterns apart (${Math.ceil(ds.count / 2)} + ${Math.floor(ds.count / 2)}, ${s.iterations} iterations each) to weight the ${weighted} by their FRC (--no-amplitude-filter --no-phase-filter skips this).` });
       halves = await reconstructHalves({
         count: ds.count, n: ds.n, source: stack ?? ds.patterns, iterations: s.iterations, create: createHalf, cancelled: () => io.cancelled() || !!keeper.error,
       });
       if (keeper.error) throw keeper.error;
       if (!halves) {
-        return await finishCancelled(`Cancelled while reconstructing the half sets for the amplitude weighting${cancelledBy(io)}; the reconstruction itself is done: --resume scores it (and runs the half sets again).`);
+        return await finishCancelled(`Cancelled while reconstructing the half sets for the ${weighted} weighting${cancelledBy(io)}; the reconstruction itself is done: --resume scores it (and runs the half sets again).`);
       }
-    } else if (s.amplitudeFilter) {
-      emit({ type: 'log', level: 'info', message: `Amplitude not filtered: ${ds.count} patterns are too few to split in two halves.` });
+    } else if (weighted) {
+      emit({ type: 'log', level: 'info', message: `Not filtered (${weighted}): ${ds.count} patterns are too few to split in two halves.` });
     }
 
     // Results: the object on the dose's common region, scored as the training jobs of the dose are.
@@ -273,8 +274,13 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), coverage ${(100 * evaluation.coverage).toFixed(1)} %.` });
     if (r.amplitudeFilter) {
       emit({ type: 'log', level: 'info', message: `Amplitude weighted by its half-set FRC (${r.amplitudeFilter.halves[0]} + ${r.amplitudeFilter.halves[1]} patterns reconstructed apart in ${halves!.seconds.toFixed(1)} s, no ground truth): ${describeHalfSetFrc(r.amplitudeFilter)}.` });
-    } else if (halves) {
+    } else if (halves && s.amplitudeFilter) {
       emit({ type: 'log', level: 'info', message: 'Amplitude not filtered: the region or a half is too small for a half-set FRC.' });
+    }
+    if (r.phaseFilter) {
+      emit({ type: 'log', level: 'info', message: `Phase weighted by its half-set FRC (the same halves): ${describeHalfSetFrc(r.phaseFilter)}.` });
+    } else if (halves && s.phaseFilter) {
+      emit({ type: 'log', level: 'info', message: 'Phase not filtered: the region or a half is too small for a half-set FRC.' });
     }
     const probe = rec.probeImage();
     await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), () => writeReconstruction(jobDir, r, {

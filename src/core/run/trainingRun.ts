@@ -320,6 +320,12 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   } else if (config.training.stitchAmplitudeFilter) {
     emit({ type: 'log', level: 'info', message: 'Amplitude not filtered: the region or a half-stitch is too small for a half-set FRC.' });
   }
+  const phaseFilter = recon.phaseFilter;
+  if (phaseFilter) {
+    emit({ type: 'log', level: 'info', message: `Phase weighted by its half-set FRC (the same halves): ${describeHalfSetFrc(phaseFilter)}.` });
+  } else if (config.training.stitchPhaseFilter) {
+    emit({ type: 'log', level: 'info', message: 'Phase not filtered: the region or a half-stitch is too small for a half-set FRC.' });
+  }
   if (evaluation.dataset !== data.path) {
     try {
       manifest.data.evaluation = await provenanceOf(evaluation.dataset, undefined);

@@ -56,6 +56,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (!s.stitchCrosstalkCorrection) out.push('--no-crosstalk-correction');
   if (!s.stitchCentroidRefinement) out.push('--no-centroid-refinement');
   if (!s.stitchAmplitudeFilter) out.push('--no-amplitude-filter');
+  if (!s.stitchPhaseFilter) out.push('--no-phase-filter');
   if (s.probeBig) out.push('--probe-big');
   if (!s.rampHead) out.push('--no-ramp-head');
   if (s.energyAmplitude) out.push('--energy-amplitude');
@@ -71,6 +72,7 @@ export function reconstructArgs(job: { dose: number; view: string; split: Split;
   const out = ['reconstruct', ...rootArgs(roots, true), '--dose', doseArg(job.dose), '--view', job.view, '--split', job.split, '--algorithm', job.algorithm,
     '--iterations', String(s.iterations), '--probe', s.probeMode, '--seed', String(s.seed), '--checkpoint-every', String(s.checkpointEvery), '--ep', s.executionProvider];
   if (!s.amplitudeFilter) out.push('--no-amplitude-filter');
+  if (!s.phaseFilter) out.push('--no-phase-filter');
   if (job.algorithm === 'ad') {
     if (s.learningRate !== undefined) out.push('--learning-rate', String(s.learningRate));
     out.push('--loss', s.loss, '--batch-size', String(s.batchSize));

@@ -83,10 +83,12 @@ export interface TrainingSettings {
   stitchBlend: StitchBlend;
   /**
    * The evaluation's stitched amplitude weighted, frequency by frequency, by the Fourier ring correlation of two
-   * half-stitches (the even and the odd patches; train/amplitudeFilter.ts): detail two halves of the data do not
+   * half-stitches (the even and the odd patches; train/halfSetFilter.ts): detail two halves of the data do not
    * reproduce is damped, with no ground truth (README item 24). Off: the stitched amplitude as it is.
    */
   stitchAmplitudeFilter: boolean;
+  /** The evaluation's stitched phase weighted the same way, by the halves' phase FRC (README item 25). */
+  stitchPhaseFilter: boolean;
   /**
    * How the dataset's probe is scaled inside the model: 'energy' (Σ|P|²·0.5² = (N/2)², so the object the data
    * require has mean amplitude ≈ 0.5, mid-range of the sigmoid, whatever the probe's shape) or 'mask-mean'
@@ -161,6 +163,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchCentroidRefinement: true,
   stitchBlend: 'auto',
   stitchAmplitudeFilter: true,
+  stitchPhaseFilter: true,
   probeNormalization: 'energy',
   weightInit: 'glorot',
   warmupSteps: 0,
@@ -210,6 +213,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.stitchCrosstalkCorrection !== 'boolean') throw new ConfigError(`stitchCrosstalkCorrection must be true or false (got ${String(s.stitchCrosstalkCorrection)}).`);
   if (typeof s.stitchCentroidRefinement !== 'boolean') throw new ConfigError(`stitchCentroidRefinement must be true or false (got ${String(s.stitchCentroidRefinement)}).`);
   if (typeof s.stitchAmplitudeFilter !== 'boolean') throw new ConfigError(`stitchAmplitudeFilter must be true or false (got ${String(s.stitchAmplitudeFilter)}).`);
+  if (typeof s.stitchPhaseFilter !== 'boolean') throw new ConfigError(`stitchPhaseFilter must be true or false (got ${String(s.stitchPhaseFilter)}).`);
   if (!STITCH_BLENDS.includes(s.stitchBlend)) throw new ConfigError(`stitchBlend must be one of ${STITCH_BLENDS.join(', ')} (got ${String(s.stitchBlend)}).`);
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);

@@ -101,6 +101,8 @@ export interface ReconstructionSettings {
    * reconstructions, of the even and of the odd patterns, give the FRC. Scoring only: a resume may change it.
    */
   amplitudeFilter: boolean;
+  /** The scored phase weighted the same way, by the halves' phase FRC (training.stitchPhaseFilter). */
+  phaseFilter: boolean;
 }
 
 export const DEFAULT_RECONSTRUCTION: Readonly<ReconstructionSettings> = Object.freeze({
@@ -120,6 +122,7 @@ export const DEFAULT_RECONSTRUCTION: Readonly<ReconstructionSettings> = Object.f
   loss: 'amplitude',
   regionCropSize: DEFAULT_TRAINING.stitchCropSize,
   amplitudeFilter: true,
+  phaseFilter: true,
 });
 
 /** Defaults merged with `overrides`, each value checked; throws PlanError with one sentence. */
@@ -151,6 +154,7 @@ export function resolveReconstructionSettings(overrides: Partial<ReconstructionS
   if (!(s.friction >= 0 && s.friction < 1)) throw new PlanError(`friction must be in [0, 1) (got ${String(s.friction)}).`);
   if (!(typeof s.anneal === 'number' && s.anneal >= 0 && s.anneal < 1)) throw new PlanError(`anneal must be a fraction in [0, 1) (got ${String(s.anneal)}).`);
   if (typeof s.amplitudeFilter !== 'boolean') throw new PlanError(`amplitudeFilter must be true or false (got ${String(s.amplitudeFilter)}).`);
+  if (typeof s.phaseFilter !== 'boolean') throw new PlanError(`phaseFilter must be true or false (got ${String(s.phaseFilter)}).`);
   if (s.momentum > 0 && s.probeMode === 'refine') throw new PlanError('momentum works with a fixed probe only (--probe fixed): with probe refinement it destabilised the reconstruction.');
   return s;
 }

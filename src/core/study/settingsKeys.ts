@@ -51,14 +51,14 @@ export const SETTING_KEYS: Readonly<Record<string, KeySpec>> = Object.freeze({
   'demo.nImages': I,
   'training.epochs': I, 'training.batchSize': I, 'training.learningRate': N, 'training.neighborCount': I, 'training.seed': I,
   'training.nFiltersScale': I, 'training.earlyStoppingPatience': I, 'training.patienceRestartsOnLrReduction': B, 'training.threads': I, 'training.maxConcurrentJobs': I,
-  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: ['centre', 'full'] }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.stitchBlend': { kind: 'string', values: STITCH_BLENDS }, 'training.stitchAmplitudeFilter': B, 'training.allowIntensityData': B,
+  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: ['centre', 'full'] }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.stitchBlend': { kind: 'string', values: STITCH_BLENDS }, 'training.stitchAmplitudeFilter': B, 'training.stitchPhaseFilter': B, 'training.allowIntensityData': B,
   'training.runDetached': B, 'training.previewCenter': { kind: 'point' }, 'training.previewSize': I,
   'slurm.partition': S, 'slurm.time': S, 'slurm.cpusPerTask': I, 'slurm.gpusPerTask': I, 'slurm.mem': S, 'slurm.arrayLimit': I, 'slurm.account': S,
   'reconstruction.algorithms': { kind: 'algorithms' }, 'reconstruction.adLearningRate': N,
   'reconstruction.adLoss': { kind: 'string', values: AD_LOSSES }, 'reconstruction.adBatchSize': I, 'reconstruction.iterations': I,
   'reconstruction.probe': { kind: 'string', values: PROBE_MODES }, 'reconstruction.momentum': N, 'reconstruction.anneal': N,
   'reconstruction.alpha': N, 'reconstruction.beta': N, 'reconstruction.seed': I, 'reconstruction.checkpointEvery': I,
-  'reconstruction.amplitudeFilter': B,
+  'reconstruction.amplitudeFilter': B, 'reconstruction.phaseFilter': B,
 });
 
 /** The training settings each `training.*` (and the execution provider) setting sets. */
@@ -79,6 +79,7 @@ export const TRAINING_SETTING_KEYS = Object.freeze({
   stitchCentroidRefinement: 'training.stitchCentroidRefinement',
   stitchBlend: 'training.stitchBlend',
   stitchAmplitudeFilter: 'training.stitchAmplitudeFilter',
+  stitchPhaseFilter: 'training.stitchPhaseFilter',
   probeBig: 'training.probeBig',
   rampHead: 'training.rampHead',
   energyAmplitude: 'training.energyAmplitude',
@@ -90,7 +91,7 @@ export const TRAINING_SETTING_KEYS = Object.freeze({
 
 /** The reconstruction settings each `reconstruction.*` setting sets (ad: the Adam ones; ePIE/rPIE: the others). */
 export const RECONSTRUCTION_SETTING_KEYS = Object.freeze({
-  common: { iterations: 'reconstruction.iterations', probeMode: 'reconstruction.probe', seed: 'reconstruction.seed', checkpointEvery: 'reconstruction.checkpointEvery', executionProvider: 'executionProvider', amplitudeFilter: 'reconstruction.amplitudeFilter' },
+  common: { iterations: 'reconstruction.iterations', probeMode: 'reconstruction.probe', seed: 'reconstruction.seed', checkpointEvery: 'reconstruction.checkpointEvery', executionProvider: 'executionProvider', amplitudeFilter: 'reconstruction.amplitudeFilter', phaseFilter: 'reconstruction.phaseFilter' },
   ad: { learningRate: 'reconstruction.adLearningRate', loss: 'reconstruction.adLoss', batchSize: 'reconstruction.adBatchSize' },
   pie: { momentum: 'reconstruction.momentum', anneal: 'reconstruction.anneal', alpha: 'reconstruction.alpha', beta: 'reconstruction.beta' },
 }) satisfies Record<string, Partial<Record<keyof ReconstructionSettings, string>>>;
@@ -213,6 +214,7 @@ export function trainingSettingsFromSettings(get: SettingGet, o: SettingsReadOpt
     stitchCentroidRefinement: t('stitchCentroidRefinement') as boolean | undefined,
     stitchBlend: t('stitchBlend') as StitchBlend | undefined,
     stitchAmplitudeFilter: t('stitchAmplitudeFilter') as boolean | undefined,
+    stitchPhaseFilter: t('stitchPhaseFilter') as boolean | undefined,
     probeBig: t('probeBig') as boolean | undefined,
     rampHead: t('rampHead') as boolean | undefined,
     energyAmplitude: t('energyAmplitude') as boolean | undefined,
@@ -251,6 +253,7 @@ export function reconstructionSettingsFromSettings(get: SettingGet, algorithm: R
     checkpointEvery: r('reconstruction.checkpointEvery', 'checkpointEvery') as number | undefined,
     executionProvider: r('executionProvider', 'executionProvider') as ExecutionProvider | undefined,
     amplitudeFilter: r('reconstruction.amplitudeFilter', 'amplitudeFilter') as boolean | undefined,
+    phaseFilter: r('reconstruction.phaseFilter', 'phaseFilter') as boolean | undefined,
   };
   if (algorithm === 'ad') {
     return {

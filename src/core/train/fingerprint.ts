@@ -16,7 +16,7 @@ export function fingerprintParts(config: RunConfig, rampOrigin = true): Record<s
   // by an earlier version still resumes.
   // Stitching never touches training: its switch is pinned to the value earlier checkpoints recorded.
   // The preview window is monitoring only: a resume may move it.
-  const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, stitchCentroidRefinement: _centroids, stitchBlend: _blend, stitchAmplitudeFilter: _amplitudeFilter, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
+  const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, stitchCentroidRefinement: _centroids, stitchBlend: _blend, stitchAmplitudeFilter: _amplitudeFilter, stitchPhaseFilter: _phaseFilter, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
   const training = { ...stable, stitchPhaseAlignment: false };
   // rampOrigin: gridsize-2 ramp planes share the group's origin (graphs.ts phaseRamp); checkpoints from before that
   // change hold a different model and do not resume.

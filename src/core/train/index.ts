@@ -4,7 +4,7 @@ export * from './groups';
 export * from './checkpoint';
 export * from './runtime';
 export * from './stitch';
-export * from './amplitudeFilter';
+export * from './halfSetFilter';
 export * from './centroids';
 export * from './reconstruct';
 export * from './trainer';

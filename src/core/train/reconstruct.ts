@@ -7,7 +7,7 @@ import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
-import { filterAmplitudeByHalves, type AmplitudeFilterSummary } from './amplitudeFilter';
+import { filterAmplitudeByHalves, filterPhaseByHalves, type HalfSetFilterSummary } from './halfSetFilter';
 import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchChoices, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
@@ -28,12 +28,17 @@ export interface Reconstruction {
   centroidRefinement?: CentroidRefinementSummary;
   /** Aligned stitching: the mean phase gradient removed from the stitched object (rad/px, x then y). */
   phaseRampRemoved?: [number, number];
-  /** Present when the amplitude was weighted by its half-set FRC (StitchChoices.amplitudeFilter). */
-  amplitudeFilter?: AmplitudeFilterSummary;
+  /** Present when the amplitude was weighted by its half-set FRC (ReconstructOptions.amplitudeFilter). */
+  amplitudeFilter?: HalfSetFilterSummary;
+  /** Present when the phase was weighted by its half-set FRC (ReconstructOptions.phaseFilter). */
+  phaseFilter?: HalfSetFilterSummary;
 }
 
 /** The stitching settings (StitchChoices) and how to run the model. */
-export interface ReconstructOptions extends StitchChoices {
+export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
+  /** Weight the stitched amplitude, and the phase, each by its own half-set FRC (halfSetFilter.ts). */
+  amplitudeFilter?: boolean;
+  phaseFilter?: boolean;
   ort: OrtModule;
   provider: string;
   /** The serialised inference graph (for a batch of `batch` groups). */
@@ -56,7 +61,8 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const c = groups.size;
     const b = options.batch;
     const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
-    const stitcher = stitcherFor(region, n, options.cropSize, groups.count, options, data.probe.data, c);
+    const halfSets = !!(options.amplitudeFilter || options.phaseFilter);
+    const stitcher = stitcherFor(region, n, options.cropSize, groups.count, { ...options, halfSets }, data.probe.data, c);
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
@@ -83,8 +89,12 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     }
     const stitched: StitchResult = stitcher.result();
     const { object, weight } = stitched;
-    const amplitudeFilter = stitched.halves
-      ? filterAmplitudeByHalves(stitched, stitched.halves.images, stitched.halves.counts, region.width, region.height)
+    const halves = stitched.halves;
+    const amplitudeFilter = halves && options.amplitudeFilter
+      ? filterAmplitudeByHalves(stitched, halves.images, halves.counts, region.width, region.height)
+      : undefined;
+    const phaseFilter = halves && options.phaseFilter
+      ? filterPhaseByHalves(stitched, halves.images, halves.counts, region.width, region.height)
       : undefined;
     const seconds = (performance.now() - started) / 1000;
     return {
@@ -95,6 +105,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       ...(stitched.centroidRefinement ? { centroidRefinement: stitched.centroidRefinement } : {}),
       ...(stitched.rampRemoved ? { phaseRampRemoved: stitched.rampRemoved } : {}),
       ...(amplitudeFilter ? { amplitudeFilter } : {}),
+      ...(phaseFilter ? { phaseFilter } : {}),
     };
   } finally {
     await session.release();

@@ -87,8 +87,8 @@ export interface StitchResult {
   /** The mean phase gradient removed (rad/px, x then y). */
   rampRemoved?: [number, number];
   /**
-   * With StitchChoices.amplitudeFilter: the even and the odd patches stitched apart (same phases and rotations
-   * as the full stitch), and how many each holds, for the half-set FRC (amplitudeFilter.ts).
+   * With StitchChoices.halfSets: the even and the odd patches stitched apart (same phases, rotations and removed
+   * phase ramp as the full stitch), and how many each holds, for the half-set FRC (halfSetFilter.ts).
    */
   halves?: { images: [StitchResult, StitchResult]; counts: [number, number] };
 }
@@ -334,12 +334,15 @@ export class AlignedStitch {
       if (accepted) { phase = stepped; sync = resync; }
     }
     const final = this.stitch(this.region, phase, sync.rotations);
+    const rampRemoved = removeMeanPhaseGradient(final.object, final.weight, this.region.width);
     const halves: StitchResult['halves'] = this.halves
-      ? { images: [this.stitch(this.region, phase, sync.rotations, this.fill, this.taper, 0), this.stitch(this.region, phase, sync.rotations, this.fill, this.taper, 1)], counts: [Math.ceil(count / 2), Math.floor(count / 2)] }
+      ? { images: [0, 1].map((parity) => this.stitch(this.region, phase, sync.rotations, this.fill, this.taper, parity as 0 | 1)) as [StitchResult, StitchResult], counts: [Math.ceil(count / 2), Math.floor(count / 2)] }
       : undefined;
+    // The halves lose the full stitch's ramp too, so that what they share is what it has.
+    for (const half of halves?.images ?? []) rotateByPlane(half.object, this.region.width, rampRemoved);
     return {
       ...final, ...(halves ? { halves } : {}), sync, ...(crosstalk ? { crosstalk } : {}), ...(centroidRefinement ? { centroidRefinement } : {}),
-      rampRemoved: removeMeanPhaseGradient(final.object, final.weight, this.region.width),
+      rampRemoved,
     };
   }
 }
@@ -359,8 +362,8 @@ export interface StitchChoices {
   centroidRefinement?: boolean;
   /** How patches are blended (StitchBlend; absent: 'crop'). */
   blend?: StitchBlend;
-  /** Also stitch the even and the odd patches apart (StitchResult.halves), for the half-set amplitude filter. */
-  amplitudeFilter?: boolean;
+  /** Also stitch the even and the odd patches apart (StitchResult.halves), for the half-set filters. */
+  halfSets?: boolean;
 }
 
 /**
@@ -375,7 +378,7 @@ export function stitcherFor(
   const taper = stitchTaperWidth(choices.blend, n, groupSize);
   if (!choices.alignPhase) {
     const plain = new Stitcher(region, n, cropSize, fill, taper);
-    const halves = choices.amplitudeFilter ? [new Stitcher(region, n, cropSize, fill, taper), new Stitcher(region, n, cropSize, fill, taper)] : undefined;
+    const halves = choices.halfSets ? [new Stitcher(region, n, cropSize, fill, taper), new Stitcher(region, n, cropSize, fill, taper)] : undefined;
     const counts: [number, number] = [0, 0];
     // Plain averaging has no patch phases to refine: the patterns are not needed.
     return {
@@ -393,7 +396,7 @@ export function stitcherFor(
   // Both corrections read the same probe, split once.
   const split = choices.centroidRefinement || choices.crosstalkCorrection ? crosstalkCorrectionFor(probe, n) : undefined;
   const centroids = choices.centroidRefinement ? split : undefined;
-  const halves = choices.amplitudeFilter;
+  const halves = choices.halfSets;
   if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, taper, anchor: GROUP_SYNC_ANCHOR, centroids, halves });
   return new AlignedStitch(region, n, cropSize, count, { fill, taper, crosstalk: choices.crosstalkCorrection ? split : undefined, centroids, halves });
 }
@@ -450,6 +453,14 @@ export function removeMeanPhaseGradient(object: Float32Array, weight: Float32Arr
   const gu = ur === 0 && ui === 0 ? 0 : Math.atan2(ui, ur);
   const gv = vr === 0 && vi === 0 ? 0 : Math.atan2(vi, vr);
   if (gu === 0 && gv === 0) return [0, 0];
+  rotateByPlane(object, width, [gu, gv]);
+  return [gu, gv];
+}
+
+/** Multiplies an interleaved complex image by exp(−i(gu·x + gv·y)), in place: removes that phase plane. */
+export function rotateByPlane(object: Float32Array, width: number, [gu, gv]: readonly [number, number]): void {
+  if (gu === 0 && gv === 0) return;
+  const height = object.length / 2 / width;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const k = y * width + x;
@@ -460,7 +471,6 @@ export function removeMeanPhaseGradient(object: Float32Array, weight: Float32Arr
       object[2 * k + 1] = re * s + im * c;
     }
   }
-  return [gu, gv];
 }
 
 /** The probe whose phase curvature couples amplitude and centroid (the dataset's probeGuess; its scale does not matter). */

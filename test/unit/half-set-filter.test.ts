@@ -1,7 +1,9 @@
-// training.stitchAmplitudeFilter (README item 24): the stitched amplitude weighted per spatial frequency by
-// the Wiener weight 2·FRC/(1+FRC), the FRC between the stitches of the even and the odd patches. The weights, the
-// filter's exactness, that it removes noise two halves disagree on and keeps what they share, that phases and
-// holes are untouched, the halves the stitchers hand over, and the setting from the CLI to metrics.json.
+// training.stitchAmplitudeFilter and stitchPhaseFilter (README items 24–25): the stitched amplitude, and the phase,
+// weighted per spatial frequency by the Wiener weight 2·FRC/(1+FRC), the FRC between the stitches of the even and the
+// odd patches (the phase's weights lifted to a non-increasing envelope). The weights, the filters' exactness, that
+// they remove noise two halves disagree on and keep what they share, that the other part and the holes are untouched,
+// that the halves' own phase offsets and ramps are not read as disagreement, the halves the stitchers hand over,
+// and the settings from the CLI to metrics.json.
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,7 +12,7 @@ import { openNpz } from '../../src/core/npy';
 import { deltasOf, type JobResult } from '../../src/core/report';
 import { Rng } from '../../src/core/simulate/rng';
 import { resolveTrainingSettings } from '../../src/core/study';
-import { filterAmplitudeByHalves, MIN_FILTER_SIZE, stitcherFor, weightByShell, wienerWeights, type StitchRegion } from '../../src/core/train';
+import { filterAmplitudeByHalves, filterPhaseByHalves, liftedWeights, MIN_FILTER_SIZE, stitcherFor, weightByShell, wienerWeights, type StitchRegion } from '../../src/core/train';
 import { repoRoot, tempDir } from './helpers/paths';
 import { makeStudy } from './helpers/study';
 
@@ -117,7 +119,7 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
     const probe = new Float32Array(2 * n * n).fill(0.1);
     const centres = [[15, 15], [22, 15], [29, 15], [36, 20], [43, 20]];
     for (const alignPhase of [false, true]) {
-      const s = stitcherFor(region, n, 8, centres.length, { alignPhase, amplitudeFilter: true }, probe, 1);
+      const s = stitcherFor(region, n, 8, centres.length, { alignPhase, halfSets: true }, probe, 1);
       centres.forEach(([cx, cy], g) => s.add(new Float32Array(n * n).fill(0.5 + 0.1 * g), new Float32Array(n * n), cx, cy));
       const r = s.result();
       assert.ok(r.halves, `halves (alignPhase ${alignPhase})`);
@@ -136,16 +138,18 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
     }
   });
 
-  it('is on by default and checked; a trained job records the half-set FRC, and --no-amplitude-filter re-evaluates it without', async function () {
+  it('both are on by default and checked; a trained job records the half-set FRCs, and --no-amplitude-filter / --no-phase-filter re-evaluate it without', async function () {
     this.timeout(300_000);
     assert.equal(resolveTrainingSettings().stitchAmplitudeFilter, true);
     assert.throws(() => resolveTrainingSettings({ stitchAmplitudeFilter: 'yes' as never }), /stitchAmplitudeFilter must be true or false/);
+    assert.equal(resolveTrainingSettings().stitchPhaseFilter, true);
+    assert.throws(() => resolveTrainingSettings({ stitchPhaseFilter: 1 as never }), /stitchPhaseFilter must be true or false/);
     const tmp = tempDir('ptycho-amplitude-filter-');
     try {
       await makeStudy(tmp.dir, { doses: [1000], views: [] });
       const job = path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1');
       const train = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--view', 'baseline', '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--threads', '1', ...flags], { encoding: 'utf8', timeout: 240_000 });
-      const read = async (): Promise<{ metrics: { amplitudeFilter?: { halfSetFrc50: number; halfSetFrc1over7: number; unit: string; halves: number[]; shellWeights: number[] } }; amplitude: Float32Array; phase: Float32Array; weight: Float32Array }> => {
+      const read = async (): Promise<{ metrics: { amplitudeFilter?: { halfSetFrc50: number; halfSetFrc1over7: number; unit: string; halves: number[]; shellWeights: number[] }; phaseFilter?: { halfSetFrc50: number; unit: string; halves: number[]; shellWeights: number[] } }; amplitude: Float32Array; phase: Float32Array; weight: Float32Array }> => {
         const rec = await openNpz(path.join(job, 'reconstruction.npz'));
         const [amplitude, phase, weight] = await Promise.all(['amplitude', 'phase', 'weight'].map(async (k) => (await rec.readArray(k)).data as Float32Array));
         await rec.close();
@@ -160,10 +164,17 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
       assert.equal(f.unit, 'cycles/px');
       assert.ok(f.halfSetFrc50 > 0 && f.halfSetFrc50 <= 0.5 && f.halfSetFrc1over7 >= f.halfSetFrc50, JSON.stringify(f));
       assert.ok(f.shellWeights.length > 8 && f.shellWeights.every((w) => w >= 0 && w <= 1));
+      assert.match(r.stdout, /Phase weighted by its half-set FRC \(the same halves\): FRC50 (0\.\d{3}|above it up to 0\.\d{3})/);
+      const pf = on.metrics.phaseFilter!;
+      assert.ok(pf, 'metrics.json phaseFilter');
+      assert.equal(pf.unit, 'cycles/px');
+      assert.deepEqual(pf.halves, f.halves);
+      assert.ok(pf.shellWeights.length === f.shellWeights.length && pf.shellWeights.every((w) => w >= 0 && w <= 1));
       // The same model, re-evaluated without the filter (a resume may change it): same phases, other amplitudes.
       r = train('--resume', '--no-amplitude-filter');
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.doesNotMatch(r.stdout, /half-set FRC/);
+      assert.doesNotMatch(r.stdout, /Amplitude weighted/);
+      assert.match(r.stdout, /Phase weighted by its half-set FRC/);
       const off = await read();
       assert.equal(off.metrics.amplitudeFilter, undefined);
       let differ = 0;
@@ -175,13 +186,107 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
         }
       }
       assert.ok(differ > on.weight.length / 4, `amplitudes changed by the filter: ${differ}`);
+      // And without the phase's weighting: the amplitudes of the run before, other phases.
+      r = train('--resume', '--no-amplitude-filter', '--no-phase-filter');
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stdout, /half-set FRC/);
+      const none = await read();
+      assert.equal(none.metrics.phaseFilter, undefined);
+      let phasesDiffer = 0;
+      for (let i = 0; i < off.weight.length; i++) {
+        if (!(off.weight[i] > 0)) continue;
+        assert.ok(Math.abs(none.amplitude[i] - off.amplitude[i]) < 1e-5, `amplitude at ${i}`);
+        if (Math.abs(wrapped(none.phase[i] - off.phase[i])) > 1e-4) phasesDiffer++;
+      }
+      assert.ok(phasesDiffer > off.weight.length / 4, `phases changed by the filter: ${phasesDiffer}`);
     } finally {
       tmp.cleanup();
     }
   });
 });
 
-describe('the study report and the amplitude weighting', () => {
+/** An object with the smooth amplitude and the smooth phase plus `phaseNoise`, a constant `offset` and a ramp (rad/px). */
+function phaseObject(phaseNoise: Float64Array | undefined, offset = 0, ramp: [number, number] = [0, 0]): { object: Float32Array; weight: Float32Array } {
+  const base = smoothObject(undefined);
+  const object = new Float32Array(2 * W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = y * W + x;
+      const phase = base.phase[i] + (phaseNoise ? phaseNoise[i] : 0) + offset + ramp[0] * x + ramp[1] * y;
+      object[2 * i] = base.amplitude[i] * Math.cos(phase);
+      object[2 * i + 1] = base.amplitude[i] * Math.sin(phase);
+    }
+  }
+  return { object, weight: base.weight };
+}
+
+const phaseAt = (object: Float32Array, i: number): number => Math.atan2(object[2 * i + 1], object[2 * i]);
+const wrapped = (d: number): number => Math.atan2(Math.sin(d), Math.cos(d));
+
+describe('phase weighted by its half-set FRC (training.stitchPhaseFilter)', () => {
+  it('lifts a dip below frequencies the halves agree on, never lowers a weight, and one noisy high shell lifts nothing far below it', () => {
+    // A low-frequency dip (shell 2), agreement up to shell 6, noise above it with one spike at shell 14.
+    const w = [1, 0.95, 0.05, 0.9, 0.92, 0.9, 0.88, 0.2, 0.1, 0.05, 0.1, 0.05, 0.1, 0.05, 0.9, 0.05, 0.1, 0.05, 0.1, 0.05];
+    const lifted = liftedWeights(w);
+    lifted.forEach((v, k) => assert.ok(v >= w[k], `shell ${k} lowered: ${w[k]} → ${v}`));
+    assert.ok(lifted[2] > 0.7, `the dip is lifted: ${lifted[2]}`);
+    assert.ok(lifted[9] < 0.3 && lifted[10] < 0.3, `the spike at 14 lifts shells 9–10 little: ${lifted[9]}, ${lifted[10]}`);
+    assert.equal(lifted[14], 0.9, 'the spike keeps its own weight');
+    // A curve that falls already stays as it is.
+    const falling = [1, 0.9, 0.8, 0.6, 0.4, 0.2, 0.1, 0.05];
+    assert.deepEqual(liftedWeights(falling).slice(0, 3), falling.slice(0, 3));
+  });
+
+  it('damps phase noise two halves disagree on, keeps the shared phase, leaves amplitudes and holes as they were', () => {
+    const n1 = whiteNoise(12, 0.3);
+    const n2 = whiteNoise(13, 0.3);
+    const a = phaseObject(n1);
+    const b = phaseObject(n2);
+    const full = phaseObject(Float64Array.from(n1, (v, i) => (v + n2[i]) / 2));
+    const truth = smoothObject(undefined);
+    for (const i of [9, 900]) { full.weight[i] = 0; full.object[2 * i] = 0; full.object[2 * i + 1] = 0; }
+    const rms = (object: Float32Array): number => {
+      let s = 0;
+      let c = 0;
+      for (let i = 0; i < W * H; i++) if (full.weight[i] > 0) { s += wrapped(phaseAt(object, i) - truth.phase[i]) ** 2; c++; }
+      return Math.sqrt(s / c);
+    };
+    const amplitudeBefore = Array.from({ length: W * H }, (_, i) => amplitudeOf(full.object, i));
+    const before = rms(full.object);
+    const summary = filterPhaseByHalves(full, [a, b], [7, 7], W, H);
+    assert.ok(summary, 'the filter ran');
+    const after = rms(full.object);
+    assert.ok(after < 0.6 * before, `rms phase error ${before.toFixed(4)} → ${after.toFixed(4)} rad`);
+    assert.ok(summary.shellWeights[1] > 0.9, `the shared phase's shell keeps its weight: ${summary.shellWeights[1]}`);
+    assert.ok(summary.shellWeights.slice(12).every((w) => w < 0.6), 'the noise-only shells are damped');
+    for (let i = 0; i < W * H; i++) {
+      if (full.weight[i] === 0) {
+        assert.deepEqual([full.object[2 * i], full.object[2 * i + 1]], [0, 0], `hole ${i}`);
+        continue;
+      }
+      assert.ok(Math.abs(amplitudeOf(full.object, i) - amplitudeBefore[i]) < 1e-5, `amplitude at ${i}`);
+    }
+  });
+
+  it('halves that differ by a constant phase and a ramp agree; the full image keeps its own offset and ramp', () => {
+    // An iterative run's halves each carry their own global phase and may trade a ramp with the probe.
+    const a = phaseObject(undefined, 0.7, [0.02, -0.01]);
+    const b = phaseObject(undefined, -1.1, [-0.015, 0.03]);
+    const full = phaseObject(undefined, 2.5, [0.01, 0.012]);
+    const copy = Float32Array.from(full.object);
+    const summary = filterPhaseByHalves(full, [a, b], [5, 5], W, H);
+    assert.ok(summary);
+    assert.ok(summary.shellWeights.every((w) => w > 0.999), `weights ${summary.shellWeights.join(' ')}`);
+    for (let i = 0; i < copy.length; i++) assert.ok(Math.abs(full.object[i] - copy[i]) < 1e-4, `value ${i}`);
+    const s = MIN_FILTER_SIZE - 1;
+    const tiny = { object: new Float32Array(2 * s * s).fill(0.5), weight: new Float32Array(s * s).fill(1) };
+    assert.equal(filterPhaseByHalves(tiny, [tiny, tiny], [1, 1], s, s), undefined);
+    const empty = { object: new Float32Array(2 * W * H), weight: new Float32Array(W * H) };
+    assert.equal(filterPhaseByHalves(full, [a, empty], [1, 0], W, H), undefined);
+  });
+});
+
+describe('the study report and the half-set weightings', () => {
   const job = (kind: 'train' | 'reconstruct', id: string, metrics: Record<string, unknown>): JobResult => ({
     kind, id, dose: 1000, view: 'dense', gridsize: 2, method: kind === 'train' ? 'pinn' : 'epie', split: 'test', state: 'succeeded', artifactDir: '/x', metrics,
   });
@@ -191,7 +296,7 @@ describe('the study report and the amplitude weighting', () => {
     const iterative = job('reconstruct', 'phase_f/dose_1000/dense/epie', scored);
     const weighted = deltasOf([job('train', 'dose_1000/dense/gs2', { ...scored, amplitudeFilter: { halfSetFrc50: 0.1 } }), iterative]);
     assert.equal(weighted.notes.length, 1);
-    assert.match(weighted.notes[0], /dose_1000\/dense\/gs2's amplitude is weighted by its half-set FRC and phase_f\/dose_1000\/dense\/epie's is not: .* the phase deltas are like for like/);
+    assert.match(weighted.notes[0], /dose_1000\/dense\/gs2's amplitude is weighted by its half-set FRC and phase_f\/dose_1000\/dense\/epie's is not: its amplitude deltas compare/);
     assert.ok(weighted.entries.length > 0, 'the deltas are still reported');
     assert.deepEqual(deltasOf([job('train', 'dose_1000/dense/gs2', scored), iterative]).notes, []);
     // Both weighted: like for like again; only the iterative one: said the other way round.
@@ -200,5 +305,11 @@ describe('the study report and the amplitude weighting', () => {
     const other = deltasOf([job('train', 'dose_1000/dense/gs2', scored), job('reconstruct', 'phase_f/dose_1000/dense/epie', filtered)]).notes;
     assert.equal(other.length, 1);
     assert.match(other[0], /phase_f\/dose_1000\/dense\/epie's amplitude is weighted by its half-set FRC and dose_1000\/dense\/gs2's is not/);
+    // The phase, part by part: a PINN whose phase is weighted against an iterative one whose phase is not.
+    const both = { ...filtered, phaseFilter: { halfSetFrc50: 0.05 } };
+    const phaseOnly = deltasOf([job('train', 'dose_1000/dense/gs2', both), job('reconstruct', 'phase_f/dose_1000/dense/epie', filtered)]).notes;
+    assert.equal(phaseOnly.length, 1);
+    assert.match(phaseOnly[0], /dose_1000\/dense\/gs2's phase is weighted by its half-set FRC and phase_f\/dose_1000\/dense\/epie's is not: .*--no-phase-filter/);
+    assert.deepEqual(deltasOf([job('train', 'dose_1000/dense/gs2', both), job('reconstruct', 'phase_f/dose_1000/dense/epie', both)]).notes, []);
   });
 });
