@@ -42,6 +42,17 @@ function whiteNoise(seed: number, sigma: number): Float64Array {
   return Float64Array.from({ length: W * H }, () => sigma * rng.normal());
 }
 
+type Image = { object: Float32Array; weight: Float32Array };
+
+/** A region too small for the FRC, or a half that covers nothing: the filter does nothing and says so (undefined). */
+function assertNoFilterWithoutFrc(filter: typeof filterAmplitudeByHalves, full: Image, half: Image): void {
+  const s = MIN_FILTER_SIZE - 1;
+  const tiny = { object: new Float32Array(2 * s * s).fill(0.5), weight: new Float32Array(s * s).fill(1) };
+  assert.equal(filter(tiny, [tiny, tiny], [1, 1], s, s), undefined);
+  const empty = { object: new Float32Array(2 * W * H), weight: new Float32Array(W * H) };
+  assert.equal(filter(full, [half, empty], [1, 0], W, H), undefined);
+}
+
 const amplitudeOf = (object: Float32Array, i: number): number => Math.hypot(object[2 * i], object[2 * i + 1]);
 const rmsError = (object: Float32Array, truth: Float64Array): number => {
   let s = 0;
@@ -105,12 +116,7 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
     assert.ok(summary);
     assert.ok(summary.shellWeights.every((w) => w > 0.999));
     for (let i = 0; i < copy.length; i++) assert.ok(Math.abs(full.object[i] - copy[i]) < 1e-4, `value ${i}`);
-    const s = MIN_FILTER_SIZE - 1;
-    const tiny = { object: new Float32Array(2 * s * s).fill(0.5), weight: new Float32Array(s * s).fill(1) };
-    assert.equal(filterAmplitudeByHalves(tiny, [tiny, tiny], [1, 1], s, s), undefined);
-    // A half that covers nothing: no FRC to weight by.
-    const empty = { object: new Float32Array(2 * W * H), weight: new Float32Array(W * H) };
-    assert.equal(filterAmplitudeByHalves(full, [a, empty], [1, 0], W, H), undefined);
+    assertNoFilterWithoutFrc(filterAmplitudeByHalves, full, a);
   });
 
   it('the stitchers hand over the even and the odd patches stitched apart, plain and phase-aligned', () => {
@@ -278,11 +284,7 @@ describe('phase weighted by its half-set FRC (training.stitchPhaseFilter)', () =
     assert.ok(summary);
     assert.ok(summary.shellWeights.every((w) => w > 0.999), `weights ${summary.shellWeights.join(' ')}`);
     for (let i = 0; i < copy.length; i++) assert.ok(Math.abs(full.object[i] - copy[i]) < 1e-4, `value ${i}`);
-    const s = MIN_FILTER_SIZE - 1;
-    const tiny = { object: new Float32Array(2 * s * s).fill(0.5), weight: new Float32Array(s * s).fill(1) };
-    assert.equal(filterPhaseByHalves(tiny, [tiny, tiny], [1, 1], s, s), undefined);
-    const empty = { object: new Float32Array(2 * W * H), weight: new Float32Array(W * H) };
-    assert.equal(filterPhaseByHalves(full, [a, empty], [1, 0], W, H), undefined);
+    assertNoFilterWithoutFrc(filterPhaseByHalves, full, a);
   });
 });
 

@@ -10,7 +10,7 @@ import { compareWithTruth, coverageMask, type ComplexPlanes, type TruthCompariso
 import type { ReconstructionConfig } from '../study/reconstructJobs';
 import type { TrainingDataset } from '../train/data';
 import type { Reconstruction } from '../train/reconstruct';
-import { filterAmplitudeByHalves, filterPhaseByHalves, type HalfSetFilterSummary } from '../train/halfSetFilter';
+import { filterByHalves } from '../train/halfSetFilter';
 import { cropObject, type StitchRegion } from '../train/stitch';
 import type { HalfReconstruction, HalfSetResult } from './reconstructionHalves';
 import {
@@ -65,19 +65,10 @@ function croppedWeight(weight: Float64Array, grid: { width: number; height: numb
   return Float32Array.from({ length: cropped.length / 2 }, (_, i) => cropped[2 * i]);
 }
 
-/**
- * The full object's amplitude and phase (in place, as the settings ask) each weighted by the FRC of the two halves'
- * on the region.
- */
-function weightByHalves(
-  object: Float32Array, weight: Float32Array, halves: HalfSetResult, region: StitchRegion, parts: { amplitude: boolean; phase: boolean },
-): { amplitudeFilter?: HalfSetFilterSummary; phaseFilter?: HalfSetFilterSummary } {
-  const full = { object, weight: litWeight(weight) };
-  const pair: [ReturnType<typeof croppedHalf>, ReturnType<typeof croppedHalf>] = [croppedHalf(halves.halves[0], region), croppedHalf(halves.halves[1], region)];
-  const counts: [number, number] = [halves.halves[0].patterns, halves.halves[1].patterns];
-  const amplitudeFilter = parts.amplitude ? filterAmplitudeByHalves(full, pair, counts, region.width, region.height) : undefined;
-  const phaseFilter = parts.phase ? filterPhaseByHalves(full, pair, counts, region.width, region.height) : undefined;
-  return { ...(amplitudeFilter ? { amplitudeFilter } : {}), ...(phaseFilter ? { phaseFilter } : {}) };
+/** The full object's amplitude and phase (in place, as the settings ask) weighted by the FRC of the two halves' on the region. */
+function weightByHalves(object: Float32Array, weight: Float32Array, halves: HalfSetResult, region: StitchRegion, parts: { amplitude: boolean; phase: boolean }): ReturnType<typeof filterByHalves> {
+  const [a, b] = halves.halves;
+  return filterByHalves({ object, weight: litWeight(weight) }, [croppedHalf(a, region), croppedHalf(b, region)], [a.patterns, b.patterns], region.width, region.height, parts);
 }
 
 export interface ReconstructionEvaluationInput {

@@ -69,21 +69,26 @@ export function liftedWeights(weights: readonly number[], halfWidth = LIFT_HALF_
   return weights.map((w, k) => Math.max(w, mean[k]));
 }
 
-/** |object| on covered pixels, their mean elsewhere (so holes add no edges to the spectrum). */
-export function coveredAmplitude(image: StitchedImage, width: number, height: number): { amplitude: Float64Array; covered: number } {
-  const amplitude = new Float64Array(width * height);
+/** Sets the uncovered pixels of `values` to the covered ones' mean (so holes add no edges to the spectrum); returns how many are covered. */
+function meanFilled(values: Float64Array, weight: ArrayLike<number>): number {
   let sum = 0;
   let covered = 0;
-  for (let i = 0; i < width * height; i++) {
-    if (image.weight[i] > 0) {
-      amplitude[i] = Math.hypot(image.object[2 * i], image.object[2 * i + 1]);
-      sum += amplitude[i];
+  for (let i = 0; i < values.length; i++) {
+    if (weight[i] > 0) {
+      sum += values[i];
       covered++;
     }
   }
   const mean = covered ? sum / covered : 0;
-  for (let i = 0; i < width * height; i++) if (!(image.weight[i] > 0)) amplitude[i] = mean;
-  return { amplitude, covered };
+  for (let i = 0; i < values.length; i++) if (!(weight[i] > 0)) values[i] = mean;
+  return covered;
+}
+
+/** |object| on covered pixels, their mean elsewhere. */
+export function coveredAmplitude(image: StitchedImage, width: number, height: number): { amplitude: Float64Array; covered: number } {
+  const amplitude = new Float64Array(width * height);
+  for (let i = 0; i < width * height; i++) if (image.weight[i] > 0) amplitude[i] = Math.hypot(image.object[2 * i], image.object[2 * i + 1]);
+  return { amplitude, covered: meanFilled(amplitude, image.weight) };
 }
 
 /**
@@ -180,8 +185,7 @@ function phaseFrame(image: StitchedImage, width: number, height: number): { phas
       object[2 * i + 1] = image.object[2 * i + 1] / m;
     }
   }
-  const weight = Float32Array.from(image.weight);
-  const gradient = removeMeanPhaseGradient(object, weight, width);
+  const gradient = removeMeanPhaseGradient(object, image.weight, width);
   let re = 0;
   let im = 0;
   for (let i = 0; i < width * height; i++) {
@@ -194,19 +198,13 @@ function phaseFrame(image: StitchedImage, width: number, height: number): { phas
   const c = Math.cos(offset);
   const s = Math.sin(offset);
   const phase = new Float64Array(width * height);
-  let sum = 0;
-  let covered = 0;
   for (let i = 0; i < width * height; i++) {
     if (!(image.weight[i] > 0)) continue;
     const a = object[2 * i];
     const b = object[2 * i + 1];
     phase[i] = Math.atan2(b * c - a * s, a * c + b * s);
-    sum += phase[i];
-    covered++;
   }
-  const mean = covered ? sum / covered : 0;
-  for (let i = 0; i < width * height; i++) if (!(image.weight[i] > 0)) phase[i] = mean;
-  return { phase, covered, gradient, offset };
+  return { phase, covered: meanFilled(phase, image.weight), gradient, offset };
 }
 
 /**
@@ -235,6 +233,16 @@ export function filterPhaseByHalves(
     }
   }
   return summaryOf(curve, weights, counts);
+}
+
+/** The filters a run asked for, amplitude first (each leaves the other part as it is), and what each did. */
+export function filterByHalves(
+  full: StitchedImage, halves: readonly [StitchedImage, StitchedImage], counts: [number, number], width: number, height: number,
+  parts: { amplitude?: boolean; phase?: boolean },
+): { amplitudeFilter?: HalfSetFilterSummary; phaseFilter?: HalfSetFilterSummary } {
+  const amplitudeFilter = parts.amplitude ? filterAmplitudeByHalves(full, halves, counts, width, height) : undefined;
+  const phaseFilter = parts.phase ? filterPhaseByHalves(full, halves, counts, width, height) : undefined;
+  return { ...(amplitudeFilter ? { amplitudeFilter } : {}), ...(phaseFilter ? { phaseFilter } : {}) };
 }
 
 /** "FRC50 x, FRC 1/7 y cycles/px" for a log line (a crossing at the last shell: the curve never fell below it). */

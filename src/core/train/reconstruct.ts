@@ -7,7 +7,7 @@ import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
-import { filterAmplitudeByHalves, filterPhaseByHalves, type HalfSetFilterSummary } from './halfSetFilter';
+import { filterByHalves, type HalfSetFilterSummary } from './halfSetFilter';
 import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchChoices, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
@@ -90,12 +90,9 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const stitched: StitchResult = stitcher.result();
     const { object, weight } = stitched;
     const halves = stitched.halves;
-    const amplitudeFilter = halves && options.amplitudeFilter
-      ? filterAmplitudeByHalves(stitched, halves.images, halves.counts, region.width, region.height)
-      : undefined;
-    const phaseFilter = halves && options.phaseFilter
-      ? filterPhaseByHalves(stitched, halves.images, halves.counts, region.width, region.height)
-      : undefined;
+    const { amplitudeFilter, phaseFilter } = halves
+      ? filterByHalves(stitched, halves.images, halves.counts, region.width, region.height, { amplitude: options.amplitudeFilter, phase: options.phaseFilter })
+      : {};
     const seconds = (performance.now() - started) / 1000;
     return {
       region, width: region.width, height: region.height, object, weight,
