@@ -8,7 +8,7 @@ import type { ProgressEvent } from '../core/run/events';
 import type { LiveProgress } from '../core/run/liveProgress';
 import { archivedRunIds, listRunsSync, representativeRun, settingsDiff, type RepresentativeRun, type RunEntry } from '../core/run/runHistory';
 import type { FolderStudy, StudyModel } from './studyModel';
-import { describeIteration, formatEta, type LiveRun, type RunManager } from './runs';
+import { describeHalves, describeIteration, formatEta, type LiveRun, type RunManager } from './runs';
 import { FINAL_SLURM_STATES } from '../core/run/slurm';
 import type { SlurmTaskState, SlurmTracker } from './slurm';
 
@@ -292,6 +292,7 @@ export function reconItem(study: FolderStudy, job: ReconstructionJob, live?: Liv
 function describeRecon(job: ReconstructionJob, live?: LiveProgress): string {
   const state = STATE_LABEL[job.state];
   const m = job.run?.manifest;
+  if (job.state === 'running' && live?.halves) return `${vscode.l10n.t('running')} · ${describeHalves(live.halves)}`;
   if (job.state === 'running' && live?.iteration) return `${vscode.l10n.t('running')} · ${describeIteration(live.iteration)}`;
   if (job.state === 'running' && m?.progress) return vscode.l10n.t('running · iteration {0}/{1}', m.progress.iteration, m.progress.iterations);
   const phase = (m?.result?.metrics as { phase?: { ssim?: number | null } } | undefined)?.phase;
@@ -325,6 +326,7 @@ function describeProgress(verb: string, p: ProgressEvent): string {
 function describeLive(live: LiveRun): string {
   if (live.state === 'queued') return vscode.l10n.t('queued');
   const verb = live.state === 'cancelling' ? vscode.l10n.t('cancelling') : vscode.l10n.t('running');
+  if (live.halves) return `${verb} · ${describeHalves(live.halves)}`;
   if (live.iteration) return `${verb} · ${describeIteration(live.iteration)}`;
   const p = live.progress;
   if (!p) return live.state === 'cancelling' ? vscode.l10n.t('cancelling…') : vscode.l10n.t('starting…');

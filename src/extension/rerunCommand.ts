@@ -50,6 +50,7 @@ export async function rerunCommand(ctx: CommandContext, arg: JobArg | ReconArg):
       const off = handle.onEvent((e) => {
         if (e.type === 'progress') progress.report({ message: vscode.l10n.t('epoch {0}/{1} · step {2}/{3}', e.epoch, e.epochs, e.stepInEpoch, e.stepsPerEpoch) });
         else if (e.type === 'iteration') progress.report({ message: vscode.l10n.t('iteration {0}/{1}', e.iteration, e.iterations) });
+        else if (e.type === 'recon-halves') progress.report({ message: vscode.l10n.t('half set {0}/2 · iteration {1}/{2}', e.half, e.iteration, e.iterations) });
       });
       return handle.done.finally(() => {
         sub.dispose();

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { JobLockedError, RunAlreadyActiveError, type RunHandle, type RunExit } from '../core/run/launcher';
 import { prepareLaunch } from '../core/run/launch';
-import type { IterationEvent, ProgressEvent, RunEvent } from '../core/run/events';
+import type { IterationEvent, ProgressEvent, ReconHalvesEvent, RunEvent } from '../core/run/events';
 import { startReconstruction, writeReconstructionManifest } from '../core/run/reconstructionLauncher';
 import { type StudyJob } from '../core/study';
 import { PlanError } from '../core/run/plan';
@@ -33,6 +33,8 @@ export interface LiveRun {
   progress?: ProgressEvent;
   /** Reconstruction progress: the last iteration, as read from the job's events.jsonl. */
   iteration?: IterationEvent;
+  /** The half sets' last iteration, once the run's own are done (events.jsonl). */
+  halves?: ReconHalvesEvent;
   resume: boolean;
   /** Resolves when the run ends (or is removed from the queue). */
   finished: Promise<RunExit | undefined>;
@@ -69,7 +71,9 @@ export class RunManager implements vscode.Disposable {
         if (j.state !== 'running' || mine.has(RunManager.keyOf(s.folder, j))) continue;
         const live = this.model.liveProgress(j);
         const p = (live?.progress ?? live?.iteration ?? j.run?.manifest.progress) as { epoch?: number; epochs?: number; iteration?: number; iterations?: number } | undefined;
-        out.push({ id: j.id, progress: p?.epoch !== undefined ? `epoch ${p.epoch}/${p.epochs}` : p?.iteration !== undefined ? `iteration ${p.iteration}/${p.iterations}` : undefined });
+        const progress = live?.halves ? `half set ${live.halves.half}/2 ${live.halves.iteration}/${live.halves.iterations}`
+          : p?.epoch !== undefined ? `epoch ${p.epoch}/${p.epochs}` : p?.iteration !== undefined ? `iteration ${p.iteration}/${p.iterations}` : undefined;
+        out.push({ id: j.id, progress });
       }
     }
     return out;
@@ -204,12 +208,13 @@ export class RunManager implements vscode.Disposable {
   }
 
   private onEvent(run: LiveRun, e: RunEvent): void {
-    if (e.type === 'progress' || e.type === 'iteration') {
+    if (e.type === 'progress' || e.type === 'iteration' || e.type === 'recon-halves') {
       // The IPC event is a nudge; the progress itself is read from the job's events.jsonl, the one source every run
       // writes (a run of another process or a closed window is followed the same way: StudyModel.liveProgress).
       void this.model.pollProgress(run.job).then((p) => {
         run.progress = p.progress;
         run.iteration = p.iteration;
+        run.halves = p.halves;
         this.fire(false);
       }, () => undefined);
       return;
@@ -239,6 +244,8 @@ export class RunManager implements vscode.Disposable {
             const pct = Math.floor((e.iteration / e.iterations) * 100);
             progress.report({ increment: pct - last, message: describeIteration(e) });
             last = pct;
+          } else if (e.type === 'recon-halves') {
+            progress.report({ message: describeHalves(e) });
           } else if (e.type === 'log') {
             progress.report({ message: e.message });
           }
@@ -341,11 +348,13 @@ export class RunManager implements vscode.Disposable {
     const first = active[0];
     const p = first?.progress;
     const it = first?.iteration;
+    const hs = first?.halves;
     const head = !first ? vscode.l10n.t('Queued') : isReconJob(first.job)
-      ? (it ? vscode.l10n.t('Reconstructing {0} {1}/{2}', first.job.id, it.iteration, it.iterations) : vscode.l10n.t('Reconstructing {0}', first.job.id))
+      ? (hs ? vscode.l10n.t('Reconstructing {0}: half set {1}/2 {2}/{3}', first.job.id, hs.half, hs.iteration, hs.iterations)
+        : it ? vscode.l10n.t('Reconstructing {0} {1}/{2}', first.job.id, it.iteration, it.iterations) : vscode.l10n.t('Reconstructing {0}', first.job.id))
       : (p ? vscode.l10n.t('Training {0} {1}/{2}', first.job.id, p.epoch, p.epochs) : vscode.l10n.t('Training {0}', first.job.id));
     this.status.text = `$(sync~spin) ${head}${active.length > 1 ? ` +${active.length - 1}` : ''}${queued ? ` · ${vscode.l10n.t('{0} queued', queued)}` : ''}`;
-    this.status.tooltip = runs.map((r) => `${r.job.id}: ${r.state}${r.progress ? ` ${vscode.l10n.t('(epoch {0}/{1}, loss {2})', r.progress.epoch, r.progress.epochs, r.progress.loss.toPrecision(4))}` : ''}${r.iteration ? ` (${describeIteration(r.iteration)})` : ''}`).join('\n');
+    this.status.tooltip = runs.map((r) => `${r.job.id}: ${r.state}${r.progress ? ` ${vscode.l10n.t('(epoch {0}/{1}, loss {2})', r.progress.epoch, r.progress.epochs, r.progress.loss.toPrecision(4))}` : ''}${r.halves ? ` (${describeHalves(r.halves)})` : r.iteration ? ` (${describeIteration(r.iteration)})` : ''}`).join('\n');
     this.status.show();
   }
 
@@ -372,6 +381,11 @@ export function describeIteration(e: IterationEvent): string {
     ? ` · ${vscode.l10n.t('amplitude r {0}', q.amplitude.toFixed(3))}${q.phase !== null ? ` · ${vscode.l10n.t('phase r {0}', q.phase.toFixed(3))}` : ''}`
     : '';
   return `${vscode.l10n.t('iteration {0}/{1} · error {2}', e.iteration, e.iterations, e.relativeError.toPrecision(3))}${r} · ${vscode.l10n.t('{0} updates/s · ETA {1}', Math.round(e.updatesPerSec), formatEta(e.etaSeconds))}`;
+}
+
+/** One line for a reconstruction's half sets (run after its own iterations, for the half-set weightings). */
+export function describeHalves(e: ReconHalvesEvent): string {
+  return vscode.l10n.t('half set {0}/2 ({1} {2} patterns) · iteration {3}/{4} · ETA {5}', e.half, e.patterns, e.half === 1 ? vscode.l10n.t('even') : vscode.l10n.t('odd'), e.iteration, e.iterations, formatEta(e.etaSeconds));
 }
 
 export function formatEta(seconds: number): string {

@@ -300,6 +300,8 @@ export type JobAction = 'dryRun' | 'train' | 'cancel' | 'resume' | 'revealArtifa
 export const JOB_ACTIONS: readonly JobAction[] = ['dryRun', 'train', 'cancel', 'resume', 'revealArtifacts', 'showReconstruction', 'showManifest', 'openLogFile'];
 
 export interface JobProgressInfo {
+  /** A Phase F run's stage when its iterations are not its own (e.g. `half set 1/2 (512 even patterns)`). */
+  stage?: string;
   epoch: number;
   epochs: number;
   stepInEpoch: number;

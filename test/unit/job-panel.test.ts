@@ -583,6 +583,9 @@ describe('job panel: a Phase F reconstruction job', () => {
     assert.deepEqual(live.progress, { epoch: 7, epochs: 50, stepInEpoch: 1, stepsPerEpoch: 1, loss: 0.3, imagesPerSec: 900, etaSeconds: 4 });
     assert.equal(live.actions.cancel.enabled, true);
     assert.equal(live.actions.train.enabled, false);
+    // The half sets after the run's own iterations: their stage named beside their count.
+    const halves = buildReconState({ ...job, state: 'running' } as ReconstructionJob, { state: 'running', progress: { stage: 'half set 2/2 (20 odd patterns)', iteration: 3, iterations: 50, etaSeconds: 9 } }, { display: (p) => p, trusted: true, has: { checkpoint: true, reconstruction: false, manifest: true, log: true } });
+    assert.deepEqual(halves.progress, { epoch: 3, epochs: 50, stepInEpoch: 1, stepsPerEpoch: 1, stage: 'half set 2/2 (20 odd patterns)', etaSeconds: 9 });
   });
 });
 

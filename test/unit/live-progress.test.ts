@@ -12,6 +12,8 @@ const progress = (step: number): string => JSON.stringify({ time: t, jobId: 'j',
 const started = (): string => JSON.stringify({ time: t, jobId: 'j', type: 'started', pid: 5, executionProviderRequested: 'cpu', executionProviderUsed: 'cpu', epochs: 2, stepsPerEpoch: 10, batchSize: 8, parameters: 1, trainGroups: 1, validationGroups: 1, testGroups: 1 });
 const iteration = (i: number): string => JSON.stringify({ time: t, jobId: 'j', type: 'iteration', iteration: i, iterations: 50, mse: 1, relativeError: 0.1, probeUpdated: false, seconds: 0.1, updatesPerSec: 100, etaSeconds: 1 });
 
+const halves = (half: number, i: number): string => JSON.stringify({ time: t, jobId: 'j', type: 'recon-halves', half, patterns: 64, iteration: i, iterations: 50, seconds: 0.1, etaSeconds: 1 });
+
 describe('live progress from events.jsonl', () => {
   const tmp = tempDir('ptycho-progress-');
   after(() => tmp.cleanup());
@@ -35,6 +37,13 @@ describe('live progress from events.jsonl', () => {
     const p = await r.poll();
     assert.equal(p.iteration?.iteration, 7);
     assert.equal(p.progress, undefined);
+    // A Phase F run's half sets follow its iterations: shown beside the last iteration until another one comes.
+    fs.appendFileSync(file, `${halves(1, 3)}\n${halves(2, 1)}\n`);
+    const h = await r.poll();
+    assert.deepEqual([h.halves?.half, h.halves?.iteration, h.iteration?.iteration], [2, 1, 7]);
+    fs.appendFileSync(file, `${iteration(8)}\n`);
+    const after = await r.poll();
+    assert.deepEqual([after.halves, after.iteration?.iteration], [undefined, 8]);
   });
 
   it('a long events.jsonl is entered near its end, not read whole', async () => {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { createReconstruction, optionsFromDataset } from '../../src/core/iterative';
 import { openNpz } from '../../src/core/npy';
 import { scanRegion } from '../../src/core/run/evaluation';
-import { parseEvents, type IterationEvent, type ReconCancelledEvent, type ReconStartedEvent, type RunEvent } from '../../src/core/run/events';
+import { parseEvents, type IterationEvent, type ReconCancelledEvent, type ReconHalvesEvent, type ReconStartedEvent, type RunEvent } from '../../src/core/run/events';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
 import type { ReconstructionManifest } from '../../src/core/study/reconstructJobs';
 import { openTrainingDataset } from '../../src/core/train/data';
@@ -91,7 +91,14 @@ describe('Phase F reconstruction jobs (ptycho-study reconstruct)', function () {
     assert.ok(iterations.every((e) => e.relativeError > 0 && e.quality !== null && e.updatesPerSec > 0));
     assert.ok(iterations[19].relativeError < iterations[0].relativeError, 'the error goes down');
     assert.ok(iterations[19].quality!.amplitude! > 0.85, `amplitude r after 20 iterations: ${iterations[19].quality!.amplitude}`);
-    assert.deepEqual([...new Set(events.map((e) => e.type))].sort(), ['iteration', 'log', 'recon-checkpoint', 'recon-finished', 'recon-started']);
+    assert.deepEqual([...new Set(events.map((e) => e.type))].sort(), ['iteration', 'log', 'recon-checkpoint', 'recon-finished', 'recon-halves', 'recon-started']);
+    // Then the half sets (for the weightings) report each of their iterations: the even patterns, then the odd.
+    const halves = events.filter((e): e is ReconHalvesEvent => e.type === 'recon-halves');
+    assert.deepEqual(halves.map((e) => `${e.half}:${e.iteration}/${e.iterations}`), [1, 2].flatMap((h) => Array.from({ length: 20 }, (_, i) => `${h}:${i + 1}/20`)));
+    assert.equal(halves[0].patterns + halves[20].patterns, m.reconstruction!.patterns);
+    assert.ok(halves.every((e) => e.seconds > 0 && e.etaSeconds >= 0) && halves.at(-1)!.etaSeconds === 0 && halves[0].etaSeconds > halves[20].etaSeconds);
+    assert.ok(events.indexOf(halves[0]) > events.lastIndexOf(iterations[19]) && events.indexOf(halves.at(-1)!) < events.findIndex((e) => e.type === 'recon-finished'));
+    assert.match(fs.readFileSync(path.join(dir, 'recon.log'), 'utf8'), new RegExp(`half set 2/2 \\(${halves[20].patterns} odd patterns\\): iteration 20/20  ETA 0s`));
 
     // reconstruction.npz, read back with the repo's reader: the contract's members, on the common region.
     const rec = await openNpz(path.join(dir, 'reconstruction.npz'));

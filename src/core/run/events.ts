@@ -155,6 +155,24 @@ export interface IterationEvent extends EventBase {
   quality: { amplitude: number | null; phase: number | null; pixels: number } | null;
 }
 
+/**
+ * One iteration of a half set (reconstructionHalves.ts): after the run's own iterations, the even and then the odd
+ * patterns are reconstructed apart for the half-set weightings; this says how far that has got.
+ */
+export interface ReconHalvesEvent extends EventBase {
+  type: 'recon-halves';
+  /** 1: the even patterns, 2: the odd ones. */
+  half: 1 | 2;
+  /** Patterns in this half. */
+  patterns: number;
+  /** Iterations of this half completed. */
+  iteration: number;
+  iterations: number;
+  seconds: number;
+  /** Both halves' remaining iterations at this one's pace. */
+  etaSeconds: number;
+}
+
 export interface ReconCheckpointEvent extends EventBase {
   type: 'recon-checkpoint';
   iteration: number;
@@ -178,11 +196,11 @@ export interface ReconCancelledEvent extends EventBase {
 }
 
 export type RunEvent = StartedEvent | ProgressEvent | EpochEvent | QualityEvent | CheckpointEvent | LogEvent | FinishedEvent | FailedEvent | CancelledEvent
-  | ReconStartedEvent | IterationEvent | ReconCheckpointEvent | ReconFinishedEvent | ReconCancelledEvent;
+  | ReconStartedEvent | IterationEvent | ReconHalvesEvent | ReconCheckpointEvent | ReconFinishedEvent | ReconCancelledEvent;
 export type RunEventType = RunEvent['type'];
 export const RUN_EVENT_TYPES: readonly RunEventType[] = [
   'started', 'progress', 'epoch', 'quality', 'checkpoint', 'log', 'finished', 'failed', 'cancelled',
-  'recon-started', 'iteration', 'recon-checkpoint', 'recon-finished', 'recon-cancelled',
+  'recon-started', 'iteration', 'recon-halves', 'recon-checkpoint', 'recon-finished', 'recon-cancelled',
 ];
 
 /** Distributes Omit over a union (so a caller can leave out the common fields). */
@@ -243,6 +261,8 @@ export function describeEvent(e: RunEvent): string {
       return `iteration ${e.iteration}/${e.iterations}  error ${fmt(e.relativeError, 4)}${e.probeUpdated ? ' (probe refined)' : ''}  `
         + (e.quality ? `amplitude r ${fmt(e.quality.amplitude, 3)}  phase r ${fmt(e.quality.phase, 3)}  ` : '')
         + `${Math.round(e.updatesPerSec)} updates/s  ETA ${duration(e.etaSeconds)}`;
+    case 'recon-halves':
+      return `${describeHalfSet(e)}  ETA ${duration(e.etaSeconds)}`;
     case 'recon-checkpoint':
       return `checkpoint written after iteration ${e.iteration}: ${e.path}`;
     case 'recon-finished':
@@ -250,6 +270,16 @@ export function describeEvent(e: RunEvent): string {
     case 'recon-cancelled':
       return `CANCELLED ${e.jobId} after iteration ${e.iteration}${e.checkpoint ? `; checkpoint ${e.checkpoint} (resume continues from it)` : ''}`;
   }
+}
+
+/** Which half set, e.g. `half set 1/2 (512 even patterns)`. */
+export function halfSetLabel(e: Pick<ReconHalvesEvent, 'half' | 'patterns'>): string {
+  return `half set ${e.half}/2 (${e.patterns} ${e.half === 1 ? 'even' : 'odd'} patterns)`;
+}
+
+/** Where a half-set reconstruction stands, e.g. `half set 1/2 (512 even patterns): iteration 10/50`. */
+export function describeHalfSet(e: Pick<ReconHalvesEvent, 'half' | 'patterns' | 'iteration' | 'iterations'>): string {
+  return `${halfSetLabel(e)}: iteration ${e.iteration}/${e.iterations}`;
 }
 
 /** Parses events.jsonl text; malformed lines (a torn last line after a crash) are skipped, not fatal. */

@@ -1,12 +1,13 @@
 // A running job's live progress, read from the one place every run writes it: `<job>/events.jsonl` (the worker
-// appends a `progress` event twice a second while training and an `iteration` event per Phase F iteration, whoever
-// started it — this window, another window since closed, the CLI). The extension's job-state store keeps one
+// appends a `progress` event twice a second while training, an `iteration` event per Phase F iteration and a
+// `recon-halves` event per iteration of its half sets, whoever started it — this window, another window since
+// closed, the CLI). The extension's job-state store keeps one
 // reader per running job, so the tree and the status bar show the same progress for every run, at the same rate.
 // Incremental (FileTail: only appended bytes; a long log is entered near its end), bounded per call, and a
 // truncated or replaced file starts over.
 import * as path from 'node:path';
 import { ARTIFACT } from '../study/layout';
-import { parseEvents, type IterationEvent, type ProgressEvent } from './events';
+import { parseEvents, type IterationEvent, type ProgressEvent, type ReconHalvesEvent } from './events';
 import { FileTail } from './fileTail';
 
 export interface LiveProgress {
@@ -14,6 +15,8 @@ export interface LiveProgress {
   progress?: ProgressEvent;
   /** The last Phase F iteration reported since the run (re)started. */
   iteration?: IterationEvent;
+  /** The last iteration of a Phase F run's half sets (they follow its own iterations). */
+  halves?: ReconHalvesEvent;
 }
 
 /** At most this many 256 KiB chunks per poll: a burst of appended lines is read over a few polls, never at once. */
@@ -39,8 +42,9 @@ export class ProgressReader {
     const fresh = <E extends { time: string }>(e?: E): E | undefined => (e && (!since || e.time >= since) ? e : undefined);
     const progress = fresh(last.progress);
     const iteration = fresh(last.iteration);
-    if (this.shown.progress !== progress || this.shown.iteration !== iteration) {
-      this.shown = { ...(progress ? { progress } : {}), ...(iteration ? { iteration } : {}) };
+    const halves = fresh(last.halves);
+    if (this.shown.progress !== progress || this.shown.iteration !== iteration || this.shown.halves !== halves) {
+      this.shown = { ...(progress ? { progress } : {}), ...(iteration ? { iteration } : {}), ...(halves ? { halves } : {}) };
     }
     return this.shown;
   }
@@ -55,7 +59,10 @@ export class ProgressReader {
       for (const e of parseEvents(u.lines.join('\n'))) {
         if (e.type === 'started' || e.type === 'recon-started') next = {};
         else if (e.type === 'progress') next.progress = e;
-        else if (e.type === 'iteration') next.iteration = e;
+        else if (e.type === 'iteration') {
+          next.iteration = e;
+          delete next.halves;
+        } else if (e.type === 'recon-halves') next.halves = e;
       }
       if (!u.more) break;
     }

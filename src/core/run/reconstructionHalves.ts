@@ -57,9 +57,21 @@ export function subsetPositions(positions: { xs: ArrayLike<number>; ys: ArrayLik
   return { xs: Float64Array.from(indices, (i) => positions.xs[i]), ys: Float64Array.from(indices, (i) => positions.ys[i]) };
 }
 
+/** Where the halves stand after one of their iterations (for the run's progress). */
+export interface HalfSetProgress {
+  half: 1 | 2;
+  patterns: number;
+  iteration: number;
+  iterations: number;
+  /** That iteration's wall time. */
+  seconds: number;
+  /** Both halves' remaining iterations at that pace. */
+  etaSeconds: number;
+}
+
 /**
- * Reconstructs the even and the odd half, one after the other, for `iterations` each. Returns undefined when
- * `cancelled()` turned true between two iterations (nothing of the halves is kept).
+ * Reconstructs the even and the odd half, one after the other, for `iterations` each; `progress` hears of every
+ * iteration. Returns undefined when `cancelled()` turned true between two iterations (nothing of the halves is kept).
  */
 export async function reconstructHalves(opts: {
   count: number;
@@ -68,16 +80,22 @@ export async function reconstructHalves(opts: {
   iterations: number;
   create: (indices: Int32Array) => Promise<HalfEngine>;
   cancelled: () => boolean;
+  progress?: (p: HalfSetProgress) => void;
 }): Promise<HalfSetResult | undefined> {
   const started = performance.now();
   const results: HalfReconstruction[] = [];
-  for (const indices of halfIndices(opts.count)) {
+  for (const [k, indices] of halfIndices(opts.count).entries()) {
+    const half = (k + 1) as 1 | 2;
     const engine = await opts.create(indices);
     try {
       const source = subsetSource(opts.source, indices, opts.n);
       while (engine.iteration < opts.iterations) {
         if (opts.cancelled()) return undefined;
+        const t0 = performance.now();
         await engine.iterate(source, 1);
+        const seconds = (performance.now() - t0) / 1000;
+        const left = opts.iterations - engine.iteration + (half === 1 ? opts.iterations : 0);
+        opts.progress?.({ half, patterns: indices.length, iteration: engine.iteration, iterations: opts.iterations, seconds, etaSeconds: left * seconds });
       }
       results.push({ object: engine.objectImage(), weight: normalizedIllumination(engine.weight(), probePeak(engine.probe)), patterns: indices.length });
     } finally {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseEvents } from '../../core/run/events';
+import { halfSetLabel, parseEvents } from '../../core/run/events';
 import { ARTIFACT, parseJobId, type StudyJob } from '../../core/study';
 import { parseReconstructionJobId, type ReconstructionJob } from '../../core/study/reconstructJobs';
 import type { JobAction, JobPanelProtocol, JobPanelState, JobRunChoice, PreviewImage, PreviewImages } from '../../webview/protocol';
@@ -242,8 +242,10 @@ export class JobPanel extends Disposable {
       return s;
     };
     if ('kind' in job && job.kind === 'reconstruct') {
+      const hs = live ? live.halves ?? this.deps.model.liveProgress(job)?.halves : undefined;
       const it = live?.iteration ?? this.deps.model.liveProgress(job)?.iteration;
-      return withRuns(buildReconState(shown as ReconstructionJob, live ? { state: live.state, ...(it ? { progress: it } : {}) } : undefined, ctx));
+      const progress = hs ? { stage: halfSetLabel(hs), iteration: hs.iteration, iterations: hs.iterations, etaSeconds: hs.etaSeconds } : it;
+      return withRuns(buildReconState(shown as ReconstructionJob, live ? { state: live.state, ...(progress ? { progress } : {}) } : undefined, ctx));
     }
     const liveInfo: LiveInfo | undefined = live ? {
       state: live.state,

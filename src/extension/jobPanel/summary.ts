@@ -137,6 +137,8 @@ export function notFoundState(jobId: string, message: string, trusted: boolean):
 
 /** A running reconstruction's progress, in the panel's terms (one step per iteration). */
 export interface ReconLiveProgress {
+  /** What the iterations count when not the run's own (its half sets). */
+  stage?: string;
   iteration: number;
   iterations: number;
   relativeError?: number;
@@ -146,6 +148,7 @@ export interface ReconLiveProgress {
 
 function reconProgressInfo(p: ReconLiveProgress): JobProgressInfo {
   const out: JobProgressInfo = { epoch: p.iteration, epochs: p.iterations, stepInEpoch: 1, stepsPerEpoch: 1 };
+  if (p.stage !== undefined) out.stage = p.stage;
   if (p.relativeError !== undefined) out.loss = p.relativeError;
   if (p.updatesPerSec !== undefined) out.imagesPerSec = p.updatesPerSec;
   if (p.etaSeconds !== undefined) out.etaSeconds = p.etaSeconds;

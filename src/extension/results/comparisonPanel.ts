@@ -209,6 +209,7 @@ export class ComparisonPanel extends Disposable {
         hasReconstruction: !!caches.get(j.id)?.header && (state === 'succeeded' || (standIn.has(j.id) && !standIn.get(j.id)!.latest)),
         ...(p ? { progress: `epoch ${p.epoch}/${p.epochs}, step ${p.stepInEpoch}/${p.stepsPerEpoch}` } : {}),
         ...(it ? { progress: `iteration ${it.iteration}/${it.iterations}` } : {}),
+        ...(run?.halves ? { progress: `half set ${run.halves.half}/2, iteration ${run.halves.iteration}/${run.halves.iterations}` } : {}),
       };
     });
     const layout = gridLayout(gridJobs);

@@ -274,6 +274,7 @@ function renderProgress(): void {
     h('div', { class: 'jp-bar-fill' }));
   (bar.firstElementChild as HTMLElement).style.width = `${(done * 100).toFixed(1)}%`;
   const parts = (isRecon(j) ? [
+    p.stage,
     `iteration ${p.epoch}/${p.epochs}`,
     p.loss !== undefined ? `relative error ${formatValue(p.loss, 4)}` : undefined,
     p.imagesPerSec !== undefined ? `${Math.round(p.imagesPerSec)} updates/s` : undefined,
