@@ -10,7 +10,7 @@ import { evaluateReconstruction } from '../metrics';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
-import { groupPatterns, measuredCentroids } from './centroids';
+import { addPredictions } from './reconstruct';
 import { COVERED_WEIGHT, cropObject, stitcherFor, type StitchChoices, type StitchRegion } from './stitch';
 
 export interface EpochQuality {
@@ -152,13 +152,7 @@ export class QualityMonitor {
     const c = this.groups.size;
     const choices = this.options.stitch ?? {};
     const stitcher = stitcherFor(this.region, n, this.options.cropSize, this.which.length, choices, this.data.probe.data, c);
-    const centroids = new Float64Array(this.which.length * c * 2);
-    if (choices.centroidRefinement) measuredCentroids(x, this.which.length * c, n, centroids);
-    for (let k = 0; k < this.which.length; k++) {
-      const g = this.which[k];
-      const measured = choices.centroidRefinement ? groupPatterns(this.groups, g, centroids, k) : undefined;
-      stitcher.add(amp, phase, this.groups.centers[2 * g], this.groups.centers[2 * g + 1], k * n * n, measured);
-    }
+    addPredictions(stitcher, this.groups, { amp, phase, x, count: this.which.length, groupOf: (k) => this.which[k] }, n, !!choices.centroidRefinement);
     return stitcher.result();
   }
 

@@ -8,7 +8,7 @@ import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { filterByHalves, type HalfSetFilterSummary } from './halfSetFilter';
-import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchChoices, type StitchRegion, type StitchResult } from './stitch';
+import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchChoices, type PredictionStitcher, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
   region: StitchRegion;
@@ -53,6 +53,23 @@ export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
   region?: StitchRegion;
 }
 
+/**
+ * Adds one inference batch to a stitcher: prediction k (< count) is group `groupOf(k)`, whose patterns are `x`'s
+ * k-th C; with the centroid step, each prediction goes with its patterns' measured centroids and offsets.
+ */
+export function addPredictions(
+  stitcher: PredictionStitcher, groups: PatternGroups, batch: { amp: Float32Array; phase: Float32Array; x: Float32Array; count: number; groupOf: (k: number) => number },
+  n: number, centroidRefinement: boolean,
+): void {
+  const c = groups.size;
+  const centroids = new Float64Array(batch.count * c * 2);
+  if (centroidRefinement) measuredCentroids(batch.x, batch.count * c, n, centroids);
+  for (let k = 0; k < batch.count; k++) {
+    const g = batch.groupOf(k);
+    stitcher.add(batch.amp, batch.phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, centroidRefinement ? groupPatterns(groups, g, centroids, k) : undefined);
+  }
+}
+
 export async function reconstruct(data: TrainingDataset, groups: PatternGroups, options: ReconstructOptions): Promise<Reconstruction> {
   const started = performance.now();
   const { session } = await createSession(options.ort, options.model, { providers: [options.provider], optimization: 'all', intraOpThreads: options.intraOpThreads });
@@ -66,7 +83,6 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
-    const centroids = new Float64Array(b * c * 2);
     for (let start = 0; start < groups.count; start += b) {
       const valid = Math.min(b, groups.count - start);
       for (let k = 0; k < b; k++) {
@@ -80,12 +96,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       const out = await session.run(feeds);
       const amp = out[IO.amplitude].data as Float32Array;
       const phase = out[IO.phase].data as Float32Array;
-      if (options.centroidRefinement) measuredCentroids(x, valid * c, n, centroids);
-      for (let k = 0; k < valid; k++) {
-        const g = start + k;
-        const measured = options.centroidRefinement ? groupPatterns(groups, g, centroids, k) : undefined;
-        stitcher.add(amp, phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, measured);
-      }
+      addPredictions(stitcher, groups, { amp, phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement);
     }
     const stitched: StitchResult = stitcher.result();
     const { object, weight } = stitched;

@@ -366,6 +366,12 @@ export interface StitchChoices {
   halfSets?: boolean;
 }
 
+/** What stitcherFor hands out: predictions in, one stitched object out. */
+export interface PredictionStitcher {
+  add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at?: number, patterns?: PatchPatterns): void;
+  result(): StitchResult;
+}
+
 /**
  * The stitcher those settings ask for, for `count` patches of N-pixel predictions: plain or phase-aligned, with hole
  * filling, and with the crosstalk correction for gridsize 1 (`groupSize` 1; `probe` the dataset's, interleaved).
@@ -373,7 +379,7 @@ export interface StitchChoices {
  */
 export function stitcherFor(
   region: StitchRegion, n: number, cropSize: number, count: number, choices: StitchChoices, probe: ArrayLike<number>, groupSize: number,
-): { add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at?: number, patterns?: PatchPatterns): void; result(): StitchResult } {
+): PredictionStitcher {
   const fill = choices.fillHoles ? stitchFillFor(n, cropSize) : undefined;
   const taper = stitchTaperWidth(choices.blend, n, groupSize);
   if (!choices.alignPhase) {
