@@ -168,6 +168,7 @@ export interface ReconHalvesEvent extends EventBase {
   /** Iterations of this half completed. */
   iteration: number;
   iterations: number;
+  /** That iteration's wall time. */
   seconds: number;
   /** Both halves' remaining iterations at this one's pace. */
   etaSeconds: number;

@@ -6,6 +6,7 @@
 // again. Together they cost about what the full reconstruction did (each visits half the patterns).
 import type { AmplitudeReader, AmplitudeSource, ComplexImage, ComplexPlanes } from '../iterative';
 import { probePeak } from '../iterative';
+import type { EventBody, ReconHalvesEvent } from './events';
 import { normalizedIllumination } from './reconstructionEvaluation';
 
 /** What a half needs of an engine (ePIE/rPIE's Reconstruction and AdReconstruction both fit). */
@@ -57,17 +58,8 @@ export function subsetPositions(positions: { xs: ArrayLike<number>; ys: ArrayLik
   return { xs: Float64Array.from(indices, (i) => positions.xs[i]), ys: Float64Array.from(indices, (i) => positions.ys[i]) };
 }
 
-/** Where the halves stand after one of their iterations (for the run's progress). */
-export interface HalfSetProgress {
-  half: 1 | 2;
-  patterns: number;
-  iteration: number;
-  iterations: number;
-  /** That iteration's wall time. */
-  seconds: number;
-  /** Both halves' remaining iterations at that pace. */
-  etaSeconds: number;
-}
+/** Where the halves stand after one of their iterations: the run's `recon-halves` event. */
+export type HalfSetProgress = EventBody<ReconHalvesEvent>;
 
 /**
  * Reconstructs the even and the odd half, one after the other, for `iterations` each; `progress` hears of every
@@ -95,7 +87,7 @@ export async function reconstructHalves(opts: {
         await engine.iterate(source, 1);
         const seconds = (performance.now() - t0) / 1000;
         const left = opts.iterations - engine.iteration + (half === 1 ? opts.iterations : 0);
-        opts.progress?.({ half, patterns: indices.length, iteration: engine.iteration, iterations: opts.iterations, seconds, etaSeconds: left * seconds });
+        opts.progress?.({ type: 'recon-halves', half, patterns: indices.length, iteration: engine.iteration, iterations: opts.iterations, seconds, etaSeconds: left * seconds });
       }
       results.push({ object: engine.objectImage(), weight: normalizedIllumination(engine.weight(), probePeak(engine.probe)), patterns: indices.length });
     } finally {

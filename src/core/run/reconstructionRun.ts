@@ -253,7 +253,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       emit({ type: 'log', level: 'info', message: `Reconstructing the even and the odd patterns apart (${Math.ceil(ds.count / 2)} + ${Math.floor(ds.count / 2)}, ${s.iterations} iterations each) to weight the ${weighted} by their FRC (--no-amplitude-filter --no-phase-filter skips this).` });
       halves = await reconstructHalves({
         count: ds.count, n: ds.n, source: stack ?? ds.patterns, iterations: s.iterations, create: createHalf, cancelled: () => io.cancelled() || !!keeper.error,
-        progress: (p) => emit({ type: 'recon-halves', ...p }),
+        progress: emit,
       });
       if (keeper.error) throw keeper.error;
       if (!halves) {
