@@ -42,6 +42,14 @@ function whiteNoise(seed: number, sigma: number): Float64Array {
   return Float64Array.from({ length: W * H }, () => sigma * rng.normal());
 }
 
+/** Two halves with independent noise (seeds, sigma), the full image with their mean noise, and holes (zeroed) in it. */
+function noisyHalves<T extends { object: Float32Array; weight: Float32Array }>(make: (noise: Float64Array) => T, seeds: [number, number], sigma: number, holes: number[]): { a: T; b: T; full: T } {
+  const [n1, n2] = seeds.map((seed) => whiteNoise(seed, sigma));
+  const full = make(Float64Array.from(n1, (v, i) => (v + n2[i]) / 2));
+  for (const i of holes) { full.weight[i] = 0; full.object[2 * i] = 0; full.object[2 * i + 1] = 0; }
+  return { a: make(n1), b: make(n2), full };
+}
+
 type Image = { object: Float32Array; weight: Float32Array };
 
 /** A region too small for the FRC, or a half that covers nothing: the filter does nothing and says so (undefined). */
@@ -79,14 +87,8 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
   });
 
   it('damps the noise two halves disagree on and keeps the structure they share; phases and holes untouched', () => {
-    const n1 = whiteNoise(2, 0.15);
-    const n2 = whiteNoise(3, 0.15);
-    const a = smoothObject(n1);
-    const b = smoothObject(n2);
-    const full = smoothObject(Float64Array.from(n1, (v, i) => (v + n2[i]) / 2));
+    const { a, b, full } = noisyHalves(smoothObject, [2, 3], 0.15, [5, 700]);
     const truth = smoothObject(undefined).amplitude;
-    // Two holes, to be left as they are.
-    for (const i of [5, 700]) { full.weight[i] = 0; full.object[2 * i] = 0; full.object[2 * i + 1] = 0; }
     const before = rmsError(full.object, truth);
     const phaseBefore = Array.from({ length: W * H }, (_, i) => Math.atan2(full.object[2 * i + 1], full.object[2 * i]));
     const summary = filterAmplitudeByHalves(full, [a, b], [10, 9], W, H);
@@ -244,13 +246,8 @@ describe('phase weighted by its half-set FRC (training.stitchPhaseFilter)', () =
   });
 
   it('damps phase noise two halves disagree on, keeps the shared phase, leaves amplitudes and holes as they were', () => {
-    const n1 = whiteNoise(12, 0.3);
-    const n2 = whiteNoise(13, 0.3);
-    const a = phaseObject(n1);
-    const b = phaseObject(n2);
-    const full = phaseObject(Float64Array.from(n1, (v, i) => (v + n2[i]) / 2));
+    const { a, b, full } = noisyHalves((noise) => phaseObject(noise), [12, 13], 0.3, [9, 900]);
     const truth = smoothObject(undefined);
-    for (const i of [9, 900]) { full.weight[i] = 0; full.object[2 * i] = 0; full.object[2 * i + 1] = 0; }
     const rms = (object: Float32Array): number => {
       let s = 0;
       let c = 0;

@@ -27,7 +27,7 @@ import { checkResumable } from './resume';
 import { ARTIFACT } from '../study/layout';
 import { checkReconstructionConfig, RECON_LOG, type ReconstructionManifest } from '../study/reconstructJobs';
 import { readRunPlan } from '../study/runConfigFile';
-import { describeHalfSetFrc } from '../train/halfSetFilter';
+import { describeHalfSetWeightings } from '../train/halfSetFilter';
 import { configKeyOf } from '../train/checkpoint';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { ManifestKeeper } from './manifestWriter';
@@ -273,15 +273,9 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     const r = evaluated.reconstruction;
     const evaluation = evaluated.evaluation;
     emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), coverage ${(100 * evaluation.coverage).toFixed(1)} %.` });
-    if (r.amplitudeFilter) {
-      emit({ type: 'log', level: 'info', message: `Amplitude weighted by its half-set FRC (${r.amplitudeFilter.halves[0]} + ${r.amplitudeFilter.halves[1]} patterns reconstructed apart in ${halves!.seconds.toFixed(1)} s, no ground truth): ${describeHalfSetFrc(r.amplitudeFilter)}.` });
-    } else if (halves && s.amplitudeFilter) {
-      emit({ type: 'log', level: 'info', message: 'Amplitude not filtered: the region or a half is too small for a half-set FRC.' });
-    }
-    if (r.phaseFilter) {
-      emit({ type: 'log', level: 'info', message: `Phase weighted by its half-set FRC (the same halves): ${describeHalfSetFrc(r.phaseFilter)}.` });
-    } else if (halves && s.phaseFilter) {
-      emit({ type: 'log', level: 'info', message: 'Phase not filtered: the region or a half is too small for a half-set FRC.' });
+    for (const message of describeHalfSetWeightings(r, { amplitude: !!halves && s.amplitudeFilter, phase: !!halves && s.phaseFilter },
+      (h) => `${h[0]} + ${h[1]} patterns reconstructed apart in ${halves!.seconds.toFixed(1)} s, no ground truth`, 'the region or a half is too small')) {
+      emit({ type: 'log', level: 'info', message });
     }
     const probe = rec.probeImage();
     await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), () => writeReconstruction(jobDir, r, {

@@ -21,7 +21,7 @@ import { ARTIFACT } from '../study/layout';
 import type { JobManifest } from '../study/manifest';
 import { resolveTrainingSettings } from '../study/config';
 import { readRunConfig } from '../study/runConfigFile';
-import { describeHalfSetFrc, openTrainingDataset, QualityMonitor, stitchTaperWidth, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
+import { describeHalfSetWeightings, openTrainingDataset, QualityMonitor, stitchTaperWidth, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
 import { predictsFullPatch, PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport } from '../model';
 import { ManifestKeeper } from './manifestWriter';
 import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './previews';
@@ -314,17 +314,9 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
     const px = (v: number): string => v.toFixed(3);
     emit({ type: 'log', level: 'info', message: `Centroid step: misfit to the measured centroids ${px(step.misfitBefore)} → ${px(step.misfitAfter)} detector px, ${(100 * step.delivered).toFixed(0)} % of the asked change delivered: ${step.accepted ? 'kept' : 'not kept (the stitch is as synchronised)'}.` });
   }
-  const filter = recon.amplitudeFilter;
-  if (filter) {
-    emit({ type: 'log', level: 'info', message: `Amplitude weighted by its half-set FRC (${filter.halves[0]} + ${filter.halves[1]} patches stitched apart, no ground truth): ${describeHalfSetFrc(filter)}.` });
-  } else if (config.training.stitchAmplitudeFilter) {
-    emit({ type: 'log', level: 'info', message: 'Amplitude not filtered: the region or a half-stitch is too small for a half-set FRC.' });
-  }
-  const phaseFilter = recon.phaseFilter;
-  if (phaseFilter) {
-    emit({ type: 'log', level: 'info', message: `Phase weighted by its half-set FRC (the same halves): ${describeHalfSetFrc(phaseFilter)}.` });
-  } else if (config.training.stitchPhaseFilter) {
-    emit({ type: 'log', level: 'info', message: 'Phase not filtered: the region or a half-stitch is too small for a half-set FRC.' });
+  for (const message of describeHalfSetWeightings(recon, { amplitude: config.training.stitchAmplitudeFilter, phase: config.training.stitchPhaseFilter },
+    (h) => `${h[0]} + ${h[1]} patches stitched apart, no ground truth`, 'the region or a half-stitch is too small')) {
+    emit({ type: 'log', level: 'info', message });
   }
   if (evaluation.dataset !== data.path) {
     try {

@@ -251,3 +251,20 @@ export function describeHalfSetFrc(filter: HalfSetFilterSummary): string {
   const crossing = (f: number): string => (f >= nyquist - 1e-9 ? `above it up to ${nyquist.toFixed(3)}` : f.toFixed(3));
   return `FRC50 ${crossing(filter.halfSetFrc50)}, FRC 1/7 ${crossing(filter.halfSetFrc1over7)} cycles/px`;
 }
+
+/**
+ * The run log's lines for the half-set weightings: what each weighted part's half-set FRC said, or why a part that was
+ * asked for is not weighted (`tooSmall`: what was too small). `made` says how the halves came about (the amplitude's
+ * line; the phase uses the same halves).
+ */
+export function describeHalfSetWeightings(
+  result: { amplitudeFilter?: HalfSetFilterSummary; phaseFilter?: HalfSetFilterSummary }, asked: { amplitude: boolean; phase: boolean },
+  made: (halves: [number, number]) => string, tooSmall: string,
+): string[] {
+  const lines: string[] = [];
+  if (result.amplitudeFilter) lines.push(`Amplitude weighted by its half-set FRC (${made(result.amplitudeFilter.halves)}): ${describeHalfSetFrc(result.amplitudeFilter)}.`);
+  else if (asked.amplitude) lines.push(`Amplitude not filtered: ${tooSmall} for a half-set FRC.`);
+  if (result.phaseFilter) lines.push(`Phase weighted by its half-set FRC (the same halves): ${describeHalfSetFrc(result.phaseFilter)}.`);
+  else if (asked.phase) lines.push(`Phase not filtered: ${tooSmall} for a half-set FRC.`);
+  return lines;
+}
