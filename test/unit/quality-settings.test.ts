@@ -88,13 +88,15 @@ describe('reconstruction-quality settings', () => {
   it('the plan records the choices the original study left open, with the reference values', () => {
     const choices = openChoicesOf(resolveTrainingSettings(), 1000, 1000);
     const byKey = new Map(choices.map((c) => [c.key, c]));
-    for (const k of ['nGroups', 'neighborCount', 'earlyStoppingMonitor', 'minDelta', 'probeNormalization', 'stitchPhaseAlignment', 'probeBig', 'rampHead', 'learningRate', 'weightInit']) assert.ok(byKey.has(k), k);
+    for (const k of ['nGroups', 'neighborCount', 'earlyStoppingMonitor', 'minDelta', 'probeNormalization', 'stitchPhaseAlignment', 'probeBig', 'rampHead', 'residualBlocks', 'learningRate', 'weightInit']) assert.ok(byKey.has(k), k);
     assert.equal(byKey.get('nGroups')!.value, 1000);
     assert.match(byKey.get('nGroups')!.reference, /512/);
     assert.equal(byKey.get('earlyStoppingMonitor')!.value, 'val_loss');
     assert.equal(byKey.get('probeBig')!.value, false);
     assert.equal(byKey.get('rampHead')!.value, true);
     assert.match(byKey.get('rampHead')!.reference, /absent/);
+    assert.equal(byKey.get('residualBlocks')!.value, false);
+    assert.match(byKey.get('residualBlocks')!.reference, /plain Conv\+ReLU/);
     assert.equal(byKey.get('stitchPhaseAlignment')!.value, true);
   });
 
@@ -104,6 +106,8 @@ describe('reconstruction-quality settings', () => {
     assert.equal(d.probeBig, false);
     assert.equal(d.rampHead, true, 'the ramp head is on by default');
     assert.throws(() => resolveTrainingSettings({ rampHead: 'no' as never }), /rampHead must be true or false/);
+    assert.equal(d.residualBlocks, false, 'residual blocks are off by default (PtychoPINN\'s plain pairs)');
+    assert.throws(() => resolveTrainingSettings({ residualBlocks: 1 as never }), /residualBlocks must be true or false/);
     assert.equal(d.stitchFillHoles, true, 'holes between crops are filled by default');
     assert.throws(() => resolveTrainingSettings({ probeBig: 'yes' as never }), /probeBig/);
     assert.throws(() => resolveTrainingSettings({ stitchFillHoles: 1 as never }), /stitchFillHoles must be true or false/);
@@ -111,14 +115,14 @@ describe('reconstruction-quality settings', () => {
     try {
       await makeStudy(tmp.dir, { doses: [1000], views: [] });
       const dry = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', tmp.dir, '--view', 'baseline', ...flags], { encoding: 'utf8', timeout: 60_000 });
-      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean } =>
+      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean } =>
         JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1', 'run-config.json'), 'utf8')).training;
-      let r = dry('--plain-stitch', '--probe-big', '--keep-holes', '--no-ramp-head');
+      let r = dry('--plain-stitch', '--probe-big', '--keep-holes', '--no-ramp-head', '--residual-blocks');
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig, config().stitchFillHoles, config().rampHead], [false, true, false, false]);
+      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig, config().stitchFillHoles, config().rampHead, config().residualBlocks], [false, true, false, false, true]);
       r = dry();
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig, config().stitchFillHoles, config().rampHead], [true, false, true, true]);
+      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig, config().stitchFillHoles, config().rampHead, config().residualBlocks], [true, false, true, true, false]);
       r = dry('--plain-stitch', '--stitch-phase-align');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /exclude each other/);
@@ -133,6 +137,17 @@ describe('reconstruction-quality settings', () => {
       r = dry('--ramp-head');
       assert.equal(r.status, 0, r.stdout + r.stderr);
       assert.equal(config().rampHead, true);
+      // Residual blocks turned on by a settings file, and the flag that overrides it.
+      fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ 'ptychoStudy.training.residualBlocks': true }));
+      r = dry();
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.equal(config().residualBlocks, true);
+      r = dry('--no-residual-blocks');
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.equal(config().residualBlocks, false);
+      r = dry('--residual-blocks', '--no-residual-blocks');
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /--residual-blocks and --no-residual-blocks exclude each other/);
     } finally {
       tmp.cleanup();
     }

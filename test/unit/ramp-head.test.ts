@@ -8,7 +8,7 @@ import {
   parameterCount, IO, RAMP_GAIN, type ModelGraphSpec,
 } from '../../src/core/model';
 import { syntheticProbe } from '../../src/core/simulate';
-import { checkGradients, modelFeeds } from './helpers/gradcheck';
+import { checkGradients, inferModel as infer, modelFeeds } from './helpers/gradcheck';
 import { randomArray, run, seeded, session } from './helpers/ort';
 
 const N = 32;
@@ -21,13 +21,6 @@ function spec(gridsize: number, batch: number, rampHead: boolean, probeBig = fal
 }
 
 const feeds = modelFeeds;
-
-async function infer(s: ModelGraphSpec, values: Map<string, Float32Array>, x: Float32Array): Promise<{ amplitude: Float32Array; phase: Float32Array }> {
-  const sess = await session(buildInferenceGraph(s, 'inputs').model);
-  const out = await run(sess, feeds(s, values, x));
-  await sess.release();
-  return { amplitude: out[IO.amplitude] as Float32Array, phase: out[IO.phase] as Float32Array };
-}
 
 const inCentre = (i: number, j: number): boolean => i >= N / 4 && i < (3 * N) / 4 && j >= N / 4 && j < (3 * N) / 4;
 

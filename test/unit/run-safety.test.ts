@@ -320,6 +320,19 @@ describe('run safety (issue 13)', function () {
     assert.equal(manifestOf().status, 'succeeded');
   });
 
+  it('11: a model with residual blocks (same shapes, another network): a resume without the flag is refused naming it; with it, it resumes', async () => {
+    const residual = await cli(['train', '--workspace', study, '--view', 'baseline', ...FAST, '--residual-blocks']).done;
+    assert.equal(residual.code, 0, residual.out + residual.err);
+    const checkpoint = fs.readFileSync(path.join(baseline, 'checkpoint.npz'));
+    const refused = await cli(['train', '--workspace', study, '--view', 'baseline', ...FAST, '--resume']).done;
+    assert.equal(refused.code, 1, refused.out + refused.err);
+    assert.match(refused.out, /written with other settings \(training\.residualBlocks true → unset\)/);
+    assert.deepEqual(fs.readFileSync(path.join(baseline, 'checkpoint.npz')), checkpoint, 'the checkpoint is untouched');
+    const resumed = await cli(['train', '--workspace', study, '--view', 'baseline', ...FAST, '--resume', '--residual-blocks']).done;
+    assert.equal(resumed.code, 0, resumed.out + resumed.err);
+    assert.equal(manifestOf().status, 'succeeded');
+  });
+
   it('11: a full disk or a refused write names the file and the job, fails only that job, and the loop goes on', async () => {
     const dense = jobDir('dense');
     const sparse = jobDir('sparse');

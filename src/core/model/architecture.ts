@@ -1,6 +1,7 @@
 // The PtychoPINN "cnn" generator (domain.md §10.1): an encoder of Conv3×3+ReLU ×2 + MaxPool 2×2 per level
 // down to 8×8, and two decoders (amplitude, phase) of Conv3×3+ReLU ×2 + nearest ×2 upsampling per level up to
-// N/2, each ending in a 3×3 head (sigmoid / π·tanh) whose N/2×N/2 output is zero-padded to N×N (pad_object).
+// N/2, each ending in a 3×3 head (sigmoid / π·tanh) whose N/2×N/2 output is zero-padded to N×N (pad_object);
+// optionally (residualBlocks) each level's second conv is a residual branch.
 // This module is pure bookkeeping: the parameter list with shapes and initialisers.
 import { Rng } from '../simulate/rng';
 
@@ -39,6 +40,12 @@ export interface ArchitectureSpec {
    * small branch instead.
    */
   fullSupport?: boolean;
+  /**
+   * Residual blocks (training.residualBlocks): each level's second Conv+ReLU adds to its input, u + ReLU(conv(u)),
+   * so the fourteen plain layers train as a shallower network would at first (graphs.ts `network`; README item 27:
+   * a lower loss sooner, the same phase). No parameters; not in PtychoPINN.
+   */
+  residualBlocks?: boolean;
 }
 
 /** Whether the network predicts all N×N of each patch (probe.big's border branch, or the full support). */

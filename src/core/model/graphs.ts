@@ -64,14 +64,19 @@ function convRelu(x: Value, layer: ConvLayer, params: Map<string, Value>): Value
  * zero outside; with probe.big the border branch fills the outside (swish, as PtychoPINN's decoder_last).
  */
 export function network(x: Value, arch: Architecture, params: Map<string, Value>, probeEnergy?: number, offsets?: Value): { amplitude: Value; phase: Value } {
+  // A level's two convs; with residual blocks the second adds to the first's output (same width by construction).
+  const level = (v: Value, a: ConvLayer, b: ConvLayer): Value => {
+    const u = convRelu(v, a, params);
+    return arch.spec.residualBlocks ? op.add(u, convRelu(u, b, params)) : convRelu(u, b, params);
+  };
   let h = x;
-  for (const [a, b] of arch.encoder) h = op.maxPool2(convRelu(convRelu(h, a, params), b, params));
+  for (const [a, b] of arch.encoder) h = op.maxPool2(level(h, a, b));
   const n = arch.spec.n;
   const q = n / 4;
   const conv = (v: Value, layer: ConvLayer): Value => op.conv2d(v, params.get(layer.weight)!, params.get(layer.bias)!);
   const decode = (levels: ConvLayer[][], head: ConvLayer, activate: (v: Value) => Value, border?: BorderBranch): Value => {
     let d = h;
-    for (const [a, b] of levels) d = op.upsample2(convRelu(convRelu(d, a, params), b, params));
+    for (const [a, b] of levels) d = op.upsample2(level(d, a, b));
     const channels = d.shape[1];
     const centreFeatures = border ? op.slice(d, [0], [channels - BORDER_CHANNELS], [1]) : d;
     const predicted = activate(conv(centreFeatures, head));

@@ -59,6 +59,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (!s.stitchPhaseFilter) out.push('--no-phase-filter');
   if (s.probeBig) out.push('--probe-big');
   if (!s.rampHead) out.push('--no-ramp-head');
+  if (s.residualBlocks) out.push('--residual-blocks');
   if (s.energyAmplitude) out.push('--energy-amplitude');
   if (!s.patienceRestartsOnLrReduction) out.push('--no-patience-restart');
   if (s.allowIntensityData) out.push('--allow-intensity-data');

@@ -124,6 +124,12 @@ export interface TrainingSettings {
    */
   objectSupport: 'centre' | 'full';
   /**
+   * Residual blocks (ArchitectureSpec.residualBlocks): each level's second Conv+ReLU adds to its input. The same
+   * parameters; a study-scale model's loss falls about twice as fast, its phase does not gain, and short runs lose
+   * (README item 27), so off by default. Not in PtychoPINN.
+   */
+  residualBlocks: boolean;
+  /**
    * Train on diffraction that validation says looks like intensity or photon counts (amplitude squared): its
    * errors become warnings. A deliberate choice, recorded in the manifest; the model still fits it as amplitude.
    */
@@ -171,6 +177,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   rampHead: true,
   energyAmplitude: false,
   objectSupport: 'centre',
+  residualBlocks: false,
   allowIntensityData: false,
   previewCenter: null,
   previewSize: 96,
@@ -222,6 +229,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (s.weightInit !== 'he' && s.weightInit !== 'glorot') throw new ConfigError(`weightInit must be 'he' or 'glorot' (got ${String(s.weightInit)}).`);
   if (typeof s.probeBig !== 'boolean') throw new ConfigError(`probeBig must be true or false (got ${String(s.probeBig)}).`);
   if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
+  if (typeof s.residualBlocks !== 'boolean') throw new ConfigError(`residualBlocks must be true or false (got ${String(s.residualBlocks)}).`);
   if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
   if (s.objectSupport !== 'centre' && s.objectSupport !== 'full') throw new ConfigError(`objectSupport must be 'centre' or 'full' (got ${String(s.objectSupport)}).`);
   if (s.objectSupport === 'full' && s.probeBig) throw new ConfigError('objectSupport \'full\' and probeBig exclude each other: both predict the object outside the central N/2 (choose one).');

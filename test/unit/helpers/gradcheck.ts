@@ -2,7 +2,7 @@
 // against the central difference of the eval graph's mean per-group loss (the model's own loss).
 import { strict as assert } from 'node:assert';
 import {
-  buildArchitecture, buildEvalGraph, buildGradientGraph, canvasSize, normalizeProbeEnergy, predictsFullPatch, IO, type ArchitectureSpec, type ModelGraphSpec,
+  buildArchitecture, buildEvalGraph, buildGradientGraph, buildInferenceGraph, canvasSize, normalizeProbeEnergy, predictsFullPatch, IO, type ArchitectureSpec, type ModelGraphSpec,
 } from '../../../src/core/model';
 import { syntheticProbe } from '../../../src/core/simulate';
 import { randomArray, run, seeded, session, type Feed } from './ort';
@@ -61,4 +61,15 @@ export function smallModelSpec(gridsize: number, batch: number, options: Partial
     arch, batch, canvas: canvasSize(SMALL_N, 3, predictsFullPatch(arch.spec)), intensityScale: 1.7,
     probe: normalizeProbeEnergy(syntheticProbe(SMALL_N).data, SMALL_N), trainLogScale: true,
   };
+}
+
+/** The model's amplitude and phase [B, C, N, N] for parameters `values` and a batch `x` (modelFeeds' offsets). */
+export async function inferModel(s: ModelGraphSpec, values: Map<string, Float32Array>, x: Float32Array): Promise<{ amplitude: Float32Array; phase: Float32Array }> {
+  const sess = await session(buildInferenceGraph(s, 'inputs').model);
+  try {
+    const out = await run(sess, modelFeeds(s, values, x));
+    return { amplitude: out[IO.amplitude] as Float32Array, phase: out[IO.phase] as Float32Array };
+  } finally {
+    await sess.release();
+  }
 }
