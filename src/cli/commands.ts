@@ -81,7 +81,7 @@ const QUALITY_HELP = [
   '                         ramp (default: with it; the decoders alone under-predict the local phase gradient);',
   '                         --ramp-head turns it on over a settings file that turned it off',
   '  --residual-blocks      make each level\'s second conv a residual block (it adds to its input; the same parameters):',
-  '                         the loss falls about twice as fast, the phase does not gain (not in PtychoPINN; default off);',
+  '                         a lower loss sooner on some studies, no better phase (README item 27; not in PtychoPINN; off);',
   '                         --no-residual-blocks turns them off over a settings file that turned them on',
   '  --energy-amplitude     scale each pattern\'s predicted amplitude by the rms amplitude its total counts imply',
   '                         (the decoder learns only the relative structure; not in PtychoPINN; default off)',

@@ -125,8 +125,8 @@ export interface TrainingSettings {
   objectSupport: 'centre' | 'full';
   /**
    * Residual blocks (ArchitectureSpec.residualBlocks): each level's second Conv+ReLU adds to its input. The same
-   * parameters; a study-scale model's loss falls about twice as fast, its phase does not gain, and short runs lose
-   * (README item 27), so off by default. Not in PtychoPINN.
+   * parameters; the structured study's loss falls about twice as fast, its phase does not gain, and short runs and
+   * the independent study lose (README item 27), so off by default. Not in PtychoPINN.
    */
   residualBlocks: boolean;
   /**
