@@ -117,13 +117,16 @@ describe('reconstruction-quality settings', () => {
       const dry = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', tmp.dir, '--view', 'baseline', ...flags], { encoding: 'utf8', timeout: 60_000 });
       const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean } =>
         JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1', 'run-config.json'), 'utf8')).training;
-      let r = dry('--plain-stitch', '--probe-big', '--keep-holes', '--no-ramp-head', '--residual-blocks');
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig, config().stitchFillHoles, config().rampHead, config().residualBlocks], [false, true, false, false, true]);
-      r = dry();
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.deepEqual([config().stitchPhaseAlignment, config().probeBig, config().stitchFillHoles, config().rampHead, config().residualBlocks], [true, false, true, true, false]);
-      r = dry('--plain-stitch', '--stitch-phase-align');
+      // A dry run that must succeed, and the training settings it planned.
+      const planned = (...flags: string[]): ReturnType<typeof config> => {
+        const run = dry(...flags);
+        assert.equal(run.status, 0, run.stdout + run.stderr);
+        return config();
+      };
+      const switches = (t: ReturnType<typeof config>): boolean[] => [t.stitchPhaseAlignment, t.probeBig, t.stitchFillHoles, t.rampHead, t.residualBlocks];
+      assert.deepEqual(switches(planned('--plain-stitch', '--probe-big', '--keep-holes', '--no-ramp-head', '--residual-blocks')), [false, true, false, false, true]);
+      assert.deepEqual(switches(planned()), [true, false, true, true, false]);
+      let r = dry('--plain-stitch', '--stitch-phase-align');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /exclude each other/);
       r = dry('--ramp-head', '--no-ramp-head');
@@ -131,20 +134,12 @@ describe('reconstruction-quality settings', () => {
       assert.match(r.stderr, /--ramp-head and --no-ramp-head exclude each other/);
       // A settings file that turns the ramp head off, and the flag that overrides it.
       fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ 'ptychoStudy.training.rampHead': false }));
-      r = dry();
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.equal(config().rampHead, false);
-      r = dry('--ramp-head');
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.equal(config().rampHead, true);
+      assert.equal(planned().rampHead, false);
+      assert.equal(planned('--ramp-head').rampHead, true);
       // Residual blocks turned on by a settings file, and the flag that overrides it.
       fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ 'ptychoStudy.training.residualBlocks': true }));
-      r = dry();
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.equal(config().residualBlocks, true);
-      r = dry('--no-residual-blocks');
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.equal(config().residualBlocks, false);
+      assert.equal(planned().residualBlocks, true);
+      assert.equal(planned('--no-residual-blocks').residualBlocks, false);
       r = dry('--residual-blocks', '--no-residual-blocks');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /--residual-blocks and --no-residual-blocks exclude each other/);
