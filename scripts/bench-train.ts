@@ -2,11 +2,13 @@
 // Measures the generated train step on this machine: step time and images/s (median of ≥ 10 steps after
 // warm-up), achieved conv GFLOP/s against the MatMul peak measured in the same run, inference patterns/s,
 // session-creation time and peak RSS, for N=64 gridsize 1 and 2 at the default width (n_filters_scale 2) and
-// the 600k-parameter n=1 variant. Sessions are opened exactly as a real run opens them (createSession with the
+// the 600k-parameter n=1 variant — PtychoPINN's plain network, which the PyTorch yardstick also builds — and the
+// network a real run builds with today's default settings (resolveTrainingSettings: the ramp head and every other
+// default architecture switch, the default probe normalisation), at N=64 gs1 and gs2. Sessions are opened exactly as a real run opens them (createSession with the
 // worker's providers, optimisation levels and intra-op threads, resolved by the same resolveThreads: --threads /
 // BENCH_THREADS, else SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else every available core). Then a real run —
 // the bundled worker process on a small simulated study, N=64 gs1 B=16 n_filters_scale 2, 2 epochs — prints its
-// images/s beside the bench's (--no-real skips it). With --torch it also runs scripts/bench_torch.py (PyTorch eager
+// images/s beside the bench's default network's (--no-real skips it). With --torch it also runs scripts/bench_torch.py (PyTorch eager
 // CPU, the same network and batch) when python3 with torch is installed: the yardstick, not a dependency.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -14,14 +16,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
-  buildArchitecture, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, normalizeProbe, parameterCount, IO,
+  buildArchitecture, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, modelProbe, normalizeProbe, parameterCount, predictsFullPatch, IO,
+  type ArchitectureSpec,
 } from '../src/core/model';
 import { adamStepSize, Graph, op } from '../src/core/onnx';
 import { startRun } from '../src/core/run/launcher';
 import { planProviders } from '../src/core/runtime/providers';
 import { describeThreads, resolveThreads } from '../src/core/runtime/threads';
 import { defaultSimulationConfig, simulateStudy, syntheticProbe } from '../src/core/simulate';
-import { discoverStudy, EXECUTION_PROVIDERS, listJobs, type ExecutionProvider, type JobManifest } from '../src/core/study';
+import { discoverStudy, EXECUTION_PROVIDERS, listJobs, resolveTrainingSettings, type ExecutionProvider, type JobManifest } from '../src/core/study';
 import { planRun } from '../src/core/run/plan';
 import { createSession } from '../src/core/train/runtime';
 
@@ -86,8 +89,11 @@ async function matmulPeak(): Promise<number> {
   return (2 * n ** 3) / (best / 1000) / 1e9;
 }
 
+/** 'plain': PtychoPINN's network (the PyTorch yardstick's); 'default': the network of a real run with the default settings. */
+type Network = 'plain' | 'default';
+
 interface Result {
-  config: { N: number; gridsize: number; batchSize: number; filterScale: number };
+  config: { N: number; gridsize: number; batchSize: number; filterScale: number; network: Network };
   parameters: number;
   stepMsMedian: number;
   stepMsMin: number;
@@ -101,10 +107,23 @@ interface Result {
   peakRssMB: number;
 }
 
-async function bench(n: number, gridsize: number, batch: number, filterScale: number, peak: number): Promise<Result> {
-  const arch = buildArchitecture({ n, gridsize, filterScale });
-  const probe = normalizeProbe(syntheticProbe(n).data, n);
-  const spec = { arch, batch, canvas: canvasSize(n, 8), intensityScale: Math.sqrt(1e4) / (n / 2), probe, trainLogScale: true };
+/** The architecture and model probe of `network` (the default one as trainer.ts builds it from the settings). */
+function networkOf(network: Network, n: number, gridsize: number, filterScale: number): { spec: ArchitectureSpec; probe: { re: Float32Array; im: Float32Array } } {
+  if (network === 'plain') return { spec: { n, gridsize, filterScale }, probe: normalizeProbe(syntheticProbe(n).data, n) };
+  const t = resolveTrainingSettings();
+  return {
+    spec: {
+      n, gridsize, filterScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude, fullSupport: t.objectSupport === 'full',
+      residualBlocks: t.residualBlocks, backprojectedInput: t.backprojectedInput,
+    },
+    probe: modelProbe(syntheticProbe(n).data, n, t.probeNormalization),
+  };
+}
+
+async function bench(n: number, gridsize: number, batch: number, filterScale: number, network: Network, peak: number): Promise<Result> {
+  const { spec: archSpec, probe } = networkOf(network, n, gridsize, filterScale);
+  const arch = buildArchitecture(archSpec);
+  const spec = { arch, batch, canvas: canvasSize(n, 8, predictsFullPatch(arch.spec)), intensityScale: Math.sqrt(1e4) / (n / 2), probe: { re: probe.re, im: probe.im }, trainLogScale: true };
   const t0 = performance.now();
   const step = buildTrainStepGraph(spec);
   const graphBuildMs = performance.now() - t0;
@@ -155,7 +174,7 @@ async function bench(n: number, gridsize: number, batch: number, filterScale: nu
   const convFlops = 2 * 3 * arch.convMacsPerGroup * batch;
   const convGflops = convFlops / (stepMs / 1000) / 1e9;
   return {
-    config: { N: n, gridsize, batchSize: batch, filterScale },
+    config: { N: n, gridsize, batchSize: batch, filterScale, network },
     parameters: parameterCount(arch),
     stepMsMedian: stepMs,
     stepMsMin: Math.min(...times),
@@ -170,9 +189,9 @@ async function bench(n: number, gridsize: number, batch: number, filterScale: nu
   };
 }
 
-function torchBench(configs: [number, number, number, number][]): Record<string, unknown>[] {
+function torchBench(configs: [number, number, number, number, Network][]): Record<string, unknown>[] {
   const script = path.join(__dirname, '..', 'scripts', 'bench_torch.py');
-  const r = spawnSync('python3', [script, '--steps', String(STEPS), '--threads', String(threads), ...configs.map((c) => c.join(':'))], { encoding: 'utf8' });
+  const r = spawnSync('python3', [script, '--steps', String(STEPS), '--threads', String(threads), ...configs.map((c) => c.slice(0, 4).join(':'))], { encoding: 'utf8' });
   if (r.status !== 0) {
     if (!json) console.log(`PyTorch comparison skipped: ${(r.stderr || r.error?.message || 'python3 failed').trim().split('\n').at(-1)}`);
     return [];
@@ -236,7 +255,7 @@ async function realRun(): Promise<RealRun> {
     const steps = m.result?.steps ?? last?.step ?? 0;
     const batch = (m.training?.batchSize as number | undefined) ?? 16;
     return {
-      config: { N: 64, gridsize: 1, batchSize: batch, filterScale: 2 }, epochs: m.result?.epochs ?? 0, steps,
+      config: { N: 64, gridsize: 1, batchSize: batch, filterScale: 2, network: 'default' }, epochs: m.result?.epochs ?? 0, steps,
       imagesPerSec: last?.imagesPerSec ?? NaN, overallImagesPerSec: (steps * batch) / epochSeconds, runSeconds,
       threads: m.runtime.threads, threadsSource: m.runtime.threadsSource, executionProviderUsed: m.runtime.executionProviderUsed,
       monitor: { ...monitor, epochSeconds },
@@ -256,21 +275,22 @@ async function main(): Promise<void> {
   } else {
     console.log(JSON.stringify({ threads, threadsSource: resolved.source, notes: resolved.notes, providers, providerUsed, availableCores: os.availableParallelism() }));
   }
-  const configs: [number, number, number, number][] = [[64, 1, 16, 2], [64, 2, 16, 2], [64, 1, 16, 1]];
+  const configs: [number, number, number, number, Network][] = [[64, 1, 16, 2, 'plain'], [64, 2, 16, 2, 'plain'], [64, 1, 16, 1, 'plain'], [64, 1, 16, 2, 'default'], [64, 2, 16, 2, 'default']];
   const results: Result[] = [];
-  for (const [n, gs, b, fs] of configs) {
-    const r = await bench(n, gs, b, fs, peak);
+  for (const [n, gs, b, fs, network] of configs) {
+    const r = await bench(n, gs, b, fs, network, peak);
     results.push(r);
     if (json) console.log(JSON.stringify(r));
     else {
-      console.log(`N=${n} gs${gs} B=${b} n_filters_scale ${fs} (${r.parameters.toLocaleString('en-US')} params): step ${r.stepMsMedian.toFixed(0)} ms median (min ${r.stepMsMin.toFixed(0)}), `
+      console.log(`N=${n} gs${gs} B=${b} n_filters_scale ${fs}, ${network === 'plain' ? 'PtychoPINN\'s plain network' : 'the default settings\' network'} (${r.parameters.toLocaleString('en-US')} params): step ${r.stepMsMedian.toFixed(0)} ms median (min ${r.stepMsMin.toFixed(0)}), `
         + `${r.imagesPerSec.toFixed(1)} images/s, conv ${r.convGflops.toFixed(1)} GFLOP/s = ${(100 * r.convToPeak).toFixed(0)}% of the MatMul peak; `
         + `inference ${r.inferencePatternsPerSec.toFixed(0)} patterns/s; session ${r.sessionMs.toFixed(0)} ms; peak RSS ${r.peakRssMB} MiB`);
     }
   }
   if (withReal) {
     const real = await realRun();
-    const ours = results.find((r) => r.config.N === 64 && r.config.gridsize === 1 && r.config.filterScale === 2);
+    // Like for like: the real run trains the default settings' network.
+    const ours = results.find((r) => r.config.N === 64 && r.config.gridsize === 1 && r.config.filterScale === 2 && r.config.network === 'default');
     if (json) console.log(JSON.stringify({ realRun: real, benchImagesPerSec: ours?.imagesPerSec ?? null }));
     else {
       console.log(`real run (worker process, N=64 gs1 B=${real.config.batchSize} n_filters_scale 2, ${real.epochs} epochs × ${real.steps / Math.max(1, real.epochs)} steps, `
@@ -288,11 +308,12 @@ async function main(): Promise<void> {
     }
   }
   if (withTorch) {
-    for (const t of torchBench(configs)) {
+    // The yardstick builds PtychoPINN's plain network, so it is compared with the plain rows.
+    for (const t of torchBench(configs.filter((c) => c[4] === 'plain'))) {
       if (json) console.log(JSON.stringify({ ...t, framework: 'pytorch' }));
       else {
         const c = t.config as Result['config'];
-        const ours = results.find((r) => r.config.N === c.N && r.config.gridsize === c.gridsize && r.config.filterScale === c.filterScale);
+        const ours = results.find((r) => r.config.N === c.N && r.config.gridsize === c.gridsize && r.config.filterScale === c.filterScale && r.config.network === 'plain');
         console.log(`PyTorch ${t.torch} eager CPU, N=${c.N} gs${c.gridsize} B=${c.batchSize} n=${c.filterScale}: step ${(t.stepMsMedian as number).toFixed(0)} ms, ${(t.imagesPerSec as number).toFixed(1)} images/s`
           + (ours ? `  → onnxruntime/PyTorch throughput ×${(ours.imagesPerSec / (t.imagesPerSec as number)).toFixed(2)}` : ''));
       }

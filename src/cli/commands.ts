@@ -58,7 +58,7 @@ const ROOT_FLAGS: FlagSpec = {
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
-  'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'residual-blocks': { type: 'boolean' }, 'no-residual-blocks': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
+  'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'residual-blocks': { type: 'boolean' }, 'no-residual-blocks': { type: 'boolean' }, 'backprojected-input': { type: 'boolean' }, 'no-backprojected-input': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'patience-restart': { type: 'boolean' }, 'no-patience-restart': { type: 'boolean' }, 'stitch-crop-size': { type: 'string' }, 'stitch-blend': { type: 'string' },
   'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'no-phase-filter': { type: 'boolean' }, 'phase-filter': { type: 'boolean' }, 'amplitude-filter': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'centroid-refinement': { type: 'boolean' },
 } as const;
@@ -83,6 +83,9 @@ const QUALITY_HELP = [
   '  --residual-blocks      make each level\'s second conv a residual block (it adds to its input; the same parameters):',
   '                         a lower loss sooner on some studies, no better phase (README item 27; not in PtychoPINN; off);',
   '                         --no-residual-blocks turns them off over a settings file that turned them on',
+  '  --backprojected-input  let the encoder also read each pattern propagated back to the sample (its amplitude with',
+  '                         the flat object\'s far-field phase, divided by the probe; README item 28; not in PtychoPINN);',
+  '                         --no-backprojected-input turns it off over a settings file that turned it on',
   '  --energy-amplitude     scale each pattern\'s predicted amplitude by the rms amplitude its total counts imply',
   '                         (the decoder learns only the relative structure; not in PtychoPINN; default off)',
   '  --object-support centre|full  where the network predicts the object: the central N/2 (default, PtychoPINN\'s',
@@ -799,6 +802,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     probeBig: bool(p, 'probe-big') ? true : undefined,
     rampHead: onOffChoice(p, 'ramp-head'),
     residualBlocks: onOffChoice(p, 'residual-blocks'),
+    backprojectedInput: onOffChoice(p, 'backprojected-input'),
     energyAmplitude: bool(p, 'energy-amplitude') ? true : undefined,
     objectSupport: oneOf(p, 'object-support', ['centre', 'full'] as const),
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),

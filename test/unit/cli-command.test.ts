@@ -45,8 +45,8 @@ describe('Copy CLI Command: the command line of a job', function () {
     const cases: [Partial<TrainingSettings>, string[]][] = [
       [{
         epochs: 3, batchSize: 8, learningRate: 5e-4, neighborCount: 5, seed: 7, nFiltersScale: 1, earlyStoppingPatience: 4, stitchCropSize: 16,
-        stitchPhaseAlignment: false, probeBig: true, rampHead: false, residualBlocks: true, energyAmplitude: true, weightInit: 'he', warmupSteps: 10, minDelta: 0.001, earlyStoppingMonitor: 'loss', executionProvider: 'cpu',
-      }, ['--epochs', '--lr', '--early-stopping-patience', '--stitch-crop-size', '--plain-stitch', '--probe-big', '--no-ramp-head', '--residual-blocks', '--energy-amplitude', '--weight-init', '--ep', '--threads']],
+        stitchPhaseAlignment: false, probeBig: true, rampHead: false, residualBlocks: true, backprojectedInput: true, energyAmplitude: true, weightInit: 'he', warmupSteps: 10, minDelta: 0.001, earlyStoppingMonitor: 'loss', executionProvider: 'cpu',
+      }, ['--epochs', '--lr', '--early-stopping-patience', '--stitch-crop-size', '--plain-stitch', '--probe-big', '--no-ramp-head', '--residual-blocks', '--backprojected-input', '--energy-amplitude', '--weight-init', '--ep', '--threads']],
       [{ epochs: 2, objectSupport: 'full', patienceRestartsOnLrReduction: false, stitchBlend: 'crop', stitchAmplitudeFilter: false, stitchPhaseFilter: false }, ['--object-support', '--no-patience-restart', '--stitch-blend', '--no-amplitude-filter', '--no-phase-filter', '--threads']],
     ];
     for (const [overrides, flags] of cases) {

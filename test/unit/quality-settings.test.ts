@@ -88,7 +88,7 @@ describe('reconstruction-quality settings', () => {
   it('the plan records the choices the original study left open, with the reference values', () => {
     const choices = openChoicesOf(resolveTrainingSettings(), 1000, 1000);
     const byKey = new Map(choices.map((c) => [c.key, c]));
-    for (const k of ['nGroups', 'neighborCount', 'earlyStoppingMonitor', 'minDelta', 'probeNormalization', 'stitchPhaseAlignment', 'probeBig', 'rampHead', 'residualBlocks', 'learningRate', 'weightInit']) assert.ok(byKey.has(k), k);
+    for (const k of ['nGroups', 'neighborCount', 'earlyStoppingMonitor', 'minDelta', 'probeNormalization', 'stitchPhaseAlignment', 'probeBig', 'rampHead', 'residualBlocks', 'backprojectedInput', 'learningRate', 'weightInit']) assert.ok(byKey.has(k), k);
     assert.equal(byKey.get('nGroups')!.value, 1000);
     assert.match(byKey.get('nGroups')!.reference, /512/);
     assert.equal(byKey.get('earlyStoppingMonitor')!.value, 'val_loss');
@@ -97,6 +97,8 @@ describe('reconstruction-quality settings', () => {
     assert.match(byKey.get('rampHead')!.reference, /absent/);
     assert.equal(byKey.get('residualBlocks')!.value, false);
     assert.match(byKey.get('residualBlocks')!.reference, /plain Conv\+ReLU/);
+    assert.equal(byKey.get('backprojectedInput')!.value, false);
+    assert.match(byKey.get('backprojectedInput')!.reference, /diffraction amplitudes only/);
     assert.equal(byKey.get('stitchPhaseAlignment')!.value, true);
   });
 
@@ -108,6 +110,8 @@ describe('reconstruction-quality settings', () => {
     assert.throws(() => resolveTrainingSettings({ rampHead: 'no' as never }), /rampHead must be true or false/);
     assert.equal(d.residualBlocks, false, 'residual blocks are off by default (PtychoPINN\'s plain pairs)');
     assert.throws(() => resolveTrainingSettings({ residualBlocks: 1 as never }), /residualBlocks must be true or false/);
+    assert.equal(d.backprojectedInput, false, 'the back-projected input is off by default (PtychoPINN\'s input)');
+    assert.throws(() => resolveTrainingSettings({ backprojectedInput: 'on' as never }), /backprojectedInput must be true or false/);
     assert.equal(d.stitchFillHoles, true, 'holes between crops are filled by default');
     assert.throws(() => resolveTrainingSettings({ probeBig: 'yes' as never }), /probeBig/);
     assert.throws(() => resolveTrainingSettings({ stitchFillHoles: 1 as never }), /stitchFillHoles must be true or false/);
@@ -115,7 +119,7 @@ describe('reconstruction-quality settings', () => {
     try {
       await makeStudy(tmp.dir, { doses: [1000], views: [] });
       const dry = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', tmp.dir, '--view', 'baseline', ...flags], { encoding: 'utf8', timeout: 60_000 });
-      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean } =>
+      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean; backprojectedInput: boolean } =>
         JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1', 'run-config.json'), 'utf8')).training;
       // A dry run that must succeed, and the training settings it planned.
       const planned = (...flags: string[]): ReturnType<typeof config> => {
@@ -123,9 +127,9 @@ describe('reconstruction-quality settings', () => {
         assert.equal(run.status, 0, run.stdout + run.stderr);
         return config();
       };
-      const switches = (t: ReturnType<typeof config>): boolean[] => [t.stitchPhaseAlignment, t.probeBig, t.stitchFillHoles, t.rampHead, t.residualBlocks];
-      assert.deepEqual(switches(planned('--plain-stitch', '--probe-big', '--keep-holes', '--no-ramp-head', '--residual-blocks')), [false, true, false, false, true]);
-      assert.deepEqual(switches(planned()), [true, false, true, true, false]);
+      const switches = (t: ReturnType<typeof config>): boolean[] => [t.stitchPhaseAlignment, t.probeBig, t.stitchFillHoles, t.rampHead, t.residualBlocks, t.backprojectedInput];
+      assert.deepEqual(switches(planned('--plain-stitch', '--probe-big', '--keep-holes', '--no-ramp-head', '--residual-blocks', '--backprojected-input')), [false, true, false, false, true, true]);
+      assert.deepEqual(switches(planned()), [true, false, true, true, false, false]);
       let r = dry('--plain-stitch', '--stitch-phase-align');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /exclude each other/);
@@ -143,6 +147,10 @@ describe('reconstruction-quality settings', () => {
       r = dry('--residual-blocks', '--no-residual-blocks');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /--residual-blocks and --no-residual-blocks exclude each other/);
+      // The back-projected input turned on by a settings file, and the flag that overrides it.
+      fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ 'ptychoStudy.training.backprojectedInput': true }));
+      assert.equal(planned().backprojectedInput, true);
+      assert.equal(planned('--no-backprojected-input').backprojectedInput, false);
     } finally {
       tmp.cleanup();
     }

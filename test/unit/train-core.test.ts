@@ -413,18 +413,21 @@ describe('training engine (in-process)', function () {
     assert.equal((await same.t.loadState(old)).step, 0, 'and --no-ramp-head resumes it');
     await same.close();
     await plain.close();
-    // Residual blocks keep every shape, so only the fingerprint tells their checkpoint from the plain network's.
-    const withResidual = { ...config, training: { ...config.training, residualBlocks: true } };
-    const residual = await trainer(withResidual);
-    const residualFile = path.join(tmp.dir, 'residual.npz');
-    await residual.t.saveState(residual.t.initialState(), residualFile);
-    await residual.close();
-    const plainBlocks = await trainer(config);
-    await assert.rejects(plainBlocks.t.loadState(residualFile), /different configuration/);
-    await plainBlocks.close();
-    const residualAgain = await trainer(withResidual);
-    assert.equal((await residualAgain.t.loadState(residualFile)).step, 0, 'the same setting resumes it');
-    await residualAgain.close();
+    // Residual blocks keep every shape, so only the fingerprint tells their checkpoint from the plain network's; the
+    // back-projected input widens the first kernel. Either checkpoint is refused by the plain network and resumes with its setting.
+    for (const [name, setting] of [['residual', { residualBlocks: true }], ['backprojected', { backprojectedInput: true }]] as const) {
+      const withSetting = { ...config, training: { ...config.training, ...setting } };
+      const other = await trainer(withSetting);
+      const otherFile = path.join(tmp.dir, `${name}.npz`);
+      await other.t.saveState(other.t.initialState(), otherFile);
+      await other.close();
+      const plainNetwork = await trainer(config);
+      await assert.rejects(plainNetwork.t.loadState(otherFile), /different configuration/, name);
+      await plainNetwork.close();
+      const again = await trainer(withSetting);
+      assert.equal((await again.t.loadState(otherFile)).step, 0, `${name}: the same setting resumes it`);
+      await again.close();
+    }
     // A gridsize-2 checkpoint from before the group-origin ramp planes (its fingerprint then) is refused and says why.
     const dense = await trainer(await planFor(tmp.dir, 'dose_100000/dense/gs2', { epochs: 1, batchSize: 8, nFiltersScale: 1, seed: 11 }));
     const legacy = path.join(tmp.dir, 'gs2-before.npz');

@@ -46,6 +46,13 @@ export interface ArchitectureSpec {
    * a lower loss sooner, the same phase). No parameters; not in PtychoPINN.
    */
   residualBlocks?: boolean;
+  /**
+   * Back-projected input (training.backprojectedInput): besides each pattern's amplitude the encoder reads its
+   * back-projection — the measured amplitude with the flat object's far-field phase, propagated back to the sample
+   * and divided by the probe (graphs.ts `backprojection`): two real-space planes per pattern (re, im), so the
+   * first conv sees 3C channels. No parameters besides the wider first kernel; not in PtychoPINN.
+   */
+  backprojectedInput?: boolean;
 }
 
 /** Whether the network predicts all N×N of each patch (probe.big's border branch, or the full support). */
@@ -133,7 +140,7 @@ export function buildArchitecture(spec: ArchitectureSpec): Architecture {
     throw new Error(`N=${n} needs ${levels(n)} encoder and ${levels(n) - 1} decoder levels (got ${encFilters.length} and ${decFilters.length})`);
   }
   const encoder: ConvLayer[][] = [];
-  let ci = channels;
+  let ci = spec.backprojectedInput ? 3 * channels : channels;
   encFilters.forEach((f, l) => {
     encoder.push([conv(`enc${l}.conv0`, ci, f, size), conv(`enc${l}.conv1`, f, f, size)]);
     ci = f;

@@ -3,7 +3,7 @@
 // evaluation graph (per-group loss) and the standalone inference graph (weights baked in → model.onnx).
 import { adamUpdate, gradients, Graph, op, type Value } from '../onnx';
 import { BORDER_CHANNELS, LOG_SCALE, predictsFullPatch, type Architecture, type BorderBranch, type ConvLayer } from './architecture';
-import { borderMask, centralMask, shiftedDftMatrices, tentGrid } from './physics';
+import { backprojectionConstants, borderMask, centralMask, shiftedDftMatrices, tentGrid } from './physics';
 
 export interface ModelGraphSpec {
   arch: Architecture;
@@ -62,14 +62,16 @@ function convRelu(x: Value, layer: ConvLayer, params: Map<string, Value>): Value
 /**
  * The CNN: normalised diffraction [B, C, N, N] → amplitude in (0, 1) and phase in (−π, π) on the central N/2,
  * zero outside; with probe.big the border branch fills the outside (swish, as PtychoPINN's decoder_last).
+ * `backprojected` [B, 2C, N, N] (`scaledBackprojection`) joins the input when the architecture reads it.
  */
-export function network(x: Value, arch: Architecture, params: Map<string, Value>, probeEnergy?: number, offsets?: Value): { amplitude: Value; phase: Value } {
+export function network(x: Value, arch: Architecture, params: Map<string, Value>, probeEnergy?: number, offsets?: Value, backprojected?: Value): { amplitude: Value; phase: Value } {
   // A level's two convs; with residual blocks the second adds to the first's output (same width by construction).
   const level = (v: Value, a: ConvLayer, b: ConvLayer): Value => {
     const u = convRelu(v, a, params);
     return arch.spec.residualBlocks ? op.add(u, convRelu(u, b, params)) : convRelu(u, b, params);
   };
-  let h = x;
+  if (arch.spec.backprojectedInput && !backprojected) throw new Error('the back-projected input needs the back-projection of the patterns');
+  let h = arch.spec.backprojectedInput ? op.concat([x, backprojected!], 1) : x;
   for (const [a, b] of arch.encoder) h = op.maxPool2(level(h, a, b));
   const n = arch.spec.n;
   const q = n / 4;
@@ -101,6 +103,48 @@ export function network(x: Value, arch: Architecture, params: Map<string, Value>
   let phase = decode(arch.decoders.phase, arch.heads.phase, (v) => op.scale(op.tanh(v), Math.PI), arch.border?.phase);
   if (arch.ramp) phase = op.add(phase, phaseRamp(x, h, arch, params, offsets));
   return { amplitude, phase };
+}
+
+/**
+ * Each pattern's back-projection [B, 2C, N, N] (re planes, then im): its amplitude y with the flat object's
+ * far-field phase θ, propagated back (the inverse of the forward model's shifted DFT) and divided by the probe
+ * with a Wiener floor: O₁ = F⁻¹(N·y·e^{iθ})·P̄/(|P|² + ε). For the flat object O₁ ≈ 1 under the probe; a weak
+ * object's phase appears in it as in an in-line hologram (with its twin), in the frame of the object the
+ * network predicts. Linear in y, so scaling y scales it. The network reads it beside y (ArchitectureSpec
+ * backprojectedInput).
+ */
+export function backprojection(y: Value, probe: { re: Float32Array; im: Float32Array }): Value {
+  const g = y.graph;
+  const n = y.shape[3];
+  // Host-side constants: 2N³ complex products, negligible beside building the graph.
+  const k = backprojectionConstants(probe, n);
+  const dft = shiftedDftMatrices(n);
+  const m = {
+    cr: constantMatrix(g, `backprojection_phasor_re_${n}`, k.phasorRe, [n, n]),
+    ci: constantMatrix(g, `backprojection_phasor_im_${n}`, k.phasorIm, [n, n]),
+    qr: constantMatrix(g, `backprojection_inverse_re_${n}`, k.inverseRe, [n, n]),
+    qi: constantMatrix(g, `backprojection_inverse_im_${n}`, k.inverseIm, [n, n]),
+    fr: constantMatrix(g, `dft${n}_re`, dft.re, [n, n]),
+    fi: constantMatrix(g, `dft${n}_im`, dft.im, [n, n]),
+    frT: constantMatrix(g, `dft${n}_re_t`, dft.reT, [n, n]),
+    fiT: constantMatrix(g, `dft${n}_im_t`, dft.imT, [n, n]),
+  };
+  const zr = op.mul(y, m.cr);
+  const zi = op.mul(y, m.ci);
+  // T = Fsᴴ·Z, U = T·conj(Fs) (Fs·Fsᴴ = N·I), O₁ = U·P̄/(|P|² + ε)/N.
+  const tr = op.add(op.matmul(m.frT, zr), op.matmul(m.fiT, zi));
+  const ti = op.sub(op.matmul(m.frT, zi), op.matmul(m.fiT, zr));
+  const ur = op.add(op.matmul(tr, m.fr), op.matmul(ti, m.fi));
+  const ui = op.sub(op.matmul(ti, m.fr), op.matmul(tr, m.fi));
+  const re = op.sub(op.mul(ur, m.qr), op.mul(ui, m.qi));
+  const im = op.add(op.mul(ur, m.qi), op.mul(ui, m.qr));
+  return op.concat([re, im], 1);
+}
+
+/** The network's back-projected input: of the raw patterns (no gradient), times the input scale (which has one). */
+function scaledBackprojection(spec: ModelGraphSpec, x: Value, inputScale: Value): Value | undefined {
+  if (!spec.arch.spec.backprojectedInput) return undefined;
+  return op.mul(x.graph.untaped(() => backprojection(x, spec.probe)), inputScale);
 }
 
 /**
@@ -292,7 +336,7 @@ export function forward(spec: ModelGraphSpec, params: Map<string, Value>, x: Val
   const s = spec.intensityScale;
   const logScale = params.get(LOG_SCALE)!;
   const inputScale = op.mul(g.constant(s), op.exp(op.neg(logScale)));
-  const { amplitude, phase } = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec), offsets);
+  const { amplitude, phase } = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec), offsets, scaledBackprojection(spec, x, inputScale));
   let re = op.mul(amplitude, op.cos(phase));
   let im = op.mul(amplitude, op.sin(phase));
   let canvasRe: Value | undefined;
@@ -407,7 +451,7 @@ export function buildInferenceGraph(
   g.untaped(() => {
     const s = spec.intensityScale;
     const inputScale = op.mul(g.constant(s), op.exp(op.neg(params.get(LOG_SCALE)!)));
-    const net = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec), offsets);
+    const net = network(op.mul(x, inputScale), spec.arch, params, probeEnergyOf(spec), offsets, scaledBackprojection(spec, x, inputScale));
     if (spec.arch.spec.gridsize === 1) {
       g.output(named(net.amplitude, IO.amplitude));
       g.output(named(net.phase, IO.phase));

@@ -196,3 +196,54 @@ export function probeCentroidShare(amplitude: (k: number) => number, maps: { w: 
   }
   return [u / w, v / w];
 }
+
+/** Wiener floor of the back-projection's division by the probe, relative to max |P|². */
+export const BACKPROJECTION_FLOOR = 0.05;
+
+/**
+ * Host-side constants of the back-projection (graphs.ts `backprojection`) for a probe P (N×N planes):
+ * the unit phasor of the flat object's far field fftshift(FFT2(P)) (1 where it vanishes), and
+ * conj(P) / (|P|² + BACKPROJECTION_FLOOR·max|P|²) / N — the inverse transform's 1/N² less the amplitude's 1/N.
+ */
+export function backprojectionConstants(probe: { re: Float32Array; im: Float32Array }, n: number): { phasorRe: Float32Array; phasorIm: Float32Array; inverseRe: Float32Array; inverseIm: Float32Array } {
+  const f = shiftedDftMatrices(n);
+  // Y = Fs·P·Fsᵀ, in double.
+  const y = complexProduct(complexProduct(f, probe, n), { re: f.reT, im: f.imT }, n);
+  const phasorRe = new Float32Array(n * n);
+  const phasorIm = new Float32Array(n * n);
+  for (let k = 0; k < n * n; k++) {
+    const m = Math.hypot(y.re[k], y.im[k]);
+    phasorRe[k] = m > 0 ? y.re[k] / m : 1;
+    phasorIm[k] = m > 0 ? y.im[k] / m : 0;
+  }
+  let max = 0;
+  for (let k = 0; k < n * n; k++) max = Math.max(max, probe.re[k] ** 2 + probe.im[k] ** 2);
+  if (!(max > 0)) throw new Error('the back-projected input needs a probe with some intensity');
+  const inverseRe = new Float32Array(n * n);
+  const inverseIm = new Float32Array(n * n);
+  for (let k = 0; k < n * n; k++) {
+    const w = 1 / ((probe.re[k] ** 2 + probe.im[k] ** 2 + BACKPROJECTION_FLOOR * max) * n);
+    inverseRe[k] = probe.re[k] * w;
+    inverseIm[k] = -probe.im[k] * w;
+  }
+  return { phasorRe, phasorIm, inverseRe, inverseIm };
+}
+
+/** The complex matrix product A·B of two N×N matrices (split re/im), in double. */
+function complexProduct(a: { re: ArrayLike<number>; im: ArrayLike<number> }, b: { re: ArrayLike<number>; im: ArrayLike<number> }, n: number): { re: Float64Array; im: Float64Array } {
+  const re = new Float64Array(n * n);
+  const im = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let sr = 0, si = 0;
+      for (let k = 0; k < n; k++) {
+        const ar = a.re[i * n + k], ai = a.im[i * n + k], br = b.re[k * n + j], bi = b.im[k * n + j];
+        sr += ar * br - ai * bi;
+        si += ar * bi + ai * br;
+      }
+      re[i * n + j] = sr;
+      im[i * n + j] = si;
+    }
+  }
+  return { re, im };
+}

@@ -130,6 +130,12 @@ export interface TrainingSettings {
    */
   residualBlocks: boolean;
   /**
+   * Back-projected input (ArchitectureSpec.backprojectedInput): the encoder also reads each pattern propagated back
+   * to the sample with the flat object's far-field phase and divided by the probe — two real-space planes per
+   * pattern. Only the first kernel widens. Not in PtychoPINN (README item 28).
+   */
+  backprojectedInput: boolean;
+  /**
    * Train on diffraction that validation says looks like intensity or photon counts (amplitude squared): its
    * errors become warnings. A deliberate choice, recorded in the manifest; the model still fits it as amplitude.
    */
@@ -178,6 +184,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   energyAmplitude: false,
   objectSupport: 'centre',
   residualBlocks: false,
+  backprojectedInput: false,
   allowIntensityData: false,
   previewCenter: null,
   previewSize: 96,
@@ -229,6 +236,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (s.weightInit !== 'he' && s.weightInit !== 'glorot') throw new ConfigError(`weightInit must be 'he' or 'glorot' (got ${String(s.weightInit)}).`);
   if (typeof s.probeBig !== 'boolean') throw new ConfigError(`probeBig must be true or false (got ${String(s.probeBig)}).`);
   if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
+  if (typeof s.backprojectedInput !== 'boolean') throw new ConfigError(`backprojectedInput must be true or false (got ${String(s.backprojectedInput)}).`);
   if (typeof s.residualBlocks !== 'boolean') throw new ConfigError(`residualBlocks must be true or false (got ${String(s.residualBlocks)}).`);
   if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
   if (s.objectSupport !== 'centre' && s.objectSupport !== 'full') throw new ConfigError(`objectSupport must be 'centre' or 'full' (got ${String(s.objectSupport)}).`);

@@ -131,7 +131,7 @@ export class Trainer {
     if (trainGroups.count < 1) throw new TrainingError(`${c.jobId}: no training groups (the dataset holds ${this.train.count} patterns).`);
     const batch = Math.min(t.batchSize, trainGroups.count);
     if (batch < t.batchSize) this.log(`Only ${trainGroups.count} training groups: the batch size is reduced from ${t.batchSize} to ${batch}.`);
-    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude, fullSupport: t.objectSupport === 'full', residualBlocks: t.residualBlocks });
+    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude, fullSupport: t.objectSupport === 'full', residualBlocks: t.residualBlocks, backprojectedInput: t.backprojectedInput });
     const probe = modelProbe(this.train.probe.data, c.n, t.probeNormalization);
     const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0);
     const spec: ModelGraphSpec = {
