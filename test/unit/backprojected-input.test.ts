@@ -1,6 +1,6 @@
 // The back-projected input (training.backprojectedInput): each pattern's amplitude with the flat object's far-field
 // phase, propagated back and divided by the probe. Checked against the physics (the flat object comes back as
-// |P|²/(|P|² + ε), a weak phase object's phase appears in the imaginary plane), through the network's parameters
+// |P|²/(|P|² + ε), a weak phase object's phase appears in it), through the network's parameters
 // (only the first kernel widens) and through the gradients of the first conv and of log_scale (which scales the
 // back-projection as it scales the amplitude) against finite differences (gridsize 1 and 2).
 import { strict as assert } from 'node:assert';
