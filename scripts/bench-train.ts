@@ -27,6 +27,7 @@ import { defaultSimulationConfig, simulateStudy, syntheticProbe } from '../src/c
 import { discoverStudy, EXECUTION_PROVIDERS, listJobs, resolveTrainingSettings, type ExecutionProvider, type JobManifest } from '../src/core/study';
 import { planRun } from '../src/core/run/plan';
 import { createSession } from '../src/core/train/runtime';
+import { architectureSpecOf } from '../src/core/train/trainer';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
@@ -112,10 +113,7 @@ function networkOf(network: Network, n: number, gridsize: number, filterScale: n
   if (network === 'plain') return { spec: { n, gridsize, filterScale }, probe: normalizeProbe(syntheticProbe(n).data, n) };
   const t = resolveTrainingSettings();
   return {
-    spec: {
-      n, gridsize, filterScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude, fullSupport: t.objectSupport === 'full',
-      residualBlocks: t.residualBlocks, backprojectedInput: t.backprojectedInput,
-    },
+    spec: architectureSpecOf({ ...t, nFiltersScale: filterScale }, n, gridsize),
     probe: modelProbe(syntheticProbe(n).data, n, t.probeNormalization),
   };
 }

@@ -136,21 +136,15 @@ describe('reconstruction-quality settings', () => {
       r = dry('--ramp-head', '--no-ramp-head');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /--ramp-head and --no-ramp-head exclude each other/);
-      // A settings file that turns the ramp head off, and the flag that overrides it.
-      fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ 'ptychoStudy.training.rampHead': false }));
-      assert.equal(planned().rampHead, false);
-      assert.equal(planned('--ramp-head').rampHead, true);
-      // Residual blocks turned on by a settings file, and the flag that overrides it.
-      fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ 'ptychoStudy.training.residualBlocks': true }));
-      assert.equal(planned().residualBlocks, true);
-      assert.equal(planned('--no-residual-blocks').residualBlocks, false);
+      // A settings file that turns a switch away from its default, and the flag that overrides it.
+      for (const [key, value, flag] of [['rampHead', false, '--ramp-head'], ['residualBlocks', true, '--no-residual-blocks'], ['backprojectedInput', true, '--no-backprojected-input']] as const) {
+        fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ [`ptychoStudy.training.${key}`]: value }));
+        assert.equal(planned()[key], value, key);
+        assert.equal(planned(flag)[key], !value, flag);
+      }
       r = dry('--residual-blocks', '--no-residual-blocks');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /--residual-blocks and --no-residual-blocks exclude each other/);
-      // The back-projected input turned on by a settings file, and the flag that overrides it.
-      fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ 'ptychoStudy.training.backprojectedInput': true }));
-      assert.equal(planned().backprojectedInput, true);
-      assert.equal(planned('--no-backprojected-input').backprojectedInput, false);
     } finally {
       tmp.cleanup();
     }

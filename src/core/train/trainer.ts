@@ -7,8 +7,9 @@ import type { RunConfig } from '../run/plan';
 import { adamStepSize } from '../onnx';
 import {
   buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, modelProbe, predictsFullPatch,
-  parameterCount, IO, LOG_SCALE, type Architecture, type ModelGraphSpec,
+  parameterCount, IO, LOG_SCALE, type Architecture, type ArchitectureSpec, type ModelGraphSpec,
 } from '../model';
+import type { TrainingSettings } from '../study/config';
 import { configKeyOf, loadCheckpoint, saveCheckpoint, type EpochRecord, type TrainingState } from './checkpoint';
 import { fingerprintParts, launchKeyOf } from './fingerprint';
 import type { TrainingDataset } from './data';
@@ -98,6 +99,14 @@ export function warmupFactor(step: number, steps: number): number {
   return steps > 0 ? Math.min(1, step / steps) : 1;
 }
 
+/** The network a run's training settings ask for (also what `bench:train` times as the default settings' network). */
+export function architectureSpecOf(t: TrainingSettings, n: number, gridsize: number): ArchitectureSpec {
+  return {
+    n, gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude,
+    fullSupport: t.objectSupport === 'full', residualBlocks: t.residualBlocks, backprojectedInput: t.backprojectedInput,
+  };
+}
+
 export class Trainer {
   private trainSession?: OrtSession;
   private evalSession?: OrtSession;
@@ -131,7 +140,7 @@ export class Trainer {
     if (trainGroups.count < 1) throw new TrainingError(`${c.jobId}: no training groups (the dataset holds ${this.train.count} patterns).`);
     const batch = Math.min(t.batchSize, trainGroups.count);
     if (batch < t.batchSize) this.log(`Only ${trainGroups.count} training groups: the batch size is reduced from ${t.batchSize} to ${batch}.`);
-    const arch = buildArchitecture({ n: c.n, gridsize: c.gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude, fullSupport: t.objectSupport === 'full', residualBlocks: t.residualBlocks, backprojectedInput: t.backprojectedInput });
+    const arch = buildArchitecture(architectureSpecOf(t, c.n, c.gridsize));
     const probe = modelProbe(this.train.probe.data, c.n, t.probeNormalization);
     const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0);
     const spec: ModelGraphSpec = {
