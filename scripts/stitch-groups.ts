@@ -1,9 +1,9 @@
 // Where a gridsize-2 model's stitched phase goes wrong (README "Reconstruction quality", items 20–21): the model's
 // predictions for every group of a dose's common evaluation are kept once and stitched several ways — plain
 // averaging, synchronised with anchors 0 (the product's, GROUP_SYNC_ANCHOR; with and without the centroid-consistency
-// step against the patterns' measured centroids, the product's default) / 0.1 / 1, and with each group's slope
-// re-explained with the stitched amplitude (the gridsize-1 crosstalk correction applied per group: the mean over the
-// group's patterns of share(group amplitude) − share(stitched amplitude)). Each is scored on the covered pixels: the
+// step against the patterns' measured centroids, on the crops and with the probe blend of item 29) / 0.1 / 1, and
+// with each group's slope re-explained with the stitched amplitude (the gridsize-1 crosstalk correction applied per
+// group: the mean over the group's patterns of share(group amplitude) − share(stitched amplitude)). Each is scored on the covered pixels: the
 // study's phase r, and the gain of the stitched phase on the truth's (least-squares slope, plane removed) for all of
 // it and for its part smoother than a 32-px box — how much of the truth's contrast the stitch keeps, where a pull
 // towards each group's own phase acts. Per group: its predicted phase slopes regressed on the truth's and on
@@ -34,8 +34,8 @@ export interface GroupStitchStudy {
   /** Predicted group slopes ≈ onTruth·truth's + onShare·(share(group amplitude) − share(true amplitude)), detector px. */
   slopes: { onTruth: number; onShare: number; r: number };
   modes: Record<string, GroupStitchScore>;
-  /** Centroid misfit (rms, detector px) of the true object, and the default stitch's step. */
-  centroids: { truthMisfit: number; step: CentroidRefinementSummary | undefined };
+  /** Centroid misfit (rms, detector px) of the true object, and the step of the crops' and of the probe blend's stitch. */
+  centroids: { truthMisfit: number; step: CentroidRefinementSummary | undefined; probeStep: CentroidRefinementSummary | undefined };
 }
 
 /** Separable box mean of `v` over the covered pixels (a hole does not count), half-width `h`. */
@@ -130,10 +130,11 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
     const centers = groups.centers;
     const probe = crosstalkCorrectionFor(data.probe.data, n).probe;
     const patchPatterns: PatchPatterns[] = Array.from({ length: count }, (_, g) => groupPatterns(groups, g, centroids, g));
-    // anchor 'default': the product's gridsize-2 stitch (stitcherFor), centroid step included.
-    const stitched = (ph: Float32Array, anchor: number | null | 'default', into: StitchRegion = region): StitchResult => {
-      const st = anchor === 'default'
-        ? stitcherFor(into, n, cropSize, count, { alignPhase: true, fillHoles: true, centroidRefinement: true }, data.probe.data, c)
+    // anchor 'default': the product's gridsize-2 stitch (stitcherFor), centroid step included, on the crops; 'probe': the
+    // same with the probe blend (README item 29; the default for a full-support model).
+    const stitched = (ph: Float32Array, anchor: number | null | 'default' | 'probe', into: StitchRegion = region): StitchResult => {
+      const st = anchor === 'default' || anchor === 'probe'
+        ? stitcherFor(into, n, cropSize, count, { alignPhase: true, fillHoles: true, centroidRefinement: true, blend: anchor === 'probe' ? 'probe' : 'crop' }, data.probe.data, c)
         : anchor === null ? new Stitcher(into, n, cropSize, fill) : new AlignedStitch(into, n, cropSize, count, { fill, anchor });
       for (let g = 0; g < count; g++) {
         if (st instanceof Stitcher) st.add(amplitude, ph, centers[2 * g], centers[2 * g + 1], g * n * n);
@@ -142,9 +143,11 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
       return st.result();
     };
     let step: CentroidRefinementSummary | undefined;
-    const scored = (ph: Float32Array, anchor: number | null | 'default'): GroupStitchScore => {
+    let probeStep: CentroidRefinementSummary | undefined;
+    const scored = (ph: Float32Array, anchor: number | null | 'default' | 'probe'): GroupStitchScore => {
       const r = stitched(ph, anchor, region);
       if (anchor === 'default') step = r.centroidRefinement;
+      if (anchor === 'probe') probeStep = r.centroidRefinement;
       return score(r.object, r.weight, truth, region.width);
     };
 
@@ -207,14 +210,15 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
     const truthMisfit = centroidMisfit(truthCanvas, probe, n, centers, patchPatterns).rms;
     const modes: Record<string, GroupStitchScore> = {
       plain: scored(phase, null),
-      'synchronised, anchor 0, centroid step (default)': scored(phase, 'default'),
+      'synchronised, anchor 0, centroid step (crops)': scored(phase, 'default'),
+      'synchronised, anchor 0, centroid step, probe blend': scored(phase, 'probe'),
       'synchronised, anchor 0, no centroid step': scored(phase, 0),
       'synchronised, anchor 0.1 (before)': scored(phase, 0.1),
       'synchronised, anchor 1': scored(phase, 1),
       'group slopes re-explained, anchor 0': scored(corrected, 0),
       'group slopes re-explained, anchor 0.1': scored(corrected, 0.1),
     };
-    return { groups: count, slopes: { onTruth: fit.a, onShare: fit.b, r: pearson(Float64Array.from(predicted), Float64Array.from(truthSlopes)) }, modes, centroids: { truthMisfit, step } };
+    return { groups: count, slopes: { onTruth: fit.a, onShare: fit.b, r: pearson(Float64Array.from(predicted), Float64Array.from(truthSlopes)) }, modes, centroids: { truthMisfit, step, probeStep } };
   } finally {
     await session.release();
     await data.close();
@@ -227,8 +231,8 @@ if (require.main === module) {
     if (args.json) { process.stdout.write(`${JSON.stringify(s)}\n`); return; }
     const f = (v: number): string => v.toFixed(3);
     process.stdout.write(`${s.groups} groups; predicted group slopes = ${f(s.slopes.onTruth)}·truth's + ${f(s.slopes.onShare)}·(share under the group's amplitude − under the truth's) (detector px; r with the truth's ${f(s.slopes.r)})\n`);
-    const st = s.centroids.step;
-    process.stdout.write(`centroid misfit (measured − predicted, rms detector px): the true object ${f(s.centroids.truthMisfit)}; the default stitch ${st ? `${f(st.misfitBefore)} → ${f(st.misfitAfter)} after its step (${st.accepted ? 'kept' : 'not kept'})` : '—'}\n`);
+    const said = (st: CentroidRefinementSummary | undefined): string => (st ? `${f(st.misfitBefore)} → ${f(st.misfitAfter)} after its step (${st.accepted ? 'kept' : 'not kept'})` : '—');
+    process.stdout.write(`centroid misfit (measured − predicted, rms detector px): the true object ${f(s.centroids.truthMisfit)}; the crops' stitch ${said(s.centroids.step)}; the probe blend's ${said(s.centroids.probeStep)}\n`);
     process.stdout.write('| stitching | phase r (study) | phase gain, all / wider than 32 px | amplitude r |\n|---|---|---|---|\n');
     for (const [name, m] of Object.entries(s.modes)) process.stdout.write(`| ${name} | ${f(m.phaseR)} | ${f(m.gain)} / ${f(m.gainWide)} | ${f(m.amplitudeR)} |\n`);
   }).catch((err: Error) => { process.stderr.write(`stitch-groups: ${err.message}\n`); process.exit(1); });

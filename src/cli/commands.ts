@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openNpz, openNpy, NpyFormatError, type NpzMember, type NpyHeader } from '../core/npy';
 import { escapeControl, escapeJsonControl } from '../core/text/escape';
-import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, parseJobId, DEFAULT_TRAINING, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS, STITCH_BLENDS } from '../core/study';
+import { discoverStudy, listJobs, inspectDataset, formatFinding, formatDose, hasErrors, parseJobId, DEFAULT_TRAINING, type StudyJob, type StudyLayout, type TrainingSettings, type ExecutionProvider, EXECUTION_PROVIDERS, OBJECT_SUPPORTS, STITCH_BLENDS } from '../core/study';
 import { describePlan, PlanError } from '../core/run/plan';
 import { writeDryRun } from '../core/run/dryRun';
 import { SlurmBackend } from '../core/run/backend';
@@ -88,17 +88,20 @@ const QUALITY_HELP = [
   '                         --no-backprojected-input turns it off over a settings file that turned it on',
   '  --energy-amplitude     scale each pattern\'s predicted amplitude by the rms amplitude its total counts imply',
   '                         (the decoder learns only the relative structure; not in PtychoPINN; default off)',
-  '  --object-support centre|full  where the network predicts the object: the central N/2 (default, PtychoPINN\'s',
-  '                         pad_object) or all N × N (a decoder level more; gridsize 2 merges by probe intensity)',
+  '  --object-support auto|centre|full  where the network predicts the object: the central N/2 (PtychoPINN\'s',
+  '                         pad_object) or all N × N (a decoder level more; gridsize 2 merges by probe intensity);',
+  '                         auto (default) = full for gridsize 2, centre for gridsize 1',
   '  --min-delta X          smallest loss decrease that counts as an improvement (default 1e-4, absolute)',
   '  --early-stopping-monitor val_loss|loss  what the schedule and early stopping watch (default val_loss)',
   '  --early-stopping-patience N  epochs without improvement before training stops (default 3)',
   '  --no-patience-restart  Keras\'s early stopping: a learning-rate reduction does not restart its patience (default: it',
   '                         does, so a run stops only at the floor of the schedule); --patience-restart turns it on',
   '  --stitch-crop-size M   central M×M of each patch used in stitching, and the evaluation margin (default 20)',
-  '  --stitch-blend auto|crop|taper  how patches are blended in stitching: crop = their central M×M crops with hard',
-  '                         edges, as the study did; taper = every pixel weighted cos²(π·d/L) from the patch centre,',
-  '                         L = N/2; auto (default) = taper for gridsize 2, crop for gridsize 1',
+  '  --stitch-blend auto|crop|taper|probe  how patches are blended in stitching: crop = their central M×M crops with',
+  '                         hard edges, as the study did; taper = every pixel weighted cos²(π·d/L) from the patch centre,',
+  '                         L = N/2; probe = every pixel weighted by its patterns\' probe intensity Σ|P(x − r_k)|²;',
+  '                         auto (default) = probe for gridsize 2 on the full object support, taper for gridsize 2',
+  '                         on the central N/2, crop for gridsize 1',
   '  --keep-holes           stitch the central M×M crops only, as the study did: pixels no crop reaches stay 0 (default:',
   '                         such holes are filled from the rest of each patch\'s N/2 support, at weight 1e-3)',
   '  --no-crosstalk-correction  gridsize 1: stitch each pattern with the phase slopes as predicted (default: the slopes',
@@ -804,7 +807,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     residualBlocks: onOffChoice(p, 'residual-blocks'),
     backprojectedInput: onOffChoice(p, 'backprojected-input'),
     energyAmplitude: bool(p, 'energy-amplitude') ? true : undefined,
-    objectSupport: oneOf(p, 'object-support', ['centre', 'full'] as const),
+    objectSupport: oneOf(p, 'object-support', OBJECT_SUPPORTS),
     earlyStoppingMonitor: oneOf(p, 'early-stopping-monitor', ['val_loss', 'loss'] as const),
     earlyStoppingPatience: num(p, 'early-stopping-patience', { integer: true, min: 1 }),
     patienceRestartsOnLrReduction: onOffChoice(p, 'patience-restart'),

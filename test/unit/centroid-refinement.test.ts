@@ -11,7 +11,7 @@ import { removePlaneAt } from '../../src/core/metrics';
 import { normalizeProbe } from '../../src/core/model';
 import { syntheticProbe } from '../../src/core/simulate';
 import { resolveTrainingSettings } from '../../src/core/study/config';
-import { AlignedStitch, CENTROID_STEP_MIN_DELIVERED, measuredCentroids, predictedCentroid, stitcherFor, type PatchPatterns } from '../../src/core/train';
+import { AlignedStitch, CENTROID_STEP_MIN_DELIVERED, measuredCentroids, predictedCentroid, probeBlendFor, stitcherFor, type PatchPatterns } from '../../src/core/train';
 import { makeStudy } from './helpers/study';
 import { repoRoot, tempDir } from './helpers/paths';
 import { truthCanvas } from './helpers/canvas';
@@ -81,9 +81,10 @@ describe('centroid-consistent stitching', () => {
     patterns.push({ offsets, centroids: measured });
   }
   const region = { x0: 34, y0: 34, width: 45, height: 45 };
-  const stitch = (withCentroids: boolean, given = true, holes = false, taper = 0): ReturnType<AlignedStitch['result']> => {
-    const s = new AlignedStitch(region, N, 8, count, { anchor: 0, taper, ...(holes ? {} : { fill: { size: N, weight: 1e-3 } }), ...(withCentroids ? { centroids: { probe } } : {}) });
-    for (let g = 0; g < count; g++) s.add(amplitude, phase, centers[2 * g], centers[2 * g + 1], g * N * N, given ? patterns[g] : undefined);
+  const blend = probeBlendFor(Float32Array.from({ length: 2 * N * N }, (_, k) => (k % 2 ? probe.im : probe.re)[k >> 1]), N);
+  const stitch = (withCentroids: boolean, given = true, holes = false, taper = 0, byProbe = false, phases = phase): ReturnType<AlignedStitch['result']> => {
+    const s = new AlignedStitch(region, N, 8, count, { anchor: 0, taper, ...(byProbe ? { probe: blend } : {}), ...(holes ? {} : { fill: { size: N, weight: 1e-3 } }), ...(withCentroids ? { centroids: { probe } } : {}) });
+    for (let g = 0; g < count; g++) s.add(amplitude, phases, centers[2 * g], centers[2 * g + 1], g * N * N, given ? patterns[g] : undefined);
     return s.result();
   };
   /** rms of the stitched phase's error on the covered pixels, constant and plane removed. */
@@ -132,6 +133,23 @@ describe('centroid-consistent stitching', () => {
     assert.ok(tapered.centroidRefinement?.accepted);
     assert.notDeepEqual(Array.from(tapered.object), Array.from(crop.object), 'the reported object is blended with the taper');
     assert.deepEqual(Array.from(tapered.weight), Array.from(crop.weight), 'over the crops\' coverage');
+  });
+
+  it('with the probe blend the step is judged on the probe\'s stitch of the whole patches, and brings the phase towards the truth', () => {
+    // Patches that disagree (each its own ripple, strongest at its border, where its probe is weak), so that how they
+    // are blended matters.
+    const rippled = Float32Array.from(phase, (v, k) => {
+      const g = Math.floor(k / (N * N)), i = Math.floor((k % (N * N)) / N) - N / 2, j = (k % N) - N / 2;
+      return v + 0.2 * ((i * i + j * j) / (N * N / 4)) * Math.sin(0.7 * j + 1.3 * g);
+    });
+    const crop = stitch(true, true, false, 0, false, rippled);
+    const plain = stitch(false, true, false, 0, true, rippled);
+    const probed = stitch(true, true, false, 0, true, rippled);
+    const summary = probed.centroidRefinement!;
+    assert.ok(summary.accepted && summary.misfitAfter < 0.7 * summary.misfitBefore, JSON.stringify(summary));
+    assert.ok(Math.abs(summary.misfitBefore - crop.centroidRefinement!.misfitBefore) > 1e-4, 'a different stitch judged: the probe\'s, not the crops\'');
+    assert.ok(error(probed.object, probed.weight) < 0.6 * error(plain.object, plain.weight), 'the stitched phase error falls');
+    assert.deepEqual(Array.from(probed.weight), Array.from(crop.weight), 'over the crops\' coverage');
   });
 
   it('the patterns\' offsets matter: the same centroids placed at the group centres explain the data worse', () => {

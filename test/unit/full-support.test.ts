@@ -7,7 +7,9 @@ import {
   parameterCount, PROBE_MERGE_FLOOR, type ModelGraphSpec,
 } from '../../src/core/model';
 import { Graph } from '../../src/core/onnx';
-import { resolveTrainingSettings, ConfigError } from '../../src/core/study/config';
+import { resolveObjectSupport, resolveTrainingSettings, ConfigError } from '../../src/core/study/config';
+import type { RunConfig } from '../../src/core/run/plan';
+import { architectureSpecOf, fingerprintDifferences, launchKeyOf } from '../../src/core/train';
 import { checkGradients, modelFeeds, smallModelSpec, SMALL_N } from './helpers/gradcheck';
 import { randomArray, run, seeded, session } from './helpers/ort';
 
@@ -29,7 +31,30 @@ describe('full object support: the network predicts all N × N', () => {
     assert.equal(parameterCount(full) - parameterCount(centre), added);
     assert.throws(() => buildArchitecture({ n: 64, gridsize: 1, filterScale: 2, fullSupport: true, probeBig: true }), /exclude each other/);
     assert.throws(() => resolveTrainingSettings({ objectSupport: 'full', probeBig: true }), ConfigError);
-    assert.throws(() => resolveTrainingSettings({ objectSupport: 'disc' as never }), /objectSupport must be 'centre' or 'full'/);
+    assert.throws(() => resolveTrainingSettings({ objectSupport: 'disc' as never }), /objectSupport must be one of auto, centre, full/);
+  });
+
+  it('auto (the default) is the full support for gridsize 2 and the centre for gridsize 1 and beside probe.big; a checkpoint does not tell them apart', () => {
+    const defaults = resolveTrainingSettings();
+    assert.equal(defaults.objectSupport, 'auto');
+    assert.equal(resolveObjectSupport(defaults, 2), 'full');
+    assert.equal(resolveObjectSupport(defaults, 1), 'centre');
+    assert.equal(resolveObjectSupport(resolveTrainingSettings({ probeBig: true }), 2), 'centre');
+    assert.equal(resolveObjectSupport(resolveTrainingSettings({ objectSupport: 'centre' }), 2), 'centre');
+    assert.equal(resolveObjectSupport(resolveTrainingSettings({ objectSupport: 'full' }), 1), 'full');
+    // The network the trainer builds follows it.
+    assert.equal(architectureSpecOf(defaults, 64, 2).fullSupport, true);
+    assert.equal(architectureSpecOf(defaults, 64, 1).fullSupport, false);
+    // A checkpoint is keyed on the support it was built with: 'auto' resumes the checkpoints of what it resolves to
+    // (a gridsize-1 run written before 'auto' existed, with 'centre', resumes), and not those of the other.
+    const config = (gridsize: number, objectSupport: 'auto' | 'centre' | 'full') => ({
+      jobId: 'j', dose: 1e5, view: gridsize > 1 ? 'dense' : 'baseline', gridsize, groupSize: gridsize * gridsize, trainPath: '/s/train.npz', n: 64,
+      nGroups: 100, intensityScale: 1, training: resolveTrainingSettings({ objectSupport }), artifactDir: '/s/a', diffractionKey: 'diffraction', diffractionLayout: 'nhw',
+    }) as unknown as RunConfig;
+    assert.equal(launchKeyOf(config(1, 'auto')), launchKeyOf(config(1, 'centre')));
+    assert.equal(launchKeyOf(config(2, 'auto')), launchKeyOf(config(2, 'full')));
+    assert.notEqual(launchKeyOf(config(2, 'auto')), launchKeyOf(config(2, 'centre')));
+    assert.deepEqual(fingerprintDifferences(config(2, 'centre'), config(2, 'auto')), ['training.objectSupport unset → "full"']);
   });
 
   it('gridsize 1: the untrained network predicts every pixel of the patch (centre support: zero outside N/2)', async () => {

@@ -86,7 +86,7 @@ describe('reconstruction-quality settings', () => {
   });
 
   it('the plan records the choices the original study left open, with the reference values', () => {
-    const choices = openChoicesOf(resolveTrainingSettings(), 1000, 1000);
+    const choices = openChoicesOf(resolveTrainingSettings(), 1000, 1000, 1);
     const byKey = new Map(choices.map((c) => [c.key, c]));
     for (const k of ['nGroups', 'neighborCount', 'earlyStoppingMonitor', 'minDelta', 'probeNormalization', 'stitchPhaseAlignment', 'probeBig', 'rampHead', 'residualBlocks', 'backprojectedInput', 'learningRate', 'weightInit']) assert.ok(byKey.has(k), k);
     assert.equal(byKey.get('nGroups')!.value, 1000);

@@ -20,11 +20,12 @@ import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearson, r
 import { buildInferenceGraph, canvasSize, predictsFullPatch, type ModelGraphSpec } from '../model';
 import { openNpz } from '../npy';
 import type { EvaluationPlan, EvaluationSource, RunConfig } from './plan';
+import { resolveObjectSupport } from '../study/config';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { buildGroups, type PatternGroups } from '../train/groups';
 import { reconstruct, type Reconstruction } from '../train/reconstruct';
 import type { OrtModule } from '../train/runtime';
-import { stitchRegion, stitchTaperWidth, type StitchRegion } from '../train/stitch';
+import { resolveStitchBlend, stitchRegion, stitchTaperWidth, type StitchRegion } from '../train/stitch';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase, scoreReconstruction } from './artifacts';
 
 /** Random stream of the evaluation groups (gridsize 2), distinct from the trainer's 'train' and 'test'. */
@@ -336,6 +337,11 @@ export const summaryOf = (m: JsonImageMetrics): Record<string, number | null> =>
 
 const pair = (m: JsonReconstructionMetrics): { amplitude: JsonImageMetrics; phase: JsonImageMetrics } => ({ amplitude: m.amplitude, phase: m.phase });
 
+/** The blend a run's stitching resolves to: its setting, for its gridsize and the object support its network has. */
+export function runStitchBlend(config: RunConfig): 'crop' | 'taper' | 'probe' {
+  return resolveStitchBlend(config.training.stitchBlend, config.gridsize * config.gridsize, resolveObjectSupport(config.training, config.gridsize));
+}
+
 /**
  * Reconstructs the evaluation set with the trained and the untrained model on the common region, scores them
  * and the flat predictor, and scores the job's own split as before (`ownSplit`).
@@ -346,7 +352,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
   const set = await openEvaluationSet(config, input.own);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: t.stitchBlend, amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads: input.intraOpThreads };
+    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads: input.intraOpThreads };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
@@ -366,7 +372,8 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const ownUntrained = reuse ? commonUntrained : await reconstruct(input.own.data, input.own.groups, { ort, provider, model: untrainedModel, ...stitch });
 
     const coverage = coverageOf(common.weight);
-    const taperWidth = stitchTaperWidth(t.stitchBlend, config.n, config.gridsize * config.gridsize);
+    const blend = runStitchBlend(config);
+    const taperWidth = stitchTaperWidth(blend, config.n, config.gridsize * config.gridsize);
     const evaluation: EvaluationRecord = {
       dataset: set.dataset, source: set.source, ...(set.fallbackReason ? { fallbackReason: set.fallbackReason } : {}),
       region: { x0: set.region.x0, y0: set.region.y0, width: set.region.width, height: set.region.height },
@@ -395,7 +402,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const base = {
       evaluation, split, region: common.region, stitchCropSize: t.stitchCropSize, stitchPhaseAlignment: t.stitchPhaseAlignment,
       // The blend the setting resolved to for this gridsize, and its window width (px; 0 = hard crops).
-      stitchBlend: taperWidth ? 'taper' : 'crop', stitchTaperWidth: taperWidth,
+      stitchBlend: blend, stitchTaperWidth: taperWidth,
       ...(common.crosstalk ? { crosstalkCorrection: common.crosstalk } : {}),
       ...(common.centroidRefinement ? { centroidRefinement: common.centroidRefinement } : {}),
       ...(common.phaseRampRemoved ? { phaseRampRemoved: common.phaseRampRemoved } : {}),

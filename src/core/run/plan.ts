@@ -2,7 +2,7 @@
 // verbatim in the run's manifest and run-config.json. Dry runs write a plan (dryRun.ts); launches start one (launch.ts).
 import { assertInsideRoot, UnsafePathError } from './safeFiles';
 import { planProviders, type ProviderPlan } from '../runtime/providers';
-import { intensityScaleFor, resolveTrainingSettings, type TrainingSettings } from '../study/config';
+import { intensityScaleFor, resolveObjectSupport, resolveTrainingSettings, type TrainingSettings } from '../study/config';
 import { GROUP_SIZE_GS2 } from '../study/dataset';
 import { applyOverrides, hasErrors, formatFinding, type Finding } from '../study/findings';
 import type { StudyJob } from '../study/jobs';
@@ -64,8 +64,9 @@ export interface OpenChoice {
   note: string;
 }
 
-/** The study's unrecorded choices, made explicit for one run (recorded in run-config.json and the manifest). */
-export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number): OpenChoice[] {
+/** The study's unrecorded choices, made explicit for one run of `gridsize` (recorded in run-config.json and the manifest). */
+export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number, gridsize: number): OpenChoice[] {
+  const support = resolveObjectSupport(training, gridsize);
   return [
     { key: 'nGroups', value: nGroups, reference: '512 (TrainingConfig default)', note: training.nGroups === undefined ? `all ${patterns} training patterns, one group each` : 'set explicitly' },
     { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },
@@ -78,7 +79,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'stitchPhaseAlignment', value: training.stitchPhaseAlignment, reference: 'false (reassemble_position: plain average)', note: 'stitching of the evaluation reconstruction: true = patch phases synchronised over their overlaps' },
     { key: 'stitchFillHoles', value: training.stitchFillHoles, reference: 'false (reassemble_position: the central M×M crops only; holes stay 0)', note: 'stitching of the evaluation reconstruction: true = holes between crops filled from the patches\' N/2 support at weight 1e-3' },
     { key: 'stitchCrosstalkCorrection', value: training.stitchCrosstalkCorrection, reference: 'absent (each prediction stitched with its own phase slopes)', note: 'gridsize-1 stitching of the evaluation reconstruction: true = each pattern\'s phase slope re-explained with the stitched amplitude (probe crosstalk) before the final synchronisation' },
-    { key: 'stitchBlend', value: training.stitchBlend, reference: 'crop (reassemble_position: each patch\'s central M×M crop, hard edges)', note: 'stitching of the evaluation reconstruction: taper = each patch blended with a cos² window over the network\'s N/2 support; auto = taper for gridsize 2, crop for gridsize 1' },
+    { key: 'stitchBlend', value: training.stitchBlend, reference: 'crop (reassemble_position: each patch\'s central M×M crop, hard edges)', note: 'stitching of the evaluation reconstruction: taper = each patch blended with a cos² window over the network\'s N/2 support; probe = each patch weighted by its patterns\' probe intensity; auto = probe for gridsize 2 on the full object support, taper for gridsize 2 on the central N/2, crop for gridsize 1' },
     { key: 'stitchAmplitudeFilter', value: training.stitchAmplitudeFilter, reference: 'absent (the stitched amplitude as predicted)', note: 'evaluation reconstruction: true = the amplitude weighted per spatial frequency by 2·FRC/(1+FRC) (Wiener), FRC between the stitches of the even and the odd patches (truth-free)' },
     { key: 'stitchPhaseFilter', value: training.stitchPhaseFilter, reference: 'absent (the stitched phase as predicted)', note: 'evaluation reconstruction: true = the phase weighted the same way by the FRC of the two half-stitches\' phases (each about its own mean gradient and global phase; truth-free)' },
     { key: 'stitchCentroidRefinement', value: training.stitchCentroidRefinement, reference: 'absent (the stitched object is not checked against the data)', note: 'stitching of the evaluation reconstruction: true = one step adding to each patch the phase plane its patterns\' measured far-field centroids ask of the stitched object, kept only when it explains them better' },
@@ -86,7 +87,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'residualBlocks', value: training.residualBlocks, reference: 'absent (plain Conv+ReLU pairs)', note: training.residualBlocks ? 'each level\'s second Conv+ReLU adds to its input (a residual block; the same parameters)' : 'plain Conv+ReLU pairs (PtychoPINN\'s network)' },
     { key: 'backprojectedInput', value: training.backprojectedInput, reference: 'absent (the encoder reads the diffraction amplitudes only)', note: training.backprojectedInput ? 'the encoder also reads each pattern propagated back to the sample (flat object\'s far-field phase, divided by the probe): 3C input channels' : 'the encoder reads the diffraction amplitudes only (PtychoPINN\'s network)' },
     { key: 'energyAmplitude', value: training.energyAmplitude, reference: 'absent (the amplitude is σ(z) alone)', note: training.energyAmplitude ? 'each pattern\'s amplitude is 2·σ(z)·a₀, a₀ the rms amplitude its total counts imply' : 'the amplitude head\'s σ(z) alone (PtychoPINN\'s)' },
-    { key: 'objectSupport', value: training.objectSupport, reference: "'centre' (pad_object: the central N/2 × N/2)", note: training.objectSupport === 'full' ? 'the object is predicted on all N × N (one decoder level more); gridsize 2 merges by probe intensity' : 'the object is predicted on the central N/2 × N/2 only' },
+    { key: 'objectSupport', value: support, reference: "'centre' (pad_object: the central N/2 × N/2)", note: `${support === 'full' ? 'the object is predicted on all N × N (one decoder level more); gridsize 2 merges by probe intensity' : 'the object is predicted on the central N/2 × N/2 only'}${training.objectSupport === 'auto' ? ` (auto: ${gridsize > 1 ? 'full for gridsize 2' : 'centre for gridsize 1'}${training.probeBig ? ', centre beside probe.big' : ''})` : ''}` },
     { key: 'probeBig', value: training.probeBig, reference: 'true (ModelConfig probe_big: border branch outside the central N/2)', note: training.probeBig ? 'the object is predicted on all N × N (border branch); the merge weights borders 0.01, not PtychoPINN\'s ×1000' : 'the object is predicted on the central N/2 × N/2 only' },
   ];
 }
@@ -163,7 +164,7 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
     artifactDir: job.artifactDir,
     study: options.study,
     evaluation: planEvaluation(job),
-    openChoices: openChoicesOf(training, nGroups, info.patternCount),
+    openChoices: openChoicesOf(training, nGroups, info.patternCount, job.gridsize),
     ...(options.settingsSources?.length ? { settingsSources: options.settingsSources } : {}),
   };
   // Errors the settings accept deliberately (allowIntensityData) become warnings, here and in the manifest.

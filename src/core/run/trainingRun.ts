@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic';
 import { sha256File, writeImages, writeMetrics, writeReconstruction } from './artifacts';
-import { evaluateRun } from './evaluation';
+import { evaluateRun, runStitchBlend } from './evaluation';
 import { writing } from './ioError';
 import { checkResumable } from './resume';
 import { processStartTime } from '../processInfo';
@@ -21,7 +21,7 @@ import { ARTIFACT } from '../study/layout';
 import type { JobManifest } from '../study/manifest';
 import { resolveTrainingSettings } from '../study/config';
 import { readRunConfig } from '../study/runConfigFile';
-import { describeHalfSetWeightings, openTrainingDataset, QualityMonitor, stitchTaperWidth, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
+import { describeHalfSetWeightings, openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
 import { predictsFullPatch, PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport } from '../model';
 import { ManifestKeeper } from './manifestWriter';
 import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './previews';
@@ -213,7 +213,7 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
     run.monitor = await QualityMonitor.create(plan.spec, test, plan.testGroups, {
       ort, provider: plan.provider, intraOpThreads: opts.threads.threads, cropSize: config.training.stitchCropSize,
       windowSize: config.training.previewSize, ...(config.training.previewCenter ? { center: config.training.previewCenter } : {}),
-      stitch: { alignPhase: config.training.stitchPhaseAlignment, fillHoles: config.training.stitchFillHoles, crosstalkCorrection: config.training.stitchCrosstalkCorrection, centroidRefinement: config.training.stitchCentroidRefinement, blend: config.training.stitchBlend },
+      stitch: { alignPhase: config.training.stitchPhaseAlignment, fillHoles: config.training.stitchFillHoles, crosstalkCorrection: config.training.stitchCrosstalkCorrection, centroidRefinement: config.training.stitchCentroidRefinement, blend: runStitchBlend(config) },
     });
     if (run.monitor) {
       const m = run.monitor;
@@ -308,7 +308,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   });
   const recon = evaluated.reconstruction;
   const evaluation = evaluated.evaluation;
-  emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %; ${blendNote(stitchTaperWidth(config.training.stitchBlend, config.n, config.gridsize * config.gridsize), evaluation.stitchCropSize)}.` });
+  emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %; ${blendNote(runStitchBlend(config), config.n, evaluation.stitchCropSize)}.` });
   const step = recon.centroidRefinement;
   if (step) {
     const px = (v: number): string => v.toFixed(3);
@@ -351,6 +351,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
 }
 
 /** How the evaluation's patches were blended, for the run log. */
-function blendNote(taperWidth: number, cropSize: number): string {
-  return taperWidth > 0 ? `patches blended with a cos² taper (L = ${taperWidth} px)` : `patches cut at their ${cropSize}×${cropSize} crops`;
+function blendNote(blend: 'crop' | 'taper' | 'probe', n: number, cropSize: number): string {
+  if (blend === 'probe') return 'patches blended by their patterns\' probe intensity';
+  return blend === 'taper' ? `patches blended with a cos² taper (L = ${n / 2} px)` : `patches cut at their ${cropSize}×${cropSize} crops`;
 }

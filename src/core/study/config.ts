@@ -8,11 +8,17 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['auto', 'cuda'
  * How each patch is blended into the stitched object (train/stitch.ts): 'crop', the study's hard central M×M crops
  * (reassemble_position); 'taper', every pixel of the patch weighted cos²(π·d/L) per axis, d its distance from the
  * patch centre and L = N/2 the network's support, so overlapping predictions fade into each other instead of meeting
- * at the crops' edges; 'auto', taper for gridsize 2 and crop for gridsize 1 (README item 23: the taper raised or kept every
- * figure of the five gridsize-2 models it was tried on, and mixed those of gridsize-1 models).
+ * at the crops' edges; 'probe', every pixel of the patch weighted by its patterns' probe intensity Σ|P(x − r_k)|² (for
+ * predictions on the full N × N support, README item 29); 'auto', probe for gridsize 2 on the full support, taper for
+ * gridsize 2 on the central N/2, crop for gridsize 1 (README item 23: the taper raised or kept every figure of the five
+ * gridsize-2 models it was tried on, and mixed those of gridsize-1 models).
  */
-export type StitchBlend = 'auto' | 'crop' | 'taper';
-export const STITCH_BLENDS: readonly StitchBlend[] = ['auto', 'crop', 'taper'];
+export type StitchBlend = 'auto' | 'crop' | 'taper' | 'probe';
+export const STITCH_BLENDS: readonly StitchBlend[] = ['auto', 'crop', 'taper', 'probe'];
+
+/** Where the network predicts the object (TrainingSettings.objectSupport; 'auto': resolveObjectSupport). */
+export type ObjectSupport = 'auto' | 'centre' | 'full';
+export const OBJECT_SUPPORTS: readonly ObjectSupport[] = ['auto', 'centre', 'full'];
 
 /** Training hyperparameters; defaults follow the TF reference (domain.md §10.2). */
 export interface TrainingSettings {
@@ -79,7 +85,7 @@ export interface TrainingSettings {
    * stitched object, kept only when the re-stitched object explains the centroids better (README item 21).
    */
   stitchCentroidRefinement: boolean;
-  /** How the patches are blended in stitching (StitchBlend): 'auto' (taper for gridsize 2, crop for 1), 'crop', 'taper'. */
+  /** How the patches are blended in stitching (StitchBlend): 'auto' (resolveStitchBlend), 'crop', 'taper', 'probe'. */
   stitchBlend: StitchBlend;
   /**
    * The evaluation's stitched amplitude weighted, frequency by frequency, by the Fourier ring correlation of two
@@ -120,9 +126,10 @@ export interface TrainingSettings {
   /**
    * Where the network predicts the object (ArchitectureSpec.fullSupport): 'centre', PtychoPINN's pad_object (the
    * central N/2 × N/2 square, zero outside), or 'full' (all N × N: each decoder gains a level; a gridsize-2 group is
-   * merged with its probes' intensities as weights). Excludes probeBig.
+   * merged with its probes' intensities as weights; excludes probeBig); 'auto' (default), full for gridsize 2 and
+   * centre for gridsize 1 (resolveObjectSupport; README item 29).
    */
-  objectSupport: 'centre' | 'full';
+  objectSupport: ObjectSupport;
   /**
    * Residual blocks (ArchitectureSpec.residualBlocks): each level's second Conv+ReLU adds to its input. The same
    * parameters; the structured study's loss falls about twice as fast, its phase does not gain, and short runs and
@@ -182,7 +189,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   probeBig: false,
   rampHead: true,
   energyAmplitude: false,
-  objectSupport: 'centre',
+  objectSupport: 'auto',
   residualBlocks: false,
   backprojectedInput: false,
   allowIntensityData: false,
@@ -239,7 +246,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.backprojectedInput !== 'boolean') throw new ConfigError(`backprojectedInput must be true or false (got ${String(s.backprojectedInput)}).`);
   if (typeof s.residualBlocks !== 'boolean') throw new ConfigError(`residualBlocks must be true or false (got ${String(s.residualBlocks)}).`);
   if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
-  if (s.objectSupport !== 'centre' && s.objectSupport !== 'full') throw new ConfigError(`objectSupport must be 'centre' or 'full' (got ${String(s.objectSupport)}).`);
+  if (!OBJECT_SUPPORTS.includes(s.objectSupport)) throw new ConfigError(`objectSupport must be one of ${OBJECT_SUPPORTS.join(', ')} (got ${String(s.objectSupport)}).`);
   if (s.objectSupport === 'full' && s.probeBig) throw new ConfigError('objectSupport \'full\' and probeBig exclude each other: both predict the object outside the central N/2 (choose one).');
   if (typeof s.patienceRestartsOnLrReduction !== 'boolean') throw new ConfigError(`patienceRestartsOnLrReduction must be true or false (got ${String(s.patienceRestartsOnLrReduction)}).`);
   if (typeof s.allowIntensityData !== 'boolean') throw new ConfigError(`allowIntensityData must be true or false (got ${String(s.allowIntensityData)}).`);
@@ -266,4 +273,15 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
 /** Physics intensity scale s = sqrt(nphotons)/(N/2) (domain.md §8.2 rule 3). */
 export function intensityScaleFor(dose: number, n: number): number {
   return Math.sqrt(dose) / (n / 2);
+}
+
+/**
+ * The support `objectSupport` resolves to for a model of `gridsize`: 'auto' is the full N × N for gridsize 2 — a group
+ * holds its phase on the whole window and not on PtychoPINN's central N/2 (README item 16), and with the probe blend
+ * its stitched phase gains (item 29) — and the central N/2 for gridsize 1, whose short runs lose the amplitude on the
+ * full support (item 29), and wherever probeBig predicts the border instead.
+ */
+export function resolveObjectSupport(t: Pick<TrainingSettings, 'objectSupport' | 'probeBig'>, gridsize: number): 'centre' | 'full' {
+  if (t.objectSupport !== 'auto') return t.objectSupport;
+  return gridsize > 1 && !t.probeBig ? 'full' : 'centre';
 }

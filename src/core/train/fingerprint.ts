@@ -3,6 +3,7 @@
 // launcher can refuse a resume with other settings before it writes anything, and the settings two
 // configurations differ in, for that refusal's message.
 import type { RunConfig } from '../run/plan';
+import { resolveObjectSupport } from '../study/config';
 import { configKeyOf } from './checkpoint';
 
 /**
@@ -18,9 +19,11 @@ export function fingerprintParts(config: RunConfig, rampOrigin = true): Record<s
   // The preview window is monitoring only: a resume may move it.
   const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, residualBlocks, backprojectedInput, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, stitchCentroidRefinement: _centroids, stitchBlend: _blend, stitchAmplitudeFilter: _amplitudeFilter, stitchPhaseFilter: _phaseFilter, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
   const training = { ...stable, stitchPhaseAlignment: false };
+  // The support the network was built with: 'auto' and what it resolves to are one model.
+  const support = resolveObjectSupport({ objectSupport, probeBig }, c.gridsize);
   // rampOrigin: gridsize-2 ramp planes share the group's origin (graphs.ts phaseRamp); checkpoints from before that
   // change hold a different model and do not resume.
-  const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 && rampOrigin ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(objectSupport !== 'centre' ? { objectSupport } : {}), ...(residualBlocks ? { residualBlocks } : {}), ...(backprojectedInput ? { backprojectedInput } : {}) };
+  const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 && rampOrigin ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(support !== 'centre' ? { objectSupport: support } : {}), ...(residualBlocks ? { residualBlocks } : {}), ...(backprojectedInput ? { backprojectedInput } : {}) };
   return { n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath, dose: c.dose };
 }
 

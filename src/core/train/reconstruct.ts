@@ -55,18 +55,20 @@ export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
 
 /**
  * Adds one inference batch to a stitcher: prediction k (< count) is group `groupOf(k)`, whose patterns are `x`'s
- * k-th C; with the centroid step, each prediction goes with its patterns' measured centroids and offsets.
+ * k-th C. Each prediction goes with its patterns' offsets (the probe blend's) and, with the centroid step, their
+ * measured centroids.
  */
 export function addPredictions(
   stitcher: PredictionStitcher, groups: PatternGroups, batch: { amp: Float32Array; phase: Float32Array; x: Float32Array; count: number; groupOf: (k: number) => number },
   n: number, centroidRefinement: boolean,
 ): void {
   const c = groups.size;
-  const centroids = new Float64Array(batch.count * c * 2);
+  // Without the centroid step the centroids are not measured (NaN: no pattern's counts); the offsets always go along.
+  const centroids = new Float64Array(batch.count * c * 2).fill(NaN);
   if (centroidRefinement) measuredCentroids(batch.x, batch.count * c, n, centroids);
   for (let k = 0; k < batch.count; k++) {
     const g = batch.groupOf(k);
-    stitcher.add(batch.amp, batch.phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, centroidRefinement ? groupPatterns(groups, g, centroids, k) : undefined);
+    stitcher.add(batch.amp, batch.phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, groupPatterns(groups, g, centroids, k));
   }
 }
 

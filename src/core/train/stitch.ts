@@ -62,9 +62,60 @@ export const SUPPORT_EPSILON = 1e-6;
 /** The fill window of N-pixel patches: all of it (what lies outside the prediction's support is skipped). */
 export const stitchFillFor = (n: number, cropSize: number): StitchFill => ({ size: Math.max(cropSize, n), weight: STITCH_FILL_WEIGHT });
 
-/** The taper window's width L in pixels that `blend` asks for (0: hard crops), for N-pixel patches of `groupSize` patterns: N/2, the network's support. */
-export function stitchTaperWidth(blend: StitchBlend | undefined, n: number, groupSize: number): number {
-  return blend === 'taper' || (blend === 'auto' && groupSize > 1) ? n / 2 : 0;
+/**
+ * The blend `blend` resolves to for patches of `groupSize` patterns predicted on `support` (resolveObjectSupport's): 'auto' is the probe's
+ * weights for a gridsize-2 model on the full support (README item 29), the taper for one on the central N/2 (item 23),
+ * hard crops for gridsize 1.
+ */
+export function resolveStitchBlend(blend: StitchBlend | undefined, groupSize: number, support: 'centre' | 'full' = 'centre'): 'crop' | 'taper' | 'probe' {
+  if (blend === 'auto') return groupSize > 1 ? (support === 'full' ? 'probe' : 'taper') : 'crop';
+  return blend ?? 'crop';
+}
+
+/** The taper window's width L in pixels that `blend` asks for (0: none), for N-pixel patches of `groupSize` patterns: N/2, the network's support. */
+export function stitchTaperWidth(blend: StitchBlend | undefined, n: number, groupSize: number, support: 'centre' | 'full' = 'centre'): number {
+  return resolveStitchBlend(blend, groupSize, support) === 'taper' ? n / 2 : 0;
+}
+
+/**
+ * The probe blend's weights (README item 29): each patch pixel counts by how much light its patterns' probes put on
+ * it, Σ_k |P(x − r_k)|² / max|P|² (pattern k at offset r_k from the patch centre, rounded to pixels), as an iterative
+ * engine's object update weights the exit waves. A prediction on the full N × N support is trusted where its data
+ * saw the object and fades where they barely did — hard crops throw away most of what such a patch knows about its
+ * patterns' slopes, which its centroids then miss (0.218 detector px against 0.115 blended so, on item 26's model).
+ */
+export interface ProbeBlend {
+  /** |P|² / max|P|², N×N row-major. */
+  intensity: Float64Array;
+}
+
+/** The probe blend of a dataset's probe (interleaved complex, N×N). */
+export function probeBlendFor(probe: ArrayLike<number>, n: number): ProbeBlend {
+  const intensity = Float64Array.from({ length: n * n }, (_, k) => probe[2 * k] ** 2 + probe[2 * k + 1] ** 2);
+  let max = 0;
+  for (const v of intensity) max = Math.max(max, v);
+  if (max > 0) for (let k = 0; k < intensity.length; k++) intensity[k] /= max;
+  return { intensity };
+}
+
+/** The probe blend's weight of each pixel of the central `side`×`side` of an N-pixel patch whose patterns sit at `offsets` (2 per pattern; none: one pattern at the centre). */
+function probeWeights(blend: ProbeBlend, n: number, side: number, offsets: ArrayLike<number> | undefined): Float64Array {
+  const out = new Float64Array(side * side);
+  const start = n / 2 - Math.floor(side / 2);
+  const count = offsets ? offsets.length / 2 : 1;
+  for (let k = 0; k < count; k++) {
+    const ox = offsets ? Math.round(offsets[2 * k]) : 0;
+    const oy = offsets ? Math.round(offsets[2 * k + 1]) : 0;
+    for (let i = 0; i < side; i++) {
+      const pi = start + i - oy;
+      if (pi < 0 || pi >= n) continue;
+      for (let j = 0; j < side; j++) {
+        const pj = start + j - ox;
+        if (pj >= 0 && pj < n) out[i * side + j] += blend.intensity[pi * n + pj];
+      }
+    }
+  }
+  return out;
 }
 
 /** The per-axis taper cos²(π·d/L) over a window of `side` pixels, d = i − ⌊side/2⌋ (0 where |d| ≥ L/2). */
@@ -103,35 +154,42 @@ export class Stitcher {
 
   /**
    * Position-weighted averaging of the central M×M crops (phase alignment: AlignedStitch); `fill`: StitchFill;
-   * `taper`: the width L of StitchBlend's cos² window (0: the crops' hard edges). The coverage stays the crops'
-   * whatever the blend, so 'covered' means the same pixels either way, and without `fill` the holes stay holes.
+   * `taper`: the width L of StitchBlend's cos² window (0: the crops' hard edges); `probe`: ProbeBlend's weights
+   * instead (with `fill`, over the whole patch). The coverage stays the crops' whatever the blend, so 'covered'
+   * means the same pixels either way, and without `fill` the holes stay holes.
    */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly fill?: StitchFill, readonly taper = 0) {
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly fill?: StitchFill, readonly taper = 0, readonly probe?: ProbeBlend) {
     if (!(cropSize >= 1 && cropSize <= n)) throw new Error(`stitch crop size must be in [1, N=${n}] (got ${cropSize})`);
     if (fill && !(fill.size >= cropSize && fill.size <= n && fill.weight > 0 && fill.weight < 1)) throw new Error(`stitch fill window ${fill.size} must be in [M=${cropSize}, N=${n}] with a weight in (0, 1)`);
     if (!(taper === 0 || (taper >= 2 && taper <= n))) throw new Error(`stitch taper width must be 0 or in [2, N=${n}] (got ${taper})`);
+    if (taper && probe) throw new Error('a stitch blends with the taper or with the probe, not both');
+    if (probe && probe.intensity.length !== n * n) throw new Error(`the probe blend needs an N×N probe (N=${n}; got ${probe.intensity.length} values)`);
     const size = region.width * region.height;
     this.re = new Float64Array(size);
     this.im = new Float64Array(size);
     this.weight = new Float64Array(size);
-    this.blend = taper ? new Float64Array(size) : this.weight;
+    this.blend = taper || probe ? new Float64Array(size) : this.weight;
   }
 
   /**
    * Adds one predicted patch (amplitude and phase, row-major, `side`×`side` starting at `at`; side N for the
    * network's output, smaller for a buffered central window) centred at object coordinate (cx, cy), its phase
-   * turned by `rotation`: crop pixel k ↔ object coordinate c + (k − M/2), patch pixel side/2 ↔ c.
+   * turned by `rotation`: crop pixel k ↔ object coordinate c + (k − M/2), patch pixel side/2 ↔ c. `offsets`: its
+   * patterns' positions relative to c (2 per pattern), for the probe blend (absent: one pattern at c).
    */
-  add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0, rotation = 0, side = this.n): void {
+  add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0, rotation = 0, side = this.n, offsets?: ArrayLike<number>): void {
     const { cropSize: m, region } = this;
     if (side < m) throw new Error(`a ${side}×${side} patch has no ${m}×${m} crop`);
     const { width: W, height: H } = region;
     // The window added: the crop, or the fill window (as much of it as the patch holds) with the crop inside it;
-    // with a taper and hole filling, at least the taper's width.
+    // with a taper and hole filling, at least the taper's width; with the probe blend and hole filling, all of it.
     let s = this.fill ? Math.max(m, Math.min(this.fill.size, side)) : m;
     if (this.taper && this.fill) s = Math.max(s, Math.min(this.taper, side));
+    if (this.probe && this.fill) s = side;
     const ring = this.fill ? this.fill.weight : 0;
     const profile = this.taper ? taperProfile(s, this.taper) : undefined;
+    // The probe's weights over the window (the window is the central s of the patch's N, as the taper's is).
+    const lit = this.probe ? probeWeights(this.probe, this.n, s, offsets) : undefined;
     const start = side / 2 - Math.floor(s / 2);
     const c0 = Math.floor(s / 2) - Math.floor(m / 2); // the crop's first row/column inside the window
     const qx = cx - region.x0 - Math.floor(s / 2);
@@ -148,8 +206,9 @@ export class Stitcher {
       for (let j = 0; j < s; j++) {
         const inCrop = rowIn && j >= c0 && j < c0 + m;
         const cover = inCrop ? 1 : ring;
-        // The taper's weight, floored at the ring's so that every crop pixel and fill pixel still counts.
-        const blend = profile ? Math.max(profile[i] * profile[j], inCrop ? STITCH_FILL_WEIGHT : ring) : cover;
+        // The taper's or the probe's weight, floored at the ring's so that every crop pixel and fill pixel still counts.
+        const shaped = profile ? profile[i] * profile[j] : lit ? lit[i * s + j] : undefined;
+        const blend = shaped !== undefined ? Math.max(shaped, inCrop ? STITCH_FILL_WEIGHT : ring) : cover;
         if (blend === 0) continue;
         const k = at + (start + i) * side + start + j;
         const a = amplitude[k];
@@ -167,7 +226,7 @@ export class Stitcher {
           const wt = w[t] * blend;
           this.re[q] += wt * vr;
           this.im[q] += wt * vi;
-          if (profile) this.weight[q] += w[t] * cover;
+          if (profile || lit) this.weight[q] += w[t] * cover;
           this.blend[q] += wt;
         }
       }
@@ -206,31 +265,37 @@ export class AlignedStitch {
   private readonly anchor: number | undefined;
   private readonly fill: StitchFill | undefined;
   private readonly taper: number;
+  private readonly probe: ProbeBlend | undefined;
   private readonly crosstalk: CrosstalkCorrection | undefined;
   private readonly centroids: CentroidRefinement | undefined;
   private readonly halves: boolean;
   private readonly patterns: (PatchPatterns | undefined)[] = [];
+  /** Each patch's patterns' offsets, for the probe blend. */
+  private readonly offsets: (Float64Array | undefined)[] = [];
 
   /**
    * `side`: the window (default alignmentWindow); `anchor`: see PHASE_ANCHOR (0 = pure synchronisation);
    * `crosstalk`: re-explain each pattern's phase slope with the stitched amplitude first (gridsize 1 only);
    * `centroids`: one centroid-consistency step at the end (centroids.ts), for the patches added with their patterns;
    * `taper`: the blend's window width (Stitcher), for the reported stitch and the crosstalk correction's (the
-   * centroid step is judged on the crops' stitch); `halves`: also stitch the even and the odd patches apart with the
+   * centroid step is judged on the crops' stitch); `probe`: the probe blend instead (Stitcher; the centroid step is
+   * judged on it, and every patch keeps all of N); `halves`: also stitch the even and the odd patches apart with the
    * final phases and rotations (StitchResult.halves).
    */
-  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill; taper?: number; crosstalk?: CrosstalkCorrection; centroids?: CentroidRefinement; halves?: boolean } = {}) {
+  constructor(readonly region: StitchRegion, readonly n: number, readonly cropSize: number, readonly count: number, options: { side?: number; anchor?: number; fill?: StitchFill; taper?: number; probe?: ProbeBlend; crosstalk?: CrosstalkCorrection; centroids?: CentroidRefinement; halves?: boolean } = {}) {
     const side = options.side ?? alignmentWindow(n, cropSize, count);
     this.side = side;
     this.anchor = options.anchor;
     this.fill = options.fill;
     this.taper = options.taper ?? 0;
+    this.probe = options.probe;
     this.crosstalk = options.crosstalk;
     this.centroids = options.centroids;
     this.halves = options.halves ?? false;
     if (side < cropSize || side > n || side % 2 !== 0) throw new Error(`alignment window ${side} must be even and in [M=${cropSize}, N=${n}]`);
-    // The centroid step predicts each pattern's whole N×N window: it keeps all of N where memory allows.
-    let keep = Math.min(n, Math.max(side, options.fill?.size ?? 0, this.taper, options.crosstalk ? n / 2 : 0, options.centroids ? n : 0));
+    // The centroid step predicts each pattern's whole N×N window and the probe blend weights all of it: both keep
+    // all of N where memory allows.
+    let keep = Math.min(n, Math.max(side, options.fill?.size ?? 0, this.taper, options.crosstalk ? n / 2 : 0, options.centroids || options.probe ? n : 0));
     keep -= keep % 2;
     while (keep > side && 8 * count * keep * keep > ALIGNMENT_MEMORY_BYTES) keep -= 2;
     this.keep = Math.max(keep, side);
@@ -243,6 +308,7 @@ export class AlignedStitch {
   add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0, patterns?: PatchPatterns): void {
     if (this.added >= this.count) throw new Error(`aligned stitching was sized for ${this.count} patches`);
     this.patterns.push(patterns && this.centroids ? { offsets: Float64Array.from(patterns.offsets), centroids: Float64Array.from(patterns.centroids) } : undefined);
+    this.offsets.push(patterns && this.probe ? Float64Array.from(patterns.offsets) : undefined);
     const { n, keep } = this;
     const start = n / 2 - keep / 2;
     const base = this.added * keep * keep;
@@ -279,11 +345,11 @@ export class AlignedStitch {
     return { re, im };
   }
 
-  /** `parity`: only the even (0) or the odd (1) patches. */
+  /** `parity`: only the even (0) or the odd (1) patches; `taper` 0 without the probe: the crops' hard edges. */
   private stitch(region: StitchRegion, phase: Float32Array, rotations: Float64Array, fill = this.fill, taper = this.taper, parity?: 0 | 1): StitchResult {
-    const stitcher = new Stitcher(region, this.n, this.cropSize, fill, taper);
+    const stitcher = new Stitcher(region, this.n, this.cropSize, fill, taper, this.probe);
     for (let g = parity ?? 0; g < this.added; g += parity === undefined ? 1 : 2) {
-      stitcher.add(this.amplitude, phase, this.centers[2 * g], this.centers[2 * g + 1], g * this.keep * this.keep, rotations[g], this.keep);
+      stitcher.add(this.amplitude, phase, this.centers[2 * g], this.centers[2 * g + 1], g * this.keep * this.keep, rotations[g], this.keep, this.offsets[g]);
     }
     return stitcher.result();
   }
@@ -316,8 +382,10 @@ export class AlignedStitch {
       const probe = this.centroids.probe;
       // The object the centroids are predicted from has no holes, whatever the reported stitch keeps (--keep-holes).
       const predictFrom = this.fill ?? { size: this.keep, weight: STITCH_FILL_WEIGHT };
-      // Judged on the crops' stitch, whatever the blend: the guard was measured there, and a taper, averaging more
+      // Judged on the crops' stitch with the taper: the guard was measured there, and a taper, averaging more
       // neighbours, lets steps through that hurt (the quick dense model: delivered 0.38 → 0.58, phase SSIM 0.698 → 0.618).
+      // With the probe blend, on the probe's stitch: crops of full-support patches miss their patterns' centroids
+      // (README item 29).
       const before = centroidMisfit({ region: wide, ...this.stitch(wide, phase, sync.rotations, predictFrom, 0) }, probe, n, centers, this.patterns);
       const stepped = addPlanes(phase, this.keep, n, before.perPatch);
       const resync = synchronizePhases({ side, ...this.windows(stepped), centers }, { anchor });
@@ -360,7 +428,7 @@ export interface StitchChoices {
   crosstalkCorrection?: boolean;
   /** With alignPhase: one centroid-consistency step (centroids.ts) for the patches added with their patterns. */
   centroidRefinement?: boolean;
-  /** How patches are blended (StitchBlend; absent: 'crop'). */
+  /** How patches are blended (StitchBlend; absent: 'crop'; 'auto' as for the central support: resolve it first with resolveStitchBlend). */
   blend?: StitchBlend;
   /** Also stitch the even and the odd patches apart (StitchResult.halves), for the half-set filters. */
   halfSets?: boolean;
@@ -374,7 +442,8 @@ export interface PredictionStitcher {
 
 /**
  * The stitcher those settings ask for, for `count` patches of N-pixel predictions: plain or phase-aligned, with hole
- * filling, and with the crosstalk correction for gridsize 1 (`groupSize` 1; `probe` the dataset's, interleaved).
+ * filling, and with the crosstalk correction for gridsize 1 (`groupSize` 1; `probe` the dataset's, interleaved). The
+ * probe blend and the centroid step need each patch added with its patterns (PredictionStitcher.add).
  * The final reconstruction and the per-epoch quality window both stitch through it.
  */
 export function stitcherFor(
@@ -382,19 +451,21 @@ export function stitcherFor(
 ): PredictionStitcher {
   const fill = choices.fillHoles ? stitchFillFor(n, cropSize) : undefined;
   const taper = stitchTaperWidth(choices.blend, n, groupSize);
+  const probeBlend = resolveStitchBlend(choices.blend, groupSize) === 'probe' ? probeBlendFor(probe, n) : undefined;
   if (!choices.alignPhase) {
-    const plain = new Stitcher(region, n, cropSize, fill, taper);
-    const halves = choices.halfSets ? [new Stitcher(region, n, cropSize, fill, taper), new Stitcher(region, n, cropSize, fill, taper)] : undefined;
+    const make = (): Stitcher => new Stitcher(region, n, cropSize, fill, taper, probeBlend);
+    const plain = make();
+    const halves = choices.halfSets ? [make(), make()] : undefined;
     const counts: [number, number] = [0, 0];
-    // Plain averaging has no patch phases to refine: the patterns are not needed.
+    // Plain averaging has no patch phases to refine: of the patterns only the offsets count (the probe blend's).
     return {
-      add: (amplitude, phase, cx, cy, at) => {
+      add: (amplitude, phase, cx, cy, at, patterns) => {
         if (halves) {
           const parity = (counts[0] + counts[1]) % 2;
-          halves[parity].add(amplitude, phase, cx, cy, at);
+          halves[parity].add(amplitude, phase, cx, cy, at, 0, n, patterns?.offsets);
           counts[parity]++;
         }
-        plain.add(amplitude, phase, cx, cy, at);
+        plain.add(amplitude, phase, cx, cy, at, 0, n, patterns?.offsets);
       },
       result: () => ({ ...plain.result(), ...(halves ? { halves: { images: [halves[0].result(), halves[1].result()], counts } } : {}) }),
     };
@@ -403,8 +474,8 @@ export function stitcherFor(
   const split = choices.centroidRefinement || choices.crosstalkCorrection ? crosstalkCorrectionFor(probe, n) : undefined;
   const centroids = choices.centroidRefinement ? split : undefined;
   const halves = choices.halfSets;
-  if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, taper, anchor: GROUP_SYNC_ANCHOR, centroids, halves });
-  return new AlignedStitch(region, n, cropSize, count, { fill, taper, crosstalk: choices.crosstalkCorrection ? split : undefined, centroids, halves });
+  if (groupSize > 1) return new AlignedStitch(region, n, cropSize, count, { fill, taper, probe: probeBlend, anchor: GROUP_SYNC_ANCHOR, centroids, halves });
+  return new AlignedStitch(region, n, cropSize, count, { fill, taper, probe: probeBlend, crosstalk: choices.crosstalkCorrection ? split : undefined, centroids, halves });
 }
 
 /**

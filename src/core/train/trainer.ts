@@ -9,7 +9,7 @@ import {
   buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, modelProbe, predictsFullPatch,
   parameterCount, IO, LOG_SCALE, type Architecture, type ArchitectureSpec, type ModelGraphSpec,
 } from '../model';
-import type { TrainingSettings } from '../study/config';
+import { resolveObjectSupport, type TrainingSettings } from '../study/config';
 import { configKeyOf, loadCheckpoint, saveCheckpoint, type EpochRecord, type TrainingState } from './checkpoint';
 import { fingerprintParts, launchKeyOf } from './fingerprint';
 import type { TrainingDataset } from './data';
@@ -103,7 +103,7 @@ export function warmupFactor(step: number, steps: number): number {
 export function architectureSpecOf(t: TrainingSettings, n: number, gridsize: number): ArchitectureSpec {
   return {
     n, gridsize, filterScale: t.nFiltersScale, probeBig: t.probeBig, rampHead: t.rampHead, energyAmplitude: t.energyAmplitude,
-    fullSupport: t.objectSupport === 'full', residualBlocks: t.residualBlocks, backprojectedInput: t.backprojectedInput,
+    fullSupport: resolveObjectSupport(t, gridsize) === 'full', residualBlocks: t.residualBlocks, backprojectedInput: t.backprojectedInput,
   };
 }
 
