@@ -320,6 +320,20 @@ describe('run safety (issue 13)', function () {
     assert.equal(manifestOf().status, 'succeeded');
   });
 
+  it('11: a gridsize-2 run on the central support (the default before README item 29): the default refuses to resume it, saying how; --object-support centre resumes it', async () => {
+    const dense = jobDir('dense');
+    const centre = await cli(['train', '--workspace', study, '--view', 'dense', ...FAST, '--object-support', 'centre', '--restart']).done;
+    assert.equal(centre.code, 0, centre.out + centre.err);
+    const checkpoint = fs.readFileSync(path.join(dense, 'checkpoint.npz'));
+    const refused = await cli(['train', '--workspace', study, '--view', 'dense', ...FAST, '--resume']).done;
+    assert.equal(refused.code, 1, refused.out + refused.err);
+    assert.match(refused.out, /written with other settings \(training\.objectSupport unset → "full"\)\. Resume with the settings it ran with \(gridsize 2 predicts the object on all N × N by default now: --object-support centre \(ptychoStudy\.training\.objectSupport 'centre'\) resumes this checkpoint\)/);
+    assert.ok(checkpoint.equals(fs.readFileSync(path.join(dense, 'checkpoint.npz'))), 'the checkpoint stays as it was');
+    const resumed = await cli(['train', '--workspace', study, '--view', 'dense', ...FAST, '--object-support', 'centre', '--resume']).done;
+    assert.equal(resumed.code, 0, resumed.out + resumed.err);
+    assert.equal(manifestOf(dense).status, 'succeeded');
+  });
+
   it('11: a model with residual blocks (same shapes, another network): a resume without the flag is refused naming it; with it, it resumes', async () => {
     const residual = await cli(['train', '--workspace', study, '--view', 'baseline', ...FAST, '--residual-blocks']).done;
     assert.equal(residual.code, 0, residual.out + residual.err);

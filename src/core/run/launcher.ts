@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { appendLines, writeJsonAtomic } from '../atomic';
-import { resolveTrainingSettings } from '../study/config';
+import { resolveObjectSupport, resolveTrainingSettings } from '../study/config';
 import { ARTIFACT } from '../study/layout';
 import { readRunConfig } from '../study/runConfigFile';
 import { fingerprintDifferences, launchKeyOf } from '../train/fingerprint';
@@ -230,30 +230,38 @@ async function checkLaunchKey(config: RunConfig, state: Record<string, unknown>)
   await refuseOtherSettings(config, state, launchKeyOf(next), async () => {
     const ran = await readRunConfig(config.artifactDir);
     ran.training = resolveTrainingSettings(ran.training);
-    return { key: launchKeyOf(ran), differences: fingerprintDifferences(ran, next) };
+    const support = (c: RunConfig): string => resolveObjectSupport(c.training, c.gridsize);
+    // A gridsize-2 run from before the default became the full support (README item 29) meets 'auto' here.
+    const hint = next.training.objectSupport === 'auto' && support(ran) !== support(next)
+      ? `gridsize ${config.gridsize} predicts the object on ${support(next) === 'full' ? 'all N × N' : 'the central N/2'} by default now: --object-support ${support(ran)} (ptychoStudy.training.objectSupport '${support(ran)}') resumes this checkpoint`
+      : undefined;
+    return { key: launchKeyOf(ran), differences: fingerprintDifferences(ran, next), ...(hint ? { hint } : {}) };
   }, 'ptycho-study train --restart, or Train in VS Code');
 }
 
 /**
  * The launch-key check of a resume (training and Phase F): refused with ResumeError when the checkpoint's `launchKey`
  * differs from `key`, listing the differences that `ranWith` finds when the job's run-config.json is the plan that
- * wrote the checkpoint. A checkpoint without a launch key (older versions) is left to the worker's check.
+ * wrote the checkpoint, and its hint of how to resume. A checkpoint without a launch key (older versions) is left to
+ * the worker's check.
  */
 export async function refuseOtherSettings(
   job: { jobId: string; artifactDir: string }, state: Record<string, unknown>, key: string,
-  ranWith: () => Promise<{ key: string; differences: string[] }>, restart: string,
+  ranWith: () => Promise<{ key: string; differences: string[]; hint?: string }>, restart: string,
 ): Promise<void> {
   if (typeof state.launchKey !== 'string' || state.launchKey === key) return;
   let differences: string[] = [];
+  let hint: string | undefined;
   try {
     const ran = await ranWith();
-    if (ran.key === state.launchKey) differences = ran.differences;
+    if (ran.key === state.launchKey) ({ differences, hint } = ran);
   } catch {
     // No readable record of the settings that ran: the refusal stands without the list.
   }
   const file = path.join(job.artifactDir, ARTIFACT.checkpoint);
   const which = differences.length ? ` (${differences.join('; ')})` : '';
-  throw new ResumeError(`${job.jobId}: cannot resume from ${file}: it was written with other settings${which}. Resume with the settings it ran with, or start over (${restart}). The job was left as it was.`);
+  const how = hint ? ` (${hint})` : '';
+  throw new ResumeError(`${job.jobId}: cannot resume from ${file}: it was written with other settings${which}. Resume with the settings it ran with${how}, or start over (${restart}). The job was left as it was.`);
 }
 
 /** `failed` with `reason` for run `runId` of `job` (manifestWriter.recordFailedRun). */
