@@ -75,14 +75,16 @@ describe('stitch blending (training.stitchBlend)', () => {
   });
 
   it('resolves auto to the taper for gridsize 2 on the central support and to the crops for gridsize 1, and the stitcher follows it', () => {
-    assert.equal(stitchTaperWidth('auto', 64, 4), 32);
-    assert.equal(stitchTaperWidth('auto', 64, 1), 0);
-    assert.equal(stitchTaperWidth('crop', 64, 4), 0);
-    assert.equal(stitchTaperWidth('taper', 64, 1), 32);
-    assert.equal(stitchTaperWidth(undefined, 64, 4), 0);
+    assert.equal(resolveStitchBlend('auto', 4), 'taper');
+    assert.equal(resolveStitchBlend('auto', 1), 'crop');
+    assert.equal(resolveStitchBlend(undefined, 4), 'crop');
+    assert.equal(stitchTaperWidth(resolveStitchBlend('auto', 4), 64), 32);
+    assert.equal(stitchTaperWidth(resolveStitchBlend('auto', 1), 64), 0);
+    assert.equal(stitchTaperWidth('crop', 64), 0);
+    assert.equal(stitchTaperWidth('taper', 64), 32);
     const probe = new Float32Array(2 * N * N);
     const run = (blend: 'auto' | 'crop', groupSize: number): Float32Array => {
-      const s = stitcherFor(region, N, M, 2, { blend }, probe, groupSize);
+      const s = stitcherFor(region, N, M, 2, { blend: resolveStitchBlend(blend, groupSize) }, probe, groupSize);
       centers.forEach(([cx, cy], g) => {
         const p = flatPatch(values[g], 0);
         s.add(p.amplitude, p.phase, cx, cy);
@@ -154,7 +156,7 @@ describe('stitch blending (training.stitchBlend)', () => {
     assert.equal(resolveStitchBlend('auto', 1, 'full'), 'crop');
     assert.equal(resolveStitchBlend('probe', 1, 'centre'), 'probe');
     assert.equal(resolveStitchBlend(undefined, 4, 'full'), 'crop');
-    assert.equal(stitchTaperWidth('auto', 64, 4, 'full'), 0);
+    assert.equal(stitchTaperWidth(resolveStitchBlend('auto', 4, 'full'), 64), 0);
     // stitcherFor follows it: the aligned and the plain stitcher blend by the probe, and keep every patch whole.
     for (const alignPhase of [false, true]) {
       const run = (blend: 'probe' | 'crop'): Float32Array => {

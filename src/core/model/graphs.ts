@@ -3,7 +3,7 @@
 // evaluation graph (per-group loss) and the standalone inference graph (weights baked in → model.onnx).
 import { adamUpdate, gradients, Graph, op, type Value } from '../onnx';
 import { BORDER_CHANNELS, LOG_SCALE, predictsFullPatch, type Architecture, type BorderBranch, type ConvLayer } from './architecture';
-import { backprojectionConstants, borderMask, centralMask, shiftedDftMatrices, tentGrid } from './physics';
+import { backprojectionConstants, borderMask, centralMask, relativeProbeIntensity, shiftedDftMatrices, tentGrid } from './physics';
 
 export interface ModelGraphSpec {
   arch: Architecture;
@@ -234,9 +234,9 @@ export const PROBE_MERGE_FLOOR = 1e-3;
  * How a group's patches are weighted where they overlap on the canvas:
  * - 'central': the central N/2 square only (pad_object; the numerator is already zero outside);
  * - 'border': probe.big, 1 on the centre and BORDER_MERGE_WEIGHT on the border;
- * - probe intensity: the full support, each patch weighted by its probe's |P|² (normalised to a maximum of 1,
- *   floored at PROBE_MERGE_FLOOR) — each pattern decides the object where it illuminates it, as in ptychography's
- *   overlap update.
+ * - probe intensity: the full support, each patch weighted by its probe's |P|² / max|P|² (relativeProbeIntensity,
+ *   shared with the stitch's probe blend; floored at PROBE_MERGE_FLOOR) — each pattern decides the object where it
+ *   illuminates it, as in ptychography's overlap update.
  */
 export type MergeWeighting = 'central' | 'border' | { probeIntensity: Float32Array };
 
@@ -244,7 +244,8 @@ export type MergeWeighting = 'central' | 'border' | { probeIntensity: Float32Arr
 export function mergeWeightingOf(spec: ModelGraphSpec): MergeWeighting {
   if (spec.arch.spec.probeBig) return 'border';
   if (!spec.arch.spec.fullSupport) return 'central';
-  return { probeIntensity: Float32Array.from(probeIntensityOf(spec)) };
+  const { re, im } = spec.probe;
+  return { probeIntensity: Float32Array.from(relativeProbeIntensity(re.length, (k) => re[k], (k) => im[k])) };
 }
 
 /** |P|² of the model's probe, per pixel (double, so Σ|P|² is exact to the probe's float32 values). */
@@ -287,11 +288,8 @@ function mergeWeight(n: number): Float32Array {
   return centre.map((c) => c + BORDER_MERGE_WEIGHT * (1 - c));
 }
 
-function probeMergeWeight(intensity: Float32Array): Float32Array {
-  let max = 0;
-  for (const v of intensity) max = Math.max(max, v);
-  if (!(max > 0)) throw new Error('the full-support merge needs a probe with some intensity');
-  return intensity.map((v) => Math.max(v / max, PROBE_MERGE_FLOOR));
+function probeMergeWeight(relativeIntensity: Float32Array): Float32Array {
+  return relativeIntensity.map((v) => Math.max(v, PROBE_MERGE_FLOOR));
 }
 
 /** |fftshift(FFT2(P·O))|²/N² for object patches [B, C, N, N] and a fixed probe. */

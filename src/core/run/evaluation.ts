@@ -25,7 +25,7 @@ import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { buildGroups, type PatternGroups } from '../train/groups';
 import { reconstruct, type Reconstruction } from '../train/reconstruct';
 import type { OrtModule } from '../train/runtime';
-import { resolveStitchBlend, stitchRegion, stitchTaperWidth, type StitchRegion } from '../train/stitch';
+import { resolveStitchBlend, stitchRegion, stitchTaperWidth, type ResolvedStitchBlend, type StitchRegion } from '../train/stitch';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase, scoreReconstruction } from './artifacts';
 
 /** Random stream of the evaluation groups (gridsize 2), distinct from the trainer's 'train' and 'test'. */
@@ -338,7 +338,7 @@ export const summaryOf = (m: JsonImageMetrics): Record<string, number | null> =>
 const pair = (m: JsonReconstructionMetrics): { amplitude: JsonImageMetrics; phase: JsonImageMetrics } => ({ amplitude: m.amplitude, phase: m.phase });
 
 /** The blend a run's stitching resolves to: its setting, for its gridsize and the object support its network has. */
-export function runStitchBlend(config: RunConfig): 'crop' | 'taper' | 'probe' {
+export function runStitchBlend(config: RunConfig): ResolvedStitchBlend {
   return resolveStitchBlend(config.training.stitchBlend, config.gridsize * config.gridsize, resolveObjectSupport(config.training, config.gridsize));
 }
 
@@ -373,7 +373,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
 
     const coverage = coverageOf(common.weight);
     const blend = runStitchBlend(config);
-    const taperWidth = stitchTaperWidth(blend, config.n, config.gridsize * config.gridsize);
+    const taperWidth = stitchTaperWidth(blend, config.n);
     const evaluation: EvaluationRecord = {
       dataset: set.dataset, source: set.source, ...(set.fallbackReason ? { fallbackReason: set.fallbackReason } : {}),
       region: { x0: set.region.x0, y0: set.region.y0, width: set.region.width, height: set.region.height },

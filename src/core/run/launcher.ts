@@ -230,7 +230,7 @@ async function checkLaunchKey(config: RunConfig, state: Record<string, unknown>)
   await refuseOtherSettings(config, state, launchKeyOf(next), async () => {
     const ran = await readRunConfig(config.artifactDir);
     ran.training = resolveTrainingSettings(ran.training);
-    const support = (c: RunConfig): string => resolveObjectSupport(c.training, c.gridsize);
+    const support = (c: RunConfig): 'centre' | 'full' => resolveObjectSupport(c.training, c.gridsize);
     // A gridsize-2 run from before the default became the full support (README item 29) meets 'auto' here.
     const hint = next.training.objectSupport === 'auto' && support(ran) !== support(next)
       ? `gridsize ${config.gridsize} predicts the object on ${support(next) === 'full' ? 'all N × N' : 'the central N/2'} by default now: --object-support ${support(ran)} (ptychoStudy.training.objectSupport '${support(ran)}') resumes this checkpoint`

@@ -28,6 +28,7 @@ import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './p
 import type { EventLog } from './events';
 import type { ProviderPlan } from '../runtime/providers';
 import type { TrainingState } from '../train/checkpoint';
+import type { ResolvedStitchBlend } from '../train/stitch';
 import type { RunStatus } from '../study/manifest';
 import type { RunConfig } from './plan';
 import { cancelledBy, finisher, openRunEvents, provenanceOf, recordRunFailure, type Emit, type WorkerIo } from './runSupport';
@@ -351,7 +352,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
 }
 
 /** How the evaluation's patches were blended, for the run log. */
-function blendNote(blend: 'crop' | 'taper' | 'probe', n: number, cropSize: number): string {
+function blendNote(blend: ResolvedStitchBlend, n: number, cropSize: number): string {
   if (blend === 'probe') return 'patches blended by their patterns\' probe intensity';
   return blend === 'taper' ? `patches blended with a cos² taper (L = ${n / 2} px)` : `patches cut at their ${cropSize}×${cropSize} crops`;
 }

@@ -2,7 +2,7 @@
 // predicted patch is translated to its position (bilinear) and summed; the sum is divided by the summed
 // weights. Streams: patches are added batch by batch, so memory is the canvas, not the patch stack (aligned
 // stitching keeps each patch's central window until all are known: count·S² pairs of floats).
-import { probeCentroidShare, probePhaseGradient } from '../model/physics';
+import { probeCentroidShare, probePhaseGradient, relativeProbeIntensity } from '../model/physics';
 import { addPlanes, centroidMisfit, type CentroidRefinement, type CentroidRefinementSummary, type PatchPatterns } from './centroids';
 import type { StitchBlend } from '../study/config';
 import { synchronizePhases, type SyncResult } from './phaseSync';
@@ -62,19 +62,22 @@ export const SUPPORT_EPSILON = 1e-6;
 /** The fill window of N-pixel patches: all of it (what lies outside the prediction's support is skipped). */
 export const stitchFillFor = (n: number, cropSize: number): StitchFill => ({ size: Math.max(cropSize, n), weight: STITCH_FILL_WEIGHT });
 
+/** A blend as the stitcher runs it: StitchBlend with 'auto' resolved (resolveStitchBlend). */
+export type ResolvedStitchBlend = Exclude<StitchBlend, 'auto'>;
+
 /**
  * The blend `blend` resolves to for patches of `groupSize` patterns predicted on `support` (resolveObjectSupport's): 'auto' is the probe's
  * weights for a gridsize-2 model on the full support (README item 29), the taper for one on the central N/2 (item 23),
  * hard crops for gridsize 1.
  */
-export function resolveStitchBlend(blend: StitchBlend | undefined, groupSize: number, support: 'centre' | 'full' = 'centre'): 'crop' | 'taper' | 'probe' {
+export function resolveStitchBlend(blend: StitchBlend | undefined, groupSize: number, support: 'centre' | 'full' = 'centre'): ResolvedStitchBlend {
   if (blend === 'auto') return groupSize > 1 ? (support === 'full' ? 'probe' : 'taper') : 'crop';
   return blend ?? 'crop';
 }
 
-/** The taper window's width L in pixels that `blend` asks for (0: none), for N-pixel patches of `groupSize` patterns: N/2, the network's support. */
-export function stitchTaperWidth(blend: StitchBlend | undefined, n: number, groupSize: number, support: 'centre' | 'full' = 'centre'): number {
-  return resolveStitchBlend(blend, groupSize, support) === 'taper' ? n / 2 : 0;
+/** The taper window's width L in pixels of N-pixel patches blended by `blend` (0: none): N/2, the network's central support. */
+export function stitchTaperWidth(blend: ResolvedStitchBlend, n: number): number {
+  return blend === 'taper' ? n / 2 : 0;
 }
 
 /**
@@ -91,11 +94,7 @@ export interface ProbeBlend {
 
 /** The probe blend of a dataset's probe (interleaved complex, N×N). */
 export function probeBlendFor(probe: ArrayLike<number>, n: number): ProbeBlend {
-  const intensity = Float64Array.from({ length: n * n }, (_, k) => probe[2 * k] ** 2 + probe[2 * k + 1] ** 2);
-  let max = 0;
-  for (const v of intensity) max = Math.max(max, v);
-  if (max > 0) for (let k = 0; k < intensity.length; k++) intensity[k] /= max;
-  return { intensity };
+  return { intensity: relativeProbeIntensity(n * n, (k) => probe[2 * k], (k) => probe[2 * k + 1]) };
 }
 
 /** The probe blend's weight of each pixel of the central `side`×`side` of an N-pixel patch whose patterns sit at `offsets` (2 per pattern; none: one pattern at the centre). */
@@ -428,8 +427,8 @@ export interface StitchChoices {
   crosstalkCorrection?: boolean;
   /** With alignPhase: one centroid-consistency step (centroids.ts) for the patches added with their patterns. */
   centroidRefinement?: boolean;
-  /** How patches are blended (StitchBlend; absent: 'crop'; 'auto' as for the central support: resolve it first with resolveStitchBlend). */
-  blend?: StitchBlend;
+  /** How patches are blended (absent: 'crop'); a run's setting resolves to it once (resolveStitchBlend, runStitchBlend). */
+  blend?: ResolvedStitchBlend;
   /** Also stitch the even and the odd patches apart (StitchResult.halves), for the half-set filters. */
   halfSets?: boolean;
 }
@@ -450,8 +449,9 @@ export function stitcherFor(
   region: StitchRegion, n: number, cropSize: number, count: number, choices: StitchChoices, probe: ArrayLike<number>, groupSize: number,
 ): PredictionStitcher {
   const fill = choices.fillHoles ? stitchFillFor(n, cropSize) : undefined;
-  const taper = stitchTaperWidth(choices.blend, n, groupSize);
-  const probeBlend = resolveStitchBlend(choices.blend, groupSize) === 'probe' ? probeBlendFor(probe, n) : undefined;
+  const blend = choices.blend ?? 'crop';
+  const taper = stitchTaperWidth(blend, n);
+  const probeBlend = blend === 'probe' ? probeBlendFor(probe, n) : undefined;
   if (!choices.alignPhase) {
     const make = (): Stitcher => new Stitcher(region, n, cropSize, fill, taper, probeBlend);
     const plain = make();
