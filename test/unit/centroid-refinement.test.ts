@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { fft2d, fftshift2d } from '../../src/core/fft';
 import { removePlaneAt } from '../../src/core/metrics';
 import { normalizeProbe } from '../../src/core/model';
-import { syntheticProbe } from '../../src/core/simulate';
+import { Rng, syntheticProbe } from '../../src/core/simulate';
 import { resolveTrainingSettings } from '../../src/core/study/config';
 import { AlignedStitch, CENTROID_STEP_MIN_DELIVERED, measuredCentroids, predictedCentroid, probeBlendFor, stitcherFor, type PatchPatterns } from '../../src/core/train';
 import { makeStudy } from './helpers/study';
@@ -126,6 +126,62 @@ describe('centroid-consistent stitching', () => {
     assert.ok(error(holesRefined.object, holesRefined.weight) < 0.6 * error(holesPlain.object, holesPlain.weight));
   });
 
+  it('the Poisson variance of a measured centroid is the spread of its Poisson realisations', () => {
+    // A pattern of mean 1,000 photons (dose 1e3, as the study's lowest) in amplitude units of any scale: counts k = countScale·x².
+    const mean = pattern(52, 47);
+    let energy = 0;
+    for (const v of mean) energy += v * v;
+    const countScale = 1000 / energy;
+    const predicted = new Float64Array(2), variance = new Float64Array(2);
+    measuredCentroids(mean, 1, N, predicted, 0, 0, { out: variance, countScale });
+    const rng = new Rng(7, 'centroid-noise');
+    const draws = 600;
+    const sum = [0, 0], sq = [0, 0];
+    const one = new Float64Array(2), x = new Float32Array(N * N);
+    for (let d = 0; d < draws; d++) {
+      for (let k = 0; k < N * N; k++) x[k] = Math.sqrt(rng.poisson(countScale * mean[k] ** 2));
+      measuredCentroids(x, 1, N, one);
+      for (const a of [0, 1]) { sum[a] += one[a]; sq[a] += one[a] ** 2; }
+    }
+    for (const a of [0, 1]) {
+      const empirical = sq[a] / draws - (sum[a] / draws) ** 2;
+      // The variance of a variance estimated from 600 draws: ±6 % (1σ); allow 20 %.
+      assert.ok(Math.abs(empirical / variance[a] - 1) < 0.2, `axis ${a}: empirical ${empirical} vs Poisson ${variance[a]} px²`);
+      assert.ok(Math.sqrt(variance[a]) > 0.05, `at 1,000 photons the centroid is noisy: ${Math.sqrt(variance[a])} px`);
+    }
+    // A hundred times the photons, a hundredth of the variance.
+    const bright = new Float64Array(2);
+    measuredCentroids(mean, 1, N, predicted, 0, 0, { out: bright, countScale: 100 * countScale });
+    for (const a of [0, 1]) assert.ok(Math.abs((bright[a] * 100) / variance[a] - 1) < 1e-9);
+  });
+
+  it('the step is judged on what the signal asks for: the centroids\' Poisson noise is taken out of the asked change', () => {
+    // The same measured centroids, each with a known variance σ² per axis: a patch of four asks σ²/4 of noise per axis.
+    const withNoise = (sigma: number): NonNullable<ReturnType<AlignedStitch['result']>['centroidRefinement']> => {
+      const s = new AlignedStitch(region, N, 8, count, { anchor: 0, taper: 0, fill: { size: N, weight: 1e-3 }, centroids: { probe } });
+      for (let g = 0; g < count; g++) s.add(amplitude, phase, centers[2 * g], centers[2 * g + 1], g * N * N, { ...patterns[g], variances: new Float64Array(8).fill(sigma ** 2) });
+      return s.result().centroidRefinement!;
+    };
+    const clean = stitch(true).centroidRefinement!;
+    assert.equal(clean.askedNoise, 0, 'no variances, no noise');
+    assert.equal(clean.noiseFloor, 0);
+    const sigma = 0.6 * clean.asked;
+    const noisy = withNoise(sigma);
+    assert.ok(Math.abs(noisy.noiseFloor - sigma) < 1e-12, `noise floor ${noisy.noiseFloor} = σ`);
+    assert.ok(noisy.misfitBefore > sigma, 'a misfit above the noise floor: the predictions are independent of the noise');
+    assert.ok(Math.abs(noisy.askedNoise - sigma / 2) < 1e-12, `askedNoise ${noisy.askedNoise} = σ/2 = ${sigma / 2}`);
+    // The same stitch and the same step: only the share delivered is judged against asked² − noise².
+    assert.equal(noisy.misfitAfter, clean.misfitAfter);
+    const expected = (clean.delivered * clean.asked ** 2) / (clean.asked ** 2 - (sigma / 2) ** 2);
+    assert.ok(Math.abs(noisy.delivered - expected) < 1e-9 && noisy.delivered > clean.delivered, `${noisy.delivered} vs ${expected}`);
+    // A misfit under the noise floor: the predictions follow their patterns' noise, so none is taken out (the
+    // delivered share is the plain one).
+    const tracked = withNoise(1.5 * clean.misfitBefore);
+    assert.equal(tracked.askedNoise, 0);
+    assert.equal(tracked.delivered, clean.delivered);
+    assert.equal(tracked.accepted, clean.accepted);
+  });
+
   it('with a taper (stitchBlend) the step is judged on the crops\' stitch, as its guard was measured, and the taper blends the result', () => {
     const crop = stitch(true);
     const tapered = stitch(true, true, false, N / 2);
@@ -214,6 +270,31 @@ describe('centroid-consistent stitching', () => {
       r = dry('--centroid-refinement', '--no-centroid-refinement');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /exclude each other/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('a trained job records the Poisson noise floor of its measured centroids, from the dose\'s photon count, and its log says it', async function () {
+    this.timeout(300_000);
+    const tmp = tempDir('ptycho-centroid-noise-');
+    try {
+      await makeStudy(tmp.dir, { doses: [1000, 100000], views: [] });
+      const noise: number[] = [];
+      for (const dose of [1000, 100000]) {
+        const r = spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--dose', String(dose), '--view', 'baseline', '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--threads', '1'], { encoding: 'utf8', timeout: 240_000 });
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        assert.match(r.stdout, /Centroid step: .* px asked; the centroids' Poisson noise \d\.\d{3} px/);
+        const step = (JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', `dose_${dose}`, 'baseline', 'gs1', 'metrics.json'), 'utf8')) as { centroidRefinement: { misfitBefore: number; asked: number; noiseFloor: number; askedNoise: number } }).centroidRefinement;
+        assert.ok(step.noiseFloor > 0, JSON.stringify(step));
+        // Taken out only where the misfit lies above it (a gridsize-1 patch is predicted from its own, noisy pattern).
+        if (step.misfitBefore > step.noiseFloor) assert.ok(step.askedNoise > 0 && step.askedNoise <= step.noiseFloor, JSON.stringify(step));
+        else assert.equal(step.askedNoise, 0, JSON.stringify(step));
+        noise.push(step.noiseFloor);
+      }
+      // A hundred times the photons: a tenth of the centroids' spread (the same positions and object, other counts).
+      const ratio = noise[0] / noise[1];
+      assert.ok(ratio > 8 && ratio < 12.5, `noise at 1e3 / at 1e5: ${ratio}`);
     } finally {
       tmp.cleanup();
     }

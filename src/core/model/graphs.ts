@@ -3,7 +3,7 @@
 // evaluation graph (per-group loss) and the standalone inference graph (weights baked in → model.onnx).
 import { adamUpdate, gradients, Graph, op, type Value } from '../onnx';
 import { BORDER_CHANNELS, LOG_SCALE, predictsFullPatch, type Architecture, type BorderBranch, type ConvLayer } from './architecture';
-import { backprojectionConstants, borderMask, centralMask, relativeProbeIntensity, shiftedDftMatrices, tentGrid } from './physics';
+import { backprojectionConstants, borderMask, centralMask, probeIntensity, relativeIntensity, shiftedDftMatrices, tentGrid } from './physics';
 
 export interface ModelGraphSpec {
   arch: Architecture;
@@ -234,8 +234,8 @@ export const PROBE_MERGE_FLOOR = 1e-3;
  * How a group's patches are weighted where they overlap on the canvas:
  * - 'central': the central N/2 square only (pad_object; the numerator is already zero outside);
  * - 'border': probe.big, 1 on the centre and BORDER_MERGE_WEIGHT on the border;
- * - probe intensity: the full support, each patch weighted by its probe's |P|² / max|P|² (relativeProbeIntensity,
- *   shared with the stitch's probe blend; floored at PROBE_MERGE_FLOOR) — each pattern decides the object where it
+ * - probe intensity: the full support, each patch weighted by its probe's |P|² / max|P|² (relativeIntensity, as
+ *   the stitch's probe blend weights; floored at PROBE_MERGE_FLOOR) — each pattern decides the object where it
  *   illuminates it, as in ptychography's overlap update.
  */
 export type MergeWeighting = 'central' | 'border' | { probeIntensity: Float32Array };
@@ -244,13 +244,13 @@ export type MergeWeighting = 'central' | 'border' | { probeIntensity: Float32Arr
 export function mergeWeightingOf(spec: ModelGraphSpec): MergeWeighting {
   if (spec.arch.spec.probeBig) return 'border';
   if (!spec.arch.spec.fullSupport) return 'central';
-  const { re, im } = spec.probe;
-  return { probeIntensity: Float32Array.from(relativeProbeIntensity(re.length, (k) => re[k], (k) => im[k])) };
+  return { probeIntensity: relativeIntensity(Float32Array.from(probeIntensityOf(spec))) };
 }
 
 /** |P|² of the model's probe, per pixel (double, so Σ|P|² is exact to the probe's float32 values). */
 function probeIntensityOf(spec: ModelGraphSpec): Float64Array {
-  return Float64Array.from(spec.probe.re, (re, k) => re * re + spec.probe.im[k] ** 2);
+  const { re, im } = spec.probe;
+  return probeIntensity(re.length, (k) => re[k], (k) => im[k]);
 }
 
 /**

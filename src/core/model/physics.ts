@@ -95,19 +95,22 @@ export function modelProbe(probe: Float32Array | Float64Array, n: number, how: P
   return how === 'energy' ? normalizeProbeEnergy(probe, n) : normalizeProbe(probe, n);
 }
 
+/** |P|² per pixel of a probe of `count` pixels (`re(k)`, `im(k)` its k-th), in double precision. */
+export function probeIntensity(count: number, re: (k: number) => number, im: (k: number) => number): Float64Array {
+  return Float64Array.from({ length: count }, (_, k) => re(k) ** 2 + im(k) ** 2);
+}
+
 /**
- * |P|² / max|P|² per pixel of an N×N probe (`re(k)`, `im(k)` its k-th pixel): how much light a pattern puts on each
- * pixel relative to the brightest — the weight both full-support merges give a pattern's pixels (the model's
- * gridsize-2 merge and the stitch's probe blend, README item 29). Throws for a probe with no intensity (validation
- * refuses such a dataset first: DATA-001).
+ * `intensity` / its maximum, in its own precision: how much light a pattern puts on each pixel relative to the
+ * brightest — the weight both full-support merges give a pattern's pixels (the model's gridsize-2 merge, in float32,
+ * and the stitch's probe blend, README item 29). Throws for a probe with no intensity (validation refuses such a
+ * dataset first: DATA-001).
  */
-export function relativeProbeIntensity(count: number, re: (k: number) => number, im: (k: number) => number): Float64Array {
-  const intensity = Float64Array.from({ length: count }, (_, k) => re(k) ** 2 + im(k) ** 2);
+export function relativeIntensity<T extends Float32Array | Float64Array>(intensity: T): T {
   let max = 0;
   for (const v of intensity) max = Math.max(max, v);
   if (!(max > 0)) throw new Error('a probe-intensity weighting needs a probe with some intensity');
-  for (let k = 0; k < count; k++) intensity[k] /= max;
-  return intensity;
+  return intensity.map((v) => v / max) as T;
 }
 
 /** Ones on the central N/2×N/2 square: where the network predicts the object (pad_object). */

@@ -215,6 +215,7 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
       ort, provider: plan.provider, intraOpThreads: opts.threads.threads, cropSize: config.training.stitchCropSize,
       windowSize: config.training.previewSize, ...(config.training.previewCenter ? { center: config.training.previewCenter } : {}),
       stitch: { alignPhase: config.training.stitchPhaseAlignment, fillHoles: config.training.stitchFillHoles, crosstalkCorrection: config.training.stitchCrosstalkCorrection, centroidRefinement: config.training.stitchCentroidRefinement, blend: runStitchBlend(config) },
+      countScale: config.intensityScale ** 2,
     });
     if (run.monitor) {
       const m = run.monitor;
@@ -313,7 +314,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   const step = recon.centroidRefinement;
   if (step) {
     const px = (v: number): string => v.toFixed(3);
-    emit({ type: 'log', level: 'info', message: `Centroid step: misfit to the measured centroids ${px(step.misfitBefore)} → ${px(step.misfitAfter)} detector px, ${(100 * step.delivered).toFixed(0)} % of the asked change delivered: ${step.accepted ? 'kept' : 'not kept (the stitch is as synchronised)'}.` });
+    emit({ type: 'log', level: 'info', message: `Centroid step: misfit to the measured centroids ${px(step.misfitBefore)} → ${px(step.misfitAfter)} detector px, ${(100 * step.delivered).toFixed(0)} % of the asked change delivered${step.noiseFloor > 0 ? ` (${px(step.asked)} px asked; the centroids' Poisson noise ${px(step.noiseFloor)} px${step.askedNoise > 0 ? `, ${px(step.askedNoise)} px of the asked in quadrature, taken out` : ', above the misfit: the predictions follow it, nothing taken out'})` : ''}: ${step.accepted ? 'kept' : 'not kept (the stitch is as synchronised)'}.` });
   }
   for (const message of describeHalfSetWeightings(recon, { amplitude: config.training.stitchAmplitudeFilter, phase: config.training.stitchPhaseFilter },
     (h) => `${h[0]} + ${h[1]} patches stitched apart, no ground truth`, 'the region or a half-stitch is too small')) {

@@ -13,16 +13,24 @@ export interface CentroidRefinement {
   probe: { re: ArrayLike<number>; im: ArrayLike<number> };
 }
 
-/** Each patch's patterns: offsets from the patch centre (object px, x then y) and measured centroids (detector px). */
+/**
+ * Each patch's patterns: offsets from the patch centre (object px, x then y), measured centroids (detector px) and,
+ * where the data's photon scale is known, each centroid's Poisson variance (detector px², x then y).
+ */
 export interface PatchPatterns {
   offsets: ArrayLike<number>;
   centroids: ArrayLike<number>;
+  variances?: ArrayLike<number>;
 }
 
-/** Group `g`'s patterns: its offsets, with the measured centroids stored for it at slot `k` of `centroids` (2·size per slot). */
-export function groupPatterns(groups: PatternGroups, g: number, centroids: Float64Array, k: number): PatchPatterns {
+/**
+ * Group `g`'s patterns: its offsets, with the measured centroids (and their variances, when measured) stored for it
+ * at slot `k` (2·size per slot).
+ */
+export function groupPatterns(groups: PatternGroups, g: number, centroids: Float64Array, k: number, variances?: Float64Array): PatchPatterns {
   const c = groups.size;
-  return { offsets: groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), centroids: centroids.subarray(k * c * 2, (k + 1) * c * 2) };
+  const slot = (a: Float64Array): Float64Array => a.subarray(k * c * 2, (k + 1) * c * 2);
+  return { offsets: groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), centroids: slot(centroids), ...(variances ? { variances: slot(variances) } : {}) };
 }
 
 /** What the refinement did (metrics.json `centroidRefinement`). */
@@ -33,7 +41,19 @@ export interface CentroidRefinementSummary {
   misfitAfter: number;
   /** rms over patterns and axes of the planes the step asks for (each pattern's patch mean residual), detector px. */
   asked: number;
-  /** (misfitBefore² − misfitAfter²) / asked²: the share of the asked change the re-stitched object delivered (1 = all). */
+  /** rms over patterns and axes of the measured centroids' Poisson noise, detector px (0: photon scale unknown). */
+  noiseFloor: number;
+  /**
+   * The part of `asked` taken out as the centroids' Poisson noise (rms, detector px): planes no object consistent
+   * across overlapping patches can take. 0 when the photon scale is unknown, or when the misfit lies under the noise
+   * floor — the predictions then follow their patterns' noise (a gridsize-1 patch is predicted from its own pattern),
+   * and how much of it the planes hold cannot be told.
+   */
+  askedNoise: number;
+  /**
+   * (misfitBefore² − misfitAfter²) / (asked² − askedNoise²): the share of the change the data's signal asks for that
+   * the re-stitched object delivered (1 = all; 0 when the noise explains all that is asked).
+   */
   delivered: number;
   /** rms over patches of the plane slope added, detector px (0 when not accepted). */
   rmsStep: number;
@@ -44,19 +64,38 @@ export interface CentroidRefinementSummary {
 /**
  * Sin-weighted centroids (detector px, x then y; DC at N/2, the patterns' fftshifted layout) of `count` patterns of
  * amplitudes `x` (the intensity is x², whatever its scale), written to `out` from `outAt` (2 per pattern).
+ * With `noise`, also each centroid's variance under Poisson counts k = countScale·x² (detector px², into
+ * `noise.out` at the same places): Var c = Σ k·(s − c)² / (Σ k)² for c = Σ k·s / Σ k with weights s.
  */
-export function measuredCentroids(x: ArrayLike<number>, count: number, n: number, out: Float64Array, outAt = 0, xAt = 0): void {
+export function measuredCentroids(
+  x: ArrayLike<number>, count: number, n: number, out: Float64Array, outAt = 0, xAt = 0,
+  noise?: { out: Float64Array; countScale: number },
+): void {
   const sin = Float64Array.from({ length: n }, (_, q) => (Math.sin((2 * Math.PI * (q - n / 2)) / n) * n) / (2 * Math.PI));
+  const rows = new Float64Array(n);
+  const columns = new Float64Array(n);
   for (let p = 0; p < count; p++) {
     let total = 0, u = 0, v = 0;
     const base = xAt + p * n * n;
+    columns.fill(0);
     for (let i = 0; i < n; i++) {
       let row = 0, rowU = 0;
-      for (let j = 0; j < n; j++) { const e = x[base + i * n + j] ** 2; row += e; rowU += e * sin[j]; }
+      for (let j = 0; j < n; j++) { const e = x[base + i * n + j] ** 2; row += e; rowU += e * sin[j]; columns[j] += e; }
+      rows[i] = row;
       total += row; u += rowU; v += row * sin[i];
     }
-    out[outAt + 2 * p] = total > 0 ? u / total : NaN;
-    out[outAt + 2 * p + 1] = total > 0 ? v / total : NaN;
+    const cu = total > 0 ? u / total : NaN;
+    const cv = total > 0 ? v / total : NaN;
+    out[outAt + 2 * p] = cu;
+    out[outAt + 2 * p + 1] = cv;
+    if (noise) {
+      // The weights depend on one coordinate each: the row and column sums are all the variance needs.
+      let su = 0, sv = 0;
+      for (let q = 0; q < n; q++) { su += columns[q] * (sin[q] - cu) ** 2; sv += rows[q] * (sin[q] - cv) ** 2; }
+      const counts = noise.countScale * total;
+      noise.out[outAt + 2 * p] = total > 0 ? su / total / counts : NaN;
+      noise.out[outAt + 2 * p + 1] = total > 0 ? sv / total / counts : NaN;
+    }
   }
 }
 
@@ -113,11 +152,13 @@ export function centroidMisfit(
   canvas: StitchedCanvas,
   probe: { re: ArrayLike<number>; im: ArrayLike<number> }, n: number,
   patchCenters: ArrayLike<number>, patterns: readonly (PatchPatterns | undefined)[],
-): { perPatch: Float64Array; rms: number; patterns: number; asked: number } {
+): { perPatch: Float64Array; rms: number; patterns: number; asked: number; askedNoise: number; noiseFloor: number } {
   const count = patterns.length;
   const scratch = { re: new Float64Array(n * n), im: new Float64Array(n * n) };
   const residuals: number[][] = [];
-  let mu = 0, mv = 0, m = 0;
+  // Per patch, the summed Poisson variance (both axes) of its patterns' centroids.
+  const variance = new Float64Array(count);
+  let mu = 0, mv = 0, m = 0, floor = 0;
   for (let g = 0; g < count; g++) {
     const p = patterns[g];
     const list: number[] = [];
@@ -129,14 +170,16 @@ export function centroidMisfit(
         if (!Number.isFinite(pu + pv)) continue;
         list.push(cu - pu, cv - pv);
         mu += cu - pu; mv += cv - pv; m++;
+        const vk = p.variances ? p.variances[2 * k] + p.variances[2 * k + 1] : 0;
+        if (Number.isFinite(vk)) { variance[g] += vk; floor += vk; }
       }
     }
     residuals.push(list);
   }
   const perPatch = new Float64Array(2 * count);
-  if (m === 0) return { perPatch, rms: NaN, patterns: 0, asked: 0 };
+  if (m === 0) return { perPatch, rms: NaN, patterns: 0, asked: 0, askedNoise: 0, noiseFloor: 0 };
   mu /= m; mv /= m;
-  let sq = 0, asked = 0;
+  let sq = 0, asked = 0, noise = 0;
   for (let g = 0; g < count; g++) {
     const list = residuals[g];
     if (list.length === 0) continue;
@@ -149,8 +192,10 @@ export function centroidMisfit(
     perPatch[2 * g] = du / patterns;
     perPatch[2 * g + 1] = dv / patterns;
     asked += patterns * (perPatch[2 * g] ** 2 + perPatch[2 * g + 1] ** 2);
+    // The patch mean of C independent centroids has variance Σ σ² / C² per axis; weighted by C as `asked` is.
+    noise += variance[g] / patterns;
   }
-  return { perPatch, rms: Math.sqrt(sq / (2 * m)), patterns: m, asked: Math.sqrt(asked / (2 * m)) };
+  return { perPatch, rms: Math.sqrt(sq / (2 * m)), patterns: m, asked: Math.sqrt(asked / (2 * m)), askedNoise: Math.sqrt(noise / (2 * m)), noiseFloor: Math.sqrt(floor / (2 * m)) };
 }
 
 /**

@@ -43,6 +43,8 @@ export interface QualityMonitorOptions {
    * stitchCrosstalkCorrection, stitchCentroidRefinement), so that the window's phase is the one the run will report; default plain averaging.
    */
   stitch?: StitchChoices;
+  /** Photon counts per unit of the patterns' x², for the centroid step (ReconstructOptions.countScale). */
+  countScale?: number;
 }
 
 const finite = (v: number): number | null => (Number.isFinite(v) ? v : null);
@@ -152,7 +154,7 @@ export class QualityMonitor {
     const c = this.groups.size;
     const choices = this.options.stitch ?? {};
     const stitcher = stitcherFor(this.region, n, this.options.cropSize, this.which.length, choices, this.data.probe.data, c);
-    addPredictions(stitcher, this.groups, { amp, phase, x, count: this.which.length, groupOf: (k) => this.which[k] }, n, !!choices.centroidRefinement);
+    addPredictions(stitcher, this.groups, { amp, phase, x, count: this.which.length, groupOf: (k) => this.which[k] }, n, !!choices.centroidRefinement, this.options.countScale);
     return stitcher.result();
   }
 

@@ -36,6 +36,11 @@ export interface Reconstruction {
 
 /** The stitching settings (StitchChoices) and how to run the model. */
 export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
+  /**
+   * Photon counts per unit of the patterns' x² (the run's s², the scale its Poisson loss counts in): with the
+   * centroid step, the measured centroids' Poisson noise is told from what an object can deliver (centroids.ts).
+   */
+  countScale?: number;
   /** Weight the stitched amplitude, and the phase, each by its own half-set FRC (halfSetFilter.ts). */
   amplitudeFilter?: boolean;
   phaseFilter?: boolean;
@@ -60,15 +65,16 @@ export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
  */
 export function addPredictions(
   stitcher: PredictionStitcher, groups: PatternGroups, batch: { amp: Float32Array; phase: Float32Array; x: Float32Array; count: number; groupOf: (k: number) => number },
-  n: number, centroidRefinement: boolean,
+  n: number, centroidRefinement: boolean, countScale?: number,
 ): void {
   const c = groups.size;
   // Without the centroid step the centroids are not measured (NaN: no pattern's counts); the offsets always go along.
   const centroids = new Float64Array(batch.count * c * 2).fill(NaN);
-  if (centroidRefinement) measuredCentroids(batch.x, batch.count * c, n, centroids);
+  const variances = centroidRefinement && countScale !== undefined && countScale > 0 ? new Float64Array(batch.count * c * 2) : undefined;
+  if (centroidRefinement) measuredCentroids(batch.x, batch.count * c, n, centroids, 0, 0, variances ? { out: variances, countScale: countScale! } : undefined);
   for (let k = 0; k < batch.count; k++) {
     const g = batch.groupOf(k);
-    stitcher.add(batch.amp, batch.phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, groupPatterns(groups, g, centroids, k));
+    stitcher.add(batch.amp, batch.phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, groupPatterns(groups, g, centroids, k, variances));
   }
 }
 
@@ -98,7 +104,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       const out = await session.run(feeds);
       const amp = out[IO.amplitude].data as Float32Array;
       const phase = out[IO.phase].data as Float32Array;
-      addPredictions(stitcher, groups, { amp, phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement);
+      addPredictions(stitcher, groups, { amp, phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement, options.countScale);
     }
     const stitched: StitchResult = stitcher.result();
     const { object, weight } = stitched;

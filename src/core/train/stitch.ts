@@ -2,7 +2,7 @@
 // predicted patch is translated to its position (bilinear) and summed; the sum is divided by the summed
 // weights. Streams: patches are added batch by batch, so memory is the canvas, not the patch stack (aligned
 // stitching keeps each patch's central window until all are known: count·S² pairs of floats).
-import { probeCentroidShare, probePhaseGradient, relativeProbeIntensity } from '../model/physics';
+import { probeCentroidShare, probeIntensity, probePhaseGradient, relativeIntensity } from '../model/physics';
 import { addPlanes, centroidMisfit, type CentroidRefinement, type CentroidRefinementSummary, type PatchPatterns } from './centroids';
 import type { StitchBlend } from '../study/config';
 import { synchronizePhases, type SyncResult } from './phaseSync';
@@ -94,7 +94,7 @@ export interface ProbeBlend {
 
 /** The probe blend of a dataset's probe (interleaved complex, N×N). */
 export function probeBlendFor(probe: ArrayLike<number>, n: number): ProbeBlend {
-  return { intensity: relativeProbeIntensity(n * n, (k) => probe[2 * k], (k) => probe[2 * k + 1]) };
+  return { intensity: relativeIntensity(probeIntensity(n * n, (k) => probe[2 * k], (k) => probe[2 * k + 1])) };
 }
 
 /** The probe blend's weight of each pixel of the central `side`×`side` of an N-pixel patch whose patterns sit at `offsets` (2 per pattern; none: one pattern at the centre). */
@@ -303,10 +303,12 @@ export class AlignedStitch {
     this.centers = new Float64Array(2 * count);
   }
 
-  /** `patterns`: the patch's patterns and their measured centroids, for the centroid-consistency step. */
+  /** `patterns`: the patch's patterns, their measured centroids and their variances, for the centroid-consistency step. */
   add(amplitude: ArrayLike<number>, phase: ArrayLike<number>, cx: number, cy: number, at = 0, patterns?: PatchPatterns): void {
     if (this.added >= this.count) throw new Error(`aligned stitching was sized for ${this.count} patches`);
-    this.patterns.push(patterns && this.centroids ? { offsets: Float64Array.from(patterns.offsets), centroids: Float64Array.from(patterns.centroids) } : undefined);
+    this.patterns.push(patterns && this.centroids
+      ? { offsets: Float64Array.from(patterns.offsets), centroids: Float64Array.from(patterns.centroids), ...(patterns.variances ? { variances: Float64Array.from(patterns.variances) } : {}) }
+      : undefined);
     this.offsets.push(patterns && this.probe ? Float64Array.from(patterns.offsets) : undefined);
     const { n, keep } = this;
     const start = n / 2 - keep / 2;
@@ -389,13 +391,18 @@ export class AlignedStitch {
       const stepped = addPlanes(phase, this.keep, n, before.perPatch);
       const resync = synchronizePhases({ side, ...this.windows(stepped), centers }, { anchor });
       const after = centroidMisfit({ region: wide, ...this.stitch(wide, stepped, resync.rotations, predictFrom, 0) }, probe, n, centers, this.patterns);
-      // Had the re-stitched object taken every plane, the misfit would fall from m₀² to m₀² − asked².
-      const delivered = before.asked > 0 ? (before.rms ** 2 - after.rms ** 2) / before.asked ** 2 : 0;
+      // Had the re-stitched object taken every plane the signal asks for, the misfit would fall from m₀² by
+      // asked² − noise²: the planes' share of the centroids' Poisson noise (per patch, the mean of its patterns'
+      // noise) is no object's to take — an object consistent across overlapping patches averages it away. That
+      // holds while the predictions are independent of the noise; a misfit under the noise floor says they are not.
+      const askedNoise = before.rms > before.noiseFloor ? before.askedNoise : 0;
+      const signal = before.asked ** 2 - askedNoise ** 2;
+      const delivered = signal > 0 ? (before.rms ** 2 - after.rms ** 2) / signal : 0;
       const accepted = after.rms < before.rms && delivered >= CENTROID_STEP_MIN_DELIVERED;
       let sq = 0;
       for (const v of before.perPatch) sq += v * v;
       centroidRefinement = {
-        patterns: before.patterns, misfitBefore: before.rms, misfitAfter: after.rms, asked: before.asked, delivered,
+        patterns: before.patterns, misfitBefore: before.rms, misfitAfter: after.rms, asked: before.asked, noiseFloor: before.noiseFloor, askedNoise, delivered,
         rmsStep: accepted && count ? Math.sqrt(sq / (2 * count)) : 0, accepted,
       };
       if (accepted) { phase = stepped; sync = resync; }
