@@ -13,11 +13,14 @@
 //
 //   npm run analysis:stitch-groups -- --model <run>/model.onnx --data <study>/phase_c/dose_100000/patched_test.npz [--json]
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { pearson, removePlaneAt } from '../src/core/metrics';
 import { probeCentroidShare, probePhaseGradient } from '../src/core/model';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase } from '../src/core/run/artifacts';
 import { evaluationGroups, scanRegion } from '../src/core/run/evaluation';
+import { intensityScaleFor } from '../src/core/study/config';
+import { parseDoseFolder } from '../src/core/study/layout';
 import { AlignedStitch, centroidMisfit, cropObject, crosstalkCorrectionFor, groupPatterns, measuredCentroids, openTrainingDataset, Stitcher, stitcherFor, stitchFillFor, type CentroidRefinementSummary, type PatchPatterns, type StitchRegion, type StitchResult } from '../src/core/train';
 import { analysisArgs, centred, plane, regress2 } from './phase-ramps';
 
@@ -107,6 +110,10 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
     if (c < 2) throw new Error('a gridsize-2 model is needed');
     const amplitude = new Float32Array(count * n * n), phase = new Float32Array(count * n * n);
     const centroids = new Float64Array(count * c * 2);
+    // The centroids' Poisson noise, in the counts a run of this dose assumes (s², item 30), when the data sit in a
+    // Phase C dose folder; elsewhere the step is judged without it.
+    const dose = parseDoseFolder(path.basename(path.dirname(testFile)));
+    const variances = dose !== undefined ? { out: new Float64Array(count * c * 2), countScale: intensityScaleFor(dose, n) ** 2 } : undefined;
     const batch = 16;
     const x = new Float32Array(batch * c * n * n), offsets = new Float32Array(batch * c * 2), patterns = new Int32Array(batch * c);
     for (let start = 0; start < count; start += batch) {
@@ -118,7 +125,7 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
       }
       await data.patterns.read(patterns, x);
       const out = await session.run({ diffraction: new ort.Tensor('float32', x, [batch, c, n, n]), offsets: new ort.Tensor('float32', offsets, [batch, c, 2]) });
-      measuredCentroids(x, valid * c, n, centroids, start * c * 2);
+      measuredCentroids(x, valid * c, n, centroids, start * c * 2, 0, variances);
       for (let k = 0; k < valid; k++) {
         amplitude.set((out.amplitude.data as Float32Array).subarray(k * n * n, (k + 1) * n * n), (start + k) * n * n);
         phase.set((out.phase.data as Float32Array).subarray(k * n * n, (k + 1) * n * n), (start + k) * n * n);
@@ -129,7 +136,7 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
     const fill = stitchFillFor(n, cropSize);
     const centers = groups.centers;
     const probe = crosstalkCorrectionFor(data.probe.data, n).probe;
-    const patchPatterns: PatchPatterns[] = Array.from({ length: count }, (_, g) => groupPatterns(groups, g, centroids, g));
+    const patchPatterns: PatchPatterns[] = Array.from({ length: count }, (_, g) => groupPatterns(groups, g, centroids, g, variances?.out));
     // anchor 'default': the product's gridsize-2 stitch (stitcherFor), centroid step included, on the crops; 'probe': the
     // same with the probe blend (README item 29; the default for a full-support model).
     const stitched = (ph: Float32Array, anchor: number | null | 'default' | 'probe', into: StitchRegion = region): StitchResult => {
