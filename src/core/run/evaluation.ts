@@ -342,6 +342,9 @@ export function runStitchBlend(config: RunConfig): ResolvedStitchBlend {
   return resolveStitchBlend(config.training.stitchBlend, config.gridsize * config.gridsize, resolveObjectSupport(config.training, config.gridsize));
 }
 
+/** The photon counts per unit of normalized intensity that a run's Poisson loss assumes (the centroid step's noise floor). */
+export const runCountScale = (config: RunConfig): number => config.intensityScale ** 2;
+
 /**
  * Reconstructs the evaluation set with the trained and the untrained model on the common region, scores them
  * and the flat predictor, and scores the job's own split as before (`ownSplit`).
@@ -352,7 +355,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
   const set = await openEvaluationSet(config, input.own);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads: input.intraOpThreads, countScale: config.intensityScale ** 2 };
+    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads: input.intraOpThreads, countScale: runCountScale(config) };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
@@ -372,7 +375,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const ownUntrained = reuse ? commonUntrained : await reconstruct(input.own.data, input.own.groups, { ort, provider, model: untrainedModel, ...stitch });
 
     const coverage = coverageOf(common.weight);
-    const blend = runStitchBlend(config);
+    const blend = stitch.blend;
     const taperWidth = stitchTaperWidth(blend, config.n);
     const evaluation: EvaluationRecord = {
       dataset: set.dataset, source: set.source, ...(set.fallbackReason ? { fallbackReason: set.fallbackReason } : {}),

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic';
 import { sha256File, writeImages, writeMetrics, writeReconstruction } from './artifacts';
-import { evaluateRun, runStitchBlend } from './evaluation';
+import { evaluateRun, runCountScale, runStitchBlend } from './evaluation';
 import { writing } from './ioError';
 import { checkResumable } from './resume';
 import { processStartTime } from '../processInfo';
@@ -215,7 +215,7 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
       ort, provider: plan.provider, intraOpThreads: opts.threads.threads, cropSize: config.training.stitchCropSize,
       windowSize: config.training.previewSize, ...(config.training.previewCenter ? { center: config.training.previewCenter } : {}),
       stitch: { alignPhase: config.training.stitchPhaseAlignment, fillHoles: config.training.stitchFillHoles, crosstalkCorrection: config.training.stitchCrosstalkCorrection, centroidRefinement: config.training.stitchCentroidRefinement, blend: runStitchBlend(config) },
-      countScale: config.intensityScale ** 2,
+      countScale: runCountScale(config),
     });
     if (run.monitor) {
       const m = run.monitor;

@@ -70,11 +70,11 @@ export function addPredictions(
   const c = groups.size;
   // Without the centroid step the centroids are not measured (NaN: no pattern's counts); the offsets always go along.
   const centroids = new Float64Array(batch.count * c * 2).fill(NaN);
-  const variances = centroidRefinement && countScale !== undefined && countScale > 0 ? new Float64Array(batch.count * c * 2) : undefined;
-  if (centroidRefinement) measuredCentroids(batch.x, batch.count * c, n, centroids, 0, 0, variances ? { out: variances, countScale: countScale! } : undefined);
+  const noise = centroidRefinement && countScale !== undefined && countScale > 0 ? { out: new Float64Array(batch.count * c * 2), countScale } : undefined;
+  if (centroidRefinement) measuredCentroids(batch.x, batch.count * c, n, centroids, 0, 0, noise);
   for (let k = 0; k < batch.count; k++) {
     const g = batch.groupOf(k);
-    stitcher.add(batch.amp, batch.phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, groupPatterns(groups, g, centroids, k, variances));
+    stitcher.add(batch.amp, batch.phase, groups.centers[2 * g], groups.centers[2 * g + 1], k * n * n, groupPatterns(groups, g, centroids, k, noise?.out));
   }
 }
 
