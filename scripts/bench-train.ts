@@ -1,6 +1,7 @@
 // npm run bench:train [-- --json] [-- --quick] [-- --torch] [-- --no-real] [-- --threads N] [-- --ep P]
 // Measures the generated train step on this machine: step time and images/s (median of ≥ 10 steps after
-// warm-up), achieved conv GFLOP/s against the MatMul peak measured in the same run, inference patterns/s,
+// warm-up), achieved conv GFLOP/s against the MatMul peak measured in the same run (its best run over 1.5–3 s, the
+// median beside it), inference patterns/s,
 // session-creation time and peak RSS, for N=64 gridsize 1 and 2 at the default width (n_filters_scale 2) and
 // the 600k-parameter n=1 variant — PtychoPINN's plain network, which the PyTorch yardstick also builds — and the
 // network a real run builds with today's default settings (resolveTrainingSettings: the ramp head and every other
@@ -71,7 +72,14 @@ function rng(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-async function matmulPeak(): Promise<number> {
+/**
+ * The machine's attainable rate: MatMul 1024³ in the run's session options, the best of every run over a time budget.
+ * A best of a few runs is not the peak on a shared VM: on the 2-core EPYC here consecutive runs move between ~115 and
+ * ~320 GFLOP/s for tens of runs at a time (the two compute threads sharing one core for a while; no steal time),
+ * so a best of 6 read 118 and the training convs then ran at "158 % of the peak". The median says how the machine
+ * ran meanwhile.
+ */
+async function matmulPeak(): Promise<{ peak: number; median: number; runs: number; seconds: number }> {
   const n = 1024;
   const g = new Graph('peak');
   const a = g.input('a', [n, n]);
@@ -80,14 +88,16 @@ async function matmulPeak(): Promise<number> {
   const sess = await session(g.toModel(), 'all');
   const r = rng(1);
   const feeds = { a: new ort.Tensor('float32', Float32Array.from({ length: n * n }, r), [n, n]), b: new ort.Tensor('float32', Float32Array.from({ length: n * n }, r), [n, n]) };
-  let best = Infinity;
-  for (let i = 0; i < (quick ? 6 : 12); i++) {
+  const budgetMs = quick ? 1500 : 3000;
+  const rates: number[] = [];
+  const start = performance.now();
+  while (rates.length < 12 || performance.now() - start < budgetMs) {
     const t = performance.now();
     await sess.run(feeds);
-    best = Math.min(best, performance.now() - t);
+    rates.push((2 * n ** 3) / ((performance.now() - t) / 1000) / 1e9);
   }
   await sess.release();
-  return (2 * n ** 3) / (best / 1000) / 1e9;
+  return { peak: Math.max(...rates), median: median(rates), runs: rates.length, seconds: (performance.now() - start) / 1000 };
 }
 
 /** 'plain': PtychoPINN's network (the PyTorch yardstick's); 'default': the network of a real run with the default settings. */
@@ -265,13 +275,14 @@ async function realRun(): Promise<RealRun> {
 
 async function main(): Promise<void> {
   ort.env.logLevel = 'fatal';
-  const peak = await matmulPeak();
+  const matmul = await matmulPeak();
+  const peak = matmul.peak;
   if (!json) {
     console.log(`onnxruntime-node ${ort.env.versions?.common ?? ''} on ${providerUsed} (providers ${providers.join(' → ')}), ${os.cpus()[0]?.model ?? 'cpu'}, ${os.availableParallelism()} available cores`);
     console.log(`${describeThreads(resolved)}${resolved.notes.length ? ` — ${resolved.notes.join(' ')}` : ''}`);
-    console.log(`MatMul 1024³ peak: ${peak.toFixed(1)} GFLOP/s`);
+    console.log(`MatMul 1024³ peak: ${peak.toFixed(1)} GFLOP/s (the best of ${matmul.runs} runs in ${matmul.seconds.toFixed(1)} s; their median ${matmul.median.toFixed(1)})`);
   } else {
-    console.log(JSON.stringify({ threads, threadsSource: resolved.source, notes: resolved.notes, providers, providerUsed, availableCores: os.availableParallelism() }));
+    console.log(JSON.stringify({ threads, threadsSource: resolved.source, notes: resolved.notes, providers, providerUsed, availableCores: os.availableParallelism(), matmul1024: { peakGflops: matmul.peak, medianGflops: matmul.median, runs: matmul.runs } }));
   }
   const configs: [number, number, number, number, Network][] = [[64, 1, 16, 2, 'plain'], [64, 2, 16, 2, 'plain'], [64, 1, 16, 1, 'plain'], [64, 1, 16, 2, 'default'], [64, 2, 16, 2, 'default']];
   const results: Result[] = [];
