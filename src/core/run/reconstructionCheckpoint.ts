@@ -81,11 +81,12 @@ export async function saveReconCheckpoint(file: string, snap: ReconstructionSnap
 }
 
 /**
- * What a resume must agree on, read from the plan alone: the settings of the worker's configKey, with the engines'
- * defaults resolved as the engines resolve them. Not the data file's path — a study moved to another folder still
- * resumes — so the worker's key, which fingerprints the data's bytes, stays the check of the data.
+ * What a resume must agree on, read from the plan alone, with the engines' defaults resolved as the engines resolve
+ * them. Not the data file's path — a study moved to another folder still resumes — so the worker's key, which adds
+ * the data's bytes, stays the check of the data. For ePIE/rPIE the worker's key is exactly these parts and the data's
+ * hash; the ad key keeps its engine's own parameter record (an older key, which its checkpoints were written with).
  */
-function reconFingerprintParts(c: ReconstructionConfig): Record<string, unknown> {
+export function reconFingerprintParts(c: ReconstructionConfig): Record<string, unknown> {
   const s = c.settings;
   const common = { algorithm: c.algorithm, n: c.n, objectShape: c.objectShape, probeMode: s.probeMode, probeStart: s.probeStart, seed: s.seed };
   if (c.algorithm === 'ad') {

@@ -19,7 +19,7 @@ import { ndarray } from '../npy';
 import { processStartTime } from '../processInfo';
 import { writeImages, writeMetrics, writeReconstruction } from './artifacts';
 import { writing } from './ioError';
-import { loadReconCheckpoint, RECON_CHECKPOINT, reconLaunchKeyOf, saveReconCheckpoint, type ReconHistoryEntry } from './reconstructionCheckpoint';
+import { loadReconCheckpoint, RECON_CHECKPOINT, reconFingerprintParts, reconLaunchKeyOf, saveReconCheckpoint, type ReconHistoryEntry } from './reconstructionCheckpoint';
 import { evaluateReconstructionRun, normalizedIllumination, scanMask, scanQuality } from './reconstructionEvaluation';
 import { reconstructHalves, subsetPositions, type HalfEngine, type HalfSetResult } from './reconstructionHalves';
 import { writeReconstructionManifest } from './reconstructionLauncher';
@@ -170,13 +170,9 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
         algorithm: config.algorithm, probeMode: s.probeMode, alpha: ep.alpha, beta: ep.beta, probeStart: ep.probeStart, momentum: ep.momentum,
         friction: ep.friction, anneal: ep.anneal, seed: ep.seed, iterations: s.iterations, checkpointEvery: s.checkpointEvery,
       };
-      // The fingerprint a resume must agree on: the data and every parameter that changes the iterates.
-      configKey = configKeyOf({
-        data: manifest.data.input.sha256, algorithm: config.algorithm, probeMode: s.probeMode, alpha: ep.alpha, beta: ep.beta,
-        probeStart: s.probeStart, momentum: s.momentum, friction: s.friction, seed: s.seed, n: config.n, objectShape: config.objectShape,
-        // Annealing runs over the planned iterations, so a resume must plan the same count (absent when off: earlier checkpoints still resume).
-        ...(s.anneal > 0 ? { anneal: s.anneal, iterations: s.iterations } : {}),
-      });
+      // The fingerprint a resume must agree on: the data and every parameter that changes the iterates — the launch
+      // key's parts (the engine resolves its step sizes as they do).
+      configKey = configKeyOf({ data: manifest.data.input.sha256, ...reconFingerprintParts(config) });
     }
     // The pixels the per-iteration quality is measured on: fixed for the run (the initial, data-scaled probe).
     const mask = scanMask(normalizedIllumination(rec.weight(), probePeak(rec.probe)));
