@@ -94,7 +94,8 @@ export function reconFingerprintParts(c: ReconstructionConfig): Record<string, u
   }
   return {
     ...common, ...stepSizes(c.algorithm, s.alpha, s.beta), momentum: s.momentum, friction: s.friction,
-    // As the worker's key: annealing runs over the planned iterations.
+    // Annealing runs over the planned iterations, so a resume must plan the same count (absent when off, so that
+    // checkpoints from before annealing still resume).
     ...(s.anneal > 0 ? { anneal: s.anneal, iterations: s.iterations } : {}),
   };
 }
