@@ -19,7 +19,7 @@ import { pearson, removePlaneAt } from '../src/core/metrics';
 import { probeCentroidShare, probePhaseGradient } from '../src/core/model';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase } from '../src/core/run/artifacts';
 import { evaluationGroups, scanRegion } from '../src/core/run/evaluation';
-import { intensityScaleFor } from '../src/core/study/config';
+import { countScaleFor } from '../src/core/study/config';
 import { parseDoseFolder } from '../src/core/study/layout';
 import { AlignedStitch, centroidMisfit, cropObject, crosstalkCorrectionFor, groupPatterns, measuredCentroids, openTrainingDataset, Stitcher, stitcherFor, stitchFillFor, type CentroidRefinementSummary, type PatchPatterns, type StitchRegion, type StitchResult } from '../src/core/train';
 import { analysisArgs, centred, plane, regress2 } from './phase-ramps';
@@ -113,7 +113,7 @@ export async function study(modelFile: string, testFile: string, cropSize = 20):
     // The centroids' Poisson noise, in the counts a run of this dose assumes (s², item 30), when the data sit in a
     // Phase C dose folder; elsewhere the step is judged without it.
     const dose = parseDoseFolder(path.basename(path.dirname(testFile)));
-    const variances = dose !== undefined ? { out: new Float64Array(count * c * 2), countScale: intensityScaleFor(dose, n) ** 2 } : undefined;
+    const variances = dose !== undefined ? { out: new Float64Array(count * c * 2), countScale: countScaleFor(dose, n) } : undefined;
     const batch = 16;
     const x = new Float32Array(batch * c * n * n), offsets = new Float32Array(batch * c * 2), patterns = new Int32Array(batch * c);
     for (let start = 0; start < count; start += batch) {

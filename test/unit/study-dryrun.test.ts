@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { discoverStudy, listJobs, readRunRecord, resolveTrainingSettings, ConfigError, intensityScaleFor, type JobManifest } from '../../src/core/study';
+import { discoverStudy, listJobs, readRunRecord, resolveTrainingSettings, ConfigError, countScaleFor, intensityScaleFor, type JobManifest } from '../../src/core/study';
 import { planRun, PlanError } from '../../src/core/run/plan';
 import { writeDryRun } from '../../src/core/run/dryRun';
 import { planProviders } from '../../src/core/runtime/providers';
@@ -48,6 +48,8 @@ describe('run planning and dry runs', () => {
   it('intensity scale follows s = sqrt(nphotons)/(N/2)', () => {
     assert.ok(Math.abs(intensityScaleFor(1e3, 64) - 0.98821) < 1e-5);
     assert.ok(Math.abs(intensityScaleFor(1e5, 128) - 4.94106) < 1e-5);
+    // The counts per unit of normalized intensity: dose / (N/2)² (the centroid step's noise floor uses it).
+    assert.ok(Math.abs(countScaleFor(1e5, 64) - 1e5 / 1024) < 1e-9);
   });
 
   it('settings are checked with clear errors', () => {

@@ -275,6 +275,9 @@ export function intensityScaleFor(dose: number, n: number): number {
   return Math.sqrt(dose) / (n / 2);
 }
 
+/** The photon counts per unit of normalized intensity at `dose` for N×N patterns: the scale's square (what the Poisson loss assumes). */
+export const countScaleFor = (dose: number, n: number): number => intensityScaleFor(dose, n) ** 2;
+
 /**
  * The support `objectSupport` resolves to for a model of `gridsize`: 'auto' is the full N × N for gridsize 2 — a group
  * holds its phase on the whole window and not on PtychoPINN's central N/2 (README item 16), and with the probe blend
