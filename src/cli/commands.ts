@@ -12,6 +12,8 @@ import { COMPARED_METRICS, compareRuns, loadComparedRun, parseRunRef, RunCompare
 import { csvDocument } from '../core/text/csv';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
+import { table } from './table';
+import { cmdScore, SCORE_FLAGS, SCORE_HELP, SCORE_OPTIONS_HELP, SCORE_SUMMARY, SCORE_USAGE } from './score';
 import { parse, str, bool, num, numList, onOffChoice, UsageError, type Parsed, type FlagSpec } from './args';
 import { cmdTrain } from './train';
 import { cmdSubmit, cmdTrainPlanned, SUBMIT_FLAGS, SUBMIT_HELP } from './submit';
@@ -316,6 +318,14 @@ const COMMANDS: Record<string, Command> = {
     positionals: 1,
     help: [...EXPORT_PTYCHODUS_HELP, ...ROOT_HELP, PHASE_F_ROOT_HELP, ...EXPORT_PTYCHODUS_OPTIONS_HELP],
     run: (p, io) => cmdExportPtychodus(p, io, { loadStudy, jobDirOf }),
+  },
+  score: {
+    summary: SCORE_SUMMARY,
+    usage: SCORE_USAGE,
+    flags: { ...ROOT_FLAGS, ...SCORE_FLAGS },
+    positionals: 1,
+    help: [...SCORE_HELP, ...ROOT_HELP, ...SCORE_OPTIONS_HELP],
+    run: (p, io) => cmdScore(p, io, { loadStudy, jobDirOf }),
   },
   notebook: {
     summary: 'write a Jupyter notebook beside a job: its reconstruction, metrics, amplitude/phase and loss plots',
@@ -914,11 +924,6 @@ function requireFile(p: Parsed, io: CliIO): string {
   return file;
 }
 
-export function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
-  return [line(head.map((h) => h.toUpperCase())), ...rows.map(line)].join('\n');
-}
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -20,6 +20,7 @@ import { createSession } from '../train/runtime';
 import { interleave } from './engine';
 import { footprints, illumination, type Footprints } from './footprint';
 import type { AmplitudeSource, ComplexImage, ComplexPlanes, IterateOptions, IterationReport, ProbeMode, ReconstructionSnapshot } from './types';
+import { abortError } from '../abort';
 
 export type AdLoss = 'amplitude' | 'poisson';
 export const AD_LOSSES: readonly AdLoss[] = ['amplitude', 'poisson'];
@@ -72,11 +73,7 @@ const PROBE_PARAMS = ['probe_re', 'probe_im'] as const;
 const AMPLITUDE_EPS = 1e-9;
 const POISSON_EPS = 1e-6;
 
-function abortError(): Error {
-  const err = new Error('The reconstruction was cancelled.');
-  err.name = 'AbortError';
-  return err;
-}
+const cancelled = (): Error => abortError('The reconstruction was cancelled.');
 
 export class AdReconstruction {
   readonly algorithm = 'ad' as const;
@@ -275,7 +272,7 @@ export class AdReconstruction {
     const valid = new Float32Array(B);
     let dataEnergy = 0;
     for (let it = 0; it < count; it++) {
-      if (options.signal?.aborted) throw abortError();
+      if (options.signal?.aborted) throw cancelled();
       const t0 = performance.now();
       const refine = this.probeMode === 'refine' && this.completed >= this.probeStart;
       const { session } = await this.graph(refine);

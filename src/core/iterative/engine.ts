@@ -27,6 +27,7 @@ import type {
   Algorithm, AmplitudeReader, AmplitudeSource, ComplexImage, ComplexPlanes, IterateOptions, IterationReport,
   ProbeMode, ReconstructionOptions, ReconstructionSnapshot,
 } from './types';
+import { abortError } from '../abort';
 
 /** Patterns read from an AmplitudeReader per call. */
 const READ_CHUNK = 64;
@@ -46,11 +47,7 @@ export function stepSizes(algorithm: 'epie' | 'rpie', alpha?: number, beta?: num
 const ALGORITHMS: readonly Algorithm[] = ['epie', 'rpie'];
 const PROBE_MODES: readonly ProbeMode[] = ['fixed', 'refine'];
 
-function abortError(): Error {
-  const err = new Error('The reconstruction was cancelled.');
-  err.name = 'AbortError';
-  return err;
-}
+const cancelled = (): Error => abortError('The reconstruction was cancelled.');
 
 function planes(width: number, height: number): ComplexPlanes {
   return { width, height, re: new Float64Array(width * height), im: new Float64Array(width * height) };
@@ -193,7 +190,7 @@ export class Reconstruction {
     const reports: IterationReport[] = [];
     for (let t = 0; t < count; t++) {
       await nextTurn(); // lets an abort (or other work) in between iterations
-      if (options.signal?.aborted) throw abortError();
+      if (options.signal?.aborted) throw cancelled();
       const started = performance.now();
       const rule: UpdateRule = {
         rpie: this.algorithm === 'rpie', alpha: this.alpha, beta: this.beta,

@@ -23,7 +23,7 @@ import type { EvaluationPlan, EvaluationSource, RunConfig } from './plan';
 import { resolveObjectSupport } from '../study/config';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { buildGroups, type PatternGroups } from '../train/groups';
-import { reconstruct, type Reconstruction } from '../train/reconstruct';
+import { reconstruct, type Reconstruction, type ReconstructOptions } from '../train/reconstruct';
 import type { OrtModule } from '../train/runtime';
 import { resolveStitchBlend, stitchRegion, stitchTaperWidth, type ResolvedStitchBlend, type StitchRegion } from '../train/stitch';
 import { COVERED_WEIGHT, globalPhaseOffset, rotatePhase, scoreReconstruction } from './artifacts';
@@ -118,7 +118,8 @@ export async function readPixelSize(file: string): Promise<{ meters: number; key
 export interface EvaluationSet {
   /** Path of the dataset scored. */
   dataset: string;
-  source: EvaluationSource;
+  /** `named`: a dataset the user named (`ptycho-study score`), never a job's metrics.json. */
+  source: EvaluationSource | 'named';
   /** Why it is not the dose's Phase C test split (plan-time or run-time fallback). */
   fallbackReason?: string;
   data: TrainingDataset;
@@ -289,8 +290,12 @@ export interface RunEvaluationInput {
   spec: ModelGraphSpec;
   trained: ReadonlyMap<string, Float32Array>;
   untrained: ReadonlyMap<string, Float32Array>;
-  /** The job's own split and groups (the secondary `ownSplit` scoring). */
-  own: { data: TrainingDataset; groups: PatternGroups; split: 'test' | 'train' };
+  /** The job's own split and groups (the secondary `ownSplit` scoring); absent when a named dataset is scored (`score`). */
+  own?: { data: TrainingDataset; groups: PatternGroups; split: 'test' | 'train' };
+  /** The evaluation set, opened by the caller (`score`); else config.evaluation is opened, falling back to `own`. */
+  set?: EvaluationSet;
+  /** Photon counts per unit intensity of the evaluation set's patterns (default: the run's, runCountScale). */
+  countScale?: number;
   /** Model metadata (as in model.onnx). */
   metadata?: Record<string, string>;
   /** The trained inference model already built from `spec` (model.onnx), to avoid building it twice. */
@@ -301,7 +306,8 @@ export interface RunEvaluationInput {
 /** metrics.json `evaluation`. */
 export interface EvaluationRecord {
   dataset: string;
-  source: EvaluationSource;
+  /** `named`: a dataset the user named (`ptycho-study score`), never a job's metrics.json. */
+  source: EvaluationSource | 'named';
   fallbackReason?: string;
   /** Object pixels of the scored region: identical for every job of a dose on the common evaluation. */
   region: { x0: number; y0: number; width: number; height: number };
@@ -352,10 +358,11 @@ export const runCountScale = (config: RunConfig): number => config.intensityScal
 export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluation> {
   const { config, ort, provider } = input;
   const t = config.training;
-  const set = await openEvaluationSet(config, input.own);
+  if (!input.set && !input.own) throw new Error('evaluateRun needs the evaluation set or the job\'s own split.');
+  const set = input.set ?? await openEvaluationSet(config, input.own!);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads: input.intraOpThreads, countScale: runCountScale(config) };
+    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads: input.intraOpThreads, countScale: input.countScale ?? runCountScale(config) };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
       buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
     // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
@@ -368,11 +375,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
 
     const common = await reconstruct(set.data, set.groups, { ort, provider, model: trainedEvalModel, ...stitch, region: set.region });
     const commonUntrained = await reconstruct(set.data, set.groups, { ort, provider, model: untrainedEvalModel, ...stitch, region: set.region });
-    // The own split: the same stitched object when it is the same data, groups and canvas (the gs1 baseline).
-    const ownRegion = stitchRegion(input.own.groups.centers, t.stitchCropSize);
-    const reuse = set.data === input.own.data && sameGroups(set.groups, input.own.groups) && sameRegion(set.region, ownRegion);
-    const own = reuse ? common : await reconstruct(input.own.data, input.own.groups, { ort, provider, model: trainedModel, ...stitch });
-    const ownUntrained = reuse ? commonUntrained : await reconstruct(input.own.data, input.own.groups, { ort, provider, model: untrainedModel, ...stitch });
+    const ownSplit = input.own ? await scoreOwnSplit(input.own, common, commonUntrained, set, { ort, provider, trainedModel, untrainedModel, stitch }) : undefined;
 
     const coverage = coverageOf(common.weight);
     const blend = stitch.blend;
@@ -392,15 +395,6 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     };
     const pixel = set.pixelSize ? { pixelSizeMeters: set.pixelSize.meters } : {};
     const split: 'test' | 'train' = set.source === 'own-train' ? 'train' : 'test';
-    const ownScored = scoreReconstruction(own);
-    const ownBaseline = scoreReconstruction(ownUntrained);
-    const ownSplit = {
-      split: input.own.split, dataset: input.own.data.path, region: own.region, coverage: ownScored?.coverage ?? coverageOf(own.weight),
-      metricRegion: ownScored?.metricRegion ?? null, globalPhaseOffset: ownScored?.phaseOffset ?? null,
-      ...(ownScored ? ownScored.metrics : { note: own.groundTruth ? 'the scan covers too little of the object for the metrics (no 12×12 covered rectangle)' : 'the dataset has no objectGuess: no ground truth to compare with' }),
-      untrained: ownBaseline ? pair(ownBaseline.metrics) : null,
-      protocol: 'the job\'s own split, on the largest fully covered rectangle of its stitched canvas (secondary; not comparable between jobs)',
-    };
     const inference = { groups: common.groups, seconds: common.seconds, groupsPerSec: common.groupsPerSec };
     const base = {
       evaluation, split, region: common.region, stitchCropSize: t.stitchCropSize, stitchPhaseAlignment: t.stitchPhaseAlignment,
@@ -417,7 +411,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     if (!common.groundTruth) {
       return {
         reconstruction: common, split, evaluation, summary: undefined,
-        metrics: { ...base, globalPhaseOffset: null, note: 'the evaluation set has no objectGuess: no ground truth to compare with', untrained: null, flat: null, ownSplit, inference },
+        metrics: { ...base, globalPhaseOffset: null, note: 'the evaluation set has no objectGuess: no ground truth to compare with', untrained: null, flat: null, ...(ownSplit ? { ownSplit } : {}), inference },
       };
     }
     const w = common.width;
@@ -428,7 +422,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     } catch (err) {
       return {
         reconstruction: common, split, evaluation, summary: undefined,
-        metrics: { ...base, globalPhaseOffset: null, note: `the evaluation region is too small for the metrics (${(err as Error).message})`, untrained: null, flat: null, ownSplit, inference },
+        metrics: { ...base, globalPhaseOffset: null, note: `the evaluation region is too small for the metrics (${(err as Error).message})`, untrained: null, flat: null, ...(ownSplit ? { ownSplit } : {}), inference },
       };
     }
     const untrained = scoreOnRegion(commonUntrained.object, common.groundTruth, w, h, { ...pixel, weight: commonUntrained.weight });
@@ -442,11 +436,34 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
         ...trained.metrics,
         untrained: { ...pair(untrained.metrics), globalPhaseOffset: untrained.globalPhaseOffset },
         flat: { ...pair(flatScore.metrics), amplitudeValue: flat.amplitude, description: 'constant amplitude = mean |ground truth| over the region, zero phase' },
-        ownSplit,
+        ...(ownSplit ? { ownSplit } : {}),
         inference,
       },
     };
   } finally {
     await set.close();
   }
+}
+
+/**
+ * The job's own split on its largest covered rectangle (metrics.json `ownSplit`, secondary): the common evaluation's
+ * stitched objects when it is the same data, groups and region (the gs1 baseline), else reconstructed here.
+ */
+async function scoreOwnSplit(
+  own: NonNullable<RunEvaluationInput['own']>, common: Reconstruction, commonUntrained: Reconstruction, set: EvaluationSet,
+  o: { ort: OrtModule; provider: string; trainedModel: Uint8Array; untrainedModel: Uint8Array; stitch: Omit<ReconstructOptions, 'ort' | 'provider' | 'model'> },
+): Promise<Record<string, unknown>> {
+  const ownRegion = stitchRegion(own.groups.centers, o.stitch.cropSize);
+  const reuse = set.data === own.data && sameGroups(set.groups, own.groups) && sameRegion(set.region, ownRegion);
+  const recon = reuse ? common : await reconstruct(own.data, own.groups, { ort: o.ort, provider: o.provider, model: o.trainedModel, ...o.stitch });
+  const untrained = reuse ? commonUntrained : await reconstruct(own.data, own.groups, { ort: o.ort, provider: o.provider, model: o.untrainedModel, ...o.stitch });
+  const scored = scoreReconstruction(recon);
+  const baseline = scoreReconstruction(untrained);
+  return {
+    split: own.split, dataset: own.data.path, region: recon.region, coverage: scored?.coverage ?? coverageOf(recon.weight),
+    metricRegion: scored?.metricRegion ?? null, globalPhaseOffset: scored?.phaseOffset ?? null,
+    ...(scored ? scored.metrics : { note: recon.groundTruth ? 'the scan covers too little of the object for the metrics (no 12×12 covered rectangle)' : 'the dataset has no objectGuess: no ground truth to compare with' }),
+    untrained: baseline ? pair(baseline.metrics) : null,
+    protocol: 'the job\'s own split, on the largest fully covered rectangle of its stitched canvas (secondary; not comparable between jobs)',
+  };
 }

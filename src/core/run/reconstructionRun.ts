@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { AdReconstruction, createReconstruction, optionsFromDataset, probePeak, type Reconstruction } from '../iterative';
 import { planProviders } from '../runtime/providers';
 import { resolveThreads, type ResolvedThreads } from '../runtime/threads';
-import { quietOrt, type OrtModule } from '../train/runtime';
+import { quietOrt } from '../train/runtime';
 import { ndarray } from '../npy';
 import { processStartTime } from '../processInfo';
 import { writeImages, writeMetrics, writeReconstruction } from './artifacts';
@@ -31,7 +31,7 @@ import { describeHalfSetWeightings } from '../train/halfSetFilter';
 import { configKeyOf } from '../train/checkpoint';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { ManifestKeeper } from './manifestWriter';
-import { cancelledBy, finisher, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
+import { cancelledBy, finisher, loadOrt, openRunEvents, provenanceOf, recordRunFailure, type WorkerIo } from './runSupport';
 
 const ENGINE = 'WebAssembly SIMD kernel (src/core/iterative/pie.wat) on the CPU: one thread, or two with a fixed probe (stripe-parallel, the same result)';
 /**
@@ -47,16 +47,6 @@ const MIN_HALF_SET_PATTERNS = 4;
 function providerNote(requested: string, algorithm: string): string | undefined {
   if (algorithm === 'ad' || requested === 'cpu' || requested === 'auto') return undefined;
   return `${algorithm} runs in TypeScript on the CPU; the ${requested} provider was requested and is not used (only the ad reconstructor runs on onnxruntime providers).`;
-}
-
-function loadOrt(): OrtModule {
-  // Loaded here, in the worker process, and only for ad.
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('onnxruntime-node') as OrtModule;
-  } catch (err) {
-    throw new Error(`onnxruntime-node cannot be loaded (${(err as Error).message.split('\n')[0]}); the ad reconstructor needs it. Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci) or use --algorithm epie.`);
-  }
 }
 
 type Engine = Reconstruction | AdReconstruction;
@@ -131,7 +121,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
     // An engine with the same settings over a subset of the patterns (the half-set amplitude weighting).
     let createHalf: (indices: Int32Array) => Promise<HalfEngine>;
     if (config.algorithm === 'ad') {
-      const ort = loadOrt();
+      const ort = loadOrt('; the ad reconstructor needs it. Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci) or use --algorithm epie.');
       quietOrt(ort);
       const base = optionsFromDataset(ds, { objectShape: config.objectShape, probeMode: s.probeMode, probeStart: s.probeStart, seed: s.seed });
       const adOptions = { ...base, measuredEnergy: base.measuredEnergy!, loss: s.loss, learningRate: s.learningRate, batchSize: s.batchSize, iterations: s.iterations };

@@ -8,6 +8,7 @@ import { EventLog, type EventBody, type RunEvent } from './events';
 import { explainIoError } from './ioError';
 import type { DatasetProvenance, RunStatus } from '../study/manifest';
 import type { TrainingDataset } from '../train/data';
+import type { OrtModule } from '../train/runtime';
 import type { KeptManifest, ManifestKeeper } from './manifestWriter';
 import { ARTIFACT } from '../study/layout';
 
@@ -70,4 +71,17 @@ export function finisher<M extends KeptManifest>(keeper: ManifestKeeper<M>, even
 export function cancelledBy(io: WorkerIo): string {
   const why = io.cancelReason?.();
   return why ? ` (${why})` : '';
+}
+
+/**
+ * onnxruntime-node, loaded only where a run needs it (the worker, `ptycho-study score`), never in the extension host.
+ * `hint` says what to do when it is missing, for the caller's use of it.
+ */
+export function loadOrt(hint: string): OrtModule {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('onnxruntime-node') as OrtModule;
+  } catch (err) {
+    throw new Error(`onnxruntime-node cannot be loaded (${(err as Error).message.split('\n')[0]})${hint}`);
+  }
 }

@@ -31,7 +31,7 @@ import type { TrainingState } from '../train/checkpoint';
 import type { ResolvedStitchBlend } from '../train/stitch';
 import type { RunStatus } from '../study/manifest';
 import type { RunConfig } from './plan';
-import { cancelledBy, finisher, openRunEvents, provenanceOf, recordRunFailure, type Emit, type WorkerIo } from './runSupport';
+import { cancelledBy, finisher, loadOrt, openRunEvents, provenanceOf, recordRunFailure, type Emit, type WorkerIo } from './runSupport';
 
 export type { WorkerIo } from './runSupport';
 
@@ -42,15 +42,8 @@ function isoOrUndefined(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
-function loadOrt(): OrtModule {
-  // Loaded here, in the worker process only (never in the extension host).
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('onnxruntime-node') as OrtModule;
-  } catch (err) {
-    throw new Error(`onnxruntime-node cannot be loaded (${(err as Error).message.split('\n')[0]}). Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci) or the .vsix built for this platform (npm run package), which carries it.`);
-  }
-}
+/** What to do when onnxruntime-node is missing, for a training run. */
+const ORT_HINT = '. Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci) or the .vsix built for this platform (npm run package), which carries it.';
 
 function ortVersion(): string | undefined {
   try {
@@ -158,7 +151,7 @@ async function openTrainingRun(jobDir: string, opts: RunOptions, io: WorkerIo): 
 /** Opens the data, builds the model and its sessions, restores a resume's checkpoint; says `started`. */
 async function prepareTraining(run: TrainingRun): Promise<void> {
   const { jobDir, opts, io, config, manifest, keeper, emit, persist } = run;
-  const ort = (run.ort = loadOrt());
+  const ort = (run.ort = loadOrt(ORT_HINT));
   quietOrt(ort);
   const train = (run.train = await openTrainingDataset(config.trainPath, { diffractionKey: config.diffractionKey }));
   const test = (run.test = config.testPath ? await openTrainingDataset(config.testPath, { diffractionKey: config.diffractionKey }) : undefined);

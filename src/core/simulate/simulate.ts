@@ -23,6 +23,7 @@ import { noisyAmplitude, patternNoiseRng, simulationScale } from './noise';
 import { computeOverlapMetrics, METRICS_VERSION, type OverlapMetrics } from './overlap';
 import { Rng } from './rng';
 import { probeDiameterPx, smoothObject, syntheticObject, syntheticProbe, type ComplexImage } from './synthetic';
+import { abortError } from '../abort';
 
 export interface SimulationReport {
   /** Every file written, absolute paths, in the order written (study.json last). */
@@ -41,11 +42,7 @@ const CHUNK_BYTES = 2 * 1024 * 1024;
 /** Longest stretch of computation between two turns of the event loop (so a cancellation is seen). */
 const MAX_BUSY_MS = 30;
 
-function abortError(): Error {
-  const err = new Error('The simulation was cancelled.');
-  err.name = 'AbortError';
-  return err;
-}
+const cancelled = (): Error => abortError('The simulation was cancelled.');
 
 /** Yields to the event loop every MAX_BUSY_MS and throws AbortError once `signal` is aborted. */
 class Pacer {
@@ -53,7 +50,7 @@ class Pacer {
   constructor(private readonly signal?: AbortSignal) {}
 
   check(): void {
-    if (this.signal?.aborted) throw abortError();
+    if (this.signal?.aborted) throw cancelled();
   }
 
   async tick(): Promise<void> {

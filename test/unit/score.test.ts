@@ -1,0 +1,257 @@
+// `ptycho-study score` (core/run/scoreRun.ts): a trained job's model scored on a dataset the user names. Through the
+// real CLI on a small simulated study: on the job's own evaluation set it reproduces metrics.json value for value (the
+// same protocol); on a specimen it never saw (a second study, another object, the same probe) it scores that file's
+// scan box ± M/2 beside the untrained network and the flat predictor, and writes nothing; another probe, another dose
+// folder and the job's own training data are said; a job never trained, another N, no objectGuess, a FIFO and a
+// missing --data are refused with the reason; Ctrl-C cancels (exit 130).
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openNpz, writeNpz, type NdArray } from '../../src/core/npy';
+import { probeOverlap } from '../../src/core/run/scoreRun';
+import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
+import { tempDir } from './helpers/paths';
+import { CLI, cli, DOSE, QUICK_TRAIN, simulateSmallStudy } from './helpers/smallStudy';
+
+interface ScoreJson {
+  type: string;
+  jobId: string;
+  dataset: { path: string; patterns: number; job: string | null };
+  probeOverlap: number | null;
+  countScale: { dose: number; from: string };
+  evaluation: { dataset: string; source: string; region: { x0: number; y0: number; width: number; height: number }; stitchCropSize: number };
+  metrics: Record<string, unknown> & { ownSplit?: unknown };
+  notes: string[];
+}
+
+const PARTS = ['amplitude', 'phase'] as const;
+const KEYS = ['pearsonCovered', 'pearson', 'ssim', 'msSsim', 'frc50', 'mae', 'psnr'];
+type Metrics = Record<string, Record<string, number>>;
+
+async function readAll(file: string): Promise<Record<string, NdArray>> {
+  const a = await openNpz(file);
+  try {
+    return Object.fromEntries(await Promise.all([...a.members.keys()].map(async (k) => [k, await a.readArray(k)] as const)));
+  } finally {
+    await a.close();
+  }
+}
+
+/** Every file under `dir` with its size and mtime: what "writes nothing" is checked against. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const f = path.join(d, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (e.isFile()) {
+        const st = fs.statSync(f);
+        out.set(f, `${st.size}:${st.mtimeMs}`);
+      }
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('ptycho-study score: a trained model on a dataset the user names', function () {
+  this.timeout(600_000);
+  const tmp = tempDir('score-study-');
+  const root = path.join(tmp.dir, 'study');
+  const other = path.join(tmp.dir, 'other');
+  after(() => tmp.cleanup());
+  const gs2 = `${DOSE}/dense/gs2`;
+  let gs1Dir: string;
+  let gs2Dir: string;
+  let evalFile: string;
+  let otherTest: string;
+
+  before(async () => {
+    await simulateSmallStudy(root, 96);
+    // The specimen the models never see: the same simulator and probe, another object and other positions.
+    const cfg = defaultSimulationConfig(other);
+    cfg.nImages = 96;
+    cfg.doses = [1e4];
+    cfg.seed = 7;
+    cfg.objectKind = 'smooth';
+    cfg.timestamp = '2026-01-01T00:00:00Z';
+    await simulateStudy(cfg);
+    for (const view of ['baseline', 'dense']) {
+      const t = cli(['train', '--workspace', root, '--view', view, ...QUICK_TRAIN, '--quiet']);
+      assert.equal(t.code, 0, t.err);
+    }
+    gs1Dir = path.join(root, 'phase_e', DOSE, 'baseline', 'gs1');
+    gs2Dir = path.join(root, 'phase_e', DOSE, 'dense', 'gs2');
+    evalFile = path.join(root, 'phase_c', DOSE, 'patched_test.npz');
+    otherTest = path.join(other, 'phase_c', DOSE, 'patched_test.npz');
+    assert.ok(fs.existsSync(path.join(gs2Dir, 'checkpoint.npz')) && fs.existsSync(otherTest));
+  });
+
+  for (const [name, dir] of [['gs1', () => gs1Dir], ['gs2', () => gs2Dir]] as const) {
+    it(`${name}: on the job's own evaluation set it reproduces metrics.json value for value`, () => {
+      const r = cli(['score', dir(), '--data', evalFile, '--json', '--threads', '1']);
+      assert.equal(r.code, 0, r.err);
+      const s = JSON.parse(r.out) as ScoreJson;
+      const saved = JSON.parse(fs.readFileSync(path.join(dir(), 'metrics.json'), 'utf8')) as Metrics & { evaluation: { region: unknown } };
+      assert.equal(s.type, 'score');
+      assert.equal(s.dataset.job, 'evaluation');
+      assert.equal(s.evaluation.source, 'named');
+      assert.deepEqual(s.evaluation.region, saved.evaluation.region);
+      assert.equal(s.metrics.ownSplit, undefined, 'no own split: only the named dataset is scored');
+      for (const part of PARTS) {
+        for (const k of KEYS) assert.equal((s.metrics as Metrics)[part][k], saved[part][k], `${part}.${k}`);
+        for (const baseline of ['untrained', 'flat']) {
+          const mine = (s.metrics[baseline] as Metrics)[part];
+          const theirs = (saved as unknown as Record<string, Metrics>)[baseline][part];
+          assert.equal(mine.pearsonCovered, theirs.pearsonCovered, `${baseline} ${part} r`);
+          assert.equal(mine.msSsim, theirs.msSsim, `${baseline} ${part} MS-SSIM`);
+        }
+      }
+    });
+  }
+
+  it('on a specimen it never saw: that file\'s scan box ± M/2, trained beside untrained and flat, and nothing written', async () => {
+    const before = snapshot(root);
+    const r = cli(['score', gs2, '--workspace', root, '--data', otherTest, '--json', '--threads', '1']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(snapshot(root), before, 'the study is untouched');
+    const s = JSON.parse(r.out) as ScoreJson;
+    assert.equal(s.jobId, gs2);
+    assert.equal(s.dataset.job, null);
+    assert.equal(s.dataset.path, otherTest);
+    assert.ok(s.probeOverlap !== null && s.probeOverlap > 0.999, `the same probe (${s.probeOverlap})`);
+    assert.deepEqual(s.countScale, { value: (s.countScale as unknown as { value: number }).value, dose: 1e4, from: 'dataset folder' });
+    assert.deepEqual(s.notes, [], 'nothing to warn about');
+    // The region is the named file's own: its scan positions' box ± M/2 (the common evaluation's protocol).
+    const d = await readAll(otherTest);
+    const xs = Array.from(d.xcoords.data as Float64Array, Number);
+    const ys = Array.from(d.ycoords.data as Float64Array, Number);
+    const half = s.evaluation.stitchCropSize / 2;
+    const x0 = Math.floor(Math.min(...xs) - half);
+    const y0 = Math.floor(Math.min(...ys) - half);
+    assert.equal(s.evaluation.region.x0, x0);
+    assert.equal(s.evaluation.region.y0, y0);
+    assert.equal(s.evaluation.region.width, Math.ceil(Math.max(...xs) + half) - x0 + 1);
+    assert.equal(s.evaluation.region.height, Math.ceil(Math.max(...ys) + half) - y0 + 1);
+    const m = s.metrics as unknown as Record<string, Metrics>;
+    for (const part of PARTS) {
+      for (const who of [m, m.untrained, m.flat]) assert.ok(Number.isFinite(who[part].pearsonCovered) && Number.isFinite(who[part].msSsim), part);
+      assert.equal(m.flat[part].pearsonCovered, 0, 'the flat predictor has no correlation');
+    }
+    // The table: one row per metric and part, trained / untrained / flat.
+    const text = cli(['score', gs2, '--workspace', root, '--data', otherTest, '--threads', '1']);
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /^SCORED dose_10000\/dense\/gs2@\S+ \(gridsize 2, N=64/m);
+    assert.match(text.out, /PART\s+METRIC\s+TRAINED\s+UNTRAINED\s+FLAT/);
+    assert.match(text.out, /phase\s+MS-SSIM\s+[-\d.]+\s+[-\d.]+\s+[-\d.]+/);
+    assert.match(text.err, /^Scoring dose_10000\/dense\/gs2 on /m);
+  });
+
+  it('says when the data are the job\'s training data, made under another probe, or outside a dose folder', async () => {
+    const trainFile = path.join(root, 'phase_c', DOSE, 'patched_train.npz');
+    const own = JSON.parse(cli(['score', gs1Dir, '--data', trainFile, '--json', '--threads', '1']).out) as ScoreJson;
+    assert.equal(own.dataset.job, 'train');
+    assert.ok(own.notes.some((n) => /fitted to these patterns/.test(n)), own.notes.join(' | '));
+    // The same file with its probe shifted by 5 px, written outside any dose folder.
+    const d = await readAll(otherTest);
+    const [h, w] = d.probeGuess.shape;
+    const p = d.probeGuess.data as Float32Array;
+    const shifted = new Float32Array(p.length);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const src = 2 * (y * w + ((x + 5) % w));
+      shifted[2 * (y * w + x)] = p[src];
+      shifted[2 * (y * w + x) + 1] = p[src + 1];
+    }
+    const moved = path.join(tmp.dir, 'shifted_probe.npz');
+    await writeNpz(moved, { ...d, probeGuess: { ...d.probeGuess, data: shifted } });
+    const r = cli(['score', gs2Dir, '--data', moved, '--json', '--threads', '1']);
+    assert.equal(r.code, 0, r.err);
+    const s = JSON.parse(r.out) as ScoreJson;
+    assert.ok(s.probeOverlap !== null && s.probeOverlap < 0.99, String(s.probeOverlap));
+    assert.ok(s.notes.some((n) => /probe differs from the one the model was trained under/.test(n)), s.notes.join(' | '));
+    assert.ok(s.notes.some((n) => /not in a Phase C dose folder/.test(n)), s.notes.join(' | '));
+    assert.equal(s.countScale.from, 'job');
+  });
+
+  it('refuses with the reason: no --data, a job never trained, another N, no objectGuess, a FIFO', async () => {
+    const usage = cli(['score', gs2Dir]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.err, /--data FILE\.npz is required/);
+
+    const planned = cli(['score', `${DOSE}/sparse/gs2`, '--workspace', root, '--data', evalFile]);
+    assert.equal(planned.code, 1);
+    assert.match(planned.err, /has no trained model to score: it has not run yet.*ptycho-study train dose_10000\/sparse\/gs2 --workspace/);
+
+    const d = await readAll(otherTest);
+    const dir = path.join(tmp.dir, 'bad');
+    fs.mkdirSync(dir);
+    const noTruth = path.join(dir, 'no_truth.npz');
+    const { objectGuess: _dropped, ...rest } = d;
+    await writeNpz(noTruth, rest);
+    const nt = cli(['score', gs2Dir, '--data', noTruth, '--json']);
+    assert.equal(nt.code, 1);
+    const err = JSON.parse(nt.out) as { error: { code: string; message: string; file: string } };
+    assert.equal(err.error.code, 'failed');
+    assert.match(err.error.message, /has no objectGuess: there is no ground truth/);
+    assert.equal(err.error.file, noTruth);
+
+    // 32×32 patterns for a model of N = 64: the first 32 rows and columns of each.
+    const diff = d.diffraction;
+    const [count] = diff.shape;
+    const small = new Float32Array(count * 32 * 32);
+    const src = diff.data as Float32Array;
+    for (let i = 0; i < count; i++) for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) small[(i * 32 + y) * 32 + x] = src[(i * 64 + y) * 64 + x];
+    const p = d.probeGuess.data as Float32Array;
+    const probe = new Float32Array(2 * 32 * 32);
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) for (let c = 0; c < 2; c++) probe[2 * (y * 32 + x) + c] = p[2 * (y * 64 + x) + c];
+    const otherN = path.join(dir, 'n32.npz');
+    await writeNpz(otherN, { ...d, diffraction: { ...diff, shape: [count, 32, 32], data: small }, probeGuess: { ...d.probeGuess, shape: [32, 32], data: probe } });
+    const n = cli(['score', gs2Dir, '--data', otherN]);
+    assert.equal(n.code, 1);
+    assert.match(n.err, /holds 32×32 patterns; .* model takes N=64/);
+
+    const fifo = path.join(dir, 'fifo.npz');
+    const mk = spawnSync('mkfifo', [fifo]);
+    if (mk.status === 0) {
+      const f = cli(['score', gs2Dir, '--data', fifo], 60_000);
+      assert.equal(f.code, 1, `a FIFO fails instead of hanging: ${f.err}`);
+      assert.match(f.err, /cannot be read/);
+    }
+  });
+
+  it('Ctrl-C cancels: exit 130, and the study is untouched', async () => {
+    const before = snapshot(root);
+    const child = spawn(process.execPath, [CLI, 'score', gs2Dir, '--data', otherTest, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+      if (/^Scoring /m.test(err) && !child.killed) child.kill('SIGINT');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 130, err);
+    assert.match(err, /cancelled/);
+    assert.deepEqual(snapshot(root), before);
+  });
+
+  it('probeOverlap: 1 for the same probe under any global phase, less for a shifted one, null for another shape', () => {
+    const w = 8;
+    const a = { width: w, height: w, data: new Float32Array(2 * w * w) };
+    for (let i = 0; i < w * w; i++) {
+      const r = Math.exp(-(((i % w) - 3.5) ** 2) / 4 - ((Math.floor(i / w) - 3.5) ** 2) / 4);
+      a.data[2 * i] = r * Math.cos(0.3 * i);
+      a.data[2 * i + 1] = r * Math.sin(0.3 * i);
+    }
+    const rotated = { ...a, data: a.data.map((_, k) => (k % 2 === 0 ? -a.data[k + 1] : a.data[k - 1])) }; // × i
+    assert.ok(Math.abs(probeOverlap(a, a)! - 1) < 1e-6);
+    assert.ok(Math.abs(probeOverlap(a, rotated)! - 1) < 1e-6);
+    const shifted = { ...a, data: new Float32Array(a.data.length) };
+    for (let i = 0; i < w * w; i++) {
+      const j = Math.floor(i / w) * w + ((i % w) + 2) % w;
+      shifted.data[2 * i] = a.data[2 * j];
+      shifted.data[2 * i + 1] = a.data[2 * j + 1];
+    }
+    assert.ok(probeOverlap(a, shifted)! < 0.9);
+    assert.equal(probeOverlap(a, { width: 4, height: 4, data: new Float32Array(32) }), null);
+  });
+});
