@@ -12,7 +12,7 @@ import { COMPARED_METRICS, compareRuns, loadComparedRun, parseRunRef, RunCompare
 import { csvDocument } from '../core/text/csv';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
-import { table } from './table';
+import { table } from '../core/text/table';
 import { cmdScore, SCORE_FLAGS, SCORE_HELP, SCORE_OPTIONS_HELP, SCORE_SUMMARY, SCORE_USAGE } from './score';
 import { parse, str, bool, num, numList, onOffChoice, UsageError, type Parsed, type FlagSpec } from './args';
 import { cmdTrain } from './train';

@@ -3,14 +3,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { COMPARED_METRICS } from '../core/run/compareRuns';
-import { scoreTrainedJob, type ScoreResult } from '../core/run/scoreRun';
+import { scoreTrainedJob } from '../core/run/scoreRun';
+import { describeScore } from '../core/run/scoreSummary';
 import { checkRequestedThreads, resolveThreads, ThreadsError } from '../core/runtime/threads';
 import type { StudyLayout } from '../core/study/discovery';
 import { parseJobId } from '../core/study/layout';
 import { bool, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO } from './commands';
-import { table } from './table';
 
 export const SCORE_SUMMARY = 'score a trained job\'s model on a dataset it was not evaluated on (another specimen, another split)';
 export const SCORE_USAGE = 'ptycho-study score <job id | job folder> --data FILE.npz [roots] [--threads N] [--json]';
@@ -79,32 +78,3 @@ export async function cmdScore(p: Parsed, io: CliIO, deps: ScoreDeps): Promise<n
   return 0;
 }
 
-type Part = Record<string, unknown>;
-const partOf = (m: Record<string, unknown> | null | undefined, part: 'amplitude' | 'phase'): Part | undefined => (m && typeof m[part] === 'object' ? (m[part] as Part) : undefined);
-const cell = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? String(Number(v.toPrecision(4))) : '—');
-
-/** The score in a few lines: what was scored on what, then trained / untrained / flat per metric. */
-export function describeScore(r: ScoreResult): string[] {
-  const ev = r.evaluation;
-  const lines = [
-    `SCORED ${r.jobId}${r.runId ? `@${r.runId}` : ''} (gridsize ${r.model.gridsize}, N=${r.model.n}, ${r.model.objectSupport} support, trained at dose ${r.model.dose}, ${r.model.epochs} epochs)`,
-    `  on ${r.dataset.path}: ${r.dataset.patterns} patterns${r.dataset.job ? ` — the job's own ${r.dataset.job} data` : ''}`,
-    `  region ${ev.region.width}×${ev.region.height} at (${ev.region.x0}, ${ev.region.y0}), ${ev.grouping.groups} groups, coverage ${(100 * ev.coverage).toFixed(1)} %; probe overlap with the training probe ${r.probeOverlap === null ? '— (another shape)' : r.probeOverlap.toFixed(3)}`,
-    `  ${r.provider}, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s`,
-  ];
-  const m = r.metrics;
-  const columns = [m, m.untrained as Record<string, unknown> | null, m.flat as Record<string, unknown> | null];
-  if (!partOf(m, 'amplitude')) {
-    lines.push(`  no metrics: ${typeof m.note === 'string' ? m.note : 'the evaluation gave none'}`);
-  } else {
-    const rows: string[][] = [];
-    for (const part of ['amplitude', 'phase'] as const) {
-      for (const metric of COMPARED_METRICS.filter((x) => ['pearsonCovered', 'pearson', 'ssim', 'msSsim', 'frc50'].includes(x.key))) {
-        rows.push([part, metric.label, ...columns.map((c) => cell(partOf(c, part)?.[metric.key]))]);
-      }
-    }
-    for (const line of table(['part', 'metric', 'trained', 'untrained', 'flat'], rows).split('\n')) lines.push(`  ${line}`);
-  }
-  for (const n of r.notes) lines.push(`note: ${n}`);
-  return lines;
-}

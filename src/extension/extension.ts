@@ -14,6 +14,7 @@ import { RunManager } from './runs';
 import { trainCommand, trainAllCommand, trainSelectedCommand, selectedJobs, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
 import { exportForPtychodus, openInNotebook } from './exportCommands';
+import { scoreOnDataset } from './scoreCommand';
 import { chooseRepresentativeRun, chosenRunId, deleteRun, RunHistoryError } from '../core/run/runHistory';
 import { cancelSubmissionCommand, SlurmTracker, submitToSlurmCommand, type SubmitArg } from './slurm';
 import { rerunCommand } from './rerunCommand';
@@ -122,6 +123,7 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.reconstruct', (arg?: Parameters<typeof reconstructCommand>[1]) => reconstructCommand(tctx, arg));
   register('ptychoStudy.exportForPtychodus', (arg?: Parameters<typeof exportForPtychodus>[1]) => exportForPtychodus(ctx, arg));
   register('ptychoStudy.openInNotebook', (arg?: Parameters<typeof openInNotebook>[1]) => openInNotebook(ctx, arg));
+  register('ptychoStudy.scoreOnDataset', (arg?: Parameters<typeof scoreOnDataset>[1], dataPath?: unknown) => scoreOnDataset(ctx, arg, typeof dataPath === 'string' ? dataPath : undefined));
   register('ptychoStudy.copyCliCommand', (arg?: Parameters<typeof copyCliCommand>[1]) => copyCliCommand(ctx, arg));
   register('ptychoStudy.reconstructAll', (arg?: Parameters<typeof reconstructAllCommand>[1]) => reconstructAllCommand(tctx, arg));
   register('ptychoStudy.rerun', (arg?: Parameters<typeof rerunCommand>[1]) => rerunCommand(ctx, arg));

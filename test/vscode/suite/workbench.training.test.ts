@@ -8,7 +8,8 @@ import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobsNode } from '../../../src/extension/jobsTree';
 import type { LiveRun } from '../../../src/extension/runs';
-import { activateForShortTraining, ensureDemoStudy, until as untilShort } from './util';
+import type { ScoreResult } from '../../../src/core/run/scoreRun';
+import { activateForShortTraining, ensureDemoStudy, EXTENSION_ID, until as untilShort } from './util';
 
 /** Training steps take seconds: wait longer than the default. */
 const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> => untilShort(what, probe, 90_000);
@@ -59,6 +60,25 @@ describe('Training in VS Code', function () {
     assert.match(manifest.runtime.node, /^v24\./, 'the worker ran on the extension host\'s Node');
     // The extension host never loaded onnxruntime: the worker did.
     assert.deepEqual(Object.keys(require.cache).filter((k) => k.includes('onnxruntime')), []);
+  });
+
+  it('ptychoStudy.scoreOnDataset scores the trained model on a named dataset in a child process, as metrics.json did', async () => {
+    const id = 'dose_1000/baseline/gs1';
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    const menus = pkg.contributes.menus['view/item/context'] as { command: string; when: string }[];
+    assert.ok(menus.some((m) => m.command === 'ptychoStudy.scoreOnDataset' && /job\\?\.succeeded/.test(m.when)), 'on finished training jobs in the tree');
+    const dir = api.model.allJobs().find((j) => j.id === id)!.artifactDir;
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { evaluation: { dataset: string }; amplitude: { pearsonCovered: number }; phase: { msSsim: number } };
+    const r = await vscode.commands.executeCommand<ScoreResult>('ptychoStudy.scoreOnDataset', id, saved.evaluation.dataset);
+    assert.ok(r, 'the command returned the score');
+    assert.equal(r.jobId, id);
+    assert.equal(r.dataset.job, 'evaluation');
+    const m = r.metrics as { amplitude: { pearsonCovered: number }; phase: { msSsim: number } };
+    assert.equal(m.amplitude.pearsonCovered, saved.amplitude.pearsonCovered);
+    assert.equal(m.phase.msSsim, saved.phase.msSsim);
+    // A file that is not a dataset: an error message (the command's wrapper shows it), nothing scored.
+    assert.equal(await vscode.commands.executeCommand('ptychoStudy.scoreOnDataset', id, path.join(dir, 'metrics.json')), undefined);
+    assert.deepEqual(Object.keys(require.cache).filter((k) => k.includes('onnxruntime')), [], 'onnxruntime ran in the child only');
   });
 
   it('ptychoStudy.cancel stops a run after its current step and keeps a checkpoint', async () => {

@@ -1,4 +1,4 @@
-// Plain-text tables for the CLI: upper-case head, columns padded to their widest cell, two spaces apart.
+// Plain-text tables (the CLI's, a score's summary): upper-case head, columns padded to their widest cell, two spaces apart.
 
 export function table(head: string[], rows: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
