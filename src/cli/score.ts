@@ -12,8 +12,8 @@ import { bool, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO } from './commands';
 
 export const SCORE_SUMMARY = 'score a trained job\'s model on a dataset it was not evaluated on (another specimen, another split)';
-export const SCORE_USAGE = 'ptycho-study score <job id | job folder> --data FILE.npz [roots] [--threads N] [--json]';
-export const SCORE_FLAGS: FlagSpec = { data: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' } };
+export const SCORE_USAGE = 'ptycho-study score <job id | job folder> --data FILE.npz [roots] [--latest-checkpoint] [--threads N] [--json]';
+export const SCORE_FLAGS: FlagSpec = { data: { type: 'string' }, 'latest-checkpoint': { type: 'boolean' }, threads: { type: 'string' }, json: { type: 'boolean' } };
 export const SCORE_HELP = [
   'The job (dose_<int>/<view>/gs<g>, found in the study as `runs` does, or its folder) must have a finished run. Its',
   'checkpoint — matched to its run config as a resume is — reconstructs the patterns of --data, grouped as its own',
@@ -25,6 +25,8 @@ export const SCORE_HELP = [
 ];
 export const SCORE_OPTIONS_HELP = [
   '  --data FILE.npz        the dataset to score on (required)',
+  '  --latest-checkpoint    a run that has not finished (running, cancelled, failed): score its latest checkpoint',
+  '                         (said in a note) instead of refusing',
   '  --threads N            onnxruntime intra-op threads (default: SLURM_CPUS_PER_TASK, OMP_NUM_THREADS, else every core)',
   '  --json                 one JSON object: the model, the dataset, the evaluation record, the metrics as metrics.json has them',
 ];
@@ -67,7 +69,7 @@ export async function cmdScore(p: Parsed, io: CliIO, deps: ScoreDeps): Promise<n
   }
   const threads = resolveThreads({ requested, requestedFrom: 'cli', env: process.env, available: os.availableParallelism() });
   const r = await scoreTrainedJob(jobDir, {
-    dataPath: path.resolve(io.cwd, data), threads, jobId, rootHint, signal: io.signal,
+    dataPath: path.resolve(io.cwd, data), threads, jobId, rootHint, signal: io.signal, latestCheckpoint: bool(p, 'latest-checkpoint'),
     log: (line) => (bool(p, 'json') ? undefined : io.err(line)),
   });
   if (bool(p, 'json')) {

@@ -234,6 +234,34 @@ describe('ptycho-study score: a trained model on a dataset the user names', func
     assert.deepEqual(snapshot(root), before);
   });
 
+  it('a run that has not finished is refused, and with --latest-checkpoint its last checkpoint is scored (said in a note)', async () => {
+    const dir = path.join(root, 'phase_e', DOSE, 'sparse', 'gs2');
+    const epochs = QUICK_TRAIN.map((v, i, a) => (a[i - 1] === '--epochs' ? '50' : v));
+    const child = spawn(process.execPath, [CLI, 'train', '--workspace', root, '--view', 'sparse', ...epochs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    let done = false;
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => { done = true; resolve(code); }));
+    await new Promise<void>((resolve, reject) => {
+      const t0 = Date.now();
+      const poll = setInterval(() => {
+        if (fs.existsSync(path.join(dir, 'checkpoint.npz'))) { clearInterval(poll); resolve(); }
+        else if (done || Date.now() - t0 > 120_000) { clearInterval(poll); reject(new Error(`no checkpoint (${done ? 'the run ended' : 'after 2 min'}): ${err}`)); }
+      }, 200);
+    });
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, 'the training run was cancelled');
+    const refused = cli(['score', dir, '--data', evalFile]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /has no finished model to score: its latest run \(run \S+\) cancelled/);
+    const r = cli(['score', dir, '--data', evalFile, '--latest-checkpoint', '--json', '--threads', '1']);
+    assert.equal(r.code, 0, r.err);
+    const s = JSON.parse(r.out) as ScoreJson;
+    assert.ok(s.notes.some((n) => /has not finished \(cancelled\): its latest checkpoint is scored/.test(n)), s.notes.join(' | '));
+    const m = s.metrics as unknown as Record<string, Metrics>;
+    assert.ok(Number.isFinite(m.phase.pearsonCovered) && Number.isFinite(m.amplitude.msSsim));
+  });
+
   it('probeOverlap: 1 for the same probe under any global phase, less for a shifted one, null for another shape', () => {
     const w = 8;
     const a = { width: w, height: w, data: new Float32Array(2 * w * w) };

@@ -38,6 +38,8 @@ export interface ScoreOptions {
   rootHint?: string;
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Score the latest checkpoint of a run that has not finished (running, cancelled, failed) instead of refusing. */
+  latestCheckpoint?: boolean;
 }
 
 export interface ScoreResult {
@@ -83,8 +85,12 @@ export function probeOverlap(a: ComplexArray, b: ComplexArray): number | null {
   return ea > 0 && eb > 0 ? Math.hypot(re, im) / Math.sqrt(ea * eb) : 0;
 }
 
-/** The job's latest run must have succeeded: its checkpoint then holds the model its metrics.json scored. */
-async function finishedTrainingManifest(jobDir: string, jobId: string, rootHint: string | undefined): Promise<JobManifest> {
+/**
+ * The job's latest run must have succeeded: its checkpoint then holds the model its metrics.json scored. With
+ * `latestCheckpoint`, a run that has not finished is scored from its last checkpoint (and `notes` says so).
+ */
+async function trainedManifest(jobDir: string, jobId: string, o: ScoreOptions, notes: string[]): Promise<JobManifest> {
+  const rootHint = o.rootHint;
   const record = await readRunRecord<JobManifest>(jobDir);
   const manifestPath = path.join(jobDir, ARTIFACT.manifest);
   const train = `ptycho-study train ${jobId}${rootHint ? ` ${rootHint}` : ''}`;
@@ -93,7 +99,11 @@ async function finishedTrainingManifest(jobDir: string, jobId: string, rootHint:
   if (m.kind !== 'ptycho-study-job') throw new ScoreError(`${jobDir} is not a training job (its manifest is a ${String(m.kind)}): only a trained model can be scored.`, manifestPath);
   const run = typeof m.runId === 'string' ? ` (run ${m.runId})` : '';
   if (record.status === 'succeeded') return m;
-  if (record.status === 'running') throw new ScoreError(`${jobId} is still running${run}: score it when the run has finished.`, manifestPath);
+  if (o.latestCheckpoint && record.status !== 'dry-run') {
+    notes.push(`${jobId}'s latest run${run} has not finished (${record.status}): its latest checkpoint is scored, not a final model.`);
+    return m;
+  }
+  if (record.status === 'running') throw new ScoreError(`${jobId} is still running${run}: score it when the run has finished, or its latest checkpoint now with --latest-checkpoint.`, manifestPath);
   if (record.status === 'dry-run') throw new ScoreError(`${jobId} was only planned (dry run): train it first (${train}).`, manifestPath);
   throw new ScoreError(`${jobId} has no finished model to score: its latest run${run} ${record.status}${record.reason ? ` (${record.reason.replace(/\.$/, '')})` : ''}. Resume it (${train} --resume) or train it again.`, manifestPath);
 }
@@ -116,8 +126,8 @@ export async function scoreTrainedJob(jobDir: string, o: ScoreOptions): Promise<
   const dir = path.resolve(jobDir);
   const dataPath = path.resolve(o.dataPath);
   const jobId = o.jobId ?? path.basename(dir);
-  const m = await finishedTrainingManifest(dir, jobId, o.rootHint);
   const notes: string[] = [];
+  const m = await trainedManifest(dir, jobId, o, notes);
   // A job folder copied or moved elsewhere still scores (nothing is written): its plan is checked where it was made.
   const plan0 = await readRunPlan(dir);
   const madeIn = typeof plan0.artifactDir === 'string' && path.resolve(plan0.artifactDir) !== dir ? path.resolve(plan0.artifactDir) : undefined;
