@@ -41,6 +41,13 @@ export interface CliIO {
   status?: (line: string | undefined) => void;
 }
 
+/** How a command that takes a job id finds its folder in the study (export-ptychodus, notebook, score). */
+export interface StudyLookup {
+  loadStudy(p: Parsed, io: CliIO): Promise<StudyLayout>;
+  /** The artifact folder of a training or Phase F job id of the study. */
+  jobDirOf(p: Parsed, io: CliIO, layout: StudyLayout, id: string): Promise<string>;
+}
+
 interface Command {
   summary: string;
   usage: string;

@@ -4,11 +4,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { exportPtychodusProduct, PTYCHODUS_PRODUCT_FILE, type PtychodusExportResult } from '../core/export/ptychodus';
-import type { StudyLayout } from '../core/study/discovery';
 import { parseJobId } from '../core/study/layout';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { bool, str, UsageError, type FlagSpec, type Parsed } from './args';
-import type { CliIO } from './commands';
+import type { CliIO, StudyLookup } from './commands';
 
 export const EXPORT_PTYCHODUS_SUMMARY = 'write a finished job\'s result (object, probe, positions in metres, losses) as a Ptychodus NPZ product file';
 export const EXPORT_PTYCHODUS_USAGE = 'ptycho-study export-ptychodus <job id | job folder> [roots] [--phase-f-root DIR] [--out FILE] [--json]';
@@ -30,12 +29,6 @@ export const EXPORT_PTYCHODUS_OPTIONS_HELP = [
   '  --json                 one JSON object: the file, the shapes, the units and where each came from, notes',
 ];
 
-export interface ExportPtychodusDeps {
-  loadStudy(p: Parsed, io: CliIO): Promise<StudyLayout>;
-  /** The artifact folder of a training or Phase F job id of the study. */
-  jobDirOf(p: Parsed, io: CliIO, layout: StudyLayout, id: string): Promise<string>;
-}
-
 const ROOT_FLAG_NAMES = ['workspace', 'phase-c-root', 'phase-d-root', 'artifact-root', 'phase-f-root'];
 
 const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -49,7 +42,7 @@ function jobIdOfFolder(dir: string): string | undefined {
   return parseJobId(three) ? three : undefined;
 }
 
-export async function cmdExportPtychodus(p: Parsed, io: CliIO, deps: ExportPtychodusDeps): Promise<number> {
+export async function cmdExportPtychodus(p: Parsed, io: CliIO, deps: StudyLookup): Promise<number> {
   const target = p.positionals[0];
   if (!target) throw new UsageError('a job id or job folder is required.');
   const isId = parseJobId(target) !== undefined || parseReconstructionJobId(target) !== undefined;

@@ -4,11 +4,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeJobNotebook } from '../core/export/notebook';
-import type { StudyLayout } from '../core/study/discovery';
 import { parseJobId } from '../core/study/layout';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { bool, str, UsageError, type FlagSpec, type Parsed } from './args';
-import type { CliIO } from './commands';
+import type { CliIO, StudyLookup } from './commands';
 import { PHASE_F_ROOT_FLAG, PHASE_F_ROOT_HELP } from './reconstruct';
 
 export const NOTEBOOK_USAGE = 'ptycho-study notebook <job id | job folder> [roots] [--phase-f-root DIR] [--out FILE.ipynb] [--force] [--json]';
@@ -33,12 +32,7 @@ export const NOTEBOOK_OPTIONS_HELP = [
   '  --json                 one JSON object: the notebook file, the job, what was replaced',
 ];
 
-export interface NotebookDeps {
-  loadStudy(p: Parsed, io: CliIO): Promise<StudyLayout>;
-  jobDirOf(p: Parsed, io: CliIO, layout: StudyLayout, id: string): Promise<string>;
-}
-
-export async function cmdNotebook(p: Parsed, io: CliIO, deps: NotebookDeps): Promise<number> {
+export async function cmdNotebook(p: Parsed, io: CliIO, deps: StudyLookup): Promise<number> {
   const target = p.positionals[0];
   if (!target) throw new UsageError('a job id or a job folder is required.');
   let jobDir: string;

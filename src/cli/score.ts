@@ -6,10 +6,9 @@ import * as path from 'node:path';
 import { scoreTrainedJob } from '../core/run/scoreRun';
 import { describeScore } from '../core/run/scoreSummary';
 import { checkRequestedThreads, resolveThreads, ThreadsError } from '../core/runtime/threads';
-import type { StudyLayout } from '../core/study/discovery';
 import { parseJobId } from '../core/study/layout';
 import { bool, str, UsageError, type FlagSpec, type Parsed } from './args';
-import type { CliIO } from './commands';
+import type { CliIO, StudyLookup } from './commands';
 
 export const SCORE_SUMMARY = 'score a trained job\'s model on a dataset it was not evaluated on (another specimen, another split)';
 export const SCORE_USAGE = 'ptycho-study score <job id | job folder> --data FILE.npz [roots] [--latest-checkpoint] [--threads N] [--json]';
@@ -31,15 +30,10 @@ export const SCORE_OPTIONS_HELP = [
   '  --json                 one JSON object: the model, the dataset, the evaluation record, the metrics as metrics.json has them',
 ];
 
-export interface ScoreDeps {
-  loadStudy(p: Parsed, io: CliIO): Promise<StudyLayout>;
-  jobDirOf(p: Parsed, io: CliIO, layout: StudyLayout, id: string): Promise<string>;
-}
-
 const ROOT_FLAG_NAMES = ['workspace', 'phase-c-root', 'phase-d-root', 'artifact-root'];
 const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-export async function cmdScore(p: Parsed, io: CliIO, deps: ScoreDeps): Promise<number> {
+export async function cmdScore(p: Parsed, io: CliIO, deps: StudyLookup): Promise<number> {
   const target = p.positionals[0];
   if (!target) throw new UsageError('a job id or a job folder is required.');
   const data = str(p, 'data');

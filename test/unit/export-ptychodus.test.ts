@@ -13,6 +13,7 @@ import { openNpz, scalarString, writeNpz, type NdArray } from '../../src/core/np
 import { parseEvents, type EpochEvent, type IterationEvent } from '../../src/core/run/events';
 import { tempDir } from './helpers/paths';
 import { CLI, cli, DOSE, QUICK_TRAIN, simulateSmallStudy } from './helpers/smallStudy';
+import { readAllArrays } from './helpers/npy';
 
 /** Every key Ptychodus's NPZProductFileIO.write writes (no OPR weights), with the dtype numpy.savez gives it. */
 const PTYCHODUS_KEYS: Record<string, string> = {
@@ -23,14 +24,6 @@ const PTYCHODUS_KEYS: Record<string, string> = {
   object_layer_spacing_m: '<f8', loss_epochs: '<i8', loss_values: '<f8',
 };
 
-async function readAll(file: string): Promise<Record<string, NdArray>> {
-  const a = await openNpz(file);
-  try {
-    return Object.fromEntries(await Promise.all([...a.members.keys()].map(async (k) => [k, await a.readArray(k)] as const)));
-  } finally {
-    await a.close();
-  }
-}
 
 const scalar = (arr: NdArray): number => {
   assert.deepEqual(arr.shape, [], 'a 0-d array');
@@ -40,7 +33,7 @@ const bytesOf = (d: NdArray['data']): Buffer => Buffer.from((d as Float32Array).
 
 /** The product's keys, dtypes and shapes as Ptychodus writes them; returns the arrays. */
 async function readProduct(file: string): Promise<Record<string, NdArray>> {
-  const p = await readAll(file);
+  const p = await readAllArrays(file);
   assert.deepEqual(Object.keys(p).sort(), Object.keys(PTYCHODUS_KEYS).sort(), 'exactly the keys of Ptychodus\'s writer');
   for (const [k, descr] of Object.entries(PTYCHODUS_KEYS)) {
     assert.ok(descr === '<U' ? p[k].dtype.name === 'U' : p[k].dtype.descr === descr, `${k}: ${p[k].dtype.descr}, want ${descr}`);
@@ -64,7 +57,7 @@ async function readProduct(file: string): Promise<Record<string, NdArray>> {
 
 /** The product against the job's reconstruction.npz and the dataset it was made from. */
 async function checkGeometry(p: Record<string, NdArray>, recFile: string, datasetFile: string, pixel: number): Promise<void> {
-  const rec = await readAll(recFile);
+  const rec = await readAllArrays(recFile);
   const [h, w] = rec.object.shape;
   assert.deepEqual(p.object.shape, [1, h, w]);
   assert.ok(bytesOf(p.object.data).equals(bytesOf(rec.object.data)), 'the object is reconstruction.npz\'s, value for value');
@@ -162,7 +155,7 @@ describe('Export for Ptychodus (ptycho-study export-ptychodus)', function () {
     const p = await readProduct(out);
     const recFile = path.join(reconDir, 'reconstruction.npz');
     await checkGeometry(p, recFile, phaseCTest, assumedPixelSizeM(64));
-    const rec = await readAll(recFile);
+    const rec = await readAllArrays(recFile);
     assert.deepEqual(p.probe.shape, [1, 1, ...rec.probe.shape]);
     assert.ok(bytesOf(p.probe.data).equals(bytesOf(rec.probe.data)), 'the reconstruction\'s final probe');
     const iterations = parseEvents(fs.readFileSync(path.join(reconDir, 'events.jsonl'), 'utf8')).filter((e): e is IterationEvent => e.type === 'iteration');
@@ -212,7 +205,7 @@ describe('Export for Ptychodus (ptycho-study export-ptychodus)', function () {
 
   it('the object pixel size recorded in the data\'s _metadata is used (not assumed), and a dataset changed since the run is noted', async () => {
     // Rewrite the Phase C test split with a pixel size in its _metadata (every other member as it was).
-    const arrays = await readAll(phaseCTest);
+    const arrays = await readAllArrays(phaseCTest);
     const meta = JSON.parse((arrays._metadata.data as string[])[0]) as Record<string, unknown>;
     arrays._metadata = scalarString(JSON.stringify({ ...meta, object_pixel_size_m: 5e-9, photon_energy_keV: 8.8, detector_distance_m: 2.5 }));
     await writeNpz(phaseCTest, arrays);

@@ -8,11 +8,12 @@ import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openNpz, writeNpz, type NdArray } from '../../src/core/npy';
+import { writeNpz } from '../../src/core/npy';
 import { probeOverlap } from '../../src/core/run/scoreRun';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
 import { tempDir } from './helpers/paths';
 import { CLI, cli, DOSE, QUICK_TRAIN, simulateSmallStudy } from './helpers/smallStudy';
+import { readAllArrays } from './helpers/npy';
 
 interface ScoreJson {
   type: string;
@@ -29,14 +30,6 @@ const PARTS = ['amplitude', 'phase'] as const;
 const KEYS = ['pearsonCovered', 'pearson', 'ssim', 'msSsim', 'frc50', 'mae', 'psnr'];
 type Metrics = Record<string, Record<string, number>>;
 
-async function readAll(file: string): Promise<Record<string, NdArray>> {
-  const a = await openNpz(file);
-  try {
-    return Object.fromEntries(await Promise.all([...a.members.keys()].map(async (k) => [k, await a.readArray(k)] as const)));
-  } finally {
-    await a.close();
-  }
-}
 
 /** Every file under `dir` with its size and mtime: what "writes nothing" is checked against. */
 function snapshot(dir: string): Map<string, string> {
@@ -124,7 +117,7 @@ describe('ptycho-study score: a trained model on a dataset the user names', func
     assert.deepEqual(s.countScale, { value: (s.countScale as unknown as { value: number }).value, dose: 1e4, from: 'dataset folder' });
     assert.deepEqual(s.notes, [], 'nothing to warn about');
     // The region is the named file's own: its scan positions' box ± M/2 (the common evaluation's protocol).
-    const d = await readAll(otherTest);
+    const d = await readAllArrays(otherTest);
     const xs = Array.from(d.xcoords.data as Float64Array, Number);
     const ys = Array.from(d.ycoords.data as Float64Array, Number);
     const half = s.evaluation.stitchCropSize / 2;
@@ -154,7 +147,7 @@ describe('ptycho-study score: a trained model on a dataset the user names', func
     assert.equal(own.dataset.job, 'train');
     assert.ok(own.notes.some((n) => /fitted to these patterns/.test(n)), own.notes.join(' | '));
     // The same file with its probe shifted by 5 px, written outside any dose folder.
-    const d = await readAll(otherTest);
+    const d = await readAllArrays(otherTest);
     const [h, w] = d.probeGuess.shape;
     const p = d.probeGuess.data as Float32Array;
     const shifted = new Float32Array(p.length);
@@ -183,7 +176,7 @@ describe('ptycho-study score: a trained model on a dataset the user names', func
     assert.equal(planned.code, 1);
     assert.match(planned.err, /has no trained model to score: it has not run yet.*ptycho-study train dose_10000\/sparse\/gs2 --workspace/);
 
-    const d = await readAll(otherTest);
+    const d = await readAllArrays(otherTest);
     const dir = path.join(tmp.dir, 'bad');
     fs.mkdirSync(dir);
     const noTruth = path.join(dir, 'no_truth.npz');

@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ndarray, scalarString, withNpz, writeNpz, type NdArray, type NpzArchive } from '../../src/core/npy';
+import { ndarray, scalarString, withNpz, writeNpz, type NdArray } from '../../src/core/npy';
 import {
   defaultObjectSize, defaultSimulationConfig, simulateStudy, syntheticObject, syntheticProbe,
   type SimulationConfig, type SimulationReport,
@@ -12,6 +12,7 @@ import {
 import { knnBruteForce } from '../../src/core/simulate/grouping';
 import { discoverStudy, inspectDataset } from '../../src/core/study';
 import { tempDir } from './helpers/paths';
+import { readAllArrays } from './helpers/npy';
 
 const N = 32;
 const TIMESTAMP = '2026-01-02T03:04:05.000Z';
@@ -28,13 +29,6 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-async function readAll(file: string): Promise<Record<string, NdArray>> {
-  return withNpz(file, async (a: NpzArchive) => {
-    const out: Record<string, NdArray> = {};
-    for (const name of a.members.keys()) out[name] = await a.readArray(name);
-    return out;
-  });
-}
 
 async function metadataOf(file: string): Promise<Record<string, any>> {
   return withNpz(file, async (a) => (await a.readMetadata())!.json as Record<string, any>);
@@ -103,7 +97,7 @@ describe('simulate: simulateStudy', function () {
       let total = 0;
       for (const split of ['train', 'test'] as const) {
         const file = path.join(out, 'phase_c', `dose_${dose}`, `patched_${split}.npz`);
-        const a = await readAll(file);
+        const a = await readAllArrays(file);
         assert.deepEqual(Object.keys(a), PHASE_C_KEYS);
         const n = a.xcoords.shape[0];
         const shapes = Object.fromEntries(Object.entries(a).map(([k, v]) => [k, [v.dtype.descr, v.shape]]));
@@ -158,8 +152,8 @@ describe('simulate: simulateStudy', function () {
   });
 
   it('splits along y: train = y < split_point, test = the rest, with split_point = min + f·(max − min)', async () => {
-    const train = await readAll(path.join(out, 'phase_c', 'dose_1000', 'patched_train.npz'));
-    const test = await readAll(path.join(out, 'phase_c', 'dose_1000', 'patched_test.npz'));
+    const train = await readAllArrays(path.join(out, 'phase_c', 'dose_1000', 'patched_train.npz'));
+    const test = await readAllArrays(path.join(out, 'phase_c', 'dose_1000', 'patched_test.npz'));
     const ys = [...(train.ycoords.data as Float64Array), ...(test.ycoords.data as Float64Array)];
     const point = Math.min(...ys) + 0.5 * (Math.max(...ys) - Math.min(...ys));
     const meta = JSON.parse((train._metadata.data as string[])[0]);
@@ -173,8 +167,8 @@ describe('simulate: simulateStudy', function () {
 
   it('all doses share object, probe and positions; only the noise level differs', async () => {
     for (const split of ['train', 'test']) {
-      const a = await readAll(path.join(out, 'phase_c', 'dose_1000', `patched_${split}.npz`));
-      const b = await readAll(path.join(out, 'phase_c', 'dose_10000', `patched_${split}.npz`));
+      const a = await readAllArrays(path.join(out, 'phase_c', 'dose_1000', `patched_${split}.npz`));
+      const b = await readAllArrays(path.join(out, 'phase_c', 'dose_10000', `patched_${split}.npz`));
       for (const k of ['objectGuess', 'probeGuess', 'xcoords', 'ycoords']) assert.ok(bytesOf(a[k]).equals(bytesOf(b[k])), k);
       assert.ok(!bytesOf(a.diffraction).equals(bytesOf(b.diffraction)));
       // Higher dose → fewer zero pixels.
@@ -182,7 +176,7 @@ describe('simulate: simulateStudy', function () {
       assert.ok(zeros(a.diffraction) > zeros(b.diffraction));
     }
     // The written object and probe are the synthetic ones.
-    const a = await readAll(path.join(out, 'phase_c', 'dose_1000', 'patched_train.npz'));
+    const a = await readAllArrays(path.join(out, 'phase_c', 'dose_1000', 'patched_train.npz'));
     assert.deepEqual(a.objectGuess.data, syntheticObject(defaultObjectSize(N, 120), N, 42).data);
     assert.deepEqual(a.probeGuess.data, syntheticProbe(N).data);
   });
@@ -190,7 +184,7 @@ describe('simulate: simulateStudy', function () {
   it('Phase D views are subsets of the Phase C split (same noisy patterns), with K-NN groups and metadata', async () => {
     for (const dose of [1000, 10000]) {
       for (const split of ['train', 'test'] as const) {
-        const parent = await readAll(path.join(out, 'phase_c', `dose_${dose}`, `patched_${split}.npz`));
+        const parent = await readAllArrays(path.join(out, 'phase_c', `dose_${dose}`, `patched_${split}.npz`));
         const px = parent.xcoords.data as Float64Array;
         const nParent = px.length;
         const row = new Map<number, number>();
@@ -198,7 +192,7 @@ describe('simulate: simulateStudy', function () {
         const parentMeta = JSON.parse((parent._metadata.data as string[])[0]);
         for (const [view, sImg] of [['dense', 1.0], ['sparse', 0.4]] as const) {
           const file = path.join(out, 'phase_d', `dose_${dose}`, view, `${view}_${split}.npz`);
-          const a = await readAll(file);
+          const a = await readAllArrays(file);
           assert.deepEqual(Object.keys(a), [...PHASE_C_KEYS.slice(0, -1), 'group_indices', '_metadata']);
           const n = a.xcoords.shape[0];
           assert.equal(n, Math.floor(sImg * nParent));
@@ -307,8 +301,8 @@ describe('simulate: simulateStudy', function () {
       assert.deepEqual(listFiles(other), listFiles(out));
       for (const f of listFiles(out)) {
         if (f.endsWith('.npz')) {
-          const a = await readAll(path.join(out, f));
-          const b = await readAll(path.join(other, f));
+          const a = await readAllArrays(path.join(out, f));
+          const b = await readAllArrays(path.join(other, f));
           assert.deepEqual(Object.keys(a), Object.keys(b));
           for (const k of Object.keys(a)) {
             assert.equal(a[k].dtype.descr, b[k].dtype.descr, `${f} ${k}`);
@@ -328,8 +322,8 @@ describe('simulate: simulateStudy', function () {
     const other = path.join(dir, 'seed43');
     await simulateStudy(smallConfig(other, { seed: 43, doses: [1e3], views: [] }));
     assert.deepEqual(listFiles(other), ['phase_c/dose_1000/patched_test.npz', 'phase_c/dose_1000/patched_train.npz', 'study.json']);
-    const a = await readAll(path.join(out, 'phase_c', 'dose_1000', 'patched_train.npz'));
-    const b = await readAll(path.join(other, 'phase_c', 'dose_1000', 'patched_train.npz'));
+    const a = await readAllArrays(path.join(out, 'phase_c', 'dose_1000', 'patched_train.npz'));
+    const b = await readAllArrays(path.join(other, 'phase_c', 'dose_1000', 'patched_train.npz'));
     for (const k of ['xcoords', 'objectGuess', 'diffraction']) assert.ok(!bytesOf(a[k]).equals(bytesOf(b[k])), k);
     assert.ok(bytesOf(a.probeGuess).equals(bytesOf(b.probeGuess)), 'the synthetic probe does not depend on the seed');
   });
@@ -340,7 +334,7 @@ describe('simulate: simulateStudy', function () {
     for (const f of ['phase_c/dose_10000/patched_train.npz', 'phase_d/dose_10000/dense/dense_test.npz']) {
       await withNpz(path.join(comp, f), async (arc) => {
         assert.equal(arc.member('diffraction').compression, 'deflated');
-        const plain = await readAll(path.join(out, f));
+        const plain = await readAllArrays(path.join(out, f));
         for (const k of arc.members.keys()) assert.ok(bytesOf(await arc.readArray(k)).equals(bytesOf(plain[k])), `${f} ${k}`);
       });
     }
@@ -436,7 +430,7 @@ describe('simulate: base dataset and configuration errors', function () {
     const out = path.join(dir, 'study');
     const rep = await simulateStudy(smallConfig(out, { baseNpz: base, doses: [1e4], views: [{ name: 'dense', sImg: 1, nGroups: 0 }] }));
     assert.equal(rep.doses.length, 1);
-    const a = await readAll(path.join(out, 'phase_c', 'dose_10000', 'patched_train.npz'));
+    const a = await readAllArrays(path.join(out, 'phase_c', 'dose_10000', 'patched_train.npz'));
     assert.deepEqual(a.objectGuess.shape, [150, 150]);
     assert.deepEqual(a.objectGuess.data, Float32Array.from(object));
     assert.deepEqual(a.probeGuess.data, probe);

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NpyFormatError, type NdArray } from '../../../src/core/npy';
+import { NpyFormatError, openNpz, type NdArray } from '../../../src/core/npy';
 import { fixturesDir } from './paths';
 
 export const npyFixtures = path.join(fixturesDir, 'npy');
@@ -74,4 +74,16 @@ export async function expectFormatError(p: Promise<unknown>, file: string, membe
     return assertFormatError(err, file, member, problem);
   }
   return assert.fail(`expected NpyFormatError for ${file}${member ? ` [${member}]` : ''}, but it succeeded`);
+}
+
+/** Every member of an .npz, read (a test's view of a whole archive). */
+export async function readAllArrays(file: string): Promise<Record<string, NdArray>> {
+  const a = await openNpz(file);
+  try {
+    const out: Record<string, NdArray> = {};
+    for (const name of a.members.keys()) out[name] = await a.readArray(name);
+    return out;
+  } finally {
+    await a.close();
+  }
 }
