@@ -1,5 +1,7 @@
 // Argument parsing for `ptycho-study`: strict (unknown flags are errors), typed values, one-line errors.
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { shellQuote } from '../core/study/cliCommand';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -65,4 +67,9 @@ export function onOffChoice(p: Parsed, name: string): boolean | undefined {
   const off = bool(p, `no-${name}`);
   if (on && off) throw new UsageError(`--${name} and --no-${name} exclude each other.`);
   return on ? true : off ? false : undefined;
+}
+
+/** The root flags given (of `names`), as a shell-ready `--flag 'absolute path'` string for the commands a message suggests. */
+export function givenRootFlags(p: Parsed, cwd: string, names: readonly string[]): string | undefined {
+  return names.filter((f) => str(p, f) !== undefined).map((f) => `--${f} ${shellQuote(path.resolve(cwd, str(p, f)!))}`).join(' ') || undefined;
 }

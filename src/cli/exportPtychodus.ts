@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { exportPtychodusProduct, PTYCHODUS_PRODUCT_FILE, type PtychodusExportResult } from '../core/export/ptychodus';
 import { parseJobId } from '../core/study/layout';
 import { parseReconstructionJobId } from '../core/study/reconstructJobs';
-import { bool, str, UsageError, type FlagSpec, type Parsed } from './args';
+import { bool, givenRootFlags, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO, StudyLookup } from './commands';
 
 export const EXPORT_PTYCHODUS_SUMMARY = 'write a finished job\'s result (object, probe, positions in metres, losses) as a Ptychodus NPZ product file';
@@ -31,7 +31,6 @@ export const EXPORT_PTYCHODUS_OPTIONS_HELP = [
 
 const ROOT_FLAG_NAMES = ['workspace', 'phase-c-root', 'phase-d-root', 'artifact-root', 'phase-f-root'];
 
-const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** The job id a folder stands for, from its last path components (`…/dose_1000/dense/gs2`, `…/dose_1000/dense/test/epie`). */
 function jobIdOfFolder(dir: string): string | undefined {
@@ -59,7 +58,7 @@ export async function cmdExportPtychodus(p: Parsed, io: CliIO, deps: StudyLookup
     const layout = await deps.loadStudy(p, io);
     jobDir = await deps.jobDirOf(p, io, layout, target);
     jobId = target.trim();
-    rootHint = rootsGiven.map((f) => `--${f} ${quote(path.resolve(io.cwd, str(p, f)!))}`).join(' ') || undefined;
+    rootHint = givenRootFlags(p, io.cwd, ROOT_FLAG_NAMES);
   } else if (st) {
     throw new UsageError(`${asDir} is not a folder: give a job folder or a job id (dose_<int>/<view>/gs<g>, or dose_<int>/<view>/<split>/<algorithm>).`);
   } else {

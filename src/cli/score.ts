@@ -7,7 +7,7 @@ import { scoreTrainedJob } from '../core/run/scoreRun';
 import { describeScore } from '../core/run/scoreSummary';
 import { checkRequestedThreads, resolveThreads, ThreadsError } from '../core/runtime/threads';
 import { parseJobId } from '../core/study/layout';
-import { bool, str, UsageError, type FlagSpec, type Parsed } from './args';
+import { bool, givenRootFlags, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO, StudyLookup } from './commands';
 
 export const SCORE_SUMMARY = 'score a trained job\'s model on a dataset it was not evaluated on (another specimen, another split)';
@@ -31,7 +31,6 @@ export const SCORE_OPTIONS_HELP = [
 ];
 
 const ROOT_FLAG_NAMES = ['workspace', 'phase-c-root', 'phase-d-root', 'artifact-root'];
-const quote = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export async function cmdScore(p: Parsed, io: CliIO, deps: StudyLookup): Promise<number> {
   const target = p.positionals[0];
@@ -52,7 +51,7 @@ export async function cmdScore(p: Parsed, io: CliIO, deps: StudyLookup): Promise
   if (parseJobId(target)) {
     jobId = target.trim();
     jobDir = await deps.jobDirOf(p, io, await deps.loadStudy(p, io), jobId);
-    rootHint = ROOT_FLAG_NAMES.filter((f) => str(p, f) !== undefined).map((f) => `--${f} ${quote(path.resolve(io.cwd, str(p, f)!))}`).join(' ') || undefined;
+    rootHint = givenRootFlags(p, io.cwd, ROOT_FLAG_NAMES);
   } else {
     jobDir = path.resolve(io.cwd, target);
     const st = fs.statSync(jobDir, { throwIfNoEntry: false });
