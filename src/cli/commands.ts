@@ -67,7 +67,7 @@ const ROOT_FLAGS: FlagSpec = {
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
-  'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'residual-blocks': { type: 'boolean' }, 'no-residual-blocks': { type: 'boolean' }, 'backprojected-input': { type: 'boolean' }, 'no-backprojected-input': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
+  'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'residual-blocks': { type: 'boolean' }, 'no-residual-blocks': { type: 'boolean' }, 'regroup-each-epoch': { type: 'boolean' }, 'no-regroup-each-epoch': { type: 'boolean' }, 'backprojected-input': { type: 'boolean' }, 'no-backprojected-input': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'patience-restart': { type: 'boolean' }, 'no-patience-restart': { type: 'boolean' }, 'stitch-crop-size': { type: 'string' }, 'stitch-blend': { type: 'string' },
   'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'no-phase-filter': { type: 'boolean' }, 'phase-filter': { type: 'boolean' }, 'amplitude-filter': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'centroid-refinement': { type: 'boolean' },
 } as const;
@@ -92,6 +92,8 @@ const QUALITY_HELP = [
   '  --residual-blocks      make each level\'s second conv a residual block (it adds to its input; the same parameters):',
   '                         a lower loss sooner on some studies, no better phase (README item 27; not in PtychoPINN; off);',
   '                         --no-residual-blocks turns them off over a settings file that turned them on',
+  '  --regroup-each-epoch   gridsize 2: draw each training group\'s 4 patterns afresh from its seed\'s K nearest neighbours',
+  '                         every epoch (K-choose-C; README item 33); --no-regroup-each-epoch keeps one grouping',
   '  --backprojected-input  let the encoder also read each pattern propagated back to the sample (its amplitude with',
   '                         the flat object\'s far-field phase, divided by the probe; README item 28; not in PtychoPINN);',
   '                         --no-backprojected-input turns it off over a settings file that turned it on',
@@ -822,6 +824,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     probeBig: bool(p, 'probe-big') ? true : undefined,
     rampHead: onOffChoice(p, 'ramp-head'),
     residualBlocks: onOffChoice(p, 'residual-blocks'),
+    regroupEachEpoch: onOffChoice(p, 'regroup-each-epoch'),
     backprojectedInput: onOffChoice(p, 'backprojected-input'),
     energyAmplitude: bool(p, 'energy-amplitude') ? true : undefined,
     objectSupport: oneOf(p, 'object-support', OBJECT_SUPPORTS),

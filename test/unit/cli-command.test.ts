@@ -47,7 +47,7 @@ describe('Copy CLI Command: the command line of a job', function () {
         epochs: 3, batchSize: 8, learningRate: 5e-4, neighborCount: 5, seed: 7, nFiltersScale: 1, earlyStoppingPatience: 4, stitchCropSize: 16,
         stitchPhaseAlignment: false, probeBig: true, rampHead: false, residualBlocks: true, backprojectedInput: true, energyAmplitude: true, weightInit: 'he', warmupSteps: 10, minDelta: 0.001, earlyStoppingMonitor: 'loss', executionProvider: 'cpu',
       }, ['--epochs', '--lr', '--early-stopping-patience', '--stitch-crop-size', '--plain-stitch', '--probe-big', '--no-ramp-head', '--residual-blocks', '--backprojected-input', '--energy-amplitude', '--weight-init', '--ep', '--threads']],
-      [{ epochs: 2, objectSupport: 'full', patienceRestartsOnLrReduction: false, stitchBlend: 'crop', stitchAmplitudeFilter: false, stitchPhaseFilter: false }, ['--object-support', '--no-patience-restart', '--stitch-blend', '--no-amplitude-filter', '--no-phase-filter', '--threads']],
+      [{ epochs: 2, objectSupport: 'full', patienceRestartsOnLrReduction: false, stitchBlend: 'crop', stitchAmplitudeFilter: false, stitchPhaseFilter: false, regroupEachEpoch: true }, ['--object-support', '--no-patience-restart', '--stitch-blend', '--no-amplitude-filter', '--no-phase-filter', '--regroup-each-epoch', '--threads']],
     ];
     for (const [overrides, flags] of cases) {
       const argv = trainArgs({ dose: 10000, view: 'dense', gridsize: 2 }, roots, overrides, 2);

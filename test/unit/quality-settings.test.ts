@@ -100,6 +100,12 @@ describe('reconstruction-quality settings', () => {
     assert.equal(byKey.get('backprojectedInput')!.value, false);
     assert.match(byKey.get('backprojectedInput')!.reference, /diffraction amplitudes only/);
     assert.equal(byKey.get('stitchPhaseAlignment')!.value, true);
+    assert.equal(byKey.get('regroupEachEpoch')!.value, false);
+    assert.match(byKey.get('regroupEachEpoch')!.note, /gridsize 1/);
+    const gs2 = new Map(openChoicesOf(resolveTrainingSettings({ regroupEachEpoch: true }), 1000, 1000, 2).map((c) => [c.key, c]));
+    assert.equal(gs2.get('regroupEachEpoch')!.value, true);
+    assert.match(gs2.get('regroupEachEpoch')!.note, /drawn afresh/);
+    assert.match(gs2.get('regroupEachEpoch')!.reference, /one grouping per run/);
   });
 
   it('stitching, probe.big and the ramp head: defaults, validation, and the CLI flags that reach the run config', async () => {
@@ -112,6 +118,7 @@ describe('reconstruction-quality settings', () => {
     assert.throws(() => resolveTrainingSettings({ residualBlocks: 1 as never }), /residualBlocks must be true or false/);
     assert.equal(d.backprojectedInput, false, 'the back-projected input is off by default (PtychoPINN\'s input)');
     assert.throws(() => resolveTrainingSettings({ backprojectedInput: 'on' as never }), /backprojectedInput must be true or false/);
+    assert.throws(() => resolveTrainingSettings({ regroupEachEpoch: 'yes' as never }), /regroupEachEpoch must be true or false/);
     assert.equal(d.stitchFillHoles, true, 'holes between crops are filled by default');
     assert.throws(() => resolveTrainingSettings({ probeBig: 'yes' as never }), /probeBig/);
     assert.throws(() => resolveTrainingSettings({ stitchFillHoles: 1 as never }), /stitchFillHoles must be true or false/);
@@ -119,7 +126,7 @@ describe('reconstruction-quality settings', () => {
     try {
       await makeStudy(tmp.dir, { doses: [1000], views: [] });
       const dry = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', tmp.dir, '--view', 'baseline', ...flags], { encoding: 'utf8', timeout: 60_000 });
-      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean; backprojectedInput: boolean } =>
+      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean; backprojectedInput: boolean; regroupEachEpoch: boolean } =>
         JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1', 'run-config.json'), 'utf8')).training;
       // A dry run that must succeed, and the training settings it planned.
       const planned = (...flags: string[]): ReturnType<typeof config> => {
@@ -137,7 +144,7 @@ describe('reconstruction-quality settings', () => {
       assert.equal(r.status, 2);
       assert.match(r.stderr, /--ramp-head and --no-ramp-head exclude each other/);
       // A settings file that turns a switch away from its default, and the flag that overrides it.
-      for (const [key, value, flag] of [['rampHead', false, '--ramp-head'], ['residualBlocks', true, '--no-residual-blocks'], ['backprojectedInput', true, '--no-backprojected-input']] as const) {
+      for (const [key, value, flag] of [['rampHead', false, '--ramp-head'], ['residualBlocks', true, '--no-residual-blocks'], ['backprojectedInput', true, '--no-backprojected-input'], ['regroupEachEpoch', true, '--no-regroup-each-epoch']] as const) {
         fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ [`ptychoStudy.training.${key}`]: value }));
         assert.equal(planned()[key], value, key);
         assert.equal(planned(flag)[key], !value, flag);

@@ -60,6 +60,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (s.probeBig) out.push('--probe-big');
   if (!s.rampHead) out.push('--no-ramp-head');
   if (s.residualBlocks) out.push('--residual-blocks');
+  if (s.regroupEachEpoch) out.push('--regroup-each-epoch');
   if (s.backprojectedInput) out.push('--backprojected-input');
   if (s.energyAmplitude) out.push('--energy-amplitude');
   if (!s.patienceRestartsOnLrReduction) out.push('--no-patience-restart');

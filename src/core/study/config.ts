@@ -137,6 +137,12 @@ export interface TrainingSettings {
    */
   residualBlocks: boolean;
   /**
+   * Gridsize 2: draw each training group's C = 4 patterns afresh from its seed's K nearest neighbours every epoch
+   * (PtychoPINN's K-choose-C oversampling, one draw per seed and epoch), so the network sees the same patterns in new
+   * groups instead of one fixed grouping. The same steps per epoch; validation and test groups stay fixed.
+   */
+  regroupEachEpoch: boolean;
+  /**
    * Back-projected input (ArchitectureSpec.backprojectedInput): the encoder also reads each pattern propagated back
    * to the sample with the flat object's far-field phase and divided by the probe — two real-space planes per
    * pattern. Only the first kernel widens. Not in PtychoPINN (README item 28).
@@ -191,6 +197,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   energyAmplitude: false,
   objectSupport: 'auto',
   residualBlocks: false,
+  regroupEachEpoch: false,
   backprojectedInput: false,
   allowIntensityData: false,
   previewCenter: null,
@@ -245,6 +252,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
   if (typeof s.backprojectedInput !== 'boolean') throw new ConfigError(`backprojectedInput must be true or false (got ${String(s.backprojectedInput)}).`);
   if (typeof s.residualBlocks !== 'boolean') throw new ConfigError(`residualBlocks must be true or false (got ${String(s.residualBlocks)}).`);
+  if (typeof s.regroupEachEpoch !== 'boolean') throw new ConfigError(`regroupEachEpoch must be true or false (got ${String(s.regroupEachEpoch)}).`);
   if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
   if (!OBJECT_SUPPORTS.includes(s.objectSupport)) throw new ConfigError(`objectSupport must be one of ${OBJECT_SUPPORTS.join(', ')} (got ${String(s.objectSupport)}).`);
   if (s.objectSupport === 'full' && s.probeBig) throw new ConfigError('objectSupport \'full\' and probeBig exclude each other: both predict the object outside the central N/2 (choose one).');

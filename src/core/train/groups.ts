@@ -1,7 +1,7 @@
 // Groups of patterns the network sees together: gridsize 1 = each pattern alone; gridsize 2 = C = 4 patterns
 // drawn from the K nearest neighbours of a seed position (seeded), each with its offset from the group
 // centroid (domain.md §9.3: patch c sits at +(pos_c − centroid) on the group canvas).
-import { formGroups } from '../simulate/grouping';
+import { formGroups, PointIndex } from '../simulate/grouping';
 import { Rng } from '../simulate/rng';
 
 export interface PatternGroups {
@@ -16,6 +16,8 @@ export interface PatternGroups {
   centers: Float64Array;
   /** Largest |offset| component, for the canvas size. */
   maxOffset: number;
+  /** count group seeds: the pattern each group was drawn around (gs1: the pattern itself). */
+  anchors: Int32Array;
 }
 
 export interface GroupingOptions {
@@ -40,11 +42,16 @@ export function buildGroups(xs: Float64Array, ys: Float64Array, options: Groupin
       centers[2 * g] = xs[p];
       centers[2 * g + 1] = ys[p];
     });
-    return { count, size: 1, indices: chosen, offsets: new Float32Array(2 * count), centers, maxOffset: 0 };
+    return { count, size: 1, indices: chosen, offsets: new Float32Array(2 * count), centers, maxOffset: 0, anchors: chosen };
   }
   const rng = new Rng(options.seed, 'groups-gs2', options.stream);
   const result = formGroups(xs, ys, options.nGroups ?? n, options.neighborCount, rng);
-  const count = result.nGroups;
+  return groupsOf(xs, ys, result.groups, result.seeds, size);
+}
+
+/** Offsets from each group's centroid and the centres, for count × size pattern indices. */
+function groupsOf(xs: ArrayLike<number>, ys: ArrayLike<number>, indices: Int32Array, anchors: Int32Array, size: number): PatternGroups {
+  const count = anchors.length;
   const offsets = new Float32Array(count * size * 2);
   const centers = new Float64Array(count * 2);
   let maxOffset = 0;
@@ -52,15 +59,15 @@ export function buildGroups(xs: Float64Array, ys: Float64Array, options: Groupin
     let cx = 0;
     let cy = 0;
     for (let c = 0; c < size; c++) {
-      cx += xs[result.groups[g * size + c]];
-      cy += ys[result.groups[g * size + c]];
+      cx += xs[indices[g * size + c]];
+      cy += ys[indices[g * size + c]];
     }
     cx /= size;
     cy /= size;
     centers[2 * g] = cx;
     centers[2 * g + 1] = cy;
     for (let c = 0; c < size; c++) {
-      const p = result.groups[g * size + c];
+      const p = indices[g * size + c];
       const dx = xs[p] - cx;
       const dy = ys[p] - cy;
       offsets[(g * size + c) * 2] = dx;
@@ -68,7 +75,71 @@ export function buildGroups(xs: Float64Array, ys: Float64Array, options: Groupin
       maxOffset = Math.max(maxOffset, Math.abs(dx), Math.abs(dy));
     }
   }
-  return { count, size, indices: result.groups, offsets, centers, maxOffset };
+  return { count, size, indices, offsets, centers, maxOffset, anchors };
+}
+
+/**
+ * Each gridsize-2 group's pool, its seed's K nearest neighbours (seed excluded, as formGroups draws them), so the
+ * C = 4 patterns of a group can be drawn afresh each epoch (training.regroupEachEpoch): PtychoPINN's K-choose-C
+ * oversampling, one draw per seed and epoch instead of one per run.
+ */
+export interface GroupPools {
+  anchors: Int32Array;
+  /** Pool size per anchor (K, or fewer where the scan holds fewer positions). */
+  k: number;
+  /** anchors × k pattern indices. */
+  pools: Int32Array;
+  /** The largest |offset| component any draw from any pool can give: the canvas must hold every epoch's groups. */
+  maxOffset: number;
+}
+
+export function groupPools(xs: Float64Array, ys: Float64Array, anchors: Int32Array, neighborCount: number, size: number): GroupPools {
+  const index = new PointIndex(xs, ys);
+  const neighbours = Math.min(neighborCount, xs.length - 1);
+  // As formGroups: with fewer than `size` neighbours the seed itself joins its pool.
+  const withSeed = neighbours < size;
+  const k = neighbours + (withSeed ? 1 : 0);
+  if (k < size) throw new Error(`only ${xs.length} positions: a group needs ${size}`);
+  const pools = new Int32Array(anchors.length * k);
+  let maxOffset = 0;
+  for (let g = 0; g < anchors.length; g++) {
+    const near = index.knn(xs[anchors[g]], ys[anchors[g]], neighbours, anchors[g]);
+    const pool = withSeed ? Int32Array.from([anchors[g], ...near]) : near;
+    pools.set(pool, g * k);
+    maxOffset = Math.max(maxOffset, largestOffset(xs, pool, size), largestOffset(ys, pool, size));
+  }
+  return { anchors, k, pools, maxOffset };
+}
+
+/**
+ * The largest |v_p − mean(v over a group)| over every group of `size` drawn from `pool`, exactly: for member p it is
+ * reached with the size − 1 smallest (or largest) other values beside it.
+ */
+export function largestOffset(v: ArrayLike<number>, pool: ArrayLike<number>, size: number): number {
+  const sorted = Array.from(pool, (p) => v[p]).sort((a, b) => a - b);
+  const n = sorted.length;
+  const m = size - 1;
+  const sum = (from: number, to: number): number => sorted.slice(from, to).reduce((a, b) => a + b, 0);
+  let best = 0;
+  for (let i = 0; i < n; i++) {
+    const x = sorted[i];
+    // The m smallest (largest) values other than member i.
+    const smallest = i < m ? sum(0, m + 1) - x : sum(0, m);
+    const largest = i >= n - m ? sum(n - m - 1, n) - x : sum(n - m, n);
+    best = Math.max(best, Math.abs((m * x - smallest) / size), Math.abs((largest - m * x) / size));
+  }
+  return best;
+}
+
+/** The groups of one epoch: C = 4 drawn afresh from each anchor's pool (seeded by the run's seed and the epoch). */
+export function redrawGroups(xs: Float64Array, ys: Float64Array, pools: GroupPools, size: number, seed: number, epoch: number): PatternGroups {
+  const rng = new Rng(seed, 'regroup', epoch);
+  const indices = new Int32Array(pools.anchors.length * size);
+  for (let g = 0; g < pools.anchors.length; g++) {
+    const pool = Array.from(pools.pools.subarray(g * pools.k, (g + 1) * pools.k));
+    indices.set(rng.choose(pool, size), g * size);
+  }
+  return groupsOf(xs, ys, indices, pools.anchors, size);
 }
 
 /** A subset of groups (e.g. the validation split), in the given order. */
@@ -78,16 +149,18 @@ export function selectGroups(groups: PatternGroups, which: ArrayLike<number>): P
   const indices = new Int32Array(count * size);
   const offsets = new Float32Array(count * size * 2);
   const centers = new Float64Array(count * 2);
+  const anchors = new Int32Array(count);
   let maxOffset = 0;
   for (let k = 0; k < count; k++) {
     const g = which[k];
+    anchors[k] = groups.anchors[g];
     indices.set(groups.indices.subarray(g * size, (g + 1) * size), k * size);
     offsets.set(groups.offsets.subarray(g * size * 2, (g + 1) * size * 2), k * size * 2);
     centers[2 * k] = groups.centers[2 * g];
     centers[2 * k + 1] = groups.centers[2 * g + 1];
   }
   for (const v of offsets) maxOffset = Math.max(maxOffset, Math.abs(v));
-  return { count, size, indices, offsets, centers, maxOffset };
+  return { count, size, indices, offsets, centers, maxOffset, anchors };
 }
 
 /** A seeded permutation of 0..n−1 derived from (seed, stream keys): the same keys give the same order. */

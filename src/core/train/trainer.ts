@@ -13,7 +13,7 @@ import { resolveObjectSupport, type TrainingSettings } from '../study/config';
 import { configKeyOf, loadCheckpoint, saveCheckpoint, type EpochRecord, type TrainingState } from './checkpoint';
 import { fingerprintParts, launchKeyOf } from './fingerprint';
 import type { TrainingDataset } from './data';
-import { buildGroups, permutation, selectGroups, splitValidation, type PatternGroups } from './groups';
+import { buildGroups, groupPools, permutation, redrawGroups, selectGroups, splitValidation, type GroupPools, type PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
 import { scheduleAfterEpoch } from './schedule';
 
@@ -81,6 +81,8 @@ export interface TrainingPlan {
   batch: number;
   stepsPerEpoch: number;
   trainGroups: PatternGroups;
+  /** Each training seed's neighbour pool when the groups are drawn afresh every epoch (training.regroupEachEpoch). */
+  trainPools?: GroupPools;
   validationGroups: PatternGroups;
   testGroups?: PatternGroups;
   provider: string;
@@ -142,7 +144,9 @@ export class Trainer {
     if (batch < t.batchSize) this.log(`Only ${trainGroups.count} training groups: the batch size is reduced from ${t.batchSize} to ${batch}.`);
     const arch = buildArchitecture(architectureSpecOf(t, c.n, c.gridsize));
     const probe = modelProbe(this.train.probe.data, c.n, t.probeNormalization);
-    const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0);
+    // Regrouping draws each training seed's C patterns afresh every epoch; the canvas holds any draw.
+    const pools = t.regroupEachEpoch && c.gridsize > 1 ? groupPools(this.train.xs, this.train.ys, trainGroups.anchors, t.neighborCount, trainGroups.size) : undefined;
+    const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0, pools?.maxOffset ?? 0);
     const spec: ModelGraphSpec = {
       arch, batch, canvas: canvasSize(c.n, maxOffset, predictsFullPatch(arch.spec)), intensityScale: c.intensityScale,
       probe: { re: probe.re, im: probe.im }, trainLogScale: t.intensityScaleTrainable,
@@ -157,7 +161,7 @@ export class Trainer {
     this.evalSession = evalChoice.session;
     this.plan = {
       arch, spec, parameterCount: parameterCount(arch), batch, stepsPerEpoch: Math.floor(trainGroups.count / batch),
-      trainGroups, validationGroups, testGroups, provider: choice.provider, fallbacks: choice.fallbacks,
+      trainGroups, trainPools: pools, validationGroups, testGroups, provider: choice.provider, fallbacks: choice.fallbacks,
       sessionMs: Date.now() - started, graphNodes: step.nodeCount, probeNormalization: probe.factor,
     };
     return this.plan;
@@ -199,6 +203,13 @@ export class Trainer {
   private requirePlan(): TrainingPlan {
     if (!this.plan) throw new Error('Trainer.prepare() must run first');
     return this.plan;
+  }
+
+  /** The training groups of an epoch: the run's own, or with regrouping a fresh draw from each seed's pool after the first. */
+  trainGroupsOf(epoch: number): PatternGroups {
+    const plan = this.requirePlan();
+    if (!plan.trainPools || epoch === 0) return plan.trainGroups;
+    return redrawGroups(this.train.xs, this.train.ys, plan.trainPools, plan.trainGroups.size, this.config.training.seed, epoch);
   }
 
   /** Fills x/offsets buffers for the groups `which` (indices into `groups`) from `data`. */
@@ -282,6 +293,7 @@ export class Trainer {
     if (state.finished) return { status: 'finished', state, reason: state.stopReason ?? 'training had already finished' };
 
     while (state.epoch < t.epochs) {
+      const groups = this.trainGroupsOf(state.epoch);
       const order = permutation(trainGroups.count, t.seed, 'epoch', state.epoch);
       const epochStart = Date.now();
       while (state.stepInEpoch < stepsPerEpoch) {
@@ -294,7 +306,7 @@ export class Trainer {
         }
         const stepStart = performance.now();
         const which = order.subarray(state.stepInEpoch * batch, (state.stepInEpoch + 1) * batch);
-        await this.fillBatch(this.train, trainGroups, which, x, offsets);
+        await this.fillBatch(this.train, groups, which, x, offsets);
         const feeds = this.paramFeeds(state);
         for (const name of this.trainable) {
           feeds[`m_${name}`] = this.tensor(state.m.get(name)!, this.shapes.get(name)!);

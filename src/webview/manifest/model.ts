@@ -132,7 +132,7 @@ const TRAINING_GROUPS: [string, [string, string][]][] = [
     ['validationFraction', 'validation fraction']]],
   ['Model', [['nFiltersScale', 'n_filters_scale'], ['intensityScaleTrainable', 'intensity scale trainable'], ['probeTrainable', 'probe trainable'],
     ['rampHead', 'ramp head (linear phase per pattern)'], ['residualBlocks', 'residual blocks'], ['backprojectedInput', 'back-projected input'], ['energyAmplitude', 'energy-scaled amplitude'], ['objectSupport', 'object support'], ['probeBig', 'probe.big border branch']]],
-  ['Grouping and stitching', [['neighborCount', 'neighbour count K'], ['stitchCropSize', 'stitch crop size (px)'], ['stitchPhaseAlignment', 'phase-aligned stitching'], ['stitchFillHoles', 'holes filled in stitching'], ['stitchCrosstalkCorrection', 'probe crosstalk corrected (gs1)'], ['stitchCentroidRefinement', 'centroid-consistency step'], ['stitchBlend', 'patch blending'], ['stitchAmplitudeFilter', 'amplitude weighted by its half-set FRC'], ['stitchPhaseFilter', 'phase weighted by its half-set FRC']]],
+  ['Grouping and stitching', [['neighborCount', 'neighbour count K'], ['regroupEachEpoch', 'groups drawn afresh each epoch (gs2)'], ['stitchCropSize', 'stitch crop size (px)'], ['stitchPhaseAlignment', 'phase-aligned stitching'], ['stitchFillHoles', 'holes filled in stitching'], ['stitchCrosstalkCorrection', 'probe crosstalk corrected (gs1)'], ['stitchCentroidRefinement', 'centroid-consistency step'], ['stitchBlend', 'patch blending'], ['stitchAmplitudeFilter', 'amplitude weighted by its half-set FRC'], ['stitchPhaseFilter', 'phase weighted by its half-set FRC']]],
   ['Reproducibility and runtime', [['seed', 'seed'], ['executionProvider', 'execution provider requested']]],
 ];
 
