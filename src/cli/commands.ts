@@ -14,6 +14,7 @@ import { parseReconstructionJobId } from '../core/study/reconstructJobs';
 import { defaultSimulationConfig, simulateStudy } from '../core/simulate';
 import { table } from '../core/text/table';
 import { cmdScore, SCORE_FLAGS, SCORE_HELP, SCORE_OPTIONS_HELP, SCORE_SUMMARY, SCORE_USAGE } from './score';
+import { APPLY_FLAGS, APPLY_HELP, APPLY_OPTIONS_HELP, APPLY_SUMMARY, APPLY_USAGE, cmdApply } from './apply';
 import { parse, str, bool, num, numList, onOffChoice, UsageError, type Parsed, type FlagSpec } from './args';
 import { cmdTrain } from './train';
 import { cmdSubmit, cmdTrainPlanned, SUBMIT_FLAGS, SUBMIT_HELP } from './submit';
@@ -41,7 +42,7 @@ export interface CliIO {
   status?: (line: string | undefined) => void;
 }
 
-/** How a command that takes a job id finds its folder in the study (export-ptychodus, notebook, score). */
+/** How a command that takes a job id finds its folder in the study (export-ptychodus, notebook, score, apply). */
 export interface StudyLookup {
   loadStudy(p: Parsed, io: CliIO): Promise<StudyLayout>;
   /** The artifact folder of a training or Phase F job id of the study. */
@@ -335,6 +336,14 @@ const COMMANDS: Record<string, Command> = {
     positionals: 1,
     help: [...SCORE_HELP, ...ROOT_HELP, ...SCORE_OPTIONS_HELP],
     run: (p, io) => cmdScore(p, io, { loadStudy, jobDirOf }),
+  },
+  apply: {
+    summary: APPLY_SUMMARY,
+    usage: APPLY_USAGE,
+    flags: { ...ROOT_FLAGS, ...APPLY_FLAGS },
+    positionals: 1,
+    help: [...APPLY_HELP, ...ROOT_HELP, ...APPLY_OPTIONS_HELP],
+    run: (p, io) => cmdApply(p, io, { loadStudy, jobDirOf }),
   },
   notebook: {
     summary: 'write a Jupyter notebook beside a job: its reconstruction, metrics, amplitude/phase and loss plots',

@@ -1,14 +1,11 @@
 // `ptycho-study score <job id | job folder> --data FILE.npz [--threads N] [--json]`: a finished training job's model
 // scored on a dataset the user names (src/core/run/scoreRun.ts), e.g. a specimen it never saw. Prints; writes nothing.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { scoreTrainedJob } from '../core/run/scoreRun';
 import { describeScore } from '../core/run/scoreSummary';
-import { checkRequestedThreads, resolveThreads, ThreadsError } from '../core/runtime/threads';
-import { parseJobId } from '../core/study/layout';
-import { bool, givenRootFlags, str, UsageError, type FlagSpec, type Parsed } from './args';
+import { bool, str, UsageError, type FlagSpec, type Parsed } from './args';
 import type { CliIO, StudyLookup } from './commands';
+import { jobTargetOf, requestedThreads } from './jobTarget';
 
 export const SCORE_SUMMARY = 'score a trained job\'s model on a dataset it was not evaluated on (another specimen, another split)';
 export const SCORE_USAGE = 'ptycho-study score <job id | job folder> --data FILE.npz [roots] [--latest-checkpoint] [--threads N] [--json]';
@@ -30,39 +27,14 @@ export const SCORE_OPTIONS_HELP = [
   '  --json                 one JSON object: the model, the dataset, the evaluation record, the metrics as metrics.json has them',
 ];
 
-const ROOT_FLAG_NAMES = ['workspace', 'phase-c-root', 'phase-d-root', 'artifact-root'];
-
 export async function cmdScore(p: Parsed, io: CliIO, deps: StudyLookup): Promise<number> {
-  const target = p.positionals[0];
-  if (!target) throw new UsageError('a job id or a job folder is required.');
+  if (!p.positionals[0]) throw new UsageError('a job id or a job folder is required.');
   const data = str(p, 'data');
   if (data === undefined || data.trim() === '') throw new UsageError('--data FILE.npz is required: the dataset to score the model on.');
-  let requested: number | undefined;
-  try {
-    const raw = str(p, 'threads');
-    requested = raw === undefined ? undefined : checkRequestedThreads(raw, '--threads') || undefined;
-  } catch (err) {
-    if (err instanceof ThreadsError) throw new UsageError(err.message);
-    throw err;
-  }
-  let jobDir: string;
-  let jobId: string | undefined;
-  let rootHint: string | undefined;
-  if (parseJobId(target)) {
-    jobId = target.trim();
-    jobDir = await deps.jobDirOf(p, io, await deps.loadStudy(p, io), jobId);
-    rootHint = givenRootFlags(p, io.cwd, ROOT_FLAG_NAMES);
-  } else {
-    jobDir = path.resolve(io.cwd, target);
-    const st = fs.statSync(jobDir, { throwIfNoEntry: false });
-    if (!st) throw new UsageError(`"${target}" is neither a training job id (dose_<int>/<view>/gs<g>) nor a folder.`);
-    if (!st.isDirectory()) throw new UsageError(`"${target}" is not a job folder (give the folder, not a file in it).`);
-    const parts = jobDir.split(path.sep).slice(-3).join('/');
-    jobId = parseJobId(parts) ? parts : undefined;
-  }
-  const threads = resolveThreads({ requested, requestedFrom: 'cli', env: process.env, available: os.availableParallelism() });
-  const r = await scoreTrainedJob(jobDir, {
-    dataPath: path.resolve(io.cwd, data), threads, jobId, rootHint, signal: io.signal, latestCheckpoint: bool(p, 'latest-checkpoint'),
+  const threads = requestedThreads(p);
+  const target = await jobTargetOf(p, io, deps);
+  const r = await scoreTrainedJob(target.jobDir, {
+    dataPath: path.resolve(io.cwd, data), threads, jobId: target.jobId, rootHint: target.rootHint, signal: io.signal, latestCheckpoint: bool(p, 'latest-checkpoint'),
     log: (line) => (bool(p, 'json') ? undefined : io.err(line)),
   });
   if (bool(p, 'json')) {
@@ -72,4 +44,3 @@ export async function cmdScore(p: Parsed, io: CliIO, deps: StudyLookup): Promise
   for (const line of describeScore(r)) io.out(line);
   return 0;
 }
-

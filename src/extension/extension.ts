@@ -14,7 +14,7 @@ import { RunManager } from './runs';
 import { trainCommand, trainAllCommand, trainSelectedCommand, selectedJobs, cancelCommand, type TrainContext } from './trainCommands';
 import { copyCliCommand } from './copyCommand';
 import { exportForPtychodus, openInNotebook } from './exportCommands';
-import { scoreOnDataset } from './scoreCommand';
+import { applyToDataset, scoreOnDataset } from './modelCommands';
 import { chooseRepresentativeRun, chosenRunId, deleteRun, RunHistoryError } from '../core/run/runHistory';
 import { cancelSubmissionCommand, SlurmTracker, submitToSlurmCommand, type SubmitArg } from './slurm';
 import { rerunCommand } from './rerunCommand';
@@ -124,6 +124,8 @@ export function activate(context: vscode.ExtensionContext): WorkbenchApi {
   register('ptychoStudy.exportForPtychodus', (arg?: Parameters<typeof exportForPtychodus>[1]) => exportForPtychodus(ctx, arg));
   register('ptychoStudy.openInNotebook', (arg?: Parameters<typeof openInNotebook>[1]) => openInNotebook(ctx, arg));
   register('ptychoStudy.scoreOnDataset', (arg?: Parameters<typeof scoreOnDataset>[1], dataPath?: unknown) => scoreOnDataset(ctx, arg, typeof dataPath === 'string' ? dataPath : undefined));
+  register('ptychoStudy.applyToDataset', (arg?: Parameters<typeof applyToDataset>[1], dataPath?: unknown, outDir?: unknown, replace?: unknown) =>
+    applyToDataset(ctx, arg, typeof dataPath === 'string' ? dataPath : undefined, typeof outDir === 'string' ? outDir : undefined, typeof replace === 'boolean' ? replace : undefined));
   register('ptychoStudy.copyCliCommand', (arg?: Parameters<typeof copyCliCommand>[1]) => copyCliCommand(ctx, arg));
   register('ptychoStudy.reconstructAll', (arg?: Parameters<typeof reconstructAllCommand>[1]) => reconstructAllCommand(tctx, arg));
   register('ptychoStudy.rerun', (arg?: Parameters<typeof rerunCommand>[1]) => rerunCommand(ctx, arg));

@@ -9,10 +9,11 @@ import { discoverStudy, listJobs } from '../../src/core/study';
 import { planRun, type RunConfig } from '../../src/core/run/plan';
 import { simulateStudy, defaultSimulationConfig } from '../../src/core/simulate';
 import { buildGroups, groupPools, largestOffset, redrawGroups } from '../../src/core/train/groups';
-import { openTrainingDataset, quietOrt, Trainer, type TrainingState } from '../../src/core/train';
+import { quietOrt } from '../../src/core/train';
 import { PointIndex } from '../../src/core/simulate/grouping';
 import { Rng } from '../../src/core/simulate/rng';
 import { tempDir } from './helpers/paths';
+import { maxParameterDiff, openTrainer } from './helpers/trainer';
 
 quietOrt(ort);
 
@@ -117,27 +118,10 @@ describe('regrouping each epoch (training.regroupEachEpoch)', function () {
       return planRun(job, { settings, workerScript: 'unused' }).config;
     }
 
-    async function trainer(config: RunConfig, checkpointPath?: string, shouldStop?: () => boolean) {
-      const train = await openTrainingDataset(config.trainPath);
-      const test = config.testPath ? await openTrainingDataset(config.testPath) : undefined;
-      const t = new Trainer(config, train, test, { ort, providers: ['cpu'], checkpointPath, callbacks: { shouldStop } });
-      await t.prepare();
-      return { t, close: async () => { await t.release(); await train.close(); await test?.close(); } };
-    }
-
-    function maxDiff(a: TrainingState, b: TrainingState): number {
-      let worst = 0;
-      for (const [name, p] of a.params) {
-        const q = b.params.get(name)!;
-        for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]));
-      }
-      return worst;
-    }
-
     const settings = { epochs: 3, batchSize: 8, nFiltersScale: 1, seed: 11 };
 
     it('draws new training groups from epoch 2 on, keeps the validation groups, records the choice; off, one grouping', async () => {
-      const on = await trainer(await planFor({ ...settings, regroupEachEpoch: true }));
+      const on = await openTrainer(await planFor({ ...settings, regroupEachEpoch: true }));
       const plan = on.t.plan!;
       assert.ok(plan.trainPools, 'pools are built');
       assert.deepEqual(on.t.trainGroupsOf(0).indices, plan.trainGroups.indices, 'the first epoch uses the run\'s own grouping');
@@ -151,10 +135,10 @@ describe('regrouping each epoch (training.regroupEachEpoch)', function () {
       for (const a of e1.anchors) assert.ok(!validation.has(a), 'no validation seed is drawn for training');
       const config = on.t.config;
       await on.close();
-      const off = await trainer(await planFor(settings));
+      const off = await openTrainer(await planFor(settings));
       assert.equal(off.t.plan!.trainPools, undefined);
       assert.deepEqual(off.t.trainGroupsOf(2).indices, off.t.plan!.trainGroups.indices);
-      const again = await trainer(config);
+      const again = await openTrainer(config);
       assert.notEqual(off.t.configKey(), again.t.configKey(), 'the config key tells the two groupings apart');
       await again.close();
       await off.close();
@@ -162,7 +146,7 @@ describe('regrouping each epoch (training.regroupEachEpoch)', function () {
 
     it('a run cancelled inside a regrouped epoch and resumed ends where an uninterrupted run ends; the other grouping\'s checkpoint is refused', async () => {
       const config = await planFor({ ...settings, regroupEachEpoch: true });
-      const straight = await trainer(config);
+      const straight = await openTrainer(config);
       const s1 = straight.t.initialState();
       await straight.t.run(s1);
       const stepsPerEpoch = straight.t.plan!.stepsPerEpoch;
@@ -170,21 +154,21 @@ describe('regrouping each epoch (training.regroupEachEpoch)', function () {
 
       const ckpt = path.join(tmp.dir, 'regroup-ckpt.npz');
       let steps = 0;
-      const first = await trainer(config, ckpt, () => ++steps > stepsPerEpoch + 2);
+      const first = await openTrainer(config, ckpt, () => ++steps > stepsPerEpoch + 2);
       const s2 = first.t.initialState();
       const out = await first.t.run(s2);
       await first.close();
       assert.equal(out.status, 'cancelled');
       assert.equal(s2.epoch, 1, 'cancelled inside the second epoch, the first regrouped one');
-      const second = await trainer(config, ckpt);
+      const second = await openTrainer(config, ckpt);
       const restored = await second.t.loadState(ckpt);
       await second.t.run(restored);
       await second.close();
       assert.equal(restored.step, s1.step);
-      const diff = maxDiff(s1, restored);
+      const diff = maxParameterDiff(s1, restored);
       assert.ok(diff < 1e-6, `parameters differ by ${diff}`);
 
-      const plain = await trainer(await planFor(settings), ckpt);
+      const plain = await openTrainer(await planFor(settings), ckpt);
       await assert.rejects(plain.t.loadState(ckpt), /configuration|config/i);
       await plain.close();
     });

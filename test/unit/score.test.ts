@@ -3,7 +3,7 @@
 // same protocol); on a specimen it never saw (a second study, another object, the same probe) it scores that file's
 // scan box ± M/2 beside the untrained network and the flat predictor, and writes nothing; another probe, another dose
 // folder and the job's own training data are said; a job never trained, another N, no objectGuess, a FIFO and a
-// missing --data are refused with the reason; Ctrl-C cancels (exit 130).
+// missing --data are refused with the reason; Ctrl-C cancels (exit 130). And `ptycho-study apply` on the same trained jobs.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -274,5 +274,118 @@ describe('ptycho-study score: a trained model on a dataset the user names', func
     }
     assert.ok(probeOverlap(a, shifted)! < 0.9);
     assert.equal(probeOverlap(a, { width: 4, height: 4, data: new Float32Array(32) }), null);
+  });
+
+  // `ptycho-study apply` (core/run/applyRun.ts) on the same trained jobs: the model reconstructs patterns the user
+  // names, with or without an objectGuess, into a folder of the user's choosing.
+  describe('ptycho-study apply: a trained model reconstructs a dataset, the result written where the user says', () => {
+    let noTruth: string;
+    before(async () => {
+      const d = await readAllArrays(evalFile);
+      const { objectGuess: _dropped, ...rest } = d;
+      const dir = path.join(tmp.dir, 'scan', DOSE);
+      fs.mkdirSync(dir, { recursive: true });
+      noTruth = path.join(dir, 'new_scan.npz');
+      await writeNpz(noTruth, rest);
+    });
+
+    for (const [name, dir] of [['gs1', () => gs1Dir], ['gs2', () => gs2Dir]] as const) {
+      it(`${name}: patterns without a ground truth, reconstructed exactly as the job's own evaluation reconstructed them`, async () => {
+        const before = snapshot(root);
+        const out = path.join(tmp.dir, `applied-${name}`);
+        const r = cli(['apply', dir(), '--data', noTruth, '--out', out, '--json', '--threads', '1']);
+        assert.equal(r.code, 0, r.err);
+        assert.deepEqual(snapshot(root), before, 'the study is untouched');
+        const a = JSON.parse(r.out) as { type: string; dataset: { hasObjectGuess: boolean; job: string | null; patterns: number }; files: string[]; notes: string[]; region: { x0: number; y0: number }; probeOverlap: number };
+        assert.equal(a.type, 'apply');
+        assert.equal(a.dataset.hasObjectGuess, false);
+        assert.equal(a.dataset.job, null);
+        assert.ok(a.probeOverlap > 0.999);
+        assert.deepEqual(a.notes, [], 'nothing to warn about');
+        assert.deepEqual(fs.readdirSync(out).sort(), ['amplitude.png', 'apply.json', 'phase.png', 'reconstruction.npz']);
+        assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'apply.json'), 'utf8')), a, 'apply.json is what --json printed');
+        for (const png of ['amplitude.png', 'phase.png']) assert.deepEqual([...fs.readFileSync(path.join(out, png)).subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], png);
+        // The same patterns, groups, region and stitch as the job's evaluation: the same object, value for value.
+        const mine = await readAllArrays(path.join(out, 'reconstruction.npz'));
+        const job = await readAllArrays(path.join(dir(), 'reconstruction.npz'));
+        assert.equal(mine.ground_truth, undefined, 'no ground truth to store');
+        assert.deepEqual(mine.object.shape, job.object.shape);
+        assert.deepEqual(Array.from(mine.origin.data as Int32Array), Array.from(job.origin.data as Int32Array));
+        assert.deepEqual(Array.from(mine.origin.data as Int32Array), [a.region.x0, a.region.y0]);
+        const x = mine.object.data as Float32Array;
+        const y = job.object.data as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i] - y[i]));
+        assert.equal(worst, 0, `${name}: the applied object differs from the job's by ${worst}`);
+      });
+    }
+
+    it('keeps earlier results unless --force; says what to do with a ground truth; the text names what it wrote', () => {
+      const out = path.join(tmp.dir, 'applied-gs2');
+      const stamp = fs.statSync(path.join(out, 'apply.json')).mtimeMs;
+      const again = cli(['apply', gs2Dir, '--data', noTruth, '--out', out]);
+      assert.equal(again.code, 1);
+      assert.match(again.err, /already holds reconstruction\.npz, amplitude\.png, phase\.png, apply\.json: choose another --out, or --force/);
+      assert.equal(fs.statSync(path.join(out, 'apply.json')).mtimeMs, stamp, 'nothing replaced');
+      const forced = cli(['apply', gs2, '--workspace', root, '--data', otherTest, '--out', out, '--force', '--threads', '1']);
+      assert.equal(forced.code, 0, forced.err);
+      assert.match(forced.out, /^APPLIED dose_10000\/dense\/gs2@\S+ \(gridsize 2, N=64/m);
+      assert.match(forced.out, /wrote reconstruction\.npz, amplitude\.png, phase\.png, apply\.json in /);
+      assert.match(forced.out, /note: The dataset has an objectGuess: `ptycho-study score dose_10000\/dense\/gs2 --data /);
+      assert.match(forced.err, /^Applying dose_10000\/dense\/gs2 to /m);
+      const a = JSON.parse(fs.readFileSync(path.join(out, 'apply.json'), 'utf8')) as { dataset: { path: string; hasObjectGuess: boolean } };
+      assert.equal(a.dataset.path, otherTest);
+      assert.equal(a.dataset.hasObjectGuess, true);
+    });
+
+    it('refuses with the reason: no --data or --out, --out a file, in the job\'s folder or the study\'s data, a job never trained, another N', () => {
+      assert.match(cli(['apply', gs2Dir, '--out', path.join(tmp.dir, 'x')]).err, /--data FILE\.npz is required/);
+      const noOut = cli(['apply', gs2Dir, '--data', noTruth]);
+      assert.equal(noOut.code, 2);
+      assert.match(noOut.err, /--out DIR is required/);
+      const file = path.join(tmp.dir, 'a-file');
+      fs.writeFileSync(file, 'x');
+      const onFile = cli(['apply', gs2Dir, '--data', noTruth, '--out', file]);
+      assert.equal(onFile.code, 1);
+      assert.match(onFile.err, /exists and is not a folder/);
+      const before = snapshot(gs2Dir);
+      const own = cli(['apply', gs2Dir, '--data', noTruth, '--out', gs2Dir, '--force']);
+      assert.equal(own.code, 1);
+      assert.match(own.err, /is inside the job's own folder/);
+      const inside = cli(['apply', gs2Dir, '--data', noTruth, '--out', path.join(gs2Dir, 'applied')]);
+      assert.equal(inside.code, 1);
+      assert.match(inside.err, /is inside the job's own folder/);
+      assert.deepEqual(snapshot(gs2Dir), before);
+      const inData = cli(['apply', gs2Dir, '--data', noTruth, '--out', path.join(root, 'phase_c', DOSE, 'applied')]);
+      assert.equal(inData.code, 1);
+      assert.match(inData.err, /is inside the study's Phase C folder .* holds the datasets/);
+      assert.ok(!fs.existsSync(path.join(root, 'phase_c', DOSE, 'applied')));
+      const planned = cli(['apply', `${DOSE}/sparse/gs2`, '--workspace', root, '--data', noTruth, '--out', path.join(tmp.dir, 'never')]);
+      assert.equal(planned.code, 1);
+      assert.match(planned.err, /has no (trained|finished) model to apply/);
+      const otherN = path.join(tmp.dir, 'bad', 'n32.npz');
+      if (fs.existsSync(otherN)) {
+        const n = cli(['apply', gs2Dir, '--data', otherN, '--out', path.join(tmp.dir, 'n32-out')]);
+        assert.equal(n.code, 1);
+        assert.match(n.err, /holds 32×32 patterns; .* model takes N=64/);
+        assert.ok(!fs.existsSync(path.join(tmp.dir, 'n32-out')), 'no folder made for a refused dataset');
+      }
+    });
+
+    it('Ctrl-C cancels: exit 130, no result in the folder, the study untouched', async () => {
+      const before = snapshot(root);
+      const out = path.join(tmp.dir, 'applied-cancelled');
+      const child = spawn(process.execPath, [CLI, 'apply', gs2Dir, '--data', otherTest, '--out', out, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => {
+        err += b.toString();
+        if (/^Applying /m.test(err) && !child.killed) child.kill('SIGINT');
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      assert.equal(code, 130, err);
+      assert.match(err, /cancelled/);
+      assert.ok(!fs.existsSync(out), 'no result written, no folder made');
+      assert.deepEqual(snapshot(root), before);
+    });
   });
 });

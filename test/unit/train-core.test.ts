@@ -10,10 +10,11 @@ import { discoverStudy, listJobs } from '../../src/core/study';
 import { planRun, type RunConfig } from '../../src/core/run/plan';
 import { simulateStudy, defaultSimulationConfig } from '../../src/core/simulate';
 import {
-  buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, AlignedStitch, outwardOrder, Stitcher, stitcherFor, stitchFillFor, stitchRegion, Trainer, type TrainingState,
+  buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, AlignedStitch, outwardOrder, Stitcher, stitcherFor, stitchFillFor, stitchRegion,
 } from '../../src/core/train';
 import { COVERED_WEIGHT, largestCoveredRectangle, rotatePhase, scoreReconstruction } from '../../src/core/run/artifacts';
 import { tempDir } from './helpers/paths';
+import { maxParameterDiff, openTrainer } from './helpers/trainer';
 import { writeDataset } from './helpers/study';
 
 quietOrt(ort);
@@ -311,41 +312,24 @@ describe('training engine (in-process)', function () {
     assert.ok(g.maxOffset < 2 * 9.5 * Math.SQRT2 + 1e-9, `neighbours are near: max offset ${g.maxOffset}`);
   });
 
-  async function trainer(config: RunConfig, checkpointPath?: string, shouldStop?: () => boolean) {
-    const train = await openTrainingDataset(config.trainPath);
-    const test = config.testPath ? await openTrainingDataset(config.testPath) : undefined;
-    const t = new Trainer(config, train, test, { ort, providers: ['cpu'], checkpointPath, callbacks: { shouldStop } });
-    await t.prepare();
-    return { t, train, test, close: async () => { await t.release(); await train.close(); await test?.close(); } };
-  }
-
-  function maxDiff(a: TrainingState, b: TrainingState): number {
-    let worst = 0;
-    for (const [name, p] of a.params) {
-      const q = b.params.get(name)!;
-      for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]));
-    }
-    return worst;
-  }
-
   it('a run cancelled between steps and resumed from its checkpoint ends where an uninterrupted run ends', async () => {
     const settings = { epochs: 2, batchSize: 8, nFiltersScale: 1, seed: 11 };
     for (const id of ['dose_100000/baseline/gs1', 'dose_100000/dense/gs2']) {
       const config = await planFor(tmp.dir, id, settings);
-      const straight = await trainer(config);
+      const straight = await openTrainer(config);
       const s1 = straight.t.initialState();
       await straight.t.run(s1);
       await straight.close();
 
       const ckpt = path.join(tmp.dir, `ckpt-${id.replace(/\//g, '_')}.npz`);
       let steps = 0;
-      const first = await trainer(config, ckpt, () => ++steps > 4);
+      const first = await openTrainer(config, ckpt, () => ++steps > 4);
       const s2 = first.t.initialState();
       const out = await first.t.run(s2);
       await first.close();
       assert.equal(out.status, 'cancelled');
       assert.ok(fs.existsSync(ckpt));
-      const second = await trainer(config, ckpt);
+      const second = await openTrainer(config, ckpt);
       const restored = await second.t.loadState(ckpt);
       assert.equal(restored.step, s2.step);
       assert.equal(restored.stepInEpoch, s2.stepInEpoch);
@@ -354,7 +338,7 @@ describe('training engine (in-process)', function () {
       assert.equal(done.status, 'finished');
       assert.equal(restored.step, s1.step);
       assert.deepEqual(restored.history.map((h) => h.epoch), s1.history.map((h) => h.epoch));
-      const diff = maxDiff(s1, restored);
+      const diff = maxParameterDiff(s1, restored);
       assert.ok(diff < 1e-6, `${id}: parameters differ by ${diff}`);
       for (let e = 0; e < s1.history.length; e++) {
         assert.ok(Math.abs(s1.history[e].trainLoss - restored.history[e].trainLoss) < 1e-6, `${id}: epoch ${e + 1} loss`);
@@ -364,25 +348,25 @@ describe('training engine (in-process)', function () {
 
   it('a run that used up its epochs, resumed with more, trains on to where a longer run ends; an early-stopped one stays stopped', async () => {
     const config = await planFor(tmp.dir, 'dose_100000/baseline/gs1', { epochs: 2, batchSize: 8, nFiltersScale: 1, seed: 13 });
-    const straight = await trainer(config);
+    const straight = await openTrainer(config);
     const s1 = straight.t.initialState();
     await straight.t.run(s1);
     await straight.close();
 
     const ckpt = path.join(tmp.dir, 'ckpt-extend.npz');
-    const short = await trainer({ ...config, training: { ...config.training, epochs: 1 } }, ckpt);
+    const short = await openTrainer({ ...config, training: { ...config.training, epochs: 1 } }, ckpt);
     const out = await short.t.run(short.t.initialState());
     await short.close();
     assert.equal(out.status, 'finished');
     assert.equal(out.state.stoppedBy, 'epochs');
-    const longer = await trainer(config, ckpt);
+    const longer = await openTrainer(config, ckpt);
     const restored = await longer.t.loadState(ckpt);
     assert.equal(restored.finished, true);
     const done = await longer.t.run(restored);
     assert.equal(done.status, 'finished');
     assert.equal(restored.epoch, 2);
     assert.equal(done.reason, 'completed 2 epochs');
-    const diff = maxDiff(s1, restored);
+    const diff = maxParameterDiff(s1, restored);
     assert.ok(diff < 1e-6, `parameters differ by ${diff}`);
     // Early stopping's verdict stands: no step is taken.
     const stopped = { ...restored, epoch: 1, finished: true, stoppedBy: 'early-stopping' as const, stopReason: 'early stopping: …' };
@@ -395,21 +379,21 @@ describe('training engine (in-process)', function () {
 
   it('a checkpoint from a different configuration is refused with a clear message', async () => {
     const config = await planFor(tmp.dir, 'dose_100000/baseline/gs1', { epochs: 1, batchSize: 8, nFiltersScale: 1, seed: 11 });
-    const a = await trainer(config);
+    const a = await openTrainer(config);
     const file = path.join(tmp.dir, 'other.npz');
     await a.t.saveState(a.t.initialState(), file);
     await a.close();
-    const other = await trainer({ ...config, training: { ...config.training, learningRate: 0.01 } });
+    const other = await openTrainer({ ...config, training: { ...config.training, learningRate: 0.01 } });
     await assert.rejects(other.t.loadState(file), /different configuration.*Start a new run/);
     await other.close();
     // A checkpoint written without the ramp head (as before it existed) names the way to resume it.
-    const plain = await trainer({ ...config, training: { ...config.training, rampHead: false } });
+    const plain = await openTrainer({ ...config, training: { ...config.training, rampHead: false } });
     const old = path.join(tmp.dir, 'no-ramp.npz');
     await plain.t.saveState(plain.t.initialState(), old);
-    const withRamp = await trainer(config);
+    const withRamp = await openTrainer(config);
     await assert.rejects(withRamp.t.loadState(old), /no ramp head: resume it with --no-ramp-head/);
     await withRamp.close();
-    const same = await trainer({ ...config, training: { ...config.training, rampHead: false } });
+    const same = await openTrainer({ ...config, training: { ...config.training, rampHead: false } });
     assert.equal((await same.t.loadState(old)).step, 0, 'and --no-ramp-head resumes it');
     await same.close();
     await plain.close();
@@ -417,19 +401,19 @@ describe('training engine (in-process)', function () {
     // back-projected input widens the first kernel. Either checkpoint is refused by the plain network and resumes with its setting.
     for (const [name, setting] of [['residual', { residualBlocks: true }], ['backprojected', { backprojectedInput: true }]] as const) {
       const withSetting = { ...config, training: { ...config.training, ...setting } };
-      const other = await trainer(withSetting);
+      const other = await openTrainer(withSetting);
       const otherFile = path.join(tmp.dir, `${name}.npz`);
       await other.t.saveState(other.t.initialState(), otherFile);
       await other.close();
-      const plainNetwork = await trainer(config);
+      const plainNetwork = await openTrainer(config);
       await assert.rejects(plainNetwork.t.loadState(otherFile), /different configuration/, name);
       await plainNetwork.close();
-      const again = await trainer(withSetting);
+      const again = await openTrainer(withSetting);
       assert.equal((await again.t.loadState(otherFile)).step, 0, `${name}: the same setting resumes it`);
       await again.close();
     }
     // A gridsize-2 checkpoint from before the group-origin ramp planes (its fingerprint then) is refused and says why.
-    const dense = await trainer(await planFor(tmp.dir, 'dose_100000/dense/gs2', { epochs: 1, batchSize: 8, nFiltersScale: 1, seed: 11 }));
+    const dense = await openTrainer(await planFor(tmp.dir, 'dose_100000/dense/gs2', { epochs: 1, batchSize: 8, nFiltersScale: 1, seed: 11 }));
     const legacy = path.join(tmp.dir, 'gs2-before.npz');
     await dense.t.saveState({ ...dense.t.initialState(), configKey: dense.t.configKey(false) }, legacy);
     await assert.rejects(dense.t.loadState(legacy), /before gridsize-2 ramp planes shared the group's origin.*start a new run/);
@@ -441,7 +425,7 @@ describe('training engine (in-process)', function () {
 
   it('training on a simulated study lowers the loss and the trained reconstruction beats the untrained one', async () => {
     const config = await planFor(tmp.dir, 'dose_100000/baseline/gs1', { epochs: 20, batchSize: 8, nFiltersScale: 1, seed: 2, earlyStoppingPatience: 0, rampHead: false });
-    const r = await trainer(config);
+    const r = await openTrainer(config);
     const plan = r.t.plan!;
     const state = r.t.initialState();
     const untrainedTestLoss = await r.t.evaluate(state, r.test!, plan.testGroups!);

@@ -13,7 +13,8 @@ import { COVERED_WEIGHT } from '../train/stitch';
 
 export interface ReconstructionMeta {
   jobId: string;
-  split: 'test' | 'train';
+  /** The job's split reconstructed; `named`: patterns the user named (`ptycho-study apply`). */
+  split: 'test' | 'train' | 'named';
   cropSize: number;
   datasetPath: string;
   /** Which evaluation set the reconstruction is of (`phase-c-test`: the dose's common evaluation). */

@@ -351,6 +351,22 @@ export function runStitchBlend(config: RunConfig): ResolvedStitchBlend {
 /** The photon counts per unit of normalized intensity that a run's Poisson loss assumes (the centroid step's noise floor). */
 export const runCountScale = (config: RunConfig): number => config.intensityScale ** 2;
 
+/** How a run stitches its reconstructions (its training settings), run in batches of `batch` groups. */
+export function runStitchOptions(config: RunConfig, batch: number, intraOpThreads?: number, countScale?: number) {
+  const t = config.training;
+  return { batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads, countScale: countScale ?? runCountScale(config) };
+}
+
+/** The model's graph spec for other groups: the gs2 merge canvas must hold their offsets too (weights do not depend on it). */
+export function specForGroups(spec: ModelGraphSpec, config: RunConfig, groups: PatternGroups): ModelGraphSpec {
+  const canvas = config.gridsize > 1 ? Math.max(spec.canvas, canvasSize(config.n, groups.maxOffset, predictsFullPatch(spec.arch.spec))) : spec.canvas;
+  return canvas === spec.canvas ? spec : { ...spec, canvas };
+}
+
+/** The inference model (batch symbolic) of `spec` with `params`. */
+export const inferenceModel = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>, metadata: Record<string, string> = {}): Uint8Array =>
+  buildInferenceGraph(spec, params, metadata, { symbolicBatch: true }).model;
+
 /**
  * Reconstructs the evaluation set with the trained and the untrained model on the common region, scores them
  * and the flat predictor, and scores the job's own split as before (`ownSplit`).
@@ -362,12 +378,9 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
   const set = input.set ?? await openEvaluationSet(config, input.own!);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = { batch: input.batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads: input.intraOpThreads, countScale: input.countScale ?? runCountScale(config) };
-    const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array =>
-      buildInferenceGraph(spec, params, input.metadata ?? {}, { symbolicBatch: true }).model;
-    // The gs2 merge canvas must hold the evaluation groups' offsets too (weights do not depend on it).
-    const evalCanvas = config.gridsize > 1 ? Math.max(input.spec.canvas, canvasSize(config.n, set.groups.maxOffset, predictsFullPatch(input.spec.arch.spec))) : input.spec.canvas;
-    const evalSpec: ModelGraphSpec = evalCanvas === input.spec.canvas ? input.spec : { ...input.spec, canvas: evalCanvas };
+    const stitch = runStitchOptions(config, input.batch, input.intraOpThreads, input.countScale);
+    const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array => inferenceModel(spec, params, input.metadata);
+    const evalSpec = specForGroups(input.spec, config, set.groups);
     const trainedModel = input.trainedModel ?? build(input.spec, input.trained);
     const untrainedModel = build(input.spec, input.untrained);
     const trainedEvalModel = evalSpec === input.spec ? trainedModel : build(evalSpec, input.trained);

@@ -1,6 +1,9 @@
 // The text of a score (ptycho-study score, and the extension's output channel): what was scored on what, then
-// trained / untrained / flat per metric. Light on purpose: the extension imports it without the scorer.
+// trained / untrained / flat per metric; and of an applied model (ptycho-study apply). Light on purpose: the extension
+// imports it without the scorer.
+import * as path from 'node:path';
 import { table } from '../text/table';
+import type { ApplyResult } from './applyRun';
 import { COMPARED_METRICS } from './compareRuns';
 import type { ScoreResult } from './scoreRun';
 
@@ -30,6 +33,23 @@ export function describeScore(r: ScoreResult): string[] {
     }
     for (const line of table(['part', 'metric', 'trained', 'untrained', 'flat'], rows).split('\n')) lines.push(`  ${line}`);
   }
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines;
+}
+
+/** An applied model in a few lines: what was applied to what, where the result went. */
+export function describeApply(r: ApplyResult): string[] {
+  const centroid = r.stitch.centroidRefinement as { accepted?: boolean; misfitBefore?: number; misfitAfter?: number } | undefined;
+  const lines = [
+    `APPLIED ${r.jobId}${r.runId ? `@${r.runId}` : ''} (gridsize ${r.model.gridsize}, N=${r.model.n}, ${r.model.objectSupport} support, trained at dose ${r.model.dose}, ${r.model.epochs} epochs)`,
+    `  to ${r.dataset.path}: ${r.dataset.patterns} patterns${r.dataset.job ? ` — the job's own ${r.dataset.job} data` : ''}`,
+    `  region ${r.region.width}×${r.region.height} at (${r.region.x0}, ${r.region.y0}), ${r.groups} groups, coverage ${(100 * r.coverage).toFixed(1)} %; probe overlap with the training probe ${r.probeOverlap === null ? '— (another shape)' : r.probeOverlap.toFixed(3)}`,
+    ...(centroid && typeof centroid.misfitBefore === 'number' && typeof centroid.misfitAfter === 'number'
+      ? [`  centroid step: misfit ${centroid.misfitBefore.toFixed(3)} → ${centroid.misfitAfter.toFixed(3)} detector px, ${centroid.accepted ? 'kept' : 'not kept'}`]
+      : []),
+    `  ${r.provider}, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s`,
+    `  wrote ${r.files.map((f) => path.basename(f)).join(', ')} in ${r.outDir}`,
+  ];
   for (const n of r.notes) lines.push(`note: ${n}`);
   return lines;
 }

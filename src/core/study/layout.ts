@@ -26,6 +26,10 @@ export const ARTIFACT = {
   ptychodusProduct: 'ptychodus_product.npz',
 } as const;
 
+/** What `ptycho-study apply` writes into the folder it is given, its record (apply.json) last. */
+export const APPLY_RECORD = 'apply.json';
+export const APPLY_OUTPUTS = [ARTIFACT.reconstruction, ARTIFACT.amplitudePng, ARTIFACT.phasePng, APPLY_RECORD] as const;
+
 /** Study-level artifact file names at the artifact root. */
 export const STUDY_ARTIFACT = {
   trainingManifest: 'training_manifest.json',

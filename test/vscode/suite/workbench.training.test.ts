@@ -3,11 +3,13 @@
 // workbench.test.ts (file order), on the demo study it generated.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { WorkbenchApi } from '../../../src/extension/extension';
 import type { JobsNode } from '../../../src/extension/jobsTree';
 import type { LiveRun } from '../../../src/extension/runs';
+import type { ApplyResult } from '../../../src/core/run/applyRun';
 import type { ScoreResult } from '../../../src/core/run/scoreRun';
 import { activateForShortTraining, ensureDemoStudy, EXTENSION_ID, until as untilShort } from './util';
 
@@ -79,6 +81,38 @@ describe('Training in VS Code', function () {
     // A file that is not a dataset: an error message (the command's wrapper shows it), nothing scored.
     assert.equal(await vscode.commands.executeCommand('ptychoStudy.scoreOnDataset', id, path.join(dir, 'metrics.json')), undefined);
     assert.deepEqual(Object.keys(require.cache).filter((k) => k.includes('onnxruntime')), [], 'onnxruntime ran in the child only');
+  });
+
+  it('ptychoStudy.applyToDataset reconstructs a dataset with the trained model in a child process and writes it to the folder given', async () => {
+    const id = 'dose_1000/baseline/gs1';
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON;
+    const menus = pkg.contributes.menus['view/item/context'] as { command: string; when: string }[];
+    assert.ok(menus.some((m) => m.command === 'ptychoStudy.applyToDataset' && /job\\?\.succeeded/.test(m.when)), 'on finished training jobs in the tree');
+    const dir = api.model.allJobs().find((j) => j.id === id)!.artifactDir;
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as { evaluation: { dataset: string; region: { x0: number; y0: number; width: number; height: number } } };
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'apply-'));
+    try {
+      const r = await vscode.commands.executeCommand<ApplyResult>('ptychoStudy.applyToDataset', id, saved.evaluation.dataset, out);
+      assert.ok(r, 'the command returned the result');
+      assert.equal(r.type, 'apply');
+      assert.equal(r.jobId, id);
+      assert.deepEqual(r.region, saved.evaluation.region, 'the scan box ± M/2, as the job\'s own evaluation');
+      assert.deepEqual(fs.readdirSync(out).sort(), ['amplitude.png', 'apply.json', 'phase.png', 'reconstruction.npz']);
+      // An earlier result is kept when the user does not agree to replace it, replaced when they do.
+      const stamp = fs.statSync(path.join(out, 'apply.json')).mtimeMs;
+      assert.equal(await vscode.commands.executeCommand('ptychoStudy.applyToDataset', id, saved.evaluation.dataset, out, false), undefined);
+      assert.equal(fs.statSync(path.join(out, 'apply.json')).mtimeMs, stamp);
+      const again = await vscode.commands.executeCommand<ApplyResult>('ptychoStudy.applyToDataset', id, saved.evaluation.dataset, out, true);
+      assert.ok(again && fs.statSync(path.join(out, 'apply.json')).mtimeMs >= stamp);
+      // A file that is not a dataset: an error message, nothing written.
+      const other = fs.mkdtempSync(path.join(os.tmpdir(), 'apply-bad-'));
+      assert.equal(await vscode.commands.executeCommand('ptychoStudy.applyToDataset', id, path.join(dir, 'metrics.json'), other), undefined);
+      assert.deepEqual(fs.readdirSync(other), []);
+      fs.rmSync(other, { recursive: true, force: true });
+      assert.deepEqual(Object.keys(require.cache).filter((k) => k.includes('onnxruntime')), [], 'onnxruntime ran in the child only');
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('ptychoStudy.cancel stops a run after its current step and keeps a checkpoint', async () => {
