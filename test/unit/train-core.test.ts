@@ -13,6 +13,7 @@ import {
   buildGroups, cropObject, openTrainingDataset, quietOrt, reconstruct, AlignedStitch, outwardOrder, Stitcher, stitcherFor, stitchFillFor, stitchRegion,
 } from '../../src/core/train';
 import { COVERED_WEIGHT, largestCoveredRectangle, rotatePhase, scoreReconstruction } from '../../src/core/run/artifacts';
+import { inferenceModel } from '../../src/core/run/evaluation';
 import { tempDir } from './helpers/paths';
 import { maxParameterDiff, openTrainer } from './helpers/trainer';
 import { writeDataset } from './helpers/study';
@@ -310,6 +311,30 @@ describe('training engine (in-process)', function () {
       assert.ok(Math.abs(sx) < 1e-4 && Math.abs(sy) < 1e-4, 'offsets sum to zero');
     }
     assert.ok(g.maxOffset < 2 * 9.5 * Math.SQRT2 + 1e-9, `neighbours are near: max offset ${g.maxOffset}`);
+  });
+
+  it('reconstruct stops at its next batch with an AbortError when its signal is aborted (score\'s and apply\'s Ctrl-C)', async () => {
+    const config = await planFor(tmp.dir, 'dose_100000/dense/gs2', { epochs: 1, batchSize: 8, nFiltersScale: 1, seed: 11 });
+    const o = await openTrainer(config);
+    try {
+      const plan = o.t.plan!;
+      const groups = plan.testGroups!;
+      const model = inferenceModel(plan.spec, o.t.untrainedParameters());
+      const options = { ort, provider: 'cpu', model, batch: 8, cropSize: 20 };
+      const whole = await reconstruct(o.test!, groups, options);
+      assert.ok(whole.groups === groups.count && groups.count > 16, `${groups.count} groups: more than two batches`);
+      // Aborted while the second batch is read: no third batch is read, and nothing is returned.
+      const controller = new AbortController();
+      let reads = 0;
+      const watched = { ...o.test!, patterns: { streamed: o.test!.patterns.streamed, read: async (i: ArrayLike<number>, out: Float32Array, offset?: number) => {
+        if (++reads === 2) controller.abort();
+        return o.test!.patterns.read(i, out, offset);
+      } } };
+      await assert.rejects(reconstruct(watched, groups, { ...options, signal: controller.signal }), (e: Error) => e.name === 'AbortError' && /cancelled/.test(e.message));
+      assert.equal(reads, 2);
+    } finally {
+      await o.close();
+    }
   });
 
   it('a run cancelled between steps and resumed from its checkpoint ends where an uninterrupted run ends', async () => {

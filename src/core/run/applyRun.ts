@@ -97,7 +97,7 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
     o.log?.(`Applying ${model.jobId} to ${dataPath}: ${groups.count} groups, region ${region.width}×${region.height}.`);
     const stitch = runStitchOptions(config, INFERENCE_BATCH, o.threads.threads, relation.countScale.value);
     const recon = await reconstruct(data, groups, {
-      ort: model.ort, provider: plan.provider, model: inferenceModel(specForGroups(plan.spec, config, groups), state.params), ...stitch, region,
+      ort: model.ort, provider: plan.provider, model: inferenceModel(specForGroups(plan.spec, config, groups), state.params), ...stitch, region, signal: o.signal,
     });
     // Cancelled while reconstructing: nothing is written.
     checkAborted(o.signal, 'Applying the model');

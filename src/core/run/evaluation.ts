@@ -301,6 +301,8 @@ export interface RunEvaluationInput {
   /** The trained inference model already built from `spec` (model.onnx), to avoid building it twice. */
   trainedModel?: Uint8Array;
   log?: (line: string) => void;
+  /** Aborted (`score`'s Ctrl-C): the reconstructions stop at their next batch with an AbortError. */
+  signal?: AbortSignal;
 }
 
 /** metrics.json `evaluation`. */
@@ -378,7 +380,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
   const set = input.set ?? await openEvaluationSet(config, input.own!);
   try {
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
-    const stitch = runStitchOptions(config, input.batch, input.intraOpThreads, input.countScale);
+    const stitch = { ...runStitchOptions(config, input.batch, input.intraOpThreads, input.countScale), signal: input.signal };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array => inferenceModel(spec, params, input.metadata);
     const evalSpec = specForGroups(input.spec, config, set.groups);
     const trainedModel = input.trainedModel ?? build(input.spec, input.trained);

@@ -63,7 +63,7 @@ export async function scoreTrainedJob(jobDir: string, o: ScoreOptions): Promise<
     o.log?.(`Scoring ${jobId} on ${dataPath}: ${set.groups.count} groups, region ${set.region.width}×${set.region.height}.`);
     const evaluated = await evaluateRun({
       config, ort: model.ort, provider: plan.provider, intraOpThreads: o.threads.threads, batch: INFERENCE_BATCH,
-      spec: plan.spec, trained: state.params, untrained: trainer.untrainedParameters(), set, countScale: relation.countScale.value,
+      spec: plan.spec, trained: state.params, untrained: trainer.untrainedParameters(), set, countScale: relation.countScale.value, signal: o.signal,
     });
     checkAborted(o.signal, 'Scoring');
     return {

@@ -1,6 +1,7 @@
 // Inference and stitching: the inference graph (weights baked in, highest optimisation) runs over every
 // group of a split in batches, and the central crops are stitched into the full object at the group centres,
 // with the ground truth cropped to the same region pixel for pixel when the dataset has one.
+import { abortError } from '../abort';
 import type { Tensor } from 'onnxruntime-node';
 import { IO } from '../model';
 import type { TrainingDataset } from './data';
@@ -56,6 +57,12 @@ export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
    * common evaluation region of a dose. Crops reaching outside it are clipped; pixels no crop reaches stay 0.
    */
   region?: StitchRegion;
+  /** Aborted: stop at the next batch (or before stitching) with an AbortError; nothing is returned. */
+  signal?: AbortSignal;
+}
+
+function checkSignal(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError('The reconstruction was cancelled.');
 }
 
 /**
@@ -92,6 +99,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
     for (let start = 0; start < groups.count; start += b) {
+      checkSignal(options.signal);
       const valid = Math.min(b, groups.count - start);
       for (let k = 0; k < b; k++) {
         const g = start + (k < valid ? k : 0);
@@ -106,6 +114,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       const phase = out[IO.phase].data as Float32Array;
       addPredictions(stitcher, groups, { amp, phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement, options.countScale);
     }
+    checkSignal(options.signal);
     const stitched: StitchResult = stitcher.result();
     const { object, weight } = stitched;
     const halves = stitched.halves;
