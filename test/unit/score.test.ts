@@ -356,6 +356,13 @@ describe('ptycho-study score: a trained model on a dataset the user names', func
       assert.equal(inside.code, 1);
       assert.match(inside.err, /is inside the job's own folder/);
       assert.deepEqual(snapshot(gs2Dir), before);
+      // A symbolic link does not hide where a folder is.
+      const link = path.join(tmp.dir, 'link-to-job');
+      fs.symlinkSync(gs2Dir, link);
+      const viaLink = cli(['apply', gs2Dir, '--data', noTruth, '--out', path.join(link, 'applied')]);
+      assert.equal(viaLink.code, 1);
+      assert.match(viaLink.err, /is inside the job's own folder/);
+      assert.deepEqual(snapshot(gs2Dir), before);
       const inData = cli(['apply', gs2Dir, '--data', noTruth, '--out', path.join(root, 'phase_c', DOSE, 'applied')]);
       assert.equal(inData.code, 1);
       assert.match(inData.err, /is inside the study's Phase C folder .* holds the datasets/);

@@ -48,9 +48,24 @@ export interface ApplyResult {
 
 const within = (child: string, parent: string | undefined): boolean => {
   if (!parent) return false;
-  const rel = path.relative(path.resolve(parent), child);
+  const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 };
+
+/** Where `p` really is: its nearest existing ancestor with symlinks resolved, the rest appended (a link cannot hide a folder). */
+async function realLocation(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  let existing = abs;
+  for (;;) {
+    try {
+      return path.join(await fs.realpath(existing), path.relative(existing, abs));
+    } catch {
+      const up = path.dirname(existing);
+      if (up === existing) return abs;
+      existing = up;
+    }
+  }
+}
 
 /**
  * The output folder: not the job's own folder nor inside it (its results and runs live there), not inside the study's
@@ -58,10 +73,11 @@ const within = (child: string, parent: string | undefined): boolean => {
  * `force`. It is created only when the result is written.
  */
 async function checkOutDir(outDir: string, force: boolean, model: TrainedModel): Promise<void> {
-  if (within(outDir, model.dir)) throw new TrainedModelError(`--out ${outDir} is inside the job's own folder, where its run's results live. Choose a folder outside it.`, outDir);
+  const real = await realLocation(outDir);
+  if (within(real, await realLocation(model.dir))) throw new TrainedModelError(`--out ${outDir} is inside the job's own folder, where its run's results live. Choose a folder outside it.`, outDir);
   const study = model.config.study;
   for (const [root, what] of [[study?.phaseCRoot, 'Phase C'], [study?.phaseDRoot, 'Phase D']] as const) {
-    if (within(outDir, root)) throw new TrainedModelError(`--out ${outDir} is inside the study's ${what} folder (${root}), which holds the datasets the study reads. Choose a folder outside it.`, outDir);
+    if (root && within(real, await realLocation(root))) throw new TrainedModelError(`--out ${outDir} is inside the study's ${what} folder (${root}), which holds the datasets the study reads. Choose a folder outside it.`, outDir);
   }
   const st = await fs.stat(outDir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
   if (st && !st.isDirectory()) throw new TrainedModelError(`--out ${outDir} exists and is not a folder.`, outDir);
@@ -102,6 +118,8 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
     // Cancelled while reconstructing: nothing is written.
     checkAborted(o.signal, 'Applying the model');
     await fs.mkdir(outDir, { recursive: true });
+    // An earlier result's record goes first: until the new one is written the folder holds no finished result.
+    await fs.rm(path.join(outDir, APPLY_RECORD), { force: true });
     const files = [
       await writeReconstruction(outDir, recon, { jobId: model.jobId, split: 'named', cropSize: t.stitchCropSize, datasetPath: dataPath, evaluation: 'applied' }),
       ...(await writeImages(outDir, recon)),
