@@ -89,8 +89,8 @@ async function runCommand(title) {
 }
 
 // The page inside the visible webview (VS Code nests it: iframe.webview.ready → #active-frame).
-async function webviewFrame(selector = '#app') {
-  const deadline = Date.now() + 30_000;
+async function webviewFrame(selector = '#app', timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const outer of await page.locator('iframe.webview.ready').all()) {
       try {

@@ -280,8 +280,17 @@ export async function jobPanelChecks({ page, step, shot, workspace, helpers }) {
     try {
       await runCommand('View: Close All Editors');
       await showJobs();
-      await row('baseline (gs1)').nth(1).click();
-      panel = await webviewFrame('#job-header');
+      // A click on a row the tree re-renders at that moment can be lost (CI once saw the row selected and no
+      // panel): click again rather than wait out the whole deadline.
+      for (let attempt = 1; ; attempt++) {
+        await row('baseline (gs1)').nth(1).click();
+        try {
+          panel = await webviewFrame('#job-header', 10_000);
+          break;
+        } catch (err) {
+          if (attempt >= 3) throw err;
+        }
+      }
       await panel.locator('#job-state', { hasText: 'succeeded' }).waitFor();
       await toggleSidebar();
       await pickTheme('Default Light Modern');
