@@ -20,6 +20,7 @@ import type { TrainingSettings } from '../study/config';
 import { RECON_ALGORITHMS, type ReconAlgorithm, type ReconstructionSettings } from '../study/reconstructJobs';
 import { collectStudyResults, compareJobs, PARTS, type JobResult, type Part, type StudyResults, type StudyRoots } from './collect';
 import { renderFigurePng, renderFigureSvg, type CellImage, type FigureRow } from './figure';
+import { isInside, realLocation } from '../paths';
 
 export const REPORT_FILES = {
   csv: 'comparison_metrics.csv',
@@ -105,35 +106,14 @@ export class ReportError extends Error {
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const partOf = (m: Record<string, unknown> | undefined, part: Part): Record<string, unknown> => (m?.[part] && typeof m[part] === 'object' ? m[part] as Record<string, unknown> : {});
 
-function inside(root: string, p: string): boolean {
-  const rel = path.relative(path.resolve(root), path.resolve(p));
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
-function real(p: string): string {
-  // The deepest existing ancestor, resolved, with the rest appended: compares folders through symlinks.
-  let cur = path.resolve(p);
-  const rest: string[] = [];
-  for (;;) {
-    try {
-      return path.join(fs.realpathSync.native(cur), ...rest.reverse());
-    } catch {
-      const parent = path.dirname(cur);
-      if (parent === cur) return path.resolve(p);
-      rest.push(path.basename(cur));
-      cur = parent;
-    }
-  }
-}
-
 /** Refuses a report folder inside a job's artifact folder (it would mix with the run's files) or equal to a study root. */
 export function checkReportDir(outDir: string, results: Pick<StudyResults, 'jobs' | 'roots'>): void {
-  const out = real(outDir);
+  const out = realLocation(outDir);
   for (const j of results.jobs) {
-    if (inside(real(j.artifactDir), out)) throw new ReportError(`Refusing to write the report into ${outDir}: it is inside the artifact folder of job ${j.id} (${j.artifactDir}). Choose a folder outside every job folder.`);
+    if (isInside(realLocation(j.artifactDir), out)) throw new ReportError(`Refusing to write the report into ${outDir}: it is inside the artifact folder of job ${j.id} (${j.artifactDir}). Choose a folder outside every job folder.`);
   }
   for (const [name, root] of Object.entries(results.roots)) {
-    if (root && real(root) === out) throw new ReportError(`Refusing to write the report into ${outDir}: it is the study's ${name}. Choose a folder of its own (e.g. ${path.join(root, 'report')}).`);
+    if (root && realLocation(root) === out) throw new ReportError(`Refusing to write the report into ${outDir}: it is the study's ${name}. Choose a folder of its own (e.g. ${path.join(root, 'report')}).`);
   }
 }
 
@@ -411,7 +391,7 @@ async function figureInput(results: StudyResults): Promise<{ input: Parameters<t
 function target(outDir: string, rel: string): string {
   const parts = rel.split('/').map((p) => p.replace(/[^\w.+=-]/g, '_')).map((p) => (p === '.' || p === '..' || p === '' ? '_' : p));
   const file = path.join(outDir, ...parts);
-  if (!inside(outDir, file)) throw new UnsafePathError(`${rel} would be written outside the report folder ${outDir}.`);
+  if (!isInside(outDir, file)) throw new UnsafePathError(`${rel} would be written outside the report folder ${outDir}.`);
   assertInsideRoot(outDir, path.dirname(file));
   return file;
 }

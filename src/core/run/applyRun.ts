@@ -15,6 +15,7 @@ import {
   checkAborted, checkDatasetFor, INFERENCE_BATCH, namedDatasetGroups, openNamed, openTrainedModel, relateDataset, TrainedModelError, type DatasetRelation, type ModelOnDataOptions, type TrainedModel,
 } from './trainedModel';
 import type { TrainingDataset } from '../train/data';
+import { isInside, realLocation } from '../paths';
 
 export interface ApplyOptions extends ModelOnDataOptions {
   /** The folder the results go to (created when the result is written). */
@@ -46,38 +47,17 @@ export interface ApplyResult {
   createdAt: string;
 }
 
-const within = (child: string, parent: string | undefined): boolean => {
-  if (!parent) return false;
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-};
-
-/** Where `p` really is: its nearest existing ancestor with symlinks resolved, the rest appended (a link cannot hide a folder). */
-async function realLocation(p: string): Promise<string> {
-  const abs = path.resolve(p);
-  let existing = abs;
-  for (;;) {
-    try {
-      return path.join(await fs.realpath(existing), path.relative(existing, abs));
-    } catch {
-      const up = path.dirname(existing);
-      if (up === existing) return abs;
-      existing = up;
-    }
-  }
-}
-
 /**
  * The output folder: not the job's own folder nor inside it (its results and runs live there), not inside the study's
  * Phase C/D folders (they hold the datasets discovery reads); a folder, or none yet; holding no earlier result unless
  * `force`. It is created only when the result is written.
  */
 async function checkOutDir(outDir: string, force: boolean, model: TrainedModel): Promise<void> {
-  const real = await realLocation(outDir);
-  if (within(real, await realLocation(model.dir))) throw new TrainedModelError(`--out ${outDir} is inside the job's own folder, where its run's results live. Choose a folder outside it.`, outDir);
+  const real = realLocation(outDir);
+  if (isInside(realLocation(model.dir), real)) throw new TrainedModelError(`--out ${outDir} is inside the job's own folder, where its run's results live. Choose a folder outside it.`, outDir);
   const study = model.config.study;
   for (const [root, what] of [[study?.phaseCRoot, 'Phase C'], [study?.phaseDRoot, 'Phase D']] as const) {
-    if (root && within(real, await realLocation(root))) throw new TrainedModelError(`--out ${outDir} is inside the study's ${what} folder (${root}), which holds the datasets the study reads. Choose a folder outside it.`, outDir);
+    if (root && isInside(realLocation(root), real)) throw new TrainedModelError(`--out ${outDir} is inside the study's ${what} folder (${root}), which holds the datasets the study reads. Choose a folder outside it.`, outDir);
   }
   const st = await fs.stat(outDir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
   if (st && !st.isDirectory()) throw new TrainedModelError(`--out ${outDir} exists and is not a folder.`, outDir);

@@ -15,6 +15,7 @@ import { sha256File } from './artifacts';
 import { startRun, type RunHandle } from './launcher';
 import { startReconstruction } from './reconstructionLauncher';
 import { readSmallFile, readSmallFileSync } from './safeFiles';
+import { isInside } from '../paths';
 
 export class RerunError extends Error {
   constructor(message: string) {
@@ -41,11 +42,6 @@ export interface RerunSource {
   /** onnxruntime intra-op threads of the original run (training). */
   threads?: number;
   providerUsed?: string;
-}
-
-function inside(root: string, p: string): boolean {
-  const rel = path.relative(path.resolve(root), path.resolve(p));
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /** Reads the job folder (or its manifest.json) a rerun starts from. Throws RerunError saying what is wrong. */
@@ -125,8 +121,8 @@ export function defaultRerunDir(jobDir: string, now: Date = new Date()): string 
  */
 export async function rerunPlan(source: RerunSource, outDir: string): Promise<RunConfig | ReconstructionConfig> {
   const out = path.resolve(outDir);
-  if (inside(source.jobDir, out)) throw new RerunError(`Refusing to rerun into ${out}: it is the original job folder or inside it, which a rerun never writes.`);
-  if (inside(out, source.jobDir)) throw new RerunError(`Refusing to rerun into ${out}: it contains the original job folder.`);
+  if (isInside(source.jobDir, out)) throw new RerunError(`Refusing to rerun into ${out}: it is the original job folder or inside it, which a rerun never writes.`);
+  if (isInside(out, source.jobDir)) throw new RerunError(`Refusing to rerun into ${out}: it contains the original job folder.`);
   const st = await fs.promises.lstat(out).catch(() => undefined);
   if (st && (!st.isDirectory() || (await fs.promises.readdir(out)).length > 0)) {
     throw new RerunError(`Refusing to rerun into ${out}: it already exists and is not an empty folder (a rerun never overwrites).`);
@@ -136,7 +132,7 @@ export async function rerunPlan(source: RerunSource, outDir: string): Promise<Ru
   const plan: Record<string, unknown> = { ...rest, artifactDir: out };
   if (source.kind === 'train') return checkRunConfig(plan, file, out);
   const root = plan.phaseFRoot as string;
-  if (typeof root !== 'string' || !inside(root, out)) plan.phaseFRoot = path.dirname(out);
+  if (typeof root !== 'string' || !isInside(root, out)) plan.phaseFRoot = path.dirname(out);
   return checkReconstructionConfig(plan, file, out);
 }
 

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileKind } from '../npy/reader';
+import { isInside } from '../paths';
 
 /**
  * Raised when a write would go through a symlink or land outside the artifact root, or when a file that must be
@@ -123,11 +124,6 @@ function lstatOrUndefined(p: string): fs.Stats | undefined {
   } catch {
     return undefined;
   }
-}
-
-function isInside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 /**

@@ -198,13 +198,19 @@ export function formGroups(xs: ArrayLike<number>, ys: ArrayLike<number>, nGroups
   const effectiveK = Math.min(neighborCount, n - 1);
   const groups = new Int32Array(nGroups * GROUP_SIZE);
   for (let g = 0; g < nGroups; g++) {
-    const s = seeds[g];
-    let pool = Array.from(idx.knn(xs[s], ys[s], effectiveK, s));
-    if (pool.length < GROUP_SIZE) pool = [s, ...pool];
-    const picked = rng.choose(pool, GROUP_SIZE);
+    const picked = rng.choose(neighbourPool(idx, seeds[g], neighborCount), GROUP_SIZE);
     groups.set(picked, g * GROUP_SIZE);
   }
   return { groups, nGroups, seeds, effectiveK, oversampled };
+}
+
+/**
+ * The patterns a group seeded at `seed` draws from: its K nearest neighbours, the seed excluded — or, where the scan
+ * holds fewer than C other positions, the seed joins them.
+ */
+export function neighbourPool(index: PointIndex, seed: number, neighborCount: number): number[] {
+  const pool = Array.from(index.knn(index.xs[seed], index.ys[seed], Math.min(neighborCount, index.count - 1), seed));
+  return pool.length < GROUP_SIZE ? [seed, ...pool] : pool;
 }
 
 /** ⌊s_img · n⌋ distinct row indices, sorted ascending (file order is kept). Errors when that is 0. */

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { readSmallFile } from '../run/safeFiles';
 import { ARTIFACT } from './layout';
 import type { RunConfig } from '../run/plan';
+import { isInside } from '../paths';
 
 /** Largest run-config.json read (a real one is a few KB). */
 export const RUN_CONFIG_MAX_BYTES = 4 << 20;
@@ -54,11 +55,6 @@ function describe(v: unknown): string {
   if (typeof v === 'string') return v.length > 60 ? `a string of ${v.length} characters` : JSON.stringify(v);
   if (typeof v === 'object') return 'an object';
   return `${typeof v} ${String(v)}`;
-}
-
-function inside(root: string, p: string): boolean {
-  const rel = path.relative(root, p);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function samePlace(a: string, b: string): boolean {
@@ -113,7 +109,7 @@ export function checkRunConfig(c: Record<string, unknown>, file: string, jobDir:
     const study = c.study as Record<string, unknown> | null;
     if (!study || typeof study !== 'object' || Array.isArray(study) || typeof study.artifactRoot !== 'string') fail('study.artifactRoot', 'a folder path');
     const root = path.resolve((study as Record<string, string>).artifactRoot);
-    if (!inside(root, path.resolve(jobDir))) {
+    if (!isInside(root, path.resolve(jobDir))) {
       throw new RunConfigError(`${file}: study.artifactRoot ${JSON.stringify(root)} does not contain the job's artifact folder ${jobDir}; the run would write the study manifest elsewhere. ${REWRITE[0].toUpperCase()}${REWRITE.slice(1)}.`, file);
     }
   }

@@ -1,7 +1,7 @@
 // Groups of patterns the network sees together: gridsize 1 = each pattern alone; gridsize 2 = C = 4 patterns
 // drawn from the K nearest neighbours of a seed position (seeded), each with its offset from the group
 // centroid (domain.md §9.3: patch c sits at +(pos_c − centroid) on the group canvas).
-import { formGroups, PointIndex } from '../simulate/grouping';
+import { formGroups, neighbourPool, PointIndex } from '../simulate/grouping';
 import { Rng } from '../simulate/rng';
 
 export interface PatternGroups {
@@ -95,16 +95,13 @@ export interface GroupPools {
 
 export function groupPools(xs: Float64Array, ys: Float64Array, anchors: Int32Array, neighborCount: number, size: number): GroupPools {
   const index = new PointIndex(xs, ys);
-  const neighbours = Math.min(neighborCount, xs.length - 1);
-  // As formGroups: with fewer than `size` neighbours the seed itself joins its pool.
-  const withSeed = neighbours < size;
-  const k = neighbours + (withSeed ? 1 : 0);
-  if (k < size) throw new Error(`only ${xs.length} positions: a group needs ${size}`);
+  // Every pool has the same size: the scan's positions are the same for every seed.
+  const k = anchors.length ? neighbourPool(index, anchors[0], neighborCount).length : 0;
+  if (anchors.length && k < size) throw new Error(`only ${xs.length} positions: a group needs ${size}`);
   const pools = new Int32Array(anchors.length * k);
   let maxOffset = 0;
   for (let g = 0; g < anchors.length; g++) {
-    const near = index.knn(xs[anchors[g]], ys[anchors[g]], neighbours, anchors[g]);
-    const pool = withSeed ? Int32Array.from([anchors[g], ...near]) : near;
+    const pool = neighbourPool(index, anchors[g], neighborCount);
     pools.set(pool, g * k);
     maxOffset = Math.max(maxOffset, largestOffset(xs, pool, size), largestOffset(ys, pool, size));
   }
