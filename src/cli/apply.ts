@@ -19,6 +19,7 @@ export const APPLY_HELP = [
   '(`score` scores against one). Written to --out: reconstruction.npz (object, amplitude, phase, weight, origin),',
   'amplitude.png, phase.png, and apply.json (the model, the dataset, the stitch, the notes) last. Said when it matters:',
   'a probe other than the training one, another dose, the job\'s own training data. Nothing is written in the study.',
+  'One apply writes into a folder at a time (DIR/run.lock while it writes; another one is refused, naming it).',
 ];
 export const APPLY_OPTIONS_HELP = [
   '  --data FILE.npz        the patterns to reconstruct (required)',

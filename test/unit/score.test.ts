@@ -7,7 +7,9 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { processStartTime } from '../../src/core/processInfo';
 import { writeNpz } from '../../src/core/npy';
 import { probeOverlap } from '../../src/core/run/scoreRun';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
@@ -377,6 +379,27 @@ describe('ptycho-study score: a trained model on a dataset the user names', func
         assert.match(n.err, /holds 32×32 patterns; .* model takes N=64/);
         assert.ok(!fs.existsSync(path.join(tmp.dir, 'n32-out')), 'no folder made for a refused dataset');
       }
+    });
+
+    it('one apply at a time per folder: refused while another holds it (naming it), its lock broken once it is gone', async () => {
+      const out = path.join(tmp.dir, 'applied-locked');
+      fs.mkdirSync(out);
+      // Another apply's lock, held by a live process of this host.
+      const holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+      try {
+        await new Promise((r) => setTimeout(r, 200));
+        fs.writeFileSync(path.join(out, 'run.lock'), JSON.stringify({ pid: holder.pid, startTime: processStartTime(holder.pid!), hostname: os.hostname(), runId: '20260101T000000Z-abcdef', jobId: `--out ${out}`, createdAt: '2026-01-01T00:00:00.000Z' }));
+        const refused = cli(['apply', gs2Dir, '--data', noTruth, '--out', out, '--threads', '1']);
+        assert.equal(refused.code, 1, refused.err);
+        assert.match(refused.err, new RegExp(`--out ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is already being written by another apply .*pid ${holder.pid}`));
+        assert.deepEqual(fs.readdirSync(out), ['run.lock'], 'nothing written beside the holder\'s lock');
+      } finally {
+        holder.kill('SIGKILL');
+        await new Promise((r) => holder.on('close', r));
+      }
+      const after = cli(['apply', gs2Dir, '--data', noTruth, '--out', out, '--threads', '1']);
+      assert.equal(after.code, 0, after.err);
+      assert.deepEqual(fs.readdirSync(out).sort(), ['amplitude.png', 'apply.json', 'phase.png', 'reconstruction.npz'], 'the stale lock broken, and its own released');
     });
 
     it('Ctrl-C cancels: exit 130, no result in the folder, the study untouched', async () => {

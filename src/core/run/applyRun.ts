@@ -2,7 +2,9 @@
 // measured dataset without a ground truth. The named patterns are reconstructed and stitched exactly as the job's
 // own evaluation is (the run's stitching settings, all truth-free), over the scan's box ± M/2, and written to a
 // folder the user chooses: reconstruction.npz, amplitude.png, phase.png, and apply.json (what was applied to what,
-// written last, so a folder without it holds no finished result). Nothing is written in the study.
+// written last, so a folder without it holds no finished result). Nothing is written in the study. Two applies into
+// one folder cannot interleave their files: the folder's run.lock is held from the last "no result yet" check to the
+// record, and a folder made only for a run that then failed or was cancelled is removed again.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeJsonAtomic } from '../atomic';
@@ -16,6 +18,7 @@ import {
 } from './trainedModel';
 import type { TrainingDataset } from '../train/data';
 import { isInside, realLocation } from '../paths';
+import { acquireJobLock, newRunId, type JobLock } from './lock';
 
 export interface ApplyOptions extends ModelOnDataOptions {
   /** The folder the results go to (created when the result is written). */
@@ -69,6 +72,33 @@ async function checkOutDir(outDir: string, force: boolean, model: TrainedModel):
 }
 
 /**
+ * Makes the output folder (returning the first folder it had to make, if any) and takes its run lock, or throws
+ * JobLockedError naming the apply that holds it.
+ */
+async function lockOutDir(outDir: string, jobId: string): Promise<{ lock: JobLock; made: string | undefined }> {
+  const made = await fs.mkdir(outDir, { recursive: true });
+  try {
+    return { lock: acquireJobLock(outDir, { jobId: `--out ${outDir}`, runId: newRunId(), activity: `written by another apply of ${jobId} or another model` }), made };
+  } catch (err) {
+    await removeMadeFolders(outDir, made);
+    throw err;
+  }
+}
+
+/** Removes the empty folders from `outDir` up to `made` (the first this run made); anything holding files stays. */
+async function removeMadeFolders(outDir: string, made: string | undefined): Promise<void> {
+  if (!made) return;
+  for (let dir = outDir; isInside(made, dir); dir = path.dirname(dir)) {
+    try {
+      await fs.rmdir(dir);
+    } catch {
+      return;
+    }
+    if (dir === made) return;
+  }
+}
+
+/**
  * Reconstructs `o.dataPath` with the trained model of the job in `jobDir` and writes the result into `o.outDir`.
  * Throws TrainedModelError when the job has no finished model, the dataset cannot be reconstructed by it, or the
  * folder would lose earlier results; an AbortError when `o.signal` is aborted (before anything is written).
@@ -80,11 +110,16 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
   const model = await openTrainedModel(jobDir, { ...o, use: 'apply' });
   const { config, plan, state, notes } = model;
   let data: TrainingDataset | undefined;
+  let out: { lock: JobLock; made: string | undefined } | undefined;
+  let written = false;
   try {
     await checkOutDir(outDir, Boolean(o.force), model);
     data = await openNamed(dataPath, config.diffractionKey, 'The dataset');
     checkDatasetFor(model, data, false);
     checkAborted(o.signal, 'Applying the model');
+    out = await lockOutDir(outDir, model.jobId);
+    // Another apply may have finished into the folder while this one checked the dataset.
+    await checkOutDir(outDir, Boolean(o.force), model);
     const relation = relateDataset(model, data, notes);
     if (data.object) notes.push(`The dataset has an objectGuess: \`ptycho-study score ${model.jobId} --data ${dataPath}\` scores the model against it.`);
     const t = config.training;
@@ -97,7 +132,6 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
     });
     // Cancelled while reconstructing: nothing is written.
     checkAborted(o.signal, 'Applying the model');
-    await fs.mkdir(outDir, { recursive: true });
     // An earlier result's record goes first: until the new one is written the folder holds no finished result.
     await fs.rm(path.join(outDir, APPLY_RECORD), { force: true });
     const files = [
@@ -126,8 +160,11 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
       outDir, files: [...files, path.join(outDir, APPLY_RECORD)], notes, createdAt: new Date().toISOString(),
     };
     await writeJsonAtomic(path.join(outDir, APPLY_RECORD), result);
+    written = true;
     return result;
   } finally {
+    out?.lock.release();
+    if (out && !written) await removeMadeFolders(outDir, out.made);
     await data?.close().catch(() => undefined);
     await model.close();
   }
