@@ -68,7 +68,7 @@ const ROOT_FLAGS: FlagSpec = {
 const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string' }, gridsize: { type: 'string' } };
 /** Training settings of the reconstruction-quality work (README, Reconstruction quality). */
 const QUALITY_FLAGS = {
-  'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'residual-blocks': { type: 'boolean' }, 'no-residual-blocks': { type: 'boolean' }, 'regroup-each-epoch': { type: 'boolean' }, 'no-regroup-each-epoch': { type: 'boolean' }, 'backprojected-input': { type: 'boolean' }, 'no-backprojected-input': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
+  'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'residual-blocks': { type: 'boolean' }, 'no-residual-blocks': { type: 'boolean' }, 'regroup-each-epoch': { type: 'boolean' }, 'no-regroup-each-epoch': { type: 'boolean' }, 'symmetry-augment': { type: 'boolean' }, 'no-symmetry-augment': { type: 'boolean' }, 'backprojected-input': { type: 'boolean' }, 'no-backprojected-input': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'patience-restart': { type: 'boolean' }, 'no-patience-restart': { type: 'boolean' }, 'stitch-crop-size': { type: 'string' }, 'stitch-blend': { type: 'string' },
   'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'no-phase-filter': { type: 'boolean' }, 'phase-filter': { type: 'boolean' }, 'amplitude-filter': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'centroid-refinement': { type: 'boolean' },
 } as const;
@@ -95,6 +95,9 @@ const QUALITY_HELP = [
   '                         --no-residual-blocks turns them off over a settings file that turned them on',
   '  --regroup-each-epoch   gridsize 2: draw each training group\'s 4 patterns afresh from its seed\'s K nearest neighbours',
   '                         every epoch (K-choose-C; README item 33); --no-regroup-each-epoch keeps one grouping',
+  '  --symmetry-augment     draw each training group under a mirror or rotation the probe is symmetric under (the',
+  '                         pattern and offsets turned alike: another specimen\'s data; README item 34); a probe',
+  '                         without symmetry leaves the data as they are; --no-symmetry-augment turns it off',
   '  --backprojected-input  let the encoder also read each pattern propagated back to the sample (its amplitude with',
   '                         the flat object\'s far-field phase, divided by the probe; README item 28; not in PtychoPINN);',
   '                         --no-backprojected-input turns it off over a settings file that turned it on',
@@ -834,6 +837,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     rampHead: onOffChoice(p, 'ramp-head'),
     residualBlocks: onOffChoice(p, 'residual-blocks'),
     regroupEachEpoch: onOffChoice(p, 'regroup-each-epoch'),
+    symmetryAugment: onOffChoice(p, 'symmetry-augment'),
     backprojectedInput: onOffChoice(p, 'backprojected-input'),
     energyAmplitude: bool(p, 'energy-amplitude') ? true : undefined,
     objectSupport: oneOf(p, 'object-support', OBJECT_SUPPORTS),

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
 import { reconstructArgs, shellCommand, shellQuote, trainArgs } from '../../src/core/study/cliCommand';
-import { resolveTrainingSettings, type TrainingSettings } from '../../src/core/study/config';
+import { DEFAULT_TRAINING, resolveTrainingSettings, type TrainingSettings } from '../../src/core/study/config';
 import { resolveReconstructionSettings, type ReconstructionSettings } from '../../src/core/study/reconstructJobs';
 import { repoRoot, tempDir } from './helpers/paths';
 
@@ -47,7 +47,7 @@ describe('Copy CLI Command: the command line of a job', function () {
         epochs: 3, batchSize: 8, learningRate: 5e-4, neighborCount: 5, seed: 7, nFiltersScale: 1, earlyStoppingPatience: 4, stitchCropSize: 16,
         stitchPhaseAlignment: false, probeBig: true, rampHead: false, residualBlocks: true, backprojectedInput: true, energyAmplitude: true, weightInit: 'he', warmupSteps: 10, minDelta: 0.001, earlyStoppingMonitor: 'loss', executionProvider: 'cpu',
       }, ['--epochs', '--lr', '--early-stopping-patience', '--stitch-crop-size', '--plain-stitch', '--probe-big', '--no-ramp-head', '--residual-blocks', '--backprojected-input', '--energy-amplitude', '--weight-init', '--ep', '--threads']],
-      [{ epochs: 2, objectSupport: 'full', patienceRestartsOnLrReduction: false, stitchBlend: 'crop', stitchAmplitudeFilter: false, stitchPhaseFilter: false, regroupEachEpoch: true }, ['--object-support', '--no-patience-restart', '--stitch-blend', '--no-amplitude-filter', '--no-phase-filter', '--regroup-each-epoch', '--threads']],
+      [{ epochs: 2, objectSupport: 'full', patienceRestartsOnLrReduction: false, stitchBlend: 'crop', stitchAmplitudeFilter: false, stitchPhaseFilter: false, regroupEachEpoch: true, symmetryAugment: !DEFAULT_TRAINING.symmetryAugment }, ['--object-support', '--no-patience-restart', '--stitch-blend', '--no-amplitude-filter', '--no-phase-filter', '--regroup-each-epoch', DEFAULT_TRAINING.symmetryAugment ? '--no-symmetry-augment' : '--symmetry-augment', '--threads']],
     ];
     for (const [overrides, flags] of cases) {
       const argv = trainArgs({ dose: 10000, view: 'dense', gridsize: 2 }, roots, overrides, 2);

@@ -84,6 +84,17 @@ describe('manifest viewer: document model', () => {
     assert.deepEqual(cfg.groups.map((g) => g.title), ['Job and data', 'Optimisation', 'Model', 'Grouping and stitching', 'Reproducibility and runtime', 'Other training settings', 'Study roots']);
   });
 
+  it('the training plan names the turns of symmetry augmentation and lists each one\'s probe mismatch', () => {
+    const m = structuredClone(trained) as typeof trained & { training: Record<string, unknown> };
+    m.training.symmetries = ['identity', 'mirror-x', 'mirror-y', 'rotate-180'];
+    m.training.probeSymmetryMismatch = { identity: 0, 'mirror-x': 0.0276, transpose: 0.31 };
+    const t = sec(manifestDocument(m, 'job'), 'training');
+    assert.equal(fieldValue(t, 'field-symmetries'), 'identity, mirror-x, mirror-y, rotate-180');
+    const mismatch = t.groups.find((g) => g.title === 'probeSymmetryMismatch');
+    assert.deepEqual(mismatch?.fields.map((f) => f.label), ['identity', 'mirror-x', 'transpose']);
+    assert.equal(fieldValue(sec(manifestDocument(trained, 'job'), 'training'), 'field-symmetries'), undefined, 'absent when the run did not augment');
+  });
+
   it('data provenance: paths, sizes, pattern counts, N and sha256 (absent ones say why)', () => {
     const t = sec(manifestDocument(trained, 'job'), 'data').tables[0];
     assert.equal(t.rows.length, 2);

@@ -106,6 +106,11 @@ describe('reconstruction-quality settings', () => {
     assert.equal(gs2.get('regroupEachEpoch')!.value, true);
     assert.match(gs2.get('regroupEachEpoch')!.note, /drawn afresh/);
     assert.match(gs2.get('regroupEachEpoch')!.reference, /one grouping per run/);
+    assert.equal(byKey.get('symmetryAugment')!.value, DEFAULT_TRAINING.symmetryAugment);
+    const turned = new Map(openChoicesOf(resolveTrainingSettings({ symmetryAugment: true }), 1000, 1000, 2).map((c) => [c.key, c]));
+    assert.match(turned.get('symmetryAugment')!.note, /mirror or rotation .* leaves the probe unchanged/);
+    assert.match(turned.get('symmetryAugment')!.reference, /as measured/);
+    assert.match(new Map(openChoicesOf(resolveTrainingSettings({ symmetryAugment: false }), 1000, 1000, 2).map((c) => [c.key, c])).get('symmetryAugment')!.note, /as measured/);
   });
 
   it('stitching, probe.big and the ramp head: defaults, validation, and the CLI flags that reach the run config', async () => {
@@ -119,6 +124,7 @@ describe('reconstruction-quality settings', () => {
     assert.equal(d.backprojectedInput, false, 'the back-projected input is off by default (PtychoPINN\'s input)');
     assert.throws(() => resolveTrainingSettings({ backprojectedInput: 'on' as never }), /backprojectedInput must be true or false/);
     assert.throws(() => resolveTrainingSettings({ regroupEachEpoch: 'yes' as never }), /regroupEachEpoch must be true or false/);
+    assert.throws(() => resolveTrainingSettings({ symmetryAugment: 'yes' as never }), /symmetryAugment must be true or false/);
     assert.equal(d.stitchFillHoles, true, 'holes between crops are filled by default');
     assert.throws(() => resolveTrainingSettings({ probeBig: 'yes' as never }), /probeBig/);
     assert.throws(() => resolveTrainingSettings({ stitchFillHoles: 1 as never }), /stitchFillHoles must be true or false/);
@@ -126,7 +132,7 @@ describe('reconstruction-quality settings', () => {
     try {
       await makeStudy(tmp.dir, { doses: [1000], views: [] });
       const dry = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', tmp.dir, '--view', 'baseline', ...flags], { encoding: 'utf8', timeout: 60_000 });
-      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean; backprojectedInput: boolean; regroupEachEpoch: boolean } =>
+      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean; backprojectedInput: boolean; regroupEachEpoch: boolean; symmetryAugment: boolean } =>
         JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1', 'run-config.json'), 'utf8')).training;
       // A dry run that must succeed, and the training settings it planned.
       const planned = (...flags: string[]): ReturnType<typeof config> => {
@@ -144,7 +150,7 @@ describe('reconstruction-quality settings', () => {
       assert.equal(r.status, 2);
       assert.match(r.stderr, /--ramp-head and --no-ramp-head exclude each other/);
       // A settings file that turns a switch away from its default, and the flag that overrides it.
-      for (const [key, value, flag] of [['rampHead', false, '--ramp-head'], ['residualBlocks', true, '--no-residual-blocks'], ['backprojectedInput', true, '--no-backprojected-input'], ['regroupEachEpoch', true, '--no-regroup-each-epoch']] as const) {
+      for (const [key, value, flag] of [['rampHead', false, '--ramp-head'], ['residualBlocks', true, '--no-residual-blocks'], ['backprojectedInput', true, '--no-backprojected-input'], ['regroupEachEpoch', true, '--no-regroup-each-epoch'], ['symmetryAugment', !DEFAULT_TRAINING.symmetryAugment, DEFAULT_TRAINING.symmetryAugment ? '--symmetry-augment' : '--no-symmetry-augment']] as const) {
         fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ [`ptychoStudy.training.${key}`]: value }));
         assert.equal(planned()[key], value, key);
         assert.equal(planned(flag)[key], !value, flag);

@@ -224,6 +224,8 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
     graphNodes: plan.graphNodes, sessionMs: plan.sessionMs, normalization: { train: train.normalization, test: test?.normalization ?? null },
     probeNormalization: plan.probeNormalization, patternsStreamed: train.patterns.streamed,
     probeOutsideSupport: probeEnergyOutsideSupport(train.probe.data, train.n),
+    // training.symmetryAugment: which turns the groups are drawn under, and each turn's probe mismatch (symmetry.ts).
+    ...(plan.symmetries ? { symmetries: plan.symmetries.usable.map((s) => s.name), probeSymmetryMismatch: plan.symmetries.mismatch } : {}),
   };
   run.state = trainer.initialState();
   let resumedFrom: { epoch: number; step: number } | undefined;

@@ -143,6 +143,13 @@ export interface TrainingSettings {
    */
   regroupEachEpoch: boolean;
   /**
+   * Draw each training group under one of the mirrors and rotations of the square that leave the probe unchanged
+   * (core/train/symmetry.ts): the turned patterns and offsets are what a turned specimen would give with the same
+   * probe, so the network sees more object content from the same data. A probe without symmetry (a measured one)
+   * leaves the data as they are. Validation and test groups are never turned.
+   */
+  symmetryAugment: boolean;
+  /**
    * Back-projected input (ArchitectureSpec.backprojectedInput): the encoder also reads each pattern propagated back
    * to the sample with the flat object's far-field phase and divided by the probe — two real-space planes per
    * pattern. Only the first kernel widens. Not in PtychoPINN (README item 28).
@@ -198,6 +205,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   objectSupport: 'auto',
   residualBlocks: false,
   regroupEachEpoch: false,
+  symmetryAugment: false,
   backprojectedInput: false,
   allowIntensityData: false,
   previewCenter: null,
@@ -252,6 +260,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
   if (typeof s.backprojectedInput !== 'boolean') throw new ConfigError(`backprojectedInput must be true or false (got ${String(s.backprojectedInput)}).`);
   if (typeof s.residualBlocks !== 'boolean') throw new ConfigError(`residualBlocks must be true or false (got ${String(s.residualBlocks)}).`);
+  if (typeof s.symmetryAugment !== 'boolean') throw new ConfigError(`symmetryAugment must be true or false (got ${String(s.symmetryAugment)}).`);
   if (typeof s.regroupEachEpoch !== 'boolean') throw new ConfigError(`regroupEachEpoch must be true or false (got ${String(s.regroupEachEpoch)}).`);
   if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
   if (!OBJECT_SUPPORTS.includes(s.objectSupport)) throw new ConfigError(`objectSupport must be one of ${OBJECT_SUPPORTS.join(', ')} (got ${String(s.objectSupport)}).`);

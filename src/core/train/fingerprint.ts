@@ -17,13 +17,13 @@ export function fingerprintParts(config: RunConfig, rampOrigin = true): Record<s
   // by an earlier version still resumes.
   // Stitching never touches training: its switch is pinned to the value earlier checkpoints recorded.
   // The preview window is monitoring only: a resume may move it.
-  const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, residualBlocks, regroupEachEpoch, backprojectedInput, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, stitchCentroidRefinement: _centroids, stitchBlend: _blend, stitchAmplitudeFilter: _amplitudeFilter, stitchPhaseFilter: _phaseFilter, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
+  const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, residualBlocks, regroupEachEpoch, symmetryAugment, backprojectedInput, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, stitchCentroidRefinement: _centroids, stitchBlend: _blend, stitchAmplitudeFilter: _amplitudeFilter, stitchPhaseFilter: _phaseFilter, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
   const training = { ...stable, stitchPhaseAlignment: false };
   // The support the network was built with: 'auto' and what it resolves to are one model.
   const support = resolveObjectSupport({ objectSupport, probeBig }, c.gridsize);
   // rampOrigin: gridsize-2 ramp planes share the group's origin (graphs.ts phaseRamp); checkpoints from before that
   // change hold a different model and do not resume.
-  const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 && rampOrigin ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(support !== 'centre' ? { objectSupport: support } : {}), ...(residualBlocks ? { residualBlocks } : {}), ...(regroupEachEpoch && c.gridsize > 1 ? { regroupEachEpoch } : {}), ...(backprojectedInput ? { backprojectedInput } : {}) };
+  const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 && rampOrigin ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(support !== 'centre' ? { objectSupport: support } : {}), ...(residualBlocks ? { residualBlocks } : {}), ...(regroupEachEpoch && c.gridsize > 1 ? { regroupEachEpoch } : {}), ...(symmetryAugment ? { symmetryAugment } : {}), ...(backprojectedInput ? { backprojectedInput } : {}) };
   return { n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath, dose: c.dose };
 }
 

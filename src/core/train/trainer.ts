@@ -16,6 +16,7 @@ import type { TrainingDataset } from './data';
 import { buildGroups, groupPools, permutation, redrawGroups, selectGroups, splitValidation, type GroupPools, type PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
 import { scheduleAfterEpoch } from './schedule';
+import { PROBE_SYMMETRY_TOLERANCE, probeSymmetries, symmetryFor, transformGroups, type ProbeSymmetries } from './symmetry';
 
 export interface StepProgress {
   epoch: number;
@@ -83,6 +84,8 @@ export interface TrainingPlan {
   trainGroups: PatternGroups;
   /** Each training seed's neighbour pool when the groups are drawn afresh every epoch (training.regroupEachEpoch). */
   trainPools?: GroupPools;
+  /** The probe's symmetries training groups are drawn under (training.symmetryAugment); absent when off. */
+  symmetries?: ProbeSymmetries;
   validationGroups: PatternGroups;
   testGroups?: PatternGroups;
   provider: string;
@@ -146,6 +149,13 @@ export class Trainer {
     const probe = modelProbe(this.train.probe.data, c.n, t.probeNormalization);
     // Regrouping draws each training seed's C patterns afresh every epoch; the canvas holds any draw.
     const pools = t.regroupEachEpoch && c.gridsize > 1 ? groupPools(this.train.xs, this.train.ys, trainGroups.anchors, t.neighborCount, trainGroups.size) : undefined;
+    // Mirrors and rotations the probe allows turn each group into another specimen's (symmetry.ts); |offsets| keep their bound.
+    const symmetries = t.symmetryAugment ? probeSymmetries(this.train.probe) : undefined;
+    if (symmetries) {
+      this.log(symmetries.usable.length > 1
+        ? `Symmetry augmentation: each training group is drawn under one of ${symmetries.usable.map((s) => s.name).join(', ')} (the probe's symmetries).`
+        : `Symmetry augmentation does nothing here: the probe is not symmetric under any mirror or rotation of the square (smallest mismatch ${(100 * Math.min(...Object.values(symmetries.mismatch).filter((m) => m > 0))).toFixed(1)} %, tolerance ${(100 * PROBE_SYMMETRY_TOLERANCE).toFixed(1)} %), so turned patterns would not match this probe's physics.`);
+    }
     const maxOffset = Math.max(all.maxOffset, testGroups?.maxOffset ?? 0, pools?.maxOffset ?? 0);
     const spec: ModelGraphSpec = {
       arch, batch, canvas: canvasSize(c.n, maxOffset, predictsFullPatch(arch.spec)), intensityScale: c.intensityScale,
@@ -161,7 +171,7 @@ export class Trainer {
     this.evalSession = evalChoice.session;
     this.plan = {
       arch, spec, parameterCount: parameterCount(arch), batch, stepsPerEpoch: Math.floor(trainGroups.count / batch),
-      trainGroups, trainPools: pools, validationGroups, testGroups, provider: choice.provider, fallbacks: choice.fallbacks,
+      trainGroups, trainPools: pools, symmetries, validationGroups, testGroups, provider: choice.provider, fallbacks: choice.fallbacks,
       sessionMs: Date.now() - started, graphNodes: step.nodeCount, probeNormalization: probe.factor,
     };
     return this.plan;
@@ -271,6 +281,7 @@ export class Trainer {
     const n = this.config.n;
     const x = new Float32Array(batch * c * n * n);
     const offsets = new Float32Array(batch * c * 2);
+    const scratch = new Float32Array(n * n);
     const wallStart = Date.now();
     // Training time before this call (a resumed run's), plus this call's wall time; state.elapsedSeconds is
     // overwritten with the total at each checkpoint, so it must not be the base.
@@ -307,6 +318,10 @@ export class Trainer {
         const stepStart = performance.now();
         const which = order.subarray(state.stepInEpoch * batch, (state.stepInEpoch + 1) * batch);
         await this.fillBatch(this.train, groups, which, x, offsets);
+        if (plan.symmetries && plan.symmetries.usable.length > 1) {
+          const usable = plan.symmetries.usable;
+          transformGroups(x, offsets, which.length, c, n, Array.from(which, (g) => symmetryFor(usable, t.seed, state.epoch, g)), scratch);
+        }
         const feeds = this.paramFeeds(state);
         for (const name of this.trainable) {
           feeds[`m_${name}`] = this.tensor(state.m.get(name)!, this.shapes.get(name)!);

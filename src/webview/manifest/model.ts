@@ -132,7 +132,7 @@ const TRAINING_GROUPS: [string, [string, string][]][] = [
     ['validationFraction', 'validation fraction']]],
   ['Model', [['nFiltersScale', 'n_filters_scale'], ['intensityScaleTrainable', 'intensity scale trainable'], ['probeTrainable', 'probe trainable'],
     ['rampHead', 'ramp head (linear phase per pattern)'], ['residualBlocks', 'residual blocks'], ['backprojectedInput', 'back-projected input'], ['energyAmplitude', 'energy-scaled amplitude'], ['objectSupport', 'object support'], ['probeBig', 'probe.big border branch']]],
-  ['Grouping and stitching', [['neighborCount', 'neighbour count K'], ['regroupEachEpoch', 'groups drawn afresh each epoch (gs2)'], ['stitchCropSize', 'stitch crop size (px)'], ['stitchPhaseAlignment', 'phase-aligned stitching'], ['stitchFillHoles', 'holes filled in stitching'], ['stitchCrosstalkCorrection', 'probe crosstalk corrected (gs1)'], ['stitchCentroidRefinement', 'centroid-consistency step'], ['stitchBlend', 'patch blending'], ['stitchAmplitudeFilter', 'amplitude weighted by its half-set FRC'], ['stitchPhaseFilter', 'phase weighted by its half-set FRC']]],
+  ['Grouping and stitching', [['neighborCount', 'neighbour count K'], ['regroupEachEpoch', 'groups drawn afresh each epoch (gs2)'], ['symmetryAugment', 'groups turned by the probe\'s symmetries'], ['stitchCropSize', 'stitch crop size (px)'], ['stitchPhaseAlignment', 'phase-aligned stitching'], ['stitchFillHoles', 'holes filled in stitching'], ['stitchCrosstalkCorrection', 'probe crosstalk corrected (gs1)'], ['stitchCentroidRefinement', 'centroid-consistency step'], ['stitchBlend', 'patch blending'], ['stitchAmplitudeFilter', 'amplitude weighted by its half-set FRC'], ['stitchPhaseFilter', 'phase weighted by its half-set FRC']]],
   ['Reproducibility and runtime', [['seed', 'seed'], ['executionProvider', 'execution provider requested']]],
 ];
 
@@ -304,7 +304,7 @@ function jobDocument(m: Obj): ManifestDocument {
     const tr = m.training;
     const fields = fieldsOf(tr, [['parameters', 'parameters'], ['batchSize', 'batch size'], ['stepsPerEpoch', 'steps per epoch'], ['trainGroups', 'train groups'],
       ['validationGroups', 'validation groups'], ['testGroups', 'test groups'], ['canvas', 'canvas (px)'], ['graphNodes', 'ONNX graph nodes'], ['sessionMs', 'session creation (ms)'],
-      ['probeNormalization', 'probe normalisation'], ['probeOutsideSupport', 'probe energy outside the network\'s support'], ['patternsStreamed', 'patterns streamed from disk']]);
+      ['probeNormalization', 'probe normalisation'], ['probeOutsideSupport', 'probe energy outside the network\'s support'], ['patternsStreamed', 'patterns streamed from disk'], ['symmetries', 'training groups turned by']]);
     const groups: Group[] = [{ fields }];
     for (const [k, v] of Object.entries(tr)) {
       if (isObj(v) && Object.values(v).every((x) => !isObj(x))) groups.push({ title: k, fields: Object.entries(v).map(([kk, vv]) => field(kk, vv)!).filter(Boolean) });

@@ -4,10 +4,10 @@ import * as ort from 'onnxruntime-node';
 import type { RunConfig } from '../../../src/core/run/plan';
 import { openTrainingDataset, Trainer, type TrainingState } from '../../../src/core/train';
 
-export async function openTrainer(config: RunConfig, checkpointPath?: string, shouldStop?: () => boolean) {
+export async function openTrainer(config: RunConfig, checkpointPath?: string, shouldStop?: () => boolean, log?: (line: string) => void) {
   const train = await openTrainingDataset(config.trainPath);
   const test = config.testPath ? await openTrainingDataset(config.testPath) : undefined;
-  const t = new Trainer(config, train, test, { ort, providers: ['cpu'], checkpointPath, callbacks: { shouldStop } });
+  const t = new Trainer(config, train, test, { ort, providers: ['cpu'], checkpointPath, callbacks: { shouldStop, log } });
   await t.prepare();
   return { t, train, test, close: async () => { await t.release(); await train.close(); await test?.close(); } };
 }
