@@ -370,3 +370,47 @@ describe('training runs in worker processes', function () {
     assert.ok(!fs.existsSync(path.join(tmp.dir, 'phase_e', 'dose_10000', 'sparse', 'gs2', 'manifest.json')), 'nothing was written for the refused job');
   });
 });
+
+describe('a cancel while the trained model is scored', function () {
+  this.timeout(600_000);
+  const tmp = tempDir('ptycho-worker-scoring-');
+  before(async () => {
+    // A large test split and few training groups: training takes seconds, scoring much longer.
+    const cfg = defaultSimulationConfig(tmp.dir);
+    cfg.nImages = 1600;
+    cfg.doses = [1e4];
+    cfg.timestamp = '2026-01-01T00:00:00Z';
+    await simulateStudy(cfg);
+  });
+  after(() => tmp.cleanup());
+
+  it('ends the run cancelled at the next batch, with no model.onnx; resume scores it without training again', async () => {
+    const config = await configFor(tmp.dir, 'dose_10000/baseline/gs1', { ...FAST, epochs: 1, nGroups: 48, executionProvider: 'cpu' });
+    const run = await startRun(config, { workerScript: WORKER, env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    let scoringSince = 0;
+    run.onEvent((e) => {
+      if (e.type === 'log' && /^Training done; writing model\.onnx and reconstructing the evaluation set/.test((e as { message: string }).message)) {
+        scoringSince = Date.now();
+        run.cancel();
+      }
+    });
+    const exit = await run.done;
+    assert.ok(scoringSince > 0, 'the scoring began');
+    assert.equal(exit.status, 'cancelled', exit.reason);
+    const m = readJson<JobManifest & { reason?: string }>(path.join(config.artifactDir, 'manifest.json'));
+    assert.equal(m.status, 'cancelled');
+    assert.match(JSON.stringify(m), /Cancelled while reconstructing the evaluation set.*training had finished \(1 epochs, checkpoint\.npz\): resume scores the model without training again/);
+    for (const name of ['model.onnx', 'metrics.json', 'reconstruction.npz']) assert.ok(!fs.existsSync(path.join(config.artifactDir, name)), `no ${name} from a cancelled run`);
+    assert.equal(eventsOf(config.artifactDir).at(-1)!.type, 'cancelled');
+
+    const resumed = await startRun(config, { workerScript: WORKER, resume: true, env: { ...process.env, OMP_NUM_THREADS: '1' } });
+    const exit2 = await resumed.done;
+    assert.equal(exit2.status, 'succeeded', exit2.reason);
+    const after = readJson<JobManifest>(path.join(config.artifactDir, 'manifest.json'));
+    assert.equal(after.result!.epochs, 1, 'not trained again');
+    const events = eventsOf(config.artifactDir);
+    const second = events.map((e) => e.type).lastIndexOf('started');
+    assert.ok(second > 0 && !events.slice(second).some((e) => e.type === 'progress' || e.type === 'epoch'), 'the resume took no training step');
+    for (const name of ['model.onnx', 'metrics.json', 'reconstruction.npz']) assert.ok(fs.existsSync(path.join(config.artifactDir, name)), name);
+  });
+});

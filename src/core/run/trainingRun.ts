@@ -272,9 +272,13 @@ async function trainEpochs(run: TrainingRun): Promise<'trained' | 'cancelled'> {
   return 'trained';
 }
 
-/** The inference model, the stitched reconstructions and metrics of the common evaluation, the images; `succeeded`. */
+/**
+ * The inference model, the stitched reconstructions and metrics of the common evaluation, the images; `succeeded`.
+ * A cancel while reconstructing ends the run `cancelled` at the next batch: training is done and checkpointed, so a
+ * resume scores the model without training again.
+ */
 async function finalizeTraining(run: TrainingRun): Promise<void> {
-  const { jobDir, opts, config, manifest, emit, finish } = run;
+  const { jobDir, opts, config, manifest, emit, finish, io } = run;
   const result = manifest.result!;
   const trainer = run.trainer!;
   const state = run.state!;
@@ -292,17 +296,31 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
     trainNormalization: String(train.normalization),
   };
   const model = trainer.inferenceModel(state.params, metadata);
-  await writing(config.jobId, path.join(jobDir, ARTIFACT.model), () => writeFileAtomic(path.join(jobDir, ARTIFACT.model), model));
   const split = test ? 'test' : 'train';
   const data = test ?? train;
   const groups = test ? plan.testGroups! : plan.trainGroups;
   // The headline metrics: the common evaluation of the dose (its Phase C test split on the common region,
   // src/core/run/evaluation.ts); the job's own split on its covered rectangle stays as metrics.json `ownSplit`.
-  const evaluated = await evaluateRun({
-    config, ort, provider: plan.provider, intraOpThreads: opts.threads.threads, batch: INFERENCE_BATCH, spec: plan.spec,
-    trained: state.params, untrained: trainer.untrainedParameters(), trainedModel: model, metadata,
-    own: { data, groups, split }, log: (message) => emit({ type: 'log', level: 'warn', message }),
-  });
+  // The worker's cancel is a flag (a message or a signal): polled into the abort signal the reconstructions check.
+  const abort = new AbortController();
+  const watch = setInterval(() => io.cancelled() && abort.abort(), 100);
+  let evaluated: Awaited<ReturnType<typeof evaluateRun>>;
+  try {
+    evaluated = await evaluateRun({
+      config, ort, provider: plan.provider, intraOpThreads: opts.threads.threads, batch: INFERENCE_BATCH, spec: plan.spec,
+      trained: state.params, untrained: trainer.untrainedParameters(), trainedModel: model, metadata,
+      own: { data, groups, split }, log: (message) => emit({ type: 'log', level: 'warn', message }), signal: abort.signal,
+    });
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError' || !io.cancelled()) throw err;
+    emit({ type: 'cancelled', epoch: state.epoch, stepInEpoch: state.stepInEpoch, step: state.step, checkpoint: ARTIFACT.checkpoint });
+    await finish('cancelled', `Cancelled while reconstructing the evaluation set${cancelledBy(io)}; training had finished (${state.epoch} epochs, checkpoint.npz): resume scores the model without training again.`);
+    return;
+  } finally {
+    clearInterval(watch);
+  }
+  // Written once scored, so a run cancelled while scoring leaves no model beside its `cancelled` manifest.
+  await writing(config.jobId, path.join(jobDir, ARTIFACT.model), () => writeFileAtomic(path.join(jobDir, ARTIFACT.model), model));
   const recon = evaluated.reconstruction;
   const evaluation = evaluated.evaluation;
   emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %; ${blendNote(runStitchBlend(config), config.n, evaluation.stitchCropSize)}.` });
