@@ -5,15 +5,11 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { discoverStudy, listJobs } from '../../src/core/study';
-import { planRun, type RunConfig } from '../../src/core/run/plan';
-import { simulateStudy, defaultSimulationConfig } from '../../src/core/simulate';
 import { buildGroups, groupPools, largestOffset, redrawGroups } from '../../src/core/train/groups';
 import { quietOrt } from '../../src/core/train';
 import { PointIndex } from '../../src/core/simulate/grouping';
 import { Rng } from '../../src/core/simulate/rng';
-import { tempDir } from './helpers/paths';
-import { maxParameterDiff, openTrainer } from './helpers/trainer';
+import { maxParameterDiff, openTrainer, plannedStudy } from './helpers/trainer';
 
 quietOrt(ort);
 
@@ -102,21 +98,7 @@ describe('regrouping each epoch (training.regroupEachEpoch)', function () {
   });
 
   describe('in the trainer', () => {
-    const tmp = tempDir('ptycho-regroup-');
-    before(async () => {
-      const cfg = defaultSimulationConfig(tmp.dir);
-      cfg.nImages = 160;
-      cfg.doses = [1e5];
-      cfg.timestamp = '2026-01-01T00:00:00Z';
-      await simulateStudy(cfg);
-    });
-    after(() => tmp.cleanup());
-
-    async function planFor(settings: Record<string, unknown>): Promise<RunConfig> {
-      const layout = await discoverStudy({ workspace: tmp.dir });
-      const job = (await listJobs(layout)).find((j) => j.id === 'dose_100000/dense/gs2')!;
-      return planRun(job, { settings, workerScript: 'unused' }).config;
-    }
+    const { tmp, planFor } = plannedStudy('ptycho-regroup-');
 
     const settings = { epochs: 3, batchSize: 8, nFiltersScale: 1, seed: 11 };
 

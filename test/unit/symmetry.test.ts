@@ -3,11 +3,11 @@
 // computed from a turned canvas at turned offsets equal the turned patterns. Only the probe's own symmetries are
 // used; draws are seeded by (seed, epoch, group), so a resumed run ends where an uninterrupted one does.
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { discoverStudy, listJobs } from '../../src/core/study';
-import { planRun, type RunConfig } from '../../src/core/run/plan';
-import { simulateStudy, defaultSimulationConfig, syntheticProbe } from '../../src/core/simulate';
+import { writeNpz } from '../../src/core/npy';
+import { syntheticProbe } from '../../src/core/simulate';
 import { fft2d, fftshift2d, ifftshift2d } from '../../src/core/fft';
 import { quietOrt } from '../../src/core/train';
 import type { ComplexArray } from '../../src/core/train/data';
@@ -15,12 +15,9 @@ import { Rng } from '../../src/core/simulate/rng';
 import {
   PATTERN_SYMMETRIES, applySymmetry, probeSymmetries, symmetryFor, transformGroups, transformPattern, type PatternSymmetry,
 } from '../../src/core/train/symmetry';
-import * as fs from 'node:fs';
-import { writeNpz } from '../../src/core/npy';
-import { tempDir } from './helpers/paths';
 import { readAllArrays } from './helpers/npy';
 import { cli } from './helpers/smallStudy';
-import { maxParameterDiff, openTrainer } from './helpers/trainer';
+import { maxParameterDiff, openTrainer, plannedStudy } from './helpers/trainer';
 
 quietOrt(ort);
 
@@ -176,21 +173,7 @@ describe('symmetry augmentation (training.symmetryAugment)', function () {
   });
 
   describe('in the trainer', () => {
-    const tmp = tempDir('ptycho-symmetry-');
-    before(async () => {
-      const cfg = defaultSimulationConfig(tmp.dir);
-      cfg.nImages = 160;
-      cfg.doses = [1e5];
-      cfg.timestamp = '2026-01-01T00:00:00Z';
-      await simulateStudy(cfg);
-    });
-    after(() => tmp.cleanup());
-
-    async function planFor(settings: Record<string, unknown>, job = 'dose_100000/dense/gs2'): Promise<RunConfig> {
-      const layout = await discoverStudy({ workspace: tmp.dir });
-      const found = (await listJobs(layout)).find((j) => j.id === job)!;
-      return planRun(found, { settings, workerScript: 'unused' }).config;
-    }
+    const { tmp, planFor } = plannedStudy('ptycho-symmetry-');
 
     const settings = { epochs: 2, batchSize: 8, nFiltersScale: 1, seed: 11 };
 
