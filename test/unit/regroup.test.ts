@@ -9,7 +9,7 @@ import { buildGroups, groupPools, largestOffset, redrawGroups } from '../../src/
 import { quietOrt } from '../../src/core/train';
 import { PointIndex } from '../../src/core/simulate/grouping';
 import { Rng } from '../../src/core/simulate/rng';
-import { maxParameterDiff, openTrainer, plannedStudy } from './helpers/trainer';
+import { cancelThenResume, maxParameterDiff, openTrainer, plannedStudy } from './helpers/trainer';
 
 quietOrt(ort);
 
@@ -135,17 +135,9 @@ describe('regrouping each epoch (training.regroupEachEpoch)', function () {
       await straight.close();
 
       const ckpt = path.join(tmp.dir, 'regroup-ckpt.npz');
-      let steps = 0;
-      const first = await openTrainer(config, ckpt, () => ++steps > stepsPerEpoch + 2);
-      const s2 = first.t.initialState();
-      const out = await first.t.run(s2);
-      await first.close();
-      assert.equal(out.status, 'cancelled');
-      assert.equal(s2.epoch, 1, 'cancelled inside the second epoch, the first regrouped one');
-      const second = await openTrainer(config, ckpt);
-      const restored = await second.t.loadState(ckpt);
-      await second.t.run(restored);
-      await second.close();
+      const { outcome, cancelled, resumed: restored } = await cancelThenResume(config, ckpt, stepsPerEpoch + 2);
+      assert.equal(outcome.status, 'cancelled');
+      assert.equal(cancelled.epoch, 1, 'cancelled inside the second epoch, the first regrouped one');
       assert.equal(restored.step, s1.step);
       const diff = maxParameterDiff(s1, restored);
       assert.ok(diff < 1e-6, `parameters differ by ${diff}`);

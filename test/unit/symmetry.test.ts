@@ -17,7 +17,7 @@ import {
 } from '../../src/core/train/symmetry';
 import { readAllArrays } from './helpers/npy';
 import { cli } from './helpers/smallStudy';
-import { maxParameterDiff, openTrainer, plannedStudy } from './helpers/trainer';
+import { cancelThenResume, maxParameterDiff, openTrainer, plannedStudy } from './helpers/trainer';
 
 quietOrt(ort);
 
@@ -195,15 +195,8 @@ describe('symmetry augmentation (training.symmetryAugment)', function () {
       assert.ok(maxParameterDiff(s0, s1) > 1e-4, 'turned groups train another model');
 
       const ckpt = path.join(tmp.dir, 'symmetry-ckpt.npz');
-      let steps = 0;
-      const first = await openTrainer(config, ckpt, () => ++steps > stepsPerEpoch + 2);
-      const s2 = first.t.initialState();
-      assert.equal((await first.t.run(s2)).status, 'cancelled');
-      await first.close();
-      const second = await openTrainer(config, ckpt);
-      const restored = await second.t.loadState(ckpt);
-      await second.t.run(restored);
-      await second.close();
+      const { outcome, resumed: restored } = await cancelThenResume(config, ckpt, stepsPerEpoch + 2);
+      assert.equal(outcome.status, 'cancelled');
       assert.equal(restored.step, s1.step);
       const diff = maxParameterDiff(s1, restored);
       assert.ok(diff < 1e-6, `parameters differ by ${diff}`);

@@ -36,6 +36,20 @@ export async function openTrainer(config: RunConfig, checkpointPath?: string, sh
   return { t, train, test, close: async () => { await t.release(); await train.close(); await test?.close(); } };
 }
 
+/** Trains `config` from scratch until `stopAfter` steps have run (a cancel, checkpointed to `ckpt`), then resumes from the checkpoint to the end. */
+export async function cancelThenResume(config: RunConfig, ckpt: string, stopAfter: number) {
+  let steps = 0;
+  const first = await openTrainer(config, ckpt, () => ++steps > stopAfter);
+  const cancelled = first.t.initialState();
+  const outcome = await first.t.run(cancelled);
+  await first.close();
+  const second = await openTrainer(config, ckpt);
+  const resumed = await second.t.loadState(ckpt);
+  await second.t.run(resumed);
+  await second.close();
+  return { outcome, cancelled, resumed };
+}
+
 /** The largest |difference| between two states' parameters. */
 export function maxParameterDiff(a: TrainingState, b: TrainingState): number {
   let worst = 0;
