@@ -21,7 +21,7 @@ import { isInside, realLocation } from '../paths';
 import { acquireJobLock, newRunId, type JobLock } from './lock';
 
 export interface ApplyOptions extends ModelOnDataOptions {
-  /** The folder the results go to (created when the result is written). */
+  /** The folder the results go to (made once the dataset is accepted; removed again if nothing is written). */
   outDir: string;
   /** Replace results an earlier `apply` left in outDir. */
   force?: boolean;
