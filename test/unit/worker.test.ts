@@ -18,6 +18,7 @@ import { listPreviews, readPreview } from '../../src/core/run/previews';
 import type { QualityEvent } from '../../src/core/run/events';
 import { repoRoot, tempDir } from './helpers/paths';
 import { makeStudy } from './helpers/study';
+import { simulateSmallStudy } from './helpers/smallStudy';
 
 const WORKER = path.join(repoRoot, 'dist', 'worker.js');
 const CLI = path.join(repoRoot, 'dist', 'cli.js');
@@ -376,11 +377,7 @@ describe('a cancel while the trained model is scored', function () {
   const tmp = tempDir('ptycho-worker-scoring-');
   before(async () => {
     // A large test split and few training groups: training takes seconds, scoring much longer.
-    const cfg = defaultSimulationConfig(tmp.dir);
-    cfg.nImages = 1600;
-    cfg.doses = [1e4];
-    cfg.timestamp = '2026-01-01T00:00:00Z';
-    await simulateStudy(cfg);
+    await simulateSmallStudy(tmp.dir, 1600);
   });
   after(() => tmp.cleanup());
 
