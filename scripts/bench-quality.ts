@@ -9,6 +9,11 @@
 //   npm run bench:quality [-- --json] [-- --quick] [-- --keep DIR] [-- --epochs N] [-- --doses 1e5,1e3]
 //                         [-- --objects structured,smooth] [-- --views baseline,dense,sparse] [-- --n-images N]
 //                         [-- --train-args '--weight-init he …'] (extra `ptycho-study train` options, for experiments)
+// The bench can be stopped and continued (the full run is hours of CPU): Ctrl-C cancels the job in progress (its
+// worker checkpoints) and stops the bench, keeping its folder; the same command with --keep DIR goes on — finished
+// jobs are scored again (no training), the cancelled one resumes from its checkpoint. DIR/bench.json records the
+// settings the studies were made with, and each checkpoint's resume key the training settings: a rerun with other
+// settings (or a version with other defaults) is refused rather than mixing two configurations.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -50,12 +55,38 @@ function parseArgs(argv: string[]): Args {
 
 const CLI = path.join(__dirname, 'cli.js');
 
+/** Exit status of `ptycho-study` when the user cancelled (Ctrl-C): the run checkpointed and stopped. */
+const CANCELLED = 130;
+
+class BenchCancelled extends Error {}
+
 function cli(args: string[], log: (s: string) => void): { status: number; stdout: string; seconds: number } {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const seconds = (performance.now() - t0) / 1000;
-  if (r.status !== 0) log(`  ${args.slice(0, 1).join(' ')} exited ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
-  return { status: r.status ?? 1, stdout: r.stdout ?? '', seconds };
+  // A child killed by SIGINT/SIGTERM itself (not via its own cancel) has no status: that is a cancel too.
+  const status = r.status ?? (r.signal === 'SIGINT' || r.signal === 'SIGTERM' ? CANCELLED : 1);
+  if (status !== 0) log(`  ${args.slice(0, 1).join(' ')} exited ${status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  if (status === CANCELLED) throw new BenchCancelled(`${args[0]} was cancelled`);
+  return { status, stdout: r.stdout ?? '', seconds };
+}
+
+/** What a kept study was made with; a rerun must ask for the same, or its jobs would mix two configurations. */
+interface BenchSettings { nImages: number; epochs: number | null; trainArgs: string[] }
+
+function checkKeptSettings(root: string, wanted: BenchSettings): void {
+  const file = path.join(root, 'bench.json');
+  const had = readJson(file) as BenchSettings | undefined;
+  if (had === undefined) {
+    fs.mkdirSync(root, { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(wanted, null, 2)}\n`);
+    fs.renameSync(`${file}.tmp`, file);
+    return;
+  }
+  const differs = (Object.keys(wanted) as (keyof BenchSettings)[]).filter((k) => JSON.stringify(had[k] ?? null) !== JSON.stringify(wanted[k]));
+  if (differs.length) {
+    throw new Error(`${root} was made by a bench run with other settings (${differs.map((k) => `${k}: ${JSON.stringify(had[k] ?? null)} there, ${JSON.stringify(wanted[k])} now`).join('; ')}): continue it with the same options, or use another --keep folder.`);
+  }
 }
 
 type Part = Record<string, number | null | undefined>;
@@ -68,6 +99,8 @@ interface JobResult {
   view: string;
   gridsize: number;
   status: string;
+  /** fresh: trained by this bench run; resumed: continued from a checkpoint; reused: finished earlier, scored again. */
+  run: 'fresh' | 'resumed' | 'reused';
   epochs: number | null;
   stopReason: string | null;
   wallSeconds: number;
@@ -101,68 +134,91 @@ async function main(): Promise<void> {
   const epochs = args.epochs ?? (args.quick ? 6 : undefined);
   log(`bench:quality — ${objects.join(', ')} objects × doses ${doses.map((d) => d.toExponential(0)).join(', ')} × ${views.join(', ')}; ${nImages} patterns per dose (N = 64), ${epochs ? `${epochs} epochs` : 'default epochs (50, early stopping)'}; study in ${root}`);
   log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  checkKeptSettings(root, { nImages, epochs: epochs ?? null, trainArgs: args.trainArgs });
+  // The children get the terminal's Ctrl-C themselves and cancel with a checkpoint; the bench then stops (cli()).
+  process.on('SIGINT', () => undefined);
   const started = performance.now();
   const results: JobResult[] = [];
-  for (const object of objects) {
-    const study = path.join(root, object);
-    if (!fs.existsSync(path.join(study, 'phase_c'))) {
-      const sim = cli(['simulate', '--out', study, '--n-images', String(nImages), '--doses', doses.join(','), '--object', object], log);
-      if (sim.status !== 0) throw new Error(`simulating the ${object} study failed`);
-    }
-    for (const dose of doses) {
-      for (const view of views) {
-        log(`training ${object} dose ${dose.toExponential(0)} ${view} …`);
-        const train = cli(['train', '--workspace', study, '--dose', String(dose), '--view', view, ...(epochs ? ['--epochs', String(epochs)] : []), ...args.trainArgs], log);
-        const gridsize = view === 'baseline' ? 1 : 2;
-        const dir = path.join(study, 'phase_e', `dose_${Math.trunc(dose)}`, view, `gs${gridsize}`);
-        const manifest = readJson(path.join(dir, 'manifest.json'));
-        const metrics = readJson(path.join(dir, 'metrics.json'));
-        const steps = manifest?.result?.steps ?? null;
-        const batch = manifest?.training?.batchSize ?? null;
-        const seconds = manifest?.timing?.trainingSeconds ?? null;
-        results.push({
-          object, dose, view, gridsize, status: manifest?.status ?? `exit ${train.status}`,
-          epochs: manifest?.result?.epochs ?? null, stopReason: manifest?.result?.stopReason ?? null,
-          wallSeconds: train.seconds, trainingSeconds: seconds,
-          patternsPerSec: steps && batch && seconds ? (steps * batch * gridsize * gridsize) / seconds : null,
-          threads: manifest?.runtime?.threads ?? null,
-          evaluation: metrics?.evaluation ?? null,
-          amplitude: { trained: pick(metrics?.amplitude), untrained: pick(metrics?.untrained?.amplitude), flat: pick(metrics?.flat?.amplitude) },
-          phase: { trained: pick(metrics?.phase), untrained: pick(metrics?.untrained?.phase), flat: pick(metrics?.flat?.phase) },
-          iterative: null,
-          ramps: null,
-        });
-        const r = results.at(-1)!;
-        log(`  ${r.status}, ${r.epochs} epochs, ${r.wallSeconds.toFixed(0)} s; amplitude r ${fmt(r.amplitude.trained.pearsonCovered)} (region ${fmt(r.amplitude.trained.pearson)}), phase r ${fmt(r.phase.trained.pearsonCovered)} (region ${fmt(r.phase.trained.pearson)})`);
-        if (gridsize === 1 && r.status === 'succeeded') {
-          // How well the per-pattern phase ramps (the local phase gradient) follow the truth (item 15).
-          r.ramps = await phaseRampFidelity(path.join(dir, 'model.onnx'), path.join(study, 'phase_c', `dose_${Math.trunc(dose)}`, 'patched_test.npz'));
-          log(`  phase ramps of ${r.ramps.patterns} test patterns: r ${fmt(r.ramps.r[0])} / ${fmt(r.ramps.r[1])} (x / y), spread ${fmt(r.ramps.spread[0], 4)} rad/px (truth ${fmt(r.ramps.spread[1], 4)}); under each pattern after the planes: r ${fmt(r.ramps.residual.r)}, rms ${fmt(r.ramps.residual.rms[0])} rad (truth ${fmt(r.ramps.residual.rms[1])})`);
-        }
-        // The iterative baseline (Phase F, ePIE with its defaults) on the view's test split, scored on the same
-        // common evaluation as the trained model.
-        log(`reconstructing ${object} dose ${dose.toExponential(0)} ${view} (epie) …`);
-        const recon = cli(['reconstruct', '--workspace', study, '--dose', String(dose), '--view', view, '--algorithm', 'epie'], log);
-        const rdir = path.join(study, 'phase_f', `dose_${Math.trunc(dose)}`, view, 'test', 'epie');
-        const rm = readJson(path.join(rdir, 'metrics.json'));
-        const rman = readJson(path.join(rdir, 'manifest.json'));
-        r.iterative = {
-          algorithm: 'epie', status: rman?.status ?? `exit ${recon.status}`, wallSeconds: recon.seconds,
-          sameEvaluation: JSON.stringify(rm?.evaluation?.region ?? null) === JSON.stringify(metrics?.evaluation?.region ?? null),
-          amplitude: pick(rm?.amplitude), phase: pick(rm?.phase),
-        };
-        log(`  ${r.iterative.status}, ${recon.seconds.toFixed(0)} s; amplitude r ${fmt(r.iterative.amplitude.pearsonCovered)}, phase r ${fmt(r.iterative.phase.pearsonCovered)}${r.iterative.sameEvaluation ? '' : ' (NOT the same evaluation region)'}`);
-      }
-    }
+  try {
+    await runJobs();
+  } catch (err) {
+    if (!(err instanceof BenchCancelled)) throw err;
+    if (results.length) process.stdout.write(table(results));
+    log(`cancelled (${err.message}) after ${results.length} finished jobs. The same command${args.keep ? '' : ` with --keep ${root}`} continues it: finished jobs are scored again, the cancelled one resumes from its checkpoint.`);
+    process.exitCode = CANCELLED;
+    return;
   }
   const total = (performance.now() - started) / 1000;
   if (args.json) {
     for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
   } else {
     process.stdout.write(table(results));
-    process.stdout.write(`\n${results.length} jobs in ${(total / 60).toFixed(1)} min (training and the iterative baseline). Columns t/u/f/i: trained, untrained, flat, iterative (ePIE, 50 iterations, on the same evaluation).\n`);
+    const trained = results.reduce((sum, r) => sum + (r.trainingSeconds ?? 0), 0);
+    process.stdout.write(`\n${results.length} jobs in ${(total / 60).toFixed(1)} min (training and the iterative baseline)${results.some((r) => r.run !== 'fresh') ? `; ${(trained / 60).toFixed(1)} min of training in all, earlier bench runs included (jobs marked * resumed or reused)` : ''}. Columns t/u/f/i: trained, untrained, flat, iterative (ePIE, 50 iterations, on the same evaluation).\n`);
   }
   if (!args.keep) fs.rmSync(root, { recursive: true, force: true });
+
+  async function runJobs(): Promise<void> {
+    for (const object of objects) {
+      const study = path.join(root, object);
+      if (!fs.existsSync(path.join(study, 'phase_c'))) {
+        const sim = cli(['simulate', '--out', study, '--n-images', String(nImages), '--doses', doses.join(','), '--object', object], log);
+        if (sim.status !== 0) throw new Error(`simulating the ${object} study failed`);
+      }
+      const missing = doses.filter((d) => !fs.existsSync(path.join(study, 'phase_c', `dose_${Math.trunc(d)}`)));
+      if (missing.length) throw new Error(`the kept ${object} study ${study} was simulated without dose ${missing.join(', ')}: use another --keep folder for these doses`);
+      for (const dose of doses) {
+        for (const view of views) {
+          const gridsize = view === 'baseline' ? 1 : 2;
+          const dir = path.join(study, 'phase_e', `dose_${Math.trunc(dose)}`, view, `gs${gridsize}`);
+          // A kept study's job resumes from its checkpoint: one cancelled (or its process killed) trains on, one that
+          // finished is only scored again (reused). The resume key refuses a checkpoint of other settings — other
+          // defaults of a newer version included — so a kept study never mixes two configurations.
+          const before = args.keep ? readJson(path.join(dir, 'manifest.json')) : undefined;
+          const run: JobResult['run'] = before?.status === 'succeeded' ? 'reused' : args.keep && fs.existsSync(path.join(dir, 'checkpoint.npz')) ? 'resumed' : 'fresh';
+          log(`training ${object} dose ${dose.toExponential(0)} ${view} …${run === 'fresh' ? '' : ` (${run === 'reused' ? 'finished in an earlier bench run: scored again' : 'resumed from its checkpoint'})`}`);
+          const train = cli(['train', '--workspace', study, '--dose', String(dose), '--view', view, ...(run === 'fresh' ? [] : ['--resume']), ...(epochs ? ['--epochs', String(epochs)] : []), ...args.trainArgs], log);
+          const manifest = readJson(path.join(dir, 'manifest.json'));
+          const metrics = readJson(path.join(dir, 'metrics.json'));
+          const steps = manifest?.result?.steps ?? null;
+          const batch = manifest?.training?.batchSize ?? null;
+          const seconds = manifest?.timing?.trainingSeconds ?? null;
+          results.push({
+            object, dose, view, gridsize, status: manifest?.status ?? `exit ${train.status}`,
+            epochs: manifest?.result?.epochs ?? null, stopReason: manifest?.result?.stopReason ?? null,
+            run, wallSeconds: run === 'fresh' ? train.seconds : seconds ?? train.seconds, trainingSeconds: seconds,
+            patternsPerSec: steps && batch && seconds ? (steps * batch * gridsize * gridsize) / seconds : null,
+            threads: manifest?.runtime?.threads ?? null,
+            evaluation: metrics?.evaluation ?? null,
+            amplitude: { trained: pick(metrics?.amplitude), untrained: pick(metrics?.untrained?.amplitude), flat: pick(metrics?.flat?.amplitude) },
+            phase: { trained: pick(metrics?.phase), untrained: pick(metrics?.untrained?.phase), flat: pick(metrics?.flat?.phase) },
+            iterative: null,
+            ramps: null,
+          });
+          const r = results.at(-1)!;
+          log(`  ${r.status}, ${r.epochs} epochs, ${r.wallSeconds.toFixed(0)} s; amplitude r ${fmt(r.amplitude.trained.pearsonCovered)} (region ${fmt(r.amplitude.trained.pearson)}), phase r ${fmt(r.phase.trained.pearsonCovered)} (region ${fmt(r.phase.trained.pearson)})`);
+          if (gridsize === 1 && r.status === 'succeeded') {
+            // How well the per-pattern phase ramps (the local phase gradient) follow the truth (item 15).
+            r.ramps = await phaseRampFidelity(path.join(dir, 'model.onnx'), path.join(study, 'phase_c', `dose_${Math.trunc(dose)}`, 'patched_test.npz'));
+            log(`  phase ramps of ${r.ramps.patterns} test patterns: r ${fmt(r.ramps.r[0])} / ${fmt(r.ramps.r[1])} (x / y), spread ${fmt(r.ramps.spread[0], 4)} rad/px (truth ${fmt(r.ramps.spread[1], 4)}); under each pattern after the planes: r ${fmt(r.ramps.residual.r)}, rms ${fmt(r.ramps.residual.rms[0])} rad (truth ${fmt(r.ramps.residual.rms[1])})`);
+          }
+          // The iterative baseline (Phase F, ePIE with its defaults) on the view's test split, scored on the same
+          // common evaluation as the trained model.
+          const rdir = path.join(study, 'phase_f', `dose_${Math.trunc(dose)}`, view, 'test', 'epie');
+          log(`reconstructing ${object} dose ${dose.toExponential(0)} ${view} (epie) …`);
+          const recon = cli(['reconstruct', '--workspace', study, '--dose', String(dose), '--view', view, '--algorithm', 'epie'], log);
+          const rm = readJson(path.join(rdir, 'metrics.json'));
+          const rman = readJson(path.join(rdir, 'manifest.json'));
+          r.iterative = {
+            algorithm: 'epie', status: rman?.status ?? `exit ${recon.status}`, wallSeconds: recon.seconds,
+            sameEvaluation: JSON.stringify(rm?.evaluation?.region ?? null) === JSON.stringify(metrics?.evaluation?.region ?? null),
+            amplitude: pick(rm?.amplitude), phase: pick(rm?.phase),
+          };
+          log(`  ${r.iterative.status}, ${recon.seconds.toFixed(0)} s; amplitude r ${fmt(r.iterative.amplitude.pearsonCovered)}, phase r ${fmt(r.iterative.phase.pearsonCovered)}${r.iterative.sameEvaluation ? '' : ' (NOT the same evaluation region)'}`);
+        }
+      }
+    }
+  }
 }
 
 function fmt(v: number | null | undefined, digits = 3): string {
@@ -179,7 +235,7 @@ function table(results: JobResult[]): string {
       const three = (k: keyof Scores): string => `${fmt(s.trained[k])} / ${fmt(s.untrained[k])} / ${fmt(s.flat[k])} / ${fmt(it?.[k])}`;
       rows.push([
         part === 'amplitude' ? r.object : '', part === 'amplitude' ? r.dose.toExponential(0) : '', part === 'amplitude' ? `${r.view} gs${r.gridsize}` : '',
-        part === 'amplitude' ? String(r.epochs ?? r.status) : '', part === 'amplitude' ? r.wallSeconds.toFixed(0) : '', part === 'amplitude' ? fmt(r.patternsPerSec, 1) : '',
+        part === 'amplitude' ? `${r.epochs ?? r.status}${r.run === 'fresh' ? '' : '*'}` : '', part === 'amplitude' ? r.wallSeconds.toFixed(0) : '', part === 'amplitude' ? fmt(r.patternsPerSec, 1) : '',
         part, `${fmt(s.trained.pearsonCovered)} / ${fmt(s.untrained.pearsonCovered)} / ${fmt(it?.pearsonCovered)}`, three('pearson'), three('ssim'), three('msSsim'), three('frc50'),
       ]);
     }
