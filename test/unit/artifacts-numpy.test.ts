@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openNpz } from '../../src/core/npy';
 import { writeReconstruction } from '../../src/core/run/artifacts';
-import { saveCheckpoint, type TrainingState } from '../../src/core/train/checkpoint';
+import { readModelData, saveCheckpoint, type ModelData, type TrainingState } from '../../src/core/train/checkpoint';
 import type { Reconstruction } from '../../src/core/train/reconstruct';
 import { fixturesDir, tempDir } from './helpers/paths';
 
@@ -43,6 +43,16 @@ function state(): TrainingState {
 
 const shapes = new Map<string, number[]>([['enc0.conv0.weight', [2, 1, 3, 3]], ['log_scale', [1]]]);
 
+/** The probe and positions a checkpoint stores for scoring without the data files (ModelData). */
+function modelData(): ModelData {
+  const probe = Float32Array.from({ length: 2 * 3 * 3 }, (_, i) => (i % 2 ? -1 : 1) * (1 + i) / 7);
+  return {
+    probe: { height: 3, width: 3, data: probe },
+    train: { xs: Float64Array.from([40.5, 41, 43.25, 47]), ys: Float64Array.from([50, 52.5, 49, 51]) },
+    test: { xs: Float64Array.from([60, 61.5]), ys: Float64Array.from([70.25, 69]) },
+  };
+}
+
 describe('run artifacts load in NumPy', () => {
   const tmp = tempDir('ptycho-artifacts-');
   after(() => tmp.cleanup());
@@ -50,7 +60,7 @@ describe('run artifacts load in NumPy', () => {
   it('our writers reproduce the committed, NumPy-checked files byte for byte', async () => {
     const out = process.env.UPDATE_FIXTURES ? DIR : tmp.dir;
     await writeReconstruction(out, reconstruction(), { jobId: 'dose_1000/baseline/gs1', split: 'test', cropSize: 20, datasetPath: 'patched_test.npz' }, { mtime: MTIME });
-    await saveCheckpoint(path.join(out, 'checkpoint.npz'), state(), shapes, { mtime: MTIME });
+    await saveCheckpoint(path.join(out, 'checkpoint.npz'), state(), shapes, { mtime: MTIME, data: modelData() });
     for (const f of ['reconstruction.npz', 'checkpoint.npz']) {
       assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(DIR, f))), `${f} differs from the committed fixture (regenerate: UPDATE_FIXTURES=1, then run check_with_numpy.py)`);
     }
@@ -88,5 +98,8 @@ describe('run artifacts load in NumPy', () => {
       await a.close();
     }
     assert.ok(view.checkpoint_state_keys.includes('configKey') && view.checkpoint_state_keys.includes('stepInEpoch'));
+    // The stored probe and positions read back exactly (NumPy saw complex64 and float64 members above).
+    assert.deepEqual(await readModelData(path.join(DIR, 'checkpoint.npz')), modelData());
+    assert.equal(view.files['checkpoint.npz']['data.probe'].dtype, '<c8');
   });
 });

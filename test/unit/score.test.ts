@@ -106,6 +106,39 @@ describe('ptycho-study score: a trained model on a dataset the user names', func
     });
   }
 
+  it('with the study\'s data files gone, the model scores and applies from its checkpoint alone (its probe and positions stored there) — value for value; an earlier version\'s checkpoint says what is missing', async () => {
+    // A copy of the evaluation file outside the study, then the study's data moved away (put back below).
+    const evalCopy = path.join(tmp.dir, 'eval-copy', 'patched_test.npz');
+    fs.mkdirSync(path.dirname(evalCopy), { recursive: true });
+    fs.copyFileSync(evalFile, evalCopy);
+    // An earlier version's checkpoint: the same model without the stored probe and positions.
+    const oldJob = path.join(tmp.dir, 'old-checkpoint-job');
+    fs.cpSync(gs2Dir, oldJob, { recursive: true });
+    const arrays = await readAllArrays(path.join(gs2Dir, 'checkpoint.npz'));
+    assert.ok(arrays['data.probe'] && arrays['data.train_xcoords'] && arrays['data.test_xcoords'], 'the checkpoint stores the probe and the train and test positions');
+    for (const k of Object.keys(arrays)) if (k.startsWith('data.')) delete arrays[k];
+    await writeNpz(path.join(oldJob, 'checkpoint.npz'), arrays);
+    const moved = ['phase_c', 'phase_d'].map((d) => [path.join(root, d), path.join(tmp.dir, `${d}.away`)] as const);
+    for (const [from, to] of moved) fs.renameSync(from, to);
+    try {
+      const r = cli(['score', gs2Dir, '--data', evalCopy, '--json', '--threads', '1']);
+      assert.equal(r.code, 0, r.err);
+      const s = JSON.parse(r.out) as ScoreJson;
+      const saved = JSON.parse(fs.readFileSync(path.join(gs2Dir, 'metrics.json'), 'utf8')) as Metrics;
+      for (const part of PARTS) for (const k of KEYS) assert.equal((s.metrics as Metrics)[part][k], saved[part][k], `${part}.${k}`);
+      assert.equal(s.probeOverlap, 1, 'the training probe, read from the checkpoint');
+      const out = path.join(tmp.dir, 'applied-without-data');
+      const a = cli(['apply', gs2Dir, '--data', evalCopy, '--out', out, '--json', '--threads', '1']);
+      assert.equal(a.code, 0, a.err);
+      assert.ok(fs.existsSync(path.join(out, 'reconstruction.npz')));
+      const old = cli(['score', oldJob, '--data', evalCopy, '--threads', '1']);
+      assert.equal(old.code, 1, old.out);
+      assert.match(old.err, /training data .*cannot be read.*written by an earlier version, which did not store the probe and positions with it: put the file back, or train the job again/s);
+    } finally {
+      for (const [from, to] of moved) fs.renameSync(to, from);
+    }
+  });
+
   it('on a specimen it never saw: that file\'s scan box ± M/2, trained beside untrained and flat, and nothing written', async () => {
     const before = snapshot(root);
     const r = cli(['score', gs2, '--workspace', root, '--data', otherTest, '--json', '--threads', '1']);

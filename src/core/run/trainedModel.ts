@@ -1,7 +1,8 @@
 // A finished training job's model, opened to be put on data the user names (`score`, `apply`): the latest run must
 // have succeeded (or, asked for, its latest checkpoint is taken), its checkpoint must match its run config (the
-// resume key), and the network is rebuilt from the job's training data (the probe, the groups and the canvas the
-// checkpoint was keyed to). Nothing is written.
+// resume key), and the network is rebuilt from the probe and scan positions stored with the checkpoint (the groups
+// and the canvas it was keyed to), so the training files need not be there any more; checkpoints of earlier versions
+// read them from the job's training data. Nothing is written.
 import * as path from 'node:path';
 import { abortError } from '../abort';
 import { planProviders } from '../runtime/providers';
@@ -10,9 +11,9 @@ import { countScaleFor, resolveTrainingSettings } from '../study/config';
 import { ARTIFACT, parseDoseFolder } from '../study/layout';
 import { readRunRecord, type JobManifest } from '../study/manifest';
 import { checkRunConfig, readRunPlan } from '../study/runConfigFile';
-import { openTrainingDataset, type ComplexArray, type TrainingDataset } from '../train/data';
+import { openTrainingDataset, positionsOnlyDataset, type ComplexArray, type TrainingDataset } from '../train/data';
 import { quietOrt, type OrtModule } from '../train/runtime';
-import type { TrainingState } from '../train/checkpoint';
+import { readModelData, type TrainingState } from '../train/checkpoint';
 import { Trainer, type TrainingPlan } from '../train/trainer';
 import { evaluationGroups, runCountScale } from './evaluation';
 import type { RunConfig } from './plan';
@@ -61,7 +62,7 @@ export interface TrainedModel {
   plan: TrainingPlan;
   state: TrainingState;
   checkpoint: string;
-  /** The job's training data (its probe is the one the network learnt under). */
+  /** The job's training data — its probe (the one the network learnt under) and positions; no patterns when taken from the checkpoint. */
   train: TrainingDataset;
   ort: OrtModule;
   /** What the user should know about the model (a copied folder, an unfinished run). */
@@ -141,16 +142,27 @@ export async function openTrainedModel(jobDir: string, o: TrainedModelOptions): 
     await trainer?.release().catch(() => undefined);
     for (const d of opened) await d.close().catch(() => undefined);
   };
+  const checkpoint = path.join(dir, ARTIFACT.checkpoint);
   try {
-    const train = await openNamed(config.trainPath, config.diffractionKey, `${jobId}'s training data`);
-    opened.push(train);
-    const test = config.testPath ? await openNamed(config.testPath, config.diffractionKey, `${jobId}'s test data`) : undefined;
-    if (test) opened.push(test);
+    // The checkpoint carries the probe and positions the model was built from; only older checkpoints need the files.
+    const stored = await readModelData(checkpoint).catch(() => undefined); // an unreadable checkpoint is reported by loadState
+    let train: TrainingDataset;
+    let test: TrainingDataset | undefined;
+    if (stored) {
+      if (stored.probe.width !== config.n || stored.probe.height !== config.n) throw new TrainedModelError(`${jobId}'s checkpoint holds a ${stored.probe.height}×${stored.probe.width} probe; its run config says N=${config.n}.`, checkpoint);
+      train = positionsOnlyDataset(config.trainPath, config.n, stored.train.xs, stored.train.ys, stored.probe);
+      test = config.testPath && stored.test ? positionsOnlyDataset(config.testPath, config.n, stored.test.xs, stored.test.ys, stored.probe) : undefined;
+    } else {
+      const needFiles = ' (its checkpoint was written by an earlier version, which did not store the probe and positions with it: put the file back, or train the job again)';
+      train = await openNamed(config.trainPath, config.diffractionKey, `${jobId}'s training data`).catch((err: Error) => { throw new TrainedModelError(`${err.message}${needFiles}`, config.trainPath); });
+      opened.push(train);
+      test = config.testPath ? await openNamed(config.testPath, config.diffractionKey, `${jobId}'s test data`).catch((err: Error) => { throw new TrainedModelError(`${err.message}${needFiles}`, config.testPath); }) : undefined;
+      if (test) opened.push(test);
+    }
     const ort = loadOrt(`; ${o.use === 'score' ? 'scoring' : 'applying a model'} runs the model with it. Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci).`);
     quietOrt(ort);
     trainer = new Trainer(config, train, test, { ort, providers: planProviders(config.training.executionProvider).candidates, intraOpThreads: o.threads.threads });
     const plan = await trainer.prepare();
-    const checkpoint = path.join(dir, ARTIFACT.checkpoint);
     let state: TrainingState;
     try {
       state = await trainer.loadState(checkpoint);

@@ -2,8 +2,12 @@
 // moments, the step/epoch position (also inside an epoch, for a cancel between steps), the schedule's
 // counters and the loss history. Randomness is derived from (seed, purpose, epoch), never carried as hidden
 // generator state, so restoring these numbers restores the run exactly.
+// Each checkpoint also carries what the model needs of its data besides the patterns (`ModelData`: the training
+// probe it learnt under and the scan positions that sized its groups and canvas), so a trained model can be scored
+// or applied after its training files were moved or deleted.
 import { createHash } from 'node:crypto';
 import { ndarray, openNpz, scalarString, writeNpz, type NdArray } from '../npy';
+import type { ComplexArray } from './data';
 
 export interface EpochRecord {
   epoch: number;
@@ -49,6 +53,17 @@ export interface TrainingState {
 
 export const CHECKPOINT_FORMAT = 'ptycho-study-checkpoint/1';
 
+/** What the model needs of its training and test files besides their patterns (stored with each checkpoint). */
+export interface ModelData {
+  /** The training file's probeGuess: the probe the network learnt under. */
+  probe: ComplexArray;
+  train: { xs: Float64Array; ys: Float64Array };
+  /** The job's test split's positions (its groups share the canvas); absent when the job has none. */
+  test?: { xs: Float64Array; ys: Float64Array };
+}
+
+const MODEL_DATA = { probe: 'data.probe', trainX: 'data.train_xcoords', trainY: 'data.train_ycoords', testX: 'data.test_xcoords', testY: 'data.test_ycoords' } as const;
+
 /** A stable fingerprint of the values a checkpoint depends on. */
 export function configKeyOf(parts: Record<string, unknown>): string {
   return createHash('sha256').update(stableJson(parts)).digest('hex').slice(0, 16);
@@ -69,8 +84,18 @@ function scalars(state: TrainingState): Record<string, unknown> {
 }
 
 /** Writes the checkpoint atomically (a reader or a crash sees the old file or the new one, never half). */
-export async function saveCheckpoint(file: string, state: TrainingState, shapes: ReadonlyMap<string, readonly number[]>, opts: { mtime?: Date } = {}): Promise<void> {
+export async function saveCheckpoint(file: string, state: TrainingState, shapes: ReadonlyMap<string, readonly number[]>, opts: { mtime?: Date; data?: ModelData } = {}): Promise<void> {
   const arrays: Record<string, NdArray> = {};
+  const d = opts.data;
+  if (d) {
+    arrays[MODEL_DATA.probe] = ndarray('<c8', [d.probe.height, d.probe.width], d.probe.data);
+    arrays[MODEL_DATA.trainX] = ndarray('<f8', [d.train.xs.length], d.train.xs);
+    arrays[MODEL_DATA.trainY] = ndarray('<f8', [d.train.ys.length], d.train.ys);
+    if (d.test) {
+      arrays[MODEL_DATA.testX] = ndarray('<f8', [d.test.xs.length], d.test.xs);
+      arrays[MODEL_DATA.testY] = ndarray('<f8', [d.test.ys.length], d.test.ys);
+    }
+  }
   for (const [name, data] of state.params) arrays[`param.${name}`] = ndarray('<f4', [...shapes.get(name)!], data);
   for (const [name, data] of state.m) arrays[`adam_m.${name}`] = ndarray('<f4', [...shapes.get(name)!], data);
   for (const [name, data] of state.v) arrays[`adam_v.${name}`] = ndarray('<f4', [...shapes.get(name)!], data);
@@ -133,6 +158,29 @@ export async function loadCheckpoint(
       best: s.best === null ? Infinity : Number(s.best),
       params, m, v,
     };
+  } finally {
+    await archive.close();
+  }
+}
+
+/** The model's data stored with a checkpoint; undefined for checkpoints written before it was stored. */
+export async function readModelData(file: string): Promise<ModelData | undefined> {
+  const archive = await openNpz(file);
+  try {
+    if (!archive.has(MODEL_DATA.probe) || !archive.has(MODEL_DATA.trainX) || !archive.has(MODEL_DATA.trainY)) return undefined;
+    const floats = async (key: string): Promise<Float64Array> => {
+      const arr = await archive.readArray(key);
+      if (arr.shape.length !== 1 || !(arr.data instanceof Float64Array)) throw new CheckpointError(`${file}: ${key} is not a 1-D float64 array.`);
+      return arr.data;
+    };
+    const probe = await archive.readArray(MODEL_DATA.probe);
+    if (probe.dtype.name !== 'c8' || probe.shape.length !== 2) throw new CheckpointError(`${file}: ${MODEL_DATA.probe} is not a 2-D complex64 array.`);
+    const train = { xs: await floats(MODEL_DATA.trainX), ys: await floats(MODEL_DATA.trainY) };
+    const test = archive.has(MODEL_DATA.testX) && archive.has(MODEL_DATA.testY) ? { xs: await floats(MODEL_DATA.testX), ys: await floats(MODEL_DATA.testY) } : undefined;
+    for (const [what, pos] of [['training', train], ['test', test]] as const) {
+      if (pos && pos.xs.length !== pos.ys.length) throw new CheckpointError(`${file}: the ${what} positions have ${pos.xs.length} x and ${pos.ys.length} y coordinates.`);
+    }
+    return { probe: { height: probe.shape[0], width: probe.shape[1], data: Float32Array.from(probe.data as Float32Array) }, train, ...(test ? { test } : {}) };
   } finally {
     await archive.close();
   }

@@ -176,3 +176,17 @@ class StreamedPatterns implements PatternSource {
     }
   }
 }
+
+/**
+ * A dataset of positions and probe only, for a trained model whose file is gone (its checkpoint's ModelData): the
+ * model's groups and canvas are rebuilt from it; reading a pattern is an error that says why there are none.
+ */
+export function positionsOnlyDataset(file: string, n: number, xs: Float64Array, ys: Float64Array, probe: ComplexArray): TrainingDataset {
+  const patterns: PatternSource = {
+    streamed: false,
+    read: async () => {
+      throw new DatasetError(file, 'its patterns are not available: only the probe and positions stored with the checkpoint are');
+    },
+  };
+  return { path: file, n, count: xs.length, xs, ys, probe, meanEnergy: NaN, normalization: NaN, patterns, close: async () => undefined };
+}

@@ -207,7 +207,8 @@ export class Trainer {
   }
 
   async saveState(state: TrainingState, file: string): Promise<void> {
-    await saveCheckpoint(file, state, this.shapes);
+    const position = (d: TrainingDataset): { xs: Float64Array; ys: Float64Array } => ({ xs: d.xs, ys: d.ys });
+    await saveCheckpoint(file, state, this.shapes, { data: { probe: this.train.probe, train: position(this.train), ...(this.test ? { test: position(this.test) } : {}) } });
   }
 
   private requirePlan(): TrainingPlan {
