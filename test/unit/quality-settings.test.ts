@@ -106,7 +106,7 @@ describe('reconstruction-quality settings', () => {
     assert.equal(gs2.get('regroupEachEpoch')!.value, true);
     assert.match(gs2.get('regroupEachEpoch')!.note, /drawn afresh/);
     assert.match(gs2.get('regroupEachEpoch')!.reference, /one grouping per run/);
-    assert.equal(byKey.get('symmetryAugment')!.value, DEFAULT_TRAINING.symmetryAugment);
+    assert.equal(byKey.get('symmetryAugment')!.value, false, 'gridsize 1: auto leaves the patterns as measured');
     const turned = new Map(openChoicesOf(resolveTrainingSettings({ symmetryAugment: true }), 1000, 1000, 2).map((c) => [c.key, c]));
     assert.match(turned.get('symmetryAugment')!.note, /mirror or rotation .* leaves the probe unchanged/);
     assert.match(turned.get('symmetryAugment')!.reference, /as measured/);
@@ -124,7 +124,7 @@ describe('reconstruction-quality settings', () => {
     assert.equal(d.backprojectedInput, false, 'the back-projected input is off by default (PtychoPINN\'s input)');
     assert.throws(() => resolveTrainingSettings({ backprojectedInput: 'on' as never }), /backprojectedInput must be true or false/);
     assert.throws(() => resolveTrainingSettings({ regroupEachEpoch: 'yes' as never }), /regroupEachEpoch must be true or false/);
-    assert.throws(() => resolveTrainingSettings({ symmetryAugment: 'yes' as never }), /symmetryAugment must be true or false/);
+    assert.throws(() => resolveTrainingSettings({ symmetryAugment: 'yes' as never }), /symmetryAugment must be true, false or 'auto'/);
     assert.equal(d.stitchFillHoles, true, 'holes between crops are filled by default');
     assert.throws(() => resolveTrainingSettings({ probeBig: 'yes' as never }), /probeBig/);
     assert.throws(() => resolveTrainingSettings({ stitchFillHoles: 1 as never }), /stitchFillHoles must be true or false/);
@@ -132,7 +132,7 @@ describe('reconstruction-quality settings', () => {
     try {
       await makeStudy(tmp.dir, { doses: [1000], views: [] });
       const dry = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'dry-run', '--workspace', tmp.dir, '--view', 'baseline', ...flags], { encoding: 'utf8', timeout: 60_000 });
-      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean; backprojectedInput: boolean; regroupEachEpoch: boolean; symmetryAugment: boolean } =>
+      const config = (): { stitchPhaseAlignment: boolean; probeBig: boolean; stitchFillHoles: boolean; rampHead: boolean; residualBlocks: boolean; backprojectedInput: boolean; regroupEachEpoch: boolean; symmetryAugment: boolean | 'auto' } =>
         JSON.parse(fs.readFileSync(path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1', 'run-config.json'), 'utf8')).training;
       // A dry run that must succeed, and the training settings it planned.
       const planned = (...flags: string[]): ReturnType<typeof config> => {
@@ -150,11 +150,15 @@ describe('reconstruction-quality settings', () => {
       assert.equal(r.status, 2);
       assert.match(r.stderr, /--ramp-head and --no-ramp-head exclude each other/);
       // A settings file that turns a switch away from its default, and the flag that overrides it.
-      for (const [key, value, flag] of [['rampHead', false, '--ramp-head'], ['residualBlocks', true, '--no-residual-blocks'], ['backprojectedInput', true, '--no-backprojected-input'], ['regroupEachEpoch', true, '--no-regroup-each-epoch'], ['symmetryAugment', !DEFAULT_TRAINING.symmetryAugment, DEFAULT_TRAINING.symmetryAugment ? '--symmetry-augment' : '--no-symmetry-augment']] as const) {
+      for (const [key, value, flag] of [['rampHead', false, '--ramp-head'], ['residualBlocks', true, '--no-residual-blocks'], ['backprojectedInput', true, '--no-backprojected-input'], ['regroupEachEpoch', true, '--no-regroup-each-epoch'], ['symmetryAugment', false, '--symmetry-augment']] as const) {
         fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ [`ptychoStudy.training.${key}`]: value }));
         assert.equal(planned()[key], value, key);
         assert.equal(planned(flag)[key], !value, flag);
       }
+      // symmetryAugment also takes 'auto' (its default) from a file; the flags override it either way.
+      fs.writeFileSync(path.join(tmp.dir, 'ptycho-study.json'), JSON.stringify({ 'ptychoStudy.training.symmetryAugment': 'auto' }));
+      assert.equal(planned().symmetryAugment, 'auto');
+      assert.equal(planned('--no-symmetry-augment').symmetryAugment, false);
       r = dry('--residual-blocks', '--no-residual-blocks');
       assert.equal(r.status, 2);
       assert.match(r.stderr, /--residual-blocks and --no-residual-blocks exclude each other/);

@@ -18,6 +18,8 @@ import {
 import { readAllArrays } from './helpers/npy';
 import { cli } from './helpers/smallStudy';
 import { cancelThenResume, maxParameterDiff, openTrainer, plannedStudy } from './helpers/trainer';
+import { openChoicesOf, type RunConfig } from '../../src/core/run/plan';
+import { DEFAULT_TRAINING, resolveTrainingSettings } from '../../src/core/study/config';
 
 quietOrt(ort);
 
@@ -186,7 +188,7 @@ describe('symmetry augmentation (training.symmetryAugment)', function () {
       const stepsPerEpoch = straight.t.plan!.stepsPerEpoch;
       await straight.close();
 
-      const plainConfig = await planFor(settings);
+      const plainConfig = await planFor({ ...settings, symmetryAugment: false });
       const plain = await openTrainer(plainConfig);
       assert.equal(plain.t.plan!.symmetries, undefined);
       const s0 = plain.t.initialState();
@@ -244,6 +246,40 @@ describe('symmetry augmentation (training.symmetryAugment)', function () {
       assert.equal(m.status, 'succeeded');
       assert.deepEqual(m.training.symmetries, PATTERN_SYMMETRIES.map((s) => s.name));
       assert.ok(m.training.probeSymmetryMismatch['rotate-90'] < 1e-6);
+    });
+
+    it('auto, the default: gridsize-2 groups turned, gridsize-1 patterns as measured; each keyed as the explicit setting it resolves to', async () => {
+      assert.equal(DEFAULT_TRAINING.symmetryAugment, 'auto');
+      const gs2 = await planFor({ ...settings, epochs: 1 });
+      const gs1 = await planFor({ ...settings, epochs: 1 }, 'dose_100000/baseline/gs1');
+      assert.equal(gs2.training.symmetryAugment, 'auto');
+      const opened2 = await openTrainer(gs2);
+      const opened1 = await openTrainer(gs1);
+      try {
+        assert.equal(opened2.t.plan!.symmetries!.usable.length, 8, 'gridsize 2: turned');
+        assert.equal(opened1.t.plan!.symmetries, undefined, 'gridsize 1: as measured');
+        // A checkpoint of 'auto' is the checkpoint of what it resolves to (and resumes under it), not of the other.
+        const keyOf = async (c: RunConfig): Promise<string> => {
+          const o = await openTrainer(c);
+          try {
+            return o.t.configKey();
+          } finally {
+            await o.close();
+          }
+        };
+        assert.equal(opened2.t.configKey(), await keyOf({ ...gs2, training: { ...gs2.training, symmetryAugment: true } }));
+        assert.notEqual(opened2.t.configKey(), await keyOf({ ...gs2, training: { ...gs2.training, symmetryAugment: false } }));
+        assert.equal(opened1.t.configKey(), await keyOf({ ...gs1, training: { ...gs1.training, symmetryAugment: false } }));
+      } finally {
+        await opened2.close();
+        await opened1.close();
+      }
+      const choice = (c: RunConfig) => openChoicesOf(c.training, 100, 100, c.gridsize).find((o) => o.key === 'symmetryAugment')!;
+      assert.equal(choice(gs2).value, true);
+      assert.match(choice(gs2).note, /\(auto: on for gridsize 2\)$/);
+      assert.equal(choice(gs1).value, false);
+      assert.match(choice(gs1).note, /\(auto: off for gridsize 1\)$/);
+      assert.throws(() => resolveTrainingSettings({ symmetryAugment: 'on' as never }), /symmetryAugment must be true, false or 'auto' \(got on\)/);
     });
 
     it('gridsize 1 turns single patterns too', async () => {

@@ -2,7 +2,7 @@
 // verbatim in the run's manifest and run-config.json. Dry runs write a plan (dryRun.ts); launches start one (launch.ts).
 import { assertInsideRoot, UnsafePathError } from './safeFiles';
 import { planProviders, type ProviderPlan } from '../runtime/providers';
-import { intensityScaleFor, resolveObjectSupport, resolveTrainingSettings, type TrainingSettings } from '../study/config';
+import { intensityScaleFor, resolveObjectSupport, resolveSymmetryAugment, resolveTrainingSettings, type TrainingSettings } from '../study/config';
 import { GROUP_SIZE_GS2 } from '../study/dataset';
 import { applyOverrides, hasErrors, formatFinding, type Finding } from '../study/findings';
 import type { StudyJob } from '../study/jobs';
@@ -67,6 +67,7 @@ export interface OpenChoice {
 /** The study's unrecorded choices, made explicit for one run of `gridsize` (recorded in run-config.json and the manifest). */
 export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number, gridsize: number): OpenChoice[] {
   const support = resolveObjectSupport(training, gridsize);
+  const turned = resolveSymmetryAugment(training, gridsize);
   return [
     { key: 'nGroups', value: nGroups, reference: '512 (TrainingConfig default)', note: training.nGroups === undefined ? `all ${patterns} training patterns, one group each` : 'set explicitly' },
     { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },
@@ -86,7 +87,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'rampHead', value: training.rampHead, reference: 'absent (the decoders alone produce the phase)', note: training.rampHead ? 'a learnt linear phase ramp per pattern (slopes from the pooled bottleneck and the intensity centroid) is added on the central N/2' : 'the decoders alone produce the phase (PtychoPINN\'s network)' },
     { key: 'residualBlocks', value: training.residualBlocks, reference: 'absent (plain Conv+ReLU pairs)', note: training.residualBlocks ? 'each level\'s second Conv+ReLU adds to its input (a residual block; the same parameters)' : 'plain Conv+ReLU pairs (PtychoPINN\'s network)' },
     { key: 'regroupEachEpoch', value: training.regroupEachEpoch && gridsize > 1, reference: 'false (one grouping per run; enable_oversampling draws more groups, once)', note: gridsize === 1 ? 'gridsize 1: each pattern is its own group' : training.regroupEachEpoch ? 'each training group\'s C = 4 patterns are drawn afresh from its seed\'s K nearest neighbours every epoch (validation and test groups fixed)' : 'one grouping of the training patterns for the whole run' },
-    { key: 'symmetryAugment', value: training.symmetryAugment, reference: 'absent (each pattern as measured)', note: training.symmetryAugment ? 'each training group is drawn under a mirror or rotation of the square that leaves the probe unchanged, patterns and offsets turned alike (none when the probe has no symmetry; the manifest\'s training.symmetries says which)' : 'each training pattern as measured' },
+    { key: 'symmetryAugment', value: turned, reference: 'absent (each pattern as measured)', note: `${turned ? 'each training group is drawn under a mirror or rotation of the square that leaves the probe unchanged, patterns and offsets turned alike (none when the probe has no symmetry; the manifest\'s training.symmetries says which)' : 'each training pattern as measured'}${training.symmetryAugment === 'auto' ? ` (auto: ${gridsize > 1 ? 'on for gridsize 2' : 'off for gridsize 1'})` : ''}` },
     { key: 'backprojectedInput', value: training.backprojectedInput, reference: 'absent (the encoder reads the diffraction amplitudes only)', note: training.backprojectedInput ? 'the encoder also reads each pattern propagated back to the sample (flat object\'s far-field phase, divided by the probe): 3C input channels' : 'the encoder reads the diffraction amplitudes only (PtychoPINN\'s network)' },
     { key: 'energyAmplitude', value: training.energyAmplitude, reference: 'absent (the amplitude is σ(z) alone)', note: training.energyAmplitude ? 'each pattern\'s amplitude is 2·σ(z)·a₀, a₀ the rms amplitude its total counts imply' : 'the amplitude head\'s σ(z) alone (PtychoPINN\'s)' },
     { key: 'objectSupport', value: support, reference: "'centre' (pad_object: the central N/2 × N/2)", note: `${support === 'full' ? 'the object is predicted on all N × N (one decoder level more); gridsize 2 merges by probe intensity' : 'the object is predicted on the central N/2 × N/2 only'}${training.objectSupport === 'auto' ? ` (auto: ${gridsize > 1 ? 'full for gridsize 2' : 'centre for gridsize 1'}${training.probeBig ? ', centre beside probe.big' : ''})` : ''}` },

@@ -61,7 +61,8 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (!s.rampHead) out.push('--no-ramp-head');
   if (s.residualBlocks) out.push('--residual-blocks');
   if (s.regroupEachEpoch) out.push('--regroup-each-epoch');
-  if (s.symmetryAugment !== DEFAULT_TRAINING.symmetryAugment) out.push(s.symmetryAugment ? '--symmetry-augment' : '--no-symmetry-augment');
+  // 'auto' is the default and has no flag of its own.
+  if (s.symmetryAugment !== DEFAULT_TRAINING.symmetryAugment && s.symmetryAugment !== 'auto') out.push(s.symmetryAugment ? '--symmetry-augment' : '--no-symmetry-augment');
   if (s.backprojectedInput) out.push('--backprojected-input');
   if (s.energyAmplitude) out.push('--energy-amplitude');
   if (!s.patienceRestartsOnLrReduction) out.push('--no-patience-restart');

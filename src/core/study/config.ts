@@ -20,6 +20,10 @@ export const STITCH_BLENDS: readonly StitchBlend[] = ['auto', 'crop', 'taper', '
 export type ObjectSupport = 'auto' | 'centre' | 'full';
 export const OBJECT_SUPPORTS: readonly ObjectSupport[] = ['auto', 'centre', 'full'];
 
+/** Whether training groups are turned by the probe's symmetries (TrainingSettings.symmetryAugment; 'auto': resolveSymmetryAugment). */
+export type SymmetryAugment = boolean | 'auto';
+export const SYMMETRY_AUGMENTS: readonly SymmetryAugment[] = ['auto', true, false];
+
 /** Training hyperparameters; defaults follow the TF reference (domain.md §10.2). */
 export interface TrainingSettings {
   epochs: number;
@@ -146,9 +150,10 @@ export interface TrainingSettings {
    * Draw each training group under one of the mirrors and rotations of the square that leave the probe unchanged
    * (core/train/symmetry.ts): the turned patterns and offsets are what a turned specimen would give with the same
    * probe, so the network sees more object content from the same data. A probe without symmetry (a measured one)
-   * leaves the data as they are. Validation and test groups are never turned.
+   * leaves the data as they are. Validation and test groups are never turned. 'auto' (default): on for gridsize 2,
+   * where it was measured to gain (README item 35), off for gridsize 1, where it did not.
    */
-  symmetryAugment: boolean;
+  symmetryAugment: SymmetryAugment;
   /**
    * Back-projected input (ArchitectureSpec.backprojectedInput): the encoder also reads each pattern propagated back
    * to the sample with the flat object's far-field phase and divided by the probe — two real-space planes per
@@ -205,7 +210,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   objectSupport: 'auto',
   residualBlocks: false,
   regroupEachEpoch: false,
-  symmetryAugment: false,
+  symmetryAugment: 'auto',
   backprojectedInput: false,
   allowIntensityData: false,
   previewCenter: null,
@@ -260,7 +265,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
   if (typeof s.backprojectedInput !== 'boolean') throw new ConfigError(`backprojectedInput must be true or false (got ${String(s.backprojectedInput)}).`);
   if (typeof s.residualBlocks !== 'boolean') throw new ConfigError(`residualBlocks must be true or false (got ${String(s.residualBlocks)}).`);
-  if (typeof s.symmetryAugment !== 'boolean') throw new ConfigError(`symmetryAugment must be true or false (got ${String(s.symmetryAugment)}).`);
+  if (!SYMMETRY_AUGMENTS.includes(s.symmetryAugment)) throw new ConfigError(`symmetryAugment must be true, false or 'auto' (got ${String(s.symmetryAugment)}).`);
   if (typeof s.regroupEachEpoch !== 'boolean') throw new ConfigError(`regroupEachEpoch must be true or false (got ${String(s.regroupEachEpoch)}).`);
   if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
   if (!OBJECT_SUPPORTS.includes(s.objectSupport)) throw new ConfigError(`objectSupport must be one of ${OBJECT_SUPPORTS.join(', ')} (got ${String(s.objectSupport)}).`);
@@ -301,6 +306,11 @@ export const countScaleFor = (dose: number, n: number): number => intensityScale
  * its stitched phase gains (item 29) — and the central N/2 for gridsize 1, whose short runs lose the amplitude on the
  * full support (item 29), and wherever probeBig predicts the border instead.
  */
+/** Whether a job's training groups are turned by the probe's symmetries: 'auto' turns gridsize-2 groups only. */
+export function resolveSymmetryAugment(t: Pick<TrainingSettings, 'symmetryAugment'>, gridsize: number): boolean {
+  return t.symmetryAugment === 'auto' ? gridsize > 1 : t.symmetryAugment;
+}
+
 export function resolveObjectSupport(t: Pick<TrainingSettings, 'objectSupport' | 'probeBig'>, gridsize: number): 'centre' | 'full' {
   if (t.objectSupport !== 'auto') return t.objectSupport;
   return gridsize > 1 && !t.probeBig ? 'full' : 'centre';

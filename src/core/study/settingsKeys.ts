@@ -12,7 +12,7 @@
 import * as path from 'node:path';
 import type { SlurmOptions } from '../run/slurm';
 import { clampPollSeconds } from './fingerprint';
-import { EXECUTION_PROVIDERS, OBJECT_SUPPORTS, resolveTrainingSettings, STITCH_BLENDS, type ExecutionProvider, type ObjectSupport, type StitchBlend, type TrainingSettings } from './config';
+import { EXECUTION_PROVIDERS, OBJECT_SUPPORTS, resolveTrainingSettings, STITCH_BLENDS, type ExecutionProvider, type ObjectSupport, type SymmetryAugment, type StitchBlend, type TrainingSettings } from './config';
 import type { DiscoverOptions } from './discovery';
 import {
   AD_LOSSES, LISTED_RECON_ALGORITHMS, PROBE_MODES, RECON_ALGORITHMS, resolveReconstructionSettings,
@@ -31,7 +31,7 @@ export interface SettingsReadOptions {
   unchecked?: boolean;
 }
 
-type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'point' | 'algorithms';
+type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'booleanOrAuto' | 'point' | 'algorithms';
 interface KeySpec {
   kind: Kind;
   values?: readonly string[];
@@ -51,7 +51,7 @@ export const SETTING_KEYS: Readonly<Record<string, KeySpec>> = Object.freeze({
   'demo.nImages': I,
   'training.epochs': I, 'training.batchSize': I, 'training.learningRate': N, 'training.neighborCount': I, 'training.seed': I,
   'training.nFiltersScale': I, 'training.earlyStoppingPatience': I, 'training.patienceRestartsOnLrReduction': B, 'training.threads': I, 'training.maxConcurrentJobs': I,
-  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.residualBlocks': B, 'training.regroupEachEpoch': B, 'training.symmetryAugment': B, 'training.backprojectedInput': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: OBJECT_SUPPORTS }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.stitchBlend': { kind: 'string', values: STITCH_BLENDS }, 'training.stitchAmplitudeFilter': B, 'training.stitchPhaseFilter': B, 'training.allowIntensityData': B,
+  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.residualBlocks': B, 'training.regroupEachEpoch': B, 'training.symmetryAugment': { kind: 'booleanOrAuto' }, 'training.backprojectedInput': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: OBJECT_SUPPORTS }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.stitchBlend': { kind: 'string', values: STITCH_BLENDS }, 'training.stitchAmplitudeFilter': B, 'training.stitchPhaseFilter': B, 'training.allowIntensityData': B,
   'training.runDetached': B, 'training.previewCenter': { kind: 'point' }, 'training.previewSize': I,
   'slurm.partition': S, 'slurm.time': S, 'slurm.cpusPerTask': I, 'slurm.gpusPerTask': I, 'slurm.mem': S, 'slurm.arrayLimit': I, 'slurm.account': S,
   'reconstruction.algorithms': { kind: 'algorithms' }, 'reconstruction.adLearningRate': N,
@@ -130,6 +130,8 @@ export function settingTypeProblem(key: string, v: unknown): string | undefined 
       return typeof v === 'number' && Number.isFinite(v) ? undefined : 'must be a number';
     case 'boolean':
       return typeof v === 'boolean' ? undefined : 'must be true or false';
+    case 'booleanOrAuto':
+      return typeof v === 'boolean' || v === 'auto' ? undefined : 'must be true, false or "auto"';
     case 'point':
       return v === null || (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) ? undefined : 'must be [x, y] (object pixels ≥ 0) or null';
     case 'algorithms':
@@ -223,7 +225,7 @@ export function trainingSettingsFromSettings(get: SettingGet, o: SettingsReadOpt
     rampHead: t('rampHead') as boolean | undefined,
     residualBlocks: t('residualBlocks') as boolean | undefined,
     regroupEachEpoch: t('regroupEachEpoch') as boolean | undefined,
-    symmetryAugment: t('symmetryAugment') as boolean | undefined,
+    symmetryAugment: t('symmetryAugment') as SymmetryAugment | undefined,
     backprojectedInput: t('backprojectedInput') as boolean | undefined,
     energyAmplitude: t('energyAmplitude') as boolean | undefined,
     objectSupport: t('objectSupport') as ObjectSupport | undefined,
