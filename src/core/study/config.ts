@@ -300,17 +300,17 @@ export function intensityScaleFor(dose: number, n: number): number {
 /** The photon counts per unit of normalized intensity at `dose` for N×N patterns: the scale's square (what the Poisson loss assumes). */
 export const countScaleFor = (dose: number, n: number): number => intensityScaleFor(dose, n) ** 2;
 
+/** Whether a job's training groups are turned by the probe's symmetries: 'auto' turns gridsize-2 groups only. */
+export function resolveSymmetryAugment(t: Pick<TrainingSettings, 'symmetryAugment'>, gridsize: number): boolean {
+  return t.symmetryAugment === 'auto' ? gridsize > 1 : t.symmetryAugment;
+}
+
 /**
  * The support `objectSupport` resolves to for a model of `gridsize`: 'auto' is the full N × N for gridsize 2 — a group
  * holds its phase on the whole window and not on PtychoPINN's central N/2 (README item 16), and with the probe blend
  * its stitched phase gains (item 29) — and the central N/2 for gridsize 1, whose short runs lose the amplitude on the
  * full support (item 29), and wherever probeBig predicts the border instead.
  */
-/** Whether a job's training groups are turned by the probe's symmetries: 'auto' turns gridsize-2 groups only. */
-export function resolveSymmetryAugment(t: Pick<TrainingSettings, 'symmetryAugment'>, gridsize: number): boolean {
-  return t.symmetryAugment === 'auto' ? gridsize > 1 : t.symmetryAugment;
-}
-
 export function resolveObjectSupport(t: Pick<TrainingSettings, 'objectSupport' | 'probeBig'>, gridsize: number): 'centre' | 'full' {
   if (t.objectSupport !== 'auto') return t.objectSupport;
   return gridsize > 1 && !t.probeBig ? 'full' : 'centre';
