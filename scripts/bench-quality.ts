@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeJsonAtomic } from '../src/core/atomic';
 import { phaseRampFidelity, type RampFidelity } from './phase-ramps';
 
 interface Args { json: boolean; quick: boolean; keep?: string; epochs?: number; doses?: number[]; objects?: string[]; views?: string[]; nImages?: number; trainArgs: string[] }
@@ -74,13 +75,12 @@ function cli(args: string[], log: (s: string) => void): { status: number; stdout
 /** What a kept study was made with; a rerun must ask for the same, or its jobs would mix two configurations. */
 interface BenchSettings { nImages: number; epochs: number | null; trainArgs: string[] }
 
-function checkKeptSettings(root: string, wanted: BenchSettings): void {
+async function checkKeptSettings(root: string, wanted: BenchSettings): Promise<void> {
   const file = path.join(root, 'bench.json');
   const had = readJson(file) as BenchSettings | undefined;
   if (had === undefined) {
     fs.mkdirSync(root, { recursive: true });
-    fs.writeFileSync(`${file}.tmp`, `${JSON.stringify(wanted, null, 2)}\n`);
-    fs.renameSync(`${file}.tmp`, file);
+    await writeJsonAtomic(file, wanted);
     return;
   }
   const differs = (Object.keys(wanted) as (keyof BenchSettings)[]).filter((k) => JSON.stringify(had[k] ?? null) !== JSON.stringify(wanted[k]));
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const epochs = args.epochs ?? (args.quick ? 6 : undefined);
   log(`bench:quality — ${objects.join(', ')} objects × doses ${doses.map((d) => d.toExponential(0)).join(', ')} × ${views.join(', ')}; ${nImages} patterns per dose (N = 64), ${epochs ? `${epochs} epochs` : 'default epochs (50, early stopping)'}; study in ${root}`);
   log(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
-  checkKeptSettings(root, { nImages, epochs: epochs ?? null, trainArgs: args.trainArgs });
+  await checkKeptSettings(root, { nImages, epochs: epochs ?? null, trainArgs: args.trainArgs });
   // The children get the terminal's Ctrl-C themselves and cancel with a checkpoint; the bench then stops (cli()).
   process.on('SIGINT', () => undefined);
   const started = performance.now();

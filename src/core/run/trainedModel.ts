@@ -153,11 +153,15 @@ export async function openTrainedModel(jobDir: string, o: TrainedModelOptions): 
       train = positionsOnlyDataset(config.trainPath, config.n, stored.train.xs, stored.train.ys, stored.probe);
       test = config.testPath && stored.test ? positionsOnlyDataset(config.testPath, config.n, stored.test.xs, stored.test.ys, stored.probe) : undefined;
     } else {
-      const needFiles = ' (its checkpoint was written by an earlier version, which did not store the probe and positions with it: put the file back, or train the job again)';
-      train = await openNamed(config.trainPath, config.diffractionKey, `${jobId}'s training data`).catch((err: Error) => { throw new TrainedModelError(`${err.message}${needFiles}`, config.trainPath); });
-      opened.push(train);
-      test = config.testPath ? await openNamed(config.testPath, config.diffractionKey, `${jobId}'s test data`).catch((err: Error) => { throw new TrainedModelError(`${err.message}${needFiles}`, config.testPath); }) : undefined;
-      if (test) opened.push(test);
+      const openJobFile = async (file: string, what: string): Promise<TrainingDataset> => {
+        const d = await openNamed(file, config.diffractionKey, `${jobId}'s ${what}`).catch((err: Error) => {
+          throw new TrainedModelError(`${err.message} (its checkpoint was written by an earlier version, which did not store the probe and positions with it: put the file back, or train the job again)`, file);
+        });
+        opened.push(d);
+        return d;
+      };
+      train = await openJobFile(config.trainPath, 'training data');
+      test = config.testPath ? await openJobFile(config.testPath, 'test data') : undefined;
     }
     const ort = loadOrt(`; ${o.use === 'score' ? 'scoring' : 'applying a model'} runs the model with it. Install the dependencies (ONNXRUNTIME_NODE_INSTALL=skip npm ci).`);
     quietOrt(ort);
