@@ -347,6 +347,20 @@ describe('run safety (issue 13)', function () {
     assert.equal(manifestOf().status, 'succeeded');
   });
 
+  it('11: a study copied elsewhere: the resume is refused naming the training file it was trained on, and the copy stays as it was', async () => {
+    // The dense job finished in the test above. A checkpoint is tied to its training file's path (fingerprint.ts).
+    const moved = path.join(tmp.dir, 'moved-study');
+    fs.cpSync(study, moved, { recursive: true });
+    const copiedJob = path.join(moved, 'phase_e', 'dose_10000', 'dense', 'gs2');
+    const checkpoint = fs.readFileSync(path.join(copiedJob, 'checkpoint.npz'));
+    const refused = await cli(['train', '--workspace', moved, '--view', 'dense', ...FAST, '--object-support', 'centre', '--resume']).done;
+    assert.equal(refused.code, 1, refused.out + refused.err);
+    const trainFile = (root: string): string => escape(JSON.stringify(path.join(root, 'phase_d', 'dose_10000', 'dense', 'dense_train.npz')));
+    assert.match(refused.out, new RegExp(`written with other settings \\(trainPath ${trainFile(study)} → ${trainFile(moved)}\\)\\. Resume with the settings it ran with \\(it was trained on .*dense_train\\.npz, this run reads .*: a checkpoint resumes only on the file it was trained on, so move the study back to where it was trained\\)`));
+    assert.ok(checkpoint.equals(fs.readFileSync(path.join(copiedJob, 'checkpoint.npz'))), 'the copy\'s checkpoint stays as it was');
+    assert.equal(manifestOf(copiedJob).status, 'succeeded');
+  });
+
   it('11: a full disk or a refused write names the file and the job, fails only that job, and the loop goes on', async () => {
     const dense = jobDir('dense');
     const sparse = jobDir('sparse');

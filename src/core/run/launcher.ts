@@ -228,13 +228,17 @@ function trainingJob(config: RunConfig): WorkerJob {
 async function checkLaunchKey(config: RunConfig, state: Record<string, unknown>): Promise<void> {
   const next = { ...config, training: resolveTrainingSettings(config.training) };
   await refuseOtherSettings(config, state, launchKeyOf(next), async () => {
-    const ran = await readRunConfig(config.artifactDir);
+    const ran = await readRunConfig(config.artifactDir, { forComparison: true });
     ran.training = resolveTrainingSettings(ran.training);
     const support = (c: RunConfig): 'centre' | 'full' => resolveObjectSupport(c.training, c.gridsize);
     // A gridsize-2 run from before the default became the full support (README item 29) meets 'auto' here.
     const hint = next.training.objectSupport === 'auto' && support(ran) !== support(next)
       ? `gridsize ${config.gridsize} predicts the object on ${support(next) === 'full' ? 'all N × N' : 'the central N/2'} by default now: --object-support ${support(ran)} (ptychoStudy.training.objectSupport '${support(ran)}') resumes this checkpoint`
-      : undefined;
+      // A checkpoint is tied to the path of the file it was trained on: a study moved or copied elsewhere is
+      // other data as far as the key can tell.
+      : path.resolve(ran.trainPath) !== path.resolve(config.trainPath)
+        ? `it was trained on ${ran.trainPath}, this run reads ${config.trainPath}: a checkpoint resumes only on the file it was trained on, so move the study back to where it was trained`
+        : undefined;
     return { key: launchKeyOf(ran), differences: fingerprintDifferences(ran, next), ...(hint ? { hint } : {}) };
   }, 'ptycho-study train --restart, or Train in VS Code');
 }

@@ -43,9 +43,13 @@ export async function readRunPlan(jobDir: string): Promise<Record<string, unknow
   return value as Record<string, unknown>;
 }
 
-/** Reads and checks the training plan of `jobDir` (see checkRunConfig). */
-export async function readRunConfig(jobDir: string): Promise<RunConfig> {
-  return checkRunConfig(await readRunPlan(jobDir), path.join(jobDir, ARTIFACT.runConfig), jobDir);
+/**
+ * Reads and checks the training plan of `jobDir` (see checkRunConfig). `forComparison`: the plan is only compared
+ * with another (a refused resume's list of differences), never run, so where it would write is not checked — a job
+ * folder copied or moved with its study still says what it ran with.
+ */
+export async function readRunConfig(jobDir: string, opts: { forComparison?: boolean } = {}): Promise<RunConfig> {
+  return checkRunConfig(await readRunPlan(jobDir), path.join(jobDir, ARTIFACT.runConfig), jobDir, opts);
 }
 
 function describe(v: unknown): string {
@@ -70,7 +74,7 @@ function samePlace(a: string, b: string): boolean {
  * Checks the fields a worker relies on (types, ranges) and where the plan would write. Throws RunConfigError
  * naming the file and the field; returns the value as a RunConfig.
  */
-export function checkRunConfig(c: Record<string, unknown>, file: string, jobDir: string): RunConfig {
+export function checkRunConfig(c: Record<string, unknown>, file: string, jobDir: string, opts: { forComparison?: boolean } = {}): RunConfig {
   const fail = (field: string, want: string): never => {
     throw new RunConfigError(`${file}: ${field} must be ${want} (found ${describe(field.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], c))}); ${REWRITE}.`, file);
   };
@@ -102,14 +106,14 @@ export function checkRunConfig(c: Record<string, unknown>, file: string, jobDir:
   if (!c.training || typeof c.training !== 'object' || Array.isArray(c.training)) fail('training', 'an object of training settings');
   str('artifactDir');
   // A run writes into its own folder only, and the study manifest only into an artifact root above it.
-  if (!samePlace(c.artifactDir as string, jobDir)) {
+  if (!opts.forComparison && !samePlace(c.artifactDir as string, jobDir)) {
     throw new RunConfigError(`${file}: artifactDir ${JSON.stringify(c.artifactDir)} is not the folder the plan is in (${jobDir}); a run writes only to its own artifact folder. ${REWRITE[0].toUpperCase()}${REWRITE.slice(1)}.`, file);
   }
   if (c.study !== undefined) {
     const study = c.study as Record<string, unknown> | null;
     if (!study || typeof study !== 'object' || Array.isArray(study) || typeof study.artifactRoot !== 'string') fail('study.artifactRoot', 'a folder path');
     const root = path.resolve((study as Record<string, string>).artifactRoot);
-    if (!isInside(root, path.resolve(jobDir))) {
+    if (!opts.forComparison && !isInside(root, path.resolve(jobDir))) {
       throw new RunConfigError(`${file}: study.artifactRoot ${JSON.stringify(root)} does not contain the job's artifact folder ${jobDir}; the run would write the study manifest elsewhere. ${REWRITE[0].toUpperCase()}${REWRITE.slice(1)}.`, file);
     }
   }
