@@ -70,7 +70,7 @@ const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string
 const QUALITY_FLAGS = {
   'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'residual-blocks': { type: 'boolean' }, 'no-residual-blocks': { type: 'boolean' }, 'regroup-each-epoch': { type: 'boolean' }, 'no-regroup-each-epoch': { type: 'boolean' }, 'symmetry-augment': { type: 'boolean' }, 'no-symmetry-augment': { type: 'boolean' }, 'backprojected-input': { type: 'boolean' }, 'no-backprojected-input': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'patience-restart': { type: 'boolean' }, 'no-patience-restart': { type: 'boolean' }, 'stitch-crop-size': { type: 'string' }, 'stitch-blend': { type: 'string' },
-  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'no-phase-filter': { type: 'boolean' }, 'phase-filter': { type: 'boolean' }, 'amplitude-filter': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'centroid-refinement': { type: 'boolean' },
+  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'no-phase-filter': { type: 'boolean' }, 'phase-filter': { type: 'boolean' }, 'amplitude-filter': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'centroid-refinement': { type: 'boolean' }, 'no-contrast-calibration': { type: 'boolean' }, 'contrast-calibration': { type: 'boolean' },
 } as const;
 /** The core training settings' flags, each with its meaning and default (DEFAULT_TRAINING). */
 const SETTINGS_HELP = [
@@ -132,6 +132,10 @@ const QUALITY_HELP = [
   '                         truth); --amplitude-filter turns it on over a settings file',
   '  --no-phase-filter      keep the stitched phase as predicted (default: weighted the same way by the FRC of the two',
   '                         half-stitches\' phases); --phase-filter turns it on over a settings file',
+  '  --no-contrast-calibration  keep the phase\'s contrast as predicted (default for gridsize 2, the last step: the',
+  '                         phase is scaled about its mean plane by the one gain with which the stitched object',
+  '                         reproduces the evaluation\'s own measured patterns best — no ground truth; off for',
+  '                         gridsize 1); --contrast-calibration turns it on for every gridsize',
   '  --preview-center X,Y   centre (object pixels) of the window scored and previewed after each epoch (default: the',
   '                         centre of the test groups); --preview-size N its side (default 96, 16…512)',
 ];
@@ -830,6 +834,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     stitchCentroidRefinement: onOffChoice(p, 'centroid-refinement'),
     stitchAmplitudeFilter: onOffChoice(p, 'amplitude-filter'),
     stitchPhaseFilter: onOffChoice(p, 'phase-filter'),
+    stitchContrastCalibration: onOffChoice(p, 'contrast-calibration'),
     probeNormalization: oneOf(p, 'probe-normalization', ['energy', 'mask-mean'] as const),
     minDelta: num(p, 'min-delta', { min: 0 }),
     weightInit: oneOf(p, 'weight-init', ['he', 'glorot'] as const),

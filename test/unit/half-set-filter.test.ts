@@ -156,7 +156,7 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
     try {
       await makeStudy(tmp.dir, { doses: [1000], views: [] });
       const job = path.join(tmp.dir, 'phase_e', 'dose_1000', 'baseline', 'gs1');
-      const train = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--view', 'baseline', '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--threads', '1', ...flags], { encoding: 'utf8', timeout: 240_000 });
+      const train = (...flags: string[]) => spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--view', 'baseline', '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--threads', '1', '--no-contrast-calibration', ...flags], { encoding: 'utf8', timeout: 240_000 });
       const read = async (): Promise<{ metrics: { amplitudeFilter?: { halfSetFrc50: number; halfSetFrc1over7: number; unit: string; halves: number[]; shellWeights: number[] }; phaseFilter?: { halfSetFrc50: number; unit: string; halves: number[]; shellWeights: number[] } }; amplitude: Float32Array; phase: Float32Array; weight: Float32Array }> => {
         const rec = await openNpz(path.join(job, 'reconstruction.npz'));
         const [amplitude, phase, weight] = await Promise.all(['amplitude', 'phase', 'weight'].map(async (k) => (await rec.readArray(k)).data as Float32Array));

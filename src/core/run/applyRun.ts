@@ -155,6 +155,7 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
         ...(recon.phaseRampRemoved ? { phaseRampRemoved: recon.phaseRampRemoved } : {}),
         ...(recon.amplitudeFilter ? { amplitudeFilter: { ...recon.amplitudeFilter, unit: 'cycles/px' } } : {}),
         ...(recon.phaseFilter ? { phaseFilter: { ...recon.phaseFilter, unit: 'cycles/px' } } : {}),
+        ...(recon.contrastCalibration ? { contrastCalibration: recon.contrastCalibration } : {}),
       },
       provider: plan.provider, threads: o.threads.threads, seconds: (performance.now() - started) / 1000,
       outDir, files: [...files, path.join(outDir, APPLY_RECORD)], notes, createdAt: new Date().toISOString(),

@@ -20,7 +20,7 @@ import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearson, r
 import { buildInferenceGraph, canvasSize, predictsFullPatch, type ModelGraphSpec } from '../model';
 import { openNpz } from '../npy';
 import type { EvaluationPlan, EvaluationSource, RunConfig } from './plan';
-import { resolveObjectSupport } from '../study/config';
+import { resolveContrastCalibration, resolveObjectSupport } from '../study/config';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { buildGroups, type PatternGroups } from '../train/groups';
 import { reconstruct, type Reconstruction, type ReconstructOptions } from '../train/reconstruct';
@@ -356,7 +356,7 @@ export const runCountScale = (config: RunConfig): number => config.intensityScal
 /** How a run stitches its reconstructions (its training settings), run in batches of `batch` groups. */
 export function runStitchOptions(config: RunConfig, batch: number, intraOpThreads?: number, countScale?: number) {
   const t = config.training;
-  return { batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, intraOpThreads, countScale: countScale ?? runCountScale(config) };
+  return { batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, contrastCalibration: resolveContrastCalibration(t, config.gridsize), intraOpThreads, countScale: countScale ?? runCountScale(config) };
 }
 
 /** The model's graph spec for other groups: the gs2 merge canvas must hold their offsets too (weights do not depend on it). */
@@ -421,6 +421,8 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
       // Truth-free: the half-set FRC of the amplitude, of the phase, and the weights they set (absent: the setting is off).
       ...(common.amplitudeFilter ? { amplitudeFilter: { ...common.amplitudeFilter, unit: 'cycles/px' } } : {}),
       ...(common.phaseFilter ? { phaseFilter: { ...common.phaseFilter, unit: 'cycles/px' } } : {}),
+      // Truth-free: the phase gain the evaluation's own patterns fit best, and their misfit before and after.
+      ...(common.contrastCalibration ? { contrastCalibration: common.contrastCalibration } : {}),
       coverage, metricRegion: { x: 0, y: 0, width: common.width, height: common.height },
     };
     if (!common.groundTruth) {

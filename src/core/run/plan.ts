@@ -2,7 +2,7 @@
 // verbatim in the run's manifest and run-config.json. Dry runs write a plan (dryRun.ts); launches start one (launch.ts).
 import { assertInsideRoot, UnsafePathError } from './safeFiles';
 import { planProviders, type ProviderPlan } from '../runtime/providers';
-import { intensityScaleFor, resolveObjectSupport, resolveSymmetryAugment, resolveTrainingSettings, type TrainingSettings } from '../study/config';
+import { intensityScaleFor, resolveContrastCalibration, resolveObjectSupport, resolveSymmetryAugment, resolveTrainingSettings, type TrainingSettings } from '../study/config';
 import { GROUP_SIZE_GS2 } from '../study/dataset';
 import { applyOverrides, hasErrors, formatFinding, type Finding } from '../study/findings';
 import type { StudyJob } from '../study/jobs';
@@ -68,6 +68,7 @@ export interface OpenChoice {
 export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number, gridsize: number): OpenChoice[] {
   const support = resolveObjectSupport(training, gridsize);
   const turned = resolveSymmetryAugment(training, gridsize);
+  const calibrated = resolveContrastCalibration(training, gridsize);
   return [
     { key: 'nGroups', value: nGroups, reference: '512 (TrainingConfig default)', note: training.nGroups === undefined ? `all ${patterns} training patterns, one group each` : 'set explicitly' },
     { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },
@@ -83,6 +84,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'stitchBlend', value: training.stitchBlend, reference: 'crop (reassemble_position: each patch\'s central M×M crop, hard edges)', note: 'stitching of the evaluation reconstruction: taper = each patch blended with a cos² window over the network\'s N/2 support; probe = each patch weighted by its patterns\' probe intensity; auto = probe for gridsize 2 on the full object support, taper for gridsize 2 on the central N/2, crop for gridsize 1' },
     { key: 'stitchAmplitudeFilter', value: training.stitchAmplitudeFilter, reference: 'absent (the stitched amplitude as predicted)', note: 'evaluation reconstruction: true = the amplitude weighted per spatial frequency by 2·FRC/(1+FRC) (Wiener), FRC between the stitches of the even and the odd patches (truth-free)' },
     { key: 'stitchPhaseFilter', value: training.stitchPhaseFilter, reference: 'absent (the stitched phase as predicted)', note: 'evaluation reconstruction: true = the phase weighted the same way by the FRC of the two half-stitches\' phases (each about its own mean gradient and global phase; truth-free)' },
+    { key: 'stitchContrastCalibration', value: calibrated, reference: 'absent (the phase\'s contrast as predicted)', note: `evaluation reconstruction, last step: ${calibrated ? 'the phase scaled about its mean plane by the one gain with which the stitched object\'s forward model fits the evaluation\'s own patterns best (Poisson likelihood; truth-free)' : 'the phase\'s contrast as predicted'}${training.stitchContrastCalibration === 'auto' ? ` (auto: ${gridsize > 1 ? 'on for gridsize 2' : 'off for gridsize 1'})` : ''}` },
     { key: 'stitchCentroidRefinement', value: training.stitchCentroidRefinement, reference: 'absent (the stitched object is not checked against the data)', note: 'stitching of the evaluation reconstruction: true = one step adding to each patch the phase plane its patterns\' measured far-field centroids ask of the stitched object, kept only when it explains them better' },
     { key: 'rampHead', value: training.rampHead, reference: 'absent (the decoders alone produce the phase)', note: training.rampHead ? 'a learnt linear phase ramp per pattern (slopes from the pooled bottleneck and the intensity centroid) is added on the central N/2' : 'the decoders alone produce the phase (PtychoPINN\'s network)' },
     { key: 'residualBlocks', value: training.residualBlocks, reference: 'absent (plain Conv+ReLU pairs)', note: training.residualBlocks ? 'each level\'s second Conv+ReLU adds to its input (a residual block; the same parameters)' : 'plain Conv+ReLU pairs (PtychoPINN\'s network)' },

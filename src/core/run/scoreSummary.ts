@@ -6,6 +6,7 @@ import { table } from '../text/table';
 import type { ApplyResult } from './applyRun';
 import { COMPARED_METRICS } from './compareRuns';
 import type { ScoreResult } from './scoreRun';
+import { describeContrastCalibration, type ContrastCalibrationSummary } from '../train/contrastCalibration';
 
 type Part = Record<string, unknown>;
 const partOf = (m: Record<string, unknown> | null | undefined, part: 'amplitude' | 'phase'): Part | undefined => (m && typeof m[part] === 'object' ? (m[part] as Part) : undefined);
@@ -47,6 +48,7 @@ export function describeApply(r: ApplyResult): string[] {
     ...(centroid && typeof centroid.misfitBefore === 'number' && typeof centroid.misfitAfter === 'number'
       ? [`  centroid step: misfit ${centroid.misfitBefore.toFixed(3)} → ${centroid.misfitAfter.toFixed(3)} detector px, ${centroid.accepted ? 'kept' : 'not kept'}`]
       : []),
+    ...(r.stitch.contrastCalibration ? [`  ${describeContrastCalibration(r.stitch.contrastCalibration as ContrastCalibrationSummary)}`] : []),
     `  ${r.provider}, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s`,
     `  wrote ${r.files.map((f) => path.basename(f)).join(', ')} in ${r.outDir}`,
   ];

@@ -21,7 +21,7 @@ import { ARTIFACT } from '../study/layout';
 import type { JobManifest } from '../study/manifest';
 import { resolveTrainingSettings } from '../study/config';
 import { readRunConfig } from '../study/runConfigFile';
-import { describeHalfSetWeightings, openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
+import { describeContrastCalibration, describeHalfSetWeightings, openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
 import { predictsFullPatch, PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport } from '../model';
 import { ManifestKeeper } from './manifestWriter';
 import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './previews';
@@ -329,6 +329,8 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
     const px = (v: number): string => v.toFixed(3);
     emit({ type: 'log', level: 'info', message: `Centroid step: misfit to the measured centroids ${px(step.misfitBefore)} → ${px(step.misfitAfter)} detector px, ${(100 * step.delivered).toFixed(0)} % of the asked change delivered${step.noiseFloor > 0 ? ` (${px(step.asked)} px asked; the centroids' Poisson noise ${px(step.noiseFloor)} px${step.askedNoise > 0 ? `, ${px(step.askedNoise)} px of the asked in quadrature, taken out` : ', above the misfit: the predictions follow it, nothing taken out'})` : ''}: ${step.accepted ? 'kept' : 'not kept (the stitch is as synchronised)'}.` });
   }
+  const contrast = recon.contrastCalibration;
+  if (contrast) emit({ type: 'log', level: 'info', message: describeContrastCalibration(contrast) });
   for (const message of describeHalfSetWeightings(recon, { amplitude: config.training.stitchAmplitudeFilter, phase: config.training.stitchPhaseFilter },
     (h) => `${h[0]} + ${h[1]} patches stitched apart, no ground truth`, 'the region or a half-stitch is too small')) {
     emit({ type: 'log', level: 'info', message });

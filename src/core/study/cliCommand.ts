@@ -57,6 +57,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (!s.stitchCentroidRefinement) out.push('--no-centroid-refinement');
   if (!s.stitchAmplitudeFilter) out.push('--no-amplitude-filter');
   if (!s.stitchPhaseFilter) out.push('--no-phase-filter');
+  if (s.stitchContrastCalibration !== 'auto') out.push(s.stitchContrastCalibration ? '--contrast-calibration' : '--no-contrast-calibration');
   if (s.probeBig) out.push('--probe-big');
   if (!s.rampHead) out.push('--no-ramp-head');
   if (s.residualBlocks) out.push('--residual-blocks');

@@ -24,6 +24,10 @@ export const OBJECT_SUPPORTS: readonly ObjectSupport[] = ['auto', 'centre', 'ful
 export type SymmetryAugment = boolean | 'auto';
 export const SYMMETRY_AUGMENTS: readonly SymmetryAugment[] = ['auto', true, false];
 
+/** Whether the evaluation's phase contrast is fitted to its patterns (TrainingSettings.stitchContrastCalibration; 'auto': resolveContrastCalibration). */
+export type ContrastCalibration = boolean | 'auto';
+export const CONTRAST_CALIBRATIONS: readonly ContrastCalibration[] = ['auto', true, false];
+
 /** Training hyperparameters; defaults follow the TF reference (domain.md §10.2). */
 export interface TrainingSettings {
   epochs: number;
@@ -99,6 +103,13 @@ export interface TrainingSettings {
   stitchAmplitudeFilter: boolean;
   /** The evaluation's stitched phase weighted the same way, by the halves' phase FRC (README item 25). */
   stitchPhaseFilter: boolean;
+  /**
+   * Last step of the evaluation's stitching: the phase scaled about its mean plane by the one gain with which the
+   * forward model of the stitched object fits the evaluation's own patterns best (train/contrastCalibration.ts;
+   * truth-free, README item 36). 'auto' (default): gridsize 2 only, whose stitched phase is shrunk alike at every
+   * scale; a gridsize-1 stitch's large scales are not shrunk, and one gain overshoots them. Off: the contrast as predicted.
+   */
+  stitchContrastCalibration: ContrastCalibration;
   /**
    * How the dataset's probe is scaled inside the model: 'energy' (Σ|P|²·0.5² = (N/2)², so the object the data
    * require has mean amplitude ≈ 0.5, mid-range of the sigmoid, whatever the probe's shape) or 'mask-mean'
@@ -201,6 +212,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchBlend: 'auto',
   stitchAmplitudeFilter: true,
   stitchPhaseFilter: true,
+  stitchContrastCalibration: 'auto',
   probeNormalization: 'energy',
   weightInit: 'glorot',
   warmupSteps: 0,
@@ -255,6 +267,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.stitchCentroidRefinement !== 'boolean') throw new ConfigError(`stitchCentroidRefinement must be true or false (got ${String(s.stitchCentroidRefinement)}).`);
   if (typeof s.stitchAmplitudeFilter !== 'boolean') throw new ConfigError(`stitchAmplitudeFilter must be true or false (got ${String(s.stitchAmplitudeFilter)}).`);
   if (typeof s.stitchPhaseFilter !== 'boolean') throw new ConfigError(`stitchPhaseFilter must be true or false (got ${String(s.stitchPhaseFilter)}).`);
+  if (!CONTRAST_CALIBRATIONS.includes(s.stitchContrastCalibration)) throw new ConfigError(`stitchContrastCalibration must be true, false or 'auto' (got ${String(s.stitchContrastCalibration)}).`);
   if (!STITCH_BLENDS.includes(s.stitchBlend)) throw new ConfigError(`stitchBlend must be one of ${STITCH_BLENDS.join(', ')} (got ${String(s.stitchBlend)}).`);
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
@@ -299,6 +312,11 @@ export function intensityScaleFor(dose: number, n: number): number {
 
 /** The photon counts per unit of normalized intensity at `dose` for N×N patterns: the scale's square (what the Poisson loss assumes). */
 export const countScaleFor = (dose: number, n: number): number => intensityScaleFor(dose, n) ** 2;
+
+/** Whether a job's evaluation phase gets the contrast its patterns fit best: 'auto' for gridsize 2 only (README item 36). */
+export function resolveContrastCalibration(t: Pick<TrainingSettings, 'stitchContrastCalibration'>, gridsize: number): boolean {
+  return t.stitchContrastCalibration === 'auto' ? gridsize > 1 : t.stitchContrastCalibration;
+}
 
 /** Whether a job's training groups are turned by the probe's symmetries: 'auto' turns gridsize-2 groups only. */
 export function resolveSymmetryAugment(t: Pick<TrainingSettings, 'symmetryAugment'>, gridsize: number): boolean {

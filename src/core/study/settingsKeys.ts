@@ -12,7 +12,7 @@
 import * as path from 'node:path';
 import type { SlurmOptions } from '../run/slurm';
 import { clampPollSeconds } from './fingerprint';
-import { EXECUTION_PROVIDERS, OBJECT_SUPPORTS, resolveTrainingSettings, STITCH_BLENDS, type ExecutionProvider, type ObjectSupport, type SymmetryAugment, type StitchBlend, type TrainingSettings } from './config';
+import { EXECUTION_PROVIDERS, OBJECT_SUPPORTS, resolveTrainingSettings, STITCH_BLENDS, type ExecutionProvider, type ObjectSupport, type SymmetryAugment, type ContrastCalibration, type StitchBlend, type TrainingSettings } from './config';
 import type { DiscoverOptions } from './discovery';
 import {
   AD_LOSSES, LISTED_RECON_ALGORITHMS, PROBE_MODES, RECON_ALGORITHMS, resolveReconstructionSettings,
@@ -51,7 +51,7 @@ export const SETTING_KEYS: Readonly<Record<string, KeySpec>> = Object.freeze({
   'demo.nImages': I,
   'training.epochs': I, 'training.batchSize': I, 'training.learningRate': N, 'training.neighborCount': I, 'training.seed': I,
   'training.nFiltersScale': I, 'training.earlyStoppingPatience': I, 'training.patienceRestartsOnLrReduction': B, 'training.threads': I, 'training.maxConcurrentJobs': I,
-  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.residualBlocks': B, 'training.regroupEachEpoch': B, 'training.symmetryAugment': { kind: 'booleanOrAuto' }, 'training.backprojectedInput': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: OBJECT_SUPPORTS }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.stitchBlend': { kind: 'string', values: STITCH_BLENDS }, 'training.stitchAmplitudeFilter': B, 'training.stitchPhaseFilter': B, 'training.allowIntensityData': B,
+  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.residualBlocks': B, 'training.regroupEachEpoch': B, 'training.symmetryAugment': { kind: 'booleanOrAuto' }, 'training.backprojectedInput': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: OBJECT_SUPPORTS }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.stitchBlend': { kind: 'string', values: STITCH_BLENDS }, 'training.stitchAmplitudeFilter': B, 'training.stitchPhaseFilter': B, 'training.stitchContrastCalibration': { kind: 'booleanOrAuto' }, 'training.allowIntensityData': B,
   'training.runDetached': B, 'training.previewCenter': { kind: 'point' }, 'training.previewSize': I,
   'slurm.partition': S, 'slurm.time': S, 'slurm.cpusPerTask': I, 'slurm.gpusPerTask': I, 'slurm.mem': S, 'slurm.arrayLimit': I, 'slurm.account': S,
   'reconstruction.algorithms': { kind: 'algorithms' }, 'reconstruction.adLearningRate': N,
@@ -80,6 +80,7 @@ export const TRAINING_SETTING_KEYS = Object.freeze({
   stitchBlend: 'training.stitchBlend',
   stitchAmplitudeFilter: 'training.stitchAmplitudeFilter',
   stitchPhaseFilter: 'training.stitchPhaseFilter',
+  stitchContrastCalibration: 'training.stitchContrastCalibration',
   probeBig: 'training.probeBig',
   rampHead: 'training.rampHead',
   residualBlocks: 'training.residualBlocks',
@@ -221,6 +222,7 @@ export function trainingSettingsFromSettings(get: SettingGet, o: SettingsReadOpt
     stitchBlend: t('stitchBlend') as StitchBlend | undefined,
     stitchAmplitudeFilter: t('stitchAmplitudeFilter') as boolean | undefined,
     stitchPhaseFilter: t('stitchPhaseFilter') as boolean | undefined,
+    stitchContrastCalibration: t('stitchContrastCalibration') as ContrastCalibration | undefined,
     probeBig: t('probeBig') as boolean | undefined,
     rampHead: t('rampHead') as boolean | undefined,
     residualBlocks: t('residualBlocks') as boolean | undefined,

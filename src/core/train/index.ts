@@ -5,6 +5,7 @@ export * from './checkpoint';
 export * from './runtime';
 export * from './stitch';
 export * from './halfSetFilter';
+export * from './contrastCalibration';
 export * from './centroids';
 export * from './reconstruct';
 export * from './trainer';

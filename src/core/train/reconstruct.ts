@@ -8,6 +8,7 @@ import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
+import { calibratePhaseContrast, type CalibrationPatterns, type ContrastCalibrationSummary } from './contrastCalibration';
 import { filterByHalves, type HalfSetFilterSummary } from './halfSetFilter';
 import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchChoices, type PredictionStitcher, type StitchRegion, type StitchResult } from './stitch';
 
@@ -33,6 +34,8 @@ export interface Reconstruction {
   amplitudeFilter?: HalfSetFilterSummary;
   /** Present when the phase was weighted by its half-set FRC (ReconstructOptions.phaseFilter). */
   phaseFilter?: HalfSetFilterSummary;
+  /** Present when the phase contrast was fitted to the patterns (ReconstructOptions.contrastCalibration). */
+  contrastCalibration?: ContrastCalibrationSummary;
 }
 
 /** The stitching settings (StitchChoices) and how to run the model. */
@@ -45,6 +48,8 @@ export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
   /** Weight the stitched amplitude, and the phase, each by its own half-set FRC (halfSetFilter.ts). */
   amplitudeFilter?: boolean;
   phaseFilter?: boolean;
+  /** Last: scale the stitched phase by the gain its own patterns fit best (contrastCalibration.ts). */
+  contrastCalibration?: boolean;
   ort: OrtModule;
   provider: string;
   /** The serialised inference graph (for a batch of `batch` groups). */
@@ -121,9 +126,13 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const { amplitudeFilter, phaseFilter } = halves
       ? filterByHalves(stitched, halves.images, halves.counts, region.width, region.height, { amplitude: options.amplitudeFilter, phase: options.phaseFilter })
       : {};
+    checkSignal(options.signal);
+    const calibrated = options.contrastCalibration
+      ? await calibratePhaseContrast({ region, object, weight }, data.probe, groupPatternPositions(data, groups), options.countScale)
+      : undefined;
     const seconds = (performance.now() - started) / 1000;
     return {
-      region, width: region.width, height: region.height, object, weight,
+      region, width: region.width, height: region.height, object: calibrated?.object ?? object, weight,
       groundTruth: data.object ? cropObject(data.object, region) : undefined,
       groups: groups.count, seconds, groupsPerSec: groups.count / seconds,
       ...(stitched.crosstalk ? { crosstalk: stitched.crosstalk } : {}),
@@ -131,8 +140,32 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       ...(stitched.rampRemoved ? { phaseRampRemoved: stitched.rampRemoved } : {}),
       ...(amplitudeFilter ? { amplitudeFilter } : {}),
       ...(phaseFilter ? { phaseFilter } : {}),
+      ...(calibrated ? { contrastCalibration: calibrated.summary } : {}),
     };
   } finally {
     await session.release();
   }
+}
+
+/**
+ * Each pattern the groups use, once, at its place on the canvas (its group's centre plus its offset, as the stitch
+ * and the centroid step place it), read through the dataset.
+ */
+function groupPatternPositions(data: TrainingDataset, groups: PatternGroups): CalibrationPatterns {
+  const c = groups.size;
+  const seen = new Map<number, number>();
+  for (let g = 0; g < groups.count; g++) {
+    for (let k = 0; k < c; k++) {
+      const index = groups.indices[g * c + k];
+      if (!seen.has(index)) seen.set(index, g * c + k);
+    }
+  }
+  const indices = Int32Array.from(seen.keys());
+  const xs = new Float64Array(indices.length), ys = new Float64Array(indices.length);
+  indices.forEach((index, i) => {
+    const slot = seen.get(index)!, g = Math.floor(slot / c);
+    xs[i] = groups.centers[2 * g] + groups.offsets[2 * slot];
+    ys[i] = groups.centers[2 * g + 1] + groups.offsets[2 * slot + 1];
+  });
+  return { xs, ys, count: indices.length, read: (chosen, out) => data.patterns.read(Array.from(chosen, (i) => indices[i]), out) };
 }

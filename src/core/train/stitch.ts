@@ -515,6 +515,14 @@ export const COVERED_WEIGHT = 0.5;
  * gradient is the gauge the stitched object is reported in.
  */
 export function removeMeanPhaseGradient(object: Float32Array, weight: Float32Array, width: number): [number, number] {
+  const [gu, gv] = meanPhaseGradient(object, weight, width);
+  if (gu === 0 && gv === 0) return [0, 0];
+  rotateByPlane(object, width, [gu, gv]);
+  return [gu, gv];
+}
+
+/** The covered pixels' mean phase gradient (rad/px, x then y; see removeMeanPhaseGradient), the image unchanged. */
+export function meanPhaseGradient(object: Float32Array, weight: Float32Array, width: number): [number, number] {
   const height = weight.length / width;
   let ur = 0, ui = 0, vr = 0, vi = 0;
   const covered = (k: number): boolean => weight[k] >= COVERED_WEIGHT;
@@ -534,11 +542,7 @@ export function removeMeanPhaseGradient(object: Float32Array, weight: Float32Arr
       }
     }
   }
-  const gu = ur === 0 && ui === 0 ? 0 : Math.atan2(ui, ur);
-  const gv = vr === 0 && vi === 0 ? 0 : Math.atan2(vi, vr);
-  if (gu === 0 && gv === 0) return [0, 0];
-  rotateByPlane(object, width, [gu, gv]);
-  return [gu, gv];
+  return [ur === 0 && ui === 0 ? 0 : Math.atan2(ui, ur), vr === 0 && vi === 0 ? 0 : Math.atan2(vi, vr)];
 }
 
 /** Multiplies an interleaved complex image by exp(−i(gu·x + gv·y)), in place: removes that phase plane. */
