@@ -20,6 +20,7 @@ export function describeScore(r: ScoreResult): string[] {
     `  on ${r.dataset.path}: ${r.dataset.patterns} patterns${r.dataset.job ? ` — the job's own ${r.dataset.job} data` : ''}`,
     `  region ${ev.region.width}×${ev.region.height} at (${ev.region.x0}, ${ev.region.y0}), ${ev.grouping.groups} groups, coverage ${(100 * ev.coverage).toFixed(1)} %; probe overlap with the training probe ${r.probeOverlap === null ? '— (another shape)' : r.probeOverlap.toFixed(3)}`,
     `  ${r.provider}, ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.seconds.toFixed(1)} s`,
+    ...(r.metrics.contrastCalibration ? [`  ${describeContrastCalibration(r.metrics.contrastCalibration as ContrastCalibrationSummary)}`] : []),
   ];
   const m = r.metrics;
   const columns = [m, m.untrained as Record<string, unknown> | null, m.flat as Record<string, unknown> | null];
