@@ -125,11 +125,12 @@ describe('phase contrast calibrated by the measured patterns (training.stitchCon
     assert.equal(refused.object, wild, 'the object is returned as it was');
   });
 
-  it('\'auto\' by default: gridsize 2 only; a trained job records it in metrics.json and logs it; a resume re-scores with or without it', async function () {
+  it('opt-in (\'auto\': gridsize 2 only); a trained job records it in metrics.json and logs it; a resume re-scores with or without it', async function () {
     this.timeout(300_000);
-    assert.equal(resolveTrainingSettings().stitchContrastCalibration, 'auto');
-    assert.equal(resolveContrastCalibration(resolveTrainingSettings(), 1), false);
-    assert.equal(resolveContrastCalibration(resolveTrainingSettings(), 2), true);
+    assert.equal(resolveTrainingSettings().stitchContrastCalibration, false);
+    assert.equal(resolveContrastCalibration(resolveTrainingSettings(), 2), false);
+    assert.equal(resolveContrastCalibration({ stitchContrastCalibration: 'auto' }, 1), false);
+    assert.equal(resolveContrastCalibration({ stitchContrastCalibration: 'auto' }, 2), true);
     assert.equal(resolveContrastCalibration({ stitchContrastCalibration: true }, 1), true);
     assert.throws(() => resolveTrainingSettings({ stitchContrastCalibration: 'yes' as never }), /stitchContrastCalibration must be true, false or 'auto'/);
     const tmp = tempDir('ptycho-contrast-');
@@ -154,7 +155,9 @@ describe('phase contrast calibrated by the measured patterns (training.stitchCon
         assert.ok(c && c.patterns > 0 && c.misfit === 'poisson-deviance', JSON.stringify(c));
         assert.ok(c.accepted ? c.misfitAfter < c.misfitBefore && c.phaseGain === c.fittedGain : c.phaseGain === 1, JSON.stringify(c));
       };
-      // Gridsize 1: off under 'auto', and on when asked for.
+      // Off by default; 'auto' (a settings file) leaves gridsize 1 off; --contrast-calibration turns it on.
+      const settings = path.join(tmp.dir, 'ptycho-study.json');
+      fs.writeFileSync(settings, JSON.stringify({ 'ptychoStudy.training.stitchContrastCalibration': 'auto' }));
       let r = train('baseline');
       assert.equal(r.status, 0, r.stdout + r.stderr);
       assert.doesNotMatch(r.stdout, /Phase contrast/);
@@ -178,6 +181,11 @@ describe('phase contrast calibrated by the measured patterns (training.stitchCon
       assert.doesNotMatch(r.stdout, /Phase contrast/);
       const off = await read('dense');
       assert.equal(off.metrics.contrastCalibration, undefined);
+      // Without the settings file (the default): off.
+      fs.rmSync(settings);
+      r = train('dense', '--resume');
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stdout, /Phase contrast/);
       // The amplitude is the same either way; the phase differs exactly when a gain other than 1 was applied.
       let phasesDiffer = 0;
       for (let i = 0; i < on.weight.length; i++) {

@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { buildArchitecture, initialParameters, modelProbe, normalizeProbe, normalizeProbeEnergy, PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport, TARGET_MEAN_AMPLITUDE } from '../../src/core/model';
 import { warmupFactor } from '../../src/core/train/trainer';
 import { smoothObject, syntheticProbe } from '../../src/core/simulate';
-import { ConfigError, DEFAULT_TRAINING, resolveTrainingSettings } from '../../src/core/study/config';
+import { ConfigError, DEFAULT_TRAINING, minDeltaAt, resolveTrainingSettings } from '../../src/core/study/config';
 import { removePlane, removePlaneAt } from '../../src/core/metrics';
 import { openChoicesOf } from '../../src/core/run/plan';
 import { centralGroups } from '../../src/core/train/qualityMonitor';
@@ -50,6 +50,18 @@ describe('reconstruction-quality settings', () => {
     assert.equal(resolveTrainingSettings({ earlyStoppingMonitor: 'loss', minDelta: 0 }).earlyStoppingMonitor, 'loss');
   });
 
+  it('minDelta is the threshold at dose 1e5 and scales with the dose (README item 37); the plan records the scaled value', () => {
+    const d = resolveTrainingSettings();
+    assert.equal(minDeltaAt(d, 1e5), 1e-4);
+    assert.ok(Math.abs(minDeltaAt(d, 1e3) - 1e-6) < 1e-18);
+    assert.ok(Math.abs(minDeltaAt(d, 1e4) - 1e-5) < 1e-17);
+    assert.equal(minDeltaAt({ minDelta: 0 }, 1e3), 0);
+    assert.equal(minDeltaAt(d, NaN), 1e-4);
+    const at1e3 = openChoicesOf(d, 1000, 1000, 2, 1e3).find((c) => c.key === 'minDelta')!;
+    assert.ok(Math.abs((at1e3.value as number) - 1e-6) < 1e-18);
+    assert.match(at1e3.note, /minDelta 0\.0001 at dose 1e5, scaled by the dose \(1000 \/ 1e5\)/);
+  });
+
   it('learning rate, weight initialisation and warm-up: defaults, validation, and what each rule draws', () => {
     const d = resolveTrainingSettings();
     // 1e-3 (PtychoPINN's) collapsed gridsize-2 models to the flat object; README, Reconstruction quality.
@@ -86,7 +98,7 @@ describe('reconstruction-quality settings', () => {
   });
 
   it('the plan records the choices the original study left open, with the reference values', () => {
-    const choices = openChoicesOf(resolveTrainingSettings(), 1000, 1000, 1);
+    const choices = openChoicesOf(resolveTrainingSettings(), 1000, 1000, 1, 1e5);
     const byKey = new Map(choices.map((c) => [c.key, c]));
     for (const k of ['nGroups', 'neighborCount', 'earlyStoppingMonitor', 'minDelta', 'probeNormalization', 'stitchPhaseAlignment', 'probeBig', 'rampHead', 'residualBlocks', 'backprojectedInput', 'learningRate', 'weightInit']) assert.ok(byKey.has(k), k);
     assert.equal(byKey.get('nGroups')!.value, 1000);
@@ -102,15 +114,15 @@ describe('reconstruction-quality settings', () => {
     assert.equal(byKey.get('stitchPhaseAlignment')!.value, true);
     assert.equal(byKey.get('regroupEachEpoch')!.value, false);
     assert.match(byKey.get('regroupEachEpoch')!.note, /gridsize 1/);
-    const gs2 = new Map(openChoicesOf(resolveTrainingSettings({ regroupEachEpoch: true }), 1000, 1000, 2).map((c) => [c.key, c]));
+    const gs2 = new Map(openChoicesOf(resolveTrainingSettings({ regroupEachEpoch: true }), 1000, 1000, 2, 1e5).map((c) => [c.key, c]));
     assert.equal(gs2.get('regroupEachEpoch')!.value, true);
     assert.match(gs2.get('regroupEachEpoch')!.note, /drawn afresh/);
     assert.match(gs2.get('regroupEachEpoch')!.reference, /one grouping per run/);
     assert.equal(byKey.get('symmetryAugment')!.value, false, 'gridsize 1: auto leaves the patterns as measured');
-    const turned = new Map(openChoicesOf(resolveTrainingSettings({ symmetryAugment: true }), 1000, 1000, 2).map((c) => [c.key, c]));
+    const turned = new Map(openChoicesOf(resolveTrainingSettings({ symmetryAugment: true }), 1000, 1000, 2, 1e5).map((c) => [c.key, c]));
     assert.match(turned.get('symmetryAugment')!.note, /mirror or rotation .* leaves the probe unchanged/);
     assert.match(turned.get('symmetryAugment')!.reference, /as measured/);
-    assert.match(new Map(openChoicesOf(resolveTrainingSettings({ symmetryAugment: false }), 1000, 1000, 2).map((c) => [c.key, c])).get('symmetryAugment')!.note, /as measured/);
+    assert.match(new Map(openChoicesOf(resolveTrainingSettings({ symmetryAugment: false }), 1000, 1000, 2, 1e5).map((c) => [c.key, c])).get('symmetryAugment')!.note, /as measured/);
   });
 
   it('stitching, probe.big and the ramp head: defaults, validation, and the CLI flags that reach the run config', async () => {

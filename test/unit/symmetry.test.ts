@@ -274,7 +274,7 @@ describe('symmetry augmentation (training.symmetryAugment)', function () {
         await opened2.close();
         await opened1.close();
       }
-      const choice = (c: RunConfig) => openChoicesOf(c.training, 100, 100, c.gridsize).find((o) => o.key === 'symmetryAugment')!;
+      const choice = (c: RunConfig) => openChoicesOf(c.training, 100, 100, c.gridsize, c.dose).find((o) => o.key === 'symmetryAugment')!;
       assert.equal(choice(gs2).value, true);
       assert.match(choice(gs2).note, /\(auto: on for gridsize 2\)$/);
       assert.equal(choice(gs1).value, false);

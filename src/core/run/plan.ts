@@ -2,7 +2,7 @@
 // verbatim in the run's manifest and run-config.json. Dry runs write a plan (dryRun.ts); launches start one (launch.ts).
 import { assertInsideRoot, UnsafePathError } from './safeFiles';
 import { planProviders, type ProviderPlan } from '../runtime/providers';
-import { intensityScaleFor, resolveContrastCalibration, resolveObjectSupport, resolveSymmetryAugment, resolveTrainingSettings, type TrainingSettings } from '../study/config';
+import { intensityScaleFor, minDeltaAt, resolveContrastCalibration, resolveObjectSupport, resolveSymmetryAugment, resolveTrainingSettings, type TrainingSettings } from '../study/config';
 import { GROUP_SIZE_GS2 } from '../study/dataset';
 import { applyOverrides, hasErrors, formatFinding, type Finding } from '../study/findings';
 import type { StudyJob } from '../study/jobs';
@@ -65,7 +65,7 @@ export interface OpenChoice {
 }
 
 /** The study's unrecorded choices, made explicit for one run of `gridsize` (recorded in run-config.json and the manifest). */
-export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number, gridsize: number): OpenChoice[] {
+export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number, gridsize: number, dose: number): OpenChoice[] {
   const support = resolveObjectSupport(training, gridsize);
   const turned = resolveSymmetryAugment(training, gridsize);
   const calibrated = resolveContrastCalibration(training, gridsize);
@@ -74,7 +74,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },
     { key: 'earlyStoppingMonitor', value: training.earlyStoppingMonitor, reference: "'loss' (EarlyStopping) and 'val_loss' (ReduceLROnPlateau)", note: 'what the schedule and early stopping watch' },
     { key: 'patienceRestartsOnLrReduction', value: training.patienceRestartsOnLrReduction, reference: 'false (EarlyStopping and ReduceLROnPlateau count independently)', note: training.patienceRestartsOnLrReduction ? 'each learning rate gets its own patience: early stopping acts only at the floor of the schedule' : 'early stopping may end a run right after a reduction' },
-    { key: 'minDelta', value: training.minDelta, reference: '1e-4 absolute (ReduceLROnPlateau), 0 (EarlyStopping)', note: 'smallest improvement that counts' },
+    { key: 'minDelta', value: minDeltaAt(training, dose), reference: '1e-4 absolute (ReduceLROnPlateau), 0 (EarlyStopping)', note: `minDelta ${training.minDelta} at dose 1e5, scaled by the dose (${dose} / 1e5): the loss's differences scale with the counts; ` + 'smallest improvement that counts' },
     { key: 'learningRate', value: training.learningRate, reference: '1e-3 (TrainingConfig / Adam default)', note: 'initial Adam learning rate; 1e-3 collapses gridsize-2 models to the flat object' },
     { key: 'weightInit', value: training.weightInit, reference: "'glorot' (Keras glorot_uniform)", note: 'how the conv kernels start' },
     { key: 'probeNormalization', value: training.probeNormalization, reference: "'mask-mean' (P / (4·mean|P| in r < N/4))", note: 'how the dataset probe is scaled in the model' },
@@ -169,7 +169,7 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
     artifactDir: job.artifactDir,
     study: options.study,
     evaluation: planEvaluation(job),
-    openChoices: openChoicesOf(training, nGroups, info.patternCount, job.gridsize),
+    openChoices: openChoicesOf(training, nGroups, info.patternCount, job.gridsize, job.dose),
     ...(options.settingsSources?.length ? { settingsSources: options.settingsSources } : {}),
   };
   // Errors the settings accept deliberately (allowIntensityData) become warnings, here and in the manifest.

@@ -54,7 +54,9 @@ export interface TrainingSettings {
    * Smallest decrease of the monitored loss that counts as an improvement, absolute (Keras's min_delta 1e-4).
    * The Poisson NLL carries a data-dependent constant (−k·log k, about −90 per pixel at dose 1e5, N = 64), so a
    * threshold relative to the loss value would demand ~0.01 per epoch — more than the whole gain a smooth object
-   * offers late in training — and stop runs early.
+   * offers late in training — and stop runs early. It is the threshold at dose 1e5 and scales with the dose
+   * (minDeltaAt): the loss's differences scale with the counts, so a fixed threshold would be a hundred times
+   * stricter at dose 1e3 (README item 37).
    */
   minDelta: number;
   validationFraction: number;
@@ -106,8 +108,9 @@ export interface TrainingSettings {
   /**
    * Last step of the evaluation's stitching: the phase scaled about its mean plane by the one gain with which the
    * forward model of the stitched object fits the evaluation's own patterns best (train/contrastCalibration.ts;
-   * truth-free, README item 36). 'auto' (default): gridsize 2 only, whose stitched phase is shrunk alike at every
-   * scale; a gridsize-1 stitch's large scales are not shrunk, and one gain overshoots them. Off: the contrast as predicted.
+   * truth-free, README item 36). Opt-in: 'auto' for gridsize 2 only, whose stitched phase is shrunk alike at every
+   * scale (a gridsize-1 stitch's large scales are not, and one gain overshoots them); true for every gridsize. Off
+   * (default): the contrast as predicted — on a model trained for a few epochs the fitted gain lowered the phase SSIM.
    */
   stitchContrastCalibration: ContrastCalibration;
   /**
@@ -212,7 +215,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchBlend: 'auto',
   stitchAmplitudeFilter: true,
   stitchPhaseFilter: true,
-  stitchContrastCalibration: 'auto',
+  stitchContrastCalibration: false,
   probeNormalization: 'energy',
   weightInit: 'glorot',
   warmupSteps: 0,
@@ -312,6 +315,18 @@ export function intensityScaleFor(dose: number, n: number): number {
 
 /** The photon counts per unit of normalized intensity at `dose` for N×N patterns: the scale's square (what the Poisson loss assumes). */
 export const countScaleFor = (dose: number, n: number): number => intensityScaleFor(dose, n) ** 2;
+
+/** The dose at which training.minDelta applies as it is. */
+export const MIN_DELTA_REFERENCE_DOSE = 1e5;
+
+/**
+ * The early-stopping and plateau threshold of a run at `dose`: minDelta · dose / 1e5. The Poisson loss per pixel
+ * differs between two models by an amount proportional to the counts, so this asks the same relative progress at
+ * every dose (README item 37).
+ */
+export function minDeltaAt(t: Pick<TrainingSettings, 'minDelta'>, dose: number): number {
+  return Number.isFinite(dose) && dose > 0 ? (t.minDelta * dose) / MIN_DELTA_REFERENCE_DOSE : t.minDelta;
+}
 
 /** Whether a job's evaluation phase gets the contrast its patterns fit best: 'auto' for gridsize 2 only (README item 36). */
 export function resolveContrastCalibration(t: Pick<TrainingSettings, 'stitchContrastCalibration'>, gridsize: number): boolean {

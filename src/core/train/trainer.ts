@@ -9,7 +9,7 @@ import {
   buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, modelProbe, predictsFullPatch,
   parameterCount, IO, LOG_SCALE, type Architecture, type ArchitectureSpec, type ModelGraphSpec,
 } from '../model';
-import { resolveObjectSupport, resolveSymmetryAugment, type TrainingSettings } from '../study/config';
+import { minDeltaAt, resolveObjectSupport, resolveSymmetryAugment, type TrainingSettings } from '../study/config';
 import { configKeyOf, loadCheckpoint, saveCheckpoint, type EpochRecord, type TrainingState } from './checkpoint';
 import { fingerprintParts, launchKeyOf } from './fingerprint';
 import type { TrainingDataset } from './data';
@@ -359,7 +359,8 @@ export class Trainer {
       const trainLoss = state.epochLossSum / Math.max(1, state.epochLossCount);
       const valLoss = await this.evaluate(state, this.train, validationGroups);
       const monitored = t.earlyStoppingMonitor === 'val_loss' && valLoss !== null ? valLoss : trainLoss;
-      const { lrReduced, earlyStop } = scheduleAfterEpoch(state, monitored, t);
+      const minDelta = minDeltaAt(t, this.config.dose);
+      const { lrReduced, earlyStop } = scheduleAfterEpoch(state, monitored, { ...t, minDelta });
       const record: EpochRecord = { epoch: state.epoch + 1, trainLoss, valLoss, lr: state.lr, seconds: (Date.now() - epochStart) / 1000 };
       state.history.push(record);
       state.epoch++;
@@ -369,7 +370,7 @@ export class Trainer {
       if (earlyStop) {
         state.finished = true;
         state.stoppedBy = 'early-stopping';
-        state.stopReason = `early stopping: the ${monitored === valLoss ? 'validation' : 'training'} loss did not improve by ${t.minDelta} for ${t.earlyStoppingPatience} epochs${t.patienceRestartsOnLrReduction ? ` at the learning rate ${state.lr}` : ''}`;
+        state.stopReason = `early stopping: the ${monitored === valLoss ? 'validation' : 'training'} loss did not improve by ${minDelta.toPrecision(3)} for ${t.earlyStoppingPatience} epochs${t.patienceRestartsOnLrReduction ? ` at the learning rate ${state.lr}` : ''}`;
       } else if (state.epoch >= t.epochs) {
         state.finished = true;
         state.stoppedBy = 'epochs';
