@@ -12,7 +12,7 @@ import { FarField } from '../../src/core/simulate/forward';
 import { Rng } from '../../src/core/simulate/rng';
 import { syntheticObject, syntheticProbe, type ComplexImage } from '../../src/core/simulate/synthetic';
 import { defaultSimulationConfig, simulateStudy } from '../../src/core/simulate';
-import { resolveContrastCalibration, resolveTrainingSettings } from '../../src/core/study';
+import { resolveGridsizeTwoSwitch, resolveTrainingSettings } from '../../src/core/study';
 import { calibratePhaseContrast, meanPhaseGradient, misfit, type CalibrationPatterns, type ComplexArray } from '../../src/core/train';
 import { repoRoot, tempDir } from './helpers/paths';
 
@@ -128,10 +128,10 @@ describe('phase contrast calibrated by the measured patterns (training.stitchCon
   it('opt-in (\'auto\': gridsize 2 only); a trained job records it in metrics.json and logs it; a resume re-scores with or without it', async function () {
     this.timeout(300_000);
     assert.equal(resolveTrainingSettings().stitchContrastCalibration, false);
-    assert.equal(resolveContrastCalibration(resolveTrainingSettings(), 2), false);
-    assert.equal(resolveContrastCalibration({ stitchContrastCalibration: 'auto' }, 1), false);
-    assert.equal(resolveContrastCalibration({ stitchContrastCalibration: 'auto' }, 2), true);
-    assert.equal(resolveContrastCalibration({ stitchContrastCalibration: true }, 1), true);
+    assert.equal(resolveGridsizeTwoSwitch(resolveTrainingSettings().stitchContrastCalibration, 2), false);
+    assert.equal(resolveGridsizeTwoSwitch('auto', 1), false);
+    assert.equal(resolveGridsizeTwoSwitch('auto', 2), true);
+    assert.equal(resolveGridsizeTwoSwitch(true, 1), true);
     assert.throws(() => resolveTrainingSettings({ stitchContrastCalibration: 'yes' as never }), /stitchContrastCalibration must be true, false or 'auto'/);
     const tmp = tempDir('ptycho-contrast-');
     try {

@@ -20,7 +20,7 @@ import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearson, r
 import { buildInferenceGraph, canvasSize, predictsFullPatch, type ModelGraphSpec } from '../model';
 import { openNpz } from '../npy';
 import type { EvaluationPlan, EvaluationSource, RunConfig } from './plan';
-import { resolveContrastCalibration, resolveObjectSupport } from '../study/config';
+import { resolveGridsizeTwoSwitch, resolveObjectSupport } from '../study/config';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
 import { buildGroups, type PatternGroups } from '../train/groups';
 import { reconstruct, type Reconstruction, type ReconstructOptions } from '../train/reconstruct';
@@ -356,7 +356,7 @@ export const runCountScale = (config: RunConfig): number => config.intensityScal
 /** How a run stitches its reconstructions (its training settings), run in batches of `batch` groups. */
 export function runStitchOptions(config: RunConfig, batch: number, intraOpThreads?: number, countScale?: number) {
   const t = config.training;
-  return { batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, contrastCalibration: resolveContrastCalibration(t, config.gridsize), intraOpThreads, countScale: countScale ?? runCountScale(config) };
+  return { batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, contrastCalibration: resolveGridsizeTwoSwitch(t.stitchContrastCalibration, config.gridsize), intraOpThreads, countScale: countScale ?? runCountScale(config) };
 }
 
 /** The model's graph spec for other groups: the gs2 merge canvas must hold their offsets too (weights do not depend on it). */

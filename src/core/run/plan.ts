@@ -2,7 +2,7 @@
 // verbatim in the run's manifest and run-config.json. Dry runs write a plan (dryRun.ts); launches start one (launch.ts).
 import { assertInsideRoot, UnsafePathError } from './safeFiles';
 import { planProviders, type ProviderPlan } from '../runtime/providers';
-import { intensityScaleFor, minDeltaAt, resolveContrastCalibration, resolveObjectSupport, resolveSymmetryAugment, resolveTrainingSettings, type TrainingSettings } from '../study/config';
+import { intensityScaleFor, minDeltaAt, resolveGridsizeTwoSwitch, resolveObjectSupport, resolveTrainingSettings, type TrainingSettings } from '../study/config';
 import { GROUP_SIZE_GS2 } from '../study/dataset';
 import { applyOverrides, hasErrors, formatFinding, type Finding } from '../study/findings';
 import type { StudyJob } from '../study/jobs';
@@ -67,8 +67,8 @@ export interface OpenChoice {
 /** The study's unrecorded choices, made explicit for one run of `gridsize` (recorded in run-config.json and the manifest). */
 export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number, gridsize: number, dose: number): OpenChoice[] {
   const support = resolveObjectSupport(training, gridsize);
-  const turned = resolveSymmetryAugment(training, gridsize);
-  const calibrated = resolveContrastCalibration(training, gridsize);
+  const turned = resolveGridsizeTwoSwitch(training.symmetryAugment, gridsize);
+  const calibrated = resolveGridsizeTwoSwitch(training.stitchContrastCalibration, gridsize);
   return [
     { key: 'nGroups', value: nGroups, reference: '512 (TrainingConfig default)', note: training.nGroups === undefined ? `all ${patterns} training patterns, one group each` : 'set explicitly' },
     { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },

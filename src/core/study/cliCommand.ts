@@ -3,7 +3,7 @@
 // flag is written out explicitly (resolved against today's defaults, so a later change of a default does not
 // change what the command does), the roots are absolute, and the result is quoted for a POSIX shell. It reads no
 // workspace settings file (--no-workspace-settings): a ptycho-study.json beside the study cannot change it.
-import { DEFAULT_TRAINING, resolveContrastCalibration, resolveTrainingSettings, type TrainingSettings } from './config';
+import { DEFAULT_TRAINING, resolveGridsizeTwoSwitch, resolveTrainingSettings, type TrainingSettings } from './config';
 import { formatDose, type Split } from './layout';
 import { resolveReconstructionSettings, type ReconAlgorithm, type ReconstructionSettings } from './reconstructJobs';
 
@@ -58,7 +58,7 @@ export function trainArgs(job: { dose: number; view: string; gridsize: number },
   if (!s.stitchAmplitudeFilter) out.push('--no-amplitude-filter');
   if (!s.stitchPhaseFilter) out.push('--no-phase-filter');
   // 'auto' has no flag: the job's gridsize resolves it (off is the default).
-  if (resolveContrastCalibration(s, job.gridsize)) out.push('--contrast-calibration');
+  if (resolveGridsizeTwoSwitch(s.stitchContrastCalibration, job.gridsize)) out.push('--contrast-calibration');
   if (s.probeBig) out.push('--probe-big');
   if (!s.rampHead) out.push('--no-ramp-head');
   if (s.residualBlocks) out.push('--residual-blocks');

@@ -20,13 +20,12 @@ export const STITCH_BLENDS: readonly StitchBlend[] = ['auto', 'crop', 'taper', '
 export type ObjectSupport = 'auto' | 'centre' | 'full';
 export const OBJECT_SUPPORTS: readonly ObjectSupport[] = ['auto', 'centre', 'full'];
 
-/** Whether training groups are turned by the probe's symmetries (TrainingSettings.symmetryAugment; 'auto': resolveSymmetryAugment). */
-export type SymmetryAugment = boolean | 'auto';
-export const SYMMETRY_AUGMENTS: readonly SymmetryAugment[] = ['auto', true, false];
-
-/** Whether the evaluation's phase contrast is fitted to its patterns (TrainingSettings.stitchContrastCalibration; 'auto': resolveContrastCalibration). */
-export type ContrastCalibration = boolean | 'auto';
-export const CONTRAST_CALIBRATIONS: readonly ContrastCalibration[] = ['auto', true, false];
+/**
+ * A switch that may be left to the gridsize: on, off, or 'auto' = on for gridsize 2 only (resolveGridsizeTwoSwitch).
+ * Used by TrainingSettings.symmetryAugment and TrainingSettings.stitchContrastCalibration.
+ */
+export type GridsizeTwoSwitch = boolean | 'auto';
+export const GRIDSIZE_TWO_SWITCHES: readonly GridsizeTwoSwitch[] = ['auto', true, false];
 
 /** Training hyperparameters; defaults follow the TF reference (domain.md §10.2). */
 export interface TrainingSettings {
@@ -112,7 +111,7 @@ export interface TrainingSettings {
    * scale (a gridsize-1 stitch's large scales are not, and one gain overshoots them); true for every gridsize. Off
    * (default): the contrast as predicted — on a model trained for a few epochs the fitted gain lowered the phase SSIM.
    */
-  stitchContrastCalibration: ContrastCalibration;
+  stitchContrastCalibration: GridsizeTwoSwitch;
   /**
    * How the dataset's probe is scaled inside the model: 'energy' (Σ|P|²·0.5² = (N/2)², so the object the data
    * require has mean amplitude ≈ 0.5, mid-range of the sigmoid, whatever the probe's shape) or 'mask-mean'
@@ -167,7 +166,7 @@ export interface TrainingSettings {
    * leaves the data as they are. Validation and test groups are never turned. 'auto' (default): on for gridsize 2,
    * where it was measured to gain (README item 35), off for gridsize 1, where it did not.
    */
-  symmetryAugment: SymmetryAugment;
+  symmetryAugment: GridsizeTwoSwitch;
   /**
    * Back-projected input (ArchitectureSpec.backprojectedInput): the encoder also reads each pattern propagated back
    * to the sample with the flat object's far-field phase and divided by the probe — two real-space planes per
@@ -270,7 +269,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.stitchCentroidRefinement !== 'boolean') throw new ConfigError(`stitchCentroidRefinement must be true or false (got ${String(s.stitchCentroidRefinement)}).`);
   if (typeof s.stitchAmplitudeFilter !== 'boolean') throw new ConfigError(`stitchAmplitudeFilter must be true or false (got ${String(s.stitchAmplitudeFilter)}).`);
   if (typeof s.stitchPhaseFilter !== 'boolean') throw new ConfigError(`stitchPhaseFilter must be true or false (got ${String(s.stitchPhaseFilter)}).`);
-  if (!CONTRAST_CALIBRATIONS.includes(s.stitchContrastCalibration)) throw new ConfigError(`stitchContrastCalibration must be true, false or 'auto' (got ${String(s.stitchContrastCalibration)}).`);
+  if (!GRIDSIZE_TWO_SWITCHES.includes(s.stitchContrastCalibration)) throw new ConfigError(`stitchContrastCalibration must be true, false or 'auto' (got ${String(s.stitchContrastCalibration)}).`);
   if (!STITCH_BLENDS.includes(s.stitchBlend)) throw new ConfigError(`stitchBlend must be one of ${STITCH_BLENDS.join(', ')} (got ${String(s.stitchBlend)}).`);
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
@@ -281,7 +280,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
   if (typeof s.backprojectedInput !== 'boolean') throw new ConfigError(`backprojectedInput must be true or false (got ${String(s.backprojectedInput)}).`);
   if (typeof s.residualBlocks !== 'boolean') throw new ConfigError(`residualBlocks must be true or false (got ${String(s.residualBlocks)}).`);
-  if (!SYMMETRY_AUGMENTS.includes(s.symmetryAugment)) throw new ConfigError(`symmetryAugment must be true, false or 'auto' (got ${String(s.symmetryAugment)}).`);
+  if (!GRIDSIZE_TWO_SWITCHES.includes(s.symmetryAugment)) throw new ConfigError(`symmetryAugment must be true, false or 'auto' (got ${String(s.symmetryAugment)}).`);
   if (typeof s.regroupEachEpoch !== 'boolean') throw new ConfigError(`regroupEachEpoch must be true or false (got ${String(s.regroupEachEpoch)}).`);
   if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
   if (!OBJECT_SUPPORTS.includes(s.objectSupport)) throw new ConfigError(`objectSupport must be one of ${OBJECT_SUPPORTS.join(', ')} (got ${String(s.objectSupport)}).`);
@@ -328,14 +327,12 @@ export function minDeltaAt(t: Pick<TrainingSettings, 'minDelta'>, dose: number):
   return Number.isFinite(dose) && dose > 0 ? (t.minDelta * dose) / MIN_DELTA_REFERENCE_DOSE : t.minDelta;
 }
 
-/** Whether a job's evaluation phase gets the contrast its patterns fit best: 'auto' for gridsize 2 only (README item 36). */
-export function resolveContrastCalibration(t: Pick<TrainingSettings, 'stitchContrastCalibration'>, gridsize: number): boolean {
-  return t.stitchContrastCalibration === 'auto' ? gridsize > 1 : t.stitchContrastCalibration;
-}
-
-/** Whether a job's training groups are turned by the probe's symmetries: 'auto' turns gridsize-2 groups only. */
-export function resolveSymmetryAugment(t: Pick<TrainingSettings, 'symmetryAugment'>, gridsize: number): boolean {
-  return t.symmetryAugment === 'auto' ? gridsize > 1 : t.symmetryAugment;
+/**
+ * What a gridsize-dependent switch means for a model of `gridsize`: 'auto' is on for gridsize 2 only — the symmetry
+ * turns (training.symmetryAugment) and the phase-contrast fit (training.stitchContrastCalibration, README item 36).
+ */
+export function resolveGridsizeTwoSwitch(value: GridsizeTwoSwitch, gridsize: number): boolean {
+  return value === 'auto' ? gridsize > 1 : value;
 }
 
 /**

@@ -12,7 +12,7 @@
 import * as path from 'node:path';
 import type { SlurmOptions } from '../run/slurm';
 import { clampPollSeconds } from './fingerprint';
-import { EXECUTION_PROVIDERS, OBJECT_SUPPORTS, resolveTrainingSettings, STITCH_BLENDS, type ExecutionProvider, type ObjectSupport, type SymmetryAugment, type ContrastCalibration, type StitchBlend, type TrainingSettings } from './config';
+import { EXECUTION_PROVIDERS, OBJECT_SUPPORTS, resolveTrainingSettings, STITCH_BLENDS, type ExecutionProvider, type ObjectSupport, type GridsizeTwoSwitch, type StitchBlend, type TrainingSettings } from './config';
 import type { DiscoverOptions } from './discovery';
 import {
   AD_LOSSES, LISTED_RECON_ALGORITHMS, PROBE_MODES, RECON_ALGORITHMS, resolveReconstructionSettings,
@@ -222,12 +222,12 @@ export function trainingSettingsFromSettings(get: SettingGet, o: SettingsReadOpt
     stitchBlend: t('stitchBlend') as StitchBlend | undefined,
     stitchAmplitudeFilter: t('stitchAmplitudeFilter') as boolean | undefined,
     stitchPhaseFilter: t('stitchPhaseFilter') as boolean | undefined,
-    stitchContrastCalibration: t('stitchContrastCalibration') as ContrastCalibration | undefined,
+    stitchContrastCalibration: t('stitchContrastCalibration') as GridsizeTwoSwitch | undefined,
     probeBig: t('probeBig') as boolean | undefined,
     rampHead: t('rampHead') as boolean | undefined,
     residualBlocks: t('residualBlocks') as boolean | undefined,
     regroupEachEpoch: t('regroupEachEpoch') as boolean | undefined,
-    symmetryAugment: t('symmetryAugment') as SymmetryAugment | undefined,
+    symmetryAugment: t('symmetryAugment') as GridsizeTwoSwitch | undefined,
     backprojectedInput: t('backprojectedInput') as boolean | undefined,
     energyAmplitude: t('energyAmplitude') as boolean | undefined,
     objectSupport: t('objectSupport') as ObjectSupport | undefined,

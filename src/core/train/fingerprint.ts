@@ -3,7 +3,7 @@
 // launcher can refuse a resume with other settings before it writes anything, and the settings two
 // configurations differ in, for that refusal's message.
 import type { RunConfig } from '../run/plan';
-import { resolveObjectSupport, resolveSymmetryAugment } from '../study/config';
+import { resolveGridsizeTwoSwitch, resolveObjectSupport } from '../study/config';
 import { configKeyOf } from './checkpoint';
 
 /**
@@ -23,7 +23,7 @@ export function fingerprintParts(config: RunConfig, rampOrigin = true): Record<s
   const support = resolveObjectSupport({ objectSupport, probeBig }, c.gridsize);
   // rampOrigin: gridsize-2 ramp planes share the group's origin (graphs.ts phaseRamp); checkpoints from before that
   // change hold a different model and do not resume.
-  const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 && rampOrigin ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(support !== 'centre' ? { objectSupport: support } : {}), ...(residualBlocks ? { residualBlocks } : {}), ...(regroupEachEpoch && c.gridsize > 1 ? { regroupEachEpoch } : {}), ...(resolveSymmetryAugment({ symmetryAugment }, c.gridsize) ? { symmetryAugment: true } : {}), ...(backprojectedInput ? { backprojectedInput } : {}) };
+  const later = { ...(warmupSteps !== 0 ? { warmupSteps } : {}), ...(weightInit !== 'glorot' ? { weightInit } : {}), ...(probeBig ? { probeBig } : {}), ...(rampHead ? { rampHead, ...(c.gridsize > 1 && rampOrigin ? { rampOrigin: 'group' } : {}) } : {}), ...(energyAmplitude ? { energyAmplitude } : {}), ...(support !== 'centre' ? { objectSupport: support } : {}), ...(residualBlocks ? { residualBlocks } : {}), ...(regroupEachEpoch && c.gridsize > 1 ? { regroupEachEpoch } : {}), ...(resolveGridsizeTwoSwitch(symmetryAugment, c.gridsize) ? { symmetryAugment: true } : {}), ...(backprojectedInput ? { backprojectedInput } : {}) };
   return { n: c.n, gridsize: c.gridsize, nGroups: c.nGroups, training: { ...training, ...later }, trainPath: c.trainPath, dose: c.dose };
 }
 

@@ -9,7 +9,7 @@ import {
   buildArchitecture, buildEvalGraph, buildInferenceGraph, buildTrainStepGraph, canvasSize, initialParameters, modelProbe, predictsFullPatch,
   parameterCount, IO, LOG_SCALE, type Architecture, type ArchitectureSpec, type ModelGraphSpec,
 } from '../model';
-import { minDeltaAt, resolveObjectSupport, resolveSymmetryAugment, type TrainingSettings } from '../study/config';
+import { minDeltaAt, resolveObjectSupport, resolveGridsizeTwoSwitch, type TrainingSettings } from '../study/config';
 import { configKeyOf, loadCheckpoint, saveCheckpoint, type EpochRecord, type TrainingState } from './checkpoint';
 import { fingerprintParts, launchKeyOf } from './fingerprint';
 import type { TrainingDataset } from './data';
@@ -150,7 +150,7 @@ export class Trainer {
     // Regrouping draws each training seed's C patterns afresh every epoch; the canvas holds any draw.
     const pools = t.regroupEachEpoch && c.gridsize > 1 ? groupPools(this.train.xs, this.train.ys, trainGroups.anchors, t.neighborCount, trainGroups.size) : undefined;
     // Mirrors and rotations the probe allows turn each group into another specimen's (symmetry.ts); |offsets| keep their bound.
-    const symmetries = resolveSymmetryAugment(t, c.gridsize) ? probeSymmetries(this.train.probe) : undefined;
+    const symmetries = resolveGridsizeTwoSwitch(t.symmetryAugment, c.gridsize) ? probeSymmetries(this.train.probe) : undefined;
     if (symmetries) {
       this.log(symmetries.usable.length > 1
         ? `Symmetry augmentation: each training group is drawn under one of ${symmetries.usable.map((s) => s.name).join(', ')} (the probe's symmetries).`
