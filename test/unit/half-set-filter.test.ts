@@ -12,7 +12,8 @@ import { openNpz } from '../../src/core/npy';
 import { deltasOf, type JobResult } from '../../src/core/report';
 import { Rng } from '../../src/core/simulate/rng';
 import { resolveTrainingSettings } from '../../src/core/study';
-import { filterAmplitudeByHalves, filterPhaseByHalves, liftedWeights, MIN_FILTER_SIZE, stitcherFor, weightByShell, wienerWeights, type StitchRegion } from '../../src/core/train';
+import { frc } from '../../src/core/metrics';
+import { coveredAmplitude, filterAmplitudeByHalves, filterPhaseByHalves, FRC_CUT, frcMask, liftedWeights, MIN_FILTER_SIZE, pooledFrc, resolutionCutShell, rolledOff, stitcherFor, throughMask, weightByShell, wienerWeights, type StitchRegion } from '../../src/core/train';
 import { repoRoot, tempDir } from './helpers/paths';
 import { makeStudy } from './helpers/study';
 
@@ -74,6 +75,71 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
     assert.deepEqual(w.map((v) => Math.round(v * 1e12) / 1e12), [1, 0.5, 0, 0, 0, 1]);
   });
 
+  it('reads the FRC pooled over more shells the higher the shell, and cuts past the halves\' resolution (1/7)', () => {
+    // Shells 0–3 stay as measured; shell k pools k ± floor(k/4): a noise floor scattering ±0.2 about 0.03 averages out.
+    const scatter = Array.from({ length: 60 }, (_, k) => (k < 6 ? 1 - k / 10 : 0.03 + (k % 2 ? 0.2 : -0.2)));
+    const pooled = pooledFrc(scatter);
+    assert.deepEqual(pooled.slice(0, 4), scatter.slice(0, 4));
+    for (let k = 30; k < 60; k++) assert.ok(Math.abs(pooled[k] - 0.03) < 0.03, `shell ${k}: ${pooled[k]}`);
+    assert.ok(Math.max(...wienerWeights(scatter).slice(30)) > 0.3, 'per shell, the scatter would pass noise');
+    assert.ok(Math.max(...wienerWeights(pooled).slice(30)) < 0.12, 'pooled, it does not');
+    assert.equal(pooledFrc([0.5, Number.NaN, 0.5])[1], 0, 'shell 1 pools itself only: NaN reads 0 … ');
+    assert.equal(pooledFrc([1, 1, 1, 1, Number.NaN, 1])[4], 2 / 3, '… and pooled with its neighbours counts as 0');
+
+    // The cut: the first shell past the highest (shell 0 aside) below 1/7; shell 1 when the halves agree nowhere.
+    assert.equal(resolutionCutShell([1, 0.9, 0.8, 0.1, 0.2, 0.05]), 3);
+    assert.equal(resolutionCutShell([1, 0.05, 0.1, 0.9, 0.8, 0.05, 0.3]), 5, 'an image without large scales is not cut below its detail');
+    assert.equal(resolutionCutShell([1, 0.1, 0.05, 0.1]), 1);
+    assert.equal(resolutionCutShell([1, 0.9, 0.5, FRC_CUT]), undefined, 'never below: no cut');
+    const rolled = rolledOff([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 8);
+    assert.deepEqual(rolled.slice(0, 8), [1, 1, 1, 1, 1, 1, 1, 1]);
+    assert.ok(rolled[8] === 1 && rolled[9] > 0 && rolled[9] < 1, `a raised cosine over 2 shells: ${rolled.slice(8, 11)}`);
+    assert.deepEqual(rolled.slice(10), [0, 0, 0, 0]);
+    assert.deepEqual(rolledOff([0.5, 0.2], undefined), [0.5, 0.2]);
+  });
+
+  it('looks through a soft mask: a shared hard edge (a hole, the square\'s cut) is not read as agreement at every frequency', () => {
+    // Two halves of one smooth image (a slope across the region: a step where the centre square cuts it, and at a
+    // hole), each with its own white noise; no detail is shared above shell ~3.
+    const w = 160;
+    const h = 128;
+    const make = (seed: number): Image => {
+      const rng = new Rng(seed, 'frc-mask-test');
+      const object = new Float32Array(2 * w * h);
+      const weight = new Float32Array(w * h).fill(1);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const i = y * w + x;
+          const hole = (x - 80) ** 2 + (y - 64) ** 2 < 15 ** 2;
+          if (hole) { weight[i] = 0; continue; }
+          object[2 * i] = 0.6 + 0.3 * (x / w) + 0.1 * (y / h) + 0.05 * rng.normal();
+        }
+      }
+      return { object, weight };
+    };
+    const [a, b] = [make(21), make(22)];
+    const full = make(23);
+    const mask = frcMask(a.weight, b.weight, w, h);
+    assert.equal(mask[64 * w + 80], 0, 'the hole');
+    assert.equal(mask[64 * w + 10], 0, 'outside the centre square');
+    assert.equal(mask[20 * w + 40], 1, 'well inside both');
+    assert.equal(mask[0 * w + 40], 0, 'the image\'s border (the square\'s, which the FFT wraps) is an edge too');
+    assert.ok(mask.every((v) => v >= 0 && v <= 1));
+    const summary = filterAmplitudeByHalves(full, [a, b], [5, 5], w, h);
+    assert.ok(summary);
+    assert.ok(summary.resolutionCut !== null && summary.resolutionCut < 0.2, `cut at ${summary.resolutionCut} cycles/px`);
+    assert.ok(summary.shellWeights.slice(30).every((v) => v === 0), `no weight above shell 30: ${summary.shellWeights.slice(30, 40)}`);
+    // Seen through hard edges (the holes mean-filled, the square cut as it falls), the same halves agree up to Nyquist.
+    const hard = frc(coveredAmplitude(a, w, h).amplitude, coveredAmplitude(b, w, h).amplitude, w, h).curve;
+    const tail = hard.slice(30);
+    const leak = tail.reduce((x, y) => x + y, 0) / tail.length;
+    const leakWeight = wienerWeights(tail).reduce((x, y) => x + y, 0) / tail.length;
+    assert.ok(leak > 0.05 && leakWeight > 0.1, `hard-edged FRC above shell 30: mean ${leak.toFixed(3)} (Wiener weight ${leakWeight.toFixed(3)})`);
+    const soft = frc(throughMask(coveredAmplitude(a, w, h).amplitude, mask), throughMask(coveredAmplitude(b, w, h).amplitude, mask), w, h).curve.slice(30);
+    const softLeak = soft.reduce((x, y) => x + y, 0) / soft.length;
+    assert.ok(softLeak < 0.75 * leak, `through the soft mask: mean ${softLeak.toFixed(3)} (hard ${leak.toFixed(3)})`);
+  });
+
   it('weights each frequency by its shell: all ones leave the image, all zeros leave its mean', () => {
     const noise = whiteNoise(1, 0.1);
     const img = Float64Array.from(noise, (v, i) => v + (i % 7));
@@ -96,8 +162,11 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
     const after = rmsError(full.object, truth);
     assert.ok(after < 0.6 * before, `rms amplitude error ${before.toFixed(4)} → ${after.toFixed(4)}`);
     // The shared structure (1/16 and 1/24 cycles/px: shell 4 of the 48-px square) keeps its weight.
-    assert.ok(summary.shellWeights[4] > 0.95, `weight at the structure's shell: ${summary.shellWeights[3]}`);
-    assert.ok(summary.shellWeights.slice(12).every((w) => w < 0.6), 'the noise-only shells are damped');
+    // The shared structure (1/16 and 1/24 cycles/px: shells 3–5 of the 48-px square, spread by the soft mask) keeps
+    // much of its weight; past the resolution cut nothing passes.
+    assert.ok(Math.max(...summary.shellWeights.slice(3, 6)) > 0.6, `weights at the structure's shells: ${summary.shellWeights.slice(3, 6)}`);
+    assert.ok(summary.resolutionCut !== null && summary.resolutionCut > 4 / 48 && summary.resolutionCut < 0.25, `resolution cut ${summary.resolutionCut} cycles/px`);
+    assert.ok(summary.shellWeights.slice(12).every((w) => w === 0), `the noise-only shells are cut: ${summary.shellWeights.slice(12)}`);
     assert.ok(summary.halfSetFrc50 > 0 && summary.halfSetFrc50 <= summary.halfSetFrc1over7 && summary.halfSetFrc1over7 < 0.5, `half-set FRC50 ${summary.halfSetFrc50}, 1/7 ${summary.halfSetFrc1over7} cycles/px`);
     assert.deepEqual(summary.halves, [10, 9]);
     for (let i = 0; i < W * H; i++) {

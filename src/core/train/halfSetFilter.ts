@@ -11,6 +11,12 @@
 // phase's). The phase is taken about each image's own mean phase gradient and global phase, so a constant offset or a
 // ramp two halves do not share (an iterative run's halves) is not read as disagreement, and it is given back after;
 // its weights are lifted where the halves under-read the full set's large scales (liftedWeights).
+// The FRC is read as an estimate, not per shell (README item 38): the halves are seen through a soft mask, so that the
+// edges of the coverage and of the centre square (shared by both halves) add no correlation at every frequency; the
+// signed FRC is pooled over neighbouring shells, more of them the higher the shell, so that its scatter does not pass
+// noise; and beyond the first shell where the pooled FRC falls below 1/7 — the halves' resolution — the weights roll
+// off to 0 (cryo-EM's gold-standard cut), since a reproducible floor above it (the patches' shared systematic error)
+// is not signal either.
 import { fft2d } from '../fft';
 import { frc, type FrcResult } from '../metrics/frc';
 import { removeMeanPhaseGradient, type StitchedCanvas } from './stitch';
@@ -23,10 +29,12 @@ export interface HalfSetFilterSummary {
   /** The truth-free resolution of the part: the half-set FRC's 0.5 and 1/7 crossings, cycles per pixel. */
   halfSetFrc50: number;
   halfSetFrc1over7: number;
-  /** The weight applied at each shell k of the centre n×n square (shell k ↔ k/n cycles/px): the Wiener weight 2·FRC/(1+FRC); the phase's lifted. */
+  /** The weight applied at each shell k of the centre n×n square (shell k ↔ k/n cycles/px): the Wiener weight 2·FRC/(1+FRC) of the pooled FRC (the phase's lifted), rolled off past `resolutionCut`. */
   shellWeights: number[];
   /** Side n of the centre square the FRC ran on. */
   size: number;
+  /** Where the weights start to roll off to 0 (cycles/px): the pooled FRC's first fall below 1/7; null when it never falls. */
+  resolutionCut: number | null;
   /** Patches in each half. */
   halves: [number, number];
 }
@@ -43,6 +51,68 @@ export function wienerWeights(curve: readonly number[]): number[] {
     const f = Number.isFinite(c) ? Math.min(1, Math.max(0, c)) : 0;
     return (2 * f) / (1 + f);
   });
+}
+
+/** Shell k's FRC is read as the mean of the signed FRC over shells k ± floor(k / FRC_POOL_DIVISOR). */
+export const FRC_POOL_DIVISOR = 4;
+
+/**
+ * The half-set FRC pooled over neighbouring shells: the mean of the signed values over k ± floor(k / FRC_POOL_DIVISOR)
+ * (NaN counts as 0). A shell's FRC scatters by about 1/√(its coefficients) about its expectation, enough to give a
+ * noise-only shell a Wiener weight of 0.2–0.4 (README item 38); the curve is smooth in k, and the higher the shell
+ * the more neighbours share its expectation. The first shells, which hold the large scales, stay as measured.
+ */
+export function pooledFrc(curve: readonly number[]): number[] {
+  return curve.map((_, k) => {
+    const h = Math.floor(k / FRC_POOL_DIVISOR);
+    let sum = 0;
+    let count = 0;
+    for (let j = Math.max(0, k - h); j <= Math.min(curve.length - 1, k + h); j++) {
+      sum += Number.isFinite(curve[j]) ? curve[j] : 0;
+      count++;
+    }
+    return sum / count;
+  });
+}
+
+/** The halves' resolution criterion: the pooled FRC's first fall below 1/7 (cryo-EM's gold-standard threshold). */
+export const FRC_CUT = 1 / 7;
+
+/**
+ * Where the weights roll off: the first shell past the pooled FRC's highest (shell 0, the mean, aside) that is below
+ * FRC_CUT — so that an image without large scales is not cut below its detail; undefined when none is. Shell 1
+ * when the halves agree nowhere (their highest pooled FRC is below the cut): nothing but the mean is reproduced.
+ */
+export function resolutionCutShell(pooled: readonly number[]): number | undefined {
+  if (pooled.length < 2) return undefined;
+  let peak = 1;
+  for (let k = 2; k < pooled.length; k++) if (pooled[k] > pooled[peak]) peak = k;
+  if (!(pooled[peak] >= FRC_CUT)) return 1;
+  for (let k = peak + 1; k < pooled.length; k++) if (!(pooled[k] >= FRC_CUT)) return k;
+  return undefined;
+}
+
+/**
+ * `weights` rolled off to 0 from shell `cut` on: a raised cosine over max(2, cut/4) shells, 0 beyond (a new array).
+ * Past the halves' resolution nothing two halves reproduce is read as signal: what is left there (about 0.05 of FRC on
+ * a dose-1e3 smooth specimen, README item 38) is their shared systematic error.
+ */
+export function rolledOff(weights: readonly number[], cut: number | undefined): number[] {
+  if (cut === undefined) return weights.slice();
+  const width = Math.max(2, cut / 4);
+  return weights.map((w, k) => {
+    if (k < cut) return w;
+    const u = (k - cut) / width;
+    return u >= 1 ? 0 : w * Math.cos((Math.PI / 2) * u) ** 2;
+  });
+}
+
+/** The weights a part gets from its half-set FRC: pooled, Wiener, lifted (the phase), rolled off past the resolution. */
+function filterWeights(curve: readonly number[], lift: boolean): { weights: number[]; cut: number | undefined } {
+  const pooled = pooledFrc(curve);
+  const cut = resolutionCutShell(pooled);
+  const wiener = wienerWeights(pooled);
+  return { weights: rolledOff(lift ? liftedWeights(wiener) : wiener, cut), cut };
 }
 
 /** Shells on each side of the running mean whose non-increasing envelope lifts the phase weights. */
@@ -128,7 +198,73 @@ function halfSetFrc(
   if (Math.min(width, height) < MIN_FILTER_SIZE) return undefined;
   const [a, b] = halves.map(part);
   if (!a.covered || !b.covered) return undefined;
-  return frc(a.image, b.image, width, height);
+  const mask = frcMask(halves[0].weight, halves[1].weight, width, height);
+  return frc(throughMask(a.image, mask), throughMask(b.image, mask), width, height);
+}
+
+/** Widest edge (px) of the soft mask the halves' FRC looks through; at most an eighth of the centre square's side. */
+export const FRC_MASK_EDGE = 16;
+
+/**
+ * The soft mask the halves are compared through: 1 where both halves cover a pixel of the centre square (the FRC's)
+ * at least an edge's width inside, falling as sin² to 0 at the border of that set. With a hard border the step of a
+ * smooth image at it (a hole, the square's cut through the object) holds power at every frequency, the same in both
+ * halves, and reads as agreement up to Nyquist.
+ */
+export function frcMask(weightA: ArrayLike<number>, weightB: ArrayLike<number>, width: number, height: number): Float64Array {
+  const n = Math.min(width, height);
+  const x0 = (width - n) >> 1;
+  const y0 = (height - n) >> 1;
+  let mask: Float64Array = new Float64Array(width * height);
+  for (let y = y0; y < y0 + n; y++) {
+    for (let x = x0; x < x0 + n; x++) {
+      const i = y * width + x;
+      if (weightA[i] > 0 && weightB[i] > 0) mask[i] = 1;
+    }
+  }
+  // Two box blurs of radius edge/2: a pixel an edge or more inside the set stays 1, one on its border ~0.5 → 0.
+  const radius = Math.max(1, Math.round(Math.min(FRC_MASK_EDGE, n / 8) / 2));
+  for (let pass = 0; pass < 2; pass++) mask = boxBlur(mask, width, height, radius);
+  return mask.map((v) => Math.sin((Math.PI / 2) * Math.min(1, Math.max(0, 2 * v - 1))) ** 2);
+}
+
+/** (image − its mask-weighted mean) × mask: no step at the mask's border, and the mean's own no leak through it. */
+export function throughMask(image: Float64Array, mask: Float64Array): Float64Array {
+  let sum = 0;
+  let total = 0;
+  for (let i = 0; i < image.length; i++) {
+    sum += image[i] * mask[i];
+    total += mask[i];
+  }
+  const mean = total > 0 ? sum / total : 0;
+  return image.map((v, i) => (v - mean) * mask[i]);
+}
+
+/**
+ * Mean over a (2r+1)² box, what lies past the image's border counting as 0 (a new array): the FRC's square is
+ * periodic, so the border of the image is an edge of the mask like any other.
+ */
+function boxBlur(image: Float64Array, width: number, height: number, r: number): Float64Array {
+  const area = 2 * r + 1;
+  const rows = new Float64Array(image.length);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (let j = Math.max(0, x - r); j <= Math.min(width - 1, x + r); j++) sum += image[y * width + j];
+      rows[y * width + x] = sum / area;
+    }
+  }
+  const out = new Float64Array(image.length);
+  for (let y = 0; y < height; y++) {
+    const lo = Math.max(0, y - r);
+    const hi = Math.min(height - 1, y + r);
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (let j = lo; j <= hi; j++) sum += rows[j * width + x];
+      out[y * width + x] = sum / area;
+    }
+  }
+  return out;
 }
 
 /**
@@ -141,7 +277,7 @@ export function filterAmplitudeByHalves(
 ): HalfSetFilterSummary | undefined {
   const curve = halfSetFrc(halves, width, height, (h) => { const c = coveredAmplitude(h, width, height); return { image: c.amplitude, covered: c.covered }; });
   if (!curve) return undefined;
-  const weights = wienerWeights(curve.curve);
+  const { weights, cut } = filterWeights(curve.curve, false);
   const { amplitude } = coveredAmplitude(full, width, height);
   weightByShell(amplitude, width, height, weights, curve.size);
   for (let i = 0; i < width * height; i++) {
@@ -159,15 +295,16 @@ export function filterAmplitudeByHalves(
       full.object[2 * i + 1] = 0;
     }
   }
-  return summaryOf(curve, weights, counts);
+  return summaryOf(curve, weights, cut, counts);
 }
 
-function summaryOf(curve: FrcResult, weights: readonly number[], counts: [number, number]): HalfSetFilterSummary {
+function summaryOf(curve: FrcResult, weights: readonly number[], cut: number | undefined, counts: [number, number]): HalfSetFilterSummary {
   return {
     halfSetFrc50: curve.frc50Interpolated / curve.size,
     halfSetFrc1over7: curve.frc1over7 / curve.size,
     shellWeights: weights.map((w) => Math.round(w * 1e4) / 1e4),
     size: curve.size,
+    resolutionCut: cut === undefined ? null : cut / curve.size,
     halves: counts,
   };
 }
@@ -218,7 +355,7 @@ export function filterPhaseByHalves(
 ): HalfSetFilterSummary | undefined {
   const curve = halfSetFrc(halves, width, height, (h) => { const f = phaseFrame(h, width, height); return { image: f.phase, covered: f.covered }; });
   if (!curve) return undefined;
-  const weights = liftedWeights(wienerWeights(curve.curve));
+  const { weights, cut } = filterWeights(curve.curve, true);
   const frame = phaseFrame(full, width, height);
   weightByShell(frame.phase, width, height, weights, curve.size);
   const [gu, gv] = frame.gradient;
@@ -232,7 +369,7 @@ export function filterPhaseByHalves(
       full.object[2 * i + 1] = amplitude * Math.sin(phase);
     }
   }
-  return summaryOf(curve, weights, counts);
+  return summaryOf(curve, weights, cut, counts);
 }
 
 /** The filters a run asked for, amplitude first (each leaves the other part as it is), and what each did. */
@@ -245,11 +382,12 @@ export function filterByHalves(
   return { ...(amplitudeFilter ? { amplitudeFilter } : {}), ...(phaseFilter ? { phaseFilter } : {}) };
 }
 
-/** "FRC50 x, FRC 1/7 y cycles/px" for a log line (a crossing at the last shell: the curve never fell below it). */
+/** "FRC50 x, FRC 1/7 y cycles/px[; weights rolled off …]" for a log line (a crossing at the last shell: the curve never fell below it). */
 export function describeHalfSetFrc(filter: HalfSetFilterSummary): string {
   const nyquist = Math.floor(filter.size / 2) / filter.size;
   const crossing = (f: number): string => (f >= nyquist - 1e-9 ? `above it up to ${nyquist.toFixed(3)}` : f.toFixed(3));
-  return `FRC50 ${crossing(filter.halfSetFrc50)}, FRC 1/7 ${crossing(filter.halfSetFrc1over7)} cycles/px`;
+  const cut = filter.resolutionCut === null || filter.resolutionCut === undefined ? '' : `; weights rolled off to 0 from ${filter.resolutionCut.toFixed(3)} cycles/px (the pooled FRC's fall below 1/7)`;
+  return `FRC50 ${crossing(filter.halfSetFrc50)}, FRC 1/7 ${crossing(filter.halfSetFrc1over7)} cycles/px${cut}`;
 }
 
 /**
