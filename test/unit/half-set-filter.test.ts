@@ -86,11 +86,17 @@ describe('amplitude weighted by its half-set FRC (training.stitchAmplitudeFilter
     assert.equal(pooledFrc([0.5, Number.NaN, 0.5])[1], 0, 'shell 1 pools itself only: NaN reads 0 … ');
     assert.equal(pooledFrc([1, 1, 1, 1, Number.NaN, 1])[4], 2 / 3, '… and pooled with its neighbours counts as 0');
 
-    // The cut: the first shell past the highest (shell 0 aside) below 1/7; shell 1 when the halves agree nowhere.
-    assert.equal(resolutionCutShell([1, 0.9, 0.8, 0.1, 0.2, 0.05]), 3);
-    assert.equal(resolutionCutShell([1, 0.05, 0.1, 0.9, 0.8, 0.05, 0.3]), 5, 'an image without large scales is not cut below its detail');
-    assert.equal(resolutionCutShell([1, 0.1, 0.05, 0.1]), 1);
-    assert.equal(resolutionCutShell([1, 0.9, 0.5, FRC_CUT]), undefined, 'never below: no cut');
+    // The cut, read on the Wiener weights: the first shell past the highest (shell 0 aside) whose FRC is below 1/7;
+    // shell 1 when the halves agree nowhere.
+    const cutOf = (frcs: number[]): number | undefined => resolutionCutShell(wienerWeights(frcs));
+    assert.equal(cutOf([1, 0.9, 0.8, 0.1, 0.2, 0.05]), 3);
+    assert.equal(cutOf([1, 0.05, 0.1, 0.9, 0.8, 0.05, 0.3]), 5, 'an image without large scales is not cut below its detail');
+    assert.equal(cutOf([1, 0.1, 0.05, 0.1]), 1);
+    assert.equal(cutOf([1, 0.9, 0.5, FRC_CUT]), undefined, 'never below: no cut');
+    // A phase dip the lift reads as the halving's (an iterative half's large scales) does not cut there.
+    const dip = [1, 0.95, 0.05, 0.9, 0.92, 0.9, 0.88, 0.2, 0.1, 0.05, 0.1, 0.05, 0.1, 0.05, 0.05, 0.05];
+    assert.equal(resolutionCutShell(dip), 2);
+    assert.equal(resolutionCutShell(liftedWeights(dip)), 9);
     const rolled = rolledOff([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], 8);
     assert.deepEqual(rolled.slice(0, 8), [1, 1, 1, 1, 1, 1, 1, 1]);
     assert.ok(rolled[8] === 1 && rolled[9] > 0 && rolled[9] < 1, `a raised cosine over 2 shells: ${rolled.slice(8, 11)}`);

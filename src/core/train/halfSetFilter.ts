@@ -78,17 +78,23 @@ export function pooledFrc(curve: readonly number[]): number[] {
 /** The halves' resolution criterion: the pooled FRC's first fall below 1/7 (cryo-EM's gold-standard threshold). */
 export const FRC_CUT = 1 / 7;
 
+/** The Wiener weight at FRC_CUT, 2·FRC/(1 + FRC) = 1/4: the cut read on the weights. */
+export const WEIGHT_AT_CUT = (2 * FRC_CUT) / (1 + FRC_CUT);
+
 /**
- * Where the weights roll off: the first shell past the pooled FRC's highest (shell 0, the mean, aside) that is below
- * FRC_CUT — so that an image without large scales is not cut below its detail; undefined when none is. Shell 1
- * when the halves agree nowhere (their highest pooled FRC is below the cut): nothing but the mean is reproduced.
+ * Where the weights roll off: the first shell past the highest weight (shell 0, the mean, aside) whose weight is below
+ * WEIGHT_AT_CUT, i.e. whose pooled FRC is below FRC_CUT — past the highest, so that an image without large scales is
+ * not cut below its detail, and read on the phase's lifted weights, so that a dip the lift reads as the halving's
+ * does not cut either; undefined when no shell falls below. Shell 1 when no weight reaches the cut: the halves agree
+ * nowhere and nothing but the mean is reproduced.
  */
-export function resolutionCutShell(pooled: readonly number[]): number | undefined {
-  if (pooled.length < 2) return undefined;
+export function resolutionCutShell(weights: readonly number[]): number | undefined {
+  if (weights.length < 2) return undefined;
   let peak = 1;
-  for (let k = 2; k < pooled.length; k++) if (pooled[k] > pooled[peak]) peak = k;
-  if (!(pooled[peak] >= FRC_CUT)) return 1;
-  for (let k = peak + 1; k < pooled.length; k++) if (!(pooled[k] >= FRC_CUT)) return k;
+  for (let k = 2; k < weights.length; k++) if (weights[k] > weights[peak]) peak = k;
+  const reaches = (w: number): boolean => w >= WEIGHT_AT_CUT - 1e-12;
+  if (!reaches(weights[peak])) return 1;
+  for (let k = peak + 1; k < weights.length; k++) if (!reaches(weights[k])) return k;
   return undefined;
 }
 
@@ -109,10 +115,10 @@ export function rolledOff(weights: readonly number[], cut: number | undefined): 
 
 /** The weights a part gets from its half-set FRC: pooled, Wiener, lifted (the phase), rolled off past the resolution. */
 function filterWeights(curve: readonly number[], lift: boolean): { weights: number[]; cut: number | undefined } {
-  const pooled = pooledFrc(curve);
-  const cut = resolutionCutShell(pooled);
-  const wiener = wienerWeights(pooled);
-  return { weights: rolledOff(lift ? liftedWeights(wiener) : wiener, cut), cut };
+  const wiener = wienerWeights(pooledFrc(curve));
+  const weights = lift ? liftedWeights(wiener) : wiener;
+  const cut = resolutionCutShell(weights);
+  return { weights: rolledOff(weights, cut), cut };
 }
 
 /** Shells on each side of the running mean whose non-increasing envelope lifts the phase weights. */
