@@ -14,9 +14,9 @@
 // The FRC is read as an estimate, not per shell (README item 38): the halves are seen through a soft mask, so that the
 // edges of the coverage and of the centre square (shared by both halves) add no correlation at every frequency; the
 // signed FRC is pooled over neighbouring shells, more of them the higher the shell, so that its scatter does not pass
-// noise; and beyond the first shell where the pooled FRC falls below 1/7 — the halves' resolution — the weights roll
-// off to 0 (cryo-EM's gold-standard cut), since a reproducible floor above it (the patches' shared systematic error)
-// is not signal either.
+// noise; and past the halves' resolution — the first shell after the highest weight where the pooled FRC is below 1/7
+// (resolutionCutShell) — the weights roll off to 0 (cryo-EM's gold-standard cut), since a reproducible floor above
+// it (the patches' shared systematic error) is not signal either.
 import { fft2d } from '../fft';
 import { frc, type FrcResult } from '../metrics/frc';
 import { removeMeanPhaseGradient, type StitchedCanvas } from './stitch';
@@ -33,7 +33,7 @@ export interface HalfSetFilterSummary {
   shellWeights: number[];
   /** Side n of the centre square the FRC ran on. */
   size: number;
-  /** Where the weights start to roll off to 0 (cycles/px): the pooled FRC's first fall below 1/7; null when it never falls. */
+  /** Where the weights start to roll off to 0 (cycles/px): the halves' resolution (resolutionCutShell); null when the pooled FRC never falls below 1/7. */
   resolutionCut: number | null;
   /** Patches in each half. */
   halves: [number, number];
