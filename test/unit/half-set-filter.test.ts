@@ -13,7 +13,7 @@ import { deltasOf, type JobResult } from '../../src/core/report';
 import { Rng } from '../../src/core/simulate/rng';
 import { resolveTrainingSettings } from '../../src/core/study';
 import { frc } from '../../src/core/metrics';
-import { coveredAmplitude, filterAmplitudeByHalves, filterPhaseByHalves, FRC_CUT, frcMask, liftedWeights, MIN_FILTER_SIZE, pooledFrc, resolutionCutShell, rolledOff, stitcherFor, throughMask, weightByShell, wienerWeights, type StitchRegion } from '../../src/core/train';
+import { buildGroups, coveredAmplitude, densityGain, DENSITY_GAIN_MIN_FRC, filterAmplitudeByHalves, filterPhaseByHalves, FRC_CUT, frcMask, halfSetGroups, liftedWeights, MAX_DENSITY_GAIN, MIN_FILTER_SIZE, pooledFrc, resolutionCutShell, rolledOff, stitcherFor, throughMask, weightByShell, wienerWeights, type StitchRegion } from '../../src/core/train';
 import { repoRoot, tempDir } from './helpers/paths';
 import { makeStudy } from './helpers/study';
 
@@ -305,6 +305,100 @@ function phaseObject(phaseNoise: Float64Array | undefined, offset = 0, ramp: [nu
 
 const phaseAt = (object: Float32Array, i: number): number => Math.atan2(object[2 * i + 1], object[2 * i]);
 const wrapped = (d: number): number => Math.atan2(Math.sin(d), Math.cos(d));
+
+describe('gridsize 2: halves of disjoint patterns, and the SNR a doubling of the data gains', () => {
+  it('splits the groups\' patterns into disjoint halves and quarters, each grouped among its own at about the full density\'s span', () => {
+    // A jittered 24 × 24 raster, 6 px apart, grouped as the evaluation groups a gridsize-2 model's split (K = 7).
+    const rng = new Rng(5, 'half-set-groups-test');
+    const xs = new Float64Array(576), ys = new Float64Array(576);
+    for (let i = 0; i < 576; i++) {
+      xs[i] = 6 * (i % 24) + rng.uniformIn(-1.5, 1.5);
+      ys[i] = 6 * Math.floor(i / 24) + rng.uniformIn(-1.5, 1.5);
+    }
+    const groups = buildGroups(xs, ys, { gridsize: 2, neighborCount: 7, seed: 3, stream: 'evaluation' });
+    // The even and the odd groups share most patterns: why the groups' parity gives no independent halves.
+    const patternsOf = (indices: Int32Array, parity: number): Set<number> => new Set(Array.from(indices).filter((_, j) => Math.floor(j / 4) % 2 === parity));
+    const even = patternsOf(groups.indices, 0);
+    assert.ok([...patternsOf(groups.indices, 1)].filter((p) => even.has(p)).length > 0.8 * even.size);
+    const sets = halfSetGroups(xs, ys, groups, { neighborCount: 7, seed: 3 })!;
+    const used = (g: { indices: Int32Array }): Set<number> => new Set(g.indices);
+    const [h0, h1] = sets.halves.map(used);
+    assert.equal([...h0].filter((p) => h1.has(p)).length, 0, 'the halves share no pattern');
+    assert.deepEqual([...h0, ...h1].sort((a, b) => a - b), [...used(groups)].sort((a, b) => a - b), 'together they use every pattern the groups use');
+    const quarters = sets.quarters.map(used);
+    assert.equal(quarters.length, 4);
+    for (let a = 0; a < 4; a++) for (let b = a + 1; b < 4; b++) assert.equal([...quarters[a]].filter((p) => quarters[b].has(p)).length, 0, `quarters ${a}, ${b}`);
+    // Quarters 0 and 2 make half 0, 1 and 3 half 1: the quarters are the halves' halves.
+    for (const q of [0, 2]) assert.ok([...quarters[q]].every((p) => h0.has(p)));
+    for (const q of [1, 3]) assert.ok([...quarters[q]].every((p) => h1.has(p)));
+    for (const set of [...sets.halves, ...sets.quarters]) {
+      assert.equal(set.size, 4);
+      // Centres and offsets place every pattern where the scan put it.
+      for (let j = 0; j < set.count * 4; j++) {
+        const g = Math.floor(j / 4);
+        assert.ok(Math.abs(set.centers[2 * g] + set.offsets[2 * j] - xs[set.indices[j]]) < 1e-4);
+        assert.ok(Math.abs(set.centers[2 * g + 1] + set.offsets[2 * j + 1] - ys[set.indices[j]]) < 1e-4);
+      }
+    }
+    // Drawn from ⌈K/parts⌉ (at least C) neighbours, a part's groups span about what the full density's do.
+    const meanSpan = (g: { offsets: Float32Array }): number => g.offsets.reduce((s, v) => s + Math.abs(v), 0) / g.offsets.length;
+    for (const set of sets.halves) assert.ok(meanSpan(set) < 1.6 * meanSpan(groups), `half span ${meanSpan(set)} vs ${meanSpan(groups)}`);
+    // Deterministic in the seed.
+    assert.deepEqual(halfSetGroups(xs, ys, groups, { neighborCount: 7, seed: 3 })!.halves[0].indices, sets.halves[0].indices);
+    // Too few patterns for four quarters of a group each: no halves.
+    const few = buildGroups(xs.slice(0, 12), ys.slice(0, 12), { gridsize: 2, neighborCount: 7, seed: 3, stream: 'evaluation' });
+    assert.equal(halfSetGroups(xs, ys, few, { neighborCount: 7, seed: 3 }), undefined);
+  });
+
+  it('the Wiener weight with a gain g: g·SNR/(1 + g·SNR) of a half\'s SNR = FRC/(1 − FRC); g = 2 is 2·FRC/(1+FRC)', () => {
+    const curve = [1, 0.5, 1 / 3, 0.1, 0, -0.2];
+    assert.deepEqual(wienerWeights(curve, 2).map((v) => v.toFixed(12)), wienerWeights(curve).map((v) => v.toFixed(12)));
+    const snr = (f: number): number => f / (1 - f);
+    const w6 = wienerWeights(curve, 6);
+    assert.equal(w6[0], 1);
+    for (const k of [1, 2, 3]) assert.ok(Math.abs(w6[k] - (6 * snr(curve[k])) / (1 + 6 * snr(curve[k]))) < 1e-12);
+    assert.deepEqual(w6.slice(4), [0, 0]);
+  });
+
+  it('reads the density gain as the median SNR ratio of halves to quarters where the quarters agree; 2 to MAX_DENSITY_GAIN', () => {
+    // Halves with g × the quarters' SNR at every shell, the quarters' FRC falling from 0.9 to 0.
+    // (Both curves are pooled first; the SNR's nonlinearity makes the pooled ratio differ from g by a little.)
+    const quarters = Array.from({ length: 40 }, (_, k) => 0.9 - k / 50);
+    const halvesFor = (g: number): number[] => quarters.map((q) => { const s = (g * q) / (1 - q); return s / (1 + s); });
+    for (const g of [2, 3.5, 6]) assert.ok(Math.abs(densityGain(halvesFor(g), quarters) - g) < 0.05 * g, `gain ${g}: ${densityGain(halvesFor(g), quarters)}`);
+    // An average of independent halves gains 2 at least; a ratio of tiny SNRs is held to MAX_DENSITY_GAIN.
+    assert.equal(densityGain(halvesFor(1.2), quarters), 2);
+    assert.equal(densityGain(halvesFor(40), quarters), MAX_DENSITY_GAIN);
+    // Quarters that agree nowhere (below DENSITY_GAIN_MIN_FRC past the mean) measure nothing: 2.
+    assert.equal(densityGain(halvesFor(5), quarters.map((q, k) => (k === 0 ? q : Math.min(q, DENSITY_GAIN_MIN_FRC / 2)))), 2);
+  });
+
+  it('a dense job\'s evaluation weighs by disjoint halves and records the gain four quarters measured', async function () {
+    this.timeout(300_000);
+    const tmp = tempDir('ptycho-gs2-halves-');
+    try {
+      // Enough test patterns for four quarters of groups.
+      await makeStudy(tmp.dir, { doses: [1000], views: ['dense'], dataset: { count: 64 } });
+      const job = path.join(tmp.dir, 'phase_e', 'dose_1000', 'dense', 'gs2');
+      const r = spawnSync(process.execPath, [CLI, 'train', '--workspace', tmp.dir, '--view', 'dense', '--epochs', '1', '--batch-size', '8', '--n-filters-scale', '1', '--threads', '1'], { encoding: 'utf8', timeout: 240_000 });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /Amplitude weighted by its half-set FRC \(\d+ \+ \d+ groups of two disjoint halves of the patterns, grouped, inferred and stitched apart, no ground truth\): .*twice the data raise the SNR ×\d+\.\d\d \(four quarters of \d+ \+ \d+ \+ \d+ \+ \d+ groups\)/);
+      const metrics = JSON.parse(fs.readFileSync(path.join(job, 'metrics.json'), 'utf8'));
+      const patterns = metrics.evaluation.patterns as number;
+      for (const filter of [metrics.amplitudeFilter, metrics.phaseFilter]) {
+        assert.ok(filter, 'both parts weighted');
+        // One group per pattern of each part: the halves split the patterns the groups use (about all), the quarters
+        // split the same patterns again.
+        const halves = filter.halves[0] + filter.halves[1];
+        assert.ok(halves <= patterns && halves >= 0.9 * patterns, `${halves} of ${patterns}`);
+        assert.equal(filter.quarters.reduce((a: number, b: number) => a + b, 0), halves);
+        assert.ok(filter.densityGain >= 2 && filter.densityGain <= MAX_DENSITY_GAIN, JSON.stringify(filter));
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
 
 describe('phase weighted by its half-set FRC (training.stitchPhaseFilter)', () => {
   it('lifts a dip below frequencies the halves agree on, never lowers a weight, and one noisy high shell lifts nothing far below it', () => {

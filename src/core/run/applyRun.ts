@@ -12,7 +12,7 @@ import { resolveObjectSupport } from '../study/config';
 import { APPLY_OUTPUTS, APPLY_RECORD } from '../study/layout';
 import { reconstruct } from '../train/reconstruct';
 import { writeImages, writeReconstruction } from './artifacts';
-import { coverageOf, inferenceModel, runStitchOptions, scanRegion, specForGroups } from './evaluation';
+import { coverageOf, halfSetGroupList, inferenceModel, runHalfSetGroups, runStitchOptions, scanRegion, specForGroups } from './evaluation';
 import {
   checkAborted, checkDatasetFor, INFERENCE_BATCH, namedDatasetGroups, openNamed, openTrainedModel, relateDataset, TrainedModelError, type DatasetRelation, type ModelOnDataOptions, type TrainedModel,
 } from './trainedModel';
@@ -127,8 +127,9 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
     const region = scanRegion(data.xs, data.ys, t.stitchCropSize);
     o.log?.(`Applying ${model.jobId} to ${dataPath}: ${groups.count} groups, region ${region.width}×${region.height}.`);
     const stitch = runStitchOptions(config, INFERENCE_BATCH, o.threads.threads, relation.countScale.value);
+    const halves = runHalfSetGroups(config, data, groups);
     const recon = await reconstruct(data, groups, {
-      ort: model.ort, provider: plan.provider, model: inferenceModel(specForGroups(plan.spec, config, groups), state.params), ...stitch, region, signal: o.signal,
+      ort: model.ort, provider: plan.provider, model: inferenceModel(specForGroups(plan.spec, config, groups, ...halfSetGroupList(halves)), state.params), ...stitch, region, halfSetGroups: halves, signal: o.signal,
     });
     // Cancelled while reconstructing: nothing is written.
     checkAborted(o.signal, 'Applying the model');

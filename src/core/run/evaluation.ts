@@ -22,7 +22,7 @@ import { openNpz } from '../npy';
 import type { EvaluationPlan, EvaluationSource, RunConfig } from './plan';
 import { resolveGridsizeTwoSwitch, resolveObjectSupport } from '../study/config';
 import { openTrainingDataset, type TrainingDataset } from '../train/data';
-import { buildGroups, type PatternGroups } from '../train/groups';
+import { buildGroups, halfSetGroups, type HalfSetGroups, type PatternGroups } from '../train/groups';
 import { reconstruct, type Reconstruction, type ReconstructOptions } from '../train/reconstruct';
 import type { OrtModule } from '../train/runtime';
 import { resolveStitchBlend, stitchRegion, stitchTaperWidth, type ResolvedStitchBlend, type StitchRegion } from '../train/stitch';
@@ -359,10 +359,28 @@ export function runStitchOptions(config: RunConfig, batch: number, intraOpThread
   return { batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, contrastCalibration: resolveGridsizeTwoSwitch(t.stitchContrastCalibration, config.gridsize), intraOpThreads, countScale: countScale ?? runCountScale(config) };
 }
 
-/** The model's graph spec for other groups: the gs2 merge canvas must hold their offsets too (weights do not depend on it). */
-export function specForGroups(spec: ModelGraphSpec, config: RunConfig, groups: PatternGroups): ModelGraphSpec {
-  const canvas = config.gridsize > 1 ? Math.max(spec.canvas, canvasSize(config.n, groups.maxOffset, predictsFullPatch(spec.arch.spec))) : spec.canvas;
+/**
+ * The model's graph spec for other groups (each set given; undefined ones skipped): the gs2 merge canvas must hold
+ * all their offsets too (weights do not depend on it).
+ */
+export function specForGroups(spec: ModelGraphSpec, config: RunConfig, ...groupSets: (PatternGroups | undefined)[]): ModelGraphSpec {
+  const maxOffset = Math.max(0, ...groupSets.map((g) => g?.maxOffset ?? 0));
+  const canvas = config.gridsize > 1 ? Math.max(spec.canvas, canvasSize(config.n, maxOffset, predictsFullPatch(spec.arch.spec))) : spec.canvas;
   return canvas === spec.canvas ? spec : { ...spec, canvas };
+}
+
+/** Every group set of a HalfSetGroups (none when undefined), e.g. for specForGroups. */
+export const halfSetGroupList = (sets: HalfSetGroups | undefined): PatternGroups[] => (sets ? [...sets.halves, ...sets.quarters] : []);
+
+/**
+ * Gridsize 2 with a half-set weighting (training.stitchAmplitudeFilter / stitchPhaseFilter): the groups of the two
+ * pattern-disjoint halves (and quarters) of `groups`' patterns the weighting compares (halfSetGroups), with the run's K
+ * and seed.
+ */
+export function runHalfSetGroups(config: RunConfig, data: { xs: Float64Array; ys: Float64Array }, groups: PatternGroups): HalfSetGroups | undefined {
+  const t = config.training;
+  if (config.gridsize === 1 || !(t.stitchAmplitudeFilter || t.stitchPhaseFilter)) return undefined;
+  return halfSetGroups(data.xs, data.ys, groups, { neighborCount: t.neighborCount, seed: t.seed });
 }
 
 /** The inference model (batch symbolic) of `spec` with `params`. */
@@ -382,15 +400,20 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     if (set.fallbackReason) input.log?.(`Evaluation: ${set.fallbackReason}`);
     const stitch = { ...runStitchOptions(config, input.batch, input.intraOpThreads, input.countScale), signal: input.signal };
     const build = (spec: ModelGraphSpec, params: ReadonlyMap<string, Float32Array>): Uint8Array => inferenceModel(spec, params, input.metadata);
-    const evalSpec = specForGroups(input.spec, config, set.groups);
+    const halves = runHalfSetGroups(config, set.data, set.groups);
+    const ownHalves = input.own ? runHalfSetGroups(config, input.own.data, input.own.groups) : undefined;
+    const evalSpec = specForGroups(input.spec, config, set.groups, ...halfSetGroupList(halves));
+    const ownSpec = specForGroups(input.spec, config, input.own?.groups, ...halfSetGroupList(ownHalves));
     const trainedModel = input.trainedModel ?? build(input.spec, input.trained);
     const untrainedModel = build(input.spec, input.untrained);
-    const trainedEvalModel = evalSpec === input.spec ? trainedModel : build(evalSpec, input.trained);
-    const untrainedEvalModel = evalSpec === input.spec ? untrainedModel : build(evalSpec, input.untrained);
+    const forSpec = (spec: ModelGraphSpec): { trained: Uint8Array; untrained: Uint8Array } =>
+      spec === input.spec ? { trained: trainedModel, untrained: untrainedModel } : { trained: build(spec, input.trained), untrained: build(spec, input.untrained) };
+    const evalModels = forSpec(evalSpec);
 
-    const common = await reconstruct(set.data, set.groups, { ort, provider, model: trainedEvalModel, ...stitch, region: set.region });
-    const commonUntrained = await reconstruct(set.data, set.groups, { ort, provider, model: untrainedEvalModel, ...stitch, region: set.region });
-    const ownSplit = input.own ? await scoreOwnSplit(input.own, common, commonUntrained, set, { ort, provider, trainedModel, untrainedModel, stitch }) : undefined;
+    const common = await reconstruct(set.data, set.groups, { ort, provider, model: evalModels.trained, ...stitch, region: set.region, halfSetGroups: halves });
+    const commonUntrained = await reconstruct(set.data, set.groups, { ort, provider, model: evalModels.untrained, ...stitch, region: set.region, halfSetGroups: halves });
+    const ownModels = input.own ? (ownSpec === evalSpec ? evalModels : forSpec(ownSpec)) : undefined;
+    const ownSplit = input.own ? await scoreOwnSplit(input.own, common, commonUntrained, set, { ort, provider, trainedModel: ownModels!.trained, untrainedModel: ownModels!.untrained, stitch: { ...stitch, halfSetGroups: ownHalves } }) : undefined;
 
     const coverage = coverageOf(common.weight);
     const blend = stitch.blend;

@@ -332,7 +332,9 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   const contrast = recon.contrastCalibration;
   if (contrast) emit({ type: 'log', level: 'info', message: describeContrastCalibration(contrast) });
   for (const message of describeHalfSetWeightings(recon, { amplitude: config.training.stitchAmplitudeFilter, phase: config.training.stitchPhaseFilter },
-    (h) => `${h[0]} + ${h[1]} patches stitched apart, no ground truth`, 'the region or a half-stitch is too small')) {
+    (h) => config.gridsize > 1
+      ? `${h[0]} + ${h[1]} groups of two disjoint halves of the patterns, grouped, inferred and stitched apart, no ground truth`
+      : `${h[0]} + ${h[1]} patches stitched apart, no ground truth`, 'the region or a half-stitch is too small')) {
     emit({ type: 'log', level: 'info', message });
   }
   if (evaluation.dataset !== data.path) {

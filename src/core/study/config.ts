@@ -98,8 +98,9 @@ export interface TrainingSettings {
   stitchBlend: StitchBlend;
   /**
    * The evaluation's stitched amplitude weighted, frequency by frequency, by the Fourier ring correlation of two
-   * half-stitches (the even and the odd patches; train/halfSetFilter.ts): detail two halves of the data do not
-   * reproduce is damped, with no ground truth (README item 24). Off: the stitched amplitude as it is.
+   * half-stitches (the even and the odd patches; gridsize 2: two disjoint halves of the patterns, grouped and inferred
+   * apart — train/halfSetFilter.ts): detail two halves of the data do not reproduce is damped, with no ground truth
+   * (README items 24, 39). Off: the stitched amplitude as it is.
    */
   stitchAmplitudeFilter: boolean;
   /** The evaluation's stitched phase weighted the same way, by the halves' phase FRC (README item 25). */

@@ -183,3 +183,38 @@ export function splitValidation(count: number, fraction: number, seed: number): 
   if (nVal >= count) nVal = count > 1 ? 1 : 0;
   return { train: order.slice(0, count - nVal).sort(), validation: order.slice(count - nVal).sort() };
 }
+
+/** The gridsize-2 groups of disjoint parts of a split's patterns, for the half-set weightings (halfSetFilter.ts). */
+export interface HalfSetGroups {
+  /** Two halves: the FRC of their stitches. */
+  halves: [PatternGroups, PatternGroups];
+  /** Four quarters (the halves' halves): how much a doubling of the data raises the SNR (densityGain). */
+  quarters: PatternGroups[];
+}
+
+/**
+ * Disjoint parts of gridsize-2 groups' patterns, for the half-set FRC (halfSetFilter.ts). The groups of a scan share
+ * most patterns (each sits in about C of them), so their even and odd groups make the same errors and are no
+ * independent halves. Here the patterns the groups use are split by alternate index (halves: index rank mod 2;
+ * quarters: mod 4, so each half holds two quarters) and each part is grouped among its own patterns as buildGroups
+ * does, from max(C, ⌈K/parts⌉) nearest neighbours so that a group spans about the area it spans at the full density.
+ * Undefined when a quarter holds fewer than C patterns.
+ */
+export function halfSetGroups(xs: Float64Array, ys: Float64Array, groups: PatternGroups, o: { neighborCount: number; seed: number }): HalfSetGroups | undefined {
+  const patterns = Int32Array.from(new Set(groups.indices)).sort();
+  const quarters = disjointGroups(xs, ys, patterns, groups.size, 4, o);
+  const halves = quarters && disjointGroups(xs, ys, patterns, groups.size, 2, o);
+  return quarters && halves ? { halves: halves as [PatternGroups, PatternGroups], quarters } : undefined;
+}
+
+function disjointGroups(xs: Float64Array, ys: Float64Array, patterns: Int32Array, size: number, parts: number, o: { neighborCount: number; seed: number }): PatternGroups[] | undefined {
+  const gridsize = Math.round(Math.sqrt(size));
+  const sets = Array.from({ length: parts }, (_, h) => patterns.filter((_, r) => r % parts === h));
+  if (sets.some((set) => set.length < size)) return undefined;
+  const neighborCount = Math.max(size, Math.ceil(o.neighborCount / parts));
+  return sets.map((set, h) => {
+    const local = buildGroups(Float64Array.from(set, (p) => xs[p]), Float64Array.from(set, (p) => ys[p]), { gridsize, neighborCount, seed: o.seed, stream: `half-set-${parts}-${h}` });
+    // Positions (so centres and offsets) are the patterns' own; only the indices go back to the dataset's.
+    return { ...local, indices: local.indices.map((i) => set[i]), anchors: local.anchors.map((i) => set[i]) };
+  });
+}

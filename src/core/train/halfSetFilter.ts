@@ -1,6 +1,8 @@
 // The stitched object, weighted by its own half-set Fourier ring correlation — no ground truth involved.
-// The patches of a reconstruction are split into two interleaved halves (even and odd groups), each stitched on
-// its own with the full stitch's phases and rotations. The FRC of the two half-stitches measures, per spatial
+// The patches of a reconstruction are split into two interleaved halves (even and odd patterns), each stitched on
+// its own with the full stitch's phases and rotations. Gridsize-2 groups share patterns, so there the patterns are
+// split, each half grouped among its own and inferred apart; a gridsize-2 network gains more than twice the SNR from
+// twice the data, so its "2" is measured (densityGain, from four quarters; README item 39). The FRC of the two half-stitches measures, per spatial
 // frequency, how much of the image is reproduced by independent data. With FSC = 2·FRC / (1 + FRC), the full set's
 // own correlation (the halves' FRC stepped up to twice the data), FSC = SNR / (1 + SNR) per shell, and each frequency
 // of the full stitch is weighted by it: the Wiener filter, which minimises the expected squared error and maximises
@@ -29,7 +31,7 @@ export interface HalfSetFilterSummary {
   /** The truth-free resolution of the part: the half-set FRC's 0.5 and 1/7 crossings, cycles per pixel. */
   halfSetFrc50: number;
   halfSetFrc1over7: number;
-  /** The weight applied at each shell k of the centre n×n square (shell k ↔ k/n cycles/px): the Wiener weight 2·FRC/(1+FRC) of the pooled FRC (the phase's lifted), rolled off past `resolutionCut`. */
+  /** The weight applied at each shell k of the centre n×n square (shell k ↔ k/n cycles/px): the Wiener weight 2·FRC/(1+FRC) of the pooled FRC (gridsize 2: with densityGain for the 2) (the phase's lifted), rolled off past `resolutionCut`. */
   shellWeights: number[];
   /** Side n of the centre square the FRC ran on. */
   size: number;
@@ -37,20 +39,58 @@ export interface HalfSetFilterSummary {
   resolutionCut: number | null;
   /** Patches in each half. */
   halves: [number, number];
+  /**
+   * Gridsize 2: how much a doubling of the data raised the SNR (densityGain, from four quarters of the patterns; the
+   * Wiener weights use it in place of 2), and the quarters' group counts.
+   */
+  densityGain?: number;
+  quarters?: number[];
 }
 
 /** Smallest side of the centre square on which a half-set FRC is attempted. */
 export const MIN_FILTER_SIZE = 16;
 
 /**
- * The Wiener weight per shell from a half-set FRC curve: the full set's FSC = 2·FRC/(1+FRC) = SNR/(1+SNR)
- * (negative or NaN correlations count as none).
+ * The Wiener weight per shell from a half-set FRC curve: a half's SNR is FRC/(1 − FRC), the full set's `gain` times
+ * it, and the weight SNR/(1+SNR) — with the gain 2 of an average of two halves, FSC = 2·FRC/(1+FRC) (negative or NaN
+ * correlations count as none).
  */
-export function wienerWeights(curve: readonly number[]): number[] {
+export function wienerWeights(curve: readonly number[], gain = 2): number[] {
   return curve.map((c) => {
     const f = Number.isFinite(c) ? Math.min(1, Math.max(0, c)) : 0;
-    return (2 * f) / (1 + f);
+    return (gain * f) / (1 - f + gain * f);
   });
+}
+
+/** Shells whose pooled quarter-set FRC is at least this measure the density gain (below it the SNRs' ratio is noise). */
+export const DENSITY_GAIN_MIN_FRC = 0.2;
+
+/** The density gain is held to [2, MAX_DENSITY_GAIN]: 2, an average's, at least; a ratio of small SNRs no further. */
+export const MAX_DENSITY_GAIN = 16;
+
+/**
+ * How much the SNR rises when the data double, read from the halves' and the quarters' FRC (pooled): the median over
+ * the shells past the mean where the quarters still agree (pooled FRC ≥ DENSITY_GAIN_MIN_FRC) of SNR_half / SNR_quarter,
+ * with SNR = FRC/(1 − FRC); 2 when no shell qualifies. An average of independent predictions (gridsize 1's stitch)
+ * gains 2; a gridsize-2 network, whose groups get closer and whose overlaps more constraining as the scan densifies,
+ * gains more — on a held-out dose-1e5 study 5–7 — so the full set is more than twice as good as a half, and the halves'
+ * 2·FRC/(1+FRC) would damp detail the full set holds (README item 39).
+ */
+export function densityGain(halfCurve: readonly number[], quarterCurve: readonly number[]): number {
+  const half = pooledFrc(halfCurve);
+  const quarter = pooledFrc(quarterCurve);
+  const ratios: number[] = [];
+  for (let k = 1; k < Math.min(half.length, quarter.length); k++) {
+    const h = half[k];
+    const q = quarter[k];
+    if (!(q >= DENSITY_GAIN_MIN_FRC) || !(h < 1) || !(q < 1)) continue;
+    ratios.push((h / (1 - h)) / (q / (1 - q)));
+  }
+  if (!ratios.length) return 2;
+  ratios.sort((a, b) => a - b);
+  const m = ratios.length >> 1;
+  const median = ratios.length % 2 ? ratios[m] : (ratios[m - 1] + ratios[m]) / 2;
+  return Math.min(MAX_DENSITY_GAIN, Math.max(2, median));
 }
 
 /** Shell k's FRC is read as the mean of the signed FRC over shells k ± floor(k / FRC_POOL_DIVISOR). */
@@ -113,9 +153,9 @@ export function rolledOff(weights: readonly number[], cut: number | undefined): 
   });
 }
 
-/** The weights a part gets from its half-set FRC: pooled, Wiener, lifted (the phase), rolled off past the resolution. */
-function filterWeights(curve: readonly number[], lift: boolean): { weights: number[]; cut: number | undefined } {
-  const wiener = wienerWeights(pooledFrc(curve));
+/** The weights a part gets from its half-set FRC: pooled, Wiener (with the density gain), lifted (the phase), rolled off past the resolution. */
+function filterWeights(curve: readonly number[], lift: boolean, gain = 2): { weights: number[]; cut: number | undefined } {
+  const wiener = wienerWeights(pooledFrc(curve), gain);
   const weights = lift ? liftedWeights(wiener) : wiener;
   const cut = resolutionCutShell(weights);
   return { weights: rolledOff(weights, cut), cut };
@@ -279,11 +319,13 @@ function boxBlur(image: Float64Array, width: number, height: number, r: number):
  * MIN_FILTER_SIZE or a half covers no pixel.
  */
 export function filterAmplitudeByHalves(
-  full: StitchedImage, halves: readonly [StitchedImage, StitchedImage], counts: [number, number], width: number, height: number,
+  full: StitchedImage, halves: readonly [StitchedImage, StitchedImage], counts: [number, number], width: number, height: number, quarters?: QuarterSets,
 ): HalfSetFilterSummary | undefined {
-  const curve = halfSetFrc(halves, width, height, (h) => { const c = coveredAmplitude(h, width, height); return { image: c.amplitude, covered: c.covered }; });
+  const part = (h: StitchedImage): { image: Float64Array; covered: number } => { const c = coveredAmplitude(h, width, height); return { image: c.amplitude, covered: c.covered }; };
+  const curve = halfSetFrc(halves, width, height, part);
   if (!curve) return undefined;
-  const { weights, cut } = filterWeights(curve.curve, false);
+  const gain = quarters ? quarterGain(curve, quarters, width, height, part) : undefined;
+  const { weights, cut } = filterWeights(curve.curve, false, gain?.gain);
   const { amplitude } = coveredAmplitude(full, width, height);
   weightByShell(amplitude, width, height, weights, curve.size);
   for (let i = 0; i < width * height; i++) {
@@ -301,10 +343,32 @@ export function filterAmplitudeByHalves(
       full.object[2 * i + 1] = 0;
     }
   }
-  return summaryOf(curve, weights, cut, counts);
+  return summaryOf(curve, weights, cut, counts, gain);
 }
 
-function summaryOf(curve: FrcResult, weights: readonly number[], cut: number | undefined, counts: [number, number]): HalfSetFilterSummary {
+/** Four quarters of the data stitched apart (gridsize 2), the halves' halves: quarters 0 and 2 make half 0. */
+export interface QuarterSets {
+  images: readonly StitchedImage[];
+  counts: number[];
+}
+
+/** The density gain of one part from its halves' FRC curve and the quarters' (the mean of the FRC over all six pairs). */
+function quarterGain(
+  half: FrcResult, quarters: QuarterSets, width: number, height: number, part: (image: StitchedImage) => { image: Float64Array; covered: number },
+): { gain: number; counts: number[] } | undefined {
+  const curves: number[][] = [];
+  for (let a = 0; a < quarters.images.length; a++) {
+    for (let b = a + 1; b < quarters.images.length; b++) {
+      const c = halfSetFrc([quarters.images[a], quarters.images[b]], width, height, part);
+      if (c && c.size === half.size) curves.push(c.curve);
+    }
+  }
+  if (!curves.length) return undefined;
+  const mean = half.curve.map((_, k) => curves.reduce((sum, c) => sum + (Number.isFinite(c[k]) ? c[k] : 0), 0) / curves.length);
+  return { gain: densityGain(half.curve, mean), counts: quarters.counts };
+}
+
+function summaryOf(curve: FrcResult, weights: readonly number[], cut: number | undefined, counts: [number, number], gain?: { gain: number; counts: number[] }): HalfSetFilterSummary {
   return {
     halfSetFrc50: curve.frc50Interpolated / curve.size,
     halfSetFrc1over7: curve.frc1over7 / curve.size,
@@ -312,6 +376,7 @@ function summaryOf(curve: FrcResult, weights: readonly number[], cut: number | u
     size: curve.size,
     resolutionCut: cut === undefined ? null : cut / curve.size,
     halves: counts,
+    ...(gain ? { densityGain: Math.round(gain.gain * 1e3) / 1e3, quarters: gain.counts } : {}),
   };
 }
 
@@ -357,11 +422,13 @@ function phaseFrame(image: StitchedImage, width: number, height: number): { phas
  * as filterAmplitudeByHalves does.
  */
 export function filterPhaseByHalves(
-  full: StitchedImage, halves: readonly [StitchedImage, StitchedImage], counts: [number, number], width: number, height: number,
+  full: StitchedImage, halves: readonly [StitchedImage, StitchedImage], counts: [number, number], width: number, height: number, quarters?: QuarterSets,
 ): HalfSetFilterSummary | undefined {
-  const curve = halfSetFrc(halves, width, height, (h) => { const f = phaseFrame(h, width, height); return { image: f.phase, covered: f.covered }; });
+  const part = (h: StitchedImage): { image: Float64Array; covered: number } => { const f = phaseFrame(h, width, height); return { image: f.phase, covered: f.covered }; };
+  const curve = halfSetFrc(halves, width, height, part);
   if (!curve) return undefined;
-  const { weights, cut } = filterWeights(curve.curve, true);
+  const gain = quarters ? quarterGain(curve, quarters, width, height, part) : undefined;
+  const { weights, cut } = filterWeights(curve.curve, true, gain?.gain);
   const frame = phaseFrame(full, width, height);
   weightByShell(frame.phase, width, height, weights, curve.size);
   const [gu, gv] = frame.gradient;
@@ -375,16 +442,16 @@ export function filterPhaseByHalves(
       full.object[2 * i + 1] = amplitude * Math.sin(phase);
     }
   }
-  return summaryOf(curve, weights, cut, counts);
+  return summaryOf(curve, weights, cut, counts, gain);
 }
 
 /** The filters a run asked for, amplitude first (each leaves the other part as it is), and what each did. */
 export function filterByHalves(
   full: StitchedImage, halves: readonly [StitchedImage, StitchedImage], counts: [number, number], width: number, height: number,
-  parts: { amplitude?: boolean; phase?: boolean },
+  parts: { amplitude?: boolean; phase?: boolean }, quarters?: QuarterSets,
 ): { amplitudeFilter?: HalfSetFilterSummary; phaseFilter?: HalfSetFilterSummary } {
-  const amplitudeFilter = parts.amplitude ? filterAmplitudeByHalves(full, halves, counts, width, height) : undefined;
-  const phaseFilter = parts.phase ? filterPhaseByHalves(full, halves, counts, width, height) : undefined;
+  const amplitudeFilter = parts.amplitude ? filterAmplitudeByHalves(full, halves, counts, width, height, quarters) : undefined;
+  const phaseFilter = parts.phase ? filterPhaseByHalves(full, halves, counts, width, height, quarters) : undefined;
   return { ...(amplitudeFilter ? { amplitudeFilter } : {}), ...(phaseFilter ? { phaseFilter } : {}) };
 }
 
@@ -393,7 +460,8 @@ export function describeHalfSetFrc(filter: HalfSetFilterSummary): string {
   const nyquist = Math.floor(filter.size / 2) / filter.size;
   const crossing = (f: number): string => (f >= nyquist - 1e-9 ? `above it up to ${nyquist.toFixed(3)}` : f.toFixed(3));
   const cut = filter.resolutionCut === null || filter.resolutionCut === undefined ? '' : `; weights rolled off to 0 from ${filter.resolutionCut.toFixed(3)} cycles/px (the pooled FRC's fall below 1/7)`;
-  return `FRC50 ${crossing(filter.halfSetFrc50)}, FRC 1/7 ${crossing(filter.halfSetFrc1over7)} cycles/px${cut}`;
+  const gain = filter.densityGain === undefined ? '' : `; twice the data raise the SNR ×${filter.densityGain.toFixed(2)} (four quarters of ${filter.quarters?.join(' + ')} groups)`;
+  return `FRC50 ${crossing(filter.halfSetFrc50)}, FRC 1/7 ${crossing(filter.halfSetFrc1over7)} cycles/px${cut}${gain}`;
 }
 
 /**

@@ -5,7 +5,7 @@ import { abortError } from '../abort';
 import type { Tensor } from 'onnxruntime-node';
 import { IO } from '../model';
 import type { TrainingDataset } from './data';
-import type { PatternGroups } from './groups';
+import type { HalfSetGroups, PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { calibratePhaseContrast, type CalibrationPatterns, type ContrastCalibrationSummary } from './contrastCalibration';
@@ -48,6 +48,13 @@ export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
   /** Weight the stitched amplitude, and the phase, each by its own half-set FRC (halfSetFilter.ts). */
   amplitudeFilter?: boolean;
   phaseFilter?: boolean;
+  /**
+   * Gridsize 2 with a half-set weighting: the groups of two pattern-disjoint halves, and of four quarters
+   * (groups.ts halfSetGroups), each inferred and stitched apart; the model's canvas must hold their offsets too.
+   * Absent there: no weighting (the groups' even and odd halves share patterns). Gridsize 1 stitches its even and
+   * odd patterns apart instead.
+   */
+  halfSetGroups?: HalfSetGroups;
   /** Last: scale the stitched phase by the gain its own patterns fit best (contrastCalibration.ts). */
   contrastCalibration?: boolean;
   ort: OrtModule;
@@ -98,33 +105,49 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const c = groups.size;
     const b = options.batch;
     const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
-    const halfSets = !!(options.amplitudeFilter || options.phaseFilter);
-    const stitcher = stitcherFor(region, n, options.cropSize, groups.count, { ...options, halfSets }, data.probe.data, c);
+    const weighted = !!(options.amplitudeFilter || options.phaseFilter);
+    // Gridsize 1: the even and the odd patterns, stitched apart from the same predictions. Gridsize 2: the groups
+    // of two disjoint halves of the patterns, inferred apart (halfSetGroups).
+    const halfGroups = weighted && c > 1 ? options.halfSetGroups : undefined;
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
-    for (let start = 0; start < groups.count; start += b) {
-      checkSignal(options.signal);
-      const valid = Math.min(b, groups.count - start);
-      for (let k = 0; k < b; k++) {
-        const g = start + (k < valid ? k : 0);
-        patterns.set(groups.indices.subarray(g * c, (g + 1) * c), k * c);
-        offsets.set(groups.offsets.subarray(g * c * 2, (g + 1) * c * 2), k * c * 2);
+    const stitchAll = async (these: PatternGroups, halfSets: boolean): Promise<StitchResult> => {
+      const stitcher = stitcherFor(region, n, options.cropSize, these.count, { ...options, halfSets }, data.probe.data, c);
+      for (let start = 0; start < these.count; start += b) {
+        checkSignal(options.signal);
+        const valid = Math.min(b, these.count - start);
+        for (let k = 0; k < b; k++) {
+          const g = start + (k < valid ? k : 0);
+          patterns.set(these.indices.subarray(g * c, (g + 1) * c), k * c);
+          offsets.set(these.offsets.subarray(g * c * 2, (g + 1) * c * 2), k * c * 2);
+        }
+        await data.patterns.read(patterns, x);
+        const feeds: Record<string, Tensor> = { [IO.diffraction]: new options.ort.Tensor('float32', x, [b, c, n, n]) };
+        if (c > 1) feeds[IO.offsets] = new options.ort.Tensor('float32', offsets, [b, c, 2]);
+        const out = await session.run(feeds);
+        const amp = out[IO.amplitude].data as Float32Array;
+        const phase = out[IO.phase].data as Float32Array;
+        addPredictions(stitcher, these, { amp, phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement, options.countScale);
       }
-      await data.patterns.read(patterns, x);
-      const feeds: Record<string, Tensor> = { [IO.diffraction]: new options.ort.Tensor('float32', x, [b, c, n, n]) };
-      if (c > 1) feeds[IO.offsets] = new options.ort.Tensor('float32', offsets, [b, c, 2]);
-      const out = await session.run(feeds);
-      const amp = out[IO.amplitude].data as Float32Array;
-      const phase = out[IO.phase].data as Float32Array;
-      addPredictions(stitcher, groups, { amp, phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement, options.countScale);
-    }
-    checkSignal(options.signal);
-    const stitched: StitchResult = stitcher.result();
+      checkSignal(options.signal);
+      return stitcher.result();
+    };
+    const stitched = await stitchAll(groups, weighted && c === 1);
     const { object, weight } = stitched;
-    const halves = stitched.halves;
+    const stitchEach = async (sets: readonly PatternGroups[]): Promise<StitchResult[]> => {
+      const out: StitchResult[] = [];
+      for (const set of sets) out.push(await stitchAll(set, false));
+      return out;
+    };
+    const halves = halfGroups
+      ? {
+        images: await stitchEach(halfGroups.halves) as [StitchResult, StitchResult], counts: [halfGroups.halves[0].count, halfGroups.halves[1].count] as [number, number],
+        quarters: { images: await stitchEach(halfGroups.quarters), counts: halfGroups.quarters.map((q) => q.count) },
+      }
+      : stitched.halves;
     const { amplitudeFilter, phaseFilter } = halves
-      ? filterByHalves(stitched, halves.images, halves.counts, region.width, region.height, { amplitude: options.amplitudeFilter, phase: options.phaseFilter })
+      ? filterByHalves(stitched, halves.images, halves.counts, region.width, region.height, { amplitude: options.amplitudeFilter, phase: options.phaseFilter }, 'quarters' in halves ? halves.quarters : undefined)
       : {};
     checkSignal(options.signal);
     const calibrated = options.contrastCalibration
