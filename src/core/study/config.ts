@@ -259,35 +259,41 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   const positiveInt = (name: keyof TrainingSettings, v: unknown): void => {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a positive integer (got ${String(v)}).`);
   };
+  const trueOrFalse = (name: keyof TrainingSettings): void => {
+    if (typeof s[name] !== 'boolean') throw new ConfigError(`${name} must be true or false (got ${String(s[name])}).`);
+  };
+  const gridsizeTwoSwitch = (name: 'stitchContrastCalibration' | 'symmetryAugment'): void => {
+    if (!GRIDSIZE_TWO_SWITCHES.includes(s[name])) throw new ConfigError(`${name} must be true, false or 'auto' (got ${String(s[name])}).`);
+  };
   positiveInt('epochs', s.epochs);
   positiveInt('batchSize', s.batchSize);
   positiveInt('neighborCount', s.neighborCount);
   positiveInt('nFiltersScale', s.nFiltersScale);
   positiveInt('stitchCropSize', s.stitchCropSize);
-  if (typeof s.stitchPhaseAlignment !== 'boolean') throw new ConfigError(`stitchPhaseAlignment must be true or false (got ${String(s.stitchPhaseAlignment)}).`);
-  if (typeof s.stitchFillHoles !== 'boolean') throw new ConfigError(`stitchFillHoles must be true or false (got ${String(s.stitchFillHoles)}).`);
-  if (typeof s.stitchCrosstalkCorrection !== 'boolean') throw new ConfigError(`stitchCrosstalkCorrection must be true or false (got ${String(s.stitchCrosstalkCorrection)}).`);
-  if (typeof s.stitchCentroidRefinement !== 'boolean') throw new ConfigError(`stitchCentroidRefinement must be true or false (got ${String(s.stitchCentroidRefinement)}).`);
-  if (typeof s.stitchAmplitudeFilter !== 'boolean') throw new ConfigError(`stitchAmplitudeFilter must be true or false (got ${String(s.stitchAmplitudeFilter)}).`);
-  if (typeof s.stitchPhaseFilter !== 'boolean') throw new ConfigError(`stitchPhaseFilter must be true or false (got ${String(s.stitchPhaseFilter)}).`);
-  if (!GRIDSIZE_TWO_SWITCHES.includes(s.stitchContrastCalibration)) throw new ConfigError(`stitchContrastCalibration must be true, false or 'auto' (got ${String(s.stitchContrastCalibration)}).`);
+  trueOrFalse('stitchPhaseAlignment');
+  trueOrFalse('stitchFillHoles');
+  trueOrFalse('stitchCrosstalkCorrection');
+  trueOrFalse('stitchCentroidRefinement');
+  trueOrFalse('stitchAmplitudeFilter');
+  trueOrFalse('stitchPhaseFilter');
+  gridsizeTwoSwitch('stitchContrastCalibration');
   if (!STITCH_BLENDS.includes(s.stitchBlend)) throw new ConfigError(`stitchBlend must be one of ${STITCH_BLENDS.join(', ')} (got ${String(s.stitchBlend)}).`);
   if (s.earlyStoppingMonitor !== 'val_loss' && s.earlyStoppingMonitor !== 'loss') throw new ConfigError(`earlyStoppingMonitor must be 'val_loss' or 'loss' (got ${String(s.earlyStoppingMonitor)}).`);
   if (!(typeof s.minDelta === 'number' && s.minDelta >= 0 && Number.isFinite(s.minDelta))) throw new ConfigError(`minDelta must be a finite number ≥ 0 (got ${String(s.minDelta)}).`);
   if (s.probeNormalization !== 'energy' && s.probeNormalization !== 'mask-mean') throw new ConfigError(`probeNormalization must be 'energy' or 'mask-mean' (got ${String(s.probeNormalization)}).`);
   if (!(Number.isInteger(s.warmupSteps) && s.warmupSteps >= 0)) throw new ConfigError(`warmupSteps must be a non-negative integer (got ${String(s.warmupSteps)}).`);
   if (s.weightInit !== 'he' && s.weightInit !== 'glorot') throw new ConfigError(`weightInit must be 'he' or 'glorot' (got ${String(s.weightInit)}).`);
-  if (typeof s.probeBig !== 'boolean') throw new ConfigError(`probeBig must be true or false (got ${String(s.probeBig)}).`);
-  if (typeof s.rampHead !== 'boolean') throw new ConfigError(`rampHead must be true or false (got ${String(s.rampHead)}).`);
-  if (typeof s.backprojectedInput !== 'boolean') throw new ConfigError(`backprojectedInput must be true or false (got ${String(s.backprojectedInput)}).`);
-  if (typeof s.residualBlocks !== 'boolean') throw new ConfigError(`residualBlocks must be true or false (got ${String(s.residualBlocks)}).`);
-  if (!GRIDSIZE_TWO_SWITCHES.includes(s.symmetryAugment)) throw new ConfigError(`symmetryAugment must be true, false or 'auto' (got ${String(s.symmetryAugment)}).`);
-  if (typeof s.regroupEachEpoch !== 'boolean') throw new ConfigError(`regroupEachEpoch must be true or false (got ${String(s.regroupEachEpoch)}).`);
-  if (typeof s.energyAmplitude !== 'boolean') throw new ConfigError(`energyAmplitude must be true or false (got ${String(s.energyAmplitude)}).`);
+  trueOrFalse('probeBig');
+  trueOrFalse('rampHead');
+  trueOrFalse('backprojectedInput');
+  trueOrFalse('residualBlocks');
+  gridsizeTwoSwitch('symmetryAugment');
+  trueOrFalse('regroupEachEpoch');
+  trueOrFalse('energyAmplitude');
   if (!OBJECT_SUPPORTS.includes(s.objectSupport)) throw new ConfigError(`objectSupport must be one of ${OBJECT_SUPPORTS.join(', ')} (got ${String(s.objectSupport)}).`);
   if (s.objectSupport === 'full' && s.probeBig) throw new ConfigError('objectSupport \'full\' and probeBig exclude each other: both predict the object outside the central N/2 (choose one).');
-  if (typeof s.patienceRestartsOnLrReduction !== 'boolean') throw new ConfigError(`patienceRestartsOnLrReduction must be true or false (got ${String(s.patienceRestartsOnLrReduction)}).`);
-  if (typeof s.allowIntensityData !== 'boolean') throw new ConfigError(`allowIntensityData must be true or false (got ${String(s.allowIntensityData)}).`);
+  trueOrFalse('patienceRestartsOnLrReduction');
+  trueOrFalse('allowIntensityData');
   const c = s.previewCenter;
   if (c !== null && !(Array.isArray(c) && c.length === 2 && c.every((v) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1e6))) {
     throw new ConfigError(`previewCenter must be null or [x, y], object pixels ≥ 0 (got ${JSON.stringify(c)}).`);
