@@ -145,9 +145,9 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
         images: await stitchEach(halfGroups.halves) as [StitchResult, StitchResult], counts: [halfGroups.halves[0].count, halfGroups.halves[1].count] as [number, number],
         quarters: { images: await stitchEach(halfGroups.quarters), counts: halfGroups.quarters.map((q) => q.count) },
       }
-      : stitched.halves;
+      : stitched.halves && { ...stitched.halves, quarters: undefined };
     const { amplitudeFilter, phaseFilter } = halves
-      ? filterByHalves(stitched, halves.images, halves.counts, region.width, region.height, { amplitude: options.amplitudeFilter, phase: options.phaseFilter }, 'quarters' in halves ? halves.quarters : undefined)
+      ? filterByHalves(stitched, halves.images, halves.counts, region.width, region.height, { amplitude: options.amplitudeFilter, phase: options.phaseFilter }, halves.quarters)
       : {};
     checkSignal(options.signal);
     const calibrated = options.contrastCalibration
