@@ -82,7 +82,7 @@ export function describeExport(r: PtychodusExportResult): string[] {
     `EXPORTED ${r.jobId}${r.runId ? `@${r.runId}` : ''} → ${r.outFile}`,
     `  object     (${r.object.layers}, ${r.object.height}, ${r.object.width}) complex64 from ${r.reconstruction}, centre (${e(r.object.centerM[0])}, ${e(r.object.centerM[1])}) m`,
     `  probe      (${r.probe.shape.join(', ')}) complex64 from ${r.probe.file} [${r.probe.key}]`,
-    `  positions  ${r.positions.count} from ${r.positions.dataset} (object pixels × pixel size, metres)`,
+    `  positions  ${r.positions.count} from ${r.positions.dataset}${r.positions.readFrom !== r.positions.dataset ? ` (as recorded in ${r.positions.readFrom}; the dataset cannot be read)` : ''} (object pixels × pixel size, metres)`,
     `  pixel size ${e(r.pixelSize.meters)} m ${r.pixelSize.assumed ? '— ASSUMED (the data record none; see the note)' : `(${r.pixelSize.source})`}`,
     `  energy     ${r.probeEnergyEv.value} eV ${r.probeEnergyEv.assumed ? '— ASSUMED' : `(${r.probeEnergyEv.source})`}; detector distance ${r.detectorDistanceM.value} m ${r.detectorDistanceM.assumed ? '— ASSUMED' : `(${r.detectorDistanceM.source})`}; photons per exposure ${r.probePhotonCount} (the dose)`,
     `  losses     ${r.losses.count} (${r.losses.quantity} per ${r.losses.per}${r.losses.expected !== null ? `; the run had ${r.losses.expected}` : ''})`,

@@ -227,6 +227,56 @@ describe('Export for Ptychodus (ptycho-study export-ptychodus)', function () {
     assert.doesNotMatch(text.out, /ASSUMED/);
     assert.match(text.out, /pixel size 5\.0000e-9 m \(_metadata object_pixel_size_m/);
   });
+
+  it('a dataset moved away since the run: exported from the copies reconstruction.npz recorded (a training and a Phase F job), and refused with what to do where there are none', async () => {
+    // The run recorded its dataset's positions and probeGuess as it read them, member for member.
+    const trainRec = path.join(trainDir, 'reconstruction.npz');
+    const reconRec = path.join(reconDir, 'reconstruction.npz');
+    const before = await readAllArrays(phaseCTest);
+    for (const rec of [trainRec, reconRec]) {
+      const a = await readAllArrays(rec);
+      for (const k of ['xcoords', 'ycoords', 'probeGuess']) {
+        assert.deepEqual([a[k].dtype.descr, a[k].shape], [before[k].dtype.descr, before[k].shape], `${rec} ${k}`);
+        assert.ok(bytesOf(a[k].data).equals(bytesOf(before[k].data)), `${rec} ${k}: the dataset's values`);
+      }
+    }
+    const moved = `${phaseCTest}.moved`;
+    fs.renameSync(phaseCTest, moved);
+    try {
+      const out = path.join(root, 'exports', 'moved.npz');
+      const r = cli(['export-ptychodus', trainId, '--workspace', root, '--out', out, '--json']);
+      assert.equal(r.code, 0, r.err + r.out);
+      const res = JSON.parse(r.out) as PtychodusExportResult;
+      assert.deepEqual([res.positions.dataset, res.positions.readFrom, res.probe.file, res.probe.key], [phaseCTest, trainRec, trainRec, 'probeGuess']);
+      assert.ok(res.notes.some((n) => /cannot be read: .*Exported from the copies .*reconstruction\.npz recorded when the run read it instead: its positions, probeGuess and units\./.test(n)), res.notes.join('\n'));
+      assert.ok(!res.notes.some((n) => /has changed since the run/.test(n)), 'the copies are the run\'s own: nothing to compare');
+      // The units are those the run read: the pixel size the previous test wrote into the file afterwards is not in them.
+      assert.equal(res.pixelSize.assumed, true);
+      const p = await readProduct(out);
+      await checkGeometry(p, trainRec, moved, assumedPixelSizeM(64));
+      assert.ok(bytesOf(p.probe.data).equals(bytesOf(before.probeGuess.data)), 'probe = the recorded probeGuess');
+      const text = cli(['export-ptychodus', trainId, '--workspace', root, '--out', out]);
+      assert.equal(text.code, 0, text.err);
+      assert.match(text.out, /positions {2}\d+ from \S+patched_test\.npz \(as recorded in \S+reconstruction\.npz; the dataset cannot be read\)/);
+
+      const f = cli(['export-ptychodus', reconDir, '--out', path.join(root, 'exports', 'moved-epie.npz'), '--json']);
+      assert.equal(f.code, 0, f.err + f.out);
+      const fr = JSON.parse(f.out) as PtychodusExportResult;
+      assert.deepEqual([fr.positions.readFrom, fr.probe.source, fr.probe.key], [reconRec, 'reconstruction', 'probe']);
+      await checkGeometry(await readProduct(path.join(root, 'exports', 'moved-epie.npz')), reconRec, moved, assumedPixelSizeM(64));
+
+      // A result written before the copies existed: the dataset is needed, and the refusal says so.
+      const old = await readAllArrays(trainRec);
+      for (const k of ['xcoords', 'ycoords', 'probeGuess']) delete old[k];
+      await writeNpz(trainRec, old);
+      const refused = cli(['export-ptychodus', trainId, '--workspace', root, '--out', path.join(root, 'exports', 'refused.npz')]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.err, /The dataset .*patched_test\.npz\) cannot be read: .*The export needs its scan positions and probeGuess; restore the file and retry\./);
+      assert.ok(!fs.existsSync(path.join(root, 'exports', 'refused.npz')), 'nothing written');
+    } finally {
+      fs.renameSync(moved, phaseCTest);
+    }
+  });
 });
 
 function xmLength(p: Record<string, NdArray>): number {

@@ -110,7 +110,8 @@ export interface PtychodusExportResult {
   name: string;
   object: { layers: number; height: number; width: number; dtype: '<c8'; origin: [number, number]; centerM: [number, number] };
   probe: { shape: number[]; dtype: '<c8'; source: 'reconstruction' | 'dataset'; file: string; key: string };
-  positions: { count: number; dataset: string; outsideObject: number };
+  /** `readFrom`: the dataset itself, or reconstruction.npz's copy of its positions when the dataset is gone. */
+  positions: { count: number; dataset: string; readFrom: string; outsideObject: number };
   pixelSize: { meters: number; assumed: boolean; source: string };
   probeEnergyEv: { value: number; assumed: boolean; source: string };
   detectorDistanceM: { value: number; assumed: boolean; source: string };
@@ -317,6 +318,8 @@ export async function exportPtychodusProduct(jobDir: string, outFile: string, o:
   let origin: [number, number] = [0, 0];
   let recProbe: { height: number; width: number; data: Float32Array } | undefined;
   let recMeta: Record<string, unknown> = {};
+  // What the run recorded of its dataset (positions, probeGuess): the fallback when the dataset is gone.
+  let recorded: { positions: boolean; probeGuess: boolean } = { positions: false, probeGuess: false };
   try {
     if (!rec.has('object')) throw new PtychodusExportError(`${recFile} has no "object" member.`, recFile);
     object = complex2d(await rec.readArray('object'), recFile, 'object');
@@ -327,6 +330,7 @@ export async function exportPtychodusProduct(jobDir: string, outFile: string, o:
       notes.push(`${recFile} records no origin: the object is taken to start at objectGuess pixel (0, 0).`);
     }
     if (rec.has('probe')) recProbe = complex2d(await rec.readArray('probe'), recFile, 'probe');
+    recorded = { positions: rec.has('xcoords') && rec.has('ycoords'), probeGuess: rec.has('probeGuess') };
     const meta = await readMetadataJson(rec);
     if (meta && typeof meta === 'object' && !Array.isArray(meta)) recMeta = meta as Record<string, unknown>;
   } catch (err) {
@@ -344,8 +348,19 @@ export async function exportPtychodusProduct(jobDir: string, outFile: string, o:
     : kind === 'reconstruct' ? input?.path : evaluation?.path ?? test?.path;
   if (!datasetPath) throw new PtychodusExportError(`${jobId}: neither ${recFile} nor the manifest names the dataset the reconstruction is of; its scan positions cannot be exported.`, recFile);
   const needProbe = !recProbe;
-  const ds = await readDataset(datasetPath, needProbe, `${jobId}'s reconstruction was made from`);
-  const prov = provenanceOf(m, datasetPath);
+  let ds: DatasetPart;
+  // Where the positions, the probeGuess and the units were read: the dataset, or the copy the run recorded.
+  let sourceFile = datasetPath;
+  try {
+    ds = await readDataset(datasetPath, needProbe, `${jobId}'s reconstruction was made from`);
+  } catch (err) {
+    if (!(err instanceof PtychodusExportError) || !recorded.positions || (needProbe && !recorded.probeGuess)) throw err;
+    ds = await readDataset(recFile, needProbe, `${jobId}'s reconstruction recorded`);
+    ds.meta = recMeta.datasetMetadata;
+    sourceFile = recFile;
+    notes.push(`${err.message.replace(/; restore the file and retry\.$/, '.')} Exported from the copies ${recFile} recorded when the run read it instead: its positions${needProbe ? ', probeGuess' : ''} and units.`);
+  }
+  const prov = sourceFile === datasetPath ? provenanceOf(m, datasetPath) : undefined;
   if (prov) {
     const st = fs.statSync(datasetPath, { throwIfNoEntry: false });
     if (st && (st.size !== prov.bytes || Math.abs(st.mtimeMs - prov.mtimeMs) > 1)) {
@@ -355,13 +370,13 @@ export async function exportPtychodusProduct(jobDir: string, outFile: string, o:
   const probe = recProbe ?? ds.probe!;
   const probeSource: PtychodusExportResult['probe'] = recProbe
     ? { shape: [1, 1, probe.height, probe.width], dtype: '<c8', source: 'reconstruction', file: recFile, key: 'probe' }
-    : { shape: [1, 1, probe.height, probe.width], dtype: '<c8', source: 'dataset', file: datasetPath, key: 'probeGuess' };
-  if (!recProbe) notes.push(`The probe is the dataset's probeGuess (${datasetPath}): a training job does not refine the probe.`);
+    : { shape: [1, 1, probe.height, probe.width], dtype: '<c8', source: 'dataset', file: sourceFile, key: 'probeGuess' };
+  if (!recProbe) notes.push(`The probe is the dataset's probeGuess (${sourceFile === datasetPath ? datasetPath : `${datasetPath}, as recorded in ${recFile}`}): a training job does not refine the probe.`);
 
   // Units: pixel size, energy and distance from the data's _metadata, else assumed (and said).
   const found = pixelSizeFromMetadata(ds.meta) ?? pixelSizeFromMetadata(recMeta);
   const pixelSize = found
-    ? { meters: found.meters, assumed: false, source: `_metadata ${found.key} of ${datasetPath}` }
+    ? { meters: found.meters, assumed: false, source: `_metadata ${found.key} of ${sourceFile === datasetPath ? datasetPath : `${datasetPath} (recorded in ${recFile})`}` }
     : { meters: assumedPixelSizeM(probe.width), assumed: true, source: `assumed: λz/(N·p) of Ptychodus's default geometry (${PTYCHODUS_DEFAULTS.probeEnergyEv} eV, ${PTYCHODUS_DEFAULTS.detectorDistanceM} m, ${PTYCHODUS_DEFAULTS.detectorPixelSizeM * 1e6} µm detector pixels, N = ${probe.width})` };
   if (pixelSize.assumed) notes.push(`The data record no object pixel size: ${pixelSize.meters.toExponential(4)} m is ASSUMED (${pixelSize.source.replace(/^assumed: /, '')}); positions and sizes in metres scale with it.`);
   const energy = metadataQuantity(ds.meta, ENERGY_KEYS, (v) => v >= 10 && v <= 1e7);
@@ -403,7 +418,7 @@ export async function exportPtychodusProduct(jobDir: string, outFile: string, o:
   const comments = [
     `PtychoPINN Study Workbench (ptycho-study export-ptychodus): ${kind === 'train' ? 'PtychoPINN training job' : `Phase F ${m.job?.algorithm ?? 'iterative'} reconstruction`} ${jobId}${runId ? `, run ${runId}` : ''}.`,
     `Object: ${recFile} (object, complex64, region origin x0=${origin[0]}, y0=${origin[1]} of objectGuess).`,
-    `Probe: ${probeSource.file} [${probeSource.key}]. Positions: xcoords/ycoords of ${datasetPath} × pixel size.`,
+    `Probe: ${probeSource.file} [${probeSource.key}]. Positions: xcoords/ycoords of ${datasetPath}${sourceFile === datasetPath ? '' : ` (as recorded in ${recFile})`} × pixel size.`,
     `Object pixel size: ${dx} m (${pixelSize.source}). Energy: ${probeEnergyEv.value} eV (${probeEnergyEv.source}). Distance: ${detectorDistanceM.value} m (${detectorDistanceM.source}).`,
     `Losses: ${kind === 'train' ? 'mean training loss per epoch' : 'relative amplitude error per iteration'}, epochs counted from 0 (${curve.source}).`,
     `Format: ${PTYCHODUS_FORMAT_SOURCE}.`,
@@ -442,7 +457,7 @@ export async function exportPtychodusProduct(jobDir: string, outFile: string, o:
     outFile: out, jobId, jobDir: dir, kind, runId, reconstruction: recFile, name,
     object: { layers: 1, height: object.height, width: object.width, dtype: '<c8', origin, centerM },
     probe: probeSource,
-    positions: { count: n, dataset: datasetPath, outsideObject: outside },
+    positions: { count: n, dataset: datasetPath, readFrom: sourceFile, outsideObject: outside },
     pixelSize, probeEnergyEv, detectorDistanceM, probePhotonCount: dose,
     losses: { count: curve.x.length, quantity: kind === 'train' ? 'training loss' : 'relative error', per: kind === 'train' ? 'epoch' : 'iteration', expected: expectedCount, source: curve.source },
     notes, format: PTYCHODUS_FORMAT_SOURCE,

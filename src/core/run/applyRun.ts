@@ -11,7 +11,7 @@ import { writeJsonAtomic } from '../atomic';
 import { resolveObjectSupport } from '../study/config';
 import { APPLY_OUTPUTS, APPLY_RECORD } from '../study/layout';
 import { reconstruct } from '../train/reconstruct';
-import { writeImages, writeReconstruction } from './artifacts';
+import { recordSource, writeImages, writeReconstruction } from './artifacts';
 import { coverageOf, halfSetGroupList, inferenceModel, runHalfSetGroups, runStitchOptions, scanRegion, specForGroups } from './evaluation';
 import {
   checkAborted, checkDatasetFor, INFERENCE_BATCH, namedDatasetGroups, openNamed, openTrainedModel, relateDataset, TrainedModelError, type DatasetRelation, type ModelOnDataOptions, type TrainedModel,
@@ -136,7 +136,7 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
     // An earlier result's record goes first: until the new one is written the folder holds no finished result.
     await fs.rm(path.join(outDir, APPLY_RECORD), { force: true });
     const files = [
-      await writeReconstruction(outDir, recon, { jobId: model.jobId, split: 'named', cropSize: t.stitchCropSize, datasetPath: dataPath, evaluation: 'applied' }),
+      await writeReconstruction(outDir, recon, { jobId: model.jobId, split: 'named', cropSize: t.stitchCropSize, datasetPath: dataPath, evaluation: 'applied' }, { source: await recordSource(dataPath) }),
       ...(await writeImages(outDir, recon)),
     ];
     const result: ApplyResult = {

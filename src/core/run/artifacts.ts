@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../atomic';
 import { renderPng } from '../image/png';
 import { evaluateReconstruction, toJsonMetrics, type JsonReconstructionMetrics } from '../metrics';
-import { ndarray, scalarString, writeNpz, type NdArray } from '../npy';
+import { ndarray, openNpz, scalarString, writeNpz, type NdArray, type NpzArchive } from '../npy';
 import { ARTIFACT } from '../study/layout';
 import type { Reconstruction } from '../train/reconstruct';
 import { COVERED_WEIGHT } from '../train/stitch';
@@ -130,11 +130,69 @@ export function scoreReconstruction(r: Reconstruction): ScoredReconstruction | u
 }
 
 /**
+ * The part of the dataset a reconstruction was stitched from that an export needs (its scan positions, its
+ * probeGuess, its `_metadata` with the units), copied into reconstruction.npz so that a job folder whose data moved
+ * or was deleted still exports (`ptycho-study export-ptychodus`).
+ */
+export interface RecordedSource {
+  arrays: Record<string, NdArray>;
+  metadata?: unknown;
+}
+
+/** The dataset's metadata is copied only up to this size (a hostile one could be anything). */
+const RECORDED_METADATA_MAX_CHARS = 64 * 1024;
+/** Positions are copied up to this many bytes each (8 MB: a million float64 scan points). */
+const RECORDED_POSITIONS_MAX_BYTES = 8 << 20;
+/** A probe up to 1024 × 1024 complex128. */
+const RECORDED_PROBE_MAX_BYTES = 16 << 20;
+
+/**
+ * Reads what `RecordedSource` records from `file`: xcoords, ycoords, probeGuess as they are (the export checks them
+ * as it checks a dataset), each only when present and within bounds. A record is optional: anything unreadable is
+ * left out, never an error (the run already read this file; the export then falls back to the file itself).
+ */
+export async function recordSource(file: string): Promise<RecordedSource> {
+  const arrays: Record<string, NdArray> = {};
+  let metadata: unknown;
+  let a: NpzArchive;
+  try {
+    a = await openNpz(file);
+  } catch {
+    return { arrays };
+  }
+  try {
+    for (const [key, maxBytes] of [['xcoords', RECORDED_POSITIONS_MAX_BYTES], ['ycoords', RECORDED_POSITIONS_MAX_BYTES], ['probeGuess', RECORDED_PROBE_MAX_BYTES]] as const) {
+      if (!a.has(key)) continue;
+      try {
+        arrays[key] = await a.readArray(key, { maxBytes });
+      } catch {
+        // Left out: the export reads the dataset itself, or says what is missing.
+      }
+    }
+    try {
+      const json = (await a.readMetadata())?.json;
+      if (json !== undefined && JSON.stringify(json).length <= RECORDED_METADATA_MAX_CHARS) metadata = json;
+    } catch {
+      // No usable _metadata: the export assumes (and says) the units, as it would for the dataset.
+    }
+  } finally {
+    await a.close();
+  }
+  // Positions are kept only in pairs: one axis alone places nothing.
+  if (!arrays.xcoords || !arrays.ycoords) {
+    delete arrays.xcoords;
+    delete arrays.ycoords;
+  }
+  return metadata === undefined ? { arrays } : { arrays, metadata };
+}
+
+/**
  * reconstruction.npz: object (complex64), amplitude, phase (float32), weight, ground_truth, origin, _metadata,
- * and `opts.extra` (a Phase F job adds its `probe`).
+ * `opts.extra` (a Phase F job adds its `probe`), and `opts.source`: the dataset's xcoords, ycoords, probeGuess as
+ * the run read them, its _metadata as `_metadata.datasetMetadata`.
  */
 export async function writeReconstruction(
-  dir: string, r: Reconstruction, meta: ReconstructionMeta & Record<string, unknown>, opts: { mtime?: Date; extra?: Record<string, NdArray> } = {},
+  dir: string, r: Reconstruction, meta: ReconstructionMeta & Record<string, unknown>, opts: { mtime?: Date; extra?: Record<string, NdArray>; source?: RecordedSource } = {},
 ): Promise<string> {
   const file = path.join(dir, ARTIFACT.reconstruction);
   const { amplitude, phase } = amplitudePhase(r.object);
@@ -147,9 +205,10 @@ export async function writeReconstruction(
     origin: ndarray('<i4', [2], Int32Array.from([r.region.x0, r.region.y0])),
   };
   if (r.groundTruth) arrays.ground_truth = ndarray('<c8', shape, r.groundTruth);
-  Object.assign(arrays, opts.extra);
+  Object.assign(arrays, opts.source?.arrays, opts.extra);
   arrays._metadata = scalarString(JSON.stringify({
     ...meta,
+    ...(opts.source?.metadata !== undefined ? { datasetMetadata: opts.source.metadata } : {}),
     origin: { x0: r.region.x0, y0: r.region.y0, note: 'object pixel (y0 + row, x0 + col) of the dataset objectGuess' },
     groups: r.groups,
   }));

@@ -17,7 +17,7 @@ import { resolveThreads, type ResolvedThreads } from '../runtime/threads';
 import { quietOrt } from '../train/runtime';
 import { ndarray } from '../npy';
 import { processStartTime } from '../processInfo';
-import { writeImages, writeMetrics, writeReconstruction } from './artifacts';
+import { recordSource, writeImages, writeMetrics, writeReconstruction } from './artifacts';
 import { writing } from './ioError';
 import { loadReconCheckpoint, RECON_CHECKPOINT, reconFingerprintParts, reconLaunchKeyOf, saveReconCheckpoint, type ReconHistoryEntry } from './reconstructionCheckpoint';
 import { evaluateReconstructionRun, normalizedIllumination, scanMask, scanQuality } from './reconstructionEvaluation';
@@ -264,12 +264,13 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       emit({ type: 'log', level: 'info', message });
     }
     const probe = rec.probeImage();
+    const source = await recordSource(config.dataPath);
     await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), () => writeReconstruction(jobDir, r, {
       jobId: config.jobId, split: evaluated.split, cropSize: config.settings.regionCropSize, datasetPath: config.dataPath, evaluation: evaluation.source,
       algorithm: config.algorithm, iterations: rec.iteration, probeMode: s.probeMode,
       weight: 'illumination Σ|P|² with the final probe, in units of one exposure at its peak intensity; pixels below 1e-3 were never lit and are 0',
       probe: 'the final probe (N×N, complex64), in the units of the data-scaled probeGuess',
-    }, { extra: { probe: ndarray('<c8', [probe.height, probe.width], probe.data) } }));
+    }, { source, extra: { probe: ndarray('<c8', [probe.height, probe.width], probe.data) } }));
     await writing(config.jobId, path.join(jobDir, ARTIFACT.amplitudePng), () => writeImages(jobDir, r));
     await writing(config.jobId, path.join(jobDir, ARTIFACT.metrics), () => writeMetrics(jobDir, { jobId: config.jobId, kind: 'reconstruct', algorithm: config.algorithm, ...evaluated.metrics }));
     const summary = evaluated.summary;

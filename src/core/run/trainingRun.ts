@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic';
-import { sha256File, writeImages, writeMetrics, writeReconstruction } from './artifacts';
+import { recordSource, sha256File, writeImages, writeMetrics, writeReconstruction } from './artifacts';
 import { evaluateRun, runCountScale, runStitchBlend } from './evaluation';
 import { writing } from './ioError';
 import { checkResumable } from './resume';
@@ -346,7 +346,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
       // provenance is informative only
     }
   }
-  await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), () => writeReconstruction(jobDir, recon, { jobId: config.jobId, split: evaluated.split, cropSize: config.training.stitchCropSize, datasetPath: evaluation.dataset, evaluation: evaluation.source }));
+  await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), async () => writeReconstruction(jobDir, recon, { jobId: config.jobId, split: evaluated.split, cropSize: config.training.stitchCropSize, datasetPath: evaluation.dataset, evaluation: evaluation.source }, { source: await recordSource(evaluation.dataset) }));
   await writing(config.jobId, path.join(jobDir, ARTIFACT.amplitudePng), () => writeImages(jobDir, recon));
   const testLoss = test ? await trainer.evaluate(state, test, plan.testGroups!) : null;
   await writing(config.jobId, path.join(jobDir, ARTIFACT.metrics), () => writeMetrics(jobDir, { jobId: config.jobId, testLoss, ...evaluated.metrics }));
