@@ -9,7 +9,7 @@ import { writeDryRun } from '../../src/core/run/dryRun';
 import { planProviders } from '../../src/core/runtime/providers';
 import { processStartTime } from '../../src/core/processInfo';
 import { LOCK_FILE } from '../../src/core/run/lock';
-import { makeStudy } from './helpers/study';
+import { makeStudy, writeDataset } from './helpers/study';
 import { repoRoot, tempDir } from './helpers/paths';
 
 const WORKER = '/opt/ptycho/dist/worker.js';
@@ -43,6 +43,31 @@ describe('run planning and dry runs', () => {
     assert.deepEqual(plan.providers.candidates, ['cpu']);
     assert.deepEqual(plan.workerCommand, ['/usr/bin/node', WORKER, '--job-dir', job.artifactDir]);
     assert.equal(plan.runnable, true);
+  });
+
+  it('gridsize 2 trains no fewer groups than the dose\'s Phase C training split has patterns: every view of a dose, as many steps per epoch', async () => {
+    await makeStudy(dir, { doses: [1000] });
+    // The sparse view holds 5 of the dose's 12 patterns.
+    await writeDataset(path.join(dir, 'phase_d', 'dose_1000', 'sparse', 'sparse_train.npz'), { count: 5 });
+    const all = await jobs();
+    const byId = new Map(all.map((j) => [j.id, j]));
+    assert.equal(byId.get('dose_1000/sparse/gs2')!.dosePatterns, 12);
+    assert.equal(byId.get('dose_1000/baseline/gs1')!.dosePatterns, undefined, 'the baseline is the Phase C split itself');
+    const plan = (id: string, settings = {}) => planRun(byId.get(id)!, { workerScript: WORKER, settings });
+    const sparse = plan('dose_1000/sparse/gs2');
+    assert.deepEqual([sparse.config.trainPatterns, sparse.config.nGroups], [5, 12], 'seeds drawn with replacement');
+    const choice = sparse.config.openChoices!.find((c) => c.key === 'nGroups')!;
+    assert.equal(choice.value, 12);
+    assert.match(choice.note, /as many as the dose's Phase C training split has patterns \(12\), so that every view of the dose trains as many optimizer steps per epoch: 5 training patterns, seeds drawn with replacement/);
+    assert.deepEqual([plan('dose_1000/dense/gs2').config.nGroups, plan('dose_1000/baseline/gs1').config.nGroups], [12, 12]);
+    // An explicit setting wins, below or above.
+    assert.equal(plan('dose_1000/sparse/gs2', { nGroups: 4 }).config.nGroups, 4);
+    assert.match(plan('dose_1000/sparse/gs2', { nGroups: 4 }).config.openChoices!.find((c) => c.key === 'nGroups')!.note, /set explicitly/);
+    // A dose whose Phase C training split is gone: the view's own patterns.
+    fs.rmSync(path.join(dir, 'phase_c', 'dose_1000', 'patched_train.npz'));
+    const orphan = (await jobs()).find((j) => j.id === 'dose_1000/sparse/gs2')!;
+    assert.equal(orphan.dosePatterns, undefined);
+    assert.equal(planRun(orphan, { workerScript: WORKER }).config.nGroups, 5);
   });
 
   it('intensity scale follows s = sqrt(nphotons)/(N/2)', () => {

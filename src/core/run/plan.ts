@@ -64,13 +64,26 @@ export interface OpenChoice {
   note: string;
 }
 
+/**
+ * The training groups of a run: the setting when given; else one per pattern — and for gridsize 2 at least as many
+ * as the dose's Phase C training split has patterns, so that every view of a dose trains the same number of optimizer
+ * steps per epoch (a sparse view's groups are then drawn with replacement from its seeds, each with its own C of the
+ * K neighbours; README item 40). PtychoPINN draws one n_groups for every view.
+ */
+export function defaultGroups(setting: number | undefined, patterns: number, gridsize: number, dosePatterns: number | undefined): number {
+  if (setting !== undefined) return setting;
+  return gridsize > 1 && dosePatterns !== undefined ? Math.max(patterns, dosePatterns) : patterns;
+}
+
 /** The study's unrecorded choices, made explicit for one run of `gridsize` (recorded in run-config.json and the manifest). */
-export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number, gridsize: number, dose: number): OpenChoice[] {
+export function openChoicesOf(training: TrainingSettings, nGroups: number, patterns: number, gridsize: number, dose: number, dosePatterns?: number): OpenChoice[] {
   const support = resolveObjectSupport(training, gridsize);
   const turned = resolveGridsizeTwoSwitch(training.symmetryAugment, gridsize);
   const calibrated = resolveGridsizeTwoSwitch(training.stitchContrastCalibration, gridsize);
   return [
-    { key: 'nGroups', value: nGroups, reference: '512 (TrainingConfig default)', note: training.nGroups === undefined ? `all ${patterns} training patterns, one group each` : 'set explicitly' },
+    { key: 'nGroups', value: nGroups, reference: '512 (TrainingConfig default)', note: training.nGroups !== undefined ? 'set explicitly'
+      : nGroups > patterns ? `as many as the dose's Phase C training split has patterns (${dosePatterns}), so that every view of the dose trains as many optimizer steps per epoch: ${patterns} training patterns, seeds drawn with replacement`
+        : `all ${patterns} training patterns, one group each${gridsize > 1 ? ' (no fewer than the dose\'s Phase C training split has patterns: every view of the dose trains as many optimizer steps per epoch)' : ''}` },
     { key: 'neighborCount', value: training.neighborCount, reference: '4 (TrainingConfig default); 7 (study design)', note: 'K nearest neighbours for gridsize-2 groups' },
     { key: 'earlyStoppingMonitor', value: training.earlyStoppingMonitor, reference: "'loss' (EarlyStopping) and 'val_loss' (ReduceLROnPlateau)", note: 'what the schedule and early stopping watch' },
     { key: 'patienceRestartsOnLrReduction', value: training.patienceRestartsOnLrReduction, reference: 'false (EarlyStopping and ReduceLROnPlateau count independently)', note: training.patienceRestartsOnLrReduction ? 'each learning rate gets its own patience: early stopping acts only at the floor of the schedule' : 'early stopping may end a run right after a reduction' },
@@ -149,7 +162,7 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
   assertArtifactDir(job);
   const training = resolveTrainingSettings(options.settings);
   const groupSize = job.gridsize * job.gridsize;
-  const nGroups = training.nGroups ?? info.patternCount;
+  const nGroups = defaultGroups(training.nGroups, info.patternCount, job.gridsize, job.dosePatterns);
   const config: RunConfig = {
     jobId: job.id,
     dose: job.dose,
@@ -169,7 +182,7 @@ export function planRun(job: StudyJob, options: PlanOptions): RunPlan {
     artifactDir: job.artifactDir,
     study: options.study,
     evaluation: planEvaluation(job),
-    openChoices: openChoicesOf(training, nGroups, info.patternCount, job.gridsize, job.dose),
+    openChoices: openChoicesOf(training, nGroups, info.patternCount, job.gridsize, job.dose, job.dosePatterns),
     ...(options.settingsSources?.length ? { settingsSources: options.settingsSources } : {}),
   };
   // Errors the settings accept deliberately (allowIntensityData) become warnings, here and in the manifest.

@@ -59,7 +59,7 @@ export interface TrainingSettings {
    */
   minDelta: number;
   validationFraction: number;
-  /** Groups per epoch; undefined = one group per pattern (gs1) or as many groups as patterns (gs2). */
+  /** Groups per epoch; undefined = one per pattern (gs1), and for gs2 no fewer than the dose's Phase C training patterns (plan.ts defaultGroups). */
   nGroups: number | undefined;
   /** K nearest neighbours for gs2 grouping. */
   neighborCount: number;

@@ -50,6 +50,12 @@ export interface StudyJob {
    * is scored. Absent when the dose has no Phase C test file (a run then falls back to its own split).
    */
   evaluation?: { path: string; layout: DatasetLayout };
+  /**
+   * Gridsize 2: the number of patterns in the dose's Phase C training split (read from its header), the default
+   * number of training groups of every view of the dose — so that each view trains as many optimizer steps per epoch
+   * (PtychoPINN draws one n_groups for every view). Absent without a readable Phase C training split.
+   */
+  dosePatterns?: number;
 }
 
 export interface JobFilter {
@@ -85,6 +91,8 @@ interface JobSlot {
   expected: Record<Split, string>;
   /** The dose's Phase C test split, when it exists (the common evaluation set). */
   evaluation?: { path: string; layout: DatasetLayout };
+  /** Gridsize 2: the dose's Phase C training split, whose pattern count sets the default training groups. */
+  doseTrain?: string;
 }
 
 /** Pure: the matrix of job slots from a discovered layout (no I/O). */
@@ -121,6 +129,7 @@ export function jobMatrix(layout: StudyLayout): JobSlot[] {
         source: found,
         expected,
         evaluation,
+        ...(base?.files.train ? { doseTrain: base.files.train } : {}),
         missingReason: found ? undefined
           : `Phase D view "${view}" not found for dose ${d.dose}: expected ${expected.train} (or the flat ${doseFolderName(d.dose)}/${view}_train.npz).`,
       });
@@ -183,6 +192,11 @@ async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOpt
       job.findings.push(...ds.info.findings);
     }
     crossCheckSplits(job);
+    if (slot.doseTrain && slot.doseTrain !== job.train.path) {
+      // The baseline job reports this file's findings; here only its pattern count is wanted (a header read).
+      const count = (await inspectDataset(slot.doseTrain, { gridsize: GRIDSIZE_BASELINE })).patternCount;
+      if (count !== undefined && count > 0) job.dosePatterns = count;
+    }
   }
   const problem = dataStateOf(job, slot);
   if (problem) job.dataProblem = problem;
