@@ -53,6 +53,11 @@ describe('run planning and dry runs', () => {
     const byId = new Map(all.map((j) => [j.id, j]));
     assert.equal(byId.get('dose_1000/sparse/gs2')!.dosePatterns, 12);
     assert.equal(byId.get('dose_1000/baseline/gs1')!.dosePatterns, undefined, 'the baseline is the Phase C split itself');
+    // Read once per listing: every job of the dose shares the baseline's inspection of the Phase C training split.
+    assert.equal(byId.get('dose_1000/baseline/gs1')!.train.info!.patternCount, 12);
+    // A listing of the sparse view alone still reads it.
+    const sparseOnly = await listJobs(await discoverStudy({ workspace: dir }), { filter: { view: 'sparse' } });
+    assert.deepEqual(sparseOnly.map((j) => [j.id, j.dosePatterns]), [['dose_1000/sparse/gs2', 12]]);
     const plan = (id: string, settings = {}) => planRun(byId.get(id)!, { workerScript: WORKER, settings });
     const sparse = plan('dose_1000/sparse/gs2');
     assert.deepEqual([sparse.config.trainPatterns, sparse.config.nGroups], [5, 12], 'seeds drawn with replacement');

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { inspectDataset, discoverStudy, listJobs, sampleRows, type Finding } from '../../src/core/study';
+import { inspectDataset, inspectEachOnce, discoverStudy, listJobs, sampleRows, type Finding } from '../../src/core/study';
 import { makeStudy, writeDataset, type DatasetSpec } from './helpers/study';
 import { tempDir } from './helpers/paths';
 
@@ -27,6 +27,22 @@ describe('dataset validation', () => {
     assert.equal(info.diffractionKey, 'diffraction');
     assert.equal(info.layout, 'nhw');
     assert.deepEqual(info.metadata, { physics_parameters: { nphotons: 1000 } });
+  });
+
+  it('inspectEachOnce reads a file once per gridsize, however many callers ask, with the options it was made with', async () => {
+    const file = path.join(dir, 'ds.npz');
+    await writeDataset(file, { count: 9 });
+    const inspect = inspectEachOnce({ deep: true });
+    const [a, b] = await Promise.all([inspect(file, 1), inspect(file, 1)]);
+    assert.equal(a, b, 'concurrent callers share one inspection');
+    assert.equal(a.patternCount, 9);
+    const gs2 = await inspect(file, 2);
+    assert.notEqual(gs2, a, 'a gridsize has its own checks');
+    assert.deepEqual(gs2.findings, (await inspectDataset(file, { gridsize: 2, deep: true })).findings);
+    // Replaced after the first read: the listing's answer stays the one it read (a fresh listing reads again).
+    await writeDataset(file, { count: 5 });
+    assert.equal((await inspect(file, 1)).patternCount, 9);
+    assert.equal((await inspectEachOnce()(file, 1)).patternCount, 5);
   });
 
   it('DATA-001: missing keys are named', async () => {

@@ -133,10 +133,11 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
     });
     // Cancelled while reconstructing: nothing is written.
     checkAborted(o.signal, 'Applying the model');
+    const source = await recordSource(dataPath);
     // An earlier result's record goes first: until the new one is written the folder holds no finished result.
     await fs.rm(path.join(outDir, APPLY_RECORD), { force: true });
     const files = [
-      await writeReconstruction(outDir, recon, { jobId: model.jobId, split: 'named', cropSize: t.stitchCropSize, datasetPath: dataPath, evaluation: 'applied' }, { source: await recordSource(dataPath) }),
+      await writeReconstruction(outDir, recon, { jobId: model.jobId, split: 'named', cropSize: t.stitchCropSize, datasetPath: dataPath, evaluation: 'applied' }, { source }),
       ...(await writeImages(outDir, recon)),
     ];
     const result: ApplyResult = {

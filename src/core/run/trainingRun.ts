@@ -346,7 +346,8 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
       // provenance is informative only
     }
   }
-  await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), async () => writeReconstruction(jobDir, recon, { jobId: config.jobId, split: evaluated.split, cropSize: config.training.stitchCropSize, datasetPath: evaluation.dataset, evaluation: evaluation.source }, { source: await recordSource(evaluation.dataset) }));
+  const source = await recordSource(evaluation.dataset);
+  await writing(config.jobId, path.join(jobDir, ARTIFACT.reconstruction), () => writeReconstruction(jobDir, recon, { jobId: config.jobId, split: evaluated.split, cropSize: config.training.stitchCropSize, datasetPath: evaluation.dataset, evaluation: evaluation.source }, { source }));
   await writing(config.jobId, path.join(jobDir, ARTIFACT.amplitudePng), () => writeImages(jobDir, recon));
   const testLoss = test ? await trainer.evaluate(state, test, plan.testGroups!) : null;
   await writing(config.jobId, path.join(jobDir, ARTIFACT.metrics), () => writeMetrics(jobDir, { jobId: config.jobId, testLoss, ...evaluated.metrics }));

@@ -333,6 +333,23 @@ async function checkCoordsFinite(archive: NpzArchive, add: AddFinding): Promise<
   }
 }
 
+export type InspectEachOnce = (file: string, gridsize: number) => Promise<DatasetInfo>;
+
+/**
+ * `inspectDataset` with one read per file and gridsize, however many callers ask (a listing's jobs share files:
+ * a dose's Phase C training split is the baseline's data and every gridsize-2 view's group count). The shared
+ * result is read-only to its callers.
+ */
+export function inspectEachOnce(options: Omit<DatasetCheckOptions, 'gridsize'> = {}): InspectEachOnce {
+  const seen = new Map<string, Promise<DatasetInfo>>();
+  return (file, gridsize) => {
+    const key = `${gridsize}\0${file}`;
+    let info = seen.get(key);
+    if (!info) seen.set(key, (info = inspectDataset(file, { ...options, gridsize })));
+    return info;
+  };
+}
+
 /** `count` indices spread evenly over [0, rows). */
 export function sampleRows(rows: number, count: number): number[] {
   if (rows <= count) return Array.from({ length: rows }, (_, i) => i);

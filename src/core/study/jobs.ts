@@ -3,7 +3,7 @@
 // so a missing or broken view never blocks another job (the seed study's eager-validation lesson).
 import * as path from 'node:path';
 import type { StudyLayout, SplitFiles, DatasetLayout } from './discovery';
-import { inspectDataset, type DatasetInfo } from './dataset';
+import { inspectEachOnce, type DatasetInfo, type InspectEachOnce } from './dataset';
 import { hasErrors, type Finding } from './findings';
 import { readRunRecord, type RunRecord, type RunStateFields, type RunStatus } from './manifest';
 import {
@@ -153,11 +153,13 @@ export function matchesFilter(slot: { dose: number; view: string; gridsize: numb
 /** Builds the jobs that pass the filter, inspects their datasets and reads their run state. */
 export async function listJobs(layout: StudyLayout, options: ListJobsOptions = {}): Promise<StudyJob[]> {
   const slots = jobMatrix(layout).filter((s) => matchesFilter(s, options.filter));
-  const tasks = slots.map((slot) => () => buildJob(layout, slot, options));
+  // The dose's Phase C training split is the baseline's data and every gridsize-2 job's group count: read once.
+  const inspect = inspectEachOnce({ neighborCount: options.neighborCount, deep: options.deep, allowIntensityData: options.allowIntensityData });
+  const tasks = slots.map((slot) => () => buildJob(layout, slot, options, inspect));
   return runLimited(tasks, options.concurrency ?? 8);
 }
 
-async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOptions): Promise<StudyJob> {
+async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOptions, inspect: InspectEachOnce): Promise<StudyJob> {
   const artifactDir = artifactDirFor(layout.artifactRoot, slot.dose, slot.view, slot.gridsize);
   const datasets = {} as Record<Split, JobDataset>;
   for (const split of SPLITS) {
@@ -186,15 +188,13 @@ async function buildJob(layout: StudyLayout, slot: JobSlot, options: ListJobsOpt
     for (const split of SPLITS) {
       const ds = datasets[split];
       if (!ds.exists) continue;
-      ds.info = await inspectDataset(ds.path, {
-        gridsize: slot.gridsize, neighborCount: options.neighborCount, deep: options.deep, allowIntensityData: options.allowIntensityData,
-      });
+      ds.info = await inspect(ds.path, slot.gridsize);
       job.findings.push(...ds.info.findings);
     }
     crossCheckSplits(job);
     if (slot.doseTrain && slot.doseTrain !== job.train.path) {
-      // The baseline job reports this file's findings; here only its pattern count is wanted (a header read).
-      const count = (await inspectDataset(slot.doseTrain, { gridsize: GRIDSIZE_BASELINE })).patternCount;
+      // The baseline job reports this file's findings; here only its pattern count is wanted (the baseline's read).
+      const count = (await inspect(slot.doseTrain, GRIDSIZE_BASELINE)).patternCount;
       if (count !== undefined && count > 0) job.dosePatterns = count;
     }
   }

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { assertInsideRoot, UnsafePathError } from '../run/safeFiles';
 import { DEFAULT_TRAINING, EXECUTION_PROVIDERS, type ExecutionProvider } from './config';
 import type { DatasetLayout, StudyLayout } from './discovery';
-import { inspectDataset, type DatasetInfo } from './dataset';
+import { inspectEachOnce, type DatasetInfo } from './dataset';
 import { formatFinding, type Finding } from './findings';
 import { jobMatrix, matchesFilter, refreshRunState, runLimited, type DataProblem, type JobDataset, type JobFilter, type JobState } from './jobs';
 import { doseFolderName, formatDose, parseDoseFolder, SPLITS, type Split } from './layout';
@@ -210,12 +210,8 @@ export async function listReconstructionJobs(layout: StudyLayout, options: ListR
   const root = path.resolve(options.phaseFRoot ?? defaultPhaseFRoot(layout));
   const filter = options.filter ?? {};
   const slots = jobMatrix(layout).filter((s) => matchesFilter(s, filter));
-  const inspected = new Map<string, Promise<DatasetInfo>>();
-  const inspect = (file: string): Promise<DatasetInfo> => {
-    let p = inspected.get(file);
-    if (!p) inspected.set(file, (p = inspectDataset(file, { gridsize: 1, deep: options.deep })));
-    return p;
-  };
+  const inspectFile = inspectEachOnce({ deep: options.deep });
+  const inspect = (file: string): Promise<DatasetInfo> => inspectFile(file, 1);
   const tasks: (() => Promise<ReconstructionJob>)[] = [];
   for (const slot of slots) {
     const pairs = new Map<string, [Split, ReconAlgorithm]>();
