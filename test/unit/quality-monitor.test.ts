@@ -9,7 +9,9 @@ import { buildArchitecture, buildInferenceGraph, canvasSize, initialParameters, 
 import { syntheticProbe } from '../../src/core/simulate';
 import { buildGroups, selectGroups } from '../../src/core/train/groups';
 import { openTrainingDataset } from '../../src/core/train/data';
-import { centralGroups, QualityMonitor } from '../../src/core/train/qualityMonitor';
+import { centralGroups, QualityMonitor, windowGroupBudget } from '../../src/core/train/qualityMonitor';
+import { coveredPearson } from '../../src/core/run/evaluation';
+import { cropObject } from '../../src/core/train/stitch';
 import { reconstruct } from '../../src/core/train/reconstruct';
 import { COVERED_WEIGHT } from '../../src/core/train/stitch';
 import { seeded } from './helpers/ort';
@@ -19,6 +21,14 @@ import { writeDataset } from './helpers/study';
 const N = 32;
 const CROP = 16;
 const WINDOW = 64;
+
+describe('quality window: how many groups', () => {
+  it('counts patterns, not groups: a gridsize-1 window infers as many patterns as a gridsize-2 one (64 groups of 4 at 96 px)', () => {
+    assert.deepEqual([windowGroupBudget(96, 4), windowGroupBudget(96, 1)], [64, 256]);
+    assert.deepEqual([windowGroupBudget(192, 4), windowGroupBudget(192, 1)], [256, 1024], 'more for a larger window');
+    assert.deepEqual([windowGroupBudget(48, 4), windowGroupBudget(48, 1)], [64, 256], 'no fewer for a smaller one');
+  });
+});
 
 describe('quality window: stitched as the final reconstruction', function () {
   this.timeout(120_000);
@@ -69,6 +79,32 @@ describe('quality window: stitched as the final reconstruction', function () {
             windows.push(measured.image.object);
           } finally {
             await monitor.release();
+          }
+        }
+        if (gridsize === 1) {
+          // Gridsize 1 weights the window by its half-set FRC as the final reconstruction does (the even and the odd
+          // patches of the same predictions), and its r is the final's headline: the covered pixels' r.
+          const stitch = { alignPhase: true, fillHoles: true, crosstalkCorrection: true };
+          const monitor = await QualityMonitor.create(spec, data, groups, { ort, provider: 'cpu', cropSize: CROP, windowSize: WINDOW, stitch, halfSetFilters: { amplitude: true, phase: true } });
+          try {
+            const measured = await monitor!.measure(1, params, 100);
+            const reference = await reconstruct(data, selectGroups(groups, which), { ort, provider: 'cpu', model, batch: which.length, cropSize: CROP, region, ...stitch, amplitudeFilter: true, phaseFilter: true });
+            assert.ok(reference.amplitudeFilter && reference.phaseFilter, 'the reference was weighted');
+            let worst = 0;
+            let unweighted = 0;
+            for (let q = 0; q < reference.weight.length; q++) {
+              if (reference.weight[q] < COVERED_WEIGHT) continue;
+              for (const k of [2 * q, 2 * q + 1]) {
+                worst = Math.max(worst, Math.abs(measured.image.object[k] - reference.object[k]));
+                unweighted = Math.max(unweighted, Math.abs(windows[2][k] - reference.object[k]));
+              }
+            }
+            assert.ok(worst < 1e-3, `weighted window against reconstruct(): ${worst}`);
+            assert.ok(unweighted > 1e-2, `the weighting changed the window (by ${unweighted})`);
+            const covered = coveredPearson(measured.image.object, cropObject(data.object!, region), measured.image.weight, region.width);
+            assert.ok(Math.abs(measured.amplitude.pearson! - covered.amplitude!) < 1e-6, `window r ${measured.amplitude.pearson} = covered r ${covered.amplitude}`);
+          } finally {
+            await monitor!.release();
           }
         }
         // The settings reach the window: aligned stitching changes it.

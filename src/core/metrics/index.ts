@@ -11,5 +11,5 @@ export { frc, centreSquare, thresholdCrossing, EMPTY_SHELL, type FrcResult } fro
 export { removePlane, removePlaneAt, removeMean, trimImage, splitComplex, scaleToMean, mean, dataRange, type Image } from './align';
 export { gaussianFilter, gaussianKernel1d, reflectIndex, separableCorrelate } from './filters';
 export { mae, mse, psnr, psnrFromMse, psnrStudy, STUDY_PSNR_PEAK } from './errors';
-export { pearson, shellToCyclesPerPixel, cyclesPerMeter } from './pearson';
+export { pearson, pearsonOnPixels, shellToCyclesPerPixel, cyclesPerMeter } from './pearson';
 export { DftPlan, fft2d } from '../fft';

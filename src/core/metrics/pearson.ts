@@ -1,7 +1,25 @@
 // Pearson correlation coefficient of two images, and the conversion of FRC shell indices to spatial frequency.
+import { removePlaneAt } from './align';
 
 /** An image whose standard deviation is below this fraction of the other's counts as constant in `pearson`. */
 export const PEARSON_CONSTANT_RATIO = 1e-10;
+
+/**
+ * Pearson r of two complex images (interleaved re, im; `width` wide) on the listed pixels only: of the amplitudes,
+ * and of the phases after a plane fitted over those same pixels is removed from each. NaN where `pearson` says so.
+ */
+export function pearsonOnPixels(object: ArrayLike<number>, truth: ArrayLike<number>, pixels: ArrayLike<number>, width: number): { amplitude: number; phase: number } {
+  const pick = (f: (q: number) => number): Float64Array => Float64Array.from(pixels, f);
+  const xs = Array.from(pixels, (q) => q % width);
+  const ys = Array.from(pixels, (q) => Math.floor(q / width));
+  return {
+    amplitude: pearson(pick((q) => Math.hypot(object[2 * q], object[2 * q + 1])), pick((q) => Math.hypot(truth[2 * q], truth[2 * q + 1]))),
+    phase: pearson(
+      removePlaneAt(pick((q) => Math.atan2(object[2 * q + 1], object[2 * q])), xs, ys),
+      removePlaneAt(pick((q) => Math.atan2(truth[2 * q + 1], truth[2 * q])), xs, ys),
+    ),
+  };
+}
 
 /**
  * Pearson's r = Σ(a − ā)(b − b̄) / sqrt(Σ(a − ā)² Σ(b − b̄)²), two-pass in float64.

@@ -16,7 +16,7 @@
 //   references the untrained network and the flat predictor (constant amplitude = mean of the ground truth
 //             over the region, zero phase), scored identically.
 // The job's own split scored on its largest covered rectangle (the earlier protocol) stays as `ownSplit`.
-import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearson, removePlaneAt, toJsonMetrics, type JsonImageMetrics, type JsonReconstructionMetrics } from '../metrics';
+import { DEFAULT_MS_SSIM_SIGMA, DEFAULT_TRIM, evaluateReconstruction, pearsonOnPixels, toJsonMetrics, type JsonImageMetrics, type JsonReconstructionMetrics } from '../metrics';
 import { buildInferenceGraph, canvasSize, predictsFullPatch, type ModelGraphSpec } from '../model';
 import { openNpz } from '../npy';
 import type { EvaluationPlan, EvaluationSource, RunConfig } from './plan';
@@ -250,17 +250,9 @@ export function coveredPearson(object: Float32Array, truth: Float32Array, weight
   const idx: number[] = [];
   for (let q = 0; q < weight.length; q++) if (weight[q] >= COVERED_WEIGHT) idx.push(q);
   if (idx.length < 3) return { amplitude: null, phase: null };
-  const pick = (f: (q: number) => number): Float64Array => Float64Array.from(idx, f);
-  const xs = idx.map((q) => q % width);
-  const ys = idx.map((q) => Math.floor(q / width));
+  const r = pearsonOnPixels(object, truth, idx, width);
   const finiteOrNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
-  return {
-    amplitude: finiteOrNull(pearson(pick((q) => Math.hypot(object[2 * q], object[2 * q + 1])), pick((q) => Math.hypot(truth[2 * q], truth[2 * q + 1])))),
-    phase: finiteOrNull(pearson(
-      removePlaneAt(pick((q) => Math.atan2(object[2 * q + 1], object[2 * q])), xs, ys),
-      removePlaneAt(pick((q) => Math.atan2(truth[2 * q + 1], truth[2 * q])), xs, ys),
-    )),
-  };
+  return { amplitude: finiteOrNull(r.amplitude), phase: finiteOrNull(r.phase) };
 }
 
 /** Fraction of a reconstruction's pixels covered by at least half a crop's weight. */

@@ -208,6 +208,7 @@ async function prepareTraining(run: TrainingRun): Promise<void> {
       ort, provider: plan.provider, intraOpThreads: opts.threads.threads, cropSize: config.training.stitchCropSize,
       windowSize: config.training.previewSize, ...(config.training.previewCenter ? { center: config.training.previewCenter } : {}),
       stitch: { alignPhase: config.training.stitchPhaseAlignment, fillHoles: config.training.stitchFillHoles, crosstalkCorrection: config.training.stitchCrosstalkCorrection, centroidRefinement: config.training.stitchCentroidRefinement, blend: runStitchBlend(config) },
+      halfSetFilters: { amplitude: config.training.stitchAmplitudeFilter, phase: config.training.stitchPhaseFilter },
       countScale: runCountScale(config),
     });
     if (run.monitor) {
