@@ -4,7 +4,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  DftPlan, MS_SSIM_WEIGHTS, evaluateReconstruction, fft2d, frc, gaussianFilter, msSsim, psnr, psnrFromMse, psnrStudy,
+  DftPlan, MS_SSIM_WEIGHTS, evaluateReconstruction, evaluateSsim, fft2d, frc, gaussianFilter, msSsim, psnr, psnrFromMse, psnrStudy,
   reflectIndex, removePlane, ssim, thresholdCrossing, toJsonMetrics, mae, mse,
 } from '../../src/core/metrics';
 import { repoRoot } from './helpers/paths';
@@ -291,6 +291,27 @@ describe('metrics: evaluateReconstruction', () => {
     const m32 = evaluateReconstruction(p32, t32, w, h);
     const m64 = evaluateReconstruction(Float64Array.from(p32), Float64Array.from(t32), w, h);
     assert.deepEqual(m32, m64);
+  });
+
+  it('evaluateSsim gives the SSIM of evaluateReconstruction to the last bit, and refuses what it refuses', () => {
+    const t = complexObject(w, h, 5, 0);
+    // The truth turned by a phase that varies from pixel to pixel and scaled by another object's amplitude.
+    const other = complexObject(w, h, 6, 0);
+    const p = new Float64Array(t.length);
+    for (let q = 0; q < w * h; q++) {
+      const a = 0.4 * Math.sin(0.37 * q) + 0.2 * Math.cos(0.11 * q);
+      const m = 0.5 + 0.5 * Math.hypot(other[2 * q], other[2 * q + 1]);
+      p[2 * q] = m * (t[2 * q] * Math.cos(a) - t[2 * q + 1] * Math.sin(a));
+      p[2 * q + 1] = m * (t[2 * q] * Math.sin(a) + t[2 * q + 1] * Math.cos(a));
+    }
+    const full = evaluateReconstruction(p, t, w, h);
+    const only = evaluateSsim(Float32Array.from(p), Float32Array.from(t), w, h);
+    const full32 = evaluateReconstruction(Float32Array.from(p), Float32Array.from(t), w, h);
+    assert.equal(only.amplitude, full32.amplitude.ssim);
+    assert.equal(only.phase, full32.phase.ssim);
+    assert.ok(Math.abs(only.amplitude - full.amplitude.ssim) < 1e-6 && only.amplitude < 0.999, `amplitude SSIM ${only.amplitude}`);
+    assert.ok(only.phase < 0.999, `phase SSIM ${only.phase}`);
+    assert.throws(() => evaluateSsim(new Float64Array(2 * 10 * 10), new Float64Array(2 * 10 * 10), 10, 10), RangeError);
   });
 
   it("phaseAlign 'mean' differs from 'plane' when the phases carry different ramps", () => {

@@ -146,6 +146,29 @@ export function evaluateReconstruction(
   return { amplitude, phase, width: w, height: h, trim, phaseAlign, msSsimSigmaAmplitude: sigma };
 }
 
+/**
+ * SSIM of amplitude and phase exactly as evaluateReconstruction computes them (the same trim, alignment, data range
+ * and unit phase), without its MS-SSIM, FRC and error figures: for the per-epoch quality window, which reports SSIM only.
+ */
+export function evaluateSsim(
+  pred: Float32Array | Float64Array,
+  target: Float32Array | Float64Array,
+  width: number,
+  height: number,
+): { amplitude: number; phase: number } {
+  const trim = DEFAULT_TRIM;
+  const w = width - 2 * trim;
+  const h = height - 2 * trim;
+  if (w < SSIM_WIN || h < SSIM_WIN) {
+    throw new RangeError(`evaluateSsim: ${width}×${height} trimmed by ${trim} px each side leaves ${Math.max(w, 0)}×${Math.max(h, 0)}; SSIM needs at least ${SSIM_WIN}×${SSIM_WIN}`);
+  }
+  const { phiPred, phiTarget, ampPred, ampTarget } = alignedImages(pred, target, width, height, trim, 'plane');
+  return {
+    amplitude: ssim(ampTarget, ampPred, w, h, dataRange(ampTarget)),
+    phase: ssim(toUnitPhase(phiTarget), toUnitPhase(phiPred), w, h, 1),
+  };
+}
+
 /** The phase as SSIM and MS-SSIM see it: (φ + π)/2π. */
 export const toUnitPhase = (phi: Float64Array): Float64Array => phi.map((v) => (v + Math.PI) / (2 * Math.PI));
 

@@ -2,7 +2,7 @@
 // SSIM (skimage defaults), the study's MS-SSIM, FRC (in cycles/pixel), Pearson r. Pure TypeScript on typed arrays:
 // no vscode, no Node APIs.
 export {
-  evaluateReconstruction, toJsonMetrics, DEFAULT_TRIM, DEFAULT_MS_SSIM_SIGMA,
+  evaluateReconstruction, evaluateSsim, toJsonMetrics, DEFAULT_TRIM, DEFAULT_MS_SSIM_SIGMA,
   type ImageMetrics, type ReconstructionMetrics, type MetricOptions, type JsonImageMetrics, type JsonReconstructionMetrics,
 } from './evaluate';
 export { ssim, SSIM_WIN } from './ssim';

@@ -51,6 +51,16 @@ export interface HalfSetFilterSummary {
 export const MIN_FILTER_SIZE = 16;
 
 /**
+ * Whether a stitch of `groupSize`-pattern predictions takes its two half sets from the same predictions (its even
+ * and odd patches). True for gridsize 1: one pattern per prediction, so the halves are independent. A gridsize-2
+ * group shares patterns with its neighbours, so its halves need groups of their own, inferred apart (groups.ts
+ * halfSetGroups). reconstruct() and the quality window both follow this rule.
+ */
+export function halvesFromSamePredictions(groupSize: number): boolean {
+  return groupSize === 1;
+}
+
+/**
  * The Wiener weight per shell from a half-set FRC curve: a half's SNR is FRC/(1 − FRC), the full set's `gain` times
  * it, and the weight SNR/(1+SNR) — with the gain 2 of an average of two halves, FSC = 2·FRC/(1+FRC) (negative or NaN
  * correlations count as none).

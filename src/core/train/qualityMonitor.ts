@@ -7,12 +7,12 @@
 // fraction of the epoch's time) by skipping epochs when it would exceed it.
 import type { Tensor } from 'onnxruntime-node';
 import { buildInferenceGraph, IO, type ModelGraphSpec } from '../model';
-import { evaluateReconstruction, pearsonOnPixels } from '../metrics';
+import { evaluateSsim, pearsonOnPixels } from '../metrics';
 import type { TrainingDataset } from './data';
 import type { PatternGroups } from './groups';
 import { createSession, type OrtModule, type OrtSession } from './runtime';
 import { addPredictions } from './reconstruct';
-import { filterByHalves } from './halfSetFilter';
+import { filterByHalves, halvesFromSamePredictions } from './halfSetFilter';
 import { COVERED_WEIGHT, cropObject, stitcherFor, type StitchChoices, type StitchRegion } from './stitch';
 
 export interface EpochQuality {
@@ -85,7 +85,7 @@ export function centralGroups(groups: PatternGroups, windowSize: number, cropSiz
 }
 
 /** Patterns a 96-px window infers at most: 64 gridsize-2 groups. */
-export const WINDOW_PATTERNS_96 = 256;
+const WINDOW_PATTERNS_96 = 256;
 
 /**
  * The most groups a window of `size` px infers: WINDOW_PATTERNS_96 patterns per 96² px (no fewer for a smaller
@@ -174,7 +174,8 @@ export class QualityMonitor {
     const n = this.data.n;
     const c = this.groups.size;
     const choices = this.options.stitch ?? {};
-    const filters = c === 1 ? this.options.halfSetFilters : undefined;
+    // A gridsize-2 window is not weighted: its halves would be groups of their own, a third and fourth inference.
+    const filters = halvesFromSamePredictions(c) ? this.options.halfSetFilters : undefined;
     const halfSets = !!(filters && (filters.amplitude || filters.phase));
     const stitcher = stitcherFor(this.region, n, this.options.cropSize, this.which.length, { ...choices, halfSets }, this.data.probe.data, c);
     addPredictions(stitcher, this.groups, { amp, phase, x, count: this.which.length, groupOf: (k) => this.which[k] }, n, !!choices.centroidRefinement, this.options.countScale);
@@ -238,12 +239,12 @@ function scoreWindow(object: Float32Array, truth: Float32Array, weight: Float32A
       gt[2 * d + 1] = truth[2 * q + 1];
     }
   }
-  const m = evaluateReconstruction(pred, gt, bw, bh);
+  const s = evaluateSsim(pred, gt, bw, bh);
   // r on the covered pixels, the final evaluation's headline; SSIM on the covered box, holes included, as the
   // final's region figures (a hole read as zero amplitude would dominate r on a window the scan does not fill).
   const r = pearsonOnPixels(pred, gt, covered, bw);
   return {
-    amplitude: { pearson: finite(r.amplitude), ssim: finite(m.amplitude.ssim) },
-    phase: { pearson: finite(r.phase), ssim: finite(m.phase.ssim) },
+    amplitude: { pearson: finite(r.amplitude), ssim: finite(s.amplitude) },
+    phase: { pearson: finite(r.phase), ssim: finite(s.phase) },
   };
 }

@@ -9,7 +9,7 @@ import type { HalfSetGroups, PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { calibratePhaseContrast, type CalibrationPatterns, type ContrastCalibrationSummary } from './contrastCalibration';
-import { filterByHalves, type HalfSetFilterSummary } from './halfSetFilter';
+import { filterByHalves, halvesFromSamePredictions, type HalfSetFilterSummary } from './halfSetFilter';
 import { cropObject, stitcherFor, stitchRegion, type CrosstalkSummary, type StitchChoices, type PredictionStitcher, type StitchRegion, type StitchResult } from './stitch';
 
 export interface Reconstruction {
@@ -106,9 +106,8 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const b = options.batch;
     const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
     const weighted = !!(options.amplitudeFilter || options.phaseFilter);
-    // Gridsize 1: the even and the odd patterns, stitched apart from the same predictions. Gridsize 2: the groups
-    // of two disjoint halves of the patterns, inferred apart (halfSetGroups).
-    const halfGroups = weighted && c > 1 ? options.halfSetGroups : undefined;
+    const ownHalves = halvesFromSamePredictions(c);
+    const halfGroups = weighted && !ownHalves ? options.halfSetGroups : undefined;
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
@@ -133,7 +132,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       checkSignal(options.signal);
       return stitcher.result();
     };
-    const stitched = await stitchAll(groups, weighted && c === 1);
+    const stitched = await stitchAll(groups, weighted && ownHalves);
     const { object, weight } = stitched;
     const stitchEach = async (sets: readonly PatternGroups[]): Promise<StitchResult[]> => {
       const out: StitchResult[] = [];
