@@ -76,6 +76,9 @@ export async function reconstructHalves(opts: {
 }): Promise<HalfSetResult | undefined> {
   const started = performance.now();
   const results: HalfReconstruction[] = [];
+  // The ETA uses the mean time per iteration over both halves so far: one iteration's time swings with the load.
+  let iterated = 0;
+  let iteratedSeconds = 0;
   for (const [k, indices] of halfIndices(opts.count).entries()) {
     const half = (k + 1) as 1 | 2;
     const engine = await opts.create(indices);
@@ -86,8 +89,10 @@ export async function reconstructHalves(opts: {
         const t0 = performance.now();
         await engine.iterate(source, 1);
         const seconds = (performance.now() - t0) / 1000;
+        iterated += 1;
+        iteratedSeconds += seconds;
         const left = opts.iterations - engine.iteration + (half === 1 ? opts.iterations : 0);
-        opts.progress?.({ type: 'recon-halves', half, patterns: indices.length, iteration: engine.iteration, iterations: opts.iterations, seconds, etaSeconds: left * seconds });
+        opts.progress?.({ type: 'recon-halves', half, patterns: indices.length, iteration: engine.iteration, iterations: opts.iterations, seconds, etaSeconds: left * (iteratedSeconds / iterated) });
       }
       results.push({ object: engine.objectImage(), weight: normalizedIllumination(engine.weight(), probePeak(engine.probe)), patterns: indices.length });
     } finally {
