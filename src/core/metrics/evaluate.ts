@@ -135,15 +135,30 @@ export function evaluateReconstruction(
   if (!Number.isInteger(trim) || trim < 0) throw new RangeError(`trim must be a non-negative integer (got ${trim})`);
   const pixelSize = options.pixelSizeMeters;
   if (pixelSize !== undefined && !(pixelSize > 0 && Number.isFinite(pixelSize))) throw new RangeError(`pixelSizeMeters must be a positive number (got ${pixelSize})`);
+  const { w, h } = trimmedSize('evaluateReconstruction', width, height, trim);
+  const aligned = alignedImages(pred, target, width, height, trim, phaseAlign);
+  const views = ssimViews(aligned);
+  const amplitude = componentMetrics(aligned.ampTarget, aligned.ampPred, w, h, views.amplitude.target, views.amplitude.pred, views.amplitude.range, sigma, pixelSize);
+  const phase = componentMetrics(aligned.phiTarget, aligned.phiPred, w, h, views.phase.target, views.phase.pred, views.phase.range, 0, pixelSize);
+  return { amplitude, phase, width: w, height: h, trim, phaseAlign, msSsimSigmaAmplitude: sigma };
+}
+
+/** The size left after trimming `trim` px each side; a RangeError (naming `caller`) when SSIM's window does not fit. */
+function trimmedSize(caller: string, width: number, height: number, trim: number): { w: number; h: number } {
   const w = width - 2 * trim;
   const h = height - 2 * trim;
   if (w < SSIM_WIN || h < SSIM_WIN) {
-    throw new RangeError(`evaluateReconstruction: ${width}×${height} trimmed by ${trim} px each side leaves ${Math.max(w, 0)}×${Math.max(h, 0)}; metrics need at least ${SSIM_WIN}×${SSIM_WIN}`);
+    throw new RangeError(`${caller}: ${width}×${height} trimmed by ${trim} px each side leaves ${Math.max(w, 0)}×${Math.max(h, 0)}; metrics need at least ${SSIM_WIN}×${SSIM_WIN}`);
   }
-  const { phiPred, phiTarget, ampPred, ampTarget } = alignedImages(pred, target, width, height, trim, phaseAlign);
-  const amplitude = componentMetrics(ampTarget, ampPred, w, h, ampTarget, ampPred, dataRange(ampTarget), sigma, pixelSize);
-  const phase = componentMetrics(phiTarget, phiPred, w, h, toUnitPhase(phiTarget), toUnitPhase(phiPred), 1, 0, pixelSize);
-  return { amplitude, phase, width: w, height: h, trim, phaseAlign, msSsimSigmaAmplitude: sigma };
+  return { w, h };
+}
+
+/** What SSIM and MS-SSIM compare: the amplitudes over the truth's range, the phases as (φ + π)/2π over 1. */
+function ssimViews(a: ReturnType<typeof alignedImages>): Record<'amplitude' | 'phase', { target: Float64Array; pred: Float64Array; range: number }> {
+  return {
+    amplitude: { target: a.ampTarget, pred: a.ampPred, range: dataRange(a.ampTarget) },
+    phase: { target: toUnitPhase(a.phiTarget), pred: toUnitPhase(a.phiPred), range: 1 },
+  };
 }
 
 /**
@@ -156,16 +171,11 @@ export function evaluateSsim(
   width: number,
   height: number,
 ): { amplitude: number; phase: number } {
-  const trim = DEFAULT_TRIM;
-  const w = width - 2 * trim;
-  const h = height - 2 * trim;
-  if (w < SSIM_WIN || h < SSIM_WIN) {
-    throw new RangeError(`evaluateSsim: ${width}×${height} trimmed by ${trim} px each side leaves ${Math.max(w, 0)}×${Math.max(h, 0)}; SSIM needs at least ${SSIM_WIN}×${SSIM_WIN}`);
-  }
-  const { phiPred, phiTarget, ampPred, ampTarget } = alignedImages(pred, target, width, height, trim, 'plane');
+  const { w, h } = trimmedSize('evaluateSsim', width, height, DEFAULT_TRIM);
+  const views = ssimViews(alignedImages(pred, target, width, height, DEFAULT_TRIM, 'plane'));
   return {
-    amplitude: ssim(ampTarget, ampPred, w, h, dataRange(ampTarget)),
-    phase: ssim(toUnitPhase(phiTarget), toUnitPhase(phiPred), w, h, 1),
+    amplitude: ssim(views.amplitude.target, views.amplitude.pred, w, h, views.amplitude.range),
+    phase: ssim(views.phase.target, views.phase.pred, w, h, views.phase.range),
   };
 }
 

@@ -208,7 +208,7 @@ export async function runReconstruction(jobDir: string, opts: { runId?: string; 
       const updatesPerSec = report.seconds > 0 ? rec.patterns / report.seconds : 0;
       history.push({ iteration: report.iteration, relativeError: report.relativeError, mse: report.mse, amplitudeR: q?.amplitudeR ?? null, phaseR: q?.phaseR ?? null, seconds: report.seconds });
       // The mean time per iteration so far (one iteration's time swings with the machine's load).
-      const etaSeconds = (s.iterations - rec.iteration) * (rec.iteration > 0 ? elapsed / rec.iteration : report.seconds);
+      const etaSeconds = (s.iterations - rec.iteration) * (elapsed / rec.iteration);
       manifest.progress = { iteration: rec.iteration, iterations: s.iterations, relativeError: report.relativeError, updatesPerSec, etaSeconds };
       emit({
         type: 'iteration', iteration: report.iteration, iterations: s.iterations, mse: report.mse, relativeError: report.relativeError,

@@ -175,13 +175,14 @@ export class QualityMonitor {
     const c = this.groups.size;
     const choices = this.options.stitch ?? {};
     // A gridsize-2 window is not weighted: its halves would be groups of their own, a third and fourth inference.
-    const filters = halvesFromSamePredictions(c) ? this.options.halfSetFilters : undefined;
-    const halfSets = !!(filters && (filters.amplitude || filters.phase));
+    const asked = this.options.halfSetFilters;
+    const filters = halvesFromSamePredictions(c) && (asked?.amplitude || asked?.phase) ? asked : undefined;
+    const halfSets = filters !== undefined;
     const stitcher = stitcherFor(this.region, n, this.options.cropSize, this.which.length, { ...choices, halfSets }, this.data.probe.data, c);
     addPredictions(stitcher, this.groups, { amp, phase, x, count: this.which.length, groupOf: (k) => this.which[k] }, n, !!choices.centroidRefinement, this.options.countScale);
     const stitched = stitcher.result();
     // Weighted in place, as reconstruct() weights the final object (a window too small for an FRC is left as it is).
-    if (halfSets && stitched.halves) filterByHalves(stitched, stitched.halves.images, stitched.halves.counts, this.region.width, this.region.height, filters!);
+    if (filters && stitched.halves) filterByHalves(stitched, stitched.halves.images, stitched.halves.counts, this.region.width, this.region.height, filters);
     return stitched;
   }
 
