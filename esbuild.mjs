@@ -79,6 +79,7 @@ const builds = [
   { ...common, entryPoints: { 'bench-quality': 'scripts/bench-quality.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'bench-recon': 'scripts/bench-recon.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'phase-information': 'scripts/phase-information.ts' }, outdir: 'dist' },
+  { ...common, entryPoints: { 'group-refinement': 'scripts/group-refinement.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'stitch-phase': 'scripts/stitch-phase.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'stitch-groups': 'scripts/stitch-groups.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'phase-bands': 'scripts/phase-bands.ts' }, outdir: 'dist' },

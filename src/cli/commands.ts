@@ -70,7 +70,7 @@ const FILTER_FLAGS: FlagSpec = { dose: { type: 'string' }, view: { type: 'string
 const QUALITY_FLAGS = {
   'probe-normalization': { type: 'string' }, 'object-support': { type: 'string' }, 'min-delta': { type: 'string' }, 'early-stopping-monitor': { type: 'string' }, 'weight-init': { type: 'string' }, 'warmup-steps': { type: 'string' }, 'probe-big': { type: 'boolean' }, 'ramp-head': { type: 'boolean' }, 'no-ramp-head': { type: 'boolean' }, 'residual-blocks': { type: 'boolean' }, 'no-residual-blocks': { type: 'boolean' }, 'regroup-each-epoch': { type: 'boolean' }, 'no-regroup-each-epoch': { type: 'boolean' }, 'symmetry-augment': { type: 'boolean' }, 'no-symmetry-augment': { type: 'boolean' }, 'backprojected-input': { type: 'boolean' }, 'no-backprojected-input': { type: 'boolean' }, 'energy-amplitude': { type: 'boolean' },
   'early-stopping-patience': { type: 'string' }, 'patience-restart': { type: 'boolean' }, 'no-patience-restart': { type: 'boolean' }, 'stitch-crop-size': { type: 'string' }, 'stitch-blend': { type: 'string' },
-  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'no-phase-filter': { type: 'boolean' }, 'phase-filter': { type: 'boolean' }, 'amplitude-filter': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'centroid-refinement': { type: 'boolean' }, 'no-contrast-calibration': { type: 'boolean' }, 'contrast-calibration': { type: 'boolean' },
+  'preview-center': { type: 'string' }, 'preview-size': { type: 'string' }, 'keep-holes': { type: 'boolean' }, 'no-crosstalk-correction': { type: 'boolean' }, 'crosstalk-correction': { type: 'boolean' }, 'no-amplitude-filter': { type: 'boolean' }, 'no-phase-filter': { type: 'boolean' }, 'phase-filter': { type: 'boolean' }, 'amplitude-filter': { type: 'boolean' }, 'no-centroid-refinement': { type: 'boolean' }, 'group-refinement': { type: 'string' }, 'centroid-refinement': { type: 'boolean' }, 'no-contrast-calibration': { type: 'boolean' }, 'contrast-calibration': { type: 'boolean' },
 } as const;
 /** The core training settings' flags, each with its meaning and default (DEFAULT_TRAINING). */
 const SETTINGS_HELP = [
@@ -130,6 +130,9 @@ const QUALITY_HELP = [
   '  --no-centroid-refinement  stitch without the centroid-consistency step (default: each patch gets the phase plane its',
   '                         patterns\' measured far-field centroids ask of the stitched object, kept only when the',
   '                         result explains them better); --centroid-refinement turns it on over a settings file',
+  '  --group-refinement N   gridsize 2: refine each group\'s prediction by N iterations of alternating projections on',
+  '                         its own patterns before stitching (measured moduli, probe-weighted average; no other group,',
+  '                         no ground truth; default 0 = the network\'s predictions as made; 30 is README item 43\'s)',
   '  --no-amplitude-filter  keep the stitched amplitude as predicted (default: each spatial frequency is weighted by',
   '                         2·FRC/(1+FRC) (Wiener), FRC between the stitches of the even and the odd patches (gridsize 2:',
   '                         of two disjoint halves of the patterns, grouped and inferred apart, the 2 raised to what four',
@@ -856,6 +859,7 @@ function flagSettingsOf(p: Parsed): Partial<TrainingSettings> {
     earlyStoppingPatience: num(p, 'early-stopping-patience', { integer: true, min: 1 }),
     patienceRestartsOnLrReduction: onOffChoice(p, 'patience-restart'),
     stitchCropSize: num(p, 'stitch-crop-size', { integer: true, min: 1 }),
+    groupRefinement: num(p, 'group-refinement', { integer: true, min: 0 }),
     stitchBlend: oneOf(p, 'stitch-blend', STITCH_BLENDS),
     previewCenter: previewCenterOf(p),
     previewSize: num(p, 'preview-size', { integer: true, min: 16 }),

@@ -417,7 +417,7 @@ const scalar = (v: unknown): string | undefined =>
 
 const TRAINING_KEYS = [
   'epochs', 'batchSize', 'learningRate', 'nFiltersScale', 'seed', 'earlyStoppingMonitor', 'earlyStoppingPatience', 'patienceRestartsOnLrReduction', 'minDelta',
-  'probeNormalization', 'weightInit', 'warmupSteps', 'probeBig', 'rampHead', 'residualBlocks', 'regroupEachEpoch', 'symmetryAugment', 'backprojectedInput', 'energyAmplitude', 'objectSupport', 'stitchCropSize', 'stitchBlend', 'stitchAmplitudeFilter', 'stitchPhaseFilter', 'stitchContrastCalibration', 'neighborCount', 'executionProvider',
+  'probeNormalization', 'weightInit', 'warmupSteps', 'probeBig', 'rampHead', 'residualBlocks', 'regroupEachEpoch', 'symmetryAugment', 'backprojectedInput', 'energyAmplitude', 'objectSupport', 'stitchCropSize', 'stitchBlend', 'stitchAmplitudeFilter', 'stitchPhaseFilter', 'stitchContrastCalibration', 'groupRefinement', 'neighborCount', 'executionProvider',
 ];
 
 /** The key settings of a run's manifest (training or Phase F), label → value. */

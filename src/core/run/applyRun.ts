@@ -154,6 +154,7 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
         blend: stitch.blend, alignPhase: stitch.alignPhase, fillHoles: stitch.fillHoles, cropSize: stitch.cropSize,
         ...(recon.crosstalk ? { crosstalkCorrection: recon.crosstalk } : {}),
         ...(recon.centroidRefinement ? { centroidRefinement: recon.centroidRefinement } : {}),
+        ...(recon.groupRefinement ? { groupRefinement: recon.groupRefinement } : {}),
         ...(recon.phaseRampRemoved ? { phaseRampRemoved: recon.phaseRampRemoved } : {}),
         ...(recon.amplitudeFilter ? { amplitudeFilter: { ...recon.amplitudeFilter, unit: 'cycles/px' } } : {}),
         ...(recon.phaseFilter ? { phaseFilter: { ...recon.phaseFilter, unit: 'cycles/px' } } : {}),

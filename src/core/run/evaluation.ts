@@ -348,7 +348,7 @@ export const runCountScale = (config: RunConfig): number => config.intensityScal
 /** How a run stitches its reconstructions (its training settings), run in batches of `batch` groups. */
 export function runStitchOptions(config: RunConfig, batch: number, intraOpThreads?: number, countScale?: number) {
   const t = config.training;
-  return { batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, contrastCalibration: resolveGridsizeTwoSwitch(t.stitchContrastCalibration, config.gridsize), intraOpThreads, countScale: countScale ?? runCountScale(config) };
+  return { batch, cropSize: t.stitchCropSize, alignPhase: t.stitchPhaseAlignment, fillHoles: t.stitchFillHoles, crosstalkCorrection: t.stitchCrosstalkCorrection, centroidRefinement: t.stitchCentroidRefinement, groupRefinement: config.gridsize > 1 ? t.groupRefinement : 0, blend: runStitchBlend(config), amplitudeFilter: t.stitchAmplitudeFilter, phaseFilter: t.stitchPhaseFilter, contrastCalibration: resolveGridsizeTwoSwitch(t.stitchContrastCalibration, config.gridsize), intraOpThreads, countScale: countScale ?? runCountScale(config) };
 }
 
 /**
@@ -432,6 +432,8 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
       stitchBlend: blend, stitchTaperWidth: taperWidth,
       ...(common.crosstalk ? { crosstalkCorrection: common.crosstalk } : {}),
       ...(common.centroidRefinement ? { centroidRefinement: common.centroidRefinement } : {}),
+      // Truth-free: each group's prediction refined on its own patterns, and their amplitude misfit before and after.
+      ...(common.groupRefinement ? { groupRefinement: common.groupRefinement } : {}),
       ...(common.phaseRampRemoved ? { phaseRampRemoved: common.phaseRampRemoved } : {}),
       // Truth-free: the half-set FRC of the amplitude, of the phase, and the weights they set (absent: the setting is off).
       ...(common.amplitudeFilter ? { amplitudeFilter: { ...common.amplitudeFilter, unit: 'cycles/px' } } : {}),

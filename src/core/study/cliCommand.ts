@@ -18,7 +18,7 @@ export interface CommandRoots {
 const TRAIN_VALUE_FLAGS: readonly [keyof TrainingSettings, string][] = [
   ['epochs', '--epochs'], ['batchSize', '--batch-size'], ['learningRate', '--lr'], ['nGroups', '--n-groups'], ['neighborCount', '--neighbor-count'],
   ['seed', '--seed'], ['nFiltersScale', '--n-filters-scale'], ['earlyStoppingMonitor', '--early-stopping-monitor'], ['earlyStoppingPatience', '--early-stopping-patience'],
-  ['minDelta', '--min-delta'], ['stitchCropSize', '--stitch-crop-size'], ['stitchBlend', '--stitch-blend'], ['probeNormalization', '--probe-normalization'], ['objectSupport', '--object-support'], ['weightInit', '--weight-init'],
+  ['minDelta', '--min-delta'], ['stitchCropSize', '--stitch-crop-size'], ['groupRefinement', '--group-refinement'], ['stitchBlend', '--stitch-blend'], ['probeNormalization', '--probe-normalization'], ['objectSupport', '--object-support'], ['weightInit', '--weight-init'],
   ['warmupSteps', '--warmup-steps'], ['executionProvider', '--ep'],
 ];
 /** Settings no flag can set: a command for a run that changed one of them would plan another run. */

@@ -14,6 +14,8 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['auto', 'cuda'
  * gridsize-2 models it was tried on, and mixed those of gridsize-1 models).
  */
 export type StitchBlend = 'auto' | 'crop' | 'taper' | 'probe';
+/** Most iterations of training.groupRefinement: each costs about as much as inferring the group again. */
+export const MAX_GROUP_REFINEMENT = 1000;
 export const STITCH_BLENDS: readonly StitchBlend[] = ['auto', 'crop', 'taper', 'probe'];
 
 /** Where the network predicts the object (TrainingSettings.objectSupport; 'auto': resolveObjectSupport). */
@@ -94,6 +96,12 @@ export interface TrainingSettings {
    * stitched object, kept only when the re-stitched object explains the centroids better (README item 21).
    */
   stitchCentroidRefinement: boolean;
+  /**
+   * Iterations of alternating projections that refine each gridsize-2 prediction on its own group's patterns before
+   * stitching (train/groupRefinement.ts; README item 43): 0 = the network's predictions as they are (default).
+   * Gridsize 1 ignores it (one pattern does not hold its phase, item 16).
+   */
+  groupRefinement: number;
   /** How the patches are blended in stitching (StitchBlend): 'auto' (resolveStitchBlend), 'crop', 'taper', 'probe'. */
   stitchBlend: StitchBlend;
   /**
@@ -212,6 +220,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchFillHoles: true,
   stitchCrosstalkCorrection: true,
   stitchCentroidRefinement: true,
+  groupRefinement: 0,
   stitchBlend: 'auto',
   stitchAmplitudeFilter: true,
   stitchPhaseFilter: true,
@@ -274,6 +283,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   trueOrFalse('stitchFillHoles');
   trueOrFalse('stitchCrosstalkCorrection');
   trueOrFalse('stitchCentroidRefinement');
+  if (!(Number.isInteger(s.groupRefinement) && s.groupRefinement >= 0 && s.groupRefinement <= MAX_GROUP_REFINEMENT)) throw new ConfigError(`groupRefinement must be an integer from 0 to ${MAX_GROUP_REFINEMENT} (iterations; got ${String(s.groupRefinement)}).`);
   trueOrFalse('stitchAmplitudeFilter');
   trueOrFalse('stitchPhaseFilter');
   gridsizeTwoSwitch('stitchContrastCalibration');

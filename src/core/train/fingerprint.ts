@@ -17,7 +17,7 @@ export function fingerprintParts(config: RunConfig, rampOrigin = true): Record<s
   // by an earlier version still resumes.
   // Stitching never touches training: its switch is pinned to the value earlier checkpoints recorded.
   // The preview window is monitoring only: a resume may move it.
-  const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, residualBlocks, regroupEachEpoch, symmetryAugment, backprojectedInput, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, stitchCentroidRefinement: _centroids, stitchBlend: _blend, stitchAmplitudeFilter: _amplitudeFilter, stitchPhaseFilter: _phaseFilter, stitchContrastCalibration: _contrast, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
+  const { warmupSteps, weightInit, probeBig, rampHead, energyAmplitude, objectSupport, residualBlocks, regroupEachEpoch, symmetryAugment, backprojectedInput, stitchPhaseAlignment: _stitch, stitchFillHoles: _fill, stitchCrosstalkCorrection: _crosstalk, stitchCentroidRefinement: _centroids, groupRefinement: _groupRefinement, stitchBlend: _blend, stitchAmplitudeFilter: _amplitudeFilter, stitchPhaseFilter: _phaseFilter, stitchContrastCalibration: _contrast, previewCenter: _pc, previewSize: _ps, ...stable } = rest;
   const training = { ...stable, stitchPhaseAlignment: false };
   // The support the network was built with: 'auto' and what it resolves to are one model.
   const support = resolveObjectSupport({ objectSupport, probeBig }, c.gridsize);

@@ -7,6 +7,7 @@ export * from './stitch';
 export * from './halfSetFilter';
 export * from './contrastCalibration';
 export * from './centroids';
+export * from './groupRefinement';
 export * from './reconstruct';
 export * from './trainer';
 export * from './fingerprint';

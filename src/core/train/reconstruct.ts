@@ -7,6 +7,7 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { HalfSetGroups, PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
+import { GroupRefiner, type GroupRefinementSummary } from './groupRefinement';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { calibratePhaseContrast, type CalibrationPatterns, type ContrastCalibrationSummary } from './contrastCalibration';
 import { filterByHalves, halvesFromSamePredictions, type HalfSetFilterSummary } from './halfSetFilter';
@@ -28,6 +29,8 @@ export interface Reconstruction {
   crosstalk?: CrosstalkSummary;
   /** Present when the centroid-consistency step ran (aligned stitching, training.stitchCentroidRefinement). */
   centroidRefinement?: CentroidRefinementSummary;
+  /** Present when each group's prediction was refined on its patterns (ReconstructOptions.groupRefinement; the main stitch's groups). */
+  groupRefinement?: GroupRefinementSummary;
   /** Aligned stitching: the mean phase gradient removed from the stitched object (rad/px, x then y). */
   phaseRampRemoved?: [number, number];
   /** Present when the amplitude was weighted by its half-set FRC (ReconstructOptions.amplitudeFilter). */
@@ -55,6 +58,11 @@ export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
    * odd patterns apart instead.
    */
   halfSetGroups?: HalfSetGroups;
+  /**
+   * Gridsize 2: iterations of alternating projections refining each group's prediction on its own patterns before
+   * it is stitched (groupRefinement.ts), in the main stitch and in the half sets' alike; 0 or absent = none.
+   */
+  groupRefinement?: number;
   /** Last: scale the stitched phase by the gain its own patterns fit best (contrastCalibration.ts). */
   contrastCalibration?: boolean;
   ort: OrtModule;
@@ -108,10 +116,14 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const weighted = !!(options.amplitudeFilter || options.phaseFilter);
     const ownHalves = halvesFromSamePredictions(c);
     const halfGroups = weighted && !ownHalves ? options.halfSetGroups : undefined;
+    // Gridsize 2 only: one pattern does not hold its own phase (README item 16).
+    const refinement = c > 1 ? options.groupRefinement ?? 0 : 0;
+    let refinedOnce: GroupRefinementSummary | undefined;
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
     const stitchAll = async (these: PatternGroups, halfSets: boolean): Promise<StitchResult> => {
+      const refiner = refinement > 0 ? new GroupRefiner(data.probe, refinement, c, options.countScale) : undefined;
       const stitcher = stitcherFor(region, n, options.cropSize, these.count, { ...options, halfSets }, data.probe.data, c);
       for (let start = 0; start < these.count; start += b) {
         checkSignal(options.signal);
@@ -127,9 +139,11 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
         const out = await session.run(feeds);
         const amp = out[IO.amplitude].data as Float32Array;
         const phase = out[IO.phase].data as Float32Array;
+        if (refiner) for (let k = 0; k < valid; k++) refiner.refine(amp, phase, k * n * n, x, k * c * n * n, offsets, k * c * 2);
         addPredictions(stitcher, these, { amp, phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement, options.countScale);
       }
       checkSignal(options.signal);
+      if (refiner && these === groups) refinedOnce = refiner.summary();
       return stitcher.result();
     };
     const stitched = await stitchAll(groups, weighted && ownHalves);
@@ -159,6 +173,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       groups: groups.count, seconds, groupsPerSec: groups.count / seconds,
       ...(stitched.crosstalk ? { crosstalk: stitched.crosstalk } : {}),
       ...(stitched.centroidRefinement ? { centroidRefinement: stitched.centroidRefinement } : {}),
+      ...(refinedOnce ? { groupRefinement: refinedOnce } : {}),
       ...(stitched.rampRemoved ? { phaseRampRemoved: stitched.rampRemoved } : {}),
       ...(amplitudeFilter ? { amplitudeFilter } : {}),
       ...(phaseFilter ? { phaseFilter } : {}),
