@@ -18,6 +18,7 @@ import { fft2d, ifftshift2d } from '../src/core/fft';
 import { extractPatch } from '../src/core/simulate/forward';
 import type { ComplexImage } from '../src/core/simulate/synthetic';
 import { GroupRefiner } from '../src/core/train/groupRefinement';
+import { scatter } from './bilinear';
 import { centred, plane } from './phase-ramps';
 
 /**
@@ -46,18 +47,6 @@ function parse(argv: string[]): Options {
   }
   if (!o.data || !o.model) throw new Error('usage: group-refinement --data PHASE_C_SPLIT.npz --model model.onnx [--groups 40] [--iterations 0,10,30,100,300] [--step 1]');
   return o;
-}
-
-/** Adjoint of extractPatch's bilinear window: adds a window's values onto the image grid. */
-function scatter(grad: Float64Array, width: number, n: number, cx: number, cy: number, re: Float64Array, im: Float64Array): void {
-  const x0 = Math.floor(cx), y0 = Math.floor(cy), fx = cx - x0, fy = cy - y0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    const a = 2 * ((y0 - n / 2 + i) * width + x0 - n / 2 + j), b = a + 2 * width, t = i * n + j;
-    for (const [k, v] of [[0, re[t]], [1, im[t]]]) {
-      grad[a + k] += (1 - fy) * (1 - fx) * v; grad[a + 2 + k] += (1 - fy) * fx * v;
-      grad[b + k] += fy * (1 - fx) * v; grad[b + 2 + k] += fy * fx * v;
-    }
-  }
 }
 
 /** Weighted Pearson r of two real arrays. */

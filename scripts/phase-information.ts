@@ -17,6 +17,7 @@ import { centralMask, modelProbe, type ModelProbe } from '../src/core/model/phys
 import { fft2d, ifftshift2d } from '../src/core/fft';
 import { extractPatch } from '../src/core/simulate/forward';
 import type { ComplexImage } from '../src/core/simulate/synthetic';
+import { scatter } from './bilinear';
 import { centred, plane } from './phase-ramps';
 
 /** `full`, or `centre` (the central N/2 square) / `centre=S` (the central S×S square). */
@@ -48,18 +49,6 @@ function planeResidual(re: Float64Array, im: Float64Array, w: Float64Array, n: n
   const phase = centred((k) => re[k], (k) => im[k], w);
   const [a, gx, gy] = plane(phase, w, n);
   return phase.map((v, t) => v - a - gx * ((t % n) - n / 2) - gy * (Math.floor(t / n) - n / 2));
-}
-
-/** The adjoint of the simulator's bilinear patch (`extractPatch`): adds a window's values back onto the object grid. */
-function scatter(grad: Float64Array, width: number, n: number, cx: number, cy: number, re: Float64Array, im: Float64Array): void {
-  const x0 = Math.floor(cx), y0 = Math.floor(cy), fx = cx - x0, fy = cy - y0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-    const a = 2 * ((y0 - n / 2 + i) * width + x0 - n / 2 + j), b = a + 2 * width, t = i * n + j;
-    for (const [k, v] of [[0, re[t]], [1, im[t]]]) {
-      grad[a + k] += (1 - fy) * (1 - fx) * v; grad[a + 2 + k] += (1 - fy) * fx * v;
-      grad[b + k] += fy * (1 - fx) * v; grad[b + 2 + k] += fy * fx * v;
-    }
-  }
 }
 
 /** Unshifted far-field intensity |FFT2(P·O)|²/N² (into `out`); `pr`/`pi` are scratch and keep the field. */
