@@ -120,10 +120,11 @@ export class GroupRefiner {
     if (!(modelled > 0) || !(measuredEnergy > 0)) return;
     const toModulus = n / Math.sqrt(measuredEnergy / modelled);
     let misfit = 0, noise = 0;
+    // The probes' summed light does not change between iterations: gathered on the first.
+    this.light.fill(0);
     for (let iteration = 0; iteration <= this.iterations; iteration++) {
       this.numRe.fill(0);
       this.numIm.fill(0);
-      this.light.fill(0);
       misfit = 0;
       for (let q = 0; q < c; q++) {
         const dx = offsets[offAt + 2 * q], dy = offsets[offAt + 2 * q + 1];
@@ -140,7 +141,7 @@ export class GroupRefiner {
         }
         if (iteration === this.iterations) continue;
         this.plan.transform2d(this.waveRe, this.waveIm, true);
-        this.scatter(dx, dy);
+        this.scatter(dx, dy, iteration === 0);
       }
       if (iteration === 0) this.misfitBefore += misfit / (c * n * n);
       if (iteration === this.iterations) break;
@@ -194,8 +195,8 @@ export class GroupRefiner {
     this.plan.transform2d(this.waveRe, this.waveIm, false);
   }
 
-  /** Adds P*·Δψ (Δψ = the inverse FFT in waveRe/waveIm, still unnormalised) and |P|² at the window, bilinear's adjoint. */
-  private scatter(dx: number, dy: number): void {
+  /** Adds P*·Δψ (Δψ = the inverse FFT in waveRe/waveIm, still unnormalised), and |P|² when `light`, at the window: bilinear's adjoint. */
+  private scatter(dx: number, dy: number, light: boolean): void {
     const { n, w } = this;
     const cx = n + dx, cy = n + dy;
     const x0 = Math.floor(cx), y0 = Math.floor(cy), fx = cx - x0, fy = cy - y0;
@@ -208,11 +209,14 @@ export class GroupRefiner {
         const dre = this.waveRe[t] * norm, dim = this.waveIm[t] * norm;
         const gre = this.pr[t] * dre + this.pi[t] * dim;
         const gim = this.pr[t] * dim - this.pi[t] * dre;
-        const l = this.pr[t] ** 2 + this.pi[t] ** 2;
-        this.numRe[a] += w00 * gre; this.numIm[a] += w00 * gim; this.light[a] += w00 * l;
-        this.numRe[a + 1] += w01 * gre; this.numIm[a + 1] += w01 * gim; this.light[a + 1] += w01 * l;
-        this.numRe[b] += w10 * gre; this.numIm[b] += w10 * gim; this.light[b] += w10 * l;
-        this.numRe[b + 1] += w11 * gre; this.numIm[b + 1] += w11 * gim; this.light[b + 1] += w11 * l;
+        this.numRe[a] += w00 * gre; this.numIm[a] += w00 * gim;
+        this.numRe[a + 1] += w01 * gre; this.numIm[a + 1] += w01 * gim;
+        this.numRe[b] += w10 * gre; this.numIm[b] += w10 * gim;
+        this.numRe[b + 1] += w11 * gre; this.numIm[b + 1] += w11 * gim;
+        if (light) {
+          const l = this.pr[t] ** 2 + this.pi[t] ** 2;
+          this.light[a] += w00 * l; this.light[a + 1] += w01 * l; this.light[b] += w10 * l; this.light[b + 1] += w11 * l;
+        }
       }
     }
   }
