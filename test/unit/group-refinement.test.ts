@@ -6,8 +6,11 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resolveTrainingSettings } from '../../src/core/study/config';
+import { settingTypeProblem } from '../../src/core/study/settingsKeys';
 import { openTrainingDataset } from '../../src/core/train/data';
-import { extractPatch } from '../../src/core/simulate/forward';
+import { extractPatch, FarField } from '../../src/core/simulate/forward';
+import { describeRefinementSelection, REFINEMENT_CANDIDATES, SELECTION_MIN_PATTERNS, selectRefinement, type RefinementSelection } from '../../src/core/train/refinementSelection';
+import type { CalibrationPatterns } from '../../src/core/train/patternFit';
 import { refineGroups, type GroupPredictor } from '../../scripts/group-refinement';
 import { describeGroupRefinement, GroupRefiner, rootPoissonNoise, rootPoissonNoiseTable } from '../../src/core/train/groupRefinement';
 import { syntheticProbe } from '../../src/core/simulate';
@@ -120,6 +123,25 @@ describe('GroupRefiner: alternating projections on one group\'s patterns', () =>
     assert.match(describeGroupRefinement(s), /refined by 30 iterations of alternating projections on its own patterns/);
   });
 
+  it('gives each stage of one pass what a refiner of that many iterations gives (the auto selection\'s candidates)', () => {
+    const x = measured();
+    const counts = [0, 1, 3, 10];
+    const stages = counts.map((iterations) => ({ iterations, amp: new Float32Array(n * n), phase: new Float32Array(n * n) }));
+    const staged = prediction(0.4);
+    new GroupRefiner({ width: n, height: n, data: probe.data }, 10, 4).refine(staged.amp, staged.phase, 0, x, 0, offsets, 0, stages);
+    const errors = counts.map((iterations, s) => {
+      const alone = prediction(0.4);
+      if (iterations > 0) new GroupRefiner({ width: n, height: n, data: probe.data }, iterations, 4).refine(alone.amp, alone.phase, 0, x, 0, offsets, 0);
+      for (let t = 0; t < n * n; t++) {
+        assert.ok(Math.abs(stages[s].amp[t] - alone.amp[t]) < 1e-5, `stage ${iterations}: amplitude differs at ${t}`);
+        assert.ok(Math.abs(Math.sin(stages[s].phase[t] - alone.phase[t])) < 1e-5, `stage ${iterations}: phase differs at ${t}`);
+      }
+      return phaseError(stages[s].phase);
+    });
+    assert.deepEqual(Array.from(staged.phase), Array.from(stages[3].phase), 'the refined prediction is the last stage');
+    assert.ok(errors[3] < errors[1] && errors[1] < errors[0], `phase errors by stage: ${errors.join(', ')}`);
+  });
+
   it('leaves a prediction that lights nothing as it is', () => {
     const amp = new Float32Array(n * n), phase = new Float32Array(n * n);
     const refiner = new GroupRefiner({ width: n, height: n, data: probe.data }, 5, 4);
@@ -135,11 +157,16 @@ describe('training.groupRefinement through the CLI', function () {
   after(() => tmp.cleanup());
   const job = (view: string, gs: number): string => path.join(tmp.dir, 'phase_e', DOSE, view, `gs${gs}`);
   const json = (file: string): Record<string, any> => JSON.parse(fs.readFileSync(file, 'utf8'));
+  before(() => simulateSmallStudy(tmp.dir, 120));
 
   it('is off by default, refused out of range, recorded, and refines every gridsize-2 evaluation group when asked; gridsize 1 ignores it', async () => {
     assert.equal(resolveTrainingSettings().groupRefinement, 0);
-    assert.throws(() => resolveTrainingSettings({ groupRefinement: 1.5 }), /groupRefinement must be an integer from 0 to 1000/);
-    await simulateSmallStudy(tmp.dir, 120);
+    assert.throws(() => resolveTrainingSettings({ groupRefinement: 1.5 }), /groupRefinement must be "auto" or an integer from 0 to 1000/);
+    assert.equal(resolveTrainingSettings({ groupRefinement: 'auto' }).groupRefinement, 'auto');
+    // A settings file (VS Code's or the CLI's) may say "auto" or a whole number, nothing else.
+    assert.equal(settingTypeProblem('training.groupRefinement', 'auto'), undefined);
+    assert.equal(settingTypeProblem('training.groupRefinement', 30), undefined);
+    assert.equal(settingTypeProblem('training.groupRefinement', 'most'), 'must be a whole number or "auto"');
     let r = cli(['dry-run', '--workspace', tmp.dir, '--view', 'dense', '--group-refinement', '-1']);
     assert.equal(r.code, 2, r.out + r.err);
     r = cli(['train', '--workspace', tmp.dir, '--view', 'dense', ...QUICK_TRAIN, '--group-refinement', '3'], 240_000);
@@ -158,6 +185,95 @@ describe('training.groupRefinement through the CLI', function () {
     assert.equal(r.code, 0, r.out + r.err);
     assert.equal(json(path.join(job('baseline', 1), 'metrics.json')).groupRefinement, undefined);
     assert.doesNotMatch(r.out, /Group refinement:/);
+  });
+});
+
+describe('training.groupRefinement \'auto\' through the CLI', function () {
+  this.timeout(600_000);
+  const tmp = tempDir('ptycho-grouprefine-auto-');
+  after(() => tmp.cleanup());
+  const job = (view: string, gs: number): string => path.join(tmp.dir, 'phase_e', DOSE, view, `gs${gs}`);
+  const json = (file: string): Record<string, any> => JSON.parse(fs.readFileSync(file, 'utf8'));
+  // Enough patterns that each half's stitch covers the other half's probes (a 120-pattern study leaves 3 to judge by).
+  before(() => simulateSmallStudy(tmp.dir, 600));
+
+  it('refines the two halves by every candidate count, scores each on the other half\'s held-out patterns, and uses the best', async () => {
+    let r = cli(['dry-run', '--workspace', tmp.dir, '--view', 'dense', '--group-refinement', 'most']);
+    assert.equal(r.code, 2, r.out + r.err);
+    r = cli(['train', '--workspace', tmp.dir, '--view', 'dense', ...QUICK_TRAIN, '--group-refinement', 'auto'], 540_000);
+    assert.equal(r.code, 0, r.out + r.err);
+    const metrics = json(path.join(job('dense', 2), 'metrics.json'));
+    const selection = metrics.groupRefinementSelection as RefinementSelection;
+    assert.deepEqual(selection.candidates.map((c) => c.iterations), [...REFINEMENT_CANDIDATES]);
+    assert.ok(selection.candidates.every((c) => Number.isFinite(c.misfit) && c.misfit > 0), JSON.stringify(selection));
+    assert.ok(selection.patterns[0] + selection.patterns[1] >= SELECTION_MIN_PATTERNS && selection.reason === undefined, `enough held-out patterns to judge by: ${JSON.stringify(selection)}`);
+    assert.equal(selection.misfit, 'poisson-deviance');
+    const best = Math.min(...selection.candidates.map((c) => c.misfit));
+    assert.equal(selection.candidates.find((c) => c.iterations === selection.chosen)?.misfit, best, 'the lowest held-out misfit is chosen');
+    // The main stitch is refined by the chosen count (none when 0 won).
+    assert.equal(metrics.groupRefinement?.iterations, selection.chosen === 0 ? undefined : selection.chosen);
+    assert.match(r.out, new RegExp(`Group refinement 'auto': ${selection.chosen} iterations chosen — each half's stitch predicting the other half's patterns`));
+    assert.equal(json(path.join(job('dense', 2), 'run-config.json')).training.groupRefinement, 'auto');
+    const choice = (json(path.join(job('dense', 2), 'manifest.json')).config.openChoices as { key: string; value: unknown }[]).find((c) => c.key === 'groupRefinement');
+    assert.equal(choice?.value, 'auto');
+  });
+});
+
+describe('selectRefinement: held-out patterns decide how far to refine', () => {
+  const n = 32;
+  const probe = syntheticProbe(n);
+  const region = { x0: 0, y0: 0, width: 96, height: 96 };
+  const W = region.width, H = region.height;
+  const truthAt = (x: number, y: number): [number, number] => [0.8 + 0.2 * Math.sin(y / 3.1) * Math.cos(x / 4.3), Math.sin(x / 5.2 + y / 7.7)];
+  const object = (noise: number, seed: number): Float32Array => {
+    let state = seed;
+    const random = (): number => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
+    const o = new Float32Array(2 * W * H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      const [a, p] = truthAt(x, y);
+      const q = p + noise * random();
+      o[2 * (y * W + x)] = a * Math.cos(q);
+      o[2 * (y * W + x) + 1] = a * Math.sin(q);
+    }
+    return o;
+  };
+  // A raster of positions inside the canvas, alternately in half 0 and half 1; their noiseless patterns.
+  const positions: [number, number][] = [];
+  for (let y = 24; y <= 72; y += 6) for (let x = 24; x <= 72; x += 6) positions.push([x, y]);
+  const halves = [0, 1].map((h) => positions.filter((_, i) => i % 2 === h));
+  const truth = { width: W, height: H, data: object(0, 1) };
+  const farField = new FarField({ width: n, height: n, data: probe.data });
+  const patternsOf = (list: [number, number][]): CalibrationPatterns => ({
+    xs: list.map((p) => p[0]), ys: list.map((p) => p[1]), count: list.length,
+    read: async (indices, out) => {
+      const intensity = new Float64Array(n * n);
+      indices.forEach((p, k) => {
+        farField.intensity(truth, list[p][0], list[p][1], intensity);
+        for (let t = 0; t < n * n; t++) out[k * n * n + t] = Math.sqrt(intensity[t]);
+      });
+    },
+  });
+  const weight = new Float32Array(W * H).fill(1);
+
+  it('chooses the candidate whose stitch predicts the other half\'s patterns best, and never sees the truth otherwise', async () => {
+    // Candidate 0: the truth with its phase disturbed (a network's error); 3: the truth; 10: the truth plus more noise.
+    const stitches = [0, 1].map((h) => [object(0.6, 7 + h), object(0, 1), object(1.2, 11 + h)].map((o) => ({ object: o, weight })));
+    const selection = await selectRefinement([0, 3, 10], region, [stitches[0], stitches[1]], [patternsOf(halves[0]), patternsOf(halves[1])], { width: n, height: n, data: probe.data });
+    assert.equal(selection.chosen, 3, JSON.stringify(selection));
+    const [m0, m3, m10] = selection.candidates.map((c) => c.misfit);
+    assert.ok(m3 < 1e-6 && m0 > m3 && m10 > m0, JSON.stringify(selection.candidates));
+    assert.equal(selection.misfit, 'amplitude-squared-error');
+    assert.deepEqual(selection.patterns, [halves[1].length, halves[0].length]);
+    assert.match(describeRefinementSelection(selection), /'auto': 3 iterations chosen/);
+  });
+
+  it('says so, and refines nothing, when too few held-out patterns fall on a covered canvas', async () => {
+    const empty = new Float32Array(W * H);
+    const stitches = [0, 1].map(() => [0, 1].map(() => ({ object: object(0, 1), weight: empty })));
+    const selection = await selectRefinement([0, 1], region, [stitches[0], stitches[1]], [patternsOf(halves[0]), patternsOf(halves[1])], { width: n, height: n, data: probe.data }, 1e5);
+    assert.equal(selection.chosen, 0);
+    assert.match(selection.reason ?? '', /0 held-out patterns have ≥ 95 % of their probe light on the other half's covered canvas; 16 are needed/);
+    assert.match(describeRefinementSelection(selection), /not judged/);
   });
 });
 

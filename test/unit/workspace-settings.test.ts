@@ -187,7 +187,7 @@ describe('workspace settings files (ptycho-study.json, .vscode/settings.json)', 
 
   describe('one mapping for VS Code and the CLI', () => {
     it('every setting package.json declares is known, with its type; every restricted one is either refused from files or read for a stated reason', () => {
-      const kinds: Record<string, string[]> = { string: ['string'], integer: ['integer'], number: ['number'], boolean: ['boolean'], booleanOrAuto: ['boolean', 'string'], point: ['array', 'null'], algorithms: ['array'] };
+      const kinds: Record<string, string[]> = { string: ['string'], integer: ['integer'], integerOrAuto: ['integer', 'string'], number: ['number'], boolean: ['boolean'], booleanOrAuto: ['boolean', 'string'], point: ['array', 'null'], algorithms: ['array'] };
       const declared = Object.keys(PROPS).filter((k) => k.startsWith('ptychoStudy.')).map((k) => k.slice('ptychoStudy.'.length));
       assert.deepEqual(declared.sort(), Object.keys(SETTING_KEYS).sort());
       for (const k of declared) assert.deepEqual([k, ...[PROPS[`ptychoStudy.${k}`].type].flat().sort()], [k, ...kinds[SETTING_KEYS[k].kind]], k);

@@ -155,6 +155,7 @@ export async function applyTrainedJob(jobDir: string, o: ApplyOptions): Promise<
         ...(recon.crosstalk ? { crosstalkCorrection: recon.crosstalk } : {}),
         ...(recon.centroidRefinement ? { centroidRefinement: recon.centroidRefinement } : {}),
         ...(recon.groupRefinement ? { groupRefinement: recon.groupRefinement } : {}),
+        ...(recon.groupRefinementSelection ? { groupRefinementSelection: recon.groupRefinementSelection } : {}),
         ...(recon.phaseRampRemoved ? { phaseRampRemoved: recon.phaseRampRemoved } : {}),
         ...(recon.amplitudeFilter ? { amplitudeFilter: { ...recon.amplitudeFilter, unit: 'cycles/px' } } : {}),
         ...(recon.phaseFilter ? { phaseFilter: { ...recon.phaseFilter, unit: 'cycles/px' } } : {}),

@@ -365,13 +365,13 @@ export function specForGroups(spec: ModelGraphSpec, config: RunConfig, ...groupS
 export const halfSetGroupList = (sets: HalfSetGroups | undefined): PatternGroups[] => (sets ? [...sets.halves, ...sets.quarters] : []);
 
 /**
- * Gridsize 2 with a half-set weighting (training.stitchAmplitudeFilter / stitchPhaseFilter): the groups of the two
- * pattern-disjoint halves (and quarters) of `groups`' patterns the weighting compares (halfSetGroups), with the run's K
- * and seed.
+ * Gridsize 2 with a half-set weighting (training.stitchAmplitudeFilter / stitchPhaseFilter) or groupRefinement
+ * 'auto' (which cross-validates on the halves): the groups of the two pattern-disjoint halves (and quarters) of
+ * `groups`' patterns (halfSetGroups), with the run's K and seed.
  */
 export function runHalfSetGroups(config: RunConfig, data: { xs: Float64Array; ys: Float64Array }, groups: PatternGroups): HalfSetGroups | undefined {
   const t = config.training;
-  if (config.gridsize === 1 || !(t.stitchAmplitudeFilter || t.stitchPhaseFilter)) return undefined;
+  if (config.gridsize === 1 || !(t.stitchAmplitudeFilter || t.stitchPhaseFilter || t.groupRefinement === 'auto')) return undefined;
   return halfSetGroups(data.xs, data.ys, groups, { neighborCount: t.neighborCount, seed: t.seed });
 }
 
@@ -434,6 +434,8 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
       ...(common.centroidRefinement ? { centroidRefinement: common.centroidRefinement } : {}),
       // Truth-free: each group's prediction refined on its own patterns, and their amplitude misfit before and after.
       ...(common.groupRefinement ? { groupRefinement: common.groupRefinement } : {}),
+      // Truth-free: with groupRefinement 'auto', each candidate count's held-out misfit and the count chosen.
+      ...(common.groupRefinementSelection ? { groupRefinementSelection: common.groupRefinementSelection } : {}),
       ...(common.phaseRampRemoved ? { phaseRampRemoved: common.phaseRampRemoved } : {}),
       // Truth-free: the half-set FRC of the amplitude, of the phase, and the weights they set (absent: the setting is off).
       ...(common.amplitudeFilter ? { amplitudeFilter: { ...common.amplitudeFilter, unit: 'cycles/px' } } : {}),

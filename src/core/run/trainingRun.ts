@@ -21,7 +21,7 @@ import { ARTIFACT } from '../study/layout';
 import type { JobManifest } from '../study/manifest';
 import { resolveTrainingSettings } from '../study/config';
 import { readRunConfig } from '../study/runConfigFile';
-import { describeContrastCalibration, describeGroupRefinement, describeHalfSetWeightings, openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
+import { describeContrastCalibration, describeGroupRefinement, describeRefinementSelection, describeHalfSetWeightings, openTrainingDataset, QualityMonitor, Trainer, quietOrt, type OrtModule, type TrainingDataset } from '../train';
 import { predictsFullPatch, PROBE_OUTSIDE_SUPPORT_WARN, probeEnergyOutsideSupport } from '../model';
 import { ManifestKeeper } from './manifestWriter';
 import { clearPreviews, quantisePreview, TRUTH_PREVIEW, writePreview } from './previews';
@@ -325,6 +325,7 @@ async function finalizeTraining(run: TrainingRun): Promise<void> {
   const recon = evaluated.reconstruction;
   const evaluation = evaluated.evaluation;
   emit({ type: 'log', level: 'info', message: `Scored on ${evaluation.dataset} (${evaluation.source}), region ${evaluation.region.width}×${evaluation.region.height} at (${evaluation.region.x0}, ${evaluation.region.y0}), ${evaluation.grouping.groups} groups, coverage ${(100 * evaluation.coverage).toFixed(1)} %; ${blendNote(runStitchBlend(config), config.n, evaluation.stitchCropSize)}.` });
+  if (recon.groupRefinementSelection) emit({ type: 'log', level: 'info', message: describeRefinementSelection(recon.groupRefinementSelection) });
   if (recon.groupRefinement) emit({ type: 'log', level: 'info', message: describeGroupRefinement(recon.groupRefinement) });
   const step = recon.centroidRefinement;
   if (step) {

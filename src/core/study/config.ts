@@ -99,9 +99,11 @@ export interface TrainingSettings {
   /**
    * Iterations of alternating projections that refine each gridsize-2 prediction on its own group's patterns before
    * stitching (train/groupRefinement.ts; README item 43): 0 = the network's predictions as they are (default).
+   * 'auto': the count (0, 1, 3, 10 or 30) whose stitches of one half of the evaluation's patterns best predict the
+   * other half's, held out (train/refinementSelection.ts; README item 44) — the data decide, no ground truth.
    * Gridsize 1 ignores it (one pattern does not hold its phase, item 16).
    */
-  groupRefinement: number;
+  groupRefinement: number | 'auto';
   /** How the patches are blended in stitching (StitchBlend): 'auto' (resolveStitchBlend), 'crop', 'taper', 'probe'. */
   stitchBlend: StitchBlend;
   /**
@@ -283,7 +285,7 @@ export function resolveTrainingSettings(overrides: Partial<TrainingSettings> = {
   trueOrFalse('stitchFillHoles');
   trueOrFalse('stitchCrosstalkCorrection');
   trueOrFalse('stitchCentroidRefinement');
-  if (!(Number.isInteger(s.groupRefinement) && s.groupRefinement >= 0 && s.groupRefinement <= MAX_GROUP_REFINEMENT)) throw new ConfigError(`groupRefinement must be an integer from 0 to ${MAX_GROUP_REFINEMENT} (iterations; got ${String(s.groupRefinement)}).`);
+  if (s.groupRefinement !== 'auto' && !(Number.isInteger(s.groupRefinement) && s.groupRefinement >= 0 && s.groupRefinement <= MAX_GROUP_REFINEMENT)) throw new ConfigError(`groupRefinement must be "auto" or an integer from 0 to ${MAX_GROUP_REFINEMENT} (iterations; got ${String(s.groupRefinement)}).`);
   trueOrFalse('stitchAmplitudeFilter');
   trueOrFalse('stitchPhaseFilter');
   gridsizeTwoSwitch('stitchContrastCalibration');

@@ -31,7 +31,7 @@ export interface SettingsReadOptions {
   unchecked?: boolean;
 }
 
-type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'booleanOrAuto' | 'point' | 'algorithms';
+type Kind = 'string' | 'integer' | 'integerOrAuto' | 'number' | 'boolean' | 'booleanOrAuto' | 'point' | 'algorithms';
 interface KeySpec {
   kind: Kind;
   values?: readonly string[];
@@ -51,7 +51,7 @@ export const SETTING_KEYS: Readonly<Record<string, KeySpec>> = Object.freeze({
   'demo.nImages': I,
   'training.epochs': I, 'training.batchSize': I, 'training.learningRate': N, 'training.neighborCount': I, 'training.seed': I,
   'training.nFiltersScale': I, 'training.earlyStoppingPatience': I, 'training.patienceRestartsOnLrReduction': B, 'training.threads': I, 'training.maxConcurrentJobs': I,
-  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.residualBlocks': B, 'training.regroupEachEpoch': B, 'training.symmetryAugment': { kind: 'booleanOrAuto' }, 'training.backprojectedInput': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: OBJECT_SUPPORTS }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.groupRefinement': I, 'training.stitchBlend': { kind: 'string', values: STITCH_BLENDS }, 'training.stitchAmplitudeFilter': B, 'training.stitchPhaseFilter': B, 'training.stitchContrastCalibration': { kind: 'booleanOrAuto' }, 'training.allowIntensityData': B,
+  'training.stitchCropSize': I, 'training.probeBig': B, 'training.rampHead': B, 'training.residualBlocks': B, 'training.regroupEachEpoch': B, 'training.symmetryAugment': { kind: 'booleanOrAuto' }, 'training.backprojectedInput': B, 'training.energyAmplitude': B, 'training.objectSupport': { kind: 'string', values: OBJECT_SUPPORTS }, 'training.stitchPhaseAlignment': B, 'training.stitchFillHoles': B, 'training.stitchCrosstalkCorrection': B, 'training.stitchCentroidRefinement': B, 'training.groupRefinement': { kind: 'integerOrAuto' }, 'training.stitchBlend': { kind: 'string', values: STITCH_BLENDS }, 'training.stitchAmplitudeFilter': B, 'training.stitchPhaseFilter': B, 'training.stitchContrastCalibration': { kind: 'booleanOrAuto' }, 'training.allowIntensityData': B,
   'training.runDetached': B, 'training.previewCenter': { kind: 'point' }, 'training.previewSize': I,
   'slurm.partition': S, 'slurm.time': S, 'slurm.cpusPerTask': I, 'slurm.gpusPerTask': I, 'slurm.mem': S, 'slurm.arrayLimit': I, 'slurm.account': S,
   'reconstruction.algorithms': { kind: 'algorithms' }, 'reconstruction.adLearningRate': N,
@@ -128,6 +128,8 @@ export function settingTypeProblem(key: string, v: unknown): string | undefined 
       return undefined;
     case 'integer':
       return typeof v === 'number' && Number.isSafeInteger(v) ? undefined : 'must be a whole number';
+    case 'integerOrAuto':
+      return v === 'auto' || (typeof v === 'number' && Number.isSafeInteger(v)) ? undefined : 'must be a whole number or "auto"';
     case 'number':
       return typeof v === 'number' && Number.isFinite(v) ? undefined : 'must be a number';
     case 'boolean':
@@ -220,7 +222,7 @@ export function trainingSettingsFromSettings(get: SettingGet, o: SettingsReadOpt
     stitchFillHoles: t('stitchFillHoles') as boolean | undefined,
     stitchCrosstalkCorrection: t('stitchCrosstalkCorrection') as boolean | undefined,
     stitchCentroidRefinement: t('stitchCentroidRefinement') as boolean | undefined,
-    groupRefinement: t('groupRefinement') as number | undefined,
+    groupRefinement: t('groupRefinement') as number | 'auto' | undefined,
     stitchBlend: t('stitchBlend') as StitchBlend | undefined,
     stitchAmplitudeFilter: t('stitchAmplitudeFilter') as boolean | undefined,
     stitchPhaseFilter: t('stitchPhaseFilter') as boolean | undefined,

@@ -6,10 +6,12 @@
 // ψ = P·O, I = |FFT2 ψ|²/N², the simulator's) fits the evaluation's own patterns best: their Poisson likelihood
 // when the photon scale is known, else the least squares of the amplitudes. No ground truth is involved; the
 // amplitude, the holes and the mean plane stay as they are.
-import { FarField } from '../simulate/forward';
 import type { ComplexArray } from './data';
+import { PatternPredictor, patternsLitOn, type CalibrationPatterns } from './patternFit';
 import type { StitchedCanvas } from './stitch';
 import { COVERED_WEIGHT, meanPhaseGradient, rotateByPlane } from './stitch';
+
+export type { CalibrationPatterns } from './patternFit';
 
 /** What the calibration did (metrics.json `contrastCalibration`). */
 export interface ContrastCalibrationSummary {
@@ -35,21 +37,10 @@ export const CONTRAST_MAX_PATTERNS = 256;
 /** The gains searched (golden section, to GAIN_TOLERANCE). */
 export const GAIN_RANGE: readonly [number, number] = [0.5, 2.5];
 const GAIN_TOLERANCE = 0.005;
-/** Share of the probe's energy a pattern's window must have on covered pixels. */
-const MIN_LIT = 0.95;
 /** Phases this far from the mean (rad) may be wrapped; scaling a wrapped phase would tear it. */
 const WRAP_GUARD = 0.8 * Math.PI;
 /** More than this share of covered pixels near the wrap: the phase is not scaled. */
 const MAX_NEAR_WRAP = 0.005;
-
-export interface CalibrationPatterns {
-  /** Object coordinates of each pattern (x = column, y = row; patch pixel (N/2, N/2) sits there). */
-  xs: ArrayLike<number>;
-  ys: ArrayLike<number>;
-  /** Reads patterns `indices` (measured amplitudes, fftshifted N×N, the loader's scale) into `out`. */
-  read(indices: Int32Array, out: Float32Array): Promise<void>;
-  count: number;
-}
 
 /**
  * The object with its phase scaled about its mean plane by the gain the patterns fit best (a new array), and what
@@ -92,48 +83,24 @@ export async function calibratePhaseContrast(
   }
   if (nearWrap > MAX_NEAR_WRAP * covered) return none(`${(100 * nearWrap / covered).toFixed(1)} % of the covered phase lies within ${(Math.PI - WRAP_GUARD).toFixed(2)} rad of a wrap; a wrapped phase cannot be scaled`);
 
-  // The patterns whose probe light falls on covered pixels (≥ 95 % of its energy; the window may reach past the
-  // canvas, where the object counts as 0, as the centroid step predicts it).
-  const probeEnergy = new Float64Array(n * n);
-  let totalEnergy = 0;
-  for (let k = 0; k < n * n; k++) { probeEnergy[k] = probe.data[2 * k] ** 2 + probe.data[2 * k + 1] ** 2; totalEnergy += probeEnergy[k]; }
-  const inside: number[] = [];
-  for (let p = 0; p < patterns.count; p++) {
-    // Its centre on the canvas (so its window lies on the padded one below).
-    const px = patterns.xs[p] - region.x0, py = patterns.ys[p] - region.y0;
-    if (!(px >= 0 && py >= 0 && px < W && py < H)) continue;
-    const ix = Math.floor(px - n / 2), iy = Math.floor(py - n / 2);
-    let lit = 0;
-    for (let i = Math.max(0, -iy); i < Math.min(n, H - iy); i++) {
-      for (let j = Math.max(0, -ix); j < Math.min(n, W - ix); j++) if (weight[(iy + i) * W + ix + j] >= COVERED_WEIGHT) lit += probeEnergy[i * n + j];
-    }
-    if (lit >= MIN_LIT * totalEnergy) inside.push(p);
-  }
-  if (inside.length === 0) return none('no pattern\'s probe light falls on the covered canvas');
-  const step = Math.max(1, inside.length / CONTRAST_MAX_PATTERNS);
-  const chosen = Int32Array.from({ length: Math.min(inside.length, CONTRAST_MAX_PATTERNS) }, (_, i) => inside[Math.floor(i * step)]);
+  // The patterns whose probe light falls on covered pixels.
+  const chosen = patternsLitOn(weight, region, probe, patterns, CONTRAST_MAX_PATTERNS);
+  if (chosen.length === 0) return none('no pattern\'s probe light falls on the covered canvas');
   const measured = new Float32Array(chosen.length * n * n);
   await patterns.read(chosen, measured);
 
-  // The scaled object on a canvas padded with zeros by N/2 + 2 px, so every window's bilinear taps lie on it.
-  const pad = n / 2 + 2;
-  const PW = W + 2 * pad, PH = H + 2 * pad;
-  const farField = new FarField({ width: n, height: n, data: probe.data });
-  const scaled = { width: PW, height: PH, data: new Float32Array(2 * PW * PH) };
+  const predictor = new PatternPredictor(probe, region);
   const intensity = new Float64Array(chosen.length * n * n);
   const misfitAt = (gain: number): number => {
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
-        const k = y * W + x, q = 2 * ((y + pad) * PW + x + pad);
+        const k = y * W + x, q = predictor.index(x, y);
         const t = mean + gain * rel[k] + plane[0] * x + plane[1] * y;
-        scaled.data[q] = amp[k] * Math.cos(t);
-        scaled.data[q + 1] = amp[k] * Math.sin(t);
+        predictor.image.data[q] = amp[k] * Math.cos(t);
+        predictor.image.data[q + 1] = amp[k] * Math.sin(t);
       }
     }
-    for (let c = 0; c < chosen.length; c++) {
-      const p = chosen[c];
-      farField.intensity(scaled, patterns.xs[p] - region.x0 + pad, patterns.ys[p] - region.y0 + pad, intensity, c * n * n);
-    }
+    predictor.predict(patterns, chosen, intensity);
     return misfit(intensity, measured, poisson ? countScale : undefined);
   };
 
@@ -156,10 +123,10 @@ export async function calibratePhaseContrast(
   const out = Float32Array.from(object);
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
-      const k = y * W + x, q = 2 * ((y + pad) * PW + x + pad);
+      const k = y * W + x, q = predictor.index(x, y);
       if (!(weight[k] > 0)) continue;
-      out[2 * k] = scaled.data[q];
-      out[2 * k + 1] = scaled.data[q + 1];
+      out[2 * k] = predictor.image.data[q];
+      out[2 * k + 1] = predictor.image.data[q + 1];
     }
   }
   return { object: out, summary: { patterns: chosen.length, phaseGain: fitted, fittedGain: fitted, misfitBefore: before, misfitAfter: after, misfit: misfitKind, accepted: true, seconds: elapsed() } };

@@ -6,8 +6,15 @@
 // field, and the object becomes the probe-weighted average of the corrected waves, O += Σ P*·(ψ' − ψ) / Σ|P|².
 // Only the group's own patterns are used — no other group, no ground truth — so the stitched result stays a
 // combination of per-group estimates, as the network's is; the joint fit of all patterns is the iterative baseline's.
-import { FftPlan } from '../fft';
+import { FftPlan, ifftshift2d } from '../fft';
 import type { ComplexArray } from './data';
+
+/** A copy of the group's object after `iterations` iterations (refine's `stages`), written at the same offset. */
+export interface RefinementStage {
+  iterations: number;
+  amp: Float32Array;
+  phase: Float32Array;
+}
 
 /** What the refinement did over a set of groups (metrics.json `groupRefinement`). */
 export interface GroupRefinementSummary {
@@ -46,6 +53,7 @@ export class GroupRefiner {
   private readonly waveRe: Float64Array;
   private readonly waveIm: Float64Array;
   private readonly target: Float64Array;
+  private readonly shifted: Float64Array;
   private misfitBefore = 0;
   private misfitAfter = 0;
   private noise = 0;
@@ -77,14 +85,17 @@ export class GroupRefiner {
     this.waveRe = new Float64Array(n * n);
     this.waveIm = new Float64Array(n * n);
     this.target = new Float64Array(patternsPerGroup * n * n);
+    this.shifted = new Float64Array(n * n);
     if (countScale !== undefined && countScale > 0 && Number.isFinite(countScale)) this.noiseAt = rootPoissonNoiseTable();
   }
 
   /**
    * Refines one group's prediction: `amp`/`phase` N×N at `at` (overwritten), its C patterns' measured amplitudes
    * (fftshifted, the loader's scale) at `x[xAt…]`, their offsets (dx, dy) from the group centre at `offsets[offAt…]`.
+   * `stages` (iterations ≤ this refiner's) also receive the object after their iterations, at `at`: one pass gives
+   * every candidate the selection compares (refinementSelection.ts).
    */
-  refine(amp: Float32Array, phase: Float32Array, at: number, x: Float32Array, xAt: number, offsets: ArrayLike<number>, offAt: number): void {
+  refine(amp: Float32Array, phase: Float32Array, at: number, x: Float32Array, xAt: number, offsets: ArrayLike<number>, offAt: number, stages: readonly RefinementStage[] = []): void {
     const started = performance.now();
     const { n, w } = this;
     const c = this.patternsPerGroup;
@@ -99,23 +110,25 @@ export class GroupRefiner {
         this.objIm[k] = amp[t] * Math.sin(phase[t]);
       }
     }
+    // Every stage starts as the prediction (what it stays if nothing can be refined).
+    for (const stage of stages) {
+      stage.amp.set(amp.subarray(at, at + n * n), at);
+      stage.phase.set(phase.subarray(at, at + n * n), at);
+    }
     // Measured moduli, unshifted (DC at index 0, as the FFT leaves it).
     let measuredEnergy = 0;
     for (let q = 0; q < c; q++) {
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < n; j++) {
-          const v = x[xAt + q * n * n + ((i + half) % n) * n + ((j + half) % n)];
-          this.target[q * n * n + i * n + j] = v;
-          measuredEnergy += v * v;
-        }
-      }
+      const target = this.target.subarray(q * n * n, (q + 1) * n * n);
+      for (let t = 0; t < n * n; t++) this.shifted[t] = x[xAt + q * n * n + t];
+      ifftshift2d(this.shifted, n, target);
+      for (let t = 0; t < n * n; t++) measuredEnergy += target[t] * target[t];
     }
     // One intensity scale for the group (as the network's log-scale is one number): the measured energy over the
-    // modelled one, |FFT2 ψ|²/N² summed.
+    // modelled one, Σ|FFT2 ψ|²/N² = Σ|ψ|² (Parseval), so no transform is needed for it.
     let modelled = 0;
     for (let q = 0; q < c; q++) {
-      this.exitWave(offsets[offAt + 2 * q], offsets[offAt + 2 * q + 1]);
-      for (let t = 0; t < n * n; t++) modelled += (this.waveRe[t] ** 2 + this.waveIm[t] ** 2) / (n * n);
+      this.window(offsets[offAt + 2 * q], offsets[offAt + 2 * q + 1]);
+      for (let t = 0; t < n * n; t++) modelled += this.waveRe[t] ** 2 + this.waveIm[t] ** 2;
     }
     if (!(modelled > 0) || !(measuredEnergy > 0)) return;
     const toModulus = n / Math.sqrt(measuredEnergy / modelled);
@@ -123,6 +136,7 @@ export class GroupRefiner {
     // The probes' summed light does not change between iterations: gathered on the first.
     this.light.fill(0);
     for (let iteration = 0; iteration <= this.iterations; iteration++) {
+      for (const stage of stages) if (stage.iterations === iteration && iteration < this.iterations) this.writeObject(stage.amp, stage.phase, at);
       this.numRe.fill(0);
       this.numIm.fill(0);
       misfit = 0;
@@ -156,13 +170,8 @@ export class GroupRefiner {
     }
     this.misfitAfter += misfit / (c * n * n);
     this.noise += noise / (c * n * n);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) {
-        const t = at + i * n + j, k = (i + half) * w + j + half;
-        amp[t] = Math.hypot(this.objRe[k], this.objIm[k]);
-        phase[t] = Math.atan2(this.objIm[k], this.objRe[k]);
-      }
-    }
+    this.writeObject(amp, phase, at);
+    for (const stage of stages) if (stage.iterations >= this.iterations) this.writeObject(stage.amp, stage.phase, at);
     this.groups++;
     this.seconds += (performance.now() - started) / 1000;
   }
@@ -175,8 +184,27 @@ export class GroupRefiner {
     };
   }
 
+  /** The group's object (the 2N canvas's centre N×N) as amplitude and phase into `amp`/`phase` at `at`. */
+  private writeObject(amp: Float32Array, phase: Float32Array, at: number): void {
+    const { n, w } = this;
+    const half = n / 2;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const t = at + i * n + j, k = (i + half) * w + j + half;
+        amp[t] = Math.hypot(this.objRe[k], this.objIm[k]);
+        phase[t] = Math.atan2(this.objIm[k], this.objRe[k]);
+      }
+    }
+  }
+
   /** FFT2(P · O's window at the pattern's offset) into waveRe/waveIm (unnormalised). */
   private exitWave(dx: number, dy: number): void {
+    this.window(dx, dy);
+    this.plan.transform2d(this.waveRe, this.waveIm, false);
+  }
+
+  /** ψ = P · O's window at the pattern's offset into waveRe/waveIm. */
+  private window(dx: number, dy: number): void {
     const { n, w } = this;
     // Window pixel (i, j) reads canvas (N + dy − N/2 + i, N + dx − N/2 + j), bilinear.
     const cx = n + dx, cy = n + dy;
@@ -192,7 +220,6 @@ export class GroupRefiner {
         this.waveIm[t] = this.pr[t] * oim + this.pi[t] * ore;
       }
     }
-    this.plan.transform2d(this.waveRe, this.waveIm, false);
   }
 
   /** Adds P*·Δψ (Δψ = the inverse FFT in waveRe/waveIm, still unnormalised), and |P|² when `light`, at the window: bilinear's adjoint. */

@@ -14,3 +14,5 @@ export * from './fingerprint';
 export * from './qualityMonitor';
 export * from './phaseSync';
 export * from './schedule';
+export * from './refinementSelection';
+export * from './patternFit';

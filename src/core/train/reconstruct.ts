@@ -7,7 +7,8 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { HalfSetGroups, PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
-import { GroupRefiner, type GroupRefinementSummary } from './groupRefinement';
+import { GroupRefiner, type GroupRefinementSummary, type RefinementStage } from './groupRefinement';
+import { REFINEMENT_CANDIDATES, selectRefinement, type RefinementSelection } from './refinementSelection';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { calibratePhaseContrast, type CalibrationPatterns, type ContrastCalibrationSummary } from './contrastCalibration';
 import { filterByHalves, halvesFromSamePredictions, type HalfSetFilterSummary } from './halfSetFilter';
@@ -31,6 +32,8 @@ export interface Reconstruction {
   centroidRefinement?: CentroidRefinementSummary;
   /** Present when each group's prediction was refined on its patterns (ReconstructOptions.groupRefinement; the main stitch's groups). */
   groupRefinement?: GroupRefinementSummary;
+  /** Present when the refinement's iterations were chosen by cross-validation (ReconstructOptions.groupRefinement 'auto'). */
+  groupRefinementSelection?: RefinementSelection;
   /** Aligned stitching: the mean phase gradient removed from the stitched object (rad/px, x then y). */
   phaseRampRemoved?: [number, number];
   /** Present when the amplitude was weighted by its half-set FRC (ReconstructOptions.amplitudeFilter). */
@@ -61,8 +64,10 @@ export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
   /**
    * Gridsize 2: iterations of alternating projections refining each group's prediction on its own patterns before
    * it is stitched (groupRefinement.ts), in the main stitch and in the half sets' alike; 0 or absent = none.
+   * 'auto': the count among REFINEMENT_CANDIDATES whose half-stitches best predict the other half's patterns
+   * (refinementSelection.ts); it needs `halfSetGroups` (absent: none).
    */
-  groupRefinement?: number;
+  groupRefinement?: number | 'auto';
   /** Last: scale the stitched phase by the gain its own patterns fit best (contrastCalibration.ts). */
   contrastCalibration?: boolean;
   ort: OrtModule;
@@ -115,16 +120,20 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const region = options.region ?? stitchRegion(groups.centers, options.cropSize);
     const weighted = !!(options.amplitudeFilter || options.phaseFilter);
     const ownHalves = halvesFromSamePredictions(c);
-    const halfGroups = weighted && !ownHalves ? options.halfSetGroups : undefined;
-    // Gridsize 2 only: one pattern does not hold its own phase (README item 16).
-    const refinement = c > 1 ? options.groupRefinement ?? 0 : 0;
+    // Pattern-disjoint halves (gridsize 2): the half-set weightings compare them, the 'auto' refinement cross-validates on them.
+    const disjointHalves = ownHalves ? undefined : options.halfSetGroups;
+    const halfGroups = weighted ? disjointHalves : undefined;
     let refinedOnce: GroupRefinementSummary | undefined;
     const x = new Float32Array(b * c * n * n);
     const offsets = new Float32Array(b * c * 2);
     const patterns = new Int32Array(b * c);
-    const stitchAll = async (these: PatternGroups, halfSets: boolean): Promise<StitchResult> => {
-      const refiner = refinement > 0 ? new GroupRefiner(data.probe, refinement, c, options.countScale) : undefined;
-      const stitcher = stitcherFor(region, n, options.cropSize, these.count, { ...options, halfSets }, data.probe.data, c);
+    // The groups stitched once per entry of `counts`, each prediction refined by that many iterations (one refinement
+    // pass serves them all: the smaller counts are its stages).
+    const stitchAll = async (these: PatternGroups, halfSets: boolean, counts: readonly number[]): Promise<StitchResult[]> => {
+      const most = Math.max(0, ...counts);
+      const refiner = most > 0 ? new GroupRefiner(data.probe, most, c, options.countScale) : undefined;
+      const stitchers = counts.map(() => stitcherFor(region, n, options.cropSize, these.count, { ...options, halfSets }, data.probe.data, c));
+      const stages: RefinementStage[] = counts.length > 1 ? counts.map((iterations) => ({ iterations, amp: new Float32Array(b * n * n), phase: new Float32Array(b * n * n) })) : [];
       for (let start = 0; start < these.count; start += b) {
         checkSignal(options.signal);
         const valid = Math.min(b, these.count - start);
@@ -139,24 +148,47 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
         const out = await session.run(feeds);
         const amp = out[IO.amplitude].data as Float32Array;
         const phase = out[IO.phase].data as Float32Array;
-        if (refiner) for (let k = 0; k < valid; k++) refiner.refine(amp, phase, k * n * n, x, k * c * n * n, offsets, k * c * 2);
-        addPredictions(stitcher, these, { amp, phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement, options.countScale);
+        if (refiner) for (let k = 0; k < valid; k++) refiner.refine(amp, phase, k * n * n, x, k * c * n * n, offsets, k * c * 2, stages);
+        stitchers.forEach((stitcher, s) => {
+          const made = stages.length ? stages[s] : { amp, phase };
+          addPredictions(stitcher, these, { amp: made.amp, phase: made.phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement, options.countScale);
+        });
       }
       checkSignal(options.signal);
       if (refiner && these === groups) refinedOnce = refiner.summary();
-      return stitcher.result();
+      return stitchers.map((stitcher) => stitcher.result());
     };
-    const stitched = await stitchAll(groups, weighted && ownHalves);
-    const { object, weight } = stitched;
-    const stitchEach = async (sets: readonly PatternGroups[]): Promise<StitchResult[]> => {
+    const stitchEach = async (sets: readonly PatternGroups[], count: number): Promise<StitchResult[]> => {
       const out: StitchResult[] = [];
-      for (const set of sets) out.push(await stitchAll(set, false));
+      for (const set of sets) out.push((await stitchAll(set, false, [count]))[0]);
       return out;
     };
+
+    // Gridsize 2 only: one pattern does not hold its own phase (README item 16).
+    let refinement = c > 1 && typeof options.groupRefinement === 'number' ? options.groupRefinement : 0;
+    let selection: RefinementSelection | undefined;
+    let selectedHalves: [StitchResult, StitchResult] | undefined;
+    if (c > 1 && options.groupRefinement === 'auto') {
+      if (disjointHalves) {
+        const staged = [
+          await stitchAll(disjointHalves.halves[0], false, REFINEMENT_CANDIDATES),
+          await stitchAll(disjointHalves.halves[1], false, REFINEMENT_CANDIDATES),
+        ] as const;
+        checkSignal(options.signal);
+        selection = await selectRefinement(REFINEMENT_CANDIDATES, region, staged, [groupPatternPositions(data, disjointHalves.halves[0]), groupPatternPositions(data, disjointHalves.halves[1])], data.probe, options.countScale);
+        refinement = selection.chosen;
+        const s = REFINEMENT_CANDIDATES.indexOf(refinement);
+        selectedHalves = [staged[0][s], staged[1][s]];
+      } else {
+        selection = { chosen: 0, candidates: [], misfit: options.countScale ? 'poisson-deviance' : 'amplitude-squared-error', patterns: [0, 0], reason: 'the evaluation has no pattern-disjoint halves to cross-validate on', seconds: 0 };
+      }
+    }
+    const [stitched] = await stitchAll(groups, weighted && ownHalves, [refinement]);
+    const { object, weight } = stitched;
     const halves = halfGroups
       ? {
-        images: await stitchEach(halfGroups.halves) as [StitchResult, StitchResult], counts: [halfGroups.halves[0].count, halfGroups.halves[1].count] as [number, number],
-        quarters: { images: await stitchEach(halfGroups.quarters), counts: halfGroups.quarters.map((q) => q.count) },
+        images: selectedHalves ?? await stitchEach(halfGroups.halves, refinement) as [StitchResult, StitchResult], counts: [halfGroups.halves[0].count, halfGroups.halves[1].count] as [number, number],
+        quarters: { images: await stitchEach(halfGroups.quarters, refinement), counts: halfGroups.quarters.map((q) => q.count) },
       }
       : stitched.halves && { ...stitched.halves, quarters: undefined };
     const { amplitudeFilter, phaseFilter } = halves
@@ -174,6 +206,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       ...(stitched.crosstalk ? { crosstalk: stitched.crosstalk } : {}),
       ...(stitched.centroidRefinement ? { centroidRefinement: stitched.centroidRefinement } : {}),
       ...(refinedOnce ? { groupRefinement: refinedOnce } : {}),
+      ...(selection ? { groupRefinementSelection: selection } : {}),
       ...(stitched.rampRemoved ? { phaseRampRemoved: stitched.rampRemoved } : {}),
       ...(amplitudeFilter ? { amplitudeFilter } : {}),
       ...(phaseFilter ? { phaseFilter } : {}),

@@ -1,0 +1,87 @@
+// How many iterations of group refinement the data support, decided by the data (training.groupRefinement 'auto';
+// README item 44). Refining a group on its own four patterns corrects what the network missed but, past some
+// iteration count, fits the patterns' Poisson noise: at dose 1e5 the held-out study gained most from 30 iterations,
+// at 1e3 three already cost amplitude SSIM (item 43). Cross-validation tells the two apart without ground truth: the
+// evaluation's two pattern-disjoint halves are each refined and stitched at every candidate count, and each half's
+// stitch predicts the OTHER half's patterns (which it never saw). Detail the object really has predicts them better;
+// noise fitted into one half does not. The count with the lowest held-out misfit is chosen.
+import { misfit } from './contrastCalibration';
+import type { ComplexArray } from './data';
+import { PatternPredictor, patternsLitOn, type CalibrationPatterns } from './patternFit';
+import type { StitchRegion } from './stitch';
+
+/** The counts compared (each costs one refinement pass of the halves; 30 is the most item 43 measured). */
+export const REFINEMENT_CANDIDATES: readonly number[] = [0, 1, 3, 10, 30];
+/** Held-out patterns each half's stitch predicts at most (spread evenly): the check's cost stays bounded. */
+export const SELECTION_MAX_PATTERNS = 256;
+/** Fewer held-out patterns than this in all: too few to judge by (a small or sparse evaluation); nothing is refined. */
+export const SELECTION_MIN_PATTERNS = 16;
+
+/** What the selection measured (metrics.json `groupRefinementSelection`). */
+export interface RefinementSelection {
+  /** The iterations chosen (0 when refinement did not help held-out patterns, or could not be judged). */
+  chosen: number;
+  /** Each candidate and its held-out misfit per detector pixel (mean over the two directions). */
+  candidates: { iterations: number; misfit: number }[];
+  misfit: 'poisson-deviance' | 'amplitude-squared-error';
+  /** Held-out patterns predicted: by half 0's stitch (half 1's patterns), by half 1's (half 0's). */
+  patterns: [number, number];
+  /** Why nothing could be judged, when so. */
+  reason?: string;
+  seconds: number;
+}
+
+/** A half's stitch on the evaluation region: interleaved complex object and summed weights. */
+interface HalfStitch { object: Float32Array; weight: Float32Array }
+
+/**
+ * Chooses among `stitches[h][s]` (half h's stitch refined by `candidates[s]` iterations) by how well each predicts
+ * the other half's patterns. `patterns[h]`: half h's patterns at their object positions.
+ */
+export async function selectRefinement(
+  candidates: readonly number[], region: StitchRegion, stitches: readonly [readonly HalfStitch[], readonly HalfStitch[]],
+  patterns: readonly [CalibrationPatterns, CalibrationPatterns], probe: ComplexArray, countScale?: number,
+): Promise<RefinementSelection> {
+  const started = performance.now();
+  const poisson = countScale !== undefined && countScale > 0 && Number.isFinite(countScale);
+  const kind = poisson ? 'poisson-deviance' as const : 'amplitude-squared-error' as const;
+  const n = probe.width;
+  const sums = candidates.map(() => 0);
+  const used: [number, number] = [0, 0];
+  for (const h of [0, 1] as const) {
+    const held = patterns[1 - h];
+    const first = stitches[h][0];
+    // The same held-out patterns for every candidate: the weights do not depend on the refinement.
+    const chosen = patternsLitOn(first.weight, region, probe, held, SELECTION_MAX_PATTERNS);
+    used[h] = chosen.length;
+    if (chosen.length === 0) continue;
+    const measured = new Float32Array(chosen.length * n * n);
+    await held.read(chosen, measured);
+    const predictor = new PatternPredictor(probe, region);
+    const intensity = new Float64Array(chosen.length * n * n);
+    candidates.forEach((_, s) => {
+      predictor.load(stitches[h][s].object);
+      predictor.predict(held, chosen, intensity);
+      sums[s] += misfit(intensity, measured, poisson ? countScale : undefined);
+    });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const directions = (used[0] > 0 ? 1 : 0) + (used[1] > 0 ? 1 : 0);
+  const scored = candidates.map((iterations, s) => ({ iterations, misfit: directions > 0 ? sums[s] / directions : NaN }));
+  const reason = used[0] + used[1] < SELECTION_MIN_PATTERNS
+    ? `${used[0] + used[1]} held-out patterns have ≥ 95 % of their probe light on the other half's covered canvas; ${SELECTION_MIN_PATTERNS} are needed to judge`
+    : scored.some((c) => !Number.isFinite(c.misfit)) ? 'a stitch predicts no light for the held-out patterns' : undefined;
+  if (reason) return { chosen: 0, candidates: scored, misfit: kind, patterns: used, reason, seconds };
+  // The lowest held-out misfit; a tie goes to fewer iterations (the network's own estimate first).
+  let best = 0;
+  scored.forEach((c, s) => { if (c.misfit < scored[best].misfit) best = s; });
+  return { chosen: scored[best].iterations, candidates: scored, misfit: kind, patterns: used, seconds };
+}
+
+/** One log line: what each count's held-out misfit was, and the count chosen. */
+export function describeRefinementSelection(s: RefinementSelection): string {
+  const list = s.candidates.map((c) => `${c.iterations}: ${Number.isFinite(c.misfit) ? c.misfit.toExponential(4) : '—'}`).join(', ');
+  const what = s.misfit === 'poisson-deviance' ? 'Poisson deviance' : 'squared amplitude error';
+  if (s.reason) return `Group refinement 'auto': not judged (${s.reason}); the network's predictions stitched as they are.`;
+  return `Group refinement 'auto': ${s.chosen} iterations chosen — each half's stitch predicting the other half's patterns (${s.patterns[0]} + ${s.patterns[1]} held out), ${what} per detector pixel by iterations ${list}; ${s.seconds.toFixed(1)} s.`;
+}
