@@ -194,13 +194,14 @@ describe('training.groupRefinement \'auto\' through the CLI', function () {
   after(() => tmp.cleanup());
   const job = (view: string, gs: number): string => path.join(tmp.dir, 'phase_e', DOSE, view, `gs${gs}`);
   const json = (file: string): Record<string, any> => JSON.parse(fs.readFileSync(file, 'utf8'));
-  // Enough patterns that each half's stitch covers the other half's probes (a 120-pattern study leaves 3 to judge by).
-  before(() => simulateSmallStudy(tmp.dir, 600));
+  // Enough patterns that each half's stitch covers the other half's probes (120 patterns leave 3 to judge by, 400 leave 24).
+  before(() => simulateSmallStudy(tmp.dir, 400));
 
   it('refines the two halves by every candidate count, scores each on the other half\'s held-out patterns, and uses the best', async () => {
     let r = cli(['dry-run', '--workspace', tmp.dir, '--view', 'dense', '--group-refinement', 'most']);
     assert.equal(r.code, 2, r.out + r.err);
-    r = cli(['train', '--workspace', tmp.dir, '--view', 'dense', ...QUICK_TRAIN, '--group-refinement', 'auto'], 540_000);
+    // The half-set weightings off: 'auto' builds the pattern-disjoint halves itself (and no quarters are refined).
+    r = cli(['train', '--workspace', tmp.dir, '--view', 'dense', ...QUICK_TRAIN, '--no-amplitude-filter', '--no-phase-filter', '--group-refinement', 'auto'], 540_000);
     assert.equal(r.code, 0, r.out + r.err);
     const metrics = json(path.join(job('dense', 2), 'metrics.json'));
     const selection = metrics.groupRefinementSelection as RefinementSelection;
@@ -208,6 +209,7 @@ describe('training.groupRefinement \'auto\' through the CLI', function () {
     assert.ok(selection.candidates.every((c) => Number.isFinite(c.misfit) && c.misfit > 0), JSON.stringify(selection));
     assert.ok(selection.patterns[0] + selection.patterns[1] >= SELECTION_MIN_PATTERNS && selection.reason === undefined, `enough held-out patterns to judge by: ${JSON.stringify(selection)}`);
     assert.equal(selection.misfit, 'poisson-deviance');
+    assert.equal(metrics.amplitudeFilter, undefined, 'the weightings stayed off');
     const best = Math.min(...selection.candidates.map((c) => c.misfit));
     assert.equal(selection.candidates.find((c) => c.iterations === selection.chosen)?.misfit, best, 'the lowest held-out misfit is chosen');
     // The main stitch is refined by the chosen count (none when 0 won).

@@ -144,19 +144,23 @@ export class GroupRefiner {
         const dx = offsets[offAt + 2 * q], dy = offsets[offAt + 2 * q + 1];
         this.exitWave(dx, dy);
         // Ψ' = the measured modulus with Ψ's phase; what is carried back is Ψ' − Ψ.
+        const last = iteration === this.iterations;
+        const { waveRe, waveIm } = this;
         for (let t = 0; t < n * n; t++) {
-          const re = this.waveRe[t], im = this.waveIm[t];
-          const modulus = Math.hypot(re, im), want = toModulus * this.target[q * n * n + t];
-          misfit += ((modulus - want) / toModulus) ** 2;
-          if (iteration === this.iterations && this.noiseAt) noise += this.noiseAt(this.countScale! * (modulus / toModulus) ** 2) / this.countScale!;
+          const re = waveRe[t], im = waveIm[t];
+          // Math.sqrt, not Math.hypot: this loop is most of the refinement's time, and hypot is several times slower.
+          const modulus = Math.sqrt(re * re + im * im), want = toModulus * this.target[q * n * n + t];
+          misfit += (modulus - want) * (modulus - want);
+          if (last && this.noiseAt) noise += this.noiseAt(this.countScale! * (modulus / toModulus) ** 2) / this.countScale!;
           const f = modulus > 0 ? want / modulus - 1 : 0;
-          this.waveRe[t] = re * f;
-          this.waveIm[t] = im * f;
+          waveRe[t] = re * f;
+          waveIm[t] = im * f;
         }
         if (iteration === this.iterations) continue;
         this.plan.transform2d(this.waveRe, this.waveIm, true);
         this.scatter(dx, dy, iteration === 0);
       }
+      misfit /= toModulus * toModulus;
       if (iteration === 0) this.misfitBefore += misfit / (c * n * n);
       if (iteration === this.iterations) break;
       const floor = LIGHT_FLOOR * this.peak;
@@ -191,7 +195,7 @@ export class GroupRefiner {
     for (let i = 0; i < n; i++) {
       for (let j = 0; j < n; j++) {
         const t = at + i * n + j, k = (i + half) * w + j + half;
-        amp[t] = Math.hypot(this.objRe[k], this.objIm[k]);
+        amp[t] = Math.sqrt(this.objRe[k] * this.objRe[k] + this.objIm[k] * this.objIm[k]);
         phase[t] = Math.atan2(this.objIm[k], this.objRe[k]);
       }
     }
@@ -205,7 +209,7 @@ export class GroupRefiner {
 
   /** ψ = P · O's window at the pattern's offset into waveRe/waveIm. */
   private window(dx: number, dy: number): void {
-    const { n, w } = this;
+    const { n, w, objRe, objIm, pr, pi, waveRe, waveIm } = this;
     // Window pixel (i, j) reads canvas (N + dy − N/2 + i, N + dx − N/2 + j), bilinear.
     const cx = n + dx, cy = n + dy;
     const x0 = Math.floor(cx), y0 = Math.floor(cy), fx = cx - x0, fy = cy - y0;
@@ -214,17 +218,18 @@ export class GroupRefiner {
       const row = (y0 - n / 2 + i) * w + x0 - n / 2;
       for (let j = 0; j < n; j++) {
         const a = row + j, b = a + w, t = i * n + j;
-        const ore = w00 * this.objRe[a] + w01 * this.objRe[a + 1] + w10 * this.objRe[b] + w11 * this.objRe[b + 1];
-        const oim = w00 * this.objIm[a] + w01 * this.objIm[a + 1] + w10 * this.objIm[b] + w11 * this.objIm[b + 1];
-        this.waveRe[t] = this.pr[t] * ore - this.pi[t] * oim;
-        this.waveIm[t] = this.pr[t] * oim + this.pi[t] * ore;
+        const ore = w00 * objRe[a] + w01 * objRe[a + 1] + w10 * objRe[b] + w11 * objRe[b + 1];
+        const oim = w00 * objIm[a] + w01 * objIm[a + 1] + w10 * objIm[b] + w11 * objIm[b + 1];
+        waveRe[t] = pr[t] * ore - pi[t] * oim;
+        waveIm[t] = pr[t] * oim + pi[t] * ore;
       }
     }
   }
 
+
   /** Adds P*·Δψ (Δψ = the inverse FFT in waveRe/waveIm, still unnormalised), and |P|² when `light`, at the window: bilinear's adjoint. */
-  private scatter(dx: number, dy: number, light: boolean): void {
-    const { n, w } = this;
+  private scatter(dx: number, dy: number, gatherLight: boolean): void {
+    const { n, w, numRe, numIm, light, pr, pi, waveRe, waveIm } = this;
     const cx = n + dx, cy = n + dy;
     const x0 = Math.floor(cx), y0 = Math.floor(cy), fx = cx - x0, fy = cy - y0;
     const w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
@@ -233,20 +238,21 @@ export class GroupRefiner {
       const row = (y0 - n / 2 + i) * w + x0 - n / 2;
       for (let j = 0; j < n; j++) {
         const a = row + j, b = a + w, t = i * n + j;
-        const dre = this.waveRe[t] * norm, dim = this.waveIm[t] * norm;
-        const gre = this.pr[t] * dre + this.pi[t] * dim;
-        const gim = this.pr[t] * dim - this.pi[t] * dre;
-        this.numRe[a] += w00 * gre; this.numIm[a] += w00 * gim;
-        this.numRe[a + 1] += w01 * gre; this.numIm[a + 1] += w01 * gim;
-        this.numRe[b] += w10 * gre; this.numIm[b] += w10 * gim;
-        this.numRe[b + 1] += w11 * gre; this.numIm[b + 1] += w11 * gim;
-        if (light) {
-          const l = this.pr[t] ** 2 + this.pi[t] ** 2;
-          this.light[a] += w00 * l; this.light[a + 1] += w01 * l; this.light[b] += w10 * l; this.light[b + 1] += w11 * l;
+        const dre = waveRe[t] * norm, dim = waveIm[t] * norm;
+        const gre = pr[t] * dre + pi[t] * dim;
+        const gim = pr[t] * dim - pi[t] * dre;
+        numRe[a] += w00 * gre; numIm[a] += w00 * gim;
+        numRe[a + 1] += w01 * gre; numIm[a + 1] += w01 * gim;
+        numRe[b] += w10 * gre; numIm[b] += w10 * gim;
+        numRe[b + 1] += w11 * gre; numIm[b + 1] += w11 * gim;
+        if (gatherLight) {
+          const l = pr[t] * pr[t] + pi[t] * pi[t];
+          light[a] += w00 * l; light[a + 1] += w01 * l; light[b] += w10 * l; light[b + 1] += w11 * l;
         }
       }
     }
   }
+
 }
 
 /** One log line: what the refinement did, and whether it went below the data's Poisson noise. */
