@@ -7,11 +7,12 @@
 // when the photon scale is known, else the least squares of the amplitudes. No ground truth is involved; the
 // amplitude, the holes and the mean plane stay as they are.
 import type { ComplexArray } from './data';
-import { PatternPredictor, patternsLitOn, type CalibrationPatterns } from './patternFit';
+import { misfit, misfitKindOf, PatternPredictor, patternsLitOn, usableCountScale, type CalibrationPatterns, type MisfitKind } from './patternFit';
 import type { StitchedCanvas } from './stitch';
 import { COVERED_WEIGHT, meanPhaseGradient, rotateByPlane } from './stitch';
 
 export type { CalibrationPatterns } from './patternFit';
+export { misfit } from './patternFit';
 
 /** What the calibration did (metrics.json `contrastCalibration`). */
 export interface ContrastCalibrationSummary {
@@ -24,7 +25,7 @@ export interface ContrastCalibrationSummary {
   /** Mean misfit per detector pixel at gain 1 and at the applied gain: Poisson deviance, or the amplitudes' squared error. */
   misfitBefore: number;
   misfitAfter: number;
-  misfit: 'poisson-deviance' | 'amplitude-squared-error';
+  misfit: MisfitKind;
   accepted: boolean;
   /** Why nothing was applied, when it was not. */
   reason?: string;
@@ -54,8 +55,8 @@ export async function calibratePhaseContrast(
   const elapsed = (): number => (performance.now() - started) / 1000;
   const { region, object, weight } = canvas;
   const W = region.width, H = region.height, n = probe.width;
-  const poisson = countScale !== undefined && countScale > 0 && Number.isFinite(countScale);
-  const misfitKind = poisson ? 'poisson-deviance' as const : 'amplitude-squared-error' as const;
+  const photons = usableCountScale(countScale);
+  const misfitKind = misfitKindOf(countScale);
   const none = (reason: string, used = 0): { object: Float32Array; summary: ContrastCalibrationSummary } => ({
     object, summary: { patterns: used, phaseGain: 1, fittedGain: 1, misfitBefore: NaN, misfitAfter: NaN, misfit: misfitKind, accepted: false, reason, seconds: elapsed() },
   });
@@ -101,7 +102,7 @@ export async function calibratePhaseContrast(
       }
     }
     predictor.predict(patterns, chosen, intensity);
-    return misfit(intensity, measured, poisson ? countScale : undefined);
+    return misfit(intensity, measured, photons);
   };
 
   const before = misfitAt(1);
@@ -130,35 +131,6 @@ export async function calibratePhaseContrast(
     }
   }
   return { object: out, summary: { patterns: chosen.length, phaseGain: fitted, fittedGain: fitted, misfitBefore: before, misfitAfter: after, misfit: misfitKind, accepted: true, seconds: elapsed() } };
-}
-
-/**
- * Mean misfit per detector pixel of predicted intensities (any scale: the best common scale is fitted) against
- * measured amplitudes: with `countScale`, the Poisson deviance of the counts k = countScale·x²; without, the squared
- * error of the amplitudes.
- */
-export function misfit(intensity: Float64Array, measured: Float32Array, countScale?: number): number {
-  const m = measured.length;
-  if (countScale !== undefined) {
-    let counts = 0, predicted = 0;
-    for (let i = 0; i < m; i++) { counts += countScale * measured[i] * measured[i]; predicted += intensity[i]; }
-    if (!(predicted > 0)) return NaN;
-    const scale = counts / predicted;
-    let deviance = 0;
-    for (let i = 0; i < m; i++) {
-      const k = countScale * measured[i] * measured[i];
-      const lambda = Math.max(scale * intensity[i], 1e-12);
-      deviance += (k > 0 ? k * Math.log(k / lambda) : 0) - (k - lambda);
-    }
-    return (2 * deviance) / m;
-  }
-  let cross = 0, power = 0;
-  for (let i = 0; i < m; i++) { const a = Math.sqrt(intensity[i]); cross += a * measured[i]; power += intensity[i]; }
-  if (!(power > 0)) return NaN;
-  const scale = cross / power;
-  let sq = 0;
-  for (let i = 0; i < m; i++) sq += (scale * Math.sqrt(intensity[i]) - measured[i]) ** 2;
-  return sq / m;
 }
 
 /** One log line: what the calibration did, in the words of the setting. */

@@ -80,3 +80,43 @@ export class PatternPredictor {
     }
   }
 }
+
+/** What `misfit` measures for a photon scale: the Poisson deviance when the scale is a usable count, else the amplitudes' least squares. */
+export type MisfitKind = 'poisson-deviance' | 'amplitude-squared-error';
+
+/** The photon scale `misfit` counts in, or undefined when `countScale` is not a positive finite number. */
+export function usableCountScale(countScale: number | undefined): number | undefined {
+  return countScale !== undefined && countScale > 0 && Number.isFinite(countScale) ? countScale : undefined;
+}
+
+/** The misfit a photon scale gives (MisfitKind). */
+export const misfitKindOf = (countScale: number | undefined): MisfitKind => (usableCountScale(countScale) === undefined ? 'amplitude-squared-error' : 'poisson-deviance');
+
+/**
+ * Mean misfit per detector pixel of predicted intensities (any scale: the best common scale is fitted) against
+ * measured amplitudes: with `countScale`, the Poisson deviance of the counts k = countScale·x²; without, the squared
+ * error of the amplitudes.
+ */
+export function misfit(intensity: Float64Array, measured: Float32Array, countScale?: number): number {
+  const m = measured.length;
+  if (countScale !== undefined) {
+    let counts = 0, predicted = 0;
+    for (let i = 0; i < m; i++) { counts += countScale * measured[i] * measured[i]; predicted += intensity[i]; }
+    if (!(predicted > 0)) return NaN;
+    const scale = counts / predicted;
+    let deviance = 0;
+    for (let i = 0; i < m; i++) {
+      const k = countScale * measured[i] * measured[i];
+      const lambda = Math.max(scale * intensity[i], 1e-12);
+      deviance += (k > 0 ? k * Math.log(k / lambda) : 0) - (k - lambda);
+    }
+    return (2 * deviance) / m;
+  }
+  let cross = 0, power = 0;
+  for (let i = 0; i < m; i++) { const a = Math.sqrt(intensity[i]); cross += a * measured[i]; power += intensity[i]; }
+  if (!(power > 0)) return NaN;
+  const scale = cross / power;
+  let sq = 0;
+  for (let i = 0; i < m; i++) sq += (scale * Math.sqrt(intensity[i]) - measured[i]) ** 2;
+  return sq / m;
+}

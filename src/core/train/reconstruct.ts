@@ -9,6 +9,7 @@ import type { HalfSetGroups, PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { GroupRefiner, type GroupRefinementSummary, type RefinementStage } from './groupRefinement';
 import { REFINEMENT_CANDIDATES, selectRefinement, type RefinementSelection } from './refinementSelection';
+import { misfitKindOf } from './patternFit';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { calibratePhaseContrast, type CalibrationPatterns, type ContrastCalibrationSummary } from './contrastCalibration';
 import { filterByHalves, halvesFromSamePredictions, type HalfSetFilterSummary } from './halfSetFilter';
@@ -180,7 +181,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
         const s = REFINEMENT_CANDIDATES.indexOf(refinement);
         selectedHalves = [staged[0][s], staged[1][s]];
       } else {
-        selection = { chosen: 0, candidates: [], misfit: options.countScale ? 'poisson-deviance' : 'amplitude-squared-error', patterns: [0, 0], reason: 'the evaluation has no pattern-disjoint halves to cross-validate on', seconds: 0 };
+        selection = { chosen: 0, candidates: [], misfit: misfitKindOf(options.countScale), patterns: [0, 0], reason: 'the evaluation has no pattern-disjoint halves to cross-validate on', seconds: 0 };
       }
     }
     const [stitched] = await stitchAll(groups, weighted && ownHalves, [refinement]);

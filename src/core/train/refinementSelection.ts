@@ -5,9 +5,8 @@
 // evaluation's two pattern-disjoint halves are each refined and stitched at every candidate count, and each half's
 // stitch predicts the OTHER half's patterns (which it never saw). Detail the object really has predicts them better;
 // noise fitted into one half does not. The count with the lowest held-out misfit is chosen.
-import { misfit } from './contrastCalibration';
 import type { ComplexArray } from './data';
-import { PatternPredictor, patternsLitOn, type CalibrationPatterns } from './patternFit';
+import { misfit, misfitKindOf, PatternPredictor, patternsLitOn, usableCountScale, type CalibrationPatterns, type MisfitKind } from './patternFit';
 import type { StitchRegion } from './stitch';
 
 /** The counts compared (each costs one refinement pass of the halves; 30 is the most item 43 measured). */
@@ -23,7 +22,7 @@ export interface RefinementSelection {
   chosen: number;
   /** Each candidate and its held-out misfit per detector pixel (mean over the two directions). */
   candidates: { iterations: number; misfit: number }[];
-  misfit: 'poisson-deviance' | 'amplitude-squared-error';
+  misfit: MisfitKind;
   /** Held-out patterns predicted: by half 0's stitch (half 1's patterns), by half 1's (half 0's). */
   patterns: [number, number];
   /** Why nothing could be judged, when so. */
@@ -43,8 +42,8 @@ export async function selectRefinement(
   patterns: readonly [CalibrationPatterns, CalibrationPatterns], probe: ComplexArray, countScale?: number,
 ): Promise<RefinementSelection> {
   const started = performance.now();
-  const poisson = countScale !== undefined && countScale > 0 && Number.isFinite(countScale);
-  const kind = poisson ? 'poisson-deviance' as const : 'amplitude-squared-error' as const;
+  const photons = usableCountScale(countScale);
+  const kind = misfitKindOf(countScale);
   const n = probe.width;
   const sums = candidates.map(() => 0);
   const used: [number, number] = [0, 0];
@@ -62,7 +61,7 @@ export async function selectRefinement(
     candidates.forEach((_, s) => {
       predictor.load(stitches[h][s].object);
       predictor.predict(held, chosen, intensity);
-      sums[s] += misfit(intensity, measured, poisson ? countScale : undefined);
+      sums[s] += misfit(intensity, measured, photons);
     });
   }
   const seconds = (performance.now() - started) / 1000;
