@@ -111,6 +111,9 @@ interface JobResult {
   amplitude: { trained: Scores; untrained: Scores; flat: Scores };
   phase: { trained: Scores; untrained: Scores; flat: Scores };
   iterative: { algorithm: string; status: string; wallSeconds: number; sameEvaluation: boolean; amplitude: Scores; phase: Scores } | null;
+  /** Gridsize 2: the group refinement's iterations (chosen by 'auto' or set), and the network's own figures beside the refined headline. */
+  groupRefinement: number | null;
+  networkAlone: { amplitude: Scores; phase: Scores } | null;
   /** Gridsize 1: the per-pattern phase ramps against the truth's (scripts/phase-ramps.ts). */
   ramps: RampFidelity | null;
 }
@@ -154,7 +157,7 @@ async function main(): Promise<void> {
   } else {
     process.stdout.write(table(results));
     const trained = results.reduce((sum, r) => sum + (r.trainingSeconds ?? 0), 0);
-    process.stdout.write(`\n${results.length} jobs in ${(total / 60).toFixed(1)} min (training and the iterative baseline)${results.some((r) => r.run !== 'fresh') ? `; ${(trained / 60).toFixed(1)} min of training in all, earlier bench runs included (jobs marked * resumed or reused)` : ''}. Columns t/u/f/i: trained, untrained, flat, iterative (ePIE, 50 iterations, on the same evaluation).\n`);
+    process.stdout.write(`\n${results.length} jobs in ${(total / 60).toFixed(1)} min (training and the iterative baseline)${results.some((r) => r.run !== 'fresh') ? `; ${(trained / 60).toFixed(1)} min of training in all, earlier bench runs included (jobs marked * resumed or reused)` : ''}. Columns t/u/f/i: trained, untrained, flat, iterative (ePIE, 50 iterations, on the same evaluation); gridsize 2 refined by N iterations: the network alone's rows below.\n`);
   }
   if (!args.keep) fs.rmSync(root, { recursive: true, force: true });
 
@@ -193,6 +196,8 @@ async function main(): Promise<void> {
             amplitude: { trained: pick(metrics?.amplitude), untrained: pick(metrics?.untrained?.amplitude), flat: pick(metrics?.flat?.amplitude) },
             phase: { trained: pick(metrics?.phase), untrained: pick(metrics?.untrained?.phase), flat: pick(metrics?.flat?.phase) },
             iterative: null,
+            groupRefinement: metrics?.groupRefinementSelection?.chosen ?? metrics?.groupRefinement?.iterations ?? null,
+            networkAlone: metrics?.networkAlone ? { amplitude: pick(metrics.networkAlone.amplitude), phase: pick(metrics.networkAlone.phase) } : null,
             ramps: null,
           });
           const r = results.at(-1)!;
@@ -234,10 +239,17 @@ function table(results: JobResult[]): string {
       const it = r.iterative?.[part];
       const three = (k: keyof Scores): string => `${fmt(s.trained[k])} / ${fmt(s.untrained[k])} / ${fmt(s.flat[k])} / ${fmt(it?.[k])}`;
       rows.push([
-        part === 'amplitude' ? r.object : '', part === 'amplitude' ? r.dose.toExponential(0) : '', part === 'amplitude' ? `${r.view} gs${r.gridsize}` : '',
+        part === 'amplitude' ? r.object : '', part === 'amplitude' ? r.dose.toExponential(0) : '', part === 'amplitude' ? `${r.view} gs${r.gridsize}` : r.groupRefinement ? `refined ${r.groupRefinement}` : '',
         part === 'amplitude' ? `${r.epochs ?? r.status}${r.run === 'fresh' ? '' : '*'}` : '', part === 'amplitude' ? r.wallSeconds.toFixed(0) : '', part === 'amplitude' ? fmt(r.patternsPerSec, 1) : '',
         part, `${fmt(s.trained.pearsonCovered)} / ${fmt(s.untrained.pearsonCovered)} / ${fmt(it?.pearsonCovered)}`, three('pearson'), three('ssim'), three('msSsim'), three('frc50'),
       ]);
+    }
+    // Refined (gridsize 2): the trained network's own stitch, the same weightings, no refinement.
+    for (const part of ['amplitude', 'phase'] as const) {
+      const alone = r.networkAlone?.[part];
+      if (!alone) continue;
+      const one = (k: keyof Scores): string => `${fmt(alone[k])} / — / — / —`;
+      rows.push(['', '', part === 'amplitude' ? 'network alone' : '', '', '', '', part, `${fmt(alone.pearsonCovered)} / — / —`, one('pearson'), one('ssim'), one('msSsim'), one('frc50')]);
     }
   }
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));

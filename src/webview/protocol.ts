@@ -663,6 +663,10 @@ export interface ReconMetricsInfo {
   untrained: ResultMetrics | null;
   /** The flat predictor (constant amplitude = mean of the ground truth, zero phase), scored identically. */
   flat: ResultMetrics | null;
+  /** Gridsize 2 with group refinement: the trained network's own stitch (no refinement), scored identically. */
+  networkAlone?: ResultMetrics;
+  /** The group refinement's iterations behind `trained` (metrics.json groupRefinementSelection.chosen or groupRefinement.iterations). */
+  groupRefinement?: number;
   /** What the metrics were computed on: the dose's common evaluation (absent in older metrics.json). */
   evaluation?: ResultEvaluationInfo;
   coverage: number | null;

@@ -9,7 +9,7 @@ import { resolveTrainingSettings } from '../../src/core/study/config';
 import { settingTypeProblem } from '../../src/core/study/settingsKeys';
 import { openTrainingDataset } from '../../src/core/train/data';
 import { extractPatch, FarField } from '../../src/core/simulate/forward';
-import { describeRefinementSelection, REFINEMENT_CANDIDATES, SELECTION_MIN_PATTERNS, selectRefinement, type RefinementSelection } from '../../src/core/train/refinementSelection';
+import { chooseRefinement, describeRefinementSelection, REFINEMENT_CANDIDATES, REFINEMENT_FIRST_STEP, SELECTION_MIN_PATTERNS, selectRefinement, type RefinementSelection } from '../../src/core/train/refinementSelection';
 import type { CalibrationPatterns } from '../../src/core/train/patternFit';
 import { refineGroups, type GroupPredictor } from '../../scripts/group-refinement';
 import { describeGroupRefinement, GroupRefiner, rootPoissonNoise, rootPoissonNoiseTable } from '../../src/core/train/groupRefinement';
@@ -159,8 +159,9 @@ describe('training.groupRefinement through the CLI', function () {
   const json = (file: string): Record<string, any> => JSON.parse(fs.readFileSync(file, 'utf8'));
   before(() => simulateSmallStudy(tmp.dir, 120));
 
-  it('is off by default, refused out of range, recorded, and refines every gridsize-2 evaluation group when asked; gridsize 1 ignores it', async () => {
-    assert.equal(resolveTrainingSettings().groupRefinement, 0);
+  it('is "auto" by default, refused out of range, recorded, and refines every gridsize-2 evaluation group when asked; gridsize 1 ignores it', async () => {
+    assert.equal(resolveTrainingSettings().groupRefinement, 'auto');
+    assert.equal(resolveTrainingSettings({ groupRefinement: 0 }).groupRefinement, 0);
     assert.throws(() => resolveTrainingSettings({ groupRefinement: 1.5 }), /groupRefinement must be "auto" or an integer from 0 to 1000/);
     assert.equal(resolveTrainingSettings({ groupRefinement: 'auto' }).groupRefinement, 'auto');
     // A settings file (VS Code's or the CLI's) may say "auto" or a whole number, nothing else.
@@ -174,6 +175,9 @@ describe('training.groupRefinement through the CLI', function () {
     assert.match(r.out, /Group refinement: each of \d+ groups' predictions refined by 3 iterations of alternating projections on its own patterns/);
     const metrics = json(path.join(job('dense', 2), 'metrics.json'));
     assert.equal(metrics.groupRefinement.iterations, 3);
+    // Beside the refined headline, the network's own stitch (the same groups and weightings), scored the same way.
+    assert.ok(Number.isFinite(metrics.networkAlone?.amplitude?.pearsonCovered) && Number.isFinite(metrics.networkAlone?.phase?.msSsim), JSON.stringify(metrics.networkAlone));
+    assert.notEqual(metrics.networkAlone.amplitude.pearsonCovered, metrics.amplitude.pearsonCovered, 'the refinement changed the headline stitch');
     assert.equal(metrics.groupRefinement.groups, metrics.evaluation.grouping.groups, 'every evaluation group is refined');
     assert.ok(metrics.groupRefinement.misfitAfter < metrics.groupRefinement.misfitBefore, JSON.stringify(metrics.groupRefinement));
     assert.ok(metrics.groupRefinement.noiseFloor > 0, 'the photon scale is known: the Poisson noise floor is recorded');
@@ -197,7 +201,7 @@ describe('training.groupRefinement \'auto\' through the CLI', function () {
   // Enough patterns that each half's stitch covers the other half's probes (120 patterns leave 3 to judge by, 400 leave 24).
   before(() => simulateSmallStudy(tmp.dir, 400));
 
-  it('refines the two halves by every candidate count, scores each on the other half\'s held-out patterns, and uses the best', async () => {
+  it('refines the two halves, scores each count on the other half\'s held-out patterns, and uses the best', async () => {
     let r = cli(['dry-run', '--workspace', tmp.dir, '--view', 'dense', '--group-refinement', 'most']);
     assert.equal(r.code, 2, r.out + r.err);
     // The half-set weightings off: 'auto' builds the pattern-disjoint halves itself (and no quarters are refined).
@@ -205,15 +209,23 @@ describe('training.groupRefinement \'auto\' through the CLI', function () {
     assert.equal(r.code, 0, r.out + r.err);
     const metrics = json(path.join(job('dense', 2), 'metrics.json'));
     const selection = metrics.groupRefinementSelection as RefinementSelection;
-    assert.deepEqual(selection.candidates.map((c) => c.iterations), [...REFINEMENT_CANDIDATES]);
+    // All five counts, or only none and one when one iteration did not beat none (and the log says so).
+    if (selection.stopped) {
+      assert.deepEqual(selection.candidates.map((c) => c.iterations), [...REFINEMENT_FIRST_STEP]);
+      assert.ok(selection.candidates[1].misfit >= selection.candidates[0].misfit, JSON.stringify(selection));
+      assert.match(r.out, /\(1 iteration did not lower the held-out misfit; 3, 10, 30 not tried\)/);
+    } else {
+      assert.deepEqual(selection.candidates.map((c) => c.iterations), [...REFINEMENT_CANDIDATES]);
+    }
     assert.ok(selection.candidates.every((c) => Number.isFinite(c.misfit) && c.misfit > 0), JSON.stringify(selection));
     assert.ok(selection.patterns[0] + selection.patterns[1] >= SELECTION_MIN_PATTERNS && selection.reason === undefined, `enough held-out patterns to judge by: ${JSON.stringify(selection)}`);
     assert.equal(selection.misfit, 'poisson-deviance');
     assert.equal(metrics.amplitudeFilter, undefined, 'the weightings stayed off');
     const best = Math.min(...selection.candidates.map((c) => c.misfit));
     assert.equal(selection.candidates.find((c) => c.iterations === selection.chosen)?.misfit, best, 'the lowest held-out misfit is chosen');
-    // The main stitch is refined by the chosen count (none when 0 won).
+    // The main stitch is refined by the chosen count (none when 0 won), the network's own stitch scored beside it.
     assert.equal(metrics.groupRefinement?.iterations, selection.chosen === 0 ? undefined : selection.chosen);
+    assert.equal(metrics.networkAlone !== undefined, selection.chosen > 0, 'the network alone is scored beside a refined headline');
     assert.match(r.out, new RegExp(`Group refinement 'auto': ${selection.chosen} iterations chosen — each half's stitch predicting the other half's patterns`));
     assert.equal(json(path.join(job('dense', 2), 'run-config.json')).training.groupRefinement, 'auto');
     const choice = (json(path.join(job('dense', 2), 'manifest.json')).config.openChoices as { key: string; value: unknown }[]).find((c) => c.key === 'groupRefinement');
@@ -267,6 +279,39 @@ describe('selectRefinement: held-out patterns decide how far to refine', () => {
     assert.equal(selection.misfit, 'amplitude-squared-error');
     assert.deepEqual(selection.patterns, [halves[1].length, halves[0].length]);
     assert.match(describeRefinementSelection(selection), /'auto': 3 iterations chosen/);
+  });
+
+  // Each count's stitches: the phase disturbed by a noise that depends on the count (0: the truth).
+  const stitcherOf = (noiseOf: Record<number, number>, asked: number[][]) => async (counts: readonly number[]) => {
+    asked.push([...counts]);
+    const [a, b] = [0, 1].map((h) => counts.map((k) => ({ object: object(noiseOf[k], 7 + h + k), weight, iterations: k })));
+    return [a, b] as const;
+  };
+  const patterns = (): [CalibrationPatterns, CalibrationPatterns] => [patternsOf(halves[0]), patternsOf(halves[1])];
+
+  it('tries the larger counts only when one iteration beats none, and then chooses among all five', async () => {
+    const asked: number[][] = [];
+    const { selection, halvesAt } = await chooseRefinement(stitcherOf({ 0: 0.6, 1: 0.4, 3: 0.2, 10: 0, 30: 0.3 }, asked), region, patterns(), { width: n, height: n, data: probe.data });
+    assert.deepEqual(asked, [[0, 1], [3, 10, 30]]);
+    assert.equal(selection.chosen, 10, JSON.stringify(selection));
+    assert.deepEqual(selection.candidates.map((c) => c.iterations), [0, 1, 3, 10, 30]);
+    assert.equal(selection.stopped, undefined);
+    assert.deepEqual(halvesAt(10).map((h) => h.iterations), [10, 10], 'the halves handed back are those of the count asked for');
+    assert.deepEqual(halvesAt(0).map((h) => h.iterations), [0, 0]);
+  });
+
+  it('stops after one iteration when it does not lower the held-out misfit, and keeps the network\'s predictions', async () => {
+    const asked: number[][] = [];
+    // Even though 30 iterations would have won: the rule trusts the first step (README item 44's curves were monotone).
+    const { selection, halvesAt } = await chooseRefinement(stitcherOf({ 0: 0.4, 1: 0.6, 3: 0.2, 10: 0.1, 30: 0 }, asked), region, patterns(), { width: n, height: n, data: probe.data });
+    assert.deepEqual(asked, [[0, 1]]);
+    assert.equal(selection.chosen, 0);
+    assert.deepEqual(selection.candidates.map((c) => c.iterations), [0, 1]);
+    assert.ok(selection.candidates[1].misfit > selection.candidates[0].misfit);
+    assert.match(selection.stopped ?? '', /^1 iteration did not lower the held-out misfit; 3, 10, 30 not tried$/);
+    assert.match(describeRefinementSelection(selection), /'auto': 0 iterations chosen .* \(1 iteration did not lower the held-out misfit; 3, 10, 30 not tried\)/);
+    assert.deepEqual(halvesAt(0).map((h) => h.iterations), [0, 0]);
+    assert.throws(() => halvesAt(30), /not stitched at 30 iterations \(tried: 0, 1\)/);
   });
 
   it('says so, and refines nothing, when too few held-out patterns fall on a covered canvas', async () => {

@@ -331,6 +331,18 @@ describe('result panels: metrics.json', () => {
     assert.equal(m.flat?.amplitude.mae, 0.5);
     assert.equal(m.flat?.phase.pearson, 0);
     assert.deepEqual(m.evaluation, { dataset: '/s/phase_c/dose_1000/patched_test.npz', source: 'phase-c-test', region: { x0: 30, y0: 31, width: 36, height: 40 }, pixelSizeMeters: 1e-8 });
+    assert.equal(m.networkAlone, undefined, 'no refinement: no network-alone column');
+    assert.equal(m.groupRefinement, undefined);
+  });
+
+  it('a refined gridsize-2 headline keeps the network alone beside it, and says how many iterations refined it', () => {
+    const part = (pearson: number) => ({ mae: 0.1, pearson, frc50: 0.2, frcSize: 32, frcCurve: [1, 0.5] });
+    const base = { schemaVersion: 2, amplitude: part(0.99), phase: part(0.97), untrained: { amplitude: part(0.5), phase: part(0.4) }, networkAlone: { amplitude: part(0.92), phase: part(0.83) } };
+    const chosen = parseMetrics({ ...base, groupRefinementSelection: { chosen: 30, candidates: [] }, groupRefinement: { iterations: 30 } });
+    assert.equal(chosen.networkAlone?.amplitude.pearson, 0.92);
+    assert.equal(chosen.networkAlone?.phase.pearson, 0.83);
+    assert.equal(chosen.groupRefinement, 30);
+    assert.equal(parseMetrics({ ...base, groupRefinement: { iterations: 3 } }).groupRefinement, 3, 'a count set, not chosen');
   });
 
   it('parses an older metrics.json (schema 1): FRC shell indices become cycles/px of the trimmed square; no flat, no evaluation', () => {

@@ -403,9 +403,12 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const evalModels = forSpec(evalSpec);
 
     const common = await reconstruct(set.data, set.groups, { ort, provider, model: evalModels.trained, ...stitch, region: set.region, halfSetGroups: halves });
-    const commonUntrained = await reconstruct(set.data, set.groups, { ort, provider, model: evalModels.untrained, ...stitch, region: set.region, halfSetGroups: halves });
+    // One selection per evaluation ('auto'): the untrained model and the job's own split are stitched with the count
+    // the trained model's common evaluation chose, so every column goes through the same pipeline.
+    const chosen = common.groupRefinementSelection ? { ...stitch, groupRefinement: common.groupRefinementSelection.chosen } : stitch;
+    const commonUntrained = await reconstruct(set.data, set.groups, { ort, provider, model: evalModels.untrained, ...chosen, region: set.region, halfSetGroups: halves });
     const ownModels = input.own ? (ownSpec === evalSpec ? evalModels : forSpec(ownSpec)) : undefined;
-    const ownSplit = input.own ? await scoreOwnSplit(input.own, common, commonUntrained, set, { ort, provider, trainedModel: ownModels!.trained, untrainedModel: ownModels!.untrained, stitch: { ...stitch, halfSetGroups: ownHalves } }) : undefined;
+    const ownSplit = input.own ? await scoreOwnSplit(input.own, common, commonUntrained, set, { ort, provider, trainedModel: ownModels!.trained, untrainedModel: ownModels!.untrained, stitch: { ...chosen, halfSetGroups: ownHalves } }) : undefined;
 
     const coverage = coverageOf(common.weight);
     const blend = stitch.blend;
@@ -464,6 +467,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
     const untrained = scoreOnRegion(commonUntrained.object, common.groundTruth, w, h, { ...pixel, weight: commonUntrained.weight });
     const flat = flatPredictor(common.groundTruth);
     const flatScore = scoreOnRegion(flat.object, common.groundTruth, w, h, { ...pixel, weight: common.weight });
+    const alone = common.networkAlone && scoreOnRegion(common.networkAlone.object, common.groundTruth, w, h, { ...pixel, weight: common.networkAlone.weight });
     return {
       reconstruction: common, split, evaluation,
       summary: { amplitude: summaryOf(trained.metrics.amplitude), phase: summaryOf(trained.metrics.phase) },
@@ -472,6 +476,8 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
         ...trained.metrics,
         untrained: { ...pair(untrained.metrics), globalPhaseOffset: untrained.globalPhaseOffset },
         flat: { ...pair(flatScore.metrics), amplitudeValue: flat.amplitude, description: 'constant amplitude = mean |ground truth| over the region, zero phase' },
+        // The headline is the refined stitch; this is the trained network's own estimate, stitched and weighted the same way.
+        ...(alone ? { networkAlone: { ...pair(alone.metrics), globalPhaseOffset: alone.globalPhaseOffset, description: 'the trained network\'s predictions stitched without group refinement (the same groups, weightings and region)' } } : {}),
         ...(ownSplit ? { ownSplit } : {}),
         inference,
       },

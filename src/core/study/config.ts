@@ -98,9 +98,9 @@ export interface TrainingSettings {
   stitchCentroidRefinement: boolean;
   /**
    * Iterations of alternating projections that refine each gridsize-2 prediction on its own group's patterns before
-   * stitching (train/groupRefinement.ts; README item 43): 0 = the network's predictions as they are (default).
-   * 'auto': the count (0, 1, 3, 10 or 30) whose stitches of one half of the evaluation's patterns best predict the
-   * other half's, held out (train/refinementSelection.ts; README item 44) — the data decide, no ground truth.
+   * stitching (train/groupRefinement.ts; README item 43): 0 = the network's predictions as they are.
+   * 'auto' (default): the count (0, 1, 3, 10 or 30) whose stitches of one half of the evaluation's patterns best predict
+   * the other half's, held out (train/refinementSelection.ts; README items 44, 45) — the data decide, no ground truth.
    * Gridsize 1 ignores it (one pattern does not hold its phase, item 16).
    */
   groupRefinement: number | 'auto';
@@ -222,7 +222,7 @@ export const DEFAULT_TRAINING: Readonly<TrainingSettings> = Object.freeze({
   stitchFillHoles: true,
   stitchCrosstalkCorrection: true,
   stitchCentroidRefinement: true,
-  groupRefinement: 0,
+  groupRefinement: 'auto',
   stitchBlend: 'auto',
   stitchAmplitudeFilter: true,
   stitchPhaseFilter: true,

@@ -8,7 +8,7 @@ import type { TrainingDataset } from './data';
 import type { HalfSetGroups, PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
 import { GroupRefiner, type GroupRefinementSummary, type RefinementStage } from './groupRefinement';
-import { REFINEMENT_CANDIDATES, selectRefinement, type RefinementSelection } from './refinementSelection';
+import { chooseRefinement, type RefinementSelection } from './refinementSelection';
 import { misfitKindOf } from './patternFit';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
 import { calibratePhaseContrast, type CalibrationPatterns, type ContrastCalibrationSummary } from './contrastCalibration';
@@ -35,6 +35,8 @@ export interface Reconstruction {
   groupRefinement?: GroupRefinementSummary;
   /** Present when the refinement's iterations were chosen by cross-validation (ReconstructOptions.groupRefinement 'auto'). */
   groupRefinementSelection?: RefinementSelection;
+  /** Present when the predictions were refined: the network's own predictions, stitched and weighted the same way. */
+  networkAlone?: { object: Float32Array; weight: Float32Array };
   /** Aligned stitching: the mean phase gradient removed from the stitched object (rad/px, x then y). */
   phaseRampRemoved?: [number, number];
   /** Present when the amplitude was weighted by its half-set FRC (ReconstructOptions.amplitudeFilter). */
@@ -159,46 +161,57 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       if (refiner && these === groups) refinedOnce = refiner.summary();
       return stitchers.map((stitcher) => stitcher.result());
     };
-    const stitchEach = async (sets: readonly PatternGroups[], count: number): Promise<StitchResult[]> => {
-      const out: StitchResult[] = [];
-      for (const set of sets) out.push((await stitchAll(set, false, [count]))[0]);
+    // Each set stitched at each of `counts`, in one pass per set: [count][set].
+    const stitchEach = async (sets: readonly PatternGroups[], counts: readonly number[]): Promise<StitchResult[][]> => {
+      const out: StitchResult[][] = counts.map(() => []);
+      for (const set of sets) (await stitchAll(set, false, counts)).forEach((result, s) => out[s].push(result));
       return out;
     };
 
     // Gridsize 2 only: one pattern does not hold its own phase (README item 16).
     let refinement = c > 1 && typeof options.groupRefinement === 'number' ? options.groupRefinement : 0;
     let selection: RefinementSelection | undefined;
-    let selectedHalves: [StitchResult, StitchResult] | undefined;
+    let halvesAt: ((iterations: number) => [StitchResult, StitchResult]) | undefined;
     if (c > 1 && options.groupRefinement === 'auto') {
       if (disjointHalves) {
-        const staged = [
-          await stitchAll(disjointHalves.halves[0], false, REFINEMENT_CANDIDATES),
-          await stitchAll(disjointHalves.halves[1], false, REFINEMENT_CANDIDATES),
-        ] as const;
-        checkSignal(options.signal);
-        selection = await selectRefinement(REFINEMENT_CANDIDATES, region, staged, [groupPatternPositions(data, disjointHalves.halves[0]), groupPatternPositions(data, disjointHalves.halves[1])], data.probe, options.countScale);
+        const positions = [groupPatternPositions(data, disjointHalves.halves[0]), groupPatternPositions(data, disjointHalves.halves[1])] as const;
+        const stitchHalves = async (counts: readonly number[]) => {
+          const staged = [await stitchAll(disjointHalves.halves[0], false, counts), await stitchAll(disjointHalves.halves[1], false, counts)] as const;
+          checkSignal(options.signal);
+          return staged;
+        };
+        ({ selection, halvesAt } = await chooseRefinement(stitchHalves, region, positions, data.probe, options.countScale));
         refinement = selection.chosen;
-        const s = REFINEMENT_CANDIDATES.indexOf(refinement);
-        selectedHalves = [staged[0][s], staged[1][s]];
       } else {
         selection = { chosen: 0, candidates: [], misfit: misfitKindOf(options.countScale), patterns: [0, 0], reason: 'the evaluation has no pattern-disjoint halves to cross-validate on', seconds: 0 };
       }
     }
-    const [stitched] = await stitchAll(groups, weighted && ownHalves, [refinement]);
+    // With refinement, the network's own predictions are stitched too, in the same passes (the refiner's stage 0) and
+    // through the same weightings and calibration: `networkAlone` keeps the network's estimate beside the refined one.
+    const counts = refinement > 0 ? [refinement, 0] : [refinement];
+    const [stitched, alone] = await stitchAll(groups, weighted && ownHalves, counts);
     const { object, weight } = stitched;
-    const halves = halfGroups
-      ? {
-        images: selectedHalves ?? await stitchEach(halfGroups.halves, refinement) as [StitchResult, StitchResult], counts: [halfGroups.halves[0].count, halfGroups.halves[1].count] as [number, number],
-        quarters: { images: await stitchEach(halfGroups.quarters, refinement), counts: halfGroups.quarters.map((q) => q.count) },
-      }
-      : stitched.halves && { ...stitched.halves, quarters: undefined };
-    const { amplitudeFilter, phaseFilter } = halves
-      ? filterByHalves(stitched, halves.images, halves.counts, region.width, region.height, { amplitude: options.amplitudeFilter, phase: options.phaseFilter }, halves.quarters)
+    type Halves = { images: [StitchResult, StitchResult]; counts: [number, number]; quarters?: { images: StitchResult[]; counts: number[] } };
+    let halvesByCount: Halves[] | undefined;
+    if (halfGroups) {
+      const halfImages = halvesAt ? counts.map((k) => halvesAt!(k)) : (await stitchEach(halfGroups.halves, counts)) as [StitchResult, StitchResult][];
+      const quarterImages = await stitchEach(halfGroups.quarters, counts);
+      const halfCounts: [number, number] = [halfGroups.halves[0].count, halfGroups.halves[1].count];
+      halvesByCount = counts.map((_, s) => ({ images: halfImages[s], counts: halfCounts, quarters: { images: quarterImages[s], counts: halfGroups.quarters.map((q) => q.count) } }));
+    } else if (stitched.halves) {
+      halvesByCount = [{ ...stitched.halves, quarters: undefined }];
+    }
+    const weigh = (image: StitchResult, halves: Halves | undefined) => halves
+      ? filterByHalves(image, halves.images, halves.counts, region.width, region.height, { amplitude: options.amplitudeFilter, phase: options.phaseFilter }, halves.quarters)
       : {};
+    const { amplitudeFilter, phaseFilter } = weigh(stitched, halvesByCount?.[0]);
+    if (alone) weigh(alone, halvesByCount?.[1]);
     checkSignal(options.signal);
-    const calibrated = options.contrastCalibration
-      ? await calibratePhaseContrast({ region, object, weight }, data.probe, groupPatternPositions(data, groups), options.countScale)
+    const calibrate = (image: StitchResult) => options.contrastCalibration
+      ? calibratePhaseContrast({ region, object: image.object, weight: image.weight }, data.probe, groupPatternPositions(data, groups), options.countScale)
       : undefined;
+    const calibrated = await calibrate(stitched);
+    const aloneCalibrated = alone && await calibrate(alone);
     const seconds = (performance.now() - started) / 1000;
     return {
       region, width: region.width, height: region.height, object: calibrated?.object ?? object, weight,
@@ -208,6 +221,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
       ...(stitched.centroidRefinement ? { centroidRefinement: stitched.centroidRefinement } : {}),
       ...(refinedOnce ? { groupRefinement: refinedOnce } : {}),
       ...(selection ? { groupRefinementSelection: selection } : {}),
+      ...(alone ? { networkAlone: { object: aloneCalibrated?.object ?? alone.object, weight: alone.weight } } : {}),
       ...(stitched.rampRemoved ? { phaseRampRemoved: stitched.rampRemoved } : {}),
       ...(amplitudeFilter ? { amplitudeFilter } : {}),
       ...(phaseFilter ? { phaseFilter } : {}),

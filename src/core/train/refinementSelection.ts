@@ -2,15 +2,22 @@
 // README item 44). Refining a group on its own four patterns corrects what the network missed but, past some
 // iteration count, fits the patterns' Poisson noise: at dose 1e5 the held-out study gained most from 30 iterations,
 // at 1e3 three already cost amplitude SSIM (item 43). Cross-validation tells the two apart without ground truth: the
-// evaluation's two pattern-disjoint halves are each refined and stitched at every candidate count, and each half's
+// evaluation's two pattern-disjoint halves are each refined and stitched at the candidate counts, and each half's
 // stitch predicts the OTHER half's patterns (which it never saw). Detail the object really has predicts them better;
-// noise fitted into one half does not. The count with the lowest held-out misfit is chosen.
+// noise fitted into one half does not. The count with the lowest held-out misfit is chosen; the larger counts are
+// tried only where one iteration already beat none.
 import type { ComplexArray } from './data';
 import { misfit, misfitKindOf, PatternPredictor, patternsLitOn, usableCountScale, type CalibrationPatterns, type MisfitKind } from './patternFit';
 import type { StitchRegion } from './stitch';
 
 /** The counts compared (each costs one refinement pass of the halves; 30 is the most item 43 measured). */
 export const REFINEMENT_CANDIDATES: readonly number[] = [0, 1, 3, 10, 30];
+/**
+ * Judged first: the larger counts are refined only where one iteration beats none on held-out patterns. Every curve
+ * item 44 measured was monotone (falling to 30, or rising from 1), so this gives the same choice at a thirtieth of the
+ * cost where nothing is gained.
+ */
+export const REFINEMENT_FIRST_STEP: readonly number[] = REFINEMENT_CANDIDATES.slice(0, 2);
 /** Held-out patterns each half's stitch predicts at most (spread evenly): the check's cost stays bounded. */
 export const SELECTION_MAX_PATTERNS = 256;
 /** Fewer held-out patterns than this in all: too few to judge by (a small or sparse evaluation); nothing is refined. */
@@ -27,11 +34,13 @@ export interface RefinementSelection {
   patterns: [number, number];
   /** Why nothing could be judged, when so. */
   reason?: string;
+  /** Why the larger candidates were not tried (one iteration did not beat none), when so. */
+  stopped?: string;
   seconds: number;
 }
 
 /** A half's stitch on the evaluation region: interleaved complex object and summed weights. */
-interface HalfStitch { object: Float32Array; weight: Float32Array }
+export interface HalfStitch { object: Float32Array; weight: Float32Array }
 
 /**
  * Chooses among `stitches[h][s]` (half h's stitch refined by `candidates[s]` iterations) by how well each predicts
@@ -77,10 +86,41 @@ export async function selectRefinement(
   return { chosen: scored[best].iterations, candidates: scored, misfit: kind, patterns: used, seconds };
 }
 
+/** Stitches of the two halves, one per count asked for, each refined by that many iterations. */
+export type HalfStitcher<S extends HalfStitch> = (counts: readonly number[]) => Promise<readonly [readonly S[], readonly S[]]>;
+
+/**
+ * The selection in two steps: REFINEMENT_FIRST_STEP (none against one iteration) first, the larger candidates only
+ * where one iteration won. Returns what was measured and the two halves' stitches at each count tried.
+ */
+export async function chooseRefinement<S extends HalfStitch>(
+  stitchHalves: HalfStitcher<S>, region: StitchRegion, patterns: readonly [CalibrationPatterns, CalibrationPatterns], probe: ComplexArray, countScale?: number,
+): Promise<{ selection: RefinementSelection; halvesAt: (iterations: number) => [S, S] }> {
+  const first = await stitchHalves(REFINEMENT_FIRST_STEP);
+  let selection = await selectRefinement(REFINEMENT_FIRST_STEP, region, first, patterns, probe, countScale);
+  let staged = first;
+  if (selection.chosen > 0) {
+    const rest = await stitchHalves(REFINEMENT_CANDIDATES.slice(REFINEMENT_FIRST_STEP.length));
+    staged = [[...first[0], ...rest[0]], [...first[1], ...rest[1]]];
+    const firstSeconds = selection.seconds;
+    selection = await selectRefinement(REFINEMENT_CANDIDATES, region, staged, patterns, probe, countScale);
+    selection.seconds += firstSeconds;
+  } else if (!selection.reason) {
+    selection.stopped = `${REFINEMENT_FIRST_STEP[1]} iteration did not lower the held-out misfit; ${REFINEMENT_CANDIDATES.slice(REFINEMENT_FIRST_STEP.length).join(', ')} not tried`;
+  }
+  const tried = selection.candidates.map((candidate) => candidate.iterations);
+  const halvesAt = (iterations: number): [S, S] => {
+    const s = tried.indexOf(iterations);
+    if (s < 0) throw new Error(`the halves were not stitched at ${iterations} iterations (tried: ${tried.join(', ')})`);
+    return [staged[0][s], staged[1][s]];
+  };
+  return { selection, halvesAt };
+}
+
 /** One log line: what each count's held-out misfit was, and the count chosen. */
 export function describeRefinementSelection(s: RefinementSelection): string {
   const list = s.candidates.map((c) => `${c.iterations}: ${Number.isFinite(c.misfit) ? c.misfit.toExponential(4) : '—'}`).join(', ');
   const what = s.misfit === 'poisson-deviance' ? 'Poisson deviance' : 'squared amplitude error';
   if (s.reason) return `Group refinement 'auto': not judged (${s.reason}); the network's predictions stitched as they are.`;
-  return `Group refinement 'auto': ${s.chosen} iterations chosen — each half's stitch predicting the other half's patterns (${s.patterns[0]} + ${s.patterns[1]} held out), ${what} per detector pixel by iterations ${list}; ${s.seconds.toFixed(1)} s.`;
+  return `Group refinement 'auto': ${s.chosen} iterations chosen — each half's stitch predicting the other half's patterns (${s.patterns[0]} + ${s.patterns[1]} held out), ${what} per detector pixel by iterations ${list}${s.stopped ? ` (${s.stopped})` : ''}; ${s.seconds.toFixed(1)} s.`;
 }

@@ -243,6 +243,13 @@ function rect(v: unknown): ReconMetricsInfo['metricRegion'] {
   return x !== null && y !== null && width !== null && height !== null && width > 0 && height > 0 ? { x, y, width, height } : null;
 }
 
+/** The group refinement's iterations behind the headline stitch: the count 'auto' chose, or the count set. */
+function groupRefinementOf(m: Record<string, unknown>): unknown {
+  const selection = m.groupRefinementSelection as Record<string, unknown> | undefined;
+  const set = m.groupRefinement as Record<string, unknown> | undefined;
+  return (selection && typeof selection === 'object' ? selection.chosen : undefined) ?? (set && typeof set === 'object' ? set.iterations : undefined);
+}
+
 /** metrics.json (already parsed) → what the viewer shows; unknown or malformed fields become null. */
 export function parseMetrics(json: unknown): ReconMetricsInfo {
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new Error('metrics.json is not a JSON object');
@@ -254,10 +261,14 @@ export function parseMetrics(json: unknown): ReconMetricsInfo {
   const h = num(m.height);
   const legacyFrcSize = legacy ? (w !== null && h !== null ? Math.min(w, h) : null) : undefined;
   const evaluation = evaluationInfo(m.evaluation);
+  const networkAlone = pair(m.networkAlone, legacyFrcSize);
+  const refinement = num(groupRefinementOf(m));
   return {
     trained: pair(m, legacyFrcSize),
     untrained: pair(m.untrained, legacyFrcSize),
     flat: pair(m.flat, legacyFrcSize),
+    ...(networkAlone ? { networkAlone } : {}),
+    ...(refinement !== null ? { groupRefinement: refinement } : {}),
     ...(evaluation ? { evaluation } : {}),
     coverage: num(m.coverage),
     metricRegion: rect(m.metricRegion),

@@ -677,8 +677,10 @@ function metricsSection(i: ReconInit): HTMLElement {
     const table = h('table', { class: 'data-table metrics-table', id: 'metrics-table' });
     // A Phase F job has no untrained network: its reconstruction beside the flat predictor.
     const recon = i.job.kind === 'reconstruct';
+    const refined = !recon && m.groupRefinement ? ` — each group's prediction refined by ${m.groupRefinement} iterations on its own patterns` : '';
     const all = [
-      { label: recon ? 'reconstruction' : 'trained', title: recon ? `The iterative reconstruction (${i.job.algorithm ?? ''})` : 'The trained network', src: m.trained },
+      { label: recon ? 'reconstruction' : 'trained', title: recon ? `The iterative reconstruction (${i.job.algorithm ?? ''})` : `The trained network${refined}`, src: m.trained },
+      ...(!recon && m.networkAlone ? [{ label: 'network alone', title: 'The trained network\'s predictions stitched without the group refinement (the same groups and weightings)', src: m.networkAlone }] : []),
       { label: 'untrained', title: 'The same network before training: a reference', src: m.untrained },
       { label: 'flat', title: 'The flat predictor: constant amplitude = mean of the ground truth over the region, zero phase. A model that does not beat it has learned nothing useful.', src: m.flat },
     ].filter((r) => !(recon && r.label === 'untrained' && !r.src));
@@ -705,7 +707,8 @@ function metricsSection(i: ReconInit): HTMLElement {
     }
     table.append(body);
     card.append(h('div', { class: 'table-x' }, table));
-    card.append(h('p', { class: 'hint' }, 'The best of trained, untrained and flat is highlighted (↓ lower is better, ↑ higher is better). FRC50 and FRC 1/7 are spatial frequencies in cycles per pixel (0.5 = Nyquist). Pearson r of the phase is taken after plane removal; a constant image has r = 0. PSNR uses the ground truth\'s data range as peak.'));
+    if (refined) card.append(h('p', { class: 'hint', id: 'metrics-refinement' }, `trained: the network's predictions, each group's refined by ${m.groupRefinement} iterations of alternating projections on its own patterns before stitching (group refinement, no ground truth)${m.networkAlone ? '; network alone: the same stitch without it' : ''}.`));
+    card.append(h('p', { class: 'hint' }, `The best of ${refs.map((r) => r.label).join(', ')} is highlighted (↓ lower is better, ↑ higher is better). FRC50 and FRC 1/7 are spatial frequencies in cycles per pixel (0.5 = Nyquist). Pearson r of the phase is taken after plane removal; a constant image has r = 0. PSNR uses the ground truth's data range as peak.`));
   }
   const facts: string[] = [];
   const ev = m.evaluation;
