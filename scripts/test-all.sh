@@ -43,7 +43,7 @@ fi
 
 echo "== unit tests"
 rm -f "$ART/unit.json"
-MOCHA_RESULTS="$ART/unit.json" timeout 1200 npx mocha --config .mocharc.json
+MOCHA_RESULTS="$ART/unit.json" timeout 1380 npx mocha --config .mocharc.json
 add_json_counts "$ART/unit.json" $? unit-tests
 
 if [ "${PTYCHO_SKIP_VSCODE:-0}" != "1" ]; then
