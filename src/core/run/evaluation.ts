@@ -402,7 +402,7 @@ export async function evaluateRun(input: RunEvaluationInput): Promise<RunEvaluat
       spec === input.spec ? { trained: trainedModel, untrained: untrainedModel } : { trained: build(spec, input.trained), untrained: build(spec, input.untrained) };
     const evalModels = forSpec(evalSpec);
 
-    const common = await reconstruct(set.data, set.groups, { ort, provider, model: evalModels.trained, ...stitch, region: set.region, halfSetGroups: halves });
+    const common = await reconstruct(set.data, set.groups, { ort, provider, model: evalModels.trained, ...stitch, region: set.region, halfSetGroups: halves, networkAlone: true });
     // One selection per evaluation ('auto'): the untrained model and the job's own split are stitched with the count
     // the trained model's common evaluation chose, so every column goes through the same pipeline.
     const chosen = common.groupRefinementSelection ? { ...stitch, groupRefinement: common.groupRefinementSelection.chosen } : stitch;

@@ -35,7 +35,7 @@ export interface Reconstruction {
   groupRefinement?: GroupRefinementSummary;
   /** Present when the refinement's iterations were chosen by cross-validation (ReconstructOptions.groupRefinement 'auto'). */
   groupRefinementSelection?: RefinementSelection;
-  /** Present when the predictions were refined: the network's own predictions, stitched and weighted the same way. */
+  /** Present when the predictions were refined and ReconstructOptions.networkAlone asked: the network's own predictions, stitched and weighted the same way. */
   networkAlone?: { object: Float32Array; weight: Float32Array };
   /** Aligned stitching: the mean phase gradient removed from the stitched object (rad/px, x then y). */
   phaseRampRemoved?: [number, number];
@@ -71,6 +71,8 @@ export interface ReconstructOptions extends Omit<StitchChoices, 'halfSets'> {
    * (refinementSelection.ts); it needs `halfSetGroups` (absent: none).
    */
   groupRefinement?: number | 'auto';
+  /** With refinement: also stitch the network's own predictions, in the same passes (Reconstruction.networkAlone). */
+  networkAlone?: boolean;
   /** Last: scale the stitched phase by the gain its own patterns fit best (contrastCalibration.ts). */
   contrastCalibration?: boolean;
   ort: OrtModule;
@@ -188,7 +190,7 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     }
     // With refinement, the network's own predictions are stitched too, in the same passes (the refiner's stage 0) and
     // through the same weightings and calibration: `networkAlone` keeps the network's estimate beside the refined one.
-    const counts = refinement > 0 ? [refinement, 0] : [refinement];
+    const counts = refinement > 0 && options.networkAlone ? [refinement, 0] : [refinement];
     const [stitched, alone] = await stitchAll(groups, weighted && ownHalves, counts);
     const { object, weight } = stitched;
     type Halves = { images: [StitchResult, StitchResult]; counts: [number, number]; quarters?: { images: StitchResult[]; counts: number[] } };
