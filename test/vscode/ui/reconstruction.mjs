@@ -16,9 +16,9 @@ import * as path from 'node:path';
  */
 export async function reconstructionChecks(page, step, shot, h) {
   const { workspace, repoRoot, runCommand, webviewFrame, canvasPixels } = h;
-  const trainJob = (dose, view) => {
+  const trainJob = (dose, view, ...more) => {
     const r = spawnSync(process.execPath, [path.join(repoRoot, 'dist', 'cli.js'), 'train', '--workspace', workspace, '--dose', String(dose), '--view', view,
-      '--epochs', '2', '--batch-size', '8', '--n-filters-scale', '1', '--ep', 'cpu'], { encoding: 'utf8', timeout: 240_000 });
+      '--epochs', '2', '--batch-size', '8', '--n-filters-scale', '1', '--ep', 'cpu', ...more], { encoding: 'utf8', timeout: 240_000 });
     if (r.status !== 0) throw new Error(`training ${dose}/${view} failed (${r.status}): ${(r.stdout + r.stderr).slice(-800)}`);
   };
 
@@ -26,7 +26,8 @@ export async function reconstructionChecks(page, step, shot, h) {
     if (h.reuseTrained) return; // a development loop on an already trained study
     const t0 = Date.now();
     trainJob(1000, 'baseline');
-    trainJob(1000, 'dense');
+    // Refined by a set count, so its viewer shows the network alone beside the refined headline.
+    trainJob(1000, 'dense', '--group-refinement', '3');
     // dose_10000/baseline was trained from its job panel by the job-panel checks.
     console.log(`    (trained in ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   });
@@ -172,5 +173,11 @@ export async function reconstructionChecks(page, step, shot, h) {
     await shot('47-comparison-amplitude.png');
     await grid.locator('.cmp-open[data-job="dose_1000/dense/gs2"]').click();
     await page.locator('.tab', { hasText: 'Reconstruction dose_1000/dense/gs2' }).first().waitFor();
+    // Its headline was refined (3 iterations per group): the network's own stitch is a column beside it.
+    const refinedViewer = await webviewFrame('#metrics-refinement');
+    const note = await refinedViewer.locator('#metrics-refinement').textContent();
+    if (!/refined by 3 iterations/.test(note ?? '') || !/network alone: the same stitch without it/.test(note ?? '')) throw new Error(`refinement note: ${note}`);
+    const heads = await refinedViewer.locator('#metrics-table thead th').allTextContents();
+    if (heads.filter((t) => t === 'network alone').length !== 2) throw new Error(`metrics columns: ${heads.join(', ')}`);
   });
 }
