@@ -12,7 +12,6 @@ import type { StitchedCanvas } from './stitch';
 import { COVERED_WEIGHT, meanPhaseGradient, rotateByPlane } from './stitch';
 
 export type { CalibrationPatterns } from './patternFit';
-export { misfit } from './patternFit';
 
 /** What the calibration did (metrics.json `contrastCalibration`). */
 export interface ContrastCalibrationSummary {

@@ -209,8 +209,10 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     const { amplitudeFilter, phaseFilter } = weigh(stitched, halvesByCount?.[0]);
     if (alone) weigh(alone, halvesByCount?.[1]);
     checkSignal(options.signal);
-    const calibrate = (image: StitchResult) => options.contrastCalibration
-      ? calibratePhaseContrast({ region, object: image.object, weight: image.weight }, data.probe, groupPatternPositions(data, groups), options.countScale)
+    // The patterns' positions once, for the headline and the network alone alike.
+    const positions = options.contrastCalibration ? groupPatternPositions(data, groups) : undefined;
+    const calibrate = (image: StitchResult) => positions
+      ? calibratePhaseContrast({ region, object: image.object, weight: image.weight }, data.probe, positions, options.countScale)
       : undefined;
     const calibrated = await calibrate(stitched);
     const aloneCalibrated = alone && await calibrate(alone);
