@@ -14,7 +14,8 @@ export const REPORT_FLAGS: FlagSpec = { ...PHASE_F_ROOT_FLAG, out: { type: 'stri
 
 export const REPORT_HELP = [
   'Writes one folder: comparison_metrics.csv (dose,view,method,split,part,metric,value), metrics_summary.json,',
-  'metrics_delta_summary.json (PINN − iterative per dose × view: ms_ssim, ssim, mae, psnr, frc50; lower MAE is better),',
+  'metrics_delta_summary.json (PINN − iterative per dose × view: ms_ssim, ssim, mae, psnr, frc50; lower MAE is better;',
+  '  the headline, and the network alone without group refinement where its metrics.json has it),',
   'comparison_figure.png/.svg (dose × view × method, shared colour scales), jobs/<job id>/ (manifest.json, amplitude.png,',
   'phase.png) and README.md (what was compared, when, software, differing settings, the command regenerating each job).',
   'Jobs without metrics (data missing, never run, failed, …) are listed with why; the report is still written.',
@@ -60,6 +61,8 @@ export async function cmdReport(p: Parsed, io: CliIO, deps: ReportDeps): Promise
     for (const a of report.absent) io.out(`  absent ${a.id}: ${a.reason}`);
     const tally = (report.deltas as { tally?: Record<string, number> }).tally ?? {};
     io.out(`PINN − iterative: PINN better in ${tally.pinn ?? 0}, iterative in ${tally.iterative ?? 0}, ties ${tally.tie ?? 0} (see ${path.basename(report.files.delta)}).`);
+    const alone = (report.deltas as { tallyNetworkAlone?: Record<string, number> }).tallyNetworkAlone;
+    if (alone) io.out(`The network alone (no group refinement) − iterative: PINN better in ${alone.pinn ?? 0}, iterative in ${alone.iterative ?? 0}, ties ${alone.tie ?? 0}.`);
   }
   // stderr keeps a script's stdout clean
   if (json || csv) io.err(`report written to ${report.outDir}`);

@@ -838,9 +838,14 @@ export interface ComparisonRow {
   run?: { id: string; why: 'chosen' | 'latest-succeeded'; latestStatus?: string };
 }
 
-/** A reference predictor of one dose (the flat predictor), scored on the dose's common evaluation. */
+/**
+ * A reference on one dose's common evaluation: the flat predictor (kind absent or 'flat'), or a refined PINN job's
+ * network alone ('network-alone', with its jobId).
+ */
 export interface ComparisonReference {
   dose: number;
+  kind?: 'flat' | 'network-alone';
+  jobId?: string;
   label: string;
   description: string;
   amplitude: Partial<Record<MetricKey, number | null>>;
@@ -868,7 +873,7 @@ export interface ComparisonInit {
   /** Row-major: doses × columns. */
   cells: ComparisonCellInfo[];
   rows: ComparisonRow[];
-  /** The flat predictor per dose (from the jobs' common evaluation), beside the trained jobs. */
+  /** The flat predictor per dose (from the jobs' common evaluation), then each refined PINN job's network alone. */
   references: ComparisonReference[];
   /** PINN − iterative per dose × view × algorithm (shared/results.ts methodDeltas), where both have metrics. */
   deltas: MethodDelta[];
@@ -931,6 +936,8 @@ export interface ComparisonViewState {
   columnLabels: string[];
   /** The PINN − iterative table: rows drawn, and per row the values marked better (`amplitude.ssim:pinn`, …). */
   deltaRows: { pinnJobId: string; iterativeJobId: string; marked: string[] }[];
+  /** The reference table as drawn: per row its kind, its key (the dose, or the job of a network alone) and label. */
+  referenceRows: { kind: string; key: string; label: string }[];
 }
 
 export interface ComparisonProtocol extends PanelProtocol {

@@ -16,6 +16,7 @@ import { describeGroupRefinement, GroupRefiner, rootPoissonNoise, rootPoissonNoi
 import { syntheticProbe } from '../../src/core/simulate';
 import { fft2d } from '../../src/core/fft';
 import { tempDir } from './helpers/paths';
+import { DELTA_METRICS, NETWORK_ALONE_METHOD, type DeltaEntry } from '../../src/core/report';
 import { cli, DOSE, QUICK_TRAIN, simulateSmallStudy } from './helpers/smallStudy';
 
 describe('group refinement: a likelihood descent on one group\'s patterns from a prediction', function () {
@@ -189,6 +190,48 @@ describe('training.groupRefinement through the CLI', function () {
     assert.equal(r.code, 0, r.out + r.err);
     assert.equal(json(path.join(job('baseline', 1), 'metrics.json')).groupRefinement, undefined);
     assert.doesNotMatch(r.out, /Group refinement:/);
+  });
+
+  it('the study report keeps the network alone beside the refined headline: CSV rows, summary, deltas against the iterative baseline, README', () => {
+    // Follows the test above: the dense job is refined by 3 with its network alone scored; an ePIE of the same view.
+    let r = cli(['reconstruct', '--workspace', tmp.dir, '--view', 'dense', '--iterations', '8'], 240_000);
+    assert.equal(r.code, 0, r.out + r.err);
+    const out = path.join(tmp.dir, 'report');
+    r = cli(['report', '--workspace', tmp.dir, '--out', out]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /The network alone \(no group refinement\) − iterative: PINN better in \d+, iterative in \d+, ties \d+/);
+    const metrics = json(path.join(job('dense', 2), 'metrics.json'));
+    const csv = fs.readFileSync(path.join(out, 'comparison_metrics.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+    const cell = (method: string, part: string, metric: string): number[] => csv.filter((c) => c[1] === 'dense' && c[2] === method && c[4] === part && c[5] === metric).map((c) => Number(c[6]));
+    assert.deepEqual(cell(NETWORK_ALONE_METHOD, 'amplitude', 'pearson_covered'), [metrics.networkAlone.amplitude.pearsonCovered]);
+    assert.deepEqual(cell(NETWORK_ALONE_METHOD, 'phase', 'ms_ssim'), [metrics.networkAlone.phase.msSsim]);
+    assert.deepEqual(cell('pinn', 'phase', 'ms_ssim'), [metrics.phase.msSsim], 'the headline keeps its method');
+    assert.equal(csv.filter((c) => c[1] === 'baseline' && c[2] === NETWORK_ALONE_METHOD).length, 0, 'gridsize 1 has no network-alone rows (nothing refined)');
+    const summary = json(path.join(out, 'metrics_summary.json'));
+    const dense = summary.jobs.find((j: { id: string }) => j.id === 'dose_10000/dense/gs2');
+    assert.equal(dense.groupRefinementIterations, 3);
+    assert.equal(dense.networkAlone.amplitude.ssim, metrics.networkAlone.amplitude.ssim);
+    assert.equal(summary.jobs.find((j: { id: string }) => j.id === 'dose_10000/baseline/gs1').networkAlone, undefined);
+    assert.equal(summary.aggregates.byMethod[NETWORK_ALONE_METHOD].phase.ssim.n, 1);
+    const d = json(path.join(out, 'metrics_delta_summary.json'));
+    const epie = json(path.join(tmp.dir, 'phase_f', DOSE, 'dense', 'test', 'epie', 'metrics.json'));
+    const deltas = (d.deltas as DeltaEntry[]).filter((e) => e.view === 'dense');
+    const headline = deltas.filter((e) => e.pinnEstimate === 'headline');
+    const alone = deltas.filter((e) => e.pinnEstimate === 'network_alone');
+    assert.equal(headline.length, 2 * DELTA_METRICS.length);
+    assert.equal(alone.length, 2 * DELTA_METRICS.length);
+    for (const e of alone) {
+      const key = DELTA_METRICS.find((m) => m.metric === e.metric)!.key;
+      assert.equal(e.pinn, metrics.networkAlone[e.part][key], `${e.part} ${e.metric}`);
+      assert.equal(e.iterative, epie[e.part][key]);
+      assert.equal(e.delta, e.pinn! - e.iterative!);
+    }
+    assert.equal(Object.values(d.tally as Record<string, number>).reduce((a, b) => a + b, 0), (d.deltas as DeltaEntry[]).filter((e) => e.pinnEstimate === 'headline').length, 'the tally counts the headline');
+    assert.equal(Object.values(d.tallyNetworkAlone as Record<string, number>).reduce((a, b) => a + b, 0), alone.length);
+    const readme = fs.readFileSync(path.join(out, 'README.md'), 'utf8');
+    assert.match(readme, /\| dose_10000\/dense\/gs2 \| pinn \(refined 3\) \|/);
+    assert.match(readme, /\| dose_10000\/dense\/gs2 \| pinn_network_alone \|/);
+    assert.match(readme, /### The network alone − iterative/);
   });
 });
 

@@ -56,6 +56,24 @@ export interface WriteStudyReportOptions {
   now?: Date;
 }
 
+/**
+ * The CSV's method for a training job's network alone: its predictions stitched the same way as the headline but
+ * without group refinement (metrics.json `networkAlone`, README item 45). The headline (`pinn`) may be refined.
+ */
+export const NETWORK_ALONE_METHOD = 'pinn_network_alone';
+
+/** metrics.json `networkAlone` of a training job, when its evaluation scored it. */
+function networkAloneOf(j: JobResult): Record<string, unknown> | undefined {
+  const alone = j.kind === 'train' ? j.metrics?.networkAlone : undefined;
+  return alone && typeof alone === 'object' && !Array.isArray(alone) ? alone as Record<string, unknown> : undefined;
+}
+
+/** How many refinement iterations the headline took (metrics.json `groupRefinement.iterations`; 0 when unrefined). */
+function refinementOf(m: Record<string, unknown> | undefined): number {
+  const it = (m?.groupRefinement as { iterations?: unknown } | undefined)?.iterations;
+  return typeof it === 'number' && Number.isFinite(it) ? it : 0;
+}
+
 export interface CsvRow {
   dose: number;
   view: string;
@@ -78,6 +96,8 @@ export interface DeltaEntry {
   iterative: number | null;
   /** PINN − iterative. */
   delta: number | null;
+  /** Which PINN estimate: the job's headline (refined where its evaluation chose to) or the network alone. */
+  pinnEstimate: 'headline' | 'network_alone';
   lowerIsBetter: boolean;
   better: 'pinn' | 'iterative' | 'tie' | null;
 }
@@ -123,11 +143,14 @@ export function csvRowsOf(jobs: readonly JobResult[]): CsvRow[] {
   const rows: CsvRow[] = [];
   for (const j of jobs) {
     if (!j.metrics) continue;
-    for (const part of PARTS) {
-      const m = partOf(j.metrics, part);
-      for (const [metric, key] of REPORT_METRICS) {
-        const value = num(m[key]);
-        if (value !== null) rows.push({ dose: j.dose, view: j.view, method: j.method, split: j.split, part, metric, value });
+    const alone = networkAloneOf(j);
+    for (const [method, metrics] of [[j.method, j.metrics], ...(alone ? [[NETWORK_ALONE_METHOD, alone] as const] : [])] as const) {
+      for (const part of PARTS) {
+        const m = partOf(metrics, part);
+        for (const [metric, key] of REPORT_METRICS) {
+          const value = num(m[key]);
+          if (value !== null) rows.push({ dose: j.dose, view: j.view, method, split: j.split, part, metric, value });
+        }
       }
     }
   }
@@ -175,13 +198,17 @@ export function deltasOf(jobs: readonly JobResult[]): { entries: DeltaEntry[]; n
           notes.push(`${it.id}'s ${part} is weighted by its half-set FRC and ${p.id}'s is not: its ${part} deltas compare an unfiltered with a filtered image ('train --resume' re-scores the trained model with the weighting, 'reconstruct --resume --no-${flag}' the iterative one without it).`);
         }
       }
-      for (const part of PARTS) {
-        for (const d of DELTA_METRICS) {
-          const a = num(partOf(p.metrics, part)[d.key]);
-          const b = num(partOf(it.metrics, part)[d.key]);
-          const delta = a !== null && b !== null ? a - b : null;
-          const better = delta === null ? null : delta === 0 ? 'tie' : (delta < 0) === d.lowerIsBetter ? 'pinn' : 'iterative';
-          entries.push({ dose: p.dose, view: p.view, pinnJob: p.id, iterativeJob: it.id, algorithm: it.method, part, metric: d.metric, pinn: a, iterative: b, delta, lowerIsBetter: d.lowerIsBetter, better });
+      // The headline, then the network alone where the job's evaluation kept it (same groups, weightings, region).
+      const alone = networkAloneOf(p);
+      for (const [pinnEstimate, pm] of [['headline', p.metrics], ...(alone ? [['network_alone', alone] as const] : [])] as const) {
+        for (const part of PARTS) {
+          for (const d of DELTA_METRICS) {
+            const a = num(partOf(pm, part)[d.key]);
+            const b = num(partOf(it.metrics, part)[d.key]);
+            const delta = a !== null && b !== null ? a - b : null;
+            const better = delta === null ? null : delta === 0 ? 'tie' : (delta < 0) === d.lowerIsBetter ? 'pinn' : 'iterative';
+            entries.push({ dose: p.dose, view: p.view, pinnJob: p.id, iterativeJob: it.id, algorithm: it.method, part, metric: d.metric, pinn: a, iterative: b, delta, lowerIsBetter: d.lowerIsBetter, better, pinnEstimate });
+          }
         }
       }
     }
@@ -447,21 +474,37 @@ function readme(report: { generatedAt: string; command?: string; results: StudyR
     `${done.length} jobs with metrics, ${absent.length} without.`, '',
     '| job | method | split | evaluation | amplitude SSIM | phase SSIM | amplitude MS-SSIM | phase MS-SSIM | amplitude MAE | phase MAE | amplitude FRC50 c/px | phase FRC50 c/px |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...done.map((j) => {
-      const a = partOf(j.metrics, 'amplitude');
-      const p = partOf(j.metrics, 'phase');
+    ...done.flatMap((j) => {
       const ev = (j.metrics?.evaluation ?? {}) as { source?: string };
-      return `| ${j.id} | ${j.method} | ${j.split} | ${ev.source ?? '?'} | ${fmt(num(a.ssim))} | ${fmt(num(p.ssim))} | ${fmt(num(a.msSsim))} | ${fmt(num(p.msSsim))} | ${fmt(num(a.mae))} | ${fmt(num(p.mae))} | ${fmt(num(a.frc50))} | ${fmt(num(p.frc50))} |`;
+      const row = (method: string, m: Record<string, unknown> | undefined): string => {
+        const a = partOf(m, 'amplitude');
+        const p = partOf(m, 'phase');
+        return `| ${j.id} | ${method} | ${j.split} | ${ev.source ?? '?'} | ${fmt(num(a.ssim))} | ${fmt(num(p.ssim))} | ${fmt(num(a.msSsim))} | ${fmt(num(p.msSsim))} | ${fmt(num(a.mae))} | ${fmt(num(p.mae))} | ${fmt(num(a.frc50))} | ${fmt(num(p.frc50))} |`;
+      };
+      const refined = j.kind === 'train' ? refinementOf(j.metrics) : 0;
+      const alone = networkAloneOf(j);
+      return [row(refined > 0 ? `${j.method} (refined ${refined})` : j.method, j.metrics), ...(alone ? [row(NETWORK_ALONE_METHOD, alone)] : [])];
     }),
     '',
+    ...(done.some((j) => networkAloneOf(j)) ? [
+      `\`pinn (refined N)\`: the trained network's gridsize-2 predictions, each refined by N iterations on its own group's patterns (as many as held-out patterns supported; \`training.groupRefinement\`). \`${NETWORK_ALONE_METHOD}\`: the same network's predictions stitched the same way without refinement — the network's own estimate. Both are in the CSV, the summary and the deltas (\`pinnEstimate\`).`,
+      '',
+    ] : []),
     '## PINN − iterative', '',
     report.deltas.length === 0 ? 'No dose × view has both a finished PINN job and a finished iterative reconstruction of its test split.' : 'Lower MAE is better; higher is better for every other metric. `better` names the method with the better value.',
     '',
   ];
-  if (report.deltas.length > 0) {
+  const deltaTable = (entries: readonly DeltaEntry[]): void => {
     lines.push('| dose | view | algorithm | part | metric | PINN | iterative | PINN − iterative | better |', '|---|---|---|---|---|---|---|---|---|');
-    for (const d of report.deltas) lines.push(`| ${formatDose(d.dose)} | ${d.view} | ${d.algorithm} | ${d.part} | ${d.metric} | ${fmt(d.pinn)} | ${fmt(d.iterative)} | ${fmt(d.delta)} | ${d.better ?? '—'} |`);
+    for (const d of entries) lines.push(`| ${formatDose(d.dose)} | ${d.view} | ${d.algorithm} | ${d.part} | ${d.metric} | ${fmt(d.pinn)} | ${fmt(d.iterative)} | ${fmt(d.delta)} | ${d.better ?? '—'} |`);
     lines.push('');
+  };
+  const headline = report.deltas.filter((d) => d.pinnEstimate === 'headline');
+  const alone = report.deltas.filter((d) => d.pinnEstimate === 'network_alone');
+  if (headline.length > 0) deltaTable(headline);
+  if (alone.length > 0) {
+    lines.push('### The network alone − iterative', '', 'The same comparison with the trained network\'s own estimate (no group refinement) in place of the headline.', '');
+    deltaTable(alone);
   }
   for (const n of report.deltaNotes) lines.push(`- ${n}`);
   const standIns = done.filter((j) => j.run && j.run.why !== 'latest');
@@ -495,7 +538,7 @@ function readme(report: { generatedAt: string; command?: string; results: StudyR
   }
   lines.push('## Files', '',
     `- \`${REPORT_FILES.csv}\`: tidy rows ${CSV_HEADER.join(', ')} (metrics ${REPORT_METRICS.map((m) => m[0]).join(', ')}).`,
-    `- \`${REPORT_FILES.summary}\`: per job (metrics, evaluation, flat predictor) and aggregates; \`${REPORT_FILES.delta}\`: PINN − iterative.`,
+    `- \`${REPORT_FILES.summary}\`: per job (metrics, evaluation, flat predictor, the network alone and the refinement count of training jobs) and aggregates; \`${REPORT_FILES.delta}\`: PINN − iterative (the headline, and the network alone where scored).`,
     `- \`${REPORT_FILES.figurePng}\`, \`${REPORT_FILES.figureSvg}\`: the dose × view × method figure (amplitude mean-scaled to the truth on one viridis scale; phase on twilight −π…π after the global phase; black: never reached by the scan).`,
     `- \`${REPORT_FILES.jobs}/<job id>/\`: each job's manifest.json, amplitude.png, phase.png.`, '');
   if (report.warnings.length) lines.push('## Warnings', '', ...report.warnings.map((w) => `- ${w}`), '');
@@ -524,6 +567,8 @@ export async function writeStudyReport(options: WriteStudyReportOptions): Promis
       ...(m ? {
         evaluation: ev ? { dataset: ev.dataset ?? null, source: ev.source ?? null, region: ev.region ?? null, coverage: ev.coverage ?? null } : null,
         amplitude: scalars(partOf(m, 'amplitude')), phase: scalars(partOf(m, 'phase')),
+        ...(j.kind === 'train' ? { groupRefinementIterations: refinementOf(m) } : {}),
+        ...(networkAloneOf(j) ? { networkAlone: { amplitude: scalars(partOf(networkAloneOf(j), 'amplitude')), phase: scalars(partOf(networkAloneOf(j), 'phase')) } } : {}),
         flat: flat ? { amplitude: scalars(partOf(flat, 'amplitude')), phase: scalars(partOf(flat, 'phase')) } : null,
         executionProviderUsed: (j.manifest?.runtime as { executionProviderUsed?: unknown } | undefined)?.executionProviderUsed ?? null,
         runId: j.manifest?.runId ?? null,
@@ -539,9 +584,12 @@ export async function writeStudyReport(options: WriteStudyReportOptions): Promis
   };
   const deltas = {
     schemaVersion: 1, kind: 'ptycho-study-report-deltas', generatedAt,
-    definition: 'PINN − iterative, per dose × view × iterative algorithm (test split, same evaluation set and region); lower MAE is better, higher is better for the rest',
+    definition: 'PINN − iterative, per dose × view × iterative algorithm (test split, same evaluation set and region); lower MAE is better, higher is better for the rest; pinnEstimate: the job\'s headline, or the network alone (no group refinement) where its metrics.json has one',
     metrics: DELTA_METRICS, deltas: entries, notes,
-    tally: Object.fromEntries(['pinn', 'iterative', 'tie'].map((b) => [b, entries.filter((e) => e.better === b).length])),
+    tally: Object.fromEntries(['pinn', 'iterative', 'tie'].map((b) => [b, entries.filter((e) => e.pinnEstimate === 'headline' && e.better === b).length])),
+    ...(entries.some((e) => e.pinnEstimate === 'network_alone')
+      ? { tallyNetworkAlone: Object.fromEntries(['pinn', 'iterative', 'tie'].map((b) => [b, entries.filter((e) => e.pinnEstimate === 'network_alone' && e.better === b).length])) }
+      : {}),
   };
   await fs.promises.mkdir(outDir, { recursive: true });
   const files = {

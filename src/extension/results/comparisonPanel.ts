@@ -262,6 +262,16 @@ export class ComparisonPanel extends Disposable {
         amplitude: pick(m.flat!, 'amplitude'), phase: pick(m.flat!, 'phase'),
       });
     }
+    // A refined PINN job's network alone (README item 45): its predictions stitched the same way, unrefined.
+    jobs.forEach((j, i) => {
+      const m = caches.get(j.id)?.metrics;
+      if (isReconJob(j) || !gridJobs[i].hasReconstruction || !m?.networkAlone) return;
+      references.push({
+        dose: j.dose, kind: 'network-alone', jobId: j.id, label: `${j.view} (gs${j.gridsize}) · network alone`,
+        description: `${j.id}: the trained network's predictions stitched with the same groups, weightings and region, without the group refinement (${m.groupRefinement ?? '?'} iterations) behind its headline row`,
+        amplitude: pick(m.networkAlone, 'amplitude'), phase: pick(m.networkAlone, 'phase'),
+      });
+    });
     // The training jobs' configurations (a Phase F job's settings are another kind: every key would differ).
     const trained = (study?.jobs ?? []).filter((j, i) => gridJobs[i].hasReconstruction && j.run?.manifest?.config);
     const diff = differingConfigKeys(trained.map((j) => ({

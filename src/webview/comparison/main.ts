@@ -597,11 +597,11 @@ function referenceTable(): HTMLElement {
   if (refs.length === 0) return h('p', { class: 'hint', id: 'reference-note' }, 'The flat-predictor reference appears once a job of a dose has results on the common evaluation.');
   const head = h('tr', {}, h('th', { scope: 'col', class: 'text' }, 'reference'), h('th', { scope: 'col' }, 'dose'),
     ...(['amplitude', 'phase'] as const).flatMap((comp) => TABLE_METRICS.map((k) => h('th', { scope: 'col', title: `${comp} ${metricSpec(k).label}: ${metricSpec(k).description}` }, `${comp === 'amplitude' ? 'amp' : 'phase'} ${metricSpec(k).label}`))));
-  const rows = refs.map((r) => h('tr', { 'data-reference': `${r.dose}` },
+  const rows = refs.map((r) => h('tr', { 'data-reference': r.jobId ?? `${r.dose}`, 'data-kind': r.kind ?? 'flat' },
     h('th', { scope: 'row', class: 'text', title: r.description }, r.label), h('td', {}, doseLabel(r.dose)),
     ...(['amplitude', 'phase'] as const).flatMap((comp) => TABLE_METRICS.map((k) => h('td', { class: 'num' }, formatMetric(r[comp][k] ?? null))))));
   return h('div', { class: 'table-x' },
-    h('table', { class: 'data-table cmp-table', id: 'reference-table' }, h('caption', { class: 'hint' }, 'Reference: the flat predictor (constant amplitude = mean of the ground truth, zero phase) on each dose\'s common evaluation. A trained job that does not beat it learned nothing useful.'), h('thead', {}, head), h('tbody', {}, ...rows)));
+    h('table', { class: 'data-table cmp-table', id: 'reference-table' }, h('caption', { class: 'hint' }, `Reference: the flat predictor (constant amplitude = mean of the ground truth, zero phase) on each dose's common evaluation. A trained job that does not beat it learned nothing useful.${refs.some((r) => r.kind === 'network-alone') ? ' "network alone": a refined gridsize-2 job\'s network predictions stitched the same way without the group refinement — the network\'s own estimate, for PINN against iterative.' : ''}`), h('thead', {}, head), h('tbody', {}, ...rows)));
 }
 
 function renderConfig(): void {
@@ -660,7 +660,7 @@ function renderChart(): void {
   });
   // The flat predictor of each dose, dashed: the line a trained model has to beat.
   if (comp && key) {
-    const refs = [...(init.references ?? [])].sort((a, b) => a.dose - b.dose);
+    const refs = (init.references ?? []).filter((r) => (r.kind ?? 'flat') === 'flat').sort((a, b) => a.dose - b.dose);
     if (refs.length > 0) series.push({ label: 'flat predictor', x: refs.map((r) => r.dose), y: refs.map((r) => r[comp][key] ?? NaN), color: 'red', dash: [5, 4], markers: true });
   }
   const box = h('div', { class: 'cmp-chart' });
@@ -781,6 +781,9 @@ function viewState(): ComparisonViewState {
     chartSeries: chart?.seriesCount ?? 0,
     columnLabels: init?.columns.map((c) => c.label) ?? [],
     deltaRows: deltaRowsDrawn,
+    referenceRows: [...document.querySelectorAll<HTMLElement>('#reference-table tbody tr')].map((tr) => ({
+      kind: tr.dataset.kind ?? '', key: tr.dataset.reference ?? '', label: tr.querySelector('th')?.textContent ?? '',
+    })),
   };
 }
 

@@ -270,9 +270,16 @@ describe('Phase F iterative reconstructions in VS Code', function () {
   });
 
   it('the comparison shows methods as columns (PINN per view, then iterative per view), PINN − iterative deltas and a line per method × view', async () => {
-    // The PINN of the dense view (1 epoch, small network), trained as the Train command does.
-    const train = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.train', 'dose_10000/dense/gs2');
-    const texit = await train.finished;
+    // The PINN of the dense view (1 epoch, small network), trained as the Train command does; refined by 3
+    // iterations (not 'auto', which may choose none for so short a training) so its network alone is scored too.
+    await cfg().update('training.groupRefinement', 3, vscode.ConfigurationTarget.Workspace);
+    let texit;
+    try {
+      const train = await vscode.commands.executeCommand<LiveRun>('ptychoStudy.train', 'dose_10000/dense/gs2');
+      texit = await train.finished;
+    } finally {
+      await cfg().update('training.groupRefinement', undefined, vscode.ConfigurationTarget.Workspace);
+    }
     assert.equal(texit?.status, 'succeeded', texit?.reason);
     await refreshed();
     const comparison = (await vscode.commands.executeCommand<ComparisonPanel>('ptychoStudy.compareStudy'))!;
@@ -321,6 +328,15 @@ describe('Phase F iterative reconstructions in VS Code', function () {
     assert.deepEqual(st.deltaRows[0].marked, expectedMarks, 'the better value of each pair is marked');
     assert.ok(st.tableRows.includes('dose_10000/dense/test/epie'), 'the iterative jobs are rows of the metrics table');
     assert.equal(st.chartSeries, 4, 'one line per method × view with results (PINN dense, baseline · rPIE, dense · ePIE) and the flat predictor');
+    // The refined dense job's network alone is a reference row beside the flat predictor, with its metrics.json figures.
+    const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'phase_e', 'dose_10000', 'dense', 'gs2', 'metrics.json'), 'utf8'));
+    assert.equal(metrics.groupRefinement?.iterations, 3);
+    const alone = init.references.filter((r) => r.kind === 'network-alone');
+    assert.deepEqual(alone.map((r) => r.jobId), ['dose_10000/dense/gs2']);
+    assert.equal(alone[0].phase.msSsim, metrics.networkAlone.phase.msSsim);
+    assert.equal(alone[0].amplitude.pearson, metrics.networkAlone.amplitude.pearson);
+    assert.notEqual(alone[0].amplitude.pearson, pinnRow.amplitude.pearson, 'the headline row is the refined stitch');
+    assert.deepEqual(st.referenceRows.map((r) => `${r.kind} ${r.key} ${r.label}`), ['flat 10000 flat predictor', 'network-alone dose_10000/dense/gs2 dense (gs2) · network alone']);
   });
 
   it('Export Study Report writes the report folder of the study (Phase F included) where the user picks', async () => {
