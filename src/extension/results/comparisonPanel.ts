@@ -272,6 +272,8 @@ export class ComparisonPanel extends Disposable {
         amplitude: pick(m.networkAlone, 'amplitude'), phase: pick(m.networkAlone, 'phase'),
       });
     });
+    // By dose, the flat predictor first (a stable sort keeps the jobs' order).
+    references.sort((a, b) => a.dose - b.dose || Number(a.kind === 'network-alone') - Number(b.kind === 'network-alone'));
     // The training jobs' configurations (a Phase F job's settings are another kind: every key would differ).
     const trained = (study?.jobs ?? []).filter((j, i) => gridJobs[i].hasReconstruction && j.run?.manifest?.config);
     const diff = differingConfigKeys(trained.map((j) => ({
