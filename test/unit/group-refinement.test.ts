@@ -9,7 +9,7 @@ import { resolveTrainingSettings } from '../../src/core/study/config';
 import { settingTypeProblem } from '../../src/core/study/settingsKeys';
 import { openTrainingDataset } from '../../src/core/train/data';
 import { extractPatch, FarField } from '../../src/core/simulate/forward';
-import { chooseRefinement, describeRefinementSelection, REFINEMENT_CANDIDATES, REFINEMENT_FIRST_STEP, SELECTION_MIN_PATTERNS, selectRefinement, type RefinementSelection } from '../../src/core/train/refinementSelection';
+import { chooseRefinement, describeRefinementSelection, REFINEMENT_CANDIDATES, REFINEMENT_STEPS, SELECTION_MIN_PATTERNS, selectRefinement, type RefinementSelection } from '../../src/core/train/refinementSelection';
 import type { CalibrationPatterns } from '../../src/core/train/patternFit';
 import { refineGroups, type GroupPredictor } from '../../scripts/group-refinement';
 import { describeGroupRefinement, GroupRefiner, rootPoissonNoise, rootPoissonNoiseTable } from '../../src/core/train/groupRefinement';
@@ -252,13 +252,17 @@ describe('training.groupRefinement \'auto\' through the CLI', function () {
     assert.equal(r.code, 0, r.out + r.err);
     const metrics = json(path.join(job('dense', 2), 'metrics.json'));
     const selection = metrics.groupRefinementSelection as RefinementSelection;
-    // All five counts, or only none and one when one iteration did not beat none (and the log says so).
-    if (selection.stopped) {
-      assert.deepEqual(selection.candidates.map((c) => c.iterations), [...REFINEMENT_FIRST_STEP]);
-      assert.ok(selection.candidates[1].misfit >= selection.candidates[0].misfit, JSON.stringify(selection));
-      assert.match(r.out, /\(1 iteration did not lower the held-out misfit; 3, 10, 30 not tried\)/);
+    // The steps taken: each only where the largest count before it won (and the log says where it stopped).
+    const tried = selection.candidates.map((c) => c.iterations);
+    const steps = REFINEMENT_STEPS.map((step) => step.length).reduce<number[]>((acc, k) => [...acc, (acc[acc.length - 1] ?? 0) + k], []);
+    assert.ok(steps.includes(tried.length), `whole steps only: ${tried}`);
+    assert.deepEqual(tried, REFINEMENT_CANDIDATES.slice(0, tried.length));
+    if (tried.length < REFINEMENT_CANDIDATES.length) {
+      const largest = tried[tried.length - 1];
+      assert.notEqual(selection.chosen, largest, JSON.stringify(selection));
+      assert.match(r.out, new RegExp(`\\(${largest === 1 ? '1 iteration did not lower the held-out misfit' : `${largest} iterations did not lower the held-out misfit below ${selection.chosen}'s`}; ${REFINEMENT_CANDIDATES.slice(tried.length).join(', ')} not tried\\)`));
     } else {
-      assert.deepEqual(selection.candidates.map((c) => c.iterations), [...REFINEMENT_CANDIDATES]);
+      assert.equal(selection.stopped, undefined);
     }
     assert.ok(selection.candidates.every((c) => Number.isFinite(c.misfit) && c.misfit > 0), JSON.stringify(selection));
     assert.ok(selection.patterns[0] + selection.patterns[1] >= SELECTION_MIN_PATTERNS && selection.reason === undefined, `enough held-out patterns to judge by: ${JSON.stringify(selection)}`);
@@ -332,15 +336,27 @@ describe('selectRefinement: held-out patterns decide how far to refine', () => {
   };
   const patterns = (): [CalibrationPatterns, CalibrationPatterns] => [patternsOf(halves[0]), patternsOf(halves[1])];
 
-  it('tries the larger counts only when one iteration beats none, and then chooses among all five', async () => {
+  it('tries the larger counts only when one iteration beats none, and 100 only when 30 beats 10', async () => {
     const asked: number[][] = [];
     const { selection, halvesAt } = await chooseRefinement(stitcherOf({ 0: 0.6, 1: 0.4, 3: 0.2, 10: 0, 30: 0.3 }, asked), region, patterns(), { width: n, height: n, data: probe.data });
     assert.deepEqual(asked, [[0, 1], [3, 10, 30]]);
     assert.equal(selection.chosen, 10, JSON.stringify(selection));
     assert.deepEqual(selection.candidates.map((c) => c.iterations), [0, 1, 3, 10, 30]);
-    assert.equal(selection.stopped, undefined);
+    assert.equal(selection.stopped, '30 iterations did not lower the held-out misfit below 10\'s; 100 not tried');
     assert.deepEqual(halvesAt(10).map((h) => h.iterations), [10, 10], 'the halves handed back are those of the count asked for');
     assert.deepEqual(halvesAt(0).map((h) => h.iterations), [0, 0]);
+  });
+
+  it('goes on to 100 where 30 won, and chooses among all six', async () => {
+    for (const [noise100, chosen] of [[0, 100], [0.3, 30]] as const) {
+      const asked: number[][] = [];
+      const { selection, halvesAt } = await chooseRefinement(stitcherOf({ 0: 0.6, 1: 0.45, 3: 0.3, 10: 0.2, 30: 0.1, 100: noise100 }, asked), region, patterns(), { width: n, height: n, data: probe.data });
+      assert.deepEqual(asked, [[0, 1], [3, 10, 30], [100]]);
+      assert.deepEqual(selection.candidates.map((c) => c.iterations), [...REFINEMENT_CANDIDATES]);
+      assert.equal(selection.chosen, chosen, JSON.stringify(selection));
+      assert.equal(selection.stopped, undefined, 'every step was tried');
+      assert.deepEqual(halvesAt(100).map((h) => h.iterations), [100, 100]);
+    }
   });
 
   it('stops after one iteration when it does not lower the held-out misfit, and keeps the network\'s predictions', async () => {
@@ -351,8 +367,8 @@ describe('selectRefinement: held-out patterns decide how far to refine', () => {
     assert.equal(selection.chosen, 0);
     assert.deepEqual(selection.candidates.map((c) => c.iterations), [0, 1]);
     assert.ok(selection.candidates[1].misfit > selection.candidates[0].misfit);
-    assert.match(selection.stopped ?? '', /^1 iteration did not lower the held-out misfit; 3, 10, 30 not tried$/);
-    assert.match(describeRefinementSelection(selection), /'auto': 0 iterations chosen .* \(1 iteration did not lower the held-out misfit; 3, 10, 30 not tried\)/);
+    assert.match(selection.stopped ?? '', /^1 iteration did not lower the held-out misfit; 3, 10, 30, 100 not tried$/);
+    assert.match(describeRefinementSelection(selection), /'auto': 0 iterations chosen .* \(1 iteration did not lower the held-out misfit; 3, 10, 30, 100 not tried\)/);
     assert.deepEqual(halvesAt(0).map((h) => h.iterations), [0, 0]);
     assert.throws(() => halvesAt(30), /not stitched at 30 iterations \(tried: 0, 1\)/);
   });

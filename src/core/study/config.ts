@@ -99,8 +99,9 @@ export interface TrainingSettings {
   /**
    * Iterations of alternating projections that refine each gridsize-2 prediction on its own group's patterns before
    * stitching (train/groupRefinement.ts; README item 43): 0 = the network's predictions as they are.
-   * 'auto' (default): the count (0, 1, 3, 10 or 30) whose stitches of one half of the evaluation's patterns best predict
-   * the other half's, held out (train/refinementSelection.ts; README items 44, 45) — the data decide, no ground truth.
+   * 'auto' (default): the count (0, 1, 3, 10, 30 or 100, in steps) whose stitches of one half of the evaluation's
+   * patterns best predict the other half's, held out (train/refinementSelection.ts; README items 44-46) — the data
+   * decide, no ground truth.
    * Gridsize 1 ignores it (one pattern does not hold its phase, item 16).
    */
   groupRefinement: number | 'auto';
