@@ -562,13 +562,14 @@ export async function writeStudyReport(options: WriteStudyReportOptions): Promis
     const m = j.metrics;
     const ev = (m?.evaluation ?? null) as Record<string, unknown> | null;
     const flat = (m?.flat ?? null) as Record<string, unknown> | null;
+    const alone = networkAloneOf(j);
     return {
       id: j.id, kind: j.kind, dose: j.dose, view: j.view, gridsize: j.gridsize, method: j.method, split: j.split, state: j.state, artifactDir: j.artifactDir,
       ...(m ? {
         evaluation: ev ? { dataset: ev.dataset ?? null, source: ev.source ?? null, region: ev.region ?? null, coverage: ev.coverage ?? null } : null,
         amplitude: scalars(partOf(m, 'amplitude')), phase: scalars(partOf(m, 'phase')),
         ...(j.kind === 'train' ? { groupRefinementIterations: refinementOf(m) } : {}),
-        ...(networkAloneOf(j) ? { networkAlone: { amplitude: scalars(partOf(networkAloneOf(j), 'amplitude')), phase: scalars(partOf(networkAloneOf(j), 'phase')) } } : {}),
+        ...(alone ? { networkAlone: { amplitude: scalars(partOf(alone, 'amplitude')), phase: scalars(partOf(alone, 'phase')) } } : {}),
         flat: flat ? { amplitude: scalars(partOf(flat, 'amplitude')), phase: scalars(partOf(flat, 'phase')) } : null,
         executionProviderUsed: (j.manifest?.runtime as { executionProviderUsed?: unknown } | undefined)?.executionProviderUsed ?? null,
         runId: j.manifest?.runId ?? null,

@@ -8,6 +8,7 @@ import { applyOverrides, hasErrors, formatFinding, type Finding } from '../study
 import type { StudyJob } from '../study/jobs';
 import { formatDose } from '../study/layout';
 import type { DatasetProvenance } from '../study/manifest';
+import { REFINEMENT_CANDIDATES, REFINEMENT_STEPS } from '../train/refinementSelection';
 
 /** Everything one training run depends on. Recorded verbatim in its manifest and run-config.json. */
 export interface RunConfig {
@@ -99,7 +100,7 @@ export function openChoicesOf(training: TrainingSettings, nGroups: number, patte
     { key: 'stitchPhaseFilter', value: training.stitchPhaseFilter, reference: 'absent (the stitched phase as predicted)', note: 'evaluation reconstruction: true = the phase weighted the same way by the FRC of the two half-stitches\' phases (each about its own mean gradient and global phase; truth-free)' },
     { key: 'stitchContrastCalibration', value: calibrated, reference: 'absent (the phase\'s contrast as predicted)', note: `evaluation reconstruction, last step: ${calibrated ? 'the phase scaled about its mean plane by the one gain with which the stitched object\'s forward model fits the evaluation\'s own patterns best (Poisson likelihood; truth-free)' : 'the phase\'s contrast as predicted'}${training.stitchContrastCalibration === 'auto' ? ` (auto: ${gridsize > 1 ? 'on for gridsize 2' : 'off for gridsize 1'})` : ''}` },
     { key: 'stitchCentroidRefinement', value: training.stitchCentroidRefinement, reference: 'absent (the stitched object is not checked against the data)', note: 'stitching of the evaluation reconstruction: true = one step adding to each patch the phase plane its patterns\' measured far-field centroids ask of the stitched object, kept only when it explains them better' },
-    { key: 'groupRefinement', value: gridsize > 1 ? training.groupRefinement : 0, reference: 'absent (each group\'s prediction stitched as the network made it)', note: gridsize === 1 ? 'gridsize 1: each prediction stitched as made (one pattern does not hold its phase)' : training.groupRefinement === 'auto' ? 'evaluation reconstruction: each group\'s prediction refined by 0, 1, 3, 10, 30 or 100 iterations of alternating projections on its own patterns, the count whose stitches of one half of the patterns best predict the other half\'s (held out; truth-free; 3, 10 and 30 tried only where 1 beats 0, 100 only where 30 beats 10)' : training.groupRefinement > 0 ? `evaluation reconstruction: each group's prediction refined by ${training.groupRefinement} iterations of alternating projections on its own patterns before stitching (measured moduli, probe-weighted average; no other group, truth-free)` : 'each group\'s prediction stitched as the network made it' },
+    { key: 'groupRefinement', value: gridsize > 1 ? training.groupRefinement : 0, reference: 'absent (each group\'s prediction stitched as the network made it)', note: gridsize === 1 ? 'gridsize 1: each prediction stitched as made (one pattern does not hold its phase)' : training.groupRefinement === 'auto' ? autoRefinementNote() : training.groupRefinement > 0 ? `evaluation reconstruction: each group's prediction refined by ${training.groupRefinement} iterations of alternating projections on its own patterns before stitching (measured moduli, probe-weighted average; no other group, truth-free)` : 'each group\'s prediction stitched as the network made it' },
     { key: 'rampHead', value: training.rampHead, reference: 'absent (the decoders alone produce the phase)', note: training.rampHead ? 'a learnt linear phase ramp per pattern (slopes from the pooled bottleneck and the intensity centroid) is added on the central N/2' : 'the decoders alone produce the phase (PtychoPINN\'s network)' },
     { key: 'residualBlocks', value: training.residualBlocks, reference: 'absent (plain Conv+ReLU pairs)', note: training.residualBlocks ? 'each level\'s second Conv+ReLU adds to its input (a residual block; the same parameters)' : 'plain Conv+ReLU pairs (PtychoPINN\'s network)' },
     { key: 'regroupEachEpoch', value: training.regroupEachEpoch && gridsize > 1, reference: 'false (one grouping per run; enable_oversampling draws more groups, once)', note: gridsize === 1 ? 'gridsize 1: each pattern is its own group' : training.regroupEachEpoch ? 'each training group\'s C = 4 patterns are drawn afresh from its seed\'s K nearest neighbours every epoch (validation and test groups fixed)' : 'one grouping of the training patterns for the whole run' },
@@ -255,4 +256,15 @@ export function describePlan(plan: RunPlan): string[] {
 
 function quoteArg(a: string): string {
   return /^[A-Za-z0-9_./:=-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The plan's note for groupRefinement 'auto', read off REFINEMENT_STEPS (so it lists what the selection tries). */
+function autoRefinementNote(): string {
+  const all = REFINEMENT_CANDIDATES.join(', ').replace(/, (\d+)$/, ' or $1');
+  const when = REFINEMENT_STEPS.slice(1).map((step, k) => {
+    const before = REFINEMENT_STEPS[k];
+    const largest = before[before.length - 1], runnerUp = [...REFINEMENT_STEPS.slice(0, k + 1).flat()].slice(-2)[0];
+    return `${step.join(', ').replace(/, (\d+)$/, ' and $1')} tried only where ${largest} beats ${runnerUp}`;
+  }).join(', ');
+  return `evaluation reconstruction: each group's prediction refined by ${all} iterations of alternating projections on its own patterns, the count whose stitches of one half of the patterns best predict the other half's (held out; truth-free; ${when})`;
 }

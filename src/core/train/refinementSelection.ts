@@ -20,8 +20,6 @@ import type { StitchRegion } from './stitch';
 export const REFINEMENT_STEPS: readonly (readonly number[])[] = [[0, 1], [3, 10, 30], [100]];
 /** Every count the selection may compare. */
 export const REFINEMENT_CANDIDATES: readonly number[] = REFINEMENT_STEPS.flat();
-/** Judged first: none against one iteration. */
-export const REFINEMENT_FIRST_STEP: readonly number[] = REFINEMENT_STEPS[0];
 /** Held-out patterns each half's stitch predicts at most (spread evenly): the check's cost stays bounded. */
 export const SELECTION_MAX_PATTERNS = 256;
 /** Fewer held-out patterns than this in all: too few to judge by (a small or sparse evaluation); nothing is refined. */
