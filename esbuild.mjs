@@ -71,6 +71,8 @@ const builds = [
   { ...common, entryPoints: { worker: 'src/worker/worker.ts' }, outdir: 'dist' },
   // The second ePIE/rPIE thread (worker_threads), loaded from next to the bundle that runs the engine.
   { ...common, entryPoints: { 'iterative-thread': 'src/core/iterative/iterativeThread.ts' }, outdir: 'dist' },
+  // The group-refinement threads (worker_threads), loaded from next to the bundle that reconstructs.
+  { ...common, entryPoints: { 'refinement-thread': 'src/core/train/refinementThread.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'bench-io': 'scripts/bench-io.ts' }, outdir: 'dist' },
   { ...common, entryPoints: { 'bench-ui': 'scripts/bench-ui.ts' }, outdir: 'dist' },
   // The NPZ preview benchmark's extension-host side (loaded through extensionTestsPath by bench-ui).

@@ -13,6 +13,7 @@ import { chooseRefinement, describeRefinementSelection, REFINEMENT_CANDIDATES, R
 import type { CalibrationPatterns } from '../../src/core/train/patternFit';
 import { refineGroups, type GroupPredictor } from '../../scripts/group-refinement';
 import { describeGroupRefinement, GroupRefiner, rootPoissonNoise, rootPoissonNoiseTable } from '../../src/core/train/groupRefinement';
+import { GroupRefinementThreads } from '../../src/core/train/refinementThreads';
 import { syntheticProbe } from '../../src/core/simulate';
 import { fft2d } from '../../src/core/fft';
 import { tempDir } from './helpers/paths';
@@ -149,6 +150,87 @@ describe('GroupRefiner: alternating projections on one group\'s patterns', () =>
     refiner.refine(amp, phase, 0, measured(), 0, offsets, 0);
     assert.ok(amp.every((v) => v === 0) && phase.every((v) => v === 0));
     assert.equal(refiner.summary().groups, 0);
+  });
+
+  // The evaluation shares each batch's groups between threads (refinementThreads.ts, README item 47): the same
+  // numbers for any thread count, and every thread's error reaches the caller.
+  describe('shared between threads', function () {
+    this.timeout(60_000);
+    const tmp = tempDir('ptycho-refine-threads-');
+    after(() => tmp.cleanup());
+    const script = path.join(__dirname, '..', '..', '..', 'dist', 'refinement-thread.js');
+    const groups = 7;
+    // Seven groups with different ripples; the fifth lights nothing (skipped, as GroupRefiner.refine skips it).
+    const batch = () => {
+      const amp = new Float32Array(groups * n * n), phase = new Float32Array(groups * n * n);
+      const x = new Float32Array(groups * 4 * n * n), offs = new Float32Array(groups * 8);
+      const one = measured();
+      for (let g = 0; g < groups; g++) {
+        const p = prediction(0.1 * g);
+        if (g !== 4) { amp.set(p.amp, g * n * n); phase.set(p.phase, g * n * n); }
+        x.set(one, g * 4 * n * n);
+        offs.set(offsets, g * 8);
+      }
+      return { amp, phase, x, offs };
+    };
+    const stagesFor = () => [0, 2, 6].map((iterations) => ({ iterations, amp: new Float32Array(groups * n * n), phase: new Float32Array(groups * n * n) }));
+    const setup = { probe: { width: n, height: n, data: probe.data }, iterations: 6, patternsPerGroup: 4, countScale: 1e4 };
+
+    it('refines every group exactly as one thread does, stages and summary included, and records the threads', async () => {
+      assert.ok(fs.existsSync(script), `${script} must be built (node esbuild.mjs)`);
+      const serial = batch();
+      const serialStages = stagesFor();
+      const one = new GroupRefiner(setup.probe, setup.iterations, 4, setup.countScale);
+      for (let g = 0; g < groups; g++) one.refine(serial.amp, serial.phase, g * n * n, serial.x, g * 4 * n * n, serial.offs, g * 8, serialStages);
+      for (const threads of [1, 2, 3]) {
+        const b = batch();
+        const stages = stagesFor();
+        const pool = new GroupRefinementThreads(setup, threads, script);
+        try {
+          // Two batches: 7 groups, then the first 3 (a short last batch), as the evaluation sends them.
+          await pool.refineBatch(b.amp, b.phase, b.x, b.offs, groups, stages);
+          assert.equal(pool.threads, threads);
+          assert.deepEqual(Array.from(b.amp), Array.from(serial.amp), `${threads} threads: amplitude`);
+          assert.deepEqual(Array.from(b.phase), Array.from(serial.phase), `${threads} threads: phase`);
+          stages.forEach((s, i) => assert.deepEqual(Array.from(s.phase), Array.from(serialStages[i].phase), `${threads} threads: stage ${s.iterations}`));
+          const { seconds: _a, threads: recorded, ...sums } = pool.summary();
+          const { seconds: _b, ...serialSums } = one.summary();
+          assert.deepEqual(sums, serialSums, `${threads} threads: the summary's sums`);
+          assert.equal(sums.groups, groups - 1, 'the dark group is not counted');
+          assert.equal(recorded, threads > 1 ? threads : undefined);
+          if (threads > 1) assert.match(describeGroupRefinement(pool.summary()), new RegExp(`on ${threads} threads\\.$`));
+          const again = batch();
+          await pool.refineBatch(again.amp, again.phase, again.x, again.offs, 3);
+          assert.deepEqual(Array.from(again.amp.subarray(0, 3 * n * n)), Array.from(serial.amp.subarray(0, 3 * n * n)));
+          assert.deepEqual(Array.from(again.amp.subarray(3 * n * n)), Array.from(batch().amp.subarray(3 * n * n)), 'groups past the count stay as they were');
+          assert.equal(pool.summary().groups, groups - 1 + 3);
+        } finally {
+          pool.close();
+        }
+      }
+    });
+
+    it('refines on the calling thread alone when the thread script is missing, and says a failed thread\'s error', async () => {
+      const alone = new GroupRefinementThreads(setup, 2, null);
+      try {
+        const b = batch();
+        await alone.refineBatch(b.amp, b.phase, b.x, b.offs, groups);
+        assert.equal(alone.threads, 1);
+        assert.equal(alone.summary().threads, undefined);
+      } finally {
+        alone.close();
+      }
+      const broken = path.join(tmp.dir, 'broken-thread.js');
+      fs.writeFileSync(broken, 'throw new Error("no such kernel");\n');
+      const failing = new GroupRefinementThreads(setup, 2, broken);
+      try {
+        const b = batch();
+        await assert.rejects(failing.refineBatch(b.amp, b.phase, b.x, b.offs, groups), /a group-refinement thread failed: .*no such kernel/);
+        await assert.rejects(failing.refineBatch(b.amp, b.phase, b.x, b.offs, groups), /a group-refinement thread failed/);
+      } finally {
+        failing.close();
+      }
+    });
   });
 });
 

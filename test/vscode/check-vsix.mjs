@@ -77,7 +77,7 @@ for (const target of targets) {
     const bad = listing.filter((f) => /^(src|test|tools|scripts|out|\.tools|\.artifacts|dist-vsix)\//.test(f) || f.endsWith('.ts') || f.endsWith('.map') || f.endsWith('.npz')
       || (f.startsWith('node_modules/') && !/^node_modules\/onnxruntime-(node|common)\//.test(f)));
     if (bad.length) throw new Error(`unexpected files: ${bad.join(', ')}`);
-    for (const f of ['dist/extension.js', 'dist/cli.js', 'dist/worker.js', 'dist/iterative-thread.js']) if (!listing.includes(f)) throw new Error(`${f} missing`);
+    for (const f of ['dist/extension.js', 'dist/cli.js', 'dist/worker.js', 'dist/iterative-thread.js', 'dist/refinement-thread.js']) if (!listing.includes(f)) throw new Error(`${f} missing`);
     for (const f of ['dist/webview/npzPreview.js', 'media/webview.css']) if (!listing.includes(f)) throw new Error(`${f} missing (the NPZ preview page)`);
     for (const f of ['l10n/bundle.l10n.json', 'package.nls.json', 'media/walkthrough/study.md']) if (!listing.includes(f)) throw new Error(`${f} missing (the translations' English bundles, the walkthrough)`);
     for (const f of ['LICENSE.txt', 'changelog.md', 'readme.md', 'ThirdPartyNotices.txt']) if (!listing.includes(f)) throw new Error(`${f} missing (the license, the changes, the README, onnxruntime's notice)`);

@@ -28,8 +28,14 @@ export interface GroupRefinementSummary {
    * a refinement that goes below it fits the noise (the groups' own photons, not the object).
    */
   noiseFloor?: number;
+  /** Wall time of the refinement passes. */
   seconds: number;
+  /** Threads the groups were shared between (refinementThreads.ts); absent: one. */
+  threads?: number;
 }
+
+/** One group's misfits per detector pixel (before, after, and Poisson noise's at the refined intensities). */
+export type GroupMisfits = readonly [before: number, after: number, noise: number];
 
 /** Floor of the probes' summed light in the update's denominator, as a share of the probe's peak |P|². */
 const LIGHT_FLOOR = 1e-3;
@@ -93,10 +99,30 @@ export class GroupRefiner {
    * Refines one group's prediction: `amp`/`phase` N×N at `at` (overwritten), its C patterns' measured amplitudes
    * (fftshifted, the loader's scale) at `x[xAt…]`, their offsets (dx, dy) from the group centre at `offsets[offAt…]`.
    * `stages` (iterations ≤ this refiner's) also receive the object after their iterations, at `at`: one pass gives
-   * every candidate the selection compares (refinementSelection.ts).
+   * every candidate the selection compares (refinementSelection.ts). Counted in the summary.
    */
   refine(amp: Float32Array, phase: Float32Array, at: number, x: Float32Array, xAt: number, offsets: ArrayLike<number>, offAt: number, stages: readonly RefinementStage[] = []): void {
     const started = performance.now();
+    const misfits = this.refineGroup(amp, phase, at, x, xAt, offsets, offAt, stages);
+    if (misfits) this.record(misfits);
+    this.seconds += (performance.now() - started) / 1000;
+  }
+
+  /** Adds one group's misfits to the summary (in group order, so the sums do not depend on how groups were shared). */
+  record(misfits: GroupMisfits): void {
+    this.misfitBefore += misfits[0];
+    this.misfitAfter += misfits[1];
+    this.noise += misfits[2];
+    this.groups++;
+  }
+
+  /** Adds wall time spent refining (the threaded passes time themselves). */
+  addSeconds(seconds: number): void {
+    this.seconds += seconds;
+  }
+
+  /** refine without the summary: the group's misfits, or undefined when it holds no light to refine by. */
+  refineGroup(amp: Float32Array, phase: Float32Array, at: number, x: Float32Array, xAt: number, offsets: ArrayLike<number>, offAt: number, stages: readonly RefinementStage[] = []): GroupMisfits | undefined {
     const { n, w } = this;
     const c = this.patternsPerGroup;
     const half = n / 2;
@@ -130,9 +156,9 @@ export class GroupRefiner {
       this.window(offsets[offAt + 2 * q], offsets[offAt + 2 * q + 1]);
       for (let t = 0; t < n * n; t++) modelled += this.waveRe[t] ** 2 + this.waveIm[t] ** 2;
     }
-    if (!(modelled > 0) || !(measuredEnergy > 0)) return;
+    if (!(modelled > 0) || !(measuredEnergy > 0)) return undefined;
     const toModulus = n / Math.sqrt(measuredEnergy / modelled);
-    let misfit = 0, noise = 0;
+    let misfit = 0, noise = 0, before = 0;
     // The probes' summed light does not change between iterations: gathered on the first.
     this.light.fill(0);
     for (let iteration = 0; iteration <= this.iterations; iteration++) {
@@ -161,7 +187,7 @@ export class GroupRefiner {
         this.scatter(dx, dy, iteration === 0);
       }
       misfit /= toModulus * toModulus;
-      if (iteration === 0) this.misfitBefore += misfit / (c * n * n);
+      if (iteration === 0) before = misfit / (c * n * n);
       if (iteration === this.iterations) break;
       const floor = LIGHT_FLOOR * this.peak;
       for (let i = half; i < half + n; i++) {
@@ -172,12 +198,9 @@ export class GroupRefiner {
         }
       }
     }
-    this.misfitAfter += misfit / (c * n * n);
-    this.noise += noise / (c * n * n);
     this.writeObject(amp, phase, at);
     for (const stage of stages) if (stage.iterations >= this.iterations) this.writeObject(stage.amp, stage.phase, at);
-    this.groups++;
-    this.seconds += (performance.now() - started) / 1000;
+    return [before, misfit / (c * n * n), noise / (c * n * n)];
   }
 
   summary(): GroupRefinementSummary {
@@ -262,7 +285,7 @@ export function describeGroupRefinement(r: GroupRefinementSummary): string {
     : r.misfitAfter < r.noiseFloor
       ? ` — below the ${e(r.noiseFloor)} Poisson noise alone leaves: part of what it adds is the patterns' noise, which only the stitch's averaging over overlapping groups and the half-set weights take out`
       : ` (Poisson noise alone: ${e(r.noiseFloor)})`;
-  return `Group refinement: each of ${r.groups} groups' predictions refined by ${r.iterations} iterations of alternating projections on its own patterns (no other group, no ground truth); amplitude misfit ${e(r.misfitBefore)} → ${e(r.misfitAfter)} per detector pixel${floor}; ${r.seconds.toFixed(1)} s.`;
+  return `Group refinement: each of ${r.groups} groups' predictions refined by ${r.iterations} iterations of alternating projections on its own patterns (no other group, no ground truth); amplitude misfit ${e(r.misfitBefore)} → ${e(r.misfitAfter)} per detector pixel${floor}; ${r.seconds.toFixed(1)} s${r.threads ? ` on ${r.threads} threads` : ''}.`;
 }
 
 /**

@@ -7,7 +7,8 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { HalfSetGroups, PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
-import { GroupRefiner, type GroupRefinementSummary, type RefinementStage } from './groupRefinement';
+import { type GroupRefinementSummary, type RefinementStage } from './groupRefinement';
+import { GroupRefinementThreads } from './refinementThreads';
 import { chooseRefinement, type RefinementSelection } from './refinementSelection';
 import { misfitKindOf } from './patternFit';
 import { groupPatterns, measuredCentroids, type CentroidRefinementSummary } from './centroids';
@@ -136,32 +137,36 @@ export async function reconstruct(data: TrainingDataset, groups: PatternGroups, 
     // pass serves them all: the smaller counts are its stages).
     const stitchAll = async (these: PatternGroups, halfSets: boolean, counts: readonly number[]): Promise<StitchResult[]> => {
       const most = Math.max(0, ...counts);
-      const refiner = most > 0 ? new GroupRefiner(data.probe, most, c, options.countScale) : undefined;
-      const stitchers = counts.map(() => stitcherFor(region, n, options.cropSize, these.count, { ...options, halfSets }, data.probe.data, c));
-      const stages: RefinementStage[] = counts.length > 1 ? counts.map((iterations) => ({ iterations, amp: new Float32Array(b * n * n), phase: new Float32Array(b * n * n) })) : [];
-      for (let start = 0; start < these.count; start += b) {
-        checkSignal(options.signal);
-        const valid = Math.min(b, these.count - start);
-        for (let k = 0; k < b; k++) {
-          const g = start + (k < valid ? k : 0);
-          patterns.set(these.indices.subarray(g * c, (g + 1) * c), k * c);
-          offsets.set(these.offsets.subarray(g * c * 2, (g + 1) * c * 2), k * c * 2);
+      const refiner = most > 0 ? new GroupRefinementThreads({ probe: data.probe, iterations: most, patternsPerGroup: c, countScale: options.countScale }, options.intraOpThreads ?? 1) : undefined;
+      try {
+        const stitchers = counts.map(() => stitcherFor(region, n, options.cropSize, these.count, { ...options, halfSets }, data.probe.data, c));
+        const stages: RefinementStage[] = counts.length > 1 ? counts.map((iterations) => ({ iterations, amp: new Float32Array(b * n * n), phase: new Float32Array(b * n * n) })) : [];
+        for (let start = 0; start < these.count; start += b) {
+          checkSignal(options.signal);
+          const valid = Math.min(b, these.count - start);
+          for (let k = 0; k < b; k++) {
+            const g = start + (k < valid ? k : 0);
+            patterns.set(these.indices.subarray(g * c, (g + 1) * c), k * c);
+            offsets.set(these.offsets.subarray(g * c * 2, (g + 1) * c * 2), k * c * 2);
+          }
+          await data.patterns.read(patterns, x);
+          const feeds: Record<string, Tensor> = { [IO.diffraction]: new options.ort.Tensor('float32', x, [b, c, n, n]) };
+          if (c > 1) feeds[IO.offsets] = new options.ort.Tensor('float32', offsets, [b, c, 2]);
+          const out = await session.run(feeds);
+          const amp = out[IO.amplitude].data as Float32Array;
+          const phase = out[IO.phase].data as Float32Array;
+          if (refiner) await refiner.refineBatch(amp, phase, x, offsets, valid, stages);
+          stitchers.forEach((stitcher, s) => {
+            const made = stages.length ? stages[s] : { amp, phase };
+            addPredictions(stitcher, these, { amp: made.amp, phase: made.phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement, options.countScale);
+          });
         }
-        await data.patterns.read(patterns, x);
-        const feeds: Record<string, Tensor> = { [IO.diffraction]: new options.ort.Tensor('float32', x, [b, c, n, n]) };
-        if (c > 1) feeds[IO.offsets] = new options.ort.Tensor('float32', offsets, [b, c, 2]);
-        const out = await session.run(feeds);
-        const amp = out[IO.amplitude].data as Float32Array;
-        const phase = out[IO.phase].data as Float32Array;
-        if (refiner) for (let k = 0; k < valid; k++) refiner.refine(amp, phase, k * n * n, x, k * c * n * n, offsets, k * c * 2, stages);
-        stitchers.forEach((stitcher, s) => {
-          const made = stages.length ? stages[s] : { amp, phase };
-          addPredictions(stitcher, these, { amp: made.amp, phase: made.phase, x, count: valid, groupOf: (k) => start + k }, n, !!options.centroidRefinement, options.countScale);
-        });
+        checkSignal(options.signal);
+        if (refiner && these === groups) refinedOnce = refiner.summary();
+        return stitchers.map((stitcher) => stitcher.result());
+      } finally {
+        refiner?.close();
       }
-      checkSignal(options.signal);
-      if (refiner && these === groups) refinedOnce = refiner.summary();
-      return stitchers.map((stitcher) => stitcher.result());
     };
     // Each set stitched at each of `counts`, in one pass per set: [count][set].
     const stitchEach = async (sets: readonly PatternGroups[], counts: readonly number[]): Promise<StitchResult[][]> => {
