@@ -262,9 +262,9 @@ function quoteArg(a: string): string {
 function autoRefinementNote(): string {
   const all = REFINEMENT_CANDIDATES.join(', ').replace(/, (\d+)$/, ' or $1');
   const when = REFINEMENT_STEPS.slice(1).map((step, k) => {
-    const before = REFINEMENT_STEPS[k];
-    const largest = before[before.length - 1], runnerUp = [...REFINEMENT_STEPS.slice(0, k + 1).flat()].slice(-2)[0];
-    return `${step.join(', ').replace(/, (\d+)$/, ' and $1')} tried only where ${largest} beats ${runnerUp}`;
+    // A step is taken where the largest count tried before it beat the one tried just before that.
+    const [previous, largest] = REFINEMENT_STEPS.slice(0, k + 1).flat().slice(-2);
+    return `${step.join(', ').replace(/, (\d+)$/, ' and $1')} tried only where ${largest} beats ${previous}`;
   }).join(', ');
   return `evaluation reconstruction: each group's prediction refined by ${all} iterations of alternating projections on its own patterns, the count whose stitches of one half of the patterns best predict the other half's (held out; truth-free; ${when})`;
 }

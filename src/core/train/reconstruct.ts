@@ -7,7 +7,7 @@ import { IO } from '../model';
 import type { TrainingDataset } from './data';
 import type { HalfSetGroups, PatternGroups } from './groups';
 import { createSession, type OrtModule } from './runtime';
-import { type GroupRefinementSummary, type RefinementStage } from './groupRefinement';
+import type { GroupRefinementSummary, RefinementStage } from './groupRefinement';
 import { GroupRefinementThreads } from './refinementThreads';
 import { chooseRefinement, type RefinementSelection } from './refinementSelection';
 import { misfitKindOf } from './patternFit';
