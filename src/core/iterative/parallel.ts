@@ -5,9 +5,8 @@
 // phase and thread), so the result is as deterministic as the serial one. The calling thread takes one half of each
 // phase and one worker_threads Worker (iterativeThread.ts) the other; they meet at a barrier (Atomics) after each
 // phase. Object, probe, amplitudes and footprints live in the kernel's shared WebAssembly memory (pieKernel.ts).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { bundledThreadScript } from '../threadScript';
 import type { Footprints } from './footprint';
 import type { PieKernel, PieThreadData } from './pieKernel';
 
@@ -45,10 +44,7 @@ export function planStripes(fp: Footprints, n: number, width: number): { stripeO
 }
 
 /** The thread script next to the bundle that runs the engine (dist/iterative-thread.js), if it is there. */
-export function defaultThreadScript(): string | undefined {
-  const candidates = [path.join(__dirname, 'iterative-thread.js'), path.join(__dirname, '..', '..', 'dist', 'iterative-thread.js'), path.join(__dirname, '..', '..', '..', 'dist', 'iterative-thread.js')];
-  return candidates.find((f) => fs.existsSync(f));
-}
+export const defaultThreadScript = (): string | undefined => bundledThreadScript('iterative-thread.js');
 
 export class StripeThreads {
   private readonly worker: Worker;

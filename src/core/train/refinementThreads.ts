@@ -3,9 +3,8 @@
 // refines the first share while worker_threads Workers (refinementThread.ts) refine the others. A group's result
 // does not depend on the thread that refined it (the same code on the same numbers), and the summary adds the
 // groups' misfits in group order, so the output is identical for any thread count (README item 47).
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { bundledThreadScript } from '../threadScript';
 import type { ComplexArray } from './data';
 import { GroupRefiner, type GroupMisfits, type GroupRefinementSummary, type RefinementStage } from './groupRefinement';
 
@@ -42,11 +41,7 @@ export interface RefinedShare {
 }
 
 /** The thread script next to the bundle that runs the refinement (dist/refinement-thread.js), if it is there. */
-export function defaultRefinementThreadScript(): string | undefined {
-  const name = 'refinement-thread.js';
-  const candidates = [path.join(__dirname, name), path.join(__dirname, '..', '..', 'dist', name), path.join(__dirname, '..', '..', '..', 'dist', name)];
-  return candidates.find((f) => fs.existsSync(f));
-}
+export const defaultRefinementThreadScript = (): string | undefined => bundledThreadScript('refinement-thread.js');
 
 /** Refines one share with `refiner`: what a thread does, and what the calling thread does with its own share. */
 export function refineShare(refiner: GroupRefiner, share: RefinementShare, n: number, c: number): RefinedShare {
